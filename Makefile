@@ -1,0 +1,41 @@
+# Every target works on a fresh clone: the first one that needs it builds .venv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install test lint format record bench demo clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test,lint,langchain]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest tests
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# Re-records every cassette: against the MemOS cloud when MEMOS_API_KEY is set,
+# otherwise against the loopback server that answers with the documented bodies.
+record: $(STAMP)
+	$(BIN)/python -m pytest tests/integration_tests --record-mode=all -p no:randomly
+
+bench: $(STAMP)
+	$(BIN)/python bench/client_overhead.py
+
+demo: $(STAMP)
+	$(BIN)/python examples/client_basics.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

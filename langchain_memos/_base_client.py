@@ -1,0 +1,489 @@
+"""Everything the sync and async clients share that does no I/O.
+
+Configuration, the description of one request, parsing of the MemOS envelope, the mapping of
+error codes to exceptions, and the retry policy all live here, once. The clients in
+``client.py`` only send requests and sleep.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import os
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from functools import cache
+from time import time
+from typing import Any, Generic, TypeVar
+
+import httpx
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from langchain_memos import _constants as C  # noqa: N812 - a namespace of constants
+from langchain_memos._exceptions import (
+    APIConnectionError,
+    APIError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    InternalServerError,
+    MemOSError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+)
+from langchain_memos._validation import check_bool, check_int
+from langchain_memos.types import ChatStreamEvent
+
+logger = logging.getLogger("langchain_memos")
+
+T = TypeVar("T")
+
+# Business codes after which the same request may succeed (shared/memos_api.md 1.16).
+RETRYABLE_CODES = frozenset({50000, 50002, 50004, 50005, 50143, 50144, 50145, 40300, 40309})
+# Codes and statuses that prove a write was rejected before it was processed.
+WRITE_REJECTED_CODES = frozenset({50143, 50144, 50145, 40300, 40309})
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+_NOT_FOUND_CODES = frozenset({40001, 40307, 40308, 50120, 50123, 50131})
+_AUTH_CODES = frozenset({40100, 40130, 40132})
+_RATE_LIMIT_CODES = frozenset({40300, 40301, 40302, 40304, 40309})
+
+
+@dataclass(frozen=True)
+class APIRequest(Generic[T]):
+    """One call to the MemOS API, fully validated and ready to send.
+
+    ``response_type`` is what the envelope's ``data`` is parsed into. ``write`` marks calls that
+    are not idempotent, which are retried only when the service provably did not process them.
+    """
+
+    method: str
+    path: str
+    response_type: Any
+    body: dict[str, Any] | None = None
+    params: dict[str, str] | None = None
+    files: list[tuple[str, tuple[str, bytes]]] | None = None
+    write: bool = False
+    enveloped: bool = True
+    finish: Callable[[Any], T] | None = None
+
+    def encode(self) -> bytes | None:
+        if self.body is None:
+            return None
+        return json.dumps(self.body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def drop_none(**fields: Any) -> dict[str, Any]:
+    """A request body without its unset fields, so the service's own defaults apply."""
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+# ---- configuration -------------------------------------------------------------------------
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def is_loopback(url: httpx.URL) -> bool:
+    host = url.host
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """Resolved client settings. Precedence: argument > environment > default."""
+
+    base_url: str
+    api_key: str | None = field(repr=False)
+    timeout: httpx.Timeout
+    max_retries: int
+    retry_unsafe_writes: bool
+    headers: dict[str, str] = field(repr=False)
+
+    @classmethod
+    def resolve(
+        cls,
+        *,
+        api_key: str | None,
+        base_url: str | httpx.URL | None,
+        is_global: bool | None,
+        timeout: float | httpx.Timeout | None,
+        max_retries: int,
+        retry_unsafe_writes: bool,
+        allow_insecure_http: bool,
+        default_headers: dict[str, str] | None,
+    ) -> ClientConfig:
+        check_int("max_retries", max_retries, low=0, high=10)
+        check_bool("retry_unsafe_writes", retry_unsafe_writes)
+        if is_global is None:
+            is_global = _env_flag(C.IS_GLOBAL_ENV)
+        url_text = str(base_url or os.environ.get(C.BASE_URL_ENV) or "").strip()
+        if not url_text:
+            url_text = C.GLOBAL_BASE_URL if is_global else C.DEFAULT_BASE_URL
+        url = httpx.URL(url_text.rstrip("/"))
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ConfigurationError(
+                f"base_url must be an http(s) URL such as {C.DEFAULT_BASE_URL}; got {url_text!r}"
+            )
+        if url.scheme == "http" and not is_loopback(url) and not allow_insecure_http:
+            raise ConfigurationError(
+                f"refusing to send the API key in clear text to {url.host}: use https, or pass "
+                "allow_insecure_http=True if this network is trusted"
+            )
+
+        key = api_key if api_key is not None else os.environ.get(C.API_KEY_ENV)
+        key = (key or "").strip()
+        if key[:6].lower() == "token ":
+            key = key[6:].strip()
+        if not key and not is_loopback(url):
+            raise ConfigurationError(
+                f"no MemOS API key: pass api_key=... or set {C.API_KEY_ENV}. A server on "
+                "loopback (base_url='http://127.0.0.1:<port>/...') needs none."
+            )
+
+        headers = {"Accept": "application/json"}
+        if key:
+            headers["Authorization"] = f"Token {key}"
+        headers.update(default_headers or {})
+        if timeout is None:
+            resolved_timeout = C.DEFAULT_TIMEOUT
+        elif isinstance(timeout, httpx.Timeout):
+            resolved_timeout = timeout
+        else:
+            resolved_timeout = httpx.Timeout(timeout)
+        return cls(
+            base_url=str(url),
+            api_key=key or None,
+            timeout=resolved_timeout,
+            max_retries=max_retries,
+            retry_unsafe_writes=retry_unsafe_writes,
+            headers=headers,
+        )
+
+
+# ---- responses -----------------------------------------------------------------------------
+
+
+class _Envelope(BaseModel, Generic[T]):
+    code: int
+    message: str | None = None
+    data: T | None = None
+
+
+@cache
+def _envelope_adapter(response_type: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(_Envelope[response_type])
+
+
+@cache
+def _data_adapter(response_type: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(response_type)
+
+
+def _error_class(code: int | None, http_status: int) -> type[APIStatusError]:
+    if code is not None and code not in C.SUCCESS_CODES:
+        if code in _AUTH_CODES:
+            return AuthenticationError
+        if code in _RATE_LIMIT_CODES:
+            return RateLimitError
+        if code == 40306:
+            return PermissionDeniedError
+        if code in _NOT_FOUND_CODES:
+            return NotFoundError
+        if code >= 50000:
+            return InternalServerError
+        if 40000 <= code < 50000:
+            return BadRequestError
+    if http_status == 401:
+        return AuthenticationError
+    if http_status == 403:
+        return PermissionDeniedError
+    if http_status == 404:
+        return NotFoundError
+    if http_status == 429:
+        return RateLimitError
+    if http_status >= 500:
+        return InternalServerError
+    if http_status >= 400:
+        return BadRequestError
+    return APIStatusError
+
+
+def make_status_error(
+    *, code: int | None, http_status: int, message: str | None, body: object, path: str
+) -> APIStatusError:
+    cls = _error_class(code, http_status)
+    text = message or f"MemOS answered HTTP {http_status}"
+    return cls(text, code=code, http_status=http_status, body=body, path=path)
+
+
+def _load_json(response: httpx.Response) -> object:
+    try:
+        return json.loads(response.content)
+    except ValueError:
+        return None
+
+
+def _snippet(response: httpx.Response) -> str:
+    text = response.content[:300].decode("utf-8", "replace")
+    return text + ("..." if len(response.content) > 300 else "")
+
+
+def parse_response(request: APIRequest[T], response: httpx.Response) -> T:
+    """Turn the answer into ``T`` or raise the matching :class:`APIError`.
+
+    The envelope's ``code`` is checked here and nowhere else: 0 and 200 are success, whatever
+    the HTTP status says about the rest.
+    """
+    status = response.status_code
+    if status < 400 and request.enveloped:
+        try:
+            envelope = _envelope_adapter(request.response_type).validate_json(response.content)
+        except ValidationError:
+            pass  # not a well-formed success envelope: diagnosed below
+        else:
+            if envelope.code in C.SUCCESS_CODES:
+                return _finish(request, envelope.data, response)
+    body = _load_json(response)
+    if isinstance(body, dict) and isinstance(body.get("code"), int):
+        code: int = body["code"]
+        if code not in C.SUCCESS_CODES or status >= 400:
+            raise make_status_error(
+                code=code,
+                http_status=status,
+                message=body.get("message") or None,
+                body=body,
+                path=request.path,
+            )
+        data = body.get("data")
+    elif not request.enveloped and isinstance(body, dict) and status < 400:
+        data = body
+    elif status >= 400:
+        raise make_status_error(
+            code=None,
+            http_status=status,
+            message=f"MemOS answered HTTP {status}: {_snippet(response)}",
+            body=body,
+            path=request.path,
+        )
+    else:
+        raise APIResponseValidationError(
+            f"expected a MemOS JSON envelope, got: {_snippet(response)}",
+            http_status=status,
+            body=body,
+            path=request.path,
+        )
+    try:
+        parsed = _data_adapter(request.response_type).validate_python(data)
+    except ValidationError as err:
+        raise APIResponseValidationError(
+            f"unexpected data in the MemOS answer: {err.errors()[0]['msg']}",
+            http_status=status,
+            body=body,
+            path=request.path,
+        ) from None
+    return _finish(request, parsed, response)
+
+
+def _finish(request: APIRequest[T], data: Any, response: httpx.Response) -> T:
+    if data is None:
+        if isinstance(request.response_type, type) and issubclass(request.response_type, BaseModel):
+            data = request.response_type()
+        else:
+            raise APIResponseValidationError(
+                "the MemOS answer has no data", http_status=response.status_code, path=request.path
+            )
+    if getattr(data, "success", None) is False:
+        raise APIStatusError(
+            "MemOS reported success=false",
+            http_status=response.status_code,
+            body=_load_json(response),
+            path=request.path,
+        )
+    return request.finish(data) if request.finish is not None else data
+
+
+def parse_sse_line(line: str, path: str) -> ChatStreamEvent | None:
+    """One line of a chat stream: an event for ``data:`` lines, ``None`` for the rest."""
+    if not line.startswith("data:"):
+        return None
+    payload = line[5:].strip()
+    if not payload:
+        return None
+    try:
+        value = json.loads(payload)
+    except ValueError:
+        return ChatStreamEvent(type="text", data=payload)
+    if isinstance(value, dict) and "type" in value:
+        return ChatStreamEvent.model_validate(value)
+    if (
+        isinstance(value, dict)
+        and isinstance(value.get("code"), int)
+        and value["code"] not in C.SUCCESS_CODES
+    ):
+        raise make_status_error(
+            code=value["code"],
+            http_status=200,
+            message=value.get("message"),
+            body=value,
+            path=path,
+        )
+    return ChatStreamEvent(type="text", data=value)
+
+
+# ---- transport errors and retries ----------------------------------------------------------
+
+# These fail before a single byte of the request reaches the service.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+def wrap_transport_error(exc: httpx.TransportError, request: APIRequest[Any]) -> APIConnectionError:
+    kind = type(exc).__name__
+    if isinstance(exc, httpx.TimeoutException):
+        return APITimeoutError(
+            f"MemOS did not answer in time ({kind})", method=request.method, path=request.path
+        )
+    return APIConnectionError(
+        f"could not reach MemOS ({kind}: {exc})", method=request.method, path=request.path
+    )
+
+
+def retry_after_seconds(headers: httpx.Headers) -> float | None:
+    value = headers.get("retry-after-ms")
+    if value is not None:
+        try:
+            return float(value) / 1000
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        return parsedate_to_datetime(value).timestamp() - time()
+    except (TypeError, ValueError):
+        return None
+
+
+def should_retry(
+    request: APIRequest[Any],
+    error: MemOSError,
+    *,
+    cause: BaseException | None,
+    retry_unsafe_writes: bool,
+) -> bool:
+    """Whether sending the same request again is both useful and safe."""
+    careful = request.write and not retry_unsafe_writes
+    if isinstance(error, APIConnectionError):
+        return not careful or isinstance(cause, _NOT_SENT)
+    if not isinstance(error, APIError):
+        return False
+    if careful:
+        return error.code in WRITE_REJECTED_CODES or (
+            error.http_status == 429 and error.code in (None, *WRITE_REJECTED_CODES)
+        )
+    if error.code is not None and error.code not in C.SUCCESS_CODES:
+        return error.code in RETRYABLE_CODES
+    return error.http_status in RETRYABLE_STATUSES
+
+
+def retry_delay(attempt: int, retry_after: float | None) -> float | None:
+    """Seconds to wait before retry number ``attempt + 1``; ``None`` gives up.
+
+    A ``Retry-After`` from the service wins when it is reasonable; otherwise exponential backoff
+    from 0.5 s, capped at 8 s, with up to 25% jitter so that clients do not retry in lockstep.
+    """
+    if retry_after is not None and retry_after >= 0:
+        return retry_after if retry_after <= C.MAX_RETRY_AFTER else None
+    backoff: float = min(C.INITIAL_RETRY_DELAY * 2**attempt, C.MAX_RETRY_DELAY)
+    return backoff * (1 - 0.25 * random.random())  # noqa: S311 - jitter, not cryptography
+
+
+class RetryState:
+    """Decides, request by request, whether to try again and how long to wait first."""
+
+    __slots__ = ("attempt", "config", "request")
+
+    def __init__(self, config: ClientConfig, request: APIRequest[Any]) -> None:
+        self.config = config
+        self.request = request
+        self.attempt = 0
+
+    def next_delay(
+        self,
+        error: MemOSError,
+        *,
+        cause: BaseException | None = None,
+        headers: httpx.Headers | None = None,
+    ) -> float | None:
+        if self.attempt >= self.config.max_retries or not should_retry(
+            self.request,
+            error,
+            cause=cause,
+            retry_unsafe_writes=self.config.retry_unsafe_writes,
+        ):
+            return None
+        delay = retry_delay(self.attempt, retry_after_seconds(headers) if headers else None)
+        if delay is None:
+            return None
+        self.attempt += 1
+        logger.debug(
+            "retrying %s %s in %.2f s (retry %d of %d) after %s",
+            self.request.method,
+            self.request.path,
+            delay,
+            self.attempt,
+            self.config.max_retries,
+            type(error).__name__,
+        )
+        return delay
+
+
+def log_response(request: APIRequest[Any], status: int, started: float, now: float) -> None:
+    if logger.isEnabledFor(logging.DEBUG):
+        logger.debug(
+            "%s %s -> %d in %.1f ms", request.method, request.path, status, (now - started) * 1e3
+        )
+
+
+def build_httpx_request(
+    http: httpx.Client | httpx.AsyncClient, config: ClientConfig, request: APIRequest[Any]
+) -> httpx.Request:
+    url = config.base_url + request.path
+    if request.files is not None:
+        return http.build_request(
+            request.method,
+            url,
+            params=request.params,
+            files=request.files,
+            headers=config.headers,
+            timeout=config.timeout,
+        )
+    content = request.encode()
+    headers = config.headers
+    if content is not None:
+        headers = {**headers, "Content-Type": "application/json"}
+    return http.build_request(
+        request.method,
+        url,
+        params=request.params,
+        content=content,
+        headers=headers,
+        timeout=config.timeout,
+    )

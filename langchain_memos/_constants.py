@@ -1,0 +1,32 @@
+"""Names, defaults and limits shared by every part of the package."""
+
+from __future__ import annotations
+
+import httpx
+
+API_KEY_ENV = "MEMOS_API_KEY"
+BASE_URL_ENV = "MEMOS_BASE_URL"
+IS_GLOBAL_ENV = "MEMOS_IS_GLOBAL"
+
+DEFAULT_BASE_URL = "https://memos.memtensor.cn/api/openmem/v1"
+GLOBAL_BASE_URL = "https://api.memt.ai/platform/api/openmem/v1"
+
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+DEFAULT_MAX_RETRIES = 2
+# The cloud recommends <= 50 QPS; a pool this size never becomes the bottleneck below that.
+DEFAULT_CONNECTION_LIMITS = httpx.Limits(
+    max_connections=100, max_keepalive_connections=20, keepalive_expiry=30.0
+)
+INITIAL_RETRY_DELAY = 0.5
+MAX_RETRY_DELAY = 8.0
+# A Retry-After longer than this is not waited for: the error is raised instead.
+MAX_RETRY_AFTER = 60.0
+
+MAX_ID_LENGTH = 100
+MAX_RECALL_LIMIT = 25
+MAX_PAGE_SIZE = 50
+MAX_MESSAGE_LIMIT = 50
+
+SUCCESS_CODES = frozenset({0, 200})
+MESSAGE_ROLES = frozenset({"user", "assistant", "system", "tool"})
+CONTENT_PART_TYPES = frozenset({"text", "image_url", "file"})

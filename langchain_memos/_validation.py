@@ -1,0 +1,200 @@
+"""Checks of caller input, run before any I/O; each failure names the fix."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from langchain_memos._constants import (
+    CONTENT_PART_TYPES,
+    MAX_ID_LENGTH,
+    MESSAGE_ROLES,
+)
+from langchain_memos._exceptions import MemOSInputError
+
+
+def _describe(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_id(name: str, value: object) -> str:
+    """A user, conversation, agent or app id: a non-blank string of at most 100 characters."""
+    if not isinstance(value, str) or not value.strip():
+        raise MemOSInputError(f"{name} must be a non-empty string; got {_describe(value)}")
+    if len(value) > MAX_ID_LENGTH:
+        raise MemOSInputError(
+            f"{name} is {len(value)} characters long; MemOS accepts at most {MAX_ID_LENGTH}"
+        )
+    return value
+
+
+def check_optional_id(name: str, value: object) -> str | None:
+    return None if value is None else check_id(name, value)
+
+
+def check_text(name: str, value: object) -> str:
+    """A required free-text field (query, feedback, memory id): a non-blank string."""
+    if not isinstance(value, str) or not value.strip():
+        raise MemOSInputError(f"{name} must be a non-empty string; got {_describe(value)}")
+    return value
+
+
+def check_int(name: str, value: object, *, low: int, high: int | None = None) -> int | None:
+    """An optional integer within ``[low, high]``."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise MemOSInputError(f"{name} must be an integer; got {_describe(value)}")
+    if value < low or (high is not None and value > high):
+        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise MemOSInputError(f"{name} must be {bound}; got {value}")
+    return value
+
+
+def check_fraction(name: str, value: object, *, high: float = 1.0) -> float | None:
+    """An optional number within ``[0, high]``."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        raise MemOSInputError(f"{name} must be a number; got {_describe(value)}")
+    if not 0 <= value <= high:
+        raise MemOSInputError(f"{name} must be between 0 and {high:g}; got {value}")
+    return float(value)
+
+
+def check_bool(name: str, value: object) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    raise MemOSInputError(f"{name} must be True or False; got {_describe(value)}")
+
+
+def check_str_list(name: str, value: object, *, allow_empty: bool = True) -> list[str] | None:
+    """An optional list of non-empty strings (a bare string is refused: it is not a list)."""
+    if value is None:
+        return None
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise MemOSInputError(f"{name} must be a list of strings; got {_describe(value)}")
+    items = list(value)
+    for item in items:
+        if not isinstance(item, str) or not item:
+            raise MemOSInputError(f"{name} must contain non-empty strings; got {_describe(item)}")
+    if not items and not allow_empty:
+        raise MemOSInputError(f"{name} must not be empty")
+    return items
+
+
+def check_info(value: object) -> dict[str, Any] | None:
+    """``info``: flat keys mapped to a string, a number or a list of strings."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise MemOSInputError(f"info must be a mapping; got {_describe(value)}")
+    for key, item in value.items():
+        if not isinstance(key, str) or not key:
+            raise MemOSInputError(f"info keys must be non-empty strings; got {_describe(key)}")
+        ok = isinstance(item, (str, int, float)) and not isinstance(item, bool)
+        if not ok and not (isinstance(item, list) and all(isinstance(part, str) for part in item)):
+            raise MemOSInputError(
+                f"info[{key!r}] must be a string, a number or a list of strings; "
+                f"got {_describe(item)}"
+            )
+    return dict(value)
+
+
+def exactly_one(**options: object) -> str:
+    """Return the name of the one option given; fail if none or several are."""
+    given = [name for name, value in options.items() if value is not None]
+    if len(given) != 1:
+        names = ", ".join(options)
+        found = ", ".join(given) if given else "none"
+        raise MemOSInputError(f"pass exactly one of {names}; got {found}")
+    return given[0]
+
+
+def _check_part(index: int, part: object) -> dict[str, Any]:
+    where = f"messages[{index}].content"
+    if not isinstance(part, Mapping) or part.get("type") not in CONTENT_PART_TYPES:
+        raise MemOSInputError(
+            f"{where} parts must be dicts whose type is one of "
+            f"{sorted(CONTENT_PART_TYPES)}; got {_describe(part)}"
+        )
+    kind = part["type"]
+    if kind == "text":
+        if not isinstance(part.get("text"), str):
+            raise MemOSInputError(f"{where}: a text part needs a string 'text'")
+    elif kind == "image_url":
+        image = part.get("image_url")
+        if not isinstance(image, Mapping) or not isinstance(image.get("url"), str):
+            raise MemOSInputError(
+                f"{where}: an image_url part needs {{'image_url': {{'url': ...}}}}"
+            )
+    else:
+        file = part.get("file")
+        if not isinstance(file, Mapping) or not isinstance(file.get("file_data"), str):
+            raise MemOSInputError(f"{where}: a file part needs {{'file': {{'file_data': ...}}}}")
+    return dict(part)
+
+
+def _check_tool_calls(index: int, calls: object) -> list[dict[str, Any]]:
+    where = f"messages[{index}].tool_calls"
+    if isinstance(calls, (str, bytes)) or not isinstance(calls, Sequence) or not calls:
+        raise MemOSInputError(f"{where} must be a non-empty list")
+    for call in calls:
+        function = call.get("function") if isinstance(call, Mapping) else None
+        if (
+            not isinstance(call, Mapping)
+            or not isinstance(call.get("id"), str)
+            or call.get("type") != "function"
+            or not isinstance(function, Mapping)
+            or not isinstance(function.get("name"), str)
+            or not isinstance(function.get("arguments"), str)
+        ):
+            raise MemOSInputError(
+                f"{where} items must look like {{'id': str, 'type': 'function', "
+                f"'function': {{'name': str, 'arguments': JSON string}}}}; got {_describe(call)}"
+            )
+    return [dict(call) for call in calls]
+
+
+def check_messages(
+    messages: object, *, roles: frozenset[str] = MESSAGE_ROLES
+) -> list[dict[str, Any]]:
+    """Validate chat messages and return them as plain dicts without ``None`` values."""
+    if isinstance(messages, (str, bytes, Mapping)) or not isinstance(messages, Sequence):
+        raise MemOSInputError(
+            f"messages must be a list of message dicts; got {_describe(messages)}"
+        )
+    if not messages:
+        raise MemOSInputError("messages must not be empty")
+    checked: list[dict[str, Any]] = []
+    for index, message in enumerate(messages):
+        if not isinstance(message, Mapping):
+            raise MemOSInputError(f"messages[{index}] must be a dict; got {_describe(message)}")
+        role = message.get("role")
+        if role not in roles:
+            raise MemOSInputError(
+                f"messages[{index}].role must be one of {sorted(roles)}; got {_describe(role)}"
+            )
+        out = {key: value for key, value in message.items() if value is not None}
+        content = message.get("content")
+        if message.get("tool_calls") is not None:
+            if role != "assistant":
+                raise MemOSInputError(f"messages[{index}]: only assistant messages have tool_calls")
+            out["tool_calls"] = _check_tool_calls(index, message["tool_calls"])
+        elif content is None:
+            raise MemOSInputError(f"messages[{index}] has no content")
+        if isinstance(content, list):
+            if not content:
+                raise MemOSInputError(f"messages[{index}].content must not be an empty list")
+            out["content"] = [_check_part(index, part) for part in content]
+        elif content is not None and not isinstance(content, str):
+            raise MemOSInputError(
+                f"messages[{index}].content must be a string or a list of parts; "
+                f"got {_describe(content)}"
+            )
+        for key in ("chat_time", "tool_call_id"):
+            if key in out and not isinstance(out[key], str):
+                raise MemOSInputError(f"messages[{index}].{key} must be a string")
+        checked.append(out)
+    return checked

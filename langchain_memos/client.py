@@ -1,0 +1,480 @@
+"""``MemOSClient`` and ``AsyncMemOSClient``: the two thin I/O shells over the MemOS API.
+
+Both take the same configuration and expose the same methods, generated from the endpoint
+descriptions in ``_endpoints.py``; they differ only in how they send and how they sleep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from types import TracebackType
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+import httpx
+
+from langchain_memos import _endpoints as ep
+from langchain_memos._base_client import (
+    APIRequest,
+    ClientConfig,
+    RetryState,
+    build_httpx_request,
+    log_response,
+    parse_response,
+    parse_sse_line,
+    wrap_transport_error,
+)
+from langchain_memos._constants import DEFAULT_CONNECTION_LIMITS, DEFAULT_MAX_RETRIES
+from langchain_memos._exceptions import APIError, APITimeoutError, MemOSError
+from langchain_memos._validation import check_fraction
+from langchain_memos.types import ChatResult, ChatStreamEvent, TaskStatus
+
+__all__ = ["AsyncMemOSClient", "MemOSClient"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def _describe_method(method: Callable[..., Any], build: Callable[..., Any], returns: str) -> None:
+    """Give a generated method the endpoint's name, docstring and full signature."""
+    method.__name__ = build.__name__
+    method.__qualname__ = build.__name__
+    method.__doc__ = build.__doc__
+    signature = inspect.signature(build)
+    self_param = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    method.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[self_param, *signature.parameters.values()], return_annotation=returns
+    )
+
+
+def _returns(build: Callable[..., Any]) -> str:
+    annotation = str(inspect.signature(build).return_annotation)
+    return annotation.removeprefix("APIRequest[").removesuffix("]")
+
+
+def _sync(build: Callable[P, APIRequest[T]]) -> Callable[Concatenate[MemOSClient, P], T]:
+    def method(self: MemOSClient, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return self._send(build(*args, **kwargs))
+
+    _describe_method(method, build, _returns(build))
+    return method
+
+
+def _async(
+    build: Callable[P, APIRequest[T]],
+) -> Callable[Concatenate[AsyncMemOSClient, P], Awaitable[T]]:
+    async def method(self: AsyncMemOSClient, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self._send(build(*args, **kwargs))
+
+    _describe_method(method, build, _returns(build))
+    return method
+
+
+def _sync_stream(
+    build: Callable[P, APIRequest[ChatResult]],
+) -> Callable[Concatenate[MemOSClient, P], Iterator[ChatStreamEvent]]:
+    def method(
+        self: MemOSClient, /, *args: P.args, **kwargs: P.kwargs
+    ) -> Iterator[ChatStreamEvent]:
+        return self._stream(ep.as_stream(build(*args, **kwargs)))
+
+    _describe_method(method, build, "Iterator[ChatStreamEvent]")
+    method.__name__ = method.__qualname__ = build.__name__ + "_stream"
+    method.__doc__ = _STREAM_DOC
+    return method
+
+
+def _async_stream(
+    build: Callable[P, APIRequest[ChatResult]],
+) -> Callable[Concatenate[AsyncMemOSClient, P], AsyncIterator[ChatStreamEvent]]:
+    def method(
+        self: AsyncMemOSClient, /, *args: P.args, **kwargs: P.kwargs
+    ) -> AsyncIterator[ChatStreamEvent]:
+        return self._stream(ep.as_stream(build(*args, **kwargs)))
+
+    _describe_method(method, build, "AsyncIterator[ChatStreamEvent]")
+    method.__name__ = method.__qualname__ = build.__name__ + "_stream"
+    method.__doc__ = _STREAM_DOC
+    return method
+
+
+_STREAM_DOC = """Like ``chat``, with the same arguments, but yield the answer as it is generated.
+
+Yields ``ChatStreamEvent`` objects whose ``type`` is ``reasoning`` or ``text``; stops at the
+service's ``end`` event. Retries apply until the stream has started, never after.
+"""
+
+
+def _event_stream(response: httpx.Response) -> bool:
+    return "event-stream" in response.headers.get("content-type", "")
+
+
+class _BaseMemOSClient:
+    _config: ClientConfig
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None,
+        base_url: str | httpx.URL | None,
+        is_global: bool | None,
+        timeout: float | httpx.Timeout | None,
+        max_retries: int,
+        retry_unsafe_writes: bool,
+        allow_insecure_http: bool,
+        default_headers: dict[str, str] | None,
+    ) -> None:
+        self._config = ClientConfig.resolve(
+            api_key=api_key,
+            base_url=base_url,
+            is_global=is_global,
+            timeout=timeout,
+            max_retries=max_retries,
+            retry_unsafe_writes=retry_unsafe_writes,
+            allow_insecure_http=allow_insecure_http,
+            default_headers=default_headers,
+        )
+
+    @property
+    def base_url(self) -> str:
+        return self._config.base_url
+
+    @property
+    def max_retries(self) -> int:
+        return self._config.max_retries
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self._config.base_url!r})"
+
+    def __reduce__(self) -> Any:
+        raise TypeError(f"{type(self).__name__} holds a connection pool and cannot be pickled")
+
+
+class MemOSClient(_BaseMemOSClient):
+    """Synchronous client for the MemOS cloud API.
+
+    Configuration precedence: argument > environment (``MEMOS_API_KEY``, ``MEMOS_BASE_URL``,
+    ``MEMOS_IS_GLOBAL``) > default (the China endpoint). A key may be given with or without
+    its ``Token`` prefix. One pooled ``httpx.Client`` serves every call; close it with
+    :meth:`close` or use the client as a context manager.
+
+    Args:
+        api_key: The project's API key. Optional only for a base URL on loopback.
+        base_url: The API root, e.g. ``https://memos.memtensor.cn/api/openmem/v1``.
+        is_global: Use the global endpoint (``https://api.memt.ai/...``) as the default.
+        timeout: Seconds, or an ``httpx.Timeout`` (default 30 s, 5 s to connect).
+        max_retries: Retries after the first attempt (default 2); see the README for which
+            failures are retried.
+        retry_unsafe_writes: Also retry writes after a read timeout or server error, when the
+            service may already have stored them (risking a duplicate).
+        allow_insecure_http: Allow a plain ``http://`` base URL that is not on loopback.
+        default_headers: Extra headers for every request.
+        http_client: Your own ``httpx.Client``; it is used as it is and not closed by
+            :meth:`close`.
+
+    Example:
+        >>> with MemOSClient() as client:
+        ...     found = client.search_memory("travel plans", user_id="memos_user_123")
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | httpx.URL | None = None,
+        is_global: bool | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        retry_unsafe_writes: bool = False,
+        allow_insecure_http: bool = False,
+        default_headers: dict[str, str] | None = None,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        super().__init__(
+            api_key=api_key,
+            base_url=base_url,
+            is_global=is_global,
+            timeout=timeout,
+            max_retries=max_retries,
+            retry_unsafe_writes=retry_unsafe_writes,
+            allow_insecure_http=allow_insecure_http,
+            default_headers=default_headers,
+        )
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.Client(limits=DEFAULT_CONNECTION_LIMITS)
+
+    def _send(self, request: APIRequest[T]) -> T:
+        return self._retrying(request, lambda response: parse_response(request, response))
+
+    def _retrying(
+        self,
+        request: APIRequest[Any],
+        handle: Callable[[httpx.Response], R],
+        *,
+        stream: bool = False,
+    ) -> R:
+        """Send ``request`` until ``handle`` accepts the answer or the retry policy gives up."""
+        retries = RetryState(self._config, request)
+        while True:
+            started = time.perf_counter()
+            try:
+                http_request = build_httpx_request(self._http, self._config, request)
+                response = self._http.send(http_request, stream=stream)
+            except httpx.TransportError as exc:
+                error: MemOSError = wrap_transport_error(exc, request)
+                delay = retries.next_delay(error, cause=exc)
+                if delay is None:
+                    raise error from exc
+            else:
+                log_response(request, response.status_code, started, time.perf_counter())
+                try:
+                    return handle(response)
+                except APIError as exc:
+                    delay = retries.next_delay(exc, headers=response.headers)
+                    if delay is None:
+                        raise
+            time.sleep(delay)
+
+    def _stream_head(self, request: APIRequest[ChatResult], response: httpx.Response) -> Any:
+        if _event_stream(response):
+            return response
+        try:  # an error, or a plain JSON answer to a stream request
+            response.read()
+            return parse_response(request, response)
+        finally:
+            response.close()
+
+    def _stream(self, request: APIRequest[ChatResult]) -> Iterator[ChatStreamEvent]:
+        head = self._retrying(
+            request, lambda response: self._stream_head(request, response), stream=True
+        )
+        if isinstance(head, ChatResult):
+            yield ChatStreamEvent(type="text", data=head.response)
+            return
+        try:
+            for line in head.iter_lines():
+                event = parse_sse_line(line, request.path)
+                if event is not None and event.type == "end":
+                    return
+                if event is not None:
+                    yield event
+        finally:
+            head.close()
+
+    add_message = _sync(ep.add_message)
+    search_memory = _sync(ep.search_memory)
+    get_memory = _sync(ep.get_memory)
+    get_memory_by_id = _sync(ep.get_memory_by_id)
+    get_message = _sync(ep.get_message)
+    delete_memory = _sync(ep.delete_memory)
+    update_memory = _sync(ep.update_memory)
+    add_feedback = _sync(ep.add_feedback)
+    get_status = _sync(ep.get_status)
+    extract_memory = _sync(ep.extract_memory)
+    rerank = _sync(ep.rerank)
+    chat = _sync(ep.chat)
+    chat_stream = _sync_stream(ep.chat)
+    create_knowledgebase = _sync(ep.create_knowledgebase)
+    delete_knowledgebase = _sync(ep.delete_knowledgebase)
+    add_knowledgebase_files = _sync(ep.add_knowledgebase_files)
+    upload_knowledgebase_files = _sync(ep.upload_knowledgebase_files)
+    get_knowledgebase_files = _sync(ep.get_knowledgebase_files)
+    delete_knowledgebase_files = _sync(ep.delete_knowledgebase_files)
+
+    def wait_for_task(
+        self, task_id: str, *, timeout: float = 60.0, interval: float = 0.5
+    ) -> TaskStatus:
+        """Poll ``get/status`` until the task is ``completed`` or ``failed``.
+
+        Raises:
+            APITimeoutError: the task was still running after ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + (check_fraction("timeout", timeout, high=86400.0) or 0.0)
+        interval = check_fraction("interval", interval, high=60.0) or 0.0
+        while True:
+            status = self.get_status(task_id)
+            if status.done:
+                return status
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise APITimeoutError(
+                    f"task {task_id} still {status.status!r} after {timeout} s",
+                    method="POST",
+                    path="/get/status",
+                )
+            time.sleep(min(interval, remaining))
+
+    def close(self) -> None:
+        """Close the connection pool (unless it was handed in as ``http_client``)."""
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> MemOSClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AsyncMemOSClient(_BaseMemOSClient):
+    """Asynchronous client for the MemOS cloud API; the same methods as :class:`MemOSClient`.
+
+    Takes the same arguments as :class:`MemOSClient`, with ``http_client`` an
+    ``httpx.AsyncClient``. Close it with ``await client.aclose()`` or ``async with``.
+
+    Example:
+        >>> async with AsyncMemOSClient() as client:
+        ...     found = await client.search_memory("travel plans", user_id="memos_user_123")
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | httpx.URL | None = None,
+        is_global: bool | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        retry_unsafe_writes: bool = False,
+        allow_insecure_http: bool = False,
+        default_headers: dict[str, str] | None = None,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        super().__init__(
+            api_key=api_key,
+            base_url=base_url,
+            is_global=is_global,
+            timeout=timeout,
+            max_retries=max_retries,
+            retry_unsafe_writes=retry_unsafe_writes,
+            allow_insecure_http=allow_insecure_http,
+            default_headers=default_headers,
+        )
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(limits=DEFAULT_CONNECTION_LIMITS)
+
+    async def _send(self, request: APIRequest[T]) -> T:
+        async def handle(response: httpx.Response) -> T:
+            return parse_response(request, response)
+
+        return await self._retrying(request, handle)
+
+    async def _retrying(
+        self,
+        request: APIRequest[Any],
+        handle: Callable[[httpx.Response], Awaitable[R]],
+        *,
+        stream: bool = False,
+    ) -> R:
+        """Send ``request`` until ``handle`` accepts the answer or the retry policy gives up."""
+        retries = RetryState(self._config, request)
+        while True:
+            started = time.perf_counter()
+            try:
+                http_request = build_httpx_request(self._http, self._config, request)
+                response = await self._http.send(http_request, stream=stream)
+            except httpx.TransportError as exc:
+                error: MemOSError = wrap_transport_error(exc, request)
+                delay = retries.next_delay(error, cause=exc)
+                if delay is None:
+                    raise error from exc
+            else:
+                log_response(request, response.status_code, started, time.perf_counter())
+                try:
+                    return await handle(response)
+                except APIError as exc:
+                    delay = retries.next_delay(exc, headers=response.headers)
+                    if delay is None:
+                        raise
+            await asyncio.sleep(delay)
+
+    async def _stream(self, request: APIRequest[ChatResult]) -> AsyncIterator[ChatStreamEvent]:
+        async def head_of(response: httpx.Response) -> Any:
+            if _event_stream(response):
+                return response
+            try:
+                await response.aread()
+                return parse_response(request, response)
+            finally:
+                await response.aclose()
+
+        head = await self._retrying(request, head_of, stream=True)
+        if isinstance(head, ChatResult):
+            yield ChatStreamEvent(type="text", data=head.response)
+            return
+        try:
+            async for line in head.aiter_lines():
+                event = parse_sse_line(line, request.path)
+                if event is not None and event.type == "end":
+                    return
+                if event is not None:
+                    yield event
+        finally:
+            await head.aclose()
+
+    add_message = _async(ep.add_message)
+    search_memory = _async(ep.search_memory)
+    get_memory = _async(ep.get_memory)
+    get_memory_by_id = _async(ep.get_memory_by_id)
+    get_message = _async(ep.get_message)
+    delete_memory = _async(ep.delete_memory)
+    update_memory = _async(ep.update_memory)
+    add_feedback = _async(ep.add_feedback)
+    get_status = _async(ep.get_status)
+    extract_memory = _async(ep.extract_memory)
+    rerank = _async(ep.rerank)
+    chat = _async(ep.chat)
+    chat_stream = _async_stream(ep.chat)
+    create_knowledgebase = _async(ep.create_knowledgebase)
+    delete_knowledgebase = _async(ep.delete_knowledgebase)
+    add_knowledgebase_files = _async(ep.add_knowledgebase_files)
+    upload_knowledgebase_files = _async(ep.upload_knowledgebase_files)
+    get_knowledgebase_files = _async(ep.get_knowledgebase_files)
+    delete_knowledgebase_files = _async(ep.delete_knowledgebase_files)
+
+    async def wait_for_task(
+        self, task_id: str, *, timeout: float = 60.0, interval: float = 0.5
+    ) -> TaskStatus:
+        """Poll ``get/status`` until the task is ``completed`` or ``failed``.
+
+        Raises:
+            APITimeoutError: the task was still running after ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + (check_fraction("timeout", timeout, high=86400.0) or 0.0)
+        interval = check_fraction("interval", interval, high=60.0) or 0.0
+        while True:
+            status = await self.get_status(task_id)
+            if status.done:
+                return status
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise APITimeoutError(
+                    f"task {task_id} still {status.status!r} after {timeout} s",
+                    method="POST",
+                    path="/get/status",
+                )
+            await asyncio.sleep(min(interval, remaining))
+
+    async def aclose(self) -> None:
+        """Close the connection pool (unless it was handed in as ``http_client``)."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncMemOSClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

@@ -1,0 +1,423 @@
+"""Pydantic models of the MemOS wire format, tolerant of what the service really sends."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta, timezone, tzinfo
+from typing import Annotated, Any, Literal, TypeAlias, TypeVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from typing_extensions import NotRequired, Required, TypedDict
+
+__all__ = [
+    "SERVICE_TIMEZONE",
+    "ChatResult",
+    "ChatStreamEvent",
+    "ContentPart",
+    "ExtractMemoryResult",
+    "ExtractedMemory",
+    "ExtractedPreference",
+    "FilePart",
+    "Filter",
+    "ImagePart",
+    "KnowledgeBase",
+    "KnowledgeBaseFile",
+    "KnowledgeBaseFileInput",
+    "KnowledgeBaseFileList",
+    "MemoryDetail",
+    "MemoryListResult",
+    "MessageDetail",
+    "MessageInput",
+    "MessageListResult",
+    "OperationResult",
+    "PreferenceDetail",
+    "RerankResult",
+    "RerankedDocument",
+    "SearchMemoryResult",
+    "SkillDetail",
+    "SkillValue",
+    "TaskResult",
+    "TaskStatus",
+    "TextPart",
+    "Timestamp",
+    "ToolCall",
+    "ToolMemoryDetail",
+    "ToolUsage",
+    "parse_timestamp",
+]
+
+# The service documents naive timestamps ("2025-09-12 08:00:00") as Beijing time.
+SERVICE_TIMEZONE: tzinfo = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+Timestamp: TypeAlias = int | float | str | None
+"""Epoch milliseconds in practice; ISO-8601 or ``YYYY-MM-DD HH:MM:SS`` strings in the docs."""
+
+Filter: TypeAlias = Mapping[str, Any]
+"""A filter in the MemOS filter language; see :mod:`langchain_memos.filters`."""
+
+
+def parse_timestamp(value: Timestamp, *, naive_tz: tzinfo = SERVICE_TIMEZONE) -> datetime | None:
+    """Turn any timestamp the service sends into a timezone-aware ``datetime``.
+
+    Numbers (and numeric strings) above 10^11 are epoch milliseconds, smaller ones epoch seconds.
+    Strings are ISO-8601 or ``YYYY-MM-DD HH:MM[:SS]``; naive ones are read in ``naive_tz``
+    (Beijing time, as the service documents). Unparseable values give ``None``.
+
+    Example:
+        >>> parse_timestamp(1762674694466).isoformat()
+        '2025-11-09T07:51:34.466000+00:00'
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        try:
+            value = float(text)
+        except ValueError:
+            try:
+                parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            except ValueError:
+                return None
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=naive_tz)
+    seconds = value / 1000 if abs(value) >= 1e11 else float(value)
+    try:
+        return datetime.fromtimestamp(seconds, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _none_as_empty(value: object) -> object:
+    return [] if value is None else value
+
+
+_T = TypeVar("_T")
+NullableList = Annotated[list[_T], BeforeValidator(_none_as_empty)]
+
+
+def _float_or_none(value: object) -> object:
+    # Relativity and confidence are documented as numbers and, in places, as strings.
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return value
+
+
+Score = Annotated[float | None, BeforeValidator(_float_or_none)]
+
+
+class MemOSModel(BaseModel):
+    """Base of every response model: unknown fields are kept, every field is optional."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=False)
+
+
+class _Timestamped(MemOSModel):
+    create_time: Timestamp = None
+    update_time: Timestamp = None
+
+    @property
+    def created_at(self) -> datetime | None:
+        """``create_time`` as a timezone-aware ``datetime``."""
+        return parse_timestamp(self.create_time)
+
+    @property
+    def updated_at(self) -> datetime | None:
+        """``update_time`` as a timezone-aware ``datetime``."""
+        return parse_timestamp(self.update_time)
+
+
+class MemoryDetail(_Timestamped):
+    """A factual memory."""
+
+    id: str | None = None
+    memory_key: str | None = None
+    memory_value: str | None = None
+    memory_type: str | None = None
+    memory_time: Timestamp = None
+    conversation_id: str | None = None
+    status: str | None = None
+    confidence: Score = None
+    tags: NullableList[str] = Field(default_factory=list)
+    relativity: Score = None
+    sources: NullableList[Any] = Field(default_factory=list)
+    info: dict[str, Any] | None = None
+
+
+class PreferenceDetail(_Timestamped):
+    """A preference memory (``explicit_preference`` or ``implicit_preference``)."""
+
+    id: str | None = None
+    preference_type: str | None = None
+    preference: str | None = None
+    reasoning: str | None = None
+    conversation_id: str | None = None
+    status: str | None = None
+    relativity: Score = None
+    sources: NullableList[Any] = Field(default_factory=list)
+    info: dict[str, Any] | None = None
+
+
+class ToolUsage(MemOSModel):
+    used_tool: str | None = None
+    error_type: str | None = None
+    success_rate: Score = None
+    tool_experience: str | None = None
+
+
+class ToolMemoryDetail(_Timestamped):
+    """A tool memory: a tool-call trajectory or a tool schema."""
+
+    id: str | None = None
+    tool_type: str | None = None
+    tool_value: str | dict[str, Any] | None = None
+    tool_used_status: NullableList[ToolUsage] = Field(default_factory=list)
+    experience: str | None = None
+    conversation_id: str | None = None
+    status: str | None = None
+    relativity: Score = None
+
+    @property
+    def is_schema(self) -> bool:
+        """Whether this memory describes a tool schema (``ToolSchema`` or ``ToolSchemaMemory``)."""
+        return (self.tool_type or "").startswith("ToolSchema")
+
+
+class SkillValue(MemOSModel):
+    name: str | None = None
+    description: str | None = None
+    procedure: str | None = None
+    experience: NullableList[str] = Field(default_factory=list)
+    preference: NullableList[str] = Field(default_factory=list)
+    examples: NullableList[str] = Field(default_factory=list)
+    script: Any = None
+    others: Any = None
+
+
+class SkillDetail(_Timestamped):
+    """A skill recalled from MemOS or from a knowledge base's skill files."""
+
+    id: str | None = None
+    skill_value: SkillValue | None = None
+    skill_url: str | None = None
+    skill_type: str | None = None
+    conversation_id: str | None = None
+    status: str | None = None
+    confidence: Score = None
+    tags: NullableList[str] = Field(default_factory=list)
+    relativity: Score = None
+
+
+class _MemoryLists(MemOSModel):
+    memory_detail_list: NullableList[MemoryDetail] = Field(default_factory=list)
+    preference_detail_list: NullableList[PreferenceDetail] = Field(default_factory=list)
+    tool_memory_detail_list: NullableList[ToolMemoryDetail] = Field(default_factory=list)
+    skill_detail_list: NullableList[SkillDetail] = Field(default_factory=list)
+
+
+class SearchMemoryResult(_MemoryLists):
+    """What ``search/memory`` recalled.
+
+    ``preference_note`` is the service's instruction to put after recalled preferences; it is empty
+    when no preference was recalled.
+    """
+
+    preference_note: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_note(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("preference_note") is None:
+            return {**data, "preference_note": ""}
+        return data
+
+    def __len__(self) -> int:
+        return (
+            len(self.memory_detail_list)
+            + len(self.preference_detail_list)
+            + len(self.tool_memory_detail_list)
+            + len(self.skill_detail_list)
+        )
+
+
+class MemoryListResult(_MemoryLists):
+    """One page of ``get/memory``; ``total`` is the largest count across memory kinds."""
+
+    total: int | None = None
+    size: int | None = None
+    current: int | None = None
+    pages: int | None = None
+
+
+class MessageDetail(_Timestamped):
+    """A stored conversation message."""
+
+    role: str | None = None
+    content: Any = None
+    tool_calls: list[dict[str, Any]] | None = None
+    tool_call_id: str | None = None
+    chat_time: Timestamp = None
+
+
+class MessageListResult(MemOSModel):
+    message_detail_list: NullableList[MessageDetail] = Field(default_factory=list)
+
+
+class TaskResult(MemOSModel):
+    """The answer of ``add/message`` or ``add/feedback``: ``status`` is running or completed."""
+
+    success: bool | None = None
+    task_id: str | None = None
+    status: str | None = None
+
+
+class TaskStatus(MemOSModel):
+    """The state of an asynchronous task: ``running``, ``completed`` or ``failed``."""
+
+    task_id: str | None = None
+    status: str | None = None
+    memory_views: Any = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_list(cls, data: Any) -> Any:
+        # Older deployments answer with a one-element list of statuses.
+        if isinstance(data, list):
+            return data[0] if data else {}
+        return data
+
+    @property
+    def done(self) -> bool:
+        return self.status in ("completed", "failed")
+
+
+class OperationResult(MemOSModel):
+    success: bool | None = None
+
+
+class KnowledgeBase(MemOSModel):
+    id: str | None = None
+
+
+class KnowledgeBaseFile(MemOSModel):
+    id: str | None = None
+    type: str | None = None
+    name: str | None = None
+    size_mb: Score = Field(default=None, alias="sizeMB")
+    size: str | int | float | None = None
+    status: str | None = None
+
+
+class KnowledgeBaseFileList(MemOSModel):
+    total: int | None = None
+    page: int | None = None
+    page_size: int | None = None
+    file_detail_list: NullableList[KnowledgeBaseFile] = Field(default_factory=list)
+
+
+class ExtractedMemory(MemOSModel):
+    memory_key: str | None = None
+    memory_value: str | None = None
+    memory_type: str | None = None
+    tags: NullableList[str] = Field(default_factory=list)
+
+
+class ExtractedPreference(MemOSModel):
+    preference: str | None = None
+    reasoning: str | None = None
+    preference_type: str | None = None
+
+
+class ExtractMemoryResult(MemOSModel):
+    success: bool | None = None
+    memory_detail_list: NullableList[ExtractedMemory] = Field(default_factory=list)
+    preference_detail_list: NullableList[ExtractedPreference] = Field(default_factory=list)
+
+
+class RerankedDocument(MemOSModel):
+    index: int | None = None
+    document: dict[str, Any] | None = None
+    relevance_score: Score = None
+
+    @property
+    def text(self) -> str | None:
+        return None if self.document is None else self.document.get("text")
+
+
+class RerankResult(MemOSModel):
+    id: str | None = None
+    model: str | None = None
+    usage: dict[str, Any] | None = None
+    results: NullableList[RerankedDocument] = Field(default_factory=list)
+
+
+class ChatResult(MemOSModel):
+    response: str | None = None
+
+
+class ChatStreamEvent(MemOSModel):
+    """One server-sent event of a streamed chat: ``type`` is reasoning, text or end."""
+
+    type: str | None = None
+    data: Any = None
+
+
+# ---- request shapes (what callers hand to the client) ---------------------------------------
+
+
+class ToolCallFunction(TypedDict):
+    name: str
+    arguments: str
+
+
+class ToolCall(TypedDict):
+    id: str
+    type: Literal["function"]
+    function: ToolCallFunction
+
+
+class TextPart(TypedDict):
+    type: Literal["text"]
+    text: str
+
+
+class ImageURL(TypedDict):
+    url: str
+
+
+class ImagePart(TypedDict):
+    type: Literal["image_url"]
+    image_url: ImageURL
+
+
+class FileData(TypedDict):
+    file_data: str
+
+
+class FilePart(TypedDict):
+    type: Literal["file"]
+    file: FileData
+
+
+ContentPart: TypeAlias = TextPart | ImagePart | FilePart
+
+
+class MessageInput(TypedDict, total=False):
+    """A message for ``add/message``: an OpenAI-style chat message plus ``chat_time``."""
+
+    role: Required[Literal["user", "assistant", "system", "tool"]]
+    content: str | Sequence[ContentPart]
+    chat_time: str
+    tool_call_id: str
+    tool_calls: Sequence[ToolCall]
+
+
+class KnowledgeBaseFileInput(TypedDict):
+    """A file for ``add/knowledgebase-file``: ``content`` is a URL, base64 or a data URI."""
+
+    content: str
+    name: NotRequired[str]
+    type: NotRequired[Literal["document", "skill"]]
