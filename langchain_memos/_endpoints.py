@@ -36,9 +36,9 @@ from langchain_memos.types import (
     ExtractMemoryResult,
     Filter,
     KnowledgeBase,
-    KnowledgeBaseFile,
     KnowledgeBaseFileInput,
     KnowledgeBaseFileList,
+    KnowledgeBaseFiles,
     MemoryDetail,
     MemoryListResult,
     MessageInput,
@@ -457,7 +457,7 @@ def _check_file_count(count: int) -> None:
 
 def add_knowledgebase_files(
     knowledgebase_id: str, files: Sequence[KnowledgeBaseFileInput]
-) -> APIRequest[list[KnowledgeBaseFile]]:
+) -> APIRequest[KnowledgeBaseFiles]:
     """Add documents or skill files to a knowledge base, as URLs, base64 or data URIs.
 
     Example:
@@ -477,7 +477,7 @@ def add_knowledgebase_files(
         checked.append(dict(item))
     body = {"knowledgebase_id": check_text("knowledgebase_id", knowledgebase_id), "file": checked}
     return APIRequest(
-        "POST", "/add/knowledgebase-file", list[KnowledgeBaseFile], body=body, write=True
+        "POST", "/add/knowledgebase-file", KnowledgeBaseFiles, body=body, write=True
     )
 
 
@@ -486,7 +486,7 @@ def upload_knowledgebase_files(
     files: Sequence[FileSource],
     *,
     type: Literal["document", "skill"] | None = None,
-) -> APIRequest[list[KnowledgeBaseFile]]:
+) -> APIRequest[KnowledgeBaseFiles]:
     """Upload local files to a knowledge base as multipart form data.
 
     Args:
@@ -514,7 +514,7 @@ def upload_knowledgebase_files(
     return APIRequest(
         "POST",
         "/add/knowledgebase-file",
-        list[KnowledgeBaseFile],
+        KnowledgeBaseFiles,
         params=params,
         files=parts,
         write=True,

@@ -24,6 +24,7 @@ __all__ = [
     "KnowledgeBaseFile",
     "KnowledgeBaseFileInput",
     "KnowledgeBaseFileList",
+    "KnowledgeBaseFiles",
     "MemoryDetail",
     "MemoryListResult",
     "MessageDetail",
@@ -309,6 +310,14 @@ class KnowledgeBaseFile(MemOSModel):
     size_mb: Score = Field(default=None, alias="sizeMB")
     size: str | int | float | None = None
     status: str | None = None
+
+
+def _one_as_list(value: object) -> object:
+    # Older deployments answer an upload with one object instead of a list.
+    return [value] if isinstance(value, dict) else value
+
+
+KnowledgeBaseFiles: TypeAlias = Annotated[list[KnowledgeBaseFile], BeforeValidator(_one_as_list)]
 
 
 class KnowledgeBaseFileList(MemOSModel):

@@ -1,0 +1,236 @@
+"""How answers map to exceptions, and which failures are retried (and how often)."""
+
+from __future__ import annotations
+
+import pickle
+
+import httpx
+import pytest
+
+from langchain_memos import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    InternalServerError,
+    MemOSError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+)
+from tests.unit_tests.conftest import Client, FakeMemOS, build, call, envelope
+
+HTML_502 = httpx.Response(502, text="<html><body>Bad Gateway</body></html>")
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "expected"),
+    [
+        (400, 40000, BadRequestError),
+        (200, 40000, BadRequestError),  # an error envelope with HTTP 200
+        (200, 40013, BadRequestError),
+        (200, 40305, BadRequestError),
+        (200, 40100, AuthenticationError),
+        (401, 40132, AuthenticationError),
+        (401, None, AuthenticationError),
+        (200, 40306, PermissionDeniedError),
+        (403, None, PermissionDeniedError),
+        (200, 40001, NotFoundError),
+        (200, 40307, NotFoundError),
+        (200, 50131, NotFoundError),
+        (404, None, NotFoundError),
+        (200, 40300, RateLimitError),
+        (200, 40301, RateLimitError),
+        (200, 40309, RateLimitError),
+        (429, None, RateLimitError),
+        (500, 50000, InternalServerError),
+        (200, 50004, InternalServerError),
+        (200, 50144, InternalServerError),
+        (503, None, InternalServerError),
+    ],
+)
+def test_code_and_status_map_to_one_error_class(
+    kind: str, fake: FakeMemOS, status: int, code: int | None, expected: type[APIStatusError]
+) -> None:
+    if code is None:
+        fake.replies = [httpx.Response(status, text="<html>error</html>")]
+    else:
+        fake.replies = [envelope(None, code=code, message="what went wrong", status=status)]
+    client = build(kind, fake, max_retries=0)
+
+    with pytest.raises(expected) as caught:
+        call(client, "get_status", "t")
+
+    error = caught.value
+    assert type(error) is expected
+    assert error.code == code
+    assert error.http_status == status
+    if code is not None:
+        assert error.message == "what went wrong"
+        assert error.body == {"code": code, "data": None, "message": "what went wrong"}
+        assert f"code={code}" in str(error)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        httpx.Response(200, text="<html>maintenance</html>"),
+        httpx.Response(200, text='{"code": 0, "data": {"task_id"'),  # truncated
+        httpx.Response(200, json=["not", "an", "envelope"]),
+        httpx.Response(200, json={"code": 0, "data": {"status": ["not", "a", "string"]}}),
+    ],
+)
+def test_answers_that_are_not_envelopes_are_reported(
+    client: Client, fake: FakeMemOS, reply: httpx.Response
+) -> None:
+    fake.replies = [reply]
+    with pytest.raises(APIResponseValidationError):
+        call(client, "get_status", "t")
+
+
+def test_success_envelope_with_missing_fields_still_parses(client: Client, fake: FakeMemOS) -> None:
+    fake.replies = [httpx.Response(200, json={"code": 200, "message": "ok"})]
+    result = call(client, "search_memory", "q", user_id="u")
+    assert result.memory_detail_list == []
+    assert result.preference_note == ""
+
+
+def test_success_false_is_an_error(client: Client, fake: FakeMemOS) -> None:
+    fake.replies = [envelope({"success": False})]
+    with pytest.raises(APIStatusError, match="success=false"):
+        call(client, "delete_memory", memory_ids=["m1"])
+
+
+def test_errors_survive_pickling_with_their_details() -> None:
+    error = RateLimitError("slow down", code=40309, http_status=429, body={"code": 40309})
+    copy = pickle.loads(pickle.dumps(error))
+    assert (type(copy), copy.code, copy.http_status, copy.body) == (
+        RateLimitError,
+        40309,
+        429,
+        {"code": 40309},
+    )
+    timeout = pickle.loads(pickle.dumps(APITimeoutError("late", method="POST", path="/x")))
+    assert (type(timeout), timeout.path) == (APITimeoutError, "/x")
+
+
+# ---- retries -------------------------------------------------------------------------------
+
+READ = ("search_memory", ("q",), {"user_id": "u"})
+WRITE = (
+    "add_message",
+    ([{"role": "user", "content": "hi"}],),
+    {"user_id": "u", "conversation_id": "c"},
+)
+OK_SEARCH = envelope({"memory_detail_list": []})
+OK_WRITE = envelope({"success": True, "task_id": "t", "status": "running"})
+
+
+@pytest.mark.parametrize(
+    ("failure", "endpoint", "attempts"),
+    [
+        # Reads are retried on anything transient.
+        (httpx.ReadTimeout("slow"), READ, 3),
+        (httpx.ConnectError("refused"), READ, 3),
+        (httpx.RemoteProtocolError("reset"), READ, 3),
+        (HTML_502, READ, 3),
+        (envelope(None, code=50005, status=200), READ, 3),
+        (httpx.Response(429), READ, 3),
+        (envelope(None, code=40000, status=400), READ, 1),
+        (envelope(None, code=40132, status=401), READ, 1),
+        # Writes only when the service provably did not process them.
+        (httpx.ConnectError("refused"), WRITE, 3),
+        (httpx.ConnectTimeout("no route"), WRITE, 3),
+        (envelope(None, code=40309, status=429), WRITE, 3),
+        (envelope(None, code=50144, status=200), WRITE, 3),
+        (httpx.ReadTimeout("slow"), WRITE, 1),
+        (httpx.RemoteProtocolError("reset"), WRITE, 1),
+        (HTML_502, WRITE, 1),
+        (envelope(None, code=50000, status=500), WRITE, 1),
+    ],
+)
+def test_retry_policy(
+    kind: str,
+    fake: FakeMemOS,
+    sleeps: list[float],
+    failure: httpx.Response | Exception,
+    endpoint: tuple[str, tuple[object, ...], dict[str, object]],
+    attempts: int,
+) -> None:
+    fake.replies = [failure]
+    client = build(kind, fake)
+    method, args, kwargs = endpoint
+
+    with pytest.raises(MemOSError):
+        call(client, method, *args, **kwargs)
+
+    assert len(fake.requests) == attempts
+    assert len(sleeps) == attempts - 1
+    assert all(0 < delay <= 8 for delay in sleeps)
+
+
+def test_a_retried_read_returns_the_later_answer(
+    kind: str, fake: FakeMemOS, sleeps: list[float]
+) -> None:
+    fake.replies = [httpx.ConnectError("refused"), HTML_502, OK_SEARCH]
+    result = call(build(kind, fake), "search_memory", "q", user_id="u")
+    assert result.memory_detail_list == []
+    assert len(fake.requests) == 3
+    # Exponential backoff from 0.5 s, with up to 25% jitter.
+    assert 0.375 <= sleeps[0] <= 0.5
+    assert 0.75 <= sleeps[1] <= 1.0
+
+
+def test_retry_after_is_honoured(kind: str, fake: FakeMemOS, sleeps: list[float]) -> None:
+    fake.replies = [httpx.Response(429, headers={"retry-after": "3"}), OK_WRITE]
+    call(build(kind, fake), WRITE[0], *WRITE[1], **WRITE[2])
+    assert sleeps == [3.0]
+
+
+def test_an_unreasonable_retry_after_is_not_waited_for(
+    kind: str, fake: FakeMemOS, sleeps: list[float]
+) -> None:
+    fake.replies = [httpx.Response(429, headers={"retry-after": "3600"})]
+    with pytest.raises(RateLimitError):
+        call(build(kind, fake), "search_memory", "q", user_id="u")
+    assert sleeps == []
+    assert len(fake.requests) == 1
+
+
+def test_writes_retry_on_timeouts_only_when_the_caller_opts_in(
+    kind: str, fake: FakeMemOS, sleeps: list[float]
+) -> None:
+    fake.replies = [httpx.ReadTimeout("slow"), OK_WRITE]
+    client = build(kind, fake, retry_unsafe_writes=True)
+    result = call(client, WRITE[0], *WRITE[1], **WRITE[2])
+    assert result.task_id == "t"
+    assert len(fake.requests) == 2
+
+
+def test_max_retries_bounds_the_attempts(kind: str, fake: FakeMemOS, sleeps: list[float]) -> None:
+    fake.replies = [httpx.ConnectError("refused")]
+    with pytest.raises(APIConnectionError, match="could not reach MemOS"):
+        call(build(kind, fake, max_retries=5), "search_memory", "q", user_id="u")
+    assert len(fake.requests) == 6
+
+    fake.requests.clear()
+    fake.replies = [httpx.ReadTimeout("slow")]
+    with pytest.raises(APITimeoutError):
+        call(build(kind, fake, max_retries=0), "search_memory", "q", user_id="u")
+    assert len(fake.requests) == 1
+
+
+def test_the_chat_stream_is_retried_before_it_starts(
+    kind: str, fake: FakeMemOS, sleeps: list[float]
+) -> None:
+    stream = httpx.Response(
+        200,
+        headers={"content-type": "text/event-stream"},
+        text='data: {"type": "text", "data": "ok"}\n\ndata: {"type": "end"}\n\n',
+    )
+    fake.replies = [httpx.ConnectError("refused"), stream]
+    events = call(build(kind, fake), "chat_stream", user_id="u", conversation_id="c", query="q")
+    assert [event.data for event in events] == ["ok"]
+    assert len(fake.requests) == 2
