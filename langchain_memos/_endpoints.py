@@ -476,9 +476,7 @@ def add_knowledgebase_files(
             raise MemOSInputError(f"files[{index}].type must be 'document' or 'skill'")
         checked.append(dict(item))
     body = {"knowledgebase_id": check_text("knowledgebase_id", knowledgebase_id), "file": checked}
-    return APIRequest(
-        "POST", "/add/knowledgebase-file", KnowledgeBaseFiles, body=body, write=True
-    )
+    return APIRequest("POST", "/add/knowledgebase-file", KnowledgeBaseFiles, body=body, write=True)
 
 
 def upload_knowledgebase_files(

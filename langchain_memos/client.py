@@ -204,7 +204,11 @@ class MemOSClient(_BaseMemOSClient):
             default_headers=default_headers,
         )
         self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(limits=DEFAULT_CONNECTION_LIMITS)
+        self._http = http_client or httpx.Client(
+            limits=DEFAULT_CONNECTION_LIMITS,
+            headers=self._config.headers,
+            timeout=self._config.timeout,
+        )
 
     def _send(self, request: APIRequest[T]) -> T:
         return self._retrying(request, lambda response: parse_response(request, response))
@@ -221,7 +225,9 @@ class MemOSClient(_BaseMemOSClient):
         while True:
             started = time.perf_counter()
             try:
-                http_request = build_httpx_request(self._http, self._config, request)
+                http_request = build_httpx_request(
+                    self._http, self._config, request, preconfigured=self._owns_http
+                )
                 response = self._http.send(http_request, stream=stream)
             except httpx.TransportError as exc:
                 error: MemOSError = wrap_transport_error(exc, request)
@@ -359,7 +365,11 @@ class AsyncMemOSClient(_BaseMemOSClient):
             default_headers=default_headers,
         )
         self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(limits=DEFAULT_CONNECTION_LIMITS)
+        self._http = http_client or httpx.AsyncClient(
+            limits=DEFAULT_CONNECTION_LIMITS,
+            headers=self._config.headers,
+            timeout=self._config.timeout,
+        )
 
     async def _send(self, request: APIRequest[T]) -> T:
         async def handle(response: httpx.Response) -> T:
@@ -379,7 +389,9 @@ class AsyncMemOSClient(_BaseMemOSClient):
         while True:
             started = time.perf_counter()
             try:
-                http_request = build_httpx_request(self._http, self._config, request)
+                http_request = build_httpx_request(
+                    self._http, self._config, request, preconfigured=self._owns_http
+                )
                 response = await self._http.send(http_request, stream=stream)
             except httpx.TransportError as exc:
                 error: MemOSError = wrap_transport_error(exc, request)

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Annotated, Any, Literal, TypeAlias, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    model_validator,
+)
+from pydantic_core import core_schema
 from typing_extensions import NotRequired, Required, TypedDict
 
 __all__ = [
@@ -89,25 +98,39 @@ def parse_timestamp(value: Timestamp, *, naive_tz: tzinfo = SERVICE_TIMEZONE) ->
         return None
 
 
-def _none_as_empty(value: object) -> object:
-    return [] if value is None else value
+@dataclass(frozen=True)
+class _NoneAs:
+    """``None`` validates as ``factory()``; Python runs only for ``None``, not for every value."""
+
+    factory: Callable[[], Any]
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        substitute = core_schema.chain_schema(
+            [
+                core_schema.none_schema(),
+                core_schema.no_info_plain_validator_function(lambda _: self.factory()),
+            ]
+        )
+        return core_schema.union_schema([handler(source), substitute], mode="left_to_right")
 
 
 _T = TypeVar("_T")
-NullableList = Annotated[list[_T], BeforeValidator(_none_as_empty)]
+NullableList = Annotated[list[_T], _NoneAs(list)]
 
 
-def _float_or_none(value: object) -> object:
-    # Relativity and confidence are documented as numbers and, in places, as strings.
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return None
-    return value
+class _InvalidAsNone:
+    """Anything that is not a number (or a numeric string) validates as ``None``, in Rust."""
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.with_default_schema(handler(source), default=None, on_error="default")
 
 
-Score = Annotated[float | None, BeforeValidator(_float_or_none)]
+# Relativity and confidence are documented as numbers and, in places, as strings.
+Score = Annotated[float | None, _InvalidAsNone()]
 
 
 class MemOSModel(BaseModel):
@@ -226,14 +249,7 @@ class SearchMemoryResult(_MemoryLists):
     when no preference was recalled.
     """
 
-    preference_note: str = ""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _null_note(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("preference_note") is None:
-            return {**data, "preference_note": ""}
-        return data
+    preference_note: Annotated[str, _NoneAs(str)] = ""
 
     def __len__(self) -> int:
         return (
