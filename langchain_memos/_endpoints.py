@@ -8,7 +8,7 @@ users of either client see.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from os import PathLike, fspath
 from pathlib import Path
@@ -66,6 +66,44 @@ def _recall_limit(name: str, value: int | None) -> int | None:
     return check_int(name, value, low=1, high=MAX_RECALL_LIMIT)
 
 
+def _write_scope(
+    agent_id: str | None,
+    app_id: str | None,
+    tags: Sequence[str] | None,
+    info: Mapping[str, Any] | None,
+    allow_public: bool | None,
+    allow_knowledgebase_ids: Sequence[str] | None,
+) -> dict[str, Any]:
+    """The fields that say where a write's memories go (add/message, chat)."""
+    return drop_none(
+        agent_id=check_optional_id("agent_id", agent_id),
+        app_id=check_optional_id("app_id", app_id),
+        tags=check_str_list("tags", tags),
+        info=check_info(info),
+        allow_public=check_bool("allow_public", allow_public),
+        allow_knowledgebase_ids=check_str_list("allow_knowledgebase_ids", allow_knowledgebase_ids),
+    )
+
+
+def _recall_scope(
+    filter: Filter | None,
+    knowledgebase_ids: Sequence[str] | None,
+    memory_limit_number: int | None,
+    include_preference: bool | None,
+    preference_limit_number: int | None,
+    relativity: float | None,
+) -> dict[str, Any]:
+    """The fields that say what a recall may return (search/memory, chat)."""
+    return drop_none(
+        filter=_filter(filter),
+        knowledgebase_ids=check_str_list("knowledgebase_ids", knowledgebase_ids),
+        memory_limit_number=_recall_limit("memory_limit_number", memory_limit_number),
+        include_preference=check_bool("include_preference", include_preference),
+        preference_limit_number=_recall_limit("preference_limit_number", preference_limit_number),
+        relativity=check_fraction("relativity", relativity),
+    )
+
+
 def add_message(
     messages: Sequence[MessageInput],
     *,
@@ -112,12 +150,7 @@ def add_message(
         user_id=check_id("user_id", user_id),
         conversation_id=check_id("conversation_id", conversation_id),
         messages=check_messages(messages),
-        agent_id=check_optional_id("agent_id", agent_id),
-        app_id=check_optional_id("app_id", app_id),
-        tags=check_str_list("tags", tags),
-        info=check_info(info),
-        allow_public=check_bool("allow_public", allow_public),
-        allow_knowledgebase_ids=check_str_list("allow_knowledgebase_ids", allow_knowledgebase_ids),
+        **_write_scope(agent_id, app_id, tags, info, allow_public, allow_knowledgebase_ids),
         async_mode=check_bool("async_mode", async_mode),
         source=source,
     )
@@ -170,18 +203,20 @@ def search_memory(
         query=check_text("query", query),
         user_id=check_id("user_id", user_id),
         conversation_id=check_optional_id("conversation_id", conversation_id),
-        filter=_filter(filter),
-        knowledgebase_ids=check_str_list("knowledgebase_ids", knowledgebase_ids),
-        memory_limit_number=_recall_limit("memory_limit_number", memory_limit_number),
-        include_preference=check_bool("include_preference", include_preference),
-        preference_limit_number=_recall_limit("preference_limit_number", preference_limit_number),
+        **_recall_scope(
+            filter,
+            knowledgebase_ids,
+            memory_limit_number,
+            include_preference,
+            preference_limit_number,
+            relativity,
+        ),
         include_tool_memory=check_bool("include_tool_memory", include_tool_memory),
         tool_memory_limit_number=_recall_limit(
             "tool_memory_limit_number", tool_memory_limit_number
         ),
         include_skill=check_bool("include_skill", include_skill),
         skill_limit_number=_recall_limit("skill_limit_number", skill_limit_number),
-        relativity=check_fraction("relativity", relativity),
         source=source,
     )
     return APIRequest("POST", "/search/memory", SearchMemoryResult, body=body)
@@ -386,24 +421,21 @@ def chat(
         user_id=check_id("user_id", user_id),
         conversation_id=check_id("conversation_id", conversation_id),
         query=check_text("query", query),
-        filter=_filter(filter),
-        knowledgebase_ids=check_str_list("knowledgebase_ids", knowledgebase_ids),
-        memory_limit_number=_recall_limit("memory_limit_number", memory_limit_number),
-        include_preference=check_bool("include_preference", include_preference),
-        preference_limit_number=_recall_limit("preference_limit_number", preference_limit_number),
-        relativity=check_fraction("relativity", relativity),
+        **_recall_scope(
+            filter,
+            knowledgebase_ids,
+            memory_limit_number,
+            include_preference,
+            preference_limit_number,
+            relativity,
+        ),
         model_name=model_name,
         system_prompt=system_prompt,
         max_tokens=check_int("max_tokens", max_tokens, low=1),
         temperature=check_fraction("temperature", temperature, high=2.0),
         top_p=check_fraction("top_p", top_p),
         add_message_on_answer=check_bool("add_message_on_answer", add_message_on_answer),
-        app_id=check_optional_id("app_id", app_id),
-        agent_id=check_optional_id("agent_id", agent_id),
-        tags=check_str_list("tags", tags),
-        info=check_info(info),
-        allow_public=check_bool("allow_public", allow_public),
-        allow_knowledgebase_ids=check_str_list("allow_knowledgebase_ids", allow_knowledgebase_ids),
+        **_write_scope(agent_id, app_id, tags, info, allow_public, allow_knowledgebase_ids),
         source=source,
         stream=False,
     )

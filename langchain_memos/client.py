@@ -113,30 +113,8 @@ def _event_stream(response: httpx.Response) -> bool:
 
 
 class _BaseMemOSClient:
-    _config: ClientConfig
-
-    def __init__(
-        self,
-        *,
-        api_key: str | None,
-        base_url: str | httpx.URL | None,
-        is_global: bool | None,
-        timeout: float | httpx.Timeout | None,
-        max_retries: int,
-        retry_unsafe_writes: bool,
-        allow_insecure_http: bool,
-        default_headers: dict[str, str] | None,
-    ) -> None:
-        self._config = ClientConfig.resolve(
-            api_key=api_key,
-            base_url=base_url,
-            is_global=is_global,
-            timeout=timeout,
-            max_retries=max_retries,
-            retry_unsafe_writes=retry_unsafe_writes,
-            allow_insecure_http=allow_insecure_http,
-            default_headers=default_headers,
-        )
+    def __init__(self, config: ClientConfig) -> None:
+        self._config = config
 
     @property
     def base_url(self) -> str:
@@ -194,14 +172,16 @@ class MemOSClient(_BaseMemOSClient):
         http_client: httpx.Client | None = None,
     ) -> None:
         super().__init__(
-            api_key=api_key,
-            base_url=base_url,
-            is_global=is_global,
-            timeout=timeout,
-            max_retries=max_retries,
-            retry_unsafe_writes=retry_unsafe_writes,
-            allow_insecure_http=allow_insecure_http,
-            default_headers=default_headers,
+            ClientConfig.resolve(
+                api_key=api_key,
+                base_url=base_url,
+                is_global=is_global,
+                timeout=timeout,
+                max_retries=max_retries,
+                retry_unsafe_writes=retry_unsafe_writes,
+                allow_insecure_http=allow_insecure_http,
+                default_headers=default_headers,
+            )
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(
@@ -355,14 +335,16 @@ class AsyncMemOSClient(_BaseMemOSClient):
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
         super().__init__(
-            api_key=api_key,
-            base_url=base_url,
-            is_global=is_global,
-            timeout=timeout,
-            max_retries=max_retries,
-            retry_unsafe_writes=retry_unsafe_writes,
-            allow_insecure_http=allow_insecure_http,
-            default_headers=default_headers,
+            ClientConfig.resolve(
+                api_key=api_key,
+                base_url=base_url,
+                is_global=is_global,
+                timeout=timeout,
+                max_retries=max_retries,
+                retry_unsafe_writes=retry_unsafe_writes,
+                allow_insecure_http=allow_insecure_http,
+                default_headers=default_headers,
+            )
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(
