@@ -16,8 +16,10 @@ from langchain_memos._exceptions import (
     PermissionDeniedError,
     RateLimitError,
 )
+from langchain_memos.chat_message_histories import MemOSChatMessageHistory
 from langchain_memos.client import AsyncMemOSClient, MemOSClient
 from langchain_memos.filters import validate_filter
+from langchain_memos.retrievers import MemOSRetriever
 from langchain_memos.types import parse_timestamp
 
 __version__ = "0.1.0"
@@ -33,9 +35,11 @@ __all__ = [
     "BadRequestError",
     "ConfigurationError",
     "InternalServerError",
+    "MemOSChatMessageHistory",
     "MemOSClient",
     "MemOSError",
     "MemOSInputError",
+    "MemOSRetriever",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",

@@ -8,7 +8,12 @@ cannot nest. The source-specific form puts such a root under ``user``, ``public`
     {"tags": {"contains": "finance"}}        tag membership
     {"create_time": {"gte": "2025-12-10"}}   lt / gt / lte / gte on create_time, update_time
 
+Build filters with the small typed helpers below, or pass raw dicts: both are checked by the same
+rules before any request.
+
 Example:
+    >>> all_of(tag("travel"), info("scene", "trip"))
+    {'and': [{'tags': {'contains': 'travel'}}, {'scene': 'trip'}]}
     >>> validate_filter({"and": [{"tags": {"contains": "travel"}}, {"scene": "trip"}]})
     {'and': [{'tags': {'contains': 'travel'}}, {'scene': 'trip'}]}
 """
@@ -16,11 +21,28 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from datetime import date, datetime
+from typing import Any, TypeAlias
 
 from langchain_memos._exceptions import MemOSInputError
 
-__all__ = ["validate_filter"]
+__all__ = [
+    "Condition",
+    "agent",
+    "all_of",
+    "any_of",
+    "app",
+    "by_source",
+    "created",
+    "info",
+    "tag",
+    "updated",
+    "validate_filter",
+]
+
+Condition: TypeAlias = dict[str, Any]
+"""One condition of a filter, such as ``{"agent_id": "a1"}``."""
+TimeBound: TypeAlias = str | date | datetime
 
 LOGICAL_OPERATORS = frozenset({"and", "or"})
 SOURCE_KEYS = frozenset({"user", "public", "knowledgebase"})
@@ -96,3 +118,89 @@ def _check_string(value: object, where: str) -> None:
             f"{where} must be a non-empty string (MemOS compares strings; convert numbers "
             f"with str()); got {value!r}"
         )
+
+
+# ---- builder -------------------------------------------------------------------------------
+
+
+def tag(name: str) -> Condition:
+    """Memories carrying the tag ``name``."""
+    return {"tags": {"contains": name}}
+
+
+def agent(agent_id: str) -> Condition:
+    """Memories written for ``agent_id``."""
+    return {"agent_id": agent_id}
+
+
+def app(app_id: str) -> Condition:
+    """Memories written for ``app_id``."""
+    return {"app_id": app_id}
+
+
+def info(key: str, value: str) -> Condition:
+    """Memories whose ``info[key]`` equals ``value`` (MemOS compares strings)."""
+    if key in LOGICAL_OPERATORS or key in TIME_FIELDS or key in {"tags", "user_id"}:
+        raise MemOSInputError(f"{key!r} is not an info key; use the helper for that field")
+    return {key: value}
+
+
+def _bound(value: TimeBound) -> str:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _time(field: str, bounds: dict[str, TimeBound | None]) -> Condition:
+    given = {op: _bound(value) for op, value in bounds.items() if value is not None}
+    if not given:
+        raise MemOSInputError(f"give {field} at least one of lt, gt, lte or gte")
+    return {field: given}
+
+
+def created(
+    *,
+    lt: TimeBound | None = None,
+    gt: TimeBound | None = None,
+    lte: TimeBound | None = None,
+    gte: TimeBound | None = None,
+) -> Condition:
+    """Memories created in a time range; bounds are dates, datetimes or date strings."""
+    return _time("create_time", {"lt": lt, "gt": gt, "lte": lte, "gte": gte})
+
+
+def updated(
+    *,
+    lt: TimeBound | None = None,
+    gt: TimeBound | None = None,
+    lte: TimeBound | None = None,
+    gte: TimeBound | None = None,
+) -> Condition:
+    """Memories last updated in a time range."""
+    return _time("update_time", {"lt": lt, "gt": gt, "lte": lte, "gte": gte})
+
+
+def all_of(*conditions: Condition) -> dict[str, Any]:
+    """A filter that matches memories meeting every condition."""
+    return validate_filter({"and": list(conditions)})
+
+
+def any_of(*conditions: Condition) -> dict[str, Any]:
+    """A filter that matches memories meeting at least one condition."""
+    return validate_filter({"or": list(conditions)})
+
+
+def by_source(
+    *,
+    user: Mapping[str, Any] | None = None,
+    public: Mapping[str, Any] | None = None,
+    knowledgebase: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A source-specific filter: one ``all_of`` / ``any_of`` per memory source.
+
+    ``knowledgebase`` applies only within the search's ``knowledgebase_ids``.
+    """
+    sources = {"user": user, "public": public, "knowledgebase": knowledgebase}
+    return validate_filter({key: value for key, value in sources.items() if value is not None})

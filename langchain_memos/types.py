@@ -35,6 +35,7 @@ __all__ = [
     "KnowledgeBaseFileList",
     "KnowledgeBaseFiles",
     "MemoryDetail",
+    "MemoryItem",
     "MemoryListResult",
     "MessageDetail",
     "MessageInput",
@@ -154,33 +155,34 @@ class _Timestamped(MemOSModel):
         return parse_timestamp(self.update_time)
 
 
-class MemoryDetail(_Timestamped):
-    """A factual memory."""
+class MemoryItem(_Timestamped):
+    """What every recalled item has: an id, its conversation, a status and a relevance."""
 
     id: str | None = None
+    conversation_id: str | None = None
+    status: str | None = None
+    relativity: Score = None
+
+
+class MemoryDetail(MemoryItem):
+    """A factual memory."""
+
     memory_key: str | None = None
     memory_value: str | None = None
     memory_type: str | None = None
     memory_time: Timestamp = None
-    conversation_id: str | None = None
-    status: str | None = None
     confidence: Score = None
     tags: NullableList[str] = Field(default_factory=list)
-    relativity: Score = None
     sources: NullableList[Any] = Field(default_factory=list)
     info: dict[str, Any] | None = None
 
 
-class PreferenceDetail(_Timestamped):
+class PreferenceDetail(MemoryItem):
     """A preference memory (``explicit_preference`` or ``implicit_preference``)."""
 
-    id: str | None = None
     preference_type: str | None = None
     preference: str | None = None
     reasoning: str | None = None
-    conversation_id: str | None = None
-    status: str | None = None
-    relativity: Score = None
     sources: NullableList[Any] = Field(default_factory=list)
     info: dict[str, Any] | None = None
 
@@ -192,17 +194,13 @@ class ToolUsage(MemOSModel):
     tool_experience: str | None = None
 
 
-class ToolMemoryDetail(_Timestamped):
+class ToolMemoryDetail(MemoryItem):
     """A tool memory: a tool-call trajectory or a tool schema."""
 
-    id: str | None = None
     tool_type: str | None = None
     tool_value: str | dict[str, Any] | None = None
     tool_used_status: NullableList[ToolUsage] = Field(default_factory=list)
     experience: str | None = None
-    conversation_id: str | None = None
-    status: str | None = None
-    relativity: Score = None
 
     @property
     def is_schema(self) -> bool:
@@ -221,18 +219,14 @@ class SkillValue(MemOSModel):
     others: Any = None
 
 
-class SkillDetail(_Timestamped):
+class SkillDetail(MemoryItem):
     """A skill recalled from MemOS or from a knowledge base's skill files."""
 
-    id: str | None = None
     skill_value: SkillValue | None = None
     skill_url: str | None = None
     skill_type: str | None = None
-    conversation_id: str | None = None
-    status: str | None = None
     confidence: Score = None
     tags: NullableList[str] = Field(default_factory=list)
-    relativity: Score = None
 
 
 class _MemoryLists(MemOSModel):

@@ -1,0 +1,285 @@
+"""``MemOSChatMessageHistory``: a LangChain chat message history stored in MemOS."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any, Literal
+
+from langchain_core.chat_history import BaseChatMessageHistory
+from langchain_core.messages import BaseMessage
+from langchain_core.runnables.config import run_in_executor
+
+from langchain_memos._constants import MAX_MESSAGE_LIMIT, MAX_PAGE_SIZE
+from langchain_memos._exceptions import MemOSInputError
+from langchain_memos._validation import check_id, check_int
+from langchain_memos.client import AsyncMemOSClient, MemOSClient
+from langchain_memos.messages import estimate_tokens, from_memos_messages, to_memos_messages
+from langchain_memos.types import MemoryListResult, MessageInput, TaskResult
+
+__all__ = ["MemOSChatMessageHistory"]
+
+# The smallest per-request limit any version of the add/message docs states (8k tokens); the
+# newest allows 40k. Batches are cut below it so a long history is never rejected as a whole.
+DEFAULT_REQUEST_TOKENS = 8_000
+_MAX_PAGES = 1_000
+_DELETE_CHUNK = 100
+
+
+class MemOSChatMessageHistory(BaseChatMessageHistory):
+    """The messages of one MemOS conversation, as a LangChain chat message history.
+
+    ``add_messages`` hands the messages to MemOS (one ``add/message`` call per batch), which
+    stores them and abstracts them into memories; ``messages`` reads the stored conversation back
+    in order (``get/message``; the API returns at most the latest 50 messages).
+
+    ``BaseChatMessageHistory`` is deprecated upstream in favour of LangGraph persistence; this
+    class keeps existing ``RunnableWithMessageHistory`` code working. For agents, prefer the
+    LangGraph node or the ``create_agent`` middleware.
+
+    Args:
+        user_id: Whose conversation this is (at most 100 characters).
+        conversation_id: Which conversation (at most 100 characters).
+        client: A ``MemOSClient`` for the sync methods.
+        async_client: An ``AsyncMemOSClient`` for the async methods. With only ``client``, the
+            async methods run the sync ones in a thread; with neither, both are built from
+            ``client_options``.
+        agent_id, app_id, tags, info, allow_public, allow_knowledgebase_ids, async_mode: Passed
+            to every ``add/message`` call.
+        wait: Return from ``add_messages`` only once MemOS has processed the messages, so that
+            a search right after finds them (read-your-writes).
+        wait_timeout: How long ``wait`` may take, in seconds.
+        max_request_tokens: Split larger batches into several calls, in order.
+        clear_scope: What ``clear`` deletes: ``"conversation"`` (the default), the memories
+            MemOS derived from this conversation; ``"user"``, every memory of the user in the
+            project, which must be asked for explicitly.
+        **client_options: ``api_key``, ``base_url`` and the other ``MemOSClient`` arguments,
+            when no client is given.
+
+    Example:
+        >>> history = MemOSChatMessageHistory("memos_user_123", "0610")
+        >>> history.add_messages([HumanMessage("We travel with the kids."), AIMessage("Noted!")])
+        >>> history.messages
+        [HumanMessage(content='We travel with the kids.', ...), AIMessage(content='Noted!', ...)]
+    """
+
+    def __init__(
+        self,
+        user_id: str,
+        conversation_id: str,
+        *,
+        client: MemOSClient | None = None,
+        async_client: AsyncMemOSClient | None = None,
+        agent_id: str | None = None,
+        app_id: str | None = None,
+        tags: Sequence[str] | None = None,
+        info: dict[str, str | int | float | list[str]] | None = None,
+        allow_public: bool | None = None,
+        allow_knowledgebase_ids: Sequence[str] | None = None,
+        async_mode: bool | None = None,
+        wait: bool = False,
+        wait_timeout: float = 60.0,
+        max_request_tokens: int = DEFAULT_REQUEST_TOKENS,
+        clear_scope: Literal["conversation", "user"] = "conversation",
+        **client_options: Any,
+    ) -> None:
+        self.user_id = check_id("user_id", user_id)
+        self.conversation_id = check_id("conversation_id", conversation_id)
+        if clear_scope not in ("conversation", "user"):
+            raise MemOSInputError(
+                f"clear_scope must be 'conversation' or 'user'; got {clear_scope!r}"
+            )
+        if client_options and (client is not None or async_client is not None):
+            raise MemOSInputError("pass either a client or the options to build one, not both")
+        check_int("max_request_tokens", max_request_tokens, low=1)
+        self.wait = wait
+        self.wait_timeout = wait_timeout
+        self.max_request_tokens = max_request_tokens
+        self.clear_scope = clear_scope
+        self._write_options: dict[str, Any] = {
+            "agent_id": agent_id,
+            "app_id": app_id,
+            "tags": tags,
+            "info": info,
+            "allow_public": allow_public,
+            "allow_knowledgebase_ids": allow_knowledgebase_ids,
+            "async_mode": async_mode,
+        }
+        self._client_options = client_options
+        self._owned: list[MemOSClient | AsyncMemOSClient] = []
+        if client is None and async_client is None:
+            client = MemOSClient(**client_options)  # fail now on a bad configuration
+            self._owned.append(client)
+        self._client = client
+        self._async_client = async_client
+
+    # ---- clients ---------------------------------------------------------------------------
+
+    @property
+    def client(self) -> MemOSClient:
+        if self._client is None:
+            raise MemOSInputError(
+                "this history was given only an async_client: use the async methods "
+                "(aget_messages, aadd_messages, aclear), or pass client= as well"
+            )
+        return self._client
+
+    @property
+    def _async(self) -> AsyncMemOSClient | None:
+        if self._async_client is None and self._owned:
+            self._async_client = AsyncMemOSClient(**self._client_options)
+            self._owned.append(self._async_client)
+        return self._async_client
+
+    def close(self) -> None:
+        """Close the sync client this history built (an async one needs :meth:`aclose`)."""
+        for client in self._owned:
+            if isinstance(client, MemOSClient):
+                client.close()
+
+    async def aclose(self) -> None:
+        """Close every client this history built."""
+        for client in self._owned:
+            if isinstance(client, MemOSClient):
+                client.close()
+            else:
+                await client.aclose()
+
+    # ---- reading ---------------------------------------------------------------------------
+
+    @property
+    def messages(self) -> list[BaseMessage]:  # type: ignore[override]
+        """The stored conversation, oldest first (the latest 50 messages at most)."""
+        result = self.client.get_message(
+            user_id=self.user_id,
+            conversation_id=self.conversation_id,
+            message_limit_number=MAX_MESSAGE_LIMIT,
+        )
+        return from_memos_messages(result.message_detail_list)
+
+    async def aget_messages(self) -> list[BaseMessage]:
+        client = self._async
+        if client is None:
+            return await run_in_executor(None, lambda: self.messages)
+        result = await client.get_message(
+            user_id=self.user_id,
+            conversation_id=self.conversation_id,
+            message_limit_number=MAX_MESSAGE_LIMIT,
+        )
+        return from_memos_messages(result.message_detail_list)
+
+    # ---- writing ---------------------------------------------------------------------------
+
+    def _batches(self, messages: Sequence[BaseMessage]) -> Iterator[list[MessageInput]]:
+        """Converted messages in order, cut into batches under the per-request token limit."""
+        batch: list[MessageInput] = []
+        size = 0
+        for message in to_memos_messages(messages):
+            tokens = estimate_tokens(message)
+            if batch and size + tokens > self.max_request_tokens:
+                yield batch
+                batch, size = [], 0
+            batch.append(message)
+            size += tokens
+        if batch:
+            yield batch
+
+    def _needs_wait(self, task: TaskResult) -> bool:
+        return self.wait and task.status != "completed" and bool(task.task_id)
+
+    def add_messages(self, messages: Sequence[BaseMessage]) -> None:
+        """Store ``messages``: one ``add/message`` call per batch, batches in order."""
+        for batch in self._batches(messages):
+            task = self.client.add_message(
+                batch,
+                user_id=self.user_id,
+                conversation_id=self.conversation_id,
+                **self._write_options,
+            )
+            if self._needs_wait(task):
+                self.client.wait_for_task(str(task.task_id), timeout=self.wait_timeout)
+
+    async def aadd_messages(self, messages: Sequence[BaseMessage]) -> None:
+        client = self._async
+        if client is None:
+            await run_in_executor(None, self.add_messages, messages)
+            return
+        for batch in self._batches(messages):
+            task = await client.add_message(
+                batch,
+                user_id=self.user_id,
+                conversation_id=self.conversation_id,
+                **self._write_options,
+            )
+            if self._needs_wait(task):
+                await client.wait_for_task(str(task.task_id), timeout=self.wait_timeout)
+
+    # ---- clearing --------------------------------------------------------------------------
+
+    def _conversation_ids(self, page: MemoryListResult) -> list[str]:
+        items = [
+            *page.memory_detail_list,
+            *page.preference_detail_list,
+            *page.tool_memory_detail_list,
+        ]
+        return [
+            item.id
+            for item in items
+            if item.id is not None and item.conversation_id == self.conversation_id
+        ]
+
+    @staticmethod
+    def _last_page(page: MemoryListResult, number: int) -> bool:
+        empty = not (
+            page.memory_detail_list or page.preference_detail_list or page.tool_memory_detail_list
+        )
+        return empty or number >= (page.pages or number) or number >= _MAX_PAGES
+
+    def clear(self) -> None:
+        """Delete memories, as ``clear_scope`` says.
+
+        ``"conversation"``: every memory MemOS derived from this conversation (facts,
+        preferences and tool memories whose ``conversation_id`` is this one), found by paging
+        through ``get/memory`` and deleted by id. Memories of the user's other conversations are
+        untouched. The raw message log has no delete endpoint in the MemOS API, so
+        :attr:`messages` may still return the conversation afterwards.
+
+        ``"user"``: every memory of this user in the project (``delete/memory`` by user id).
+        """
+        if self.clear_scope == "user":
+            self.client.delete_memory(user_id=self.user_id)
+            return
+        ids: list[str] = []
+        number = 1
+        while True:
+            page = self.client.get_memory(user_id=self.user_id, page=number, size=MAX_PAGE_SIZE)
+            ids += self._conversation_ids(page)
+            if self._last_page(page, number):
+                break
+            number += 1
+        for start in range(0, len(ids), _DELETE_CHUNK):
+            self.client.delete_memory(memory_ids=ids[start : start + _DELETE_CHUNK])
+
+    async def aclear(self) -> None:
+        client = self._async
+        if client is None:
+            await run_in_executor(None, self.clear)
+            return
+        if self.clear_scope == "user":
+            await client.delete_memory(user_id=self.user_id)
+            return
+        ids: list[str] = []
+        number = 1
+        while True:
+            page = await client.get_memory(user_id=self.user_id, page=number, size=MAX_PAGE_SIZE)
+            ids += self._conversation_ids(page)
+            if self._last_page(page, number):
+                break
+            number += 1
+        for start in range(0, len(ids), _DELETE_CHUNK):
+            await client.delete_memory(memory_ids=ids[start : start + _DELETE_CHUNK])
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(user_id={self.user_id!r}, "
+            f"conversation_id={self.conversation_id!r})"
+        )

@@ -1,0 +1,252 @@
+"""LangChain messages to MemOS messages and back: roles, tool calls, multimodal parts, chat_time."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    ChatMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
+
+from langchain_memos._exceptions import MemOSInputError
+from langchain_memos.types import (
+    SERVICE_TIMEZONE,
+    ContentPart,
+    MessageDetail,
+    MessageInput,
+    parse_timestamp,
+)
+
+__all__ = ["CHAT_TIME_KEY", "estimate_tokens", "from_memos_messages", "to_memos_messages"]
+
+CHAT_TIME_KEY = "chat_time"
+"""Where a message's time is read from and written to: ``additional_kwargs["chat_time"]``."""
+
+# Content blocks that say nothing MemOS can store: the model's own reasoning, and tool calls,
+# which travel as ``tool_calls`` instead.
+_SKIPPED_BLOCKS = frozenset({"reasoning", "thinking", "tool_use", "tool_call", "tool_call_chunk"})
+
+
+def format_chat_time(moment: datetime) -> str:
+    """``YYYY-MM-DD HH:MM:SS`` in the service's timezone, as add/message documents it."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(SERVICE_TIMEZONE)
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _chat_time(message: BaseMessage, now: datetime) -> str:
+    for source in (message.additional_kwargs, message.response_metadata):
+        value = source.get(CHAT_TIME_KEY)
+        if isinstance(value, datetime):
+            return format_chat_time(value)
+        if isinstance(value, str) and value.strip():
+            return value
+    return format_chat_time(now)
+
+
+def _data_uri(block: Mapping[str, Any]) -> str | None:
+    """The URL of a standard (v0 or v1) image/file block, as a URL or a data URI."""
+    url = block.get("url")
+    if isinstance(url, str) and url:
+        return url
+    data = block.get("base64")
+    if data is None and block.get("source_type") == "base64":
+        data = block.get("data")
+    if data is None and block.get("source_type") == "url":
+        return cast("str | None", block.get("url") or block.get("data"))
+    if isinstance(data, str) and data:
+        mime = block.get("mime_type") or "application/octet-stream"
+        return data if data.startswith("data:") else f"data:{mime};base64,{data}"
+    return None
+
+
+def _to_part(block: object, where: str) -> ContentPart | None:
+    if isinstance(block, str):
+        return {"type": "text", "text": block}
+    if not isinstance(block, Mapping):
+        raise MemOSInputError(f"{where}: content blocks must be strings or dicts; got {block!r}")
+    kind = block.get("type")
+    if kind == "text":
+        return {"type": "text", "text": str(block.get("text", ""))}
+    if kind in _SKIPPED_BLOCKS:
+        return None
+    if kind == "image_url":
+        image = block.get("image_url")
+        url = image.get("url") if isinstance(image, Mapping) else image
+        if isinstance(url, str) and url:
+            return {"type": "image_url", "image_url": {"url": url}}
+    elif kind == "image":
+        url = _data_uri(block)
+        if url:
+            return {"type": "image_url", "image_url": {"url": url}}
+    elif kind == "file":
+        file = block.get("file")
+        if isinstance(file, Mapping) and isinstance(file.get("file_data"), str):
+            return {"type": "file", "file": {"file_data": file["file_data"]}}
+        url = _data_uri(block)
+        if url:
+            return {"type": "file", "file": {"file_data": url}}
+    else:
+        raise MemOSInputError(
+            f"{where}: MemOS stores text, images and files; a {kind!r} block has no MemOS form"
+        )
+    raise MemOSInputError(f"{where}: the {kind!r} block has no URL or base64 data: {block!r}")
+
+
+def _content(message: BaseMessage, where: str) -> str | list[ContentPart] | None:
+    content = message.content
+    if isinstance(content, str):
+        return content
+    parts = [part for part in (_to_part(b, where) for b in content) if part is not None]
+    if not parts:
+        return None
+    if all(part["type"] == "text" for part in parts):
+        return "".join(cast("dict[str, str]", part)["text"] for part in parts)
+    return parts
+
+
+def _role(message: BaseMessage, where: str) -> str:
+    if isinstance(message, HumanMessage):
+        return "user"
+    if isinstance(message, AIMessage):
+        return "assistant"
+    if isinstance(message, SystemMessage):
+        return "system"
+    if isinstance(message, ToolMessage):
+        return "tool"
+    if isinstance(message, ChatMessage) and message.role in ("user", "assistant", "system", "tool"):
+        return message.role
+    raise MemOSInputError(
+        f"{where}: MemOS stores human, AI, system and tool messages; got {type(message).__name__}"
+        + (f" with role {message.role!r}" if isinstance(message, ChatMessage) else "")
+    )
+
+
+def to_memos_messages(
+    messages: Sequence[BaseMessage], *, now: datetime | None = None
+) -> list[MessageInput]:
+    """Convert LangChain messages to the messages ``add/message`` takes.
+
+    AI tool calls become OpenAI-style ``tool_calls``; ``ToolMessage.tool_call_id`` is kept; text,
+    image and file blocks (LangChain standard blocks or OpenAI ``image_url``) become MemOS
+    content parts. ``chat_time`` comes from ``additional_kwargs["chat_time"]`` (or
+    ``response_metadata``) when present, else ``now``.
+
+    Raises:
+        MemOSInputError: a message type or content block that MemOS cannot store.
+    """
+    if isinstance(messages, BaseMessage) or not isinstance(messages, Sequence):
+        raise MemOSInputError("messages must be a list of LangChain messages")
+    now = now or datetime.now(SERVICE_TIMEZONE)
+    converted: list[MessageInput] = []
+    for index, message in enumerate(messages):
+        where = f"messages[{index}]"
+        if not isinstance(message, BaseMessage):
+            raise MemOSInputError(f"{where} must be a LangChain message; got {message!r}")
+        out: dict[str, Any] = {"role": _role(message, where)}
+        content = _content(message, where)
+        if isinstance(message, AIMessage) and message.tool_calls:
+            out["tool_calls"] = [
+                {
+                    "id": call["id"] or f"call_{index}_{position}",
+                    "type": "function",
+                    "function": {
+                        "name": call["name"],
+                        "arguments": json.dumps(call["args"], ensure_ascii=False),
+                    },
+                }
+                for position, call in enumerate(message.tool_calls)
+            ]
+            if content:
+                out["content"] = content
+        else:
+            out["content"] = "" if content is None else content
+        if isinstance(message, ToolMessage):
+            out["tool_call_id"] = message.tool_call_id
+        out["chat_time"] = _chat_time(message, now)
+        converted.append(cast("MessageInput", out))
+    return converted
+
+
+def _from_part(part: object) -> str | dict[str, Any]:
+    if isinstance(part, Mapping):
+        if part.get("type") == "text":
+            return {"type": "text", "text": part.get("text", "")}
+        if part.get("type") == "image_url":
+            return {"type": "image_url", "image_url": dict(part.get("image_url") or {})}
+        if part.get("type") == "file":
+            return {"type": "file", "file": dict(part.get("file") or {})}
+        return dict(part)
+    return str(part)
+
+
+def _tool_calls(raw: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    calls = []
+    for call in raw or []:
+        function = call.get("function") or {}
+        try:
+            args = json.loads(function.get("arguments") or "{}")
+        except ValueError:
+            args = {"__raw_arguments": function.get("arguments")}
+        calls.append({"id": call.get("id"), "name": function.get("name", ""), "args": args})
+    return calls
+
+
+def from_memos_messages(details: Sequence[MessageDetail]) -> list[BaseMessage]:
+    """Convert stored MemOS messages (``get/message``) back to LangChain messages, in order.
+
+    The message's ``chat_time`` (or ``create_time``) lands in ``additional_kwargs["chat_time"]``,
+    so writing the messages again keeps their time.
+    """
+    messages: list[BaseMessage] = []
+    for detail in details:
+        raw = detail.content
+        content: Any = raw
+        if raw is None:
+            content = ""  # an assistant turn that only calls tools
+        elif not isinstance(raw, str):
+            content = [_from_part(part) for part in raw]
+        extra: dict[str, Any] = {}
+        stamp = detail.chat_time or detail.create_time
+        moment = parse_timestamp(stamp)
+        if moment is not None:
+            extra[CHAT_TIME_KEY] = format_chat_time(moment)
+        elif isinstance(stamp, str) and stamp.strip():
+            extra[CHAT_TIME_KEY] = stamp  # free text such as a Chinese date
+        role = detail.role
+        if role == "user":
+            messages.append(HumanMessage(content=content, additional_kwargs=extra))
+        elif role == "assistant":
+            messages.append(
+                AIMessage(
+                    content=content,
+                    tool_calls=_tool_calls(detail.tool_calls),
+                    additional_kwargs=extra,
+                )
+            )
+        elif role == "system":
+            messages.append(SystemMessage(content=content, additional_kwargs=extra))
+        elif role == "tool":
+            messages.append(
+                ToolMessage(
+                    content=content, tool_call_id=detail.tool_call_id or "", additional_kwargs=extra
+                )
+            )
+        else:
+            messages.append(ChatMessage(content=content, role=role or "", additional_kwargs=extra))
+    return messages
+
+
+def estimate_tokens(message: MessageInput) -> int:
+    """A cheap upper-leaning token estimate: a CJK character is a token, other text 4 chars one."""
+    text = json.dumps(message, ensure_ascii=False)
+    wide = sum(1 for char in text if ord(char) > 0x2E80)
+    return wide + (len(text) - wide + 3) // 4

@@ -1,0 +1,263 @@
+"""``MemOSRetriever``: MemOS memories as LangChain ``Document``s."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from langchain_core.callbacks import (
+    AsyncCallbackManagerForRetrieverRun,
+    CallbackManagerForRetrieverRun,
+)
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables.config import run_in_executor
+from langchain_core.utils import secret_from_env
+from pydantic import Field, PrivateAttr, SecretStr
+
+from langchain_memos._constants import API_KEY_ENV
+from langchain_memos._exceptions import MemOSInputError
+from langchain_memos.client import AsyncMemOSClient, MemOSClient
+from langchain_memos.types import (
+    Filter,
+    MemoryDetail,
+    MemoryItem,
+    PreferenceDetail,
+    SearchMemoryResult,
+    SkillDetail,
+    ToolMemoryDetail,
+)
+
+__all__ = ["MemOSRetriever", "to_documents"]
+
+# The retriever fields that are search/memory options, by the API's names.
+_SEARCH_OPTIONS = (
+    "conversation_id",
+    "filter",
+    "knowledgebase_ids",
+    "include_preference",
+    "preference_limit_number",
+    "include_tool_memory",
+    "tool_memory_limit_number",
+    "include_skill",
+    "skill_limit_number",
+    "relativity",
+)
+
+
+def _metadata(item: MemoryItem, kind: str, **extra: Any) -> dict[str, Any]:
+    created, updated = item.created_at, item.updated_at
+    metadata = {
+        "kind": kind,
+        "conversation_id": item.conversation_id,
+        "status": item.status,
+        "relativity": item.relativity,
+        "created_at": created.isoformat() if created else None,
+        "updated_at": updated.isoformat() if updated else None,
+        **extra,
+    }
+    return {key: value for key, value in metadata.items() if value is not None}
+
+
+def _fact(item: MemoryDetail) -> Document:
+    return Document(
+        id=item.id,
+        page_content=item.memory_value or item.memory_key or "",
+        metadata=_metadata(
+            item,
+            "fact",
+            memory_key=item.memory_key,
+            memory_type=item.memory_type,
+            tags=item.tags,
+            confidence=item.confidence,
+        ),
+    )
+
+
+def _preference(item: PreferenceDetail) -> Document:
+    return Document(
+        id=item.id,
+        page_content=item.preference or "",
+        metadata=_metadata(
+            item, "preference", preference_type=item.preference_type, reasoning=item.reasoning
+        ),
+    )
+
+
+def _tool(item: ToolMemoryDetail) -> Document:
+    value = item.tool_value
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return Document(
+        id=item.id,
+        page_content=text or item.experience or "",
+        metadata=_metadata(item, "tool", tool_type=item.tool_type, experience=item.experience),
+    )
+
+
+def _skill(item: SkillDetail) -> Document:
+    skill = item.skill_value
+    text = ""
+    if skill is not None:
+        text = ": ".join(part for part in (skill.name, skill.description) if part)
+    return Document(
+        id=item.id,
+        page_content=text,
+        metadata=_metadata(
+            item,
+            "skill",
+            skill_name=skill.name if skill else None,
+            skill_url=item.skill_url,
+            skill_type=item.skill_type,
+            tags=item.tags,
+            confidence=item.confidence,
+        ),
+    )
+
+
+def to_documents(result: SearchMemoryResult) -> list[Document]:
+    """One ``Document`` per recalled item: facts, then preferences, tool memories and skills.
+
+    ``Document.id`` is the memory id, ``page_content`` the memory's text, and ``metadata`` keeps
+    what the API returned: ``kind`` (fact, preference, tool or skill), ``memory_key``,
+    ``memory_type``, ``tags``, ``confidence``, ``relativity``, ``conversation_id``,
+    ``preference_type`` and ``reasoning``, and ISO-8601 ``created_at`` / ``updated_at``.
+    """
+    return [
+        *map(_fact, result.memory_detail_list),
+        *map(_preference, result.preference_detail_list),
+        *map(_tool, result.tool_memory_detail_list),
+        *map(_skill, result.skill_detail_list),
+    ]
+
+
+class MemOSRetriever(BaseRetriever):
+    """Recall MemOS memories relevant to a query, as ``Document``s.
+
+    Every ``search/memory`` option is a field and can be overridden per call:
+    ``retriever.invoke("travel plans", k=3, filter={...})``. ``k`` is the number of facts
+    (``memory_limit_number``, 1-25); preferences, tool memories and skills come on top, each
+    with its own limit. ``user_id`` and ``conversation_id`` may also come from the run's config
+    (``configurable.user_id`` and ``configurable.thread_id``), so that one retriever serves every
+    user of a server: a per-call argument wins over the config, which wins over the field.
+
+    Example:
+        >>> retriever = MemOSRetriever(user_id="memos_user_123", k=5)
+        >>> docs = retriever.invoke("Where should we travel?")
+        >>> docs[0].metadata["kind"], docs[0].page_content
+    """
+
+    client: MemOSClient | None = Field(default=None, exclude=True)
+    """The client for sync calls; built from ``api_key`` / ``base_url`` when not given."""
+    async_client: AsyncMemOSClient | None = Field(default=None, exclude=True)
+    """The client for async calls; with only ``client``, async calls run in a thread."""
+    api_key: SecretStr | None = Field(
+        default_factory=secret_from_env(API_KEY_ENV, default=None), repr=False
+    )
+    base_url: str | None = None
+
+    user_id: str | None = None
+    conversation_id: str | None = None
+    k: int = 9
+    filter: Filter | None = None
+    include_preference: bool = True
+    preference_limit_number: int | None = None
+    include_tool_memory: bool = False
+    tool_memory_limit_number: int | None = None
+    include_skill: bool = False
+    skill_limit_number: int | None = None
+    knowledgebase_ids: list[str] | None = None
+    relativity: float | None = None
+
+    _built_sync: MemOSClient | None = PrivateAttr(default=None)
+    _built_async: AsyncMemOSClient | None = PrivateAttr(default=None)
+
+    @property
+    def lc_secrets(self) -> dict[str, str]:
+        return {"api_key": API_KEY_ENV}
+
+    # ---- clients ---------------------------------------------------------------------------
+
+    def _client_options(self) -> dict[str, Any]:
+        key = self.api_key.get_secret_value() if self.api_key else None
+        return {"api_key": key, "base_url": self.base_url}
+
+    def _sync_client(self) -> MemOSClient:
+        if self.client is not None:
+            return self.client
+        if self._built_sync is None:
+            self._built_sync = MemOSClient(**self._client_options())
+        return self._built_sync
+
+    def _async_client(self) -> AsyncMemOSClient | None:
+        if self.async_client is not None:
+            return self.async_client
+        if self.client is not None:
+            return None
+        if self._built_async is None:
+            self._built_async = AsyncMemOSClient(**self._client_options())
+        return self._built_async
+
+    # ---- options ---------------------------------------------------------------------------
+
+    def _search_kwargs(self, query: str, overrides: dict[str, Any]) -> dict[str, Any]:
+        unknown = set(overrides) - {"k", "user_id", *_SEARCH_OPTIONS}
+        if unknown:
+            raise MemOSInputError(
+                f"MemOSRetriever got unknown options {sorted(unknown)}; it takes k, user_id "
+                f"and {', '.join(_SEARCH_OPTIONS)}"
+            )
+        options = {name: overrides.get(name, getattr(self, name)) for name in _SEARCH_OPTIONS}
+        user_id = overrides.get("user_id", self.user_id)
+        if user_id is None:
+            raise MemOSInputError(
+                "MemOSRetriever needs a user_id: set it on the retriever, pass it per call, "
+                "or put it in the run's config as configurable.user_id"
+            )
+        k = overrides.get("k", self.k)
+        return {"query": query, "user_id": user_id, "memory_limit_number": k, **options}
+
+    @staticmethod
+    def _scope(config: RunnableConfig | None, kwargs: dict[str, Any]) -> dict[str, Any]:
+        configurable = (config or {}).get("configurable") or {}
+        scoped = dict(kwargs)
+        if "user_id" not in scoped and configurable.get("user_id") is not None:
+            scoped["user_id"] = configurable["user_id"]
+        conversation = configurable.get("conversation_id", configurable.get("thread_id"))
+        if "conversation_id" not in scoped and conversation is not None:
+            scoped["conversation_id"] = str(conversation)
+        return scoped
+
+    def invoke(
+        self, input: str, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> list[Document]:
+        return super().invoke(input, config, **self._scope(config, kwargs))
+
+    async def ainvoke(
+        self, input: str, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> list[Document]:
+        return await super().ainvoke(input, config, **self._scope(config, kwargs))
+
+    # ---- searching -------------------------------------------------------------------------
+
+    def search(self, query: str, **overrides: Any) -> SearchMemoryResult:
+        """The structured search result, with ``preference_note`` and every list, not Documents."""
+        return self._sync_client().search_memory(**self._search_kwargs(query, overrides))
+
+    async def asearch(self, query: str, **overrides: Any) -> SearchMemoryResult:
+        """Async :meth:`search`."""
+        kwargs = self._search_kwargs(query, overrides)
+        client = self._async_client()
+        if client is None:
+            return await run_in_executor(None, self.search, query, **overrides)
+        return await client.search_memory(**kwargs)
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any
+    ) -> list[Document]:
+        return to_documents(self.search(query, **kwargs))
+
+    async def _aget_relevant_documents(
+        self, query: str, *, run_manager: AsyncCallbackManagerForRetrieverRun, **kwargs: Any
+    ) -> list[Document]:
+        return to_documents(await self.asearch(query, **kwargs))

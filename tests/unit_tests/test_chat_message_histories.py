@@ -1,0 +1,216 @@
+"""MemOSChatMessageHistory against a stateful fake MemOS, through both code paths."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
+
+from langchain_memos import AsyncMemOSClient, MemOSClient, MemOSInputError
+from langchain_memos.chat_message_histories import MemOSChatMessageHistory
+from tests.unit_tests.stateful_fake import StatefulMemOS
+
+TURN: list[BaseMessage] = [
+    HumanMessage("We always travel with the kids.", additional_kwargs={"chat_time": "2025-06-10"}),
+    AIMessage("", tool_calls=[{"id": "c1", "name": "plan_trip", "args": {"who": "family"}}]),
+    ToolMessage("3 family-friendly cities", tool_call_id="c1"),
+    AIMessage("Noted: family trips."),
+]
+
+
+@pytest.fixture
+def memos() -> StatefulMemOS:
+    return StatefulMemOS()
+
+
+def sync_client(memos: StatefulMemOS) -> MemOSClient:
+    transport = httpx.MockTransport(memos.handler)
+    return MemOSClient(api_key="k", http_client=httpx.Client(transport=transport))
+
+
+def async_client(memos: StatefulMemOS) -> AsyncMemOSClient:
+    transport = httpx.MockTransport(memos.handler)
+    return AsyncMemOSClient(api_key="k", http_client=httpx.AsyncClient(transport=transport))
+
+
+def history(memos: StatefulMemOS, mode: str, **options: Any) -> MemOSChatMessageHistory:
+    """``mode``: sync, async (an async client), or executor (async methods over a sync client)."""
+    conversation = options.pop("conversation_id", "0610")
+    if mode == "async":
+        return MemOSChatMessageHistory(
+            "u1", conversation, async_client=async_client(memos), **options
+        )
+    return MemOSChatMessageHistory("u1", conversation, client=sync_client(memos), **options)
+
+
+def add(hist: MemOSChatMessageHistory, mode: str, messages: list[BaseMessage]) -> None:
+    if mode == "sync":
+        hist.add_messages(messages)
+    else:
+        asyncio.run(hist.aadd_messages(messages))
+
+
+def read(hist: MemOSChatMessageHistory, mode: str) -> list[BaseMessage]:
+    return hist.messages if mode == "sync" else asyncio.run(hist.aget_messages())
+
+
+def clear(hist: MemOSChatMessageHistory, mode: str) -> None:
+    if mode == "sync":
+        hist.clear()
+    else:
+        asyncio.run(hist.aclear())
+
+
+MODES = ["sync", "async", "executor"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_one_request_per_batch_and_the_conversation_comes_back_in_order(
+    memos: StatefulMemOS, mode: str
+) -> None:
+    hist = history(memos, mode)
+    add(hist, mode, TURN)
+
+    assert len(memos.calls("/add/message")) == 1
+    stored = read(hist, mode)
+    assert [type(m) for m in stored] == [type(m) for m in TURN]
+    assert [m.content for m in stored] == [m.content for m in TURN]
+    ai = stored[1]
+    assert isinstance(ai, AIMessage)
+    assert ai.tool_calls[0]["args"] == {"who": "family"}
+    tool = stored[2]
+    assert isinstance(tool, ToolMessage)
+    assert tool.tool_call_id == "c1"
+    assert stored[0].additional_kwargs["chat_time"] == "2025-06-10 00:00:00"
+    assert memos.calls("/get/message")[0]["message_limit_number"] == 50
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_batch_over_the_token_limit_is_split_in_order(memos: StatefulMemOS, mode: str) -> None:
+    messages: list[BaseMessage] = [HumanMessage(f"message {i} " + "x" * 400) for i in range(10)]
+    hist = history(memos, mode, max_request_tokens=300)
+
+    add(hist, mode, messages)
+
+    batches = [body["messages"] for body in memos.calls("/add/message")]
+    assert len(batches) > 1
+    assert [m["content"] for batch in batches for m in batch] == [m.content for m in messages]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_write_options_reach_every_call(memos: StatefulMemOS, mode: str) -> None:
+    hist = history(memos, mode, agent_id="travel-agent", tags=["trip"], async_mode=False)
+    add(hist, mode, TURN[:1])
+    (body,) = memos.calls("/add/message")
+    assert body["agent_id"] == "travel-agent"
+    assert body["tags"] == ["trip"]
+    assert body["async_mode"] is False
+    assert body["user_id"] == "u1"
+    assert body["conversation_id"] == "0610"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_wait_polls_the_task_until_done(memos: StatefulMemOS, mode: str) -> None:
+    hist = history(memos, mode, wait=True)
+    add(hist, mode, TURN[:1])
+    assert len(memos.calls("/get/status")) == 1
+
+    memos.requests.clear()
+    add(history(memos, mode), mode, TURN[:1])
+    assert memos.calls("/get/status") == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_clear_deletes_only_this_conversations_memories(memos: StatefulMemOS, mode: str) -> None:
+    other = history(memos, mode, conversation_id="other")
+    add(other, mode, [HumanMessage("I live in Nanjing.")])
+    hist = history(memos, mode)
+    add(hist, mode, [HumanMessage(f"fact {i}") for i in range(60)])  # two pages of get/memory
+
+    clear(hist, mode)
+
+    assert [m["memory_value"] for m in memos.memories] == ["I live in Nanjing."]
+    assert [body["page"] for body in memos.calls("/get/memory")] == [1, 2]
+    assert all("user_id" not in body for body in memos.calls("/delete/memory"))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_clearing_the_whole_user_must_be_asked_for(memos: StatefulMemOS, mode: str) -> None:
+    add(history(memos, mode, conversation_id="other"), mode, [HumanMessage("I live in Nanjing.")])
+    hist = history(memos, mode, clear_scope="user")
+    clear(hist, mode)
+    assert memos.memories == []
+    assert memos.calls("/delete/memory") == [{"user_id": "u1"}]
+
+
+def test_bad_configuration_fails_before_any_request(memos: StatefulMemOS) -> None:
+    client = sync_client(memos)
+    with pytest.raises(MemOSInputError, match="user_id"):
+        MemOSChatMessageHistory("", "c1", client=client)
+    with pytest.raises(MemOSInputError, match="conversation_id"):
+        MemOSChatMessageHistory("u1", "c" * 101, client=client)
+    with pytest.raises(MemOSInputError, match="clear_scope"):
+        MemOSChatMessageHistory("u1", "c1", client=client, clear_scope="everything")  # type: ignore[arg-type]
+    with pytest.raises(MemOSInputError, match="either a client or the options"):
+        MemOSChatMessageHistory("u1", "c1", client=client, api_key="k")
+    hist = MemOSChatMessageHistory("u1", "c1", client=client)
+    with pytest.raises(MemOSInputError, match="'audio' block"):
+        hist.add_messages([HumanMessage(content=[{"type": "audio", "base64": "AAAA"}])])
+    assert memos.requests == []
+
+
+def test_only_an_async_client_means_async_methods(memos: StatefulMemOS) -> None:
+    hist = history(memos, "async")
+    with pytest.raises(MemOSInputError, match="only an async_client"):
+        hist.add_messages(TURN)
+    assert memos.requests == []
+
+
+def test_built_from_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MEMOS_API_KEY", raising=False)
+    hist = MemOSChatMessageHistory("u1", "c1", base_url="http://127.0.0.1:9/api/openmem/v1")
+    assert hist.client.base_url == "http://127.0.0.1:9/api/openmem/v1"
+    assert repr(hist) == "MemOSChatMessageHistory(user_id='u1', conversation_id='c1')"
+    hist.close()
+
+
+def test_runnable_with_message_history_remembers_without_double_writes(
+    memos: StatefulMemOS,
+) -> None:
+    from langchain_core.runnables.history import RunnableWithMessageHistory
+
+    seen_prompts: list[list[BaseMessage]] = []
+    model = GenericFakeChatModel(messages=iter([AIMessage("Hi Ann!"), AIMessage("You are Ann.")]))
+    prompt = ChatPromptTemplate.from_messages(
+        [MessagesPlaceholder("history"), ("human", "{question}")]
+    )
+
+    def remember(value: Any) -> Any:
+        seen_prompts.append(value.to_messages())
+        return value
+
+    client = sync_client(memos)
+    with pytest.warns(DeprecationWarning, match="RunnableWithMessageHistory"):
+        chain = RunnableWithMessageHistory(
+            prompt | remember | model,
+            lambda session_id: MemOSChatMessageHistory("u1", session_id, client=client),
+            input_messages_key="question",
+            history_messages_key="history",
+        )
+    config = {"configurable": {"session_id": "s1"}}
+    chain.invoke({"question": "I am Ann."}, config)  # type: ignore[arg-type]
+    chain.invoke({"question": "Who am I?"}, config)  # type: ignore[arg-type]
+
+    stored = [(m["role"], m["content"]) for m in memos.messages[("u1", "s1")]]
+    assert stored == [
+        ("user", "I am Ann."),
+        ("assistant", "Hi Ann!"),
+        ("user", "Who am I?"),
+        ("assistant", "You are Ann."),
+    ]
+    assert [m.content for m in seen_prompts[1]] == ["I am Ann.", "Hi Ann!", "Who am I?"]

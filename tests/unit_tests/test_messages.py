@@ -1,0 +1,173 @@
+"""LangChain messages to MemOS messages and back."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    ChatMessage,
+    FunctionMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
+
+from langchain_memos import MemOSInputError
+from langchain_memos.messages import estimate_tokens, from_memos_messages, to_memos_messages
+from langchain_memos.types import MessageDetail
+
+NOW = datetime(2025, 6, 10, 1, 30, tzinfo=timezone.utc)  # 09:30 in Beijing
+
+
+def test_roles_tool_calls_and_times_convert() -> None:
+    messages: list[BaseMessage] = [
+        SystemMessage("You can call tools."),
+        HumanMessage("Weather in Beijing?", additional_kwargs={"chat_time": "2025-06-10 08:00:00"}),
+        AIMessage(
+            "",
+            tool_calls=[{"id": "call_123", "name": "get_weather", "args": {"location": "北京"}}],
+        ),
+        ToolMessage('{"temperature": "7C"}', tool_call_id="call_123"),
+        AIMessage("It is 7C.", response_metadata={"chat_time": datetime(2025, 6, 10, 0, 31)}),
+    ]
+    assert to_memos_messages(messages, now=NOW) == [
+        {"role": "system", "content": "You can call tools.", "chat_time": "2025-06-10 09:30:00"},
+        {"role": "user", "content": "Weather in Beijing?", "chat_time": "2025-06-10 08:00:00"},
+        {
+            "role": "assistant",
+            "tool_calls": [
+                {
+                    "id": "call_123",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": '{"location": "北京"}'},
+                }
+            ],
+            "chat_time": "2025-06-10 09:30:00",
+        },
+        {
+            "role": "tool",
+            "content": '{"temperature": "7C"}',
+            "tool_call_id": "call_123",
+            "chat_time": "2025-06-10 09:30:00",
+        },
+        # A naive datetime is taken as it is.
+        {"role": "assistant", "content": "It is 7C.", "chat_time": "2025-06-10 00:31:00"},
+    ]
+
+
+def test_round_trip_keeps_tool_calls_tool_call_ids_and_times() -> None:
+    original: list[BaseMessage] = [
+        HumanMessage("Weather?"),
+        AIMessage("", tool_calls=[{"id": "c1", "name": "weather", "args": {"city": "Paris"}}]),
+        ToolMessage("sunny", tool_call_id="c1"),
+        AIMessage("Sunny."),
+    ]
+    stored = [MessageDetail.model_validate(m) for m in to_memos_messages(original, now=NOW)]
+    back = from_memos_messages(stored)
+
+    assert [type(m) for m in back] == [type(m) for m in original]
+    assert [m.content for m in back] == [m.content for m in original]
+    ai = back[1]
+    assert isinstance(ai, AIMessage)
+    assert ai.tool_calls == [
+        {"id": "c1", "name": "weather", "args": {"city": "Paris"}, "type": "tool_call"}
+    ]
+    tool = back[2]
+    assert isinstance(tool, ToolMessage)
+    assert tool.tool_call_id == "c1"
+    assert all(m.additional_kwargs["chat_time"] == "2025-06-10 09:30:00" for m in back)
+    # Written again, the messages keep their time.
+    assert to_memos_messages(back) == to_memos_messages(original, now=NOW)
+
+
+def test_epoch_timestamps_come_back_as_chat_times() -> None:
+    (message,) = from_memos_messages(
+        [MessageDetail(role="user", content="hi", create_time=1749519000000)]
+    )
+    assert message.additional_kwargs["chat_time"] == "2025-06-10 09:30:00"
+
+
+@pytest.mark.parametrize(
+    ("block", "part"),
+    [
+        (
+            {"type": "image_url", "image_url": {"url": "https://x.test/a.png"}},
+            {"type": "image_url", "image_url": {"url": "https://x.test/a.png"}},
+        ),
+        (
+            {"type": "image", "url": "https://x.test/a.png"},
+            {"type": "image_url", "image_url": {"url": "https://x.test/a.png"}},
+        ),
+        (
+            {"type": "image", "base64": "iVBORw0KGgo=", "mime_type": "image/png"},
+            {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
+        ),
+        (
+            {
+                "type": "image",
+                "source_type": "base64",
+                "data": "/9j/4A==",
+                "mime_type": "image/jpeg",
+            },
+            {"type": "image_url", "image_url": {"url": "data:image/jpeg;base64,/9j/4A=="}},
+        ),
+        (
+            {"type": "file", "url": "https://x.test/report.pdf"},
+            {"type": "file", "file": {"file_data": "https://x.test/report.pdf"}},
+        ),
+        (
+            {"type": "file", "base64": "JVBERi0=", "mime_type": "application/pdf"},
+            {"type": "file", "file": {"file_data": "data:application/pdf;base64,JVBERi0="}},
+        ),
+        (
+            {"type": "file", "file": {"file_data": "JVBERi0="}},
+            {"type": "file", "file": {"file_data": "JVBERi0="}},
+        ),
+    ],
+)
+def test_multimodal_blocks_become_memos_parts(block: dict[str, object], part: object) -> None:
+    (message,) = to_memos_messages([HumanMessage(content=["What is this?", block])], now=NOW)
+    assert message["content"] == [{"type": "text", "text": "What is this?"}, part]
+
+
+def test_text_only_blocks_and_reasoning() -> None:
+    ai = AIMessage(
+        content=[
+            {"type": "reasoning", "reasoning": "the user wants a summary"},
+            {"type": "text", "text": "Here "},
+            {"type": "text", "text": "it is."},
+        ]
+    )
+    (message,) = to_memos_messages([ai], now=NOW)
+    assert message["content"] == "Here it is."
+
+
+@pytest.mark.parametrize(
+    ("message", "error"),
+    [
+        (HumanMessage(content=[{"type": "audio", "base64": "AAAA"}]), "'audio' block"),
+        (HumanMessage(content=[{"type": "image"}]), "no URL or base64"),
+        (FunctionMessage(content="x", name="f"), "got FunctionMessage"),
+        (ChatMessage(content="x", role="critic"), "role 'critic'"),
+    ],
+)
+def test_unsupported_content_is_a_clear_error(message: BaseMessage, error: str) -> None:
+    with pytest.raises(MemOSInputError, match=error):
+        to_memos_messages([message])
+
+
+def test_not_a_list_of_messages() -> None:
+    with pytest.raises(MemOSInputError, match="list of LangChain messages"):
+        to_memos_messages(HumanMessage("hi"))  # type: ignore[arg-type]
+    with pytest.raises(MemOSInputError, match=r"messages\[1\] must be a LangChain message"):
+        to_memos_messages([HumanMessage("hi"), {"role": "user"}])  # type: ignore[list-item]
+
+
+def test_token_estimate_counts_cjk_characters_as_tokens() -> None:
+    english = estimate_tokens({"role": "user", "content": "a" * 400})
+    chinese = estimate_tokens({"role": "user", "content": "好" * 400})
+    assert 100 <= english <= 120
+    assert chinese >= 400

@@ -1,0 +1,178 @@
+"""MemOSRetriever: options per field and per call, config scoping, Documents, async."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+from langchain_core.documents import Document
+from langchain_core.runnables import RunnableLambda
+
+from langchain_memos import AsyncMemOSClient, MemOSClient, MemOSInputError
+from langchain_memos.filters import all_of, tag
+from langchain_memos.retrievers import MemOSRetriever
+from tests.unit_tests.conftest import FakeMemOS, envelope
+from tests.unit_tests.test_client import SEARCH_DATA
+
+FULL_DATA = {
+    **SEARCH_DATA,
+    "tool_memory_detail_list": [
+        {
+            "id": "t1",
+            "tool_type": "ToolSchemaMemory",
+            "tool_value": {"name": "get_weather"},
+            "experience": "works for Chinese cities",
+        }
+    ],
+    "skill_detail_list": [
+        {
+            "id": "s1",
+            "skill_value": {"name": "trip-planner", "description": "Plans family trips"},
+            "skill_url": "https://x.test/skill.zip",
+        }
+    ],
+}
+
+
+@pytest.fixture
+def fake() -> FakeMemOS:
+    return FakeMemOS(replies=[envelope(FULL_DATA)])
+
+
+def retriever(fake: FakeMemOS, mode: str = "sync", **fields: Any) -> MemOSRetriever:
+    transport = httpx.MockTransport(fake.handler)
+    if mode == "async":
+        client = AsyncMemOSClient(api_key="k", http_client=httpx.AsyncClient(transport=transport))
+        return MemOSRetriever(async_client=client, **fields)
+    sync = MemOSClient(api_key="k", http_client=httpx.Client(transport=transport))
+    return MemOSRetriever(client=sync, **fields)
+
+
+def run(r: MemOSRetriever, mode: str, query: str, config: Any = None, **kwargs: Any) -> Any:
+    if mode == "sync":
+        return r.invoke(query, config, **kwargs)
+    return asyncio.run(r.ainvoke(query, config, **kwargs))
+
+
+MODES = ["sync", "async", "executor"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_one_document_per_recalled_item(fake: FakeMemOS, mode: str) -> None:
+    docs = run(retriever(fake, mode, user_id="u1"), mode, "spicy food")
+
+    assert [(d.id, d.metadata["kind"]) for d in docs] == [
+        ("c6c63472", "fact"),
+        ("46d8372d", "preference"),
+        ("t1", "tool"),
+        ("s1", "skill"),
+    ]
+    fact, preference, tool, skill = docs
+    assert fact.page_content == "User likes spicy food."
+    assert fact.metadata == {
+        "kind": "fact",
+        "conversation_id": "memos_conversation_123",
+        "status": "activated",
+        "relativity": pytest.approx(0.00242424),
+        "created_at": "2025-11-09T07:51:34.466000+00:00",
+        "updated_at": "2025-11-09T07:51:34.423000+00:00",
+        "memory_key": "Spicy Food Preference",
+        "memory_type": "UserMemory",
+        "tags": ["Dietary Preference"],
+        "confidence": 0.99,
+    }
+    assert preference.metadata["preference_type"] == "explicit_preference"
+    assert preference.metadata["reasoning"] == "stated explicitly"
+    assert tool.page_content == '{"name": "get_weather"}'
+    assert skill.page_content == "trip-planner: Plans family trips"
+    assert skill.metadata["skill_url"] == "https://x.test/skill.zip"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_fields_are_search_options_and_calls_override_them(fake: FakeMemOS, mode: str) -> None:
+    r = retriever(
+        fake,
+        mode,
+        user_id="u1",
+        k=5,
+        include_tool_memory=True,
+        knowledgebase_ids=["kb-1"],
+        relativity=0.3,
+    )
+    run(r, mode, "q")
+    run(r, mode, "q", k=2, filter=all_of(tag("travel")), include_preference=False)
+
+    first, second = fake.bodies
+    assert first == {
+        "query": "q",
+        "user_id": "u1",
+        "memory_limit_number": 5,
+        "knowledgebase_ids": ["kb-1"],
+        "include_preference": True,
+        "include_tool_memory": True,
+        "include_skill": False,
+        "relativity": 0.3,
+    }
+    assert second["memory_limit_number"] == 2
+    assert second["filter"] == {"and": [{"tags": {"contains": "travel"}}]}
+    assert second["include_preference"] is False
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_user_and_conversation_come_from_the_config(fake: FakeMemOS, mode: str) -> None:
+    r = retriever(fake, mode)
+    config = {"configurable": {"user_id": "alice", "thread_id": "thread-7"}}
+    run(r, mode, "q", config)
+    run(r, mode, "q", config, user_id="bob")
+
+    assert [(b["user_id"], b["conversation_id"]) for b in fake.bodies] == [
+        ("alice", "thread-7"),
+        ("bob", "thread-7"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("fields", "kwargs", "message"),
+    [
+        ({}, {}, "needs a user_id"),
+        ({"user_id": "u1"}, {"top_k": 3}, "unknown options"),
+        ({"user_id": "u1"}, {"k": 26}, "between 1 and 25"),
+        ({"user_id": "u1"}, {"filter": {}}, "filter must not be empty"),
+        ({"user_id": "u1", "relativity": 2.0}, {}, "between 0 and 1"),
+    ],
+)
+@pytest.mark.parametrize("mode", MODES)
+def test_mistakes_fail_before_any_request(
+    fake: FakeMemOS, mode: str, fields: dict[str, Any], kwargs: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(MemOSInputError, match=message):
+        run(retriever(fake, mode, **fields), mode, "q", **kwargs)
+    assert fake.requests == []
+
+
+def test_search_gives_the_structured_result_with_the_preference_note(fake: FakeMemOS) -> None:
+    result = retriever(fake, user_id="u1").search("spicy", k=3)
+    assert "preferences" in result.preference_note
+    assert fake.bodies[0]["memory_limit_number"] == 3
+
+
+def test_works_in_an_lcel_chain(fake: FakeMemOS) -> None:
+    def join(docs: list[Document]) -> str:
+        return "\n".join(f"[{d.metadata['kind']}] {d.page_content}" for d in docs)
+
+    chain = retriever(fake, user_id="u1") | RunnableLambda(join)
+    assert chain.invoke("spicy").splitlines()[:2] == [
+        "[fact] User likes spicy food.",
+        "[preference] User likes spicy food.",
+    ]
+
+
+def test_the_key_is_a_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEMOS_API_KEY", "mpg-from-the-environment")
+    r = MemOSRetriever(user_id="u1")
+    assert r.api_key is not None
+    assert r.api_key.get_secret_value() == "mpg-from-the-environment"
+    assert "mpg-from-the-environment" not in repr(r)
+    assert r.lc_secrets == {"api_key": "MEMOS_API_KEY"}
