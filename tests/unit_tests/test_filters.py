@@ -46,3 +46,63 @@ def test_documented_filters_pass_unchanged(value: dict[str, Any]) -> None:
 def test_invalid_filters_are_explained(value: Any, message: str) -> None:
     with pytest.raises(MemOSInputError, match=message.replace("(", r"\(")):
         validate_filter(value)
+
+
+# ---- the builder ---------------------------------------------------------------------------
+
+
+def test_the_builder_writes_the_documented_filters() -> None:
+    from datetime import date, datetime
+
+    from langchain_memos.filters import (
+        agent,
+        all_of,
+        any_of,
+        app,
+        by_source,
+        created,
+        info,
+        tag,
+        updated,
+    )
+
+    assert all_of(
+        agent("customer_service"),
+        info("scene", "Bill"),
+        created(gt=date(2025, 10, 1)),
+        created(lt="2026-01-01"),
+    ) == {
+        "and": [
+            {"agent_id": "customer_service"},
+            {"scene": "Bill"},
+            {"create_time": {"gt": "2025-10-01"}},
+            {"create_time": {"lt": "2026-01-01"}},
+        ]
+    }
+    assert any_of(tag("finance"), app("crm")) == {
+        "or": [{"tags": {"contains": "finance"}}, {"app_id": "crm"}]
+    }
+    assert updated(gte=datetime(2025, 12, 10, 8, 30)) == {
+        "update_time": {"gte": "2025-12-10 08:30:00"}
+    }
+    assert by_source(user=all_of(agent("a")), knowledgebase=any_of(info("scene", "faq"))) == {
+        "user": {"and": [{"agent_id": "a"}]},
+        "knowledgebase": {"or": [{"scene": "faq"}]},
+    }
+
+
+def test_the_builder_refuses_what_memos_refuses() -> None:
+    from langchain_memos.filters import all_of, any_of, by_source, created, info, tag
+
+    with pytest.raises(MemOSInputError, match="cannot nest"):
+        all_of(any_of(tag("a")))
+    with pytest.raises(MemOSInputError, match="non-empty list"):
+        all_of()
+    with pytest.raises(MemOSInputError, match="at least one of lt"):
+        created()
+    with pytest.raises(MemOSInputError, match="not an info key"):
+        info("user_id", "u1")
+    with pytest.raises(MemOSInputError, match="convert numbers"):
+        all_of(info("score", 5))  # type: ignore[arg-type]
+    with pytest.raises(MemOSInputError, match="must not be empty"):
+        by_source()
