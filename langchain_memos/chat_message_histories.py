@@ -229,10 +229,17 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
 
     @staticmethod
     def _last_page(page: MemoryListResult, number: int) -> bool:
-        empty = not (
-            page.memory_detail_list or page.preference_detail_list or page.tool_memory_detail_list
-        )
-        return empty or number >= (page.pages or number) or number >= _MAX_PAGES
+        counts = [
+            len(page.memory_detail_list),
+            len(page.preference_detail_list),
+            len(page.tool_memory_detail_list),
+        ]
+        if number >= _MAX_PAGES or not any(counts):
+            return True
+        if page.pages is not None:
+            return number >= page.pages
+        # No page count in the answer: a page that is not full is the last one.
+        return max(counts) < MAX_PAGE_SIZE
 
     def clear(self) -> None:
         """Delete memories, as ``clear_scope`` says.

@@ -140,6 +140,25 @@ def test_clear_deletes_only_this_conversations_memories(memos: StatefulMemOS, mo
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_clear_pages_on_when_the_answer_has_no_page_count(
+    memos: StatefulMemOS, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paged = memos._get_memory
+
+    def without_pages(body: dict[str, Any]) -> dict[str, Any]:
+        return {key: value for key, value in paged(body).items() if key != "pages"}
+
+    monkeypatch.setattr(memos, "_get_memory", without_pages)
+    hist = history(memos, mode)
+    add(hist, mode, [HumanMessage(f"fact {i}") for i in range(120)])
+
+    clear(hist, mode)
+
+    assert memos.memories == []
+    assert [body["page"] for body in memos.calls("/get/memory")] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_clearing_the_whole_user_must_be_asked_for(memos: StatefulMemOS, mode: str) -> None:
     add(history(memos, mode, conversation_id="other"), mode, [HumanMessage("I live in Nanjing.")])
     hist = history(memos, mode, clear_scope="user")
