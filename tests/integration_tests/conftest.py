@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml  # type: ignore[import-untyped,unused-ignore]
 from vcr.serializers import yamlserializer
@@ -192,6 +193,63 @@ async def async_client(memos_target: Target) -> AsyncIterator[AsyncMemOSClient]:
         timeout=RECORD_TIMEOUT,
     ) as client:
         yield client
+
+
+# ---- what the clients sent and got -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request a client sent and the answer it got, as parsed JSON."""
+
+    method: str
+    endpoint: str  # the path after the API root, e.g. "/search/memory"
+    body: Any  # the JSON request body; None when there is none (a GET) or it is not JSON
+    answer: Any  # the JSON answer; None for a streamed or non-JSON answer
+
+
+def _json(content: bytes) -> Any:
+    try:
+        return json.loads(content) if content else None
+    except ValueError:
+        return None
+
+
+def _exchange(request: httpx.Request, response: httpx.Response, stream: bool) -> Exchange:
+    try:
+        body = _json(request.content)
+    except httpx.RequestNotRead:  # a streamed upload
+        body = None
+    answer = None if stream else _json(response.content)
+    return Exchange(request.method, _endpoint(request.url.path), body, answer)
+
+
+@pytest.fixture
+def traffic(monkeypatch: pytest.MonkeyPatch) -> list[Exchange]:
+    """Every exchange of every httpx client during the test, in order.
+
+    It watches ``httpx.Client.send`` and ``httpx.AsyncClient.send``, above the transport that
+    vcrpy replaces, so it sees the same requests and answers whether the test replays or
+    records: the tests can check what went over the wire, not only what the package returned.
+    """
+    exchanges: list[Exchange] = []
+    sync_send, async_send = httpx.Client.send, httpx.AsyncClient.send
+
+    def send(self: httpx.Client, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        response = sync_send(self, request, **kwargs)
+        exchanges.append(_exchange(request, response, bool(kwargs.get("stream"))))
+        return response
+
+    async def asend(
+        self: httpx.AsyncClient, request: httpx.Request, **kwargs: Any
+    ) -> httpx.Response:
+        response = await async_send(self, request, **kwargs)
+        exchanges.append(_exchange(request, response, bool(kwargs.get("stream"))))
+        return response
+
+    monkeypatch.setattr(httpx.Client, "send", send)
+    monkeypatch.setattr(httpx.AsyncClient, "send", asend)
+    return exchanges
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -8,6 +8,16 @@ built from the example responses in the MemOS cloud docs (the API reference, sec
 ``{"code": 0, "data": ..., "message": "ok"}``. Two documented errors are answered too: a
 missing ``Authorization`` header (40100) and an unknown task id on ``get/status`` (50131).
 
+What it does with a request beyond routing it, each time to answer as the docs' examples do:
+
+- ``search/memory`` answers with the documented memories that pass the request's ``filter``
+  (tag, time and equality conditions, as in the search page's filter example), at most
+  ``memory_limit_number`` facts and ``preference_limit_number`` preferences, and preferences
+  only when ``include_preference`` is not false.
+- ``get/memory`` pages through the same documented memories by ``page`` and ``size``.
+- ``add/message`` remembers the messages per user and conversation, and ``get/message`` answers
+  with them in the documented item shape (knowledge-base files are remembered the same way).
+
 Example:
     >>> with serve_docs() as base_url:
     ...     client = MemOSClient(api_key="test-key-not-a-secret", base_url=base_url)
@@ -21,6 +31,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from email.parser import BytesParser
 from email.policy import HTTP
 from http import HTTPStatus
@@ -55,6 +66,72 @@ _MEMORY: dict[str, Any] = {
     "update_time": 1762674694423,
     "relativity": 0.00242424,
 }
+# Every other memory the docs show in full. The quick start's search/memory example (cn):
+_FAMILY_TRIP: list[dict[str, Any]] = [
+    {
+        "id": "0a89db3a-2061-4c97-a1b8-45700f8745bc",
+        "memory_key": "暑假全家出游计划",
+        "memory_value": "[user观点]用户计划在暑假进行一次家庭旅行,携带孩子和老人,全家一起行动。",
+        "memory_type": "WorkingMemory",
+        "memory_time": None,
+        "conversation_id": "0610",
+        "status": "activated",
+        "confidence": 0.0,
+        "tags": ["暑假", "家庭旅行", "计划"],
+        "update_time": 1758095885922,
+        "relativity": 0.007873535,
+    },
+    {
+        "id": "c8b41a89-83b3-4512-b4f7-1dfca3570107",
+        "memory_key": "家庭旅行需求",
+        "memory_value": (
+            "[assistant观点]助手了解到用户将和家人,包括孩子和老人一起旅行,"
+            "并计划为其推荐适合家庭出游的目的地。"
+        ),
+        "memory_type": "WorkingMemory",
+        "memory_time": None,
+        "conversation_id": "0610",
+        "status": "activated",
+        "confidence": 0.0,
+        "tags": ["家庭旅行", "推荐"],
+        "update_time": 1758095885923,
+        "relativity": 0.0019950867,
+    },
+]
+# The cn search_memory page's user-profile example; its filter example returns the first one.
+_PROFILE: list[dict[str, Any]] = [
+    {
+        "id": "00d8bb4e-aa8c-4fee-a83e-bf67ed6c3ea1",
+        "memory_key": "希望AI帮助的事项",
+        "memory_value": "用户希望AI帮助规划日常学习计划、推荐电影和书籍，以及提供心情陪伴。",
+        "memory_type": "WorkingMemory",
+        "create_time": 1762675190743,
+        "conversation_id": "memos_conversation_456",
+        "status": "activated",
+        "confidence": 0.99,
+        "tags": ["帮助", "学习计划", "推荐", "陪伴"],
+        "update_time": 1762675209112,
+        "relativity": 0.00013480317,
+    },
+    {
+        "id": "17f039d5-d034-41e9-a385-765992a4ab00",
+        "memory_key": "希望AI提供的帮助类型",
+        "memory_value": "用户希望AI提供建议、信息查询和灵感。",
+        "memory_type": "WorkingMemory",
+        "create_time": 1762675153211,
+        "conversation_id": "memos_conversation_456",
+        "status": "activated",
+        "confidence": 0.99,
+        "tags": ["AI", "帮助", "类型"],
+        "update_time": 1762675206651,
+        "relativity": 0.00010301525,
+    },
+]
+# Listings (get/memory) keep this order, the API reference's example first.
+_MEMORIES: list[dict[str, Any]] = [_MEMORY, *_FAMILY_TRIP, *_PROFILE]
+# A search ranks them, most relevant first, by their documented relativity.
+_RANKED: list[dict[str, Any]] = sorted(_MEMORIES, key=lambda memory: -memory["relativity"])
+
 _PREFERENCE: dict[str, Any] = {
     "id": "46d8372d-241a-4ffc-890b-ae13c90d5565",
     "preference_type": "explicit_preference",
@@ -68,27 +145,52 @@ _PREFERENCE: dict[str, Any] = {
     "status": "activated",
     "update_time": 1762674923302,
 }
+# The second preference of the same cn search_memory example.
+_PREFERENCES: list[dict[str, Any]] = [
+    _PREFERENCE,
+    {
+        "id": "9d62c1ae-a069-478d-a2fd-cb4aadfb6868",
+        "preference_type": "implicit_preference",
+        "preference": "用户可能偏好较健康的饮食选择",
+        "reasoning": (
+            "用户表达了对辣味的明确喜好，但对重油食物表示不喜欢。"
+            "这表明用户可能更关注饮食的健康性，倾向于选择不那么油腻的食物。"
+            "用户对辣味的喜好与对重油食物的排斥结合在一起，可能暗示着对健康饮食的隐性偏好。"
+        ),
+        "create_time": 1762674923448,
+        "conversation_id": "memos_conversation_123",
+        "status": "activated",
+        "update_time": 1762674851542,
+    },
+]
 _PREFERENCE_NOTE = (
     "\n# 注意：\n事实记忆是事实的摘要，而偏好记忆是用户偏好的摘要。\n"
     "你的回复不得违反用户的任何偏好，无论是显式偏好还是隐式偏好，"
     "并简要解释你为什么这样回答以避免冲突。\n"
 )
+# search/memory defaults of the latest spec (API reference 1.5).
+_DEFAULT_RECALL_LIMIT = 9
 
-# get/message response example (cn quick start), first two of its messages.
+# get/message response example (cn quick start), for a conversation this server was not sent.
 _MESSAGES: list[dict[str, Any]] = [
     {
-        "role": "user",
-        "content": "我想暑假出去玩,你能帮我推荐下吗?",
+        "role": role,
+        "content": content,
         "create_time": "2025-06-10 09:30:00",
         "update_time": "2025-06-10 09:30:00",
-    },
-    {
-        "role": "assistant",
-        "content": "收到,那我会帮你推荐适合家庭出游的目的地。",
-        "create_time": "2025-06-10 09:30:00",
-        "update_time": "2025-06-10 09:30:00",
-    },
+    }
+    for role, content in [
+        ("user", "我想暑假出去玩,你能帮我推荐下吗?"),
+        ("assistant", "明白了,所以你们是父母带孩子一块儿旅行,对吗?"),
+        ("user", "对,带上孩子和老人,一般都是全家行动。"),
+        ("assistant", "收到,那我会帮你推荐适合家庭出游的目的地。"),
+    ]
 ]
+# The message time of that example: the stand-in for "submission time", which the docs give as
+# chat_time's default but which would make every recording differ.
+_DEFAULT_CHAT_TIME = "2025-06-10 09:30:00"
+# get/message's default message_limit_number (API reference 1.7).
+_DEFAULT_MESSAGE_LIMIT = 6
 
 # The docs show no chat answer; this one reuses the assistant turn of the quick start.
 _CHAT_ANSWER_PARTS = ("收到,", "那我会帮你推荐", "适合家庭出游的目的地。")
@@ -106,7 +208,7 @@ def _error(code: int, message: str) -> dict[str, Any]:
     return {"code": code, "data": None, "message": message}
 
 
-# ---- one function per endpoint ----------------------------------------------------------------
+# ---- one function per endpoint ---------------------------------------------------------------
 
 
 @dataclass
@@ -118,46 +220,147 @@ class _Call:
     uploads: list[tuple[str, int]] = field(default_factory=list)  # (name, size) of multipart files
     # Knowledge-base files added through this server, by id, so that listings show them.
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Messages added through this server, by (user_id, conversation_id), oldest first.
+    messages: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+
+
+# ---- filters (API reference 1.14), as far as the documented memories need them ---------------
+
+_SERVICE_TIMEZONE = timezone(timedelta(hours=8))  # naive times are Beijing time
+
+
+def _epoch_millis(value: object) -> float | None:
+    """A documented timestamp (epoch milliseconds, or a date / date-time string) in ms."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    moment = datetime.fromisoformat(str(value).strip())
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=_SERVICE_TIMEZONE)
+    return moment.timestamp() * 1000
+
+
+_COMPARISONS: dict[str, Callable[[float, float], bool]] = {
+    "lt": lambda value, bound: value < bound,
+    "gt": lambda value, bound: value > bound,
+    "lte": lambda value, bound: value <= bound,
+    "gte": lambda value, bound: value >= bound,
+}
+
+
+def _meets(item: dict[str, Any], condition: dict[str, Any]) -> bool:
+    ((name, test),) = condition.items()
+    if name == "tags":
+        return test["contains"] in (item.get("tags") or [])
+    if name in ("create_time", "update_time"):
+        stamp = _epoch_millis(item.get(name))
+        return stamp is not None and all(
+            _COMPARISONS[operator](stamp, _epoch_millis(bound) or 0.0)
+            for operator, bound in test.items()
+        )
+    value = item.get(name, (item.get("info") or {}).get(name))
+    return value is not None and str(value) == test
+
+
+def _passes(item: dict[str, Any], filter_: dict[str, Any] | None) -> bool:
+    """Whether a documented memory passes a filter; the source-specific form uses ``user``."""
+    if not filter_:
+        return True
+    if set(filter_) <= {"user", "public", "knowledgebase"}:
+        if "user" not in filter_:
+            return False  # the documented memories are all the user's own
+        filter_ = filter_["user"]
+    ((operator, conditions),) = filter_.items()
+    met = [_meets(item, condition) for condition in conditions]
+    return all(met) if operator == "and" else any(met)
+
+
+def _limit(call: _Call, name: str) -> int:
+    value = call.body.get(name)
+    return value if isinstance(value, int) and value > 0 else _DEFAULT_RECALL_LIMIT
+
+
+# ---- one function per endpoint ---------------------------------------------------------------
 
 
 def _add_message(call: _Call) -> object:
+    # Remembered in get/message's documented item shape: role, content, create/update time.
+    stored = call.messages.setdefault(
+        (str(call.body.get("user_id")), str(call.body.get("conversation_id"))), []
+    )
+    for message in call.body.get("messages", []):
+        moment = message.get("chat_time") or _DEFAULT_CHAT_TIME
+        stored.append(
+            {
+                "role": message.get("role"),
+                "content": message.get("content", ""),
+                "create_time": moment,
+                "update_time": moment,
+            }
+        )
     status = "running" if call.body.get("async_mode", True) else "completed"
     return _ok({"success": True, "task_id": DOCUMENTED_TASK_ID, "status": status})
 
 
 def _search_memory(call: _Call) -> object:
+    filter_ = call.body.get("filter")
+    memories = [memory for memory in _RANKED if _passes(memory, filter_)]
+    preferences: list[dict[str, Any]] = []
+    if call.body.get("include_preference", True) is not False:
+        preferences = [item for item in _PREFERENCES if _passes(item, filter_)]
+        preferences = preferences[: _limit(call, "preference_limit_number")]
     return _ok(
         {
-            "memory_detail_list": [_MEMORY],
-            "preference_detail_list": [_PREFERENCE],
+            "memory_detail_list": memories[: _limit(call, "memory_limit_number")],
+            "preference_detail_list": preferences,
             "tool_memory_detail_list": [],
             "skill_detail_list": [],
-            "preference_note": _PREFERENCE_NOTE,
+            # Empty when no preference was recalled, as in the search page's examples.
+            "preference_note": _PREFERENCE_NOTE if preferences else "",
         }
     )
 
 
 def _get_memory(call: _Call) -> object:
     # get/memory items carry sources and info, and no relativity (API reference 1.6).
+    filter_ = call.body.get("filter")
+    page, size = call.body.get("page", 1), call.body.get("size", 10)
+    memories = [memory for memory in _MEMORIES if _passes(memory, filter_)]
+    preferences: list[dict[str, Any]] = []
+    if call.body.get("include_preference", True) is not False:
+        preferences = [item for item in _PREFERENCES if _passes(item, filter_)]
+    total = max(len(memories), len(preferences))  # "max count across memory types"
+    window = slice((page - 1) * size, page * size)
     return _ok(
         {
-            "memory_detail_list": [{**_without(_MEMORY, "relativity"), "sources": [], "info": {}}],
-            "preference_detail_list": [{**_PREFERENCE, "sources": [], "info": {}}],
+            "memory_detail_list": [
+                {**_without(memory, "relativity"), "sources": [], "info": {}}
+                for memory in memories[window]
+            ],
+            "preference_detail_list": [
+                {**item, "sources": [], "info": {}} for item in preferences[window]
+            ],
             "tool_memory_detail_list": [],
-            "total": 1,
-            "size": call.body.get("size", 10),
-            "current": call.body.get("page", 1),
-            "pages": 1,
+            "total": total,
+            "size": size,
+            "current": page,
+            "pages": max(1, -(-total // size)),
         }
     )
 
 
 def _get_memory_by_id(memory_id: str) -> object:
-    return _ok({**_without(_MEMORY, "relativity"), "id": memory_id, "metadata": {"sources": []}})
+    # A documented memory by its id; any other id gets the API reference's example under that id.
+    known = next((memory for memory in _MEMORIES if memory["id"] == memory_id), _MEMORY)
+    return _ok({**_without(known, "relativity"), "id": memory_id, "metadata": {"sources": []}})
 
 
 def _get_message(call: _Call) -> object:
-    return _ok({"message_detail_list": _MESSAGES})
+    key = (str(call.body.get("user_id")), str(call.body.get("conversation_id")))
+    limit = call.body.get("message_limit_number") or _DEFAULT_MESSAGE_LIMIT
+    stored = call.messages.get(key)
+    return _ok({"message_detail_list": stored[-limit:] if stored else _MESSAGES})
 
 
 def _success(call: _Call) -> object:
@@ -315,6 +518,7 @@ class _DocServer(ThreadingHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _DocHandler)
         self.files: dict[str, dict[str, Any]] = {}
+        self.messages: dict[tuple[str, str], list[dict[str, Any]]] = {}
 
 
 class _DocHandler(BaseHTTPRequestHandler):
@@ -350,6 +554,7 @@ class _DocHandler(BaseHTTPRequestHandler):
         assert isinstance(self.server, _DocServer)
         call = _Call(body={}, query=dict(parse_qsl(urlsplit(self.path).query)))
         call.files = self.server.files
+        call.messages = self.server.messages
         content_type = self.headers.get("Content-Type", "")
         if content_type.startswith("multipart/form-data"):
             call.uploads = _multipart_files(content_type, payload)
@@ -364,8 +569,12 @@ class _DocHandler(BaseHTTPRequestHandler):
             call.body = body
         if endpoint == "chat" and call.body.get("stream") is True:
             self._send_events()
-        else:
-            self._send_json(route(call))
+            return
+        try:
+            answer = route(call)
+        except (AttributeError, KeyError, TypeError, ValueError):  # e.g. a filter it cannot read
+            answer = _error(40000, "invalid request parameters")
+        self._send_json(answer)
 
     def _endpoint(self) -> str | None:
         path = urlsplit(self.path).path
