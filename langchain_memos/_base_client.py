@@ -115,6 +115,7 @@ class ClientConfig:
     max_retries: int
     retry_unsafe_writes: bool
     headers: dict[str, str] = field(repr=False)
+    embedded_path: str | None = None
 
     @classmethod
     def resolve(
@@ -128,20 +129,27 @@ class ClientConfig:
         retry_unsafe_writes: bool,
         allow_insecure_http: bool,
         default_headers: dict[str, str] | None,
+        embedded: bool = False,
     ) -> ClientConfig:
         check_int("max_retries", max_retries, low=0, high=10)
         check_bool("retry_unsafe_writes", retry_unsafe_writes)
         if is_global is None:
             is_global = _env_flag(C.IS_GLOBAL_ENV)
         url_text = str(base_url or os.environ.get(C.BASE_URL_ENV) or "").strip()
+        embedded_path = None
+        if url_text.startswith(C.EMBEDDED_SCHEME):
+            embedded_path = _embedded_path(url_text)
+        if embedded or embedded_path is not None:
+            url_text = C.EMBEDDED_BASE_URL
         if not url_text:
             url_text = C.GLOBAL_BASE_URL if is_global else C.DEFAULT_BASE_URL
         url = httpx.URL(url_text.rstrip("/"))
+        local = is_loopback(url) or url_text == C.EMBEDDED_BASE_URL
         if url.scheme not in ("http", "https") or not url.host:
             raise ConfigurationError(
                 f"base_url must be an http(s) URL such as {C.DEFAULT_BASE_URL}; got {url_text!r}"
             )
-        if url.scheme == "http" and not is_loopback(url) and not allow_insecure_http:
+        if url.scheme == "http" and not local and not allow_insecure_http:
             raise ConfigurationError(
                 f"refusing to send the API key in clear text to {url.host}: use https, or pass "
                 "allow_insecure_http=True if this network is trusted"
@@ -151,10 +159,12 @@ class ClientConfig:
         key = (key or "").strip()
         if key[:6].lower() == "token ":
             key = key[6:].strip()
-        if not key and not is_loopback(url):
+        if not key and not local:
             raise ConfigurationError(
-                f"no MemOS API key: pass api_key=... or set {C.API_KEY_ENV}. A server on "
-                "loopback (base_url='http://127.0.0.1:<port>/...') needs none."
+                f"no MemOS API key. Either pass api_key=... or set {C.API_KEY_ENV} to use the "
+                "MemOS cloud, or use the offline embedded engine: embedded='memos.db' (or "
+                f"{C.BASE_URL_ENV}=embedded:///path/to/memos.db). A server on loopback "
+                "(base_url='http://127.0.0.1:<port>/...') needs no key either."
             )
 
         headers = {"Accept": "application/json"}
@@ -174,7 +184,21 @@ class ClientConfig:
             max_retries=max_retries,
             retry_unsafe_writes=retry_unsafe_writes,
             headers=headers,
+            embedded_path=embedded_path,
         )
+
+
+def _embedded_path(url: str) -> str:
+    """``embedded:///abs/path.db``, ``embedded://relative.db`` or ``embedded://:memory:``."""
+    rest = url[len(C.EMBEDDED_SCHEME) :]
+    if rest in (":memory:", "/:memory:"):
+        return ":memory:"
+    if not rest.strip("/"):
+        raise ConfigurationError(
+            "an embedded:// base URL names its database: embedded:///path/to/memos.db, "
+            "embedded://memos.db (relative) or embedded://:memory:"
+        )
+    return rest
 
 
 # ---- responses -----------------------------------------------------------------------------

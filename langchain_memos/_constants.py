@@ -10,6 +10,9 @@ IS_GLOBAL_ENV = "MEMOS_IS_GLOBAL"
 
 DEFAULT_BASE_URL = "https://memos.memtensor.cn/api/openmem/v1"
 GLOBAL_BASE_URL = "https://api.memt.ai/platform/api/openmem/v1"
+EMBEDDED_SCHEME = "embedded://"
+# What an embedded client calls itself; requests never leave the process.
+EMBEDDED_BASE_URL = "http://embedded.memos/api/openmem/v1"
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 DEFAULT_MAX_RETRIES = 2

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from types import TracebackType
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, Union
 
 import httpx
 
@@ -27,9 +28,12 @@ from langchain_memos._base_client import (
     wrap_transport_error,
 )
 from langchain_memos._constants import DEFAULT_CONNECTION_LIMITS, DEFAULT_MAX_RETRIES
-from langchain_memos._exceptions import APIError, APITimeoutError, MemOSError
+from langchain_memos._exceptions import APIError, APITimeoutError, ConfigurationError, MemOSError
 from langchain_memos._validation import check_fraction
 from langchain_memos.types import ChatResult, ChatStreamEvent, TaskStatus
+
+if TYPE_CHECKING:
+    from langchain_memos.embedded import EmbeddedEngine, EmbeddedTransport
 
 __all__ = ["AsyncMemOSClient", "MemOSClient"]
 
@@ -112,9 +116,24 @@ def _event_stream(response: httpx.Response) -> bool:
     return "event-stream" in response.headers.get("content-type", "")
 
 
+Embedded = Union[str, "os.PathLike[str]", "EmbeddedEngine", None]
+
+
 class _BaseMemOSClient:
     def __init__(self, config: ClientConfig) -> None:
         self._config = config
+
+    def _transport(self, embedded: Embedded, http_client: object) -> EmbeddedTransport | None:
+        """The in-process transport when the embedded engine was asked for, else ``None``."""
+        if embedded is None and self._config.embedded_path is None:
+            return None
+        if http_client is not None:
+            raise ConfigurationError("the embedded engine and http_client cannot be combined")
+        from langchain_memos.embedded import EmbeddedEngine, EmbeddedTransport, open_engine
+
+        if isinstance(embedded, EmbeddedEngine):
+            return EmbeddedTransport(embedded)
+        return EmbeddedTransport(open_engine(embedded or self._config.embedded_path or ""))
 
     @property
     def base_url(self) -> str:
@@ -152,6 +171,9 @@ class MemOSClient(_BaseMemOSClient):
         default_headers: Extra headers for every request.
         http_client: Your own ``httpx.Client``; it is used as it is and not closed by
             :meth:`close`.
+        embedded: Use the offline embedded engine instead of a service: a database path,
+            ``":memory:"``, or an ``EmbeddedEngine``. A base URL ``embedded:///path/to/memos.db``
+            does the same.
 
     Example:
         >>> with MemOSClient() as client:
@@ -170,6 +192,7 @@ class MemOSClient(_BaseMemOSClient):
         allow_insecure_http: bool = False,
         default_headers: dict[str, str] | None = None,
         http_client: httpx.Client | None = None,
+        embedded: Embedded = None,
     ) -> None:
         super().__init__(
             ClientConfig.resolve(
@@ -181,13 +204,16 @@ class MemOSClient(_BaseMemOSClient):
                 retry_unsafe_writes=retry_unsafe_writes,
                 allow_insecure_http=allow_insecure_http,
                 default_headers=default_headers,
+                embedded=embedded is not None,
             )
         )
+        transport = self._transport(embedded, http_client)
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(
             limits=DEFAULT_CONNECTION_LIMITS,
             headers=self._config.headers,
             timeout=self._config.timeout,
+            transport=transport,
         )
 
     def _send(self, request: APIRequest[T]) -> T:
@@ -333,6 +359,7 @@ class AsyncMemOSClient(_BaseMemOSClient):
         allow_insecure_http: bool = False,
         default_headers: dict[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
+        embedded: Embedded = None,
     ) -> None:
         super().__init__(
             ClientConfig.resolve(
@@ -344,13 +371,16 @@ class AsyncMemOSClient(_BaseMemOSClient):
                 retry_unsafe_writes=retry_unsafe_writes,
                 allow_insecure_http=allow_insecure_http,
                 default_headers=default_headers,
+                embedded=embedded is not None,
             )
         )
+        transport = self._transport(embedded, http_client)
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(
             limits=DEFAULT_CONNECTION_LIMITS,
             headers=self._config.headers,
             timeout=self._config.timeout,
+            transport=transport,
         )
 
     async def _send(self, request: APIRequest[T]) -> T:

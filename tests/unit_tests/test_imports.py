@@ -12,5 +12,13 @@ def test_all_is_sorted_and_complete() -> None:
     for name in exported:
         assert hasattr(langchain_memos, name), name
     public = {name for name in vars(langchain_memos) if not name.startswith("_")}
-    modules = {"chat_message_histories", "client", "filters", "messages", "retrievers", "types"}
+    modules = {
+        "chat_message_histories",
+        "client",
+        "embedded",
+        "filters",
+        "messages",
+        "retrievers",
+        "types",
+    }
     assert public - modules - set(exported) == set()

@@ -1,0 +1,10 @@
+"""The embedded, offline, MemOS-compatible engine.
+
+Use it through any client: ``MemOSClient(embedded="memos.db")``, or
+``MEMOS_BASE_URL=embedded:///path/to/memos.db`` for every component at once.
+"""
+
+from langchain_memos.embedded.engine import EmbeddedEngine, EngineError
+from langchain_memos.embedded.transport import EmbeddedTransport, open_engine
+
+__all__ = ["EmbeddedEngine", "EmbeddedTransport", "EngineError", "open_engine"]

@@ -1,0 +1,280 @@
+"""SQLite storage of the embedded engine: schema, scoping, the filter language, full-text search."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_memos.embedded._text import epoch_ms, fts_query, parse_chat_time
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    seq INTEGER PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    create_time INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (user_id, conversation_id, seq);
+CREATE TABLE IF NOT EXISTS memories (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    user_id TEXT,
+    agent_id TEXT,
+    app_id TEXT,
+    conversation_id TEXT,
+    knowledgebase_id TEXT,
+    public INTEGER NOT NULL DEFAULT 0,
+    tags TEXT NOT NULL DEFAULT '[]',
+    info TEXT NOT NULL DEFAULT '{}',
+    create_time INTEGER NOT NULL,
+    update_time INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS memories_by_user ON memories (user_id, kind, seq);
+CREATE INDEX IF NOT EXISTS memories_by_knowledgebase ON memories (knowledgebase_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS memories_fts USING fts5 (
+    scope, terms, tokenize = 'porter unicode61 remove_diacritics 2'
+);
+CREATE TABLE IF NOT EXISTS tasks (
+    task_id TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    create_time INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS knowledgebases (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    description TEXT,
+    create_time INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS knowledgebase_files (
+    id TEXT PRIMARY KEY,
+    knowledgebase_id TEXT NOT NULL,
+    name TEXT,
+    type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    create_time INTEGER NOT NULL
+);
+"""
+
+
+def scope_token(kind: str, value: str) -> str:
+    """An index token for an owner (``u`` user, ``k`` knowledge base) or a memory kind (``t``).
+
+    Hashing keeps arbitrary ids (spaces, quotes, FTS syntax) out of the query language, and lets
+    the full-text index itself restrict a search to one user.
+    """
+    return kind + hashlib.blake2b(value.encode(), digest_size=10).hexdigest()
+
+
+class FilterError(ValueError):
+    """A filter the engine cannot apply."""
+
+
+def _time_bound(value: object) -> int:
+    moment = parse_chat_time(value)
+    if moment is None:
+        raise FilterError(f"not a date or time: {value!r}")
+    return epoch_ms(moment)
+
+
+_TIME_SQL = {"lt": "<", "gt": ">", "lte": "<=", "gte": ">="}
+
+
+def _condition_sql(condition: Mapping[str, Any], params: list[Any]) -> str:
+    ((field, test),) = condition.items()
+    if field == "tags":
+        params.append(test["contains"])
+        return "EXISTS (SELECT 1 FROM json_each(m.tags) WHERE value = ?)"
+    if field in ("create_time", "update_time"):
+        parts = []
+        for op, bound in test.items():
+            params.append(_time_bound(bound))
+            parts.append(f"m.{field} {_TIME_SQL[op]} ?")
+        return "(" + " AND ".join(parts) + ")"
+    if field in ("agent_id", "app_id", "conversation_id"):
+        params.append(test)
+        return f"m.{field} = ?"
+    params.append("$." + json.dumps(field))
+    params.append(test)
+    return "CAST(json_extract(m.info, ?) AS TEXT) = ?"
+
+
+def _root_sql(root: Mapping[str, Any], params: list[Any]) -> str:
+    ((operator, conditions),) = root.items()
+    joiner = " AND " if operator == "and" else " OR "
+    return "(" + joiner.join(_condition_sql(c, params) for c in conditions) + ")"
+
+
+_SOURCE_SQL = {
+    "user": "m.knowledgebase_id IS NULL",
+    "public": "m.public = 1",
+    "knowledgebase": "m.knowledgebase_id IS NOT NULL",
+}
+
+
+def filter_sql(filter: Mapping[str, Any] | None, params: list[Any]) -> str:
+    """SQL for a filter already checked by ``validate_filter``; ``TRUE`` for none."""
+    if not filter:
+        return "1"
+    if set(filter) <= set(_SOURCE_SQL):
+        # Source-specific form: each source's root applies to that source's memories only.
+        parts = [
+            f"({_SOURCE_SQL[source]} AND {_root_sql(root, params)})"
+            for source, root in filter.items()
+        ]
+        unfiltered = [f"({sql})" for source, sql in _SOURCE_SQL.items() if source not in filter]
+        return "(" + " OR ".join(parts + unfiltered) + ")"
+    return _root_sql(filter, params)
+
+
+@dataclass
+class Candidate:
+    seq: int
+    kind: str
+    conversation_id: str | None
+    create_time: int
+    body: dict[str, Any]
+    bm25: float
+    terms: str
+
+
+class Store:
+    """One SQLite database (a file in WAL mode, or ``:memory:``), safe to share across threads."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        if path != ":memory:":
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    # ---- memories ------------------------------------------------------------------------
+
+    def insert_memory(
+        self,
+        db: sqlite3.Connection,
+        *,
+        memory: Mapping[str, Any],
+        kind: str,
+        owner: Mapping[str, Any],
+        terms: str,
+    ) -> None:
+        cursor = db.execute(
+            "INSERT INTO memories (id, kind, user_id, agent_id, app_id, conversation_id, "
+            "knowledgebase_id, public, tags, info, create_time, update_time, body) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                memory["id"],
+                kind,
+                owner.get("user_id"),
+                owner.get("agent_id"),
+                owner.get("app_id"),
+                memory.get("conversation_id"),
+                owner.get("knowledgebase_id"),
+                1 if owner.get("public") else 0,
+                json.dumps(memory.get("tags") or [], ensure_ascii=False),
+                json.dumps(owner.get("info") or {}, ensure_ascii=False),
+                memory["create_time"],
+                memory["update_time"],
+                json.dumps(memory, ensure_ascii=False),
+            ),
+        )
+        scope = [scope_token("t", kind)]
+        if owner.get("user_id") is not None:
+            scope.append(scope_token("u", owner["user_id"]))
+        if owner.get("knowledgebase_id") is not None:
+            scope.append(scope_token("k", owner["knowledgebase_id"]))
+        db.execute(
+            "INSERT INTO memories_fts (rowid, scope, terms) VALUES (?, ?, ?)",
+            (cursor.lastrowid, " ".join(scope), terms),
+        )
+
+    def delete_memories(self, db: sqlite3.Connection, where: str, params: Sequence[Any]) -> int:
+        rows = db.execute(f"SELECT seq FROM memories m WHERE {where}", params).fetchall()
+        seqs = [(row["seq"],) for row in rows]
+        db.executemany("DELETE FROM memories_fts WHERE rowid = ?", seqs)
+        db.executemany("DELETE FROM memories WHERE seq = ?", seqs)
+        return len(seqs)
+
+    def frequencies(self, owners: list[str], words: list[str]) -> tuple[int, dict[str, int]]:
+        """How many memories ``owners`` have, and how many of them contain each word.
+
+        Counted by the index itself, so a word matches as it does in a search (stemmed).
+        """
+        scope = f"scope : ({fts_query(owners)})"
+        sql = "SELECT count(*) FROM memories_fts WHERE memories_fts MATCH ?"
+        total = int(self.query(sql, [scope])[0][0])
+        counts = {
+            word: int(self.query(sql, [f"{scope} AND terms : {fts_query([word])}"])[0][0])
+            for word in words
+        }
+        return total, counts
+
+    def candidates(
+        self,
+        *,
+        words: list[str],
+        kind: str,
+        owners: list[str],
+        where: str,
+        params: list[Any],
+        limit: int,
+    ) -> list[Candidate]:
+        """The best full-text matches of ``words`` among ``owners``' memories of one kind."""
+        if not words or not owners:
+            return []
+        match = (
+            f"scope : ({fts_query(owners)}) AND scope : {fts_query([scope_token('t', kind)])} "
+            f"AND terms : ({fts_query(words)})"
+        )
+        sql = (
+            "SELECT m.seq, m.kind, m.conversation_id, m.create_time, m.body, "
+            "bm25(memories_fts, 0.0, 1.0) AS score, memories_fts.terms AS terms "
+            "FROM memories_fts JOIN memories m ON m.seq = memories_fts.rowid "
+            f"WHERE memories_fts MATCH ? AND {where} "
+            "ORDER BY score LIMIT ?"
+        )
+        rows = self.query(sql, [match, *params, limit])
+        return [
+            Candidate(
+                seq=row["seq"],
+                kind=row["kind"],
+                conversation_id=row["conversation_id"],
+                create_time=row["create_time"],
+                body=json.loads(row["body"]),
+                bm25=-row["score"],
+                terms=row["terms"],
+            )
+            for row in rows
+        ]

@@ -1,0 +1,380 @@
+"""Text handling for the embedded engine: search terms, times, and fast-mode memory production."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from langchain_memos.types import SERVICE_TIMEZONE, parse_timestamp
+
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_TOKEN = re.compile(rf"[{_CJK}]+|[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
+_IS_CJK = re.compile(rf"[{_CJK}]")
+
+# Words too common to say anything about a memory (English) or to be a useful bigram (Chinese).
+STOPWORDS = frozenset(
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "down",
+        "during",
+        "each",
+        "few",
+        "for",
+        "from",
+        "further",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "herself",
+        "him",
+        "himself",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "me",
+        "more",
+        "most",
+        "my",
+        "myself",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "ours",
+        "ourselves",
+        "out",
+        "over",
+        "own",
+        "same",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "theirs",
+        "them",
+        "themselves",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "yours",
+        "yourself",
+        "yourselves",
+        "s",
+        "t",
+        "don",
+        "i'm",
+        "it's",
+        "that's",
+        "what's",
+        "let's",
+        "i've",
+        "i'd",
+        "i'll",
+        "you're",
+    ]
+)
+
+
+def terms(text: str) -> list[str]:
+    """Search terms of ``text``: lowercased words, and overlapping bigrams inside Chinese runs.
+
+    SQLite's unicode61 tokenizer keeps a run of Chinese characters as one token, which would only
+    match the identical run; bigrams let "国庆旅游" match "国庆" and "旅游".
+    """
+    out: list[str] = []
+    for match in _TOKEN.finditer(text.lower()):
+        token = match.group()
+        if _IS_CJK.match(token):
+            out.extend(token[i : i + 2] for i in range(max(1, len(token) - 1)))
+        else:
+            out.append(token.replace("'", ""))
+    return out
+
+
+def index_text(*parts: str) -> str:
+    """What goes into the full-text index for a memory."""
+    return " ".join(term for part in parts for term in terms(part))
+
+
+def query_terms(text: str) -> list[str]:
+    """The distinct content terms of a query, in order."""
+    seen: dict[str, None] = {}
+    for term in terms(text):
+        if term not in STOPWORDS and term not in seen:
+            seen[term] = None
+    return list(seen) or list(dict.fromkeys(terms(text)))
+
+
+def fts_query(words: list[str]) -> str:
+    """An FTS5 MATCH expression: any of ``words``, each quoted so no query syntax gets through."""
+    return " OR ".join('"' + word.replace('"', '""') + '"' for word in words)
+
+
+def has_cjk(text: str) -> bool:
+    return bool(_IS_CJK.search(text))
+
+
+# ---- time ----------------------------------------------------------------------------------
+
+_LOCOMO_TIME = re.compile(
+    r"(?P<hour>\d{1,2}):(?P<minute>\d{2})\s*(?P<ampm>am|pm)\s+on\s+(?P<day>\d{1,2})\s+"
+    r"(?P<month>[a-z]+),?\s+(?P<year>\d{4})",
+    re.IGNORECASE,
+)
+_CN_DATE = re.compile(
+    r"(?P<year>\d{4})年(?P<month>\d{1,2})月(?P<day>\d{1,2})[日号]"
+    r"(?:\s*(?P<hour>\d{1,2})[:点时](?P<minute>\d{1,2})?)?"
+)
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ],
+        start=1,
+    )
+    for name in names
+}
+
+
+def parse_chat_time(value: object) -> datetime | None:
+    """A message's ``chat_time``: ISO or ``YYYY-MM-DD HH:MM:SS`` (Beijing time when naive),
+    epoch numbers, ``1:56 pm on 8 May, 2023`` or ``2025年6月10日 9点``."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return parse_timestamp(value)
+    if not isinstance(value, str) or not value.strip():
+        return None
+    parsed = parse_timestamp(value)
+    if parsed is not None:
+        return parsed
+    match = _LOCOMO_TIME.search(value)
+    if match and match["month"].lower() in _MONTHS:
+        hour = int(match["hour"]) % 12 + (12 if match["ampm"].lower() == "pm" else 0)
+        return _local(
+            int(match["year"]),
+            _MONTHS[match["month"].lower()],
+            int(match["day"]),
+            hour,
+            int(match["minute"]),
+        )
+    match = _CN_DATE.search(value)
+    if match:
+        return _local(
+            int(match["year"]),
+            int(match["month"]),
+            int(match["day"]),
+            int(match["hour"] or 0),
+            int(match["minute"] or 0),
+        )
+    return None
+
+
+def _local(year: int, month: int, day: int, hour: int, minute: int) -> datetime | None:
+    try:
+        return datetime(year, month, day, hour, minute, tzinfo=SERVICE_TIMEZONE)
+    except ValueError:
+        return None
+
+
+def epoch_ms(moment: datetime) -> int:
+    return int(moment.astimezone(timezone.utc).timestamp() * 1000)
+
+
+# ---- fast-mode memory production -----------------------------------------------------------
+
+
+@dataclass
+class Preference:
+    text: str
+    sentence: str
+
+
+_EN_PREFERENCE = re.compile(
+    r"\bI(?:\s+|(?='))(?:really\s+|just\s+|also\s+|absolutely\s+)?"
+    r"(?P<verb>like|love|enjoy|prefer|adore|hate|dislike|detest|can't stand|cannot stand|"
+    r"don't like|do not like|don't want|do not want|always|never|want|wish|would like|'d like|"
+    r"'d rather|would rather|am allergic to|'m allergic to|am a fan of|'m a fan of|"
+    r"am into|'m into)\b(?P<rest>[^.!?\n]*)",
+    re.IGNORECASE,
+)
+_EN_THIRD_PERSON = {
+    "like": "likes",
+    "love": "loves",
+    "enjoy": "enjoys",
+    "prefer": "prefers",
+    "adore": "adores",
+    "hate": "hates",
+    "dislike": "dislikes",
+    "detest": "detests",
+    "can't stand": "can't stand",
+    "cannot stand": "cannot stand",
+    "don't like": "doesn't like",
+    "do not like": "does not like",
+    "don't want": "doesn't want",
+    "do not want": "does not want",
+    "always": "always",
+    "never": "never",
+    "want": "wants",
+    "wish": "wishes",
+    "would like": "would like",
+    "'d like": "would like",
+    "'d rather": "would rather",
+    "would rather": "would rather",
+    "am allergic to": "is allergic to",
+    "'m allergic to": "is allergic to",
+    "am a fan of": "is a fan of",
+    "'m a fan of": "is a fan of",
+    "am into": "is into",
+    "'m into": "is into",
+}
+_ZH_PREFERENCE = re.compile(
+    r"我(?:很|非常|特别|比较|最|也|还是|一直|都)?"
+    r"(?P<verb>不喜欢|喜欢|爱吃|爱|讨厌|不爱|偏好|更喜欢|更倾向于|倾向于|总是|从不|从来不|想要|希望|不想|受不了)"
+    r"(?P<rest>[^。！？!?\n，,；;]*)"
+)
+
+
+def _first_person_en(text: str) -> str:
+    swaps = {"my": "their", "me": "them", "myself": "themselves", "mine": "theirs"}
+    return re.sub(r"\b(my|me|myself|mine)\b", lambda m: swaps[m.group().lower()], text, flags=re.I)
+
+
+def find_preferences(text: str) -> list[Preference]:
+    """Explicit preferences stated in ``text`` (likes, dislikes, always/never, wants), EN and ZH."""
+    found: list[Preference] = []
+    for match in _EN_PREFERENCE.finditer(text):
+        rest = match["rest"].strip(" ,;:")
+        if not rest and match["verb"].lower() not in ("always", "never"):
+            continue
+        verb = _EN_THIRD_PERSON.get(match["verb"].lower(), match["verb"].lower())
+        statement = f"The user {verb} {_first_person_en(rest)}".strip()
+        found.append(Preference(text=statement + ".", sentence=match.group().strip()))
+    for match in _ZH_PREFERENCE.finditer(text):
+        rest = match["rest"].strip()
+        if not rest:
+            continue
+        found.append(Preference(text=f"用户{match['verb']}{rest}。", sentence=match.group()))
+    return found
+
+
+def keywords(text: str, limit: int = 5) -> list[str]:
+    """A few tags for a memory: its longest distinct content words (Chinese: its first runs)."""
+    words = [w for w in dict.fromkeys(_TOKEN.findall(text.lower())) if w not in STOPWORDS]
+    latin = sorted((w for w in words if not has_cjk(w) and len(w) > 3), key=len, reverse=True)
+    chinese = [w[:4] for w in words if has_cjk(w) and len(w) >= 2]
+    return (chinese + latin)[:limit]
+
+
+def title(text: str, limit: int = 48) -> str:
+    """A memory key: the first line of the text, shortened at a word boundary."""
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    if len(line) <= limit:
+        return line
+    cut = line[:limit].rsplit(" ", 1)[0] if not has_cjk(line[:limit]) else line[:limit]
+    return cut.rstrip(" ,.;:") + "…"
+
+
+@dataclass
+class Fact:
+    key: str
+    value: str
+    tags: list[str] = field(default_factory=list)
+
+
+def viewpoint(role: str, speaker: str | None, text: str) -> str:
+    """The marker that says whose words a memory holds: ``[user观点]``, ``[Caroline]`` ..."""
+    who = speaker or role
+    return f"[{who}观点]" if has_cjk(text) else f"[{who} viewpoint]"

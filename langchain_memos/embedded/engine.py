@@ -1,0 +1,786 @@
+"""``EmbeddedEngine``: the MemOS cloud wire protocol, implemented locally on SQLite.
+
+Same paths, request fields, envelopes, limits and error codes as the cloud API, so that every
+part of this package (and any other MemOS client) works unchanged against it. Memories are
+produced in fast mode: no LLM, one memory per conversation turn, plus the preferences users state
+explicitly and the outcome of tool calls.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import email
+import email.policy
+import json
+import math
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from typing import Any, cast
+
+from langchain_memos._constants import (
+    MAX_ID_LENGTH,
+    MAX_MESSAGE_LIMIT,
+    MAX_PAGE_SIZE,
+    MAX_RECALL_LIMIT,
+)
+from langchain_memos._exceptions import MemOSInputError
+from langchain_memos._validation import (
+    check_bool,
+    check_fraction,
+    check_info,
+    check_int,
+    check_messages,
+    check_str_list,
+    check_text,
+    exactly_one,
+)
+from langchain_memos.embedded._store import Candidate, FilterError, Store, filter_sql, scope_token
+from langchain_memos.embedded._text import (
+    epoch_ms,
+    find_preferences,
+    has_cjk,
+    index_text,
+    keywords,
+    parse_chat_time,
+    query_terms,
+    title,
+    viewpoint,
+)
+from langchain_memos.filters import validate_filter
+from langchain_memos.messages import estimate_tokens
+from langchain_memos.types import MessageInput
+
+__all__ = ["DEFAULT_RELATIVITY", "EmbeddedEngine", "EngineError"]
+
+API_ROOT = "/api/openmem/v1"
+DEFAULT_RELATIVITY = 0.45
+MAX_REQUEST_TOKENS = 40_000
+PREFERENCE_NOTE = {
+    "en": "\n# Note:\nFactual memory is a summary of facts, while preference memory is a summary "
+    "of user preferences.\nYour reply must not violate any of the user's preferences, whether "
+    "explicit or implicit, and briefly explain why you answered this way to avoid conflicts.\n",
+    "zh": "\n# 注意：\n事实记忆是事实的摘要，而偏好记忆是用户偏好的摘要。\n"
+    "你的回复不得违反用户的任何偏好，无论是显式偏好还是隐式偏好，并简要解释你为什么这样回答以避免冲突。\n",
+}
+_TEXT_FILE_TYPES = (".txt", ".md", ".markdown", ".json", ".xml", ".csv")
+_CHUNK_CHARS = 600
+
+
+class EngineError(Exception):
+    """An error answer: a MemOS business code, its HTTP status and a message."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    @property
+    def http_status(self) -> int:
+        if self.code in (40100, 40130, 40132):
+            return 401
+        if self.code == 40306:
+            return 403
+        if self.code in (40001, 40307, 40308, 50120, 50123, 50131):
+            return 404
+        if self.code in (40300, 40301, 40302, 40304, 40309):
+            return 429
+        return 500 if self.code >= 50000 else 400
+
+
+def _new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _user_id(value: object, name: str = "user_id") -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise EngineError(40002, f"{name} is required")
+    if len(value) > MAX_ID_LENGTH:
+        code = 40011 if name == "conversation_id" else 40010
+        raise EngineError(code, f"{name} must be at most {MAX_ID_LENGTH} characters")
+    return value
+
+
+def _limit(body: Mapping[str, Any], name: str, default: int, high: int) -> int:
+    value = check_int(name, body.get(name), low=1, high=high)
+    return default if value is None else value
+
+
+def _text_of(content: object) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(
+            str(part.get("text", "")) for part in content if isinstance(part, dict)
+        ).strip()
+    return ""
+
+
+class EmbeddedEngine:
+    """A MemOS-compatible memory service in one SQLite database.
+
+    Args:
+        path: A database file (created if missing, WAL mode) or ``":memory:"``.
+        clock: Returns the current time; for tests.
+
+    Example:
+        >>> engine = EmbeddedEngine(":memory:")
+        >>> client = MemOSClient(embedded=engine)
+    """
+
+    def __init__(
+        self, path: str = ":memory:", *, clock: Callable[[], datetime] | None = None
+    ) -> None:
+        self.store = Store(path)
+        self._clock = clock or (lambda: datetime.now(timezone.utc))
+        self._routes: dict[str, Callable[[dict[str, Any]], Any]] = {
+            "/add/message": self.add_message,
+            "/search/memory": self.search_memory,
+            "/get/message": self.get_message,
+            "/get/memory": self.get_memory,
+            "/delete/memory": self.delete_memory,
+            "/update/memory": self.update_memory,
+            "/add/feedback": self.add_feedback,
+            "/get/status": self.get_status,
+            "/extract/memory": self.extract_memory,
+            "/create/knowledgebase": self.create_knowledgebase,
+            "/delete/knowledgebase": self.delete_knowledgebase,
+            "/add/knowledgebase-file": self.add_knowledgebase_file,
+            "/get/knowledgebase-file": self.get_knowledgebase_file,
+            "/delete/knowledgebase-file": self.delete_knowledgebase_file,
+        }
+
+    def close(self) -> None:
+        self.store.close()
+
+    def _now_ms(self) -> int:
+        return epoch_ms(self._clock())
+
+    # ---- the wire ------------------------------------------------------------------------
+
+    def handle(
+        self,
+        method: str,
+        path: str,
+        body: bytes,
+        *,
+        params: Mapping[str, str] | None = None,
+        content_type: str = "application/json",
+    ) -> tuple[int, bytes]:
+        """Answer one HTTP request with ``(status, JSON envelope)``; never raises."""
+        route = path.split("/openmem/v1", 1)[-1] if "/openmem/v1" in path else path
+        try:
+            data = self._dispatch(method, route.rstrip("/"), body, params or {}, content_type)
+        except EngineError as error:
+            return error.http_status, _envelope(error.code, None, error.message)
+        except (MemOSInputError, FilterError) as error:
+            code = 40012 if str(error).startswith("relativity") else 40000
+            return 400, _envelope(code, None, f"Invalid request parameters: {error}")
+        return 200, _envelope(0, data, "ok")
+
+    def _dispatch(
+        self, method: str, route: str, body: bytes, params: Mapping[str, str], content_type: str
+    ) -> Any:
+        if method == "GET" and route.startswith("/get/memory/"):
+            return self.get_memory_by_id(route.removeprefix("/get/memory/"))
+        handler = self._routes.get(route)
+        if route in ("/chat", "/rerank"):
+            raise EngineError(
+                40000,
+                f"{route[1:]} needs a MemOS-hosted model, which the embedded engine does not have",
+            )
+        if handler is None or method != "POST":
+            raise EngineError(40001, f"no such endpoint: {method} {route}")
+        if route == "/add/knowledgebase-file" and content_type.startswith("multipart/"):
+            return self._add_knowledgebase_form(body, params, content_type)
+        try:
+            request = json.loads(body or b"{}")
+        except ValueError:
+            raise EngineError(40000, "the request body is not JSON") from None
+        if not isinstance(request, dict):
+            raise EngineError(40000, "the request body must be a JSON object")
+        # The official SDK sends null for every unset optional field.
+        return handler({key: value for key, value in request.items() if value is not None})
+
+    # ---- messages and memory production --------------------------------------------------
+
+    def add_message(self, body: dict[str, Any]) -> dict[str, Any]:
+        user_id = _user_id(body.get("user_id"))
+        conversation_id = _user_id(body.get("conversation_id"), "conversation_id")
+        messages = check_messages(body.get("messages"))
+        if sum(estimate_tokens(cast(MessageInput, m)) for m in messages) > MAX_REQUEST_TOKENS:
+            raise EngineError(40013, f"messages exceed {MAX_REQUEST_TOKENS} tokens")
+        owner = {
+            "user_id": user_id,
+            "agent_id": body.get("agent_id"),
+            "app_id": body.get("app_id"),
+            "info": check_info(body.get("info")),
+            "public": check_bool("allow_public", body.get("allow_public")),
+        }
+        extra_tags = check_str_list("tags", body.get("tags")) or []
+        now = self._now_ms()
+        task_id = _new_id()
+        with self.store.transaction() as db:
+            calls: dict[str, dict[str, Any]] = {}
+            for message in messages:
+                moment = parse_chat_time(message.get("chat_time"))
+                stamp = epoch_ms(moment) if moment else now
+                stored = {**message, "create_time": stamp, "update_time": stamp}
+                db.execute(
+                    "INSERT INTO messages (user_id, conversation_id, body, create_time) "
+                    "VALUES (?, ?, ?, ?)",
+                    (user_id, conversation_id, json.dumps(stored, ensure_ascii=False), stamp),
+                )
+                for kind, memory in self._produce(message, conversation_id, stamp, calls):
+                    memory["tags"] = list(dict.fromkeys([*memory.get("tags", []), *extra_tags]))
+                    self.store.insert_memory(
+                        db, memory=memory, kind=kind, owner=owner, terms=_index_terms(memory)
+                    )
+            db.execute(
+                "INSERT INTO tasks (task_id, status, create_time) VALUES (?, 'completed', ?)",
+                (task_id, now),
+            )
+        # Fast mode finishes before answering; async callers are told "running" as by the cloud,
+        # and get/status already says "completed".
+        status = "completed" if body.get("async_mode") is False else "running"
+        return {"success": True, "task_id": task_id, "status": status}
+
+    def _produce(
+        self,
+        message: dict[str, Any],
+        conversation_id: str,
+        stamp: int,
+        calls: dict[str, dict[str, Any]],
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """Fast-mode memories of one message: a fact per turn, stated preferences, tool use."""
+        role = message["role"]
+        base = {"conversation_id": conversation_id, "create_time": stamp, "update_time": stamp}
+        base["status"] = "activated"
+        produced: list[tuple[str, dict[str, Any]]] = []
+        for call in message.get("tool_calls") or []:
+            calls[call["id"]] = call["function"]
+        text = _text_of(message.get("content"))
+        if role == "tool":
+            function = calls.get(str(message.get("tool_call_id")), {})
+            name = function.get("name") or "tool"
+            failed = any(w in text.lower() for w in ("error", "exception", "failed", "traceback"))
+            produced.append(
+                (
+                    "tool",
+                    {
+                        **base,
+                        "id": _new_id(),
+                        "tool_type": "ToolTrajectoryMemory",
+                        "tool_value": f"{name}({function.get('arguments', '')}) -> {text[:500]}",
+                        "tool_used_status": [
+                            {
+                                "used_tool": name,
+                                "error_type": "tool_error" if failed else "",
+                                "success_rate": 0.0 if failed else 1.0,
+                                "tool_experience": text[:200],
+                            }
+                        ],
+                        "experience": f"{name} {'failed' if failed else 'succeeded'}: {text[:200]}",
+                    },
+                )
+            )
+            return produced
+        if role not in ("user", "assistant") or not text.strip():
+            return produced
+        marker = viewpoint(role, message.get("name"), text)
+        produced.append(
+            (
+                "fact",
+                {
+                    **base,
+                    "id": _new_id(),
+                    "memory_key": title(text),
+                    "memory_value": f"{marker} {text.strip()}",
+                    "memory_type": "WorkingMemory",
+                    "confidence": 0.0,
+                    "tags": [*keywords(text), "mode:fast"],
+                    "sources": [{"role": role, "content": text, "chat_time": stamp}],
+                },
+            )
+        )
+        if role == "user":
+            for preference in find_preferences(text):
+                produced.append(
+                    (
+                        "preference",
+                        {
+                            **base,
+                            "id": _new_id(),
+                            "preference_type": "explicit_preference",
+                            "preference": preference.text,
+                            "reasoning": f"The user said: “{preference.sentence}”",
+                        },
+                    )
+                )
+        return produced
+
+    def get_message(self, body: dict[str, Any]) -> dict[str, Any]:
+        user_id = _user_id(body.get("user_id"))
+        conversation_id = _user_id(body.get("conversation_id"), "conversation_id")
+        limit = _limit(body, "message_limit_number", 6, MAX_MESSAGE_LIMIT)
+        rows = self.store.query(
+            "SELECT body FROM (SELECT seq, body FROM messages WHERE user_id = ? AND "
+            "conversation_id = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq",
+            (user_id, conversation_id, limit),
+        )
+        return {"message_detail_list": [json.loads(row["body"]) for row in rows]}
+
+    # ---- search --------------------------------------------------------------------------
+
+    def search_memory(self, body: dict[str, Any]) -> dict[str, Any]:
+        user_id = _user_id(body.get("user_id"))
+        query = check_text("query", body.get("query"))
+        conversation_id = body.get("conversation_id")
+        threshold = check_fraction("relativity", body.get("relativity"))
+        threshold = DEFAULT_RELATIVITY if threshold is None else threshold
+        raw_filter = body.get("filter")
+        params: list[Any] = []
+        where = filter_sql(None if raw_filter is None else validate_filter(raw_filter), params)
+        owners = [scope_token("u", user_id)]
+        for kb in self._knowledgebases(body.get("knowledgebase_ids")):
+            owners.append(scope_token("k", kb))
+        words = query_terms(query)
+        scorer = _Scorer(words, *self.store.frequencies(owners, words))
+        plan = [("fact", "memory_detail_list", _limit(body, "memory_limit_number", 9, 25))]
+        if check_bool("include_preference", body.get("include_preference")) is not False:
+            limit = _limit(body, "preference_limit_number", 9, MAX_RECALL_LIMIT)
+            plan.append(("preference", "preference_detail_list", limit))
+        if check_bool("include_tool_memory", body.get("include_tool_memory")):
+            limit = _limit(body, "tool_memory_limit_number", 6, MAX_RECALL_LIMIT)
+            plan.append(("tool", "tool_memory_detail_list", limit))
+        if body.get("include_skill"):
+            _limit(body, "skill_limit_number", 6, MAX_RECALL_LIMIT)
+        result: dict[str, Any] = {
+            "memory_detail_list": [],
+            "preference_detail_list": [],
+            "tool_memory_detail_list": [],
+            "skill_detail_list": [],
+        }
+        for kind, key, limit in plan:
+            found = self.store.candidates(
+                words=words,
+                kind=kind,
+                owners=owners,
+                where=where,
+                params=params,
+                limit=max(50, limit * 5),
+            )
+            result[key] = _rank(found, scorer, conversation_id, threshold, limit)
+        language = "zh" if has_cjk(query) else "en"
+        result["preference_note"] = (
+            PREFERENCE_NOTE[language] if result["preference_detail_list"] else ""
+        )
+        return result
+
+    def _knowledgebases(self, value: object) -> list[str]:
+        ids = check_str_list("knowledgebase_ids", value) or []
+        if ids == ["all"]:
+            return [row["id"] for row in self.store.query("SELECT id FROM knowledgebases")]
+        return ids
+
+    # ---- listing, reading, deleting ------------------------------------------------------
+
+    def get_memory(self, body: dict[str, Any]) -> dict[str, Any]:
+        user_id = _user_id(body.get("user_id"))
+        page = check_int("page", body.get("page"), low=1) or 1
+        size = _limit(body, "size", 10, MAX_PAGE_SIZE)
+        raw_filter = body.get("filter")
+        params: list[Any] = [user_id]
+        where = filter_sql(None if raw_filter is None else validate_filter(raw_filter), params)
+        kinds = [("fact", "memory_detail_list")]
+        if check_bool("include_preference", body.get("include_preference")) is not False:
+            kinds.append(("preference", "preference_detail_list"))
+        if check_bool("include_tool_memory", body.get("include_tool_memory")) is not False:
+            kinds.append(("tool", "tool_memory_detail_list"))
+        result: dict[str, Any] = {}
+        total = 0
+        for kind, key in kinds:
+            sql = f"FROM memories m WHERE m.user_id = ? AND m.kind = ? AND {where}"
+            kind_params = [params[0], kind, *params[1:]]
+            count = self.store.query(f"SELECT count(*) {sql}", kind_params)[0][0]
+            rows = self.store.query(
+                f"SELECT m.body, m.info {sql} ORDER BY m.seq DESC LIMIT ? OFFSET ?",
+                [*kind_params, size, (page - 1) * size],
+            )
+            result[key] = [{**json.loads(r["body"]), "info": json.loads(r["info"])} for r in rows]
+            total = max(total, count)
+        return {
+            **result,
+            "total": total,
+            "size": size,
+            "current": page,
+            "pages": max(1, math.ceil(total / size)),
+        }
+
+    def get_memory_by_id(self, memory_id: str) -> dict[str, Any]:
+        from urllib.parse import unquote
+
+        rows = self.store.query(
+            "SELECT body, info FROM memories WHERE id = ?", (unquote(memory_id),)
+        )
+        if not rows:
+            raise EngineError(40307, f"memory {unquote(memory_id)} not found")
+        memory = json.loads(rows[0]["body"])
+        return {
+            **memory,
+            "info": json.loads(rows[0]["info"]),
+            "metadata": {"sources": memory.get("sources", [])},
+        }
+
+    def delete_memory(self, body: dict[str, Any]) -> dict[str, Any]:
+        mode = exactly_one(
+            memory_ids=body.get("memory_ids"),
+            user_id=body.get("user_id"),
+            agent_id=body.get("agent_id"),
+        )
+        with self.store.transaction() as db:
+            if mode == "memory_ids":
+                ids = check_str_list("memory_ids", body["memory_ids"], allow_empty=False) or []
+                marks = ",".join("?" * len(ids))
+                deleted = self.store.delete_memories(db, f"m.id IN ({marks})", ids)
+                if not deleted:
+                    raise EngineError(40307, "none of these memories exists")
+            elif mode == "user_id":
+                user_id = _user_id(body["user_id"])
+                deleted = self.store.delete_memories(db, "m.user_id = ?", [user_id])
+                if not deleted:
+                    raise EngineError(40308, f"user {user_id} has no memories")
+            else:
+                agent_id = _user_id(body["agent_id"], "agent_id")
+                self.store.delete_memories(db, "m.agent_id = ?", [agent_id])
+        return {"success": True}
+
+    def update_memory(self, body: dict[str, Any]) -> dict[str, Any]:
+        memory_id = check_text("memory_id", body.get("memory_id"))
+        rows = self.store.query("SELECT seq, kind, body FROM memories WHERE id = ?", (memory_id,))
+        if not rows:
+            raise EngineError(40307, f"memory {memory_id} not found")
+        memory = json.loads(rows[0]["body"])
+        field = "memory_value" if rows[0]["kind"] == "fact" else "preference"
+        if body.get("content") is not None:
+            memory[field] = check_text("content", body["content"])
+        if body.get("title") is not None:
+            memory["memory_key"] = check_text("title", body["title"])
+        if body.get("status") is not None:
+            memory["status"] = check_text("status", body["status"])
+        memory["update_time"] = self._now_ms()
+        with self.store.transaction() as db:
+            db.execute(
+                "UPDATE memories SET body = ?, update_time = ? WHERE seq = ?",
+                (json.dumps(memory, ensure_ascii=False), memory["update_time"], rows[0]["seq"]),
+            )
+            db.execute(
+                "UPDATE memories_fts SET terms = ? WHERE rowid = ?",
+                (_index_terms(memory), rows[0]["seq"]),
+            )
+        return {"success": True}
+
+    def add_feedback(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Fast mode keeps the correction as the user's newest statement, so it outranks the
+        older memory it corrects (fine mode, with a model, reconciles them)."""
+        content = check_text("feedback_content", body.get("feedback_content"))
+        message: dict[str, Any] = {"role": "user", "content": content}
+        if body.get("feedback_time"):
+            message["chat_time"] = body["feedback_time"]
+        added = self.add_message(
+            {
+                **{k: v for k, v in body.items() if k != "feedback_content"},
+                "conversation_id": body.get("conversation_id") or "feedback",
+                "messages": [message],
+                "tags": ["feedback"],
+                "async_mode": False,
+            }
+        )
+        return {**added, "status": "completed"}
+
+    def get_status(self, body: dict[str, Any]) -> dict[str, Any]:
+        task_id = check_text("task_id", body.get("task_id"))
+        rows = self.store.query("SELECT status FROM tasks WHERE task_id = ?", (task_id,))
+        if not rows:
+            raise EngineError(50131, f"task {task_id} not found")
+        return {"task_id": task_id, "status": rows[0]["status"], "memory_views": None}
+
+    def extract_memory(self, body: dict[str, Any]) -> dict[str, Any]:
+        messages = check_messages(body.get("messages"))
+        types = check_str_list("extraction_types", body.get("extraction_types")) or [
+            "memory",
+            "preference",
+        ]
+        facts: list[dict[str, Any]] = []
+        preferences: list[dict[str, Any]] = []
+        for message in messages:
+            for kind, memory in self._produce(message, "extract", self._now_ms(), {}):
+                if kind == "fact" and "memory" in types:
+                    facts.append(
+                        {
+                            k: memory[k]
+                            for k in ("memory_key", "memory_value", "memory_type", "tags")
+                        }
+                    )
+                if kind == "preference" and "preference" in types:
+                    preferences.append(
+                        {k: memory[k] for k in ("preference", "reasoning", "preference_type")}
+                    )
+        return {"success": True, "memory_detail_list": facts, "preference_detail_list": preferences}
+
+    # ---- knowledge bases -----------------------------------------------------------------
+
+    def create_knowledgebase(self, body: dict[str, Any]) -> dict[str, Any]:
+        name = check_text("knowledgebase_name", body.get("knowledgebase_name"))
+        kb_id = _new_id()
+        with self.store.transaction() as db:
+            db.execute(
+                "INSERT INTO knowledgebases (id, name, description, create_time) VALUES (?,?,?,?)",
+                (kb_id, name, body.get("knowledgebase_description"), self._now_ms()),
+            )
+        return {"id": kb_id}
+
+    def _require_knowledgebase(self, kb_id: object) -> str:
+        kb = check_text("knowledgebase_id", kb_id)
+        if not self.store.query("SELECT 1 FROM knowledgebases WHERE id = ?", (kb,)):
+            raise EngineError(50120, f"knowledge base {kb} not found")
+        return kb
+
+    def delete_knowledgebase(self, body: dict[str, Any]) -> dict[str, Any]:
+        kb = self._require_knowledgebase(body.get("knowledgebase_id"))
+        with self.store.transaction() as db:
+            self.store.delete_memories(db, "m.knowledgebase_id = ?", [kb])
+            db.execute("DELETE FROM knowledgebase_files WHERE knowledgebase_id = ?", (kb,))
+            db.execute("DELETE FROM knowledgebases WHERE id = ?", (kb,))
+        return {"success": True}
+
+    def add_knowledgebase_file(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        kb = self._require_knowledgebase(body.get("knowledgebase_id"))
+        files = body.get("file")
+        if not isinstance(files, list) or not files:
+            raise EngineError(40003, "file must be a non-empty list")
+        if len(files) > 20:
+            raise EngineError(50103, "at most 20 files per request")
+        decoded = []
+        for item in files:
+            if not isinstance(item, dict) or not isinstance(item.get("content"), str):
+                raise EngineError(40000, "each file needs a string content")
+            decoded.append(
+                (item.get("name") or "file.txt", item.get("type"), _decode(item["content"]))
+            )
+        return [self._store_file(kb, name, kind, data) for name, kind, data in decoded]
+
+    def _add_knowledgebase_form(
+        self, body: bytes, params: Mapping[str, str], content_type: str
+    ) -> list[dict[str, Any]]:
+        kb = self._require_knowledgebase(params.get("knowledgebase_id"))
+        form = email.message_from_bytes(
+            f"Content-Type: {content_type}\r\n\r\n".encode() + body, policy=email.policy.HTTP
+        )
+        parts = [p for p in form.iter_parts() if p.get_filename()]
+        if not parts:
+            raise EngineError(40003, "no file in the form")
+        if len(parts) > 20:
+            raise EngineError(50103, "at most 20 files per request")
+        files = []
+        for part in parts:
+            payload = part.get_payload(decode=True)
+            data = payload if isinstance(payload, bytes) else b""
+            files.append(self._store_file(kb, str(part.get_filename()), params.get("type"), data))
+        return files
+
+    def _store_file(self, kb: str, name: str, kind: object, data: bytes) -> dict[str, Any]:
+        kind = kind or "document"
+        if kind not in ("document", "skill"):
+            raise EngineError(40006, f"unsupported file type {kind!r}")
+        if not name.lower().endswith(_TEXT_FILE_TYPES) or kind == "skill":
+            raise EngineError(
+                40007,
+                f"the embedded engine reads text files ({', '.join(_TEXT_FILE_TYPES)}); "
+                f"{name} needs the MemOS cloud",
+            )
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise EngineError(40007, f"{name} is not UTF-8 text") from None
+        file_id = _new_id()
+        now = self._now_ms()
+        owner = {"knowledgebase_id": kb}
+        with self.store.transaction() as db:
+            for chunk in _chunks(text):
+                memory = {
+                    "id": _new_id(),
+                    "memory_key": f"{name}: {title(chunk)}",
+                    "memory_value": chunk,
+                    "memory_type": "LongTermMemory",
+                    "conversation_id": "default_session",
+                    "status": "activated",
+                    "confidence": 1.0,
+                    "tags": ["knowledgebase", name],
+                    "create_time": now,
+                    "update_time": now,
+                    "sources": [{"file_id": file_id, "name": name}],
+                }
+                self.store.insert_memory(
+                    db, memory=memory, kind="fact", owner=owner, terms=_index_terms(memory)
+                )
+            db.execute(
+                "INSERT INTO knowledgebase_files (id, knowledgebase_id, name, type, size, status, "
+                "create_time) VALUES (?, ?, ?, ?, ?, 'completed', ?)",
+                (file_id, kb, name, kind, len(data), now),
+            )
+        size_mb = round(len(data) / 1_048_576, 4)
+        return {"id": file_id, "type": kind, "name": name, "sizeMB": size_mb, "status": "completed"}
+
+    def get_knowledgebase_file(self, body: dict[str, Any]) -> dict[str, Any]:
+        mode = exactly_one(
+            file_ids=body.get("file_ids"), knowledgebase_id=body.get("knowledgebase_id")
+        )
+        columns = "id, type, name, size, status"
+        if mode == "file_ids":
+            ids = check_str_list("file_ids", body["file_ids"], allow_empty=False) or []
+            marks = ",".join("?" * len(ids))
+            rows = self.store.query(
+                f"SELECT {columns} FROM knowledgebase_files WHERE id IN ({marks})",
+                ids,
+            )
+            page, size, total = 1, len(rows), len(rows)
+        else:
+            kb = self._require_knowledgebase(body["knowledgebase_id"])
+            page = check_int("page", body.get("page"), low=1) or 1
+            size = _limit(body, "page_size", 20, MAX_PAGE_SIZE)
+            where, params = "knowledgebase_id = ?", [kb]
+            if body.get("type"):
+                where, params = where + " AND type = ?", [kb, body["type"]]
+            total = self.store.query(
+                f"SELECT count(*) FROM knowledgebase_files WHERE {where}",
+                params,
+            )[0][0]
+            rows = self.store.query(
+                f"SELECT {columns} FROM knowledgebase_files WHERE {where} "
+                "ORDER BY create_time LIMIT ? OFFSET ?",
+                [*params, size, (page - 1) * size],
+            )
+        files = [{**dict(row), "size": str(row["size"])} for row in rows]
+        return {"total": total, "page": page, "page_size": size, "file_detail_list": files}
+
+    def delete_knowledgebase_file(self, body: dict[str, Any]) -> dict[str, Any]:
+        ids = check_str_list("file_ids", body.get("file_ids"), allow_empty=False) or []
+        with self.store.transaction() as db:
+            for file_id in ids:
+                self.store.delete_memories(
+                    db,
+                    "EXISTS (SELECT 1 FROM json_each(json_extract(m.body, '$.sources')) "
+                    "WHERE json_extract(value, '$.file_id') = ?)",
+                    [file_id],
+                )
+                db.execute("DELETE FROM knowledgebase_files WHERE id = ?", (file_id,))
+        return {"success": True}
+
+
+# ---- helpers -------------------------------------------------------------------------------
+
+
+def _envelope(code: int, data: Any, message: str) -> bytes:
+    return json.dumps({"code": code, "data": data, "message": message}, ensure_ascii=False).encode()
+
+
+def _index_terms(memory: Mapping[str, Any]) -> str:
+    parts = [
+        str(memory.get(key) or "")
+        for key in ("memory_key", "memory_value", "preference", "tool_value", "experience")
+    ]
+    return index_text(*parts, " ".join(memory.get("tags") or []))
+
+
+def _idf(total: int, frequency: int) -> float:
+    # Smoothed, so that a word in most of a small store still counts for something.
+    return math.log(1 + (total - frequency + 0.5) / (frequency + 0.5))
+
+
+class _Scorer:
+    """How well a candidate answers a query, from the query words it contains.
+
+    Its score, for ranking, is the idf mass of those words. Its relativity, for the threshold, is
+    that mass as a share of the idf mass of every query word the user's memories contain at all:
+    a memory holding all of them scores 1, whatever the size of the store; query words no memory
+    contains (a new topic) do not count against the ones that match.
+    """
+
+    def __init__(self, words: list[str], total: int, counts: Mapping[str, int]) -> None:
+        self.idf = {word: _idf(total, counts[word]) for word in words if counts.get(word)}
+        self.stems = {_stem(word): word for word in self.idf}
+        self.known = sum(self.idf.values())
+
+    def score(self, candidate: Candidate) -> float:
+        present = {
+            self.stems[stem]
+            for term in candidate.terms.split()
+            if (stem := _stem(term)) in self.stems
+        }
+        return sum(self.idf[word] for word in present)
+
+    def relativity(self, score: float) -> float:
+        return round(min(score / self.known, 1.0), 4) if self.known else 0.0
+
+
+def _stem(word: str) -> str:
+    """A light stem, enough to pair a memory's words with the query words FTS5 matched."""
+    for suffix in ("ing", "ies", "ied", "es", "ed", "ly", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def _rank(
+    found: list[Candidate],
+    scorer: _Scorer,
+    conversation_id: object,
+    threshold: float,
+    limit: int,
+) -> list[dict[str, Any]]:
+    scored = []
+    for candidate in found:
+        score = scorer.score(candidate)
+        relativity = scorer.relativity(score)
+        if relativity < threshold:
+            continue
+        if conversation_id is not None and candidate.conversation_id == conversation_id:
+            score *= 1.2  # the cloud's soft boost for the current conversation
+        # Among equally covering memories the newest wins (a correction beats what it corrects),
+        # then bm25, with its length normalisation.
+        scored.append((score, candidate.bm25, candidate.create_time, candidate, relativity))
+    scored.sort(key=lambda item: (item[0], item[2], item[1]), reverse=True)
+    items = []
+    for *_, candidate, relativity in scored[:limit]:
+        item = {k: v for k, v in candidate.body.items() if k != "sources"}
+        items.append({**item, "relativity": relativity})
+    return items
+
+
+def _decode(content: str) -> bytes:
+    if content.startswith(("http://", "https://")):
+        raise EngineError(40007, "the embedded engine cannot fetch URLs; send the file as base64")
+    if content.startswith("data:"):
+        content = content.split(",", 1)[-1]
+    try:
+        return base64.b64decode(content, validate=True)
+    except (binascii.Error, ValueError):
+        raise EngineError(40008, "file content is not valid base64") from None
+
+
+def _chunks(text: str) -> list[str]:
+    """Paragraphs, packed into chunks of about 600 characters."""
+    chunks: list[str] = []
+    current = ""
+    for paragraph in (p.strip() for p in text.split("\n\n")):
+        if not paragraph:
+            continue
+        if current and len(current) + len(paragraph) > _CHUNK_CHARS:
+            chunks.append(current)
+            current = ""
+        current = f"{current}\n\n{paragraph}" if current else paragraph
+    if current:
+        chunks.append(current)
+    return chunks or [text.strip() or "(empty file)"]
