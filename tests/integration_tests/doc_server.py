@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001 - the documented examples are Chinese, with full-width punctuation
 """A loopback stand-in for the MemOS cloud that answers with the documented example bodies.
 
 It exists so that cassettes can be recorded where the cloud is unreachable. It is not a

@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001 - the messages are Chinese, with full-width punctuation
 """MemOSChatMessageHistory end to end, against recorded MemOS answers (``cassettes/history.yaml``).
 
 The sync test (``MemOSClient``) and the async test (``AsyncMemOSClient``) replay the same

@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001 - the messages are Chinese, with full-width punctuation
 """MemOSRetriever end to end, against recorded MemOS answers.
 
 ``test_retriever_sync`` and ``test_retriever_async`` replay ``cassettes/retriever.yaml``, so the
