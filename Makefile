@@ -35,7 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/client_overhead.py
 
 demo: $(STAMP)
-	$(BIN)/python examples/client_basics.py
+	$(BIN)/python examples/quickstart.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

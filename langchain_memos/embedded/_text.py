@@ -320,6 +320,9 @@ _EN_THIRD_PERSON = {
     "am into": "is into",
     "'m into": "is into",
 }
+_TRAILING_CLAUSE = re.compile(
+    r",\s*(?:can|could|would|will|do|does|what|how|any|please|but|so)\b", re.IGNORECASE
+)
 _ZH_PREFERENCE = re.compile(
     r"我(?:很|非常|特别|比较|最|也|还是|一直|都)?"
     r"(?P<verb>不喜欢|喜欢|爱吃|爱|讨厌|不爱|偏好|更喜欢|更倾向于|倾向于|总是|从不|从来不|想要|希望|不想|受不了)"
@@ -336,7 +339,8 @@ def find_preferences(text: str) -> list[Preference]:
     """Explicit preferences stated in ``text`` (likes, dislikes, always/never, wants), EN and ZH."""
     found: list[Preference] = []
     for match in _EN_PREFERENCE.finditer(text):
-        rest = match["rest"].strip(" ,;:")
+        # "I want to travel, can you help?": the request after the comma is not the preference.
+        rest = _TRAILING_CLAUSE.split(match["rest"])[0].strip(" ,;:")
         if not rest and match["verb"].lower() not in ("always", "never"):
             continue
         verb = _EN_THIRD_PERSON.get(match["verb"].lower(), match["verb"].lower())

@@ -427,6 +427,8 @@ def test_the_engine_is_chosen_by_argument_or_base_url(
             ["The user always take the train.", "The user never fly."],
         ),
         ("我不喜欢重油的菜，我更喜欢清淡的。", ["用户不喜欢重油的菜。", "用户更喜欢清淡的。"]),
+        ("I want to travel in summer, can you help?", ["The user wants to travel in summer."]),
+        ("I like pizza, pasta and sushi.", ["The user likes pizza, pasta and sushi."]),
         ("The weather is nice.", []),
     ],
 )
