@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from langchain_memos.embedded._text import epoch_ms, fts_query, parse_chat_time
+from langchain_memos.embedded._text import epoch_ms, fts_query, index_text, parse_chat_time
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -36,12 +36,18 @@ CREATE TABLE IF NOT EXISTS memories (
     info TEXT NOT NULL DEFAULT '{}',
     create_time INTEGER NOT NULL,
     update_time INTEGER NOT NULL,
+    text TEXT NOT NULL DEFAULT '',
     body TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS memories_by_conversation
+    ON memories (user_id, conversation_id, kind, seq);
 CREATE INDEX IF NOT EXISTS memories_by_user ON memories (user_id, kind, seq);
 CREATE INDEX IF NOT EXISTS memories_by_knowledgebase ON memories (knowledgebase_id);
+-- One row per memory. Besides the memory's own words (body) it indexes the speaker, the words of
+-- the turns around it (ctx1: +-1, ctx2: +-2), its date in words, and a marker for turns that speak
+-- of time, so that "When did Caroline ..." finds the turn that answers it. See RANK_WEIGHTS.
 CREATE VIRTUAL TABLE IF NOT EXISTS memories_fts USING fts5 (
-    scope, terms, tokenize = 'porter unicode61 remove_diacritics 2'
+    scope, body, spk, ctx1, ctx2, date, tmp, tokenize = 'porter unicode61 remove_diacritics 2'
 );
 CREATE TABLE IF NOT EXISTS tasks (
     task_id TEXT PRIMARY KEY,
@@ -66,13 +72,21 @@ CREATE TABLE IF NOT EXISTS knowledgebase_files (
 """
 
 
+# bm25 column weights: scope, body, spk, ctx1, ctx2, date, tmp. Measured on the LoCoMo development
+# split (bench/locomo_recall.py): neighbours and dates lift evidence recall from 0.79 to 0.92.
+RANK_WEIGHTS = (0.0, 1.0, 1.0, 0.5, 0.2, 0.5, 1.0)
+TEXT_COLUMNS = "{body spk ctx1 ctx2 date}"
+
+
 def scope_token(kind: str, value: str) -> str:
     """An index token for an owner (``u`` user, ``k`` knowledge base) or a memory kind (``t``).
 
     Hashing keeps arbitrary ids (spaces, quotes, FTS syntax) out of the query language, and lets
-    the full-text index itself restrict a search to one user.
+    the full-text index itself restrict a search to one user. Digits only, so that no stemmer or
+    case folding can change it.
     """
-    return kind + hashlib.blake2b(value.encode(), digest_size=10).hexdigest()
+    digest = hashlib.blake2b(value.encode(), digest_size=10).digest()
+    return kind + str(int.from_bytes(digest, "big"))
 
 
 class FilterError(ValueError):
@@ -144,7 +158,8 @@ class Candidate:
     create_time: int
     body: dict[str, Any]
     bm25: float
-    terms: str
+    own: str
+    context: str
 
 
 class Store:
@@ -188,12 +203,18 @@ class Store:
         memory: Mapping[str, Any],
         kind: str,
         owner: Mapping[str, Any],
-        terms: str,
+        columns: Mapping[str, str],
+        text: str = "",
     ) -> None:
+        """Store a memory and index it; ``columns`` holds its body, spk, date and tmp terms.
+
+        A fact with ``text`` is a conversation turn: the context columns of the turns before it
+        are refreshed to include it.
+        """
         cursor = db.execute(
             "INSERT INTO memories (id, kind, user_id, agent_id, app_id, conversation_id, "
-            "knowledgebase_id, public, tags, info, create_time, update_time, body) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "knowledgebase_id, public, tags, info, create_time, update_time, text, body) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 memory["id"],
                 kind,
@@ -207,6 +228,7 @@ class Store:
                 json.dumps(owner.get("info") or {}, ensure_ascii=False),
                 memory["create_time"],
                 memory["update_time"],
+                text,
                 json.dumps(memory, ensure_ascii=False),
             ),
         )
@@ -216,9 +238,38 @@ class Store:
         if owner.get("knowledgebase_id") is not None:
             scope.append(scope_token("k", owner["knowledgebase_id"]))
         db.execute(
-            "INSERT INTO memories_fts (rowid, scope, terms) VALUES (?, ?, ?)",
-            (cursor.lastrowid, " ".join(scope), terms),
+            "INSERT INTO memories_fts (rowid, scope, body, spk, ctx1, ctx2, date, tmp) "
+            "VALUES (?, ?, ?, ?, '', '', ?, ?)",
+            (
+                cursor.lastrowid,
+                " ".join(scope),
+                columns.get("body", ""),
+                columns.get("spk", ""),
+                columns.get("date", ""),
+                columns.get("tmp", ""),
+            ),
         )
+        if kind == "fact" and text and owner.get("user_id") is not None:
+            self._refresh_context(db, owner["user_id"], memory.get("conversation_id"))
+
+    def _refresh_context(
+        self, db: sqlite3.Connection, user_id: str, conversation_id: str | None
+    ) -> None:
+        """Rewrite ctx1/ctx2 of the newest three turns of a conversation (the only ones a new
+        turn can neighbour)."""
+        rows = db.execute(
+            "SELECT seq, text FROM memories WHERE user_id = ? AND conversation_id IS ? "
+            "AND kind = 'fact' AND text != '' ORDER BY seq DESC LIMIT 5",
+            (user_id, conversation_id),
+        ).fetchall()[::-1]
+        texts = [row["text"] for row in rows]
+        for index in range(max(0, len(rows) - 3), len(rows)):
+            near = [texts[i] for i in (index - 1, index + 1) if 0 <= i < len(texts)]
+            far = [texts[i] for i in (index - 2, index + 2) if 0 <= i < len(texts)]
+            db.execute(
+                "UPDATE memories_fts SET ctx1 = ?, ctx2 = ? WHERE rowid = ?",
+                (index_text(*near), index_text(*far), rows[index]["seq"]),
+            )
 
     def delete_memories(self, db: sqlite3.Connection, where: str, params: Sequence[Any]) -> int:
         rows = db.execute(f"SELECT seq FROM memories m WHERE {where}", params).fetchall()
@@ -236,7 +287,7 @@ class Store:
         sql = "SELECT count(*) FROM memories_fts WHERE memories_fts MATCH ?"
         total = int(self.query(sql, [scope])[0][0])
         counts = {
-            word: int(self.query(sql, [f"{scope} AND terms : {fts_query([word])}"])[0][0])
+            word: int(self.query(sql, [f"{scope} AND {TEXT_COLUMNS} : {fts_query([word])}"])[0][0])
             for word in words
         }
         return total, counts
@@ -256,11 +307,14 @@ class Store:
             return []
         match = (
             f"scope : ({fts_query(owners)}) AND scope : {fts_query([scope_token('t', kind)])} "
-            f"AND terms : ({fts_query(words)})"
+            f"AND ({fts_query(words)})"
         )
+        weights = ", ".join(map(str, RANK_WEIGHTS))
         sql = (
             "SELECT m.seq, m.kind, m.conversation_id, m.create_time, m.body, "
-            "bm25(memories_fts, 0.0, 1.0) AS score, memories_fts.terms AS terms "
+            f"bm25(memories_fts, {weights}) AS score, "
+            "memories_fts.body || ' ' || memories_fts.spk || ' ' || memories_fts.date AS own, "
+            "memories_fts.ctx1 AS context "
             "FROM memories_fts JOIN memories m ON m.seq = memories_fts.rowid "
             f"WHERE memories_fts MATCH ? AND {where} "
             "ORDER BY score LIMIT ?"
@@ -274,7 +328,8 @@ class Store:
                 create_time=row["create_time"],
                 body=json.loads(row["body"]),
                 bm25=-row["score"],
-                terms=row["terms"],
+                own=row["own"],
+                context=row["context"],
             )
             for row in rows
         ]

@@ -196,7 +196,37 @@ def has_cjk(text: str) -> bool:
     return bool(_IS_CJK.search(text))
 
 
-# ---- time ----------------------------------------------------------------------------------
+# ---- time ---
+
+TIME_MARKER = "tmpmarker"
+"""Indexed for turns that speak of time, and searched for questions that ask when."""
+_SPEAKS_OF_TIME = re.compile(
+    r"\b(?:yesterday|today|tonight|tomorrow|ago|last|next|recently|lately|soon|since|weeks?|"
+    r"weekend|months?|years?|days?|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
+    r"january|february|march|april|may|june|july|august|september|october|november|december|"
+    r"(?:19|20)\d\d)\b|昨天|今天|明天|上周|下周|上个月|下个月|去年|明年|前天|周末",
+    re.IGNORECASE,
+)
+_ASKS_WHEN = re.compile(
+    r"^\s*(?:when|how long|since when|what (?:year|month|date|day|time)|which (?:year|month|day))"
+    r"\b|什么时候|哪天|哪一年|多久",
+    re.IGNORECASE,
+)
+
+
+def speaks_of_time(text: str) -> bool:
+    return bool(_SPEAKS_OF_TIME.search(text))
+
+
+def asks_when(question: str) -> bool:
+    return bool(_ASKS_WHEN.search(question))
+
+
+def date_words(moment: datetime) -> str:
+    """The words a question may use for a date: ``8 May 2023 Monday``."""
+    local = moment.astimezone(SERVICE_TIMEZONE)
+    return f"{local.day} {local:%B} {local.year} {local:%A}"
+
 
 _LOCOMO_TIME = re.compile(
     r"(?P<hour>\d{1,2}):(?P<minute>\d{2})\s*(?P<ampm>am|pm)\s+on\s+(?P<day>\d{1,2})\s+"

@@ -38,6 +38,9 @@ from langchain_memos._validation import (
 )
 from langchain_memos.embedded._store import Candidate, FilterError, Store, filter_sql, scope_token
 from langchain_memos.embedded._text import (
+    TIME_MARKER,
+    asks_when,
+    date_words,
     epoch_ms,
     find_preferences,
     has_cjk,
@@ -45,12 +48,13 @@ from langchain_memos.embedded._text import (
     keywords,
     parse_chat_time,
     query_terms,
+    speaks_of_time,
     title,
     viewpoint,
 )
 from langchain_memos.filters import validate_filter
 from langchain_memos.messages import estimate_tokens
-from langchain_memos.types import MessageInput
+from langchain_memos.types import MessageInput, parse_timestamp
 
 __all__ = ["DEFAULT_RELATIVITY", "EmbeddedEngine", "EngineError"]
 
@@ -64,6 +68,7 @@ PREFERENCE_NOTE = {
     "zh": "\n# 注意：\n事实记忆是事实的摘要，而偏好记忆是用户偏好的摘要。\n"
     "你的回复不得违反用户的任何偏好，无论是显式偏好还是隐式偏好，并简要解释你为什么这样回答以避免冲突。\n",
 }
+FEEDBACK_TAG = "feedback"
 _TEXT_FILE_TYPES = (".txt", ".md", ".markdown", ".json", ".xml", ".csv")
 _CHUNK_CHARS = 600
 
@@ -234,8 +239,14 @@ class EmbeddedEngine:
                 )
                 for kind, memory in self._produce(message, conversation_id, stamp, calls):
                     memory["tags"] = list(dict.fromkeys([*memory.get("tags", []), *extra_tags]))
+                    turn = _text_of(message.get("content")) if kind == "fact" else ""
                     self.store.insert_memory(
-                        db, memory=memory, kind=kind, owner=owner, terms=_index_terms(memory)
+                        db,
+                        memory=memory,
+                        kind=kind,
+                        owner=owner,
+                        columns=_columns(memory, speaker=message.get("name") or message["role"]),
+                        text=turn,
                     )
             db.execute(
                 "INSERT INTO tasks (task_id, status, create_time) VALUES (?, 'completed', ?)",
@@ -347,6 +358,8 @@ class EmbeddedEngine:
             owners.append(scope_token("k", kb))
         words = query_terms(query)
         scorer = _Scorer(words, *self.store.frequencies(owners, words))
+        if asks_when(query):
+            words = [*words, TIME_MARKER]
         plan = [("fact", "memory_detail_list", _limit(body, "memory_limit_number", 9, 25))]
         if check_bool("include_preference", body.get("include_preference")) is not False:
             limit = _limit(body, "preference_limit_number", 9, MAX_RECALL_LIMIT)
@@ -476,8 +489,8 @@ class EmbeddedEngine:
                 (json.dumps(memory, ensure_ascii=False), memory["update_time"], rows[0]["seq"]),
             )
             db.execute(
-                "UPDATE memories_fts SET terms = ? WHERE rowid = ?",
-                (_index_terms(memory), rows[0]["seq"]),
+                "UPDATE memories_fts SET body = ? WHERE rowid = ?",
+                (_columns(memory)["body"], rows[0]["seq"]),
             )
         return {"success": True}
 
@@ -493,7 +506,7 @@ class EmbeddedEngine:
                 **{k: v for k, v in body.items() if k != "feedback_content"},
                 "conversation_id": body.get("conversation_id") or "feedback",
                 "messages": [message],
-                "tags": ["feedback"],
+                "tags": [FEEDBACK_TAG],
                 "async_mode": False,
             }
         )
@@ -623,7 +636,7 @@ class EmbeddedEngine:
                     "sources": [{"file_id": file_id, "name": name}],
                 }
                 self.store.insert_memory(
-                    db, memory=memory, kind="fact", owner=owner, terms=_index_terms(memory)
+                    db, memory=memory, kind="fact", owner=owner, columns=_columns(memory)
                 )
             db.execute(
                 "INSERT INTO knowledgebase_files (id, knowledgebase_id, name, type, size, status, "
@@ -686,12 +699,19 @@ def _envelope(code: int, data: Any, message: str) -> bytes:
     return json.dumps({"code": code, "data": data, "message": message}, ensure_ascii=False).encode()
 
 
-def _index_terms(memory: Mapping[str, Any]) -> str:
-    parts = [
+def _columns(memory: Mapping[str, Any], speaker: str = "") -> dict[str, str]:
+    """What a memory contributes to the full-text index, column by column."""
+    own = [
         str(memory.get(key) or "")
-        for key in ("memory_key", "memory_value", "preference", "tool_value", "experience")
+        for key in ("memory_value", "preference", "tool_value", "experience")
     ]
-    return index_text(*parts, " ".join(memory.get("tags") or []))
+    moment = parse_timestamp(memory.get("create_time"))
+    return {
+        "body": index_text(*own, " ".join(t for t in memory.get("tags") or [] if ":" not in t)),
+        "spk": index_text(speaker),
+        "date": date_words(moment) if moment else "",
+        "tmp": TIME_MARKER if speaks_of_time(" ".join(own)) else "",
+    }
 
 
 def _idf(total: int, frequency: int) -> float:
@@ -702,10 +722,10 @@ def _idf(total: int, frequency: int) -> float:
 class _Scorer:
     """How well a candidate answers a query, from the query words it contains.
 
-    Its score, for ranking, is the idf mass of those words. Its relativity, for the threshold, is
-    that mass as a share of the idf mass of every query word the user's memories contain at all:
-    a memory holding all of them scores 1, whatever the size of the store; query words no memory
-    contains (a new topic) do not count against the ones that match.
+    Its relativity (for the threshold) is the idf mass of the query words it holds as a share of
+    the idf mass of every query word the user's memories contain at all: a memory holding all of
+    them scores 1, whatever the size of the store; query words no memory contains (a new topic)
+    do not count against the ones that match. Ranking is bm25 over the weighted columns.
     """
 
     def __init__(self, words: list[str], total: int, counts: Mapping[str, int]) -> None:
@@ -713,16 +733,15 @@ class _Scorer:
         self.stems = {_stem(word): word for word in self.idf}
         self.known = sum(self.idf.values())
 
-    def score(self, candidate: Candidate) -> float:
-        present = {
-            self.stems[stem]
-            for term in candidate.terms.split()
-            if (stem := _stem(term)) in self.stems
-        }
-        return sum(self.idf[word] for word in present)
+    def _present(self, text: str) -> set[str]:
+        return {self.stems[stem] for term in text.split() if (stem := _stem(term)) in self.stems}
 
-    def relativity(self, score: float) -> float:
-        return round(min(score / self.known, 1.0), 4) if self.known else 0.0
+    def coverage(self, candidate: Candidate) -> float:
+        """Query words in the memory itself count fully; in its neighbouring turns, half."""
+        own = self._present(candidate.own)
+        near = self._present(candidate.context) - own
+        mass = sum(self.idf[w] for w in own) + 0.5 * sum(self.idf[w] for w in near)
+        return round(min(mass / self.known, 1.0), 4) if self.known else 0.0
 
 
 def _stem(word: str) -> str:
@@ -742,16 +761,17 @@ def _rank(
 ) -> list[dict[str, Any]]:
     scored = []
     for candidate in found:
-        score = scorer.score(candidate)
-        relativity = scorer.relativity(score)
+        relativity = scorer.coverage(candidate)
         if relativity < threshold:
             continue
+        score = candidate.bm25
         if conversation_id is not None and candidate.conversation_id == conversation_id:
             score *= 1.2  # the cloud's soft boost for the current conversation
-        # Among equally covering memories the newest wins (a correction beats what it corrects),
-        # then bm25, with its length normalisation.
-        scored.append((score, candidate.bm25, candidate.create_time, candidate, relativity))
-    scored.sort(key=lambda item: (item[0], item[2], item[1]), reverse=True)
+        if FEEDBACK_TAG in candidate.body.get("tags", ()):
+            score *= 2.0  # a correction outranks what it corrects
+        # Among equal scores the newest wins.
+        scored.append((score, candidate.create_time, candidate.seq, candidate, relativity))
+    scored.sort(key=lambda item: item[:3], reverse=True)
     items = []
     for *_, candidate, relativity in scored[:limit]:
         item = {k: v for k, v in candidate.body.items() if k != "sources"}
