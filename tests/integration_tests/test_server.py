@@ -1,0 +1,436 @@
+"""The embedded engine over real HTTP on loopback: ``serve()`` and ``python -m ... serve``."""
+
+from __future__ import annotations
+
+import errno
+import http.client
+import json
+import logging
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from langchain_memos import (
+    AsyncMemOSClient,
+    AuthenticationError,
+    ConfigurationError,
+    MemOSClient,
+)
+from langchain_memos.__main__ import main
+from langchain_memos.embedded import EmbeddedEngine
+from langchain_memos.embedded.server import MemOSServer, is_loopback_host, serve
+from langchain_memos.types import MessageInput
+
+pytestmark = pytest.mark.loopback
+
+TOKEN = "test-token-not-a-secret"
+TRIP: list[MessageInput] = [
+    {"role": "user", "content": "I prefer window seats on long flights to Tokyo."},
+    {"role": "assistant", "content": "Noted: window seats for your Tokyo flights."},
+]
+
+
+@pytest.fixture
+def server() -> Iterator[MemOSServer]:
+    """A server that requires ``TOKEN``."""
+    with serve(EmbeddedEngine(":memory:"), token=TOKEN) as running:
+        yield running
+
+
+@pytest.fixture
+def open_server() -> Iterator[MemOSServer]:
+    """A server without a token."""
+    with serve(EmbeddedEngine(":memory:")) as running:
+        yield running
+
+
+def client_for(server: MemOSServer, api_key: str | None = TOKEN) -> MemOSClient:
+    return MemOSClient(base_url=server.base_url, api_key=api_key, max_retries=0, timeout=5)
+
+
+def post(url: str, body: object, token: str | None = TOKEN, **kwargs: Any) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.post(url, json=body, headers=headers, timeout=5, **kwargs)
+
+
+# ---- the package's clients, unchanged ---------------------------------------------------------
+
+
+def test_client_round_trip(server: MemOSServer) -> None:
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/api/openmem/v1", server.base_url)
+    with client_for(server) as client:
+        added = client.add_message(TRIP, user_id="u1", conversation_id="c1", async_mode=False)
+        assert added.success
+        found = client.search_memory("window seats Tokyo", user_id="u1")
+        assert any("window seats" in str(m.memory_value) for m in found.memory_detail_list)
+        history = client.get_message(user_id="u1", conversation_id="c1")
+        assert [(m.role, m.content) for m in history.message_detail_list] == [
+            (m["role"], m["content"]) for m in TRIP
+        ]
+        listed = client.get_memory(user_id="u1")
+        ids = [str(m.id) for m in listed.memory_detail_list]
+        assert len(ids) == 2
+        assert client.get_memory_by_id(ids[0]).id == ids[0]  # a GET with the id in the path
+        assert client.delete_memory(memory_ids=ids).success
+        assert client.get_memory(user_id="u1").memory_detail_list == []
+
+
+async def test_async_client_round_trip(server: MemOSServer) -> None:
+    async with AsyncMemOSClient(base_url=server.base_url, api_key=TOKEN, max_retries=0) as client:
+        await client.add_message(TRIP, user_id="u1", conversation_id="c1", async_mode=False)
+        found = await client.search_memory("window seats", user_id="u1")
+    assert found.memory_detail_list
+
+
+def test_multipart_upload_reaches_the_engine(server: MemOSServer) -> None:
+    with client_for(server) as client:
+        kb = client.create_knowledgebase("faq").id
+        assert kb is not None
+        files = client.upload_knowledgebase_files(
+            kb, [("lounge.md", b"The airport lounge opens at 5 am for business class.")]
+        )
+        assert [f.name for f in files] == ["lounge.md"]
+        found = client.search_memory("airport lounge", user_id="u1", knowledgebase_ids=[kb])
+    assert any("lounge" in str(m.memory_value) for m in found.memory_detail_list)
+
+
+# ---- the bearer token -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("authorization", "code"),
+    [
+        (None, 40100),
+        ("Basic dXNlcjpwYXNz", 40100),
+        ("Bearer", 40100),
+        ("Bearer wrong-token", 40132),
+        ("Token wrong-token", 40132),
+        (f"Bearer {TOKEN}x", 40132),
+        (f"Bearer {TOKEN}", 0),
+        (f"bearer {TOKEN}", 0),
+        (f"Token {TOKEN}", 0),  # the cloud's scheme, which MemOS clients send
+    ],
+)
+def test_token_is_required(server: MemOSServer, authorization: str | None, code: int) -> None:
+    headers = {"Authorization": authorization} if authorization else {}
+    response = httpx.post(
+        server.base_url + "/search/memory",
+        json={"query": "tokyo", "user_id": "u1"},
+        headers=headers,
+        timeout=5,
+    )
+    assert response.json()["code"] == code
+    assert response.status_code == (200 if code == 0 else 401)
+    if code:
+        assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_a_wrong_key_is_an_authentication_error(server: MemOSServer) -> None:
+    with client_for(server, api_key="wrong") as client, pytest.raises(AuthenticationError) as info:
+        client.search_memory("tokyo", user_id="u1")
+    assert (info.value.code, info.value.http_status) == (40132, 401)
+
+
+def test_without_a_token_any_authorization_is_ignored(open_server: MemOSServer) -> None:
+    for token in (None, "anything"):
+        response = post(
+            open_server.base_url + "/search/memory", {"query": "x", "user_id": "u"}, token
+        )
+        assert response.json()["code"] == 0
+
+
+def test_a_refused_request_leaves_the_connection_usable(server: MemOSServer) -> None:
+    connection = http.client.HTTPConnection(server.host, server.port, timeout=5)
+    body = json.dumps({"query": "tokyo", "user_id": "u1"})
+    try:
+        connection.request("POST", "/search/memory", body)
+        first = connection.getresponse()
+        assert (first.status, json.loads(first.read())["code"]) == (401, 40100)
+        kept = connection.sock
+        connection.request("POST", "/search/memory", body, {"Authorization": f"Token {TOKEN}"})
+        second = connection.getresponse()
+        assert (second.status, json.loads(second.read())["code"]) == (200, 0)
+        assert connection.sock is kept  # the same keep-alive connection served both
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({"Origin": "https://evil.example"}, 403),  # a page on another site, through a browser
+        ({"Origin": "null"}, 403),  # a sandboxed or file:// page
+        ({"Host": "evil.example:8765"}, 403),  # a page that rebound its name to 127.0.0.1
+        ({"Origin": "http://localhost:3000", "Host": "localhost"}, 200),
+        ({"Host": "app.localhost:8765"}, 200),
+        ({"Host": "[::1]:8765"}, 200),
+    ],
+)
+def test_requests_from_web_pages_are_refused(
+    open_server: MemOSServer, headers: dict[str, str], status: int
+) -> None:
+    url = open_server.base_url + "/search/memory"
+    response = httpx.post(url, json={"query": "x", "user_id": "u"}, headers=headers, timeout=5)
+    code = 40306 if status == 403 else 0
+    assert (response.status_code, response.json()["code"]) == (status, code)
+
+
+def test_unusable_tokens_are_refused() -> None:
+    for token in ("", "has space", "naïve"):
+        with pytest.raises(ConfigurationError, match="visible ASCII"):
+            serve(EmbeddedEngine(":memory:"), token=token)
+
+
+# ---- what the official SDK sends, and paths -----------------------------------------------------
+
+
+def test_json_nulls_for_optional_fields_are_accepted(open_server: MemOSServer) -> None:
+    """The bodies the official SDK (MemoryOS 2.0) sends, with null for every unset option."""
+    url = open_server.base_url
+    add = {
+        "messages": TRIP,
+        "user_id": "u1",
+        "conversation_id": "c1",
+        "info": None,
+        "source": None,
+        "app_id": None,
+        "agent_id": None,
+        "allow_public": False,
+        "allow_knowledgebase_ids": None,
+        "allow_memory_view": None,
+        "tags": None,
+        "async_mode": True,
+    }
+    search = {
+        "query": "window seats",
+        "user_id": "u1",
+        "conversation_id": None,
+        "agent_id": None,
+        "memory_limit_number": 6,
+        "include_preference": True,
+        "knowledgebase_ids": None,
+        "filter": None,
+        "preference_limit_number": 6,
+        "tool_memory_limit_number": 6,
+        "relativity": None,
+        "include_skill": False,
+        "skill_limit_number": 6,
+        "include_memory_view": None,
+        "context_format": "memory",
+        "source": None,
+        "include_tool_memory": False,
+    }
+    messages = {
+        "user_id": "u1",
+        "conversation_id": "c1",
+        "conversation_limit_number": None,
+        "message_limit_number": None,
+        "source": None,
+    }
+    memories = {
+        "include_preference": True,
+        "user_id": "u1",
+        "agent_id": None,
+        "include_tool_memory": True,
+        "include_memory_view": None,
+        "filter": None,
+        "page": 1,
+        "size": 10,
+    }
+    answers = {
+        path: post(url + path, body, token=None).json()
+        for path, body in [
+            ("/add/message", add),
+            ("/search/memory", search),
+            ("/get/message", messages),
+            ("/get/memory", memories),
+        ]
+    }
+    assert {path: answer["code"] for path, answer in answers.items()} == dict.fromkeys(answers, 0)
+    assert answers["/search/memory"]["data"]["memory_detail_list"]
+    assert len(answers["/get/message"]["data"]["message_detail_list"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [
+        ("POST", "/search/memory", 200, 0),  # the bare path works too
+        ("POST", "/api/openmem/v1/search/memory/", 200, 0),
+        ("POST", "/nope", 404, 40001),
+        ("POST", "/api/openmem/v1/nope", 404, 40001),
+        ("POST", "/elsewhere/api/openmem/v1/search/memory", 404, 40001),
+        ("GET", "/api/openmem/v1/search/memory", 404, 40001),
+        ("GET", "/", 404, 40001),
+        ("OPTIONS", "/api/openmem/v1/search/memory", 501, 50000),
+    ],
+)
+def test_paths_and_methods(
+    open_server: MemOSServer, method: str, path: str, status: int, code: int
+) -> None:
+    url = f"http://{open_server.host}:{open_server.port}{path}"
+    response = httpx.request(method, url, json={"query": "x", "user_id": "u"}, timeout=5)
+    assert (response.status_code, response.json()["code"]) == (status, code)
+    assert response.headers["content-type"] == "application/json; charset=utf-8"
+
+
+def test_an_engine_failure_is_a_500_envelope(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object, **kwargs: object) -> tuple[int, bytes]:
+        raise RuntimeError("a bug")
+
+    engine = EmbeddedEngine(":memory:")
+    monkeypatch.setattr(engine, "handle", broken)
+    with serve(engine) as running:
+        response = post(running.base_url + "/search/memory", {}, token=None)
+    assert (response.status_code, response.json()["code"]) == (500, 50000)
+
+
+# ---- limits -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_server() -> Iterator[MemOSServer]:
+    """A server that takes bodies of at most 1 KiB."""
+    with serve(EmbeddedEngine(":memory:"), max_body_bytes=1024) as running:
+        yield running
+
+
+def search_body(size: int) -> bytes:
+    body = json.dumps({"query": "tokyo", "user_id": "u1", "pad": ""}).encode()
+    return body.replace(b'"pad": ""', b'"pad": "' + b"x" * (size - len(body)) + b'"')
+
+
+def test_a_body_over_the_limit_is_refused(small_server: MemOSServer) -> None:
+    url = small_server.base_url + "/search/memory"
+    assert httpx.post(url, content=search_body(1024), timeout=5).json()["code"] == 0
+    response = httpx.post(url, content=search_body(4096), timeout=5)
+    assert (response.status_code, response.json()["code"]) == (413, 40000)
+    assert response.headers["connection"] == "close"
+
+
+def test_chunked_bodies_are_read_and_limited(small_server: MemOSServer) -> None:
+    url = small_server.base_url + "/search/memory"
+
+    def chunks(body: bytes) -> Iterator[bytes]:  # no length known: sent chunked
+        yield from (body[i : i + 100] for i in range(0, len(body), 100))
+
+    assert httpx.post(url, content=chunks(search_body(1000)), timeout=5).json()["code"] == 0
+    response = httpx.post(url, content=chunks(search_body(4096)), timeout=5)
+    assert (response.status_code, response.json()["code"]) == (413, 40000)
+
+
+def test_a_client_that_asks_first_is_refused_before_sending(small_server: MemOSServer) -> None:
+    with socket.create_connection((small_server.host, small_server.port), timeout=5) as sock:
+        sock.sendall(
+            b"POST /api/openmem/v1/add/message HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 1000000000\r\n"
+            b"Expect: 100-continue\r\n\r\n"
+        )
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413 ")
+    assert json.loads(body)["code"] == 40000
+
+
+# ---- life cycle -------------------------------------------------------------------------------
+
+
+# Nothing binds: the refusal comes first.
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.1", "example.com"])  # noqa: S104
+def test_hosts_off_loopback_are_refused(host: str) -> None:
+    with pytest.raises(ConfigurationError, match="allow_remote"):
+        serve(EmbeddedEngine(":memory:"), host=host)
+
+
+def test_loopback_hosts() -> None:
+    assert all(map(is_loopback_host, ["127.0.0.1", "127.8.9.10", "::1", "[::1]", "localhost"]))
+    others = ["0.0.0.0", "::", "10.0.0.1", "localhost.example"]  # noqa: S104 - nothing binds
+    assert not any(map(is_loopback_host, others))
+
+
+def test_a_port_in_use_is_an_os_error(open_server: MemOSServer) -> None:
+    with pytest.raises(OSError) as info:  # noqa: PT011 - the errno says which
+        serve(EmbeddedEngine(":memory:"), port=open_server.port)
+    assert info.value.errno == errno.EADDRINUSE
+
+
+def test_close_ends_idle_connections(open_server: MemOSServer) -> None:
+    with httpx.Client(timeout=5) as http:
+        url = open_server.base_url + "/search/memory"
+        assert http.post(url, json={"query": "x", "user_id": "u"}).json()["code"] == 0
+        open_server.close()  # with that keep-alive connection open and idle
+        open_server.close()  # twice is harmless
+        with pytest.raises(httpx.TransportError):
+            http.post(url, json={"query": "x", "user_id": "u"})
+
+
+def test_requests_are_logged_without_credentials(
+    server: MemOSServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="langchain_memos.server"):
+        post(server.base_url + "/search/memory?secret=1", {"query": "x", "user_id": "u"})
+        server.close()  # the line is written once the answer is sent: wait for the handler
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "langchain_memos.server"]
+    assert re.fullmatch(r"POST /api/openmem/v1/search/memory 200 [\d.]+ms", line)
+    assert TOKEN not in caplog.text
+
+
+# ---- the command line -------------------------------------------------------------------------
+
+
+def test_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 0
+    assert "serve" in capsys.readouterr().out
+    assert main(["serve", "--help"]) == 0
+    assert "--allow-remote" in capsys.readouterr().out
+    assert main(["bogus"]) == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_the_command_line_refuses_hosts_off_loopback(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--host", "0.0.0.0", "--port", "0"]) == 2  # noqa: S104 - refused
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "--allow-remote" in captured.err
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="sends SIGTERM")
+@pytest.mark.timeout(30)  # a server that never prints its line would block readline()
+def test_serve_command() -> None:
+    env = {**os.environ, "MEMOS_SERVE_TOKEN": TOKEN}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "langchain_memos", "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        line = process.stdout.readline()
+        matched = re.fullmatch(r"MemOS-compatible server: (http://127\.0\.0\.1:\d+\S+)\n", line)
+        assert matched, line + process.stderr.read()
+        url = matched.group(1) + "/search/memory"
+        assert url.endswith("/api/openmem/v1/search/memory")
+        assert post(url, {"query": "x", "user_id": "u"}, token=None).status_code == 401
+        assert post(url, {"query": "x", "user_id": "u"}).json()["code"] == 0
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+        assert process.stdout.read() == ""  # the URL line was the only one
+        assert "in memory" in process.stderr.read()
+    finally:
+        process.kill()
+        process.wait()
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
