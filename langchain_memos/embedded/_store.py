@@ -272,6 +272,8 @@ class Store:
             )
 
     def delete_memories(self, db: sqlite3.Connection, where: str, params: Sequence[Any]) -> int:
+        if not params and "?" in where:
+            return 0  # an empty id list
         rows = db.execute(f"SELECT seq FROM memories m WHERE {where}", params).fetchall()
         seqs = [(row["seq"],) for row in rows]
         db.executemany("DELETE FROM memories_fts WHERE rowid = ?", seqs)

@@ -13,11 +13,16 @@ import binascii
 import email
 import email.policy
 import json
+import logging
 import math
+import sqlite3
 import uuid
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any, cast
+
+from langchain_core.language_models import BaseChatModel
 
 from langchain_memos._constants import (
     MAX_ID_LENGTH,
@@ -36,6 +41,7 @@ from langchain_memos._validation import (
     check_text,
     exactly_one,
 )
+from langchain_memos.embedded._fine import extract
 from langchain_memos.embedded._store import Candidate, FilterError, Store, filter_sql, scope_token
 from langchain_memos.embedded._text import (
     TIME_MARKER,
@@ -58,6 +64,8 @@ from langchain_memos.types import MessageInput, parse_timestamp
 
 __all__ = ["DEFAULT_RELATIVITY", "EmbeddedEngine", "EngineError"]
 
+logger = logging.getLogger("langchain_memos.embedded")
+
 API_ROOT = "/api/openmem/v1"
 DEFAULT_RELATIVITY = 0.45
 MAX_REQUEST_TOKENS = 40_000
@@ -69,6 +77,7 @@ PREFERENCE_NOTE = {
     "你的回复不得违反用户的任何偏好，无论是显式偏好还是隐式偏好，并简要解释你为什么这样回答以避免冲突。\n",
 }
 FEEDBACK_TAG = "feedback"
+_RECONCILE_LATEST = 20
 _TEXT_FILE_TYPES = (".txt", ".md", ".markdown", ".json", ".xml", ".csv")
 _CHUNK_CHARS = 600
 
@@ -127,6 +136,11 @@ class EmbeddedEngine:
 
     Args:
         path: A database file (created if missing, WAL mode) or ``":memory:"``.
+        chat_model: Any LangChain chat model with structured output: turns on fine mode, in
+            which the model abstracts turns into facts and preferences and reconciles them with
+            the stored ones (a changed fact updates its memory). Fast-mode memories are made at
+            once and replaced when the model is done: in the background in async mode (the task
+            stays ``running`` until then), before answering in sync mode.
         clock: Returns the current time; for tests.
 
     Example:
@@ -135,10 +149,17 @@ class EmbeddedEngine:
     """
 
     def __init__(
-        self, path: str = ":memory:", *, clock: Callable[[], datetime] | None = None
+        self,
+        path: str = ":memory:",
+        *,
+        chat_model: BaseChatModel | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.store = Store(path)
+        self.chat_model = chat_model
         self._clock = clock or (lambda: datetime.now(timezone.utc))
+        # One worker: refinements of a user's turns run in the order they were added.
+        self._refiner = ThreadPoolExecutor(1, "memos-refine") if chat_model is not None else None
         self._routes: dict[str, Callable[[dict[str, Any]], Any]] = {
             "/add/message": self.add_message,
             "/search/memory": self.search_memory,
@@ -157,6 +178,9 @@ class EmbeddedEngine:
         }
 
     def close(self) -> None:
+        """Finish pending refinements, then close the database."""
+        if self._refiner is not None:
+            self._refiner.shutdown(wait=True)
         self.store.close()
 
     def _now_ms(self) -> int:
@@ -226,6 +250,7 @@ class EmbeddedEngine:
         extra_tags = check_str_list("tags", body.get("tags")) or []
         now = self._now_ms()
         task_id = _new_id()
+        rough: list[str] = []
         with self.store.transaction() as db:
             calls: dict[str, dict[str, Any]] = {}
             for message in messages:
@@ -239,6 +264,8 @@ class EmbeddedEngine:
                 )
                 for kind, memory in self._produce(message, conversation_id, stamp, calls):
                     memory["tags"] = list(dict.fromkeys([*memory.get("tags", []), *extra_tags]))
+                    if kind in ("fact", "preference"):
+                        rough.append(memory["id"])
                     turn = _text_of(message.get("content")) if kind == "fact" else ""
                     self.store.insert_memory(
                         db,
@@ -248,14 +275,121 @@ class EmbeddedEngine:
                         columns=_columns(memory, speaker=message.get("name") or message["role"]),
                         text=turn,
                     )
+            status = "completed" if self.chat_model is None else "running"
             db.execute(
-                "INSERT INTO tasks (task_id, status, create_time) VALUES (?, 'completed', ?)",
-                (task_id, now),
+                "INSERT INTO tasks (task_id, status, create_time) VALUES (?, ?, ?)",
+                (task_id, status, now),
             )
+        wait = body.get("async_mode") is False
+        if self._refiner is not None:
+            job = (task_id, owner, conversation_id, messages, rough, extra_tags)
+            if wait:
+                self._refine(*job)
+            else:
+                self._refiner.submit(self._refine, *job)
         # Fast mode finishes before answering; async callers are told "running" as by the cloud,
         # and get/status already says "completed".
-        status = "completed" if body.get("async_mode") is False else "running"
-        return {"success": True, "task_id": task_id, "status": status}
+        return {"success": True, "task_id": task_id, "status": "completed" if wait else "running"}
+
+    def _refine(
+        self,
+        task_id: str,
+        owner: dict[str, Any],
+        conversation_id: str,
+        messages: list[dict[str, Any]],
+        rough: list[str],
+        tags: list[str],
+    ) -> None:
+        """Fine mode: replace this task's fast memories with the model's, reconciled."""
+        assert self.chat_model is not None
+        try:
+            said = " ".join(_text_of(m.get("content")) for m in messages if m["role"] == "user")
+            related = self.search_memory(
+                {"user_id": owner["user_id"], "query": said[:2000] or "user", "relativity": 0}
+            )
+            # A change often shares no words with what it changes ("I moved to Nanjing" vs "lives
+            # in Shanghai"), so the model also sees the user's latest memories.
+            latest = self.store.query(
+                "SELECT body FROM memories WHERE user_id = ? AND kind IN ('fact', 'preference') "
+                "ORDER BY seq DESC LIMIT ?",
+                (owner["user_id"], _RECONCILE_LATEST + len(rough)),
+            )
+            items = [
+                *related["memory_detail_list"],
+                *related["preference_detail_list"],
+                *(json.loads(row["body"]) for row in latest),
+            ]
+            existing = {
+                item["id"]: item.get("memory_value") or item.get("preference") or ""
+                for item in items
+                if item["id"] not in rough
+            }
+            extraction = extract(self.chat_model, messages, list(existing.items()))
+            with self.store.transaction() as db:
+                self.store.delete_memories(db, f"m.id IN ({','.join('?' * len(rough))})", rough)
+                obsolete = [i for i in extraction.obsolete if i in existing]
+                self.store.delete_memories(
+                    db, f"m.id IN ({','.join('?' * len(obsolete))})", obsolete
+                )
+                now = self._now_ms()
+                base = {"conversation_id": conversation_id, "status": "activated"}
+                for fact in extraction.facts:
+                    memory = {
+                        **base,
+                        "memory_key": fact.key,
+                        "memory_value": fact.value,
+                        "memory_type": fact.type,
+                        "confidence": 0.9,
+                        "tags": list(dict.fromkeys([*fact.tags, *tags, "mode:fine"])),
+                    }
+                    self._upsert(db, "fact", memory, owner, fact.replaces, existing, now)
+                for preference in extraction.preferences:
+                    memory = {
+                        **base,
+                        "preference": preference.preference,
+                        "preference_type": preference.preference_type,
+                        "reasoning": preference.reasoning,
+                    }
+                    self._upsert(
+                        db, "preference", memory, owner, preference.replaces, existing, now
+                    )
+                db.execute("UPDATE tasks SET status = 'completed' WHERE task_id = ?", (task_id,))
+        except Exception:
+            # The fast memories stay; the task says it failed.
+            logger.warning("fine-mode refinement of task %s failed", task_id, exc_info=True)
+            with self.store.transaction() as db:
+                db.execute("UPDATE tasks SET status = 'failed' WHERE task_id = ?", (task_id,))
+
+    def _upsert(
+        self,
+        db: sqlite3.Connection,
+        kind: str,
+        memory: dict[str, Any],
+        owner: dict[str, Any],
+        replaces: str | None,
+        existing: Mapping[str, str],
+        now: int,
+    ) -> None:
+        """Update the memory a new one replaces (keeping its id), or insert the new one."""
+        if replaces in existing:
+            rows = db.execute("SELECT seq, body FROM memories WHERE id = ?", (replaces,)).fetchall()
+            if rows:
+                updated = {**json.loads(rows[0]["body"]), **memory, "update_time": now}
+                self._rewrite(db, rows[0]["seq"], updated)
+                return
+        memory = {**memory, "id": _new_id(), "create_time": now, "update_time": now}
+        self.store.insert_memory(
+            db, memory=memory, kind=kind, owner=owner, columns=_columns(memory)
+        )
+
+    def _rewrite(self, db: sqlite3.Connection, seq: int, memory: dict[str, Any]) -> None:
+        db.execute(
+            "UPDATE memories SET body = ?, update_time = ? WHERE seq = ?",
+            (json.dumps(memory, ensure_ascii=False), memory["update_time"], seq),
+        )
+        db.execute(
+            "UPDATE memories_fts SET body = ? WHERE rowid = ?", (_columns(memory)["body"], seq)
+        )
 
     def _produce(
         self,
@@ -484,19 +618,12 @@ class EmbeddedEngine:
             memory["status"] = check_text("status", body["status"])
         memory["update_time"] = self._now_ms()
         with self.store.transaction() as db:
-            db.execute(
-                "UPDATE memories SET body = ?, update_time = ? WHERE seq = ?",
-                (json.dumps(memory, ensure_ascii=False), memory["update_time"], rows[0]["seq"]),
-            )
-            db.execute(
-                "UPDATE memories_fts SET body = ? WHERE rowid = ?",
-                (_columns(memory)["body"], rows[0]["seq"]),
-            )
+            self._rewrite(db, rows[0]["seq"], memory)
         return {"success": True}
 
     def add_feedback(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Fast mode keeps the correction as the user's newest statement, so it outranks the
-        older memory it corrects (fine mode, with a model, reconciles them)."""
+        """A correction. Fast mode keeps it as the user's newest statement, ranked above what it
+        corrects; fine mode has the model update or retire the memories it corrects."""
         content = check_text("feedback_content", body.get("feedback_content"))
         message: dict[str, Any] = {"role": "user", "content": content}
         if body.get("feedback_time"):

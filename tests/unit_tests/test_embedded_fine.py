@@ -1,0 +1,136 @@
+"""Fine mode: a chat model abstracts turns into memories and reconciles them with stored ones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage
+from langchain_core.outputs import ChatResult
+from langchain_core.runnables import Runnable, RunnableLambda
+from pydantic import Field
+
+from langchain_memos import MemOSClient
+from langchain_memos.embedded import EmbeddedEngine
+from langchain_memos.embedded._fine import ExtractedFact, ExtractedPreference, Extraction
+from langchain_memos.types import MessageInput
+
+
+class ScriptedExtractor(BaseChatModel):
+    """Answers structured-output calls with scripted extractions, and keeps the prompts."""
+
+    script: list[Extraction | Exception]
+    prompts: list[str] = Field(default_factory=list)
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted"
+
+    def _generate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> ChatResult:
+        raise NotImplementedError
+
+    def with_structured_output(self, schema: Any, **kwargs: Any) -> Runnable[Any, Any]:
+        def answer(prompt: list[BaseMessage]) -> Extraction:
+            self.prompts.append(str(prompt[-1].content))
+            step = self.script.pop(0)
+            if isinstance(step, Exception):
+                raise step
+            return step
+
+        return RunnableLambda(answer)
+
+
+def fine_client(*steps: Extraction | Exception) -> tuple[MemOSClient, ScriptedExtractor]:
+    model = ScriptedExtractor(script=list(steps), prompts=[])
+    return MemOSClient(embedded=EmbeddedEngine(chat_model=model)), model
+
+
+def say(client: MemOSClient, text: str, **kwargs: Any) -> Any:
+    kwargs.setdefault("async_mode", False)
+    messages: list[MessageInput] = [{"role": "user", "content": text}]
+    return client.add_message(messages, user_id="u1", conversation_id="c1", **kwargs)
+
+
+def facts(client: MemOSClient) -> list[tuple[str | None, str | None]]:
+    listing = client.get_memory(user_id="u1", size=50)
+    return [(m.id, m.memory_value) for m in listing.memory_detail_list]
+
+
+SHANGHAI = Extraction(
+    facts=[ExtractedFact(key="Home city", value="The user lives in Shanghai.", tags=["home"])],
+    preferences=[
+        ExtractedPreference(
+            preference="The user prefers quiet neighbourhoods.",
+            preference_type="implicit_preference",
+            reasoning="They complained about noise.",
+        )
+    ],
+)
+
+
+def test_the_model_replaces_the_fast_memories() -> None:
+    client, model = fine_client(SHANGHAI)
+    task = say(client, "I live in Shanghai, the noise downtown drives me mad.")
+
+    assert task.status == "completed"
+    ((_, value),) = facts(client)
+    assert value == "The user lives in Shanghai."
+    found = client.search_memory("Shanghai", user_id="u1")
+    assert "mode:fine" in found.memory_detail_list[0].tags
+    assert found.memory_detail_list[0].memory_type == "UserMemory"
+    prefs = client.search_memory("quiet neighbourhoods", user_id="u1").preference_detail_list
+    assert [(p.preference_type, p.reasoning) for p in prefs] == [
+        ("implicit_preference", "They complained about noise.")
+    ]
+    assert "I live in Shanghai" in model.prompts[0]
+
+
+def test_a_changed_fact_updates_its_memory_instead_of_duplicating() -> None:
+    client, model = fine_client(SHANGHAI, Extraction())
+    say(client, "I live in Shanghai.")
+    ((memory_id, _),) = facts(client)
+    assert memory_id is not None
+
+    moved = Extraction(
+        facts=[
+            ExtractedFact(key="Home city", value="The user lives in Nanjing.", replaces=memory_id)
+        ]
+    )
+    model.script = [moved]
+    say(client, "I moved to Nanjing last month.")
+
+    assert facts(client) == [(memory_id, "The user lives in Nanjing.")]
+    assert f"- {memory_id}: The user lives in Shanghai." in model.prompts[-1]
+    assert client.search_memory("Shanghai", user_id="u1").memory_detail_list == []
+
+
+def test_feedback_retires_what_it_corrects() -> None:
+    client, model = fine_client(SHANGHAI)
+    say(client, "I live in Shanghai.")
+    ((memory_id, _),) = facts(client)
+    assert memory_id is not None
+    model.script = [Extraction(obsolete=[memory_id])]
+
+    client.add_feedback(user_id="u1", feedback_content="I never lived in Shanghai.")
+
+    assert memory_id not in [mid for mid, _ in facts(client)]
+
+
+def test_async_mode_refines_in_the_background() -> None:
+    client, _ = fine_client(SHANGHAI)
+    task = say(client, "I live in Shanghai.", async_mode=True)
+    assert task.status == "running"
+    assert task.task_id is not None
+    # The fast memory is searchable at once, as the cloud's rough pass is.
+    assert client.wait_for_task(task.task_id, timeout=10, interval=0.01).status == "completed"
+    assert [value for _, value in facts(client)] == ["The user lives in Shanghai."]
+
+
+def test_a_failing_model_keeps_the_fast_memories(caplog: pytest.LogCaptureFixture) -> None:
+    client, _ = fine_client(RuntimeError("model unavailable"))
+    task = say(client, "I live in Shanghai.")
+    assert task.task_id is not None
+    assert client.get_status(task.task_id).status == "failed"
+    assert [value for _, value in facts(client)] == ["[user viewpoint] I live in Shanghai."]
+    assert "refinement of task" in caplog.text
