@@ -6,7 +6,7 @@ import hashlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +48,12 @@ CREATE INDEX IF NOT EXISTS memories_by_knowledgebase ON memories (knowledgebase_
 -- of time, so that "When did Caroline ..." finds the turn that answers it. See RANK_WEIGHTS.
 CREATE VIRTUAL TABLE IF NOT EXISTS memories_fts USING fts5 (
     scope, body, spk, ctx1, ctx2, date, tmp, tokenize = 'porter unicode61 remove_diacritics 2'
+);
+CREATE TABLE IF NOT EXISTS vectors (
+    seq INTEGER PRIMARY KEY,
+    owner TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    vector BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS tasks (
     task_id TEXT PRIMARY KEY,
@@ -174,6 +180,7 @@ class Store:
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
         self._db.executescript(SCHEMA)
+        self.on_delete: Callable[[], None] | None = None
 
     def close(self) -> None:
         with self._lock:
@@ -205,7 +212,7 @@ class Store:
         owner: Mapping[str, Any],
         columns: Mapping[str, str],
         text: str = "",
-    ) -> None:
+    ) -> int:
         """Store a memory and index it; ``columns`` holds its body, spk, date and tmp terms.
 
         A fact with ``text`` is a conversation turn: the context columns of the turns before it
@@ -251,6 +258,7 @@ class Store:
         )
         if kind == "fact" and text and owner.get("user_id") is not None:
             self._refresh_context(db, owner["user_id"], memory.get("conversation_id"))
+        return int(cursor.lastrowid or 0)
 
     def _refresh_context(
         self, db: sqlite3.Connection, user_id: str, conversation_id: str | None
@@ -277,7 +285,10 @@ class Store:
         rows = db.execute(f"SELECT seq FROM memories m WHERE {where}", params).fetchall()
         seqs = [(row["seq"],) for row in rows]
         db.executemany("DELETE FROM memories_fts WHERE rowid = ?", seqs)
+        db.executemany("DELETE FROM vectors WHERE seq = ?", seqs)
         db.executemany("DELETE FROM memories WHERE seq = ?", seqs)
+        if seqs and self.on_delete is not None:
+            self.on_delete()
         return len(seqs)
 
     def frequencies(self, owners: list[str], words: list[str]) -> tuple[int, dict[str, int]]:
@@ -293,6 +304,21 @@ class Store:
             for word in words
         }
         return total, counts
+
+    def by_seq(self, seqs: list[int], where: str, params: list[Any]) -> list[Candidate]:
+        """These memories, in this order, if they pass the filter ``where``."""
+        if not seqs:
+            return []
+        marks = ",".join("?" * len(seqs))
+        rows = self.query(
+            "SELECT m.seq, m.kind, m.conversation_id, m.create_time, m.body, 0.0 AS score, "
+            "f.body || ' ' || f.spk || ' ' || f.date AS own, f.ctx1 AS context "
+            "FROM memories m JOIN memories_fts f ON f.rowid = m.seq "
+            f"WHERE m.seq IN ({marks}) AND {where}",
+            [*seqs, *params],
+        )
+        found = {row["seq"]: _candidate(row) for row in rows}
+        return [found[seq] for seq in seqs if seq in found]
 
     def candidates(
         self,
@@ -322,16 +348,17 @@ class Store:
             "ORDER BY score LIMIT ?"
         )
         rows = self.query(sql, [match, *params, limit])
-        return [
-            Candidate(
-                seq=row["seq"],
-                kind=row["kind"],
-                conversation_id=row["conversation_id"],
-                create_time=row["create_time"],
-                body=json.loads(row["body"]),
-                bm25=-row["score"],
-                own=row["own"],
-                context=row["context"],
-            )
-            for row in rows
-        ]
+        return [_candidate(row) for row in rows]
+
+
+def _candidate(row: sqlite3.Row) -> Candidate:
+    return Candidate(
+        seq=row["seq"],
+        kind=row["kind"],
+        conversation_id=row["conversation_id"],
+        create_time=row["create_time"],
+        body=json.loads(row["body"]),
+        bm25=-row["score"],
+        own=row["own"],
+        context=row["context"],
+    )

@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any, cast
 
+from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 
 from langchain_memos._constants import (
@@ -58,6 +59,7 @@ from langchain_memos.embedded._text import (
     title,
     viewpoint,
 )
+from langchain_memos.embedded._vectors import VectorIndex
 from langchain_memos.filters import validate_filter
 from langchain_memos.messages import estimate_tokens
 from langchain_memos.types import MessageInput, parse_timestamp
@@ -77,6 +79,8 @@ PREFERENCE_NOTE = {
     "你的回复不得违反用户的任何偏好，无论是显式偏好还是隐式偏好，并简要解释你为什么这样回答以避免冲突。\n",
 }
 FEEDBACK_TAG = "feedback"
+_RRF_K = 60
+_VECTOR_DEPTH = 200
 _RECONCILE_LATEST = 20
 _TEXT_FILE_TYPES = (".txt", ".md", ".markdown", ".json", ".xml", ".csv")
 _CHUNK_CHARS = 600
@@ -141,6 +145,8 @@ class EmbeddedEngine:
             the stored ones (a changed fact updates its memory). Fast-mode memories are made at
             once and replaced when the model is done: in the background in async mode (the task
             stays ``running`` until then), before answering in sync mode.
+        embeddings: Any LangChain ``Embeddings``: adds vector similarity to the lexical search
+            (reciprocal-rank fusion of both rankings); needs ``langchain-memos[vectors]``.
         clock: Returns the current time; for tests.
 
     Example:
@@ -153,10 +159,15 @@ class EmbeddedEngine:
         path: str = ":memory:",
         *,
         chat_model: BaseChatModel | None = None,
+        embeddings: Embeddings | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.store = Store(path)
         self.chat_model = chat_model
+        self.embeddings = embeddings
+        self._vectors = VectorIndex() if embeddings is not None else None
+        if self._vectors is not None:
+            self.store.on_delete = self._vectors.forget
         self._clock = clock or (lambda: datetime.now(timezone.utc))
         # One worker: refinements of a user's turns run in the order they were added.
         self._refiner = ThreadPoolExecutor(1, "memos-refine") if chat_model is not None else None
@@ -251,28 +262,37 @@ class EmbeddedEngine:
         now = self._now_ms()
         task_id = _new_id()
         rough: list[str] = []
+        calls: dict[str, dict[str, Any]] = {}
+        planned: list[tuple[dict[str, Any], int, list[tuple[str, dict[str, Any], str]]]] = []
+        for message in messages:
+            moment = parse_chat_time(message.get("chat_time"))
+            stamp = epoch_ms(moment) if moment else now
+            produced = []
+            for kind, memory in self._produce(message, conversation_id, stamp, calls):
+                memory["tags"] = list(dict.fromkeys([*memory.get("tags", []), *extra_tags]))
+                if kind in ("fact", "preference"):
+                    rough.append(memory["id"])
+                turn = _text_of(message.get("content")) if kind == "fact" else ""
+                produced.append((kind, memory, turn))
+            planned.append((message, stamp, produced))
+        # The embedding model is called before the database is locked.
+        vectors = iter(self._embed([memory for *_, made in planned for _, memory, _ in made]))
         with self.store.transaction() as db:
-            calls: dict[str, dict[str, Any]] = {}
-            for message in messages:
-                moment = parse_chat_time(message.get("chat_time"))
-                stamp = epoch_ms(moment) if moment else now
+            for message, stamp, produced in planned:
                 stored = {**message, "create_time": stamp, "update_time": stamp}
                 db.execute(
                     "INSERT INTO messages (user_id, conversation_id, body, create_time) "
                     "VALUES (?, ?, ?, ?)",
                     (user_id, conversation_id, json.dumps(stored, ensure_ascii=False), stamp),
                 )
-                for kind, memory in self._produce(message, conversation_id, stamp, calls):
-                    memory["tags"] = list(dict.fromkeys([*memory.get("tags", []), *extra_tags]))
-                    if kind in ("fact", "preference"):
-                        rough.append(memory["id"])
-                    turn = _text_of(message.get("content")) if kind == "fact" else ""
-                    self.store.insert_memory(
+                for kind, memory, turn in produced:
+                    self._insert(
                         db,
-                        memory=memory,
-                        kind=kind,
-                        owner=owner,
-                        columns=_columns(memory, speaker=message.get("name") or message["role"]),
+                        kind,
+                        memory,
+                        owner,
+                        next(vectors),
+                        speaker=message.get("name") or message["role"],
                         text=turn,
                     )
             status = "completed" if self.chat_model is None else "running"
@@ -325,6 +345,10 @@ class EmbeddedEngine:
                 if item["id"] not in rough
             }
             extraction = extract(self.chat_model, messages, list(existing.items()))
+            new = [{"memory_value": f.value} for f in extraction.facts] + [
+                {"preference": p.preference} for p in extraction.preferences
+            ]
+            vectors = iter(self._embed(new))
             with self.store.transaction() as db:
                 self.store.delete_memories(db, f"m.id IN ({','.join('?' * len(rough))})", rough)
                 obsolete = [i for i in extraction.obsolete if i in existing]
@@ -342,7 +366,9 @@ class EmbeddedEngine:
                         "confidence": 0.9,
                         "tags": list(dict.fromkeys([*fact.tags, *tags, "mode:fine"])),
                     }
-                    self._upsert(db, "fact", memory, owner, fact.replaces, existing, now)
+                    self._upsert(
+                        db, "fact", memory, owner, fact.replaces, existing, now, next(vectors)
+                    )
                 for preference in extraction.preferences:
                     memory = {
                         **base,
@@ -351,7 +377,14 @@ class EmbeddedEngine:
                         "reasoning": preference.reasoning,
                     }
                     self._upsert(
-                        db, "preference", memory, owner, preference.replaces, existing, now
+                        db,
+                        "preference",
+                        memory,
+                        owner,
+                        preference.replaces,
+                        existing,
+                        now,
+                        next(vectors),
                     )
                 db.execute("UPDATE tasks SET status = 'completed' WHERE task_id = ?", (task_id,))
         except Exception:
@@ -369,20 +402,27 @@ class EmbeddedEngine:
         replaces: str | None,
         existing: Mapping[str, str],
         now: int,
+        vector: list[float] | None,
     ) -> None:
         """Update the memory a new one replaces (keeping its id), or insert the new one."""
         if replaces in existing:
             rows = db.execute("SELECT seq, body FROM memories WHERE id = ?", (replaces,)).fetchall()
             if rows:
                 updated = {**json.loads(rows[0]["body"]), **memory, "update_time": now}
-                self._rewrite(db, rows[0]["seq"], updated)
+                self._rewrite(db, rows[0]["seq"], updated, vector, owner, kind)
                 return
         memory = {**memory, "id": _new_id(), "create_time": now, "update_time": now}
-        self.store.insert_memory(
-            db, memory=memory, kind=kind, owner=owner, columns=_columns(memory)
-        )
+        self._insert(db, kind, memory, owner, vector)
 
-    def _rewrite(self, db: sqlite3.Connection, seq: int, memory: dict[str, Any]) -> None:
+    def _rewrite(
+        self,
+        db: sqlite3.Connection,
+        seq: int,
+        memory: dict[str, Any],
+        vector: list[float] | None = None,
+        owner: Mapping[str, Any] | None = None,
+        kind: str = "fact",
+    ) -> None:
         db.execute(
             "UPDATE memories SET body = ?, update_time = ? WHERE seq = ?",
             (json.dumps(memory, ensure_ascii=False), memory["update_time"], seq),
@@ -390,6 +430,38 @@ class EmbeddedEngine:
         db.execute(
             "UPDATE memories_fts SET body = ? WHERE rowid = ?", (_columns(memory)["body"], seq)
         )
+        if self._vectors is not None:
+            db.execute("DELETE FROM vectors WHERE seq = ?", (seq,))
+            self._vectors.forget()
+            if vector is not None and owner is not None:
+                self._vectors.add(db, seq, _owner_token(owner), kind, vector)
+
+    def _embed(self, memories: list[dict[str, Any]]) -> list[list[float] | None]:
+        if self.embeddings is None or not memories:
+            return [None] * len(memories)
+        return list(self.embeddings.embed_documents([_memory_text(m) for m in memories]))
+
+    def _insert(
+        self,
+        db: sqlite3.Connection,
+        kind: str,
+        memory: dict[str, Any],
+        owner: Mapping[str, Any],
+        vector: list[float] | None,
+        *,
+        speaker: str = "",
+        text: str = "",
+    ) -> None:
+        seq = self.store.insert_memory(
+            db,
+            memory=memory,
+            kind=kind,
+            owner=owner,
+            columns=_columns(memory, speaker=speaker),
+            text=text,
+        )
+        if self._vectors is not None and vector is not None:
+            self._vectors.add(db, seq, _owner_token(owner), kind, vector)
 
     def _produce(
         self,
@@ -509,6 +581,7 @@ class EmbeddedEngine:
             "tool_memory_detail_list": [],
             "skill_detail_list": [],
         }
+        query_vector = self.embeddings.embed_query(query) if self.embeddings else None
         for kind, key, limit in plan:
             found = self.store.candidates(
                 words=words,
@@ -518,7 +591,13 @@ class EmbeddedEngine:
                 params=params,
                 limit=max(50, limit * 5),
             )
-            result[key] = _rank(found, scorer, conversation_id, threshold, limit)
+            similar: dict[int, float] = {}
+            if self._vectors is not None and query_vector is not None:
+                near = self._vectors.nearest(self.store, owners, kind, query_vector, _VECTOR_DEPTH)
+                similar = dict(near)
+                seen = {candidate.seq for candidate in found}
+                found += self.store.by_seq([q for q, _ in near if q not in seen], where, params)
+            result[key] = _rank(found, scorer, conversation_id, threshold, limit, similar)
         language = "zh" if has_cjk(query) else "en"
         result["preference_note"] = (
             PREFERENCE_NOTE[language] if result["preference_detail_list"] else ""
@@ -617,8 +696,12 @@ class EmbeddedEngine:
         if body.get("status") is not None:
             memory["status"] = check_text("status", body["status"])
         memory["update_time"] = self._now_ms()
+        (vector,) = self._embed([memory])
+        owner_row = self.store.query(
+            "SELECT user_id, knowledgebase_id FROM memories WHERE seq = ?", (rows[0]["seq"],)
+        )[0]
         with self.store.transaction() as db:
-            self._rewrite(db, rows[0]["seq"], memory)
+            self._rewrite(db, rows[0]["seq"], memory, vector, dict(owner_row), rows[0]["kind"])
         return {"success": True}
 
     def add_feedback(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -747,24 +830,26 @@ class EmbeddedEngine:
         file_id = _new_id()
         now = self._now_ms()
         owner = {"knowledgebase_id": kb}
+        memories = [
+            {
+                "id": _new_id(),
+                "memory_key": f"{name}: {title(chunk)}",
+                "memory_value": chunk,
+                "memory_type": "LongTermMemory",
+                "conversation_id": "default_session",
+                "status": "activated",
+                "confidence": 1.0,
+                "tags": ["knowledgebase", name],
+                "create_time": now,
+                "update_time": now,
+                "sources": [{"file_id": file_id, "name": name}],
+            }
+            for chunk in _chunks(text)
+        ]
+        vectors = self._embed(memories)
         with self.store.transaction() as db:
-            for chunk in _chunks(text):
-                memory = {
-                    "id": _new_id(),
-                    "memory_key": f"{name}: {title(chunk)}",
-                    "memory_value": chunk,
-                    "memory_type": "LongTermMemory",
-                    "conversation_id": "default_session",
-                    "status": "activated",
-                    "confidence": 1.0,
-                    "tags": ["knowledgebase", name],
-                    "create_time": now,
-                    "update_time": now,
-                    "sources": [{"file_id": file_id, "name": name}],
-                }
-                self.store.insert_memory(
-                    db, memory=memory, kind="fact", owner=owner, columns=_columns(memory)
-                )
+            for memory, vector in zip(memories, vectors, strict=True):
+                self._insert(db, "fact", memory, owner, vector)
             db.execute(
                 "INSERT INTO knowledgebase_files (id, knowledgebase_id, name, type, size, status, "
                 "create_time) VALUES (?, ?, ?, ?, ?, 'completed', ?)",
@@ -834,7 +919,9 @@ def _columns(memory: Mapping[str, Any], speaker: str = "") -> dict[str, str]:
     ]
     moment = parse_timestamp(memory.get("create_time"))
     return {
-        "body": index_text(*own, " ".join(t for t in memory.get("tags") or [] if ":" not in t)),
+        # Tags are not indexed: they are filterable metadata and, in fast mode, the text's own
+        # words, which must not outlive an edit of the text.
+        "body": index_text(*own),
         "spk": index_text(speaker),
         "date": date_words(moment) if moment else "",
         "tmp": TIME_MARKER if speaks_of_time(" ".join(own)) else "",
@@ -885,13 +972,26 @@ def _rank(
     conversation_id: object,
     threshold: float,
     limit: int,
+    similar: Mapping[int, float] | None = None,
 ) -> list[dict[str, Any]]:
+    """Order candidates: by bm25, or with vectors by reciprocal-rank fusion of bm25's order and
+    the similarity order. Relativity is the query coverage, or the cosine when higher."""
+    similar = similar or {}
+    lexical = {c.seq: rank for rank, c in enumerate(c for c in found if c.bm25 > 0)}
+    by_vector = {seq: rank for rank, seq in enumerate(similar)}
     scored = []
     for candidate in found:
-        relativity = scorer.coverage(candidate)
+        relativity = max(scorer.coverage(candidate), round(similar.get(candidate.seq, 0.0), 4))
         if relativity < threshold:
             continue
-        score = candidate.bm25
+        if similar:
+            score = sum(
+                1 / (_RRF_K + ranks[candidate.seq])
+                for ranks in (lexical, by_vector)
+                if candidate.seq in ranks
+            )
+        else:
+            score = candidate.bm25
         if conversation_id is not None and candidate.conversation_id == conversation_id:
             score *= 1.2  # the cloud's soft boost for the current conversation
         if FEEDBACK_TAG in candidate.body.get("tags", ()):
@@ -904,6 +1004,18 @@ def _rank(
         item = {k: v for k, v in candidate.body.items() if k != "sources"}
         items.append({**item, "relativity": relativity})
     return items
+
+
+def _memory_text(memory: Mapping[str, Any]) -> str:
+    return str(
+        memory.get("memory_value") or memory.get("preference") or memory.get("tool_value") or ""
+    )
+
+
+def _owner_token(owner: Mapping[str, Any]) -> str:
+    if owner.get("knowledgebase_id") is not None:
+        return scope_token("k", owner["knowledgebase_id"])
+    return scope_token("u", owner["user_id"])
 
 
 def _decode(content: str) -> bytes:

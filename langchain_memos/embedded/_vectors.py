@@ -1,0 +1,122 @@
+"""Optional vector similarity for the embedded engine, through any LangChain ``Embeddings``.
+
+Vectors are stored in SQLite next to the memories and searched by exact cosine similarity over
+an in-memory matrix per owner (one user, or one knowledge base) and memory kind. Exact search is
+simple and, with numpy, fast enough for this engine's sizes (100k vectors of 384 dimensions is
+about 40M multiply-adds a query).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from langchain_memos._exceptions import ConfigurationError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+__all__ = ["VectorIndex"]
+
+
+def _numpy() -> Any:
+    try:
+        import numpy
+    except ImportError:
+        raise ConfigurationError(
+            "vector search needs numpy: pip install 'langchain-memos[vectors]'"
+        ) from None
+    return numpy
+
+
+class _Matrix:
+    """Unit vectors of one owner and kind, with their memory rows; grows by doubling."""
+
+    def __init__(self, numpy: Any, dimensions: int) -> None:
+        self.np = numpy
+        self.seqs: npt.NDArray[np.int64] = numpy.zeros(16, dtype=numpy.int64)
+        self.rows: npt.NDArray[np.float32] = numpy.zeros((16, dimensions), dtype=numpy.float32)
+        self.size = 0
+
+    def append(self, seq: int, unit: npt.NDArray[np.float32]) -> None:
+        if self.size == len(self.seqs):
+            self.seqs = self.np.resize(self.seqs, 2 * self.size)
+            grown = self.np.zeros((2 * self.size, self.rows.shape[1]), dtype=self.np.float32)
+            grown[: self.size] = self.rows
+            self.rows = grown
+        self.seqs[self.size] = seq
+        self.rows[self.size] = unit
+        self.size += 1
+
+
+class VectorIndex:
+    """Stores vectors in the ``vectors`` table and finds the nearest ones to a query."""
+
+    def __init__(self) -> None:
+        self.np = _numpy()
+        self._lock = threading.Lock()
+        self._matrices: dict[tuple[str, str], _Matrix] = {}
+        self._loaded = False
+
+    def _unit(self, vector: Sequence[float]) -> npt.NDArray[np.float32]:
+        array = self.np.asarray(vector, dtype=self.np.float32)
+        norm = float(self.np.linalg.norm(array))
+        unit: npt.NDArray[np.float32] = array / norm if norm else array
+        return unit
+
+    def add(
+        self, db: sqlite3.Connection, seq: int, owner: str, kind: str, vector: Sequence[float]
+    ) -> None:
+        unit = self._unit(vector)
+        db.execute(
+            "INSERT INTO vectors (seq, owner, kind, vector) VALUES (?, ?, ?, ?)",
+            (seq, owner, kind, unit.tobytes()),
+        )
+        with self._lock:
+            if self._loaded:
+                self._matrix(owner, kind, len(unit)).append(seq, unit)
+
+    def forget(self) -> None:
+        """Drop the in-memory matrices (after deletions); they are reloaded on the next search."""
+        with self._lock:
+            self._matrices.clear()
+            self._loaded = False
+
+    def _matrix(self, owner: str, kind: str, dimensions: int) -> _Matrix:
+        key = (owner, kind)
+        if key not in self._matrices:
+            self._matrices[key] = _Matrix(self.np, dimensions)
+        return self._matrices[key]
+
+    def _load(self, store: Any) -> None:
+        for row in store.query("SELECT seq, owner, kind, vector FROM vectors ORDER BY seq"):
+            unit = self.np.frombuffer(row[3], dtype=self.np.float32)
+            self._matrix(row[1], row[2], len(unit)).append(row[0], unit)
+        self._loaded = True
+
+    def nearest(
+        self,
+        store: Any,
+        owners: Sequence[str],
+        kind: str,
+        query: Sequence[float],
+        limit: int,
+    ) -> list[tuple[int, float]]:
+        """The ``limit`` memory rows most similar to ``query``, with their cosine similarity."""
+        unit = self._unit(query)
+        found: list[tuple[int, float]] = []
+        with self._lock:
+            if not self._loaded:
+                self._load(store)
+            for owner in owners:
+                matrix = self._matrices.get((owner, kind))
+                if matrix is None or matrix.size == 0:
+                    continue
+                scores = matrix.rows[: matrix.size] @ unit
+                top = self.np.argsort(-scores)[:limit]
+                found += [(int(matrix.seqs[i]), float(scores[i])) for i in top]
+        found.sort(key=lambda pair: -pair[1])
+        return found[:limit]

@@ -1,0 +1,80 @@
+"""Optional vector similarity: what lexical search cannot find, meaning can."""
+
+from __future__ import annotations
+
+from langchain_core.embeddings import Embeddings
+
+from langchain_memos import MemOSClient
+from langchain_memos.embedded import EmbeddedEngine
+
+# A tiny meaning space: words that mean alike share a dimension.
+CONCEPTS = [
+    {"holiday", "vacation", "trip", "travel", "journey"},
+    {"kids", "children", "family", "parents", "elderly"},
+    {"hotel", "inn", "accommodation", "stay"},
+    {"food", "spicy", "dinner", "restaurant"},
+]
+
+
+class ConceptEmbeddings(Embeddings):
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def _vector(self, text: str) -> list[float]:
+        words = {w.strip(".,?!").lower() for w in text.split()}
+        return [float(len(words & concept)) for concept in CONCEPTS] + [0.01]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.calls += 1
+        return [self._vector(text) for text in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._vector(text)
+
+
+def client(embeddings: Embeddings | None) -> MemOSClient:
+    engine = EmbeddedEngine(embeddings=embeddings)
+    memos = MemOSClient(embedded=engine)
+    memos.add_message(
+        [
+            {"role": "user", "content": "We plan a vacation with the kids and grandparents."},
+            {"role": "user", "content": "I ordered spicy noodles for dinner."},
+        ],
+        user_id="u1",
+        conversation_id="c1",
+    )
+    return memos
+
+
+def values(memos: MemOSClient, query: str, user: str = "u1") -> list[str | None]:
+    found = memos.search_memory(query, user_id=user, include_preference=False)
+    return [m.memory_value for m in found.memory_detail_list]
+
+
+def test_meaning_finds_what_words_miss() -> None:
+    query = "Where should we go for the holiday?"
+    assert values(client(None), query) == []
+    embeddings = ConceptEmbeddings()
+    assert values(client(embeddings), query) == [
+        "[user viewpoint] We plan a vacation with the kids and grandparents."
+    ]
+    assert embeddings.calls == 1  # one batch per add/message call
+
+
+def test_vectors_keep_users_apart_and_follow_edits_and_deletes() -> None:
+    memos = client(ConceptEmbeddings())
+    assert values(memos, "holiday plans", user="someone-else") == []
+
+    listing = memos.get_memory(user_id="u1")
+    trip = next(m for m in listing.memory_detail_list if "vacation" in (m.memory_value or ""))
+    assert trip.id is not None
+    memos.update_memory(trip.id, content="We booked a cheap inn.")
+    assert values(memos, "hotel ideas") == ["We booked a cheap inn."]
+    # The edited memory no longer matches its old words, by text or by meaning.
+    assert "We booked a cheap inn." not in values(memos, "holiday plans")
+
+    memos.delete_memory(memory_ids=[trip.id])
+    assert values(memos, "hotel ideas") == []
+    assert values(memos, "restaurant tonight") == [
+        "[user viewpoint] I ordered spicy noodles for dinner."
+    ]
