@@ -425,10 +425,15 @@ ContentPart: TypeAlias = TextPart | ImagePart | FilePart
 
 
 class MessageInput(TypedDict, total=False):
-    """A message for ``add/message``: an OpenAI-style chat message plus ``chat_time``."""
+    """A message for ``add/message``: an OpenAI-style chat message plus ``chat_time``.
+
+    ``name`` (the speaker, as in OpenAI messages) is used by the embedded engine for multi-party
+    conversations; the cloud's documentation does not list it.
+    """
 
     role: Required[Literal["user", "assistant", "system", "tool"]]
     content: str | Sequence[ContentPart]
+    name: str
     chat_time: str
     tool_call_id: str
     tool_calls: Sequence[ToolCall]

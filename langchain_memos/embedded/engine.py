@@ -78,7 +78,9 @@ PREFERENCE_NOTE = {
     "zh": "\n# 注意：\n事实记忆是事实的摘要，而偏好记忆是用户偏好的摘要。\n"
     "你的回复不得违反用户的任何偏好，无论是显式偏好还是隐式偏好，并简要解释你为什么这样回答以避免冲突。\n",
 }
-FEEDBACK_TAG = "feedback"
+# A system tag (with a colon, like "mode:fast"): keywords() never produces one, so ordinary turns
+# that mention feedback are not taken for corrections.
+FEEDBACK_TAG = "mode:feedback"
 _RRF_K = 60
 _VECTOR_DEPTH = 200
 _RECONCILE_LATEST = 20
