@@ -5,7 +5,8 @@ are handed to MemOS. Conversation B (2025-09-28): the user asks where to go for 
 holiday, and MemOS recalls what it learned in conversation A.
 
 Run it against the MemOS cloud with ``MEMOS_API_KEY=mpg-... python examples/client_basics.py``,
-or against any MemOS-compatible server with ``MEMOS_BASE_URL``.
+against any MemOS-compatible server with ``MEMOS_BASE_URL``, or offline with neither: then it
+uses the embedded engine, in memory.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 import sys
 
 from langchain_memos import MemOSClient, MemOSError
-from langchain_memos.types import MessageInput
+from langchain_memos.types import SERVICE_TIMEZONE, MessageInput
 
 USER_ID = "memos_user_123"
 
@@ -37,16 +38,18 @@ CONVERSATION_A: list[MessageInput] = [
 ]
 
 
-def main() -> int:
-    if not (os.environ.get("MEMOS_API_KEY") or os.environ.get("MEMOS_BASE_URL")):
-        print(
-            "This example talks to a MemOS service. Set MEMOS_API_KEY to use the MemOS cloud\n"
-            "(or MEMOS_BASE_URL for another MemOS-compatible server) and run it again.",
-            file=sys.stderr,
-        )
-        return 2
+def open_client() -> MemOSClient:
+    if os.environ.get("MEMOS_API_KEY") or os.environ.get("MEMOS_BASE_URL"):
+        return MemOSClient()
+    print(
+        "No MEMOS_API_KEY: using the embedded MemOS engine, in memory (offline, fast mode).\n"
+        "Set MEMOS_API_KEY to run the same calls against the MemOS cloud.\n"
+    )
+    return MemOSClient(embedded=":memory:")
 
-    with MemOSClient() as client:
+
+def main() -> int:
+    with open_client() as client:
         try:
             for message in CONVERSATION_A:
                 message["chat_time"] = "2025-06-10 09:30:00"
@@ -56,7 +59,7 @@ def main() -> int:
             print(f"Stored conversation A: task {task.task_id} is {task.status}")
 
             found = client.search_memory(
-                "Where should we go for the National Day holiday?",
+                "Where should we travel for the National Day holiday?",
                 user_id=USER_ID,
                 conversation_id="0928",
             )
@@ -67,7 +70,7 @@ def main() -> int:
     print("\nRecalled facts:")
     for memory in found.memory_detail_list:
         when = memory.created_at or memory.updated_at
-        stamp = f"{when:%Y-%m-%d %H:%M}" if when else "undated"
+        stamp = f"{when.astimezone(SERVICE_TIMEZONE):%Y-%m-%d %H:%M}" if when else "undated"
         print(f"  [{stamp}] {memory.memory_value}")
     print("Recalled preferences:")
     for preference in found.preference_detail_list:
