@@ -11,7 +11,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from langchain_memos._exceptions import ConfigurationError
 from langchain_memos.embedded._text import epoch_ms, fts_query, index_text, parse_chat_time
+
+# Bumped whenever what is indexed changes, so that an older database fails clearly.
+INDEX_VERSION = 1
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -95,6 +99,11 @@ def scope_token(kind: str, value: str) -> str:
     """
     digest = hashlib.blake2b(value.encode(), digest_size=10).digest()
     return kind + str(int.from_bytes(digest, "big"))
+
+
+def owner_kind(owner: str, kind: str) -> str:
+    """One token for an owner's memories of one kind: one phrase to match instead of two."""
+    return scope_token("c", f"{owner}/{kind}")
 
 
 class FilterError(ValueError):
@@ -181,7 +190,17 @@ class Store:
         if path != ":memory:":
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        has_tables = self._db.execute(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'memories'"
+        ).fetchone()[0]
+        if has_tables and version != INDEX_VERSION:
+            raise ConfigurationError(
+                f"{path} was made by another version of the embedded engine (index format "
+                f"{version}, this one reads {INDEX_VERSION}); start a new database"
+            )
         self._db.executescript(SCHEMA)
+        self._db.execute(f"PRAGMA user_version = {INDEX_VERSION}")
         self.on_delete: Callable[[], None] | None = None
 
     def close(self) -> None:
@@ -214,12 +233,10 @@ class Store:
         owner: Mapping[str, Any],
         columns: Mapping[str, str],
         text: str = "",
+        context: tuple[str, str] = ("", ""),
     ) -> int:
-        """Store a memory and index it; ``columns`` holds its body, spk, date and tmp terms.
-
-        A fact with ``text`` is a conversation turn: the context columns of the turns before it
-        are refreshed to include it.
-        """
+        """Store a memory and index it; ``columns`` holds its body, spk, date and tmp terms, and
+        ``context`` its ctx1 and ctx2 (see :meth:`plan_context`)."""
         cursor = db.execute(
             "INSERT INTO memories (id, kind, user_id, agent_id, app_id, conversation_id, "
             "knowledgebase_id, public, tags, info, create_time, update_time, text, body) "
@@ -241,45 +258,58 @@ class Store:
                 json.dumps(memory, ensure_ascii=False),
             ),
         )
-        scope = [scope_token("t", kind)]
+        scope = []
         if owner.get("user_id") is not None:
             scope.append(scope_token("u", owner["user_id"]))
         if owner.get("knowledgebase_id") is not None:
             scope.append(scope_token("k", owner["knowledgebase_id"]))
+        # The owner's token counts the owner's memories (for idf); the owner-and-kind token lets a
+        # search match a single scope phrase.
+        scope += [owner_kind(token, kind) for token in scope]
         db.execute(
             "INSERT INTO memories_fts (rowid, scope, body, spk, ctx1, ctx2, date, tmp) "
-            "VALUES (?, ?, ?, ?, '', '', ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 cursor.lastrowid,
                 " ".join(scope),
                 columns.get("body", ""),
                 columns.get("spk", ""),
+                *context,
                 columns.get("date", ""),
                 columns.get("tmp", ""),
             ),
         )
-        if kind == "fact" and text and owner.get("user_id") is not None:
-            self._refresh_context(db, owner["user_id"], memory.get("conversation_id"))
         return int(cursor.lastrowid or 0)
 
-    def _refresh_context(
-        self, db: sqlite3.Connection, user_id: str, conversation_id: str | None
-    ) -> None:
-        """Rewrite ctx1/ctx2 of the newest three turns of a conversation (the only ones a new
-        turn can neighbour)."""
+    def plan_context(
+        self, db: sqlite3.Connection, user_id: str, conversation_id: str, turns: list[str]
+    ) -> tuple[list[tuple[str, str]], list[tuple[int, str, str]]]:
+        """Context columns for new ``turns`` appended to a conversation, each text tokenised
+        once: the (ctx1, ctx2) of every new turn, and the new (seq, ctx1, ctx2) of the at most
+        two stored turns the new ones become neighbours of."""
+        if not turns:
+            return [], []
         rows = db.execute(
-            "SELECT seq, text FROM memories WHERE user_id = ? AND conversation_id IS ? "
-            "AND kind = 'fact' AND text != '' ORDER BY seq DESC LIMIT 5",
+            "SELECT seq, text FROM memories WHERE user_id = ? AND conversation_id = ? "
+            "AND kind = 'fact' AND text != '' ORDER BY seq DESC LIMIT 4",
             (user_id, conversation_id),
         ).fetchall()[::-1]
-        texts = [row["text"] for row in rows]
-        for index in range(max(0, len(rows) - 3), len(rows)):
-            near = [texts[i] for i in (index - 1, index + 1) if 0 <= i < len(texts)]
-            far = [texts[i] for i in (index - 2, index + 2) if 0 <= i < len(texts)]
-            db.execute(
-                "UPDATE memories_fts SET ctx1 = ?, ctx2 = ? WHERE rowid = ?",
-                (index_text(*near), index_text(*far), rows[index]["seq"]),
-            )
+        tokens = [index_text(text) for text in [*(row["text"] for row in rows), *turns]]
+
+        def around(index: int) -> tuple[str, str]:
+            near = [tokens[i] for i in (index - 1, index + 1) if 0 <= i < len(tokens)]
+            far = [tokens[i] for i in (index - 2, index + 2) if 0 <= i < len(tokens)]
+            return " ".join(t for t in near if t), " ".join(t for t in far if t)
+
+        stored = len(rows)
+        previous = [(rows[i]["seq"], *around(i)) for i in range(max(0, stored - 2), stored)]
+        return [around(stored + i) for i in range(len(turns))], previous
+
+    def update_context(self, db: sqlite3.Connection, rows: list[tuple[int, str, str]]) -> None:
+        db.executemany(
+            "UPDATE memories_fts SET ctx1 = ?, ctx2 = ? WHERE rowid = ?",
+            [(ctx1, ctx2, seq) for seq, ctx1, ctx2 in rows],
+        )
 
     def delete_memories(self, db: sqlite3.Connection, where: str, params: Sequence[Any]) -> int:
         if not params and "?" in where:
@@ -331,15 +361,31 @@ class Store:
         where: str,
         params: list[Any],
         limit: int,
+        optional: Sequence[str] = (),
     ) -> list[Candidate]:
-        """The best full-text matches of ``words`` among ``owners``' memories of one kind."""
+        """The best full-text matches of ``words`` among ``owners``' memories of one kind.
+
+        ``optional`` words add to a memory's score but do not make it a match on their own.
+        """
         if not words or not owners:
             return []
-        match = (
-            f"scope : ({fts_query(owners)}) AND scope : {fts_query([scope_token('t', kind)])} "
-            f"AND ({fts_query(words)})"
-        )
+        scope = f"scope : ({fts_query([owner_kind(owner, kind) for owner in owners])})"
+        match = f"{scope} AND ({fts_query(words)})"
+        if optional:
+            # Always true for these rows, but puts the optional words in the expression bm25 scores.
+            match += f" AND ({fts_query(list(optional))} OR {scope})"
         weights = ", ".join(map(str, RANK_WEIGHTS))
+        if where == "1":
+            # No filter: rank in the index alone, then fetch only the rows that made the cut.
+            sql = (
+                "SELECT m.seq, m.kind, m.conversation_id, m.create_time, m.body, t.score, "
+                "f.body || ' ' || f.spk || ' ' || f.date AS own, f.ctx1 AS context "
+                f"FROM (SELECT rowid, bm25(memories_fts, {weights}) AS score FROM memories_fts "
+                "WHERE memories_fts MATCH ? ORDER BY score LIMIT ?) AS t "
+                "JOIN memories m ON m.seq = t.rowid JOIN memories_fts f ON f.rowid = t.rowid "
+                "ORDER BY t.score"
+            )
+            return [_candidate(row) for row in self.query(sql, [match, limit])]
         sql = (
             "SELECT m.seq, m.kind, m.conversation_id, m.create_time, m.body, "
             f"bm25(memories_fts, {weights}) AS score, "

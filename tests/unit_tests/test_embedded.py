@@ -452,3 +452,13 @@ def test_terms_split_chinese_into_bigrams() -> None:
 def test_chat_times(value: str, iso: str | None) -> None:
     parsed = parse_chat_time(value)
     assert (parsed.isoformat() if parsed else None) == iso
+
+
+def test_a_database_of_another_index_format_fails_clearly(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE memories (seq INTEGER PRIMARY KEY)")
+    with pytest.raises(ConfigurationError, match="index format 0"):
+        EmbeddedEngine(str(path))
