@@ -31,8 +31,10 @@ format: $(STAMP)
 record: $(STAMP)
 	$(BIN)/python -m pytest tests/integration_tests --record-mode=all -p no:randomly
 
+# Every benchmark that needs no external data (locomo_recall.py reads a data set: run it by hand).
 bench: $(STAMP)
 	$(BIN)/python bench/client_overhead.py
+	$(BIN)/python bench/engine_scale.py
 
 demo: $(STAMP)
 	$(BIN)/python examples/quickstart.py
