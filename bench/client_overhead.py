@@ -23,23 +23,19 @@ import gc
 import json
 import multiprocessing
 import os
-import platform
 import random
-import shutil
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass
-from importlib.metadata import version
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 import httpx
+from _common import code_under_test, machine_info, percentile, usable_cpus, versions
 
-import langchain_memos
 from langchain_memos import AsyncMemOSClient, MemOSClient
 from langchain_memos.types import SearchMemoryResult
 
@@ -215,20 +211,12 @@ class Summary:
     stdev_us: float
 
 
-def _percentile(ordered: Sequence[float], q: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    position = (len(ordered) - 1) * q
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
 def summarise(samples_ns: Sequence[int]) -> Summary:
     us = sorted(value / 1000 for value in samples_ns)
     return Summary(
         n=len(us),
-        p50_us=round(_percentile(us, 0.50), 2),
-        p95_us=round(_percentile(us, 0.95), 2),
+        p50_us=round(percentile(us, 0.50), 2),
+        p95_us=round(percentile(us, 0.95), 2),
         mean_us=round(statistics.fmean(us), 2),
         min_us=round(us[0], 2),
         max_us=round(us[-1], 2),
@@ -299,7 +287,7 @@ def bootstrap_ratio_ci(
         / statistics.median(rng.choices(denominator, k=len(denominator)))
         for _ in range(rounds)
     )
-    return round(_percentile(ratios, 0.025), 4), round(_percentile(ratios, 0.975), 4)
+    return round(percentile(ratios, 0.025), 4), round(percentile(ratios, 0.975), 4)
 
 
 # ---- the series: client, bare post, bare post + json(), each sync and async ---------------------
@@ -444,66 +432,6 @@ async def measure_async(
 # ---- report ------------------------------------------------------------------------------------
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.partition(":")[2].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _git(*args: str) -> str | None:
-    git = shutil.which("git")
-    if git is None:
-        return None
-    try:
-        done = subprocess.run(  # noqa: S603 - fixed git queries, no user input
-            [git, *args],
-            cwd=Path(__file__).resolve().parent,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout.strip()
-
-
-def code_under_test() -> dict[str, Any]:
-    """Which client was measured: the commit, local edits, and where it was imported from."""
-    changes = _git("status", "--porcelain", "--", "langchain_memos")
-    return {
-        "git_commit": _git("rev-parse", "--short", "HEAD") or None,
-        "client_has_uncommitted_changes": None if changes is None else bool(changes),
-        "client_imported_from": str(Path(langchain_memos.__file__).resolve().parent),
-    }
-
-
-def usable_cpus() -> int | None:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-
-
-def machine_info(usable: int | None, pinned: tuple[int, int] | None) -> dict[str, Any]:
-    return {
-        "python": sys.version.split()[0],
-        "implementation": platform.python_implementation(),
-        "platform": platform.platform(),
-        "cpu_model": _cpu_model(),
-        "cpu_count": os.cpu_count(),
-        "usable_cpus": usable,
-        "pinned_client_cpu": pinned[0] if pinned else None,
-        "pinned_server_cpu": pinned[1] if pinned else None,
-    }
-
-
-def versions() -> dict[str, str]:
-    names = ("httpx", "httpcore", "h11", "anyio", "pydantic", "pydantic-core", "langchain-memos")
-    return {name: version(name) for name in names}
-
-
 def ratios(
     samples: dict[str, list[int]], stats: dict[str, Summary], *, bootstrap: int, rng: random.Random
 ) -> dict[str, Any]:
@@ -619,8 +547,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "benchmark": "client_overhead",
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "code": code_under_test(),
-        "machine": machine_info(usable, pinned),
-        "versions": versions(),
+        "machine": machine_info(
+            usable_cpus=usable,
+            pinned_client_cpu=pinned[0] if pinned else None,
+            pinned_server_cpu=pinned[1] if pinned else None,
+        ),
+        "versions": versions(
+            "httpx", "httpcore", "h11", "anyio", "pydantic", "pydantic-core", "langchain-memos"
+        ),
         "config": {
             "n": args.n,
             "warmup": args.warmup,

@@ -42,11 +42,8 @@ import gc
 import itertools
 import json
 import math
-import os
-import platform
 import random
 import resource
-import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -55,11 +52,11 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-import langchain_memos
+from _common import code_under_test, machine_info, percentile, versions
+
 from langchain_memos import MemOSClient
 from langchain_memos.embedded import EmbeddedEngine
 from langchain_memos.types import MessageInput
@@ -413,21 +410,13 @@ def owner(layout: str, users: int, k: int) -> str:
 # ---- measurements --------------------------------------------------------------------------
 
 
-def _percentile(ordered: Sequence[float], q: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    position = (len(ordered) - 1) * q
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
 def latency_ms(samples_ns: Sequence[int]) -> dict[str, float]:
     ms = sorted(value / 1e6 for value in samples_ns)
     return {
         "n": len(ms),
-        "p50_ms": round(_percentile(ms, 0.50), 3),
-        "p95_ms": round(_percentile(ms, 0.95), 3),
-        "p99_ms": round(_percentile(ms, 0.99), 3),
+        "p50_ms": round(percentile(ms, 0.50), 3),
+        "p95_ms": round(percentile(ms, 0.95), 3),
+        "p99_ms": round(percentile(ms, 0.99), 3),
         "mean_ms": round(statistics.fmean(ms), 3),
         "max_ms": round(ms[-1], 3),
     }
@@ -812,67 +801,6 @@ def _log(value: float) -> float:
 # ---- report ------------------------------------------------------------------------------------
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.partition(":")[2].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _git(*args: str) -> str | None:
-    git = shutil.which("git")
-    if git is None:
-        return None
-    try:
-        done = subprocess.run(  # noqa: S603 - fixed git queries, no user input
-            [git, *args],
-            cwd=Path(__file__).resolve().parent,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout.strip()
-
-
-def code_under_test() -> dict[str, Any]:
-    changes = _git("status", "--porcelain", "--", "langchain_memos")
-    return {
-        "git_commit": _git("rev-parse", "--short", "HEAD") or None,
-        "engine_has_uncommitted_changes": None if changes is None else bool(changes),
-        "engine_imported_from": str(Path(langchain_memos.__file__).resolve().parent),
-    }
-
-
-def machine_info() -> dict[str, Any]:
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    memory_gb = None
-    try:
-        pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        memory_gb = round(pages / 2**30, 1)
-    except (ValueError, OSError, AttributeError):
-        pass
-    return {
-        "python": sys.version.split()[0],
-        "implementation": platform.python_implementation(),
-        "platform": platform.platform(),
-        "cpu_model": _cpu_model(),
-        "cpu_count": os.cpu_count(),
-        "usable_cpus": usable,
-        "memory_gb": memory_gb,
-    }
-
-
-def versions() -> dict[str, str]:
-    names = ("httpx", "pydantic", "langchain-memos")
-    return {"sqlite": sqlite3.sqlite_version, **{name: version(name) for name in names}}
-
-
 def print_table(rows: list[dict[str, Any]], verdicts: list[dict[str, Any]]) -> None:
     print()
     print(
@@ -951,7 +879,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "code": code_under_test(),
         "machine": machine_info(),
-        "versions": versions(),
+        "versions": versions("httpx", "pydantic", "langchain-memos"),
         "config": {
             "sizes": list(args.sizes),
             "layouts": {

@@ -27,24 +27,19 @@ import argparse
 import datetime as dt
 import json
 import math
-import os
-import platform
 import re
-import shutil
-import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any, cast
 
-import langchain_memos
+from _common import code_under_test, machine_info, percentile, versions
+
 from langchain_memos import MemOSClient
 from langchain_memos.embedded import EmbeddedEngine
 from langchain_memos.embedded._store import scope_token
@@ -500,14 +495,6 @@ def whole_conversation(conversation: Conversation) -> str:
     )
 
 
-def _percentile(ordered: Sequence[float], q: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    position = (len(ordered) - 1) * q
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
 def hits_of(data: DataSet, packed: Mapping[tuple[str, int], Packed]) -> dict[tuple[str, int], bool]:
     return {
         (q.sample_id, q.index): bool(q.evidence & packed[(q.sample_id, q.index)].dia_ids)
@@ -538,7 +525,7 @@ def score(
         "recall": round(sum(hits.values()) / len(hits), 4),
         "per_category": per_category,
         "mean_tokens_injected": round(mean_tokens, 1),
-        "p50_tokens_injected": round(_percentile(sorted(used), 0.5), 1),
+        "p50_tokens_injected": round(percentile(sorted(used), 0.5), 1),
         "max_tokens_injected": max(used),
         "mean_memories_injected": round(statistics.fmean(p.items for p in packed.values()), 2),
         "saving_vs_whole_conversation": round(1 - mean_tokens / statistics.fmean(whole), 4),
@@ -568,55 +555,6 @@ def paired(
         "neither": sum(not mine[k] and not theirs[k] for k in mine),
         "mcnemar_exact_p": float(f"{mcnemar_exact_p(wins, losses):.3g}"),
     }
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.partition(":")[2].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _git(*args: str) -> str | None:
-    git = shutil.which("git")
-    if git is None:
-        return None
-    try:
-        done = subprocess.run(  # noqa: S603 - fixed git queries, no user input
-            [git, *args], cwd=ROOT, capture_output=True, text=True, timeout=10, check=True
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout.strip()
-
-
-def code_under_test() -> dict[str, Any]:
-    changes = _git("status", "--porcelain", "--", "langchain_memos")
-    return {
-        "git_commit": _git("rev-parse", "--short", "HEAD") or None,
-        "package_has_uncommitted_changes": None if changes is None else bool(changes),
-        "package_imported_from": str(Path(langchain_memos.__file__).resolve().parent),
-    }
-
-
-def machine_info() -> dict[str, Any]:
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {
-        "python": sys.version.split()[0],
-        "implementation": platform.python_implementation(),
-        "platform": platform.platform(),
-        "cpu_model": _cpu_model(),
-        "cpu_count": os.cpu_count(),
-        "usable_cpus": usable,
-    }
-
-
-def versions() -> dict[str, str]:
-    names = ("langchain-memos", "httpx", "pydantic", "pydantic-core")
-    return {"sqlite": sqlite3.sqlite_version, **{name: version(name) for name in names}}
 
 
 SYSTEMS = {
@@ -728,7 +666,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "code": code_under_test(),
         "machine": machine_info(),
-        "versions": versions(),
+        "versions": versions("langchain-memos", "httpx", "pydantic", "pydantic-core"),
         "data": {
             "source": "LoCoMo-10 conversations conv-26, conv-30, conv-41, conv-42, conv-43 "
             "(snap-research/LoCoMo, CC BY-NC 4.0), read at run time",
@@ -806,8 +744,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "ingest_seconds": round(run.ingest_seconds, 3),
             "messages_per_second": round(run.messages / run.ingest_seconds, 1),
             "searches": len(search_ms),
-            "search_p50_ms": round(_percentile(search_ms, 0.5), 2),
-            "search_p95_ms": round(_percentile(search_ms, 0.95), 2),
+            "search_p50_ms": round(percentile(search_ms, 0.5), 2),
+            "search_p95_ms": round(percentile(search_ms, 0.95), 2),
             "search_mean_ms": round(statistics.fmean(search_ms), 2),
             "mean_facts_returned": round(statistics.fmean(run.recalled_per_search), 2),
             "searches_whose_top25_differs_from_internal_ranking": run.top25_mismatches,
