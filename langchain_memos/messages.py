@@ -17,6 +17,7 @@ from langchain_core.messages import (
 )
 
 from langchain_memos._exceptions import MemOSInputError
+from langchain_memos._tokens import approximate_tokens
 from langchain_memos.types import (
     SERVICE_TIMEZONE,
     ContentPart,
@@ -247,6 +248,4 @@ def from_memos_messages(details: Sequence[MessageDetail]) -> list[BaseMessage]:
 
 def estimate_tokens(message: MessageInput) -> int:
     """A cheap upper-leaning token estimate: a CJK character is a token, other text 4 chars one."""
-    text = json.dumps(message, ensure_ascii=False)
-    wide = sum(1 for char in text if ord(char) > 0x2E80)
-    return wide + (len(text) - wide + 3) // 4
+    return approximate_tokens(json.dumps(message, ensure_ascii=False))
