@@ -251,8 +251,8 @@ def _lines(result: SearchMemoryResult, language: Language) -> list[MemoryLine]:
         text = _flat(tool.experience or value)
         lines.append(MemoryLine("tool", text, tool.relativity or 0.0, tool.created_at, tool.id))
     for skill in result.skill_detail_list:
-        value = skill.skill_value
-        text = ": ".join(p for p in (value.name, value.description) if p) if value else ""
+        about = skill.skill_value
+        text = ": ".join(p for p in (about.name, about.description) if p) if about else ""
         lines.append(
             MemoryLine("skill", _flat(text), skill.relativity or 0.0, skill.created_at, skill.id)
         )

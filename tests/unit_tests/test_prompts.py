@@ -14,8 +14,8 @@ from langchain_memos.types import SearchMemoryResult
 BEIJING = timezone(timedelta(hours=8))
 
 
-def ms(*parts: int) -> int:
-    return int(datetime(*parts, tzinfo=BEIJING).timestamp() * 1000)
+def ms(year: int, month: int, day: int, hour: int, minute: int) -> int:
+    return int(datetime(year, month, day, hour, minute, tzinfo=BEIJING).timestamp() * 1000)
 
 
 # The documentation's assembly example (search_memory, section 5), as a search result.
