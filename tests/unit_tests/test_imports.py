@@ -20,6 +20,7 @@ def test_all_is_sorted_and_complete() -> None:
         "messages",
         "prompts",
         "retrievers",
+        "tools",
         "types",
     }
     assert public - modules - set(exported) == set()

@@ -1,0 +1,73 @@
+"""Memory tools: the model chooses the query or the content, never the user."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from langchain_memos import AsyncMemOSClient, MemOSClient, MemOSInputError
+from langchain_memos.embedded import EmbeddedEngine
+from langchain_memos.tools import NOTHING_FOUND, create_memory_tools
+
+
+@pytest.fixture
+def engine() -> EmbeddedEngine:
+    engine = EmbeddedEngine()
+    MemOSClient(embedded=engine).add_message(
+        [{"role": "user", "content": "I always travel with my kids and my parents."}],
+        user_id="alice",
+        conversation_id="c1",
+    )
+    return engine
+
+
+def test_the_model_sees_only_the_query_and_the_content(engine: EmbeddedEngine) -> None:
+    search, add = create_memory_tools(client=MemOSClient(embedded=engine), user_id="alice")
+    assert search.name == "search_memory"
+    assert set(search.args) == {"query"}
+    assert add.name == "add_memory"
+    assert set(add.args) == {"content"}
+
+
+@pytest.mark.parametrize("mode", ["sync", "async", "executor"])
+def test_search_and_add_for_the_pinned_user(engine: EmbeddedEngine, mode: str) -> None:
+    sync = MemOSClient(embedded=engine)
+    if mode == "async":
+        tools = create_memory_tools(async_client=AsyncMemOSClient(embedded=engine), user_id="alice")
+    else:
+        tools = create_memory_tools(client=sync, user_id="alice")
+
+    def run(tool_index: int, **args: str) -> str:
+        tool = tools[tool_index]
+        if mode == "sync":
+            return str(tool.invoke(args))
+        return str(asyncio.run(tool.ainvoke(args)))
+
+    found = run(0, query="Who do I travel with?")
+    assert found.startswith("<memories>")
+    assert "[user viewpoint] I always travel with my kids and my parents." in found
+
+    assert run(1, content="The user prefers trains to planes.") == "Remembered."
+    again = sync.search_memory("trains planes", user_id="alice")
+    assert [m.memory_value for m in again.memory_detail_list] == [
+        "[assistant viewpoint] The user prefers trains to planes."
+    ]
+    assert sync.search_memory("trains planes", user_id="bob").memory_detail_list == []
+    assert run(0, query="quantum chromodynamics") == NOTHING_FOUND
+
+
+def test_errors_come_back_to_the_model(engine: EmbeddedEngine) -> None:
+    search, add = create_memory_tools(
+        client=MemOSClient(embedded=engine), user_id="alice", search_options={"relativity": 0}
+    )
+    assert add.invoke({"content": "  "}) == "Nothing to remember: content is empty."
+    assert str(search.invoke({"query": ""})).startswith("Memory search failed")
+
+
+def test_the_application_must_pin_a_valid_user(engine: EmbeddedEngine) -> None:
+    client = MemOSClient(embedded=engine)
+    with pytest.raises(MemOSInputError, match="user_id"):
+        create_memory_tools(client=client, user_id="")
+    with pytest.raises(MemOSInputError, match="cannot set query or user_id"):
+        create_memory_tools(client=client, user_id="alice", search_options={"user_id": "bob"})
