@@ -11,7 +11,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_example(name: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("MEMOS_API_KEY", "MEMOS_BASE_URL")}
+    unset = ("MEMOS_API_KEY", "MEMOS_BASE_URL", "EXAMPLE_MODEL")
+    env = {k: v for k, v in os.environ.items() if k not in unset}
     return subprocess.run(  # noqa: S603 - our own example, with this interpreter
         [sys.executable, str(ROOT / "examples" / name)],
         env=env,
@@ -42,3 +43,11 @@ def test_client_basics_runs_offline_too() -> None:
     assert "using the embedded MemOS engine" in done.stdout
     assert "Stored conversation A: task" in done.stdout
     assert "[user viewpoint] Yes, with both kids and elderly" in done.stdout
+
+
+def test_create_agent_example_runs_offline_with_a_labelled_fake_model() -> None:
+    done = run_example("create_agent.py")
+    assert done.returncode == 0, done.stderr
+    assert "OFFLINE FAKE MODEL" in done.stdout
+    recalled = done.stdout.split("MemOS recalled", 1)[1]
+    assert "[user viewpoint] We always travel as a family: my two kids and my parents." in recalled

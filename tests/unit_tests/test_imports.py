@@ -15,6 +15,8 @@ def test_all_is_sorted_and_complete() -> None:
     modules = {
         "chat_message_histories",
         "client",
+        "graph",
+        "middleware",
         "embedded",
         "filters",
         "messages",

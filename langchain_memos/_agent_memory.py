@@ -1,0 +1,538 @@
+"""What the agent middleware and the LangGraph nodes share: scope, recall policy, background writes.
+
+Both integrations do the same three things per user turn, and do them through this module:
+
+* :func:`resolve_scope` decides whose memory a run uses (``user_id``) and which conversation its
+  turns belong to (``conversation_id``);
+* :class:`MemoryRecall` runs one search with a deadline and the fail-open policy, and renders it
+  with a :class:`~langchain_memos.prompts.MemoryPromptBuilder`;
+* :class:`BackgroundWriter` sends the turn's new messages to ``add/message`` off the critical path.
+
+Background writes live in an in-process, bounded queue: writes not yet sent are lost if the
+process dies (they are flushed on :meth:`BackgroundWriter.close` and at interpreter exit, not on
+a crash or ``SIGKILL``). A durable outbox would replace :meth:`BackgroundWriter._enqueue` and
+:meth:`BackgroundWriter._deliver`; :class:`PendingWrite` is the unit it would persist.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import concurrent.futures
+import logging
+import queue
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+
+from langchain_memos._exceptions import APITimeoutError, MemOSInputError
+from langchain_memos.client import AsyncMemOSClient, MemOSClient
+from langchain_memos.messages import to_memos_messages
+from langchain_memos.prompts import MemoryPrompt, MemoryPromptBuilder
+from langchain_memos.types import MessageInput, SearchMemoryResult
+
+__all__ = [
+    "DEFAULT_CONVERSATION_ID",
+    "DEFAULT_MAX_PENDING",
+    "DEFAULT_SEARCH_TIMEOUT",
+    "AgentMemory",
+    "BackgroundWriter",
+    "MemoryRecall",
+    "PendingWrite",
+    "Scope",
+    "last_human_text",
+    "resolve_scope",
+    "turn_start",
+]
+
+logger = logging.getLogger("langchain_memos")
+
+DEFAULT_SEARCH_TIMEOUT = 2.0
+DEFAULT_MAX_PENDING = 1_000
+DEFAULT_CONVERSATION_ID = "langchain-agent"
+"""Where turns are filed when neither an argument, the config nor the context names a thread."""
+EMPTY_PROMPT = MemoryPrompt(matches=[], instruction="", full_instruction="", tokens=0)
+_EXIT_FLUSH_TIMEOUT = 10.0
+
+T = TypeVar("T")
+
+
+# ---- scope ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose memory a run reads and writes, and the conversation its turns belong to."""
+
+    user_id: str
+    conversation_id: str | None
+
+
+def _lookup(source: object, key: str) -> Any:
+    if source is None:
+        return None
+    if isinstance(source, Mapping):
+        return source.get(key)
+    return getattr(source, key, None)
+
+
+def _text(value: object) -> str | None:
+    if value is None or isinstance(value, bool):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def resolve_scope(
+    *,
+    user_id: str | None,
+    conversation_id: str | None,
+    config: Mapping[str, Any] | None,
+    context: object = None,
+) -> Scope:
+    """The run's scope: explicit argument > ``config["configurable"]`` > runtime context.
+
+    The user comes from ``configurable.user_id`` or the context's ``user_id`` (attribute or key);
+    the conversation from ``configurable.thread_id`` (``conversation_id`` is accepted too) or the
+    context's ``thread_id`` / ``conversation_id``. There is no shared default user.
+
+    Raises:
+        MemOSInputError: no user id anywhere.
+    """
+    configurable = (config or {}).get("configurable") or {}
+    user = (
+        _text(user_id) or _text(configurable.get("user_id")) or _text(_lookup(context, "user_id"))
+    )
+    if user is None:
+        raise MemOSInputError(
+            "MemOS memory needs a user_id: pass user_id=..., put it in the run's config as "
+            "{'configurable': {'user_id': ...}}, or give the runtime context a user_id"
+        )
+    conversation = (
+        _text(conversation_id)
+        or _text(configurable.get("thread_id"))
+        or _text(configurable.get("conversation_id"))
+        or _text(_lookup(context, "thread_id"))
+        or _text(_lookup(context, "conversation_id"))
+    )
+    return Scope(user_id=user, conversation_id=conversation)
+
+
+def last_human_text(messages: Sequence[BaseMessage]) -> str | None:
+    """The text of the latest human message: the query a turn recalls memories for."""
+    for message in reversed(messages):
+        if isinstance(message, HumanMessage):
+            return message.text.strip() or None
+    return None
+
+
+def turn_start(messages: Sequence[BaseMessage]) -> int:
+    """Index where the latest user turn starts: its first human message (``len`` if none).
+
+    Consecutive human messages (system messages between them aside) are one turn's input.
+    """
+    start = len(messages)
+    for index in range(len(messages) - 1, -1, -1):
+        message = messages[index]
+        if isinstance(message, HumanMessage):
+            start = index
+        elif isinstance(message, SystemMessage):
+            continue
+        elif start < len(messages):
+            break
+    return start
+
+
+# ---- recall --------------------------------------------------------------------------------
+
+
+def _in_daemon_thread(function: Callable[[], T]) -> concurrent.futures.Future[T]:
+    """Run ``function`` in a daemon thread: a hung call is abandoned, and never delays exit."""
+    future: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(function())
+        except BaseException as error:  # handed to the waiting caller
+            future.set_exception(error)
+
+    threading.Thread(target=run, name="memos-search", daemon=True).start()
+    return future
+
+
+class MemoryRecall:
+    """One memory search per turn, bounded by ``timeout`` and governed by ``fail_open``.
+
+    Args:
+        client: Used by :meth:`search`, and by :meth:`asearch` when there is no async client.
+        async_client: Used by :meth:`asearch`.
+        builder: Renders the search result (default: :class:`MemoryPromptBuilder`).
+        search_options: Extra ``search_memory`` arguments (``memory_limit_number``, ...).
+        timeout: Seconds a search may take before the turn goes on without memories.
+        fail_open: On failure or timeout, log a warning and recall nothing; with ``False``,
+            raise instead.
+    """
+
+    def __init__(
+        self,
+        *,
+        client: MemOSClient | None,
+        async_client: AsyncMemOSClient | None,
+        builder: MemoryPromptBuilder | None = None,
+        search_options: Mapping[str, Any] | None = None,
+        timeout: float = DEFAULT_SEARCH_TIMEOUT,
+        fail_open: bool = True,
+    ) -> None:
+        if client is None and async_client is None:
+            raise MemOSInputError("MemoryRecall needs a client or an async_client")
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+            raise MemOSInputError(f"timeout must be a positive number of seconds; got {timeout!r}")
+        options = dict(search_options or {})
+        if {"query", "user_id", "conversation_id"} & set(options):
+            raise MemOSInputError("search_options cannot set query, user_id or conversation_id")
+        self.client = client
+        self.async_client = async_client
+        self.builder = builder or MemoryPromptBuilder()
+        self.search_options = options
+        self.timeout = float(timeout)
+        self.fail_open = fail_open
+
+    def _kwargs(self, scope: Scope) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"user_id": scope.user_id, **self.search_options}
+        if scope.conversation_id is not None:
+            kwargs["conversation_id"] = scope.conversation_id
+        return kwargs
+
+    def _search_sync(self, query: str, scope: Scope) -> SearchMemoryResult:
+        if self.client is None:
+            raise MemOSInputError(
+                "a sync run needs a sync MemOS client; pass client=MemOSClient(...)"
+            )
+        return self.client.search_memory(query, **self._kwargs(scope))
+
+    def _timed_out(self) -> APITimeoutError:
+        return APITimeoutError(
+            f"the memory search took longer than {self.timeout:g} s",
+            method="POST",
+            path="/search/memory",
+        )
+
+    def _failed(self, error: BaseException, scope: Scope) -> MemoryPrompt:
+        if not self.fail_open:
+            raise error
+        logger.warning(
+            "MemOS memory search failed for user %s (%s: %s); answering without memories",
+            scope.user_id,
+            type(error).__name__,
+            error,
+        )
+        return EMPTY_PROMPT
+
+    def search(self, query: str | None, scope: Scope) -> MemoryPrompt:
+        """The memory prompt for ``query`` (empty for no query, or on a tolerated failure)."""
+        if not query:
+            return EMPTY_PROMPT
+        future = _in_daemon_thread(lambda: self._search_sync(query, scope))
+        try:
+            result = future.result(timeout=self.timeout)
+        except concurrent.futures.TimeoutError:
+            return self._failed(self._timed_out(), scope)
+        except MemOSInputError:
+            raise  # a caller mistake, not an outage
+        except Exception as error:
+            return self._failed(error, scope)
+        return self.builder.build(result, query)
+
+    async def asearch(self, query: str | None, scope: Scope) -> MemoryPrompt:
+        """Async :meth:`search`: the async client, else the sync one in a daemon thread."""
+        if not query:
+            return EMPTY_PROMPT
+        try:
+            if self.async_client is not None:
+                result = await asyncio.wait_for(
+                    self.async_client.search_memory(query, **self._kwargs(scope)), self.timeout
+                )
+            else:
+                future = _in_daemon_thread(lambda: self._search_sync(query, scope))
+                result = await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
+        except asyncio.TimeoutError:
+            return self._failed(self._timed_out(), scope)
+        except MemOSInputError:
+            raise
+        except Exception as error:
+            return self._failed(error, scope)
+        return self.builder.build(result, query)
+
+
+# ---- background writes ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PendingWrite:
+    """One ``add/message`` call waiting to be sent: what a durable outbox would persist."""
+
+    messages: list[MessageInput]
+    user_id: str
+    conversation_id: str
+
+
+_live_writers: weakref.WeakSet[BackgroundWriter] = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_at_exit() -> None:
+    for writer in list(_live_writers):
+        writer.flush(timeout=_EXIT_FLUSH_TIMEOUT)
+
+
+class BackgroundWriter:
+    """Sends turns to ``add/message`` from one daemon thread, through a bounded queue.
+
+    :meth:`submit` converts the messages at once (so bad input raises in the caller) and returns
+    as soon as the write is queued. Nothing is dropped: when ``max_pending`` writes are already
+    waiting, ``submit`` waits for room (back-pressure; :meth:`asubmit` waits in a worker thread,
+    never on the event loop). Writes are flushed by :meth:`flush`, :meth:`close` and at
+    interpreter exit. Until the durable outbox lands, the queue is in memory: unsent writes are
+    lost if the process dies, and a write the service still refuses after the client's retries
+    is logged and counted in :attr:`failed`.
+
+    Args:
+        client: The sync client the worker thread sends with.
+        max_pending: Bound of the queue.
+    """
+
+    def __init__(self, client: MemOSClient, *, max_pending: int = DEFAULT_MAX_PENDING) -> None:
+        if isinstance(max_pending, bool) or not isinstance(max_pending, int) or max_pending < 1:
+            raise MemOSInputError(f"max_pending must be a positive integer; got {max_pending!r}")
+        self.client = client
+        self.failed = 0
+        """Writes the service did not accept (after the client's retries)."""
+        self._queue: queue.Queue[PendingWrite | None] = queue.Queue(maxsize=max_pending)
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        _live_writers.add(self)
+
+    def _prepare(
+        self, messages: Sequence[BaseMessage], user_id: str, conversation_id: str
+    ) -> PendingWrite | None:
+        converted = to_memos_messages(messages)
+        if not converted:
+            return None
+        if self._closed:
+            raise MemOSInputError("this memory writer is closed")
+        self._start()
+        return PendingWrite(converted, user_id, conversation_id)
+
+    def submit(
+        self, messages: Sequence[BaseMessage], *, user_id: str, conversation_id: str
+    ) -> None:
+        """Queue ``messages`` for ``add/message``, waiting for room if the queue is full.
+
+        Raises:
+            MemOSInputError: a message MemOS cannot store, or a closed writer.
+        """
+        write = self._prepare(messages, user_id, conversation_id)
+        if write is not None:
+            self._queue.put(write)
+
+    async def asubmit(
+        self, messages: Sequence[BaseMessage], *, user_id: str, conversation_id: str
+    ) -> None:
+        """:meth:`submit` for async code: waits for room off the event loop."""
+        write = self._prepare(messages, user_id, conversation_id)
+        if write is None:
+            return
+        try:
+            self._queue.put_nowait(write)
+        except queue.Full:
+            logger.debug("MemOS write queue is full; waiting for room")
+            await asyncio.to_thread(self._queue.put, write)
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._work, name="memos-writer", daemon=True)
+                self._thread.start()
+
+    def _work(self) -> None:
+        while True:
+            write = self._queue.get()
+            try:
+                if write is None:
+                    return
+                self._deliver(write)
+            finally:
+                self._queue.task_done()
+
+    def _deliver(self, write: PendingWrite) -> None:
+        try:
+            self.client.add_message(
+                write.messages, user_id=write.user_id, conversation_id=write.conversation_id
+            )
+        except Exception as error:
+            self.failed += 1
+            logger.warning(
+                "MemOS write of %d messages for user %s failed (%s: %s)",
+                len(write.messages),
+                write.user_id,
+                type(error).__name__,
+                error,
+            )
+
+    @property
+    def pending(self) -> int:
+        """Writes queued or being sent."""
+        return self._queue.unfinished_tasks
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every queued write was sent; ``False`` if ``timeout`` passed first."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._queue.all_tasks_done:
+            while self._queue.unfinished_tasks:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._queue.all_tasks_done.wait(remaining)
+        return True
+
+    def close(self, timeout: float | None = None) -> bool:
+        """Flush, then stop the worker; further submits raise. ``False`` if writes were left."""
+        self._closed = True
+        flushed = self.flush(timeout)
+        with self._lock:
+            thread = self._thread
+        if thread is not None and flushed:
+            self._queue.put(None)
+            thread.join(timeout)
+        _live_writers.discard(self)
+        return flushed
+
+
+# ---- the facade both integrations use ------------------------------------------------------
+
+
+class AgentMemory:
+    """Scope, recall and write-back for one integration instance (middleware or graph nodes).
+
+    Args:
+        client: Sync client: sync searches and the background writer.
+        async_client: Async client: async searches.
+        user_id: Fixed user; otherwise resolved per run by :func:`resolve_scope`.
+        conversation_id: Fixed conversation; otherwise per run, else
+            :data:`DEFAULT_CONVERSATION_ID` for writes.
+        builder, search_options, timeout, fail_open: See :class:`MemoryRecall`.
+        write_back: Send the turns to MemOS; needs the sync ``client`` (the writer's thread).
+        max_pending: Bound of the background queue.
+    """
+
+    def __init__(
+        self,
+        *,
+        client: MemOSClient | None = None,
+        async_client: AsyncMemOSClient | None = None,
+        user_id: str | None = None,
+        conversation_id: str | None = None,
+        builder: MemoryPromptBuilder | None = None,
+        search_options: Mapping[str, Any] | None = None,
+        timeout: float = DEFAULT_SEARCH_TIMEOUT,
+        fail_open: bool = True,
+        write_back: bool = True,
+        max_pending: int = DEFAULT_MAX_PENDING,
+    ) -> None:
+        if client is None and async_client is None:
+            client = MemOSClient()
+        if write_back and client is None:
+            raise MemOSInputError(
+                "write_back sends turns from a background thread and needs a sync client: "
+                "pass client=MemOSClient(...) as well, or write_back=False"
+            )
+        self.user_id = user_id
+        self.conversation_id = conversation_id
+        self.fail_open = fail_open
+        self.recall = MemoryRecall(
+            client=client,
+            async_client=async_client,
+            builder=builder,
+            search_options=search_options,
+            timeout=timeout,
+            fail_open=fail_open,
+        )
+        self.writer = (
+            BackgroundWriter(client, max_pending=max_pending)
+            if write_back and client is not None
+            else None
+        )
+
+    def scope(self, config: Mapping[str, Any] | None, context: object = None) -> Scope:
+        """This run's scope (see :func:`resolve_scope`)."""
+        return resolve_scope(
+            user_id=self.user_id,
+            conversation_id=self.conversation_id,
+            config=config,
+            context=context,
+        )
+
+    def search(self, messages: Sequence[BaseMessage], scope: Scope) -> MemoryPrompt:
+        """The memory prompt for the latest human message."""
+        return self.recall.search(last_human_text(messages), scope)
+
+    async def asearch(self, messages: Sequence[BaseMessage], scope: Scope) -> MemoryPrompt:
+        """Async :meth:`search`."""
+        return await self.recall.asearch(last_human_text(messages), scope)
+
+    def save(self, messages: Sequence[BaseMessage], scope: Scope) -> None:
+        """Queue ``messages`` for the background writer; never blocks on the network.
+
+        System messages are instructions, not conversation, and are left out. A message MemOS
+        cannot store is a warning when ``fail_open`` (the turn is not written), an error
+        otherwise.
+        """
+        job = self._job(messages, scope)
+        if job is not None:
+            with self._input_policy():
+                job[0].submit(job[1], **job[2])
+
+    async def asave(self, messages: Sequence[BaseMessage], scope: Scope) -> None:
+        """Async :meth:`save`: never blocks the event loop, even when the queue is full."""
+        job = self._job(messages, scope)
+        if job is not None:
+            with self._input_policy():
+                await job[0].asubmit(job[1], **job[2])
+
+    def _job(
+        self, messages: Sequence[BaseMessage], scope: Scope
+    ) -> tuple[BackgroundWriter, list[BaseMessage], dict[str, str]] | None:
+        kept = [m for m in messages if not isinstance(m, SystemMessage)]
+        if self.writer is None or not kept:
+            return None
+        target = {
+            "user_id": scope.user_id,
+            "conversation_id": scope.conversation_id or DEFAULT_CONVERSATION_ID,
+        }
+        return self.writer, kept, target
+
+    @contextmanager
+    def _input_policy(self) -> Iterator[None]:
+        try:
+            yield
+        except MemOSInputError as error:
+            if not self.fail_open:
+                raise
+            logger.warning("MemOS did not store this turn: %s", error)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait for the background writes; ``False`` if ``timeout`` passed first."""
+        return True if self.writer is None else self.writer.flush(timeout)
+
+    def close(self, timeout: float | None = None) -> bool:
+        """Flush and stop the background writer."""
+        return True if self.writer is None else self.writer.close(timeout)

@@ -1,0 +1,239 @@
+"""LangGraph nodes that recall and save MemOS memories, and a legacy ``pre_model_hook`` adapter.
+
+For a ``StateGraph`` with a ``messages`` channel (``add_messages``)::
+
+    memory = MemOSGraphMemory(client=MemOSClient())
+    builder.add_node("recall", memory.memory_node())
+    builder.add_node("model", call_model)
+    builder.add_node("save", memory.save_node())
+    builder.add_edge(START, "recall")
+    builder.add_edge("recall", "model")
+    builder.add_edge("model", "save")
+
+The recall node keeps one memory ``SystemMessage`` (id ``"memos-memory"``) at the front of the
+conversation and replaces it on every turn; the save node queues the turn's new messages for a
+background writer. ``create_memos_pre_model_hook`` gives the memory to the model only, for the
+deprecated ``langgraph.prebuilt.create_react_agent``; new code should use
+:class:`langchain_memos.middleware.MemOSMiddleware` with ``langchain.agents.create_agent``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from langchain_core.messages import BaseMessage, RemoveMessage, SystemMessage
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
+from langgraph.graph.message import REMOVE_ALL_MESSAGES
+
+from langchain_memos._agent_memory import (
+    DEFAULT_MAX_PENDING,
+    DEFAULT_SEARCH_TIMEOUT,
+    AgentMemory,
+    Scope,
+    turn_start,
+)
+from langchain_memos._exceptions import MemOSInputError
+from langchain_memos.client import AsyncMemOSClient, MemOSClient
+from langchain_memos.prompts import MemoryPrompt, MemoryPromptBuilder
+
+__all__ = ["MEMORY_MESSAGE_ID", "MemOSGraphMemory", "create_memos_pre_model_hook"]
+
+MEMORY_MESSAGE_ID = "memos-memory"
+"""The id of the memory ``SystemMessage`` the recall node keeps in the state."""
+_TRACKED_CONVERSATIONS = 10_000
+
+
+def _messages(state: object) -> list[BaseMessage]:
+    value = (
+        state.get("messages") if isinstance(state, Mapping) else getattr(state, "messages", None)
+    )
+    if value is None:
+        raise MemOSInputError("the graph state has no 'messages' channel")
+    return list(value)
+
+
+def _context() -> object:
+    from langgraph.runtime import get_runtime
+
+    try:
+        return get_runtime().context
+    except (RuntimeError, KeyError, AttributeError):  # outside a graph run
+        return None
+
+
+class MemOSGraphMemory:
+    """MemOS recall and write-back as LangGraph nodes (sync and async graphs alike).
+
+    The user comes from ``user_id``, else the run's ``config["configurable"]["user_id"]``, else
+    the runtime context's ``user_id``; the conversation from ``conversation_id``, else
+    ``configurable.thread_id``, else the context's ``thread_id``. A run without a user raises
+    ``MemOSInputError``. A search that fails or takes longer than ``timeout`` recalls nothing
+    and logs a warning (``fail_open=False`` raises). Writes go through an in-process bounded
+    queue flushed by :meth:`close` and at interpreter exit; unsent writes are lost if the
+    process dies.
+
+    Args:
+        client: Sync client (sync graphs and the background writer). With neither client, one
+            is built from the environment.
+        async_client: Async client for async graphs; without it they search with ``client``
+            in a thread.
+        user_id: A fixed user for every run.
+        conversation_id: A fixed conversation for every run.
+        builder: Renders the recalled memories (default: the documented memory block).
+        search_options: Extra ``search_memory`` arguments.
+        timeout: Seconds a search may take (default 2).
+        fail_open: Degrade on memory failures instead of raising (default ``True``).
+        write_back: Let :meth:`save_node` write (default ``True``).
+        full_instruction: Use the builder's complete system prompt instead of only the
+            ``<memories>`` block.
+        max_pending: Bound of the background write queue.
+    """
+
+    def __init__(
+        self,
+        client: MemOSClient | None = None,
+        *,
+        async_client: AsyncMemOSClient | None = None,
+        user_id: str | None = None,
+        conversation_id: str | None = None,
+        builder: MemoryPromptBuilder | None = None,
+        search_options: Mapping[str, Any] | None = None,
+        timeout: float = DEFAULT_SEARCH_TIMEOUT,
+        fail_open: bool = True,
+        write_back: bool = True,
+        full_instruction: bool = False,
+        max_pending: int = DEFAULT_MAX_PENDING,
+    ) -> None:
+        self.memory = AgentMemory(
+            client=client,
+            async_client=async_client,
+            user_id=user_id,
+            conversation_id=conversation_id,
+            builder=builder,
+            search_options=search_options,
+            timeout=timeout,
+            fail_open=fail_open,
+            write_back=write_back,
+            max_pending=max_pending,
+        )
+        self.full_instruction = full_instruction
+        # The id of the last message saved per conversation, so a turn is never sent twice.
+        self._saved: OrderedDict[Scope, str] = OrderedDict()
+        self._saved_lock = threading.Lock()
+
+    def _scope(self, config: RunnableConfig | None) -> Scope:
+        return self.memory.scope(config, _context())
+
+    def _text(self, prompt: MemoryPrompt) -> str:
+        return prompt.full_instruction if self.full_instruction else prompt.instruction
+
+    # ---- recall: one memory SystemMessage at the front, replaced each turn ---------------
+
+    def _update(self, messages: list[BaseMessage], prompt: MemoryPrompt) -> dict[str, Any]:
+        present = any(m.id == MEMORY_MESSAGE_ID for m in messages)
+        text = self._text(prompt)
+        if not text:
+            return {"messages": [RemoveMessage(id=MEMORY_MESSAGE_ID)] if present else []}
+        memory = SystemMessage(content=text, id=MEMORY_MESSAGE_ID)
+        if present:
+            return {"messages": [memory]}  # same id: replaced where it stands
+        return {"messages": [RemoveMessage(id=REMOVE_ALL_MESSAGES), memory, *messages]}
+
+    def recall(self, state: Any, config: RunnableConfig) -> dict[str, Any]:
+        """Node: search for the latest human message; put the memory message in front."""
+        messages = _messages(state)
+        return self._update(messages, self.memory.search(messages, self._scope(config)))
+
+    async def arecall(self, state: Any, config: RunnableConfig) -> dict[str, Any]:
+        """Async :meth:`recall`."""
+        messages = _messages(state)
+        return self._update(messages, await self.memory.asearch(messages, self._scope(config)))
+
+    # ---- save: the turn's new messages, each written once ---------------------------------
+
+    def _unsaved(self, state: Any, config: RunnableConfig) -> tuple[list[BaseMessage], Scope]:
+        """The messages not saved yet (this turn's), marked as saved."""
+        scope = self._scope(config)
+        messages = [m for m in _messages(state) if m.id != MEMORY_MESSAGE_ID]
+        with self._saved_lock:
+            last = self._saved.get(scope)
+            ids = [m.id for m in messages]
+            start = ids.index(last) + 1 if last in ids else turn_start(messages)
+            new = messages[start:]
+            if new and new[-1].id is not None:
+                self._saved[scope] = new[-1].id
+                self._saved.move_to_end(scope)
+                while len(self._saved) > _TRACKED_CONVERSATIONS:
+                    self._saved.popitem(last=False)
+        return new, scope
+
+    def save(self, state: Any, config: RunnableConfig) -> dict[str, Any]:
+        """Node: queue the messages not saved yet (this turn's) for the background writer."""
+        self.memory.save(*self._unsaved(state, config))
+        return {}
+
+    async def asave(self, state: Any, config: RunnableConfig) -> dict[str, Any]:
+        """Async :meth:`save`; queueing never blocks the event loop."""
+        await self.memory.asave(*self._unsaved(state, config))
+        return {}
+
+    # ---- the legacy create_react_agent hook ------------------------------------------------
+
+    def _llm_input(self, messages: Sequence[BaseMessage], prompt: MemoryPrompt) -> dict[str, Any]:
+        text = self._text(prompt)
+        memory = [SystemMessage(content=text, id=MEMORY_MESSAGE_ID)] if text else []
+        return {"llm_input_messages": [*memory, *messages]}
+
+    def hook(self, state: Any, config: RunnableConfig) -> dict[str, Any]:
+        """``pre_model_hook``: the memory goes to the model call only, not into the state."""
+        messages = _messages(state)
+        return self._llm_input(messages, self.memory.search(messages, self._scope(config)))
+
+    async def ahook(self, state: Any, config: RunnableConfig) -> dict[str, Any]:
+        """Async :meth:`hook`."""
+        messages = _messages(state)
+        prompt = await self.memory.asearch(messages, self._scope(config))
+        return self._llm_input(messages, prompt)
+
+    # ---- nodes and lifecycle ---------------------------------------------------------------
+
+    def memory_node(self) -> Runnable[Any, dict[str, Any]]:
+        """The recall node, with its sync and async forms."""
+        return RunnableLambda(self.recall, afunc=self.arecall, name="memos_memory")
+
+    def save_node(self) -> Runnable[Any, dict[str, Any]]:
+        """The save node, with its sync and async forms."""
+        return RunnableLambda(self.save, afunc=self.asave, name="memos_save")
+
+    def pre_model_hook(self) -> Runnable[Any, dict[str, Any]]:
+        """The ``pre_model_hook`` node, with its sync and async forms."""
+        return RunnableLambda(self.hook, afunc=self.ahook, name="memos_pre_model_hook")
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until the queued writes were sent; ``False`` if ``timeout`` passed first."""
+        return self.memory.flush(timeout)
+
+    def close(self, timeout: float | None = None) -> bool:
+        """Flush the queued writes and stop the writer thread."""
+        return self.memory.close(timeout)
+
+
+def create_memos_pre_model_hook(
+    client: MemOSClient | None = None, **options: Any
+) -> Runnable[Any, dict[str, Any]]:
+    """A ``pre_model_hook`` for ``create_react_agent`` that gives the model the user's memories.
+
+    Returns ``{"llm_input_messages": [memory SystemMessage, *messages]}``: the memory is used
+    for the model call and never stored in the state. Takes the options of
+    :class:`MemOSGraphMemory` (it does not write back).
+
+    Example:
+        >>> agent = create_react_agent(model, tools, pre_model_hook=create_memos_pre_model_hook(
+        ...     client=MemOSClient()))
+        >>> agent.invoke(inputs, {"configurable": {"user_id": "memos_user_123"}})
+    """
+    options.setdefault("write_back", False)
+    return MemOSGraphMemory(client, **options).pre_model_hook()

@@ -1,0 +1,116 @@
+"""The core the middleware and the graph nodes share: scope, turns, the background writer."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from types import SimpleNamespace
+
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+
+from langchain_memos import MemOSClient, MemOSInputError
+from langchain_memos._agent_memory import (
+    BackgroundWriter,
+    Scope,
+    last_human_text,
+    resolve_scope,
+    turn_start,
+)
+from tests.unit_tests.agent_fakes import CountingEngine
+
+ADD = "/add/message"
+
+
+def test_scope_precedence() -> None:
+    config = {"configurable": {"user_id": "from-config", "thread_id": "t-config"}}
+    context = SimpleNamespace(user_id="from-context", thread_id="t-context")
+    assert resolve_scope(
+        user_id="explicit", conversation_id="c", config=config, context=context
+    ) == Scope("explicit", "c")
+    assert resolve_scope(
+        user_id=None, conversation_id=None, config=config, context=context
+    ) == Scope("from-config", "t-config")
+    assert resolve_scope(
+        user_id=None, conversation_id=None, config={}, context={"user_id": "from-dict"}
+    ) == Scope("from-dict", None)
+    assert resolve_scope(
+        user_id=None,
+        conversation_id=None,
+        config={"configurable": {"user_id": "u", "conversation_id": "c2"}},
+    ) == Scope("u", "c2")
+    with pytest.raises(MemOSInputError, match="configurable"):
+        resolve_scope(user_id=None, conversation_id=None, config=None, context=None)
+
+
+def test_turn_start_and_query() -> None:
+    history = [
+        HumanMessage("first"),
+        AIMessage("", tool_calls=[{"name": "t", "args": {}, "id": "c"}]),
+        ToolMessage("r", tool_call_id="c"),
+        AIMessage("done"),
+    ]
+    assert turn_start(history) == 0
+    turn = [HumanMessage("second"), HumanMessage("and a third")]
+    assert turn_start([*history, *turn]) == 4
+    assert turn_start([*history, *turn, AIMessage("ok")]) == 4
+    assert turn_start([SystemMessage("s"), AIMessage("hi")]) == 2
+    assert last_human_text([*history, *turn, AIMessage("ok")]) == "and a third"
+    assert last_human_text([AIMessage("hi")]) is None
+
+
+def test_writer_sends_in_the_background_and_flushes() -> None:
+    engine = CountingEngine()
+    writer = BackgroundWriter(MemOSClient(embedded=engine))
+    engine.gated.add(ADD)
+    writer.submit([HumanMessage("hello")], user_id="u", conversation_id="c")
+    assert writer.pending == 1
+    assert not writer.flush(timeout=0.05)
+    engine.gate.set()
+    assert writer.close(timeout=5)
+    assert engine.count(ADD) == 1
+    with pytest.raises(MemOSInputError, match="closed"):
+        writer.submit([HumanMessage("late")], user_id="u", conversation_id="c")
+
+
+def test_writer_checks_input_at_once_and_is_bounded_without_dropping() -> None:
+    engine = CountingEngine()
+    engine.gated.add(ADD)
+    writer = BackgroundWriter(MemOSClient(embedded=engine), max_pending=1)
+    with pytest.raises(MemOSInputError, match="LangChain message"):
+        writer.submit(["not a message"], user_id="u", conversation_id="c")  # type: ignore[list-item]
+    writer.submit([HumanMessage("0")], user_id="u", conversation_id="c")
+    deadline = time.monotonic() + 5
+    while engine.count(ADD) == 0 and time.monotonic() < deadline:
+        time.sleep(0.005)  # until the worker holds the first write
+    writer.submit([HumanMessage("1")], user_id="u", conversation_id="c")  # fills the queue
+
+    # The queue is full: an async submit waits for room off the event loop, which stays free.
+    async def submit_while_the_loop_runs() -> int:
+        waiting = asyncio.create_task(
+            writer.asubmit([HumanMessage("2")], user_id="u", conversation_id="c")
+        )
+        ticks = 0
+        for _ in range(5):
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert not waiting.done()  # back-pressure, not a drop
+        engine.gate.set()
+        await asyncio.wait_for(waiting, timeout=5)
+        return ticks
+
+    assert asyncio.run(submit_while_the_loop_runs()) == 5
+    assert writer.close(timeout=5)
+    assert engine.count(ADD) == 3  # every write delivered
+
+
+def test_a_failed_write_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    engine = CountingEngine()
+    engine.broken.add(ADD)
+    writer = BackgroundWriter(MemOSClient(embedded=engine, max_retries=0))
+    with caplog.at_level(logging.WARNING, logger="langchain_memos"):
+        writer.submit([HumanMessage("hello")], user_id="u", conversation_id="c")
+        assert writer.close(timeout=5)
+    assert writer.failed == 1
+    assert "write of 1 messages for user u failed" in caplog.text

@@ -1,0 +1,174 @@
+"""MemOS nodes in a small StateGraph, and the legacy pre_model_hook adapter."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import pytest
+from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph import START, StateGraph
+from langgraph.graph.message import add_messages
+from langgraph.graph.state import CompiledStateGraph
+from typing_extensions import TypedDict
+
+from langchain_memos import AsyncMemOSClient, MemOSClient, MemOSInputError
+from langchain_memos.graph import (
+    MEMORY_MESSAGE_ID,
+    MemOSGraphMemory,
+    create_memos_pre_model_hook,
+)
+from tests.unit_tests.agent_fakes import CountingEngine, ScriptedToolModel
+
+ADD = "/add/message"
+SEARCH = "/search/memory"
+
+
+class State(TypedDict):
+    messages: Annotated[list[AnyMessage], add_messages]
+
+
+@pytest.fixture
+def engine() -> CountingEngine:
+    engine = CountingEngine()
+    MemOSClient(embedded=engine).add_message(
+        [{"role": "user", "content": "I always travel with my kids and my parents."}],
+        user_id="alice",
+        conversation_id="earlier",
+    )
+    engine.paths.clear()
+    engine.bodies.clear()
+    return engine
+
+
+@pytest.fixture
+def memory(engine: CountingEngine) -> Iterator[MemOSGraphMemory]:
+    memory = MemOSGraphMemory(
+        MemOSClient(embedded=engine), async_client=AsyncMemOSClient(embedded=engine)
+    )
+    yield memory
+    memory.close(timeout=5)
+
+
+def build(memory: MemOSGraphMemory, seen: list[list[BaseMessage]]) -> CompiledStateGraph[Any]:
+    def model(state: State) -> dict[str, Any]:
+        seen.append(list(state["messages"]))
+        return {"messages": [AIMessage("Noted.")]}
+
+    graph = StateGraph(State)
+    graph.add_node("recall", memory.memory_node())
+    graph.add_node("model", model)
+    graph.add_node("save", memory.save_node())
+    graph.add_edge(START, "recall")
+    graph.add_edge("recall", "model")
+    graph.add_edge("model", "save")
+    return graph.compile(checkpointer=InMemorySaver())
+
+
+async def run(graph: Any, mode: str, text: str, cfg: RunnableConfig, **kw: Any) -> Any:
+    payload = {"messages": [HumanMessage(text)]}
+    if mode == "sync":
+        return graph.invoke(payload, cfg, **kw)
+    return await graph.ainvoke(payload, cfg, **kw)
+
+
+def writes(engine: CountingEngine) -> list[dict[str, Any]]:
+    return [json.loads(b) for p, b in zip(engine.paths, engine.bodies, strict=True) if p == ADD]
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_one_memory_message_in_front_replaced_each_turn(
+    engine: CountingEngine, memory: MemOSGraphMemory, mode: str
+) -> None:
+    seen: list[list[BaseMessage]] = []
+    graph = build(memory, seen)
+    cfg: RunnableConfig = {"configurable": {"user_id": "alice", "thread_id": "t1"}}
+
+    first = await run(graph, mode, "Who do I travel with?", cfg)
+    assert first["messages"][0].id == MEMORY_MESSAGE_ID
+    assert "my kids and my parents" in first["messages"][0].text
+    assert [m.type for m in first["messages"]] == ["system", "human", "ai"]
+    assert seen[0][0].id == MEMORY_MESSAGE_ID  # the model node saw it
+
+    second = await run(graph, mode, "And do I travel with my parents?", cfg)
+    assert [m.type for m in second["messages"]] == ["system", "human", "ai", "human", "ai"]
+    assert sum(m.id == MEMORY_MESSAGE_ID for m in second["messages"]) == 1
+    assert engine.count(SEARCH) == 2
+
+    assert memory.flush(timeout=5)
+    one, two = writes(engine)
+    assert [m["content"] for m in one["messages"]] == ["Who do I travel with?", "Noted."]
+    assert [m["content"] for m in two["messages"]] == [
+        "And do I travel with my parents?",
+        "Noted.",
+    ]
+    assert (one["user_id"], one["conversation_id"]) == ("alice", "t1")
+
+    # Nothing recalled: the memory message goes away instead of going stale.
+    third = await run(graph, mode, "quantum chromodynamics", cfg)
+    assert all(m.id != MEMORY_MESSAGE_ID for m in third["messages"])
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_save_twice_writes_nothing_twice(
+    engine: CountingEngine, memory: MemOSGraphMemory, mode: str
+) -> None:
+    graph = StateGraph(State)
+    graph.add_node("recall", memory.memory_node())
+    graph.add_node("save", memory.save_node())
+    graph.add_node("again", memory.save_node())
+    graph.add_edge(START, "recall")
+    graph.add_edge("recall", "save")
+    graph.add_edge("save", "again")
+    app = graph.compile()
+    await run(app, mode, "Who do I travel with?", {"configurable": {"user_id": "alice"}})
+    assert memory.flush(timeout=5)
+    [write] = writes(engine)
+    assert [m["role"] for m in write["messages"]] == ["user"]
+    assert write["conversation_id"] == "langchain-agent"
+
+
+@dataclass
+class Ctx:
+    user_id: str
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_user_from_context_and_missing_user(
+    engine: CountingEngine, memory: MemOSGraphMemory, mode: str
+) -> None:
+    seen: list[list[BaseMessage]] = []
+    graph = StateGraph(State, context_schema=Ctx)
+    graph.add_node("recall", memory.memory_node())
+    graph.add_edge(START, "recall")
+    app = graph.compile()
+    result = await run(app, mode, "Who do I travel with?", {}, context=Ctx(user_id="alice"))
+    assert result["messages"][0].id == MEMORY_MESSAGE_ID
+    with pytest.raises(MemOSInputError, match="needs a user_id"):
+        await run(build(memory, seen), mode, "Who?", {"configurable": {"thread_id": "t"}})
+    assert seen == []
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_pre_model_hook_gives_memory_to_the_model_only(
+    engine: CountingEngine, mode: str
+) -> None:
+    from langgraph.prebuilt import create_react_agent
+
+    model = ScriptedToolModel(tool_calls=0)
+    hook = create_memos_pre_model_hook(
+        MemOSClient(embedded=engine), async_client=AsyncMemOSClient(embedded=engine)
+    )
+    agent = create_react_agent(model, [], pre_model_hook=hook)
+    cfg: RunnableConfig = {"configurable": {"user_id": "alice"}}
+    result = await run(agent, mode, "Who do I travel with?", cfg)
+    [call] = model.calls
+    assert call[0].id == MEMORY_MESSAGE_ID
+    assert "my kids and my parents" in call[0].text
+    assert [m.type for m in result["messages"]] == ["human", "ai"]
+    assert engine.count(ADD) == 0

@@ -1,0 +1,258 @@
+"""MemOSMiddleware in a real create_agent tool loop, backed by the embedded engine."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from langchain.agents import create_agent
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langchain_core.runnables import RunnableConfig
+from langchain_core.tools import tool
+from langgraph.checkpoint.memory import InMemorySaver
+
+from langchain_memos import (
+    APITimeoutError,
+    AsyncMemOSClient,
+    InternalServerError,
+    MemOSClient,
+    MemOSInputError,
+)
+from langchain_memos.middleware import MemOSMiddleware
+from tests.unit_tests.agent_fakes import CountingEngine, ScriptedToolModel
+
+SEARCH = "/search/memory"
+ADD = "/add/message"
+QUESTION = "Where should I travel with my kids this summer?"
+
+
+@tool
+def lookup(item: str) -> str:
+    """Look an item up."""
+    return f"found {item}"
+
+
+@pytest.fixture
+def engine() -> CountingEngine:
+    engine = CountingEngine()
+    MemOSClient(embedded=engine).add_message(
+        [{"role": "user", "content": "I always travel with my kids and my parents."}],
+        user_id="alice",
+        conversation_id="earlier",
+    )
+    engine.paths.clear()
+    engine.bodies.clear()
+    return engine
+
+
+@pytest.fixture
+def middleware(engine: CountingEngine) -> Iterator[MemOSMiddleware]:
+    memory = MemOSMiddleware(
+        MemOSClient(embedded=engine, max_retries=0),
+        async_client=AsyncMemOSClient(embedded=engine, max_retries=0),
+    )
+    yield memory
+    memory.close(timeout=5)
+
+
+def config(user: str = "alice", thread: str = "t1") -> RunnableConfig:
+    return {"configurable": {"user_id": user, "thread_id": thread}}
+
+
+async def run(agent: Any, mode: str, text: str, cfg: RunnableConfig, **kw: Any) -> Any:
+    payload = {"messages": [HumanMessage(text)]}
+    if mode == "sync":
+        return agent.invoke(payload, cfg, **kw)
+    return await agent.ainvoke(payload, cfg, **kw)
+
+
+def added(engine: CountingEngine) -> list[list[dict[str, Any]]]:
+    """The messages of every add/message request, in order."""
+    return [
+        json.loads(body)["messages"]
+        for path, body in zip(engine.paths, engine.bodies, strict=True)
+        if path == ADD
+    ]
+
+
+def has_memory_block(messages: list[BaseMessage]) -> bool:
+    return any("<memories>" in m.text for m in messages)
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_one_search_per_turn_injected_on_every_call_written_once(
+    engine: CountingEngine, middleware: MemOSMiddleware, mode: str
+) -> None:
+    model = ScriptedToolModel(tool_calls=3)
+    agent = create_agent(model, [lookup], middleware=[middleware], checkpointer=InMemorySaver())
+
+    result = await run(agent, mode, QUESTION, config())
+
+    assert engine.count(SEARCH) == 1
+    assert len(model.calls) == 4  # three tool calls, then the answer
+    for call in model.calls:
+        system = call[0]
+        assert isinstance(system, SystemMessage)  # made although the agent has no prompt
+        assert "<memories>" in system.text
+        assert "I always travel with my kids and my parents." in system.text
+        assert not has_memory_block(call[1:])
+    assert result["messages"][-1].text == "Here is your answer."
+    assert not has_memory_block(result["messages"])
+    assert not any(key.startswith("memos_") for key in result)
+
+    assert middleware.flush(timeout=5)
+    [first] = added(engine)
+    assert [m["role"] for m in first] == ["user", *["assistant", "tool"] * 3, "assistant"]
+    assert first[0]["content"] == QUESTION
+    assert [m["tool_call_id"] for m in first if m["role"] == "tool"] == [
+        "call_0",
+        "call_1",
+        "call_2",
+    ]
+
+    second = await run(agent, mode, "And what about the winter?", config())
+    assert middleware.flush(timeout=5)
+    assert engine.count(SEARCH) == 2
+    assert len(second["messages"]) == 16  # the checkpointer keeps both turns
+    assert not has_memory_block(second["messages"])
+    _, again = added(engine)
+    assert [m["role"] for m in again] == ["user", *["assistant", "tool"] * 3, "assistant"]
+    assert again[0]["content"] == "And what about the winter?"
+    assert engine.count(ADD) == 2
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_existing_system_prompt_is_kept_and_extended(
+    engine: CountingEngine, middleware: MemOSMiddleware, mode: str
+) -> None:
+    model = ScriptedToolModel(tool_calls=0)
+    agent = create_agent(model, [], system_prompt="You are terse.", middleware=[middleware])
+    await run(agent, mode, QUESTION, config())
+    [call] = model.calls
+    assert call[0].text.startswith("You are terse.")
+    assert "<memories>" in call[0].text
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_the_write_is_off_the_critical_path(
+    engine: CountingEngine, middleware: MemOSMiddleware, mode: str
+) -> None:
+    engine.gated.add(ADD)  # add/message hangs until the gate opens
+    agent = create_agent(ScriptedToolModel(tool_calls=1), [lookup], middleware=[middleware])
+    result = await run(agent, mode, QUESTION, config())
+    assert result["messages"][-1].text == "Here is your answer."
+    assert middleware.memory.writer is not None
+    assert middleware.memory.writer.pending == 1
+    engine.gate.set()
+    assert middleware.flush(timeout=5)
+    assert engine.count(ADD) == 1
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("failure", ["error", "timeout"])
+async def test_a_failed_search_answers_without_memories(
+    engine: CountingEngine, mode: str, failure: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    if failure == "error":
+        engine.broken.add(SEARCH)
+    else:
+        engine.delay = {SEARCH: 0.5}
+    memory = MemOSMiddleware(
+        MemOSClient(embedded=engine, max_retries=0),
+        async_client=AsyncMemOSClient(embedded=engine, max_retries=0),
+        timeout=0.05,
+    )
+    model = ScriptedToolModel(tool_calls=1)
+    agent = create_agent(model, [lookup], middleware=[memory])
+    with caplog.at_level(logging.WARNING, logger="langchain_memos"):
+        result = await run(agent, mode, QUESTION, config())
+    assert result["messages"][-1].text == "Here is your answer."
+    assert all(call[0].type != "system" for call in model.calls)  # nothing injected
+    assert "answering without memories" in caplog.text
+    assert memory.close(timeout=5)
+    assert engine.count(ADD) == 1  # the turn is still remembered
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("failure", ["error", "timeout"])
+async def test_fail_closed_raises(engine: CountingEngine, mode: str, failure: str) -> None:
+    if failure == "error":
+        engine.broken.add(SEARCH)
+    else:
+        engine.delay = {SEARCH: 0.5}
+    memory = MemOSMiddleware(
+        MemOSClient(embedded=engine, max_retries=0),
+        async_client=AsyncMemOSClient(embedded=engine, max_retries=0),
+        timeout=0.05,
+        fail_open=False,
+    )
+    agent = create_agent(ScriptedToolModel(tool_calls=0), [], middleware=[memory])
+    expected = InternalServerError if failure == "error" else APITimeoutError
+    with pytest.raises(expected):
+        await run(agent, mode, QUESTION, config())
+    memory.close(timeout=5)
+
+
+async def test_async_run_with_only_a_sync_client(engine: CountingEngine) -> None:
+    memory = MemOSMiddleware(MemOSClient(embedded=engine))
+    model = ScriptedToolModel(tool_calls=0)
+    agent = create_agent(model, [], middleware=[memory])
+    await run(agent, "async", QUESTION, config())
+    assert "<memories>" in model.calls[0][0].text
+    assert memory.close(timeout=5)
+    assert engine.count(SEARCH) == engine.count(ADD) == 1
+
+
+@dataclass
+class Ctx:
+    user_id: str
+    thread_id: str | None = None
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_scope_from_context_and_explicit_arguments(
+    engine: CountingEngine, middleware: MemOSMiddleware, mode: str
+) -> None:
+    model = ScriptedToolModel(tool_calls=0)
+    agent = create_agent(model, [], middleware=[middleware], context_schema=Ctx)
+    await run(agent, mode, QUESTION, {}, context=Ctx(user_id="alice", thread_id="ctx-thread"))
+    assert "<memories>" in model.calls[0][0].text
+    assert middleware.flush(timeout=5)
+    [body] = [json.loads(b) for p, b in zip(engine.paths, engine.bodies, strict=True) if p == ADD]
+    assert (body["user_id"], body["conversation_id"]) == ("alice", "ctx-thread")
+
+    # The config wins over the context; a user without memories recalls nothing.
+    model.calls.clear()
+    await run(agent, mode, QUESTION, config(user="bob"), context=Ctx(user_id="alice"))
+    assert model.calls[0][0].type != "system"
+
+    pinned = MemOSMiddleware(MemOSClient(embedded=engine), user_id="alice", write_back=False)
+    agent = create_agent(model, [], middleware=[pinned])
+    model.calls.clear()
+    await run(agent, mode, QUESTION, config(user="bob"))
+    assert "<memories>" in model.calls[0][0].text
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_a_run_without_a_user_is_an_error(
+    engine: CountingEngine, middleware: MemOSMiddleware, mode: str
+) -> None:
+    agent = create_agent(ScriptedToolModel(tool_calls=0), [], middleware=[middleware])
+    with pytest.raises(MemOSInputError, match="needs a user_id"):
+        await run(agent, mode, QUESTION, {})
+    assert engine.paths == []
+
+
+def test_options_are_checked_before_any_run(engine: CountingEngine) -> None:
+    client = MemOSClient(embedded=engine)
+    with pytest.raises(MemOSInputError, match="timeout"):
+        MemOSMiddleware(client, timeout=0)
+    with pytest.raises(MemOSInputError, match="search_options"):
+        MemOSMiddleware(client, search_options={"user_id": "x"})
+    with pytest.raises(MemOSInputError, match="sync client"):
+        MemOSMiddleware(async_client=AsyncMemOSClient(embedded=engine))
+    assert MemOSMiddleware(async_client=AsyncMemOSClient(embedded=engine), write_back=False)
