@@ -15,6 +15,7 @@ from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from pydantic import PrivateAttr
 
+from langchain_memos import MemOSClient
 from langchain_memos.embedded import EmbeddedEngine
 
 
@@ -101,3 +102,16 @@ class CountingEngine(EmbeddedEngine):
 
     def count(self, route: str) -> int:
         return self.paths.count(route)
+
+
+def remembering_engine() -> CountingEngine:
+    """A counting engine where alice already said who she travels with; counts start at zero."""
+    engine = CountingEngine()
+    MemOSClient(embedded=engine).add_message(
+        [{"role": "user", "content": "I always travel with my kids and my parents."}],
+        user_id="alice",
+        conversation_id="earlier",
+    )
+    engine.paths.clear()
+    engine.bodies.clear()
+    return engine

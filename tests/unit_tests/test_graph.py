@@ -22,7 +22,7 @@ from langchain_memos.graph import (
     MemOSGraphMemory,
     create_memos_pre_model_hook,
 )
-from tests.unit_tests.agent_fakes import CountingEngine, ScriptedToolModel
+from tests.unit_tests.agent_fakes import CountingEngine, ScriptedToolModel, remembering_engine
 
 ADD = "/add/message"
 SEARCH = "/search/memory"
@@ -34,15 +34,7 @@ class State(TypedDict):
 
 @pytest.fixture
 def engine() -> CountingEngine:
-    engine = CountingEngine()
-    MemOSClient(embedded=engine).add_message(
-        [{"role": "user", "content": "I always travel with my kids and my parents."}],
-        user_id="alice",
-        conversation_id="earlier",
-    )
-    engine.paths.clear()
-    engine.bodies.clear()
-    return engine
+    return remembering_engine()
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from langchain_memos import (
     MemOSInputError,
 )
 from langchain_memos.middleware import MemOSMiddleware
-from tests.unit_tests.agent_fakes import CountingEngine, ScriptedToolModel
+from tests.unit_tests.agent_fakes import CountingEngine, ScriptedToolModel, remembering_engine
 
 SEARCH = "/search/memory"
 ADD = "/add/message"
@@ -38,15 +38,7 @@ def lookup(item: str) -> str:
 
 @pytest.fixture
 def engine() -> CountingEngine:
-    engine = CountingEngine()
-    MemOSClient(embedded=engine).add_message(
-        [{"role": "user", "content": "I always travel with my kids and my parents."}],
-        user_id="alice",
-        conversation_id="earlier",
-    )
-    engine.paths.clear()
-    engine.bodies.clear()
-    return engine
+    return remembering_engine()
 
 
 @pytest.fixture
@@ -152,20 +144,26 @@ async def test_the_write_is_off_the_critical_path(
     assert engine.count(ADD) == 1
 
 
+def failing_search(engine: CountingEngine, failure: str, **options: Any) -> MemOSMiddleware:
+    """A middleware whose search errors, or outlasts its 0.05 s timeout."""
+    if failure == "error":
+        engine.broken.add(SEARCH)
+    else:
+        engine.delay = {SEARCH: 0.5}
+    return MemOSMiddleware(
+        MemOSClient(embedded=engine, max_retries=0),
+        async_client=AsyncMemOSClient(embedded=engine, max_retries=0),
+        timeout=0.05,
+        **options,
+    )
+
+
 @pytest.mark.parametrize("mode", ["sync", "async"])
 @pytest.mark.parametrize("failure", ["error", "timeout"])
 async def test_a_failed_search_answers_without_memories(
     engine: CountingEngine, mode: str, failure: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    if failure == "error":
-        engine.broken.add(SEARCH)
-    else:
-        engine.delay = {SEARCH: 0.5}
-    memory = MemOSMiddleware(
-        MemOSClient(embedded=engine, max_retries=0),
-        async_client=AsyncMemOSClient(embedded=engine, max_retries=0),
-        timeout=0.05,
-    )
+    memory = failing_search(engine, failure)
     model = ScriptedToolModel(tool_calls=1)
     agent = create_agent(model, [lookup], middleware=[memory])
     with caplog.at_level(logging.WARNING, logger="langchain_memos"):
@@ -180,16 +178,7 @@ async def test_a_failed_search_answers_without_memories(
 @pytest.mark.parametrize("mode", ["sync", "async"])
 @pytest.mark.parametrize("failure", ["error", "timeout"])
 async def test_fail_closed_raises(engine: CountingEngine, mode: str, failure: str) -> None:
-    if failure == "error":
-        engine.broken.add(SEARCH)
-    else:
-        engine.delay = {SEARCH: 0.5}
-    memory = MemOSMiddleware(
-        MemOSClient(embedded=engine, max_retries=0),
-        async_client=AsyncMemOSClient(embedded=engine, max_retries=0),
-        timeout=0.05,
-        fail_open=False,
-    )
+    memory = failing_search(engine, failure, fail_open=False)
     agent = create_agent(ScriptedToolModel(tool_calls=0), [], middleware=[memory])
     expected = InternalServerError if failure == "error" else APITimeoutError
     with pytest.raises(expected):
