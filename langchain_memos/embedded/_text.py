@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from langchain_memos.types import SERVICE_TIMEZONE, parse_timestamp
@@ -399,13 +399,6 @@ def title(text: str, limit: int = 48) -> str:
         return line
     cut = line[:limit].rsplit(" ", 1)[0] if not has_cjk(line[:limit]) else line[:limit]
     return cut.rstrip(" ,.;:") + "…"
-
-
-@dataclass
-class Fact:
-    key: str
-    value: str
-    tags: list[str] = field(default_factory=list)
 
 
 def viewpoint(role: str, speaker: str | None, text: str) -> str:
