@@ -4,9 +4,9 @@ Turn 1 tells the agent about the family; turn 2, in a new thread, asks for a rec
 the model sees what MemOS recalled in its system message.
 
 With ``MEMOS_API_KEY`` set, memories go to the MemOS cloud; without it, to the embedded engine
-in memory. With ``EXAMPLE_MODEL`` set (e.g. ``openai:gpt-4o-mini``, with its provider package
-installed), that model answers; without it, an OFFLINE FAKE MODEL answers with canned text, so
-the script runs anywhere.
+in memory. The answer comes from ``EXAMPLE_MODEL`` (e.g. ``openai:gpt-4o-mini``, with its provider
+package installed) or ``OPENAI_API_KEY`` when set, else from a labelled offline stand-in that
+reports what it was given (see ``_chat_model.py``), so the script runs anywhere.
 
     python examples/create_agent.py
 """
@@ -14,31 +14,15 @@ the script runs anywhere.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 
+from _chat_model import chat_model
 from langchain.agents import create_agent
-from langchain.chat_models import init_chat_model
-from langchain_core.language_models import BaseChatModel, GenericFakeChatModel
-from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.messages import HumanMessage
 
 from langchain_memos import MemOSClient
 from langchain_memos.middleware import MemOSMiddleware
 
 USER_ID = "memos_user_123"
-
-
-def canned_answers() -> Iterator[AIMessage]:
-    yield AIMessage("[offline fake model] Got it: you travel with your kids and parents.")
-    while True:
-        yield AIMessage("[offline fake model] A family-friendly resort with easy day trips.")
-
-
-def chat_model() -> BaseChatModel:
-    name = os.environ.get("EXAMPLE_MODEL")
-    if name:
-        return init_chat_model(name)
-    print("No EXAMPLE_MODEL set: using an OFFLINE FAKE MODEL (canned answers).")
-    return GenericFakeChatModel(messages=canned_answers())
 
 
 def main() -> None:

@@ -2,11 +2,14 @@
 
 Conversation A (2025-06-10): the user plans a summer trip with the kids and their elderly
 parents; it is stored through ``MemOSChatMessageHistory``. Conversation B (2025-09-28): the user
-asks where to travel for the National Day holiday, and ``MemOSRetriever`` recalls what MemOS kept
-from conversation A.
+asks an agent where to travel for the National Day holiday. ``MemOSRetriever`` shows what MemOS
+recalls from conversation A, and a ``create_agent`` agent with ``MemOSMiddleware`` answers with
+those memories in its system prompt; the script prints that prompt exactly as the model got it.
 
 With ``MEMOS_API_KEY`` set, this runs against the MemOS cloud. Without it, it runs offline on the
-embedded engine, in memory: nothing is written to disk and nothing leaves this process.
+embedded engine, in memory: nothing is written to disk and nothing leaves this process. The
+answer comes from ``EXAMPLE_MODEL`` or an OpenAI-compatible ``OPENAI_API_KEY`` when one is set,
+else from a labelled offline stand-in that reports what it was given (see ``_chat_model.py``).
 
     make demo                      # or: python examples/quickstart.py
 """
@@ -16,10 +19,19 @@ from __future__ import annotations
 import os
 import sys
 from datetime import datetime
+from typing import Any
+from uuid import UUID
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from _chat_model import chat_model
+from langchain.agents import create_agent
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.documents import Document
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.runnables import RunnableConfig
 
 from langchain_memos import MemOSChatMessageHistory, MemOSClient, MemOSError, MemOSRetriever
+from langchain_memos.middleware import MemOSMiddleware
+from langchain_memos.prompts import MemoryPromptBuilder
 from langchain_memos.types import SERVICE_TIMEZONE
 
 USER_ID = "memos_user_123"
@@ -51,6 +63,25 @@ CONVERSATION_A: list[BaseMessage] = [
     ),
 ]
 QUESTION_B = "Where should we travel for the National Day holiday?"
+SCOPE_B = RunnableConfig(configurable={"user_id": USER_ID, "thread_id": "0928"})
+
+
+class SystemPromptCapture(BaseCallbackHandler):
+    """Keeps the system messages of every chat model call: what the model really received."""
+
+    def __init__(self) -> None:
+        self.prompts: list[str] = []
+
+    def on_chat_model_start(
+        self,
+        serialized: dict[str, Any],
+        messages: list[list[BaseMessage]],
+        *,
+        run_id: UUID,
+        **kwargs: Any,
+    ) -> None:
+        for call in messages:
+            self.prompts += [m.text for m in call if isinstance(m, SystemMessage)]
 
 
 def open_client() -> MemOSClient:
@@ -66,22 +97,7 @@ def open_client() -> MemOSClient:
     return MemOSClient(embedded=":memory:")
 
 
-def main() -> int:
-    with open_client() as client:
-        try:
-            history = MemOSChatMessageHistory(USER_ID, "0610", client=client, wait=True)
-            history.add_messages(CONVERSATION_A)
-            print("Conversation A (2025-06-10), as stored by MemOS:")
-            for message in history.messages:
-                print(f"  {message.type:>5}: {message.content}")
-
-            retriever = MemOSRetriever(client=client, user_id=USER_ID, k=6)
-            docs = retriever.invoke(QUESTION_B, config={"configurable": {"thread_id": "0928"}})
-        except MemOSError as error:
-            print(f"MemOS said no: {error}", file=sys.stderr)
-            return 1
-
-    print(f"\nConversation B (2025-09-28) asks: {QUESTION_B}")
+def print_recalled(docs: list[Document]) -> None:
     print(f"MemOS recalled {len(docs)} memories:")
     for doc in docs:
         created = doc.metadata.get("created_at")
@@ -91,6 +107,44 @@ def main() -> int:
         print(f"  [{doc.metadata['kind']}, {when_text}, relevance {relevance}] {doc.page_content}")
     if not docs:
         print("  (none)")
+
+
+def ask_agent(client: MemOSClient) -> None:
+    """Conversation B: one agent turn, with MemOS memory in the system prompt."""
+    # The prompt's "current time" is conversation B's date, as if the question were asked then.
+    builder = MemoryPromptBuilder(now=lambda: datetime(2025, 9, 28, 20, 0, tzinfo=SERVICE_TIMEZONE))
+    memory = MemOSMiddleware(client, builder=builder, full_instruction=True)
+    agent = create_agent(chat_model(), tools=[], middleware=[memory])
+    capture = SystemPromptCapture()
+    result = agent.invoke(
+        {"messages": [HumanMessage(QUESTION_B)]}, RunnableConfig(**SCOPE_B, callbacks=[capture])
+    )
+    memory.close(timeout=30)  # writes conversation B back before the client closes
+
+    print("The system prompt the model received:")
+    print("-" * 72)
+    print(capture.prompts[-1] if capture.prompts else "(none: nothing was recalled)")
+    print("-" * 72)
+    print(f"agent: {result['messages'][-1].text}")
+
+
+def main() -> int:
+    with open_client() as client:
+        try:
+            history = MemOSChatMessageHistory(USER_ID, "0610", client=client, wait=True)
+            history.add_messages(CONVERSATION_A)
+            print("Conversation A (2025-06-10), as stored by MemOS:")
+            for message in history.messages:
+                print(f"  {message.type:>5}: {message.content}")
+
+            print(f"\nConversation B (2025-09-28) asks: {QUESTION_B}")
+            retriever = MemOSRetriever(client=client, k=6)
+            print_recalled(retriever.invoke(QUESTION_B, config=SCOPE_B))
+            print()
+            ask_agent(client)
+        except MemOSError as error:
+            print(f"MemOS said no: {error}", file=sys.stderr)
+            return 1
     return 0
 
 

@@ -273,7 +273,8 @@ class MemoryPromptBuilder:
         include_query: Put the user's query under "Original Query".
         dedupe_threshold: Lines whose words overlap at least this much (Jaccard) are merged,
             keeping the more relevant; a preference wins over a fact that says the same.
-        now: Returns the current time (for tests).
+        now: Returns the "current time" of System Context (default: the clock); a replayed
+            or scheduled conversation can give its own date.
     """
 
     def __init__(

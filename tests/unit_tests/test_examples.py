@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_example(name: str) -> subprocess.CompletedProcess[str]:
-    unset = ("MEMOS_API_KEY", "MEMOS_BASE_URL", "EXAMPLE_MODEL")
+    unset = ("MEMOS_API_KEY", "MEMOS_BASE_URL", "EXAMPLE_MODEL", "OPENAI_API_KEY")
     env = {k: v for k, v in os.environ.items() if k not in unset}
     return subprocess.run(  # noqa: S603 - our own example, with this interpreter
         [sys.executable, str(ROOT / "examples" / name)],
@@ -37,6 +37,25 @@ def test_the_quickstart_runs_offline_and_recalls_conversation_a() -> None:
     assert "[fact, 2025-06-10 09:30," in recalled
 
 
+def test_the_quickstart_prints_the_system_prompt_its_agent_model_received() -> None:
+    out = run_example("quickstart.py").stdout
+    prompt = out.split("The system prompt the model received:", 1)[1].split("agent:", 1)[0]
+    assert "Current time: 2025-09-28 20:00" in prompt
+    assert (
+        "-[2025-06-10 09:30] [user viewpoint] Yes, with both kids and elderly, "
+        "we usually travel as a whole family." in prompt
+    )
+    assert "[Explicit Preference] The user wants to travel during summer vacation." in prompt
+    assert "# Critical Protocol: Memory Safety" in prompt
+    assert prompt.rstrip("-\n ").endswith(
+        "# Original Query\nWhere should we travel for the National Day holiday?"
+    )
+    answer = out.split("agent:", 1)[1]
+    assert "[offline model, not an LLM] I was given 6 remembered fact(s) and 1 preference(s)" in (
+        answer
+    )
+
+
 def test_client_basics_runs_offline_too() -> None:
     done = run_example("client_basics.py")
     assert done.returncode == 0, done.stderr
@@ -45,9 +64,31 @@ def test_client_basics_runs_offline_too() -> None:
     assert "[user viewpoint] Yes, with both kids and elderly" in done.stdout
 
 
-def test_create_agent_example_runs_offline_with_a_labelled_fake_model() -> None:
+def test_create_agent_example_runs_offline_with_a_labelled_offline_model() -> None:
     done = run_example("create_agent.py")
     assert done.returncode == 0, done.stderr
-    assert "OFFLINE FAKE MODEL" in done.stdout
+    assert "answering with the [offline model, not an LLM]" in done.stdout
+    second = done.stdout.split("user: Where should we go", 1)[1]
+    assert "I was given 2 remembered fact(s)" in second
     recalled = done.stdout.split("MemOS recalled", 1)[1]
     assert "[user viewpoint] We always travel as a family: my two kids and my parents." in recalled
+
+
+def test_langgraph_example_puts_turn_one_into_turn_twos_memory_message() -> None:
+    done = run_example("langgraph_agent.py")
+    assert done.returncode == 0, done.stderr
+    first, second = done.stdout.split("[national-day]", 1)
+    assert "memory message in the state: none" in first
+    assert "memory message in the state: yes" in second
+    assert "] [user viewpoint] We always travel as a family: my two kids and my parents." in second
+    assert "I was given 2 remembered fact(s)" in second
+
+
+def test_rag_chain_example_recalls_the_first_exchange_in_the_second() -> None:
+    done = run_example("rag_chain.py")
+    assert done.returncode == 0, done.stderr
+    assert "Deprecat" not in done.stderr
+    first, second = done.stdout.split("[national-day]", 1)
+    assert "memories in the prompt:\n(none)" in first
+    assert "] [user viewpoint] We always travel as a family: my two kids and my parents." in second
+    assert "I was given 2 remembered fact(s)" in second

@@ -1,0 +1,76 @@
+"""The chat model the examples answer with: a real one when configured, else a labelled stand-in.
+
+* ``EXAMPLE_MODEL=provider:model`` (e.g. ``openai:gpt-4o-mini``, ``anthropic:claude-sonnet-4-5``)
+  uses that model through ``langchain.chat_models.init_chat_model``; its provider package
+  (``langchain-openai``, ...) must be installed.
+* Otherwise ``OPENAI_API_KEY`` uses ``openai:gpt-4o-mini`` (``OPENAI_BASE_URL`` points it at any
+  OpenAI-compatible server; ``OPENAI_MODEL`` picks another model).
+* With neither, :class:`OfflineModel` answers. It is not a language model: it says so in every
+  answer, and reports what it was given, so the examples run anywhere and still show what a
+  real model would receive.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.runnables import Runnable
+from langchain_core.tools import BaseTool
+
+OFFLINE_LABEL = "[offline model, not an LLM]"
+_SECTION = re.compile(r"<(facts|preferences)>(.*?)</\1>", re.DOTALL)
+
+
+class OfflineModel(BaseChatModel):
+    """Answers with what it received: how many remembered facts and preferences its prompt holds."""
+
+    @property
+    def _llm_type(self) -> str:
+        return "offline-example-model"
+
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        *,
+        tool_choice: str | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        return self  # it never calls tools
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        prompt = "\n".join(m.text for m in messages if isinstance(m, SystemMessage))
+        lines: dict[str, list[str]] = {kind: [] for kind in ("facts", "preferences")}
+        for kind, body in _SECTION.findall(prompt):
+            lines[kind] += [line.strip() for line in body.splitlines() if line.strip()]
+        answer = (
+            f"{OFFLINE_LABEL} I was given {len(lines['facts'])} remembered fact(s) and "
+            f"{len(lines['preferences'])} preference(s)."
+        )
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(answer))])
+
+
+def chat_model() -> BaseChatModel:
+    """The configured chat model, else :class:`OfflineModel` (and a line saying so)."""
+    name = os.environ.get("EXAMPLE_MODEL")
+    if not name and os.environ.get("OPENAI_API_KEY"):
+        name = "openai:" + os.environ.get("OPENAI_MODEL", "gpt-4o-mini")
+    if not name:
+        print(f"No EXAMPLE_MODEL or OPENAI_API_KEY: answering with the {OFFLINE_LABEL}.")
+        return OfflineModel()
+    from langchain.chat_models import init_chat_model
+
+    print(f"Answering with {name}.")
+    return init_chat_model(name)
