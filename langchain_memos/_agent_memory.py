@@ -8,10 +8,8 @@ Both integrations do the same three things per user turn, and do them through th
   with a :class:`~langchain_memos.prompts.MemoryPromptBuilder`;
 * :class:`BackgroundWriter` sends the turn's new messages to ``add/message`` off the critical path.
 
-Background writes live in an in-process, bounded queue: writes not yet sent are lost if the
-process dies (they are flushed on :meth:`BackgroundWriter.close` and at interpreter exit, not on
-a crash or ``SIGKILL``). A durable outbox would replace :meth:`BackgroundWriter._enqueue` and
-:meth:`BackgroundWriter._deliver`; :class:`PendingWrite` is the unit it would persist.
+Background writes are committed to a durable :class:`~langchain_memos.outbox.Outbox` before
+they are sent, and survive a crash of the process (see that module for the guarantee).
 """
 
 from __future__ import annotations
@@ -20,9 +18,8 @@ import asyncio
 import atexit
 import concurrent.futures
 import logging
-import queue
+import os
 import threading
-import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -34,8 +31,9 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langchain_memos._exceptions import APITimeoutError, MemOSInputError
 from langchain_memos.client import AsyncMemOSClient, MemOSClient
 from langchain_memos.messages import to_memos_messages
+from langchain_memos.outbox import Outbox, open_outbox
 from langchain_memos.prompts import MemoryPrompt, MemoryPromptBuilder
-from langchain_memos.types import MessageInput, SearchMemoryResult
+from langchain_memos.types import SearchMemoryResult
 
 __all__ = [
     "DEFAULT_CONVERSATION_ID",
@@ -44,7 +42,6 @@ __all__ = [
     "AgentMemory",
     "BackgroundWriter",
     "MemoryRecall",
-    "PendingWrite",
     "Scope",
     "last_human_text",
     "resolve_scope",
@@ -275,144 +272,106 @@ class MemoryRecall:
 # ---- background writes ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class PendingWrite:
-    """One ``add/message`` call waiting to be sent: what a durable outbox would persist."""
-
-    messages: list[MessageInput]
-    user_id: str
-    conversation_id: str
-
-
 _live_writers: weakref.WeakSet[BackgroundWriter] = weakref.WeakSet()
 
 
 @atexit.register
 def _flush_at_exit() -> None:
     for writer in list(_live_writers):
-        writer.flush(timeout=_EXIT_FLUSH_TIMEOUT)
+        if not writer.flush(timeout=_EXIT_FLUSH_TIMEOUT):
+            where = writer.outbox.path
+            logger.warning(
+                "%d MemOS writes not delivered at exit; %s",
+                writer.pending,
+                "lost with the process (in-memory outbox)"
+                if where == ":memory:"
+                else f"kept in {where} for the next run",
+            )
+
+
+OutboxArg = Outbox | str | os.PathLike[str] | None
 
 
 class BackgroundWriter:
-    """Sends turns to ``add/message`` from one daemon thread, through a bounded queue.
+    """Hands turns to a durable :class:`~langchain_memos.outbox.Outbox`, delivered from a thread.
 
-    :meth:`submit` converts the messages at once (so bad input raises in the caller) and returns
-    as soon as the write is queued. Nothing is dropped: when ``max_pending`` writes are already
-    waiting, ``submit`` waits for room (back-pressure; :meth:`asubmit` waits in a worker thread,
-    never on the event loop). Writes are flushed by :meth:`flush`, :meth:`close` and at
-    interpreter exit. Until the durable outbox lands, the queue is in memory: unsent writes are
-    lost if the process dies, and a write the service still refuses after the client's retries
-    is logged and counted in :attr:`failed`.
+    :meth:`submit` converts the messages at once (so bad input raises in the caller), commits
+    them to the outbox, and returns; the outbox's sender delivers them in order per
+    conversation, retrying while the service is unavailable. When ``max_pending`` writes are
+    already waiting, ``submit`` waits for room (back-pressure; :meth:`asubmit` waits in a worker
+    thread, never on the event loop). :meth:`flush`, :meth:`close` and interpreter exit wait for
+    delivery; what is still unsent then stays in a file outbox for the next run.
 
     Args:
-        client: The sync client the worker thread sends with.
-        max_pending: Bound of the queue.
+        client: The sync client the sender uses.
+        outbox: An :class:`Outbox`, a database path, or ``None`` for the default (a file in the
+            user cache for a service, in memory for the embedded engine).
+        max_pending: Bound of the writes waiting, when the outbox is made here.
     """
 
-    def __init__(self, client: MemOSClient, *, max_pending: int = DEFAULT_MAX_PENDING) -> None:
+    def __init__(
+        self,
+        client: MemOSClient,
+        *,
+        outbox: OutboxArg = None,
+        max_pending: int = DEFAULT_MAX_PENDING,
+    ) -> None:
         if isinstance(max_pending, bool) or not isinstance(max_pending, int) or max_pending < 1:
             raise MemOSInputError(f"max_pending must be a positive integer; got {max_pending!r}")
-        self.client = client
-        self.failed = 0
-        """Writes the service did not accept (after the client's retries)."""
-        self._queue: queue.Queue[PendingWrite | None] = queue.Queue(maxsize=max_pending)
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
+        self._owns_outbox = not isinstance(outbox, Outbox)
+        self.outbox = open_outbox(outbox, client, max_pending=max_pending)
+        self.sender = self.outbox.sender(client)
         self._closed = False
         _live_writers.add(self)
+        if self.sender.pending:  # a previous run left writes: deliver them now
+            self.sender.start()
 
-    def _prepare(
-        self, messages: Sequence[BaseMessage], user_id: str, conversation_id: str
-    ) -> PendingWrite | None:
-        converted = to_memos_messages(messages)
-        if not converted:
-            return None
-        if self._closed:
-            raise MemOSInputError("this memory writer is closed")
-        self._start()
-        return PendingWrite(converted, user_id, conversation_id)
+    @property
+    def failed(self) -> int:
+        """Writes the service refused as invalid (kept in the outbox's dead letters)."""
+        return self.sender.failed
 
     def submit(
         self, messages: Sequence[BaseMessage], *, user_id: str, conversation_id: str
     ) -> None:
-        """Queue ``messages`` for ``add/message``, waiting for room if the queue is full.
+        """Commit ``messages`` for ``add/message``, waiting for room if the outbox is full.
 
         Raises:
             MemOSInputError: a message MemOS cannot store, or a closed writer.
         """
-        write = self._prepare(messages, user_id, conversation_id)
-        if write is not None:
-            self._queue.put(write)
+        converted = to_memos_messages(messages)
+        if not converted:
+            return
+        if self._closed:
+            raise MemOSInputError("this memory writer is closed")
+        self.outbox.put(self.sender.target, user_id, conversation_id, [converted])
+        self.sender.start()
 
     async def asubmit(
         self, messages: Sequence[BaseMessage], *, user_id: str, conversation_id: str
     ) -> None:
-        """:meth:`submit` for async code: waits for room off the event loop."""
-        write = self._prepare(messages, user_id, conversation_id)
-        if write is None:
-            return
-        try:
-            self._queue.put_nowait(write)
-        except queue.Full:
-            logger.debug("MemOS write queue is full; waiting for room")
-            await asyncio.to_thread(self._queue.put, write)
-
-    def _start(self) -> None:
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._work, name="memos-writer", daemon=True)
-                self._thread.start()
-
-    def _work(self) -> None:
-        while True:
-            write = self._queue.get()
-            try:
-                if write is None:
-                    return
-                self._deliver(write)
-            finally:
-                self._queue.task_done()
-
-    def _deliver(self, write: PendingWrite) -> None:
-        try:
-            self.client.add_message(
-                write.messages, user_id=write.user_id, conversation_id=write.conversation_id
-            )
-        except Exception as error:
-            self.failed += 1
-            logger.warning(
-                "MemOS write of %d messages for user %s failed (%s: %s)",
-                len(write.messages),
-                write.user_id,
-                type(error).__name__,
-                error,
-            )
+        """:meth:`submit` for async code: the commit (and any wait for room) runs in a thread."""
+        await asyncio.to_thread(
+            self.submit, messages, user_id=user_id, conversation_id=conversation_id
+        )
 
     @property
     def pending(self) -> int:
-        """Writes queued or being sent."""
-        return self._queue.unfinished_tasks
+        """Writes waiting for this client's service, sent or not yet tried."""
+        return self.sender.pending
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Wait until every queued write was sent; ``False`` if ``timeout`` passed first."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with self._queue.all_tasks_done:
-            while self._queue.unfinished_tasks:
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    return False
-                self._queue.all_tasks_done.wait(remaining)
-        return True
+        """Wait until every waiting write was delivered; ``False`` if ``timeout`` passed first."""
+        if self.sender.pending:
+            self.sender.start()
+        return self.sender.wait(None, timeout)
 
     def close(self, timeout: float | None = None) -> bool:
-        """Flush, then stop the worker; further submits raise. ``False`` if writes were left."""
+        """Flush, then stop; further submits raise. ``False`` if writes are still waiting."""
         self._closed = True
         flushed = self.flush(timeout)
-        with self._lock:
-            thread = self._thread
-        if thread is not None and flushed:
-            self._queue.put(None)
-            thread.join(timeout)
+        if self._owns_outbox:
+            self.outbox.close(timeout=1.0)
         _live_writers.discard(self)
         return flushed
 
@@ -431,7 +390,8 @@ class AgentMemory:
             :data:`DEFAULT_CONVERSATION_ID` for writes.
         builder, search_options, timeout, fail_open: See :class:`MemoryRecall`.
         write_back: Send the turns to MemOS; needs the sync ``client`` (the writer's thread).
-        max_pending: Bound of the background queue.
+        outbox: Where turns wait until MemOS accepted them (see :class:`BackgroundWriter`).
+        max_pending: Bound of the writes waiting.
     """
 
     def __init__(
@@ -446,6 +406,7 @@ class AgentMemory:
         timeout: float = DEFAULT_SEARCH_TIMEOUT,
         fail_open: bool = True,
         write_back: bool = True,
+        outbox: OutboxArg = None,
         max_pending: int = DEFAULT_MAX_PENDING,
     ) -> None:
         if client is None and async_client is None:
@@ -467,7 +428,7 @@ class AgentMemory:
             fail_open=fail_open,
         )
         self.writer = (
-            BackgroundWriter(client, max_pending=max_pending)
+            BackgroundWriter(client, outbox=outbox, max_pending=max_pending)
             if write_back and client is not None
             else None
         )

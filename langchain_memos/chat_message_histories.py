@@ -10,10 +10,11 @@ from langchain_core.messages import BaseMessage
 from langchain_core.runnables.config import run_in_executor
 
 from langchain_memos._constants import MAX_MESSAGE_LIMIT, MAX_PAGE_SIZE
-from langchain_memos._exceptions import MemOSInputError
+from langchain_memos._exceptions import APITimeoutError, MemOSError, MemOSInputError
 from langchain_memos._validation import check_id, check_int
 from langchain_memos.client import AsyncMemOSClient, MemOSClient
 from langchain_memos.messages import estimate_tokens, from_memos_messages, to_memos_messages
+from langchain_memos.outbox import Outbox
 from langchain_memos.types import MemoryListResult, MessageInput, TaskResult
 
 __all__ = ["MemOSChatMessageHistory"]
@@ -52,6 +53,14 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
         clear_scope: What ``clear`` deletes: ``"conversation"`` (the default), the memories
             MemOS derived from this conversation; ``"user"``, every memory of the user in the
             project, which must be asked for explicitly.
+        outbox: A durable :class:`~langchain_memos.outbox.Outbox`. Without one,
+            ``add_messages`` sends at once and raises if MemOS does not take the messages (the
+            caller still holds them). With one, it commits them to the outbox and returns; a
+            background sender delivers them in order, retrying while MemOS is unavailable, and
+            they survive a crash (at least once; see :mod:`langchain_memos.outbox`). With
+            ``wait=True`` it also waits up to ``wait_timeout`` for the delivery (sent with
+            ``async_mode=False`` so MemOS has processed them on return) and raises if it did not
+            happen, the messages staying in the outbox. Needs a sync ``client``.
         **client_options: ``api_key``, ``base_url`` and the other ``MemOSClient`` arguments,
             when no client is given.
 
@@ -80,6 +89,7 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
         wait_timeout: float = 60.0,
         max_request_tokens: int = DEFAULT_REQUEST_TOKENS,
         clear_scope: Literal["conversation", "user"] = "conversation",
+        outbox: Outbox | None = None,
         **client_options: Any,
     ) -> None:
         self.user_id = check_id("user_id", user_id)
@@ -111,6 +121,11 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
             self._owned.append(client)
         self._client = client
         self._async_client = async_client
+        if outbox is not None and not isinstance(outbox, Outbox):
+            raise MemOSInputError("outbox must be an Outbox (langchain_memos.outbox.Outbox)")
+        if outbox is not None and client is None:
+            raise MemOSInputError("an outbox sends from a background thread: pass client= too")
+        self.outbox = outbox
 
     # ---- clients ---------------------------------------------------------------------------
 
@@ -187,7 +202,13 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
         return self.wait and task.status != "completed" and bool(task.task_id)
 
     def add_messages(self, messages: Sequence[BaseMessage]) -> None:
-        """Store ``messages``: one ``add/message`` call per batch, batches in order."""
+        """Store ``messages``: one ``add/message`` call per batch, batches in order.
+
+        With an outbox, the batches are committed to it and delivered in the background.
+        """
+        if self.outbox is not None:
+            self._add_through_outbox(self.outbox, messages)
+            return
         for batch in self._batches(messages):
             task = self.client.add_message(
                 batch,
@@ -198,7 +219,45 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
             if self._needs_wait(task):
                 self.client.wait_for_task(str(task.task_id), timeout=self.wait_timeout)
 
+    def _add_through_outbox(self, outbox: Outbox, messages: Sequence[BaseMessage]) -> None:
+        batches = list(self._batches(messages))
+        if not batches:
+            return
+        sender = outbox.sender(self.client)
+        options = dict(self._write_options)
+        if self.wait and options["async_mode"] is None:
+            options["async_mode"] = False  # processed before add/message answers
+        seqs = outbox.put(sender.target, self.user_id, self.conversation_id, batches, options)
+        sender.start()
+        if not self.wait:
+            return
+        if not sender.wait(seqs, self.wait_timeout):
+            raise APITimeoutError(
+                f"MemOS did not take the messages within {self.wait_timeout:g} s; they stay in "
+                f"the outbox at {outbox.path} and will be sent when it does",
+                method="POST",
+                path="/add/message",
+            )
+        _, refused = outbox.outcome(seqs)
+        if refused:
+            raise MemOSError(
+                f"MemOS refused the messages ({refused[0]}); they are kept in the dead letters "
+                f"of the outbox at {outbox.path}"
+            )
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until the outbox delivered this client's writes; ``False`` if ``timeout`` passed.
+
+        Without an outbox there is nothing to wait for: ``add_messages`` has sent already.
+        """
+        if self.outbox is None:
+            return True
+        return self.outbox.sender(self.client).wait(None, timeout)
+
     async def aadd_messages(self, messages: Sequence[BaseMessage]) -> None:
+        if self.outbox is not None:  # the commit, and any wait, run in a thread
+            await run_in_executor(None, self.add_messages, messages)
+            return
         client = self._async
         if client is None:
             await run_in_executor(None, self.add_messages, messages)

@@ -32,6 +32,7 @@ from langchain_memos._agent_memory import (
     DEFAULT_MAX_PENDING,
     DEFAULT_SEARCH_TIMEOUT,
     AgentMemory,
+    OutboxArg,
     Scope,
     turn_start,
 )
@@ -71,9 +72,10 @@ class MemOSGraphMemory:
     the runtime context's ``user_id``; the conversation from ``conversation_id``, else
     ``configurable.thread_id``, else the context's ``thread_id``. A run without a user raises
     ``MemOSInputError``. A search that fails or takes longer than ``timeout`` recalls nothing
-    and logs a warning (``fail_open=False`` raises). Writes go through an in-process bounded
-    queue flushed by :meth:`close` and at interpreter exit; unsent writes are lost if the
-    process dies.
+    and logs a warning (``fail_open=False`` raises). Writes are committed to a durable outbox
+    before they are sent, delivered in order per conversation and retried while MemOS is
+    unavailable, at least once (see :mod:`langchain_memos.outbox`); :meth:`close` and
+    interpreter exit wait for them.
 
     Args:
         client: Sync client (sync graphs and the background writer). With neither client, one
@@ -89,7 +91,10 @@ class MemOSGraphMemory:
         write_back: Let :meth:`save_node` write (default ``True``).
         full_instruction: Use the builder's complete system prompt instead of only the
             ``<memories>`` block.
-        max_pending: Bound of the background write queue.
+        outbox: An :class:`~langchain_memos.outbox.Outbox` or a database path for the writes;
+            default: ``$MEMOS_OUTBOX_PATH`` or a file in the user cache, in memory for the
+            embedded engine.
+        max_pending: At most this many writes wait; a further one waits for room.
     """
 
     def __init__(
@@ -105,6 +110,7 @@ class MemOSGraphMemory:
         fail_open: bool = True,
         write_back: bool = True,
         full_instruction: bool = False,
+        outbox: OutboxArg = None,
         max_pending: int = DEFAULT_MAX_PENDING,
     ) -> None:
         self.memory = AgentMemory(
@@ -117,6 +123,7 @@ class MemOSGraphMemory:
             timeout=timeout,
             fail_open=fail_open,
             write_back=write_back,
+            outbox=outbox,
             max_pending=max_pending,
         )
         self.full_instruction = full_instruction

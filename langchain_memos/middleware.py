@@ -31,6 +31,7 @@ from langchain_memos._agent_memory import (
     DEFAULT_MAX_PENDING,
     DEFAULT_SEARCH_TIMEOUT,
     AgentMemory,
+    OutboxArg,
     Scope,
     turn_start,
 )
@@ -89,10 +90,11 @@ class MemOSMiddleware(AgentMiddleware[MemOSState, Any, Any]):
     ``MemOSInputError``.
 
     A search that fails or takes longer than ``timeout`` gives an answer without memories and a
-    logged warning (``fail_open=False`` raises instead). Writes go through an in-process bounded
-    queue, flushed by :meth:`close` and at interpreter exit; unsent writes are lost if the
-    process dies. MemOS processes writes asynchronously: a fact said in one turn may not be
-    recalled in the very next one.
+    logged warning (``fail_open=False`` raises instead). Writes are committed to a durable
+    outbox before they are sent, delivered in order per conversation and retried while MemOS is
+    unavailable, at least once (see :mod:`langchain_memos.outbox`); :meth:`close` and
+    interpreter exit wait for them. MemOS processes writes asynchronously: a fact said in one
+    turn may not be recalled in the very next one.
 
     Args:
         client: Sync client (sync runs and the background writer). With neither client, one
@@ -108,7 +110,10 @@ class MemOSMiddleware(AgentMiddleware[MemOSState, Any, Any]):
         write_back: Write each turn's new messages to MemOS (default ``True``).
         full_instruction: Inject the builder's complete system prompt instead of only the
             ``<memories>`` block.
-        max_pending: Bound of the background write queue.
+        outbox: An :class:`~langchain_memos.outbox.Outbox` or a database path for the writes;
+            default: ``$MEMOS_OUTBOX_PATH`` or a file in the user cache, in memory for the
+            embedded engine.
+        max_pending: At most this many writes wait; a further one waits for room.
 
     Example:
         >>> from langchain.agents import create_agent
@@ -136,6 +141,7 @@ class MemOSMiddleware(AgentMiddleware[MemOSState, Any, Any]):
         fail_open: bool = True,
         write_back: bool = True,
         full_instruction: bool = False,
+        outbox: OutboxArg = None,
         max_pending: int = DEFAULT_MAX_PENDING,
     ) -> None:
         super().__init__()
@@ -149,6 +155,7 @@ class MemOSMiddleware(AgentMiddleware[MemOSState, Any, Any]):
             timeout=timeout,
             fail_open=fail_open,
             write_back=write_back,
+            outbox=outbox,
             max_pending=max_pending,
         )
         self.full_instruction = full_instruction

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from types import SimpleNamespace
@@ -18,6 +19,7 @@ from langchain_memos._agent_memory import (
     resolve_scope,
     turn_start,
 )
+from langchain_memos.outbox import Outbox
 from tests.unit_tests.agent_fakes import CountingEngine
 
 ADD = "/add/message"
@@ -77,16 +79,16 @@ def test_writer_sends_in_the_background_and_flushes() -> None:
 def test_writer_checks_input_at_once_and_is_bounded_without_dropping() -> None:
     engine = CountingEngine()
     engine.gated.add(ADD)
-    writer = BackgroundWriter(MemOSClient(embedded=engine), max_pending=1)
+    writer = BackgroundWriter(MemOSClient(embedded=engine), max_pending=2)
     with pytest.raises(MemOSInputError, match="LangChain message"):
         writer.submit(["not a message"], user_id="u", conversation_id="c")  # type: ignore[list-item]
     writer.submit([HumanMessage("0")], user_id="u", conversation_id="c")
     deadline = time.monotonic() + 5
     while engine.count(ADD) == 0 and time.monotonic() < deadline:
-        time.sleep(0.005)  # until the worker holds the first write
-    writer.submit([HumanMessage("1")], user_id="u", conversation_id="c")  # fills the queue
+        time.sleep(0.005)  # until the sender holds the first write
+    writer.submit([HumanMessage("1")], user_id="u", conversation_id="c")  # the outbox is full
 
-    # The queue is full: an async submit waits for room off the event loop, which stays free.
+    # The outbox is full: an async submit waits for room off the event loop, which stays free.
     async def submit_while_the_loop_runs() -> int:
         waiting = asyncio.create_task(
             writer.asubmit([HumanMessage("2")], user_id="u", conversation_id="c")
@@ -102,15 +104,25 @@ def test_writer_checks_input_at_once_and_is_bounded_without_dropping() -> None:
 
     assert asyncio.run(submit_while_the_loop_runs()) == 5
     assert writer.close(timeout=5)
-    assert engine.count(ADD) == 3  # every write delivered
+    sent = [json.loads(body)["messages"][0]["content"] for body in engine.bodies]
+    assert sent == ["0", "1", "2"]  # every write delivered, in order
 
 
-def test_a_failed_write_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_write_the_service_fails_is_retried_until_it_recovers(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     engine = CountingEngine()
     engine.broken.add(ADD)
-    writer = BackgroundWriter(MemOSClient(embedded=engine, max_retries=0))
+    client = MemOSClient(embedded=engine, max_retries=0)
+    writer = BackgroundWriter(client, outbox=Outbox(max_backoff=0.05))
     with caplog.at_level(logging.WARNING, logger="langchain_memos"):
         writer.submit([HumanMessage("hello")], user_id="u", conversation_id="c")
+        while engine.count(ADD) < 3:
+            time.sleep(0.01)
+        assert not writer.flush(timeout=0.05)  # still waiting, not dropped
+        engine.broken.clear()
         assert writer.close(timeout=5)
-    assert writer.failed == 1
-    assert "write of 1 messages for user u failed" in caplog.text
+    assert writer.failed == 0
+    assert "not delivered (InternalServerError: broken on purpose" in caplog.text
+    assert json.loads(engine.bodies[-1])["messages"][0]["content"] == "hello"
+    assert client.get_message(user_id="u", conversation_id="c").message_detail_list

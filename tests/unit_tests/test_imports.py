@@ -20,6 +20,7 @@ def test_all_is_sorted_and_complete() -> None:
         "embedded",
         "filters",
         "messages",
+        "outbox",
         "prompts",
         "retrievers",
         "tools",

@@ -1,0 +1,555 @@
+"""A durable outbox for MemOS writes: persisted before sending, delivered in order, at least once.
+
+Messages handed to :class:`~langchain_memos.middleware.MemOSMiddleware`, the LangGraph save node
+or a :class:`~langchain_memos.MemOSChatMessageHistory` given ``outbox=`` are first committed to
+a SQLite database in WAL mode, then sent to ``add/message`` by a background thread:
+
+* **In order per conversation.** Only the oldest write of a ``(user, conversation)`` is ever in
+  flight; the next one waits until it was accepted. Different conversations do not wait for
+  each other.
+* **Retried while the service is unavailable**: connection errors, timeouts, 5xx, 429 and the
+  MemOS rate-limit and quota codes, with exponential backoff (1 s doubling to ``max_backoff``)
+  and for as long as it takes. Authentication errors are retried too (a rotated key fixes them).
+* **Refusals are kept, not dropped.** A write the service rejects as invalid (400-class) will
+  never succeed; it moves to a ``dead_letters`` table, is logged as an error, and can be
+  inspected with :meth:`Outbox.dead_letters` and sent again with :meth:`Outbox.requeue`.
+* **Survives a crash.** Writes not yet accepted are on disk; the next process that opens the
+  outbox with a client for the same service and key delivers them. A commit survives the process
+  dying at any point (WAL, ``synchronous=NORMAL``); an OS crash or power loss may lose the last
+  commits before the OS wrote them out.
+
+**The guarantee is at-least-once.** A write is deleted from the outbox only after the service
+accepted it, so a duplicate can arise when (1) the process dies after the service accepted a write
+but before the outbox deleted it; (2) a request times out or its connection breaks after the
+service stored it, and the outbox sends it again; (3) a lease expires while a send is still
+running (the lease is far longer than the client's timeouts and retries). MemOS has no idempotency
+key for ``add/message``, so such a duplicate is stored twice. A write is never lost unless the
+database file is.
+
+Several processes may share one outbox file (each claims the writes it sends with a lease); each
+process delivers only writes for its own service URL and API key (recorded as a hash, never the
+key itself).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import socket
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from langchain_memos._constants import EMBEDDED_BASE_URL
+from langchain_memos._exceptions import (
+    BadRequestError,
+    MemOSError,
+    MemOSInputError,
+    NotFoundError,
+)
+from langchain_memos.client import MemOSClient
+from langchain_memos.types import MessageInput
+
+__all__ = [
+    "OUTBOX_PATH_ENV",
+    "DeadLetter",
+    "Outbox",
+    "OutboxSender",
+    "default_outbox_path",
+    "open_outbox",
+    "target_of",
+]
+
+logger = logging.getLogger("langchain_memos")
+
+OUTBOX_PATH_ENV = "MEMOS_OUTBOX_PATH"
+DEFAULT_MAX_PENDING = 10_000
+DEFAULT_MAX_BACKOFF = 60.0
+DEFAULT_LEASE = 300.0
+_FIRST_BACKOFF = 1.0
+_IDLE_POLL = 1.0  # how often an idle sender looks for writes other processes left
+_HOST = socket.gethostname()
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    target TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL DEFAULT 0,
+    lease_owner TEXT,
+    lease_until REAL,
+    last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_conversation
+    ON outbox (target, user_id, conversation_id, seq);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    seq INTEGER PRIMARY KEY,
+    target TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    attempts INTEGER NOT NULL,
+    failed_at REAL NOT NULL,
+    error TEXT NOT NULL
+);
+"""
+# The oldest write of each conversation of one target: the only ones that may be sent.
+_HEADS = "SELECT MIN(seq) AS head FROM outbox WHERE target = ? GROUP BY user_id, conversation_id"
+
+
+def default_outbox_path() -> Path:
+    """``$MEMOS_OUTBOX_PATH``, else ``langchain-memos/outbox.sqlite3`` in the user's cache."""
+    explicit = os.environ.get(OUTBOX_PATH_ENV, "").strip()
+    if explicit:
+        return Path(explicit).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or os.environ.get("LOCALAPPDATA")
+    root = Path(cache) if cache else Path.home() / ".cache"
+    return root / "langchain-memos" / "outbox.sqlite3"
+
+
+def open_outbox(
+    outbox: Outbox | str | os.PathLike[str] | None, client: MemOSClient, **options: Any
+) -> Outbox:
+    """``outbox`` as an :class:`Outbox`; ``None`` picks the default for ``client``.
+
+    The default is the durable file :func:`default_outbox_path` for a client of a service, and
+    an in-memory outbox for the embedded engine, whose writes never leave the process.
+    """
+    if isinstance(outbox, Outbox):
+        return outbox
+    if outbox is None:
+        in_process = client.base_url == EMBEDDED_BASE_URL
+        outbox = ":memory:" if in_process else default_outbox_path()
+    return Outbox(outbox, **options)
+
+
+def target_of(client: MemOSClient) -> str:
+    """Which service and project a write is for: the base URL and a hash of the API key."""
+    key = client._config.api_key or ""
+    digest = hashlib.sha256(f"langchain-memos outbox:{key}".encode()).hexdigest()[:16]
+    return f"{client.base_url}#{digest}"
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A write the service refused as invalid: kept for inspection and :meth:`Outbox.requeue`."""
+
+    seq: int
+    user_id: str
+    conversation_id: str
+    messages: list[MessageInput]
+    attempts: int
+    error: str
+
+
+@dataclass(frozen=True)
+class _Row:
+    seq: int
+    user_id: str
+    conversation_id: str
+    body: dict[str, Any]
+    attempts: int
+
+
+def _permanent(error: BaseException) -> bool:
+    """A refusal that sending again cannot fix."""
+    return isinstance(error, MemOSInputError | BadRequestError | NotFoundError)
+
+
+def _process_alive(owner: str) -> bool:
+    """Whether the process named by a lease owner (``host:pid:token``) may still be running."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != _HOST or not pid_text.isdigit():
+        return True  # another machine: wait for the lease to expire
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists but not ours, or a platform without signals
+        return True
+    return True
+
+
+class Outbox:
+    """The SQLite store of writes waiting for MemOS (see the module docstring).
+
+    Args:
+        path: The database file (created with its directory), or ``":memory:"`` for an outbox
+            that dies with the process (what embedded clients use by default).
+        max_pending: At most this many writes wait per process and service; :meth:`put`
+            then waits for room (back-pressure) instead of growing without bound.
+        max_backoff: The longest wait between two attempts of one write, in seconds.
+        lease: Seconds a sender may hold a write before another process may take it over.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] = ":memory:",
+        *,
+        max_pending: int = DEFAULT_MAX_PENDING,
+        max_backoff: float = DEFAULT_MAX_BACKOFF,
+        lease: float = DEFAULT_LEASE,
+    ) -> None:
+        if isinstance(max_pending, bool) or not isinstance(max_pending, int) or max_pending < 1:
+            raise MemOSInputError(f"max_pending must be a positive integer; got {max_pending!r}")
+        for name, value in (("max_backoff", max_backoff), ("lease", lease)):
+            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                raise MemOSInputError(f"{name} must be a positive number of seconds")
+        self.path = str(path)
+        self.max_pending = max_pending
+        self.max_backoff = float(max_backoff)
+        self.lease = float(lease)
+        self.owner = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(
+                self.path, check_same_thread=False, isolation_level=None, timeout=30.0
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as error:
+            message = f"cannot open the MemOS outbox at {self.path}: {error}"
+            raise MemOSInputError(message) from error
+        self._lock = threading.Lock()
+        self.changed = threading.Condition(threading.Lock())
+        """Notified whenever a write is added, sent, rescheduled or moved."""
+        self._senders: dict[str, OutboxSender] = {}
+        self._release_dead_leases()
+
+    def sender(self, client: MemOSClient) -> OutboxSender:
+        """The one sender of this outbox for ``client``'s service and key (made on first use)."""
+        target = target_of(client)
+        with self._lock:
+            sender = self._senders.get(target)
+            if sender is None or sender.client._http.is_closed:
+                sender = self._senders[target] = OutboxSender(client, self, target)
+        return sender
+
+    # ---- storage -------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _notify(self) -> None:
+        with self.changed:
+            self.changed.notify_all()
+
+    def _release_dead_leases(self) -> None:
+        with self._lock:
+            owners = [
+                row[0]
+                for row in self._db.execute(
+                    "SELECT DISTINCT lease_owner FROM outbox WHERE lease_owner IS NOT NULL"
+                )
+            ]
+        dead = [owner for owner in owners if not _process_alive(owner)]
+        if dead:
+            with self._transaction() as db:
+                db.executemany(
+                    "UPDATE outbox SET lease_owner = NULL, lease_until = NULL "
+                    "WHERE lease_owner = ?",
+                    [(owner,) for owner in dead],
+                )
+
+    def pending(self, target: str | None = None) -> int:
+        """Writes waiting (for ``target``, or for any service)."""
+        query = "SELECT COUNT(*) FROM outbox" + (" WHERE target = ?" if target else "")
+        with self._lock:
+            (count,) = self._db.execute(query, (target,) if target else ()).fetchone()
+        return int(count)
+
+    def put(
+        self,
+        target: str,
+        user_id: str,
+        conversation_id: str,
+        batches: Sequence[Sequence[MessageInput]],
+        options: dict[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> list[int]:
+        """Commit ``batches`` (one ``add/message`` call each, in order); their sequence numbers.
+
+        Waits while ``max_pending`` writes for ``target`` are waiting already.
+
+        Raises:
+            TimeoutError: no room within ``timeout`` seconds.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.pending(target) >= self.max_pending:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise TimeoutError(f"the MemOS outbox holds {self.max_pending} unsent writes")
+            with self.changed:
+                self.changed.wait(min(_IDLE_POLL, remaining or _IDLE_POLL))
+        now = time.time()
+        extra = {k: v for k, v in (options or {}).items() if v is not None}
+        rows = [
+            (target, user_id, conversation_id, json.dumps({"messages": list(b), **extra}), now)
+            for b in batches
+            if b
+        ]
+        seqs: list[int] = []
+        with self._transaction() as db:
+            for row in rows:
+                cursor = db.execute(
+                    "INSERT INTO outbox (target, user_id, conversation_id, body, created_at) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    row,
+                )
+                seqs.append(int(cursor.lastrowid or 0))
+        self._notify()
+        return seqs
+
+    def claim(self, target: str) -> _Row | None:
+        """Lease the oldest due write of some conversation whose older writes are all sent."""
+        now = time.time()
+        with self._transaction() as db:
+            found = db.execute(
+                "SELECT o.seq, o.user_id, o.conversation_id, o.body, o.attempts FROM outbox o "
+                f"JOIN ({_HEADS}) h ON o.seq = h.head "
+                "WHERE o.next_attempt_at <= ? AND (o.lease_until IS NULL OR o.lease_until < ?) "
+                "ORDER BY o.next_attempt_at, o.seq LIMIT 1",
+                (target, now, now),
+            ).fetchone()
+            if found is None:
+                return None
+            db.execute(
+                "UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE seq = ?",
+                (self.owner, now + self.lease, found[0]),
+            )
+        seq, user_id, conversation_id, body, attempts = found
+        return _Row(seq, user_id, conversation_id, json.loads(body), attempts)
+
+    def next_due(self, target: str) -> float | None:
+        """Seconds until a write of ``target`` may be claimed (``None``: nothing waits)."""
+        with self._lock:
+            (due,) = self._db.execute(
+                "SELECT MIN(MAX(o.next_attempt_at, COALESCE(o.lease_until, 0))) FROM outbox o "
+                f"JOIN ({_HEADS}) h ON o.seq = h.head",
+                (target,),
+            ).fetchone()
+        return None if due is None else max(0.0, float(due) - time.time())
+
+    def done(self, row: _Row) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM outbox WHERE seq = ?", (row.seq,))
+        self._notify()
+
+    def retry_later(self, row: _Row, error: BaseException) -> float:
+        """Reschedule ``row`` with backoff; the seconds until its next attempt."""
+        delay = min(_FIRST_BACKOFF * 2.0**row.attempts, self.max_backoff)
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, "
+                "lease_owner = NULL, lease_until = NULL, last_error = ? WHERE seq = ?",
+                (time.time() + delay, _describe(error), row.seq),
+            )
+        self._notify()
+        return delay
+
+    def bury(self, row: _Row, error: BaseException) -> None:
+        """Move a refused write to ``dead_letters``."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO dead_letters SELECT seq, target, user_id, "
+                "conversation_id, body, created_at, attempts + 1, ?, ? FROM outbox WHERE seq = ?",
+                (time.time(), _describe(error), row.seq),
+            )
+            db.execute("DELETE FROM outbox WHERE seq = ?", (row.seq,))
+        self._notify()
+
+    def dead_letters(self) -> list[DeadLetter]:
+        """The writes the service refused as invalid, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT seq, user_id, conversation_id, body, attempts, error FROM dead_letters "
+                "ORDER BY seq"
+            ).fetchall()
+        return [
+            DeadLetter(seq, user, conversation, json.loads(body)["messages"], attempts, error)
+            for seq, user, conversation, body, attempts, error in rows
+        ]
+
+    def requeue(self, seqs: Sequence[int] | None = None) -> int:
+        """Move dead letters (all, or those in ``seqs``) back into the outbox; how many moved."""
+        where, args = "", tuple[int, ...]()
+        if seqs is not None:
+            where, args = f" WHERE seq IN ({','.join('?' * len(seqs))})", tuple(seqs)
+        columns = "seq, target, user_id, conversation_id, body, created_at"
+        with self._transaction() as db:
+            db.execute(
+                f"INSERT INTO outbox ({columns}) SELECT {columns} FROM dead_letters{where}", args
+            )
+            moved = db.execute(f"DELETE FROM dead_letters{where}", args).rowcount
+        self._notify()
+        return int(moved)
+
+    def outcome(self, seqs: Sequence[int]) -> tuple[int, list[str]]:
+        """How many of ``seqs`` still wait, and the errors of those refused."""
+        marks = ",".join("?" * len(seqs))
+        with self._lock:
+            (waiting,) = self._db.execute(
+                f"SELECT COUNT(*) FROM outbox WHERE seq IN ({marks})", tuple(seqs)
+            ).fetchone()
+            errors = [
+                row[0]
+                for row in self._db.execute(
+                    f"SELECT error FROM dead_letters WHERE seq IN ({marks})", tuple(seqs)
+                )
+            ]
+        return int(waiting), errors
+
+    def close(self, timeout: float | None = None) -> None:
+        """Stop the senders and close the database; unsent writes stay in the file."""
+        with self._lock:
+            senders = list(self._senders.values())
+            self._senders.clear()
+        for sender in senders:
+            sender.stop(timeout)
+        with self._lock:
+            self._db.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(path={self.path!r})"
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+class OutboxSender:
+    """One daemon thread that delivers an :class:`Outbox`'s writes for one client.
+
+    Made by :meth:`Outbox.sender`, one per service and key, however many writers share it.
+
+    Args:
+        client: The sync client that sends.
+        outbox: Where the writes wait.
+        target: :func:`target_of` the client: which writes are its own.
+    """
+
+    def __init__(self, client: MemOSClient, outbox: Outbox, target: str) -> None:
+        self.client = client
+        self.outbox = outbox
+        self.target = target
+        self.failed = 0
+        """Writes the service refused as invalid (moved to the dead letters)."""
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def start(self) -> None:
+        with self._start_lock:
+            if self._thread is None and not self._stop.is_set():
+                self._thread = threading.Thread(target=self._work, name="memos-outbox", daemon=True)
+                self._thread.start()
+
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            try:
+                row = self.outbox.claim(self.target)
+            except sqlite3.Error as error:  # e.g. closed underneath us; try again later
+                logger.warning("MemOS outbox unreadable (%s); retrying", error)
+                self._stop.wait(_IDLE_POLL)
+                continue
+            if row is None:
+                due = self.outbox.next_due(self.target)
+                wait = _IDLE_POLL if due is None else min(max(due, 0.01), _IDLE_POLL)
+                with self.outbox.changed:
+                    if not self._stop.is_set():
+                        self.outbox.changed.wait(wait)
+                continue
+            self._send(row)
+
+    def _send(self, row: _Row) -> None:
+        body = dict(row.body)
+        messages = body.pop("messages")
+        try:
+            self.client.add_message(
+                messages, user_id=row.user_id, conversation_id=row.conversation_id, **body
+            )
+        except MemOSError as error:
+            if _permanent(error):
+                self.failed += 1
+                logger.error(
+                    "MemOS refused a write of %d messages for user %s (%s); kept in the "
+                    "outbox's dead letters at %s",
+                    len(messages),
+                    row.user_id,
+                    _describe(error),
+                    self.outbox.path,
+                )
+                self.outbox.bury(row, error)
+                return
+            delay = self.outbox.retry_later(row, error)
+            logger.warning(
+                "MemOS write of %d messages for user %s not delivered (%s); retry %d in %.0f s",
+                len(messages),
+                row.user_id,
+                _describe(error),
+                row.attempts + 1,
+                delay,
+            )
+            return
+        except Exception as error:  # a bug or an unexpected failure: keep the write
+            delay = self.outbox.retry_later(row, error)
+            logger.exception("MemOS outbox send failed unexpectedly; retry in %.0f s", delay)
+            return
+        self.outbox.done(row)
+
+    @property
+    def pending(self) -> int:
+        """This client's writes waiting in the outbox."""
+        return self.outbox.pending(self.target)
+
+    def wait(self, seqs: Sequence[int] | None, timeout: float | None) -> bool:
+        """Wait until the writes ``seqs`` (or all of this client's) left the outbox.
+
+        ``False`` if ``timeout`` passed first (the writes are still waiting, not lost).
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+
+        def waiting() -> int:
+            return self.pending if seqs is None else self.outbox.outcome(seqs)[0]
+
+        while waiting():
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return False
+            with self.outbox.changed:
+                self.outbox.changed.wait(min(_IDLE_POLL, remaining or _IDLE_POLL))
+        return True
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop the thread after its current send; unsent writes stay in the outbox."""
+        self._stop.set()
+        self.outbox._notify()
+        with self._start_lock:
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout)

@@ -1,0 +1,253 @@
+"""The durable outbox: persisted before sending, in order per conversation, retried, never lost."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage
+
+from langchain_memos import MemOSChatMessageHistory, MemOSClient
+from langchain_memos._agent_memory import BackgroundWriter
+from langchain_memos._exceptions import APITimeoutError, MemOSError
+from langchain_memos.outbox import Outbox, default_outbox_path, target_of
+
+from .conftest import envelope
+
+BASE_URL = "http://127.0.0.1:9/api/openmem/v1"  # never reached: a mock transport answers
+KEY = "outbox-test-key-4f9c2a"
+
+
+class FlakyMemOS:
+    """A mock MemOS whose add/message answers ``status`` while ``down``; records what it took."""
+
+    def __init__(self, status: int = 503) -> None:
+        self.down = threading.Event()
+        self.status = status
+        self.accepted: list[tuple[str, str, list[str]]] = []
+        self.attempts = 0
+        self.hold = threading.Event()
+        self.hold.set()
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        self.attempts += 1
+        self.hold.wait(10)
+        if self.down.is_set():
+            code = 40000 if self.status == 400 else 50000
+            refusal: httpx.Response = envelope(None, code=code, message="no", status=self.status)
+            return refusal
+        contents = [m["content"] for m in body["messages"]]
+        self.accepted.append((body["user_id"], body["conversation_id"], contents))
+        accepted: httpx.Response = envelope({"success": True, "task_id": "t"})
+        return accepted
+
+    def client(self, key: str = KEY) -> MemOSClient:
+        transport = httpx.MockTransport(self.handler)
+        return MemOSClient(
+            base_url=BASE_URL,
+            api_key=key,
+            max_retries=0,
+            http_client=httpx.Client(transport=transport),
+        )
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
+
+
+def submit(writer: BackgroundWriter, conversation: str, *texts: str) -> None:
+    writer.submit([HumanMessage(t) for t in texts], user_id="u", conversation_id=conversation)
+
+
+def test_writes_reach_memos_in_order_once_it_recovers(tmp_path: Path) -> None:
+    memos = FlakyMemOS()
+    memos.down.set()
+    writer = BackgroundWriter(memos.client(), outbox=Outbox(tmp_path / "o.db", max_backoff=0.05))
+    for n in range(5):
+        submit(writer, "c", f"turn {n}")
+    wait_until(lambda: memos.attempts >= 3)
+    assert writer.pending == 5  # retried, none dropped, none sent out of turn
+    memos.down.clear()
+    assert writer.close(timeout=10)
+    assert [texts for _, _, texts in memos.accepted] == [[f"turn {n}"] for n in range(5)]
+
+
+def test_a_conversation_in_backoff_does_not_hold_up_another(tmp_path: Path) -> None:
+    memos = FlakyMemOS()
+    outbox = Outbox(tmp_path / "o.db", max_backoff=30)
+    writer = BackgroundWriter(memos.client(), outbox=outbox)
+    memos.down.set()
+    submit(writer, "stuck", "first")
+    wait_until(lambda: memos.attempts >= 1)
+    memos.down.clear()  # "stuck" now waits out its first backoff (1 s)
+    submit(writer, "other", "second")
+    wait_until(lambda: len(memos.accepted) == 1, timeout=0.9)
+    assert memos.accepted[0][1] == "other"
+    assert writer.close(timeout=10)
+    assert [c for _, c, _ in memos.accepted] == ["other", "stuck"]
+
+
+def test_a_refused_write_goes_to_the_dead_letters_and_can_be_requeued(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    memos = FlakyMemOS(status=400)
+    outbox = Outbox(tmp_path / "o.db")
+    writer = BackgroundWriter(memos.client(), outbox=outbox)
+    memos.down.set()
+    submit(writer, "c", "refused")
+    assert writer.flush(timeout=10)  # not retried: it can never succeed
+    assert memos.attempts == 1
+    assert writer.failed == 1
+    (letter,) = outbox.dead_letters()
+    assert letter.messages[0]["content"] == "refused"
+    assert "BadRequestError" in letter.error
+    assert "kept in the outbox's dead letters" in caplog.text
+
+    memos.down.clear()
+    submit(writer, "c", "accepted")  # a refusal does not block the conversation
+    assert writer.flush(timeout=10)
+    assert outbox.requeue() == 1
+    assert writer.close(timeout=10)
+    assert [texts for _, _, texts in memos.accepted] == [["accepted"], ["refused"]]
+    assert outbox.dead_letters() == []
+
+
+CHILD = textwrap.dedent(
+    """
+    import sys, threading, httpx
+    from langchain_core.messages import HumanMessage
+    from langchain_memos import MemOSClient
+    from langchain_memos._agent_memory import BackgroundWriter
+    from langchain_memos.outbox import Outbox
+
+    sending = threading.Event()
+
+    def hang(request):  # MemOS never answers: the first write is in flight when we are killed
+        sending.set()
+        threading.Event().wait()
+
+    client = MemOSClient(base_url=sys.argv[2], api_key=sys.argv[3], max_retries=0,
+                         http_client=httpx.Client(transport=httpx.MockTransport(hang)))
+    writer = BackgroundWriter(client, outbox=Outbox(sys.argv[1]))
+    for n in range(3):
+        writer.submit([HumanMessage(f"turn {n}")], user_id="u", conversation_id="c")
+    sending.wait()
+    print("sending", flush=True)
+    sys.stdin.read()  # until killed
+    """
+)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+def test_writes_survive_the_process_being_killed(tmp_path: Path) -> None:
+    path = tmp_path / "o.db"
+    with subprocess.Popen(  # noqa: S603 - this interpreter, our own script
+        [sys.executable, "-c", CHILD, str(path), BASE_URL, KEY],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as child:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "sending"  # holding the lease of turn 0
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(10)
+
+    memos = FlakyMemOS()  # the next run, with MemOS back
+    writer = BackgroundWriter(memos.client(), outbox=Outbox(path))
+    # Delivered without a new submit, and without waiting out the dead process's lease.
+    assert writer.flush(timeout=10)
+    assert [texts for _, _, texts in memos.accepted] == [["turn 0"], ["turn 1"], ["turn 2"]]
+    writer.close()
+
+
+def test_writes_wait_for_a_client_of_their_own_service_and_key(tmp_path: Path) -> None:
+    path = tmp_path / "o.db"
+    memos = FlakyMemOS()
+    memos.down.set()
+    writer = BackgroundWriter(memos.client(), outbox=Outbox(path))
+    submit(writer, "c", "for project A")
+    assert not writer.close(timeout=0.2)
+
+    other = FlakyMemOS()  # a client of another project: not its write
+    assert BackgroundWriter(other.client(key="another-project-key"), outbox=Outbox(path)).close(1)
+    assert other.accepted == []
+    memos.down.clear()
+    assert BackgroundWriter(memos.client(), outbox=Outbox(path)).close(timeout=10)
+    assert memos.accepted == [("u", "c", ["for project A"])]
+    assert KEY.encode() not in b"".join(p.read_bytes() for p in tmp_path.iterdir())
+
+
+def test_two_processes_sharing_an_outbox_never_reorder_a_conversation(tmp_path: Path) -> None:
+    path = tmp_path / "o.db"
+    memos = FlakyMemOS()
+    memos.hold.clear()  # every send blocks until released
+    first = BackgroundWriter(memos.client(), outbox=Outbox(path))
+    second = BackgroundWriter(memos.client(), outbox=Outbox(path))  # as if another process
+    submit(first, "c", "a")
+    submit(second, "c", "b")
+    second.sender.start()
+    time.sleep(0.3)  # both senders look for work while "a" is in flight
+    assert memos.attempts == 1
+    memos.hold.set()
+    assert first.close(timeout=10)
+    assert second.close(timeout=10)
+    assert [texts for _, _, texts in memos.accepted] == [["a"], ["b"]]
+
+
+def test_history_with_an_outbox_returns_at_once_and_waits_only_if_asked(tmp_path: Path) -> None:
+    memos = FlakyMemOS()
+    memos.down.set()
+    client = memos.client()
+    outbox = Outbox(tmp_path / "o.db", max_backoff=0.05)
+    history = MemOSChatMessageHistory("u", "c", client=client, outbox=outbox)
+    history.add_messages([HumanMessage("hi"), AIMessage("hello")])  # MemOS is down: no error
+    assert not history.flush(timeout=0.1)
+
+    waiting = MemOSChatMessageHistory(
+        "u", "c", client=client, outbox=outbox, wait=True, wait_timeout=0.2
+    )
+    with pytest.raises(APITimeoutError, match="stay in the outbox"):
+        waiting.add_messages([HumanMessage("still down?")])
+
+    memos.down.clear()
+    assert history.flush(timeout=10)
+    assert [texts for _, _, texts in memos.accepted] == [["hi", "hello"], ["still down?"]]
+    outbox.close()
+
+
+def test_history_wait_reports_a_refusal(tmp_path: Path) -> None:
+    memos = FlakyMemOS(status=400)
+    memos.down.set()
+    outbox = Outbox(tmp_path / "o.db")
+    history = MemOSChatMessageHistory("u", "c", client=memos.client(), outbox=outbox, wait=True)
+    with pytest.raises(MemOSError, match="refused"):
+        history.add_messages([HumanMessage("bad")])
+    assert len(outbox.dead_letters()) == 1
+    outbox.close()
+
+
+def test_the_default_outbox_is_a_file_for_a_service_and_memory_for_the_engine(
+    tmp_path: Path,
+) -> None:
+    assert default_outbox_path() == tmp_path / "outbox.sqlite3"  # tests/conftest.py sets it
+    service = BackgroundWriter(FlakyMemOS().client())
+    assert service.outbox.path == str(tmp_path / "outbox.sqlite3")
+    engine = BackgroundWriter(MemOSClient(embedded=":memory:"))
+    assert engine.outbox.path == ":memory:"
+    assert target_of(FlakyMemOS().client()) != target_of(FlakyMemOS().client(key="other-key"))
+    service.close()
+    engine.close()
