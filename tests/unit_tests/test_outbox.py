@@ -251,3 +251,17 @@ def test_the_default_outbox_is_a_file_for_a_service_and_memory_for_the_engine(
     assert target_of(FlakyMemOS().client()) != target_of(FlakyMemOS().client(key="other-key"))
     service.close()
     engine.close()
+
+
+def test_closed_writers_leave_no_thread_behind(tmp_path: Path) -> None:
+    def senders() -> int:
+        return sum(t.name == "memos-outbox" and t.is_alive() for t in threading.enumerate())
+
+    before = senders()
+    memos = FlakyMemOS()
+    for n in range(20):
+        writer = BackgroundWriter(memos.client(), outbox=tmp_path / f"o{n}.db")
+        submit(writer, "c", f"turn {n}")
+        assert writer.close(timeout=10)
+    assert len(memos.accepted) == 20
+    wait_until(lambda: senders() == before, timeout=5)
