@@ -253,6 +253,9 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, with Content-Length on every answer
     server_version = "langchain-memos"
     timeout = _IDLE_SECONDS
+    # Headers and body go out in two writes: with Nagle's algorithm on, the body waits for the
+    # client's delayed ACK (~40 ms on Linux) on every back-to-back keep-alive request.
+    disable_nagle_algorithm = True
     server: _HTTPServer
     _linger = False
 

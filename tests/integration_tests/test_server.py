@@ -434,3 +434,11 @@ def test_serve_command() -> None:
         for stream in (process.stdout, process.stderr):
             if stream is not None:
                 stream.close()
+
+
+def test_answers_are_not_held_back_by_nagles_algorithm() -> None:
+    # Headers and body leave in two writes; with Nagle on, a keep-alive client waits ~40 ms for
+    # every back-to-back answer (bench/agent_turn.py measured 44 ms against 0.9 ms per search).
+    from langchain_memos.embedded.server import _Handler
+
+    assert _Handler.disable_nagle_algorithm
