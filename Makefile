@@ -35,6 +35,7 @@ record: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/client_overhead.py
 	$(BIN)/python bench/engine_scale.py
+	$(BIN)/python bench/agent_turn.py
 
 demo: $(STAMP)
 	$(BIN)/python examples/quickstart.py
