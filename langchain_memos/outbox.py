@@ -432,6 +432,11 @@ class Outbox:
         for sender in senders:
             sender.stop(timeout)
         with self._lock:
+            # A send still running will not report back: let the next run take its write over.
+            self._db.execute(
+                "UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?",
+                (self.owner,),
+            )
             self._db.close()
 
     def __repr__(self) -> str:
@@ -473,18 +478,25 @@ class OutboxSender:
         while not self._stop.is_set():
             try:
                 row = self.outbox.claim(self.target)
-            except sqlite3.Error as error:  # e.g. closed underneath us; try again later
-                logger.warning("MemOS outbox unreadable (%s); retrying", error)
+                if row is None:
+                    self._idle()
+                else:
+                    self._send(row)
+            except sqlite3.Error as error:  # locked for too long, or closed underneath us
+                if self._stop.is_set():
+                    return
+                logger.warning(
+                    "MemOS outbox at %s unusable (%s); retrying", self.outbox.path, error
+                )
                 self._stop.wait(_IDLE_POLL)
-                continue
-            if row is None:
-                due = self.outbox.next_due(self.target)
-                wait = _IDLE_POLL if due is None else min(max(due, 0.01), _IDLE_POLL)
-                with self.outbox.changed:
-                    if not self._stop.is_set():
-                        self.outbox.changed.wait(wait)
-                continue
-            self._send(row)
+
+    def _idle(self) -> None:
+        """Sleep until a write may be due: notified by this process, or polling for others."""
+        due = self.outbox.next_due(self.target)
+        wait = _IDLE_POLL if due is None else min(max(due, 0.01), _IDLE_POLL)
+        with self.outbox.changed:
+            if not self._stop.is_set():
+                self.outbox.changed.wait(wait)
 
     def _send(self, row: _Row) -> None:
         body = dict(row.body)
