@@ -409,6 +409,12 @@ class AgentMemory:
         outbox: OutboxArg = None,
         max_pending: int = DEFAULT_MAX_PENDING,
     ) -> None:
+        if client is not None and not isinstance(client, MemOSClient):
+            raise MemOSInputError(f"client must be a MemOSClient; got {type(client).__name__}")
+        if async_client is not None and not isinstance(async_client, AsyncMemOSClient):
+            raise MemOSInputError(
+                f"async_client must be an AsyncMemOSClient; got {type(async_client).__name__}"
+            )
         if client is None and async_client is None:
             client = MemOSClient()
         if write_back and client is None:

@@ -26,6 +26,7 @@ from langchain_memos._validation import (
     check_int,
     check_messages,
     check_optional_id,
+    check_optional_str,
     check_str_list,
     check_text,
     exactly_one,
@@ -152,7 +153,7 @@ def add_message(
         messages=check_messages(messages),
         **_write_scope(agent_id, app_id, tags, info, allow_public, allow_knowledgebase_ids),
         async_mode=check_bool("async_mode", async_mode),
-        source=source,
+        source=check_optional_str("source", source),
     )
     return APIRequest("POST", "/add/message", TaskResult, body=body, write=True)
 
@@ -217,7 +218,7 @@ def search_memory(
         ),
         include_skill=check_bool("include_skill", include_skill),
         skill_limit_number=_recall_limit("skill_limit_number", skill_limit_number),
-        source=source,
+        source=check_optional_str("source", source),
     )
     return APIRequest("POST", "/search/memory", SearchMemoryResult, body=body)
 
@@ -326,7 +327,7 @@ def add_feedback(
         feedback_content=check_text("feedback_content", feedback_content),
         agent_id=check_optional_id("agent_id", agent_id),
         app_id=check_optional_id("app_id", app_id),
-        feedback_time=feedback_time,
+        feedback_time=check_optional_str("feedback_time", feedback_time),
         allow_public=check_bool("allow_public", allow_public),
         allow_knowledgebase_ids=check_str_list("allow_knowledgebase_ids", allow_knowledgebase_ids),
     )
@@ -430,7 +431,7 @@ def chat(
             relativity,
         ),
         model_name=model_name,
-        system_prompt=system_prompt,
+        system_prompt=check_optional_str("system_prompt", system_prompt),
         max_tokens=check_int("max_tokens", max_tokens, low=1),
         temperature=check_fraction("temperature", temperature, high=2.0),
         top_p=check_fraction("top_p", top_p),
@@ -458,7 +459,10 @@ def update_memory(
     if content is None and title is None and status is None:
         raise MemOSInputError("update_memory needs at least one of content, title or status")
     body = drop_none(
-        memory_id=check_text("memory_id", memory_id), content=content, title=title, status=status
+        memory_id=check_text("memory_id", memory_id),
+        content=check_optional_str("content", content),
+        title=check_optional_str("title", title),
+        status=check_optional_str("status", status),
     )
     return APIRequest("POST", "/update/memory", OperationResult, body=body)
 
@@ -469,7 +473,9 @@ def create_knowledgebase(
     """Create a knowledge base in the current project; the result carries its ``id``."""
     body = drop_none(
         knowledgebase_name=check_text("knowledgebase_name", knowledgebase_name),
-        knowledgebase_description=knowledgebase_description,
+        knowledgebase_description=check_optional_str(
+            "knowledgebase_description", knowledgebase_description
+        ),
     )
     return APIRequest("POST", "/create/knowledgebase", KnowledgeBase, body=body)
 

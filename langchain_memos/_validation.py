@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -11,6 +16,10 @@ from langchain_memos._constants import (
     MESSAGE_ROLES,
 )
 from langchain_memos._exceptions import MemOSInputError
+from langchain_memos._tokens import approximate_tokens
+
+MAX_REQUEST_TOKENS = 40_000
+"""The most text one ``add/message`` request may carry, in tokens (the documented limit)."""
 
 
 def _describe(value: object) -> str:
@@ -38,6 +47,13 @@ def check_text(name: str, value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise MemOSInputError(f"{name} must be a non-empty string; got {_describe(value)}")
     return value
+
+
+def check_optional_str(name: str, value: object) -> str | None:
+    """An optional free-text option (a description, a time, a model name): a string."""
+    if value is None or isinstance(value, str):
+        return value
+    raise MemOSInputError(f"{name} must be a string; got {_describe(value)}")
 
 
 def check_int(name: str, value: object, *, low: int, high: int | None = None) -> int | None:
@@ -91,9 +107,13 @@ def check_info(value: object) -> dict[str, Any] | None:
     if not isinstance(value, Mapping):
         raise MemOSInputError(f"info must be a mapping; got {_describe(value)}")
     for key, item in value.items():
-        if not isinstance(key, str) or not key:
-            raise MemOSInputError(f"info keys must be non-empty strings; got {_describe(key)}")
+        if not isinstance(key, str) or not key or "\x00" in key:
+            raise MemOSInputError(
+                f"info keys must be non-empty strings without NUL; got {_describe(key)}"
+            )
         ok = isinstance(item, (str, int, float)) and not isinstance(item, bool)
+        if isinstance(item, float) and not math.isfinite(item):
+            ok = False  # NaN and infinities are not JSON
         if not ok and not (isinstance(item, list) and all(isinstance(part, str) for part in item)):
             raise MemOSInputError(
                 f"info[{key!r}] must be a string, a number or a list of strings; "
@@ -110,6 +130,38 @@ def exactly_one(**options: object) -> str:
         found = ", ".join(given) if given else "none"
         raise MemOSInputError(f"pass exactly one of {names}; got {found}")
     return given[0]
+
+
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+_WHITESPACE = re.compile(r"\s+")
+
+
+def check_base64(where: str, data: str) -> None:
+    """``data`` is standard base64 (line breaks allowed), as MemOS decodes file content."""
+    try:
+        base64.b64decode(_WHITESPACE.sub("", data), validate=True)
+    except (binascii.Error, ValueError):
+        raise MemOSInputError(f"{where} is not valid base64: {_describe(data)}") from None
+
+
+def check_file_data(where: str, value: str, *, raw_base64: bool = True) -> None:
+    """A URL, a ``data:`` URI whose base64 payload decodes, or (``raw_base64``) bare base64."""
+    if _URL.match(value):
+        return
+    if value.startswith("data:"):
+        header, comma, payload = value.partition(",")
+        if not comma:
+            raise MemOSInputError(f"{where}: a data URI needs a ',' before its data")
+        if header.endswith(";base64"):
+            check_base64(where, payload)
+        return
+    if not raw_base64:
+        raise MemOSInputError(
+            f"{where} must be an http(s) URL or a data: URI; got {_describe(value)}"
+        )
+    if not value.strip():
+        raise MemOSInputError(f"{where} must not be empty")
+    check_base64(where, value)
 
 
 def _check_part(index: int, part: object) -> dict[str, Any]:
@@ -129,10 +181,12 @@ def _check_part(index: int, part: object) -> dict[str, Any]:
             raise MemOSInputError(
                 f"{where}: an image_url part needs {{'image_url': {{'url': ...}}}}"
             )
+        check_file_data(f"{where}: the image URL", image["url"], raw_base64=False)
     else:
         file = part.get("file")
         if not isinstance(file, Mapping) or not isinstance(file.get("file_data"), str):
             raise MemOSInputError(f"{where}: a file part needs {{'file': {{'file_data': ...}}}}")
+        check_file_data(f"{where}: file_data", file["file_data"])
     return dict(part)
 
 
@@ -157,10 +211,28 @@ def _check_tool_calls(index: int, calls: object) -> list[dict[str, Any]]:
     return [dict(call) for call in calls]
 
 
+def message_tokens(messages: Iterable[Mapping[str, Any]]) -> int:
+    """Estimated tokens of the messages' text (tool calls included; images and files not)."""
+    total = 0
+    for message in messages:
+        content = message.get("content")
+        if isinstance(content, list):
+            kept = [p if p.get("type") == "text" else {"type": p.get("type")} for p in content]
+            message = {**message, "content": kept}
+        total += approximate_tokens(json.dumps(message, ensure_ascii=False))
+    return total
+
+
 def check_messages(
-    messages: object, *, roles: frozenset[str] = MESSAGE_ROLES
+    messages: object,
+    *,
+    roles: frozenset[str] = MESSAGE_ROLES,
+    max_tokens: int | None = MAX_REQUEST_TOKENS,
 ) -> list[dict[str, Any]]:
-    """Validate chat messages and return them as plain dicts without ``None`` values."""
+    """Validate chat messages and return them as plain dicts without ``None`` values.
+
+    ``max_tokens`` bounds the estimated text of all of them together (``None``: no bound).
+    """
     if isinstance(messages, (str, bytes, Mapping)) or not isinstance(messages, Sequence):
         raise MemOSInputError(
             f"messages must be a list of message dicts; got {_describe(messages)}"
@@ -193,8 +265,25 @@ def check_messages(
                 f"messages[{index}].content must be a string or a list of parts; "
                 f"got {_describe(content)}"
             )
-        for key in ("chat_time", "tool_call_id"):
+        for key in ("chat_time", "tool_call_id", "name"):
             if key in out and not isinstance(out[key], str):
                 raise MemOSInputError(f"messages[{index}].{key} must be a string")
+        if role == "tool" and not str(out.get("tool_call_id", "")).strip():
+            raise MemOSInputError(
+                f"messages[{index}]: a tool message needs the tool_call_id of the call it answers"
+            )
+        try:
+            json.dumps(out, allow_nan=False)
+        except (TypeError, ValueError) as error:
+            raise MemOSInputError(
+                f"messages[{index}] holds a value JSON cannot carry: {error}"
+            ) from None
         checked.append(out)
+    if max_tokens is not None:
+        tokens = message_tokens(checked)
+        if tokens > max_tokens:
+            raise MemOSInputError(
+                f"these messages hold about {tokens:,} tokens of text; one request takes at most "
+                f"{max_tokens:,}: send them in several calls (MemOSChatMessageHistory does)"
+            )
     return checked

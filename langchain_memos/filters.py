@@ -25,6 +25,7 @@ from datetime import date, datetime
 from typing import Any, TypeAlias
 
 from langchain_memos._exceptions import MemOSInputError
+from langchain_memos.types import parse_timestamp
 
 __all__ = [
     "Condition",
@@ -53,9 +54,12 @@ TIME_OPERATORS = frozenset({"lt", "gt", "lte", "gte"})
 def validate_filter(value: object) -> dict[str, Any]:
     """Check a raw filter against the MemOS filter rules and return it as a plain dict.
 
+    The copy returned is made of plain dicts, lists and strings, ready for JSON.
+
     Raises:
         MemOSInputError: the filter is empty, nests logical operators, uses an unknown operator,
-            filters on user_id, or compares with a non-string value.
+            filters on user_id, compares with a non-string value, or bounds a time with
+            something that is not a date (``2025-12-10``, ``2025-12-10 08:30:00``, ISO-8601).
     """
     if not isinstance(value, Mapping):
         raise MemOSInputError(f"filter must be a dict; got {type(value).__name__}")
@@ -63,18 +67,15 @@ def validate_filter(value: object) -> dict[str, Any]:
         raise MemOSInputError("filter must not be empty: omit it (None) to search without one")
     keys = set(value)
     if keys <= SOURCE_KEYS:
-        for source in value:
-            _check_root(value[source], f"filter[{source!r}]")
-        return {key: value[key] for key in value}
+        return {source: _check_root(value[source], f"filter[{source!r}]") for source in value}
     if keys & SOURCE_KEYS:
         raise MemOSInputError(
             "filter mixes the source-specific form (user/public/knowledgebase) with a plain root"
         )
-    _check_root(value, "filter")
-    return dict(value)
+    return _check_root(value, "filter")
 
 
-def _check_root(root: object, where: str) -> None:
+def _check_root(root: object, where: str) -> dict[str, Any]:
     if not isinstance(root, Mapping) or len(root) != 1:
         raise MemOSInputError(f"{where} must have exactly one of 'and' or 'or' at its root")
     ((operator, conditions),) = root.items()
@@ -82,16 +83,20 @@ def _check_root(root: object, where: str) -> None:
         raise MemOSInputError(f"{where} must have 'and' or 'or' at its root; got {operator!r}")
     if not isinstance(conditions, list) or not conditions:
         raise MemOSInputError(f"{where}[{operator!r}] must be a non-empty list of conditions")
-    for index, condition in enumerate(conditions):
-        _check_condition(condition, f"{where}[{operator!r}][{index}]")
+    return {
+        operator: [
+            _check_condition(condition, f"{where}[{operator!r}][{index}]")
+            for index, condition in enumerate(conditions)
+        ]
+    }
 
 
-def _check_condition(condition: object, where: str) -> None:
+def _check_condition(condition: object, where: str) -> Condition:
     if not isinstance(condition, Mapping) or len(condition) != 1:
         raise MemOSInputError(f"{where} must be a dict with exactly one field")
     ((field, test),) = condition.items()
-    if not isinstance(field, str) or not field:
-        raise MemOSInputError(f"{where}: field names must be non-empty strings")
+    if not isinstance(field, str) or not field or "\x00" in field:
+        raise MemOSInputError(f"{where}: field names must be non-empty strings without NUL")
     if field in LOGICAL_OPERATORS:
         raise MemOSInputError(f"{where}: MemOS filters cannot nest '{field}' inside a condition")
     if field == "user_id":
@@ -100,7 +105,8 @@ def _check_condition(condition: object, where: str) -> None:
         if not isinstance(test, Mapping) or set(test) != {"contains"}:
             raise MemOSInputError(f"{where}: tags takes {{'contains': <tag>}}")
         _check_string(test["contains"], f"{where}['tags']['contains']")
-    elif field in TIME_FIELDS:
+        return {field: {"contains": test["contains"]}}
+    if field in TIME_FIELDS:
         if not isinstance(test, Mapping) or not test or not set(test) <= TIME_OPERATORS:
             raise MemOSInputError(
                 f"{where}: {field} takes one or more of {sorted(TIME_OPERATORS)}, "
@@ -108,8 +114,14 @@ def _check_condition(condition: object, where: str) -> None:
             )
         for operator, bound in test.items():
             _check_string(bound, f"{where}[{field!r}][{operator!r}]")
-    else:
-        _check_string(test, f"{where}[{field!r}]")
+            if parse_timestamp(bound) is None:
+                raise MemOSInputError(
+                    f"{where}[{field!r}][{operator!r}] must be a date such as '2025-12-10' or "
+                    f"'2025-12-10 08:30:00'; got {bound!r}"
+                )
+        return {field: dict(test)}
+    _check_string(test, f"{where}[{field!r}]")
+    return {field: test}
 
 
 def _check_string(value: object, where: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from datetime import datetime
 from typing import Any, cast
 
@@ -18,6 +19,7 @@ from langchain_core.messages import (
 
 from langchain_memos._exceptions import MemOSInputError
 from langchain_memos._tokens import approximate_tokens
+from langchain_memos._validation import MAX_REQUEST_TOKENS, check_messages, message_tokens
 from langchain_memos.types import (
     SERVICE_TIMEZONE,
     ContentPart,
@@ -38,18 +40,24 @@ _SKIPPED_BLOCKS = frozenset({"reasoning", "thinking", "tool_use", "tool_call", "
 
 def format_chat_time(moment: datetime) -> str:
     """``YYYY-MM-DD HH:MM:SS`` in the service's timezone, as add/message documents it."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(SERVICE_TIMEZONE)
+    # Within hours of year 1 or 9999 the conversion overflows: the moment keeps its own offset.
+    with suppress(OverflowError):
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(SERVICE_TIMEZONE)
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _chat_time(message: BaseMessage, now: datetime) -> str:
+def _chat_time(message: BaseMessage, now: datetime, where: str) -> str:
     for source in (message.additional_kwargs, message.response_metadata):
         value = source.get(CHAT_TIME_KEY)
         if isinstance(value, datetime):
             return format_chat_time(value)
         if isinstance(value, str) and value.strip():
             return value
+        if value is not None and not isinstance(value, str):
+            raise MemOSInputError(
+                f"{where}: {CHAT_TIME_KEY} must be a datetime or a string; got {value!r}"
+            )
     return format_chat_time(now)
 
 
@@ -142,7 +150,10 @@ def to_memos_messages(
     ``response_metadata``) when present, else ``now``.
 
     Raises:
-        MemOSInputError: a message type or content block that MemOS cannot store.
+        MemOSInputError: a message type or content block that MemOS cannot store, or what
+            ``add/message`` would refuse (a tool message without ``tool_call_id``, invalid
+            base64, a ``chat_time`` that is neither a datetime nor a string, one message over
+            the per-request token limit).
     """
     if isinstance(messages, BaseMessage) or not isinstance(messages, Sequence):
         raise MemOSInputError("messages must be a list of LangChain messages")
@@ -159,10 +170,7 @@ def to_memos_messages(
                 {
                     "id": call["id"] or f"call_{index}_{position}",
                     "type": "function",
-                    "function": {
-                        "name": call["name"],
-                        "arguments": json.dumps(call["args"], ensure_ascii=False),
-                    },
+                    "function": {"name": call["name"], "arguments": _arguments(call, where)},
                 }
                 for position, call in enumerate(message.tool_calls)
             ]
@@ -172,32 +180,86 @@ def to_memos_messages(
             out["content"] = "" if content is None else content
         if isinstance(message, ToolMessage):
             out["tool_call_id"] = message.tool_call_id
-        out["chat_time"] = _chat_time(message, now)
+        out["chat_time"] = _chat_time(message, now, where)
         converted.append(cast("MessageInput", out))
+    # What add/message would refuse fails here, before a batch of them is sent.
+    check_messages(converted, max_tokens=None)
+    for index, item in enumerate(converted):
+        tokens = message_tokens([item])
+        if tokens > MAX_REQUEST_TOKENS:
+            raise MemOSInputError(
+                f"messages[{index}] alone holds about {tokens:,} tokens of text; one add/message "
+                f"request takes at most {MAX_REQUEST_TOKENS:,}"
+            )
     return converted
+
+
+def _arguments(call: Mapping[str, Any], where: str) -> str:
+    try:
+        return json.dumps(call["args"], ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):
+        raise MemOSInputError(
+            f"{where}: the arguments of tool call {call.get('name')!r} are not JSON"
+        ) from None
+
+
+def _nested(value: object, key: str) -> dict[str, Any]:
+    """``image_url`` / ``file`` of a stored part: a dict, also when stored as a bare string."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    return {key: value} if isinstance(value, str) else {}
 
 
 def _from_part(part: object) -> str | dict[str, Any]:
     if isinstance(part, Mapping):
-        if part.get("type") == "text":
-            return {"type": "text", "text": part.get("text", "")}
-        if part.get("type") == "image_url":
-            return {"type": "image_url", "image_url": dict(part.get("image_url") or {})}
-        if part.get("type") == "file":
-            return {"type": "file", "file": dict(part.get("file") or {})}
-        return dict(part)
+        kind = part.get("type")
+        if kind == "text":
+            text = part.get("text")
+            return {"type": "text", "text": text if isinstance(text, str) else str(text or "")}
+        if kind == "image_url":
+            return {"type": "image_url", "image_url": _nested(part.get("image_url"), "url")}
+        if kind == "file":
+            return {"type": "file", "file": _nested(part.get("file"), "file_data")}
+        return {str(key): value for key, value in part.items()}
     return str(part)
 
 
+def _from_content(raw: object) -> str | list[str | dict[str, Any]]:
+    if raw is None:
+        return ""  # an assistant turn that only calls tools
+    if isinstance(raw, str):
+        return raw
+    if isinstance(raw, Mapping):
+        return [_from_part(raw)]
+    if isinstance(raw, list):
+        return [_from_part(part) for part in raw]
+    return str(raw)
+
+
 def _tool_calls(raw: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """LangChain tool calls from the stored OpenAI-style ones, however malformed."""
     calls = []
     for call in raw or []:
-        function = call.get("function") or {}
+        function = call.get("function")
+        function = function if isinstance(function, Mapping) else {}
+        arguments = function.get("arguments")
         try:
-            args = json.loads(function.get("arguments") or "{}")
+            args = json.loads(arguments) if isinstance(arguments, str) else arguments
         except ValueError:
-            args = {"__raw_arguments": function.get("arguments")}
-        calls.append({"id": call.get("id"), "name": function.get("name", ""), "args": args})
+            args = None
+        if arguments in (None, "") and args is None:
+            args = {}
+        if not isinstance(args, dict):
+            args = {"__raw_arguments": arguments}
+        name = function.get("name")
+        call_id = call.get("id")
+        calls.append(
+            {
+                "id": call_id if isinstance(call_id, str) else None,
+                "name": name if isinstance(name, str) else "",
+                "args": args,
+            }
+        )
     return calls
 
 
@@ -209,12 +271,7 @@ def from_memos_messages(details: Sequence[MessageDetail]) -> list[BaseMessage]:
     """
     messages: list[BaseMessage] = []
     for detail in details:
-        raw = detail.content
-        content: Any = raw
-        if raw is None:
-            content = ""  # an assistant turn that only calls tools
-        elif not isinstance(raw, str):
-            content = [_from_part(part) for part in raw]
+        content: Any = _from_content(detail.content)
         extra: dict[str, Any] = {}
         stamp = detail.chat_time or detail.create_time
         moment = parse_timestamp(stamp)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import (
     AsyncCallbackManagerForRetrieverRun,
@@ -14,7 +14,7 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import run_in_executor
 from langchain_core.utils import secret_from_env
-from pydantic import Field, PrivateAttr, SecretStr
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError
 
 from langchain_memos._constants import API_KEY_ENV
 from langchain_memos._exceptions import MemOSInputError
@@ -141,6 +141,9 @@ class MemOSRetriever(BaseRetriever):
     (``configurable.user_id`` and ``configurable.thread_id``), so that one retriever serves every
     user of a server: a per-call argument wins over the config, which wins over the field.
 
+    A field of the wrong type is a ``MemOSInputError``. A pickled retriever leaves out the API
+    key (and the clients made with it): unpickled, it reads ``MEMOS_API_KEY`` again.
+
     Example:
         >>> retriever = MemOSRetriever(user_id="memos_user_123", k=5)
         >>> docs = retriever.invoke("Where should we travel?")
@@ -171,6 +174,31 @@ class MemOSRetriever(BaseRetriever):
 
     _built_sync: MemOSClient | None = PrivateAttr(default=None)
     _built_async: AsyncMemOSClient | None = PrivateAttr(default=None)
+
+    if not TYPE_CHECKING:  # keeps the typed signature the pydantic plugin gives mypy
+
+        def __init__(self, **data: Any) -> None:
+            problem = None
+            try:
+                super().__init__(**data)
+            except ValidationError as error:
+                # Without the input values, which could be the key.
+                problem = "; ".join(
+                    f"{'.'.join(map(str, item['loc']))}: {item['msg']}"
+                    for item in error.errors(include_url=False, include_input=False)
+                )
+            if problem is not None:  # raised outside the handler: no pydantic error in the chain
+                raise MemOSInputError(f"MemOSRetriever got a bad option: {problem}")
+
+    def __getstate__(self) -> dict[Any, Any]:
+        state = super().__getstate__()
+        state["__dict__"] = {**state["__dict__"], "api_key": None}
+        state["__pydantic_private__"] = {
+            **(state["__pydantic_private__"] or {}),
+            "_built_sync": None,
+            "_built_async": None,
+        }
+        return state
 
     @property
     def lc_secrets(self) -> dict[str, str]:

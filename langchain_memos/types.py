@@ -92,10 +92,10 @@ def parse_timestamp(value: Timestamp, *, naive_tz: tzinfo = SERVICE_TIMEZONE) ->
             except ValueError:
                 return None
             return parsed if parsed.tzinfo else parsed.replace(tzinfo=naive_tz)
-    seconds = value / 1000 if abs(value) >= 1e11 else float(value)
     try:
+        seconds = value / 1000 if abs(value) >= 1e11 else float(value)
         return datetime.fromtimestamp(seconds, tz=timezone.utc)
-    except (OverflowError, OSError, ValueError):
+    except (OverflowError, OSError, ValueError):  # out of datetime's range, or NaN
         return None
 
 

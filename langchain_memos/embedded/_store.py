@@ -134,9 +134,10 @@ def _condition_sql(condition: Mapping[str, Any], params: list[Any]) -> str:
     if field in ("agent_id", "app_id", "conversation_id"):
         params.append(test)
         return f"m.{field} = ?"
-    params.append("$." + json.dumps(field))
+    # By key, not by JSON path: any key (quotes, dots, CJK) compares as itself.
+    params.append(field)
     params.append(test)
-    return "CAST(json_extract(m.info, ?) AS TEXT) = ?"
+    return "EXISTS (SELECT 1 FROM json_each(m.info) WHERE key = ? AND CAST(value AS TEXT) = ?)"
 
 
 def _root_sql(root: Mapping[str, Any], params: list[Any]) -> str:

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any
 
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
@@ -39,9 +39,11 @@ from langchain_memos._validation import (
     check_info,
     check_int,
     check_messages,
+    check_optional_str,
     check_str_list,
     check_text,
     exactly_one,
+    message_tokens,
 )
 from langchain_memos.embedded._fine import extract
 from langchain_memos.embedded._store import Candidate, FilterError, Store, filter_sql, scope_token
@@ -62,8 +64,7 @@ from langchain_memos.embedded._text import (
 )
 from langchain_memos.embedded._vectors import VectorIndex
 from langchain_memos.filters import validate_filter
-from langchain_memos.messages import estimate_tokens
-from langchain_memos.types import MessageInput, parse_timestamp
+from langchain_memos.types import parse_timestamp
 
 __all__ = ["DEFAULT_RELATIVITY", "EmbeddedEngine", "EngineError"]
 
@@ -86,6 +87,8 @@ _RRF_K = 60
 _VECTOR_DEPTH = 200
 _RECONCILE_LATEST = 20
 _TEXT_FILE_TYPES = (".txt", ".md", ".markdown", ".json", ".xml", ".csv")
+# SQLite integers are 64-bit; a page this far out is empty anyway.
+_MAX_OFFSET = 2**62
 _CHUNK_CHARS = 600
 
 
@@ -116,11 +119,20 @@ def _new_id() -> str:
 
 def _user_id(value: object, name: str = "user_id") -> str:
     if not isinstance(value, str) or not value.strip():
-        raise EngineError(40002, f"{name} is required")
+        raise EngineError(40002, f"{name} is required and must be a non-empty string")
     if len(value) > MAX_ID_LENGTH:
-        code = 40011 if name == "conversation_id" else 40010
+        code = {"user_id": 40010, "conversation_id": 40011}.get(name, 40000)
         raise EngineError(code, f"{name} must be at most {MAX_ID_LENGTH} characters")
     return value
+
+
+def _optional_id(body: Mapping[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    return None if value is None else _user_id(value, name)
+
+
+def _offset(page: int, size: int) -> int:
+    return min((page - 1) * size, _MAX_OFFSET)
 
 
 def _limit(body: Mapping[str, Any], name: str, default: int, high: int) -> int:
@@ -251,13 +263,13 @@ class EmbeddedEngine:
     def add_message(self, body: dict[str, Any]) -> dict[str, Any]:
         user_id = _user_id(body.get("user_id"))
         conversation_id = _user_id(body.get("conversation_id"), "conversation_id")
-        messages = check_messages(body.get("messages"))
-        if sum(estimate_tokens(cast(MessageInput, m)) for m in messages) > MAX_REQUEST_TOKENS:
+        messages = check_messages(body.get("messages"), max_tokens=None)
+        if message_tokens(messages) > MAX_REQUEST_TOKENS:
             raise EngineError(40013, f"messages exceed {MAX_REQUEST_TOKENS} tokens")
         owner = {
             "user_id": user_id,
-            "agent_id": body.get("agent_id"),
-            "app_id": body.get("app_id"),
+            "agent_id": _optional_id(body, "agent_id"),
+            "app_id": _optional_id(body, "app_id"),
             "info": check_info(body.get("info")),
             "public": check_bool("allow_public", body.get("allow_public")),
         }
@@ -644,7 +656,7 @@ class EmbeddedEngine:
             count = self.store.query(f"SELECT count(*) {sql}", kind_params)[0][0]
             rows = self.store.query(
                 f"SELECT m.body, m.info {sql} ORDER BY m.seq DESC LIMIT ? OFFSET ?",
-                [*kind_params, size, (page - 1) * size],
+                [*kind_params, size, _offset(page, size)],
             )
             result[key] = [{**json.loads(r["body"]), "info": json.loads(r["info"])} for r in rows]
             total = max(total, count)
@@ -768,11 +780,14 @@ class EmbeddedEngine:
 
     def create_knowledgebase(self, body: dict[str, Any]) -> dict[str, Any]:
         name = check_text("knowledgebase_name", body.get("knowledgebase_name"))
+        description = check_optional_str(
+            "knowledgebase_description", body.get("knowledgebase_description")
+        )
         kb_id = _new_id()
         with self.store.transaction() as db:
             db.execute(
                 "INSERT INTO knowledgebases (id, name, description, create_time) VALUES (?,?,?,?)",
-                (kb_id, name, body.get("knowledgebase_description"), self._now_ms()),
+                (kb_id, name, description, self._now_ms()),
             )
         return {"id": kb_id}
 
@@ -897,7 +912,7 @@ class EmbeddedEngine:
             rows = self.store.query(
                 f"SELECT {columns} FROM knowledgebase_files WHERE {where} "
                 "ORDER BY create_time LIMIT ? OFFSET ?",
-                [*params, size, (page - 1) * size],
+                [*params, size, _offset(page, size)],
             )
         files = [{**dict(row), "size": str(row["size"])} for row in rows]
         return {"total": total, "page": page, "page_size": size, "file_detail_list": files}

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 
+from langchain_memos._exceptions import ConfigurationError
 from langchain_memos.embedded.engine import EmbeddedEngine
 
 __all__ = ["EmbeddedTransport", "open_engine"]
@@ -28,6 +29,10 @@ def open_engine(path: str | os.PathLike[str]) -> EmbeddedEngine:
     Every client of the process that names the same database shares one engine, so that a
     history, a retriever and a middleware configured alike see the same memories.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise ConfigurationError(
+            f"embedded must be a database path, ':memory:' or an EmbeddedEngine; got {path!r}"
+        )
     key = MEMORY if str(path) == MEMORY else str(Path(path).expanduser().resolve())
     with _engines_lock:
         engine = _engines.get(key)

@@ -1,0 +1,717 @@
+"""Bad input, in every component, is refused before anything is sent, with a clear error.
+
+One table: each row names the component, the bad call, the error it must raise and words its
+message must hold. The package's promise, checked for every row:
+
+* the error is the package's own type, exactly: ``MemOSInputError`` (a ``ValueError``) for a
+  caller's mistake, ``ConfigurationError`` (a ``MemOSInputError``) for a client that cannot be
+  built; never a raw httpx, pydantic, sqlite3 or json exception;
+* nothing was sent: the recording transport behind the HTTP clients saw no request, the engine
+  behind the embedded clients saw no call, and an engine called directly stored nothing.
+
+The embedded engine called directly answers on the wire (``EmbeddedEngine.handle``, what its
+transport and ``serve`` use), with an error envelope instead of an exception; those rows turn
+the envelope into the engine's documented ``EngineError`` so that they read like the others.
+
+Rows marked ``xfail(strict=True)`` are mistakes that still get through, in files whose fix is
+proposed rather than made here; each names what it needs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, cast
+
+import httpx
+import pydantic
+import pytest
+from langchain.agents import create_agent
+from langchain_core.messages import AIMessage, ChatMessage, HumanMessage, ToolMessage
+
+from langchain_memos import (
+    AsyncMemOSClient,
+    ConfigurationError,
+    MemOSClient,
+    MemOSInputError,
+)
+from langchain_memos.chat_message_histories import MemOSChatMessageHistory
+from langchain_memos.embedded import EmbeddedEngine, EngineError
+from langchain_memos.filters import all_of, by_source, created, info, tag, validate_filter
+from langchain_memos.graph import MemOSGraphMemory
+from langchain_memos.middleware import MemOSMiddleware
+from langchain_memos.retrievers import MemOSRetriever
+from langchain_memos.tools import create_memory_tools
+from tests.unit_tests.agent_fakes import CountingEngine, ScriptedToolModel
+from tests.unit_tests.conftest import FakeMemOS, build
+
+# What must never reach a caller as such.
+RAW = (httpx.HTTPError, httpx.InvalidURL, pydantic.ValidationError, sqlite3.Error, TypeError)
+
+# Typed loosely: the rows pass wrong types on purpose.
+CONV: dict[str, Any] = {"user_id": "u1", "conversation_id": "c1"}
+HI: list[Any] = [{"role": "user", "content": "hi"}]
+
+
+class Env:
+    """Every component under test, each built on first use over recording back ends."""
+
+    def __init__(self) -> None:
+        self.fake = FakeMemOS()  # records every HTTP request; any request fails the test
+        self.engine = CountingEngine()  # records every call of the embedded clients
+        self.bare = EmbeddedEngine()  # called directly
+
+    @cached_property
+    def sync(self) -> MemOSClient:
+        return cast(MemOSClient, build("sync", self.fake))
+
+    @cached_property
+    def async_(self) -> AsyncMemOSClient:
+        return cast(AsyncMemOSClient, build("async", self.fake))
+
+    @cached_property
+    def embedded(self) -> MemOSClient:
+        return MemOSClient(embedded=self.engine, max_retries=0)
+
+    @cached_property
+    def history(self) -> MemOSChatMessageHistory:
+        return MemOSChatMessageHistory("u1", "c1", client=self.sync)
+
+    @cached_property
+    def ahistory(self) -> MemOSChatMessageHistory:
+        return MemOSChatMessageHistory("u1", "c1", async_client=self.async_)
+
+    @cached_property
+    def retriever(self) -> MemOSRetriever:
+        return MemOSRetriever(client=self.sync)  # no user_id: it must come from the call
+
+    @cached_property
+    def aretriever(self) -> MemOSRetriever:
+        return MemOSRetriever(async_client=self.async_)
+
+    @cached_property
+    def middleware(self) -> MemOSMiddleware:
+        return MemOSMiddleware(
+            self.embedded, async_client=AsyncMemOSClient(embedded=self.engine, max_retries=0)
+        )
+
+    @cached_property
+    def graph(self) -> MemOSGraphMemory:
+        return MemOSGraphMemory(self.embedded)
+
+    def agent(self) -> Any:
+        return create_agent(ScriptedToolModel(tool_calls=0), [], middleware=[self.middleware])
+
+    def stored(self) -> int:
+        """What the directly called engine holds (knowledge bases aside, which a row makes)."""
+        tables = ("memories", "messages", "tasks", "knowledgebase_files")
+        return sum(self.bare.store.query(f"SELECT count(*) FROM {t}")[0][0] for t in tables)  # noqa: S608
+
+    def close(self) -> None:
+        for name in ("middleware", "graph"):
+            if name in self.__dict__:
+                self.__dict__[name].close(timeout=5)
+
+
+@pytest.fixture
+def env() -> Iterator[Env]:
+    environment = Env()
+    yield environment
+    environment.close()
+
+
+def wire(engine: EmbeddedEngine, path: str, body: object, *, raw: bytes | None = None) -> Any:
+    """One request to the engine's wire entry point; an error envelope becomes EngineError."""
+    content = json.dumps(body).encode() if raw is None else raw
+    status, answer = engine.handle("POST", "/api/openmem/v1" + path, content)
+    envelope = json.loads(answer)
+    if status != 200:
+        raise EngineError(envelope["code"], f"HTTP {status}, code {envelope['code']}: {envelope}")
+    return envelope["data"]
+
+
+@dataclass(frozen=True)
+class Bad:
+    component: str
+    call: Callable[[Env], object]
+    error: type[Exception]
+    says: str
+
+
+def row(
+    kind: str,
+    component: str,
+    call: Callable[[Env], object],
+    says: str,
+    error: type[Exception] = MemOSInputError,
+    **marks: Any,
+) -> Any:
+    return pytest.param(Bad(component, call, error, says), id=f"{component}:{kind}", **marks)
+
+
+def _needs(fix: str, *raises: type[BaseException]) -> Any:
+    """An xfail, strict, for the failure seen today (by default: no error at all)."""
+    seen = raises or (pytest.fail.Exception,)
+    return {"marks": pytest.mark.xfail(strict=True, raises=seen, reason=fix)}
+
+
+def said(role: str = "user", **fields: Any) -> list[Any]:
+    """One message, as a list for add_message, typed loosely."""
+    return [{"role": role, **fields}]
+
+
+def file_part(data: str) -> dict[str, Any]:
+    return {"type": "file", "file": {"file_data": data}}
+
+
+LONG = "word " * 2_000  # about 2,500 tokens
+TOO_MANY: list[Any] = [{"role": "user", "content": LONG}] * 20  # about 50,000 tokens in one request
+
+CASES = [
+    # ---- MemOSClient: ids, limits, types ---------------------------------------------------
+    row("empty-id", "client", lambda e: e.sync.search_memory("q", user_id=""), "user_id must be"),
+    row(
+        "blank-id",
+        "client",
+        lambda e: e.sync.add_message(HI, user_id="u1", conversation_id="  \t"),
+        "conversation_id must be a non-empty string",
+    ),
+    row(
+        "overlong-id",
+        "client",
+        lambda e: e.sync.add_message(HI, **CONV, agent_id="a" * 101),
+        "at most 100",
+    ),
+    row(
+        "non-str-id",
+        "client",
+        lambda e: e.sync.get_message(user_id=42, conversation_id="c1"),  # type: ignore[arg-type]
+        "user_id must be a non-empty string; got 42",
+    ),
+    row(
+        "none-query",
+        "client",
+        lambda e: e.sync.search_memory(None, user_id="u1"),  # type: ignore[arg-type]
+        "query must be a non-empty string",
+    ),
+    row(
+        "negative-limit",
+        "client",
+        lambda e: e.sync.get_message(**CONV, message_limit_number=-1),
+        "between 1 and 50",
+    ),
+    row("zero-limit", "client", lambda e: e.sync.get_memory(user_id="u1", size=0), "between 1"),
+    row(
+        "huge-limit",
+        "client",
+        lambda e: e.sync.search_memory("q", user_id="u1", memory_limit_number=10**9),
+        "between 1 and 25",
+    ),
+    row(
+        "bool-limit",
+        "client",
+        lambda e: e.sync.search_memory("q", user_id="u1", preference_limit_number=True),
+        "must be an integer",
+    ),
+    row(
+        "str-for-list",
+        "client",
+        lambda e: e.sync.add_message(HI, **CONV, tags="travel"),
+        "tags must be a list of strings",
+    ),
+    row(
+        "nan-in-info",
+        "client",
+        lambda e: e.sync.add_message(HI, **CONV, info={"score": float("nan")}),
+        "info['score']",
+    ),
+    row(
+        "exclusive-arguments",
+        "client",
+        lambda e: e.sync.delete_memory(memory_ids=["m1"], user_id="u1"),
+        "pass exactly one of",
+    ),
+    # ---- MemOSClient: messages ----------------------------------------------------------------
+    row(
+        "unknown-role",
+        "client",
+        lambda e: e.sync.add_message(said(role="bot", content="x"), **CONV),
+        "role must be one of",
+    ),
+    row(
+        "unknown-content-block",
+        "client",
+        lambda e: e.sync.add_message(said(content=[{"type": "video"}]), **CONV),
+        "parts must be dicts whose type is one of",
+    ),
+    row(
+        "bad-base64-data-uri",
+        "client",
+        lambda e: e.sync.add_message(
+            said(content=[file_part("data:application/pdf;base64,%%%")]), **CONV
+        ),
+        "file_data is not valid base64",
+    ),
+    row(
+        "bad-base64-bare",
+        "client",
+        lambda e: e.sync.add_message(said(content=[file_part("report.pdf")]), **CONV),
+        "file_data is not valid base64",
+    ),
+    row(
+        "oversize-batch",
+        "client",
+        lambda e: e.sync.add_message(TOO_MANY, **CONV),
+        "one request takes at most 40,000",
+    ),
+    row(
+        "non-str-chat-time",
+        "client",
+        lambda e: e.sync.add_message(said(content="x", chat_time=1749513600), **CONV),
+        "chat_time must be a string",
+    ),
+    row(
+        "tool-without-tool-call-id",
+        "client",
+        lambda e: e.sync.add_message(said(role="tool", content="7C, cloudy"), **CONV),
+        "needs the tool_call_id",
+    ),
+    row(
+        "not-json-value",
+        "client",
+        lambda e: e.sync.add_message(said(content="x", meta=object()), **CONV),
+        "JSON cannot carry",
+    ),
+    # ---- MemOSClient: filters -----------------------------------------------------------------
+    row(
+        "unknown-filter-operator",
+        "client",
+        lambda e: e.sync.search_memory(
+            "q", user_id="u1", filter={"and": [{"create_time": {"after": "2025-01-01"}}]}
+        ),
+        "create_time takes one or more of",
+    ),
+    row(
+        "nested-filter",
+        "client",
+        lambda e: e.sync.get_memory(user_id="u1", filter={"and": [{"or": [{"agent_id": "a"}]}]}),
+        "cannot nest 'or'",
+    ),
+    row(
+        "bad-filter-date",
+        "client",
+        lambda e: e.sync.search_memory(
+            "q", user_id="u1", filter={"and": [{"create_time": {"gte": "last tuesday"}}]}
+        ),
+        "must be a date such as '2025-12-10'",
+    ),
+    # ---- MemOSClient: configuration ---------------------------------------------------------
+    row(
+        "embedded-not-a-path",
+        "client",
+        lambda e: MemOSClient(embedded=123),  # type: ignore[arg-type]
+        "embedded must be a database path",
+        ConfigurationError,
+    ),
+    row(
+        "insecure-url",
+        "client",
+        lambda e: MemOSClient(api_key="k", base_url="http://memos.example.com/api"),
+        "clear text",
+        ConfigurationError,
+    ),
+    row(
+        "non-str-key",
+        "client",
+        lambda e: MemOSClient(api_key=12345),  # type: ignore[arg-type]
+        "api_key",
+        ConfigurationError,
+        **_needs("_base_client.ClientConfig.resolve: check the key's type", AttributeError),
+    ),
+    row(
+        "wrong-http-client",
+        "client",
+        lambda e: MemOSClient(api_key="k", http_client="x"),  # type: ignore[arg-type]
+        "http_client",
+        ConfigurationError,
+        **_needs("client.MemOSClient: check http_client's type"),
+    ),
+    row(
+        "str-timeout",
+        "client",
+        lambda e: MemOSClient(api_key="k", timeout="soon"),  # type: ignore[arg-type]
+        "timeout",
+        ConfigurationError,
+        **_needs("_base_client.ClientConfig.resolve: check timeout"),
+    ),
+    row(
+        "non-str-feedback-time",
+        "client",
+        lambda e: e.sync.add_feedback(user_id="u1", feedback_content="x", feedback_time=5),  # type: ignore[arg-type]
+        "feedback_time",
+    ),
+    # ---- AsyncMemOSClient ---------------------------------------------------------------------
+    row(
+        "relativity-out-of-range",
+        "async-client",
+        lambda e: e.async_.search_memory("q", user_id="u1", relativity=1.5),
+        "between 0 and 1",
+    ),
+    row(
+        "bad-base64-image",
+        "async-client",
+        lambda e: e.async_.add_message(
+            [
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "image_url", "image_url": {"url": "data:image/png;base64,*"}}
+                    ],
+                }
+            ],
+            **CONV,
+        ),
+        "the image URL is not valid base64",
+    ),
+    row(
+        "none-messages",
+        "async-client",
+        lambda e: e.async_.add_message(None, **CONV),  # type: ignore[arg-type]
+        "messages must be a list of message dicts; got None",
+    ),
+    row(
+        "empty-memory-id",
+        "async-client",
+        lambda e: e.async_.get_memory_by_id(" "),
+        "memory_id must be a non-empty string",
+    ),
+    # ---- MemOSChatMessageHistory --------------------------------------------------------------
+    row(
+        "empty-id",
+        "history",
+        lambda e: MemOSChatMessageHistory("", "c1", client=e.sync),
+        "user_id must be a non-empty string",
+    ),
+    row(
+        "zero-token-limit",
+        "history",
+        lambda e: MemOSChatMessageHistory("u1", "c1", client=e.sync, max_request_tokens=0),
+        "max_request_tokens must be at least 1",
+    ),
+    row(
+        "tool-without-tool-call-id",
+        "history",
+        lambda e: e.history.add_messages([ToolMessage("7C", tool_call_id="")]),
+        "needs the tool_call_id",
+    ),
+    row(
+        "non-str-chat-time",
+        "history",
+        lambda e: e.history.add_messages(
+            [HumanMessage("hi", additional_kwargs={"chat_time": 1749513600})]
+        ),
+        "chat_time must be a datetime or a string",
+    ),
+    row(
+        "bad-base64-block",
+        "history",
+        lambda e: e.history.add_messages(
+            [HumanMessage([{"type": "image", "base64": "***", "mime_type": "image/png"}])]
+        ),
+        "not valid base64",
+    ),
+    row(
+        "unknown-block",
+        "history",
+        lambda e: e.history.add_messages([HumanMessage([{"type": "audio", "base64": "AAAA"}])]),
+        "'audio' block has no MemOS form",
+    ),
+    row(
+        "unknown-role",
+        "history",
+        lambda e: e.ahistory.aadd_messages([ChatMessage(content="x", role="critic")]),
+        "role 'critic'",
+    ),
+    row(
+        "dict-for-message",
+        "history",
+        lambda e: e.history.add_messages([{"role": "user", "content": "x"}]),  # type: ignore[list-item]
+        "must be a LangChain message",
+    ),
+    row(
+        "none-messages",
+        "history",
+        lambda e: e.ahistory.aadd_messages(None),  # type: ignore[arg-type]
+        "must be a list of LangChain messages",
+    ),
+    row(
+        "not-json-tool-arguments",
+        "history",
+        lambda e: e.history.add_messages(
+            [AIMessage("", tool_calls=[{"id": "c1", "name": "f", "args": {"x": float("inf")}}])]
+        ),
+        "arguments of tool call 'f' are not JSON",
+    ),
+    row(
+        # The small first message must not be sent while the second one cannot be.
+        "oversize-message-after-a-good-one",
+        "history",
+        lambda e: e.history.add_messages([HumanMessage("hi"), HumanMessage("w " * 100_000)]),
+        "messages[1] alone holds about",
+    ),
+    row(
+        "wrong-client",
+        "history",
+        lambda e: MemOSChatMessageHistory("u1", "c1", client="x"),  # type: ignore[arg-type]
+        "client",
+    ),
+    row(
+        "negative-wait-timeout",
+        "history",
+        lambda e: MemOSChatMessageHistory("u1", "c1", client=e.sync, wait_timeout=-1),
+        "wait_timeout",
+    ),
+    # ---- MemOSRetriever -----------------------------------------------------------------------
+    row("no-user-id", "retriever", lambda e: e.retriever.invoke("q"), "needs a user_id"),
+    row(
+        "wrong-field-type",
+        "retriever",
+        lambda e: MemOSRetriever(client=e.sync, user_id="u1", k="five"),
+        "k: Input should be a valid integer",
+    ),
+    row(
+        "zero-k",
+        "retriever",
+        lambda e: e.retriever.invoke("q", user_id="u1", k=0),
+        "between 1 and 25",
+    ),
+    row(
+        "user-id-in-filter",
+        "retriever",
+        lambda e: e.retriever.invoke("q", user_id="u1", filter={"and": [{"user_id": "u2"}]}),
+        "user_id cannot be filtered on",
+    ),
+    row(
+        "non-str-id-in-config",
+        "retriever",
+        lambda e: e.aretriever.ainvoke("q", {"configurable": {"user_id": 42}}),
+        "user_id must be a non-empty string; got 42",
+    ),
+    row(
+        "unknown-option",
+        "retriever",
+        lambda e: e.retriever.invoke("q", user_id="u1", top_k=3),
+        "unknown options ['top_k']",
+    ),
+    row("none-query", "retriever", lambda e: e.retriever.invoke(None, user_id="u1"), "query"),  # type: ignore[arg-type]
+    # ---- filters: validate_filter and the builder ---------------------------------------------
+    row("none", "filters", lambda e: validate_filter(None), "filter must be a dict; got NoneType"),
+    row(
+        "conditions-not-a-list",
+        "filters",
+        lambda e: validate_filter({"and": {"agent_id": "a"}}),
+        "must be a non-empty list of conditions",
+    ),
+    row(
+        "mixed-forms",
+        "filters",
+        lambda e: validate_filter({"user": {"and": [{"app_id": "a"}]}, "or": []}),
+        "mixes the source-specific form",
+    ),
+    row(
+        "bad-date",
+        "filters",
+        lambda e: all_of(tag("travel"), created(gte="someday")),
+        "must be a date",
+    ),
+    row("reserved-info-key", "filters", lambda e: info("tags", "x"), "not an info key"),
+    row("non-str-tag", "filters", lambda e: any_of_tag(5), "must be a non-empty string"),
+    row("empty-by-source", "filters", lambda e: by_source(), "must not be empty"),
+    # ---- MemOSMiddleware and MemOSGraphMemory ---------------------------------------------------
+    row(
+        "zero-timeout",
+        "middleware",
+        lambda e: MemOSMiddleware(e.embedded, timeout=0),
+        "timeout must be a positive number",
+    ),
+    row(
+        "zero-max-pending",
+        "middleware",
+        lambda e: MemOSMiddleware(e.embedded, max_pending=0),
+        "max_pending must be a positive integer",
+    ),
+    row("no-user-id", "middleware", lambda e: e.agent().invoke(turn(), {}), "needs a user_id"),
+    row(
+        "no-user-id-async",
+        "middleware",
+        lambda e: e.agent().ainvoke(turn(), {"configurable": {"thread_id": "t1"}}),
+        "needs a user_id",
+    ),
+    row(
+        "search-options-set-the-user",
+        "graph",
+        lambda e: MemOSGraphMemory(e.embedded, search_options={"user_id": "u2"}),
+        "search_options cannot set",
+    ),
+    row("no-user-id", "graph", lambda e: e.graph.recall(turn(), {}), "needs a user_id"),
+    row(
+        "no-messages-channel",
+        "graph",
+        lambda e: e.graph.recall({"history": []}, {"configurable": {"user_id": "u1"}}),
+        "no 'messages' channel",
+    ),
+    row(
+        "wrong-client",
+        "middleware",
+        lambda e: MemOSMiddleware(client="x"),  # type: ignore[arg-type]
+        "client",
+    ),
+    # ---- tools ----------------------------------------------------------------------------------
+    row(
+        "overlong-id",
+        "tools",
+        lambda e: create_memory_tools(user_id="u" * 101, client=e.embedded),
+        "at most 100",
+    ),
+    # ---- the embedded engine, through a client and directly -------------------------------------
+    row(
+        "overlong-id",
+        "embedded-client",
+        lambda e: e.embedded.search_memory("q", user_id="u" * 101),
+        "at most 100",
+    ),
+    row(
+        "fts-syntax-is-no-error-but-a-bad-filter-is",
+        "embedded-client",
+        lambda e: e.embedded.search_memory(
+            '"jazz" OR NEAR(a b', user_id="u1", filter={"and": [{"create_time": {"lt": "soon"}}]}
+        ),
+        "must be a date",
+    ),
+    row(
+        "list-for-agent-id",
+        "engine",
+        lambda e: wire(e.bare, "/add/message", {**CONV, "messages": HI, "agent_id": ["a"]}),
+        "agent_id is required and must be a non-empty string",
+        EngineError,
+    ),
+    row(
+        "non-str-speaker-name",
+        "engine",
+        lambda e: wire(e.bare, "/add/message", {**CONV, "messages": [{**HI[0], "name": 5}]}),
+        "name must be a string",
+        EngineError,
+    ),
+    row(
+        "oversize-batch",
+        "engine",
+        lambda e: wire(e.bare, "/add/message", {**CONV, "messages": TOO_MANY}),
+        "code 40013",
+        EngineError,
+    ),
+    row(
+        "bad-base64-file",
+        "engine",
+        lambda e: wire(
+            e.bare,
+            "/add/knowledgebase-file",
+            {
+                "knowledgebase_id": wire(
+                    e.bare, "/create/knowledgebase", {"knowledgebase_name": "kb"}
+                )["id"],
+                "file": [{"name": "faq.md", "content": "data:text/markdown;base64,@@"}],
+            },
+        ),
+        "code 40008",
+        EngineError,
+    ),
+    row(
+        "body-not-json",
+        "engine",
+        lambda e: wire(e.bare, "/search/memory", None, raw=b"{'user_id': 'u1'"),
+        "not JSON",
+        EngineError,
+    ),
+    row(
+        "bad-filter-date",
+        "engine",
+        lambda e: wire(
+            e.bare,
+            "/get/memory",
+            {"user_id": "u1", "filter": {"or": [{"update_time": {"gt": "2025-13-45"}}]}},
+        ),
+        "must be a date",
+        EngineError,
+    ),
+    row(
+        "relativity-method",
+        "engine",
+        lambda e: e.bare.search_memory({"user_id": "u1", "query": "q", "relativity": 2}),
+        "relativity must be between 0 and 1",
+    ),
+    row(
+        "missing-user-method",
+        "engine",
+        lambda e: e.bare.get_message({"conversation_id": "c1"}),
+        "user_id is required",
+        EngineError,
+    ),
+]
+
+
+def any_of_tag(value: object) -> object:
+    from langchain_memos.filters import any_of
+
+    return any_of(tag(value))  # type: ignore[arg-type]
+
+
+def turn() -> dict[str, Any]:
+    return {"messages": [HumanMessage("Where should we travel?")]}
+
+
+async def _awaited(awaitable: Any) -> Any:
+    return await awaitable
+
+
+def perform(case: Bad, env: Env) -> None:
+    outcome = case.call(env)
+    if inspect.isawaitable(outcome):
+        asyncio.run(_awaited(outcome))
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_input_is_refused_before_anything_is_sent(env: Env, case: Bad) -> None:
+    with pytest.raises(case.error) as caught:
+        perform(case, env)
+
+    error = caught.value
+    assert type(error) is case.error, repr(error)
+    assert type(error).__module__.startswith("langchain_memos.")
+    assert not isinstance(error, RAW)
+    assert case.says in str(error)
+    assert env.fake.requests == []
+    assert env.engine.paths == []
+    assert env.stored() == 0
+
+
+def test_the_table_covers_every_component_with_enough_kinds() -> None:
+    cases = [param.values[0] for param in CASES if not param.marks]
+    components = {case.component for case in cases}
+    assert components >= {
+        "client",
+        "async-client",
+        "history",
+        "retriever",
+        "filters",
+        "middleware",
+        "graph",
+        "engine",
+        "embedded-client",
+    }
+    assert len({param.id for param in CASES if not param.marks}) >= 25
+    assert all(issubclass(case.error, (MemOSInputError, EngineError)) for case in cases)
