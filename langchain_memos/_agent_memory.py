@@ -28,7 +28,8 @@ from typing import Any, TypeVar
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from langchain_memos._exceptions import APITimeoutError, MemOSInputError
+from langchain_memos._base_client import observe_retries
+from langchain_memos._exceptions import APITimeoutError, MemOSError, MemOSInputError
 from langchain_memos.client import AsyncMemOSClient, MemOSClient
 from langchain_memos.messages import to_memos_messages
 from langchain_memos.outbox import Outbox, open_outbox
@@ -215,9 +216,10 @@ class MemoryRecall:
             )
         return self.client.search_memory(query, **self._kwargs(scope))
 
-    def _timed_out(self) -> APITimeoutError:
+    def _timed_out(self, retried: list[MemOSError]) -> APITimeoutError:
+        cause = f", retrying after: {retried[-1]}" if retried else ""
         return APITimeoutError(
-            f"the memory search took longer than {self.timeout:g} s",
+            f"the memory search took longer than {self.timeout:g} s{cause}",
             method="POST",
             path="/search/memory",
         )
@@ -237,11 +239,17 @@ class MemoryRecall:
         """The memory prompt for ``query`` (empty for no query, or on a tolerated failure)."""
         if not query:
             return EMPTY_PROMPT
-        future = _in_daemon_thread(lambda: self._search_sync(query, scope))
+        retried: list[MemOSError] = []
+
+        def search() -> SearchMemoryResult:
+            with observe_retries(retried.append):
+                return self._search_sync(query, scope)
+
+        future = _in_daemon_thread(search)
         try:
             result = future.result(timeout=self.timeout)
         except concurrent.futures.TimeoutError:
-            return self._failed(self._timed_out(), scope)
+            return self._failed(self._timed_out(retried), scope)
         except MemOSInputError:
             raise  # a caller mistake, not an outage
         except Exception as error:
@@ -252,16 +260,22 @@ class MemoryRecall:
         """Async :meth:`search`: the async client, else the sync one in a daemon thread."""
         if not query:
             return EMPTY_PROMPT
+        retried: list[MemOSError] = []
+
+        def search() -> SearchMemoryResult:
+            with observe_retries(retried.append):
+                return self._search_sync(query, scope)
+
         try:
             if self.async_client is not None:
-                result = await asyncio.wait_for(
-                    self.async_client.search_memory(query, **self._kwargs(scope)), self.timeout
-                )
+                with observe_retries(retried.append):  # the search task copies this context
+                    call = self.async_client.search_memory(query, **self._kwargs(scope))
+                    result = await asyncio.wait_for(call, self.timeout)
             else:
-                future = _in_daemon_thread(lambda: self._search_sync(query, scope))
+                future = _in_daemon_thread(search)
                 result = await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
         except asyncio.TimeoutError:
-            return self._failed(self._timed_out(), scope)
+            return self._failed(self._timed_out(retried), scope)
         except MemOSInputError:
             raise
         except Exception as error:

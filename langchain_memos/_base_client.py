@@ -12,7 +12,9 @@ import json
 import logging
 import os
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from functools import cache, lru_cache
@@ -117,6 +119,9 @@ class ClientConfig:
     headers: dict[str, str] = field(repr=False)
     embedded_path: str | None = None
 
+    def __reduce__(self) -> Any:
+        raise TypeError("ClientConfig holds the API key and cannot be pickled")
+
     @classmethod
     def resolve(
         cls,
@@ -156,6 +161,9 @@ class ClientConfig:
             )
 
         key = api_key if api_key is not None else os.environ.get(C.API_KEY_ENV)
+        if key is not None and not isinstance(key, str):
+            # The type only: the value may be the key.
+            raise ConfigurationError(f"api_key must be a string; got {type(key).__name__}")
         key = (key or "").strip()
         if key[:6].lower() == "token ":
             key = key[6:].strip()
@@ -167,6 +175,11 @@ class ClientConfig:
                 "(base_url='http://127.0.0.1:<port>/...') needs no key either."
             )
 
+        if default_headers is not None and not (
+            isinstance(default_headers, Mapping)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in default_headers.items())
+        ):
+            raise ConfigurationError("default_headers must map header names to string values")
         headers = {"Accept": "application/json"}
         if key:
             headers["Authorization"] = f"Token {key}"
@@ -175,6 +188,14 @@ class ClientConfig:
             resolved_timeout = C.DEFAULT_TIMEOUT
         elif isinstance(timeout, httpx.Timeout):
             resolved_timeout = timeout
+        elif (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int | float)
+            or not 0 < timeout < 1e6
+        ):
+            raise ConfigurationError(
+                f"timeout must be a positive number of seconds or an httpx.Timeout; got {timeout!r}"
+            )
         else:
             resolved_timeout = httpx.Timeout(timeout)
         return cls(
@@ -269,6 +290,23 @@ def _snippet(response: httpx.Response) -> str:
     return text + ("..." if len(response.content) > 300 else "")
 
 
+def _not_an_envelope(response: httpx.Response) -> str:
+    """What came instead of an envelope: empty, truncated, not JSON, or JSON without a code."""
+    if not response.content.strip():
+        return "an empty body"
+    try:
+        json.loads(response.content)
+    except ValueError as error:
+        if isinstance(error, json.JSONDecodeError) and (
+            error.pos >= len(error.doc.rstrip()) or error.msg.startswith("Unterminated")
+        ):
+            size = len(response.content)
+            return f"a truncated JSON body ({size} bytes, {error.msg}): {_snippet(response)}"
+        kind = response.headers.get("content-type", "no content type").split(";")[0]
+        return f"a non-JSON body ({kind}): {_snippet(response)}"
+    return f"JSON that is not a MemOS envelope (no integer 'code'): {_snippet(response)}"
+
+
 def parse_response(request: APIRequest[T], response: httpx.Response) -> T:
     """Turn the answer into ``T`` or raise the matching :class:`APIError`.
 
@@ -308,7 +346,7 @@ def parse_response(request: APIRequest[T], response: httpx.Response) -> T:
         )
     else:
         raise APIResponseValidationError(
-            f"expected a MemOS JSON envelope, got: {_snippet(response)}",
+            f"MemOS answered HTTP {status} with {_not_an_envelope(response)}",
             http_status=status,
             body=body,
             path=request.path,
@@ -377,14 +415,35 @@ def parse_sse_line(line: str, path: str) -> ChatStreamEvent | None:
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
+def _root_cause(exc: BaseException) -> str:
+    """``exc`` and, when it says less, the OS error beneath it (async connects hide "refused")."""
+    text = f"{type(exc).__name__}: {exc}"
+    below = exc.__cause__ or exc.__context__
+    for _ in range(10):  # the first OS-level error down the chain is the one that happened
+        if below is None or (isinstance(below, OSError) and below.errno is not None):
+            break
+        below = below.__cause__ or below.__context__
+    if isinstance(below, OSError) and below.errno is not None and str(below) not in text:
+        text += f"; {type(below).__name__}: {below}"
+    return text
+
+
 def wrap_transport_error(exc: httpx.TransportError, request: APIRequest[Any]) -> APIConnectionError:
     kind = type(exc).__name__
     if isinstance(exc, httpx.TimeoutException):
         return APITimeoutError(
             f"MemOS did not answer in time ({kind})", method=request.method, path=request.path
         )
+    if isinstance(exc, _NOT_SENT):
+        return APIConnectionError(
+            f"could not reach MemOS ({_root_cause(exc)})", method=request.method, path=request.path
+        )
+    # The request may have been sent, and processed: say so, a caller may be about to resend.
     return APIConnectionError(
-        f"could not reach MemOS ({kind}: {exc})", method=request.method, path=request.path
+        f"lost the connection to MemOS before a complete answer ({_root_cause(exc)}); the request "
+        "may have been processed",
+        method=request.method,
+        path=request.path,
     )
 
 
@@ -442,6 +501,24 @@ def retry_delay(attempt: int, retry_after: float | None) -> float | None:
     return backoff * (1 - 0.25 * random.random())  # noqa: S311 - jitter, not cryptography
 
 
+_retry_observer: ContextVar[Callable[[MemOSError], None] | None] = ContextVar(
+    "memos_retry_observer", default=None
+)
+
+
+@contextmanager
+def observe_retries(callback: Callable[[MemOSError], None]) -> Iterator[None]:
+    """Call ``callback`` with each error the client retries after, in this context.
+
+    A caller that gives up on a call (a deadline) can then say what the client was retrying.
+    """
+    token = _retry_observer.set(callback)
+    try:
+        yield
+    finally:
+        _retry_observer.reset(token)
+
+
 class RetryState:
     """Decides, request by request, whether to try again and how long to wait first."""
 
@@ -470,6 +547,9 @@ class RetryState:
         if delay is None:
             return None
         self.attempt += 1
+        observer = _retry_observer.get()
+        if observer is not None:
+            observer(error)
         logger.debug(
             "retrying %s %s in %.2f s (retry %d of %d) after %s",
             self.request.method,

@@ -207,6 +207,10 @@ class MemOSClient(_BaseMemOSClient):
                 embedded=embedded is not None,
             )
         )
+        if http_client is not None and not isinstance(http_client, httpx.Client):
+            raise ConfigurationError(
+                f"http_client must be an httpx.Client; got {type(http_client).__name__}"
+            )
         transport = self._transport(embedded, http_client)
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(
@@ -374,6 +378,10 @@ class AsyncMemOSClient(_BaseMemOSClient):
                 embedded=embedded is not None,
             )
         )
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            raise ConfigurationError(
+                f"http_client must be an httpx.AsyncClient; got {type(http_client).__name__}"
+            )
         transport = self._transport(embedded, http_client)
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(

@@ -12,9 +12,6 @@ message must hold. The package's promise, checked for every row:
 The embedded engine called directly answers on the wire (``EmbeddedEngine.handle``, what its
 transport and ``serve`` use), with an error envelope instead of an exception; those rows turn
 the envelope into the engine's documented ``EngineError`` so that they read like the others.
-
-Rows marked ``xfail(strict=True)`` are mistakes that still get through, in files whose fix is
-proposed rather than made here; each names what it needs.
 """
 
 from __future__ import annotations
@@ -152,12 +149,6 @@ def row(
     **marks: Any,
 ) -> Any:
     return pytest.param(Bad(component, call, error, says), id=f"{component}:{kind}", **marks)
-
-
-def _needs(fix: str, *raises: type[BaseException]) -> Any:
-    """An xfail, strict, for the failure seen today (by default: no error at all)."""
-    seen = raises or (pytest.fail.Exception,)
-    return {"marks": pytest.mark.xfail(strict=True, raises=seen, reason=fix)}
 
 
 def said(role: str = "user", **fields: Any) -> list[Any]:
@@ -331,7 +322,6 @@ CASES = [
         lambda e: MemOSClient(api_key=12345),  # type: ignore[arg-type]
         "api_key",
         ConfigurationError,
-        **_needs("_base_client.ClientConfig.resolve: check the key's type", AttributeError),
     ),
     row(
         "wrong-http-client",
@@ -339,7 +329,6 @@ CASES = [
         lambda e: MemOSClient(api_key="k", http_client="x"),  # type: ignore[arg-type]
         "http_client",
         ConfigurationError,
-        **_needs("client.MemOSClient: check http_client's type"),
     ),
     row(
         "str-timeout",
@@ -347,7 +336,6 @@ CASES = [
         lambda e: MemOSClient(api_key="k", timeout="soon"),  # type: ignore[arg-type]
         "timeout",
         ConfigurationError,
-        **_needs("_base_client.ClientConfig.resolve: check timeout"),
     ),
     row(
         "non-str-feedback-time",

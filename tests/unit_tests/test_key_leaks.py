@@ -215,7 +215,7 @@ def exercise(surfaces: Surfaces, monkeypatch: pytest.MonkeyPatch) -> list[httpx.
     built = MemOSChatMessageHistory("u1", "c1", api_key=KEY)
     surfaces.add("history built from options: repr", repr(built))
     surfaces.pickled("history built from options", built)
-    surfaces.obj("client config", sync._config)  # pickled: see the xfail below
+    surfaces.obj("client config", sync._config)  # pickled: see the test below
     surfaces.add("retriever model_dump", retriever.model_dump())
     surfaces.add("retriever model_dump_json", retriever.model_dump_json())
     surfaces.add("retriever dumps", dumps(retriever))
@@ -293,11 +293,6 @@ def test_the_key_appears_nowhere(
         assert any(kind in where for where, _ in surfaces.texts), kind
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_base_client.ClientConfig is a plain dataclass: it pickles with the key "
-    "(proposed: a __reduce__ that refuses, like the clients')",
-)
 def test_a_pickled_client_config_holds_no_key() -> None:
     config = MemOSClient(api_key=KEY)._config
     surfaces = Surfaces()
