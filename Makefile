@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/client_overhead.py
 	$(BIN)/python bench/engine_scale.py
 	$(BIN)/python bench/agent_turn.py
+	$(BIN)/python bench/load.py
 
 demo: $(STAMP)
 	$(BIN)/python examples/quickstart.py
