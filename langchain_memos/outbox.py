@@ -33,7 +33,6 @@ key itself).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -43,7 +42,8 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,7 @@ from langchain_memos._exceptions import (
     MemOSInputError,
     NotFoundError,
 )
+from langchain_memos._sqlite import immediate_transaction
 from langchain_memos.client import MemOSClient
 from langchain_memos.types import MessageInput
 
@@ -243,16 +244,8 @@ class Outbox:
 
     # ---- storage -------------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return immediate_transaction(self._db, self._lock)
 
     def _notify(self) -> None:
         with self.changed:
