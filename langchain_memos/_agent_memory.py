@@ -209,12 +209,16 @@ class MemoryRecall:
             kwargs["conversation_id"] = scope.conversation_id
         return kwargs
 
-    def _search_sync(self, query: str, scope: Scope) -> SearchMemoryResult:
+    def _search_sync(
+        self, query: str, scope: Scope, retried: list[MemOSError]
+    ) -> SearchMemoryResult:
+        """Search with the sync client, noting in ``retried`` each error the client retries."""
         if self.client is None:
             raise MemOSInputError(
                 "a sync run needs a sync MemOS client; pass client=MemOSClient(...)"
             )
-        return self.client.search_memory(query, **self._kwargs(scope))
+        with observe_retries(retried.append):
+            return self.client.search_memory(query, **self._kwargs(scope))
 
     def _timed_out(self, retried: list[MemOSError]) -> APITimeoutError:
         cause = f", retrying after: {retried[-1]}" if retried else ""
@@ -240,12 +244,7 @@ class MemoryRecall:
         if not query:
             return EMPTY_PROMPT
         retried: list[MemOSError] = []
-
-        def search() -> SearchMemoryResult:
-            with observe_retries(retried.append):
-                return self._search_sync(query, scope)
-
-        future = _in_daemon_thread(search)
+        future = _in_daemon_thread(lambda: self._search_sync(query, scope, retried))
         try:
             result = future.result(timeout=self.timeout)
         except concurrent.futures.TimeoutError:
@@ -261,18 +260,13 @@ class MemoryRecall:
         if not query:
             return EMPTY_PROMPT
         retried: list[MemOSError] = []
-
-        def search() -> SearchMemoryResult:
-            with observe_retries(retried.append):
-                return self._search_sync(query, scope)
-
         try:
             if self.async_client is not None:
                 with observe_retries(retried.append):  # the search task copies this context
                     call = self.async_client.search_memory(query, **self._kwargs(scope))
                     result = await asyncio.wait_for(call, self.timeout)
             else:
-                future = _in_daemon_thread(search)
+                future = _in_daemon_thread(lambda: self._search_sync(query, scope, retried))
                 result = await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
         except asyncio.TimeoutError:
             return self._failed(self._timed_out(retried), scope)

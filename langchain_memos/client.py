@@ -120,11 +120,22 @@ Embedded = Union[str, "os.PathLike[str]", "EmbeddedEngine", None]
 
 
 class _BaseMemOSClient:
+    _http_client_type: type[httpx.Client | httpx.AsyncClient]
+
     def __init__(self, config: ClientConfig) -> None:
         self._config = config
 
     def _transport(self, embedded: Embedded, http_client: object) -> EmbeddedTransport | None:
-        """The in-process transport when the embedded engine was asked for, else ``None``."""
+        """The in-process transport when the embedded engine was asked for, else ``None``.
+
+        Also checks that ``http_client`` is of the kind this client drives.
+        """
+        expected = self._http_client_type
+        if http_client is not None and not isinstance(http_client, expected):
+            raise ConfigurationError(
+                f"http_client must be an httpx.{expected.__name__}; "
+                f"got {type(http_client).__name__}"
+            )
         if embedded is None and self._config.embedded_path is None:
             return None
         if http_client is not None:
@@ -180,6 +191,8 @@ class MemOSClient(_BaseMemOSClient):
         ...     found = client.search_memory("travel plans", user_id="memos_user_123")
     """
 
+    _http_client_type = httpx.Client
+
     def __init__(
         self,
         *,
@@ -207,10 +220,6 @@ class MemOSClient(_BaseMemOSClient):
                 embedded=embedded is not None,
             )
         )
-        if http_client is not None and not isinstance(http_client, httpx.Client):
-            raise ConfigurationError(
-                f"http_client must be an httpx.Client; got {type(http_client).__name__}"
-            )
         transport = self._transport(embedded, http_client)
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(
@@ -351,6 +360,8 @@ class AsyncMemOSClient(_BaseMemOSClient):
         ...     found = await client.search_memory("travel plans", user_id="memos_user_123")
     """
 
+    _http_client_type = httpx.AsyncClient
+
     def __init__(
         self,
         *,
@@ -378,10 +389,6 @@ class AsyncMemOSClient(_BaseMemOSClient):
                 embedded=embedded is not None,
             )
         )
-        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
-            raise ConfigurationError(
-                f"http_client must be an httpx.AsyncClient; got {type(http_client).__name__}"
-            )
         transport = self._transport(embedded, http_client)
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(
