@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/engine_scale.py
 	$(BIN)/python bench/agent_turn.py
 	$(BIN)/python bench/load.py
+	$(BIN)/python bench/soak.py
 
 demo: $(STAMP)
 	$(BIN)/python examples/quickstart.py
