@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import platform
+import select
 import shutil
 import sqlite3
+import statistics
 import subprocess
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -25,6 +30,19 @@ def percentile(ordered: Sequence[float], q: float) -> float:
     low = int(position)
     high = min(low + 1, len(ordered) - 1)
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def latency_ms(samples_ns: Sequence[int], *, digits: int = 3) -> dict[str, float]:
+    """n, p50, p95, p99, mean and max of latencies given in nanoseconds, in milliseconds."""
+    ms = sorted(value / 1e6 for value in samples_ns)
+    return {
+        "n": len(ms),
+        "p50_ms": round(percentile(ms, 0.50), digits),
+        "p95_ms": round(percentile(ms, 0.95), digits),
+        "p99_ms": round(percentile(ms, 0.99), digits),
+        "mean_ms": round(statistics.fmean(ms), digits),
+        "max_ms": round(ms[-1], digits),
+    }
 
 
 def cpu_model() -> str:
@@ -82,3 +100,74 @@ def machine_info(**extra: Any) -> dict[str, Any]:
 
 def versions(*names: str) -> dict[str, str]:
     return {"sqlite": sqlite3.sqlite_version, **{name: version(name) for name in names}}
+
+
+def finish(
+    report: dict[str, Any], out: Path, print_table: Callable[[dict[str, Any]], None], elapsed: float
+) -> int:
+    """The end of every bench: write the JSON report, print its table, say where it went."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print_table(report)
+    print(f"wrote {out} in {elapsed:.1f} s")
+    return 0
+
+
+# ---- child processes -----------------------------------------------------------------------
+
+START_TIMEOUT = 30.0
+
+
+def serve_command(db: str | Path = ":memory:", port: int = 0) -> list[str]:
+    """``python -m langchain_memos serve`` on ``db`` and ``port`` (0: a free one)."""
+    command = [sys.executable, "-m", "langchain_memos", "serve", "--port", str(port)]
+    return [*command, "--db", str(db)]
+
+
+@dataclass
+class ChildProcess:
+    """A child process that announced its URL as the last word of its first stdout line."""
+
+    popen: subprocess.Popen[str]
+    url: str
+    stderr: Any
+
+    @classmethod
+    def start(cls, command: list[str], env: dict[str, str] | None = None) -> ChildProcess:
+        """Start ``command``; exits the bench with its stderr if it announces no URL in time."""
+        stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed in stop()
+        popen = subprocess.Popen(  # noqa: S603 - this interpreter and fixed arguments
+            command, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env
+        )
+        assert popen.stdout is not None
+        ready, _, _ = select.select([popen.stdout], [], [], START_TIMEOUT)
+        line = popen.stdout.readline() if ready else ""
+        process = cls(popen, line.rsplit(" ", 1)[-1].strip(), stderr)
+        if not process.url.startswith("http://"):
+            notes = process.stop()
+            raise SystemExit(f"{' '.join(command[1:])} did not start:\n{notes}")
+        return process
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self.popen.returncode
+
+    def stop(self) -> str:
+        """SIGTERM, as an operator would (then SIGKILL after 30 s); what it wrote to stderr."""
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(30)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(10)
+        if self.popen.stdout is not None:
+            self.popen.stdout.close()
+        self.stderr.seek(0)
+        notes = str(self.stderr.read())
+        self.stderr.close()
+        return notes

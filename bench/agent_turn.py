@@ -39,12 +39,9 @@ import argparse
 import asyncio
 import datetime as dt
 import gc
-import json
 import os
 import random
-import select
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -56,7 +53,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from _common import code_under_test, machine_info, percentile, versions
+from _common import (
+    ChildProcess,
+    code_under_test,
+    finish,
+    machine_info,
+    percentile,
+    serve_command,
+    versions,
+)
 from langchain.agents import create_agent
 from langchain_core.callbacks import (
     AsyncCallbackManagerForLLMRun,
@@ -83,8 +88,6 @@ TOKEN = "bench-serve-token"  # noqa: S105 - a throwaway token for a loopback ser
 COUNTS_PATH = "/__proxy__/counts"
 SEARCH = "/search/memory"
 ADD = "/add/message"
-START_TIMEOUT = 30.0
-SERVE = [sys.executable, "-m", "langchain_memos", "serve", "--port", "0"]
 # What every memory user said before: 36 turns, stored in six conversations (fast mode).
 SEED_STATEMENTS = [
     "We always travel with the kids and my parents.",
@@ -355,46 +358,6 @@ def build_variants(
 # ---- the MemOS server and the delaying proxy, each in its own process ----------------------
 
 
-@dataclass
-class Process:
-    """A child process that announced its URL as the last word of its first stdout line."""
-
-    popen: subprocess.Popen[str]
-    url: str
-    stderr: Any
-
-    @classmethod
-    def start(cls, command: list[str], env: dict[str, str] | None = None) -> Process:
-        stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed in stop()
-        popen = subprocess.Popen(  # noqa: S603 - this interpreter and fixed arguments
-            command, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env
-        )
-        assert popen.stdout is not None
-        ready, _, _ = select.select([popen.stdout], [], [], START_TIMEOUT)
-        line = popen.stdout.readline() if ready else ""
-        process = cls(popen, line.rsplit(" ", 1)[-1].strip(), stderr)
-        if not process.url.startswith("http://"):
-            notes = process.stop()
-            raise SystemExit(f"{' '.join(command[1:])} did not start:\n{notes}")
-        return process
-
-    def stop(self) -> str:
-        """Terminate it; return what it wrote to stderr."""
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(10)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(10)
-        if self.popen.stdout is not None:
-            self.popen.stdout.close()
-        self.stderr.seek(0)
-        notes = str(self.stderr.read())
-        self.stderr.close()
-        return notes
-
-
 def seed(client: MemOSClient, user_id: str) -> None:
     """Store the seed statements for ``user_id``, processed before this returns."""
     for start in range(0, len(SEED_STATEMENTS), 6):
@@ -598,14 +561,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     delay = args.delay_ms / 1000
     timeout = max(2.0, 4 * delay + 1.0)  # the package default, or room for a long delay
     started = time.perf_counter()
-    server = Process.start(
-        SERVE,
+    server = ChildProcess.start(
+        serve_command(),
         env={**os.environ, "MEMOS_SERVE_TOKEN": TOKEN},
     )
-    proxy: Process | None = None
+    proxy: ChildProcess | None = None
     loop = asyncio.new_event_loop()
     try:
-        proxy = Process.start(
+        proxy = ChildProcess.start(
             [
                 sys.executable,
                 str(BENCH / "_delay_proxy.py"),
@@ -709,11 +672,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "search_round_trip_ms": search_round_trip,
         "modes": modes,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print_table(report)
-    print(f"wrote {args.out} in {elapsed:.1f} s")
-    return 0
+    return finish(report, args.out, print_table, elapsed)
 
 
 if __name__ == "__main__":

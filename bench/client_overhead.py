@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from _common import code_under_test, machine_info, percentile, usable_cpus, versions
+from _common import code_under_test, finish, machine_info, percentile, usable_cpus, versions
 
 from langchain_memos import AsyncMemOSClient, MemOSClient
 from langchain_memos.types import SearchMemoryResult
@@ -579,11 +579,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "series": {name: asdict(summary) for name, summary in series.items()},
         "ratios": report_ratios,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print_table(report)
-    print(f"wrote {args.out} in {elapsed:.1f} s")
-    return 0
+    return finish(report, args.out, print_table, elapsed)
 
 
 if __name__ == "__main__":

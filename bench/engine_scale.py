@@ -55,7 +55,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from _common import code_under_test, machine_info, percentile, versions
+from _common import code_under_test, latency_ms, machine_info, versions
 
 from langchain_memos import MemOSClient
 from langchain_memos.embedded import EmbeddedEngine
@@ -408,18 +408,6 @@ def owner(layout: str, users: int, k: int) -> str:
 
 
 # ---- measurements --------------------------------------------------------------------------
-
-
-def latency_ms(samples_ns: Sequence[int]) -> dict[str, float]:
-    ms = sorted(value / 1e6 for value in samples_ns)
-    return {
-        "n": len(ms),
-        "p50_ms": round(percentile(ms, 0.50), 3),
-        "p95_ms": round(percentile(ms, 0.95), 3),
-        "p99_ms": round(percentile(ms, 0.99), 3),
-        "mean_ms": round(statistics.fmean(ms), 3),
-        "max_ms": round(ms[-1], 3),
-    }
 
 
 def memory_mb() -> dict[str, float | None]:

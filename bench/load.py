@@ -42,10 +42,8 @@ import logging
 import os
 import random
 import re
-import signal
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -56,7 +54,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from _common import code_under_test, machine_info, percentile, versions
+from _common import (
+    ChildProcess,
+    code_under_test,
+    finish,
+    latency_ms,
+    machine_info,
+    serve_command,
+    versions,
+)
 from engine_scale import Vocabulary, conversation, question
 
 from langchain_memos import AsyncMemOSClient
@@ -78,13 +84,9 @@ TCP_EVERY = 25
 
 @dataclass
 class Server:
-    process: subprocess.Popen[str]
+    process: ChildProcess
     base_url: str
     port: int
-
-
-def server_command(db: Path) -> list[str]:
-    return [sys.executable, "-m", "langchain_memos", "serve", "--port", "0", "--db", str(db)]
 
 
 def new_client(base_url: str) -> AsyncMemOSClient:
@@ -93,34 +95,17 @@ def new_client(base_url: str) -> AsyncMemOSClient:
 
 
 def start_server(db: Path) -> Server:
-    """``python -m langchain_memos serve`` on ``db`` and a free port; its one stdout line names
-    the URL."""
-    env = {**os.environ, "MEMOS_SERVE_TOKEN": TOKEN}
-    process = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
-        server_command(db),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    match = re.search(r"(http://127\.0\.0\.1:(\d+)/api/openmem/v1)", line)
+    """``python -m langchain_memos serve`` on ``db`` and a free port, with the bench's token."""
+    process = ChildProcess.start(serve_command(db), env={**os.environ, "MEMOS_SERVE_TOKEN": TOKEN})
+    match = re.search(r"http://127\.0\.0\.1:(\d+)/api/openmem/v1", process.url)
     if match is None:
-        process.kill()
-        _, errors = process.communicate(timeout=10)
-        raise SystemExit(f"serve did not start: {line!r} {errors!r}")
-    return Server(process, match.group(1), int(match.group(2)))
+        raise SystemExit(f"serve announced an unexpected URL: {process.url!r} {process.stop()!r}")
+    return Server(process, process.url, int(match.group(1)))
 
 
 def stop_server(server: Server) -> dict[str, Any]:
     """SIGTERM, as an operator would; it finishes requests in progress and closes the database."""
-    server.process.send_signal(signal.SIGTERM)
-    try:
-        _, errors = server.process.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        _, errors = server.process.communicate(timeout=10)
+    errors = server.process.stop()
     return {"exit_code": server.process.returncode, "stderr": errors.strip().splitlines()}
 
 
@@ -558,18 +543,6 @@ def check_database(db: Path, adds: Sequence[Add], seeded_messages: int) -> dict[
 # ---- figures -------------------------------------------------------------------------------------
 
 
-def latency_ms(samples_ns: Sequence[int]) -> dict[str, float]:
-    ms = sorted(value / 1e6 for value in samples_ns)
-    return {
-        "n": len(ms),
-        "p50_ms": round(percentile(ms, 0.50), 1),
-        "p95_ms": round(percentile(ms, 0.95), 1),
-        "p99_ms": round(percentile(ms, 0.99), 1),
-        "max_ms": round(ms[-1], 1),
-        "mean_ms": round(statistics.fmean(ms), 1),
-    }
-
-
 def phase_record(result: PhaseResult) -> dict[str, Any]:
     return {
         "phase": result.name,
@@ -577,7 +550,9 @@ def phase_record(result: PhaseResult) -> dict[str, Any]:
         "calls": result.calls,
         "wall_s": round(result.wall_s, 3),
         "calls_per_s": round(result.calls / result.wall_s, 1),
-        "latency": {kind: latency_ms(values) for kind, values in result.latencies_ns.items()},
+        "latency": {
+            kind: latency_ms(values, digits=1) for kind, values in result.latencies_ns.items()
+        },
         "errors": dict(result.errors),
         "error_samples": result.error_samples,
         "retries": result.retries,
@@ -618,7 +593,7 @@ def summarise(results: Sequence[PhaseResult]) -> dict[str, Any]:
             "calls_per_round": rounds[0].calls,
             "calls_per_s_median": round(statistics.median(rates), 1),
             "calls_per_s_range": [round(min(rates), 1), round(max(rates), 1)],
-            "latency": {kind: latency_ms(values) for kind, values in pooled.items()},
+            "latency": {kind: latency_ms(values, digits=1) for kind, values in pooled.items()},
             "errors": dict(errors),
             "retries": sum(r.retries for r in rounds),
             "peak_client_sockets": max(r.peaks.client_sockets for r in rounds),
@@ -915,11 +890,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         },
         "checks": run["checks"],
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print_table(report)
-    print(f"wrote {args.out} in {elapsed:.1f} s")
-    return 0
+    return finish(report, args.out, print_table, elapsed)
 
 
 if __name__ == "__main__":

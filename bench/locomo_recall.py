@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from _common import code_under_test, machine_info, percentile, versions
+from _common import code_under_test, finish, machine_info, percentile, versions
 
 from langchain_memos import MemOSClient
 from langchain_memos.embedded import EmbeddedEngine
@@ -763,11 +763,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "margin_vs_bm25_windows": round(engine_recall - systems["bm25_windows"]["recall"], 4),
         },
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print_table(report)
-    print(f"wrote {args.out} in {elapsed:.1f} s")
-    return 0
+    return finish(report, args.out, print_table, elapsed)
 
 
 if __name__ == "__main__":

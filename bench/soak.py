@@ -46,7 +46,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from _common import code_under_test, machine_info, versions
+from _common import code_under_test, finish, machine_info, serve_command, versions
 
 RESULTS = Path(__file__).resolve().parent / "results" / "soak.json"
 TOKEN = "soak-bench-token"  # noqa: S105 - the loopback server's own token, made up here
@@ -142,8 +142,7 @@ class Flapping:
         self._thread = threading.Thread(target=self._flap, daemon=True)
 
     def start(self) -> None:
-        command = [sys.executable, "-m", "langchain_memos", "serve", "--db", str(self.db)]
-        command += ["--port", str(self.port)]
+        command = serve_command(self.db, self.port)
         env = {**os.environ, "MEMOS_SERVE_TOKEN": TOKEN}
         for _ in range(50):  # the port may linger for a moment after a kill
             process = subprocess.Popen(  # noqa: S603 - our own server, fixed arguments
@@ -323,6 +322,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         }
 
 
+def print_table(report: dict[str, Any]) -> None:
+    result = report["result"]
+    width = max(len(key) for key in result)
+    for key, value in result.items():
+        print(f"{key:<{width}}  {value}")
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of killing")
@@ -344,6 +350,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.writer:
         return writer(args)
+    started = time.monotonic()
     result = run(args)
     report: dict[str, Any] = {
         "benchmark": "soak",
@@ -357,12 +364,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         },
         "result": result,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-    width = max(len(key) for key in result)
-    for key, value in result.items():
-        print(f"{key:<{width}}  {value}")
-    print(f"written to {args.out}")
+    finish(report, args.out, print_table, time.monotonic() - started)
     return 0 if not result["turns_lost"] and not result["misordered"] else 1
 
 
