@@ -17,11 +17,12 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import run_in_executor
 from langchain_core.utils import secret_from_env
-from pydantic import Field, PrivateAttr, SecretStr, ValidationError
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic_core import ErrorDetails
 
 from langchain_memos._constants import API_KEY_ENV, MAX_RECALL_LIMIT
 from langchain_memos._exceptions import MemOSInputError
-from langchain_memos._validation import check_int
+from langchain_memos._validation import check_fraction, check_int
 from langchain_memos.client import AsyncMemOSClient, MemOSClient
 from langchain_memos.types import (
     Filter,
@@ -54,6 +55,7 @@ _OTHER_KINDS = (
     ("include_tool_memory", "tool_memory_limit_number"),
     ("include_skill", "skill_limit_number"),
 )
+_LIMITS = ("k", *(limit for _, limit in _OTHER_KINDS))
 
 
 def _metadata(item: MemoryItem, kind: str, **extra: Any) -> dict[str, Any]:
@@ -182,7 +184,8 @@ class MemOSRetriever(BaseRetriever):
     cloud documents no relativity for preferences). Since no kind can give more than 25, k
     stays within 25: the k most relevant are then always among those asked for.
 
-    A field of the wrong type is a ``MemOSInputError``; so is a bad per-call option, before any
+    A bad option (a field of the wrong type, a ``k`` outside 1-25) is a ``MemOSInputError``
+    that names it, raised when the retriever is built, or for a per-call option before any
     request. A pickled retriever leaves out the API key (and the clients made with it):
     unpickled, it reads ``MEMOS_API_KEY`` again.
 
@@ -217,6 +220,17 @@ class MemOSRetriever(BaseRetriever):
     _built_sync: MemOSClient | None = PrivateAttr(default=None)
     _built_async: AsyncMemOSClient | None = PrivateAttr(default=None)
 
+    @field_validator(*_LIMITS, mode="before")
+    @classmethod
+    def _valid_limit(cls, value: object, info: ValidationInfo) -> object:
+        # The same check, and message, as a per-call option gets.
+        return _check_limit(info.field_name or "k", value)
+
+    @field_validator("relativity", mode="before")
+    @classmethod
+    def _valid_relativity(cls, value: object) -> object:
+        return check_fraction("relativity", value)
+
     if not TYPE_CHECKING:  # keeps the typed signature the pydantic plugin gives mypy
 
         def __init__(self, **data: Any) -> None:
@@ -226,8 +240,7 @@ class MemOSRetriever(BaseRetriever):
             except ValidationError as error:
                 # Without the input values, which could be the key.
                 problem = "; ".join(
-                    f"{'.'.join(map(str, item['loc']))}: {item['msg']}"
-                    for item in error.errors(include_url=False, include_input=False)
+                    map(_describe, error.errors(include_url=False, include_input=False))
                 )
             if problem is not None:  # raised outside the handler: no pydantic error in the chain
                 raise MemOSInputError(f"MemOSRetriever got a bad option: {problem}")
@@ -348,3 +361,11 @@ class MemOSRetriever(BaseRetriever):
 
 def _check_limit(name: str, value: object) -> int | None:
     return check_int(name, value, low=1, high=MAX_RECALL_LIMIT)
+
+
+def _describe(error: ErrorDetails) -> str:
+    """One pydantic error, in our own words when one of our checks raised it."""
+    raised = (error.get("ctx") or {}).get("error")
+    if isinstance(raised, MemOSInputError):
+        return str(raised)
+    return f"{'.'.join(map(str, error['loc']))}: {error['msg']}"

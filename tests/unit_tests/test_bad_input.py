@@ -470,7 +470,13 @@ CASES = [
         "wrong-field-type",
         "retriever",
         lambda e: MemOSRetriever(client=e.sync, user_id="u1", k="five"),
-        "k: Input should be a valid integer",
+        "k must be an integer",
+    ),
+    row(
+        "k-over-25",
+        "retriever",
+        lambda e: MemOSRetriever(client=e.sync, user_id="u1", k=50),
+        "k must be between 1 and 25",
     ),
     row(
         "zero-k",

@@ -213,6 +213,28 @@ def test_a_kind_s_own_limit_caps_it_among_the_k() -> None:
     assert fake.bodies[1]["preference_limit_number"] == 2
 
 
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"k": 50}, "k must be between 1 and 25; got 50"),
+        ({"k": 0}, "k must be between 1 and 25; got 0"),
+        ({"k": True}, "k must be an integer"),
+        ({"preference_limit_number": 26}, "preference_limit_number must be between 1 and 25"),
+        ({"relativity": 1.5}, "relativity must be between 0 and 1"),
+    ],
+)
+def test_a_bad_option_fails_when_the_retriever_is_built(
+    fake: FakeMemOS, fields: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(MemOSInputError, match=message) as built:
+        retriever(fake, user_id="u1", **fields)
+    assert str(built.value).startswith("MemOSRetriever got a bad option: ")
+    # Per call, the same mistake gets the same words.
+    with pytest.raises(MemOSInputError, match=message):
+        retriever(fake, user_id="u1").invoke("q", **fields)
+    assert fake.requests == []
+
+
 def test_search_gives_the_structured_result_with_the_preference_note(fake: FakeMemOS) -> None:
     result = retriever(fake, user_id="u1").search("spicy", k=3)
     assert "preferences" in result.preference_note
