@@ -459,6 +459,12 @@ CASES = [
         "client",
     ),
     row(
+        "unknown-option",
+        "history",
+        lambda e: MemOSChatMessageHistory("u1", "c1", api_key="k", max_retry=3),
+        "unknown options ['max_retry']",
+    ),
+    row(
         "negative-wait-timeout",
         "history",
         lambda e: MemOSChatMessageHistory("u1", "c1", client=e.sync, wait_timeout=-1),
