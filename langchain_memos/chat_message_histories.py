@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
@@ -24,6 +25,8 @@ __all__ = ["MemOSChatMessageHistory"]
 DEFAULT_REQUEST_TOKENS = 8_000
 _MAX_PAGES = 1_000
 _DELETE_CHUNK = 100
+# What **client_options may hold: the client's own arguments (both clients take the same).
+_CLIENT_OPTIONS = tuple(sorted(set(inspect.signature(MemOSClient.__init__).parameters) - {"self"}))
 
 
 class MemOSChatMessageHistory(BaseChatMessageHistory):
@@ -62,7 +65,7 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
             ``async_mode=False`` so MemOS has processed them on return) and raises if it did not
             happen, the messages staying in the outbox. Needs a sync ``client``.
         **client_options: ``api_key``, ``base_url`` and the other ``MemOSClient`` arguments,
-            when no client is given.
+            when no client is given. Any other name is a ``MemOSInputError`` that names it.
 
     Example:
         >>> history = MemOSChatMessageHistory("memos_user_123", "0610")
@@ -97,6 +100,12 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
         if clear_scope not in ("conversation", "user"):
             raise MemOSInputError(
                 f"clear_scope must be 'conversation' or 'user'; got {clear_scope!r}"
+            )
+        unknown = sorted(set(client_options) - set(_CLIENT_OPTIONS))
+        if unknown:
+            raise MemOSInputError(
+                f"MemOSChatMessageHistory got unknown options {unknown}; besides its own, it "
+                f"takes the client's: {', '.join(_CLIENT_OPTIONS)}"
             )
         if client_options and (client is not None or async_client is not None):
             raise MemOSInputError("pass either a client or the options to build one, not both")

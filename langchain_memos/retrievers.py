@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections import deque
+from collections.abc import Sequence
+from itertools import zip_longest
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import (
@@ -14,10 +17,12 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import run_in_executor
 from langchain_core.utils import secret_from_env
-from pydantic import Field, PrivateAttr, SecretStr, ValidationError
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic_core import ErrorDetails
 
-from langchain_memos._constants import API_KEY_ENV
+from langchain_memos._constants import API_KEY_ENV, MAX_RECALL_LIMIT
 from langchain_memos._exceptions import MemOSInputError
+from langchain_memos._validation import check_fraction, check_int
 from langchain_memos.client import AsyncMemOSClient, MemOSClient
 from langchain_memos.types import (
     Filter,
@@ -44,6 +49,13 @@ _SEARCH_OPTIONS = (
     "skill_limit_number",
     "relativity",
 )
+# Each kind besides facts: the switch that asks for it and the limit of how many come back.
+_OTHER_KINDS = (
+    ("include_preference", "preference_limit_number"),
+    ("include_tool_memory", "tool_memory_limit_number"),
+    ("include_skill", "skill_limit_number"),
+)
+_LIMITS = ("k", *(limit for _, limit in _OTHER_KINDS))
 
 
 def _metadata(item: MemoryItem, kind: str, **extra: Any) -> dict[str, Any]:
@@ -115,38 +127,71 @@ def _skill(item: SkillDetail) -> Document:
     )
 
 
-def to_documents(result: SearchMemoryResult) -> list[Document]:
-    """One ``Document`` per recalled item: facts, then preferences, tool memories and skills.
+def to_documents(result: SearchMemoryResult, k: int | None = None) -> list[Document]:
+    """One ``Document`` per recalled item, most relevant first; at most ``k`` of them.
+
+    Each kind's list (facts, preferences, tool memories, skills) keeps the service's order. When
+    every item has a ``relativity``, the lists are merged by it: the next Document is the head
+    of a list with the highest relativity (ties go to facts, then preferences, tool memories and
+    skills). Otherwise relativities cannot be compared (the cloud documents none for
+    preferences), and the lists take turns: the first fact, the first preference, the first tool
+    memory, the first skill, the second fact, and so on.
 
     ``Document.id`` is the memory id, ``page_content`` the memory's text, and ``metadata`` keeps
     what the API returned: ``kind`` (fact, preference, tool or skill), ``memory_key``,
     ``memory_type``, ``tags``, ``confidence``, ``relativity``, ``conversation_id``,
     ``preference_type`` and ``reasoning``, and ISO-8601 ``created_at`` / ``updated_at``.
     """
-    return [
-        *map(_fact, result.memory_detail_list),
-        *map(_preference, result.preference_detail_list),
-        *map(_tool, result.tool_memory_detail_list),
-        *map(_skill, result.skill_detail_list),
+    kinds: list[list[tuple[float | None, Document]]] = [
+        [(item.relativity, _fact(item)) for item in result.memory_detail_list],
+        [(item.relativity, _preference(item)) for item in result.preference_detail_list],
+        [(item.relativity, _tool(item)) for item in result.tool_memory_detail_list],
+        [(item.relativity, _skill(item)) for item in result.skill_detail_list],
     ]
+    if all(score is not None for kind in kinds for score, _ in kind):
+        docs = _merge_by_relativity(kinds)
+    else:
+        docs = [pair[1] for turn in zip_longest(*kinds) for pair in turn if pair is not None]
+    return docs if k is None else docs[:k]
+
+
+def _merge_by_relativity(kinds: Sequence[list[tuple[float | None, Document]]]) -> list[Document]:
+    """Merge lists MemOS ranked, each kept in order, taking the most relevant head each time."""
+    queues = [deque(kind) for kind in kinds]
+    merged: list[Document] = []
+    while any(queues):
+        # max() keeps the first of equals: ties go to the kind listed first.
+        best = max((queue for queue in queues if queue), key=lambda queue: queue[0][0] or 0.0)
+        merged.append(best.popleft()[1])
+    return merged
 
 
 class MemOSRetriever(BaseRetriever):
     """Recall MemOS memories relevant to a query, as ``Document``s.
 
     Every ``search/memory`` option is a field and can be overridden per call:
-    ``retriever.invoke("travel plans", k=3, filter={...})``. ``k`` is the number of facts
-    (``memory_limit_number``, 1-25); preferences, tool memories and skills come on top, each
-    with its own limit. ``user_id`` and ``conversation_id`` may also come from the run's config
-    (``configurable.user_id`` and ``configurable.thread_id``), so that one retriever serves every
-    user of a server: a per-call argument wins over the config, which wins over the field.
+    ``retriever.invoke("travel plans", k=3, filter={...})``. ``user_id`` and ``conversation_id``
+    may also come from the run's config (``configurable.user_id`` and ``configurable.thread_id``),
+    so that one retriever serves every user of a server: a per-call argument wins over the
+    config, which wins over the field.
 
-    A field of the wrong type is a ``MemOSInputError``. A pickled retriever leaves out the API
-    key (and the clients made with it): unpickled, it reads ``MEMOS_API_KEY`` again.
+    ``k`` (1-25, default 9) is the number of Documents returned, whatever their kind; fewer
+    only when MemOS recalls fewer. The retriever asks for ``k`` facts and ``k`` of every other
+    kind it includes (preferences by default; tool memories and skills when asked for), unless
+    that kind's own limit (``preference_limit_number``...) is set, then keeps the ``k`` most
+    relevant of them all, as :func:`to_documents` orders them: by ``relativity`` when every
+    item has one (the embedded engine scores every kind), else taking the kinds in turn (the
+    cloud documents no relativity for preferences). Since no kind can give more than 25, k
+    stays within 25: the k most relevant are then always among those asked for.
+
+    A bad option (a field of the wrong type, a ``k`` outside 1-25) is a ``MemOSInputError``
+    that names it, raised when the retriever is built, or for a per-call option before any
+    request. A pickled retriever leaves out the API key (and the clients made with it):
+    unpickled, it reads ``MEMOS_API_KEY`` again.
 
     Example:
         >>> retriever = MemOSRetriever(user_id="memos_user_123", k=5)
-        >>> docs = retriever.invoke("Where should we travel?")
+        >>> docs = retriever.invoke("Where should we travel?")  # 5 facts and preferences
         >>> docs[0].metadata["kind"], docs[0].page_content
     """
 
@@ -175,6 +220,17 @@ class MemOSRetriever(BaseRetriever):
     _built_sync: MemOSClient | None = PrivateAttr(default=None)
     _built_async: AsyncMemOSClient | None = PrivateAttr(default=None)
 
+    @field_validator(*_LIMITS, mode="before")
+    @classmethod
+    def _valid_limit(cls, value: object, info: ValidationInfo) -> object:
+        # The same check, and message, as a per-call option gets.
+        return _check_limit(info.field_name or "k", value)
+
+    @field_validator("relativity", mode="before")
+    @classmethod
+    def _valid_relativity(cls, value: object) -> object:
+        return check_fraction("relativity", value)
+
     if not TYPE_CHECKING:  # keeps the typed signature the pydantic plugin gives mypy
 
         def __init__(self, **data: Any) -> None:
@@ -184,8 +240,7 @@ class MemOSRetriever(BaseRetriever):
             except ValidationError as error:
                 # Without the input values, which could be the key.
                 problem = "; ".join(
-                    f"{'.'.join(map(str, item['loc']))}: {item['msg']}"
-                    for item in error.errors(include_url=False, include_input=False)
+                    map(_describe, error.errors(include_url=False, include_input=False))
                 )
             if problem is not None:  # raised outside the handler: no pydantic error in the chain
                 raise MemOSInputError(f"MemOSRetriever got a bad option: {problem}")
@@ -229,12 +284,14 @@ class MemOSRetriever(BaseRetriever):
     # ---- options ---------------------------------------------------------------------------
 
     def _search_kwargs(self, query: str, overrides: dict[str, Any]) -> dict[str, Any]:
+        """The ``search_memory`` arguments; ``memory_limit_number`` is ``k``."""
         unknown = set(overrides) - {"k", "user_id", *_SEARCH_OPTIONS}
         if unknown:
             raise MemOSInputError(
                 f"MemOSRetriever got unknown options {sorted(unknown)}; it takes k, user_id "
                 f"and {', '.join(_SEARCH_OPTIONS)}"
             )
+        k = _check_limit("k", overrides.get("k", self.k))
         options = {name: overrides.get(name, getattr(self, name)) for name in _SEARCH_OPTIONS}
         user_id = overrides.get("user_id", self.user_id)
         if user_id is None:
@@ -242,7 +299,13 @@ class MemOSRetriever(BaseRetriever):
                 "MemOSRetriever needs a user_id: set it on the retriever, pass it per call, "
                 "or put it in the run's config as configurable.user_id"
             )
-        k = overrides.get("k", self.k)
+        for include, limit in _OTHER_KINDS:
+            # Preferences come unless refused; tool memories and skills only when asked for.
+            wanted = options[include] is True or (
+                include == "include_preference" and options[include] is None
+            )
+            if wanted and options[limit] is None:
+                options[limit] = k  # so that the k most relevant can all be of this kind
         return {"query": query, "user_id": user_id, "memory_limit_number": k, **options}
 
     @staticmethod
@@ -269,7 +332,10 @@ class MemOSRetriever(BaseRetriever):
     # ---- searching -------------------------------------------------------------------------
 
     def search(self, query: str, **overrides: Any) -> SearchMemoryResult:
-        """The structured search result, with ``preference_note`` and every list, not Documents."""
+        """The structured search result, with ``preference_note`` and every list, not Documents.
+
+        It holds what MemOS answered: up to ``k`` items of each kind, not yet cut to ``k``.
+        """
         return self._sync_client().search_memory(**self._search_kwargs(query, overrides))
 
     async def asearch(self, query: str, **overrides: Any) -> SearchMemoryResult:
@@ -283,9 +349,23 @@ class MemOSRetriever(BaseRetriever):
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any
     ) -> list[Document]:
-        return to_documents(self.search(query, **kwargs))
+        k = kwargs.get("k", self.k)
+        return to_documents(self.search(query, **kwargs), k)
 
     async def _aget_relevant_documents(
         self, query: str, *, run_manager: AsyncCallbackManagerForRetrieverRun, **kwargs: Any
     ) -> list[Document]:
-        return to_documents(await self.asearch(query, **kwargs))
+        k = kwargs.get("k", self.k)
+        return to_documents(await self.asearch(query, **kwargs), k)
+
+
+def _check_limit(name: str, value: object) -> int | None:
+    return check_int(name, value, low=1, high=MAX_RECALL_LIMIT)
+
+
+def _describe(error: ErrorDetails) -> str:
+    """One pydantic error, in our own words when one of our checks raised it."""
+    raised = (error.get("ctx") or {}).get("error")
+    if isinstance(raised, MemOSInputError):
+        return str(raised)
+    return f"{'.'.join(map(str, error['loc']))}: {error['msg']}"

@@ -6,8 +6,10 @@ for a recording made against the MemOS cloud as well as for one made against the
 they compare the Documents with the ``search/memory`` answer they came from (seen on the wire
 through the ``traffic`` fixture), not with the documented example texts.
 
-``TestMemOSRetrieverStandard`` runs langchain-tests' standard ``RetrieversIntegrationTests``,
-each test replaying its own cassette, ``cassettes/TestMemOSRetrieverStandard.<test>.yaml``.
+``TestMemOSRetrieverStandard`` runs langchain-tests' standard ``RetrieversIntegrationTests``
+with facts only, each test replaying its own cassette,
+``cassettes/TestMemOSRetrieverStandard.<test>.yaml``; ``TestMemOSRetrieverStandardDefaults``
+runs them with the retriever's defaults (preferences included).
 """
 
 from __future__ import annotations
@@ -116,31 +118,40 @@ def _search(exchange: Exchange) -> dict[str, Any]:
 
 
 def check_documents(docs: list[Document], exchange: Exchange, *, k: int) -> list[Document]:
-    """Documents for one search: k facts, then the preferences, ids and kinds as answered.
+    """Documents for one search: k of them, each kind in the order answered, kinds in turn.
 
     Returns the facts.
     """
     assert exchange.body["memory_limit_number"] == k
+    if exchange.body["include_preference"]:
+        # k of each kind are asked for, so that the k most relevant can all be of one kind.
+        assert exchange.body["preference_limit_number"] == k
     answered = _search(exchange)
     facts = answered.get("memory_detail_list") or []
     preferences = answered.get("preference_detail_list") or []
     assert all(isinstance(doc, Document) for doc in docs)
-    # Document.id is the memory id; facts come first, then preferences (no tool memories or
-    # skills were asked for).
-    assert [doc.id for doc in docs] == [item["id"] for item in [*facts, *preferences]]
-    assert [doc.metadata["kind"] for doc in docs] == ["fact"] * len(facts) + ["preference"] * len(
-        preferences
-    )
     assert len(facts) == k  # relativity=0: no threshold cuts the recall below k
+    assert len(docs) == k  # k counts every Document, whatever its kind
+    # The answered preferences carry no relativity to compare with the facts': the kinds take
+    # turns, each in the order MemOS ranked it (no tool memories or skills were asked for).
+    assert all(item.get("relativity") is None for item in preferences)
+    turns = [item for pair in zip(facts, preferences, strict=False) for item in pair]
+    expected = [*turns, *facts[len(turns) // 2 :], *preferences[len(turns) // 2 :]][:k]
+    assert [doc.id for doc in docs] == [item["id"] for item in expected]
+    assert [doc.metadata["kind"] for doc in docs] == [
+        "fact" if "memory_value" in item else "preference" for item in expected
+    ]
     for doc in docs:
         assert isinstance(doc.id, str)
         assert doc.id
         assert isinstance(doc.page_content, str)
         assert doc.page_content
-    for doc, item in zip(docs, facts, strict=False):
-        assert doc.page_content == item["memory_value"]
-        assert doc.metadata["tags"] == item.get("tags", [])
-    return docs[: len(facts)]
+    by_id = {item["id"]: item for item in facts}
+    fact_docs = _facts(docs)
+    for doc in fact_docs:
+        assert doc.page_content == by_id[doc.id]["memory_value"]
+        assert doc.metadata["tags"] == by_id[doc.id].get("tags", [])
+    return fact_docs
 
 
 def check_scoped_request(exchange: Exchange) -> None:
@@ -176,7 +187,7 @@ RETRIEVER_FIELDS: dict[str, Any] = {"user_id": USER, "k": 3, "relativity": 0}
 def test_retriever_sync(sync_client: MemOSClient, traffic: list[Exchange]) -> None:
     retriever = MemOSRetriever(client=sync_client, **RETRIEVER_FIELDS)
 
-    # The fields: k=3 facts, and the preferences on top of them.
+    # The fields: k=3 Documents, facts and preferences in turn.
     docs = retriever.invoke(QUERY)
     check_documents(docs, traffic[-1], k=3)
     assert any(doc.metadata["kind"] == "preference" for doc in docs)
@@ -257,9 +268,7 @@ class TestMemOSRetrieverStandard(RetrieversIntegrationTests):
             "client": client,  # invoke
             "async_client": async_client,  # ainvoke
             "user_id": USER,
-            # The standard tests assert len(docs) == k for k=1 and k=3. k is the number of
-            # facts (memory_limit_number); preferences would come on top of them, so they are
-            # left out here to make exactly k documents come back.
+            # Facts only here; TestMemOSRetrieverStandardDefaults runs with preferences.
             "include_preference": False,
             # No relevance threshold (the default is 0.45), so that a recall is not cut below k.
             "relativity": 0,
@@ -268,3 +277,19 @@ class TestMemOSRetrieverStandard(RetrieversIntegrationTests):
     @property
     def retriever_query_example(self) -> str:
         return QUERY
+
+
+@pytest.mark.vcr
+class TestMemOSRetrieverStandardDefaults(TestMemOSRetrieverStandard):
+    """The standard suite again, from cassettes, with the retriever's defaults.
+
+    Preferences are included and no relativity is sent (the service's threshold applies; a
+    recording against the cloud needs three seeded memories above it). The documented
+    preferences carry no relativity, so these runs take the retriever's path where the kinds
+    take turns: k counts facts and preferences together.
+    """
+
+    @property
+    def retriever_constructor_params(self) -> dict[str, Any]:
+        client, async_client = self.clients
+        return {"client": client, "async_client": async_client, "user_id": USER}

@@ -459,6 +459,12 @@ CASES = [
         "client",
     ),
     row(
+        "unknown-option",
+        "history",
+        lambda e: MemOSChatMessageHistory("u1", "c1", api_key="k", max_retry=3),
+        "unknown options ['max_retry']",
+    ),
+    row(
         "negative-wait-timeout",
         "history",
         lambda e: MemOSChatMessageHistory("u1", "c1", client=e.sync, wait_timeout=-1),
@@ -470,7 +476,13 @@ CASES = [
         "wrong-field-type",
         "retriever",
         lambda e: MemOSRetriever(client=e.sync, user_id="u1", k="five"),
-        "k: Input should be a valid integer",
+        "k must be an integer",
+    ),
+    row(
+        "k-over-25",
+        "retriever",
+        lambda e: MemOSRetriever(client=e.sync, user_id="u1", k=50),
+        "k must be between 1 and 25",
     ),
     row(
         "zero-k",

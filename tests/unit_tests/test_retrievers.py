@@ -111,11 +111,14 @@ def test_fields_are_search_options_and_calls_override_them(fake: FakeMemOS, mode
         "memory_limit_number": 5,
         "knowledgebase_ids": ["kb-1"],
         "include_preference": True,
+        "preference_limit_number": 5,
         "include_tool_memory": True,
+        "tool_memory_limit_number": 5,
         "include_skill": False,
         "relativity": 0.3,
     }
     assert second["memory_limit_number"] == 2
+    assert "preference_limit_number" not in second
     assert second["filter"] == {"and": [{"tags": {"contains": "travel"}}]}
     assert second["include_preference"] is False
 
@@ -138,7 +141,7 @@ def test_user_and_conversation_come_from_the_config(fake: FakeMemOS, mode: str) 
     [
         ({}, {}, "needs a user_id"),
         ({"user_id": "u1"}, {"top_k": 3}, "unknown options"),
-        ({"user_id": "u1"}, {"k": 26}, "between 1 and 25"),
+        ({"user_id": "u1"}, {"k": 26}, "k must be between 1 and 25"),
         ({"user_id": "u1"}, {"filter": {}}, "filter must not be empty"),
         ({"user_id": "u1", "relativity": 2.0}, {}, "between 0 and 1"),
     ],
@@ -149,6 +152,86 @@ def test_mistakes_fail_before_any_request(
 ) -> None:
     with pytest.raises(MemOSInputError, match=message):
         run(retriever(fake, mode, **fields), mode, "q", **kwargs)
+    assert fake.requests == []
+
+
+def _fact(id: str, relativity: float) -> dict[str, Any]:
+    return {"id": id, "memory_value": f"fact {id}", "relativity": relativity}
+
+
+def _preference(id: str, relativity: float | None = None) -> dict[str, Any]:
+    return {"id": id, "preference": f"preference {id}", "relativity": relativity}
+
+
+# As the cloud documents them: scored facts, preferences without a relativity.
+UNSCORED_PREFERENCES = {
+    "memory_detail_list": [_fact("f1", 0.9), _fact("f2", 0.8), _fact("f3", 0.7)],
+    "preference_detail_list": [_preference("p1"), _preference("p2")],
+}
+FACTS_ONLY = {"memory_detail_list": UNSCORED_PREFERENCES["memory_detail_list"]}
+# As the embedded engine answers: every item scored.
+ALL_SCORED = {
+    "memory_detail_list": [_fact("f1", 0.9), _fact("f2", 0.5)],
+    "preference_detail_list": [_preference("p1", 0.7), _preference("p2", 0.6)],
+}
+WITH_TOOLS = {
+    **ALL_SCORED,
+    "tool_memory_detail_list": [{"id": "t1", "tool_value": "tool", "relativity": 0.8}],
+}
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("data", "fields", "ids"),
+    [
+        (UNSCORED_PREFERENCES, {}, ["f1", "p1", "f2"]),
+        (FACTS_ONLY, {"include_preference": False}, ["f1", "f2", "f3"]),
+        (ALL_SCORED, {}, ["f1", "p1", "p2"]),
+        (WITH_TOOLS, {"include_tool_memory": True}, ["f1", "t1", "p1"]),
+    ],
+)
+def test_k_is_the_number_of_documents_the_most_relevant_of_every_kind(
+    mode: str, data: dict[str, Any], fields: dict[str, Any], ids: list[str]
+) -> None:
+    fake = FakeMemOS(replies=[envelope(data)])
+    docs = run(retriever(fake, mode, user_id="u1", k=3, **fields), mode, "q")
+
+    assert [doc.id for doc in docs] == ids
+    body = fake.bodies[0]
+    assert body["memory_limit_number"] == 3
+    # k of every kind asked for, so that the three most relevant can all be of one kind.
+    assert body.get("preference_limit_number") == (3 if body["include_preference"] else None)
+    assert body.get("tool_memory_limit_number") == (3 if body["include_tool_memory"] else None)
+
+
+def test_a_kind_s_own_limit_caps_it_among_the_k() -> None:
+    fake = FakeMemOS(replies=[envelope(ALL_SCORED)])
+    r = retriever(fake, user_id="u1", k=3, preference_limit_number=1)
+    r.invoke("q")
+    assert fake.bodies[0]["preference_limit_number"] == 1
+    r.invoke("q", k=2, preference_limit_number=2)
+    assert fake.bodies[1]["preference_limit_number"] == 2
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"k": 50}, "k must be between 1 and 25; got 50"),
+        ({"k": 0}, "k must be between 1 and 25; got 0"),
+        ({"k": True}, "k must be an integer"),
+        ({"preference_limit_number": 26}, "preference_limit_number must be between 1 and 25"),
+        ({"relativity": 1.5}, "relativity must be between 0 and 1"),
+    ],
+)
+def test_a_bad_option_fails_when_the_retriever_is_built(
+    fake: FakeMemOS, fields: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(MemOSInputError, match=message) as built:
+        retriever(fake, user_id="u1", **fields)
+    assert str(built.value).startswith("MemOSRetriever got a bad option: ")
+    # Per call, the same mistake gets the same words.
+    with pytest.raises(MemOSInputError, match=message):
+        retriever(fake, user_id="u1").invoke("q", **fields)
     assert fake.requests == []
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
+from langchain_core.tools import BaseTool
+from langchain_tests.unit_tests import ToolsUnitTests
 
 from langchain_memos import AsyncMemOSClient, MemOSClient, MemOSInputError
 from langchain_memos.embedded import EmbeddedEngine
@@ -71,3 +74,32 @@ def test_the_application_must_pin_a_valid_user(engine: EmbeddedEngine) -> None:
         create_memory_tools(client=client, user_id="")
     with pytest.raises(MemOSInputError, match="cannot set query or user_id"):
         create_memory_tools(client=client, user_id="alice", search_options={"user_id": "bob"})
+
+
+# ---- langchain-tests' standard tool unit tests ---------------------------------------------------
+
+
+class _ToolUnitSuite(ToolsUnitTests):
+    index: int
+
+    @property
+    def tool_constructor(self) -> BaseTool:
+        return create_memory_tools(client=MemOSClient(embedded=EmbeddedEngine()), user_id="u1")[
+            self.index
+        ]
+
+
+class TestSearchMemoryToolUnit(_ToolUnitSuite):
+    index = 0
+
+    @property
+    def tool_invoke_params_example(self) -> dict[str, Any]:
+        return {"query": "Who do I travel with?"}
+
+
+class TestAddMemoryToolUnit(_ToolUnitSuite):
+    index = 1
+
+    @property
+    def tool_invoke_params_example(self) -> dict[str, Any]:
+        return {"content": "The user prefers trains to planes."}
