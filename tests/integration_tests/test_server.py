@@ -436,9 +436,12 @@ def test_serve_command() -> None:
                 stream.close()
 
 
-def test_answers_are_not_held_back_by_nagles_algorithm() -> None:
+def test_answers_are_not_held_back_by_nagles_algorithm(open_server: MemOSServer) -> None:
     # Headers and body leave in two writes; with Nagle on, a keep-alive client waits ~40 ms for
     # every back-to-back answer (bench/agent_turn.py measured 44 ms against 0.9 ms per search).
-    from langchain_memos.embedded.server import _Handler
-
-    assert _Handler.disable_nagle_algorithm
+    with httpx.Client(timeout=5) as http:
+        url = open_server.base_url + "/search/memory"
+        assert http.post(url, json={"query": "x", "user_id": "u"}).json()["code"] == 0
+        (connection,) = open_server._server.server_state.connections
+        accepted = connection.transport.get_extra_info("socket")
+        assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
