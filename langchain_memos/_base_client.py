@@ -428,20 +428,30 @@ def _root_cause(exc: BaseException) -> str:
     return text
 
 
-def wrap_transport_error(exc: httpx.TransportError, request: APIRequest[Any]) -> APIConnectionError:
+def wrap_transport_error(
+    exc: httpx.TransportError, request: APIRequest[Any], config: ClientConfig
+) -> APIConnectionError:
+    """The package's error for a request without an answer, naming the URL it was sent to."""
     kind = type(exc).__name__
+    # The URL tells a wrong base_url or host apart from an outage; credentials in it are dropped.
+    where = str(httpx.URL(config.base_url + request.path).copy_with(userinfo=b""))
     if isinstance(exc, httpx.TimeoutException):
         return APITimeoutError(
-            f"MemOS did not answer in time ({kind})", method=request.method, path=request.path
+            f"MemOS did not answer in time at {where} ({kind})",
+            method=request.method,
+            path=request.path,
         )
     if isinstance(exc, _NOT_SENT):
         return APIConnectionError(
-            f"could not reach MemOS ({_root_cause(exc)})", method=request.method, path=request.path
+            f"could not reach MemOS at {where} ({_root_cause(exc)}); check base_url and the "
+            "network",
+            method=request.method,
+            path=request.path,
         )
     # The request may have been sent, and processed: say so, a caller may be about to resend.
     return APIConnectionError(
-        f"lost the connection to MemOS before a complete answer ({_root_cause(exc)}); the request "
-        "may have been processed",
+        f"lost the connection to MemOS at {where} before a complete answer "
+        f"({_root_cause(exc)}); the request may have been processed",
         method=request.method,
         path=request.path,
     )

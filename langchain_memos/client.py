@@ -249,7 +249,7 @@ class MemOSClient(_BaseMemOSClient):
                 )
                 response = self._http.send(http_request, stream=stream)
             except httpx.TransportError as exc:
-                error: MemOSError = wrap_transport_error(exc, request)
+                error: MemOSError = wrap_transport_error(exc, request, self._config)
                 delay = retries.next_delay(error, cause=exc)
                 if delay is None:
                     raise error from exc
@@ -483,7 +483,7 @@ class AsyncMemOSClient(_BaseMemOSClient):
                     "leave http_client out and the client opens a pool per loop itself"
                 ) from exc
             except httpx.TransportError as exc:
-                error: MemOSError = wrap_transport_error(exc, request)
+                error: MemOSError = wrap_transport_error(exc, request, self._config)
                 delay = retries.next_delay(error, cause=exc)
                 if delay is None:
                     raise error from exc
