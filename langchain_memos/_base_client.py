@@ -40,7 +40,7 @@ from langchain_memos._exceptions import (
     PermissionDeniedError,
     RateLimitError,
 )
-from langchain_memos._validation import check_bool, check_int
+from langchain_memos._validation import check_bool, check_int, check_json_value, check_unicode
 from langchain_memos.types import ChatStreamEvent
 
 logger = logging.getLogger("langchain_memos")
@@ -75,6 +75,13 @@ class APIRequest(Generic[T]):
     write: bool = False
     enveloped: bool = True
     finish: Callable[[Any], T] | None = None
+
+    def __post_init__(self) -> None:
+        # Every request is built here, before any I/O: the one place all of what is sent passes.
+        check_json_value("", self.body)
+        check_json_value("", self.params)
+        for _, (name, _content) in self.files or ():
+            check_unicode("a file name", name)
 
     def encode(self) -> bytes | None:
         if self.body is None:

@@ -22,15 +22,73 @@ MAX_REQUEST_TOKENS = 40_000
 """The most text one ``add/message`` request may carry, in tokens (the documented limit)."""
 
 
+MAX_NESTING = 100
+"""How deep a value sent to MemOS may nest; its own formats nest about six levels."""
+
+
 def _describe(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_unicode(name: str, value: str) -> str:
+    """``value`` is valid Unicode: no lone surrogate, which UTF-8 (and so JSON) cannot carry.
+
+    ``json.loads('"\\udc80"')`` and ``bytes.decode(errors="surrogateescape")`` make such text.
+    """
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise MemOSInputError(
+                f"{name} holds a lone surrogate ({value[error.start]!r} at position "
+                f"{error.start}), which is not valid Unicode and cannot be sent: repair the text "
+                "first, e.g. text.encode('utf-8', 'replace').decode()"
+            ) from None
+    return value
+
+
+def _join(where: str, key: object) -> str:
+    if isinstance(key, int):
+        return f"{where}[{key}]"
+    return f"{where}.{key}" if where else str(key)
+
+
+def check_json_value(where: str, value: object) -> None:
+    """Every string in ``value`` (keys too) is valid Unicode, and it nests at most MAX_NESTING.
+
+    The error names the offending field as a path, e.g. ``messages[0].content``. Iterative, so a
+    value nested 10,000 deep is refused instead of exhausting the stack.
+    """
+    stack: list[tuple[str, object, int]] = [(where, value, 0)]
+    while stack:
+        path, item, depth = stack.pop()
+        if isinstance(item, str):
+            check_unicode(path or "the request", item)
+            continue
+        if isinstance(item, Mapping):
+            children: Iterable[tuple[object, object]] = item.items()
+        elif isinstance(item, (list, tuple)):
+            children = enumerate(item)
+        else:
+            continue
+        if depth >= MAX_NESTING:
+            shown = path if len(path) <= 80 else path[:77] + "..."
+            raise MemOSInputError(
+                f"{shown or 'the request'} nests more than {MAX_NESTING} levels deep; MemOS "
+                "cannot store a structure that deep: flatten it or send it as text"
+            )
+        for key, child in children:
+            if isinstance(key, str):
+                check_unicode(f"a key in {path or 'the request'}", key)
+            stack.append((_join(path, key), child, depth + 1))
 
 
 def check_id(name: str, value: object) -> str:
     """A user, conversation, agent or app id: a non-blank string of at most 100 characters."""
     if not isinstance(value, str) or not value.strip():
         raise MemOSInputError(f"{name} must be a non-empty string; got {_describe(value)}")
+    check_unicode(name, value)
     if len(value) > MAX_ID_LENGTH:
         raise MemOSInputError(
             f"{name} is {len(value)} characters long; MemOS accepts at most {MAX_ID_LENGTH}"
@@ -46,7 +104,7 @@ def check_text(name: str, value: object) -> str:
     """A required free-text field (query, feedback, memory id): a non-blank string."""
     if not isinstance(value, str) or not value.strip():
         raise MemOSInputError(f"{name} must be a non-empty string; got {_describe(value)}")
-    return value
+    return check_unicode(name, value)
 
 
 def check_optional_str(name: str, value: object) -> str | None:
@@ -272,6 +330,7 @@ def check_messages(
             raise MemOSInputError(
                 f"messages[{index}]: a tool message needs the tool_call_id of the call it answers"
             )
+        check_json_value(f"messages[{index}]", out)
         try:
             json.dumps(out, allow_nan=False)
         except (TypeError, ValueError) as error:

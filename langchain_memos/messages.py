@@ -19,7 +19,12 @@ from langchain_core.messages import (
 
 from langchain_memos._exceptions import MemOSInputError
 from langchain_memos._tokens import approximate_tokens
-from langchain_memos._validation import MAX_REQUEST_TOKENS, check_messages, message_tokens
+from langchain_memos._validation import (
+    MAX_REQUEST_TOKENS,
+    check_json_value,
+    check_messages,
+    message_tokens,
+)
 from langchain_memos.types import (
     SERVICE_TIMEZONE,
     ContentPart,
@@ -195,6 +200,7 @@ def to_memos_messages(
 
 
 def _arguments(call: Mapping[str, Any], where: str) -> str:
+    check_json_value(f"{where}: tool call {call.get('name')!r} args", call["args"])
     try:
         return json.dumps(call["args"], ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError):

@@ -160,6 +160,7 @@ def file_part(data: str) -> dict[str, Any]:
     return {"type": "file", "file": {"file_data": data}}
 
 
+BAD = json.loads('"bad \\udc80"')  # a lone surrogate: not valid Unicode, not encodable as UTF-8
 LONG = "word " * 2_000  # about 2,500 tokens
 TOO_MANY: list[Any] = [{"role": "user", "content": LONG}] * 20  # about 50,000 tokens in one request
 
@@ -566,6 +567,191 @@ CASES = [
         lambda e: create_memory_tools(user_id="u" * 101, client=e.embedded),
         "at most 100",
     ),
+    # ---- lone surrogates (as json.loads('"\\udc80"') makes): refused wherever text goes in ------
+    row(
+        "surrogate-content",
+        "client",
+        lambda e: e.sync.add_message(said(content=BAD), **CONV),
+        "messages[0].content holds a lone surrogate",
+    ),
+    row(
+        "surrogate-content-part",
+        "client",
+        lambda e: e.sync.add_message(said(content=[{"type": "text", "text": BAD}]), **CONV),
+        "messages[0].content[0].text holds a lone surrogate",
+    ),
+    row(
+        "surrogate-tool-arguments",
+        "client",
+        lambda e: e.sync.add_message(
+            [
+                {
+                    "role": "assistant",
+                    "tool_calls": [
+                        {
+                            "id": "c1",
+                            "type": "function",
+                            "function": {"name": "f", "arguments": '{"q": "' + BAD + '"}'},
+                        }
+                    ],
+                }
+            ],
+            **CONV,
+        ),
+        "messages[0].tool_calls[0].function.arguments holds a lone surrogate",
+    ),
+    row(
+        "surrogate-user-id",
+        "client",
+        lambda e: e.sync.get_message(user_id=BAD, conversation_id="c1"),
+        "user_id holds a lone surrogate",
+    ),
+    row(
+        "surrogate-query",
+        "client",
+        lambda e: e.sync.search_memory(BAD, user_id="u1"),
+        "query holds a lone surrogate",
+    ),
+    row(
+        "surrogate-filter",
+        "client",
+        lambda e: e.sync.get_memory(user_id="u1", filter=all_of(tag(BAD))),
+        "filter.and[0].tags.contains holds a lone surrogate",
+    ),
+    row(
+        "surrogate-info",
+        "client",
+        lambda e: e.sync.add_message(HI, **CONV, info={"scene": BAD}),
+        "info.scene holds a lone surrogate",
+    ),
+    row(
+        "surrogate-tags",
+        "client",
+        lambda e: e.sync.add_message(HI, **CONV, tags=["ok", BAD]),
+        "tags[1] holds a lone surrogate",
+    ),
+    row(
+        "surrogate-memory-id",
+        "client",
+        lambda e: e.sync.get_memory_by_id(BAD),
+        "memory_id holds a lone surrogate",
+    ),
+    row(
+        "surrogate-memory-ids",
+        "client",
+        lambda e: e.sync.delete_memory(memory_ids=[BAD]),
+        "memory_ids[0] holds a lone surrogate",
+    ),
+    row(
+        "surrogate-feedback",
+        "client",
+        lambda e: e.sync.add_feedback(user_id="u1", feedback_content=BAD),
+        "feedback_content holds a lone surrogate",
+    ),
+    row(
+        "surrogate-chat",
+        "client",
+        lambda e: e.sync.chat(user_id="u1", conversation_id="c1", query="q", system_prompt=BAD),
+        "system_prompt holds a lone surrogate",
+    ),
+    row(
+        "surrogate-update",
+        "client",
+        lambda e: e.sync.update_memory("m1", content=BAD),
+        "content holds a lone surrogate",
+    ),
+    row(
+        "surrogate-knowledgebase-name",
+        "client",
+        lambda e: e.sync.create_knowledgebase(BAD),
+        "knowledgebase_name holds a lone surrogate",
+    ),
+    row(
+        "surrogate-file-name",
+        "client",
+        lambda e: e.sync.upload_knowledgebase_files("kb1", [(BAD, b"text")]),
+        "a file name holds a lone surrogate",
+    ),
+    row(
+        "surrogate-rerank",
+        "async-client",
+        lambda e: e.async_.rerank("q", ["fine", BAD]),
+        "documents[1] holds a lone surrogate",
+    ),
+    row(
+        "surrogate-extract",
+        "async-client",
+        lambda e: e.async_.extract_memory(said(content=BAD)),
+        "messages[0].content holds a lone surrogate",
+    ),
+    row(
+        "surrogate-message",
+        "history",
+        lambda e: e.history.add_messages([HumanMessage(BAD)]),
+        "messages[0].content holds a lone surrogate",
+    ),
+    row(
+        "surrogate-tool-call-args",
+        "history",
+        lambda e: e.ahistory.aadd_messages(
+            [AIMessage("", tool_calls=[{"id": "c1", "name": "f", "args": {"q": BAD}}])]
+        ),
+        "tool call 'f' args.q holds a lone surrogate",
+    ),
+    row(
+        "surrogate-conversation-id",
+        "history",
+        lambda e: MemOSChatMessageHistory("u1", BAD, client=e.sync),
+        "conversation_id holds a lone surrogate",
+    ),
+    row(
+        "surrogate-query",
+        "retriever",
+        lambda e: e.retriever.invoke(BAD, user_id="u1"),
+        "query holds a lone surrogate",
+    ),
+    row(
+        "surrogate-user-id-in-config",
+        "retriever",
+        lambda e: e.aretriever.ainvoke("q", {"configurable": {"user_id": BAD}}),
+        "user_id holds a lone surrogate",
+    ),
+    row(
+        "surrogate-user-id",
+        "tools",
+        lambda e: create_memory_tools(user_id=BAD, client=e.embedded),
+        "user_id holds a lone surrogate",
+    ),
+    row(
+        "surrogate-turn",
+        "middleware",
+        lambda e: e.agent().invoke(
+            {"messages": [HumanMessage(BAD)]}, {"configurable": {"user_id": "u1"}}
+        ),
+        "holds a lone surrogate",
+    ),
+    row(
+        "surrogate-turn",
+        "graph",
+        lambda e: e.graph.recall(
+            {"messages": [HumanMessage(BAD)]}, {"configurable": {"user_id": "u1"}}
+        ),
+        "holds a lone surrogate",
+    ),
+    row(
+        "deeply-nested-tool-arguments",
+        "history",
+        lambda e: e.history.add_messages(
+            [AIMessage("", tool_calls=[{"id": "c1", "name": "f", "args": nested(10_000)}])]
+        ),
+        "nests more than 100 levels deep",
+    ),
+    row(
+        "deeply-nested-field",
+        "client",
+        lambda e: e.sync.add_message(said(content="x", meta=nested(10_000)), **CONV),
+        "messages[0].meta.a.a",
+    ),
     # ---- the embedded engine, through a client and directly -------------------------------------
     row(
         "overlong-id",
@@ -650,6 +836,14 @@ CASES = [
         EngineError,
     ),
 ]
+
+
+def nested(depth: int) -> dict[str, Any]:
+    """``{"a": {"a": ...}}``, ``depth`` levels deep."""
+    value: dict[str, Any] = {}
+    for _ in range(depth):
+        value = {"a": value}
+    return value
 
 
 def any_of_tag(value: object) -> object:
