@@ -36,11 +36,19 @@ from langchain_memos._exceptions import (
     ConfigurationError,
     InternalServerError,
     MemOSError,
+    MemOSInputError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
 )
-from langchain_memos._validation import check_bool, check_int, check_json_value, check_unicode
+from langchain_memos._validation import (
+    check_bool,
+    check_flag,
+    check_int,
+    check_json_value,
+    check_seconds,
+    check_unicode,
+)
 from langchain_memos.types import ChatStreamEvent
 
 logger = logging.getLogger("langchain_memos")
@@ -143,8 +151,14 @@ class ClientConfig:
         default_headers: dict[str, str] | None,
         embedded: bool = False,
     ) -> ClientConfig:
-        check_int("max_retries", max_retries, low=0, high=10)
-        check_bool("retry_unsafe_writes", retry_unsafe_writes)
+        try:
+            check_int("max_retries", max_retries, low=0, high=10)
+            check_flag("retry_unsafe_writes", retry_unsafe_writes)
+            check_flag("allow_insecure_http", allow_insecure_http)
+            check_bool("is_global", is_global)
+            resolved_timeout = _timeout(timeout)
+        except MemOSInputError as error:
+            raise ConfigurationError(str(error)) from None
         if is_global is None:
             is_global = _env_flag(C.IS_GLOBAL_ENV)
         url_text = str(base_url or os.environ.get(C.BASE_URL_ENV) or "").strip()
@@ -191,20 +205,6 @@ class ClientConfig:
         if key:
             headers["Authorization"] = f"Token {key}"
         headers.update(default_headers or {})
-        if timeout is None:
-            resolved_timeout = C.DEFAULT_TIMEOUT
-        elif isinstance(timeout, httpx.Timeout):
-            resolved_timeout = timeout
-        elif (
-            isinstance(timeout, bool)
-            or not isinstance(timeout, int | float)
-            or not 0 < timeout < 1e6
-        ):
-            raise ConfigurationError(
-                f"timeout must be a positive number of seconds or an httpx.Timeout; got {timeout!r}"
-            )
-        else:
-            resolved_timeout = httpx.Timeout(timeout)
         return cls(
             base_url=str(url),
             api_key=key or None,
@@ -214,6 +214,20 @@ class ClientConfig:
             headers=headers,
             embedded_path=embedded_path,
         )
+
+
+def _timeout(timeout: object) -> httpx.Timeout:
+    if timeout is None:
+        return C.DEFAULT_TIMEOUT
+    if isinstance(timeout, httpx.Timeout):
+        for name, seconds in timeout.as_dict().items():
+            if seconds is not None:
+                check_seconds(f"timeout.{name}", seconds, high=_MAX_TIMEOUT)
+        return timeout
+    return httpx.Timeout(check_seconds("timeout", timeout, high=_MAX_TIMEOUT))
+
+
+_MAX_TIMEOUT = 1e6
 
 
 def _embedded_path(url: str) -> str:

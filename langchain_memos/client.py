@@ -29,7 +29,7 @@ from langchain_memos._base_client import (
 )
 from langchain_memos._constants import DEFAULT_CONNECTION_LIMITS, DEFAULT_MAX_RETRIES
 from langchain_memos._exceptions import APIError, APITimeoutError, ConfigurationError, MemOSError
-from langchain_memos._validation import check_fraction
+from langchain_memos._validation import check_seconds
 from langchain_memos.types import ChatResult, ChatStreamEvent, TaskStatus
 
 if TYPE_CHECKING:
@@ -317,8 +317,8 @@ class MemOSClient(_BaseMemOSClient):
         Raises:
             APITimeoutError: the task was still running after ``timeout`` seconds.
         """
-        deadline = time.monotonic() + (check_fraction("timeout", timeout, high=86400.0) or 0.0)
-        interval = check_fraction("interval", interval, high=60.0) or 0.0
+        deadline = time.monotonic() + check_seconds("timeout", timeout, high=86400, allow_zero=True)
+        interval = check_seconds("interval", interval, high=60, allow_zero=True)
         while True:
             status = self.get_status(task_id)
             if status.done:
@@ -549,8 +549,8 @@ class AsyncMemOSClient(_BaseMemOSClient):
         Raises:
             APITimeoutError: the task was still running after ``timeout`` seconds.
         """
-        deadline = time.monotonic() + (check_fraction("timeout", timeout, high=86400.0) or 0.0)
-        interval = check_fraction("interval", interval, high=60.0) or 0.0
+        deadline = time.monotonic() + check_seconds("timeout", timeout, high=86400, allow_zero=True)
+        interval = check_seconds("interval", interval, high=60, allow_zero=True)
         while True:
             status = await self.get_status(task_id)
             if status.done:

@@ -14,7 +14,7 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import run_in_executor
 from langchain_core.utils import secret_from_env
-from pydantic import Field, PrivateAttr, SecretStr, ValidationError
+from pydantic import Field, PrivateAttr, SecretStr, StrictBool, ValidationError
 
 from langchain_memos._constants import API_KEY_ENV
 from langchain_memos._exceptions import MemOSInputError
@@ -163,11 +163,11 @@ class MemOSRetriever(BaseRetriever):
     conversation_id: str | None = None
     k: int = 9
     filter: Filter | None = None
-    include_preference: bool = True
+    include_preference: StrictBool = True
     preference_limit_number: int | None = None
-    include_tool_memory: bool = False
+    include_tool_memory: StrictBool = False
     tool_memory_limit_number: int | None = None
-    include_skill: bool = False
+    include_skill: StrictBool = False
     skill_limit_number: int | None = None
     knowledgebase_ids: list[str] | None = None
     relativity: float | None = None

@@ -42,6 +42,7 @@ from langchain_memos.embedded import EmbeddedEngine, EngineError
 from langchain_memos.filters import all_of, by_source, created, info, tag, validate_filter
 from langchain_memos.graph import MemOSGraphMemory
 from langchain_memos.middleware import MemOSMiddleware
+from langchain_memos.prompts import MemoryPromptBuilder
 from langchain_memos.retrievers import MemOSRetriever
 from langchain_memos.tools import create_memory_tools
 from tests.unit_tests.agent_fakes import CountingEngine, ScriptedToolModel
@@ -53,6 +54,11 @@ RAW = (httpx.HTTPError, httpx.InvalidURL, pydantic.ValidationError, sqlite3.Erro
 # Typed loosely: the rows pass wrong types on purpose.
 CONV: dict[str, Any] = {"user_id": "u1", "conversation_id": "c1"}
 HI: list[Any] = [{"role": "user", "content": "hi"}]
+# Words where a flag or an object belongs; "false" and "no" are true values in Python.
+WORD_FALSE: Any = "false"
+WORD_NO: Any = "no"
+WORD_YES: Any = "yes"
+WORD_X: Any = "x"
 
 
 class Env:
@@ -566,6 +572,198 @@ CASES = [
         "tools",
         lambda e: create_memory_tools(user_id="u" * 101, client=e.embedded),
         "at most 100",
+    ),
+    # ---- flags are booleans, durations finite: "false" is a true value, NaN never expires ------
+    row(
+        "str-allow-insecure-http",
+        "client",
+        lambda e: MemOSClient(
+            api_key="k", base_url="http://memos.example.com/api", allow_insecure_http=WORD_FALSE
+        ),
+        "allow_insecure_http must be True or False; got 'false'",
+        ConfigurationError,
+    ),
+    row(
+        "str-is-global",
+        "client",
+        lambda e: MemOSClient(api_key="k", is_global=WORD_FALSE),
+        "is_global must be True or False",
+        ConfigurationError,
+    ),
+    row(
+        "str-retry-unsafe-writes",
+        "async-client",
+        lambda e: AsyncMemOSClient(api_key="k", retry_unsafe_writes=WORD_NO),
+        "retry_unsafe_writes must be True or False",
+        ConfigurationError,
+    ),
+    row(
+        "str-allow-insecure-http",
+        "async-client",
+        lambda e: AsyncMemOSClient(
+            api_key="k", base_url="http://memos.example.com/api", allow_insecure_http=WORD_FALSE
+        ),
+        "allow_insecure_http must be True or False",
+        ConfigurationError,
+    ),
+    row(
+        "nan-timeout",
+        "client",
+        lambda e: MemOSClient(api_key="k", timeout=float("nan")),
+        "timeout must be a positive number of seconds",
+        ConfigurationError,
+    ),
+    row(
+        "inf-timeout",
+        "async-client",
+        lambda e: AsyncMemOSClient(api_key="k", timeout=float("inf")),
+        "timeout must be a positive number of seconds",
+        ConfigurationError,
+    ),
+    row(
+        "nan-in-httpx-timeout",
+        "client",
+        lambda e: MemOSClient(api_key="k", timeout=httpx.Timeout(5.0, read=float("nan"))),
+        "timeout.read must be a positive number of seconds",
+        ConfigurationError,
+    ),
+    row(
+        "nan-wait-timeout",
+        "client",
+        lambda e: e.sync.wait_for_task("t1", timeout=float("nan")),
+        "timeout must be a number of seconds",
+    ),
+    row(
+        "huge-memory-id",
+        "client",
+        lambda e: e.sync.get_memory_by_id("m" * 100_000),
+        "memory_id is 100,000 characters long",
+    ),
+    row(
+        "huge-memory-id",
+        "async-client",
+        lambda e: e.async_.update_memory("m" * 100_000, content="x"),
+        "memory_id is 100,000 characters long",
+    ),
+    row(
+        "huge-id-in-list",
+        "client",
+        lambda e: e.sync.delete_memory(memory_ids=["m1", "m" * 100_000]),
+        "memory_ids[1] is 100,000 characters long",
+    ),
+    row(
+        "str-wait",
+        "history",
+        lambda e: MemOSChatMessageHistory("u1", "c1", client=e.sync, wait=WORD_FALSE),
+        "wait must be True or False",
+    ),
+    row(
+        "str-allow-public",
+        "history",
+        lambda e: MemOSChatMessageHistory("u1", "c1", client=e.sync, allow_public=WORD_NO),
+        "allow_public must be True or False",
+    ),
+    row(
+        "nan-wait-timeout",
+        "history",
+        lambda e: MemOSChatMessageHistory("u1", "c1", client=e.sync, wait_timeout=float("nan")),
+        "wait_timeout must be a number of seconds",
+    ),
+    row(
+        "str-flag",
+        "retriever",
+        lambda e: MemOSRetriever(client=e.sync, include_preference="false"),
+        "include_preference: Input should be a valid boolean",
+    ),
+    row(
+        "str-fail-open",
+        "middleware",
+        lambda e: MemOSMiddleware(e.embedded, fail_open=WORD_FALSE),
+        "fail_open must be True or False",
+    ),
+    row(
+        "str-write-back",
+        "middleware",
+        lambda e: MemOSMiddleware(e.embedded, write_back=WORD_NO),
+        "write_back must be True or False",
+    ),
+    row(
+        "str-full-instruction",
+        "middleware",
+        lambda e: MemOSMiddleware(e.embedded, full_instruction=WORD_YES),
+        "full_instruction must be True or False",
+    ),
+    row(
+        "nan-timeout",
+        "middleware",
+        lambda e: MemOSMiddleware(e.embedded, timeout=float("nan")),
+        "timeout must be a positive number of seconds",
+    ),
+    row(
+        "inf-timeout",
+        "graph",
+        lambda e: MemOSGraphMemory(e.embedded, timeout=float("inf")),
+        "timeout must be a positive number of seconds",
+    ),
+    row(
+        "str-search-options",
+        "middleware",
+        lambda e: MemOSMiddleware(e.embedded, search_options=WORD_X),
+        "search_options must be a dict",
+    ),
+    row(
+        "str-builder",
+        "middleware",
+        lambda e: MemOSMiddleware(e.embedded, builder=WORD_X),
+        "builder must be a MemoryPromptBuilder; got str",
+    ),
+    row(
+        "str-builder",
+        "graph",
+        lambda e: MemOSGraphMemory(e.embedded, builder=WORD_X),
+        "builder must be a MemoryPromptBuilder; got str",
+    ),
+    row(
+        "str-fail-open",
+        "graph",
+        lambda e: MemOSGraphMemory(e.embedded, fail_open=WORD_FALSE),
+        "fail_open must be True or False",
+    ),
+    row(
+        "str-search-options",
+        "graph",
+        lambda e: MemOSGraphMemory(e.embedded, search_options=WORD_X),
+        "search_options must be a dict",
+    ),
+    row(
+        "wrong-client",
+        "tools",
+        lambda e: create_memory_tools(user_id="u1", client=WORD_X),
+        "client must be a MemOSClient; got str",
+    ),
+    row(
+        "str-builder",
+        "tools",
+        lambda e: create_memory_tools(user_id="u1", client=e.embedded, builder=WORD_X),
+        "builder must be a MemoryPromptBuilder",
+    ),
+    row(
+        "str-search-options",
+        "tools",
+        lambda e: create_memory_tools(user_id="u1", client=e.embedded, search_options=WORD_X),
+        "search_options must be a dict",
+    ),
+    row(
+        "str-include-query",
+        "prompts",
+        lambda e: MemoryPromptBuilder(include_query=WORD_FALSE),
+        "include_query must be True or False",
+    ),
+    row(
+        "str-dedupe-threshold",
+        "prompts",
+        lambda e: MemoryPromptBuilder(dedupe_threshold=WORD_X),
+        "dedupe_threshold must be a number",
     ),
     # ---- lone surrogates (as json.loads('"\\udc80"') makes): refused wherever text goes in ------
     row(
