@@ -33,6 +33,7 @@ from langchain_memos._exceptions import APITimeoutError, MemOSError, MemOSInputE
 from langchain_memos._validation import (
     check_flag,
     check_instance,
+    check_optional_id,
     check_options,
     check_seconds,
 )
@@ -431,6 +432,8 @@ class AgentMemory:
                 f"async_client must be an AsyncMemOSClient; got {type(async_client).__name__}"
             )
         check_flag("write_back", write_back)
+        check_optional_id("user_id", user_id)
+        check_optional_id("conversation_id", conversation_id)
         if client is None and async_client is None:
             client = MemOSClient()
         if write_back and client is None:

@@ -208,7 +208,16 @@ def check_options(name: str, value: object) -> dict[str, Any]:
 def check_instance(name: str, value: object, expected: type[Any]) -> None:
     """``value`` is ``None`` or an ``expected``, so a wrong object fails here, not at first use."""
     if value is not None and not isinstance(value, expected):
-        raise MemOSInputError(f"{name} must be a {expected.__name__}; got {type(value).__name__}")
+        article = "an" if expected.__name__[0] in "AEIOU" else "a"
+        raise MemOSInputError(
+            f"{name} must be {article} {expected.__name__}; got {type(value).__name__}"
+        )
+
+
+def check_callable(name: str, value: object) -> None:
+    """``value`` is ``None`` or can be called."""
+    if value is not None and not callable(value):
+        raise MemOSInputError(f"{name} must be a function; got {_describe(value)}")
 
 
 def check_str_list(

@@ -15,8 +15,11 @@ from langchain_memos._validation import (
     check_bool,
     check_flag,
     check_id,
+    check_info,
     check_int,
+    check_optional_id,
     check_seconds,
+    check_str_list,
 )
 from langchain_memos.client import AsyncMemOSClient, MemOSClient
 from langchain_memos.messages import estimate_tokens, from_memos_messages, to_memos_messages
@@ -108,6 +111,12 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
             raise MemOSInputError("pass either a client or the options to build one, not both")
         check_int("max_request_tokens", max_request_tokens, low=1)
         check_flag("wait", wait)
+        # The write options are checked again with each write; here a mistake shows at once.
+        check_optional_id("agent_id", agent_id)
+        check_optional_id("app_id", app_id)
+        check_str_list("tags", tags)
+        check_info(info)
+        check_str_list("allow_knowledgebase_ids", allow_knowledgebase_ids)
         check_bool("allow_public", allow_public)
         check_bool("async_mode", async_mode)
         check_seconds("wait_timeout", wait_timeout, high=86_400, allow_zero=True)

@@ -22,7 +22,12 @@ from typing import Literal, TypeAlias
 
 from langchain_memos._exceptions import MemOSInputError
 from langchain_memos._tokens import approximate_tokens
-from langchain_memos._validation import check_flag, check_fraction
+from langchain_memos._validation import (
+    check_callable,
+    check_flag,
+    check_fraction,
+    check_instance,
+)
 from langchain_memos.types import SERVICE_TIMEZONE, SearchMemoryResult
 
 __all__ = [
@@ -297,6 +302,9 @@ class MemoryPromptBuilder:
         if not check_fraction("dedupe_threshold", dedupe_threshold):
             raise MemOSInputError("dedupe_threshold must be above 0")
         check_flag("include_query", include_query)
+        check_instance("timezone", timezone, tzinfo)
+        check_callable("token_counter", token_counter)
+        check_callable("now", now)
         if template is not None and not (callable(template) or isinstance(template, str)):
             raise MemOSInputError("template must be a string or a callable")
         self.language = language

@@ -40,8 +40,9 @@ from langchain_memos import (
 from langchain_memos.chat_message_histories import MemOSChatMessageHistory
 from langchain_memos.embedded import EmbeddedEngine, EngineError
 from langchain_memos.filters import all_of, by_source, created, info, tag, validate_filter
-from langchain_memos.graph import MemOSGraphMemory
+from langchain_memos.graph import MemOSGraphMemory, create_memos_pre_model_hook
 from langchain_memos.middleware import MemOSMiddleware
+from langchain_memos.outbox import Outbox
 from langchain_memos.prompts import MemoryPromptBuilder
 from langchain_memos.retrievers import MemOSRetriever
 from langchain_memos.tools import create_memory_tools
@@ -59,6 +60,8 @@ WORD_FALSE: Any = "false"
 WORD_NO: Any = "no"
 WORD_YES: Any = "yes"
 WORD_X: Any = "x"
+NUMBER: Any = 12345
+SYNC_HTTP: Any = httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(500)))
 
 
 class Env:
@@ -572,6 +575,179 @@ CASES = [
         "tools",
         lambda e: create_memory_tools(user_id="u" * 101, client=e.embedded),
         "at most 100",
+    ),
+    # ---- every public constructor: an argument of the wrong type is refused at construction ------
+    row(
+        "int-base-url",
+        "client",
+        lambda e: MemOSClient(api_key="k", base_url=NUMBER),
+        "base_url must be an http(s) URL",
+        ConfigurationError,
+    ),
+    row(
+        "str-max-retries",
+        "client",
+        lambda e: MemOSClient(api_key="k", max_retries=WORD_X),
+        "max_retries must be an integer",
+        ConfigurationError,
+    ),
+    row(
+        "str-default-headers",
+        "async-client",
+        lambda e: AsyncMemOSClient(api_key="k", default_headers=WORD_X),
+        "default_headers must map header names to string values",
+        ConfigurationError,
+    ),
+    row(
+        "sync-http-client",
+        "async-client",
+        lambda e: AsyncMemOSClient(api_key="k", http_client=SYNC_HTTP),
+        "http_client must be an httpx.AsyncClient; got Client",
+        ConfigurationError,
+    ),
+    row(
+        "int-user-id",
+        "retriever",
+        lambda e: MemOSRetriever(client=e.sync, user_id=NUMBER),
+        "user_id: Input should be a valid string",
+    ),
+    row(
+        "str-filter",
+        "retriever",
+        lambda e: MemOSRetriever(client=e.sync, filter=WORD_X),
+        "filter: Input should be a valid dictionary",
+    ),
+    row(
+        "str-client",
+        "retriever",
+        lambda e: MemOSRetriever(client=WORD_X),
+        "client: Input should be an instance of MemOSClient",
+    ),
+    row(
+        "int-agent-id",
+        "history",
+        lambda e: MemOSChatMessageHistory("u1", "c1", client=e.sync, agent_id=NUMBER),
+        "agent_id must be a non-empty string",
+    ),
+    row(
+        "str-tags",
+        "history",
+        lambda e: MemOSChatMessageHistory("u1", "c1", client=e.sync, tags=WORD_X),
+        "tags must be a list of strings",
+    ),
+    row(
+        "str-info",
+        "history",
+        lambda e: MemOSChatMessageHistory("u1", "c1", client=e.sync, info=WORD_X),
+        "info must be a mapping",
+    ),
+    row(
+        "str-async-client",
+        "history",
+        lambda e: MemOSChatMessageHistory("u1", "c1", client=e.sync, async_client=WORD_X),
+        "async_client must be an AsyncMemOSClient",
+    ),
+    row(
+        "str-outbox",
+        "history",
+        lambda e: MemOSChatMessageHistory("u1", "c1", client=e.sync, outbox=WORD_X),
+        "outbox must be an Outbox",
+    ),
+    row(
+        "int-user-id",
+        "middleware",
+        lambda e: MemOSMiddleware(e.embedded, user_id=NUMBER),
+        "user_id must be a non-empty string; got 12345",
+    ),
+    row(
+        "int-conversation-id",
+        "graph",
+        lambda e: MemOSGraphMemory(e.embedded, conversation_id=NUMBER),
+        "conversation_id must be a non-empty string; got 12345",
+    ),
+    row(
+        "str-async-client",
+        "middleware",
+        lambda e: MemOSMiddleware(e.embedded, async_client=WORD_X),
+        "async_client must be an AsyncMemOSClient; got str",
+    ),
+    row(
+        "str-max-pending",
+        "graph",
+        lambda e: MemOSGraphMemory(e.embedded, max_pending=WORD_X),
+        "max_pending must be a positive integer",
+    ),
+    row(
+        "str-client",
+        "graph",
+        lambda e: MemOSGraphMemory(WORD_X),
+        "client must be a MemOSClient; got str",
+    ),
+    row(
+        "str-client",
+        "pre-model-hook",
+        lambda e: create_memos_pre_model_hook(WORD_X),
+        "client must be a MemOSClient; got str",
+    ),
+    row(
+        "int-conversation-id",
+        "tools",
+        lambda e: create_memory_tools(user_id="u1", conversation_id=NUMBER, client=e.embedded),
+        "conversation_id must be a non-empty string",
+    ),
+    row(
+        "str-async-client",
+        "tools",
+        lambda e: create_memory_tools(user_id="u1", client=e.embedded, async_client=WORD_X),
+        "async_client must be an AsyncMemOSClient; got str",
+    ),
+    row(
+        "int-language",
+        "prompts",
+        lambda e: MemoryPromptBuilder(language=NUMBER),
+        "language must be 'auto', 'en' or 'zh'",
+    ),
+    row(
+        "str-timezone",
+        "prompts",
+        lambda e: MemoryPromptBuilder(timezone=WORD_X),
+        "timezone must be a tzinfo; got str",
+    ),
+    row(
+        "str-max-tokens",
+        "prompts",
+        lambda e: MemoryPromptBuilder(max_tokens=WORD_X),
+        "max_tokens must be a positive integer",
+    ),
+    row(
+        "str-token-counter",
+        "prompts",
+        lambda e: MemoryPromptBuilder(token_counter=WORD_X),
+        "token_counter must be a function",
+    ),
+    row(
+        "int-template",
+        "prompts",
+        lambda e: MemoryPromptBuilder(template=NUMBER),
+        "template must be a string or a callable",
+    ),
+    row(
+        "str-now",
+        "prompts",
+        lambda e: MemoryPromptBuilder(now=WORD_X),
+        "now must be a function",
+    ),
+    row(
+        "str-max-pending",
+        "outbox",
+        lambda e: Outbox(max_pending=WORD_X),
+        "max_pending must be a positive integer",
+    ),
+    row(
+        "str-lease",
+        "outbox",
+        lambda e: Outbox(lease=WORD_X),
+        "lease must be a positive number of seconds",
     ),
     # ---- flags are booleans, durations finite: "false" is a true value, NaN never expires ------
     row(
@@ -1092,6 +1268,10 @@ def test_the_table_covers_every_component_with_enough_kinds() -> None:
         "graph",
         "engine",
         "embedded-client",
+        "tools",
+        "prompts",
+        "outbox",
+        "pre-model-hook",
     }
     assert len({param.id for param in CASES if not param.marks}) >= 25
     assert all(issubclass(case.error, (MemOSInputError, EngineError)) for case in cases)
