@@ -30,6 +30,13 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from langchain_memos._base_client import observe_retries
 from langchain_memos._exceptions import APITimeoutError, MemOSError, MemOSInputError
+from langchain_memos._validation import (
+    check_flag,
+    check_instance,
+    check_optional_id,
+    check_options,
+    check_seconds,
+)
 from langchain_memos.client import AsyncMemOSClient, MemOSClient
 from langchain_memos.messages import to_memos_messages
 from langchain_memos.outbox import Outbox, open_outbox
@@ -191,9 +198,10 @@ class MemoryRecall:
     ) -> None:
         if client is None and async_client is None:
             raise MemOSInputError("MemoryRecall needs a client or an async_client")
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-            raise MemOSInputError(f"timeout must be a positive number of seconds; got {timeout!r}")
-        options = dict(search_options or {})
+        check_seconds("timeout", timeout, high=86_400)
+        check_flag("fail_open", fail_open)
+        check_instance("builder", builder, MemoryPromptBuilder)
+        options = check_options("search_options", search_options)
         if {"query", "user_id", "conversation_id"} & set(options):
             raise MemOSInputError("search_options cannot set query, user_id or conversation_id")
         self.client = client
@@ -423,6 +431,9 @@ class AgentMemory:
             raise MemOSInputError(
                 f"async_client must be an AsyncMemOSClient; got {type(async_client).__name__}"
             )
+        check_flag("write_back", write_back)
+        check_optional_id("user_id", user_id)
+        check_optional_id("conversation_id", conversation_id)
         if client is None and async_client is None:
             client = MemOSClient()
         if write_back and client is None:

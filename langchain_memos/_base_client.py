@@ -36,11 +36,19 @@ from langchain_memos._exceptions import (
     ConfigurationError,
     InternalServerError,
     MemOSError,
+    MemOSInputError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
 )
-from langchain_memos._validation import check_bool, check_int
+from langchain_memos._validation import (
+    check_bool,
+    check_flag,
+    check_int,
+    check_json_value,
+    check_seconds,
+    check_unicode,
+)
 from langchain_memos.types import ChatStreamEvent
 
 logger = logging.getLogger("langchain_memos")
@@ -75,6 +83,13 @@ class APIRequest(Generic[T]):
     write: bool = False
     enveloped: bool = True
     finish: Callable[[Any], T] | None = None
+
+    def __post_init__(self) -> None:
+        # Every request is built here, before any I/O: the one place all of what is sent passes.
+        check_json_value("", self.body)
+        check_json_value("", self.params)
+        for _, (name, _content) in self.files or ():
+            check_unicode("a file name", name)
 
     def encode(self) -> bytes | None:
         if self.body is None:
@@ -136,8 +151,14 @@ class ClientConfig:
         default_headers: dict[str, str] | None,
         embedded: bool = False,
     ) -> ClientConfig:
-        check_int("max_retries", max_retries, low=0, high=10)
-        check_bool("retry_unsafe_writes", retry_unsafe_writes)
+        try:
+            check_int("max_retries", max_retries, low=0, high=10)
+            check_flag("retry_unsafe_writes", retry_unsafe_writes)
+            check_flag("allow_insecure_http", allow_insecure_http)
+            check_bool("is_global", is_global)
+            resolved_timeout = _timeout(timeout)
+        except MemOSInputError as error:
+            raise ConfigurationError(str(error)) from None
         if is_global is None:
             is_global = _env_flag(C.IS_GLOBAL_ENV)
         url_text = str(base_url or os.environ.get(C.BASE_URL_ENV) or "").strip()
@@ -184,20 +205,6 @@ class ClientConfig:
         if key:
             headers["Authorization"] = f"Token {key}"
         headers.update(default_headers or {})
-        if timeout is None:
-            resolved_timeout = C.DEFAULT_TIMEOUT
-        elif isinstance(timeout, httpx.Timeout):
-            resolved_timeout = timeout
-        elif (
-            isinstance(timeout, bool)
-            or not isinstance(timeout, int | float)
-            or not 0 < timeout < 1e6
-        ):
-            raise ConfigurationError(
-                f"timeout must be a positive number of seconds or an httpx.Timeout; got {timeout!r}"
-            )
-        else:
-            resolved_timeout = httpx.Timeout(timeout)
         return cls(
             base_url=str(url),
             api_key=key or None,
@@ -207,6 +214,20 @@ class ClientConfig:
             headers=headers,
             embedded_path=embedded_path,
         )
+
+
+def _timeout(timeout: object) -> httpx.Timeout:
+    if timeout is None:
+        return C.DEFAULT_TIMEOUT
+    if isinstance(timeout, httpx.Timeout):
+        for name, seconds in timeout.as_dict().items():
+            if seconds is not None:
+                check_seconds(f"timeout.{name}", seconds, high=_MAX_TIMEOUT)
+        return timeout
+    return httpx.Timeout(check_seconds("timeout", timeout, high=_MAX_TIMEOUT))
+
+
+_MAX_TIMEOUT = 1e6
 
 
 def _embedded_path(url: str) -> str:
@@ -428,20 +449,30 @@ def _root_cause(exc: BaseException) -> str:
     return text
 
 
-def wrap_transport_error(exc: httpx.TransportError, request: APIRequest[Any]) -> APIConnectionError:
+def wrap_transport_error(
+    exc: httpx.TransportError, request: APIRequest[Any], config: ClientConfig
+) -> APIConnectionError:
+    """The package's error for a request without an answer, naming the URL it was sent to."""
     kind = type(exc).__name__
+    # The URL tells a wrong base_url or host apart from an outage; credentials in it are dropped.
+    where = str(httpx.URL(config.base_url + request.path).copy_with(userinfo=b""))
     if isinstance(exc, httpx.TimeoutException):
         return APITimeoutError(
-            f"MemOS did not answer in time ({kind})", method=request.method, path=request.path
+            f"MemOS did not answer in time at {where} ({kind})",
+            method=request.method,
+            path=request.path,
         )
     if isinstance(exc, _NOT_SENT):
         return APIConnectionError(
-            f"could not reach MemOS ({_root_cause(exc)})", method=request.method, path=request.path
+            f"could not reach MemOS at {where} ({_root_cause(exc)}); check base_url and the "
+            "network",
+            method=request.method,
+            path=request.path,
         )
     # The request may have been sent, and processed: say so, a caller may be about to resend.
     return APIConnectionError(
-        f"lost the connection to MemOS before a complete answer ({_root_cause(exc)}); the request "
-        "may have been processed",
+        f"lost the connection to MemOS at {where} before a complete answer "
+        f"({_root_cause(exc)}); the request may have been processed",
         method=request.method,
         path=request.path,
     )

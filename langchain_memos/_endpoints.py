@@ -24,6 +24,7 @@ from langchain_memos._validation import (
     check_id,
     check_info,
     check_int,
+    check_memos_id,
     check_messages,
     check_optional_id,
     check_optional_str,
@@ -255,7 +256,7 @@ def get_memory(
 
 def get_memory_by_id(memory_id: str) -> APIRequest[MemoryDetail]:
     """Fetch one memory by id, with its ``metadata.sources`` (where it came from)."""
-    path = "/get/memory/" + quote(check_text("memory_id", memory_id), safe="")
+    path = "/get/memory/" + quote(check_memos_id("memory_id", memory_id), safe="")
     return APIRequest("GET", path, MemoryDetail)
 
 
@@ -296,7 +297,9 @@ def delete_memory(
     mode = exactly_one(memory_ids=memory_ids, user_id=user_id, agent_id=agent_id)
     if mode == "memory_ids":
         body: dict[str, Any] = {
-            "memory_ids": check_str_list("memory_ids", memory_ids, allow_empty=False)
+            "memory_ids": check_str_list(
+                "memory_ids", memory_ids, allow_empty=False, check=check_memos_id
+            )
         }
     elif mode == "user_id":
         body = {"user_id": check_id("user_id", user_id)}
@@ -336,7 +339,7 @@ def add_feedback(
 
 def get_status(task_id: str) -> APIRequest[TaskStatus]:
     """The state of an asynchronous task (``running``, ``completed`` or ``failed``)."""
-    task_id = check_text("task_id", task_id)
+    task_id = check_memos_id("task_id", task_id)
 
     def fill_id(status: TaskStatus) -> TaskStatus:
         # The legacy list-shaped answer does not repeat the task id.
@@ -459,7 +462,7 @@ def update_memory(
     if content is None and title is None and status is None:
         raise MemOSInputError("update_memory needs at least one of content, title or status")
     body = drop_none(
-        memory_id=check_text("memory_id", memory_id),
+        memory_id=check_memos_id("memory_id", memory_id),
         content=check_optional_str("content", content),
         title=check_optional_str("title", title),
         status=check_optional_str("status", status),
@@ -482,7 +485,7 @@ def create_knowledgebase(
 
 def delete_knowledgebase(knowledgebase_id: str) -> APIRequest[OperationResult]:
     """Detach a knowledge base from the project (permanent deletion is console-only)."""
-    body = {"knowledgebase_id": check_text("knowledgebase_id", knowledgebase_id)}
+    body = {"knowledgebase_id": check_memos_id("knowledgebase_id", knowledgebase_id)}
     return APIRequest("POST", "/delete/knowledgebase", OperationResult, body=body)
 
 
@@ -513,7 +516,10 @@ def add_knowledgebase_files(
         if item.get("type", "document") not in ("document", "skill"):
             raise MemOSInputError(f"files[{index}].type must be 'document' or 'skill'")
         checked.append(dict(item))
-    body = {"knowledgebase_id": check_text("knowledgebase_id", knowledgebase_id), "file": checked}
+    body = {
+        "knowledgebase_id": check_memos_id("knowledgebase_id", knowledgebase_id),
+        "file": checked,
+    }
     return APIRequest("POST", "/add/knowledgebase-file", KnowledgeBaseFiles, body=body, write=True)
 
 
@@ -546,7 +552,9 @@ def upload_knowledgebase_files(
         parts.append(("file", (path.name, path.read_bytes())))
     if type is not None and type not in ("document", "skill"):
         raise MemOSInputError(f"type must be 'document' or 'skill'; got {type!r}")
-    params = drop_none(knowledgebase_id=check_text("knowledgebase_id", knowledgebase_id), type=type)
+    params = drop_none(
+        knowledgebase_id=check_memos_id("knowledgebase_id", knowledgebase_id), type=type
+    )
     return APIRequest(
         "POST",
         "/add/knowledgebase-file",
@@ -570,10 +578,14 @@ def get_knowledgebase_files(
     if mode == "file_ids":
         if type is not None or page is not None or page_size is not None:
             raise MemOSInputError("type, page and page_size go with knowledgebase_id, not file_ids")
-        body: dict[str, Any] = {"file_ids": check_str_list("file_ids", file_ids, allow_empty=False)}
+        body: dict[str, Any] = {
+            "file_ids": check_str_list(
+                "file_ids", file_ids, allow_empty=False, check=check_memos_id
+            )
+        }
     else:
         body = drop_none(
-            knowledgebase_id=check_text("knowledgebase_id", knowledgebase_id),
+            knowledgebase_id=check_memos_id("knowledgebase_id", knowledgebase_id),
             type=type,
             page=check_int("page", page, low=1),
             page_size=check_int("page_size", page_size, low=1, high=MAX_PAGE_SIZE),
@@ -583,5 +595,7 @@ def get_knowledgebase_files(
 
 def delete_knowledgebase_files(file_ids: Sequence[str]) -> APIRequest[OperationResult]:
     """Delete knowledge-base files; deleting a skill file deletes the skill."""
-    body = {"file_ids": check_str_list("file_ids", file_ids, allow_empty=False)}
+    body = {
+        "file_ids": check_str_list("file_ids", file_ids, allow_empty=False, check=check_memos_id)
+    }
     return APIRequest("POST", "/delete/knowledgebase-file", OperationResult, body=body)

@@ -7,12 +7,13 @@ import binascii
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from langchain_memos._constants import (
     CONTENT_PART_TYPES,
     MAX_ID_LENGTH,
+    MAX_MEMOS_ID_LENGTH,
     MESSAGE_ROLES,
 )
 from langchain_memos._exceptions import MemOSInputError
@@ -22,15 +23,73 @@ MAX_REQUEST_TOKENS = 40_000
 """The most text one ``add/message`` request may carry, in tokens (the documented limit)."""
 
 
+MAX_NESTING = 100
+"""How deep a value sent to MemOS may nest; its own formats nest about six levels."""
+
+
 def _describe(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_unicode(name: str, value: str) -> str:
+    """``value`` is valid Unicode: no lone surrogate, which UTF-8 (and so JSON) cannot carry.
+
+    ``json.loads('"\\udc80"')`` and ``bytes.decode(errors="surrogateescape")`` make such text.
+    """
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise MemOSInputError(
+                f"{name} holds a lone surrogate ({value[error.start]!r} at position "
+                f"{error.start}), which is not valid Unicode and cannot be sent: repair the text "
+                "first, e.g. text.encode('utf-8', 'replace').decode()"
+            ) from None
+    return value
+
+
+def _join(where: str, key: object) -> str:
+    if isinstance(key, int):
+        return f"{where}[{key}]"
+    return f"{where}.{key}" if where else str(key)
+
+
+def check_json_value(where: str, value: object) -> None:
+    """Every string in ``value`` (keys too) is valid Unicode, and it nests at most MAX_NESTING.
+
+    The error names the offending field as a path, e.g. ``messages[0].content``. Iterative, so a
+    value nested 10,000 deep is refused instead of exhausting the stack.
+    """
+    stack: list[tuple[str, object, int]] = [(where, value, 0)]
+    while stack:
+        path, item, depth = stack.pop()
+        if isinstance(item, str):
+            check_unicode(path or "the request", item)
+            continue
+        if isinstance(item, Mapping):
+            children: Iterable[tuple[object, object]] = item.items()
+        elif isinstance(item, (list, tuple)):
+            children = enumerate(item)
+        else:
+            continue
+        if depth >= MAX_NESTING:
+            shown = path if len(path) <= 80 else path[:77] + "..."
+            raise MemOSInputError(
+                f"{shown or 'the request'} nests more than {MAX_NESTING} levels deep; MemOS "
+                "cannot store a structure that deep: flatten it or send it as text"
+            )
+        for key, child in children:
+            if isinstance(key, str):
+                check_unicode(f"a key in {path or 'the request'}", key)
+            stack.append((_join(path, key), child, depth + 1))
 
 
 def check_id(name: str, value: object) -> str:
     """A user, conversation, agent or app id: a non-blank string of at most 100 characters."""
     if not isinstance(value, str) or not value.strip():
         raise MemOSInputError(f"{name} must be a non-empty string; got {_describe(value)}")
+    check_unicode(name, value)
     if len(value) > MAX_ID_LENGTH:
         raise MemOSInputError(
             f"{name} is {len(value)} characters long; MemOS accepts at most {MAX_ID_LENGTH}"
@@ -46,7 +105,22 @@ def check_text(name: str, value: object) -> str:
     """A required free-text field (query, feedback, memory id): a non-blank string."""
     if not isinstance(value, str) or not value.strip():
         raise MemOSInputError(f"{name} must be a non-empty string; got {_describe(value)}")
-    return value
+    return check_unicode(name, value)
+
+
+def check_memos_id(name: str, value: object) -> str:
+    """An id MemOS made (memory, task, knowledge base, file): a UUID in practice.
+
+    The API documents no bound; this one only refuses what cannot be such an id (a pasted
+    document), long before it would make the request URL too long to build.
+    """
+    text = check_text(name, value)
+    if len(text) > MAX_MEMOS_ID_LENGTH:
+        raise MemOSInputError(
+            f"{name} is {len(text):,} characters long; ids MemOS makes are UUIDs (36 "
+            f"characters) and this package sends at most {MAX_MEMOS_ID_LENGTH}"
+        )
+    return text
 
 
 def check_optional_str(name: str, value: object) -> str | None:
@@ -80,21 +154,93 @@ def check_fraction(name: str, value: object, *, high: float = 1.0) -> float | No
 
 
 def check_bool(name: str, value: object) -> bool | None:
+    """An optional flag: ``None``, ``True`` or ``False``.
+
+    Nothing else: ``"false"`` is a true value in Python, and would mean the opposite of what it
+    says (``allow_insecure_http="false"`` would allow plain http).
+    """
     if value is None or isinstance(value, bool):
         return value
     raise MemOSInputError(f"{name} must be True or False; got {_describe(value)}")
 
 
-def check_str_list(name: str, value: object, *, allow_empty: bool = True) -> list[str] | None:
-    """An optional list of non-empty strings (a bare string is refused: it is not a list)."""
+def check_flag(name: str, value: object) -> bool:
+    """A flag that has a default: ``True`` or ``False``, not ``None`` nor a string."""
+    if isinstance(value, bool):
+        return value
+    raise MemOSInputError(f"{name} must be True or False; got {_describe(value)}")
+
+
+def check_seconds(name: str, value: object, *, high: float, allow_zero: bool = False) -> float:
+    """A duration: a finite number of seconds above zero (or zero) and at most ``high``.
+
+    NaN and infinity are refused: a deadline of NaN seconds never passes, and never fails.
+    """
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+        or (value == 0 and not allow_zero)
+        or value > high
+    ):
+        kind = (
+            f"a number of seconds from 0 to {high:g}"
+            if allow_zero
+            else f"a positive number of seconds (at most {high:g})"
+        )
+        raise MemOSInputError(f"{name} must be {kind}; got {_describe(value)}")
+    return float(value)
+
+
+def check_options(name: str, value: object) -> dict[str, Any]:
+    """Optional keyword arguments for a call, such as ``search_options``: a mapping or ``None``."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or not all(isinstance(key, str) for key in value):
+        raise MemOSInputError(
+            f"{name} must be a dict of keyword arguments, such as {{'memory_limit_number': 5}}; "
+            f"got {_describe(value)}"
+        )
+    return dict(value)
+
+
+def check_instance(name: str, value: object, expected: type[Any]) -> None:
+    """``value`` is ``None`` or an ``expected``, so a wrong object fails here, not at first use."""
+    if value is not None and not isinstance(value, expected):
+        article = "an" if expected.__name__[0] in "AEIOU" else "a"
+        raise MemOSInputError(
+            f"{name} must be {article} {expected.__name__}; got {type(value).__name__}"
+        )
+
+
+def check_callable(name: str, value: object) -> None:
+    """``value`` is ``None`` or can be called."""
+    if value is not None and not callable(value):
+        raise MemOSInputError(f"{name} must be a function; got {_describe(value)}")
+
+
+def check_str_list(
+    name: str,
+    value: object,
+    *,
+    allow_empty: bool = True,
+    check: Callable[[str, object], str] | None = None,
+) -> list[str] | None:
+    """An optional list of non-empty strings (a bare string is refused: it is not a list).
+
+    ``check(f"{name}[i]", item)`` is run on each item when given.
+    """
     if value is None:
         return None
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         raise MemOSInputError(f"{name} must be a list of strings; got {_describe(value)}")
     items = list(value)
-    for item in items:
+    for index, item in enumerate(items):
         if not isinstance(item, str) or not item:
             raise MemOSInputError(f"{name} must contain non-empty strings; got {_describe(item)}")
+        if check is not None:
+            check(f"{name}[{index}]", item)
     if not items and not allow_empty:
         raise MemOSInputError(f"{name} must not be empty")
     return items
@@ -272,6 +418,7 @@ def check_messages(
             raise MemOSInputError(
                 f"messages[{index}]: a tool message needs the tool_call_id of the call it answers"
             )
+        check_json_value(f"messages[{index}]", out)
         try:
             json.dumps(out, allow_nan=False)
         except (TypeError, ValueError) as error:

@@ -12,7 +12,16 @@ from langchain_core.runnables.config import run_in_executor
 
 from langchain_memos._constants import MAX_MESSAGE_LIMIT, MAX_PAGE_SIZE
 from langchain_memos._exceptions import APITimeoutError, MemOSError, MemOSInputError
-from langchain_memos._validation import check_bool, check_fraction, check_id, check_int
+from langchain_memos._validation import (
+    check_bool,
+    check_flag,
+    check_id,
+    check_info,
+    check_int,
+    check_optional_id,
+    check_seconds,
+    check_str_list,
+)
 from langchain_memos.client import AsyncMemOSClient, MemOSClient
 from langchain_memos.messages import estimate_tokens, from_memos_messages, to_memos_messages
 from langchain_memos.outbox import Outbox
@@ -110,8 +119,16 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
         if client_options and (client is not None or async_client is not None):
             raise MemOSInputError("pass either a client or the options to build one, not both")
         check_int("max_request_tokens", max_request_tokens, low=1)
-        check_bool("wait", wait)
-        check_fraction("wait_timeout", wait_timeout, high=86_400.0)
+        check_flag("wait", wait)
+        # The write options are checked again with each write; here a mistake shows at once.
+        check_optional_id("agent_id", agent_id)
+        check_optional_id("app_id", app_id)
+        check_str_list("tags", tags)
+        check_info(info)
+        check_str_list("allow_knowledgebase_ids", allow_knowledgebase_ids)
+        check_bool("allow_public", allow_public)
+        check_bool("async_mode", async_mode)
+        check_seconds("wait_timeout", wait_timeout, high=86_400, allow_zero=True)
         if client is not None and not isinstance(client, MemOSClient):
             raise MemOSInputError(f"client must be a MemOSClient; got {type(client).__name__}")
         if async_client is not None and not isinstance(async_client, AsyncMemOSClient):

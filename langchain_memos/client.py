@@ -29,7 +29,7 @@ from langchain_memos._base_client import (
 )
 from langchain_memos._constants import DEFAULT_CONNECTION_LIMITS, DEFAULT_MAX_RETRIES
 from langchain_memos._exceptions import APIError, APITimeoutError, ConfigurationError, MemOSError
-from langchain_memos._validation import check_fraction
+from langchain_memos._validation import check_seconds
 from langchain_memos.types import ChatResult, ChatStreamEvent, TaskStatus
 
 if TYPE_CHECKING:
@@ -249,7 +249,7 @@ class MemOSClient(_BaseMemOSClient):
                 )
                 response = self._http.send(http_request, stream=stream)
             except httpx.TransportError as exc:
-                error: MemOSError = wrap_transport_error(exc, request)
+                error: MemOSError = wrap_transport_error(exc, request, self._config)
                 delay = retries.next_delay(error, cause=exc)
                 if delay is None:
                     raise error from exc
@@ -317,8 +317,8 @@ class MemOSClient(_BaseMemOSClient):
         Raises:
             APITimeoutError: the task was still running after ``timeout`` seconds.
         """
-        deadline = time.monotonic() + (check_fraction("timeout", timeout, high=86400.0) or 0.0)
-        interval = check_fraction("interval", interval, high=60.0) or 0.0
+        deadline = time.monotonic() + check_seconds("timeout", timeout, high=86400, allow_zero=True)
+        interval = check_seconds("interval", interval, high=60, allow_zero=True)
         while True:
             status = self.get_status(task_id)
             if status.done:
@@ -391,12 +391,64 @@ class AsyncMemOSClient(_BaseMemOSClient):
         )
         transport = self._transport(embedded, http_client)
         self._owns_http = http_client is None
+        # httpx's own pool holds connections of the event loop that opened them; the embedded
+        # transport and a caller's http_client are not ours to rebuild.
+        self._per_loop = http_client is None and transport is None
         self._http = http_client or httpx.AsyncClient(
             limits=DEFAULT_CONNECTION_LIMITS,
             headers=self._config.headers,
             timeout=self._config.timeout,
             transport=transport,
         )
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._first_loop: asyncio.AbstractEventLoop | None = None
+        self._loop_guard: AsyncIterator[None] | None = None
+        self._closed = False
+
+    async def _http_here(self) -> tuple[httpx.AsyncClient, bool]:
+        """The HTTP client to send with from the running loop, and whether the loop changed.
+
+        A script or a tool may call ``asyncio.run`` several times with one client. The pool's
+        connections belong to the loop that opened them, so a client that made its own pool
+        closes it when that loop shuts down and opens a new one in the next loop.
+        """
+        loop = asyncio.get_running_loop()
+        if loop is self._loop:
+            return self._http, False
+        previous, self._loop = self._loop, loop
+        self._first_loop = self._first_loop or loop
+        if not self._per_loop or self._closed:
+            return self._http, loop is not self._first_loop
+        if previous is not None and previous.is_running():
+            self._loop = previous
+            raise ConfigurationError(
+                "this AsyncMemOSClient is in use by an event loop running in another thread; "
+                "its connections cannot serve two loops: create one AsyncMemOSClient per loop"
+            )
+        if previous is not None or self._http.is_closed:
+            # A loop closed without finalizing async generators leaves its connections behind;
+            # they cannot be closed from here, and are dropped.
+            self._http = self._new_http()
+        self._loop_guard = self._close_at_loop_end(self._http)
+        await anext(self._loop_guard)
+        return self._http, False
+
+    def _new_http(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            limits=DEFAULT_CONNECTION_LIMITS,
+            headers=self._config.headers,
+            timeout=self._config.timeout,
+        )
+
+    async def _close_at_loop_end(self, http: httpx.AsyncClient) -> AsyncIterator[None]:
+        # asyncio.run finalizes the async generators still suspended before it closes the loop:
+        # this one's finally then closes the pool on the loop its connections belong to.
+        try:
+            yield
+        finally:
+            if self._http is http:
+                self._loop = None
+            await http.aclose()
 
     async def _send(self, request: APIRequest[T]) -> T:
         async def handle(response: httpx.Response) -> T:
@@ -414,14 +466,24 @@ class AsyncMemOSClient(_BaseMemOSClient):
         """Send ``request`` until ``handle`` accepts the answer or the retry policy gives up."""
         retries = RetryState(self._config, request)
         while True:
+            http, moved = await self._http_here()
             started = time.perf_counter()
             try:
                 http_request = build_httpx_request(
-                    self._http, self._config, request, preconfigured=self._owns_http
+                    http, self._config, request, preconfigured=self._owns_http
                 )
-                response = await self._http.send(http_request, stream=stream)
+                response = await http.send(http_request, stream=stream)
+            except RuntimeError as exc:
+                if not moved:
+                    raise
+                raise ConfigurationError(
+                    "the http_client given to AsyncMemOSClient failed in a second event loop "
+                    f"({exc}): httpx connections belong to the loop that opened them, and each "
+                    "asyncio.run() makes a new loop. Pass a new http_client per event loop, or "
+                    "leave http_client out and the client opens a pool per loop itself"
+                ) from exc
             except httpx.TransportError as exc:
-                error: MemOSError = wrap_transport_error(exc, request)
+                error: MemOSError = wrap_transport_error(exc, request, self._config)
                 delay = retries.next_delay(error, cause=exc)
                 if delay is None:
                     raise error from exc
@@ -487,8 +549,8 @@ class AsyncMemOSClient(_BaseMemOSClient):
         Raises:
             APITimeoutError: the task was still running after ``timeout`` seconds.
         """
-        deadline = time.monotonic() + (check_fraction("timeout", timeout, high=86400.0) or 0.0)
-        interval = check_fraction("interval", interval, high=60.0) or 0.0
+        deadline = time.monotonic() + check_seconds("timeout", timeout, high=86400, allow_zero=True)
+        interval = check_seconds("interval", interval, high=60, allow_zero=True)
         while True:
             status = await self.get_status(task_id)
             if status.done:
@@ -504,6 +566,7 @@ class AsyncMemOSClient(_BaseMemOSClient):
 
     async def aclose(self) -> None:
         """Close the connection pool (unless it was handed in as ``http_client``)."""
+        self._closed = True
         if self._owns_http:
             await self._http.aclose()
 

@@ -25,7 +25,7 @@ from datetime import date, datetime
 from typing import Any, TypeAlias
 
 from langchain_memos._exceptions import MemOSInputError
-from langchain_memos.types import parse_timestamp
+from langchain_memos.types import format_service_time, parse_timestamp
 
 __all__ = [
     "Condition",
@@ -159,7 +159,7 @@ def info(key: str, value: str) -> Condition:
 
 def _bound(value: TimeBound) -> str:
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
+        return format_service_time(value)
     if isinstance(value, date):
         return value.isoformat()
     return value
@@ -179,7 +179,11 @@ def created(
     lte: TimeBound | None = None,
     gte: TimeBound | None = None,
 ) -> Condition:
-    """Memories created in a time range; bounds are dates, datetimes or date strings."""
+    """Memories created in a time range; bounds are dates, datetimes or date strings.
+
+    An aware datetime is converted to the service's timezone (UTC+8); a naive one is taken as
+    already in it (see :func:`~langchain_memos.types.format_service_time`).
+    """
     return _time("create_time", {"lt": lt, "gt": gt, "lte": lte, "gte": gte})
 
 
@@ -190,7 +194,7 @@ def updated(
     lte: TimeBound | None = None,
     gte: TimeBound | None = None,
 ) -> Condition:
-    """Memories last updated in a time range."""
+    """Memories last updated in a time range; datetimes as in :func:`created`."""
     return _time("update_time", {"lt": lt, "gt": gt, "lte": lte, "gte": gte})
 
 

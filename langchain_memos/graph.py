@@ -37,6 +37,7 @@ from langchain_memos._agent_memory import (
     turn_start,
 )
 from langchain_memos._exceptions import MemOSInputError
+from langchain_memos._validation import check_flag
 from langchain_memos.client import AsyncMemOSClient, MemOSClient
 from langchain_memos.prompts import MemoryPrompt, MemoryPromptBuilder
 
@@ -113,6 +114,7 @@ class MemOSGraphMemory:
         outbox: OutboxArg = None,
         max_pending: int = DEFAULT_MAX_PENDING,
     ) -> None:
+        check_flag("full_instruction", full_instruction)  # before a writer thread starts
         self.memory = AgentMemory(
             client=client,
             async_client=async_client,

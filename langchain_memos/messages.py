@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from contextlib import suppress
 from datetime import datetime
 from typing import Any, cast
 
@@ -19,12 +18,18 @@ from langchain_core.messages import (
 
 from langchain_memos._exceptions import MemOSInputError
 from langchain_memos._tokens import approximate_tokens
-from langchain_memos._validation import MAX_REQUEST_TOKENS, check_messages, message_tokens
+from langchain_memos._validation import (
+    MAX_REQUEST_TOKENS,
+    check_json_value,
+    check_messages,
+    message_tokens,
+)
 from langchain_memos.types import (
     SERVICE_TIMEZONE,
     ContentPart,
     MessageDetail,
     MessageInput,
+    format_service_time,
     parse_timestamp,
 )
 
@@ -38,13 +43,8 @@ CHAT_TIME_KEY = "chat_time"
 _SKIPPED_BLOCKS = frozenset({"reasoning", "thinking", "tool_use", "tool_call", "tool_call_chunk"})
 
 
-def format_chat_time(moment: datetime) -> str:
-    """``YYYY-MM-DD HH:MM:SS`` in the service's timezone, as add/message documents it."""
-    # Within hours of year 1 or 9999 the conversion overflows: the moment keeps its own offset.
-    with suppress(OverflowError):
-        if moment.tzinfo is not None:
-            moment = moment.astimezone(SERVICE_TIMEZONE)
-    return moment.strftime("%Y-%m-%d %H:%M:%S")
+format_chat_time = format_service_time
+"""``YYYY-MM-DD HH:MM:SS`` in the service's timezone, as add/message documents it."""
 
 
 def _chat_time(message: BaseMessage, now: datetime, where: str) -> str:
@@ -195,6 +195,7 @@ def to_memos_messages(
 
 
 def _arguments(call: Mapping[str, Any], where: str) -> str:
+    check_json_value(f"{where}: tool call {call.get('name')!r} args", call["args"])
     try:
         return json.dumps(call["args"], ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError):

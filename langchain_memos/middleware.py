@@ -35,6 +35,7 @@ from langchain_memos._agent_memory import (
     Scope,
     turn_start,
 )
+from langchain_memos._validation import check_flag
 from langchain_memos.client import AsyncMemOSClient, MemOSClient
 from langchain_memos.prompts import MemoryPromptBuilder
 
@@ -145,6 +146,7 @@ class MemOSMiddleware(AgentMiddleware[MemOSState, Any, Any]):
         max_pending: int = DEFAULT_MAX_PENDING,
     ) -> None:
         super().__init__()
+        check_flag("full_instruction", full_instruction)  # before a writer thread starts
         self.memory = AgentMemory(
             client=client,
             async_client=async_client,

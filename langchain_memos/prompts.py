@@ -22,6 +22,12 @@ from typing import Literal, TypeAlias
 
 from langchain_memos._exceptions import MemOSInputError
 from langchain_memos._tokens import approximate_tokens
+from langchain_memos._validation import (
+    check_callable,
+    check_flag,
+    check_fraction,
+    check_instance,
+)
 from langchain_memos.types import SERVICE_TIMEZONE, SearchMemoryResult
 
 __all__ = [
@@ -293,8 +299,12 @@ class MemoryPromptBuilder:
             raise MemOSInputError(f"language must be 'auto', 'en' or 'zh'; got {language!r}")
         if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
             raise MemOSInputError(f"max_tokens must be a positive integer; got {max_tokens!r}")
-        if not 0 < dedupe_threshold <= 1:
-            raise MemOSInputError("dedupe_threshold must be in (0, 1]")
+        if not check_fraction("dedupe_threshold", dedupe_threshold):
+            raise MemOSInputError("dedupe_threshold must be above 0")
+        check_flag("include_query", include_query)
+        check_instance("timezone", timezone, tzinfo)
+        check_callable("token_counter", token_counter)
+        check_callable("now", now)
         if template is not None and not (callable(template) or isinstance(template, str)):
             raise MemOSInputError("template must be a string or a callable")
         self.language = language

@@ -17,7 +17,15 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import run_in_executor
 from langchain_core.utils import secret_from_env
-from pydantic import Field, PrivateAttr, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    Field,
+    PrivateAttr,
+    SecretStr,
+    StrictBool,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_core import ErrorDetails
 
 from langchain_memos._constants import API_KEY_ENV, MAX_RECALL_LIMIT
@@ -208,11 +216,11 @@ class MemOSRetriever(BaseRetriever):
     conversation_id: str | None = None
     k: int = 9
     filter: Filter | None = None
-    include_preference: bool = True
+    include_preference: StrictBool = True
     preference_limit_number: int | None = None
-    include_tool_memory: bool = False
+    include_tool_memory: StrictBool = False
     tool_memory_limit_number: int | None = None
-    include_skill: bool = False
+    include_skill: StrictBool = False
     skill_limit_number: int | None = None
     knowledgebase_ids: list[str] | None = None
     relativity: float | None = None

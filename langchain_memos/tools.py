@@ -17,7 +17,7 @@ from langchain_core.tools import BaseTool, StructuredTool, ToolException
 from pydantic import BaseModel, Field
 
 from langchain_memos._exceptions import MemOSError, MemOSInputError
-from langchain_memos._validation import check_id
+from langchain_memos._validation import check_id, check_instance, check_options
 from langchain_memos.client import AsyncMemOSClient, MemOSClient
 from langchain_memos.prompts import MemoryPromptBuilder
 from langchain_memos.types import MessageInput, SearchMemoryResult
@@ -63,9 +63,12 @@ def create_memory_tools(
     """
     check_id("user_id", user_id)
     check_id("conversation_id", conversation_id)
+    check_instance("client", client, MemOSClient)
+    check_instance("async_client", async_client, AsyncMemOSClient)
+    check_instance("builder", builder, MemoryPromptBuilder)
+    options = check_options("search_options", search_options)
     if client is None and async_client is None:
         client = MemOSClient()
-    options = dict(search_options or {})
     if {"query", "user_id"} & set(options):
         raise MemOSInputError("search_options cannot set query or user_id")
     render = builder or MemoryPromptBuilder()

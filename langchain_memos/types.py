@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Annotated, Any, Literal, TypeAlias, TypeVar
@@ -54,6 +55,7 @@ __all__ = [
     "ToolCall",
     "ToolMemoryDetail",
     "ToolUsage",
+    "format_service_time",
     "parse_timestamp",
 ]
 
@@ -65,6 +67,24 @@ Timestamp: TypeAlias = int | float | str | None
 
 Filter: TypeAlias = Mapping[str, Any]
 """A filter in the MemOS filter language; see :mod:`langchain_memos.filters`."""
+
+
+def format_service_time(moment: datetime) -> str:
+    """``moment`` as the service reads times: ``YYYY-MM-DD HH:MM:SS`` in :data:`SERVICE_TIMEZONE`.
+
+    The one rule for every time this package sends (``chat_time``, filter bounds): an aware
+    ``datetime`` is converted to the service's timezone (UTC+8); a naive one is taken as already
+    in it, as the service itself reads naive times.
+
+    Example:
+        >>> format_service_time(datetime(2025, 12, 10, 0, 0, tzinfo=timezone.utc))
+        '2025-12-10 08:00:00'
+    """
+    # Within hours of year 1 or 9999 the conversion overflows: the moment keeps its own offset.
+    with suppress(OverflowError):
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(SERVICE_TIMEZONE)
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def parse_timestamp(value: Timestamp, *, naive_tz: tzinfo = SERVICE_TIMEZONE) -> datetime | None:

@@ -40,8 +40,10 @@ from langchain_memos import (
 from langchain_memos.chat_message_histories import MemOSChatMessageHistory
 from langchain_memos.embedded import EmbeddedEngine, EngineError
 from langchain_memos.filters import all_of, by_source, created, info, tag, validate_filter
-from langchain_memos.graph import MemOSGraphMemory
+from langchain_memos.graph import MemOSGraphMemory, create_memos_pre_model_hook
 from langchain_memos.middleware import MemOSMiddleware
+from langchain_memos.outbox import Outbox
+from langchain_memos.prompts import MemoryPromptBuilder
 from langchain_memos.retrievers import MemOSRetriever
 from langchain_memos.tools import create_memory_tools
 from tests.unit_tests.agent_fakes import CountingEngine, ScriptedToolModel
@@ -53,6 +55,13 @@ RAW = (httpx.HTTPError, httpx.InvalidURL, pydantic.ValidationError, sqlite3.Erro
 # Typed loosely: the rows pass wrong types on purpose.
 CONV: dict[str, Any] = {"user_id": "u1", "conversation_id": "c1"}
 HI: list[Any] = [{"role": "user", "content": "hi"}]
+# Words where a flag or an object belongs; "false" and "no" are true values in Python.
+WORD_FALSE: Any = "false"
+WORD_NO: Any = "no"
+WORD_YES: Any = "yes"
+WORD_X: Any = "x"
+NUMBER: Any = 12345
+SYNC_HTTP: Any = httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(500)))
 
 
 class Env:
@@ -160,6 +169,7 @@ def file_part(data: str) -> dict[str, Any]:
     return {"type": "file", "file": {"file_data": data}}
 
 
+BAD = json.loads('"bad \\udc80"')  # a lone surrogate: not valid Unicode, not encodable as UTF-8
 LONG = "word " * 2_000  # about 2,500 tokens
 TOO_MANY: list[Any] = [{"role": "user", "content": LONG}] * 20  # about 50,000 tokens in one request
 
@@ -578,6 +588,556 @@ CASES = [
         lambda e: create_memory_tools(user_id="u" * 101, client=e.embedded),
         "at most 100",
     ),
+    # ---- every public constructor: an argument of the wrong type is refused at construction ------
+    row(
+        "int-base-url",
+        "client",
+        lambda e: MemOSClient(api_key="k", base_url=NUMBER),
+        "base_url must be an http(s) URL",
+        ConfigurationError,
+    ),
+    row(
+        "str-max-retries",
+        "client",
+        lambda e: MemOSClient(api_key="k", max_retries=WORD_X),
+        "max_retries must be an integer",
+        ConfigurationError,
+    ),
+    row(
+        "str-default-headers",
+        "async-client",
+        lambda e: AsyncMemOSClient(api_key="k", default_headers=WORD_X),
+        "default_headers must map header names to string values",
+        ConfigurationError,
+    ),
+    row(
+        "sync-http-client",
+        "async-client",
+        lambda e: AsyncMemOSClient(api_key="k", http_client=SYNC_HTTP),
+        "http_client must be an httpx.AsyncClient; got Client",
+        ConfigurationError,
+    ),
+    row(
+        "int-user-id",
+        "retriever",
+        lambda e: MemOSRetriever(client=e.sync, user_id=NUMBER),
+        "user_id: Input should be a valid string",
+    ),
+    row(
+        "str-filter",
+        "retriever",
+        lambda e: MemOSRetriever(client=e.sync, filter=WORD_X),
+        "filter: Input should be a valid dictionary",
+    ),
+    row(
+        "str-client",
+        "retriever",
+        lambda e: MemOSRetriever(client=WORD_X),
+        "client: Input should be an instance of MemOSClient",
+    ),
+    row(
+        "int-agent-id",
+        "history",
+        lambda e: MemOSChatMessageHistory("u1", "c1", client=e.sync, agent_id=NUMBER),
+        "agent_id must be a non-empty string",
+    ),
+    row(
+        "str-tags",
+        "history",
+        lambda e: MemOSChatMessageHistory("u1", "c1", client=e.sync, tags=WORD_X),
+        "tags must be a list of strings",
+    ),
+    row(
+        "str-info",
+        "history",
+        lambda e: MemOSChatMessageHistory("u1", "c1", client=e.sync, info=WORD_X),
+        "info must be a mapping",
+    ),
+    row(
+        "str-async-client",
+        "history",
+        lambda e: MemOSChatMessageHistory("u1", "c1", client=e.sync, async_client=WORD_X),
+        "async_client must be an AsyncMemOSClient",
+    ),
+    row(
+        "str-outbox",
+        "history",
+        lambda e: MemOSChatMessageHistory("u1", "c1", client=e.sync, outbox=WORD_X),
+        "outbox must be an Outbox",
+    ),
+    row(
+        "int-user-id",
+        "middleware",
+        lambda e: MemOSMiddleware(e.embedded, user_id=NUMBER),
+        "user_id must be a non-empty string; got 12345",
+    ),
+    row(
+        "int-conversation-id",
+        "graph",
+        lambda e: MemOSGraphMemory(e.embedded, conversation_id=NUMBER),
+        "conversation_id must be a non-empty string; got 12345",
+    ),
+    row(
+        "str-async-client",
+        "middleware",
+        lambda e: MemOSMiddleware(e.embedded, async_client=WORD_X),
+        "async_client must be an AsyncMemOSClient; got str",
+    ),
+    row(
+        "str-max-pending",
+        "graph",
+        lambda e: MemOSGraphMemory(e.embedded, max_pending=WORD_X),
+        "max_pending must be a positive integer",
+    ),
+    row(
+        "str-client",
+        "graph",
+        lambda e: MemOSGraphMemory(WORD_X),
+        "client must be a MemOSClient; got str",
+    ),
+    row(
+        "str-client",
+        "pre-model-hook",
+        lambda e: create_memos_pre_model_hook(WORD_X),
+        "client must be a MemOSClient; got str",
+    ),
+    row(
+        "int-conversation-id",
+        "tools",
+        lambda e: create_memory_tools(user_id="u1", conversation_id=NUMBER, client=e.embedded),
+        "conversation_id must be a non-empty string",
+    ),
+    row(
+        "str-async-client",
+        "tools",
+        lambda e: create_memory_tools(user_id="u1", client=e.embedded, async_client=WORD_X),
+        "async_client must be an AsyncMemOSClient; got str",
+    ),
+    row(
+        "int-language",
+        "prompts",
+        lambda e: MemoryPromptBuilder(language=NUMBER),
+        "language must be 'auto', 'en' or 'zh'",
+    ),
+    row(
+        "str-timezone",
+        "prompts",
+        lambda e: MemoryPromptBuilder(timezone=WORD_X),
+        "timezone must be a tzinfo; got str",
+    ),
+    row(
+        "str-max-tokens",
+        "prompts",
+        lambda e: MemoryPromptBuilder(max_tokens=WORD_X),
+        "max_tokens must be a positive integer",
+    ),
+    row(
+        "str-token-counter",
+        "prompts",
+        lambda e: MemoryPromptBuilder(token_counter=WORD_X),
+        "token_counter must be a function",
+    ),
+    row(
+        "int-template",
+        "prompts",
+        lambda e: MemoryPromptBuilder(template=NUMBER),
+        "template must be a string or a callable",
+    ),
+    row(
+        "str-now",
+        "prompts",
+        lambda e: MemoryPromptBuilder(now=WORD_X),
+        "now must be a function",
+    ),
+    row(
+        "str-max-pending",
+        "outbox",
+        lambda e: Outbox(max_pending=WORD_X),
+        "max_pending must be a positive integer",
+    ),
+    row(
+        "str-lease",
+        "outbox",
+        lambda e: Outbox(lease=WORD_X),
+        "lease must be a positive number of seconds",
+    ),
+    # ---- flags are booleans, durations finite: "false" is a true value, NaN never expires ------
+    row(
+        "str-allow-insecure-http",
+        "client",
+        lambda e: MemOSClient(
+            api_key="k", base_url="http://memos.example.com/api", allow_insecure_http=WORD_FALSE
+        ),
+        "allow_insecure_http must be True or False; got 'false'",
+        ConfigurationError,
+    ),
+    row(
+        "str-is-global",
+        "client",
+        lambda e: MemOSClient(api_key="k", is_global=WORD_FALSE),
+        "is_global must be True or False",
+        ConfigurationError,
+    ),
+    row(
+        "str-retry-unsafe-writes",
+        "async-client",
+        lambda e: AsyncMemOSClient(api_key="k", retry_unsafe_writes=WORD_NO),
+        "retry_unsafe_writes must be True or False",
+        ConfigurationError,
+    ),
+    row(
+        "str-allow-insecure-http",
+        "async-client",
+        lambda e: AsyncMemOSClient(
+            api_key="k", base_url="http://memos.example.com/api", allow_insecure_http=WORD_FALSE
+        ),
+        "allow_insecure_http must be True or False",
+        ConfigurationError,
+    ),
+    row(
+        "nan-timeout",
+        "client",
+        lambda e: MemOSClient(api_key="k", timeout=float("nan")),
+        "timeout must be a positive number of seconds",
+        ConfigurationError,
+    ),
+    row(
+        "inf-timeout",
+        "async-client",
+        lambda e: AsyncMemOSClient(api_key="k", timeout=float("inf")),
+        "timeout must be a positive number of seconds",
+        ConfigurationError,
+    ),
+    row(
+        "nan-in-httpx-timeout",
+        "client",
+        lambda e: MemOSClient(api_key="k", timeout=httpx.Timeout(5.0, read=float("nan"))),
+        "timeout.read must be a positive number of seconds",
+        ConfigurationError,
+    ),
+    row(
+        "nan-wait-timeout",
+        "client",
+        lambda e: e.sync.wait_for_task("t1", timeout=float("nan")),
+        "timeout must be a number of seconds",
+    ),
+    row(
+        "huge-memory-id",
+        "client",
+        lambda e: e.sync.get_memory_by_id("m" * 100_000),
+        "memory_id is 100,000 characters long",
+    ),
+    row(
+        "huge-memory-id",
+        "async-client",
+        lambda e: e.async_.update_memory("m" * 100_000, content="x"),
+        "memory_id is 100,000 characters long",
+    ),
+    row(
+        "huge-id-in-list",
+        "client",
+        lambda e: e.sync.delete_memory(memory_ids=["m1", "m" * 100_000]),
+        "memory_ids[1] is 100,000 characters long",
+    ),
+    row(
+        "str-wait",
+        "history",
+        lambda e: MemOSChatMessageHistory("u1", "c1", client=e.sync, wait=WORD_FALSE),
+        "wait must be True or False",
+    ),
+    row(
+        "str-allow-public",
+        "history",
+        lambda e: MemOSChatMessageHistory("u1", "c1", client=e.sync, allow_public=WORD_NO),
+        "allow_public must be True or False",
+    ),
+    row(
+        "nan-wait-timeout",
+        "history",
+        lambda e: MemOSChatMessageHistory("u1", "c1", client=e.sync, wait_timeout=float("nan")),
+        "wait_timeout must be a number of seconds",
+    ),
+    row(
+        "str-flag",
+        "retriever",
+        lambda e: MemOSRetriever(client=e.sync, include_preference="false"),
+        "include_preference: Input should be a valid boolean",
+    ),
+    row(
+        "str-fail-open",
+        "middleware",
+        lambda e: MemOSMiddleware(e.embedded, fail_open=WORD_FALSE),
+        "fail_open must be True or False",
+    ),
+    row(
+        "str-write-back",
+        "middleware",
+        lambda e: MemOSMiddleware(e.embedded, write_back=WORD_NO),
+        "write_back must be True or False",
+    ),
+    row(
+        "str-full-instruction",
+        "middleware",
+        lambda e: MemOSMiddleware(e.embedded, full_instruction=WORD_YES),
+        "full_instruction must be True or False",
+    ),
+    row(
+        "nan-timeout",
+        "middleware",
+        lambda e: MemOSMiddleware(e.embedded, timeout=float("nan")),
+        "timeout must be a positive number of seconds",
+    ),
+    row(
+        "inf-timeout",
+        "graph",
+        lambda e: MemOSGraphMemory(e.embedded, timeout=float("inf")),
+        "timeout must be a positive number of seconds",
+    ),
+    row(
+        "str-search-options",
+        "middleware",
+        lambda e: MemOSMiddleware(e.embedded, search_options=WORD_X),
+        "search_options must be a dict",
+    ),
+    row(
+        "str-builder",
+        "middleware",
+        lambda e: MemOSMiddleware(e.embedded, builder=WORD_X),
+        "builder must be a MemoryPromptBuilder; got str",
+    ),
+    row(
+        "str-builder",
+        "graph",
+        lambda e: MemOSGraphMemory(e.embedded, builder=WORD_X),
+        "builder must be a MemoryPromptBuilder; got str",
+    ),
+    row(
+        "str-fail-open",
+        "graph",
+        lambda e: MemOSGraphMemory(e.embedded, fail_open=WORD_FALSE),
+        "fail_open must be True or False",
+    ),
+    row(
+        "str-search-options",
+        "graph",
+        lambda e: MemOSGraphMemory(e.embedded, search_options=WORD_X),
+        "search_options must be a dict",
+    ),
+    row(
+        "wrong-client",
+        "tools",
+        lambda e: create_memory_tools(user_id="u1", client=WORD_X),
+        "client must be a MemOSClient; got str",
+    ),
+    row(
+        "str-builder",
+        "tools",
+        lambda e: create_memory_tools(user_id="u1", client=e.embedded, builder=WORD_X),
+        "builder must be a MemoryPromptBuilder",
+    ),
+    row(
+        "str-search-options",
+        "tools",
+        lambda e: create_memory_tools(user_id="u1", client=e.embedded, search_options=WORD_X),
+        "search_options must be a dict",
+    ),
+    row(
+        "str-include-query",
+        "prompts",
+        lambda e: MemoryPromptBuilder(include_query=WORD_FALSE),
+        "include_query must be True or False",
+    ),
+    row(
+        "str-dedupe-threshold",
+        "prompts",
+        lambda e: MemoryPromptBuilder(dedupe_threshold=WORD_X),
+        "dedupe_threshold must be a number",
+    ),
+    # ---- lone surrogates (as json.loads('"\\udc80"') makes): refused wherever text goes in ------
+    row(
+        "surrogate-content",
+        "client",
+        lambda e: e.sync.add_message(said(content=BAD), **CONV),
+        "messages[0].content holds a lone surrogate",
+    ),
+    row(
+        "surrogate-content-part",
+        "client",
+        lambda e: e.sync.add_message(said(content=[{"type": "text", "text": BAD}]), **CONV),
+        "messages[0].content[0].text holds a lone surrogate",
+    ),
+    row(
+        "surrogate-tool-arguments",
+        "client",
+        lambda e: e.sync.add_message(
+            [
+                {
+                    "role": "assistant",
+                    "tool_calls": [
+                        {
+                            "id": "c1",
+                            "type": "function",
+                            "function": {"name": "f", "arguments": '{"q": "' + BAD + '"}'},
+                        }
+                    ],
+                }
+            ],
+            **CONV,
+        ),
+        "messages[0].tool_calls[0].function.arguments holds a lone surrogate",
+    ),
+    row(
+        "surrogate-user-id",
+        "client",
+        lambda e: e.sync.get_message(user_id=BAD, conversation_id="c1"),
+        "user_id holds a lone surrogate",
+    ),
+    row(
+        "surrogate-query",
+        "client",
+        lambda e: e.sync.search_memory(BAD, user_id="u1"),
+        "query holds a lone surrogate",
+    ),
+    row(
+        "surrogate-filter",
+        "client",
+        lambda e: e.sync.get_memory(user_id="u1", filter=all_of(tag(BAD))),
+        "filter.and[0].tags.contains holds a lone surrogate",
+    ),
+    row(
+        "surrogate-info",
+        "client",
+        lambda e: e.sync.add_message(HI, **CONV, info={"scene": BAD}),
+        "info.scene holds a lone surrogate",
+    ),
+    row(
+        "surrogate-tags",
+        "client",
+        lambda e: e.sync.add_message(HI, **CONV, tags=["ok", BAD]),
+        "tags[1] holds a lone surrogate",
+    ),
+    row(
+        "surrogate-memory-id",
+        "client",
+        lambda e: e.sync.get_memory_by_id(BAD),
+        "memory_id holds a lone surrogate",
+    ),
+    row(
+        "surrogate-memory-ids",
+        "client",
+        lambda e: e.sync.delete_memory(memory_ids=[BAD]),
+        "memory_ids[0] holds a lone surrogate",
+    ),
+    row(
+        "surrogate-feedback",
+        "client",
+        lambda e: e.sync.add_feedback(user_id="u1", feedback_content=BAD),
+        "feedback_content holds a lone surrogate",
+    ),
+    row(
+        "surrogate-chat",
+        "client",
+        lambda e: e.sync.chat(user_id="u1", conversation_id="c1", query="q", system_prompt=BAD),
+        "system_prompt holds a lone surrogate",
+    ),
+    row(
+        "surrogate-update",
+        "client",
+        lambda e: e.sync.update_memory("m1", content=BAD),
+        "content holds a lone surrogate",
+    ),
+    row(
+        "surrogate-knowledgebase-name",
+        "client",
+        lambda e: e.sync.create_knowledgebase(BAD),
+        "knowledgebase_name holds a lone surrogate",
+    ),
+    row(
+        "surrogate-file-name",
+        "client",
+        lambda e: e.sync.upload_knowledgebase_files("kb1", [(BAD, b"text")]),
+        "a file name holds a lone surrogate",
+    ),
+    row(
+        "surrogate-rerank",
+        "async-client",
+        lambda e: e.async_.rerank("q", ["fine", BAD]),
+        "documents[1] holds a lone surrogate",
+    ),
+    row(
+        "surrogate-extract",
+        "async-client",
+        lambda e: e.async_.extract_memory(said(content=BAD)),
+        "messages[0].content holds a lone surrogate",
+    ),
+    row(
+        "surrogate-message",
+        "history",
+        lambda e: e.history.add_messages([HumanMessage(BAD)]),
+        "messages[0].content holds a lone surrogate",
+    ),
+    row(
+        "surrogate-tool-call-args",
+        "history",
+        lambda e: e.ahistory.aadd_messages(
+            [AIMessage("", tool_calls=[{"id": "c1", "name": "f", "args": {"q": BAD}}])]
+        ),
+        "tool call 'f' args.q holds a lone surrogate",
+    ),
+    row(
+        "surrogate-conversation-id",
+        "history",
+        lambda e: MemOSChatMessageHistory("u1", BAD, client=e.sync),
+        "conversation_id holds a lone surrogate",
+    ),
+    row(
+        "surrogate-query",
+        "retriever",
+        lambda e: e.retriever.invoke(BAD, user_id="u1"),
+        "query holds a lone surrogate",
+    ),
+    row(
+        "surrogate-user-id-in-config",
+        "retriever",
+        lambda e: e.aretriever.ainvoke("q", {"configurable": {"user_id": BAD}}),
+        "user_id holds a lone surrogate",
+    ),
+    row(
+        "surrogate-user-id",
+        "tools",
+        lambda e: create_memory_tools(user_id=BAD, client=e.embedded),
+        "user_id holds a lone surrogate",
+    ),
+    row(
+        "surrogate-turn",
+        "middleware",
+        lambda e: e.agent().invoke(
+            {"messages": [HumanMessage(BAD)]}, {"configurable": {"user_id": "u1"}}
+        ),
+        "holds a lone surrogate",
+    ),
+    row(
+        "surrogate-turn",
+        "graph",
+        lambda e: e.graph.recall(
+            {"messages": [HumanMessage(BAD)]}, {"configurable": {"user_id": "u1"}}
+        ),
+        "holds a lone surrogate",
+    ),
+    row(
+        "deeply-nested-tool-arguments",
+        "history",
+        lambda e: e.history.add_messages(
+            [AIMessage("", tool_calls=[{"id": "c1", "name": "f", "args": nested(10_000)}])]
+        ),
+        "nests more than 100 levels deep",
+    ),
+    row(
+        "deeply-nested-field",
+        "client",
+        lambda e: e.sync.add_message(said(content="x", meta=nested(10_000)), **CONV),
+        "messages[0].meta.a.a",
+    ),
     # ---- the embedded engine, through a client and directly -------------------------------------
     row(
         "overlong-id",
@@ -664,6 +1224,14 @@ CASES = [
 ]
 
 
+def nested(depth: int) -> dict[str, Any]:
+    """``{"a": {"a": ...}}``, ``depth`` levels deep."""
+    value: dict[str, Any] = {}
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
 def any_of_tag(value: object) -> object:
     from langchain_memos.filters import any_of
 
@@ -712,6 +1280,10 @@ def test_the_table_covers_every_component_with_enough_kinds() -> None:
         "graph",
         "engine",
         "embedded-client",
+        "tools",
+        "prompts",
+        "outbox",
+        "pre-model-hook",
     }
     assert len({param.id for param in CASES if not param.marks}) >= 25
     assert all(issubclass(case.error, (MemOSInputError, EngineError)) for case in cases)

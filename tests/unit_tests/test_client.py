@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from langchain_memos import AsyncMemOSClient, MemOSClient
+from langchain_memos import APIConnectionError, AsyncMemOSClient, MemOSClient
 from langchain_memos.types import (
     ChatResult,
     ChatStreamEvent,
@@ -412,3 +412,34 @@ async def test_async_client_context_manager_closes_its_pool() -> None:
     async with AsyncMemOSClient(api_key="k") as client:
         pass
     assert client._http.is_closed
+
+
+@pytest.mark.parametrize(
+    ("failure", "says"),
+    [
+        (httpx.ConnectError("[Errno 111] Connection refused"), "Connection refused"),
+        (httpx.ConnectError("[Errno -2] Name or service not known"), "Name or service not known"),
+        (httpx.ConnectTimeout("timed out"), "did not answer in time"),
+        (httpx.RemoteProtocolError("Server disconnected"), "may have been processed"),
+    ],
+)
+def test_an_unanswered_request_names_the_url_it_was_sent_to(
+    kind: str, fake: FakeMemOS, failure: Exception, says: str
+) -> None:
+    fake.replies = [failure]
+    client = build(
+        kind,
+        fake,
+        api_key="sk-secret-key",
+        base_url="https://admin:hunter2@memos.example.com/api/openmem/v1",
+        max_retries=0,
+    )
+
+    with pytest.raises(APIConnectionError) as caught:
+        call(client, "search_memory", "q", user_id="u1")
+
+    message = str(caught.value)
+    assert "https://memos.example.com/api/openmem/v1/search/memory" in message
+    assert says in message
+    assert "hunter2" not in message
+    assert "sk-secret-key" not in message

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, cast
 
 import pytest
+from langchain_core.messages import HumanMessage
 
-from langchain_memos import MemOSInputError, validate_filter
+from langchain_memos import MemOSClient, MemOSInputError, validate_filter
+from langchain_memos.chat_message_histories import MemOSChatMessageHistory
+from langchain_memos.filters import all_of, created, updated
+from tests.unit_tests.conftest import FakeMemOS, build
 
 GOOD: list[dict[str, Any]] = [
     {"and": [{"agent_id": "customer_service"}, {"scene": "Bill"}]},
@@ -106,3 +111,26 @@ def test_the_builder_refuses_what_memos_refuses() -> None:
         all_of(info("score", 5))  # type: ignore[arg-type]
     with pytest.raises(MemOSInputError, match="must not be empty"):
         by_source()
+
+
+def test_every_datetime_is_sent_in_the_services_timezone(fake: FakeMemOS) -> None:
+    """The service reads times as UTC+8: an aware datetime is converted, as chat_time is."""
+    moment = datetime(2025, 12, 10, 0, 30, tzinfo=timezone.utc)  # 08:30 in Beijing
+    client = cast(MemOSClient, build("sync", fake))
+
+    client.search_memory("q", user_id="u1", filter=all_of(created(gte=moment)))
+    history = MemOSChatMessageHistory("u1", "c1", client=client)
+    history.add_messages([HumanMessage("hi", additional_kwargs={"chat_time": moment})])
+
+    sent_filter, sent_messages = fake.bodies
+    assert sent_filter["filter"] == {"and": [{"create_time": {"gte": "2025-12-10 08:30:00"}}]}
+    assert sent_messages["messages"][0]["chat_time"] == "2025-12-10 08:30:00"
+
+
+def test_naive_datetimes_are_taken_as_service_time_and_dates_as_days() -> None:
+    bound = updated(lt=datetime(2025, 12, 10, 8, 30), gte=date(2025, 12, 1))
+    assert bound == {"update_time": {"lt": "2025-12-10 08:30:00", "gte": "2025-12-01"}}
+    eastern = timezone(timedelta(hours=-5))
+    assert created(lt=datetime(2025, 12, 9, 19, 30, tzinfo=eastern)) == {
+        "create_time": {"lt": "2025-12-10 08:30:00"}
+    }

@@ -91,7 +91,7 @@ BAD_CALLS: list[tuple[str, tuple[Any, ...], dict[str, Any], str]] = [
     ("upload_knowledgebase_files", ("kb", ["/no/such/file.pdf"]), {}, "no such file"),
     ("get_status", ("",), {}, "task_id"),
     ("get_memory_by_id", ("",), {}, "memory_id"),
-    ("wait_for_task", ("t",), {"timeout": -1}, "timeout must be between"),
+    ("wait_for_task", ("t",), {"timeout": -1}, "timeout must be a number of seconds from 0"),
 ]
 
 
