@@ -70,12 +70,15 @@ class MemOSGraphMemory:
 
     The user comes from ``user_id``, else the run's ``config["configurable"]["user_id"]``, else
     the runtime context's ``user_id``; the conversation from ``conversation_id``, else
-    ``configurable.thread_id``, else the context's ``thread_id``. A run without a user raises
-    ``MemOSInputError``. A search that fails or takes longer than ``timeout`` recalls nothing
-    and logs a warning (``fail_open=False`` raises). Writes are committed to a durable outbox
-    before they are sent, delivered in order per conversation and retried while MemOS is
-    unavailable, at least once (see :mod:`langchain_memos.outbox`); :meth:`close` and
-    interpreter exit wait for them.
+    ``configurable.conversation_id`` or ``configurable.thread_id``, else the context's. Ids
+    follow the retriever's rule (:func:`~langchain_memos._agent_memory.resolve_scope`): a user
+    id must be a non-blank string (``42`` raises, it is not read as ``"42"``); a thread id is
+    used as ``str(thread_id)``. A run without a user raises ``MemOSInputError``.
+
+    A search that fails or takes longer than ``timeout`` recalls nothing and logs a warning
+    (``fail_open=False`` raises). Writes are committed to a durable outbox before they are sent,
+    delivered in order per conversation and retried while MemOS is unavailable, at least once
+    (see :mod:`langchain_memos.outbox`); :meth:`close` and interpreter exit wait for them.
 
     Args:
         client: Sync client (sync graphs and the background writer). With neither client, one

@@ -86,8 +86,10 @@ class MemOSMiddleware(AgentMiddleware[MemOSState, Any, Any]):
 
     The user comes from ``user_id``, else the run's ``config["configurable"]["user_id"]``, else
     the runtime context's ``user_id``; the conversation from ``conversation_id``, else
-    ``configurable.thread_id``, else the context's ``thread_id``. A run without a user raises
-    ``MemOSInputError``.
+    ``configurable.conversation_id`` or ``configurable.thread_id``, else the context's. Ids
+    follow the retriever's rule (:func:`~langchain_memos._agent_memory.resolve_scope`): a user
+    id must be a non-blank string (``42`` raises, it is not read as ``"42"``); a thread id is
+    used as ``str(thread_id)``. A run without a user raises ``MemOSInputError``.
 
     A search that fails or takes longer than ``timeout`` gives an answer without memories and a
     logged warning (``fail_open=False`` raises instead). Writes are committed to a durable

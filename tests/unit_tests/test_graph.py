@@ -164,3 +164,29 @@ async def test_pre_model_hook_gives_memory_to_the_model_only(
     assert "my kids and my parents" in call[0].text
     assert [m.type for m in result["messages"]] == ["human", "ai"]
     assert engine.count(ADD) == 0
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_configurable_ids_follow_the_retrievers_rule(
+    engine: CountingEngine, memory: MemOSGraphMemory, mode: str
+) -> None:
+    seen: list[list[BaseMessage]] = []
+    graph = build(memory, seen)
+    # Before, the recall and save nodes used the user "42"; the retriever refuses it.
+    with pytest.raises(MemOSInputError, match=r"configurable\.user_id must be a non-empty string"):
+        await run(graph, mode, "Who?", {"configurable": {"user_id": 42, "thread_id": "t"}})
+    assert seen == []
+    assert engine.paths == []
+
+    save_only = StateGraph(State)
+    save_only.add_node("save", memory.save_node())
+    save_only.add_edge(START, "save")
+    with pytest.raises(MemOSInputError, match=r"configurable\.user_id must be a non-empty string"):
+        await run(save_only.compile(), mode, "Who?", {"configurable": {"user_id": 42}})
+
+    await run(
+        graph, mode, "Who do I travel with?", {"configurable": {"user_id": "alice", "thread_id": 7}}
+    )
+    assert memory.flush(timeout=5)
+    [write] = writes(engine)
+    assert (write["user_id"], write["conversation_id"]) == ("alice", "7")

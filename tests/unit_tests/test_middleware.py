@@ -21,6 +21,7 @@ from langchain_memos import (
     InternalServerError,
     MemOSClient,
     MemOSInputError,
+    MemOSRetriever,
 )
 from langchain_memos.middleware import MemOSMiddleware
 from tests.unit_tests.agent_fakes import CountingEngine, ScriptedToolModel, remembering_engine
@@ -245,3 +246,30 @@ def test_options_are_checked_before_any_run(engine: CountingEngine) -> None:
     with pytest.raises(MemOSInputError, match="sync client"):
         MemOSMiddleware(async_client=AsyncMemOSClient(embedded=engine))
     assert MemOSMiddleware(async_client=AsyncMemOSClient(embedded=engine), write_back=False)
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_configurable_ids_follow_the_retrievers_rule(
+    engine: CountingEngine, middleware: MemOSMiddleware, mode: str
+) -> None:
+    agent = create_agent(ScriptedToolModel(tool_calls=0), [], middleware=[middleware])
+    retriever = MemOSRetriever(client=MemOSClient(embedded=engine))
+    refused: RunnableConfig = {"configurable": {"user_id": 42, "thread_id": "t1"}}
+    # Before, the middleware silently used the user "42" while the retriever refused it.
+    with pytest.raises(MemOSInputError, match="user_id must be a non-empty string; got 42"):
+        retriever.invoke(QUESTION, config=refused)
+    with pytest.raises(MemOSInputError, match=r"configurable\.user_id must be a non-empty string"):
+        await run(agent, mode, QUESTION, refused)
+    assert engine.paths == []  # refused before any request
+
+    # A numeric thread id is LangGraph's to give; both file it under its string.
+    numeric: RunnableConfig = {"configurable": {"user_id": "alice", "thread_id": 7}}
+    await run(agent, mode, QUESTION, numeric)
+    assert retriever.invoke(QUESTION, config=numeric)
+    assert middleware.flush(timeout=5)
+    [body] = [json.loads(b) for p, b in zip(engine.paths, engine.bodies, strict=True) if p == ADD]
+    searches = [
+        json.loads(b) for p, b in zip(engine.paths, engine.bodies, strict=True) if p == SEARCH
+    ]
+    assert body["conversation_id"] == "7"
+    assert [s["conversation_id"] for s in searches] == ["7", "7"]
