@@ -113,7 +113,10 @@ def ask_agent(client: MemOSClient) -> None:
     """Conversation B: one agent turn, with MemOS memory in the system prompt."""
     # The prompt's "current time" is conversation B's date, as if the question were asked then.
     builder = MemoryPromptBuilder(now=lambda: datetime(2025, 9, 28, 20, 0, tzinfo=SERVICE_TIMEZONE))
-    memory = MemOSMiddleware(client, builder=builder, full_instruction=True)
+    # This agent has no system prompt of its own, so it gets the MemOS docs' whole one: role,
+    # memories, memory-safety protocol and query. (The default, "protocol", leaves out the role
+    # and the query, for agents that have their own prompt.)
+    memory = MemOSMiddleware(client, builder=builder, prompt_mode="full")
     agent = create_agent(chat_model(), tools=[], middleware=[memory])
     capture = SystemPromptCapture()
     result = agent.invoke(

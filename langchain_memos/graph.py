@@ -38,7 +38,12 @@ from langchain_memos._agent_memory import (
 )
 from langchain_memos._exceptions import MemOSInputError
 from langchain_memos.client import AsyncMemOSClient, MemOSClient
-from langchain_memos.prompts import MemoryPrompt, MemoryPromptBuilder
+from langchain_memos.prompts import (
+    MemoryPrompt,
+    MemoryPromptBuilder,
+    PromptMode,
+    check_prompt_mode,
+)
 
 __all__ = ["MEMORY_MESSAGE_ID", "MemOSGraphMemory", "create_memos_pre_model_hook"]
 
@@ -92,8 +97,14 @@ class MemOSGraphMemory:
         timeout: Seconds a search may take (default 2).
         fail_open: Degrade on memory failures instead of raising (default ``True``).
         write_back: Let :meth:`save_node` write (default ``True``).
-        full_instruction: Use the builder's complete system prompt instead of only the
-            ``<memories>`` block.
+        prompt_mode: What the memory message holds (see
+            :meth:`~langchain_memos.prompts.MemoryPrompt.text`): ``"protocol"`` (default) the
+            current time and its zone, the memories and the docs' four-step memory-safety
+            protocol with its instructions, without the docs' role and query (the agent has
+            its own role, the conversation has the query); ``"memories"`` only the
+            ``<memories>`` block and its time zone; ``"full"`` the docs' complete system
+            prompt, role and query included. In the query's language (``builder`` decides).
+        full_instruction: The older spelling of ``prompt_mode="full"``.
         outbox: An :class:`~langchain_memos.outbox.Outbox` or a database path for the writes;
             default: ``$MEMOS_OUTBOX_PATH`` or a file in the user cache, in memory for the
             embedded engine.
@@ -112,10 +123,12 @@ class MemOSGraphMemory:
         timeout: float = DEFAULT_SEARCH_TIMEOUT,
         fail_open: bool = True,
         write_back: bool = True,
+        prompt_mode: PromptMode | None = None,
         full_instruction: bool = False,
         outbox: OutboxArg = None,
         max_pending: int = DEFAULT_MAX_PENDING,
     ) -> None:
+        mode = check_prompt_mode(prompt_mode, full_instruction=full_instruction)
         self.memory = AgentMemory(
             client=client,
             async_client=async_client,
@@ -129,7 +142,7 @@ class MemOSGraphMemory:
             outbox=outbox,
             max_pending=max_pending,
         )
-        self.full_instruction = full_instruction
+        self.prompt_mode: PromptMode = mode
         # The id of the last message saved per conversation, so a turn is never sent twice.
         self._saved: OrderedDict[Scope, str] = OrderedDict()
         self._saved_lock = threading.Lock()
@@ -138,7 +151,7 @@ class MemOSGraphMemory:
         return self.memory.scope(config, _context())
 
     def _text(self, prompt: MemoryPrompt) -> str:
-        return prompt.full_instruction if self.full_instruction else prompt.instruction
+        return prompt.text(self.prompt_mode)
 
     # ---- recall: one memory SystemMessage at the front, replaced each turn ---------------
 

@@ -36,7 +36,12 @@ from langchain_memos._agent_memory import (
     turn_start,
 )
 from langchain_memos.client import AsyncMemOSClient, MemOSClient
-from langchain_memos.prompts import MemoryPromptBuilder
+from langchain_memos.prompts import (
+    MemoryPrompt,
+    MemoryPromptBuilder,
+    PromptMode,
+    check_prompt_mode,
+)
 
 __all__ = ["MemOSMiddleware", "MemOSState"]
 
@@ -110,8 +115,14 @@ class MemOSMiddleware(AgentMiddleware[MemOSState, Any, Any]):
         timeout: Seconds the search may take (default 2).
         fail_open: Degrade on memory failures instead of raising (default ``True``).
         write_back: Write each turn's new messages to MemOS (default ``True``).
-        full_instruction: Inject the builder's complete system prompt instead of only the
-            ``<memories>`` block.
+        prompt_mode: What every model call gets (see
+            :meth:`~langchain_memos.prompts.MemoryPrompt.text`): ``"protocol"`` (default) the
+            current time and its zone, the memories and the docs' four-step memory-safety
+            protocol with its instructions, without the docs' role and query (the agent has
+            its own role, the conversation has the query); ``"memories"`` only the
+            ``<memories>`` block and its time zone; ``"full"`` the docs' complete system
+            prompt, role and query included. In the query's language (``builder`` decides).
+        full_instruction: The older spelling of ``prompt_mode="full"``.
         outbox: An :class:`~langchain_memos.outbox.Outbox` or a database path for the writes;
             default: ``$MEMOS_OUTBOX_PATH`` or a file in the user cache, in memory for the
             embedded engine.
@@ -142,11 +153,13 @@ class MemOSMiddleware(AgentMiddleware[MemOSState, Any, Any]):
         timeout: float = DEFAULT_SEARCH_TIMEOUT,
         fail_open: bool = True,
         write_back: bool = True,
+        prompt_mode: PromptMode | None = None,
         full_instruction: bool = False,
         outbox: OutboxArg = None,
         max_pending: int = DEFAULT_MAX_PENDING,
     ) -> None:
         super().__init__()
+        mode = check_prompt_mode(prompt_mode, full_instruction=full_instruction)
         self.memory = AgentMemory(
             client=client,
             async_client=async_client,
@@ -160,7 +173,7 @@ class MemOSMiddleware(AgentMiddleware[MemOSState, Any, Any]):
             outbox=outbox,
             max_pending=max_pending,
         )
-        self.full_instruction = full_instruction
+        self.prompt_mode: PromptMode = mode
         self.tools = []
 
     # ---- before_agent: one search per user turn ------------------------------------------
@@ -176,8 +189,8 @@ class MemOSMiddleware(AgentMiddleware[MemOSState, Any, Any]):
             _CONVERSATION: scope.conversation_id,
         }
 
-    def _render(self, prompt: Any) -> str:
-        return str(prompt.full_instruction if self.full_instruction else prompt.instruction)
+    def _render(self, prompt: MemoryPrompt) -> str:
+        return prompt.text(self.prompt_mode)
 
     def before_agent(self, state: MemOSState, runtime: Runtime[Any]) -> dict[str, Any] | None:
         """Search once for the turn's latest human message; keep the block in private state."""

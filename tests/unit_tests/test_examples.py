@@ -41,6 +41,7 @@ def test_the_quickstart_prints_the_system_prompt_its_agent_model_received() -> N
     out = run_example("quickstart.py").stdout
     prompt = out.split("The system prompt the model received:", 1)[1].split("agent:", 1)[0]
     assert "Current time: 2025-09-28 20:00" in prompt
+    assert "- Time zone: UTC+08:00 (Asia/Shanghai); the current time and every memory's" in prompt
     assert (
         "-[2025-06-10 09:30] [user viewpoint] Yes, with both kids and elderly, "
         "we usually travel as a whole family." in prompt

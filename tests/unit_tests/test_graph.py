@@ -190,3 +190,40 @@ async def test_configurable_ids_follow_the_retrievers_rule(
     assert memory.flush(timeout=5)
     [write] = writes(engine)
     assert (write["user_id"], write["conversation_id"]) == ("alice", "7")
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_the_memory_message_carries_the_protocol_by_default(
+    engine: CountingEngine, memory: MemOSGraphMemory, mode: str
+) -> None:
+    # Before, the memory message was the bare <memories> block, without the safety protocol.
+    seen: list[list[BaseMessage]] = []
+    cfg: RunnableConfig = {"configurable": {"user_id": "alice", "thread_id": "t1"}}
+    state = await run(build(memory, seen), mode, "Who do I travel with?", cfg)
+    text = state["messages"][0].text
+    assert text.startswith("# System Context\n")
+    assert "- Time zone: UTC+08:00 (Asia/Shanghai)" in text
+    assert "# Critical Protocol: Memory Safety" in text
+    assert "my kids and my parents" in text
+    assert "# Role" not in text
+    assert "Who do I travel with?" not in text
+
+    plain = MemOSGraphMemory(MemOSClient(embedded=engine), prompt_mode="memories")
+    state = await run(build(plain, seen), mode, "Who do I travel with?", cfg)
+    assert state["messages"][0].text.startswith("<memories>\n")
+    assert "# Critical Protocol" not in state["messages"][0].text
+    plain.close(timeout=5)
+    with pytest.raises(MemOSInputError, match="prompt_mode must be"):
+        MemOSGraphMemory(MemOSClient(embedded=engine), prompt_mode="all")  # type: ignore[arg-type]
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_the_pre_model_hook_gives_the_protocol_too(engine: CountingEngine, mode: str) -> None:
+    from langgraph.prebuilt import create_react_agent
+
+    model = ScriptedToolModel(tool_calls=0)
+    hook = create_memos_pre_model_hook(MemOSClient(embedded=engine))
+    agent = create_react_agent(model, [], pre_model_hook=hook)
+    await run(agent, mode, "Who do I travel with?", {"configurable": {"user_id": "alice"}})
+    assert "# Critical Protocol: Memory Safety" in model.calls[0][0].text
