@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from _chat_model import chat_model
+from _chat_model import chat_model, remembered
 from langchain.agents import create_agent
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.documents import Document
@@ -116,7 +116,8 @@ def ask_agent(client: MemOSClient) -> None:
     # This agent has no system prompt of its own, so it gets the MemOS docs' whole one: role,
     # memories, memory-safety protocol and query. (The default, "protocol", leaves out the role
     # and the query, for agents that have their own prompt.)
-    memory = MemOSMiddleware(client, builder=builder, prompt_mode="full")
+    # write_back=remembered: conversation B is stored, but not the offline stand-in's answer.
+    memory = MemOSMiddleware(client, builder=builder, prompt_mode="full", write_back=remembered)
     agent = create_agent(chat_model(), tools=[], middleware=[memory])
     capture = SystemPromptCapture()
     result = agent.invoke(

@@ -24,7 +24,7 @@ import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
@@ -46,6 +46,7 @@ __all__ = [
     "MemoryRecall",
     "Scope",
     "last_human_text",
+    "message_filter",
     "resolve_scope",
     "turn_start",
 ]
@@ -138,6 +139,24 @@ def resolve_scope(
         or _conversation("the runtime context's thread_id", _lookup(context, "thread_id"))
     )
     return Scope(user_id=user, conversation_id=conversation)
+
+
+def message_filter(write_back: object) -> Callable[[BaseMessage], bool] | None:
+    """An integration's ``write_back`` as the filter of the messages it writes.
+
+    ``True`` or ``False`` give ``None`` (every message; whether to write at all is the
+    caller's); a function of a message is the filter.
+
+    Raises:
+        MemOSInputError: anything else.
+    """
+    if isinstance(write_back, bool):
+        return None
+    if not callable(write_back):
+        raise MemOSInputError(
+            f"write_back must be True, False or a function of a message; got {write_back!r}"
+        )
+    return cast("Callable[[BaseMessage], bool]", write_back)
 
 
 def last_human_text(messages: Sequence[BaseMessage]) -> str | None:

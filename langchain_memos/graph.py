@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from langchain_core.messages import BaseMessage, RemoveMessage, SystemMessage
@@ -34,6 +34,7 @@ from langchain_memos._agent_memory import (
     AgentMemory,
     OutboxArg,
     Scope,
+    message_filter,
     turn_start,
 )
 from langchain_memos._exceptions import MemOSInputError
@@ -96,7 +97,9 @@ class MemOSGraphMemory:
         search_options: Extra ``search_memory`` arguments.
         timeout: Seconds a search may take (default 2).
         fail_open: Degrade on memory failures instead of raising (default ``True``).
-        write_back: Let :meth:`save_node` write (default ``True``).
+        write_back: Let :meth:`save_node` write (default ``True``); or a function of a
+            message that says which to write, e.g. ``lambda m: m.type == "human"`` to store
+            only what the user said (keep a tool call and its result together).
         prompt_mode: What the memory message holds (see
             :meth:`~langchain_memos.prompts.MemoryPrompt.text`): ``"protocol"`` (default) the
             current time and its zone, the memories and the docs' four-step memory-safety
@@ -122,13 +125,14 @@ class MemOSGraphMemory:
         search_options: Mapping[str, Any] | None = None,
         timeout: float = DEFAULT_SEARCH_TIMEOUT,
         fail_open: bool = True,
-        write_back: bool = True,
+        write_back: bool | Callable[[BaseMessage], bool] = True,
         prompt_mode: PromptMode | None = None,
         full_instruction: bool = False,
         outbox: OutboxArg = None,
         max_pending: int = DEFAULT_MAX_PENDING,
     ) -> None:
         mode = check_prompt_mode(prompt_mode, full_instruction=full_instruction)
+        self._keep = message_filter(write_back)
         self.memory = AgentMemory(
             client=client,
             async_client=async_client,
@@ -138,7 +142,7 @@ class MemOSGraphMemory:
             search_options=search_options,
             timeout=timeout,
             fail_open=fail_open,
-            write_back=write_back,
+            write_back=write_back is not False,
             outbox=outbox,
             max_pending=max_pending,
         )
@@ -191,6 +195,8 @@ class MemOSGraphMemory:
                 self._saved.move_to_end(scope)
                 while len(self._saved) > _TRACKED_CONVERSATIONS:
                     self._saved.popitem(last=False)
+        if self._keep is not None:
+            new = [m for m in new if self._keep(m)]
         return new, scope
 
     def save(self, state: Any, config: RunnableConfig) -> dict[str, Any]:

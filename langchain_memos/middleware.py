@@ -33,6 +33,7 @@ from langchain_memos._agent_memory import (
     AgentMemory,
     OutboxArg,
     Scope,
+    message_filter,
     turn_start,
 )
 from langchain_memos.client import AsyncMemOSClient, MemOSClient
@@ -114,7 +115,9 @@ class MemOSMiddleware(AgentMiddleware[MemOSState, Any, Any]):
         search_options: Extra ``search_memory`` arguments (``memory_limit_number``, ...).
         timeout: Seconds the search may take (default 2).
         fail_open: Degrade on memory failures instead of raising (default ``True``).
-        write_back: Write each turn's new messages to MemOS (default ``True``).
+        write_back: Write each turn's new messages to MemOS (default ``True``); or a function
+            of a message that says which to write, e.g. ``lambda m: m.type == "human"`` to
+            store only what the user said (keep a tool call and its result together).
         prompt_mode: What every model call gets (see
             :meth:`~langchain_memos.prompts.MemoryPrompt.text`): ``"protocol"`` (default) the
             current time and its zone, the memories and the docs' four-step memory-safety
@@ -152,7 +155,7 @@ class MemOSMiddleware(AgentMiddleware[MemOSState, Any, Any]):
         search_options: Mapping[str, Any] | None = None,
         timeout: float = DEFAULT_SEARCH_TIMEOUT,
         fail_open: bool = True,
-        write_back: bool = True,
+        write_back: bool | Callable[[BaseMessage], bool] = True,
         prompt_mode: PromptMode | None = None,
         full_instruction: bool = False,
         outbox: OutboxArg = None,
@@ -160,6 +163,7 @@ class MemOSMiddleware(AgentMiddleware[MemOSState, Any, Any]):
     ) -> None:
         super().__init__()
         mode = check_prompt_mode(prompt_mode, full_instruction=full_instruction)
+        self._keep = message_filter(write_back)
         self.memory = AgentMemory(
             client=client,
             async_client=async_client,
@@ -169,7 +173,7 @@ class MemOSMiddleware(AgentMiddleware[MemOSState, Any, Any]):
             search_options=search_options,
             timeout=timeout,
             fail_open=fail_open,
-            write_back=write_back,
+            write_back=write_back is not False,
             outbox=outbox,
             max_pending=max_pending,
         )
@@ -231,15 +235,17 @@ class MemOSMiddleware(AgentMiddleware[MemOSState, Any, Any]):
 
     # ---- after_agent: write back the turn's new messages ---------------------------------
 
-    @staticmethod
-    def _written(state: MemOSState) -> tuple[list[BaseMessage], Scope] | None:
-        """This turn's messages and scope, as before_agent recorded them."""
+    def _written(self, state: MemOSState) -> tuple[list[BaseMessage], Scope] | None:
+        """This turn's messages to write (``write_back`` may filter them) and its scope."""
         user = state.get("memos_user_id")
         if user is None:
             return None  # before_agent did not run (e.g. the run was resumed after an interrupt)
         start = state.get("memos_turn_start", 0)
         scope = Scope(user_id=user, conversation_id=state.get("memos_conversation_id"))
-        return list(state["messages"][start:]), scope
+        messages: list[BaseMessage] = list(state["messages"][start:])
+        if self._keep is not None:
+            messages = [m for m in messages if self._keep(m)]
+        return messages, scope
 
     def after_agent(self, state: MemOSState, runtime: Runtime[Any]) -> dict[str, Any] | None:
         """Queue the messages this turn added for the background writer."""

@@ -227,3 +227,22 @@ async def test_the_pre_model_hook_gives_the_protocol_too(engine: CountingEngine,
     agent = create_react_agent(model, [], pre_model_hook=hook)
     await run(agent, mode, "Who do I travel with?", {"configurable": {"user_id": "alice"}})
     assert "# Critical Protocol: Memory Safety" in model.calls[0][0].text
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_write_back_can_choose_the_messages_it_writes(
+    engine: CountingEngine, mode: str
+) -> None:
+    memory = MemOSGraphMemory(
+        MemOSClient(embedded=engine), write_back=lambda message: message.type == "human"
+    )
+    graph = build(memory, [])
+    cfg: RunnableConfig = {"configurable": {"user_id": "alice", "thread_id": "t1"}}
+    await run(graph, mode, "Who do I travel with?", cfg)
+    state = await run(graph, mode, "And where to?", cfg)
+    assert [m.type for m in state["messages"]][1:] == ["human", "ai", "human", "ai"]
+    assert memory.close(timeout=5)
+    assert [[m["content"] for m in w["messages"]] for w in writes(engine)] == [
+        ["Who do I travel with?"],
+        ["And where to?"],
+    ]

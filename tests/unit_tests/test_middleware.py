@@ -7,6 +7,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 from langchain.agents import create_agent
@@ -338,3 +339,21 @@ async def test_each_prompt_mode_injects_its_rendering(engine: CountingEngine, mo
     assert PROTOCOL in full
     assert full.endswith(f"# Original Query\n{QUESTION}")
     assert legacy == full
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_write_back_can_choose_the_messages_it_writes(
+    engine: CountingEngine, mode: str
+) -> None:
+    memory = MemOSMiddleware(
+        MemOSClient(embedded=engine),
+        async_client=AsyncMemOSClient(embedded=engine),
+        write_back=lambda message: message.type == "human",
+    )
+    agent = create_agent(ScriptedToolModel(tool_calls=2), [lookup], middleware=[memory])
+    result = await run(agent, mode, QUESTION, config())
+    assert len(result["messages"]) == 6  # the conversation itself is untouched
+    assert memory.close(timeout=5)
+    assert added(engine) == [[{"role": "user", "content": QUESTION, "chat_time": ANY}]]
+    with pytest.raises(MemOSInputError, match="write_back must be True, False or a function"):
+        MemOSMiddleware(MemOSClient(embedded=engine), write_back="human")  # type: ignore[arg-type]
