@@ -98,7 +98,7 @@ def open_client() -> MemOSClient:
 
 
 def print_recalled(docs: list[Document]) -> None:
-    print(f"MemOS recalled {len(docs)} memories:")
+    print(f"MemOS recalled {len(docs)} memories (times in UTC+08:00, the service's zone):")
     for doc in docs:
         created = doc.metadata.get("created_at")
         when = datetime.fromisoformat(created).astimezone(SERVICE_TIMEZONE) if created else None

@@ -31,6 +31,7 @@ def test_the_quickstart_runs_offline_and_recalls_conversation_a() -> None:
     assert "using the embedded MemOS engine" in out
     assert "human: Yes, with both kids and elderly, we usually travel as a whole family." in out
     recalled = out.split("MemOS recalled", 1)[1]
+    assert recalled.startswith(" 7 memories (times in UTC+08:00, the service's zone):")
     assert (
         "[user viewpoint] Of course I'm bringing my kid, our family always travels together."
         in recalled
