@@ -7,7 +7,9 @@
   OpenAI-compatible server; ``OPENAI_MODEL`` picks another model).
 * With neither, :class:`OfflineModel` answers. It is not a language model: it says so in every
   answer, and reports what it was given, so the examples run anywhere and still show what a
-  real model would receive.
+  real model would receive. Its answers say nothing about the user, so the examples do not
+  store them in MemOS (:func:`remembered`); the next turn would otherwise recall
+  "[assistant viewpoint] [offline model, not an LLM] I was given 0 remembered fact(s)".
 """
 
 from __future__ import annotations
@@ -62,13 +64,22 @@ class OfflineModel(BaseChatModel):
         return ChatResult(generations=[ChatGeneration(message=AIMessage(answer))])
 
 
+def remembered(message: BaseMessage) -> bool:
+    """Whether the examples store ``message`` in MemOS: all but the offline stand-in's answers,
+    which carry its label. Pass it as ``write_back=`` (a real model's answers are all kept)."""
+    return not (isinstance(message, AIMessage) and message.text.startswith(OFFLINE_LABEL))
+
+
 def chat_model() -> BaseChatModel:
     """The configured chat model, else :class:`OfflineModel` (and a line saying so)."""
     name = os.environ.get("EXAMPLE_MODEL")
     if not name and os.environ.get("OPENAI_API_KEY"):
         name = "openai:" + os.environ.get("OPENAI_MODEL", "gpt-4o-mini")
     if not name:
-        print(f"No EXAMPLE_MODEL or OPENAI_API_KEY: answering with the {OFFLINE_LABEL}.")
+        print(
+            f"No EXAMPLE_MODEL or OPENAI_API_KEY: answering with the {OFFLINE_LABEL}. "
+            "Its answers only report what it was given, so they are not stored in MemOS."
+        )
         return OfflineModel()
     from langchain.chat_models import init_chat_model
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 
-from _chat_model import chat_model
+from _chat_model import chat_model, remembered
 from langchain.agents import create_agent
 from langchain_core.messages import HumanMessage
 
@@ -31,7 +31,8 @@ def main() -> None:
     else:
         print("No MEMOS_API_KEY: using the embedded MemOS engine, in memory.")
         client = MemOSClient(embedded=":memory:")
-    memory = MemOSMiddleware(client)
+    # write_back=remembered: every message of a turn, except the offline stand-in's answers.
+    memory = MemOSMiddleware(client, write_back=remembered)
     agent = create_agent(chat_model(), tools=[], middleware=[memory])
 
     turns = [

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from _chat_model import chat_model
+from _chat_model import chat_model, remembered
 from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import tool
@@ -62,7 +62,8 @@ def main() -> None:
     else:
         print("No MEMOS_API_KEY: using the embedded MemOS engine, in memory.")
         client = MemOSClient(embedded=":memory:")
-    memory = MemOSGraphMemory(client)
+    # write_back=remembered: every message of a turn, except the offline stand-in's answers.
+    memory = MemOSGraphMemory(client, write_back=remembered)
     agent = build_agent(memory)
 
     turns = [

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from _chat_model import chat_model
+from _chat_model import chat_model, remembered
 from langchain.agents import create_agent
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.documents import Document
@@ -98,7 +98,7 @@ def open_client() -> MemOSClient:
 
 
 def print_recalled(docs: list[Document]) -> None:
-    print(f"MemOS recalled {len(docs)} memories:")
+    print(f"MemOS recalled {len(docs)} memories (times in UTC+08:00, the service's zone):")
     for doc in docs:
         created = doc.metadata.get("created_at")
         when = datetime.fromisoformat(created).astimezone(SERVICE_TIMEZONE) if created else None
@@ -113,7 +113,11 @@ def ask_agent(client: MemOSClient) -> None:
     """Conversation B: one agent turn, with MemOS memory in the system prompt."""
     # The prompt's "current time" is conversation B's date, as if the question were asked then.
     builder = MemoryPromptBuilder(now=lambda: datetime(2025, 9, 28, 20, 0, tzinfo=SERVICE_TIMEZONE))
-    memory = MemOSMiddleware(client, builder=builder, full_instruction=True)
+    # This agent has no system prompt of its own, so it gets the MemOS docs' whole one: role,
+    # memories, memory-safety protocol and query. (The default, "protocol", leaves out the role
+    # and the query, for agents that have their own prompt.)
+    # write_back=remembered: conversation B is stored, but not the offline stand-in's answer.
+    memory = MemOSMiddleware(client, builder=builder, prompt_mode="full", write_back=remembered)
     agent = create_agent(chat_model(), tools=[], middleware=[memory])
     capture = SystemPromptCapture()
     result = agent.invoke(
@@ -138,7 +142,7 @@ def main() -> int:
                 print(f"  {message.type:>5}: {message.content}")
 
             print(f"\nConversation B (2025-09-28) asks: {QUESTION_B}")
-            retriever = MemOSRetriever(client=client, k=6)
+            retriever = MemOSRetriever(client=client, k=7)
             print_recalled(retriever.invoke(QUESTION_B, config=SCOPE_B))
             print()
             ask_agent(client)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from datetime import datetime
 
-from _chat_model import chat_model
+from _chat_model import chat_model, remembered
 from langchain_core.documents import Document
 from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.output_parsers import StrOutputParser
@@ -73,7 +73,9 @@ def main() -> None:
         answer = chain.invoke(
             {"facts": facts, "history": history.messages, "question": question}, config
         )
-        history.add_messages([HumanMessage(question), AIMessage(answer)])
+        # Not the offline stand-in's answer: it only reports what it was given.
+        exchange = [HumanMessage(question), AIMessage(answer)]
+        history.add_messages([m for m in exchange if remembered(m)])
         print(f"\n[{session_id}] user: {question}")
         print(f"memories in the prompt:\n{facts or '(none)'}")
         print(f"assistant: {answer}")

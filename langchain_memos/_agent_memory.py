@@ -24,7 +24,7 @@ import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
@@ -32,6 +32,7 @@ from langchain_memos._base_client import observe_retries
 from langchain_memos._exceptions import APITimeoutError, MemOSError, MemOSInputError
 from langchain_memos._validation import (
     check_flag,
+    check_id,
     check_instance,
     check_optional_id,
     check_options,
@@ -52,6 +53,7 @@ __all__ = [
     "MemoryRecall",
     "Scope",
     "last_human_text",
+    "message_filter",
     "resolve_scope",
     "turn_start",
 ]
@@ -87,11 +89,15 @@ def _lookup(source: object, key: str) -> Any:
     return getattr(source, key, None)
 
 
-def _text(value: object) -> str | None:
-    if value is None or isinstance(value, bool):
-        return None
-    text = str(value).strip()
-    return text or None
+def _user(source: str, value: object) -> str | None:
+    """A user id where one was given: the retriever's rule (a string, checked, never coerced)."""
+    return None if value is None else check_id(source, value)
+
+
+def _conversation(source: str, value: object) -> str | None:
+    """A conversation id where one was given: stringified first, as the retriever does, since
+    LangGraph accepts any ``thread_id`` (an int, a UUID) and keys its checkpoints by ``str``."""
+    return None if value is None else check_id(source, str(value))
 
 
 def resolve_scope(
@@ -103,16 +109,27 @@ def resolve_scope(
 ) -> Scope:
     """The run's scope: explicit argument > ``config["configurable"]`` > runtime context.
 
-    The user comes from ``configurable.user_id`` or the context's ``user_id`` (attribute or key);
-    the conversation from ``configurable.thread_id`` (``conversation_id`` is accepted too) or the
-    context's ``thread_id`` / ``conversation_id``. There is no shared default user.
+    The user comes from ``user_id``, else ``configurable.user_id``, else the context's
+    ``user_id`` (attribute or key); the conversation from ``conversation_id``, else
+    ``configurable.conversation_id``, else ``configurable.thread_id``, else the context's
+    ``conversation_id`` / ``thread_id``. There is no shared default user.
+
+    One rule, the :class:`~langchain_memos.retrievers.MemOSRetriever`'s: the first source that
+    is not ``None`` is used, and must be a valid id (:func:`~langchain_memos._validation.check_id`:
+    a non-blank string of at most 100 characters). A user id is never coerced: ``42`` or ``""``
+    is an error, not the user ``"42"`` nor a fall-through to the next source. A conversation id
+    is stringified first (``thread_id=7`` files the turns under ``"7"``), as the retriever and
+    LangGraph's checkpointers do.
 
     Raises:
-        MemOSInputError: no user id anywhere.
+        MemOSInputError: no user id anywhere, or an id that breaks the rule above (the message
+            names where it came from).
     """
     configurable = (config or {}).get("configurable") or {}
     user = (
-        _text(user_id) or _text(configurable.get("user_id")) or _text(_lookup(context, "user_id"))
+        _user("user_id", user_id)
+        or _user("configurable.user_id", configurable.get("user_id"))
+        or _user("the runtime context's user_id", _lookup(context, "user_id"))
     )
     if user is None:
         raise MemOSInputError(
@@ -120,13 +137,33 @@ def resolve_scope(
             "{'configurable': {'user_id': ...}}, or give the runtime context a user_id"
         )
     conversation = (
-        _text(conversation_id)
-        or _text(configurable.get("thread_id"))
-        or _text(configurable.get("conversation_id"))
-        or _text(_lookup(context, "thread_id"))
-        or _text(_lookup(context, "conversation_id"))
+        _conversation("conversation_id", conversation_id)
+        or _conversation("configurable.conversation_id", configurable.get("conversation_id"))
+        or _conversation("configurable.thread_id", configurable.get("thread_id"))
+        or _conversation(
+            "the runtime context's conversation_id", _lookup(context, "conversation_id")
+        )
+        or _conversation("the runtime context's thread_id", _lookup(context, "thread_id"))
     )
     return Scope(user_id=user, conversation_id=conversation)
+
+
+def message_filter(write_back: object) -> Callable[[BaseMessage], bool] | None:
+    """An integration's ``write_back`` as the filter of the messages it writes.
+
+    ``True`` or ``False`` give ``None`` (every message; whether to write at all is the
+    caller's); a function of a message is the filter.
+
+    Raises:
+        MemOSInputError: anything else.
+    """
+    if isinstance(write_back, bool):
+        return None
+    if not callable(write_back):
+        raise MemOSInputError(
+            f"write_back must be True, False or a function of a message; got {write_back!r}"
+        )
+    return cast("Callable[[BaseMessage], bool]", write_back)
 
 
 def last_human_text(messages: Sequence[BaseMessage]) -> str | None:

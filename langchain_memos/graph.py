@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from langchain_core.messages import BaseMessage, RemoveMessage, SystemMessage
@@ -34,12 +34,18 @@ from langchain_memos._agent_memory import (
     AgentMemory,
     OutboxArg,
     Scope,
+    message_filter,
     turn_start,
 )
 from langchain_memos._exceptions import MemOSInputError
 from langchain_memos._validation import check_flag
 from langchain_memos.client import AsyncMemOSClient, MemOSClient
-from langchain_memos.prompts import MemoryPrompt, MemoryPromptBuilder
+from langchain_memos.prompts import (
+    MemoryPrompt,
+    MemoryPromptBuilder,
+    PromptMode,
+    check_prompt_mode,
+)
 
 __all__ = ["MEMORY_MESSAGE_ID", "MemOSGraphMemory", "create_memos_pre_model_hook"]
 
@@ -71,12 +77,15 @@ class MemOSGraphMemory:
 
     The user comes from ``user_id``, else the run's ``config["configurable"]["user_id"]``, else
     the runtime context's ``user_id``; the conversation from ``conversation_id``, else
-    ``configurable.thread_id``, else the context's ``thread_id``. A run without a user raises
-    ``MemOSInputError``. A search that fails or takes longer than ``timeout`` recalls nothing
-    and logs a warning (``fail_open=False`` raises). Writes are committed to a durable outbox
-    before they are sent, delivered in order per conversation and retried while MemOS is
-    unavailable, at least once (see :mod:`langchain_memos.outbox`); :meth:`close` and
-    interpreter exit wait for them.
+    ``configurable.conversation_id`` or ``configurable.thread_id``, else the context's. Ids
+    follow the retriever's rule (:func:`~langchain_memos._agent_memory.resolve_scope`): a user
+    id must be a non-blank string (``42`` raises, it is not read as ``"42"``); a thread id is
+    used as ``str(thread_id)``. A run without a user raises ``MemOSInputError``.
+
+    A search that fails or takes longer than ``timeout`` recalls nothing and logs a warning
+    (``fail_open=False`` raises). Writes are committed to a durable outbox before they are sent,
+    delivered in order per conversation and retried while MemOS is unavailable, at least once
+    (see :mod:`langchain_memos.outbox`); :meth:`close` and interpreter exit wait for them.
 
     Args:
         client: Sync client (sync graphs and the background writer). With neither client, one
@@ -89,9 +98,17 @@ class MemOSGraphMemory:
         search_options: Extra ``search_memory`` arguments.
         timeout: Seconds a search may take (default 2).
         fail_open: Degrade on memory failures instead of raising (default ``True``).
-        write_back: Let :meth:`save_node` write (default ``True``).
-        full_instruction: Use the builder's complete system prompt instead of only the
-            ``<memories>`` block.
+        write_back: Let :meth:`save_node` write (default ``True``); or a function of a
+            message that says which to write, e.g. ``lambda m: m.type == "human"`` to store
+            only what the user said (keep a tool call and its result together).
+        prompt_mode: What the memory message holds (see
+            :meth:`~langchain_memos.prompts.MemoryPrompt.text`): ``"protocol"`` (default) the
+            current time and its zone, the memories and the docs' four-step memory-safety
+            protocol with its instructions, without the docs' role and query (the agent has
+            its own role, the conversation has the query); ``"memories"`` only the
+            ``<memories>`` block and its time zone; ``"full"`` the docs' complete system
+            prompt, role and query included. In the query's language (``builder`` decides).
+        full_instruction: The older spelling of ``prompt_mode="full"``.
         outbox: An :class:`~langchain_memos.outbox.Outbox` or a database path for the writes;
             default: ``$MEMOS_OUTBOX_PATH`` or a file in the user cache, in memory for the
             embedded engine.
@@ -109,12 +126,15 @@ class MemOSGraphMemory:
         search_options: Mapping[str, Any] | None = None,
         timeout: float = DEFAULT_SEARCH_TIMEOUT,
         fail_open: bool = True,
-        write_back: bool = True,
+        write_back: bool | Callable[[BaseMessage], bool] = True,
+        prompt_mode: PromptMode | None = None,
         full_instruction: bool = False,
         outbox: OutboxArg = None,
         max_pending: int = DEFAULT_MAX_PENDING,
     ) -> None:
         check_flag("full_instruction", full_instruction)  # before a writer thread starts
+        mode = check_prompt_mode(prompt_mode, full_instruction=full_instruction)
+        self._keep = message_filter(write_back)
         self.memory = AgentMemory(
             client=client,
             async_client=async_client,
@@ -124,11 +144,11 @@ class MemOSGraphMemory:
             search_options=search_options,
             timeout=timeout,
             fail_open=fail_open,
-            write_back=write_back,
+            write_back=write_back is not False,
             outbox=outbox,
             max_pending=max_pending,
         )
-        self.full_instruction = full_instruction
+        self.prompt_mode: PromptMode = mode
         # The id of the last message saved per conversation, so a turn is never sent twice.
         self._saved: OrderedDict[Scope, str] = OrderedDict()
         self._saved_lock = threading.Lock()
@@ -137,7 +157,7 @@ class MemOSGraphMemory:
         return self.memory.scope(config, _context())
 
     def _text(self, prompt: MemoryPrompt) -> str:
-        return prompt.full_instruction if self.full_instruction else prompt.instruction
+        return prompt.text(self.prompt_mode)
 
     # ---- recall: one memory SystemMessage at the front, replaced each turn ---------------
 
@@ -177,6 +197,8 @@ class MemOSGraphMemory:
                 self._saved.move_to_end(scope)
                 while len(self._saved) > _TRACKED_CONVERSATIONS:
                     self._saved.popitem(last=False)
+        if self._keep is not None:
+            new = [m for m in new if self._keep(m)]
         return new, scope
 
     def save(self, state: Any, config: RunnableConfig) -> dict[str, Any]:

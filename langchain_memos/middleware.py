@@ -33,11 +33,17 @@ from langchain_memos._agent_memory import (
     AgentMemory,
     OutboxArg,
     Scope,
+    message_filter,
     turn_start,
 )
 from langchain_memos._validation import check_flag
 from langchain_memos.client import AsyncMemOSClient, MemOSClient
-from langchain_memos.prompts import MemoryPromptBuilder
+from langchain_memos.prompts import (
+    MemoryPrompt,
+    MemoryPromptBuilder,
+    PromptMode,
+    check_prompt_mode,
+)
 
 __all__ = ["MemOSMiddleware", "MemOSState"]
 
@@ -87,8 +93,10 @@ class MemOSMiddleware(AgentMiddleware[MemOSState, Any, Any]):
 
     The user comes from ``user_id``, else the run's ``config["configurable"]["user_id"]``, else
     the runtime context's ``user_id``; the conversation from ``conversation_id``, else
-    ``configurable.thread_id``, else the context's ``thread_id``. A run without a user raises
-    ``MemOSInputError``.
+    ``configurable.conversation_id`` or ``configurable.thread_id``, else the context's. Ids
+    follow the retriever's rule (:func:`~langchain_memos._agent_memory.resolve_scope`): a user
+    id must be a non-blank string (``42`` raises, it is not read as ``"42"``); a thread id is
+    used as ``str(thread_id)``. A run without a user raises ``MemOSInputError``.
 
     A search that fails or takes longer than ``timeout`` gives an answer without memories and a
     logged warning (``fail_open=False`` raises instead). Writes are committed to a durable
@@ -108,9 +116,17 @@ class MemOSMiddleware(AgentMiddleware[MemOSState, Any, Any]):
         search_options: Extra ``search_memory`` arguments (``memory_limit_number``, ...).
         timeout: Seconds the search may take (default 2).
         fail_open: Degrade on memory failures instead of raising (default ``True``).
-        write_back: Write each turn's new messages to MemOS (default ``True``).
-        full_instruction: Inject the builder's complete system prompt instead of only the
-            ``<memories>`` block.
+        write_back: Write each turn's new messages to MemOS (default ``True``); or a function
+            of a message that says which to write, e.g. ``lambda m: m.type == "human"`` to
+            store only what the user said (keep a tool call and its result together).
+        prompt_mode: What every model call gets (see
+            :meth:`~langchain_memos.prompts.MemoryPrompt.text`): ``"protocol"`` (default) the
+            current time and its zone, the memories and the docs' four-step memory-safety
+            protocol with its instructions, without the docs' role and query (the agent has
+            its own role, the conversation has the query); ``"memories"`` only the
+            ``<memories>`` block and its time zone; ``"full"`` the docs' complete system
+            prompt, role and query included. In the query's language (``builder`` decides).
+        full_instruction: The older spelling of ``prompt_mode="full"``.
         outbox: An :class:`~langchain_memos.outbox.Outbox` or a database path for the writes;
             default: ``$MEMOS_OUTBOX_PATH`` or a file in the user cache, in memory for the
             embedded engine.
@@ -140,13 +156,16 @@ class MemOSMiddleware(AgentMiddleware[MemOSState, Any, Any]):
         search_options: Mapping[str, Any] | None = None,
         timeout: float = DEFAULT_SEARCH_TIMEOUT,
         fail_open: bool = True,
-        write_back: bool = True,
+        write_back: bool | Callable[[BaseMessage], bool] = True,
+        prompt_mode: PromptMode | None = None,
         full_instruction: bool = False,
         outbox: OutboxArg = None,
         max_pending: int = DEFAULT_MAX_PENDING,
     ) -> None:
         super().__init__()
         check_flag("full_instruction", full_instruction)  # before a writer thread starts
+        mode = check_prompt_mode(prompt_mode, full_instruction=full_instruction)
+        self._keep = message_filter(write_back)
         self.memory = AgentMemory(
             client=client,
             async_client=async_client,
@@ -156,11 +175,11 @@ class MemOSMiddleware(AgentMiddleware[MemOSState, Any, Any]):
             search_options=search_options,
             timeout=timeout,
             fail_open=fail_open,
-            write_back=write_back,
+            write_back=write_back is not False,
             outbox=outbox,
             max_pending=max_pending,
         )
-        self.full_instruction = full_instruction
+        self.prompt_mode: PromptMode = mode
         self.tools = []
 
     # ---- before_agent: one search per user turn ------------------------------------------
@@ -176,8 +195,8 @@ class MemOSMiddleware(AgentMiddleware[MemOSState, Any, Any]):
             _CONVERSATION: scope.conversation_id,
         }
 
-    def _render(self, prompt: Any) -> str:
-        return str(prompt.full_instruction if self.full_instruction else prompt.instruction)
+    def _render(self, prompt: MemoryPrompt) -> str:
+        return prompt.text(self.prompt_mode)
 
     def before_agent(self, state: MemOSState, runtime: Runtime[Any]) -> dict[str, Any] | None:
         """Search once for the turn's latest human message; keep the block in private state."""
@@ -218,15 +237,17 @@ class MemOSMiddleware(AgentMiddleware[MemOSState, Any, Any]):
 
     # ---- after_agent: write back the turn's new messages ---------------------------------
 
-    @staticmethod
-    def _written(state: MemOSState) -> tuple[list[BaseMessage], Scope] | None:
-        """This turn's messages and scope, as before_agent recorded them."""
+    def _written(self, state: MemOSState) -> tuple[list[BaseMessage], Scope] | None:
+        """This turn's messages to write (``write_back`` may filter them) and its scope."""
         user = state.get("memos_user_id")
         if user is None:
             return None  # before_agent did not run (e.g. the run was resumed after an interrupt)
         start = state.get("memos_turn_start", 0)
         scope = Scope(user_id=user, conversation_id=state.get("memos_conversation_id"))
-        return list(state["messages"][start:]), scope
+        messages: list[BaseMessage] = list(state["messages"][start:])
+        if self._keep is not None:
+            messages = [m for m in messages if self._keep(m)]
+        return messages, scope
 
     def after_agent(self, state: MemOSState, runtime: Runtime[Any]) -> dict[str, Any] | None:
         """Queue the messages this turn added for the background writer."""

@@ -1,11 +1,18 @@
 """Recalled memories assembled into a system prompt, the way the MemOS documentation does it.
 
-A search result becomes three things (after the docs' matches / instruction / full_instruction):
+A search result becomes (after the docs' matches / instruction / full_instruction):
 
 * ``matches``: the recalled items that made it into the prompt, most relevant first;
-* ``instruction``: the ``<memories>`` block alone, to put into your own prompt;
-* ``full_instruction``: a complete system prompt: role, current time, the memories, the
-  four-step memory-safety protocol, instructions and, optionally, the user's query.
+* ``instruction``: the ``<memories>`` block and the time zone of its times, to put into your
+  own prompt (prompt mode ``"memories"``);
+* ``protocol_instruction``: the current time and time zone, the memories, the four-step
+  memory-safety protocol and the instructions: the system prompt without its role and query,
+  to append to an agent's own system prompt (prompt mode ``"protocol"``, the agent default);
+* ``full_instruction``: the complete system prompt of the docs: role, the above and,
+  optionally, the user's query (prompt mode ``"full"``).
+
+Every rendering names the time zone its times are in (the builder's ``timezone``, by default
+the service's, UTC+08:00).
 
 Example:
     >>> prompt = build_memory_prompt(client.search_memory(query, user_id="u1"), query=query)
@@ -16,9 +23,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, tzinfo
-from typing import Literal, TypeAlias
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, tzinfo
+from typing import Literal, TypeAlias, cast, get_args
 
 from langchain_memos._exceptions import MemOSInputError
 from langchain_memos._tokens import approximate_tokens
@@ -32,16 +39,23 @@ from langchain_memos.types import SERVICE_TIMEZONE, SearchMemoryResult
 
 __all__ = [
     "DEFAULT_MAX_TOKENS",
+    "DEFAULT_PROMPT_MODE",
     "MemoryLine",
     "MemoryPrompt",
     "MemoryPromptBuilder",
+    "PromptMode",
     "PromptParts",
     "build_memory_prompt",
+    "check_prompt_mode",
+    "zone_label",
 ]
 
 DEFAULT_MAX_TOKENS = 1_500
 Kind: TypeAlias = Literal["fact", "preference", "tool", "skill"]
 Language: TypeAlias = Literal["en", "zh"]
+PromptMode: TypeAlias = Literal["memories", "protocol", "full"]
+"""What an agent integration injects: see :meth:`MemoryPrompt.text`."""
+DEFAULT_PROMPT_MODE: PromptMode = "protocol"
 
 
 @dataclass(frozen=True)
@@ -69,20 +83,88 @@ class PromptParts:
     current_time: str
     query: str
     language: Language
+    timezone: str = ""
+    """The zone of every time shown, e.g. ``"UTC+08:00 (Asia/Shanghai)"``."""
 
 
 @dataclass(frozen=True)
 class MemoryPrompt:
-    """The prompt made of one search result. All three are empty when nothing was recalled."""
+    """The prompt made of one search result. Every text is empty when nothing was recalled."""
 
     matches: list[MemoryLine]
     instruction: str
     full_instruction: str
     tokens: int
     """Tokens of the recalled lines kept (the budget's measure), by the builder's counter."""
+    protocol_instruction: str = ""
+    """``full_instruction`` without its role and query: what an agent adds to its own prompt."""
+    timezone: str = ""
+    """The zone the prompt's times are in, as the prompt names it."""
 
     def __bool__(self) -> bool:
         return bool(self.matches)
+
+    def text(self, mode: PromptMode = DEFAULT_PROMPT_MODE) -> str:
+        """The rendering a prompt mode injects.
+
+        * ``"memories"``: :attr:`instruction`, the ``<memories>`` block and its time zone;
+        * ``"protocol"``: :attr:`protocol_instruction`, the current time and zone, the
+          memories, the four-step memory-safety protocol (how to treat ``[assistant
+          viewpoint]`` memories) and the instructions;
+        * ``"full"``: :attr:`full_instruction`, that with the role and the user's query.
+        """
+        texts = {
+            "memories": self.instruction,
+            "protocol": self.protocol_instruction,
+            "full": self.full_instruction,
+        }
+        return texts[check_prompt_mode(mode)]
+
+
+def check_prompt_mode(mode: object, *, full_instruction: bool = False) -> PromptMode:
+    """A valid prompt mode; ``None`` is the default, or ``"full"`` with ``full_instruction``.
+
+    ``full_instruction=True`` is the older spelling of ``prompt_mode="full"``.
+
+    Raises:
+        MemOSInputError: an unknown mode, or ``full_instruction`` with another mode.
+    """
+    if mode is None:
+        return "full" if full_instruction else DEFAULT_PROMPT_MODE
+    if mode not in get_args(PromptMode):
+        raise MemOSInputError(f"prompt_mode must be 'memories', 'protocol' or 'full'; got {mode!r}")
+    if full_instruction and mode != "full":
+        raise MemOSInputError(
+            f"full_instruction=True means prompt_mode='full', not {mode!r}; pass only one"
+        )
+    return cast("PromptMode", mode)
+
+
+def _utc(offset: timedelta) -> str:
+    sign = "-" if offset < timedelta(0) else "+"
+    minutes = abs(int(offset.total_seconds())) // 60
+    return f"UTC{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def zone_label(zone: tzinfo, at: datetime) -> str:
+    """How a prompt names ``zone``: ``"UTC+08:00 (Asia/Shanghai)"``, ``"UTC"``, or, for a zone
+    with daylight saving time, its name and both offsets in ``at``'s year."""
+    offsets = sorted(
+        {
+            offset
+            for month in (1, 7)
+            if (offset := datetime(at.year, month, 1, tzinfo=zone).utcoffset()) is not None
+        }
+    )
+    name = getattr(zone, "key", None) or zone.tzname(at.astimezone(zone))
+    if len(offsets) > 1:
+        return f"{name} ({' / '.join(map(_utc, offsets))})"
+    utc = _utc(offsets[0]) if offsets else None
+    if utc is None:
+        return name or "local time"
+    if utc == "UTC+00:00" and name in (None, "UTC", utc):
+        return "UTC"
+    return utc if name in (None, utc) else f"{utc} ({name})"
 
 
 _LABELS: dict[Language, dict[str, str]] = {
@@ -99,15 +181,35 @@ _SECTIONS: dict[Kind, str] = {
     "skill": "skills",
 }
 
-TEMPLATES: dict[Language, str] = {
+_ROLES: dict[Language, str] = {
     "en": """# Role
 You are an intelligent assistant with long-term memory (MemOS Assistant). Your goal is to combine \
 retrieved memory fragments to provide highly personalized, accurate, and logically rigorous answers.
 
-# System Context
-- Current time: {current_time} (use this as the baseline for judging memory freshness)
+""",
+    "zh": """# Role
+你是一个拥有长期记忆能力的智能助手 (MemOS Assistant)。你的目标是结合检索到的记忆片段，\
+为用户提供高度个性化、准确且逻辑严密的回答。
 
-# Memory Data
+""",
+}
+_CONTEXTS: dict[Language, str] = {
+    "en": """# System Context
+- Current time: {current_time} (use this as the baseline for judging memory freshness)
+- Time zone: {timezone}; the current time and every memory's time are in this zone
+""",
+    "zh": """# System Context
+- 当前时间: {current_time} (请以此作为判断记忆时效性的基准)
+- 时区: {timezone}（当前时间与每条记忆的时间均为此时区）
+""",
+}
+# Without the "# Original Query" section, the protocol's "Original Query" needs a referent.
+_LATEST_QUERY: dict[Language, str] = {
+    "en": "- Original Query: the user's latest message in the conversation\n",
+    "zh": "- Original Query：对话中用户的最新一条消息\n",
+}
+_RULES: dict[Language, str] = {
+    "en": """# Memory Data
 The following information was retrieved by MemOS and is divided into facts and preferences.
 - **Facts**: May include user attributes, historical conversations, or third-party information.
 - **Important**: Content marked as '[assistant view]', '[assistant viewpoint]' or \
@@ -147,15 +249,8 @@ the highest-priority source of truth.
 2. Use only validated memories as background context.
 3. Follow the style requirements in <preferences>.
 4. Answer directly. Do not mention "memory store," "retrieval," or "AI views."
-{query}""",
-    "zh": """# Role
-你是一个拥有长期记忆能力的智能助手 (MemOS Assistant)。你的目标是结合检索到的记忆片段，\
-为用户提供高度个性化、准确且逻辑严密的回答。
-
-# System Context
-- 当前时间: {current_time} (请以此作为判断记忆时效性的基准)
-
-# Memory Data
+""",
+    "zh": """# Memory Data
 以下是 MemOS 检索到的相关信息，分为“事实”和“偏好”。
 - **事实 (Facts)**：可能包含用户属性、历史对话记录或第三方信息。
 - **特别注意**：其中标记为 '[assistant观点]'、'[模型总结]' 的内容代表 \
@@ -194,13 +289,28 @@ the highest-priority source of truth.
    - 仅使用通过筛选的记忆补充背景。
    - 严格遵守 '<preferences>' 中的风格要求。
 3. **输出**：直接回答问题，**严禁**提及“记忆库”、“检索”或“AI 观点”等系统内部术语。
-{query}""",
+""",
 }
+_ZONE_NOTES: dict[Language, str] = {
+    "en": "All times above are in {timezone}.",
+    "zh": "以上时间的时区均为 {timezone}。",
+}
+TEMPLATES: dict[Language, str] = {
+    language: _ROLES[language] + _CONTEXTS[language] + "\n" + _RULES[language] + "{query}"
+    for language in ("en", "zh")
+}
+"""The documented system prompt (``full_instruction``), by language."""
+PROTOCOL_TEMPLATES: dict[Language, str] = {
+    language: _CONTEXTS[language] + _LATEST_QUERY[language] + "\n" + _RULES[language].rstrip()
+    for language in ("en", "zh")
+}
+"""The documented system prompt without its role and query (``protocol_instruction``)."""
 _QUERY_HEADING = "\n# Original Query\n"
 
 Template: TypeAlias = str | Callable[[PromptParts], str]
-"""A template string with ``{memories}``, ``{current_time}`` and ``{query}`` placeholders
-(replaced literally, so other braces are safe), or a function of :class:`PromptParts`."""
+"""A template string with ``{memories}``, ``{current_time}``, ``{timezone}`` and ``{query}``
+placeholders (replaced literally, so other braces are safe), or a function of
+:class:`PromptParts`."""
 
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -271,11 +381,13 @@ class MemoryPromptBuilder:
     Args:
         language: ``"en"``, ``"zh"``, or ``"auto"`` (Chinese when the query, or else the
             recalled memories, contain Chinese).
-        timezone: Where memory times and the current time are shown (default: the service's).
+        timezone: The zone memory times and the current time are shown in (default: the
+            service's, UTC+08:00 Asia/Shanghai); every rendering names it.
         max_tokens: Budget for the recalled lines (default 1,500); the most relevant lines are
             kept. The template around them is fixed and not counted.
         token_counter: Counts tokens of a line (default: a no-dependency estimate).
-        template: Replaces the documented template (a string or a callable).
+        template: Replaces the documented template (a string or a callable) in
+            ``full_instruction`` and ``protocol_instruction``.
         include_query: Put the user's query under "Original Query".
         dedupe_threshold: Lines whose words overlap at least this much (Jaccard) are merged,
             keeping the more relevant; a preference wins over a fact that says the same.
@@ -344,7 +456,7 @@ class MemoryPromptBuilder:
             used += cost
         return kept, used
 
-    def _block(self, kept: Sequence[MemoryLine], note: str) -> str:
+    def _block(self, kept: Sequence[MemoryLine]) -> str:
         sections = []
         for kind, tag in _SECTIONS.items():
             lines = [line for line in kept if line.kind == kind]
@@ -354,34 +466,60 @@ class MemoryPromptBuilder:
             lines.sort(key=lambda x: x.time.timestamp() if x.time else 0.0, reverse=True)
             body = "\n".join(line.render(self.timezone) for line in lines)
             sections.append(f"  <{tag}>\n{body}\n  </{tag}>" if body else f"  <{tag}>\n  </{tag}>")
-        block = "<memories>\n" + "\n\n".join(sections) + "\n</memories>"
-        if note.strip() and any(line.kind == "preference" for line in kept):
-            block += "\n" + note.rstrip()
-        return block
+        return "<memories>\n" + "\n\n".join(sections) + "\n</memories>"
+
+    @staticmethod
+    def _render(template: Template, parts: PromptParts) -> str:
+        if callable(template):
+            return template(parts)
+        return (
+            template.replace("{memories}", parts.memories)
+            .replace("{current_time}", parts.current_time)
+            .replace("{timezone}", parts.timezone)
+            .replace("{query}", parts.query)
+        )
 
     def build(self, result: SearchMemoryResult, query: str | None = None) -> MemoryPrompt:
-        """The prompt for one search result; empty when nothing was recalled."""
+        """The prompt for one search result; empty when nothing was recalled.
+
+        A custom ``template`` makes both ``full_instruction`` and ``protocol_instruction``
+        (the latter with an empty ``query``: an agent's conversation already holds it).
+        """
         language = self._language(result, query)
         kept, used = self.select(_lines(result, language))
         if not kept:
             return MemoryPrompt(matches=[], instruction="", full_instruction="", tokens=0)
-        block = self._block(kept, result.preference_note)
+        now = self._now().astimezone(self.timezone)
+        zone = zone_label(self.timezone, now)
+        block = self._block(kept)
+        note = result.preference_note
+        # The service's note follows the block, and speaks of preferences: only with some.
+        note = (
+            "\n" + note.rstrip()
+            if note.strip() and any(m.kind == "preference" for m in kept)
+            else ""
+        )
         parts = PromptParts(
-            memories=block,
-            current_time=f"{self._now().astimezone(self.timezone):%Y-%m-%d %H:%M}",
+            memories=block + note,
+            current_time=f"{now:%Y-%m-%d %H:%M}",
             query=(_QUERY_HEADING + query) if (query and self.include_query) else "",
             language=language,
+            timezone=zone,
         )
-        template = self.template if self.template is not None else TEMPLATES[language]
-        if callable(template):
-            full = template(parts)
-        else:
-            full = (
-                template.replace("{memories}", parts.memories)
-                .replace("{current_time}", parts.current_time)
-                .replace("{query}", parts.query)
-            )
-        return MemoryPrompt(matches=kept, instruction=block, full_instruction=full, tokens=used)
+        zone_note = _ZONE_NOTES[language].replace("{timezone}", zone)
+        return MemoryPrompt(
+            matches=kept,
+            instruction=f"{block}\n{zone_note}{note}",
+            full_instruction=self._render(
+                TEMPLATES[language] if self.template is None else self.template, parts
+            ),
+            tokens=used,
+            protocol_instruction=self._render(
+                PROTOCOL_TEMPLATES[language] if self.template is None else self.template,
+                replace(parts, query=""),
+            ),
+            timezone=zone,
+        )
 
 
 def build_memory_prompt(

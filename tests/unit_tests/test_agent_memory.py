@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 from types import SimpleNamespace
 
@@ -44,6 +45,45 @@ def test_scope_precedence() -> None:
     ) == Scope("u", "c2")
     with pytest.raises(MemOSInputError, match="configurable"):
         resolve_scope(user_id=None, conversation_id=None, config=None, context=None)
+
+
+@pytest.mark.parametrize(
+    ("configurable", "message"),
+    [
+        ({"user_id": 42}, "configurable.user_id must be a non-empty string; got 42"),
+        ({"user_id": ""}, "configurable.user_id must be a non-empty string"),
+        ({"user_id": True}, "configurable.user_id must be a non-empty string"),
+        ({"user_id": "u" * 101}, "configurable.user_id is 101 characters long"),
+        ({"user_id": "u", "thread_id": ""}, "configurable.thread_id must be a non-empty"),
+        ({"user_id": "u", "conversation_id": "c" * 101}, "configurable.conversation_id is 101"),
+    ],
+)
+def test_a_bad_id_is_refused_where_it_was_given_not_coerced_or_skipped(
+    configurable: dict[str, object], message: str
+) -> None:
+    # Before: 42 became the user "42", and "" or True fell through to the context's user.
+    context = SimpleNamespace(user_id="from-context", thread_id="t")
+    with pytest.raises(MemOSInputError, match=re.escape(message)):
+        resolve_scope(
+            user_id=None,
+            conversation_id=None,
+            config={"configurable": configurable},
+            context=context,
+        )
+
+
+def test_conversation_ids_are_stringified_and_conversation_id_wins_like_the_retriever() -> None:
+    def scope(**configurable: object) -> Scope:
+        return resolve_scope(
+            user_id=None, conversation_id=None, config={"configurable": configurable}
+        )
+
+    assert scope(user_id="u", thread_id=7) == Scope("u", "7")
+    assert scope(user_id="u", thread_id="t", conversation_id="c") == Scope("u", "c")
+    context = {"user_id": "u", "thread_id": "t", "conversation_id": "c"}
+    assert resolve_scope(user_id=None, conversation_id=None, config=None, context=context) == Scope(
+        "u", "c"
+    )
 
 
 def test_turn_start_and_query() -> None:

@@ -873,7 +873,7 @@ CASES = [
         "str-write-back",
         "middleware",
         lambda e: MemOSMiddleware(e.embedded, write_back=WORD_NO),
-        "write_back must be True or False",
+        "write_back must be True, False or a function of a message",
     ),
     row(
         "str-full-instruction",

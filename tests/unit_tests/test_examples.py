@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+STAND_IN = "[offline model, not an LLM]"
 
 
 def run_example(name: str) -> subprocess.CompletedProcess[str]:
@@ -30,6 +31,7 @@ def test_the_quickstart_runs_offline_and_recalls_conversation_a() -> None:
     assert "using the embedded MemOS engine" in out
     assert "human: Yes, with both kids and elderly, we usually travel as a whole family." in out
     recalled = out.split("MemOS recalled", 1)[1]
+    assert recalled.startswith(" 7 memories (times in UTC+08:00, the service's zone):")
     assert (
         "[user viewpoint] Of course I'm bringing my kid, our family always travels together."
         in recalled
@@ -41,6 +43,7 @@ def test_the_quickstart_prints_the_system_prompt_its_agent_model_received() -> N
     out = run_example("quickstart.py").stdout
     prompt = out.split("The system prompt the model received:", 1)[1].split("agent:", 1)[0]
     assert "Current time: 2025-09-28 20:00" in prompt
+    assert "- Time zone: UTC+08:00 (Asia/Shanghai); the current time and every memory's" in prompt
     assert (
         "-[2025-06-10 09:30] [user viewpoint] Yes, with both kids and elderly, "
         "we usually travel as a whole family." in prompt
@@ -51,9 +54,7 @@ def test_the_quickstart_prints_the_system_prompt_its_agent_model_received() -> N
         "# Original Query\nWhere should we travel for the National Day holiday?"
     )
     answer = out.split("agent:", 1)[1]
-    assert "[offline model, not an LLM] I was given 6 remembered fact(s) and 1 preference(s)" in (
-        answer
-    )
+    assert f"{STAND_IN} I was given 6 remembered fact(s) and 1 preference(s)" in answer
 
 
 def test_client_basics_runs_offline_too() -> None:
@@ -67,11 +68,14 @@ def test_client_basics_runs_offline_too() -> None:
 def test_create_agent_example_runs_offline_with_a_labelled_offline_model() -> None:
     done = run_example("create_agent.py")
     assert done.returncode == 0, done.stderr
-    assert "answering with the [offline model, not an LLM]" in done.stdout
+    assert f"answering with the {STAND_IN}" in done.stdout
+    assert "so they are not stored in MemOS" in done.stdout
     second = done.stdout.split("user: Where should we go", 1)[1]
-    assert "I was given 2 remembered fact(s)" in second
+    assert "I was given 1 remembered fact(s)" in second  # what the user said, nothing else
     recalled = done.stdout.split("MemOS recalled", 1)[1]
     assert "[user viewpoint] We always travel as a family: my two kids and my parents." in recalled
+    # Before, turn 2 recalled "[assistant viewpoint] [offline model, not an LLM] I was given...".
+    assert STAND_IN not in recalled
 
 
 def test_langgraph_example_puts_turn_one_into_turn_twos_memory_message() -> None:
@@ -80,8 +84,13 @@ def test_langgraph_example_puts_turn_one_into_turn_twos_memory_message() -> None
     first, second = done.stdout.split("[national-day]", 1)
     assert "memory message in the state: none" in first
     assert "memory message in the state: yes" in second
-    assert "] [user viewpoint] We always travel as a family: my two kids and my parents." in second
-    assert "I was given 2 remembered fact(s)" in second
+    memory_message = second.split("memory message in the state: yes", 1)[1].split("agent:")[0]
+    assert "# Critical Protocol: Memory Safety" in memory_message
+    assert "] [user viewpoint] We always travel as a family: my two kids and my parents." in (
+        memory_message
+    )
+    assert STAND_IN not in memory_message
+    assert "I was given 1 remembered fact(s)" in second
 
 
 def test_rag_chain_example_recalls_the_first_exchange_in_the_second() -> None:
@@ -90,5 +99,9 @@ def test_rag_chain_example_recalls_the_first_exchange_in_the_second() -> None:
     assert "Deprecat" not in done.stderr
     first, second = done.stdout.split("[national-day]", 1)
     assert "memories in the prompt:\n(none)" in first
-    assert "] [user viewpoint] We always travel as a family: my two kids and my parents." in second
-    assert "I was given 2 remembered fact(s)" in second
+    recalled = second.split("memories in the prompt:", 1)[1].split("assistant:")[0]
+    assert (
+        "] [user viewpoint] We always travel as a family: my two kids and my parents." in recalled
+    )
+    assert STAND_IN not in recalled
+    assert "I was given 1 remembered fact(s)" in second

@@ -164,3 +164,85 @@ async def test_pre_model_hook_gives_memory_to_the_model_only(
     assert "my kids and my parents" in call[0].text
     assert [m.type for m in result["messages"]] == ["human", "ai"]
     assert engine.count(ADD) == 0
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_configurable_ids_follow_the_retrievers_rule(
+    engine: CountingEngine, memory: MemOSGraphMemory, mode: str
+) -> None:
+    seen: list[list[BaseMessage]] = []
+    graph = build(memory, seen)
+    # Before, the recall and save nodes used the user "42"; the retriever refuses it.
+    with pytest.raises(MemOSInputError, match=r"configurable\.user_id must be a non-empty string"):
+        await run(graph, mode, "Who?", {"configurable": {"user_id": 42, "thread_id": "t"}})
+    assert seen == []
+    assert engine.paths == []
+
+    save_only = StateGraph(State)
+    save_only.add_node("save", memory.save_node())
+    save_only.add_edge(START, "save")
+    with pytest.raises(MemOSInputError, match=r"configurable\.user_id must be a non-empty string"):
+        await run(save_only.compile(), mode, "Who?", {"configurable": {"user_id": 42}})
+
+    await run(
+        graph, mode, "Who do I travel with?", {"configurable": {"user_id": "alice", "thread_id": 7}}
+    )
+    assert memory.flush(timeout=5)
+    [write] = writes(engine)
+    assert (write["user_id"], write["conversation_id"]) == ("alice", "7")
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_the_memory_message_carries_the_protocol_by_default(
+    engine: CountingEngine, memory: MemOSGraphMemory, mode: str
+) -> None:
+    # Before, the memory message was the bare <memories> block, without the safety protocol.
+    seen: list[list[BaseMessage]] = []
+    cfg: RunnableConfig = {"configurable": {"user_id": "alice", "thread_id": "t1"}}
+    state = await run(build(memory, seen), mode, "Who do I travel with?", cfg)
+    text = state["messages"][0].text
+    assert text.startswith("# System Context\n")
+    assert "- Time zone: UTC+08:00 (Asia/Shanghai)" in text
+    assert "# Critical Protocol: Memory Safety" in text
+    assert "my kids and my parents" in text
+    assert "# Role" not in text
+    assert "Who do I travel with?" not in text
+
+    plain = MemOSGraphMemory(MemOSClient(embedded=engine), prompt_mode="memories")
+    state = await run(build(plain, seen), mode, "Who do I travel with?", cfg)
+    assert state["messages"][0].text.startswith("<memories>\n")
+    assert "# Critical Protocol" not in state["messages"][0].text
+    plain.close(timeout=5)
+    with pytest.raises(MemOSInputError, match="prompt_mode must be"):
+        MemOSGraphMemory(MemOSClient(embedded=engine), prompt_mode="all")  # type: ignore[arg-type]
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_the_pre_model_hook_gives_the_protocol_too(engine: CountingEngine, mode: str) -> None:
+    from langgraph.prebuilt import create_react_agent
+
+    model = ScriptedToolModel(tool_calls=0)
+    hook = create_memos_pre_model_hook(MemOSClient(embedded=engine))
+    agent = create_react_agent(model, [], pre_model_hook=hook)
+    await run(agent, mode, "Who do I travel with?", {"configurable": {"user_id": "alice"}})
+    assert "# Critical Protocol: Memory Safety" in model.calls[0][0].text
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_write_back_can_choose_the_messages_it_writes(
+    engine: CountingEngine, mode: str
+) -> None:
+    memory = MemOSGraphMemory(
+        MemOSClient(embedded=engine), write_back=lambda message: message.type == "human"
+    )
+    graph = build(memory, [])
+    cfg: RunnableConfig = {"configurable": {"user_id": "alice", "thread_id": "t1"}}
+    await run(graph, mode, "Who do I travel with?", cfg)
+    state = await run(graph, mode, "And where to?", cfg)
+    assert [m.type for m in state["messages"]][1:] == ["human", "ai", "human", "ai"]
+    assert memory.close(timeout=5)
+    assert [[m["content"] for m in w["messages"]] for w in writes(engine)] == [
+        ["Who do I travel with?"],
+        ["And where to?"],
+    ]

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 from langchain.agents import create_agent
@@ -21,6 +22,7 @@ from langchain_memos import (
     InternalServerError,
     MemOSClient,
     MemOSInputError,
+    MemOSRetriever,
 )
 from langchain_memos.middleware import MemOSMiddleware
 from tests.unit_tests.agent_fakes import CountingEngine, ScriptedToolModel, remembering_engine
@@ -244,4 +246,114 @@ def test_options_are_checked_before_any_run(engine: CountingEngine) -> None:
         MemOSMiddleware(client, search_options={"user_id": "x"})
     with pytest.raises(MemOSInputError, match="sync client"):
         MemOSMiddleware(async_client=AsyncMemOSClient(embedded=engine))
+    with pytest.raises(MemOSInputError, match="prompt_mode must be"):
+        MemOSMiddleware(client, prompt_mode="block")  # type: ignore[arg-type]
+    with pytest.raises(MemOSInputError, match="full_instruction=True means prompt_mode='full'"):
+        MemOSMiddleware(client, prompt_mode="memories", full_instruction=True)
     assert MemOSMiddleware(async_client=AsyncMemOSClient(embedded=engine), write_back=False)
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_configurable_ids_follow_the_retrievers_rule(
+    engine: CountingEngine, middleware: MemOSMiddleware, mode: str
+) -> None:
+    agent = create_agent(ScriptedToolModel(tool_calls=0), [], middleware=[middleware])
+    retriever = MemOSRetriever(client=MemOSClient(embedded=engine))
+    refused: RunnableConfig = {"configurable": {"user_id": 42, "thread_id": "t1"}}
+    # Before, the middleware silently used the user "42" while the retriever refused it.
+    with pytest.raises(MemOSInputError, match="user_id must be a non-empty string; got 42"):
+        retriever.invoke(QUESTION, config=refused)
+    with pytest.raises(MemOSInputError, match=r"configurable\.user_id must be a non-empty string"):
+        await run(agent, mode, QUESTION, refused)
+    assert engine.paths == []  # refused before any request
+
+    # A numeric thread id is LangGraph's to give: the retriever takes it, and so does the
+    # middleware, which files the turn under its string.
+    numeric: RunnableConfig = {"configurable": {"user_id": "alice", "thread_id": 7}}
+    await run(agent, mode, QUESTION, numeric)
+    assert retriever.invoke(QUESTION, config=numeric)
+    assert middleware.flush(timeout=5)
+    [body] = [json.loads(b) for p, b in zip(engine.paths, engine.bodies, strict=True) if p == ADD]
+    assert body["conversation_id"] == "7"
+
+
+PROTOCOL = "# Critical Protocol: Memory Safety"
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_by_default_the_model_gets_the_memory_safety_protocol(
+    engine: CountingEngine, middleware: MemOSMiddleware, mode: str
+) -> None:
+    # Before, the default injected the bare <memories> block: nothing told the model that
+    # "[assistant viewpoint]" memories are past guesses, nor which zone the times are in.
+    model = ScriptedToolModel(tool_calls=1)
+    agent = create_agent(model, [lookup], system_prompt="You are terse.", middleware=[middleware])
+    await run(agent, mode, QUESTION, config())
+    for call in model.calls:
+        system = call[0].text
+        assert system.startswith("You are terse.\n\n# System Context\n- Current time: ")
+        assert "- Time zone: UTC+08:00 (Asia/Shanghai)" in system
+        assert "I always travel with my kids and my parents." in system
+        assert PROTOCOL in system
+        assert "'[assistant viewpoint]'" in system
+        assert "# Role" not in system  # the agent's own prompt is its role
+        assert QUESTION not in system  # the query is in the conversation, not the system prompt
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_the_protocol_speaks_the_querys_language(
+    engine: CountingEngine, middleware: MemOSMiddleware, mode: str
+) -> None:
+    MemOSClient(embedded=engine).add_message(
+        [{"role": "user", "content": "我每次旅行都带着孩子和父母。"}],
+        user_id="alice",
+        conversation_id="zh",
+    )
+    model = ScriptedToolModel(tool_calls=0)
+    agent = create_agent(model, [], middleware=[middleware])
+    await run(agent, mode, "这次旅行我应该带孩子去哪里？", config())
+    system = model.calls[0][0].text
+    assert "我每次旅行都带着孩子和父母。" in system
+    assert "# Critical Protocol: Memory Safety (记忆安全协议)" in system
+    assert "- 时区: UTC+08:00 (Asia/Shanghai)" in system
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_each_prompt_mode_injects_its_rendering(engine: CountingEngine, mode: str) -> None:
+    client = MemOSClient(embedded=engine)
+    seen: dict[str, str] = {}
+    for options in (
+        {"prompt_mode": "memories"},
+        {"prompt_mode": "full"},
+        {"full_instruction": True},
+    ):
+        model = ScriptedToolModel(tool_calls=0)
+        memory = MemOSMiddleware(client, write_back=False, **options)
+        await run(create_agent(model, [], middleware=[memory]), mode, QUESTION, config())
+        seen[str(options)] = model.calls[0][0].text
+    memories, full, legacy = seen.values()
+    assert memories.startswith("<memories>\n")
+    assert "</memories>\nAll times above are in UTC+08:00 (Asia/Shanghai)." in memories
+    assert PROTOCOL not in memories
+    assert full.startswith("# Role\n")
+    assert PROTOCOL in full
+    assert full.endswith(f"# Original Query\n{QUESTION}")
+    assert legacy == full
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_write_back_can_choose_the_messages_it_writes(
+    engine: CountingEngine, mode: str
+) -> None:
+    memory = MemOSMiddleware(
+        MemOSClient(embedded=engine),
+        async_client=AsyncMemOSClient(embedded=engine),
+        write_back=lambda message: message.type == "human",
+    )
+    agent = create_agent(ScriptedToolModel(tool_calls=2), [lookup], middleware=[memory])
+    result = await run(agent, mode, QUESTION, config())
+    assert len(result["messages"]) == 6  # the conversation itself is untouched
+    assert memory.close(timeout=5)
+    assert added(engine) == [[{"role": "user", "content": QUESTION, "chat_time": ANY}]]
+    with pytest.raises(MemOSInputError, match="write_back must be True, False or a function"):
+        MemOSMiddleware(MemOSClient(embedded=engine), write_back="human")  # type: ignore[arg-type]

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from langchain_memos import MemOSInputError
-from langchain_memos.prompts import MemoryPromptBuilder, PromptParts, build_memory_prompt
+from langchain_memos.prompts import (
+    MemoryPromptBuilder,
+    PromptParts,
+    build_memory_prompt,
+    check_prompt_mode,
+)
 from langchain_memos.types import SearchMemoryResult
 
 BEIJING = timezone(timedelta(hours=8))
@@ -82,6 +88,7 @@ def test_the_documented_memory_block() -> None:
         "The user may prefer cost-effective hotel options.\n"
         "  </preferences>\n"
         "</memories>\n"
+        "All times above are in UTC+08:00 (Asia/Shanghai).\n"
         "\n"
         "# Note:\n"
         "Your reply must not violate any of the user's preferences."
@@ -89,7 +96,9 @@ def test_the_documented_memory_block() -> None:
     full = prompt.full_instruction
     assert full.startswith("# Role\nYou are an intelligent assistant with long-term memory")
     assert "- Current time: 2026-01-06 15:05" in full
-    assert prompt.instruction in full
+    assert "- Time zone: UTC+08:00 (Asia/Shanghai)" in full
+    block, note = prompt.instruction.split("\nAll times above are in UTC+08:00 (Asia/Shanghai).")
+    assert block + note in full
     for heading in (
         "1. Source verification",
         "2. Attribution check",
@@ -114,6 +123,81 @@ def test_chinese_is_picked_from_the_query_or_asked_for() -> None:
         .build(DOCUMENTED, query="国庆")
         .full_instruction.startswith("# Role\nYou are")
     )
+
+
+PROTOCOL_STEPS = (
+    "# Critical Protocol: Memory Safety",
+    "1. Source verification",
+    "2. Attribution check",
+    "3. Relevance check",
+    "4. Freshness check",
+)
+
+
+def test_the_protocol_rendering_is_the_system_prompt_without_role_and_query() -> None:
+    prompt = builder().build(DOCUMENTED, query="Recommend a city I have not been to.")
+    protocol = prompt.protocol_instruction
+    assert protocol.startswith("# System Context\n- Current time: 2026-01-06 15:05")
+    assert "- Original Query: the user's latest message in the conversation" in protocol
+    assert "'[assistant viewpoint]'" in protocol
+    assert "The user's name is Grace." in protocol
+    for heading in PROTOCOL_STEPS:
+        assert heading in protocol
+    assert "# Role" not in protocol
+    assert "# Original Query" not in protocol
+    assert "Recommend a city" not in protocol  # the query stays in the conversation
+    assert protocol.endswith('Do not mention "memory store," "retrieval," or "AI views."')
+    assert prompt.full_instruction.endswith(
+        "# Original Query\nRecommend a city I have not been to."
+    )
+
+    zh = builder().build(DOCUMENTED, query="我国庆想出去玩").protocol_instruction
+    assert zh.startswith("# System Context\n- 当前时间: 2026-01-06 15:05")
+    assert "# Critical Protocol: Memory Safety (记忆安全协议)" in zh
+    assert "- Original Query：对话中用户的最新一条消息" in zh
+    assert "我国庆想出去玩" not in zh
+
+
+def test_prompt_modes_pick_a_rendering() -> None:
+    prompt = builder().build(DOCUMENTED, query="q")
+    assert prompt.text() == prompt.protocol_instruction  # the default mode
+    assert prompt.text("memories") == prompt.instruction
+    assert prompt.text("protocol") == prompt.protocol_instruction
+    assert prompt.text("full") == prompt.full_instruction
+    assert check_prompt_mode(None) == "protocol"
+    assert check_prompt_mode(None, full_instruction=True) == "full"
+    assert check_prompt_mode("full", full_instruction=True) == "full"
+    with pytest.raises(MemOSInputError, match="prompt_mode must be"):
+        check_prompt_mode("system")
+    with pytest.raises(MemOSInputError, match="pass only one"):
+        check_prompt_mode("memories", full_instruction=True)
+    with pytest.raises(MemOSInputError, match="prompt_mode must be"):
+        prompt.text("block")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("zone", "label", "fact_time"),
+    [
+        (None, "UTC+08:00 (Asia/Shanghai)", "2025-12-26 14:26"),
+        (timezone.utc, "UTC", "2025-12-26 06:26"),
+        (ZoneInfo("Asia/Kolkata"), "UTC+05:30 (Asia/Kolkata)", "2025-12-26 11:56"),
+        (ZoneInfo("Europe/Paris"), "Europe/Paris (UTC+01:00 / UTC+02:00)", "2025-12-26 07:26"),
+        (timezone(timedelta(hours=-5)), "UTC-05:00", "2025-12-26 01:26"),
+    ],
+)
+def test_every_rendering_names_the_zone_its_times_are_in(
+    zone: timezone | ZoneInfo | None, label: str, fact_time: str
+) -> None:
+    # Before, "[2025-12-26 14:26]" and "Current time: ..." never said which zone they were in.
+    prompt = (builder(timezone=zone) if zone else builder()).build(DOCUMENTED, query="q")
+    assert f"-[{fact_time}] The user's name is Grace." in prompt.instruction
+    assert f"</memories>\nAll times above are in {label}." in prompt.instruction
+    for text in (prompt.protocol_instruction, prompt.full_instruction):
+        assert f"- Time zone: {label}; the current time and every memory's time" in text
+    assert prompt.timezone == label
+    zh = (builder(timezone=zone) if zone else builder()).build(DOCUMENTED, query="国庆")
+    assert f"以上时间的时区均为 {label}。" in zh.instruction
+    assert f"- 时区: {label}" in zh.protocol_instruction
 
 
 def test_nothing_recalled_means_nothing_injected() -> None:
@@ -235,9 +319,16 @@ def test_custom_templates_and_options() -> None:
     )
 
     def template(parts: PromptParts) -> str:
-        return f"[{parts.language}] {len(parts.memories)}"
+        return f"[{parts.language}, {parts.timezone}] {len(parts.memories)}"
 
-    assert builder(template=template).build(DOCUMENTED).full_instruction.startswith("[en] ")
+    assert (
+        builder(template=template)
+        .build(DOCUMENTED)
+        .full_instruction.startswith("[en, UTC+08:00 (Asia/Shanghai)] ")
+    )
+    zoned = builder(template="{memories}\nTimes: {timezone}. {query}").build(DOCUMENTED, "hi")
+    assert "Times: UTC+08:00 (Asia/Shanghai). \n# Original Query\nhi" in zoned.full_instruction
+    assert zoned.protocol_instruction.endswith("Times: UTC+08:00 (Asia/Shanghai). ")
     assert (
         "# Original Query"
         not in builder(include_query=False).build(DOCUMENTED, query="q").full_instruction
