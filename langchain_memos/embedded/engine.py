@@ -45,6 +45,7 @@ from langchain_memos._validation import (
     exactly_one,
     message_tokens,
 )
+from langchain_memos.embedded._fields import MEMORY_TYPES, refuse_unimplemented
 from langchain_memos.embedded._fine import extract
 from langchain_memos.embedded._store import Candidate, FilterError, Store, filter_sql, scope_token
 from langchain_memos.embedded._text import (
@@ -248,6 +249,7 @@ class EmbeddedEngine:
         if handler is None or method != "POST":
             raise EngineError(40001, f"no such endpoint: {method} {route}")
         if route == "/add/knowledgebase-file" and content_type.startswith("multipart/"):
+            refuse_unimplemented(route, params)
             return self._add_knowledgebase_form(body, params, content_type)
         try:
             request = json.loads(body or b"{}")
@@ -256,7 +258,9 @@ class EmbeddedEngine:
         if not isinstance(request, dict):
             raise EngineError(40000, "the request body must be a JSON object")
         # The official SDK sends null for every unset optional field.
-        return handler({key: value for key, value in request.items() if value is not None})
+        request = {key: value for key, value in request.items() if value is not None}
+        refuse_unimplemented(route, request)
+        return handler(request)
 
     # ---- messages and memory production --------------------------------------------------
 
@@ -684,26 +688,29 @@ class EmbeddedEngine:
         }
 
     def delete_memory(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Delete by ids, or every memory of a user or an agent; ``memory_type`` narrows each.
+
+        A user or agent without (such) memories is deleted idempotently; ids of which none exists
+        are a 40307, as in the cloud.
+        """
         mode = exactly_one(
             memory_ids=body.get("memory_ids"),
             user_id=body.get("user_id"),
             agent_id=body.get("agent_id"),
         )
+        of_type, params = _memory_type_sql(body.get("memory_type"))
         with self.store.transaction() as db:
             if mode == "memory_ids":
                 ids = check_str_list("memory_ids", body["memory_ids"], allow_empty=False) or []
                 marks = ",".join("?" * len(ids))
-                deleted = self.store.delete_memories(db, f"m.id IN ({marks})", ids)
-                if not deleted:
+                exists = db.execute(f"SELECT 1 FROM memories WHERE id IN ({marks})", ids)
+                if exists.fetchone() is None:
                     raise EngineError(40307, "none of these memories exists")
-            elif mode == "user_id":
-                user_id = _user_id(body["user_id"])
-                deleted = self.store.delete_memories(db, "m.user_id = ?", [user_id])
-                if not deleted:
-                    raise EngineError(40308, f"user {user_id} has no memories")
+                where, params = f"m.id IN ({marks}) AND {of_type}", [*ids, *params]
             else:
-                agent_id = _user_id(body["agent_id"], "agent_id")
-                self.store.delete_memories(db, "m.agent_id = ?", [agent_id])
+                owner = _user_id(body[mode], mode)
+                where, params = f"m.{mode} = ? AND {of_type}", [owner, *params]
+            self.store.delete_memories(db, where, params)
         return {"success": True}
 
     def update_memory(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -735,9 +742,12 @@ class EmbeddedEngine:
         message: dict[str, Any] = {"role": "user", "content": content}
         if body.get("feedback_time"):
             message["chat_time"] = body["feedback_time"]
+        scope: dict[str, Any] = {
+            k: body[k] for k in ("user_id", "agent_id", "app_id", "allow_public") if k in body
+        }
         added = self.add_message(
             {
-                **{k: v for k, v in body.items() if k != "feedback_content"},
+                **scope,
                 "conversation_id": body.get("conversation_id") or "feedback",
                 "messages": [message],
                 "tags": [FEEDBACK_TAG],
@@ -1058,6 +1068,21 @@ def _memory_text(memory: Mapping[str, Any]) -> str:
     return str(
         memory.get("memory_value") or memory.get("preference") or memory.get("tool_value") or ""
     )
+
+
+def _memory_type_sql(value: object) -> tuple[str, list[Any]]:
+    """SQL selecting the memories of one MemOS ``memory_type`` (``TRUE`` for none)."""
+    if value is None:
+        return "1", []
+    if not isinstance(value, str) or value not in MEMORY_TYPES:
+        raise MemOSInputError(
+            f"memory_type must be one of {', '.join(MEMORY_TYPES)}; got {value!r}"
+        )
+    kind, name = MEMORY_TYPES[value]
+    if name is None:
+        return "m.kind = ?", [kind]
+    field = "tool_type" if kind == "tool" else "memory_type"
+    return f"m.kind = ? AND json_extract(m.body, '$.{field}') = ?", [kind, name]
 
 
 def _owner_token(owner: Mapping[str, Any]) -> str:
