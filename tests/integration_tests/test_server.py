@@ -10,9 +10,11 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -401,6 +403,43 @@ def test_the_command_line_refuses_hosts_off_loopback(capsys: pytest.CaptureFixtu
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "--allow-remote" in captured.err
+
+
+def _foreign(folder: Path) -> str:
+    path = folder / "theirs.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY)")
+    db.close()
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("db", "says"),
+    [
+        (lambda folder: str(folder / "missing" / "memos.db"), "does not exist"),
+        (lambda folder: f"file:{folder}/memos.db?mode=ro", "is a URI"),
+        (lambda folder: "/dev/null/memos.db", "/dev/null is not a directory"),
+        (_foreign, "another application's SQLite database"),
+    ],
+)
+def test_the_command_line_refuses_an_unusable_database_in_one_line(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    db: Callable[[Path], str],
+    says: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = db(tmp_path)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert main(["serve", "--port", "0", "--db", path]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    (line,) = captured.err.splitlines()
+    assert line.startswith("error: ")
+    assert says in line
+    # Nothing created (no directory, no "file:" tree), nothing changed.
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="sends SIGTERM")
