@@ -238,6 +238,8 @@ class EmbeddedEngine:
     def _dispatch(
         self, method: str, route: str, body: bytes, params: Mapping[str, str], content_type: str
     ) -> Any:
+        if method == "GET" and route == "":
+            return self.describe()
         if method == "GET" and route.startswith("/get/memory/"):
             return self.get_memory_by_id(route.removeprefix("/get/memory/"))
         handler = self._routes.get(route)
@@ -261,6 +263,19 @@ class EmbeddedEngine:
         request = {key: value for key, value in request.items() if value is not None}
         refuse_unimplemented(route, request)
         return handler(request)
+
+    def describe(self) -> dict[str, Any]:
+        """What ``GET /`` answers: what this server is, and where its API lives."""
+        return {
+            "service": "langchain-memos embedded MemOS engine",
+            "api_root": API_ROOT,
+            "endpoints": [
+                "GET /get/memory/{id}",
+                *(f"POST {route}" for route in self._routes),
+            ],
+            "docs": "https://memos-docs.openmem.net (the MemOS cloud API, which this server "
+            "implements locally); langchain-memos README, 'Serving the engine over HTTP'",
+        }
 
     # ---- messages and memory production --------------------------------------------------
 

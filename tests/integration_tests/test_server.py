@@ -270,7 +270,7 @@ def test_json_nulls_for_optional_fields_are_accepted(open_server: MemOSServer) -
         ("POST", "/api/openmem/v1/nope", 404, 40001),
         ("POST", "/elsewhere/api/openmem/v1/search/memory", 404, 40001),
         ("GET", "/api/openmem/v1/search/memory", 404, 40001),
-        ("GET", "/", 404, 40001),
+        ("GET", "/", 200, 0),
         ("OPTIONS", "/api/openmem/v1/search/memory", 501, 50000),
     ],
 )
@@ -281,6 +281,18 @@ def test_paths_and_methods(
     response = httpx.request(method, url, json={"query": "x", "user_id": "u"}, timeout=5)
     assert (response.status_code, response.json()["code"]) == (status, code)
     assert response.headers["content-type"] == "application/json; charset=utf-8"
+
+
+def test_the_root_says_what_the_server_is_and_where_its_api_lives(
+    open_server: MemOSServer,
+) -> None:
+    response = httpx.get(f"http://{open_server.host}:{open_server.port}/", timeout=5)
+    assert (response.status_code, response.json()["code"]) == (200, 0)
+    about = response.json()["data"]
+    assert about["service"] == "langchain-memos embedded MemOS engine"
+    assert open_server.base_url.endswith(about["api_root"])
+    assert "POST /search/memory" in about["endpoints"]
+    assert "memos-docs" in about["docs"]
 
 
 def test_an_engine_failure_is_a_500_envelope(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -155,3 +155,28 @@ def test_deleting_a_user_or_agent_without_memories_succeeds_alike(
 def test_deleting_ids_of_which_none_exists_is_not_found(engine: EmbeddedEngine) -> None:
     status, answer = wire(engine, "/delete/memory", {"memory_ids": ["no-such-memory"]})
     assert (status, answer["code"]) == (404, 40307)
+
+
+def test_naive_times_are_read_in_the_services_timezone_on_every_path() -> None:
+    """chat_time, feedback_time and filter bounds: naive means UTC+8, aware means itself."""
+    engine = EmbeddedEngine()
+    said = {"role": "user", "content": "I like jazz.", "chat_time": "2025-01-01 08:00:00"}
+    ok(engine, "/add/message", {"user_id": USER, "conversation_id": "c", "messages": [said]})
+    ok(
+        engine,
+        "/add/feedback",
+        {"user_id": USER, "feedback_content": "I like blues.", "feedback_time": "2025-01-02"},
+    )
+    listed = ok(engine, "/get/memory", {"user_id": USER})["memory_detail_list"]
+    # 2025-01-01 00:00 UTC, and 2025-01-01 16:00 UTC (midnight of the 2nd in UTC+8).
+    assert sorted(m["create_time"] for m in listed) == [1735689600000, 1735747200000]
+
+    def created(**bounds: str) -> int:
+        query = {"and": [{"create_time": bounds}]}
+        return int(ok(engine, "/get/memory", {"user_id": USER, "filter": query})["total"])
+
+    assert created(gte="2025-01-01 08:00:00") == 2
+    assert created(gt="2025-01-01 08:00:00") == 1
+    assert created(gt="2025-01-01T00:00:00+00:00") == 1
+    assert created(lt="2025-01-02") == 1
+    assert created(lt="2025-01-01T16:00:00Z") == 1
