@@ -155,10 +155,21 @@ _SOURCE_SQL = {
 }
 
 
+# SQLite parses "a OR b OR ..." into a tree as deep as the conditions are many, at most 1,000.
+MAX_FILTER_CONDITIONS = 500
+
+
 def filter_sql(filter: Mapping[str, Any] | None, params: list[Any]) -> str:
     """SQL for a filter already checked by ``validate_filter``; ``TRUE`` for none."""
     if not filter:
         return "1"
+    roots = filter.values() if set(filter) <= set(_SOURCE_SQL) else [filter]
+    count = sum(len(conditions) for root in roots for conditions in root.values())
+    if count > MAX_FILTER_CONDITIONS:
+        raise FilterError(
+            f"a filter holds at most {MAX_FILTER_CONDITIONS} conditions in the embedded engine; "
+            f"this one holds {count}"
+        )
     if set(filter) <= set(_SOURCE_SQL):
         # Source-specific form: each source's root applies to that source's memories only.
         parts = [

@@ -15,6 +15,7 @@ import email.policy
 import json
 import logging
 import math
+import re
 import sqlite3
 import uuid
 from collections.abc import Callable, Mapping
@@ -91,6 +92,13 @@ _TEXT_FILE_TYPES = (".txt", ".md", ".markdown", ".json", ".xml", ".csv")
 # SQLite integers are 64-bit; a page this far out is empty anyway.
 _MAX_OFFSET = 2**62
 _CHUNK_CHARS = 600
+# A list of ids as one SQL parameter (a JSON array): any number of them, one variable.
+_ID_LIST = "(SELECT value FROM json_each(?))"
+# No MemOS request nests deeper; a deeper one is refused before anything walks it recursively.
+MAX_JSON_DEPTH = 64
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+# What SQLite says when a (valid) request is too big for one statement.
+_TOO_LARGE = ("too many", "too large", "too big", "stack overflow", "too complex")
 
 
 class EngineError(Exception):
@@ -233,6 +241,11 @@ class EmbeddedEngine:
         except (MemOSInputError, FilterError) as error:
             code = 40012 if str(error).startswith("relativity") else 40000
             return 400, _envelope(code, None, f"Invalid request parameters: {error}")
+        except sqlite3.OperationalError as error:
+            if not any(words in str(error).lower() for words in _TOO_LARGE):
+                raise
+            message = f"the request is too large for the embedded engine ({error})"
+            return 400, _envelope(40000, None, f"Invalid request parameters: {message}")
         return 200, _envelope(0, data, "ok")
 
     def _dispatch(
@@ -255,10 +268,13 @@ class EmbeddedEngine:
             return self._add_knowledgebase_form(body, params, content_type)
         try:
             request = json.loads(body or b"{}")
+        except RecursionError:
+            raise EngineError(40000, "the request body nests too deeply") from None
         except ValueError:
             raise EngineError(40000, "the request body is not JSON") from None
         if not isinstance(request, dict):
             raise EngineError(40000, "the request body must be a JSON object")
+        _check_json(request)
         # The official SDK sends null for every unset optional field.
         request = {key: value for key, value in request.items() if value is not None}
         refuse_unimplemented(route, request)
@@ -717,11 +733,11 @@ class EmbeddedEngine:
         with self.store.transaction() as db:
             if mode == "memory_ids":
                 ids = check_str_list("memory_ids", body["memory_ids"], allow_empty=False) or []
-                marks = ",".join("?" * len(ids))
-                exists = db.execute(f"SELECT 1 FROM memories WHERE id IN ({marks})", ids)
+                listed = json.dumps(ids)
+                exists = db.execute(f"SELECT 1 FROM memories WHERE id IN {_ID_LIST}", [listed])
                 if exists.fetchone() is None:
                     raise EngineError(40307, "none of these memories exists")
-                where, params = f"m.id IN ({marks}) AND {of_type}", [*ids, *params]
+                where, params = f"m.id IN {_ID_LIST} AND {of_type}", [listed, *params]
             else:
                 owner = _user_id(body[mode], mode)
                 where, params = f"m.{mode} = ? AND {of_type}", [owner, *params]
@@ -917,10 +933,9 @@ class EmbeddedEngine:
         columns = "id, type, name, size, status"
         if mode == "file_ids":
             ids = check_str_list("file_ids", body["file_ids"], allow_empty=False) or []
-            marks = ",".join("?" * len(ids))
             rows = self.store.query(
-                f"SELECT {columns} FROM knowledgebase_files WHERE id IN ({marks})",
-                ids,
+                f"SELECT {columns} FROM knowledgebase_files WHERE id IN {_ID_LIST}",
+                [json.dumps(ids)],
             )
             page, size, total = 1, len(rows), len(rows)
         else:
@@ -957,6 +972,24 @@ class EmbeddedEngine:
 
 
 # ---- helpers -------------------------------------------------------------------------------
+
+
+def _check_json(value: object) -> None:
+    """Refuse what JSON can carry but a MemOS request cannot: deep nesting, and lone UTF-16
+    surrogates (``"\\ud83d"``), which no UTF-8 text (nor SQLite) can hold."""
+    pending: list[tuple[object, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                raise EngineError(
+                    40000, "the request holds a lone UTF-16 surrogate (\\ud800-\\udfff)"
+                )
+        elif isinstance(item, (dict, list)):
+            if depth >= MAX_JSON_DEPTH:
+                raise EngineError(40000, f"the request nests deeper than {MAX_JSON_DEPTH} levels")
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            pending.extend((child, depth + 1) for child in children)
 
 
 def _envelope(code: int, data: Any, message: str) -> bytes:

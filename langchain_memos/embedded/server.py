@@ -585,6 +585,16 @@ def serve(
         >>> with serve(EmbeddedEngine(":memory:")) as server:
         ...     client = MemOSClient(base_url=server.base_url)
     """
+    for name, value, kind in (
+        ("host", host, str),
+        ("port", port, int),
+        ("max_body_bytes", max_body_bytes, int),
+        ("allow_remote", allow_remote, bool),
+    ):
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise ConfigurationError(f"{name} must be {kind.__name__}; got {value!r}")
+    if token is not None and not isinstance(token, str):
+        raise ConfigurationError(f"token must be a string or None; got {type(token).__name__}")
     secret = _check_token(token)
     if not 0 <= port <= 65535:
         raise ConfigurationError(f"port must be between 0 and 65535; got {port}")

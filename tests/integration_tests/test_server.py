@@ -306,6 +306,32 @@ def test_an_engine_failure_is_a_500_envelope(monkeypatch: pytest.MonkeyPatch) ->
     assert (response.status_code, response.json()["code"]) == (500, 50000)
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"user_id": "u", "conversation_id": "c", "messages": [{"role": "user", '
+        b'"content": "\\ud83d"}]}',
+        b"[" * 100_000 + b"]" * 100_000,
+    ],
+)
+def test_bad_json_is_a_400_not_a_logged_traceback(
+    open_server: MemOSServer, caplog: pytest.LogCaptureFixture, body: bytes
+) -> None:
+    caplog.set_level(logging.DEBUG, "langchain_memos")
+    response = httpx.post(open_server.base_url + "/add/message", content=body, timeout=5)
+    assert (response.status_code, response.json()["code"]) == (400, 40000)
+    assert not [record for record in caplog.records if record.exc_info]
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [{"port": "80"}, {"port": True}, {"host": None}, {"max_body_bytes": 1.5}, {"token": 123}],
+)
+def test_arguments_of_the_wrong_type_are_configuration_errors(arguments: dict[str, Any]) -> None:
+    with pytest.raises(ConfigurationError, match=next(iter(arguments))):
+        serve(EmbeddedEngine(":memory:"), **arguments)
+
+
 # ---- limits -----------------------------------------------------------------------------------
 
 
