@@ -7,7 +7,6 @@ it in a background thread of the current process.
 
 from __future__ import annotations
 
-import contextlib
 import hmac
 import ipaddress
 import json
@@ -29,11 +28,19 @@ from urllib.parse import parse_qsl, urlsplit
 from typing_extensions import override
 
 from langchain_memos._exceptions import ConfigurationError
+from langchain_memos.embedded._limits import (
+    BODY_WAIT_SECONDS,
+    SMALL_BODY,
+    BodyBudget,
+    Connections,
+    refuse_busy,
+)
 from langchain_memos.embedded.engine import API_ROOT, EmbeddedEngine
 from langchain_memos.embedded.transport import open_engine
 
 __all__ = [
     "DEFAULT_HOST",
+    "DEFAULT_MAX_CONNECTIONS",
     "DEFAULT_PORT",
     "MAX_BODY_BYTES",
     "TOKEN_ENV",
@@ -57,7 +64,8 @@ _DRAIN_BYTES = 1024 * 1024
 # with unread data sends a reset, which can destroy the answer before the client has read it.
 _LINGER_SECONDS = 2.0
 # Each connection holds a thread; an idle keep-alive connection gives it back after this long.
-_IDLE_SECONDS = 120.0
+_IDLE_SECONDS = 15.0
+DEFAULT_MAX_CONNECTIONS = 64
 # How long close() lets requests in progress finish.
 _CLOSE_GRACE_SECONDS = 5.0
 _MAX_TOKEN_LENGTH = 4096
@@ -108,6 +116,7 @@ class _Settings:
     token: bytes | None = field(repr=False)
     max_body_bytes: int
     on_loopback: bool
+    bodies: BodyBudget
 
     def refuse_browsers(self, host: str | None, origin: str | None) -> None:
         """Raise a 403 refusal for what a web page can make a browser send to loopback.
@@ -142,59 +151,6 @@ class _Settings:
             raise _RefusalError(401, 40132, "invalid API key")
 
 
-class _Connections:
-    """The open connections, idle (waiting for a request) or busy, so that close() can end them."""
-
-    def __init__(self) -> None:
-        self._changed = threading.Condition()
-        self._idle: set[socket.socket] = set()
-        self._busy: set[socket.socket] = set()
-        self.closing = False
-
-    def opened(self, connection: socket.socket) -> None:
-        with self._changed:
-            self._idle.add(connection)
-            if self.closing:  # accepted just before close(): end it as close() ends idle ones
-                _shut(connection)
-
-    def begin(self, connection: socket.socket) -> bool:
-        """A request arrived; ``False`` when the server is closing and it must be dropped."""
-        with self._changed:
-            if self.closing:
-                return False
-            self._idle.discard(connection)
-            self._busy.add(connection)
-            return True
-
-    def end(self, connection: socket.socket) -> bool:
-        """The request was answered; ``False`` when the connection must not wait for another."""
-        with self._changed:
-            if connection in self._busy:
-                self._busy.discard(connection)
-                self._idle.add(connection)
-            return not self.closing
-
-    def closed(self, connection: socket.socket) -> None:
-        with self._changed:
-            self._idle.discard(connection)
-            self._busy.discard(connection)
-            self._changed.notify_all()
-
-    def close_all(self, grace: float) -> None:
-        """End idle connections now, and wait up to ``grace`` seconds for busy ones to finish."""
-        with self._changed:
-            self.closing = True
-            for connection in self._idle:
-                _shut(connection)
-            self._changed.wait_for(lambda: not self._idle and not self._busy, timeout=grace)
-
-
-def _shut(connection: socket.socket) -> None:
-    # Wakes the handler thread blocked reading from it; the thread then closes it.
-    with contextlib.suppress(OSError):
-        connection.shutdown(socket.SHUT_RDWR)
-
-
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
@@ -203,11 +159,15 @@ class _HTTPServer(ThreadingHTTPServer):
     timeout = 0.0  # handle_request() is called only once a connection is waiting: never block
 
     def __init__(
-        self, address: tuple[str, int], family: socket.AddressFamily, settings: _Settings
+        self,
+        address: tuple[str, int],
+        family: socket.AddressFamily,
+        settings: _Settings,
+        max_connections: int,
     ) -> None:
         self.address_family = family
         self.settings = settings
-        self.connections = _Connections()
+        self.connections = Connections(max_connections)
         # Before binding: a failed bind calls server_close(), which closes these too.
         self._wake_reader, self._wake_writer = socket.socketpair()
         super().__init__(address, _Handler)
@@ -229,6 +189,15 @@ class _HTTPServer(ThreadingHTTPServer):
 
     def stop(self) -> None:
         self._wake_writer.send(b"\0")
+
+    @override
+    def process_request(self, request: Any, client_address: Any) -> None:
+        # Here, on the accepting thread: a connection turned away never gets a thread.
+        if not self.connections.admit(request):
+            refuse_busy(request, "the server is busy: every connection it holds is in use; retry")
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
 
     @override
     def server_close(self) -> None:
@@ -258,13 +227,9 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     server: _HTTPServer
     _linger = False
+    _reserved = 0  # bytes of the body budget this request holds
 
     # ---- connection life cycle -----------------------------------------------------------
-
-    @override
-    def setup(self) -> None:
-        super().setup()
-        self.server.connections.opened(self.connection)
 
     @override
     def parse_request(self) -> bool:
@@ -323,13 +288,20 @@ class _Handler(BaseHTTPRequestHandler):
     do_DELETE = do_POST  # noqa: N815
 
     def _answer(self) -> int:
-        settings = self.server.settings
         try:
             self._check_early()
             body = self._read_body()
         except _RefusalError as refusal:
+            self._release()
             self._refuse(refusal)
             return refusal.status
+        try:
+            return self._answer_with(body)
+        finally:
+            self._release()
+
+    def _answer_with(self, body: bytes) -> int:
+        settings = self.server.settings
         url = urlsplit(self.path)
         # Both the cloud's layout and the bare paths; whatever follows API_ROOT names the
         # endpoint, so another prefix ("/x/api/openmem/v1/...") is an unknown endpoint, a 404.
@@ -379,6 +351,7 @@ class _Handler(BaseHTTPRequestHandler):
                 raise _RefusalError(501, 40000, f"unsupported Transfer-Encoding: {encoding}")
             return self._read_chunked()
         length = self._content_length() or 0
+        self._reserve(length)
         body = self.rfile.read(length) if length else b""
         if len(body) < length:
             raise _RefusalError(400, 40000, "the request body ended early")
@@ -399,6 +372,7 @@ class _Handler(BaseHTTPRequestHandler):
             total += size
             if total > limit:
                 raise self._too_large()
+            self._reserve(total - self._reserved)
             chunk = self.rfile.read(size)
             if len(chunk) < size or self.rfile.readline(3).strip():
                 raise _RefusalError(400, 40000, "malformed chunked body")
@@ -409,6 +383,21 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             raise _RefusalError(400, 40000, "too many trailer fields")
         return b"".join(chunks)
+
+    def _reserve(self, size: int) -> None:
+        """Hold ``size`` more bytes of the body budget, once the body is larger than small."""
+        if self._reserved + size <= SMALL_BODY:
+            return
+        if not self.server.settings.bodies.reserve(size, BODY_WAIT_SECONDS):
+            raise _RefusalError(
+                503, 50004, "the server is busy reading other large bodies; retry shortly"
+            )
+        self._reserved += size
+
+    def _release(self) -> None:
+        if self._reserved:
+            self.server.settings.bodies.release(self._reserved)
+            self._reserved = 0
 
     @override
     def handle_expect_100(self) -> bool:
@@ -555,6 +544,7 @@ def serve(
     *,
     allow_remote: bool = False,
     max_body_bytes: int = MAX_BODY_BYTES,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
 ) -> MemOSServer:
     """Serve ``engine`` over HTTP from a background thread, and return once it accepts requests.
 
@@ -576,6 +566,11 @@ def serve(
             (``Host``) are refused with HTTP 403, as a web page rebinding its name to 127.0.0.1
             sends them; so is, anywhere, a request from a web page off this machine (``Origin``).
         max_body_bytes: Larger request bodies are refused with HTTP 413 (default 110 MiB).
+            Bodies over 64 KiB share a budget of twice this many bytes: one that finds no room
+            within 10 seconds is answered 503 (code 50004, retryable).
+        max_connections: Connections held at once (each holds a thread; default 64). Past it the
+            longest-idle keep-alive connection is closed; when all are busy, new ones get 503.
+            An idle connection is closed after 15 seconds.
 
     Raises:
         ConfigurationError: A host off loopback without ``allow_remote``, or an unusable token.
@@ -589,6 +584,7 @@ def serve(
         ("host", host, str),
         ("port", port, int),
         ("max_body_bytes", max_body_bytes, int),
+        ("max_connections", max_connections, int),
         ("allow_remote", allow_remote, bool),
     ):
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
@@ -600,6 +596,8 @@ def serve(
         raise ConfigurationError(f"port must be between 0 and 65535; got {port}")
     if max_body_bytes < 0:
         raise ConfigurationError("max_body_bytes must not be negative")
+    if max_connections < 1:
+        raise ConfigurationError("max_connections must be at least 1")
     if not is_loopback_host(host):
         if not allow_remote:
             raise ConfigurationError(
@@ -620,6 +618,8 @@ def serve(
         token=secret,
         max_body_bytes=max_body_bytes,
         on_loopback=is_loopback_host(host),
+        bodies=BodyBudget(2 * max_body_bytes),
     )
-    http = _HTTPServer((bind_host, port), _address_family(bind_host, port), settings)
+    family = _address_family(bind_host, port)
+    http = _HTTPServer((bind_host, port), family, settings, max_connections)
     return MemOSServer(http)

@@ -13,6 +13,8 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -345,6 +347,84 @@ def small_server() -> Iterator[MemOSServer]:
 def search_body(size: int) -> bytes:
     body = json.dumps({"query": "tokyo", "user_id": "u1", "pad": ""}).encode()
     return body.replace(b'"pad": ""', b'"pad": "' + b"x" * (size - len(body)) + b'"')
+
+
+def _connect(server: MemOSServer, head: bytes = b"") -> socket.socket:
+    connection = socket.create_connection((server.host, server.port), timeout=5)
+    if head:
+        connection.sendall(head)
+    return connection
+
+
+def _answer_of(connection: socket.socket) -> tuple[int, dict[str, Any]]:
+    response = http.client.HTTPResponse(connection)
+    response.begin()
+    return response.status, json.loads(response.read())
+
+
+def _post_head(length: int) -> bytes:
+    return (
+        f"POST /api/openmem/v1/search/memory HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
+    ).encode()
+
+
+def _threads_settle(most: int) -> int:
+    for _ in range(100):
+        if threading.active_count() <= most:
+            break
+        time.sleep(0.02)
+    return threading.active_count()
+
+
+def test_idle_connections_are_capped_and_the_longest_idle_makes_room() -> None:
+    with serve(EmbeddedEngine(":memory:"), max_connections=4) as running:
+        before = threading.active_count()
+        idle = [_connect(running) for _ in range(50)]
+        try:
+            # Each of the 50 got a thread before; now the oldest idle ones are closed for newer.
+            assert _threads_settle(before + 4) <= before + 4
+            response = post(running.base_url + "/search/memory", {"query": "x", "user_id": "u"})
+            assert response.json()["code"] == 0
+        finally:
+            for connection in idle:
+                connection.close()
+
+
+def test_when_every_connection_is_busy_a_new_one_gets_a_503() -> None:
+    with serve(EmbeddedEngine(":memory:"), max_connections=2) as running:
+        # Two requests whose bodies are still arriving keep both connections busy.
+        busy = [_connect(running, _post_head(100) + b"{") for _ in range(2)]
+        time.sleep(0.2)
+        turned_away = _connect(running)
+        try:
+            status, answer = _answer_of(turned_away)
+            assert (status, answer["code"]) == (503, 50004)
+        finally:
+            for connection in [*busy, turned_away]:
+                connection.close()
+
+
+def test_large_bodies_in_flight_share_a_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("langchain_memos.embedded.server.BODY_WAIT_SECONDS", 0.3)
+    # Bodies of at most 200 kB: large ones in flight together hold at most 400 kB.
+    with serve(EmbeddedEngine(":memory:"), max_body_bytes=200_000) as running:
+        size = 190_000
+        slow = [_connect(running, _post_head(size) + b"{") for _ in range(2)]
+        time.sleep(0.2)
+        third = _connect(running, _post_head(size) + search_body(size))
+        try:
+            status, answer = _answer_of(third)
+            assert (status, answer["code"]) == (503, 50004)
+            for connection in slow:
+                connection.close()  # their bodies end early: their budget comes back
+            time.sleep(0.2)
+            response = httpx.post(
+                running.base_url + "/search/memory", content=search_body(size), timeout=5
+            )
+            assert response.json()["code"] == 0
+        finally:
+            third.close()
 
 
 def test_a_body_over_the_limit_is_refused(small_server: MemOSServer) -> None:
