@@ -56,7 +56,8 @@ def _parser() -> argparse.ArgumentParser:
         "--db",
         default=":memory:",
         metavar="PATH",
-        help="SQLite database file (created if missing); default: in memory, lost on exit",
+        help="SQLite database file (created if missing, in an existing directory); default: in "
+        "memory, lost on exit",
     )
     server.add_argument(
         "--token",
@@ -98,6 +99,9 @@ def _serve(args: argparse.Namespace) -> int:
         server_logger.setLevel(logging.INFO)
     try:
         engine = open_engine(args.db)
+    except ConfigurationError as error:
+        _say(f"error: {error}")
+        return 2
     except (OSError, sqlite3.Error) as error:
         _say(f"error: cannot open the database {args.db}: {error}")
         return 1

@@ -14,7 +14,7 @@ import ipaddress
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +40,9 @@ _DRAIN_BYTES = 1024 * 1024
 # uploads cannot hold many copies of the body limit in memory at once.
 _LARGE_BODY_BYTES = 1024 * 1024
 _LARGE_BODIES_AT_ONCE = 2
+# A large body that finds no room within this long is answered 503 (retryable), so that slow
+# uploads cannot keep others waiting without end.
+LARGE_BODY_WAIT_SECONDS = 10.0
 _ENGINE_THREADS = 4
 _JSON = (b"content-type", b"application/json; charset=utf-8")
 _SERVER = (b"server", b"langchain-memos")
@@ -196,7 +199,7 @@ class MemOSApp:
             if self._large_bodies is None:  # made on the loop that serves
                 self._large_bodies = asyncio.Semaphore(_LARGE_BODIES_AT_ONCE)
             large = request.length is None or request.length > _LARGE_BODY_BYTES
-            async with self._large_bodies if large else contextlib.nullcontext():
+            async with self._room(self._large_bodies) if large else contextlib.nullcontext():
                 body = await self._read_body(receive)
                 if body is None:
                     return 499  # the client went away; nobody reads an answer
@@ -215,6 +218,19 @@ class MemOSApp:
         self.gate.refuse_unauthorized(request.headers.get("authorization"))
         if request.length is not None and request.length > self.gate.max_body_bytes:
             raise self.gate.too_large()
+
+    @contextlib.asynccontextmanager
+    async def _room(self, bodies: asyncio.Semaphore) -> AsyncIterator[None]:
+        try:
+            await asyncio.wait_for(bodies.acquire(), LARGE_BODY_WAIT_SECONDS)
+        except asyncio.TimeoutError:
+            raise RefusalError(
+                503, 50004, "the server is busy reading other large bodies; retry shortly"
+            ) from None
+        try:
+            yield
+        finally:
+            bodies.release()
 
     async def _read_body(self, receive: Receive) -> bytes | None:
         body = bytearray()

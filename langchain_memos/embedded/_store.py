@@ -13,6 +13,7 @@ from typing import Any
 
 from langchain_memos._exceptions import ConfigurationError
 from langchain_memos._sqlite import immediate_transaction
+from langchain_memos.embedded._database import APPLICATION_ID, check_database
 from langchain_memos.embedded._text import epoch_ms, fts_query, index_text, parse_chat_time
 
 # Bumped whenever what is indexed changes, so that an older database fails clearly.
@@ -154,10 +155,21 @@ _SOURCE_SQL = {
 }
 
 
+# SQLite parses "a OR b OR ..." into a tree as deep as the conditions are many, at most 1,000.
+MAX_FILTER_CONDITIONS = 500
+
+
 def filter_sql(filter: Mapping[str, Any] | None, params: list[Any]) -> str:
     """SQL for a filter already checked by ``validate_filter``; ``TRUE`` for none."""
     if not filter:
         return "1"
+    roots = filter.values() if set(filter) <= set(_SOURCE_SQL) else [filter]
+    count = sum(len(conditions) for root in roots for conditions in root.values())
+    if count > MAX_FILTER_CONDITIONS:
+        raise FilterError(
+            f"a filter holds at most {MAX_FILTER_CONDITIONS} conditions in the embedded engine; "
+            f"this one holds {count}"
+        )
     if set(filter) <= set(_SOURCE_SQL):
         # Source-specific form: each source's root applies to that source's memories only.
         parts = [
@@ -187,23 +199,34 @@ class Store:
     def __init__(self, path: str) -> None:
         self.path = path
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
         if path != ":memory:":
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = NORMAL")
+            check_database(path)
+        try:
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._open()
+        except sqlite3.Error as error:
+            raise ConfigurationError(f"cannot open the database {path}: {error}") from None
+        self.on_delete: Callable[[], None] | None = None
+
+    def _open(self) -> None:
+        self._db.row_factory = sqlite3.Row
+        # Read before anything is written: a database of another version is refused untouched.
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         has_tables = self._db.execute(
             "SELECT count(*) FROM sqlite_master WHERE name = 'memories'"
         ).fetchone()[0]
         if has_tables and version != INDEX_VERSION:
+            self._db.close()
             raise ConfigurationError(
-                f"{path} was made by another version of the embedded engine (index format "
+                f"{self.path} was made by another version of the embedded engine (index format "
                 f"{version}, this one reads {INDEX_VERSION}); start a new database"
             )
+        if self.path != ":memory:":
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
         self._db.executescript(SCHEMA)
         self._db.execute(f"PRAGMA user_version = {INDEX_VERSION}")
-        self.on_delete: Callable[[], None] | None = None
+        self._db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
     def close(self) -> None:
         with self._lock:

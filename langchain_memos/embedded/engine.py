@@ -15,6 +15,7 @@ import email.policy
 import json
 import logging
 import math
+import re
 import sqlite3
 import uuid
 from collections.abc import Callable, Mapping
@@ -45,6 +46,7 @@ from langchain_memos._validation import (
     exactly_one,
     message_tokens,
 )
+from langchain_memos.embedded._fields import MEMORY_TYPES, refuse_unimplemented
 from langchain_memos.embedded._fine import extract
 from langchain_memos.embedded._store import Candidate, FilterError, Store, filter_sql, scope_token
 from langchain_memos.embedded._text import (
@@ -90,6 +92,13 @@ _TEXT_FILE_TYPES = (".txt", ".md", ".markdown", ".json", ".xml", ".csv")
 # SQLite integers are 64-bit; a page this far out is empty anyway.
 _MAX_OFFSET = 2**62
 _CHUNK_CHARS = 600
+# A list of ids as one SQL parameter (a JSON array): any number of them, one variable.
+_ID_LIST = "(SELECT value FROM json_each(?))"
+# No MemOS request nests deeper; a deeper one is refused before anything walks it recursively.
+MAX_JSON_DEPTH = 64
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+# What SQLite says when a (valid) request is too big for one statement.
+_TOO_LARGE = ("too many", "too large", "too big", "stack overflow", "too complex")
 
 
 class EngineError(Exception):
@@ -232,11 +241,18 @@ class EmbeddedEngine:
         except (MemOSInputError, FilterError) as error:
             code = 40012 if str(error).startswith("relativity") else 40000
             return 400, _envelope(code, None, f"Invalid request parameters: {error}")
+        except sqlite3.OperationalError as error:
+            if not any(words in str(error).lower() for words in _TOO_LARGE):
+                raise
+            message = f"the request is too large for the embedded engine ({error})"
+            return 400, _envelope(40000, None, f"Invalid request parameters: {message}")
         return 200, _envelope(0, data, "ok")
 
     def _dispatch(
         self, method: str, route: str, body: bytes, params: Mapping[str, str], content_type: str
     ) -> Any:
+        if method == "GET" and route == "":
+            return self.describe()
         if method == "GET" and route.startswith("/get/memory/"):
             return self.get_memory_by_id(route.removeprefix("/get/memory/"))
         handler = self._routes.get(route)
@@ -248,15 +264,34 @@ class EmbeddedEngine:
         if handler is None or method != "POST":
             raise EngineError(40001, f"no such endpoint: {method} {route}")
         if route == "/add/knowledgebase-file" and content_type.startswith("multipart/"):
+            refuse_unimplemented(route, params)
             return self._add_knowledgebase_form(body, params, content_type)
         try:
             request = json.loads(body or b"{}")
+        except RecursionError:
+            raise EngineError(40000, "the request body nests too deeply") from None
         except ValueError:
             raise EngineError(40000, "the request body is not JSON") from None
         if not isinstance(request, dict):
             raise EngineError(40000, "the request body must be a JSON object")
+        _check_json(request)
         # The official SDK sends null for every unset optional field.
-        return handler({key: value for key, value in request.items() if value is not None})
+        request = {key: value for key, value in request.items() if value is not None}
+        refuse_unimplemented(route, request)
+        return handler(request)
+
+    def describe(self) -> dict[str, Any]:
+        """What ``GET /`` answers: what this server is, and where its API lives."""
+        return {
+            "service": "langchain-memos embedded MemOS engine",
+            "api_root": API_ROOT,
+            "endpoints": [
+                "GET /get/memory/{id}",
+                *(f"POST {route}" for route in self._routes),
+            ],
+            "docs": "https://memos-docs.openmem.net (the MemOS cloud API, which this server "
+            "implements locally); langchain-memos README, 'Serving the engine over HTTP'",
+        }
 
     # ---- messages and memory production --------------------------------------------------
 
@@ -684,26 +719,29 @@ class EmbeddedEngine:
         }
 
     def delete_memory(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Delete by ids, or every memory of a user or an agent; ``memory_type`` narrows each.
+
+        A user or agent without (such) memories is deleted idempotently; ids of which none exists
+        are a 40307, as in the cloud.
+        """
         mode = exactly_one(
             memory_ids=body.get("memory_ids"),
             user_id=body.get("user_id"),
             agent_id=body.get("agent_id"),
         )
+        of_type, params = _memory_type_sql(body.get("memory_type"))
         with self.store.transaction() as db:
             if mode == "memory_ids":
                 ids = check_str_list("memory_ids", body["memory_ids"], allow_empty=False) or []
-                marks = ",".join("?" * len(ids))
-                deleted = self.store.delete_memories(db, f"m.id IN ({marks})", ids)
-                if not deleted:
+                listed = json.dumps(ids)
+                exists = db.execute(f"SELECT 1 FROM memories WHERE id IN {_ID_LIST}", [listed])
+                if exists.fetchone() is None:
                     raise EngineError(40307, "none of these memories exists")
-            elif mode == "user_id":
-                user_id = _user_id(body["user_id"])
-                deleted = self.store.delete_memories(db, "m.user_id = ?", [user_id])
-                if not deleted:
-                    raise EngineError(40308, f"user {user_id} has no memories")
+                where, params = f"m.id IN {_ID_LIST} AND {of_type}", [listed, *params]
             else:
-                agent_id = _user_id(body["agent_id"], "agent_id")
-                self.store.delete_memories(db, "m.agent_id = ?", [agent_id])
+                owner = _user_id(body[mode], mode)
+                where, params = f"m.{mode} = ? AND {of_type}", [owner, *params]
+            self.store.delete_memories(db, where, params)
         return {"success": True}
 
     def update_memory(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -735,9 +773,12 @@ class EmbeddedEngine:
         message: dict[str, Any] = {"role": "user", "content": content}
         if body.get("feedback_time"):
             message["chat_time"] = body["feedback_time"]
+        scope: dict[str, Any] = {
+            k: body[k] for k in ("user_id", "agent_id", "app_id", "allow_public") if k in body
+        }
         added = self.add_message(
             {
-                **{k: v for k, v in body.items() if k != "feedback_content"},
+                **scope,
                 "conversation_id": body.get("conversation_id") or "feedback",
                 "messages": [message],
                 "tags": [FEEDBACK_TAG],
@@ -892,10 +933,9 @@ class EmbeddedEngine:
         columns = "id, type, name, size, status"
         if mode == "file_ids":
             ids = check_str_list("file_ids", body["file_ids"], allow_empty=False) or []
-            marks = ",".join("?" * len(ids))
             rows = self.store.query(
-                f"SELECT {columns} FROM knowledgebase_files WHERE id IN ({marks})",
-                ids,
+                f"SELECT {columns} FROM knowledgebase_files WHERE id IN {_ID_LIST}",
+                [json.dumps(ids)],
             )
             page, size, total = 1, len(rows), len(rows)
         else:
@@ -932,6 +972,24 @@ class EmbeddedEngine:
 
 
 # ---- helpers -------------------------------------------------------------------------------
+
+
+def _check_json(value: object) -> None:
+    """Refuse what JSON can carry but a MemOS request cannot: deep nesting, and lone UTF-16
+    surrogates (``"\\ud83d"``), which no UTF-8 text (nor SQLite) can hold."""
+    pending: list[tuple[object, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                raise EngineError(
+                    40000, "the request holds a lone UTF-16 surrogate (\\ud800-\\udfff)"
+                )
+        elif isinstance(item, (dict, list)):
+            if depth >= MAX_JSON_DEPTH:
+                raise EngineError(40000, f"the request nests deeper than {MAX_JSON_DEPTH} levels")
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            pending.extend((child, depth + 1) for child in children)
 
 
 def _envelope(code: int, data: Any, message: str) -> bytes:
@@ -1058,6 +1116,21 @@ def _memory_text(memory: Mapping[str, Any]) -> str:
     return str(
         memory.get("memory_value") or memory.get("preference") or memory.get("tool_value") or ""
     )
+
+
+def _memory_type_sql(value: object) -> tuple[str, list[Any]]:
+    """SQL selecting the memories of one MemOS ``memory_type`` (``TRUE`` for none)."""
+    if value is None:
+        return "1", []
+    if not isinstance(value, str) or value not in MEMORY_TYPES:
+        raise MemOSInputError(
+            f"memory_type must be one of {', '.join(MEMORY_TYPES)}; got {value!r}"
+        )
+    kind, name = MEMORY_TYPES[value]
+    if name is None:
+        return "m.kind = ?", [kind]
+    field = "tool_type" if kind == "tool" else "memory_type"
+    return f"m.kind = ? AND json_extract(m.body, '$.{field}') = ?", [kind, name]
 
 
 def _owner_token(owner: Mapping[str, Any]) -> str:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_HOST",
+    "DEFAULT_MAX_CONNECTIONS",
     "DEFAULT_PORT",
     "MAX_BODY_BYTES",
     "TOKEN_ENV",
@@ -43,7 +44,7 @@ TOKEN_ENV = "MEMOS_SERVE_TOKEN"  # noqa: S105 (the variable's name, not a token)
 # The cloud accepts knowledge-base files of up to 100 MB; the rest is room for the form around one.
 MAX_BODY_BYTES = 110 * 1024 * 1024
 # Open connections plus requests in progress; beyond it new requests are answered 503.
-MAX_CONNECTIONS = 1000
+DEFAULT_MAX_CONNECTIONS = 1000
 # An idle keep-alive connection is closed after this long (it holds no thread, only a socket).
 IDLE_SECONDS = 15
 # How long close() lets requests in progress finish.
@@ -71,7 +72,7 @@ class MemOSServer:
         base_url: What clients take as their base URL: ``http://HOST:PORT/api/openmem/v1``.
     """
 
-    def __init__(self, app: MemOSApp, listener: socket.socket) -> None:
+    def __init__(self, app: MemOSApp, listener: socket.socket, max_connections: int) -> None:
         uvicorn = _uvicorn()
         self._app = app
         address = listener.getsockname()
@@ -86,7 +87,7 @@ class MemOSServer:
             server_header=False,
             ws="none",
             timeout_keep_alive=IDLE_SECONDS,
-            limit_concurrency=MAX_CONNECTIONS,
+            limit_concurrency=max_connections,
             timeout_graceful_shutdown=_CLOSE_GRACE_SECONDS,
         )
         self._server: UvicornServer = uvicorn.Server(config)
@@ -171,6 +172,7 @@ def serve(
     *,
     allow_remote: bool = False,
     max_body_bytes: int = MAX_BODY_BYTES,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
 ) -> MemOSServer:
     """Serve ``engine`` over HTTP from a background thread, and return once it accepts requests.
 
@@ -192,6 +194,11 @@ def serve(
             (``Host``) are refused with HTTP 403, as a web page rebinding its name to 127.0.0.1
             sends them; so is, anywhere, a request from a web page off this machine (``Origin``).
         max_body_bytes: Larger request bodies are refused with HTTP 413 (default 110 MiB).
+            Bodies over 1 MiB are read two at a time; one that waits longer than 10 s for its
+            turn is answered 503 (code 50004, retryable).
+        max_connections: Open connections plus requests in progress (default 1,000); past it,
+            new requests are answered 503. Idle connections hold no thread, and are closed after
+            15 s.
 
     Raises:
         ConfigurationError: A host off loopback without ``allow_remote``, or an unusable token.
@@ -201,11 +208,24 @@ def serve(
         >>> with serve(EmbeddedEngine(":memory:")) as server:
         ...     client = MemOSClient(base_url=server.base_url)
     """
+    for name, value, kind in (
+        ("host", host, str),
+        ("port", port, int),
+        ("max_body_bytes", max_body_bytes, int),
+        ("max_connections", max_connections, int),
+        ("allow_remote", allow_remote, bool),
+    ):
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise ConfigurationError(f"{name} must be {kind.__name__}; got {value!r}")
+    if token is not None and not isinstance(token, str):
+        raise ConfigurationError(f"token must be a string or None; got {type(token).__name__}")
     secret = _check_token(token)
     if not 0 <= port <= 65535:
         raise ConfigurationError(f"port must be between 0 and 65535; got {port}")
     if max_body_bytes < 0:
         raise ConfigurationError("max_body_bytes must not be negative")
+    if max_connections < 1:
+        raise ConfigurationError("max_connections must be at least 1")
     if not is_loopback_host(host):
         if not allow_remote:
             raise ConfigurationError(
@@ -224,4 +244,4 @@ def serve(
         engine = open_engine(engine)
     listener = _listen(bind_host, port)
     gate = Gate(token=secret, max_body_bytes=max_body_bytes, on_loopback=is_loopback_host(host))
-    return MemOSServer(MemOSApp(engine, gate), listener)
+    return MemOSServer(MemOSApp(engine, gate), listener, max_connections)

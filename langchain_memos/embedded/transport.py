@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 
 from langchain_memos._exceptions import ConfigurationError
+from langchain_memos.embedded._database import check_path_text
 from langchain_memos.embedded.engine import EmbeddedEngine
 
 __all__ = ["EmbeddedTransport", "open_engine"]
@@ -27,18 +28,19 @@ def open_engine(path: str | os.PathLike[str]) -> EmbeddedEngine:
     """The process's engine for ``path`` (a database file, or ``":memory:"``), opened once.
 
     Every client of the process that names the same database shares one engine, so that a
-    history, a retriever and a middleware configured alike see the same memories.
+    history, a retriever and a middleware configured alike see the same memories. The file's
+    directory must exist: a mistyped path is an error, not a new directory.
     """
     if not isinstance(path, (str, os.PathLike)):
         raise ConfigurationError(
             f"embedded must be a database path, ':memory:' or an EmbeddedEngine; got {path!r}"
         )
+    if str(path) != MEMORY:
+        check_path_text(str(path))
     key = MEMORY if str(path) == MEMORY else str(Path(path).expanduser().resolve())
     with _engines_lock:
         engine = _engines.get(key)
         if engine is None:
-            if key != MEMORY:
-                Path(key).parent.mkdir(parents=True, exist_ok=True)
             engine = _engines[key] = EmbeddedEngine(key)
         return engine
 

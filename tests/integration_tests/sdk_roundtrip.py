@@ -76,7 +76,50 @@ def roundtrip(base_url: str, api_key: str) -> dict[str, Any]:
         "lounge" in str(memory.model_dump().get("memory_value")) for memory in in_kb.memories
     )
     checks["delete_knowledgebase"] = client.delete_knowledgebase(kb).success
+    checks.update(narrow_deletes(client, messages))
     return {"ok": all(checks.values()), "checks": checks, "facts_found": len(facts)}
+
+
+def narrow_deletes(client: Any, messages: list[dict[str, str]]) -> dict[str, bool]:
+    """A delete narrowed by memory_type deletes that type only; a field the server would ignore
+    fails the call and changes nothing."""
+    user, conversation = "sdk_narrow_user", "sdk_narrow_conversation"
+    client.add_message(messages, user_id=user, conversation_id=conversation, async_mode=False)
+
+    def kinds() -> tuple[int, int]:
+        listed = client.get_memory(user_id=user)
+        return len(listed.memories), len(listed.preferences or [])
+
+    checks: dict[str, bool] = {}
+    before = kinds()
+    checks["memories_to_narrow"] = before[0] > 0 and before[1] > 0
+    # Fast-mode facts are WorkingMemory: no long-term memory to delete, so nothing goes.
+    checks["delete_long_term_memory"] = (
+        _succeeds(lambda: client.delete_memory(user_id=user, memory_type="LongTermMemory"))
+        and kinds() == before
+    )
+    checks["delete_preference_memory"] = _succeeds(
+        lambda: client.delete_memory(user_id=user, memory_type="PreferenceMemory")
+    ) and kinds() == (before[0], 0)
+    try:
+        client.add_message(
+            messages,
+            user_id=user,
+            conversation_id="sdk_refused",
+            allow_knowledgebase_ids=["some_kb"],
+        )
+        checks["unimplemented_field_refused"] = False
+    except Exception:  # the SDK raises requests' HTTPError on the 400
+        history = client.get_message(user_id=user, conversation_id="sdk_refused")
+        checks["unimplemented_field_refused"] = history.messages == []
+    return checks
+
+
+def _succeeds(call: Any) -> bool:
+    try:
+        return bool(call().success)
+    except Exception:  # the SDK raises requests' HTTPError on an error status
+        return False
 
 
 def main(argv: list[str]) -> int:

@@ -10,9 +10,13 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -268,7 +272,7 @@ def test_json_nulls_for_optional_fields_are_accepted(open_server: MemOSServer) -
         ("POST", "/api/openmem/v1/nope", 404, 40001),
         ("POST", "/elsewhere/api/openmem/v1/search/memory", 404, 40001),
         ("GET", "/api/openmem/v1/search/memory", 404, 40001),
-        ("GET", "/", 404, 40001),
+        ("GET", "/", 200, 0),
         ("OPTIONS", "/api/openmem/v1/search/memory", 501, 50000),
     ],
 )
@@ -281,6 +285,18 @@ def test_paths_and_methods(
     assert response.headers["content-type"] == "application/json; charset=utf-8"
 
 
+def test_the_root_says_what_the_server_is_and_where_its_api_lives(
+    open_server: MemOSServer,
+) -> None:
+    response = httpx.get(f"http://{open_server.host}:{open_server.port}/", timeout=5)
+    assert (response.status_code, response.json()["code"]) == (200, 0)
+    about = response.json()["data"]
+    assert about["service"] == "langchain-memos embedded MemOS engine"
+    assert open_server.base_url.endswith(about["api_root"])
+    assert "POST /search/memory" in about["endpoints"]
+    assert "memos-docs" in about["docs"]
+
+
 def test_an_engine_failure_is_a_500_envelope(monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(*args: object, **kwargs: object) -> tuple[int, bytes]:
         raise RuntimeError("a bug")
@@ -290,6 +306,32 @@ def test_an_engine_failure_is_a_500_envelope(monkeypatch: pytest.MonkeyPatch) ->
     with serve(engine) as running:
         response = post(running.base_url + "/search/memory", {}, token=None)
     assert (response.status_code, response.json()["code"]) == (500, 50000)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"user_id": "u", "conversation_id": "c", "messages": [{"role": "user", '
+        b'"content": "\\ud83d"}]}',
+        b"[" * 100_000 + b"]" * 100_000,
+    ],
+)
+def test_bad_json_is_a_400_not_a_logged_traceback(
+    open_server: MemOSServer, caplog: pytest.LogCaptureFixture, body: bytes
+) -> None:
+    caplog.set_level(logging.DEBUG, "langchain_memos")
+    response = httpx.post(open_server.base_url + "/add/message", content=body, timeout=5)
+    assert (response.status_code, response.json()["code"]) == (400, 40000)
+    assert not [record for record in caplog.records if record.exc_info]
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [{"port": "80"}, {"port": True}, {"host": None}, {"max_body_bytes": 1.5}, {"token": 123}],
+)
+def test_arguments_of_the_wrong_type_are_configuration_errors(arguments: dict[str, Any]) -> None:
+    with pytest.raises(ConfigurationError, match=next(iter(arguments))):
+        serve(EmbeddedEngine(":memory:"), **arguments)
 
 
 # ---- limits -----------------------------------------------------------------------------------
@@ -305,6 +347,84 @@ def small_server() -> Iterator[MemOSServer]:
 def search_body(size: int) -> bytes:
     body = json.dumps({"query": "tokyo", "user_id": "u1", "pad": ""}).encode()
     return body.replace(b'"pad": ""', b'"pad": "' + b"x" * (size - len(body)) + b'"')
+
+
+def _connect(server: MemOSServer, head: bytes = b"") -> socket.socket:
+    connection = socket.create_connection((server.host, server.port), timeout=5)
+    if head:
+        connection.sendall(head)
+    return connection
+
+
+def _answer_of(connection: socket.socket) -> tuple[int, dict[str, Any]]:
+    response = http.client.HTTPResponse(connection)
+    response.begin()
+    return response.status, json.loads(response.read())
+
+
+def _post_head(length: int) -> bytes:
+    return (
+        f"POST /api/openmem/v1/search/memory HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
+    ).encode()
+
+
+def _threads_settle(most: int) -> int:
+    for _ in range(100):
+        if threading.active_count() <= most:
+            break
+        time.sleep(0.02)
+    return threading.active_count()
+
+
+def test_idle_connections_hold_no_thread() -> None:
+    # The hand-written server gave every connection a thread for 120 s (3,000 idle: 3,002).
+    with serve(EmbeddedEngine(":memory:")) as running:
+        before = threading.active_count()
+        idle = [_connect(running) for _ in range(200)]
+        try:
+            response = post(running.base_url + "/search/memory", {"query": "x", "user_id": "u"})
+            assert response.json()["code"] == 0
+            assert threading.active_count() <= before + 4  # the engine's pool, at most
+        finally:
+            for connection in idle:
+                connection.close()
+
+
+def test_past_max_connections_a_request_gets_a_503() -> None:
+    with serve(EmbeddedEngine(":memory:"), max_connections=2) as running:
+        # Two requests whose bodies are still arriving keep two connections busy.
+        busy = [_connect(running, _post_head(100) + b"{") for _ in range(2)]
+        time.sleep(0.2)
+        turned_away = _connect(running, _post_head(2) + b"{}")
+        try:
+            response = http.client.HTTPResponse(turned_away)
+            response.begin()
+            assert response.status == 503
+        finally:
+            for connection in [*busy, turned_away]:
+                connection.close()
+
+
+def test_large_bodies_are_read_a_few_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("langchain_memos.embedded._asgi.LARGE_BODY_WAIT_SECONDS", 0.3)
+    size = 1_100_000  # over the 1 MiB above which bodies take turns, two at a time
+    with serve(EmbeddedEngine(":memory:")) as running:
+        slow = [_connect(running, _post_head(size) + b"{") for _ in range(2)]
+        time.sleep(0.2)
+        third = _connect(running, _post_head(size) + search_body(size))
+        try:
+            status, answer = _answer_of(third)
+            assert (status, answer["code"]) == (503, 50004)
+            for connection in slow:
+                connection.close()  # their bodies end early: their turns come back
+            time.sleep(0.2)
+            response = httpx.post(
+                running.base_url + "/search/memory", content=search_body(size), timeout=5
+            )
+            assert response.json()["code"] == 0
+        finally:
+            third.close()
 
 
 def test_a_body_over_the_limit_is_refused(small_server: MemOSServer) -> None:
@@ -401,6 +521,43 @@ def test_the_command_line_refuses_hosts_off_loopback(capsys: pytest.CaptureFixtu
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "--allow-remote" in captured.err
+
+
+def _foreign(folder: Path) -> str:
+    path = folder / "theirs.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY)")
+    db.close()
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("db", "says"),
+    [
+        (lambda folder: str(folder / "missing" / "memos.db"), "does not exist"),
+        (lambda folder: f"file:{folder}/memos.db?mode=ro", "is a URI"),
+        (lambda folder: "/dev/null/memos.db", "/dev/null is not a directory"),
+        (_foreign, "another application's SQLite database"),
+    ],
+)
+def test_the_command_line_refuses_an_unusable_database_in_one_line(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    db: Callable[[Path], str],
+    says: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = db(tmp_path)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert main(["serve", "--port", "0", "--db", path]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    (line,) = captured.err.splitlines()
+    assert line.startswith("error: ")
+    assert says in line
+    # Nothing created (no directory, no "file:" tree), nothing changed.
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="sends SIGTERM")

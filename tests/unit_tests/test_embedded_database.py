@@ -1,0 +1,80 @@
+"""Which files the embedded engine takes as its database; what it refuses, it leaves untouched."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from langchain_memos import ConfigurationError, MemOSClient
+from langchain_memos.embedded import EmbeddedEngine, open_engine
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(folder.iterdir())}
+
+
+def test_a_path_in_a_missing_directory_is_refused_not_created(tmp_path: Path) -> None:
+    path = tmp_path / "no" / "such" / "memos.db"
+    with pytest.raises(ConfigurationError, match=r"directory .*no/such does not exist"):
+        open_engine(path)
+    with pytest.raises(ConfigurationError, match="does not exist"):
+        MemOSClient(embedded=str(path))
+    assert not (tmp_path / "no").exists()
+
+
+@pytest.mark.parametrize("kind", ["tables", "application_id"])
+def test_another_applications_database_is_refused_untouched(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "theirs.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, total REAL)")
+        db.execute("INSERT INTO orders (total) VALUES (9.5)")
+        if kind == "application_id":
+            db.execute("PRAGMA application_id = 1234")
+    db.close()
+    before = snapshot(tmp_path)
+    with pytest.raises(ConfigurationError, match=r"theirs\.db is another application's"):
+        EmbeddedEngine(str(path))
+    # Byte for byte: no journal mode switched to WAL, no -wal or -shm file, no schema added.
+    assert snapshot(tmp_path) == before
+
+
+def test_a_file_that_is_not_sqlite_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_text("my notes, not a database")
+    with pytest.raises(ConfigurationError, match="is not a SQLite database"):
+        EmbeddedEngine(str(path))
+    assert snapshot(tmp_path) == {"notes.db": b"my notes, not a database"}
+
+
+def test_uris_and_paths_that_name_no_file_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for uri in ("file:/x?mode=ro", f"file:{tmp_path}/x.db", "sqlite:///x.db"):
+        with pytest.raises(ConfigurationError, match="is a URI"):
+            open_engine(uri)
+    assert list(tmp_path.iterdir()) == []  # no file: directory tree
+    with pytest.raises(ConfigurationError, match="/dev/null is not a directory"):
+        open_engine("/dev/null/memos.db")
+    with pytest.raises(ConfigurationError, match="not a regular file"):
+        EmbeddedEngine(str(tmp_path))
+
+
+def test_the_engines_own_databases_open_again(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    for path in (tmp_path / "new.db", empty):
+        engine = EmbeddedEngine(str(path))
+        engine.close()
+        EmbeddedEngine(str(path)).close()
+
+
+def test_a_database_made_before_the_application_id_opens(tmp_path: Path) -> None:
+    path = tmp_path / "older.db"
+    EmbeddedEngine(str(path)).close()
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA application_id = 0")
+    db.close()
+    EmbeddedEngine(str(path)).close()
