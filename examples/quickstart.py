@@ -1,10 +1,12 @@
 """The MemOS quick start, the LangChain way: store a conversation, recall it in the next one.
 
-Conversation A (2025-06-10): the user plans a summer trip with the kids and their elderly
-parents; it is stored through ``MemOSChatMessageHistory``. Conversation B (2025-09-28): the user
-asks an agent where to travel for the National Day holiday. ``MemOSRetriever`` shows what MemOS
-recalls from conversation A, and a ``create_agent`` agent with ``MemOSMiddleware`` answers with
-those memories in its system prompt; the script prints that prompt exactly as the model got it.
+Conversation A (2025-06-10): the user plans a summer trip to Guangzhou with the kids and their
+elderly parents and picks a hotel (the seed conversations of the MemOS quick start); it is stored
+through ``MemOSChatMessageHistory``. Conversation B (2025-09-28): the user asks an agent, in the
+quick start's words, for a National Day trip to a city and a hotel brand they have not tried.
+``MemOSRetriever`` shows what MemOS recalls from conversation A, and a ``create_agent`` agent
+with ``MemOSMiddleware`` answers with those memories in its system prompt; the script prints that
+prompt exactly as the model got it.
 
 With ``MEMOS_API_KEY`` set, this runs against the MemOS cloud. Without it, it runs offline on the
 embedded engine, in memory: nothing is written to disk and nothing leaves this process. The
@@ -61,8 +63,25 @@ CONVERSATION_A: list[BaseMessage] = [
         "Understood, I'll recommend destinations suitable for family trips.",
         additional_kwargs=ON_2025_06_10,
     ),
+    HumanMessage(
+        "I've planned to travel to Guangzhou this summer. "
+        "What chain hotels are available for accommodation?",
+        additional_kwargs=ON_2025_06_10,
+    ),
+    AIMessage(
+        "You can consider options like 7 Days Inn, All Seasons, Hilton, etc.",
+        additional_kwargs=ON_2025_06_10,
+    ),
+    HumanMessage("I'll choose 7 Days Inn.", additional_kwargs=ON_2025_06_10),
+    AIMessage(
+        "Okay, feel free to ask me if you have any other questions.",
+        additional_kwargs=ON_2025_06_10,
+    ),
 ]
-QUESTION_B = "Where should we travel for the National Day holiday?"
+QUESTION_B = (
+    "I want to travel during the National Day holiday. Please recommend a city I haven't been "
+    "to and a hotel brand I haven't stayed at."
+)
 SCOPE_B = RunnableConfig(configurable={"user_id": USER_ID, "thread_id": "0928"})
 
 

@@ -350,8 +350,13 @@ _EN_THIRD_PERSON = {
     "am into": "is into",
     "'m into": "is into",
 }
+# Where a preference's clause ends: a request after a comma ("I want to travel, can you help?"),
+# a reason, or a new clause with its own subject ("I like green tea and I work night shifts").
 _TRAILING_CLAUSE = re.compile(
-    r",\s*(?:can|could|would|will|do|does|what|how|any|please|but|so)\b", re.IGNORECASE
+    r",\s*(?:can|could|would|will|do|does|what|how|any|please|but|so)\b|"
+    r"(?:,\s*|\s+(?:and|but|so|or|while)\s+)(?:I|I'm|I've|I'd|I'll|my|we|we're|our|he|she|"
+    r"they|it's|you're)\b|\s+(?:because|although|though|whereas|since)\b|;",
+    re.IGNORECASE,
 )
 _ZH_PREFERENCE = re.compile(
     r"我(?:很|非常|特别|比较|最|也|还是|一直|都)?"
@@ -368,14 +373,19 @@ def _first_person_en(text: str) -> str:
 def find_preferences(text: str) -> list[Preference]:
     """Explicit preferences stated in ``text`` (likes, dislikes, always/never, wants), EN and ZH."""
     found: list[Preference] = []
-    for match in _EN_PREFERENCE.finditer(text):
-        # "I want to travel, can you help?": the request after the comma is not the preference.
-        rest = _TRAILING_CLAUSE.split(match["rest"])[0].strip(" ,;:")
+    position = 0
+    while match := _EN_PREFERENCE.search(text, position):
+        # One preference per clause: "I want to travel, can you help?" states one, and "I like
+        # tea and I work nights" one too; "I like hiking but I hate running" states two.
+        rest = _TRAILING_CLAUSE.split(match["rest"])[0]
+        position = match.start("rest") + max(len(rest), 1)
+        rest = rest.strip(" ,;:")
         if not rest and match["verb"].lower() not in ("always", "never"):
             continue
         verb = _EN_THIRD_PERSON.get(match["verb"].lower(), match["verb"].lower())
         statement = f"The user {verb} {_first_person_en(rest)}".strip()
-        found.append(Preference(text=statement + ".", sentence=match.group().strip()))
+        sentence = text[match.start() : match.start("rest") + len(rest) + 1].strip(" ,;:")
+        found.append(Preference(text=statement + ".", sentence=sentence))
     for match in _ZH_PREFERENCE.finditer(text):
         rest = match["rest"].strip()
         if not rest:

@@ -64,6 +64,7 @@ from langchain_memos.embedded._text import (
     title,
     viewpoint,
 )
+from langchain_memos.embedded._turns import Turn, answers, is_filler, restates, with_question
 from langchain_memos.embedded._vectors import VectorIndex
 from langchain_memos.filters import validate_filter
 from langchain_memos.types import parse_timestamp
@@ -86,6 +87,9 @@ PREFERENCE_NOTE = {
 # that mention feedback are not taken for corrections.
 FEEDBACK_TAG = "mode:feedback"
 _RRF_K = 60
+# What a query word in a neighbouring turn is worth against one in the memory itself. It counts
+# only for a memory that holds a query word itself: neighbours alone make no memory related.
+_NEAR = 0.5
 _VECTOR_DEPTH = 200
 _RECONCILE_LATEST = 20
 _TEXT_FILE_TYPES = (".txt", ".md", ".markdown", ".json", ".xml", ".csv")
@@ -314,11 +318,14 @@ class EmbeddedEngine:
         rough: list[str] = []
         calls: dict[str, dict[str, Any]] = {}
         planned: list[tuple[dict[str, Any], int, list[tuple[str, dict[str, Any], str]]]] = []
+        last = self._last_turn(user_id, conversation_id)
         for message in messages:
             moment = parse_chat_time(message.get("chat_time"))
             stamp = epoch_ms(moment) if moment else now
             produced = []
-            for kind, memory in self._produce(message, conversation_id, stamp, calls):
+            made = self._produce(message, conversation_id, stamp, calls, last)
+            last = _turn(message) or last
+            for kind, memory in made:
                 memory["tags"] = list(dict.fromkeys([*memory.get("tags", []), *extra_tags]))
                 if kind in ("fact", "preference"):
                     rough.append(memory["id"])
@@ -520,14 +527,25 @@ class EmbeddedEngine:
         if self._vectors is not None and vector is not None:
             self._vectors.add(db, seq, _owner_token(owner), kind, vector)
 
+    def _last_turn(self, user_id: str, conversation_id: str) -> Turn | None:
+        """The conversation's latest turn, which the next one may answer."""
+        rows = self.store.query(
+            "SELECT body FROM messages WHERE user_id = ? AND conversation_id = ? "
+            "ORDER BY seq DESC LIMIT 1",
+            (user_id, conversation_id),
+        )
+        return _turn(json.loads(rows[0]["body"])) if rows else None
+
     def _produce(
         self,
         message: dict[str, Any],
         conversation_id: str,
         stamp: int,
         calls: dict[str, dict[str, Any]],
+        previous: Turn | None = None,
     ) -> list[tuple[str, dict[str, Any]]]:
-        """Fast-mode memories of one message: a fact per turn, stated preferences, tool use."""
+        """Fast-mode memories of one message: a fact per turn that says something (a short
+        answer carries the turn it answers), stated preferences, tool use."""
         role = message["role"]
         base = {"conversation_id": conversation_id, "create_time": stamp, "update_time": stamp}
         base["status"] = "activated"
@@ -560,9 +578,22 @@ class EmbeddedEngine:
                 )
             )
             return produced
-        if role not in ("user", "assistant") or not text.strip():
+        turn = _turn(message)
+        if turn is None:
             return produced
+        replies = answers(turn, previous)
+        if is_filler(text) and not replies:
+            return produced  # thanks, greetings, reactions: nothing to remember
         marker = viewpoint(role, message.get("name"), text)
+        value = f"{marker} {text.strip()}"
+        sources: list[dict[str, Any]] = [{"role": role, "content": text, "chat_time": stamp}]
+        relation = "answers" if replies else ""
+        relation = relation or ("restates" if restates(turn, previous) else "")
+        if previous is not None and relation:
+            if relation == "answers":
+                value = with_question(marker, text, previous)
+            # Read by _rank: an answer outranks what it answers, an echo what it echoes.
+            sources.append({"role": previous.role, "content": previous.text, "relation": relation})
         produced.append(
             (
                 "fact",
@@ -570,11 +601,11 @@ class EmbeddedEngine:
                     **base,
                     "id": _new_id(),
                     "memory_key": title(text),
-                    "memory_value": f"{marker} {text.strip()}",
+                    "memory_value": value,
                     "memory_type": "WorkingMemory",
                     "confidence": 0.0,
                     "tags": [*keywords(text), "mode:fast"],
-                    "sources": [{"role": role, "content": text, "chat_time": stamp}],
+                    "sources": sources,
                 },
             )
         )
@@ -802,8 +833,11 @@ class EmbeddedEngine:
         ]
         facts: list[dict[str, Any]] = []
         preferences: list[dict[str, Any]] = []
+        previous: Turn | None = None
         for message in messages:
-            for kind, memory in self._produce(message, "extract", self._now_ms(), {}):
+            made = self._produce(message, "extract", self._now_ms(), {}, previous)
+            previous = _turn(message) or previous
+            for kind, memory in made:
                 if kind == "fact" and "memory" in types:
                     facts.append(
                         {
@@ -1021,10 +1055,14 @@ def _idf(total: int, frequency: int) -> float:
 class _Scorer:
     """How well a candidate answers a query, from the query words it contains.
 
-    Its relativity (for the threshold) is the idf mass of the query words it holds as a share of
-    the idf mass of every query word the user's memories contain at all: a memory holding all of
-    them scores 1, whatever the size of the store; query words no memory contains (a new topic)
-    do not count against the ones that match. Ranking is bm25 over the weighted columns.
+    Its relativity (for the threshold) is the share of the query a memory answers: the idf mass of
+    the query words in its own text, plus half of those only its neighbouring turns hold, as a
+    share of the idf mass of every query word the user's memories contain at all. 1 means the
+    memory holds every query word any memory holds; a memory that holds none itself and matches
+    only through its neighbours scores 0, and one holding only the least informative of several
+    query words stays under the 0.45 default. Query words no memory contains (a new topic) do
+    not count against the ones that match: they cannot tell memories apart. Ranking is bm25 over
+    the weighted columns.
     """
 
     def __init__(self, words: list[str], total: int, counts: Mapping[str, int]) -> None:
@@ -1058,8 +1096,10 @@ class _Scorer:
     def coverage(self, candidate: Candidate) -> float:
         """Query words in the memory itself count fully; in its neighbouring turns, half."""
         own = self._present(candidate.own)
+        if not own:
+            return 0.0
         near = self._present(candidate.context) - own
-        mass = sum(self.idf[w] for w in own) + 0.5 * sum(self.idf[w] for w in near)
+        mass = sum(self.idf[w] for w in own) + _NEAR * sum(self.idf[w] for w in near)
         return round(min(mass / self.known, 1.0), 4) if self.known else 0.0
 
 
@@ -1085,11 +1125,9 @@ def _rank(
     similar = similar or {}
     lexical = {c.seq: rank for rank, c in enumerate(c for c in found if c.bm25 > 0)}
     by_vector = {seq: rank for rank, seq in enumerate(similar)}
-    scored = []
+    scored: dict[int, list[Any]] = {}
     for candidate in found:
         relativity = max(scorer.coverage(candidate), round(similar.get(candidate.seq, 0.0), 4))
-        if relativity < threshold:
-            continue
         if similar:
             score = sum(
                 1 / (_RRF_K + ranks[candidate.seq])
@@ -1102,14 +1140,59 @@ def _rank(
             score *= 1.2  # the cloud's soft boost for the current conversation
         if FEEDBACK_TAG in candidate.body.get("tags", ()):
             score *= 2.0  # a correction outranks what it corrects
-        # Among equal scores the newest wins.
-        scored.append((score, candidate.create_time, candidate.seq, candidate, relativity))
-    scored.sort(key=lambda item: item[:3], reverse=True)
-    items = []
-    for *_, candidate, relativity in scored[:limit]:
+        scored[candidate.seq] = [score, candidate.create_time, candidate.seq, candidate, relativity]
+    carried = _relate(scored)
+    # Among equal scores the newest wins.
+    ranked = sorted(scored.values(), key=lambda item: item[:3], reverse=True)
+    items: list[dict[str, Any]] = []
+    shown: set[int] = set()
+    for *_, candidate, relativity in ranked:
+        if len(items) == limit:
+            break
+        if relativity < threshold or carried.get(candidate.seq) in shown:
+            continue  # unrelated, or its whole text is in an answer already shown
+        shown.add(candidate.seq)
         item = {k: v for k, v in candidate.body.items() if k != "sources"}
         items.append({**item, "relativity": relativity})
     return items
+
+
+def _relate(scored: dict[int, list[Any]]) -> dict[int, int]:
+    """Order related turns found together: a short answer (whose text carries the turn it
+    answers) above that turn, and the user's statement above the assistant's echo of it.
+
+    Returns which found memory's text carries which other found memory whole.
+    """
+    by_turn: dict[tuple[Any, str], list[Any]] = {}
+    for entry in scored.values():
+        sources = entry[3].body.get("sources") or [{}]
+        by_turn.setdefault((entry[3].conversation_id, str(sources[0].get("content"))), entry)
+    carried: dict[int, int] = {}
+    for entry in scored.values():
+        candidate = entry[3]
+        sources = candidate.body.get("sources") or []
+        if len(sources) < 2 or not isinstance(sources[1], dict):
+            continue
+        other = by_turn.get((candidate.conversation_id, str(sources[1].get("content"))))
+        if other is None or other is entry:
+            continue
+        if sources[1].get("relation") == "answers":
+            entry[0] = max(entry[0], other[0] * 1.01)
+            entry[4] = max(entry[4], other[4])
+            if str(sources[1].get("content")) in _memory_text(candidate.body):
+                carried[other[2]] = candidate.seq
+        elif sources[1].get("relation") == "restates":
+            entry[0] = min(entry[0], other[0] * 0.99)
+            entry[4] = min(entry[4], other[4])
+    return carried
+
+
+def _turn(message: Mapping[str, Any]) -> Turn | None:
+    """A user's or assistant's message with text, as a turn of the conversation."""
+    text = _text_of(message.get("content"))
+    if message.get("role") not in ("user", "assistant") or not text.strip():
+        return None
+    return Turn(message["role"], message.get("name") or message["role"], text)
 
 
 def _memory_text(memory: Mapping[str, Any]) -> str:

@@ -1,0 +1,302 @@
+"""What a conversation turn says on its own: filler, a question, a short answer, an echo."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from langchain_memos.embedded._text import STOPWORDS, has_cjk, terms
+
+# Words that acknowledge or react without saying anything (English). Those in _ANSWERS can answer
+# a question ("Yes.", "Sounds good."); the others never do ("Thanks!", "Cute!").
+_ANSWERS = frozenset(
+    [
+        "ok",
+        "okay",
+        "yes",
+        "yeah",
+        "yep",
+        "yup",
+        "sure",
+        "no",
+        "nope",
+        "fine",
+        "right",
+        "alright",
+        "agreed",
+        "exactly",
+        "absolutely",
+        "definitely",
+        "certainly",
+        "course",
+        "deal",
+        "done",
+        "good",
+        "great",
+        "perfect",
+        "sounds",
+    ]
+)
+_REACTIONS = frozenset(
+    [
+        "thanks",
+        "thank",
+        "thx",
+        "ty",
+        "cute",
+        "cool",
+        "nice",
+        "awesome",
+        "wow",
+        "amazing",
+        "haha",
+        "hahaha",
+        "lol",
+        "hmm",
+        "oh",
+        "ah",
+        "uh",
+        "um",
+        "hi",
+        "hello",
+        "hey",
+        "bye",
+        "goodbye",
+        "cheers",
+        "welcome",
+        "wonderful",
+        "fantastic",
+        "lovely",
+        "sweet",
+        "really",
+        "totally",
+        "indeed",
+        "understood",
+        "noted",
+        "gotcha",
+        "interesting",
+        "fun",
+        "glad",
+        "happy",
+        "sorry",
+        "pleasure",
+        "please",
+        "well",
+        "congrats",
+        "congratulations",
+        "yay",
+        "woo",
+        "omg",
+        "much",
+        "lot",
+        "got",
+        "see",
+        "true",
+    ]
+)
+# Phrases that close or soften a turn without content, removed before looking at what is left.
+_PLEASANTRIES = re.compile(
+    r"\b(?:(?:please\s+)?feel free to (?:ask|reach out|let me know|contact)\w*(?: me| us)?|"
+    r"let me know if[^.!?]*|if you (?:have|need) (?:any|anything)[^.!?]*|"
+    r"(?:any|anything) (?:other|more|else) (?:questions?|help)|"
+    r"have a (?:nice|good|great|lovely|wonderful) (?:day|one|trip|time|evening|weekend)|"
+    r"you(?:'re| are) welcome|no problem|my pleasure|glad (?:i could|to) help|"
+    r"talk (?:to you )?(?:soon|later)|see you(?: soon| later)?|good (?:night|morning|luck)|"
+    r"like a plan)\b",
+    re.IGNORECASE,
+)
+_ZH_ANSWERS = [
+    "好的",
+    "好吧",
+    "好",
+    "是的",
+    "是",
+    "对的",
+    "对",
+    "没错",
+    "可以",
+    "行",
+    "没问题",
+    "当然",
+    "明白了",
+    "明白",
+    "知道了",
+    "收到",
+    "同意",
+    "就这样",
+    "嗯嗯",
+]
+_ZH_REACTIONS = [
+    "谢谢你",
+    "谢谢",
+    "多谢",
+    "感谢",
+    "谢啦",
+    "不客气",
+    "不用谢",
+    "哈哈哈",
+    "哈哈",
+    "呵呵",
+    "嘿嘿",
+    "你好",
+    "您好",
+    "再见",
+    "拜拜",
+    "晚安",
+    "早安",
+    "好可爱",
+    "真可爱",
+    "可爱",
+    "太棒了",
+    "真棒",
+    "太好了",
+    "棒",
+    "厉害",
+    "不错",
+    "真不错",
+    "加油",
+    "辛苦了",
+    "随时问我",
+    "随时找我",
+    "嗯",
+    "哦",
+    "噢",
+    "哇",
+    "啊",
+    "呀",
+    "呢",
+    "吧",
+    "啦",
+    "了",
+    "的",
+    "你",
+    "我",
+    "真",
+    "太",
+    "很",
+]
+_ZH_PLEASANTRIES = re.compile(
+    r"(?:如果)?(?:还)?有(?:其他|任何|别的)?(?:问题|需要)[^，。！？,.!?]{0,6}"
+    r"(?:问我|找我|告诉我|联系我)|祝你[^，。！？,.!?]{0,8}(?:愉快|开心|顺利)|很高兴(?:为您服务|帮到你)"
+)
+_ZH_WORDS = sorted(_ZH_ANSWERS + _ZH_REACTIONS, key=len, reverse=True)
+_LATIN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?|\d+", re.UNICODE)
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_QUESTION = re.compile(r"[?？]\W*$|吗\W*$")
+_OFFER = re.compile(
+    r"\b(?:shall i|should i|would you like|do you want|want me to|how about|what about|"
+    r"consider|options?|recommend|suggest)\w*\b|要不要|需要我|要我|可以考虑|推荐|建议|选择",
+    re.IGNORECASE,
+)
+# Words by which a reply points back at what it replies to ("Then that one it is.").
+_REFERS_BACK = re.compile(
+    r"\b(?:it|that|this|then|one|those|these|them|there|same|either|neither|both)\b|那|这|就",
+    re.IGNORECASE,
+)
+SHORT_WORDS = 8
+"""A short reply (at most this many words; Chinese: characters / 2) to a question or offer, or
+one that points back at what it replies to, is shown with that turn; so is an answer to a
+question up to twice as long."""
+CARRIED_CHARS = 240
+
+
+def _kinds(text: str) -> tuple[set[str], bool]:
+    """Which kinds of empty words ``text`` is made of ("answer", "reaction"), and whether it is
+    made of nothing else."""
+    kinds: set[str] = set()
+    rest = _ZH_PLEASANTRIES.sub(" ", _PLEASANTRIES.sub(" ", text))
+    if rest != text:
+        kinds.add("reaction")
+    for word in _LATIN.findall(_CJK_RUN.sub(" ", rest).lower()):
+        word = word.replace("'", "")
+        if word in _ANSWERS:
+            kinds.add("answer")
+        elif word in _REACTIONS or word in STOPWORDS or word in ("im", "thats", "youre"):
+            kinds.add("reaction")
+        else:
+            return kinds, False
+    for run in _CJK_RUN.findall(rest):
+        while run:
+            word = next((w for w in _ZH_WORDS if run.startswith(w)), None)
+            if word is None:
+                return kinds, False
+            kinds.add("answer" if word in _ZH_ANSWERS else "reaction")
+            run = run[len(word) :]
+    return kinds, True
+
+
+def is_filler(text: str) -> bool:
+    """A turn with no content of its own: thanks, greetings, reactions, acknowledgements."""
+    _, empty = _kinds(text)
+    return empty
+
+
+def answers_only(text: str) -> bool:
+    """A bare answer ("Yes.", "Sounds good.", "好的"): content only with its question."""
+    kinds, empty = _kinds(text)
+    return empty and "answer" in kinds
+
+
+def is_question(text: str) -> bool:
+    """Ends with a question, or offers something (options, a suggestion)."""
+    return bool(_QUESTION.search(text.strip()) or _OFFER.search(text))
+
+
+def words_in(text: str) -> int:
+    cjk = sum(len(run) for run in _CJK_RUN.findall(text))
+    return len(_LATIN.findall(_CJK_RUN.sub(" ", text))) + (cjk + 1) // 2
+
+
+@dataclass(frozen=True)
+class Turn:
+    role: str
+    speaker: str
+    text: str
+
+
+def answers(turn: Turn, previous: Turn | None) -> bool:
+    """Whether ``turn`` answers ``previous`` and needs it to be understood: a bare or short answer
+    to another speaker's question or offer, or a short reply that points back at it."""
+    if previous is None or previous.speaker == turn.speaker or is_filler(previous.text):
+        return False
+    asked = bool(_QUESTION.search(previous.text.strip()))
+    offered = asked or is_question(previous.text)
+    if answers_only(turn.text):
+        return offered
+    if is_filler(turn.text):
+        return False
+    length = words_in(turn.text)
+    if length <= SHORT_WORDS and (offered or _REFERS_BACK.search(turn.text)):
+        return True
+    return asked and length <= 2 * SHORT_WORDS
+
+
+def restates(turn: Turn, previous: Turn | None) -> bool:
+    """Whether the assistant's ``turn`` repeats what the user just said (an echo of it).
+
+    Only an unnamed assistant, the AI: a named one is a participant speaking for themself (two
+    people's dialogue, as in LoCoMo), whose words are as much their own as the user's.
+    """
+    if previous is None or turn.role != "assistant" or turn.speaker != "assistant":
+        return False
+    if previous.role != "user":
+        return False
+    said = {t for t in terms(previous.text) if t not in STOPWORDS and len(t) > 1}
+    return bool(said & set(terms(turn.text)))
+
+
+def carried(previous: Turn) -> str:
+    """The text of the turn an answer carries, shortened to keep the memory small."""
+    text = " ".join(previous.text.split())
+    if len(text) <= CARRIED_CHARS:
+        return text
+    cut = text[:CARRIED_CHARS]
+    return (cut if has_cjk(cut) else cut.rsplit(" ", 1)[0]) + "…"
+
+
+def with_question(marker: str, text: str, previous: Turn) -> str:
+    """A short answer's memory text: the answer, then what it answers."""
+    quoted = carried(previous)
+    if has_cjk(text + quoted):
+        return f"{marker} {text.strip()}（回复{previous.speaker}：“{quoted}”）"
+    return f"{marker} {text.strip()} (replying to {previous.speaker}: “{quoted}”)"

@@ -1,0 +1,105 @@
+"""What fast mode remembers of a conversation, and how it ranks it (issue 13)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from langchain_memos import MemOSClient
+from langchain_memos.embedded import EmbeddedEngine
+from langchain_memos.embedded._text import find_preferences
+
+
+@pytest.fixture
+def client() -> MemOSClient:
+    return MemOSClient(embedded=EmbeddedEngine(":memory:"), max_retries=0)
+
+
+def say(client: MemOSClient, *turns: tuple[str, str], conversation: str = "c1") -> None:
+    messages: Any = [{"role": role, "content": text} for role, text in turns]
+    client.add_message(messages, user_id="u1", conversation_id=conversation, async_mode=False)
+
+
+def recall(client: MemOSClient, query: str, **kwargs: Any) -> list[tuple[str, float]]:
+    found = client.search_memory(query, user_id="u1", include_preference=False, **kwargs)
+    return [(m.memory_value or "", m.relativity or 0.0) for m in found.memory_detail_list]
+
+
+@pytest.mark.parametrize(
+    "filler",
+    ["Cute!", "Thanks!", "Sounds good.", "Wow, amazing!", "谢谢！", "好的，有其他问题再问我。"],
+)
+def test_turns_with_nothing_of_their_own_are_not_memories(client: MemOSClient, filler: str) -> None:
+    say(client, ("user", "My cat is called Mochi and she loves my laptop."), ("assistant", filler))
+    listed = client.get_memory(user_id="u1", include_preference=False).memory_detail_list
+    assert [m.memory_value for m in listed] == [
+        "[user viewpoint] My cat is called Mochi and she loves my laptop."
+    ]
+    assert all(filler not in text for text, _ in recall(client, "laptop cat", relativity=0))
+    # The turn is still part of the conversation.
+    messages = client.get_message(user_id="u1", conversation_id="c1").message_detail_list
+    assert messages[-1].content == filler
+
+
+def test_a_short_answer_is_recalled_with_what_it_answers(client: MemOSClient) -> None:
+    say(
+        client,
+        ("user", "I need a new laptop. MacBook Air, ThinkPad X1 or Dell XPS?"),
+        ("assistant", "The MacBook Air is the lightest laptop, the X1 types best, the XPS is big."),
+    )
+    say(client, ("user", "Then the MacBook Air it is."))  # a later write, as a chat app does
+    found = recall(client, "Which laptop did I pick?")
+    assert found[0][0] == (
+        "[user viewpoint] Then the MacBook Air it is. (replying to assistant: “The MacBook Air "
+        "is the lightest laptop, the X1 types best, the XPS is big.”)"
+    )
+    # The comparison is not shown twice: the answer carries it.
+    assert sum("lightest" in text for text, _ in found) == 1
+
+
+def test_a_bare_yes_is_kept_with_its_question(client: MemOSClient) -> None:
+    say(client, ("assistant", "Are you vegetarian?"), ("user", "Yes."))
+    assert recall(client, "vegetarian")[0][0] == (
+        "[user viewpoint] Yes. (replying to assistant: “Are you vegetarian?”)"
+    )
+
+
+def test_the_users_statement_outranks_the_assistants_echo(client: MemOSClient) -> None:
+    say(
+        client,
+        ("user", "我在杭州上班。"),
+        ("assistant", "杭州是个好地方，你一定很喜欢在那里工作！"),
+    )
+    found = recall(client, "我在哪里工作？", relativity=0)
+    assert found[0][0] == "[user观点] 我在杭州上班。"
+    assert found[0][1] >= found[1][1]
+    say(
+        client,
+        ("user", "We moved to Lisbon for my new job."),
+        ("assistant", "Lisbon is lovely; a new job and a new city, exciting!"),
+        conversation="c2",
+    )
+    assert recall(client, "new city job", relativity=0)[0][0].startswith("[user viewpoint]")
+
+
+def test_preferences_are_one_per_clause_in_the_users_words() -> None:
+    found = find_preferences("I like green tea and I work night shifts.")
+    assert [p.text for p in found] == ["The user likes green tea."]
+    both = find_preferences("I like hiking but I hate running.")
+    assert [p.text for p in both] == ["The user likes hiking.", "The user hates running."]
+    assert [p.sentence for p in both] == ["I like hiking", "I hate running"]
+
+
+def test_a_memory_matched_only_through_its_neighbours_is_not_related(client: MemOSClient) -> None:
+    say(
+        client,
+        ("user", "I'm training for the Berlin marathon in September."),
+        ("assistant", "Great goal. Remember to rest between long runs."),
+    )
+    found = recall(client, "marathon")
+    assert [text for text, _ in found] == [
+        "[user viewpoint] I'm training for the Berlin marathon in September."
+    ]
+    loose = dict(recall(client, "marathon", relativity=0))
+    assert all(score < 0.45 for text, score in loose.items() if "rest between" in text)
