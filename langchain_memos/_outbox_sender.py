@@ -1,0 +1,157 @@
+"""The thread that delivers an outbox's writes (see :mod:`langchain_memos.outbox`)."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from langchain_memos._exceptions import (
+    BadRequestError,
+    MemOSError,
+    MemOSInputError,
+    NotFoundError,
+)
+from langchain_memos.client import MemOSClient
+
+if TYPE_CHECKING:
+    from langchain_memos.outbox import Outbox, _Row
+
+__all__ = ["IDLE_POLL", "OutboxSender", "describe"]
+
+logger = logging.getLogger("langchain_memos")
+
+IDLE_POLL = 1.0  # how often an idle sender looks for writes other processes left
+
+
+def _permanent(error: BaseException) -> bool:
+    """A refusal that sending again cannot fix."""
+    return isinstance(error, MemOSInputError | BadRequestError | NotFoundError)
+
+
+def describe(error: BaseException) -> str:
+    """An error as the outbox records it: its class and message."""
+    return f"{type(error).__name__}: {error}"
+
+
+class OutboxSender:
+    """One daemon thread that delivers an :class:`Outbox`'s writes for one client.
+
+    Made by :meth:`Outbox.sender`, one per service and key, however many writers share it.
+
+    Args:
+        client: The sync client that sends.
+        outbox: Where the writes wait.
+        target: :func:`target_of` the client: which writes are its own.
+    """
+
+    def __init__(self, client: MemOSClient, outbox: Outbox, target: str) -> None:
+        self.client = client
+        self.outbox = outbox
+        self.target = target
+        self.failed = 0
+        """Writes the service refused as invalid (moved to the dead letters)."""
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def start(self) -> None:
+        with self._start_lock:
+            if self._thread is None and not self._stop.is_set():
+                self._thread = threading.Thread(target=self._work, name="memos-outbox", daemon=True)
+                self._thread.start()
+
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            try:
+                row = self.outbox.claim(self.target)
+                if row is None:
+                    self._idle()
+                else:
+                    self._send(row)
+            except sqlite3.Error as error:  # locked for too long, or closed underneath us
+                if self._stop.is_set():
+                    return
+                logger.warning(
+                    "MemOS outbox at %s unusable (%s); retrying", self.outbox.path, error
+                )
+                self._stop.wait(IDLE_POLL)
+
+    def _idle(self) -> None:
+        """Sleep until a write may be due: notified by this process, or polling for others."""
+        due = self.outbox.next_due(self.target)
+        wait = IDLE_POLL if due is None else min(max(due, 0.01), IDLE_POLL)
+        with self.outbox.changed:
+            if not self._stop.is_set():
+                self.outbox.changed.wait(wait)
+
+    def _send(self, row: _Row) -> None:
+        body = dict(row.body)
+        messages = body.pop("messages")
+        try:
+            self.client.add_message(
+                messages, user_id=row.user_id, conversation_id=row.conversation_id, **body
+            )
+        except MemOSError as error:
+            if _permanent(error):
+                self.failed += 1
+                logger.error(
+                    "MemOS refused a write of %d messages for user %s (%s); kept in the "
+                    "outbox's dead letters at %s",
+                    len(messages),
+                    row.user_id,
+                    describe(error),
+                    self.outbox.path,
+                )
+                self.outbox.bury(row, error)
+                return
+            delay = self.outbox.retry_later(row, error)
+            logger.warning(
+                "MemOS write of %d messages for user %s not delivered (%s); retry %d in %.0f s",
+                len(messages),
+                row.user_id,
+                describe(error),
+                row.attempts + 1,
+                delay,
+            )
+            return
+        except Exception as error:  # a bug or an unexpected failure: keep the write
+            delay = self.outbox.retry_later(row, error)
+            logger.exception("MemOS outbox send failed unexpectedly; retry in %.0f s", delay)
+            return
+        self.outbox.done(row)
+
+    @property
+    def pending(self) -> int:
+        """This client's writes waiting in the outbox."""
+        return self.outbox.pending(self.target)
+
+    def wait(self, seqs: Sequence[int] | None, timeout: float | None) -> bool:
+        """Wait until the writes ``seqs`` (or all of this client's) left the outbox.
+
+        ``False`` if ``timeout`` passed first (the writes are still waiting, not lost).
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+
+        def waiting() -> int:
+            return self.pending if seqs is None else self.outbox.outcome(seqs)[0]
+
+        while waiting():
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return False
+            with self.outbox.changed:
+                self.outbox.changed.wait(min(IDLE_POLL, remaining or IDLE_POLL))
+        return True
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop the thread after its current send; unsent writes stay in the outbox."""
+        self._stop.set()
+        self.outbox._notify()
+        with self._start_lock:
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
