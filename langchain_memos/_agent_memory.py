@@ -20,6 +20,7 @@ import concurrent.futures
 import logging
 import os
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ from typing import Any, TypeVar
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
+from langchain_memos import _outbox_sender
 from langchain_memos._base_client import observe_retries
 from langchain_memos._exceptions import APITimeoutError, MemOSError, MemOSInputError
 from langchain_memos.client import AsyncMemOSClient, MemOSClient
@@ -56,7 +58,6 @@ DEFAULT_MAX_PENDING = 1_000
 DEFAULT_CONVERSATION_ID = "langchain-agent"
 """Where turns are filed when neither an argument, the config nor the context names a thread."""
 EMPTY_PROMPT = MemoryPrompt(matches=[], instruction="", full_instruction="", tokens=0)
-_EXIT_FLUSH_TIMEOUT = 10.0
 
 T = TypeVar("T")
 
@@ -284,17 +285,14 @@ _live_writers: weakref.WeakSet[BackgroundWriter] = weakref.WeakSet()
 
 
 @atexit.register
-def _flush_at_exit() -> None:
+def _close_at_exit() -> None:
+    """Close the writers nobody closed, all within one :data:`~._outbox_sender.CLOSE_TIMEOUT`."""
+    deadline = time.monotonic() + _outbox_sender.CLOSE_TIMEOUT
     for writer in list(_live_writers):
-        if not writer.flush(timeout=_EXIT_FLUSH_TIMEOUT):
-            where = writer.outbox.path
-            logger.warning(
-                "%d MemOS writes not delivered at exit; %s",
-                writer.pending,
-                "lost with the process (in-memory outbox)"
-                if where == ":memory:"
-                else f"kept in {where} for the next run",
-            )
+        try:
+            writer.close(max(0.0, deadline - time.monotonic()))
+        except KeyboardInterrupt:  # Ctrl-C at exit: stop waiting, only say what is left
+            deadline = 0.0
 
 
 OutboxArg = Outbox | str | os.PathLike[str] | None
@@ -307,8 +305,10 @@ class BackgroundWriter:
     them to the outbox, and returns; the outbox's sender delivers them in order per
     conversation, retrying while the service is unavailable. When ``max_pending`` writes are
     already waiting, ``submit`` waits for room (back-pressure; :meth:`asubmit` waits in a worker
-    thread, never on the event loop). :meth:`flush`, :meth:`close` and interpreter exit wait for
-    delivery; what is still unsent then stays in a file outbox for the next run.
+    thread, never on the event loop). :meth:`flush` waits for delivery; :meth:`close` and
+    interpreter exit wait too, but never longer than their bound (default
+    :data:`~langchain_memos.outbox.CLOSE_TIMEOUT`): what is still unsent then stays in a file
+    outbox for the next run, and is logged.
 
     Args:
         client: The sync client the sender uses.
@@ -375,13 +375,20 @@ class BackgroundWriter:
         return self.sender.wait(None, timeout)
 
     def close(self, timeout: float | None = None) -> bool:
-        """Flush, then stop; further submits raise. ``False`` if writes are still waiting."""
+        """Deliver for at most ``timeout`` seconds, then stop; further submits raise.
+
+        The default bound is :data:`~langchain_memos.outbox.CLOSE_TIMEOUT`. ``False`` if writes
+        are still waiting then: a warning says how many and where they are kept.
+        """
         self._closed = True
-        flushed = self.flush(timeout)
-        if self._owns_outbox:
-            self.outbox.close(timeout=1.0)
-        _live_writers.discard(self)
-        return flushed
+        _live_writers.discard(self)  # closed once: interpreter exit does not wait again
+        started = time.monotonic()
+        try:
+            return self.sender.drain(timeout)
+        finally:
+            if self._owns_outbox:  # a send still in flight is abandoned (a daemon thread)
+                bound = _outbox_sender.CLOSE_TIMEOUT if timeout is None else timeout
+                self.outbox.close(timeout=max(0.0, started + bound - time.monotonic()))
 
 
 # ---- the facade both integrations use ------------------------------------------------------
@@ -509,5 +516,5 @@ class AgentMemory:
         return True if self.writer is None else self.writer.flush(timeout)
 
     def close(self, timeout: float | None = None) -> bool:
-        """Flush and stop the background writer."""
+        """Deliver for at most ``timeout`` seconds (see :meth:`BackgroundWriter.close`), stop."""
         return True if self.writer is None else self.writer.close(timeout)

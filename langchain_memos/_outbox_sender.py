@@ -20,11 +20,14 @@ from langchain_memos.client import MemOSClient
 if TYPE_CHECKING:
     from langchain_memos.outbox import Outbox, _Row
 
-__all__ = ["IDLE_POLL", "OutboxSender", "describe"]
+__all__ = ["CLOSE_TIMEOUT", "IDLE_POLL", "OutboxSender", "describe"]
 
 logger = logging.getLogger("langchain_memos")
 
 IDLE_POLL = 1.0  # how often an idle sender looks for writes other processes left
+CLOSE_TIMEOUT = 5.0
+"""Seconds ``close()`` (and interpreter exit, for all writers together) waits for delivery by
+default; what is still waiting then stays in the outbox."""
 
 
 def _permanent(error: BaseException) -> bool:
@@ -61,8 +64,12 @@ class OutboxSender:
     def start(self) -> None:
         with self._start_lock:
             if self._thread is None and not self._stop.is_set():
-                self._thread = threading.Thread(target=self._work, name="memos-outbox", daemon=True)
-                self._thread.start()
+                thread = threading.Thread(target=self._work, name="memos-outbox", daemon=True)
+                try:
+                    thread.start()
+                except RuntimeError:  # the interpreter is shutting down: the next run sends
+                    return
+                self._thread = thread
 
     def _work(self) -> None:
         while not self._stop.is_set():
@@ -146,6 +153,35 @@ class OutboxSender:
             with self.outbox.changed:
                 self.outbox.changed.wait(min(IDLE_POLL, remaining or IDLE_POLL))
         return True
+
+    def drain(self, timeout: float | None = None) -> bool:
+        """Wait up to ``timeout`` (default :data:`CLOSE_TIMEOUT`) for this client's writes.
+
+        ``False`` if some are still waiting then; a warning says how many and where they are
+        kept (a file outbox delivers them on the next run; an in-memory one loses them).
+        """
+        bound = CLOSE_TIMEOUT if timeout is None else timeout
+        if self.pending:
+            self.start()
+        try:
+            delivered = self.wait(None, bound)
+        except BaseException:  # Ctrl-C: say what is left, then let it through
+            self._report_unsent("when interrupted")
+            raise
+        if not delivered:
+            self._report_unsent(f"within {bound:g} s")
+        return delivered
+
+    def _report_unsent(self, when: str) -> None:
+        where = self.outbox.path
+        logger.warning(
+            "%d MemOS writes not delivered %s; %s",
+            self.pending,
+            when,
+            "they are lost with the process (in-memory outbox; pass outbox= a file to keep them)"
+            if where == ":memory:"
+            else f"they are kept in {where} and the next run that opens it delivers them",
+        )
 
     def stop(self, timeout: float | None = None) -> None:
         """Stop the thread after its current send; unsent writes stay in the outbox."""

@@ -153,19 +153,34 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
             self._owned.append(self._async_client)
         return self._async_client
 
-    def close(self) -> None:
-        """Close the sync client this history built (an async one needs :meth:`aclose`)."""
+    def close(self, timeout: float | None = None) -> bool:
+        """Deliver the outbox's waiting writes, then close the sync client this history built.
+
+        With an outbox, waits at most ``timeout`` seconds (default
+        :data:`~langchain_memos.outbox.CLOSE_TIMEOUT`); ``False`` if writes are still waiting
+        then (they stay in the outbox, and a warning says so). An async client needs
+        :meth:`aclose`.
+        """
+        delivered = self._drain(timeout)
         for client in self._owned:
             if isinstance(client, MemOSClient):
                 client.close()
+        return delivered
 
-    async def aclose(self) -> None:
-        """Close every client this history built."""
+    async def aclose(self, timeout: float | None = None) -> bool:
+        """Async :meth:`close` (the wait runs in a thread); closes every client it built."""
+        delivered = await run_in_executor(None, self._drain, timeout)
         for client in self._owned:
             if isinstance(client, MemOSClient):
                 client.close()
             else:
                 await client.aclose()
+        return delivered
+
+    def _drain(self, timeout: float | None) -> bool:
+        if self.outbox is None or self._client is None:
+            return True
+        return self.outbox.sender(self._client).drain(timeout)
 
     # ---- reading ---------------------------------------------------------------------------
 

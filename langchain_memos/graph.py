@@ -75,7 +75,7 @@ class MemOSGraphMemory:
     and logs a warning (``fail_open=False`` raises). Writes are committed to a durable outbox
     before they are sent, delivered in order per conversation and retried while MemOS is
     unavailable, at least once (see :mod:`langchain_memos.outbox`); :meth:`close` and
-    interpreter exit wait for them.
+    interpreter exit wait for them, at most :data:`~langchain_memos.outbox.CLOSE_TIMEOUT`.
 
     Args:
         client: Sync client (sync graphs and the background writer). With neither client, one
@@ -224,7 +224,11 @@ class MemOSGraphMemory:
         return self.memory.flush(timeout)
 
     def close(self, timeout: float | None = None) -> bool:
-        """Flush the queued writes and stop the writer thread."""
+        """Deliver the queued writes for at most ``timeout`` seconds, then stop the writer.
+
+        The default bound is :data:`~langchain_memos.outbox.CLOSE_TIMEOUT` (5 s). ``False`` if
+        writes are still waiting then: a warning says how many and where they are kept.
+        """
         return self.memory.close(timeout)
 
 

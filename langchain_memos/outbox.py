@@ -48,14 +48,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from langchain_memos import _outbox_sender
 from langchain_memos._constants import EMBEDDED_BASE_URL
 from langchain_memos._exceptions import MemOSInputError
-from langchain_memos._outbox_sender import IDLE_POLL, OutboxSender, describe
+from langchain_memos._outbox_sender import CLOSE_TIMEOUT, IDLE_POLL, OutboxSender, describe
 from langchain_memos._sqlite import immediate_transaction
 from langchain_memos.client import MemOSClient
 from langchain_memos.types import MessageInput
 
 __all__ = [
+    "CLOSE_TIMEOUT",
     "OUTBOX_PATH_ENV",
     "DeadLetter",
     "Outbox",
@@ -408,12 +410,18 @@ class Outbox:
         return int(waiting), errors
 
     def close(self, timeout: float | None = None) -> None:
-        """Stop the senders and close the database; unsent writes stay in the file."""
+        """Stop the senders and close the database; unsent writes stay in the file.
+
+        Waits at most ``timeout`` seconds (default :data:`CLOSE_TIMEOUT`) for a send in flight;
+        one still running then is abandoned, and its write is sent again by the next run.
+        """
+        bound = _outbox_sender.CLOSE_TIMEOUT if timeout is None else timeout
+        deadline = time.monotonic() + bound
         with self._lock:
             senders = list(self._senders.values())
             self._senders.clear()
         for sender in senders:
-            sender.stop(timeout)
+            sender.stop(max(0.0, deadline - time.monotonic()))
         with self._lock:
             # A send still running will not report back: let the next run take its write over.
             self._db.execute(

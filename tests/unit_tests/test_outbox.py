@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -19,7 +20,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 
 from langchain_memos import MemOSChatMessageHistory, MemOSClient
 from langchain_memos._agent_memory import BackgroundWriter
-from langchain_memos._exceptions import APITimeoutError, MemOSError
+from langchain_memos._exceptions import APITimeoutError, MemOSError, MemOSInputError
 from langchain_memos.outbox import Outbox, default_outbox_path, target_of
 
 from .conftest import envelope
@@ -265,3 +266,81 @@ def test_closed_writers_leave_no_thread_behind(tmp_path: Path) -> None:
         assert writer.close(timeout=10)
     assert len(memos.accepted) == 20
     wait_until(lambda: senders() == before, timeout=5)
+
+
+# ---- shutdown ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def close_bound(monkeypatch: pytest.MonkeyPatch) -> float:
+    """A short default close bound, so the tests need not wait out the real one."""
+    bound = 0.3
+    monkeypatch.setattr("langchain_memos._outbox_sender.CLOSE_TIMEOUT", bound)
+    return bound
+
+
+def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+
+
+@pytest.mark.parametrize("where", ["file", "memory"])
+def test_close_gives_up_after_its_bound_and_says_where_the_writes_are(
+    where: str, tmp_path: Path, close_bound: float, caplog: pytest.LogCaptureFixture
+) -> None:
+    memos = FlakyMemOS()
+    memos.down.set()  # MemOS never takes a write: without a bound, close() would wait forever
+    path = str(tmp_path / "o.db") if where == "file" else ":memory:"
+    writer = BackgroundWriter(memos.client(), outbox=path)
+    submit(writer, "c", "one")
+    submit(writer, "c", "two")
+    started = time.monotonic()
+    assert writer.close() is False
+    assert time.monotonic() - started < close_bound + 5  # bounded; the slack is for slow CI
+    [warning] = [w for w in warnings_of(caplog) if "writes not delivered" in w]
+    assert "2 MemOS writes not delivered" in warning
+    if where == "file":
+        assert path in warning
+        assert "next run" in warning
+        assert Outbox(path).pending() == 2  # still there for that next run
+    else:
+        assert "lost" in warning
+
+
+def test_the_exit_hook_shares_one_bound_among_the_writers_nobody_closed(
+    tmp_path: Path, close_bound: float, caplog: pytest.LogCaptureFixture
+) -> None:
+    from langchain_memos._agent_memory import _close_at_exit
+
+    memos = FlakyMemOS()
+    memos.down.set()
+    writers = [BackgroundWriter(memos.client(), outbox=tmp_path / f"o{n}.db") for n in range(4)]
+    for writer in writers:
+        submit(writer, "c", "unsent")
+    started = time.monotonic()
+    _close_at_exit()
+    assert time.monotonic() - started < close_bound + 5  # not 4 x the bound, nor 4 x 10 s
+    kept = [w for w in warnings_of(caplog) if "1 MemOS writes not delivered" in w]
+    assert len(kept) == 4
+    with pytest.raises(MemOSInputError, match="closed"):
+        submit(writers[0], "c", "after exit")
+
+
+def test_history_close_delivers_within_its_bound_and_keeps_the_rest(
+    tmp_path: Path, close_bound: float, caplog: pytest.LogCaptureFixture
+) -> None:
+    memos = FlakyMemOS()
+    outbox = Outbox(tmp_path / "o.db")
+    history = MemOSChatMessageHistory("u", "c", client=memos.client(), outbox=outbox)
+    history.add_messages([HumanMessage("delivered")])
+    assert history.close() is True
+    assert memos.accepted == [("u", "c", ["delivered"])]
+
+    memos.down.set()
+    history = MemOSChatMessageHistory("u", "c", client=memos.client(), outbox=outbox)
+    history.add_messages([HumanMessage("kept")])
+    started = time.monotonic()
+    assert history.close() is False
+    assert time.monotonic() - started < close_bound + 5
+    assert any("1 MemOS writes not delivered" in w for w in warnings_of(caplog))
+    assert outbox.pending() == 1
+    outbox.close()
