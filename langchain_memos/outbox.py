@@ -36,14 +36,15 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import socket
 import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -128,7 +129,9 @@ def open_outbox(
     """
     if isinstance(outbox, Outbox):
         return outbox
-    if outbox is None:
+    if outbox is not None:
+        _checked_path("outbox", outbox)
+    else:
         in_process = client.base_url == EMBEDDED_BASE_URL
         outbox = ":memory:" if in_process else default_outbox_path()
     return Outbox(outbox, **options)
@@ -139,6 +142,34 @@ def target_of(client: MemOSClient) -> str:
     key = client._config.api_key or ""
     digest = hashlib.sha256(f"langchain-memos outbox:{key}".encode()).hexdigest()[:16]
     return f"{client.base_url}#{digest}"
+
+
+def _checked_path(name: str, path: object) -> str:
+    """``path`` as a string, if an outbox may live there; else a :class:`MemOSInputError`.
+
+    Only looks: nothing is created here.
+    """
+    if not isinstance(path, str | os.PathLike) or isinstance(path, bytes):
+        raise MemOSInputError(
+            f"{name} must be a file path (str or os.PathLike) or ':memory:'; "
+            f"got {type(path).__name__}"
+        )
+    text = os.fspath(path)
+    if not isinstance(text, str) or not text.strip():
+        raise MemOSInputError(f"{name} must be a non-empty file path; got {path!r}")
+    if text == ":memory:":
+        return text
+    where = Path(text).expanduser()
+    if where.is_dir():
+        raise MemOSInputError(f"{name} {text} is a directory; name a file in it")
+    for parent in where.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise MemOSInputError(
+                    f"cannot create the MemOS outbox at {text}: {parent} is not a directory"
+                )
+            break
+    return str(where)
 
 
 @dataclass(frozen=True)
@@ -180,13 +211,23 @@ def _process_alive(owner: str) -> bool:
 class Outbox:
     """The SQLite store of writes waiting for MemOS (see the module docstring).
 
+    The constructor only checks its arguments: the database (and its directory) is created by
+    the first write, and an existing file is opened when first read, so making an agent that
+    never writes leaves no file behind. Where it lives is logged (INFO) when it is opened.
+
     Args:
-        path: The database file (created with its directory), or ``":memory:"`` for an outbox
-            that dies with the process (what embedded clients use by default).
+        path: The database file, or ``":memory:"`` for an outbox that dies with the process
+            (what embedded clients use by default).
         max_pending: At most this many writes wait per process and service; :meth:`put`
             then waits for room (back-pressure) instead of growing without bound.
         max_backoff: The longest wait between two attempts of one write, in seconds.
         lease: Seconds a sender may hold a write before another process may take it over.
+        clock: The wall clock that schedules retries and leases (``time.time``); tests pass
+            their own to skip a backoff without sleeping.
+
+    Raises:
+        MemOSInputError: an argument of the wrong type or out of range, or a ``path`` where no
+            file can be created (under a file, or a directory itself).
     """
 
     def __init__(
@@ -196,34 +237,62 @@ class Outbox:
         max_pending: int = DEFAULT_MAX_PENDING,
         max_backoff: float = DEFAULT_MAX_BACKOFF,
         lease: float = DEFAULT_LEASE,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if isinstance(max_pending, bool) or not isinstance(max_pending, int) or max_pending < 1:
             raise MemOSInputError(f"max_pending must be a positive integer; got {max_pending!r}")
         for name, value in (("max_backoff", max_backoff), ("lease", lease)):
-            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-                raise MemOSInputError(f"{name} must be a positive number of seconds")
-        self.path = str(path)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+                or value <= 0
+            ):
+                raise MemOSInputError(
+                    f"{name} must be a finite positive number of seconds; got {value!r}"
+                )
+        if not callable(clock):
+            raise MemOSInputError(f"clock must be a function like time.time; got {clock!r}")
+        self.path = _checked_path("path", path)
         self.max_pending = max_pending
         self.max_backoff = float(max_backoff)
         self.lease = float(lease)
+        self.clock = clock
         self.owner = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._db = sqlite3.connect(
-                self.path, check_same_thread=False, isolation_level=None, timeout=30.0
-            )
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.Error as error:
-            message = f"cannot open the MemOS outbox at {self.path}: {error}"
-            raise MemOSInputError(message) from error
-        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        self._closed = False
+        self._lock = threading.RLock()  # held around opening, which may write
         self.changed = threading.Condition(threading.Lock())
         """Notified whenever a write is added, sent, rescheduled or moved."""
         self._senders: dict[str, OutboxSender] = {}
-        self._release_dead_leases()
+
+    def _connect(self, *, create: bool) -> sqlite3.Connection | None:
+        """The database, opened on first use; ``None`` if it does not exist and ``create`` is
+        false (nothing can be waiting in an outbox that was never written). Holds ``_lock``."""
+        if self._db is not None:
+            return self._db
+        if self._closed:
+            raise MemOSInputError(f"the MemOS outbox at {self.path} is closed")
+        in_memory = self.path == ":memory:"
+        if not create and (in_memory or not os.path.exists(self.path)):
+            return None
+        try:
+            if not in_memory:
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(
+                self.path, check_same_thread=False, isolation_level=None, timeout=30.0
+            )
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as error:
+            message = f"cannot open the MemOS outbox at {self.path}: {error}"
+            raise MemOSInputError(message) from error
+        if not in_memory:
+            logger.info("MemOS writes wait in the outbox at %s until MemOS takes them", self.path)
+        self._db = db
+        self._release_dead_leases(db)
+        return db
 
     def sender(self, client: MemOSClient) -> OutboxSender:
         """The one sender of this outbox for ``client``'s service and key (made on first use)."""
@@ -236,24 +305,36 @@ class Outbox:
 
     # ---- storage -------------------------------------------------------------------------
 
-    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        return immediate_transaction(self._db, self._lock)
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction, creating the database first if needed."""
+        with self._lock:
+            db = self._connect(create=True)
+        assert db is not None
+        with immediate_transaction(db, self._lock) as db:
+            yield db
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection | None]:
+        """The database under ``_lock``, or ``None`` if no write ever created it."""
+        with self._lock:
+            yield self._connect(create=False)
 
     def _notify(self) -> None:
         with self.changed:
             self.changed.notify_all()
 
-    def _release_dead_leases(self) -> None:
-        with self._lock:
-            owners = [
-                row[0]
-                for row in self._db.execute(
-                    "SELECT DISTINCT lease_owner FROM outbox WHERE lease_owner IS NOT NULL"
-                )
-            ]
+    def _release_dead_leases(self, db: sqlite3.Connection) -> None:
+        """Free the writes a dead process left leased (``_lock`` held, on opening)."""
+        owners = [
+            row[0]
+            for row in db.execute(
+                "SELECT DISTINCT lease_owner FROM outbox WHERE lease_owner IS NOT NULL"
+            )
+        ]
         dead = [owner for owner in owners if not _process_alive(owner)]
         if dead:
-            with self._transaction() as db:
+            with immediate_transaction(db, self._lock):
                 db.executemany(
                     "UPDATE outbox SET lease_owner = NULL, lease_until = NULL "
                     "WHERE lease_owner = ?",
@@ -263,8 +344,10 @@ class Outbox:
     def pending(self, target: str | None = None) -> int:
         """Writes waiting (for ``target``, or for any service)."""
         query = "SELECT COUNT(*) FROM outbox" + (" WHERE target = ?" if target else "")
-        with self._lock:
-            (count,) = self._db.execute(query, (target,) if target else ()).fetchone()
+        with self._reading() as db:
+            if db is None:
+                return 0
+            (count,) = db.execute(query, (target,) if target else ()).fetchone()
         return int(count)
 
     def put(
@@ -291,7 +374,7 @@ class Outbox:
                 raise TimeoutError(f"the MemOS outbox holds {self.max_pending} unsent writes")
             with self.changed:
                 self.changed.wait(min(IDLE_POLL, remaining or IDLE_POLL))
-        now = time.time()
+        now = self.clock()
         extra = {k: v for k, v in (options or {}).items() if v is not None}
         rows = [
             (target, user_id, conversation_id, json.dumps({"messages": list(b), **extra}), now)
@@ -312,7 +395,9 @@ class Outbox:
 
     def claim(self, target: str) -> _Row | None:
         """Lease the oldest due write of some conversation whose older writes are all sent."""
-        now = time.time()
+        if self.pending(target) == 0:
+            return None  # nothing to claim (and no file to create)
+        now = self.clock()
         with self._transaction() as db:
             found = db.execute(
                 "SELECT o.seq, o.user_id, o.conversation_id, o.body, o.attempts FROM outbox o "
@@ -332,13 +417,15 @@ class Outbox:
 
     def next_due(self, target: str) -> float | None:
         """Seconds until a write of ``target`` may be claimed (``None``: nothing waits)."""
-        with self._lock:
-            (due,) = self._db.execute(
+        with self._reading() as db:
+            if db is None:
+                return None
+            (due,) = db.execute(
                 "SELECT MIN(MAX(o.next_attempt_at, COALESCE(o.lease_until, 0))) FROM outbox o "
                 f"JOIN ({_HEADS}) h ON o.seq = h.head",
                 (target,),
             ).fetchone()
-        return None if due is None else max(0.0, float(due) - time.time())
+        return None if due is None else max(0.0, float(due) - self.clock())
 
     def done(self, row: _Row) -> None:
         with self._transaction() as db:
@@ -352,7 +439,7 @@ class Outbox:
             db.execute(
                 "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, "
                 "lease_owner = NULL, lease_until = NULL, last_error = ? WHERE seq = ?",
-                (time.time() + delay, describe(error), row.seq),
+                (self.clock() + delay, describe(error), row.seq),
             )
         self._notify()
         return delay
@@ -363,15 +450,17 @@ class Outbox:
             db.execute(
                 "INSERT OR REPLACE INTO dead_letters SELECT seq, target, user_id, "
                 "conversation_id, body, created_at, attempts + 1, ?, ? FROM outbox WHERE seq = ?",
-                (time.time(), describe(error), row.seq),
+                (self.clock(), describe(error), row.seq),
             )
             db.execute("DELETE FROM outbox WHERE seq = ?", (row.seq,))
         self._notify()
 
     def dead_letters(self) -> list[DeadLetter]:
         """The writes the service refused as invalid, oldest first."""
-        with self._lock:
-            rows = self._db.execute(
+        with self._reading() as db:
+            if db is None:
+                return []
+            rows = db.execute(
                 "SELECT seq, user_id, conversation_id, body, attempts, error FROM dead_letters "
                 "ORDER BY seq"
             ).fetchall()
@@ -397,13 +486,15 @@ class Outbox:
     def outcome(self, seqs: Sequence[int]) -> tuple[int, list[str]]:
         """How many of ``seqs`` still wait, and the errors of those refused."""
         marks = ",".join("?" * len(seqs))
-        with self._lock:
-            (waiting,) = self._db.execute(
+        with self._reading() as db:
+            if db is None:
+                return 0, []
+            (waiting,) = db.execute(
                 f"SELECT COUNT(*) FROM outbox WHERE seq IN ({marks})", tuple(seqs)
             ).fetchone()
             errors = [
                 row[0]
-                for row in self._db.execute(
+                for row in db.execute(
                     f"SELECT error FROM dead_letters WHERE seq IN ({marks})", tuple(seqs)
                 )
             ]
@@ -423,12 +514,16 @@ class Outbox:
         for sender in senders:
             sender.stop(max(0.0, deadline - time.monotonic()))
         with self._lock:
+            self._closed = True
+            db, self._db = self._db, None
+            if db is None:
+                return
             # A send still running will not report back: let the next run take its write over.
-            self._db.execute(
+            db.execute(
                 "UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?",
                 (self.owner,),
             )
-            self._db.close()
+            db.close()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(path={self.path!r})"

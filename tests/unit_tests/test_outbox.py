@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -344,3 +345,56 @@ def test_history_close_delivers_within_its_bound_and_keeps_the_rest(
     assert any("1 MemOS writes not delivered" in w for w in warnings_of(caplog))
     assert outbox.pending() == 1
     outbox.close()
+
+
+# ---- files and arguments -------------------------------------------------------------------
+
+
+def test_no_file_is_created_until_a_turn_is_written(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="langchain_memos")
+    path = default_outbox_path()  # in tmp_path: tests/conftest.py
+    writer = BackgroundWriter(FlakyMemOS().client())
+    assert writer.pending == 0
+    assert writer.outbox.dead_letters() == []
+    assert not path.exists()
+    assert not path.parent.exists() or list(path.parent.iterdir()) == []
+
+    submit(writer, "c", "first")
+    submit(writer, "c", "second")
+    assert path.exists()
+    opened = [r.getMessage() for r in caplog.records if "outbox at" in r.getMessage()]
+    assert opened == [f"MemOS writes wait in the outbox at {path} until MemOS takes them"]
+    assert writer.close(timeout=10)
+
+
+@pytest.mark.parametrize("bad", [123, None, 1.5, b"o.db", ""])
+def test_an_outbox_path_that_is_not_a_path_is_refused_and_creates_nothing(
+    bad: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(MemOSInputError, match="path"):
+        Outbox(bad)  # type: ignore[arg-type]
+    if bad is not None:  # outbox=None is the default outbox
+        with pytest.raises(MemOSInputError, match="outbox"):
+            BackgroundWriter(FlakyMemOS().client(), outbox=bad)  # type: ignore[arg-type]
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("option", ["lease", "max_backoff"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -1.0, 0])
+def test_lease_and_backoff_must_be_finite_positive_seconds(option: str, value: float) -> None:
+    options: dict[str, Any] = {option: value}
+    with pytest.raises(MemOSInputError, match=option):
+        Outbox(**options)
+
+
+@pytest.mark.parametrize("where", ["/dev/null/outbox.db", "{file}/outbox.db", "{dir}"])
+def test_an_outbox_where_no_file_can_be_made_is_refused_naming_the_path(
+    where: str, tmp_path: Path
+) -> None:
+    (tmp_path / "file").write_text("not a directory")
+    path = where.format(file=tmp_path / "file", dir=tmp_path)
+    with pytest.raises(MemOSInputError, match=path.split("/")[-2]):
+        Outbox(path)
