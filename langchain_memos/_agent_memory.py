@@ -331,8 +331,7 @@ class BackgroundWriter:
         self.sender = self.outbox.sender(client)
         self._closed = False
         _live_writers.add(self)
-        if self.sender.pending:  # a previous run left writes: deliver them now
-            self.sender.start()
+        self.sender.resume()  # a previous run left writes: deliver them now
 
     @property
     def failed(self) -> int:
@@ -370,8 +369,6 @@ class BackgroundWriter:
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every waiting write was delivered; ``False`` if ``timeout`` passed first."""
-        if self.sender.pending:
-            self.sender.start()
         return self.sender.wait(None, timeout)
 
     def close(self, timeout: float | None = None) -> bool:

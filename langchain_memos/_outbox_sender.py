@@ -30,9 +30,20 @@ CLOSE_TIMEOUT = 5.0
 default; what is still waiting then stays in the outbox."""
 
 
-def _permanent(error: BaseException) -> bool:
-    """A refusal that sending again cannot fix."""
-    return isinstance(error, MemOSInputError | BadRequestError | NotFoundError)
+def _outage(error: BaseException) -> bool:
+    """Whether sending ``error``'s write again later may succeed.
+
+    Connection problems, timeouts, rate limits, 5xx, authentication, and any answer that is not
+    MemOS's own (a proxy's HTML 404 or 413 page, a captive portal) are outages. A refusal in
+    MemOS's own envelope (a JSON ``code``) of the request as invalid or of what it names as not
+    found, a caller mistake found before sending, and any error the sender cannot classify
+    (an unencodable text, a bug) are not: retrying them would block the conversation forever.
+    """
+    if isinstance(error, MemOSInputError):
+        return False
+    if isinstance(error, BadRequestError | NotFoundError):
+        return error.code is None  # no MemOS code: a gateway's page, not MemOS's answer
+    return isinstance(error, MemOSError)
 
 
 def describe(error: BaseException) -> str:
@@ -71,6 +82,11 @@ class OutboxSender:
                     return
                 self._thread = thread
 
+    def resume(self) -> None:
+        """Start sending if writes wait, e.g. those a previous run left (reads, creates nothing)."""
+        if self.pending:
+            self.start()
+
     def _work(self) -> None:
         while not self._stop.is_set():
             try:
@@ -79,11 +95,15 @@ class OutboxSender:
                     self._idle()
                 else:
                     self._send(row)
-            except sqlite3.Error as error:  # locked for too long, or closed underneath us
+            except Exception as error:  # the thread must outlive any failure of its own
                 if self._stop.is_set():
-                    return
-                logger.warning(
-                    "MemOS outbox at %s unusable (%s); retrying", self.outbox.path, error
+                    return  # closed underneath us
+                logger.error(
+                    "MemOS outbox at %s failed (%s); trying again in %g s",
+                    self.outbox.path,
+                    describe(error),
+                    IDLE_POLL,
+                    exc_info=not isinstance(error, sqlite3.Error),  # locked for too long
                 )
                 self._stop.wait(IDLE_POLL)
 
@@ -97,37 +117,34 @@ class OutboxSender:
 
     def _send(self, row: _Row) -> None:
         body = dict(row.body)
-        messages = body.pop("messages")
+        messages = body.pop("messages", [])
         try:
             self.client.add_message(
                 messages, user_id=row.user_id, conversation_id=row.conversation_id, **body
             )
-        except MemOSError as error:
-            if _permanent(error):
-                self.failed += 1
-                logger.error(
-                    "MemOS refused a write of %d messages for user %s (%s); kept in the "
-                    "outbox's dead letters at %s",
+        except Exception as error:
+            if _outage(error):
+                delay = self.outbox.retry_later(row, error)
+                logger.warning(
+                    "MemOS write of %d messages for user %s not delivered (%s); retry %d in %.0f s",
                     len(messages),
                     row.user_id,
                     describe(error),
-                    self.outbox.path,
+                    row.attempts + 1,
+                    delay,
                 )
-                self.outbox.bury(row, error)
                 return
-            delay = self.outbox.retry_later(row, error)
-            logger.warning(
-                "MemOS write of %d messages for user %s not delivered (%s); retry %d in %.0f s",
+            self.failed += 1
+            logger.error(
+                "MemOS %s a write of %d messages for user %s (%s); kept in the outbox's dead "
+                "letters at %s",
+                "refused" if isinstance(error, MemOSError) else "cannot send",
                 len(messages),
                 row.user_id,
                 describe(error),
-                row.attempts + 1,
-                delay,
+                self.outbox.path,
             )
-            return
-        except Exception as error:  # a bug or an unexpected failure: keep the write
-            delay = self.outbox.retry_later(row, error)
-            logger.exception("MemOS outbox send failed unexpectedly; retry in %.0f s", delay)
+            self.outbox.bury(row, error)
             return
         self.outbox.done(row)
 
@@ -146,6 +163,7 @@ class OutboxSender:
         def waiting() -> int:
             return self.pending if seqs is None else self.outbox.outcome(seqs)[0]
 
+        self.resume()  # a restarted process may only flush what the last one left
         while waiting():
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
@@ -161,8 +179,6 @@ class OutboxSender:
         kept (a file outbox delivers them on the next run; an in-memory one loses them).
         """
         bound = CLOSE_TIMEOUT if timeout is None else timeout
-        if self.pending:
-            self.start()
         try:
             delivered = self.wait(None, bound)
         except BaseException:  # Ctrl-C: say what is left, then let it through

@@ -134,6 +134,8 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
         if outbox is not None and client is None:
             raise MemOSInputError("an outbox sends from a background thread: pass client= too")
         self.outbox = outbox
+        if outbox is not None and client is not None:
+            outbox.sender(client).resume()  # what a previous run left is sent without a new write
 
     # ---- clients ---------------------------------------------------------------------------
 
@@ -275,7 +277,7 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
         """
         if self.outbox is None:
             return True
-        return self.outbox.sender(self.client).wait(None, timeout)
+        return self.outbox.sender(self.client).wait(None, timeout)  # starts the sender too
 
     async def aadd_messages(self, messages: Sequence[BaseMessage]) -> None:
         if self.outbox is not None:  # the commit, and any wait, run in a thread

@@ -9,10 +9,13 @@ a SQLite database in WAL mode, then sent to ``add/message`` by a background thre
   each other.
 * **Retried while the service is unavailable**: connection errors, timeouts, 5xx, 429 and the
   MemOS rate-limit and quota codes, with exponential backoff (1 s doubling to ``max_backoff``)
-  and for as long as it takes. Authentication errors are retried too (a rotated key fixes them).
-* **Refusals are kept, not dropped.** A write the service rejects as invalid (400-class) will
-  never succeed; it moves to a ``dead_letters`` table, is logged as an error, and can be
-  inspected with :meth:`Outbox.dead_letters` and sent again with :meth:`Outbox.requeue`.
+  and for as long as it takes. Authentication errors are retried too (a rotated key fixes them),
+  and so is any answer that is not MemOS's own: a proxy's HTML 404 or 413 page is an outage.
+* **Refusals are kept, not dropped.** A write MemOS refuses in its own envelope (a JSON ``code``)
+  as invalid or not found will never succeed, nor will one the sender cannot even send (an
+  unencodable text, an unexpected error); it moves to a ``dead_letters`` table, is logged as an
+  error, and can be inspected with :meth:`Outbox.dead_letters` and sent again with
+  :meth:`Outbox.requeue`. The conversation's next writes go on.
 * **Survives a crash.** Writes not yet accepted are on disk; the next process that opens the
   outbox with a client for the same service and key delivers them. A commit survives the process
   dying at any point (WAL, ``synchronous=NORMAL``); an OS crash or power loss may lose the last
@@ -434,7 +437,8 @@ class Outbox:
 
     def retry_later(self, row: _Row, error: BaseException) -> float:
         """Reschedule ``row`` with backoff; the seconds until its next attempt."""
-        delay = min(_FIRST_BACKOFF * 2.0**row.attempts, self.max_backoff)
+        # Capped before it is computed: 2.0**1024 overflows, and 2**40 s is forever anyway.
+        delay = min(_FIRST_BACKOFF * 2.0 ** min(row.attempts, 40), self.max_backoff)
         with self._transaction() as db:
             db.execute(
                 "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, "

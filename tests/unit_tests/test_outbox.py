@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -23,6 +24,7 @@ from langchain_memos import MemOSChatMessageHistory, MemOSClient
 from langchain_memos._agent_memory import BackgroundWriter
 from langchain_memos._exceptions import APITimeoutError, MemOSError, MemOSInputError
 from langchain_memos.outbox import Outbox, default_outbox_path, target_of
+from langchain_memos.types import MessageInput
 
 from .conftest import envelope
 
@@ -398,3 +400,113 @@ def test_an_outbox_where_no_file_can_be_made_is_refused_naming_the_path(
     path = where.format(file=tmp_path / "file", dir=tmp_path)
     with pytest.raises(MemOSInputError, match=path.split("/")[-2]):
         Outbox(path)
+
+
+# ---- the sender never gives up on its conversations ----------------------------------------
+
+
+def errors_of(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+
+
+def test_a_write_that_cannot_be_sent_is_dead_lettered_and_the_conversation_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    memos = FlakyMemOS()
+    client = memos.client()
+    outbox = Outbox(tmp_path / "o.db")
+    # As if an older version had committed a text no request can carry (a lone surrogate).
+    unsendable: list[MessageInput] = [{"role": "user", "content": "bad \ud800 text"}]
+    outbox.put(target_of(client), "u", "c", [unsendable])
+    writer = BackgroundWriter(client, outbox=outbox)
+    submit(writer, "c", "after it")
+    assert writer.flush(timeout=10)  # not retried forever, not blocking "after it"
+    assert memos.accepted == [("u", "c", ["after it"])]
+    (letter,) = outbox.dead_letters()
+    assert letter.messages == unsendable
+    assert writer.failed == 1
+    assert any("kept in the outbox's dead letters" in e for e in errors_of(caplog))
+    writer.close()
+
+
+def test_a_write_retried_a_thousand_times_is_still_retried(tmp_path: Path) -> None:
+    memos = FlakyMemOS()
+    memos.down.set()
+    path = tmp_path / "o.db"
+    outbox = Outbox(path, max_backoff=0.05)
+    outbox.put(target_of(memos.client()), "u", "c", [[{"role": "user", "content": "old"}]])
+    with sqlite3.connect(path) as db:  # a very long outage: 2.0**1024 would overflow
+        db.execute("UPDATE outbox SET attempts = 1024")
+    writer = BackgroundWriter(memos.client(), outbox=outbox)
+    wait_until(lambda: memos.attempts >= 2)  # the sender survived its backoff computation
+    memos.down.clear()
+    assert writer.close(timeout=10)
+    assert memos.accepted == [("u", "c", ["old"])]
+
+
+def test_the_sender_survives_a_failure_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    memos = FlakyMemOS()
+    outbox = Outbox(tmp_path / "o.db")
+    claim = outbox.claim
+    failures = iter([RuntimeError("a bug in the sender")])
+
+    def flaky_claim(target: str) -> Any:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        return claim(target)
+
+    monkeypatch.setattr(outbox, "claim", flaky_claim)
+    monkeypatch.setattr("langchain_memos._outbox_sender.IDLE_POLL", 0.05)
+    writer = BackgroundWriter(memos.client(), outbox=outbox)
+    submit(writer, "c", "delivered anyway")
+    assert writer.close(timeout=10)
+    assert memos.accepted == [("u", "c", ["delivered anyway"])]
+    assert any("a bug in the sender" in e for e in errors_of(caplog))
+
+
+@pytest.mark.parametrize("how", ["flush", "construction"])
+def test_a_restarted_history_delivers_what_the_last_run_left(how: str, tmp_path: Path) -> None:
+    memos = FlakyMemOS()
+    path = tmp_path / "o.db"
+    left = Outbox(path)  # the last run committed a write, then ended before sending it
+    left.put(target_of(memos.client()), "u", "c", [[{"role": "user", "content": "left"}]])
+    left.close()
+
+    outbox = Outbox(path)
+    history = MemOSChatMessageHistory("u", "c", client=memos.client(), outbox=outbox)
+    if how == "flush":
+        assert history.flush(timeout=10)
+    else:
+        wait_until(lambda: len(memos.accepted) == 1)
+    assert memos.accepted == [("u", "c", ["left"])]
+    outbox.close()
+
+
+@pytest.mark.parametrize("status", [400, 404, 413])
+def test_a_proxy_error_page_is_an_outage_not_a_refusal(status: int, tmp_path: Path) -> None:
+    """Only MemOS's own envelope may refuse a write for good; a gateway's page is retried."""
+    pages = iter([status, status])
+
+    def gateway_then_memos(request: httpx.Request) -> httpx.Response:
+        page = next(pages, None)
+        if page is not None:
+            return httpx.Response(page, html=f"<html><h1>{page}</h1>nginx</html>")
+        ok: httpx.Response = envelope({"success": True, "task_id": "t"})
+        return ok
+
+    client = MemOSClient(
+        base_url=BASE_URL,
+        api_key=KEY,
+        max_retries=0,
+        http_client=httpx.Client(transport=httpx.MockTransport(gateway_then_memos)),
+    )
+    outbox = Outbox(tmp_path / "o.db", max_backoff=0.05)
+    writer = BackgroundWriter(client, outbox=outbox)
+    submit(writer, "c", "kept")
+    assert writer.flush(timeout=10)
+    assert outbox.dead_letters() == []
+    assert writer.failed == 0
+    writer.close()
