@@ -34,7 +34,7 @@ from langchain_memos._base_client import observe_retries
 from langchain_memos._exceptions import APITimeoutError, MemOSError, MemOSInputError
 from langchain_memos.client import AsyncMemOSClient, MemOSClient
 from langchain_memos.messages import to_memos_messages
-from langchain_memos.outbox import Outbox, open_outbox
+from langchain_memos.outbox import Outbox, OutboxError, open_outbox
 from langchain_memos.prompts import MemoryPrompt, MemoryPromptBuilder
 from langchain_memos.types import SearchMemoryResult
 
@@ -329,6 +329,8 @@ class BackgroundWriter:
         self._owns_outbox = not isinstance(outbox, Outbox)
         self.outbox = open_outbox(outbox, client, max_pending=max_pending)
         self.sender = self.outbox.sender(client)
+        self.not_stored = 0
+        """Messages handed to :meth:`submit` that the outbox could not store (a full disk)."""
         self._closed = False
         _live_writers.add(self)
         self.sender.resume()  # a previous run left writes: deliver them now
@@ -345,13 +347,20 @@ class BackgroundWriter:
 
         Raises:
             MemOSInputError: a message MemOS cannot store, or a closed writer.
+            OutboxError: the outbox cannot store them (a full disk); counted in
+                :attr:`not_stored`.
         """
         converted = to_memos_messages(messages)
         if not converted:
             return
         if self._closed:
             raise MemOSInputError("this memory writer is closed")
-        self.outbox.put(self.sender.target, user_id, conversation_id, [converted])
+        try:
+            self.outbox.put(self.sender.target, user_id, conversation_id, [converted])
+        except OutboxError as error:
+            self.not_stored += len(converted)
+            message = f"{len(converted)} messages of user {user_id} not stored: {error}"
+            raise OutboxError(message) from error
         self.sender.start()
 
     async def asubmit(
@@ -473,7 +482,8 @@ class AgentMemory:
 
         System messages are instructions, not conversation, and are left out. A message MemOS
         cannot store is a warning when ``fail_open`` (the turn is not written), an error
-        otherwise.
+        otherwise; an outbox that cannot store the turn (a full disk) is an ERROR line and a
+        count in ``writer.not_stored`` when ``fail_open``, an :class:`OutboxError` otherwise.
         """
         job = self._job(messages, scope)
         if job is not None:
@@ -501,12 +511,17 @@ class AgentMemory:
 
     @contextmanager
     def _input_policy(self) -> Iterator[None]:
+        """A turn's memory is never worth its answer, unless ``fail_open=False``."""
         try:
             yield
         except MemOSInputError as error:
             if not self.fail_open:
                 raise
             logger.warning("MemOS did not store this turn: %s", error)
+        except OutboxError as error:  # a full disk: the answer still reaches the caller
+            if not self.fail_open:
+                raise
+            logger.error("MemOS memory lost this turn: %s", error)
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait for the background writes; ``False`` if ``timeout`` passed first."""

@@ -54,7 +54,7 @@ from typing import Any
 
 from langchain_memos import _outbox_sender
 from langchain_memos._constants import EMBEDDED_BASE_URL
-from langchain_memos._exceptions import MemOSInputError
+from langchain_memos._exceptions import MemOSError, MemOSInputError
 from langchain_memos._outbox_sender import CLOSE_TIMEOUT, IDLE_POLL, OutboxSender, describe
 from langchain_memos._sqlite import immediate_transaction
 from langchain_memos.client import MemOSClient
@@ -65,6 +65,7 @@ __all__ = [
     "OUTBOX_PATH_ENV",
     "DeadLetter",
     "Outbox",
+    "OutboxError",
     "OutboxSender",
     "default_outbox_path",
     "open_outbox",
@@ -145,6 +146,14 @@ def target_of(client: MemOSClient) -> str:
     key = client._config.api_key or ""
     digest = hashlib.sha256(f"langchain-memos outbox:{key}".encode()).hexdigest()[:16]
     return f"{client.base_url}#{digest}"
+
+
+class OutboxError(MemOSError):
+    """The outbox could not store or read writes: a full disk, an unwritable or damaged file.
+
+    The writes it was handed are not stored; the agents log this and answer all the same
+    unless ``fail_open=False`` (see :class:`~langchain_memos._agent_memory.BackgroundWriter`).
+    """
 
 
 def _checked_path(name: str, path: object) -> str:
@@ -289,8 +298,7 @@ class Outbox:
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as error:
-            message = f"cannot open the MemOS outbox at {self.path}: {error}"
-            raise MemOSInputError(message) from error
+            raise OutboxError(f"cannot open the MemOS outbox at {self.path}: {error}") from error
         if not in_memory:
             logger.info("MemOS writes wait in the outbox at %s until MemOS takes them", self.path)
         self._db = db
@@ -369,6 +377,7 @@ class Outbox:
 
         Raises:
             TimeoutError: no room within ``timeout`` seconds.
+            OutboxError: the database cannot store them (nothing of ``batches`` is stored).
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         while self.pending(target) >= self.max_pending:
@@ -385,14 +394,17 @@ class Outbox:
             if b
         ]
         seqs: list[int] = []
-        with self._transaction() as db:
-            for row in rows:
-                cursor = db.execute(
-                    "INSERT INTO outbox (target, user_id, conversation_id, body, created_at) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    row,
-                )
-                seqs.append(int(cursor.lastrowid or 0))
+        try:
+            with self._transaction() as db:
+                for row in rows:
+                    cursor = db.execute(
+                        "INSERT INTO outbox (target, user_id, conversation_id, body, created_at) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        row,
+                    )
+                    seqs.append(int(cursor.lastrowid or 0))
+        except (OSError, sqlite3.Error) as error:  # a full disk, a file made read-only
+            raise OutboxError(f"the MemOS outbox at {self.path} cannot store: {error}") from error
         self._notify()
         return seqs
 

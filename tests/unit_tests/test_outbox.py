@@ -510,3 +510,46 @@ def test_a_proxy_error_page_is_an_outage_not_a_refusal(status: int, tmp_path: Pa
     assert outbox.dead_letters() == []
     assert writer.failed == 0
     writer.close()
+
+
+# ---- a full disk ---------------------------------------------------------------------------
+
+
+def fill_the_disk(outbox: Outbox) -> None:
+    """Let ``outbox``'s database grow no more, as a full disk would (SQLITE_FULL)."""
+    outbox.put("another service", "u", "c", [[{"role": "user", "content": "seed"}]])
+    db = outbox._connect(create=True)
+    assert db is not None
+    (pages,) = db.execute("PRAGMA page_count").fetchone()
+    db.execute(f"PRAGMA max_page_count = {pages}")
+
+
+@pytest.mark.parametrize("fail_open", [True, False])
+def test_a_full_disk_costs_a_turn_its_memory_not_its_answer(
+    fail_open: bool, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from langchain.agents import create_agent
+
+    from langchain_memos.middleware import MemOSMiddleware
+    from langchain_memos.outbox import OutboxError
+    from tests.unit_tests.agent_fakes import ScriptedToolModel
+
+    outbox = Outbox(tmp_path / "o.db")
+    fill_the_disk(outbox)
+    memory = MemOSMiddleware(MemOSClient(embedded=":memory:"), outbox=outbox, fail_open=fail_open)
+    agent = create_agent(ScriptedToolModel(tool_calls=0), [], middleware=[memory])
+    turn: Any = {"messages": [HumanMessage("a long question " * 1_000)]}
+    config: Any = {"configurable": {"user_id": "u", "thread_id": "c"}}
+    if not fail_open:
+        with pytest.raises(OutboxError, match="database or disk is full"):
+            agent.invoke(turn, config)
+        return
+    result = agent.invoke(turn, config)
+    assert result["messages"][-1].text == "Here is your answer."
+    assert memory.memory.writer is not None
+    assert memory.memory.writer.not_stored == 2
+    [error] = [e for e in errors_of(caplog) if "not stored" in e]
+    assert "2 messages of user u not stored" in error
+    assert "database or disk is full" in error
+    assert str(tmp_path / "o.db") in error
+    memory.close(timeout=1)
