@@ -52,9 +52,12 @@ def describe(error: BaseException) -> str:
 
 
 class OutboxSender:
-    """One daemon thread that delivers an :class:`Outbox`'s writes for one client.
+    """The daemon threads that deliver an :class:`Outbox`'s writes for one client.
 
     Made by :meth:`Outbox.sender`, one per service and key, however many writers share it.
+    ``outbox.concurrency`` workers send writes of different conversations at once; a
+    conversation's writes go one at a time, in order, because only its oldest write may be
+    claimed. One more thread renews the leases of the sends in flight.
 
     Args:
         client: The sync client that sends.
@@ -67,20 +70,33 @@ class OutboxSender:
         self.outbox = outbox
         self.target = target
         self.failed = 0
-        """Writes the service refused as invalid (moved to the dead letters)."""
+        """Writes moved to the dead letters: refused by MemOS, or impossible to send."""
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._start_lock = threading.Lock()
 
     def start(self) -> None:
         with self._start_lock:
-            if self._thread is None and not self._stop.is_set():
-                thread = threading.Thread(target=self._work, name="memos-outbox", daemon=True)
+            if self._threads or self._stop.is_set():
+                return
+            jobs = [self._work] * self.outbox.concurrency + [self._heartbeat]
+            for job in jobs:
+                thread = threading.Thread(target=job, name="memos-outbox", daemon=True)
                 try:
                     thread.start()
                 except RuntimeError:  # the interpreter is shutting down: the next run sends
                     return
-                self._thread = thread
+                self._threads.append(thread)
+
+    def _heartbeat(self) -> None:
+        """Renew this process's leases while their sends run, so no one else takes them over."""
+        while not self._stop.wait(self.outbox.lease / 3):
+            try:
+                self.outbox.renew(self.target)
+            except Exception as error:  # the next beat tries again; a lapse risks a duplicate
+                if self._stop.is_set():
+                    return
+                logger.warning("MemOS outbox lease not renewed (%s)", describe(error))
 
     def resume(self) -> None:
         """Start sending if writes wait, e.g. those a previous run left (reads, creates nothing)."""
@@ -134,7 +150,8 @@ class OutboxSender:
                     delay,
                 )
                 return
-            self.failed += 1
+            with self._start_lock:
+                self.failed += 1
             logger.error(
                 "MemOS %s a write of %d messages for user %s (%s); kept in the outbox's dead "
                 "letters at %s",
@@ -200,10 +217,14 @@ class OutboxSender:
         )
 
     def stop(self, timeout: float | None = None) -> None:
-        """Stop the thread after its current send; unsent writes stay in the outbox."""
+        """Stop the threads after their current sends; unsent writes stay in the outbox.
+
+        Waits at most ``timeout`` seconds in all; a send still running then is abandoned.
+        """
         self._stop.set()
         self.outbox._notify()
+        deadline = None if timeout is None else time.monotonic() + timeout
         with self._start_lock:
-            thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))

@@ -25,13 +25,18 @@ a SQLite database in WAL mode, then sent to ``add/message`` by a background thre
 accepted it, so a duplicate can arise when (1) the process dies after the service accepted a write
 but before the outbox deleted it; (2) a request times out or its connection breaks after the
 service stored it, and the outbox sends it again; (3) a lease expires while a send is still
-running (the lease is far longer than the client's timeouts and retries). MemOS has no idempotency
-key for ``add/message``, so such a duplicate is stored twice. A write is never lost unless the
-database file is.
+running (a live sender renews its leases, so only a process stalled for a whole lease can).
+MemOS has no idempotency key for ``add/message``, so such a duplicate is stored twice. A write is
+never lost unless the database file is.
 
-Several processes may share one outbox file (each claims the writes it sends with a lease); each
-process delivers only writes for its own service URL and API key (recorded as a hash, never the
-key itself).
+**Leases.** Several processes may share one outbox file: a sender claims the write it sends with a
+lease of ``lease`` seconds (30 by default) in the name of its process (host, pid and a random id
+drawn when the process starts) and renews it every third of that while sending. Another process
+takes a write over when its lease expired, or at once when the owner is certainly gone: a pid of
+this host that no longer runs, or this very pid with another random id (a restarted container
+whose process got the same pid). A dead owner on another host is waited for one lease at most.
+Each process delivers only writes for its own service URL and API key (recorded as a hash, never
+the key itself).
 """
 
 from __future__ import annotations
@@ -77,9 +82,20 @@ logger = logging.getLogger("langchain_memos")
 OUTBOX_PATH_ENV = "MEMOS_OUTBOX_PATH"
 DEFAULT_MAX_PENDING = 10_000
 DEFAULT_MAX_BACKOFF = 60.0
-DEFAULT_LEASE = 300.0
+DEFAULT_LEASE = 30.0  # renewed every third of it while a send runs
+DEFAULT_CONCURRENCY = 4
 _FIRST_BACKOFF = 1.0
 _HOST = socket.gethostname()
+_PROCESS = uuid.uuid4().hex[:12]  # tells this process from an earlier one with the same pid
+
+
+def _new_process_id() -> None:
+    global _PROCESS  # one id per process, drawn again in a forked child
+    _PROCESS = uuid.uuid4().hex[:12]
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_process_id)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -205,19 +221,25 @@ class _Row:
     attempts: int
 
 
-def _process_alive(owner: str) -> bool:
-    """Whether the process named by a lease owner (``host:pid:token``) may still be running."""
-    host, _, rest = owner.partition(":")
-    pid_text = rest.partition(":")[0]
+def _owner_gone(owner: str) -> bool:
+    """Whether the process named by a lease owner (``host:pid:process:outbox``) is certainly gone.
+
+    Only a process of this host can be checked: its pid no longer runs, or it is this very pid
+    with another process id (the container was restarted). Anything else may still be running:
+    its lease is waited out.
+    """
+    host, pid_text, process = [*owner.split(":"), "", ""][:3]
     if host != _HOST or not pid_text.isdigit():
-        return True  # another machine: wait for the lease to expire
+        return False
+    if int(pid_text) == os.getpid():
+        return process != _PROCESS
     try:
         os.kill(int(pid_text), 0)
     except ProcessLookupError:
-        return False
-    except OSError:  # exists but not ours, or a platform without signals
         return True
-    return True
+    except OSError:  # exists but not ours, or a platform without signals
+        return False
+    return False
 
 
 class Outbox:
@@ -233,7 +255,10 @@ class Outbox:
         max_pending: At most this many writes wait per process and service; :meth:`put`
             then waits for room (back-pressure) instead of growing without bound.
         max_backoff: The longest wait between two attempts of one write, in seconds.
-        lease: Seconds a sender may hold a write before another process may take it over.
+        lease: Seconds a sender holds a write it sends before another process may take it
+            over; renewed while the send runs (see the module docstring).
+        concurrency: How many writes of different conversations are sent at once (each
+            conversation still one write at a time, in order).
         clock: The wall clock that schedules retries and leases (``time.time``); tests pass
             their own to skip a backoff without sleeping.
 
@@ -249,10 +274,12 @@ class Outbox:
         max_pending: int = DEFAULT_MAX_PENDING,
         max_backoff: float = DEFAULT_MAX_BACKOFF,
         lease: float = DEFAULT_LEASE,
+        concurrency: int = DEFAULT_CONCURRENCY,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if isinstance(max_pending, bool) or not isinstance(max_pending, int) or max_pending < 1:
-            raise MemOSInputError(f"max_pending must be a positive integer; got {max_pending!r}")
+        for name, count in (("max_pending", max_pending), ("concurrency", concurrency)):
+            if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+                raise MemOSInputError(f"{name} must be a positive integer; got {count!r}")
         for name, value in (("max_backoff", max_backoff), ("lease", lease)):
             if (
                 isinstance(value, bool)
@@ -270,7 +297,8 @@ class Outbox:
         self.max_backoff = float(max_backoff)
         self.lease = float(lease)
         self.clock = clock
-        self.owner = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.concurrency = concurrency
+        self.owner = f"{_HOST}:{os.getpid()}:{_PROCESS}:{uuid.uuid4().hex[:8]}"
         self._db: sqlite3.Connection | None = None
         self._closed = False
         self._lock = threading.RLock()  # held around opening, which may write
@@ -343,7 +371,7 @@ class Outbox:
                 "SELECT DISTINCT lease_owner FROM outbox WHERE lease_owner IS NOT NULL"
             )
         ]
-        dead = [owner for owner in owners if not _process_alive(owner)]
+        dead = [owner for owner in owners if _owner_gone(owner)]
         if dead:
             with immediate_transaction(db, self._lock):
                 db.executemany(
@@ -429,6 +457,17 @@ class Outbox:
             )
         seq, user_id, conversation_id, body, attempts = found
         return _Row(seq, user_id, conversation_id, json.loads(body), attempts)
+
+    def renew(self, target: str) -> None:
+        """Extend the leases this outbox holds on ``target``'s writes: their sends still run."""
+        with self._lock:
+            if self._connect(create=False) is None:
+                return
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE outbox SET lease_until = ? WHERE lease_owner = ? AND target = ?",
+                (self.clock() + self.lease, self.owner, target),
+            )
 
     def next_due(self, target: str) -> float | None:
         """Seconds until a write of ``target`` may be claimed (``None``: nothing waits)."""

@@ -1,4 +1,4 @@
-"""Shutdown while MemOS is unreachable: ``close()`` and interpreter exit end within their bound.
+"""The outbox's sender under faults: bounded shutdown, and a slow MemOS shared by conversations.
 
 Each run is a real interpreter (a subprocess running one agent turn against a loopback port
 where nothing listens), because what is checked is what a user of a script sees: how long it
@@ -15,15 +15,18 @@ import sys
 import textwrap
 import time
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from langchain_core.messages import HumanMessage
 
 from langchain_memos import MemOSClient
+from langchain_memos._agent_memory import BackgroundWriter
 from langchain_memos.embedded import EmbeddedEngine
 from langchain_memos.outbox import CLOSE_TIMEOUT, Outbox
 
-from .fault_server import API_PREFIX, FaultServer, free_port
+from .fault_server import API_PREFIX, Fault, FaultServer, free_port
 
 pytestmark = pytest.mark.loopback
 
@@ -146,3 +149,39 @@ def test_ctrl_c_during_close_ends_the_script_at_once(tmp_path: Path) -> None:
     assert stderr.rstrip().endswith("KeyboardInterrupt")
     assert "1 MemOS writes not delivered when interrupted" in stderr
     assert Outbox(outbox).pending() == 1  # kept for the next run, as after close()
+
+
+# ---- many conversations, a slow MemOS ------------------------------------------------------
+
+
+def test_conversations_are_sent_side_by_side_each_in_order(
+    tmp_path: Path, engine: EmbeddedEngine
+) -> None:
+    """8 conversations of 3 turns against a MemOS that takes 0.3 s per write."""
+    conversations, turns, answer_time = 8, 3, 0.3
+    with FaultServer(engine) as server:
+        server.always("/add/message", Fault.slow(answer_time))
+        with MemOSClient(base_url=server.base_url, timeout=5.0) as client:
+            writer = BackgroundWriter(client, outbox=Outbox(tmp_path / "o.db"))
+            for turn in range(turns):
+                for n in range(conversations):
+                    writer.submit(
+                        [HumanMessage(f"c{n} turn {turn}")],
+                        user_id="alice",
+                        conversation_id=f"c{n}",
+                    )
+            started = time.monotonic()
+            assert writer.close(timeout=60)
+            took = time.monotonic() - started
+        arrivals = sorted(hit.at for hit in server.hits("/add/message"))
+
+    serial = conversations * turns * answer_time  # 7.2 s, one write at a time
+    assert took < serial
+    # Sent side by side: writes arrived while another was still being answered.
+    assert any(later - earlier < answer_time / 2 for earlier, later in pairwise(arrivals))
+    for n in range(conversations):
+        with MemOSClient(embedded=engine) as local:
+            found = local.get_message(user_id="alice", conversation_id=f"c{n}")
+        assert [m.content for m in found.message_detail_list] == [
+            f"c{n} turn {turn}" for turn in range(turns)
+        ]

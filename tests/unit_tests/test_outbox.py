@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -553,3 +554,60 @@ def test_a_full_disk_costs_a_turn_its_memory_not_its_answer(
     assert "database or disk is full" in error
     assert str(tmp_path / "o.db") in error
     memory.close(timeout=1)
+
+
+# ---- leases --------------------------------------------------------------------------------
+
+
+class Clock:
+    """A wall clock the test moves forward by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def left_in_flight(path: Path, client: MemOSClient, owner: str, clock: Clock) -> None:
+    """A write another process claimed (its send in flight) when it died."""
+    gone = Outbox(path, clock=clock)
+    gone.put(target_of(client), "u", "c", [[{"role": "user", "content": "in flight"}]])
+    gone.owner = owner
+    assert gone.claim(target_of(client)) is not None
+
+
+def test_a_restarted_container_takes_over_its_own_old_leases_at_once(tmp_path: Path) -> None:
+    """Same host, same pid (pid 1 in a container), but an earlier process: certainly gone."""
+    memos, clock, path = FlakyMemOS(), Clock(), tmp_path / "o.db"
+    earlier = f"{socket.gethostname()}:{os.getpid()}:0123456789ab:cafe"
+    left_in_flight(path, memos.client(), earlier, clock)
+    writer = BackgroundWriter(memos.client(), outbox=Outbox(path, clock=clock))
+    assert writer.close(timeout=10)  # no lease to wait out
+    assert memos.accepted == [("u", "c", ["in flight"])]
+
+
+def test_a_lease_of_a_process_on_another_host_expires_within_a_minute(tmp_path: Path) -> None:
+    memos, clock, path = FlakyMemOS(), Clock(), tmp_path / "o.db"
+    left_in_flight(path, memos.client(), "another-host:4242:0123456789ab:cafe", clock)
+    writer = BackgroundWriter(memos.client(), outbox=Outbox(path, clock=clock))
+    assert not writer.flush(timeout=0.2)  # it may still be sending: its lease is respected
+    clock.now += 60
+    assert writer.close(timeout=10)
+    assert memos.accepted == [("u", "c", ["in flight"])]
+
+
+def test_a_send_longer_than_the_lease_keeps_it(tmp_path: Path) -> None:
+    memos, path = FlakyMemOS(), tmp_path / "o.db"
+    memos.hold.clear()  # the send hangs for longer than three leases
+    first = BackgroundWriter(memos.client(), outbox=Outbox(path, lease=0.2))
+    submit(first, "c", "slow")
+    wait_until(lambda: memos.attempts == 1)
+    second = BackgroundWriter(memos.client(), outbox=Outbox(path, lease=0.2))  # another sender
+    second.sender.start()
+    time.sleep(0.8)
+    assert memos.attempts == 1  # renewed while it ran: not taken over, not sent twice
+    memos.hold.set()
+    assert first.close(timeout=10)
+    assert second.close(timeout=10)
+    assert memos.accepted == [("u", "c", ["slow"])]
