@@ -41,16 +41,13 @@ the key itself).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
 import os
-import socket
 import sqlite3
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -60,6 +57,14 @@ from typing import Any
 from langchain_memos import _outbox_sender
 from langchain_memos._constants import EMBEDDED_BASE_URL
 from langchain_memos._exceptions import MemOSError, MemOSInputError
+from langchain_memos._outbox_names import (
+    OUTBOX_PATH_ENV,
+    checked_path,
+    default_outbox_path,
+    new_owner,
+    owner_gone,
+    target_of,
+)
 from langchain_memos._outbox_sender import CLOSE_TIMEOUT, IDLE_POLL, OutboxSender, describe
 from langchain_memos._sqlite import immediate_transaction
 from langchain_memos.client import MemOSClient
@@ -79,24 +84,11 @@ __all__ = [
 
 logger = logging.getLogger("langchain_memos")
 
-OUTBOX_PATH_ENV = "MEMOS_OUTBOX_PATH"
 DEFAULT_MAX_PENDING = 10_000
 DEFAULT_MAX_BACKOFF = 60.0
 DEFAULT_LEASE = 30.0  # renewed every third of it while a send runs
 DEFAULT_CONCURRENCY = 4
 _FIRST_BACKOFF = 1.0
-_HOST = socket.gethostname()
-_PROCESS = uuid.uuid4().hex[:12]  # tells this process from an earlier one with the same pid
-
-
-def _new_process_id() -> None:
-    global _PROCESS  # one id per process, drawn again in a forked child
-    _PROCESS = uuid.uuid4().hex[:12]
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_new_process_id)
-
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -129,16 +121,6 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 _HEADS = "SELECT MIN(seq) AS head FROM outbox WHERE target = ? GROUP BY user_id, conversation_id"
 
 
-def default_outbox_path() -> Path:
-    """``$MEMOS_OUTBOX_PATH``, else ``langchain-memos/outbox.sqlite3`` in the user's cache."""
-    explicit = os.environ.get(OUTBOX_PATH_ENV, "").strip()
-    if explicit:
-        return Path(explicit).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME") or os.environ.get("LOCALAPPDATA")
-    root = Path(cache) if cache else Path.home() / ".cache"
-    return root / "langchain-memos" / "outbox.sqlite3"
-
-
 def open_outbox(
     outbox: Outbox | str | os.PathLike[str] | None, client: MemOSClient, **options: Any
 ) -> Outbox:
@@ -150,18 +132,11 @@ def open_outbox(
     if isinstance(outbox, Outbox):
         return outbox
     if outbox is not None:
-        _checked_path("outbox", outbox)
+        checked_path("outbox", outbox)
     else:
         in_process = client.base_url == EMBEDDED_BASE_URL
         outbox = ":memory:" if in_process else default_outbox_path()
     return Outbox(outbox, **options)
-
-
-def target_of(client: MemOSClient) -> str:
-    """Which service and project a write is for: the base URL and a hash of the API key."""
-    key = client._config.api_key or ""
-    digest = hashlib.sha256(f"langchain-memos outbox:{key}".encode()).hexdigest()[:16]
-    return f"{client.base_url}#{digest}"
 
 
 class OutboxError(MemOSError):
@@ -170,34 +145,6 @@ class OutboxError(MemOSError):
     The writes it was handed are not stored; the agents log this and answer all the same
     unless ``fail_open=False`` (see :class:`~langchain_memos._agent_memory.BackgroundWriter`).
     """
-
-
-def _checked_path(name: str, path: object) -> str:
-    """``path`` as a string, if an outbox may live there; else a :class:`MemOSInputError`.
-
-    Only looks: nothing is created here.
-    """
-    if not isinstance(path, str | os.PathLike) or isinstance(path, bytes):
-        raise MemOSInputError(
-            f"{name} must be a file path (str or os.PathLike) or ':memory:'; "
-            f"got {type(path).__name__}"
-        )
-    text = os.fspath(path)
-    if not isinstance(text, str) or not text.strip():
-        raise MemOSInputError(f"{name} must be a non-empty file path; got {path!r}")
-    if text == ":memory:":
-        return text
-    where = Path(text).expanduser()
-    if where.is_dir():
-        raise MemOSInputError(f"{name} {text} is a directory; name a file in it")
-    for parent in where.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise MemOSInputError(
-                    f"cannot create the MemOS outbox at {text}: {parent} is not a directory"
-                )
-            break
-    return str(where)
 
 
 @dataclass(frozen=True)
@@ -219,27 +166,6 @@ class _Row:
     conversation_id: str
     body: dict[str, Any]
     attempts: int
-
-
-def _owner_gone(owner: str) -> bool:
-    """Whether the process named by a lease owner (``host:pid:process:outbox``) is certainly gone.
-
-    Only a process of this host can be checked: its pid no longer runs, or it is this very pid
-    with another process id (the container was restarted). Anything else may still be running:
-    its lease is waited out.
-    """
-    host, pid_text, process = [*owner.split(":"), "", ""][:3]
-    if host != _HOST or not pid_text.isdigit():
-        return False
-    if int(pid_text) == os.getpid():
-        return process != _PROCESS
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return True
-    except OSError:  # exists but not ours, or a platform without signals
-        return False
-    return False
 
 
 class Outbox:
@@ -292,13 +218,13 @@ class Outbox:
                 )
         if not callable(clock):
             raise MemOSInputError(f"clock must be a function like time.time; got {clock!r}")
-        self.path = _checked_path("path", path)
+        self.path = checked_path("path", path)
         self.max_pending = max_pending
         self.max_backoff = float(max_backoff)
         self.lease = float(lease)
         self.clock = clock
         self.concurrency = concurrency
-        self.owner = f"{_HOST}:{os.getpid()}:{_PROCESS}:{uuid.uuid4().hex[:8]}"
+        self.owner = new_owner()
         self._db: sqlite3.Connection | None = None
         self._closed = False
         self._lock = threading.RLock()  # held around opening, which may write
@@ -371,7 +297,7 @@ class Outbox:
                 "SELECT DISTINCT lease_owner FROM outbox WHERE lease_owner IS NOT NULL"
             )
         ]
-        dead = [owner for owner in owners if _owner_gone(owner)]
+        dead = [owner for owner in owners if owner_gone(owner)]
         if dead:
             with immediate_transaction(db, self._lock):
                 db.executemany(
