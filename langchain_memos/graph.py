@@ -75,7 +75,7 @@ class MemOSGraphMemory:
     and logs a warning (``fail_open=False`` raises). Writes are committed to a durable outbox
     before they are sent, delivered in order per conversation and retried while MemOS is
     unavailable, at least once (see :mod:`langchain_memos.outbox`); :meth:`close` and
-    interpreter exit wait for them, at most :data:`~langchain_memos.outbox.CLOSE_TIMEOUT`.
+    interpreter exit wait for them.
 
     Args:
         client: Sync client (sync graphs and the background writer). With neither client, one
