@@ -214,7 +214,7 @@ class Outbox:
                 or value <= 0
             ):
                 raise MemOSInputError(
-                    f"{name} must be a finite positive number of seconds; got {value!r}"
+                    f"{name} must be a positive number of seconds, not nan or inf; got {value!r}"
                 )
         if not callable(clock):
             raise MemOSInputError(f"clock must be a function like time.time; got {clock!r}")
