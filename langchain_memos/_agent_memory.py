@@ -20,6 +20,7 @@ import concurrent.futures
 import logging
 import os
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ from typing import Any, TypeVar, cast
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
+from langchain_memos import _outbox_sender
 from langchain_memos._base_client import observe_retries
 from langchain_memos._exceptions import APITimeoutError, MemOSError, MemOSInputError
 from langchain_memos._validation import (
@@ -40,7 +42,7 @@ from langchain_memos._validation import (
 )
 from langchain_memos.client import AsyncMemOSClient, MemOSClient
 from langchain_memos.messages import to_memos_messages
-from langchain_memos.outbox import Outbox, open_outbox
+from langchain_memos.outbox import Outbox, OutboxError, open_outbox
 from langchain_memos.prompts import MemoryPrompt, MemoryPromptBuilder
 from langchain_memos.types import SearchMemoryResult
 
@@ -65,7 +67,6 @@ DEFAULT_MAX_PENDING = 1_000
 DEFAULT_CONVERSATION_ID = "langchain-agent"
 """Where turns are filed when neither an argument, the config nor the context names a thread."""
 EMPTY_PROMPT = MemoryPrompt(matches=[], instruction="", full_instruction="", tokens=0)
-_EXIT_FLUSH_TIMEOUT = 10.0
 
 T = TypeVar("T")
 
@@ -329,17 +330,14 @@ _live_writers: weakref.WeakSet[BackgroundWriter] = weakref.WeakSet()
 
 
 @atexit.register
-def _flush_at_exit() -> None:
+def _close_at_exit() -> None:
+    """Close the writers nobody closed, all within one :data:`~._outbox_sender.CLOSE_TIMEOUT`."""
+    deadline = time.monotonic() + _outbox_sender.CLOSE_TIMEOUT
     for writer in list(_live_writers):
-        if not writer.flush(timeout=_EXIT_FLUSH_TIMEOUT):
-            where = writer.outbox.path
-            logger.warning(
-                "%d MemOS writes not delivered at exit; %s",
-                writer.pending,
-                "lost with the process (in-memory outbox)"
-                if where == ":memory:"
-                else f"kept in {where} for the next run",
-            )
+        try:
+            writer.close(max(0.0, deadline - time.monotonic()))
+        except KeyboardInterrupt:  # Ctrl-C at exit: stop waiting, only say what is left
+            deadline = 0.0
 
 
 OutboxArg = Outbox | str | os.PathLike[str] | None
@@ -352,8 +350,10 @@ class BackgroundWriter:
     them to the outbox, and returns; the outbox's sender delivers them in order per
     conversation, retrying while the service is unavailable. When ``max_pending`` writes are
     already waiting, ``submit`` waits for room (back-pressure; :meth:`asubmit` waits in a worker
-    thread, never on the event loop). :meth:`flush`, :meth:`close` and interpreter exit wait for
-    delivery; what is still unsent then stays in a file outbox for the next run.
+    thread, never on the event loop). :meth:`flush` waits for delivery; :meth:`close` and
+    interpreter exit wait too, but never longer than their bound (default
+    :data:`~langchain_memos.outbox.CLOSE_TIMEOUT`): what is still unsent then stays in a file
+    outbox for the next run, and is logged.
 
     Args:
         client: The sync client the sender uses.
@@ -374,10 +374,11 @@ class BackgroundWriter:
         self._owns_outbox = not isinstance(outbox, Outbox)
         self.outbox = open_outbox(outbox, client, max_pending=max_pending)
         self.sender = self.outbox.sender(client)
+        self.not_stored = 0
+        """Messages handed to :meth:`submit` that the outbox could not store (a full disk)."""
         self._closed = False
         _live_writers.add(self)
-        if self.sender.pending:  # a previous run left writes: deliver them now
-            self.sender.start()
+        self.sender.resume()  # a previous run left writes: deliver them now
 
     @property
     def failed(self) -> int:
@@ -391,13 +392,20 @@ class BackgroundWriter:
 
         Raises:
             MemOSInputError: a message MemOS cannot store, or a closed writer.
+            OutboxError: the outbox cannot store them (a full disk); counted in
+                :attr:`not_stored`.
         """
         converted = to_memos_messages(messages)
         if not converted:
             return
         if self._closed:
             raise MemOSInputError("this memory writer is closed")
-        self.outbox.put(self.sender.target, user_id, conversation_id, [converted])
+        try:
+            self.outbox.put(self.sender.target, user_id, conversation_id, [converted])
+        except OutboxError as error:
+            self.not_stored += len(converted)
+            message = f"{len(converted)} messages of user {user_id} not stored: {error}"
+            raise OutboxError(message) from error
         self.sender.start()
 
     async def asubmit(
@@ -415,18 +423,23 @@ class BackgroundWriter:
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every waiting write was delivered; ``False`` if ``timeout`` passed first."""
-        if self.sender.pending:
-            self.sender.start()
         return self.sender.wait(None, timeout)
 
     def close(self, timeout: float | None = None) -> bool:
-        """Flush, then stop; further submits raise. ``False`` if writes are still waiting."""
+        """Deliver for at most ``timeout`` seconds, then stop; further submits raise.
+
+        The default bound is :data:`~langchain_memos.outbox.CLOSE_TIMEOUT`. ``False`` if writes
+        are still waiting then: a warning says how many and where they are kept.
+        """
         self._closed = True
-        flushed = self.flush(timeout)
-        if self._owns_outbox:
-            self.outbox.close(timeout=1.0)
-        _live_writers.discard(self)
-        return flushed
+        _live_writers.discard(self)  # closed once: interpreter exit does not wait again
+        started = time.monotonic()
+        try:
+            return self.sender.drain(timeout)
+        finally:
+            if self._owns_outbox:  # a send still in flight is abandoned (a daemon thread)
+                bound = _outbox_sender.CLOSE_TIMEOUT if timeout is None else timeout
+                self.outbox.close(timeout=max(0.0, started + bound - time.monotonic()))
 
 
 # ---- the facade both integrations use ------------------------------------------------------
@@ -517,7 +530,8 @@ class AgentMemory:
 
         System messages are instructions, not conversation, and are left out. A message MemOS
         cannot store is a warning when ``fail_open`` (the turn is not written), an error
-        otherwise.
+        otherwise; an outbox that cannot store the turn (a full disk) is an ERROR line and a
+        count in ``writer.not_stored`` when ``fail_open``, an :class:`OutboxError` otherwise.
         """
         job = self._job(messages, scope)
         if job is not None:
@@ -545,17 +559,22 @@ class AgentMemory:
 
     @contextmanager
     def _input_policy(self) -> Iterator[None]:
+        """A turn's memory is never worth its answer, unless ``fail_open=False``."""
         try:
             yield
         except MemOSInputError as error:
             if not self.fail_open:
                 raise
             logger.warning("MemOS did not store this turn: %s", error)
+        except OutboxError as error:  # a full disk: the answer still reaches the caller
+            if not self.fail_open:
+                raise
+            logger.error("MemOS memory lost this turn: %s", error)
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait for the background writes; ``False`` if ``timeout`` passed first."""
         return True if self.writer is None else self.writer.flush(timeout)
 
     def close(self, timeout: float | None = None) -> bool:
-        """Flush and stop the background writer."""
+        """Deliver for at most ``timeout`` seconds (see :meth:`BackgroundWriter.close`), stop."""
         return True if self.writer is None else self.writer.close(timeout)

@@ -160,6 +160,8 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
         if outbox is not None and client is None:
             raise MemOSInputError("an outbox sends from a background thread: pass client= too")
         self.outbox = outbox
+        if outbox is not None and client is not None:
+            outbox.sender(client).resume()  # what a previous run left is sent without a new write
 
     # ---- clients ---------------------------------------------------------------------------
 
@@ -179,19 +181,34 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
             self._owned.append(self._async_client)
         return self._async_client
 
-    def close(self) -> None:
-        """Close the sync client this history built (an async one needs :meth:`aclose`)."""
+    def close(self, timeout: float | None = None) -> bool:
+        """Deliver the outbox's waiting writes, then close the sync client this history built.
+
+        With an outbox, waits at most ``timeout`` seconds (default
+        :data:`~langchain_memos.outbox.CLOSE_TIMEOUT`); ``False`` if writes are still waiting
+        then (they stay in the outbox, and a warning says so). An async client needs
+        :meth:`aclose`.
+        """
+        delivered = self._drain(timeout)
         for client in self._owned:
             if isinstance(client, MemOSClient):
                 client.close()
+        return delivered
 
-    async def aclose(self) -> None:
-        """Close every client this history built."""
+    async def aclose(self, timeout: float | None = None) -> bool:
+        """Async :meth:`close` (the wait runs in a thread); closes every client it built."""
+        delivered = await run_in_executor(None, self._drain, timeout)
         for client in self._owned:
             if isinstance(client, MemOSClient):
                 client.close()
             else:
                 await client.aclose()
+        return delivered
+
+    def _drain(self, timeout: float | None) -> bool:
+        if self.outbox is None or self._client is None:
+            return True
+        return self.outbox.sender(self._client).drain(timeout)
 
     # ---- reading ---------------------------------------------------------------------------
 
@@ -286,7 +303,7 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
         """
         if self.outbox is None:
             return True
-        return self.outbox.sender(self.client).wait(None, timeout)
+        return self.outbox.sender(self.client).wait(None, timeout)  # starts the sender too
 
     async def aadd_messages(self, messages: Sequence[BaseMessage]) -> None:
         if self.outbox is not None:  # the commit, and any wait, run in a thread

@@ -248,7 +248,11 @@ class MemOSGraphMemory:
         return self.memory.flush(timeout)
 
     def close(self, timeout: float | None = None) -> bool:
-        """Flush the queued writes and stop the writer thread."""
+        """Deliver the queued writes for at most ``timeout`` seconds, then stop the writer.
+
+        The default bound is :data:`~langchain_memos.outbox.CLOSE_TIMEOUT` (5 s). ``False`` if
+        writes are still waiting then: a warning says how many and where they are kept.
+        """
         return self.memory.close(timeout)
 
 

@@ -102,8 +102,9 @@ class MemOSMiddleware(AgentMiddleware[MemOSState, Any, Any]):
     logged warning (``fail_open=False`` raises instead). Writes are committed to a durable
     outbox before they are sent, delivered in order per conversation and retried while MemOS is
     unavailable, at least once (see :mod:`langchain_memos.outbox`); :meth:`close` and
-    interpreter exit wait for them. MemOS processes writes asynchronously: a fact said in one
-    turn may not be recalled in the very next one.
+    interpreter exit wait for them, at most :data:`~langchain_memos.outbox.CLOSE_TIMEOUT`.
+    MemOS processes writes asynchronously: a fact said in one turn may not be recalled in the
+    very next one.
 
     Args:
         client: Sync client (sync runs and the background writer). With neither client, one
@@ -270,5 +271,9 @@ class MemOSMiddleware(AgentMiddleware[MemOSState, Any, Any]):
         return self.memory.flush(timeout)
 
     def close(self, timeout: float | None = None) -> bool:
-        """Flush the queued writes and stop the writer thread."""
+        """Deliver the queued writes for at most ``timeout`` seconds, then stop the writer.
+
+        The default bound is :data:`~langchain_memos.outbox.CLOSE_TIMEOUT` (5 s). ``False`` if
+        writes are still waiting then: a warning says how many and where they are kept.
+        """
         return self.memory.close(timeout)

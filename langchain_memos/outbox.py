@@ -9,10 +9,13 @@ a SQLite database in WAL mode, then sent to ``add/message`` by a background thre
   each other.
 * **Retried while the service is unavailable**: connection errors, timeouts, 5xx, 429 and the
   MemOS rate-limit and quota codes, with exponential backoff (1 s doubling to ``max_backoff``)
-  and for as long as it takes. Authentication errors are retried too (a rotated key fixes them).
-* **Refusals are kept, not dropped.** A write the service rejects as invalid (400-class) will
-  never succeed; it moves to a ``dead_letters`` table, is logged as an error, and can be
-  inspected with :meth:`Outbox.dead_letters` and sent again with :meth:`Outbox.requeue`.
+  and for as long as it takes. Authentication errors are retried too (a rotated key fixes them),
+  and so is any answer that is not MemOS's own: a proxy's HTML 404 or 413 page is an outage.
+* **Refusals are kept, not dropped.** A write MemOS refuses in its own envelope (a JSON ``code``)
+  as invalid or not found will never succeed, nor will one the sender cannot even send (an
+  unencodable text, an unexpected error); it moves to a ``dead_letters`` table, is logged as an
+  error, and can be inspected with :meth:`Outbox.dead_letters` and sent again with
+  :meth:`Outbox.requeue`. The conversation's next writes go on.
 * **Survives a crash.** Writes not yet accepted are on disk; the next process that opens the
   outbox with a client for the same service and key delivers them. A commit survives the process
   dying at any point (WAL, ``synchronous=NORMAL``); an OS crash or power loss may lose the last
@@ -22,47 +25,57 @@ a SQLite database in WAL mode, then sent to ``add/message`` by a background thre
 accepted it, so a duplicate can arise when (1) the process dies after the service accepted a write
 but before the outbox deleted it; (2) a request times out or its connection breaks after the
 service stored it, and the outbox sends it again; (3) a lease expires while a send is still
-running (the lease is far longer than the client's timeouts and retries). MemOS has no idempotency
-key for ``add/message``, so such a duplicate is stored twice. A write is never lost unless the
-database file is.
+running (a live sender renews its leases, so only a process stalled for a whole lease can).
+MemOS has no idempotency key for ``add/message``, so such a duplicate is stored twice. A write is
+never lost unless the database file is.
 
-Several processes may share one outbox file (each claims the writes it sends with a lease); each
-process delivers only writes for its own service URL and API key (recorded as a hash, never the
-key itself).
+**Leases.** Several processes may share one outbox file: a sender claims the write it sends with a
+lease of ``lease`` seconds (30 by default) in the name of its process (host, pid and a random id
+drawn when the process starts) and renews it every third of that while sending. Another process
+takes a write over when its lease expired, or at once when the owner is certainly gone: a pid of
+this host that no longer runs, or this very pid with another random id (a restarted container
+whose process got the same pid). A dead owner on another host is waited for one lease at most.
+Each process delivers only writes for its own service URL and API key (recorded as a hash, never
+the key itself).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
+import math
 import os
-import socket
 import sqlite3
 import threading
 import time
-import uuid
-from collections.abc import Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from langchain_memos import _outbox_sender
 from langchain_memos._constants import EMBEDDED_BASE_URL
-from langchain_memos._exceptions import (
-    BadRequestError,
-    MemOSError,
-    MemOSInputError,
-    NotFoundError,
+from langchain_memos._exceptions import MemOSError, MemOSInputError
+from langchain_memos._outbox_names import (
+    OUTBOX_PATH_ENV,
+    checked_path,
+    default_outbox_path,
+    new_owner,
+    owner_gone,
+    target_of,
 )
+from langchain_memos._outbox_sender import CLOSE_TIMEOUT, IDLE_POLL, OutboxSender, describe
 from langchain_memos._sqlite import immediate_transaction
 from langchain_memos.client import MemOSClient
 from langchain_memos.types import MessageInput
 
 __all__ = [
+    "CLOSE_TIMEOUT",
     "OUTBOX_PATH_ENV",
     "DeadLetter",
     "Outbox",
+    "OutboxError",
     "OutboxSender",
     "default_outbox_path",
     "open_outbox",
@@ -71,14 +84,11 @@ __all__ = [
 
 logger = logging.getLogger("langchain_memos")
 
-OUTBOX_PATH_ENV = "MEMOS_OUTBOX_PATH"
 DEFAULT_MAX_PENDING = 10_000
 DEFAULT_MAX_BACKOFF = 60.0
-DEFAULT_LEASE = 300.0
+DEFAULT_LEASE = 30.0  # renewed every third of it while a send runs
+DEFAULT_CONCURRENCY = 4
 _FIRST_BACKOFF = 1.0
-_IDLE_POLL = 1.0  # how often an idle sender looks for writes other processes left
-_HOST = socket.gethostname()
-
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -111,16 +121,6 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 _HEADS = "SELECT MIN(seq) AS head FROM outbox WHERE target = ? GROUP BY user_id, conversation_id"
 
 
-def default_outbox_path() -> Path:
-    """``$MEMOS_OUTBOX_PATH``, else ``langchain-memos/outbox.sqlite3`` in the user's cache."""
-    explicit = os.environ.get(OUTBOX_PATH_ENV, "").strip()
-    if explicit:
-        return Path(explicit).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME") or os.environ.get("LOCALAPPDATA")
-    root = Path(cache) if cache else Path.home() / ".cache"
-    return root / "langchain-memos" / "outbox.sqlite3"
-
-
 def open_outbox(
     outbox: Outbox | str | os.PathLike[str] | None, client: MemOSClient, **options: Any
 ) -> Outbox:
@@ -131,17 +131,20 @@ def open_outbox(
     """
     if isinstance(outbox, Outbox):
         return outbox
-    if outbox is None:
+    if outbox is not None:
+        checked_path("outbox", outbox)
+    else:
         in_process = client.base_url == EMBEDDED_BASE_URL
         outbox = ":memory:" if in_process else default_outbox_path()
     return Outbox(outbox, **options)
 
 
-def target_of(client: MemOSClient) -> str:
-    """Which service and project a write is for: the base URL and a hash of the API key."""
-    key = client._config.api_key or ""
-    digest = hashlib.sha256(f"langchain-memos outbox:{key}".encode()).hexdigest()[:16]
-    return f"{client.base_url}#{digest}"
+class OutboxError(MemOSError):
+    """The outbox could not store or read writes: a full disk, an unwritable or damaged file.
+
+    The writes it was handed are not stored; the agents log this and answer all the same
+    unless ``fail_open=False`` (see :class:`~langchain_memos._agent_memory.BackgroundWriter`).
+    """
 
 
 @dataclass(frozen=True)
@@ -165,36 +168,29 @@ class _Row:
     attempts: int
 
 
-def _permanent(error: BaseException) -> bool:
-    """A refusal that sending again cannot fix."""
-    return isinstance(error, MemOSInputError | BadRequestError | NotFoundError)
-
-
-def _process_alive(owner: str) -> bool:
-    """Whether the process named by a lease owner (``host:pid:token``) may still be running."""
-    host, _, rest = owner.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != _HOST or not pid_text.isdigit():
-        return True  # another machine: wait for the lease to expire
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # exists but not ours, or a platform without signals
-        return True
-    return True
-
-
 class Outbox:
     """The SQLite store of writes waiting for MemOS (see the module docstring).
 
+    The constructor only checks its arguments: the database (and its directory) is created by
+    the first write, and an existing file is opened when first read, so making an agent that
+    never writes leaves no file behind. Where it lives is logged (INFO) when it is opened.
+
     Args:
-        path: The database file (created with its directory), or ``":memory:"`` for an outbox
-            that dies with the process (what embedded clients use by default).
+        path: The database file, or ``":memory:"`` for an outbox that dies with the process
+            (what embedded clients use by default).
         max_pending: At most this many writes wait per process and service; :meth:`put`
             then waits for room (back-pressure) instead of growing without bound.
         max_backoff: The longest wait between two attempts of one write, in seconds.
-        lease: Seconds a sender may hold a write before another process may take it over.
+        lease: Seconds a sender holds a write it sends before another process may take it
+            over; renewed while the send runs (see the module docstring).
+        concurrency: How many writes of different conversations are sent at once (each
+            conversation still one write at a time, in order).
+        clock: The wall clock that schedules retries and leases (``time.time``); tests pass
+            their own to skip a backoff without sleeping.
+
+    Raises:
+        MemOSInputError: an argument of the wrong type or out of range, or a ``path`` where no
+            file can be created (under a file, or a directory itself).
     """
 
     def __init__(
@@ -204,34 +200,64 @@ class Outbox:
         max_pending: int = DEFAULT_MAX_PENDING,
         max_backoff: float = DEFAULT_MAX_BACKOFF,
         lease: float = DEFAULT_LEASE,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        if isinstance(max_pending, bool) or not isinstance(max_pending, int) or max_pending < 1:
-            raise MemOSInputError(f"max_pending must be a positive integer; got {max_pending!r}")
+        for name, count in (("max_pending", max_pending), ("concurrency", concurrency)):
+            if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+                raise MemOSInputError(f"{name} must be a positive integer; got {count!r}")
         for name, value in (("max_backoff", max_backoff), ("lease", lease)):
-            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-                raise MemOSInputError(f"{name} must be a positive number of seconds")
-        self.path = str(path)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+                or value <= 0
+            ):
+                raise MemOSInputError(
+                    f"{name} must be a positive number of seconds, not nan or inf; got {value!r}"
+                )
+        if not callable(clock):
+            raise MemOSInputError(f"clock must be a function like time.time; got {clock!r}")
+        self.path = checked_path("path", path)
         self.max_pending = max_pending
         self.max_backoff = float(max_backoff)
         self.lease = float(lease)
-        self.owner = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._db = sqlite3.connect(
-                self.path, check_same_thread=False, isolation_level=None, timeout=30.0
-            )
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.Error as error:
-            message = f"cannot open the MemOS outbox at {self.path}: {error}"
-            raise MemOSInputError(message) from error
-        self._lock = threading.Lock()
+        self.clock = clock
+        self.concurrency = concurrency
+        self.owner = new_owner()
+        self._db: sqlite3.Connection | None = None
+        self._closed = False
+        self._lock = threading.RLock()  # held around opening, which may write
         self.changed = threading.Condition(threading.Lock())
         """Notified whenever a write is added, sent, rescheduled or moved."""
         self._senders: dict[str, OutboxSender] = {}
-        self._release_dead_leases()
+
+    def _connect(self, *, create: bool) -> sqlite3.Connection | None:
+        """The database, opened on first use; ``None`` if it does not exist and ``create`` is
+        false (nothing can be waiting in an outbox that was never written). Holds ``_lock``."""
+        if self._db is not None:
+            return self._db
+        if self._closed:
+            raise MemOSInputError(f"the MemOS outbox at {self.path} is closed")
+        in_memory = self.path == ":memory:"
+        if not create and (in_memory or not os.path.exists(self.path)):
+            return None
+        try:
+            if not in_memory:
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(
+                self.path, check_same_thread=False, isolation_level=None, timeout=30.0
+            )
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as error:
+            raise OutboxError(f"cannot open the MemOS outbox at {self.path}: {error}") from error
+        if not in_memory:
+            logger.info("MemOS writes wait in the outbox at %s until MemOS takes them", self.path)
+        self._db = db
+        self._release_dead_leases(db)
+        return db
 
     def sender(self, client: MemOSClient) -> OutboxSender:
         """The one sender of this outbox for ``client``'s service and key (made on first use)."""
@@ -244,24 +270,36 @@ class Outbox:
 
     # ---- storage -------------------------------------------------------------------------
 
-    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        return immediate_transaction(self._db, self._lock)
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction, creating the database first if needed."""
+        with self._lock:
+            db = self._connect(create=True)
+        assert db is not None
+        with immediate_transaction(db, self._lock) as db:
+            yield db
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection | None]:
+        """The database under ``_lock``, or ``None`` if no write ever created it."""
+        with self._lock:
+            yield self._connect(create=False)
 
     def _notify(self) -> None:
         with self.changed:
             self.changed.notify_all()
 
-    def _release_dead_leases(self) -> None:
-        with self._lock:
-            owners = [
-                row[0]
-                for row in self._db.execute(
-                    "SELECT DISTINCT lease_owner FROM outbox WHERE lease_owner IS NOT NULL"
-                )
-            ]
-        dead = [owner for owner in owners if not _process_alive(owner)]
+    def _release_dead_leases(self, db: sqlite3.Connection) -> None:
+        """Free the writes a dead process left leased (``_lock`` held, on opening)."""
+        owners = [
+            row[0]
+            for row in db.execute(
+                "SELECT DISTINCT lease_owner FROM outbox WHERE lease_owner IS NOT NULL"
+            )
+        ]
+        dead = [owner for owner in owners if owner_gone(owner)]
         if dead:
-            with self._transaction() as db:
+            with immediate_transaction(db, self._lock):
                 db.executemany(
                     "UPDATE outbox SET lease_owner = NULL, lease_until = NULL "
                     "WHERE lease_owner = ?",
@@ -271,8 +309,10 @@ class Outbox:
     def pending(self, target: str | None = None) -> int:
         """Writes waiting (for ``target``, or for any service)."""
         query = "SELECT COUNT(*) FROM outbox" + (" WHERE target = ?" if target else "")
-        with self._lock:
-            (count,) = self._db.execute(query, (target,) if target else ()).fetchone()
+        with self._reading() as db:
+            if db is None:
+                return 0
+            (count,) = db.execute(query, (target,) if target else ()).fetchone()
         return int(count)
 
     def put(
@@ -291,6 +331,7 @@ class Outbox:
 
         Raises:
             TimeoutError: no room within ``timeout`` seconds.
+            OutboxError: the database cannot store them (nothing of ``batches`` is stored).
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         while self.pending(target) >= self.max_pending:
@@ -298,8 +339,8 @@ class Outbox:
             if remaining is not None and remaining <= 0:
                 raise TimeoutError(f"the MemOS outbox holds {self.max_pending} unsent writes")
             with self.changed:
-                self.changed.wait(min(_IDLE_POLL, remaining or _IDLE_POLL))
-        now = time.time()
+                self.changed.wait(min(IDLE_POLL, remaining or IDLE_POLL))
+        now = self.clock()
         extra = {k: v for k, v in (options or {}).items() if v is not None}
         rows = [
             (target, user_id, conversation_id, json.dumps({"messages": list(b), **extra}), now)
@@ -307,20 +348,25 @@ class Outbox:
             if b
         ]
         seqs: list[int] = []
-        with self._transaction() as db:
-            for row in rows:
-                cursor = db.execute(
-                    "INSERT INTO outbox (target, user_id, conversation_id, body, created_at) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    row,
-                )
-                seqs.append(int(cursor.lastrowid or 0))
+        try:
+            with self._transaction() as db:
+                for row in rows:
+                    cursor = db.execute(
+                        "INSERT INTO outbox (target, user_id, conversation_id, body, created_at) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        row,
+                    )
+                    seqs.append(int(cursor.lastrowid or 0))
+        except (OSError, sqlite3.Error) as error:  # a full disk, a file made read-only
+            raise OutboxError(f"the MemOS outbox at {self.path} cannot store: {error}") from error
         self._notify()
         return seqs
 
     def claim(self, target: str) -> _Row | None:
         """Lease the oldest due write of some conversation whose older writes are all sent."""
-        now = time.time()
+        if self.pending(target) == 0:
+            return None  # nothing to claim (and no file to create)
+        now = self.clock()
         with self._transaction() as db:
             found = db.execute(
                 "SELECT o.seq, o.user_id, o.conversation_id, o.body, o.attempts FROM outbox o "
@@ -338,15 +384,28 @@ class Outbox:
         seq, user_id, conversation_id, body, attempts = found
         return _Row(seq, user_id, conversation_id, json.loads(body), attempts)
 
+    def renew(self, target: str) -> None:
+        """Extend the leases this outbox holds on ``target``'s writes: their sends still run."""
+        with self._lock:
+            if self._connect(create=False) is None:
+                return
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE outbox SET lease_until = ? WHERE lease_owner = ? AND target = ?",
+                (self.clock() + self.lease, self.owner, target),
+            )
+
     def next_due(self, target: str) -> float | None:
         """Seconds until a write of ``target`` may be claimed (``None``: nothing waits)."""
-        with self._lock:
-            (due,) = self._db.execute(
+        with self._reading() as db:
+            if db is None:
+                return None
+            (due,) = db.execute(
                 "SELECT MIN(MAX(o.next_attempt_at, COALESCE(o.lease_until, 0))) FROM outbox o "
                 f"JOIN ({_HEADS}) h ON o.seq = h.head",
                 (target,),
             ).fetchone()
-        return None if due is None else max(0.0, float(due) - time.time())
+        return None if due is None else max(0.0, float(due) - self.clock())
 
     def done(self, row: _Row) -> None:
         with self._transaction() as db:
@@ -355,12 +414,13 @@ class Outbox:
 
     def retry_later(self, row: _Row, error: BaseException) -> float:
         """Reschedule ``row`` with backoff; the seconds until its next attempt."""
-        delay = min(_FIRST_BACKOFF * 2.0**row.attempts, self.max_backoff)
+        # Capped before it is computed: 2.0**1024 overflows, and 2**40 s is forever anyway.
+        delay = min(_FIRST_BACKOFF * 2.0 ** min(row.attempts, 40), self.max_backoff)
         with self._transaction() as db:
             db.execute(
                 "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, "
                 "lease_owner = NULL, lease_until = NULL, last_error = ? WHERE seq = ?",
-                (time.time() + delay, _describe(error), row.seq),
+                (self.clock() + delay, describe(error), row.seq),
             )
         self._notify()
         return delay
@@ -371,15 +431,17 @@ class Outbox:
             db.execute(
                 "INSERT OR REPLACE INTO dead_letters SELECT seq, target, user_id, "
                 "conversation_id, body, created_at, attempts + 1, ?, ? FROM outbox WHERE seq = ?",
-                (time.time(), _describe(error), row.seq),
+                (self.clock(), describe(error), row.seq),
             )
             db.execute("DELETE FROM outbox WHERE seq = ?", (row.seq,))
         self._notify()
 
     def dead_letters(self) -> list[DeadLetter]:
         """The writes the service refused as invalid, oldest first."""
-        with self._lock:
-            rows = self._db.execute(
+        with self._reading() as db:
+            if db is None:
+                return []
+            rows = db.execute(
                 "SELECT seq, user_id, conversation_id, body, attempts, error FROM dead_letters "
                 "ORDER BY seq"
             ).fetchall()
@@ -405,156 +467,44 @@ class Outbox:
     def outcome(self, seqs: Sequence[int]) -> tuple[int, list[str]]:
         """How many of ``seqs`` still wait, and the errors of those refused."""
         marks = ",".join("?" * len(seqs))
-        with self._lock:
-            (waiting,) = self._db.execute(
+        with self._reading() as db:
+            if db is None:
+                return 0, []
+            (waiting,) = db.execute(
                 f"SELECT COUNT(*) FROM outbox WHERE seq IN ({marks})", tuple(seqs)
             ).fetchone()
             errors = [
                 row[0]
-                for row in self._db.execute(
+                for row in db.execute(
                     f"SELECT error FROM dead_letters WHERE seq IN ({marks})", tuple(seqs)
                 )
             ]
         return int(waiting), errors
 
     def close(self, timeout: float | None = None) -> None:
-        """Stop the senders and close the database; unsent writes stay in the file."""
+        """Stop the senders and close the database; unsent writes stay in the file.
+
+        Waits at most ``timeout`` seconds (default :data:`CLOSE_TIMEOUT`) for a send in flight;
+        one still running then is abandoned, and its write is sent again by the next run.
+        """
+        bound = _outbox_sender.CLOSE_TIMEOUT if timeout is None else timeout
+        deadline = time.monotonic() + bound
         with self._lock:
             senders = list(self._senders.values())
             self._senders.clear()
         for sender in senders:
-            sender.stop(timeout)
+            sender.stop(max(0.0, deadline - time.monotonic()))
         with self._lock:
+            self._closed = True
+            db, self._db = self._db, None
+            if db is None:
+                return
             # A send still running will not report back: let the next run take its write over.
-            self._db.execute(
+            db.execute(
                 "UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?",
                 (self.owner,),
             )
-            self._db.close()
+            db.close()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(path={self.path!r})"
-
-
-def _describe(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"
-
-
-class OutboxSender:
-    """One daemon thread that delivers an :class:`Outbox`'s writes for one client.
-
-    Made by :meth:`Outbox.sender`, one per service and key, however many writers share it.
-
-    Args:
-        client: The sync client that sends.
-        outbox: Where the writes wait.
-        target: :func:`target_of` the client: which writes are its own.
-    """
-
-    def __init__(self, client: MemOSClient, outbox: Outbox, target: str) -> None:
-        self.client = client
-        self.outbox = outbox
-        self.target = target
-        self.failed = 0
-        """Writes the service refused as invalid (moved to the dead letters)."""
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
-
-    def start(self) -> None:
-        with self._start_lock:
-            if self._thread is None and not self._stop.is_set():
-                self._thread = threading.Thread(target=self._work, name="memos-outbox", daemon=True)
-                self._thread.start()
-
-    def _work(self) -> None:
-        while not self._stop.is_set():
-            try:
-                row = self.outbox.claim(self.target)
-                if row is None:
-                    self._idle()
-                else:
-                    self._send(row)
-            except sqlite3.Error as error:  # locked for too long, or closed underneath us
-                if self._stop.is_set():
-                    return
-                logger.warning(
-                    "MemOS outbox at %s unusable (%s); retrying", self.outbox.path, error
-                )
-                self._stop.wait(_IDLE_POLL)
-
-    def _idle(self) -> None:
-        """Sleep until a write may be due: notified by this process, or polling for others."""
-        due = self.outbox.next_due(self.target)
-        wait = _IDLE_POLL if due is None else min(max(due, 0.01), _IDLE_POLL)
-        with self.outbox.changed:
-            if not self._stop.is_set():
-                self.outbox.changed.wait(wait)
-
-    def _send(self, row: _Row) -> None:
-        body = dict(row.body)
-        messages = body.pop("messages")
-        try:
-            self.client.add_message(
-                messages, user_id=row.user_id, conversation_id=row.conversation_id, **body
-            )
-        except MemOSError as error:
-            if _permanent(error):
-                self.failed += 1
-                logger.error(
-                    "MemOS refused a write of %d messages for user %s (%s); kept in the "
-                    "outbox's dead letters at %s",
-                    len(messages),
-                    row.user_id,
-                    _describe(error),
-                    self.outbox.path,
-                )
-                self.outbox.bury(row, error)
-                return
-            delay = self.outbox.retry_later(row, error)
-            logger.warning(
-                "MemOS write of %d messages for user %s not delivered (%s); retry %d in %.0f s",
-                len(messages),
-                row.user_id,
-                _describe(error),
-                row.attempts + 1,
-                delay,
-            )
-            return
-        except Exception as error:  # a bug or an unexpected failure: keep the write
-            delay = self.outbox.retry_later(row, error)
-            logger.exception("MemOS outbox send failed unexpectedly; retry in %.0f s", delay)
-            return
-        self.outbox.done(row)
-
-    @property
-    def pending(self) -> int:
-        """This client's writes waiting in the outbox."""
-        return self.outbox.pending(self.target)
-
-    def wait(self, seqs: Sequence[int] | None, timeout: float | None) -> bool:
-        """Wait until the writes ``seqs`` (or all of this client's) left the outbox.
-
-        ``False`` if ``timeout`` passed first (the writes are still waiting, not lost).
-        """
-        deadline = None if timeout is None else time.monotonic() + timeout
-
-        def waiting() -> int:
-            return self.pending if seqs is None else self.outbox.outcome(seqs)[0]
-
-        while waiting():
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
-                return False
-            with self.outbox.changed:
-                self.outbox.changed.wait(min(_IDLE_POLL, remaining or _IDLE_POLL))
-        return True
-
-    def stop(self, timeout: float | None = None) -> None:
-        """Stop the thread after its current send; unsent writes stay in the outbox."""
-        self._stop.set()
-        self.outbox._notify()
-        with self._start_lock:
-            thread = self._thread
-        if thread is not None:
-            thread.join(timeout)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
+import socket
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -12,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -19,8 +23,9 @@ from langchain_core.messages import AIMessage, HumanMessage
 
 from langchain_memos import MemOSChatMessageHistory, MemOSClient
 from langchain_memos._agent_memory import BackgroundWriter
-from langchain_memos._exceptions import APITimeoutError, MemOSError
+from langchain_memos._exceptions import APITimeoutError, MemOSError, MemOSInputError
 from langchain_memos.outbox import Outbox, default_outbox_path, target_of
+from langchain_memos.types import MessageInput
 
 from .conftest import envelope
 
@@ -265,3 +270,344 @@ def test_closed_writers_leave_no_thread_behind(tmp_path: Path) -> None:
         assert writer.close(timeout=10)
     assert len(memos.accepted) == 20
     wait_until(lambda: senders() == before, timeout=5)
+
+
+# ---- shutdown ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def close_bound(monkeypatch: pytest.MonkeyPatch) -> float:
+    """A short default close bound, so the tests need not wait out the real one."""
+    bound = 0.3
+    monkeypatch.setattr("langchain_memos._outbox_sender.CLOSE_TIMEOUT", bound)
+    return bound
+
+
+def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+
+
+@pytest.mark.parametrize("where", ["file", "memory"])
+def test_close_gives_up_after_its_bound_and_says_where_the_writes_are(
+    where: str, tmp_path: Path, close_bound: float, caplog: pytest.LogCaptureFixture
+) -> None:
+    memos = FlakyMemOS()
+    memos.down.set()  # MemOS never takes a write: without a bound, close() would wait forever
+    path = str(tmp_path / "o.db") if where == "file" else ":memory:"
+    writer = BackgroundWriter(memos.client(), outbox=path)
+    submit(writer, "c", "one")
+    submit(writer, "c", "two")
+    started = time.monotonic()
+    assert writer.close() is False
+    assert time.monotonic() - started < close_bound + 5  # bounded; the slack is for slow CI
+    [warning] = [w for w in warnings_of(caplog) if "writes not delivered" in w]
+    assert "2 MemOS writes not delivered" in warning
+    if where == "file":
+        assert path in warning
+        assert "next run" in warning
+        assert Outbox(path).pending() == 2  # still there for that next run
+    else:
+        assert "lost" in warning
+
+
+def test_the_exit_hook_shares_one_bound_among_the_writers_nobody_closed(
+    tmp_path: Path, close_bound: float, caplog: pytest.LogCaptureFixture
+) -> None:
+    from langchain_memos._agent_memory import _close_at_exit
+
+    memos = FlakyMemOS()
+    memos.down.set()
+    writers = [BackgroundWriter(memos.client(), outbox=tmp_path / f"o{n}.db") for n in range(4)]
+    for writer in writers:
+        submit(writer, "c", "unsent")
+    started = time.monotonic()
+    _close_at_exit()
+    assert time.monotonic() - started < close_bound + 5  # not 4 x the bound, nor 4 x 10 s
+    kept = [w for w in warnings_of(caplog) if "1 MemOS writes not delivered" in w]
+    assert len(kept) == 4
+    with pytest.raises(MemOSInputError, match="closed"):
+        submit(writers[0], "c", "after exit")
+
+
+def test_history_close_delivers_within_its_bound_and_keeps_the_rest(
+    tmp_path: Path, close_bound: float, caplog: pytest.LogCaptureFixture
+) -> None:
+    memos = FlakyMemOS()
+    outbox = Outbox(tmp_path / "o.db")
+    history = MemOSChatMessageHistory("u", "c", client=memos.client(), outbox=outbox)
+    history.add_messages([HumanMessage("delivered")])
+    assert history.close() is True
+    assert memos.accepted == [("u", "c", ["delivered"])]
+
+    memos.down.set()
+    history = MemOSChatMessageHistory("u", "c", client=memos.client(), outbox=outbox)
+    history.add_messages([HumanMessage("kept")])
+    started = time.monotonic()
+    assert history.close() is False
+    assert time.monotonic() - started < close_bound + 5
+    assert any("1 MemOS writes not delivered" in w for w in warnings_of(caplog))
+    assert outbox.pending() == 1
+    outbox.close()
+
+
+# ---- files and arguments -------------------------------------------------------------------
+
+
+def test_no_file_is_created_until_a_turn_is_written(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="langchain_memos")
+    path = default_outbox_path()  # in tmp_path: tests/conftest.py
+    writer = BackgroundWriter(FlakyMemOS().client())
+    assert writer.pending == 0
+    assert writer.outbox.dead_letters() == []
+    assert not path.exists()
+    assert not path.parent.exists() or list(path.parent.iterdir()) == []
+
+    submit(writer, "c", "first")
+    submit(writer, "c", "second")
+    assert path.exists()
+    opened = [r.getMessage() for r in caplog.records if "outbox at" in r.getMessage()]
+    assert opened == [f"MemOS writes wait in the outbox at {path} until MemOS takes them"]
+    assert writer.close(timeout=10)
+
+
+@pytest.mark.parametrize("bad", [123, None, 1.5, b"o.db", ""])
+def test_an_outbox_path_that_is_not_a_path_is_refused_and_creates_nothing(
+    bad: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(MemOSInputError, match="path"):
+        Outbox(bad)  # type: ignore[arg-type]
+    if bad is not None:  # outbox=None is the default outbox
+        with pytest.raises(MemOSInputError, match="outbox"):
+            BackgroundWriter(FlakyMemOS().client(), outbox=bad)  # type: ignore[arg-type]
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("option", ["lease", "max_backoff"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -1.0, 0])
+def test_lease_and_backoff_must_be_finite_positive_seconds(option: str, value: float) -> None:
+    options: dict[str, Any] = {option: value}
+    with pytest.raises(MemOSInputError, match=option):
+        Outbox(**options)
+
+
+@pytest.mark.parametrize("where", ["/dev/null/outbox.db", "{file}/outbox.db", "{dir}"])
+def test_an_outbox_where_no_file_can_be_made_is_refused_naming_the_path(
+    where: str, tmp_path: Path
+) -> None:
+    (tmp_path / "file").write_text("not a directory")
+    path = where.format(file=tmp_path / "file", dir=tmp_path)
+    with pytest.raises(MemOSInputError, match=path.split("/")[-2]):
+        Outbox(path)
+
+
+# ---- the sender never gives up on its conversations ----------------------------------------
+
+
+def errors_of(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+
+
+def test_a_write_that_cannot_be_sent_is_dead_lettered_and_the_conversation_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    memos = FlakyMemOS()
+    client = memos.client()
+    outbox = Outbox(tmp_path / "o.db")
+    # As if an older version had committed a text no request can carry (a lone surrogate).
+    unsendable: list[MessageInput] = [{"role": "user", "content": "bad \ud800 text"}]
+    outbox.put(target_of(client), "u", "c", [unsendable])
+    writer = BackgroundWriter(client, outbox=outbox)
+    submit(writer, "c", "after it")
+    assert writer.flush(timeout=10)  # not retried forever, not blocking "after it"
+    assert memos.accepted == [("u", "c", ["after it"])]
+    (letter,) = outbox.dead_letters()
+    assert letter.messages == unsendable
+    assert writer.failed == 1
+    assert any("kept in the outbox's dead letters" in e for e in errors_of(caplog))
+    writer.close()
+
+
+def test_a_write_retried_a_thousand_times_is_still_retried(tmp_path: Path) -> None:
+    memos = FlakyMemOS()
+    memos.down.set()
+    path = tmp_path / "o.db"
+    outbox = Outbox(path, max_backoff=0.05)
+    outbox.put(target_of(memos.client()), "u", "c", [[{"role": "user", "content": "old"}]])
+    with sqlite3.connect(path) as db:  # a very long outage: 2.0**1024 would overflow
+        db.execute("UPDATE outbox SET attempts = 1024")
+    writer = BackgroundWriter(memos.client(), outbox=outbox)
+    wait_until(lambda: memos.attempts >= 2)  # the sender survived its backoff computation
+    memos.down.clear()
+    assert writer.close(timeout=10)
+    assert memos.accepted == [("u", "c", ["old"])]
+
+
+def test_the_sender_survives_a_failure_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    memos = FlakyMemOS()
+    outbox = Outbox(tmp_path / "o.db")
+    claim = outbox.claim
+    failures = iter([RuntimeError("a bug in the sender")])
+
+    def flaky_claim(target: str) -> Any:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        return claim(target)
+
+    monkeypatch.setattr(outbox, "claim", flaky_claim)
+    monkeypatch.setattr("langchain_memos._outbox_sender.IDLE_POLL", 0.05)
+    writer = BackgroundWriter(memos.client(), outbox=outbox)
+    submit(writer, "c", "delivered anyway")
+    assert writer.close(timeout=10)
+    assert memos.accepted == [("u", "c", ["delivered anyway"])]
+    assert any("a bug in the sender" in e for e in errors_of(caplog))
+
+
+@pytest.mark.parametrize("how", ["flush", "construction"])
+def test_a_restarted_history_delivers_what_the_last_run_left(how: str, tmp_path: Path) -> None:
+    memos = FlakyMemOS()
+    path = tmp_path / "o.db"
+    left = Outbox(path)  # the last run committed a write, then ended before sending it
+    left.put(target_of(memos.client()), "u", "c", [[{"role": "user", "content": "left"}]])
+    left.close()
+
+    outbox = Outbox(path)
+    history = MemOSChatMessageHistory("u", "c", client=memos.client(), outbox=outbox)
+    if how == "flush":
+        assert history.flush(timeout=10)
+    else:
+        wait_until(lambda: len(memos.accepted) == 1)
+    assert memos.accepted == [("u", "c", ["left"])]
+    outbox.close()
+
+
+@pytest.mark.parametrize("status", [400, 404, 413])
+def test_a_proxy_error_page_is_an_outage_not_a_refusal(status: int, tmp_path: Path) -> None:
+    """Only MemOS's own envelope may refuse a write for good; a gateway's page is retried."""
+    pages = iter([status, status])
+
+    def gateway_then_memos(request: httpx.Request) -> httpx.Response:
+        page = next(pages, None)
+        if page is not None:
+            return httpx.Response(page, html=f"<html><h1>{page}</h1>nginx</html>")
+        ok: httpx.Response = envelope({"success": True, "task_id": "t"})
+        return ok
+
+    client = MemOSClient(
+        base_url=BASE_URL,
+        api_key=KEY,
+        max_retries=0,
+        http_client=httpx.Client(transport=httpx.MockTransport(gateway_then_memos)),
+    )
+    outbox = Outbox(tmp_path / "o.db", max_backoff=0.05)
+    writer = BackgroundWriter(client, outbox=outbox)
+    submit(writer, "c", "kept")
+    assert writer.flush(timeout=10)
+    assert outbox.dead_letters() == []
+    assert writer.failed == 0
+    writer.close()
+
+
+# ---- a full disk ---------------------------------------------------------------------------
+
+
+def fill_the_disk(outbox: Outbox) -> None:
+    """Let ``outbox``'s database grow no more, as a full disk would (SQLITE_FULL)."""
+    outbox.put("another service", "u", "c", [[{"role": "user", "content": "seed"}]])
+    db = outbox._connect(create=True)
+    assert db is not None
+    (pages,) = db.execute("PRAGMA page_count").fetchone()
+    db.execute(f"PRAGMA max_page_count = {pages}")
+
+
+@pytest.mark.parametrize("fail_open", [True, False])
+def test_a_full_disk_costs_a_turn_its_memory_not_its_answer(
+    fail_open: bool, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from langchain.agents import create_agent
+
+    from langchain_memos.middleware import MemOSMiddleware
+    from langchain_memos.outbox import OutboxError
+    from tests.unit_tests.agent_fakes import ScriptedToolModel
+
+    outbox = Outbox(tmp_path / "o.db")
+    fill_the_disk(outbox)
+    memory = MemOSMiddleware(MemOSClient(embedded=":memory:"), outbox=outbox, fail_open=fail_open)
+    agent = create_agent(ScriptedToolModel(tool_calls=0), [], middleware=[memory])
+    turn: Any = {"messages": [HumanMessage("a long question " * 1_000)]}
+    config: Any = {"configurable": {"user_id": "u", "thread_id": "c"}}
+    if not fail_open:
+        with pytest.raises(OutboxError, match="database or disk is full"):
+            agent.invoke(turn, config)
+        return
+    result = agent.invoke(turn, config)
+    assert result["messages"][-1].text == "Here is your answer."
+    assert memory.memory.writer is not None
+    assert memory.memory.writer.not_stored == 2
+    [error] = [e for e in errors_of(caplog) if "not stored" in e]
+    assert "2 messages of user u not stored" in error
+    assert "database or disk is full" in error
+    assert str(tmp_path / "o.db") in error
+    memory.close(timeout=1)
+
+
+# ---- leases --------------------------------------------------------------------------------
+
+
+class Clock:
+    """A wall clock the test moves forward by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def left_in_flight(path: Path, client: MemOSClient, owner: str, clock: Clock) -> None:
+    """A write another process claimed (its send in flight) when it died."""
+    gone = Outbox(path, clock=clock)
+    gone.put(target_of(client), "u", "c", [[{"role": "user", "content": "in flight"}]])
+    gone.owner = owner
+    assert gone.claim(target_of(client)) is not None
+
+
+def test_a_restarted_container_takes_over_its_own_old_leases_at_once(tmp_path: Path) -> None:
+    """Same host, same pid (pid 1 in a container), but an earlier process: certainly gone."""
+    memos, clock, path = FlakyMemOS(), Clock(), tmp_path / "o.db"
+    earlier = f"{socket.gethostname()}:{os.getpid()}:0123456789ab:cafe"
+    left_in_flight(path, memos.client(), earlier, clock)
+    writer = BackgroundWriter(memos.client(), outbox=Outbox(path, clock=clock))
+    assert writer.close(timeout=10)  # no lease to wait out
+    assert memos.accepted == [("u", "c", ["in flight"])]
+
+
+def test_a_lease_of_a_process_on_another_host_expires_within_a_minute(tmp_path: Path) -> None:
+    memos, clock, path = FlakyMemOS(), Clock(), tmp_path / "o.db"
+    left_in_flight(path, memos.client(), "another-host:4242:0123456789ab:cafe", clock)
+    writer = BackgroundWriter(memos.client(), outbox=Outbox(path, clock=clock))
+    assert not writer.flush(timeout=0.2)  # it may still be sending: its lease is respected
+    clock.now += 60
+    assert writer.close(timeout=10)
+    assert memos.accepted == [("u", "c", ["in flight"])]
+
+
+def test_a_send_longer_than_the_lease_keeps_it(tmp_path: Path) -> None:
+    memos, path = FlakyMemOS(), tmp_path / "o.db"
+    memos.hold.clear()  # the send hangs for longer than three leases
+    first = BackgroundWriter(memos.client(), outbox=Outbox(path, lease=0.2))
+    submit(first, "c", "slow")
+    wait_until(lambda: memos.attempts == 1)
+    second = BackgroundWriter(memos.client(), outbox=Outbox(path, lease=0.2))  # another sender
+    second.sender.start()
+    time.sleep(0.8)
+    assert memos.attempts == 1  # renewed while it ran: not taken over, not sent twice
+    memos.hold.set()
+    assert first.close(timeout=10)
+    assert second.close(timeout=10)
+    assert memos.accepted == [("u", "c", ["slow"])]

@@ -1,0 +1,230 @@
+"""The thread that delivers an outbox's writes (see :mod:`langchain_memos.outbox`)."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from langchain_memos._exceptions import (
+    BadRequestError,
+    MemOSError,
+    MemOSInputError,
+    NotFoundError,
+)
+from langchain_memos.client import MemOSClient
+
+if TYPE_CHECKING:
+    from langchain_memos.outbox import Outbox, _Row
+
+__all__ = ["CLOSE_TIMEOUT", "IDLE_POLL", "OutboxSender", "describe"]
+
+logger = logging.getLogger("langchain_memos")
+
+IDLE_POLL = 1.0  # how often an idle sender looks for writes other processes left
+CLOSE_TIMEOUT = 5.0
+"""Seconds ``close()`` (and interpreter exit, for all writers together) waits for delivery by
+default; what is still waiting then stays in the outbox."""
+
+
+def _outage(error: BaseException) -> bool:
+    """Whether sending ``error``'s write again later may succeed.
+
+    Connection problems, timeouts, rate limits, 5xx, authentication, and any answer that is not
+    MemOS's own (a proxy's HTML 404 or 413 page, a captive portal) are outages. A refusal in
+    MemOS's own envelope (a JSON ``code``) of the request as invalid or of what it names as not
+    found, a caller mistake found before sending, and any error the sender cannot classify
+    (an unencodable text, a bug) are not: retrying them would block the conversation forever.
+    """
+    if isinstance(error, MemOSInputError):
+        return False
+    if isinstance(error, BadRequestError | NotFoundError):
+        return error.code is None  # no MemOS code: a gateway's page, not MemOS's answer
+    return isinstance(error, MemOSError)
+
+
+def describe(error: BaseException) -> str:
+    """An error as the outbox records it: its class and message."""
+    return f"{type(error).__name__}: {error}"
+
+
+class OutboxSender:
+    """The daemon threads that deliver an :class:`Outbox`'s writes for one client.
+
+    Made by :meth:`Outbox.sender`, one per service and key, however many writers share it.
+    ``outbox.concurrency`` workers send writes of different conversations at once; a
+    conversation's writes go one at a time, in order, because only its oldest write may be
+    claimed. One more thread renews the leases of the sends in flight.
+
+    Args:
+        client: The sync client that sends.
+        outbox: Where the writes wait.
+        target: :func:`target_of` the client: which writes are its own.
+    """
+
+    def __init__(self, client: MemOSClient, outbox: Outbox, target: str) -> None:
+        self.client = client
+        self.outbox = outbox
+        self.target = target
+        self.failed = 0
+        """Writes moved to the dead letters: refused by MemOS, or impossible to send."""
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._start_lock = threading.Lock()
+
+    def start(self) -> None:
+        with self._start_lock:
+            if self._threads or self._stop.is_set():
+                return
+            jobs = [self._work] * self.outbox.concurrency + [self._heartbeat]
+            for job in jobs:
+                thread = threading.Thread(target=job, name="memos-outbox", daemon=True)
+                try:
+                    thread.start()
+                except RuntimeError:  # the interpreter is shutting down: the next run sends
+                    return
+                self._threads.append(thread)
+
+    def _heartbeat(self) -> None:
+        """Renew this process's leases while their sends run, so no one else takes them over."""
+        while not self._stop.wait(self.outbox.lease / 3):
+            try:
+                self.outbox.renew(self.target)
+            except Exception as error:  # the next beat tries again; a lapse risks a duplicate
+                if self._stop.is_set():
+                    return
+                logger.warning("MemOS outbox lease not renewed (%s)", describe(error))
+
+    def resume(self) -> None:
+        """Start sending if writes wait, e.g. those a previous run left (reads, creates nothing)."""
+        if self.pending:
+            self.start()
+
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            try:
+                row = self.outbox.claim(self.target)
+                if row is None:
+                    self._idle()
+                else:
+                    self._send(row)
+            except Exception as error:  # the thread must outlive any failure of its own
+                if self._stop.is_set():
+                    return  # closed underneath us
+                logger.error(
+                    "MemOS outbox at %s failed (%s); trying again in %g s",
+                    self.outbox.path,
+                    describe(error),
+                    IDLE_POLL,
+                    exc_info=not isinstance(error, sqlite3.Error),  # locked for too long
+                )
+                self._stop.wait(IDLE_POLL)
+
+    def _idle(self) -> None:
+        """Sleep until a write may be due: notified by this process, or polling for others."""
+        due = self.outbox.next_due(self.target)
+        wait = IDLE_POLL if due is None else min(max(due, 0.01), IDLE_POLL)
+        with self.outbox.changed:
+            if not self._stop.is_set():
+                self.outbox.changed.wait(wait)
+
+    def _send(self, row: _Row) -> None:
+        body = dict(row.body)
+        messages = body.pop("messages", [])
+        try:
+            self.client.add_message(
+                messages, user_id=row.user_id, conversation_id=row.conversation_id, **body
+            )
+        except Exception as error:
+            if _outage(error):
+                delay = self.outbox.retry_later(row, error)
+                logger.warning(
+                    "MemOS write of %d messages for user %s not delivered (%s); retry %d in %.0f s",
+                    len(messages),
+                    row.user_id,
+                    describe(error),
+                    row.attempts + 1,
+                    delay,
+                )
+                return
+            with self._start_lock:
+                self.failed += 1
+            logger.error(
+                "MemOS %s a write of %d messages for user %s (%s); kept in the outbox's dead "
+                "letters at %s",
+                "refused" if isinstance(error, MemOSError) else "cannot send",
+                len(messages),
+                row.user_id,
+                describe(error),
+                self.outbox.path,
+            )
+            self.outbox.bury(row, error)
+            return
+        self.outbox.done(row)
+
+    @property
+    def pending(self) -> int:
+        """This client's writes waiting in the outbox."""
+        return self.outbox.pending(self.target)
+
+    def wait(self, seqs: Sequence[int] | None, timeout: float | None) -> bool:
+        """Wait until the writes ``seqs`` (or all of this client's) left the outbox.
+
+        ``False`` if ``timeout`` passed first (the writes are still waiting, not lost).
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+
+        def waiting() -> int:
+            return self.pending if seqs is None else self.outbox.outcome(seqs)[0]
+
+        self.resume()  # a restarted process may only flush what the last one left
+        while waiting():
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return False
+            with self.outbox.changed:
+                self.outbox.changed.wait(min(IDLE_POLL, remaining or IDLE_POLL))
+        return True
+
+    def drain(self, timeout: float | None = None) -> bool:
+        """Wait up to ``timeout`` (default :data:`CLOSE_TIMEOUT`) for this client's writes.
+
+        ``False`` if some are still waiting then; a warning says how many and where they are
+        kept (a file outbox delivers them on the next run; an in-memory one loses them).
+        """
+        bound = CLOSE_TIMEOUT if timeout is None else timeout
+        try:
+            delivered = self.wait(None, bound)
+        except BaseException:  # Ctrl-C: say what is left, then let it through
+            self._report_unsent("when interrupted")
+            raise
+        if not delivered:
+            self._report_unsent(f"within {bound:g} s")
+        return delivered
+
+    def _report_unsent(self, when: str) -> None:
+        where = self.outbox.path
+        logger.warning(
+            "%d MemOS writes not delivered %s; %s",
+            self.pending,
+            when,
+            "they are lost with the process (in-memory outbox; pass outbox= a file to keep them)"
+            if where == ":memory:"
+            else f"they are kept in {where} and the next run that opens it delivers them",
+        )
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop the threads after their current sends; unsent writes stay in the outbox.
+
+        Waits at most ``timeout`` seconds in all; a send still running then is abandoned.
+        """
+        self._stop.set()
+        self.outbox._notify()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._start_lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))

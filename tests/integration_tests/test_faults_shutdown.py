@@ -1,0 +1,187 @@
+"""The outbox's sender under faults: bounded shutdown, and a slow MemOS shared by conversations.
+
+Each run is a real interpreter (a subprocess running one agent turn against a loopback port
+where nothing listens), because what is checked is what a user of a script sees: how long it
+takes to end, what it prints, and that the turn waits in the outbox file until the next run,
+against a live MemOS on that port, delivers it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+from langchain_core.messages import HumanMessage
+
+from langchain_memos import MemOSClient
+from langchain_memos._agent_memory import BackgroundWriter
+from langchain_memos.embedded import EmbeddedEngine
+from langchain_memos.outbox import CLOSE_TIMEOUT, Outbox
+
+from .fault_server import API_PREFIX, Fault, FaultServer, free_port
+
+pytestmark = pytest.mark.loopback
+
+ROOT = Path(__file__).resolve().parents[2]
+QUESTION = "Where should I travel with my kids this summer?"
+ANSWER = "Here is your answer."  # what ScriptedToolModel(tool_calls=0) says
+SLACK = 3.0  # beyond the bound: a slow machine, not a hang
+
+RUN = textwrap.dedent(
+    """
+    import sys, time
+    from langchain.agents import create_agent
+    from langchain_core.messages import HumanMessage
+    from langchain_memos import MemOSClient
+    from langchain_memos.middleware import MemOSMiddleware
+    from tests.unit_tests.agent_fakes import ScriptedToolModel
+
+    base_url, outbox, mode = sys.argv[1:4]
+    client = MemOSClient(base_url=base_url, max_retries=1, timeout=2.0)
+    memory = MemOSMiddleware(client, outbox=outbox, timeout=0.5)
+    if mode == "deliver":  # the next run: what the last one left is sent without a new turn
+        print(memory.close(timeout=10.0), flush=True)
+        sys.exit()
+    agent = create_agent(ScriptedToolModel(tool_calls=0), [], middleware=[memory])
+    config = {"configurable": {"user_id": "alice", "thread_id": "t1"}}
+    result = agent.invoke({"messages": [HumanMessage(sys.argv[4])]}, config)
+    print(result["messages"][-1].text, flush=True)
+    if mode == "close":
+        started = time.monotonic()
+        closed = memory.close()
+        print(closed, time.monotonic() - started, flush=True)
+    elif mode == "interrupt":
+        print("closing", flush=True)
+        memory.close()
+    """
+)
+
+
+def start(base_url: str, outbox: Path, mode: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen(  # noqa: S603 - this interpreter, our own script
+        [sys.executable, "-c", RUN, base_url, str(outbox), mode, QUESTION],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def line(child: subprocess.Popen[str]) -> str:
+    assert child.stdout is not None
+    return child.stdout.readline().strip()
+
+
+def finish(child: subprocess.Popen[str]) -> tuple[float, str]:
+    """Seconds until ``child`` ended (from now), and what it wrote to stderr."""
+    started = time.monotonic()
+    _, stderr = child.communicate(timeout=60)
+    return time.monotonic() - started, stderr
+
+
+@pytest.fixture
+def engine() -> Iterator[EmbeddedEngine]:
+    engine = EmbeddedEngine(":memory:")
+    yield engine
+    engine.close()
+
+
+def stored(engine: EmbeddedEngine) -> list[object]:
+    with MemOSClient(embedded=engine) as local:
+        found = local.get_message(user_id="alice", conversation_id="t1")
+    return [message.content for message in found.message_detail_list]
+
+
+def deliver_next_run(port: int, outbox: Path, engine: EmbeddedEngine) -> None:
+    """A next run, with MemOS up on the port the last one pointed at, delivers the turn."""
+    with FaultServer(engine, port=port) as server:
+        child = start(server.base_url, outbox, "deliver")
+        assert line(child) == "True"
+        finish(child)
+    assert stored(engine) == [QUESTION, ANSWER]
+    assert Outbox(outbox).pending() == 0
+
+
+@pytest.mark.parametrize("mode", ["close", "exit"])
+def test_an_unreachable_memos_never_holds_up_close_or_exit(
+    mode: str, tmp_path: Path, engine: EmbeddedEngine
+) -> None:
+    """``close()`` without a timeout, or a script that never calls it: over within the bound."""
+    port, outbox = free_port(), tmp_path / "outbox.sqlite3"
+    child = start(f"http://127.0.0.1:{port}{API_PREFIX}", outbox, mode)
+    assert line(child) == ANSWER  # the turn is answered while MemOS is unreachable
+    if mode == "close":
+        closed, took = line(child).split()
+        assert closed == "False"  # not delivered: said, not hidden
+        assert float(took) < CLOSE_TIMEOUT + SLACK
+    took_to_exit, stderr = finish(child)
+    assert child.returncode == 0
+    assert took_to_exit < CLOSE_TIMEOUT + SLACK  # the exit does not wait again after close()
+    assert "1 MemOS writes not delivered" in stderr
+    assert f"kept in {outbox}" in stderr
+    assert Outbox(outbox).pending() == 1
+
+    deliver_next_run(port, outbox, engine)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGINT"), reason="needs SIGINT")
+def test_ctrl_c_during_close_ends_the_script_at_once(tmp_path: Path) -> None:
+    port, outbox = free_port(), tmp_path / "outbox.sqlite3"
+    child = start(f"http://127.0.0.1:{port}{API_PREFIX}", outbox, "interrupt")
+    assert line(child) == ANSWER
+    assert line(child) == "closing"
+    time.sleep(0.5)  # inside close(), waiting for MemOS
+    child.send_signal(signal.SIGINT)
+    took_to_exit, stderr = finish(child)
+
+    assert took_to_exit < CLOSE_TIMEOUT  # exit does not wait for the writes a second time
+    assert stderr.count("Traceback") == 1  # the main thread's KeyboardInterrupt, nothing more
+    assert stderr.rstrip().endswith("KeyboardInterrupt")
+    assert "1 MemOS writes not delivered when interrupted" in stderr
+    assert Outbox(outbox).pending() == 1  # kept for the next run, as after close()
+
+
+# ---- many conversations, a slow MemOS ------------------------------------------------------
+
+
+def test_conversations_are_sent_side_by_side_each_in_order(
+    tmp_path: Path, engine: EmbeddedEngine
+) -> None:
+    """8 conversations of 3 turns against a MemOS that takes 0.3 s per write."""
+    conversations, turns, answer_time = 8, 3, 0.3
+    with FaultServer(engine) as server:
+        server.always("/add/message", Fault.slow(answer_time))
+        with MemOSClient(base_url=server.base_url, timeout=5.0) as client:
+            writer = BackgroundWriter(client, outbox=Outbox(tmp_path / "o.db"))
+            for turn in range(turns):
+                for n in range(conversations):
+                    writer.submit(
+                        [HumanMessage(f"c{n} turn {turn}")],
+                        user_id="alice",
+                        conversation_id=f"c{n}",
+                    )
+            started = time.monotonic()
+            assert writer.close(timeout=60)
+            took = time.monotonic() - started
+        arrivals = sorted(hit.at for hit in server.hits("/add/message"))
+
+    serial = conversations * turns * answer_time  # 7.2 s, one write at a time
+    assert took < serial
+    # Sent side by side: writes arrived while another was still being answered.
+    assert any(later - earlier < answer_time / 2 for earlier, later in pairwise(arrivals))
+    for n in range(conversations):
+        with MemOSClient(embedded=engine) as local:
+            found = local.get_message(user_id="alice", conversation_id=f"c{n}")
+        assert [m.content for m in found.message_detail_list] == [
+            f"c{n} turn {turn}" for turn in range(turns)
+        ]
