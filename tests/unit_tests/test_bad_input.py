@@ -761,6 +761,36 @@ CASES = [
         lambda e: Outbox(lease=WORD_X),
         "lease must be a positive number of seconds",
     ),
+    row(
+        "int-outbox-path",  # once made a file named 12345 in the working directory
+        "outbox",
+        lambda e: Outbox(NUMBER),
+        "path must be a file path",
+    ),
+    row(
+        "none-outbox-path",  # once made a file named None
+        "outbox",
+        lambda e: Outbox(None),  # type: ignore[arg-type]
+        "path must be a file path",
+    ),
+    row(
+        "nan-backoff",
+        "outbox",
+        lambda e: Outbox(max_backoff=float("nan")),
+        "max_backoff must be a positive number of seconds",
+    ),
+    row(
+        "str-concurrency",
+        "outbox",
+        lambda e: Outbox(concurrency=WORD_X),
+        "concurrency must be a positive integer",
+    ),
+    row(
+        "str-clock",
+        "outbox",
+        lambda e: Outbox(clock=WORD_X),
+        "clock must be a function",
+    ),
     # ---- flags are booleans, durations finite: "false" is a true value, NaN never expires ------
     row(
         "str-allow-insecure-http",
