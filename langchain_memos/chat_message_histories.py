@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from langchain_core.chat_history import BaseChatMessageHistory
@@ -23,7 +23,7 @@ from langchain_memos._validation import (
     check_str_list,
 )
 from langchain_memos.client import AsyncMemOSClient, MemOSClient
-from langchain_memos.messages import estimate_tokens, from_memos_messages, to_memos_messages
+from langchain_memos.messages import batch_messages, from_memos_messages, to_memos_messages
 from langchain_memos.outbox import Outbox
 from langchain_memos.types import MemoryListResult, MessageInput, TaskResult
 
@@ -235,19 +235,9 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
 
     # ---- writing ---------------------------------------------------------------------------
 
-    def _batches(self, messages: Sequence[BaseMessage]) -> Iterator[list[MessageInput]]:
+    def _batches(self, messages: Sequence[BaseMessage]) -> list[list[MessageInput]]:
         """Converted messages in order, cut into batches under the per-request token limit."""
-        batch: list[MessageInput] = []
-        size = 0
-        for message in to_memos_messages(messages):
-            tokens = estimate_tokens(message)
-            if batch and size + tokens > self.max_request_tokens:
-                yield batch
-                batch, size = [], 0
-            batch.append(message)
-            size += tokens
-        if batch:
-            yield batch
+        return batch_messages(to_memos_messages(messages), self.max_request_tokens)
 
     def _needs_wait(self, task: TaskResult) -> bool:
         return self.wait and task.status != "completed" and bool(task.task_id)
@@ -271,7 +261,7 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
                 self.client.wait_for_task(str(task.task_id), timeout=self.wait_timeout)
 
     def _add_through_outbox(self, outbox: Outbox, messages: Sequence[BaseMessage]) -> None:
-        batches = list(self._batches(messages))
+        batches = self._batches(messages)
         if not batches:
             return
         sender = outbox.sender(self.client)
