@@ -347,15 +347,15 @@ OutboxArg = Outbox | str | os.PathLike[str] | None
 class BackgroundWriter:
     """Hands turns to a durable :class:`~langchain_memos.outbox.Outbox`, delivered from a thread.
 
-    :meth:`submit` converts the messages at once (so bad input raises in the caller), cuts a
-    turn over the ``add/message`` token limit into several writes, in order, commits them to
-    the outbox, and returns; the outbox's sender delivers them in order per
-    conversation, retrying while the service is unavailable. When ``max_pending`` writes are
-    already waiting, ``submit`` waits for room (back-pressure; :meth:`asubmit` waits in a worker
-    thread, never on the event loop). :meth:`flush` waits for delivery; :meth:`close` and
-    interpreter exit wait too, but never longer than their bound (default
-    :data:`~langchain_memos.outbox.CLOSE_TIMEOUT`): what is still unsent then stays in a file
-    outbox for the next run, and is logged.
+    :meth:`submit` converts the messages at once, cuts a turn over the ``add/message`` token
+    limit into several writes, in order, and commits them to the outbox, which refuses what
+    MemOS would refuse (so bad input raises in the caller, never becomes a dead letter); then it
+    returns. The outbox's sender delivers them in order per conversation, retrying while the
+    service is unavailable. When ``max_pending`` writes are already waiting, ``submit`` waits
+    for room (back-pressure; :meth:`asubmit` waits in a worker thread, never on the event
+    loop). :meth:`flush` waits for delivery; :meth:`close` and interpreter exit wait too, but
+    never longer than their bound (default :data:`~langchain_memos.outbox.CLOSE_TIMEOUT`):
+    what is still unsent then stays in a file outbox for the next run, and is logged.
 
     Args:
         client: The sync client the sender uses.
@@ -395,8 +395,8 @@ class BackgroundWriter:
         Messages over one request's token limit together go in several writes, in order.
 
         Raises:
-            MemOSInputError: a message MemOS cannot store (one over the request limit by
-                itself too), or a closed writer.
+            MemOSInputError: what ``add/message`` would refuse (an id over 100 characters, a
+                message over the request limit by itself, ...), or a closed writer.
             OutboxError: the outbox cannot store them (a full disk); counted in
                 :attr:`not_stored`.
         """

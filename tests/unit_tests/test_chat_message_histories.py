@@ -13,6 +13,7 @@ from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 
 from langchain_memos import AsyncMemOSClient, MemOSClient, MemOSInputError
 from langchain_memos.chat_message_histories import MemOSChatMessageHistory
+from langchain_memos.outbox import Outbox
 from tests.unit_tests.stateful_fake import StatefulMemOS
 
 TURN: list[BaseMessage] = [
@@ -243,3 +244,23 @@ def test_runnable_with_message_history_remembers_without_double_writes(
         ("assistant", "You are Ann."),
     ]
     assert [m.content for m in seen_prompts[1]] == ["I am Ann.", "Hi Ann!", "Who am I?"]
+
+
+@pytest.mark.parametrize("mode", ["sync", "executor"])
+def test_with_an_outbox_what_memos_would_refuse_is_refused_at_hand_over(
+    memos: StatefulMemOS, mode: str
+) -> None:
+    outbox = Outbox()
+    with pytest.raises(MemOSInputError, match="tags must be a list of strings"):
+        history(memos, mode, outbox=outbox, tags="abc")
+    tags = ["trip"]
+    hist = history(memos, mode, outbox=outbox, tags=tags)
+    tags.append("")  # changed after the history checked it
+    # Before, accepted into the outbox, then refused at send time into its dead letters.
+    with pytest.raises(MemOSInputError, match="tags must contain non-empty strings"):
+        add(hist, mode, TURN)
+    assert hist.close(timeout=5)
+    assert outbox.pending() == 0
+    assert outbox.dead_letters() == []
+    assert memos.calls("/add/message") == []
+    outbox.close()
