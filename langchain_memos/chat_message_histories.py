@@ -13,6 +13,7 @@ from langchain_core.runnables.config import run_in_executor
 from langchain_memos._constants import MAX_MESSAGE_LIMIT, MAX_PAGE_SIZE
 from langchain_memos._exceptions import APITimeoutError, MemOSError, MemOSInputError
 from langchain_memos._validation import (
+    MAX_REQUEST_TOKENS,
     check_bool,
     check_flag,
     check_id,
@@ -61,7 +62,8 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
         wait: Return from ``add_messages`` only once MemOS has processed the messages, so that
             a search right after finds them (read-your-writes).
         wait_timeout: How long ``wait`` may take, in seconds.
-        max_request_tokens: Split larger batches into several calls, in order.
+        max_request_tokens: Split larger batches into several calls, in order; at most the
+            40k tokens one ``add/message`` request may carry.
         clear_scope: What ``clear`` deletes: ``"conversation"`` (the default), the memories
             MemOS derived from this conversation; ``"user"``, every memory of the user in the
             project, which must be asked for explicitly.
@@ -118,7 +120,7 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
             )
         if client_options and (client is not None or async_client is not None):
             raise MemOSInputError("pass either a client or the options to build one, not both")
-        check_int("max_request_tokens", max_request_tokens, low=1)
+        check_int("max_request_tokens", max_request_tokens, low=1, high=MAX_REQUEST_TOKENS)
         check_flag("wait", wait)
         # The write options are checked again with each write; here a mistake shows at once.
         check_optional_id("agent_id", agent_id)

@@ -264,3 +264,17 @@ def test_with_an_outbox_what_memos_would_refuse_is_refused_at_hand_over(
     assert outbox.dead_letters() == []
     assert memos.calls("/add/message") == []
     outbox.close()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_token_limit_no_request_can_carry_is_refused_up_front(
+    memos: StatefulMemOS, mode: str
+) -> None:
+    # Before, a 59k-token batch was formed and refused only when it was sent.
+    with pytest.raises(MemOSInputError, match="max_request_tokens must be between 1 and 40000"):
+        history(memos, mode, max_request_tokens=60_000)
+    hist = history(memos, mode, max_request_tokens=40_000)
+    turn: list[BaseMessage] = [HumanMessage("q" * 116_000), AIMessage("a" * 120_000)]
+    add(hist, mode, turn)
+    batches = [body["messages"] for body in memos.calls("/add/message")]
+    assert [[m["content"] for m in batch] for batch in batches] == [[t.content] for t in turn]
