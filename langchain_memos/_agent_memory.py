@@ -33,6 +33,7 @@ from langchain_memos import _outbox_sender
 from langchain_memos._base_client import observe_retries
 from langchain_memos._exceptions import APITimeoutError, MemOSError, MemOSInputError
 from langchain_memos._validation import (
+    MAX_REQUEST_TOKENS,
     check_flag,
     check_id,
     check_instance,
@@ -41,7 +42,7 @@ from langchain_memos._validation import (
     check_seconds,
 )
 from langchain_memos.client import AsyncMemOSClient, MemOSClient
-from langchain_memos.messages import to_memos_messages
+from langchain_memos.messages import batch_messages, to_memos_messages
 from langchain_memos.outbox import Outbox, OutboxError, open_outbox
 from langchain_memos.prompts import MemoryPrompt, MemoryPromptBuilder
 from langchain_memos.types import SearchMemoryResult
@@ -346,14 +347,15 @@ OutboxArg = Outbox | str | os.PathLike[str] | None
 class BackgroundWriter:
     """Hands turns to a durable :class:`~langchain_memos.outbox.Outbox`, delivered from a thread.
 
-    :meth:`submit` converts the messages at once (so bad input raises in the caller), commits
-    them to the outbox, and returns; the outbox's sender delivers them in order per
-    conversation, retrying while the service is unavailable. When ``max_pending`` writes are
-    already waiting, ``submit`` waits for room (back-pressure; :meth:`asubmit` waits in a worker
-    thread, never on the event loop). :meth:`flush` waits for delivery; :meth:`close` and
-    interpreter exit wait too, but never longer than their bound (default
-    :data:`~langchain_memos.outbox.CLOSE_TIMEOUT`): what is still unsent then stays in a file
-    outbox for the next run, and is logged.
+    :meth:`submit` converts the messages at once, cuts a turn over the ``add/message`` token
+    limit into several writes, in order, and commits them to the outbox, which refuses what
+    MemOS would refuse (so bad input raises in the caller, never becomes a dead letter); then it
+    returns. The outbox's sender delivers them in order per conversation, retrying while the
+    service is unavailable. When ``max_pending`` writes are already waiting, ``submit`` waits
+    for room (back-pressure; :meth:`asubmit` waits in a worker thread, never on the event
+    loop). :meth:`flush` waits for delivery; :meth:`close` and interpreter exit wait too, but
+    never longer than their bound (default :data:`~langchain_memos.outbox.CLOSE_TIMEOUT`):
+    what is still unsent then stays in a file outbox for the next run, and is logged.
 
     Args:
         client: The sync client the sender uses.
@@ -390,8 +392,11 @@ class BackgroundWriter:
     ) -> None:
         """Commit ``messages`` for ``add/message``, waiting for room if the outbox is full.
 
+        Messages over one request's token limit together go in several writes, in order.
+
         Raises:
-            MemOSInputError: a message MemOS cannot store, or a closed writer.
+            MemOSInputError: what ``add/message`` would refuse (an id over 100 characters, a
+                message over the request limit by itself, ...), or a closed writer.
             OutboxError: the outbox cannot store them (a full disk); counted in
                 :attr:`not_stored`.
         """
@@ -401,7 +406,8 @@ class BackgroundWriter:
         if self._closed:
             raise MemOSInputError("this memory writer is closed")
         try:
-            self.outbox.put(self.sender.target, user_id, conversation_id, [converted])
+            batches = batch_messages(converted, MAX_REQUEST_TOKENS)
+            self.outbox.put(self.sender.target, user_id, conversation_id, batches)
         except OutboxError as error:
             self.not_stored += len(converted)
             message = f"{len(converted)} messages of user {user_id} not stored: {error}"

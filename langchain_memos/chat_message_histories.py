@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from langchain_core.chat_history import BaseChatMessageHistory
@@ -13,6 +13,7 @@ from langchain_core.runnables.config import run_in_executor
 from langchain_memos._constants import MAX_MESSAGE_LIMIT, MAX_PAGE_SIZE
 from langchain_memos._exceptions import APITimeoutError, MemOSError, MemOSInputError
 from langchain_memos._validation import (
+    MAX_REQUEST_TOKENS,
     check_bool,
     check_flag,
     check_id,
@@ -23,7 +24,7 @@ from langchain_memos._validation import (
     check_str_list,
 )
 from langchain_memos.client import AsyncMemOSClient, MemOSClient
-from langchain_memos.messages import estimate_tokens, from_memos_messages, to_memos_messages
+from langchain_memos.messages import batch_messages, from_memos_messages, to_memos_messages
 from langchain_memos.outbox import Outbox
 from langchain_memos.types import MemoryListResult, MessageInput, TaskResult
 
@@ -61,7 +62,8 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
         wait: Return from ``add_messages`` only once MemOS has processed the messages, so that
             a search right after finds them (read-your-writes).
         wait_timeout: How long ``wait`` may take, in seconds.
-        max_request_tokens: Split larger batches into several calls, in order.
+        max_request_tokens: Split larger batches into several calls, in order; at most the
+            40k tokens one ``add/message`` request may carry.
         clear_scope: What ``clear`` deletes: ``"conversation"`` (the default), the memories
             MemOS derived from this conversation; ``"user"``, every memory of the user in the
             project, which must be asked for explicitly.
@@ -118,7 +120,7 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
             )
         if client_options and (client is not None or async_client is not None):
             raise MemOSInputError("pass either a client or the options to build one, not both")
-        check_int("max_request_tokens", max_request_tokens, low=1)
+        check_int("max_request_tokens", max_request_tokens, low=1, high=MAX_REQUEST_TOKENS)
         check_flag("wait", wait)
         # The write options are checked again with each write; here a mistake shows at once.
         check_optional_id("agent_id", agent_id)
@@ -235,19 +237,9 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
 
     # ---- writing ---------------------------------------------------------------------------
 
-    def _batches(self, messages: Sequence[BaseMessage]) -> Iterator[list[MessageInput]]:
+    def _batches(self, messages: Sequence[BaseMessage]) -> list[list[MessageInput]]:
         """Converted messages in order, cut into batches under the per-request token limit."""
-        batch: list[MessageInput] = []
-        size = 0
-        for message in to_memos_messages(messages):
-            tokens = estimate_tokens(message)
-            if batch and size + tokens > self.max_request_tokens:
-                yield batch
-                batch, size = [], 0
-            batch.append(message)
-            size += tokens
-        if batch:
-            yield batch
+        return batch_messages(to_memos_messages(messages), self.max_request_tokens)
 
     def _needs_wait(self, task: TaskResult) -> bool:
         return self.wait and task.status != "completed" and bool(task.task_id)
@@ -271,7 +263,7 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
                 self.client.wait_for_task(str(task.task_id), timeout=self.wait_timeout)
 
     def _add_through_outbox(self, outbox: Outbox, messages: Sequence[BaseMessage]) -> None:
-        batches = list(self._batches(messages))
+        batches = self._batches(messages)
         if not batches:
             return
         sender = outbox.sender(self.client)

@@ -33,7 +33,13 @@ from langchain_memos.types import (
     parse_timestamp,
 )
 
-__all__ = ["CHAT_TIME_KEY", "estimate_tokens", "from_memos_messages", "to_memos_messages"]
+__all__ = [
+    "CHAT_TIME_KEY",
+    "batch_messages",
+    "estimate_tokens",
+    "from_memos_messages",
+    "to_memos_messages",
+]
 
 CHAT_TIME_KEY = "chat_time"
 """Where a message's time is read from and written to: ``additional_kwargs["chat_time"]``."""
@@ -307,3 +313,24 @@ def from_memos_messages(details: Sequence[MessageDetail]) -> list[BaseMessage]:
 def estimate_tokens(message: MessageInput) -> int:
     """A cheap upper-leaning token estimate: a CJK character is a token, other text 4 chars one."""
     return approximate_tokens(json.dumps(message, ensure_ascii=False))
+
+
+def batch_messages(messages: Sequence[MessageInput], max_tokens: int) -> list[list[MessageInput]]:
+    """``messages`` in order, cut into batches of at most ``max_tokens`` (one ``add/message``
+    call each).
+
+    Measured with :func:`estimate_tokens`, which never counts less than the request limit's
+    own measure does, so a batch under ``max_tokens`` is under it for the client too. A message
+    over ``max_tokens`` by itself is a batch of its own: refusing one over the request limit is
+    :func:`to_memos_messages`'s job.
+    """
+    batches: list[list[MessageInput]] = []
+    size = 0
+    for message in messages:
+        tokens = estimate_tokens(message)
+        if not batches or size + tokens > max_tokens:
+            batches.append([])
+            size = 0
+        batches[-1].append(message)
+        size += tokens
+    return batches

@@ -15,7 +15,9 @@ a SQLite database in WAL mode, then sent to ``add/message`` by a background thre
   as invalid or not found will never succeed, nor will one the sender cannot even send (an
   unencodable text, an unexpected error); it moves to a ``dead_letters`` table, is logged as an
   error, and can be inspected with :meth:`Outbox.dead_letters` and sent again with
-  :meth:`Outbox.requeue`. The conversation's next writes go on.
+  :meth:`Outbox.requeue`. The conversation's next writes go on. What the request itself shows
+  MemOS would refuse never gets this far: :meth:`Outbox.put` builds it first, with the client's
+  own code, and raises :class:`~langchain_memos.MemOSInputError` to the caller instead.
 * **Survives a crash.** Writes not yet accepted are on disk; the next process that opens the
   outbox with a client for the same service and key delivers them. A commit survives the process
   dying at any point (WAL, ``synchronous=NORMAL``); an OS crash or power loss may lose the last
@@ -56,6 +58,7 @@ from typing import Any
 
 from langchain_memos import _outbox_sender
 from langchain_memos._constants import EMBEDDED_BASE_URL
+from langchain_memos._endpoints import add_message
 from langchain_memos._exceptions import MemOSError, MemOSInputError
 from langchain_memos._outbox_names import (
     OUTBOX_PATH_ENV,
@@ -327,12 +330,20 @@ class Outbox:
     ) -> list[int]:
         """Commit ``batches`` (one ``add/message`` call each, in order); their sequence numbers.
 
-        Waits while ``max_pending`` writes for ``target`` are waiting already.
+        Each request is built first, by the very code the sender's client sends it with, and not
+        sent: what MemOS is known to refuse (an id over 100 characters, ``tags`` that are not a
+        list, a batch over the token limit) is refused here, to the caller, instead of becoming a
+        dead letter later. Then waits while ``max_pending`` writes for ``target`` are waiting.
 
         Raises:
+            MemOSInputError: a batch ``add/message`` would refuse (nothing is stored).
             TimeoutError: no room within ``timeout`` seconds.
             OutboxError: the database cannot store them (nothing of ``batches`` is stored).
         """
+        extra = {k: v for k, v in (options or {}).items() if v is not None}
+        for batch in batches:
+            if batch:
+                add_message(batch, user_id=user_id, conversation_id=conversation_id, **extra)
         deadline = None if timeout is None else time.monotonic() + timeout
         while self.pending(target) >= self.max_pending:
             remaining = None if deadline is None else deadline - time.monotonic()
@@ -341,7 +352,6 @@ class Outbox:
             with self.changed:
                 self.changed.wait(min(IDLE_POLL, remaining or IDLE_POLL))
         now = self.clock()
-        extra = {k: v for k, v in (options or {}).items() if v is not None}
         rows = [
             (target, user_id, conversation_id, json.dumps({"messages": list(b), **extra}), now)
             for b in batches

@@ -399,7 +399,7 @@ CASES = [
         "zero-token-limit",
         "history",
         lambda e: MemOSChatMessageHistory("u1", "c1", client=e.sync, max_request_tokens=0),
-        "max_request_tokens must be at least 1",
+        "max_request_tokens must be between 1 and 40000",
     ),
     row(
         "tool-without-tool-call-id",

@@ -13,6 +13,7 @@ from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 
 from langchain_memos import AsyncMemOSClient, MemOSClient, MemOSInputError
 from langchain_memos.chat_message_histories import MemOSChatMessageHistory
+from langchain_memos.outbox import Outbox
 from tests.unit_tests.stateful_fake import StatefulMemOS
 
 TURN: list[BaseMessage] = [
@@ -243,3 +244,37 @@ def test_runnable_with_message_history_remembers_without_double_writes(
         ("assistant", "You are Ann."),
     ]
     assert [m.content for m in seen_prompts[1]] == ["I am Ann.", "Hi Ann!", "Who am I?"]
+
+
+@pytest.mark.parametrize("mode", ["sync", "executor"])
+def test_with_an_outbox_what_memos_would_refuse_is_refused_at_hand_over(
+    memos: StatefulMemOS, mode: str
+) -> None:
+    outbox = Outbox()
+    with pytest.raises(MemOSInputError, match="tags must be a list of strings"):
+        history(memos, mode, outbox=outbox, tags="abc")
+    tags = ["trip"]
+    hist = history(memos, mode, outbox=outbox, tags=tags)
+    tags.append("")  # changed after the history checked it
+    # Before, accepted into the outbox, then refused at send time into its dead letters.
+    with pytest.raises(MemOSInputError, match="tags must contain non-empty strings"):
+        add(hist, mode, TURN)
+    assert hist.close(timeout=5)
+    assert outbox.pending() == 0
+    assert outbox.dead_letters() == []
+    assert memos.calls("/add/message") == []
+    outbox.close()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_token_limit_no_request_can_carry_is_refused_up_front(
+    memos: StatefulMemOS, mode: str
+) -> None:
+    # Before, a 59k-token batch was formed and refused only when it was sent.
+    with pytest.raises(MemOSInputError, match="max_request_tokens must be between 1 and 40000"):
+        history(memos, mode, max_request_tokens=60_000)
+    hist = history(memos, mode, max_request_tokens=40_000)
+    turn: list[BaseMessage] = [HumanMessage("q" * 116_000), AIMessage("a" * 120_000)]
+    add(hist, mode, turn)
+    batches = [body["messages"] for body in memos.calls("/add/message")]
+    assert [[m["content"] for m in batch] for batch in batches] == [[t.content] for t in turn]

@@ -16,8 +16,13 @@ from langchain_core.messages import (
 )
 
 from langchain_memos import MemOSInputError
-from langchain_memos.messages import estimate_tokens, from_memos_messages, to_memos_messages
-from langchain_memos.types import MessageDetail
+from langchain_memos.messages import (
+    batch_messages,
+    estimate_tokens,
+    from_memos_messages,
+    to_memos_messages,
+)
+from langchain_memos.types import MessageDetail, MessageInput
 
 NOW = datetime(2025, 6, 10, 1, 30, tzinfo=timezone.utc)  # 09:30 in Beijing
 
@@ -171,3 +176,16 @@ def test_token_estimate_counts_cjk_characters_as_tokens() -> None:
     chinese = estimate_tokens({"role": "user", "content": "好" * 400})
     assert 100 <= english <= 120
     assert chinese >= 400
+
+
+def test_batches_keep_the_order_and_stay_under_the_limit() -> None:
+    messages: list[MessageInput] = [
+        {"role": "user", "content": "a" * 400},
+        {"role": "assistant", "content": "b" * 400},
+        {"role": "user", "content": "c" * 4_000},  # over the limit by itself: a batch of its own
+        {"role": "assistant", "content": "d" * 40},
+    ]
+    batches = batch_messages(messages, 250)
+    assert [m for batch in batches for m in batch] == messages
+    assert [len(batch) for batch in batches] == [2, 1, 1]
+    assert batch_messages([], 250) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -245,6 +246,21 @@ def test_history_wait_reports_a_refusal(tmp_path: Path) -> None:
     outbox.close()
 
 
+def test_put_refuses_what_add_message_would_refuse_and_stores_nothing(tmp_path: Path) -> None:
+    # Before, these were committed, then refused at send time into the dead letters.
+    outbox = Outbox(tmp_path / "o.db")
+    ok: list[MessageInput] = [{"role": "user", "content": "fine"}]
+    too_long: list[MessageInput] = [{"role": "user", "content": "x" * 200_000}]
+    with pytest.raises(MemOSInputError, match="tags must be a list of strings"):
+        outbox.put("t", "u", "c", [ok], {"tags": "abc"})
+    with pytest.raises(MemOSInputError, match="conversation_id is 101 characters long"):
+        outbox.put("t", "u", "c" * 101, [ok])
+    with pytest.raises(MemOSInputError, match="one request takes at most 40,000"):
+        outbox.put("t", "u", "c", [ok, too_long])  # the good batch is not stored either
+    assert outbox.pending() == 0
+    assert not (tmp_path / "o.db").exists()  # refused before the database was touched
+
+
 def test_the_default_outbox_is_a_file_for_a_service_and_memory_for_the_engine(
     tmp_path: Path,
 ) -> None:
@@ -416,9 +432,13 @@ def test_a_write_that_cannot_be_sent_is_dead_lettered_and_the_conversation_goes_
     memos = FlakyMemOS()
     client = memos.client()
     outbox = Outbox(tmp_path / "o.db")
-    # As if an older version had committed a text no request can carry (a lone surrogate).
+    # As if an older version had committed a text no request can carry (a lone surrogate):
+    # put refuses it now, so it is written behind the outbox's back.
     unsendable: list[MessageInput] = [{"role": "user", "content": "bad \ud800 text"}]
-    outbox.put(target_of(client), "u", "c", [unsendable])
+    (seq,) = outbox.put(target_of(client), "u", "c", [[{"role": "user", "content": "ok"}]])
+    with contextlib.closing(sqlite3.connect(tmp_path / "o.db")) as db, db:
+        body = json.dumps({"messages": unsendable})
+        db.execute("UPDATE outbox SET body = ? WHERE seq = ?", (body, seq))
     writer = BackgroundWriter(client, outbox=outbox)
     submit(writer, "c", "after it")
     assert writer.flush(timeout=10)  # not retried forever, not blocking "after it"

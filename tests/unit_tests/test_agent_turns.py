@@ -1,0 +1,224 @@
+"""What the agents hand to their outbox: split under the request limit, or refused at once.
+
+Issue 11: a turn MemOS would refuse was accepted into the outbox and dead-lettered later, out
+of the caller's sight. A dead letter must mean MemOS changed its mind, not that a known refusal
+was queued.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+import pytest
+from langchain.agents import create_agent
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.graph import START, StateGraph
+from langgraph.graph.message import add_messages
+from typing_extensions import TypedDict
+
+from langchain_memos import AsyncMemOSClient, MemOSClient, MemOSInputError, _endpoints
+from langchain_memos._agent_memory import AgentMemory, BackgroundWriter, Scope
+from langchain_memos._validation import MAX_REQUEST_TOKENS, check_messages, message_tokens
+from langchain_memos.graph import MemOSGraphMemory
+from langchain_memos.middleware import MemOSMiddleware
+from langchain_memos.outbox import Outbox
+from tests.unit_tests.agent_fakes import CountingEngine
+
+ADD = "/add/message"
+# About 29k and 30k tokens: each fits one add/message request, the two together do not.
+QUESTION = "Plan our summer. " + "We like quiet beaches and small museums. " * 2_830
+ANSWER = "Here is the plan. " + "Spend a morning by the sea, then an afternoon indoors. " * 2_180
+CONFIG: RunnableConfig = {"configurable": {"user_id": "alice", "thread_id": "t1"}}
+
+
+class State(TypedDict):
+    messages: Annotated[list[AnyMessage], add_messages]
+
+
+@pytest.fixture
+def engine() -> CountingEngine:
+    return CountingEngine()
+
+
+@pytest.fixture
+def middleware(engine: CountingEngine) -> Iterator[MemOSMiddleware]:
+    memory = MemOSMiddleware(
+        MemOSClient(embedded=engine, max_retries=0),
+        async_client=AsyncMemOSClient(embedded=engine, max_retries=0),
+        fail_open=False,
+    )
+    yield memory
+    memory.close(timeout=5)
+
+
+@pytest.fixture
+def nodes(engine: CountingEngine) -> Iterator[MemOSGraphMemory]:
+    memory = MemOSGraphMemory(MemOSClient(embedded=engine, max_retries=0), fail_open=False)
+    yield memory
+    memory.close(timeout=5)
+
+
+def outbox_of(memory: AgentMemory) -> Outbox:
+    assert memory.writer is not None
+    return memory.writer.outbox
+
+
+def added(engine: CountingEngine) -> list[list[dict[str, Any]]]:
+    """The messages of every add/message request the engine received, in order."""
+    return [
+        json.loads(body)["messages"]
+        for path, body in zip(engine.paths, engine.bodies, strict=True)
+        if path == ADD
+    ]
+
+
+async def run(runnable: Any, mode: str, text: str, config: RunnableConfig = CONFIG) -> None:
+    payload = {"messages": [HumanMessage(text)]}
+    if mode == "sync":
+        runnable.invoke(payload, config)
+    else:
+        await runnable.ainvoke(payload, config)
+
+
+async def submit(writer: BackgroundWriter, mode: str, text: str, **ids: str) -> None:
+    if mode == "sync":
+        writer.submit([HumanMessage(text)], **ids)
+    else:
+        await writer.asubmit([HumanMessage(text)], **ids)
+
+
+def test_the_turn_is_over_the_limit_and_each_message_under_it() -> None:
+    question = message_tokens([{"role": "user", "content": QUESTION}])
+    answer = message_tokens([{"role": "assistant", "content": ANSWER}])
+    assert 28_000 < question < MAX_REQUEST_TOKENS
+    assert 29_000 < answer < MAX_REQUEST_TOKENS
+    assert question + answer > MAX_REQUEST_TOKENS
+
+
+def assert_delivered_in_order(engine: CountingEngine, outbox: Outbox) -> None:
+    batches = added(engine)
+    assert len(batches) >= 2  # one request could not carry the turn
+    assert [m["content"] for batch in batches for m in batch] == [QUESTION, ANSWER]
+    assert outbox.dead_letters() == []
+    stored = MemOSClient(embedded=engine).get_message(user_id="alice", conversation_id="t1")
+    assert [m.content for m in stored.message_detail_list] == [QUESTION, ANSWER]
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_a_large_turn_through_the_middleware_is_split_and_delivered(
+    engine: CountingEngine, middleware: MemOSMiddleware, mode: str
+) -> None:
+    model = GenericFakeChatModel(messages=iter([AIMessage(ANSWER)]))
+    agent = create_agent(model, [], middleware=[middleware])
+    await run(agent, mode, QUESTION)
+    assert middleware.flush(timeout=30)
+    assert_delivered_in_order(engine, outbox_of(middleware.memory))
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_a_large_turn_through_the_save_node_is_split_and_delivered(
+    engine: CountingEngine, nodes: MemOSGraphMemory, mode: str
+) -> None:
+    graph = StateGraph(State)
+    graph.add_node("model", lambda state: {"messages": [AIMessage(ANSWER)]})
+    graph.add_node("save", nodes.save_node())
+    graph.add_edge(START, "model")
+    graph.add_edge("model", "save")
+    await run(graph.compile(), mode, QUESTION)
+    assert nodes.flush(timeout=30)
+    assert_delivered_in_order(engine, outbox_of(nodes.memory))
+
+
+# ---- what MemOS would refuse is refused at hand-over, never dead-lettered ------------------
+
+LONG_ID = "t" * 101
+BAD_IDS = [
+    {"user_id": "alice", "conversation_id": LONG_ID},
+    {"user_id": LONG_ID, "conversation_id": "t1"},
+    {"user_id": " ", "conversation_id": "t1"},
+]
+
+
+def nothing_queued(writer: BackgroundWriter, engine: CountingEngine) -> None:
+    assert writer.flush(timeout=5)
+    assert writer.pending == 0
+    assert writer.outbox.dead_letters() == []
+    assert writer.failed == 0
+    assert engine.count(ADD) == 0
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("ids", BAD_IDS)
+async def test_the_writer_refuses_what_the_client_refuses_with_the_same_error(
+    engine: CountingEngine, mode: str, ids: dict[str, str]
+) -> None:
+    client = MemOSClient(embedded=engine)
+    writer = BackgroundWriter(client)
+    with pytest.raises(MemOSInputError) as expected:
+        client.add_message(
+            [{"role": "user", "content": "hi"}],
+            user_id=ids["user_id"],
+            conversation_id=ids["conversation_id"],
+        )
+    with pytest.raises(MemOSInputError) as refused:
+        await submit(writer, mode, "hi", **ids)
+    assert str(refused.value) == str(expected.value)
+    nothing_queued(writer, engine)
+    writer.close(timeout=5)
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_under_fail_open_a_turn_memos_would_refuse_is_a_warning_and_never_queued(
+    engine: CountingEngine, caplog: pytest.LogCaptureFixture, mode: str
+) -> None:
+    memory = AgentMemory(client=MemOSClient(embedded=engine))  # fail_open by default
+    # As the middleware rebuilds the scope from its state after the turn.
+    scope = Scope(user_id="alice", conversation_id=LONG_ID)
+    with caplog.at_level(logging.WARNING, logger="langchain_memos"):
+        if mode == "sync":
+            memory.save([HumanMessage("hi"), AIMessage("hello")], scope)
+        else:
+            await memory.asave([HumanMessage("hi"), AIMessage("hello")], scope)
+    assert "MemOS did not store this turn: conversation_id is 101 characters long" in caplog.text
+    assert memory.writer is not None
+    nothing_queued(memory.writer, engine)
+    memory.close(timeout=5)
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_a_save_node_thread_id_over_100_characters_is_refused_before_the_outbox(
+    engine: CountingEngine, nodes: MemOSGraphMemory, mode: str
+) -> None:
+    graph = StateGraph(State)
+    graph.add_node("save", nodes.save_node())
+    graph.add_edge(START, "save")
+    config: RunnableConfig = {"configurable": {"user_id": "alice", "thread_id": LONG_ID}}
+    with pytest.raises(MemOSInputError, match="thread_id is 101 characters long"):
+        await run(graph.compile(), mode, "hi", config)
+    assert nodes.memory.writer is not None
+    nothing_queued(nodes.memory.writer, engine)
+
+
+def test_the_hand_over_applies_the_clients_own_rules(
+    engine: CountingEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One rule, in the request the client builds: changing it changes the hand-over too."""
+
+    def stricter(messages: object, **options: Any) -> list[dict[str, Any]]:
+        return check_messages(messages, **{**options, "max_tokens": 50})
+
+    monkeypatch.setattr(_endpoints, "check_messages", stricter)
+    client = MemOSClient(embedded=engine)
+    writer = BackgroundWriter(client)
+    text = "a sentence of some length " * 20  # about 130 tokens: one message, over 50
+    with pytest.raises(MemOSInputError, match="one request takes at most 50"):
+        client.add_message([{"role": "user", "content": text}], user_id="u", conversation_id="c")
+    with pytest.raises(MemOSInputError, match="one request takes at most 50"):
+        writer.submit([HumanMessage(text)], user_id="u", conversation_id="c")
+    nothing_queued(writer, engine)
+    writer.close(timeout=5)
