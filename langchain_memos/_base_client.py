@@ -83,6 +83,7 @@ class APIRequest(Generic[T]):
     write: bool = False
     enveloped: bool = True
     finish: Callable[[Any], T] | None = None
+    timeout: httpx.Timeout | None = None  # this call's own, else the client's
 
     def __post_init__(self) -> None:
         # Every request is built here, before any I/O: the one place all of what is sent passes.
@@ -217,8 +218,14 @@ class ClientConfig:
 
 
 def _timeout(timeout: object) -> httpx.Timeout:
+    checked = check_timeout(timeout)
+    return C.DEFAULT_TIMEOUT if checked is None else checked
+
+
+def check_timeout(timeout: object) -> httpx.Timeout | None:
+    """A ``timeout`` option: finite positive seconds, or an ``httpx.Timeout`` of such phases."""
     if timeout is None:
-        return C.DEFAULT_TIMEOUT
+        return None
     if isinstance(timeout, httpx.Timeout):
         for name, seconds in timeout.as_dict().items():
             if seconds is not None:
@@ -618,6 +625,7 @@ def build_httpx_request(
 ) -> httpx.Request:
     """``preconfigured``: ``http`` already carries ``config.headers`` and ``config.timeout``."""
     url = _parsed_url(config.base_url + request.path)
+    timeout = request.timeout or (httpx.USE_CLIENT_DEFAULT if preconfigured else config.timeout)
     if request.files is not None:
         return http.build_request(
             request.method,
@@ -625,7 +633,7 @@ def build_httpx_request(
             params=request.params,
             files=request.files,
             headers=None if preconfigured else config.headers,
-            timeout=httpx.USE_CLIENT_DEFAULT if preconfigured else config.timeout,
+            timeout=timeout,
         )
     content = request.encode()
     if preconfigured:
@@ -635,6 +643,7 @@ def build_httpx_request(
             params=request.params,
             content=content,
             headers=_JSON_CONTENT if content is not None else None,
+            timeout=timeout,
         )
     headers = config.headers
     if content is not None:
@@ -645,5 +654,5 @@ def build_httpx_request(
         params=request.params,
         content=content,
         headers=headers,
-        timeout=config.timeout,
+        timeout=timeout,
     )

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from langchain_memos import APIConnectionError, AsyncMemOSClient, MemOSClient
+from langchain_memos import APIConnectionError, AsyncMemOSClient, MemOSClient, MemOSInputError
 from langchain_memos.types import (
     ChatResult,
     ChatStreamEvent,
@@ -259,6 +259,53 @@ def test_each_endpoint_sends_the_documented_request(kind: str, fake: FakeMemOS, 
     assert request.url.raw_path.decode() == "/api/openmem/v1" + case.path
     assert request.headers["authorization"] == "Token test-key"
     assert fake.bodies == [case.body]
+
+
+CLIENT_TIMEOUT = {"connect": 5.0, "read": 30.0, "write": 30.0, "pool": 30.0}  # the default
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.method for case in CASES])
+def test_each_endpoint_takes_a_timeout_for_one_call(kind: str, fake: FakeMemOS, case: Case) -> None:
+    fake.replies = [envelope(case.data)]
+    client = build(kind, fake)
+
+    call(client, case.method, *case.args, **case.kwargs, timeout=1.5)
+    call(client, case.method, *case.args, **case.kwargs)
+
+    first, second = (request.extensions["timeout"] for request in fake.requests)
+    assert first == {"connect": 1.5, "read": 1.5, "write": 1.5, "pool": 1.5}
+    assert second == CLIENT_TIMEOUT  # the next call is back to the client's
+
+
+def test_a_timeout_for_one_call_may_set_each_phase(client: Client, fake: FakeMemOS) -> None:
+    fake.replies = [envelope(SEARCH_DATA)]
+    call(client, "search_memory", "q", user_id="u1", timeout=httpx.Timeout(4.0, connect=0.5))
+    assert fake.requests[0].extensions["timeout"] == {
+        "connect": 0.5,
+        "read": 4.0,
+        "write": 4.0,
+        "pool": 4.0,
+    }
+
+
+@pytest.mark.parametrize(
+    ("timeout", "says"),
+    [
+        (0, "timeout must be a positive number of seconds"),
+        (-1, "timeout must be a positive number of seconds"),
+        (float("nan"), "timeout must be a positive number of seconds"),
+        (float("inf"), "timeout must be a positive number of seconds"),
+        ("2", "timeout must be a positive number of seconds"),
+        (True, "timeout must be a positive number of seconds"),
+        (httpx.Timeout(2.0, read=-1), "timeout.read must be a positive number of seconds"),
+    ],
+)
+def test_a_bad_timeout_for_one_call_fails_before_sending(
+    client: Client, fake: FakeMemOS, timeout: object, says: str
+) -> None:
+    with pytest.raises(MemOSInputError, match=says):
+        call(client, "search_memory", "q", user_id="u1", timeout=timeout)
+    assert fake.requests == []
 
 
 def test_search_results_are_typed(client: Client, fake: FakeMemOS) -> None:
