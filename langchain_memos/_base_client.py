@@ -15,7 +15,7 @@ import random
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
 from functools import cache, lru_cache
 from time import time
@@ -197,11 +197,7 @@ class ClientConfig:
                 "(base_url='http://127.0.0.1:<port>/...') needs no key either."
             )
 
-        if default_headers is not None and not (
-            isinstance(default_headers, Mapping)
-            and all(isinstance(k, str) and isinstance(v, str) for k, v in default_headers.items())
-        ):
-            raise ConfigurationError("default_headers must map header names to string values")
+        _check_headers("default_headers", default_headers)
         headers = {"Accept": "application/json"}
         if key:
             headers["Authorization"] = f"Token {key}"
@@ -215,6 +211,35 @@ class ClientConfig:
             headers=headers,
             embedded_path=embedded_path,
         )
+
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | None,
+        max_retries: int | None,
+        extra_headers: dict[str, str] | None,
+    ) -> ClientConfig:
+        """These settings with some changed, checked as :meth:`resolve` checks them."""
+        try:
+            check_int("max_retries", max_retries, low=0, high=10)
+            resolved_timeout = check_timeout(timeout)
+        except MemOSInputError as error:
+            raise ConfigurationError(str(error)) from None
+        _check_headers("extra_headers", extra_headers)
+        return replace(
+            self,
+            timeout=self.timeout if resolved_timeout is None else resolved_timeout,
+            max_retries=self.max_retries if max_retries is None else max_retries,
+            headers={**self.headers, **(extra_headers or {})},
+        )
+
+
+def _check_headers(name: str, headers: object) -> None:
+    if headers is not None and not (
+        isinstance(headers, Mapping)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items())
+    ):
+        raise ConfigurationError(f"{name} must map header names to string values")
 
 
 def _timeout(timeout: object) -> httpx.Timeout:
