@@ -12,9 +12,7 @@ import json
 import logging
 import os
 import random
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
 from functools import cache, lru_cache
@@ -564,24 +562,6 @@ def retry_delay(attempt: int, retry_after: float | None) -> float | None:
     return backoff * (1 - 0.25 * random.random())  # noqa: S311 - jitter, not cryptography
 
 
-_retry_observer: ContextVar[Callable[[MemOSError], None] | None] = ContextVar(
-    "memos_retry_observer", default=None
-)
-
-
-@contextmanager
-def observe_retries(callback: Callable[[MemOSError], None]) -> Iterator[None]:
-    """Call ``callback`` with each error the client retries after, in this context.
-
-    A caller that gives up on a call (a deadline) can then say what the client was retrying.
-    """
-    token = _retry_observer.set(callback)
-    try:
-        yield
-    finally:
-        _retry_observer.reset(token)
-
-
 class RetryState:
     """Decides, request by request, whether to try again and how long to wait first."""
 
@@ -610,9 +590,6 @@ class RetryState:
         if delay is None:
             return None
         self.attempt += 1
-        observer = _retry_observer.get()
-        if observer is not None:
-            observer(error)
         logger.debug(
             "retrying %s %s in %.2f s (retry %d of %d) after %s",
             self.request.method,
