@@ -16,22 +16,19 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import concurrent.futures
 import logging
 import os
-import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from langchain_memos import _outbox_sender
-from langchain_memos._base_client import observe_retries
-from langchain_memos._exceptions import APITimeoutError, MemOSError, MemOSInputError
+from langchain_memos._exceptions import APITimeoutError, MemOSInputError
 from langchain_memos._validation import (
     MAX_REQUEST_TOKENS,
     check_flag,
@@ -68,8 +65,6 @@ DEFAULT_MAX_PENDING = 1_000
 DEFAULT_CONVERSATION_ID = "langchain-agent"
 """Where turns are filed when neither an argument, the config nor the context names a thread."""
 EMPTY_PROMPT = MemoryPrompt(matches=[], instruction="", full_instruction="", tokens=0)
-
-T = TypeVar("T")
 
 
 # ---- scope ---------------------------------------------------------------------------------
@@ -196,24 +191,24 @@ def turn_start(messages: Sequence[BaseMessage]) -> int:
 # ---- recall --------------------------------------------------------------------------------
 
 
-def _in_daemon_thread(function: Callable[[], T]) -> concurrent.futures.Future[T]:
-    """Run ``function`` in a daemon thread: a hung call is abandoned, and never delays exit."""
-    future: concurrent.futures.Future[T] = concurrent.futures.Future()
-
-    def run() -> None:
-        if not future.set_running_or_notify_cancel():
-            return
-        try:
-            future.set_result(function())
-        except BaseException as error:  # handed to the waiting caller
-            future.set_exception(error)
-
-    threading.Thread(target=run, name="memos-search", daemon=True).start()
-    return future
-
-
 class MemoryRecall:
     """One memory search per turn, bounded by ``timeout`` and governed by ``fail_open``.
+
+    A search is one attempt, without the client's retries (a retry's back-off alone would eat
+    most of a turn's budget), through ``client.with_options(timeout=timeout, max_retries=0)``:
+    the same connection pool, no thread of its own. What bounds it:
+
+    * async client: ``asyncio.wait_for`` ends the whole search at ``timeout``;
+    * sync client: httpx bounds each wait by ``timeout``: for a free pooled connection, to
+      connect, to send, and for each piece of the answer. A service that is down or hangs ends
+      the search after about ``timeout``; one that answers in pieces, each just in time, can
+      stretch it to a small multiple of ``timeout``, never without bound. The embedded engine
+      runs in this process and is not cut short. Either way an answer that comes after
+      ``timeout`` is not used: the turn goes on without memories, as for a timeout;
+    * async run with only a sync client: the sync search runs in the event loop's default
+      executor (its threads are reused), and ``asyncio.wait_for`` ends the wait at ``timeout``.
+
+    On a timeout the error (``fail_open=False``) or the warning says what it waited for.
 
     Args:
         client: Used by :meth:`search`, and by :meth:`asearch` when there is no async client.
@@ -241,8 +236,11 @@ class MemoryRecall:
         check_flag("fail_open", fail_open)
         check_instance("builder", builder, MemoryPromptBuilder)
         options = check_options("search_options", search_options)
-        if {"query", "user_id", "conversation_id"} & set(options):
-            raise MemOSInputError("search_options cannot set query, user_id or conversation_id")
+        if {"query", "user_id", "conversation_id", "timeout"} & set(options):
+            raise MemOSInputError(
+                "search_options cannot set query, user_id, conversation_id or timeout (the "
+                "search's bound is the timeout argument)"
+            )
         self.client = client
         self.async_client = async_client
         self.builder = builder or MemoryPromptBuilder()
@@ -256,24 +254,24 @@ class MemoryRecall:
             kwargs["conversation_id"] = scope.conversation_id
         return kwargs
 
-    def _search_sync(
-        self, query: str, scope: Scope, retried: list[MemOSError]
-    ) -> SearchMemoryResult:
-        """Search with the sync client, noting in ``retried`` each error the client retries."""
+    def _search_sync(self, query: str, scope: Scope) -> SearchMemoryResult:
         if self.client is None:
             raise MemOSInputError(
                 "a sync run needs a sync MemOS client; pass client=MemOSClient(...)"
             )
-        with observe_retries(retried.append):
-            return self.client.search_memory(query, **self._kwargs(scope))
+        once = self.client.with_options(timeout=self.timeout, max_retries=0)
+        return once.search_memory(query, **self._kwargs(scope))
 
-    def _timed_out(self, retried: list[MemOSError]) -> APITimeoutError:
-        cause = f", retrying after: {retried[-1]}" if retried else ""
-        return APITimeoutError(
-            f"the memory search took longer than {self.timeout:g} s{cause}",
+    def _timed_out(self, cause: APITimeoutError | str | None = None) -> APITimeoutError:
+        """The deadline's error, saying what the search was waiting for when it knows."""
+        said = f": {cause}" if cause else ""
+        error = APITimeoutError(
+            f"the memory search took longer than {self.timeout:g} s{said}",
             method="POST",
             path="/search/memory",
         )
+        error.__cause__ = cause if isinstance(cause, BaseException) else None
+        return error
 
     def _failed(self, error: BaseException, scope: Scope) -> MemoryPrompt:
         if not self.fail_open:
@@ -290,33 +288,35 @@ class MemoryRecall:
         """The memory prompt for ``query`` (empty for no query, or on a tolerated failure)."""
         if not query:
             return EMPTY_PROMPT
-        retried: list[MemOSError] = []
-        future = _in_daemon_thread(lambda: self._search_sync(query, scope, retried))
+        started = time.monotonic()
         try:
-            result = future.result(timeout=self.timeout)
-        except concurrent.futures.TimeoutError:
-            return self._failed(self._timed_out(retried), scope)
+            result = self._search_sync(query, scope)
+        except APITimeoutError as error:  # the client's timeout is the deadline
+            return self._failed(self._timed_out(error), scope)
         except MemOSInputError:
             raise  # a caller mistake, not an outage
         except Exception as error:
             return self._failed(error, scope)
+        took = time.monotonic() - started
+        if took > self.timeout:  # late, as an async search would be: not used either
+            return self._failed(self._timed_out(f"the answer came after {took:.2f} s"), scope)
         return self.builder.build(result, query)
 
     async def asearch(self, query: str | None, scope: Scope) -> MemoryPrompt:
-        """Async :meth:`search`: the async client, else the sync one in a daemon thread."""
+        """Async :meth:`search`: the async client, else the sync one in the loop's executor."""
         if not query:
             return EMPTY_PROMPT
-        retried: list[MemOSError] = []
         try:
             if self.async_client is not None:
-                with observe_retries(retried.append):  # the search task copies this context
-                    call = self.async_client.search_memory(query, **self._kwargs(scope))
-                    result = await asyncio.wait_for(call, self.timeout)
+                once = self.async_client.with_options(timeout=self.timeout, max_retries=0)
+                call = once.search_memory(query, **self._kwargs(scope))
             else:
-                future = _in_daemon_thread(lambda: self._search_sync(query, scope, retried))
-                result = await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
+                call = asyncio.to_thread(self._search_sync, query, scope)
+            result = await asyncio.wait_for(call, self.timeout)
         except asyncio.TimeoutError:
-            return self._failed(self._timed_out(retried), scope)
+            return self._failed(self._timed_out(), scope)
+        except APITimeoutError as error:
+            return self._failed(self._timed_out(error), scope)
         except MemOSInputError:
             raise
         except Exception as error:

@@ -12,10 +12,8 @@ import json
 import logging
 import os
 import random
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
 from functools import cache, lru_cache
 from time import time
@@ -83,6 +81,7 @@ class APIRequest(Generic[T]):
     write: bool = False
     enveloped: bool = True
     finish: Callable[[Any], T] | None = None
+    timeout: httpx.Timeout | None = None  # this call's own, else the client's
 
     def __post_init__(self) -> None:
         # Every request is built here, before any I/O: the one place all of what is sent passes.
@@ -196,11 +195,7 @@ class ClientConfig:
                 "(base_url='http://127.0.0.1:<port>/...') needs no key either."
             )
 
-        if default_headers is not None and not (
-            isinstance(default_headers, Mapping)
-            and all(isinstance(k, str) and isinstance(v, str) for k, v in default_headers.items())
-        ):
-            raise ConfigurationError("default_headers must map header names to string values")
+        _check_headers("default_headers", default_headers)
         headers = {"Accept": "application/json"}
         if key:
             headers["Authorization"] = f"Token {key}"
@@ -215,10 +210,45 @@ class ClientConfig:
             embedded_path=embedded_path,
         )
 
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | None,
+        max_retries: int | None,
+        extra_headers: dict[str, str] | None,
+    ) -> ClientConfig:
+        """These settings with some changed, checked as :meth:`resolve` checks them."""
+        try:
+            check_int("max_retries", max_retries, low=0, high=10)
+            resolved_timeout = check_timeout(timeout)
+        except MemOSInputError as error:
+            raise ConfigurationError(str(error)) from None
+        _check_headers("extra_headers", extra_headers)
+        return replace(
+            self,
+            timeout=self.timeout if resolved_timeout is None else resolved_timeout,
+            max_retries=self.max_retries if max_retries is None else max_retries,
+            headers={**self.headers, **(extra_headers or {})},
+        )
+
+
+def _check_headers(name: str, headers: object) -> None:
+    if headers is not None and not (
+        isinstance(headers, Mapping)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items())
+    ):
+        raise ConfigurationError(f"{name} must map header names to string values")
+
 
 def _timeout(timeout: object) -> httpx.Timeout:
+    checked = check_timeout(timeout)
+    return C.DEFAULT_TIMEOUT if checked is None else checked
+
+
+def check_timeout(timeout: object) -> httpx.Timeout | None:
+    """A ``timeout`` option: finite positive seconds, or an ``httpx.Timeout`` of such phases."""
     if timeout is None:
-        return C.DEFAULT_TIMEOUT
+        return None
     if isinstance(timeout, httpx.Timeout):
         for name, seconds in timeout.as_dict().items():
             if seconds is not None:
@@ -532,24 +562,6 @@ def retry_delay(attempt: int, retry_after: float | None) -> float | None:
     return backoff * (1 - 0.25 * random.random())  # noqa: S311 - jitter, not cryptography
 
 
-_retry_observer: ContextVar[Callable[[MemOSError], None] | None] = ContextVar(
-    "memos_retry_observer", default=None
-)
-
-
-@contextmanager
-def observe_retries(callback: Callable[[MemOSError], None]) -> Iterator[None]:
-    """Call ``callback`` with each error the client retries after, in this context.
-
-    A caller that gives up on a call (a deadline) can then say what the client was retrying.
-    """
-    token = _retry_observer.set(callback)
-    try:
-        yield
-    finally:
-        _retry_observer.reset(token)
-
-
 class RetryState:
     """Decides, request by request, whether to try again and how long to wait first."""
 
@@ -578,9 +590,6 @@ class RetryState:
         if delay is None:
             return None
         self.attempt += 1
-        observer = _retry_observer.get()
-        if observer is not None:
-            observer(error)
         logger.debug(
             "retrying %s %s in %.2f s (retry %d of %d) after %s",
             self.request.method,
@@ -618,6 +627,7 @@ def build_httpx_request(
 ) -> httpx.Request:
     """``preconfigured``: ``http`` already carries ``config.headers`` and ``config.timeout``."""
     url = _parsed_url(config.base_url + request.path)
+    timeout = request.timeout or (httpx.USE_CLIENT_DEFAULT if preconfigured else config.timeout)
     if request.files is not None:
         return http.build_request(
             request.method,
@@ -625,7 +635,7 @@ def build_httpx_request(
             params=request.params,
             files=request.files,
             headers=None if preconfigured else config.headers,
-            timeout=httpx.USE_CLIENT_DEFAULT if preconfigured else config.timeout,
+            timeout=timeout,
         )
     content = request.encode()
     if preconfigured:
@@ -635,6 +645,7 @@ def build_httpx_request(
             params=request.params,
             content=content,
             headers=_JSON_CONTENT if content is not None else None,
+            timeout=timeout,
         )
     headers = config.headers
     if content is not None:
@@ -645,5 +656,5 @@ def build_httpx_request(
         params=request.params,
         content=content,
         headers=headers,
-        timeout=config.timeout,
+        timeout=timeout,
     )

@@ -3,7 +3,7 @@
 Each function here validates its arguments (raising :class:`MemOSInputError` before any I/O)
 and returns an :class:`APIRequest`. ``client.py`` turns every one of them into a method of both
 ``MemOSClient`` and ``AsyncMemOSClient``, so the signature and docstring below are exactly what
-users of either client see.
+users of either client see. Each also takes ``timeout``: this call's own, else the client's.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any, Literal, TypeAlias
 from urllib.parse import quote
 
-from langchain_memos._base_client import APIRequest, drop_none
+import httpx
+
+from langchain_memos._base_client import APIRequest, check_timeout, drop_none
 from langchain_memos._constants import MAX_MESSAGE_LIMIT, MAX_PAGE_SIZE, MAX_RECALL_LIMIT
 from langchain_memos._exceptions import MemOSInputError
 from langchain_memos._validation import (
@@ -119,6 +121,7 @@ def add_message(
     allow_knowledgebase_ids: Sequence[str] | None = None,
     async_mode: bool | None = None,
     source: str | None = None,
+    timeout: float | httpx.Timeout | None = None,
 ) -> APIRequest[TaskResult]:
     """Hand raw conversation turns to MemOS, which abstracts them into memories.
 
@@ -137,6 +140,7 @@ def add_message(
         async_mode: ``True`` (the service default) returns at once with a ``task_id`` to poll;
             ``False`` returns after processing.
         source: A channel tag.
+        timeout: Seconds or an ``httpx.Timeout`` for this call (default: the client's).
 
     Returns:
         The task: ``status`` is ``running`` in async mode, ``completed`` in sync mode.
@@ -156,7 +160,9 @@ def add_message(
         async_mode=check_bool("async_mode", async_mode),
         source=check_optional_str("source", source),
     )
-    return APIRequest("POST", "/add/message", TaskResult, body=body, write=True)
+    return APIRequest(
+        "POST", "/add/message", TaskResult, body=body, write=True, timeout=check_timeout(timeout)
+    )
 
 
 def search_memory(
@@ -175,6 +181,7 @@ def search_memory(
     skill_limit_number: int | None = None,
     relativity: float | None = None,
     source: str | None = None,
+    timeout: float | httpx.Timeout | None = None,
 ) -> APIRequest[SearchMemoryResult]:
     """Recall the facts, preferences, tool memories and skills relevant to ``query``.
 
@@ -196,6 +203,7 @@ def search_memory(
         skill_limit_number: At most this many skills (1-25).
         relativity: Minimum relevance in 0..1; 0 disables the threshold.
         source: A channel tag.
+        timeout: Seconds or an ``httpx.Timeout`` for this call (default: the client's).
 
     Example:
         >>> result = client.search_memory("Where should we travel?", user_id="u1")
@@ -221,7 +229,9 @@ def search_memory(
         skill_limit_number=_recall_limit("skill_limit_number", skill_limit_number),
         source=check_optional_str("source", source),
     )
-    return APIRequest("POST", "/search/memory", SearchMemoryResult, body=body)
+    return APIRequest(
+        "POST", "/search/memory", SearchMemoryResult, body=body, timeout=check_timeout(timeout)
+    )
 
 
 def get_memory(
@@ -232,6 +242,7 @@ def get_memory(
     filter: Filter | None = None,
     include_preference: bool | None = None,
     include_tool_memory: bool | None = None,
+    timeout: float | httpx.Timeout | None = None,
 ) -> APIRequest[MemoryListResult]:
     """List one page of a user's memories.
 
@@ -251,13 +262,17 @@ def get_memory(
         include_preference=check_bool("include_preference", include_preference),
         include_tool_memory=check_bool("include_tool_memory", include_tool_memory),
     )
-    return APIRequest("POST", "/get/memory", MemoryListResult, body=body)
+    return APIRequest(
+        "POST", "/get/memory", MemoryListResult, body=body, timeout=check_timeout(timeout)
+    )
 
 
-def get_memory_by_id(memory_id: str) -> APIRequest[MemoryDetail]:
+def get_memory_by_id(
+    memory_id: str, *, timeout: float | httpx.Timeout | None = None
+) -> APIRequest[MemoryDetail]:
     """Fetch one memory by id, with its ``metadata.sources`` (where it came from)."""
     path = "/get/memory/" + quote(check_memos_id("memory_id", memory_id), safe="")
-    return APIRequest("GET", path, MemoryDetail)
+    return APIRequest("GET", path, MemoryDetail, timeout=check_timeout(timeout))
 
 
 def get_message(
@@ -265,6 +280,7 @@ def get_message(
     user_id: str,
     conversation_id: str,
     message_limit_number: int | None = None,
+    timeout: float | httpx.Timeout | None = None,
 ) -> APIRequest[MessageListResult]:
     """Read the raw messages of one conversation, oldest first.
 
@@ -280,7 +296,9 @@ def get_message(
             "message_limit_number", message_limit_number, low=1, high=MAX_MESSAGE_LIMIT
         ),
     )
-    return APIRequest("POST", "/get/message", MessageListResult, body=body)
+    return APIRequest(
+        "POST", "/get/message", MessageListResult, body=body, timeout=check_timeout(timeout)
+    )
 
 
 def delete_memory(
@@ -288,6 +306,7 @@ def delete_memory(
     memory_ids: Sequence[str] | None = None,
     user_id: str | None = None,
     agent_id: str | None = None,
+    timeout: float | httpx.Timeout | None = None,
 ) -> APIRequest[OperationResult]:
     """Delete memories: pass exactly one of ``memory_ids``, ``user_id`` or ``agent_id``.
 
@@ -305,7 +324,9 @@ def delete_memory(
         body = {"user_id": check_id("user_id", user_id)}
     else:
         body = {"agent_id": check_id("agent_id", agent_id)}
-    return APIRequest("POST", "/delete/memory", OperationResult, body=body)
+    return APIRequest(
+        "POST", "/delete/memory", OperationResult, body=body, timeout=check_timeout(timeout)
+    )
 
 
 def add_feedback(
@@ -318,6 +339,7 @@ def add_feedback(
     feedback_time: str | None = None,
     allow_public: bool | None = None,
     allow_knowledgebase_ids: Sequence[str] | None = None,
+    timeout: float | httpx.Timeout | None = None,
 ) -> APIRequest[TaskResult]:
     """Correct memories in natural language ("I moved to Nanjing last month").
 
@@ -334,10 +356,14 @@ def add_feedback(
         allow_public=check_bool("allow_public", allow_public),
         allow_knowledgebase_ids=check_str_list("allow_knowledgebase_ids", allow_knowledgebase_ids),
     )
-    return APIRequest("POST", "/add/feedback", TaskResult, body=body, write=True)
+    return APIRequest(
+        "POST", "/add/feedback", TaskResult, body=body, write=True, timeout=check_timeout(timeout)
+    )
 
 
-def get_status(task_id: str) -> APIRequest[TaskStatus]:
+def get_status(
+    task_id: str, *, timeout: float | httpx.Timeout | None = None
+) -> APIRequest[TaskStatus]:
     """The state of an asynchronous task (``running``, ``completed`` or ``failed``)."""
     task_id = check_memos_id("task_id", task_id)
 
@@ -347,7 +373,14 @@ def get_status(task_id: str) -> APIRequest[TaskStatus]:
             status.task_id = task_id
         return status
 
-    return APIRequest("POST", "/get/status", TaskStatus, body={"task_id": task_id}, finish=fill_id)
+    return APIRequest(
+        "POST",
+        "/get/status",
+        TaskStatus,
+        body={"task_id": task_id},
+        finish=fill_id,
+        timeout=check_timeout(timeout),
+    )
 
 
 def extract_memory(
@@ -355,6 +388,7 @@ def extract_memory(
     *,
     extraction_types: Sequence[Literal["memory", "preference"]] | None = None,
     model: str | None = None,
+    timeout: float | httpx.Timeout | None = None,
 ) -> APIRequest[ExtractMemoryResult]:
     """Extract facts and preferences from messages without storing anything (8k tokens max)."""
     checked = check_messages(messages, roles=_EXTRACT_ROLES)
@@ -365,7 +399,9 @@ def extract_memory(
     if types is not None and not set(types) <= {"memory", "preference"}:
         raise MemOSInputError(f"extraction_types may hold 'memory' and 'preference'; got {types}")
     body = drop_none(messages=checked, extraction_types=types, model=model)
-    return APIRequest("POST", "/extract/memory", ExtractMemoryResult, body=body)
+    return APIRequest(
+        "POST", "/extract/memory", ExtractMemoryResult, body=body, timeout=check_timeout(timeout)
+    )
 
 
 def rerank(
@@ -374,6 +410,7 @@ def rerank(
     *,
     model: str | None = None,
     top_n: int | None = None,
+    timeout: float | httpx.Timeout | None = None,
 ) -> APIRequest[RerankResult]:
     """Order ``documents`` by relevance to ``query`` with a MemOS reranker.
 
@@ -385,7 +422,9 @@ def rerank(
         model=model,
         top_n=check_int("top_n", top_n, low=1),
     )
-    return APIRequest("POST", "/rerank", RerankResult, body=body, enveloped=False)
+    return APIRequest(
+        "POST", "/rerank", RerankResult, body=body, enveloped=False, timeout=check_timeout(timeout)
+    )
 
 
 def chat(
@@ -412,6 +451,7 @@ def chat(
     allow_public: bool | None = None,
     allow_knowledgebase_ids: Sequence[str] | None = None,
     source: str | None = None,
+    timeout: float | httpx.Timeout | None = None,
 ) -> APIRequest[ChatResult]:
     """Ask MemOS's own memory-augmented chat model (8k input tokens, text only).
 
@@ -443,7 +483,9 @@ def chat(
         source=source,
         stream=False,
     )
-    return APIRequest("POST", "/chat", ChatResult, body=body, write=True)
+    return APIRequest(
+        "POST", "/chat", ChatResult, body=body, write=True, timeout=check_timeout(timeout)
+    )
 
 
 def as_stream(request: APIRequest[Any]) -> APIRequest[Any]:
@@ -457,6 +499,7 @@ def update_memory(
     content: str | None = None,
     title: str | None = None,
     status: str | None = None,
+    timeout: float | httpx.Timeout | None = None,
 ) -> APIRequest[OperationResult]:
     """Edit one memory's content, title or status (at least one of them)."""
     if content is None and title is None and status is None:
@@ -467,11 +510,16 @@ def update_memory(
         title=check_optional_str("title", title),
         status=check_optional_str("status", status),
     )
-    return APIRequest("POST", "/update/memory", OperationResult, body=body)
+    return APIRequest(
+        "POST", "/update/memory", OperationResult, body=body, timeout=check_timeout(timeout)
+    )
 
 
 def create_knowledgebase(
-    knowledgebase_name: str, *, knowledgebase_description: str | None = None
+    knowledgebase_name: str,
+    *,
+    knowledgebase_description: str | None = None,
+    timeout: float | httpx.Timeout | None = None,
 ) -> APIRequest[KnowledgeBase]:
     """Create a knowledge base in the current project; the result carries its ``id``."""
     body = drop_none(
@@ -480,13 +528,19 @@ def create_knowledgebase(
             "knowledgebase_description", knowledgebase_description
         ),
     )
-    return APIRequest("POST", "/create/knowledgebase", KnowledgeBase, body=body)
+    return APIRequest(
+        "POST", "/create/knowledgebase", KnowledgeBase, body=body, timeout=check_timeout(timeout)
+    )
 
 
-def delete_knowledgebase(knowledgebase_id: str) -> APIRequest[OperationResult]:
+def delete_knowledgebase(
+    knowledgebase_id: str, *, timeout: float | httpx.Timeout | None = None
+) -> APIRequest[OperationResult]:
     """Detach a knowledge base from the project (permanent deletion is console-only)."""
     body = {"knowledgebase_id": check_memos_id("knowledgebase_id", knowledgebase_id)}
-    return APIRequest("POST", "/delete/knowledgebase", OperationResult, body=body)
+    return APIRequest(
+        "POST", "/delete/knowledgebase", OperationResult, body=body, timeout=check_timeout(timeout)
+    )
 
 
 def _check_file_count(count: int) -> None:
@@ -497,7 +551,10 @@ def _check_file_count(count: int) -> None:
 
 
 def add_knowledgebase_files(
-    knowledgebase_id: str, files: Sequence[KnowledgeBaseFileInput]
+    knowledgebase_id: str,
+    files: Sequence[KnowledgeBaseFileInput],
+    *,
+    timeout: float | httpx.Timeout | None = None,
 ) -> APIRequest[KnowledgeBaseFiles]:
     """Add documents or skill files to a knowledge base, as URLs, base64 or data URIs.
 
@@ -520,7 +577,14 @@ def add_knowledgebase_files(
         "knowledgebase_id": check_memos_id("knowledgebase_id", knowledgebase_id),
         "file": checked,
     }
-    return APIRequest("POST", "/add/knowledgebase-file", KnowledgeBaseFiles, body=body, write=True)
+    return APIRequest(
+        "POST",
+        "/add/knowledgebase-file",
+        KnowledgeBaseFiles,
+        body=body,
+        write=True,
+        timeout=check_timeout(timeout),
+    )
 
 
 def upload_knowledgebase_files(
@@ -528,6 +592,7 @@ def upload_knowledgebase_files(
     files: Sequence[FileSource],
     *,
     type: Literal["document", "skill"] | None = None,
+    timeout: float | httpx.Timeout | None = None,
 ) -> APIRequest[KnowledgeBaseFiles]:
     """Upload local files to a knowledge base as multipart form data.
 
@@ -562,6 +627,7 @@ def upload_knowledgebase_files(
         params=params,
         files=parts,
         write=True,
+        timeout=check_timeout(timeout),
     )
 
 
@@ -572,6 +638,7 @@ def get_knowledgebase_files(
     type: Literal["document", "skill"] | None = None,
     page: int | None = None,
     page_size: int | None = None,
+    timeout: float | httpx.Timeout | None = None,
 ) -> APIRequest[KnowledgeBaseFileList]:
     """File details by ``file_ids``, or one page of a knowledge base's files (not both)."""
     mode = exactly_one(file_ids=file_ids, knowledgebase_id=knowledgebase_id)
@@ -590,12 +657,26 @@ def get_knowledgebase_files(
             page=check_int("page", page, low=1),
             page_size=check_int("page_size", page_size, low=1, high=MAX_PAGE_SIZE),
         )
-    return APIRequest("POST", "/get/knowledgebase-file", KnowledgeBaseFileList, body=body)
+    return APIRequest(
+        "POST",
+        "/get/knowledgebase-file",
+        KnowledgeBaseFileList,
+        body=body,
+        timeout=check_timeout(timeout),
+    )
 
 
-def delete_knowledgebase_files(file_ids: Sequence[str]) -> APIRequest[OperationResult]:
+def delete_knowledgebase_files(
+    file_ids: Sequence[str], *, timeout: float | httpx.Timeout | None = None
+) -> APIRequest[OperationResult]:
     """Delete knowledge-base files; deleting a skill file deletes the skill."""
     body = {
         "file_ids": check_str_list("file_ids", file_ids, allow_empty=False, check=check_memos_id)
     }
-    return APIRequest("POST", "/delete/knowledgebase-file", OperationResult, body=body)
+    return APIRequest(
+        "POST",
+        "/delete/knowledgebase-file",
+        OperationResult,
+        body=body,
+        timeout=check_timeout(timeout),
+    )

@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, Union
 
 import httpx
+from typing_extensions import Self
 
 from langchain_memos import _endpoints as ep
 from langchain_memos._base_client import (
@@ -121,6 +122,8 @@ Embedded = Union[str, "os.PathLike[str]", "EmbeddedEngine", None]
 
 class _BaseMemOSClient:
     _http_client_type: type[httpx.Client | httpx.AsyncClient]
+    _owns_http: bool
+    _preconfigured: bool  # the pool carries this client's headers and timeout already
 
     def __init__(self, config: ClientConfig) -> None:
         self._config = config
@@ -146,6 +149,38 @@ class _BaseMemOSClient:
             return EmbeddedTransport(embedded)
         return EmbeddedTransport(open_engine(embedded or self._config.embedded_path or ""))
 
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: dict[str, str] | None = None,
+    ) -> Self:
+        """A copy of this client with some settings changed, sharing its connection pool.
+
+        Unset options keep this client's values; ``extra_headers`` are added to its headers.
+        The options are checked as the constructor checks them. The copy costs no new
+        connections: it sends through this client's pool. Closing the copy leaves the pool
+        open; closing this client closes it for both.
+
+        Example:
+            >>> quick = client.with_options(timeout=2.0, max_retries=0)
+            >>> found = quick.search_memory("travel plans", user_id="memos_user_123")
+        """
+        config = self._config.with_options(
+            timeout=timeout, max_retries=max_retries, extra_headers=extra_headers
+        )
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        clone._config = config
+        clone._owns_http = False  # the pool is this client's to close
+        clone._preconfigured = False  # the pool's own headers and timeout are this client's
+        clone._share_pool_of(self)
+        return clone
+
+    def _share_pool_of(self, original: Self) -> None:
+        """Make this copy of ``original`` send through the same pool (``_http`` already is)."""
+
     @property
     def base_url(self) -> str:
         return self._config.base_url
@@ -167,7 +202,9 @@ class MemOSClient(_BaseMemOSClient):
     Configuration precedence: argument > environment (``MEMOS_API_KEY``, ``MEMOS_BASE_URL``,
     ``MEMOS_IS_GLOBAL``) > default (the China endpoint). A key may be given with or without
     its ``Token`` prefix. One pooled ``httpx.Client`` serves every call; close it with
-    :meth:`close` or use the client as a context manager.
+    :meth:`close` or use the client as a context manager. Every endpoint method also takes
+    ``timeout=`` for that call alone, and :meth:`with_options` gives a copy with another timeout,
+    retry budget or extra headers that sends through the same pool.
 
     Args:
         api_key: The project's API key. Optional only for a base URL on loopback.
@@ -221,7 +258,7 @@ class MemOSClient(_BaseMemOSClient):
             )
         )
         transport = self._transport(embedded, http_client)
-        self._owns_http = http_client is None
+        self._owns_http = self._preconfigured = http_client is None
         self._http = http_client or httpx.Client(
             limits=DEFAULT_CONNECTION_LIMITS,
             headers=self._config.headers,
@@ -245,7 +282,7 @@ class MemOSClient(_BaseMemOSClient):
             started = time.perf_counter()
             try:
                 http_request = build_httpx_request(
-                    self._http, self._config, request, preconfigured=self._owns_http
+                    self._http, self._config, request, preconfigured=self._preconfigured
                 )
                 response = self._http.send(http_request, stream=stream)
             except httpx.TransportError as exc:
@@ -390,7 +427,7 @@ class AsyncMemOSClient(_BaseMemOSClient):
             )
         )
         transport = self._transport(embedded, http_client)
-        self._owns_http = http_client is None
+        self._owns_http = self._preconfigured = http_client is None
         # httpx's own pool holds connections of the event loop that opened them; the embedded
         # transport and a caller's http_client are not ours to rebuild.
         self._per_loop = http_client is None and transport is None
@@ -404,6 +441,11 @@ class AsyncMemOSClient(_BaseMemOSClient):
         self._first_loop: asyncio.AbstractEventLoop | None = None
         self._loop_guard: AsyncIterator[None] | None = None
         self._closed = False
+        self._pool_owner: AsyncMemOSClient = self  # a copy from with_options sends through ours
+
+    def _share_pool_of(self, original: AsyncMemOSClient) -> None:
+        # The pool is replaced per event loop: ask the client that keeps it, every time.
+        self._pool_owner = original._pool_owner
 
     async def _http_here(self) -> tuple[httpx.AsyncClient, bool]:
         """The HTTP client to send with from the running loop, and whether the loop changed.
@@ -466,11 +508,11 @@ class AsyncMemOSClient(_BaseMemOSClient):
         """Send ``request`` until ``handle`` accepts the answer or the retry policy gives up."""
         retries = RetryState(self._config, request)
         while True:
-            http, moved = await self._http_here()
+            http, moved = await self._pool_owner._http_here()
             started = time.perf_counter()
             try:
                 http_request = build_httpx_request(
-                    http, self._config, request, preconfigured=self._owns_http
+                    http, self._config, request, preconfigured=self._preconfigured
                 )
                 response = await http.send(http_request, stream=stream)
             except RuntimeError as exc:

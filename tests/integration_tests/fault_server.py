@@ -296,6 +296,8 @@ class FaultServer:
         self._sticky: dict[str, Fault] = {}
         self._hits: list[Hit] = []
         self._connections: set[socket.socket] = set()
+        self.connections_opened = 0
+        """Connections clients opened so far: a client reusing its pool opens one."""
         self._closing = threading.Event()
         self._server = _Server(port, self)
         self.port: int = self._server.server_address[1]
@@ -363,6 +365,7 @@ class FaultServer:
     def _opened(self, connection: socket.socket) -> None:
         with self._lock:
             self._connections.add(connection)
+            self.connections_opened += 1
 
     def _closed(self, connection: socket.socket) -> None:
         with self._lock:

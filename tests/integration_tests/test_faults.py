@@ -768,7 +768,8 @@ def test_a_search_cut_short_by_its_deadline_still_says_what_failed(
 ) -> None:
     caplog.set_level(logging.WARNING, logger="langchain_memos")
     server.always(SEARCH, Fault.status(503))
-    # 503, a retry no earlier than 0.375 s, 503, a retry no earlier than 0.75 s: past 0.5 s.
+    # The client would retry past 0.5 s (backoff from 0.375 s, then 0.75 s); the recall makes
+    # one attempt within its deadline, and says why that failed.
     with MemOSClient(base_url=server.base_url, max_retries=2, timeout=2.0) as client:
         memory = MemOSMiddleware(client, timeout=SHORT_RECALL, write_back=False)
         agent = create_agent(ScriptedToolModel(tool_calls=0), [], middleware=[memory])
@@ -788,6 +789,31 @@ async def test_an_async_search_cut_short_by_its_deadline_still_says_what_failed(
         await agent.ainvoke({"messages": [HumanMessage(QUESTION)]}, config())
     [warning] = search_warnings(caplog)
     assert "HTTP 503" in warning
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_a_search_past_its_deadline_raises_what_it_waited_for(
+    mode: str, server: FaultServer
+) -> None:
+    """``fail_open=False``: the deadline's error names the timeout under it, and comes in time."""
+    server.always(SEARCH, Fault.slow(SLOW))
+    async with agent_clients(server.base_url, max_retries=2) as (client, aclient):
+        memory = MemOSMiddleware(
+            client, async_client=aclient, timeout=SHORT_RECALL, fail_open=False, write_back=False
+        )
+        started = time.monotonic()
+        with pytest.raises(APITimeoutError) as caught:
+            await timed_turn(
+                create_agent(ScriptedToolModel(tool_calls=0), [], middleware=[memory]), mode
+            )
+        took = time.monotonic() - started
+
+    assert took < SHORT_RECALL + SLACK
+    assert str(caught.value).startswith(f"the memory search took longer than {SHORT_RECALL:g} s")
+    if mode == "sync":  # the client's own read timeout, set to the deadline, ended the wait
+        assert "MemOS did not answer in time" in str(caught.value)
+        assert "(ReadTimeout)" in str(caught.value)
+    assert server.count(SEARCH) == 1
 
 
 class State(TypedDict):

@@ -11,7 +11,14 @@ from typing import Any
 import httpx
 import pytest
 
-from langchain_memos import APIConnectionError, AsyncMemOSClient, MemOSClient
+from langchain_memos import (
+    APIConnectionError,
+    AsyncMemOSClient,
+    ConfigurationError,
+    InternalServerError,
+    MemOSClient,
+    MemOSInputError,
+)
 from langchain_memos.types import (
     ChatResult,
     ChatStreamEvent,
@@ -261,6 +268,133 @@ def test_each_endpoint_sends_the_documented_request(kind: str, fake: FakeMemOS, 
     assert fake.bodies == [case.body]
 
 
+CLIENT_TIMEOUT = {"connect": 5.0, "read": 30.0, "write": 30.0, "pool": 30.0}  # the default
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.method for case in CASES])
+def test_each_endpoint_takes_a_timeout_for_one_call(kind: str, fake: FakeMemOS, case: Case) -> None:
+    fake.replies = [envelope(case.data)]
+    client = build(kind, fake)
+
+    call(client, case.method, *case.args, **case.kwargs, timeout=1.5)
+    call(client, case.method, *case.args, **case.kwargs)
+
+    first, second = (request.extensions["timeout"] for request in fake.requests)
+    assert first == {"connect": 1.5, "read": 1.5, "write": 1.5, "pool": 1.5}
+    assert second == CLIENT_TIMEOUT  # the next call is back to the client's
+
+
+def test_a_timeout_for_one_call_may_set_each_phase(client: Client, fake: FakeMemOS) -> None:
+    fake.replies = [envelope(SEARCH_DATA)]
+    call(client, "search_memory", "q", user_id="u1", timeout=httpx.Timeout(4.0, connect=0.5))
+    assert fake.requests[0].extensions["timeout"] == {
+        "connect": 0.5,
+        "read": 4.0,
+        "write": 4.0,
+        "pool": 4.0,
+    }
+
+
+@pytest.mark.parametrize(
+    ("timeout", "says"),
+    [
+        (0, "timeout must be a positive number of seconds"),
+        (-1, "timeout must be a positive number of seconds"),
+        (float("nan"), "timeout must be a positive number of seconds"),
+        (float("inf"), "timeout must be a positive number of seconds"),
+        ("2", "timeout must be a positive number of seconds"),
+        (True, "timeout must be a positive number of seconds"),
+        (httpx.Timeout(2.0, read=-1), "timeout.read must be a positive number of seconds"),
+    ],
+)
+def test_a_bad_timeout_for_one_call_fails_before_sending(
+    client: Client, fake: FakeMemOS, timeout: object, says: str
+) -> None:
+    with pytest.raises(MemOSInputError, match=says):
+        call(client, "search_memory", "q", user_id="u1", timeout=timeout)
+    assert fake.requests == []
+
+
+def test_with_options_changes_only_the_copy(
+    kind: str, fake: FakeMemOS, sleeps: list[float]
+) -> None:
+    fake.replies = [envelope(None, code=50000, status=500)]  # retried while retries remain
+    client = build(kind, fake, max_retries=2, default_headers={"X-App": "demo"})
+    quick = client.with_options(timeout=1.5, max_retries=0, extra_headers={"X-Trace": "t1"})
+
+    with pytest.raises(InternalServerError):
+        call(quick, "search_memory", "q", user_id="u1")
+    [sent] = fake.requests
+    assert sent.headers["x-trace"] == "t1"
+    assert sent.headers["x-app"] == "demo"
+    assert sent.headers["authorization"] == "Token test-key"
+    assert sent.extensions["timeout"]["read"] == 1.5
+
+    with pytest.raises(InternalServerError):
+        call(client, "search_memory", "q", user_id="u1")
+    assert len(fake.requests) == 1 + 3  # the original still retries twice
+    assert "x-trace" not in fake.requests[-1].headers
+    assert fake.requests[-1].extensions["timeout"] == CLIENT_TIMEOUT
+    assert (quick.max_retries, client.max_retries) == (0, 2)
+    assert type(quick) is type(client)
+    assert quick.base_url == client.base_url
+
+
+def test_with_options_keeps_what_is_not_given(
+    kind: str, fake: FakeMemOS, sleeps: list[float]
+) -> None:
+    fake.replies = [envelope(None, code=50000, status=500)]
+    client = build(kind, fake, max_retries=1, timeout=7.0)
+    traced = client.with_options(extra_headers={"X-Trace": "t1"})
+    with pytest.raises(InternalServerError):
+        call(traced, "search_memory", "q", user_id="u")
+    assert len(fake.requests) == 2
+    assert fake.requests[0].extensions["timeout"]["read"] == 7.0
+
+
+@pytest.mark.parametrize(
+    ("options", "says"),
+    [
+        ({"timeout": 0}, "timeout must be a positive number of seconds"),
+        ({"timeout": float("nan")}, "timeout must be a positive number of seconds"),
+        ({"timeout": "5"}, "timeout must be a positive number of seconds"),
+        ({"max_retries": -1}, "max_retries must be between 0 and 10"),
+        ({"max_retries": 1.5}, "max_retries must be an integer"),
+        ({"max_retries": True}, "max_retries must be an integer"),
+        ({"extra_headers": {"X-Count": 1}}, "extra_headers must map header names to string"),
+        ({"extra_headers": "X-Trace: t1"}, "extra_headers must map header names to string"),
+    ],
+)
+def test_with_options_checks_them_as_the_constructor_does(
+    client: Client, fake: FakeMemOS, options: dict[str, Any], says: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=says):
+        client.with_options(**options)
+
+
+def test_with_options_refuses_unknown_names(client: Client) -> None:
+    with pytest.raises(TypeError, match="timout"):
+        client.with_options(timout=2.0)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="base_url"):
+        client.with_options(base_url="https://elsewhere.example.com")  # type: ignore[call-arg]
+
+
+def test_a_copy_of_an_embedded_client_shares_its_engine() -> None:
+    client = MemOSClient(embedded=":memory:")
+    copy = client.with_options(timeout=5.0)
+    copy.add_message(
+        [{"role": "user", "content": "I always travel with my kids."}],
+        user_id="u1",
+        conversation_id="c1",
+        async_mode=False,
+    )
+    copy.close()  # not the copy's to close
+    assert client.get_message(user_id="u1", conversation_id="c1").message_detail_list
+    client.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        copy.get_message(user_id="u1", conversation_id="c1")
+
+
 def test_search_results_are_typed(client: Client, fake: FakeMemOS) -> None:
     fake.replies = [envelope(SEARCH_DATA)]
     result = call(client, "search_memory", "spicy?", user_id="u1")
@@ -391,7 +525,7 @@ def test_both_clients_have_the_same_methods_and_signatures() -> None:
         ], name
     for name in sync:
         member = getattr(AsyncMemOSClient, name)
-        assert inspect.iscoroutinefunction(member) or name == "chat_stream", name
+        assert inspect.iscoroutinefunction(member) or name in ("chat_stream", "with_options"), name
     assert "search_memory" in sync
     assert MemOSClient.search_memory.__doc__ == AsyncMemOSClient.search_memory.__doc__
 
