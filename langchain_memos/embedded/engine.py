@@ -48,13 +48,13 @@ from langchain_memos._validation import (
 )
 from langchain_memos.embedded._fields import MEMORY_TYPES, refuse_unimplemented
 from langchain_memos.embedded._fine import extract
+from langchain_memos.embedded._preferences import find_preferences
 from langchain_memos.embedded._store import Candidate, FilterError, Store, filter_sql, scope_token
 from langchain_memos.embedded._text import (
     TIME_MARKER,
     asks_when,
     date_words,
     epoch_ms,
-    find_preferences,
     has_cjk,
     index_text,
     keywords,
