@@ -7,26 +7,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from langchain_memos import _codes as codes
-from langchain_memos._constants import MAX_MESSAGE_LIMIT
-from langchain_memos._validation import (
-    check_bool,
-    check_info,
-    check_messages,
-    check_str_list,
-    check_text,
-    message_tokens,
-)
-from langchain_memos.embedded._errors import EngineError
 from langchain_memos.embedded._produce import produce, text_of, turn_of
-from langchain_memos.embedded._ranking import FEEDBACK_TAG
 from langchain_memos.embedded._refine import Job, Refiner
-from langchain_memos.embedded._requests import limit_of, optional_id_of, user_id_of
+from langchain_memos.embedded._requests import AddFeedback, AddMessage, ExtractMemory, GetMessage
 from langchain_memos.embedded._text import epoch_ms, parse_chat_time
 from langchain_memos.embedded._turns import Turn
 from langchain_memos.embedded._writer import Writer, new_id
-
-MAX_REQUEST_TOKENS = 40_000
 
 
 class Ingest:
@@ -37,20 +23,17 @@ class Ingest:
         self._store = writer.store
         self._refiner = refiner
 
-    def add_message(self, body: dict[str, Any]) -> dict[str, Any]:
-        user_id = user_id_of(body.get("user_id"))
-        conversation_id = user_id_of(body.get("conversation_id"), "conversation_id")
-        messages = check_messages(body.get("messages"), max_tokens=None)
-        if message_tokens(messages) > MAX_REQUEST_TOKENS:
-            raise EngineError(codes.TOO_MANY_TOKENS, f"messages exceed {MAX_REQUEST_TOKENS} tokens")
+    def add_message(self, request: AddMessage) -> dict[str, Any]:
+        user_id, conversation_id = request.user_id, request.conversation_id
+        messages = request.messages
         owner = {
             "user_id": user_id,
-            "agent_id": optional_id_of(body, "agent_id"),
-            "app_id": optional_id_of(body, "app_id"),
-            "info": check_info(body.get("info")),
-            "public": check_bool("allow_public", body.get("allow_public")),
+            "agent_id": request.agent_id,
+            "app_id": request.app_id,
+            "info": request.info,
+            "public": request.allow_public,
         }
-        extra_tags = check_str_list("tags", body.get("tags")) or []
+        extra_tags = request.tags
         now = self._writer.now_ms()
         task_id = new_id()
         rough: list[str] = []
@@ -102,7 +85,7 @@ class Ingest:
                 "INSERT INTO tasks (task_id, status, create_time) VALUES (?, ?, ?)",
                 (task_id, status, now),
             )
-        wait = body.get("async_mode") is False
+        wait = not request.async_mode
         if self._refiner is not None:
             job = Job(task_id, owner, conversation_id, messages, rough, extra_tags)
             if wait:
@@ -122,48 +105,26 @@ class Ingest:
         )
         return turn_of(json.loads(rows[0]["body"])) if rows else None
 
-    def get_message(self, body: dict[str, Any]) -> dict[str, Any]:
-        user_id = user_id_of(body.get("user_id"))
-        conversation_id = user_id_of(body.get("conversation_id"), "conversation_id")
-        limit = limit_of(body, "message_limit_number", 6, MAX_MESSAGE_LIMIT)
+    def get_message(self, request: GetMessage) -> dict[str, Any]:
         rows = self._store.query(
             "SELECT body FROM (SELECT seq, body FROM messages WHERE user_id = ? AND "
             "conversation_id = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq",
-            (user_id, conversation_id, limit),
+            (request.user_id, request.conversation_id, request.message_limit_number),
         )
         return {"message_detail_list": [json.loads(row["body"]) for row in rows]}
 
-    def add_feedback(self, body: dict[str, Any]) -> dict[str, Any]:
+    def add_feedback(self, request: AddFeedback) -> dict[str, Any]:
         """A correction. Fast mode keeps it as the user's newest statement, ranked above what it
         corrects; fine mode has the model update or retire the memories it corrects."""
-        content = check_text("feedback_content", body.get("feedback_content"))
-        message: dict[str, Any] = {"role": "user", "content": content}
-        if body.get("feedback_time"):
-            message["chat_time"] = body["feedback_time"]
-        scope: dict[str, Any] = {
-            k: body[k] for k in ("user_id", "agent_id", "app_id", "allow_public") if k in body
-        }
-        added = self.add_message(
-            {
-                **scope,
-                "conversation_id": body.get("conversation_id") or "feedback",
-                "messages": [message],
-                "tags": [FEEDBACK_TAG],
-                "async_mode": False,
-            }
-        )
+        added = self.add_message(request.message)
         return {**added, "status": "completed"}
 
-    def extract_memory(self, body: dict[str, Any]) -> dict[str, Any]:
-        messages = check_messages(body.get("messages"))
-        types = check_str_list("extraction_types", body.get("extraction_types")) or [
-            "memory",
-            "preference",
-        ]
+    def extract_memory(self, request: ExtractMemory) -> dict[str, Any]:
+        types = request.extraction_types
         facts: list[dict[str, Any]] = []
         preferences: list[dict[str, Any]] = []
         previous: Turn | None = None
-        for message in messages:
+        for message in request.messages:
             made = produce(message, "extract", self._writer.now_ms(), {}, previous)
             previous = turn_of(message) or previous
             for kind, memory in made:

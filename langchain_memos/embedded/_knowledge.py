@@ -1,10 +1,8 @@
-"""Knowledge bases: creating and deleting them, and their files, read from JSON (base64) or a
-multipart form and cut into memories of about a paragraph."""
+"""Knowledge bases: creating and deleting them, and their files (decoded from JSON by
+``_requests``, or read from a multipart form), cut into memories of about a paragraph."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import email
 import email.policy
 import json
@@ -12,16 +10,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from langchain_memos import _codes as codes
-from langchain_memos._constants import MAX_PAGE_SIZE
-from langchain_memos._validation import (
-    check_int,
-    check_optional_str,
-    check_str_list,
-    check_text,
-    exactly_one,
-)
+from langchain_memos._validation import check_text
 from langchain_memos.embedded._errors import EngineError
-from langchain_memos.embedded._requests import limit_of, page_offset
+from langchain_memos.embedded._fields import refuse_unimplemented
+from langchain_memos.embedded._requests import (
+    MAX_FILES,
+    AddKnowledgebaseFile,
+    CreateKnowledgebase,
+    DeleteKnowledgebase,
+    DeleteKnowledgebaseFile,
+    GetKnowledgebaseFile,
+    implemented,
+    page_offset,
+)
 from langchain_memos.embedded._store import ID_LIST
 from langchain_memos.embedded._text import title
 from langchain_memos.embedded._writer import Writer, new_id
@@ -37,11 +38,8 @@ class KnowledgeBases:
         self._writer = writer
         self._store = writer.store
 
-    def create_knowledgebase(self, body: dict[str, Any]) -> dict[str, Any]:
-        name = check_text("knowledgebase_name", body.get("knowledgebase_name"))
-        description = check_optional_str(
-            "knowledgebase_description", body.get("knowledgebase_description")
-        )
+    def create_knowledgebase(self, request: CreateKnowledgebase) -> dict[str, Any]:
+        name, description = request.knowledgebase_name, request.knowledgebase_description
         kb_id = new_id()
         with self._store.transaction() as db:
             db.execute(
@@ -50,48 +48,39 @@ class KnowledgeBases:
             )
         return {"id": kb_id}
 
-    def _require_knowledgebase(self, kb_id: object) -> str:
-        kb = check_text("knowledgebase_id", kb_id)
+    def _require_knowledgebase(self, kb: str) -> str:
         if not self._store.query("SELECT 1 FROM knowledgebases WHERE id = ?", (kb,)):
             raise EngineError(codes.KNOWLEDGEBASE_NOT_FOUND, f"knowledge base {kb} not found")
         return kb
 
-    def delete_knowledgebase(self, body: dict[str, Any]) -> dict[str, Any]:
-        kb = self._require_knowledgebase(body.get("knowledgebase_id"))
+    def delete_knowledgebase(self, request: DeleteKnowledgebase) -> dict[str, Any]:
+        kb = self._require_knowledgebase(request.knowledgebase_id)
         with self._store.transaction() as db:
             self._store.delete_memories(db, "m.knowledgebase_id = ?", [kb])
             db.execute("DELETE FROM knowledgebase_files WHERE knowledgebase_id = ?", (kb,))
             db.execute("DELETE FROM knowledgebases WHERE id = ?", (kb,))
         return {"success": True}
 
-    def add_knowledgebase_file(self, body: dict[str, Any]) -> list[dict[str, Any]]:
-        kb = self._require_knowledgebase(body.get("knowledgebase_id"))
-        files = body.get("file")
-        if not isinstance(files, list) or not files:
-            raise EngineError(codes.LIST_REQUIRED, "file must be a non-empty list")
-        if len(files) > 20:
-            raise EngineError(codes.TOO_MANY_FILES, "at most 20 files per request")
-        decoded = []
-        for item in files:
-            if not isinstance(item, dict) or not isinstance(item.get("content"), str):
-                raise EngineError(codes.BAD_REQUEST, "each file needs a string content")
-            decoded.append(
-                (item.get("name") or "file.txt", item.get("type"), _decode(item["content"]))
-            )
-        return [self._store_file(kb, name, kind, data) for name, kind, data in decoded]
+    def add_knowledgebase_file(self, request: AddKnowledgebaseFile) -> list[dict[str, Any]]:
+        kb = self._require_knowledgebase(request.knowledgebase_id)
+        return [self._store_file(kb, f.name, f.type, f.data) for f in request.file]
 
     def add_knowledgebase_form(
         self, body: bytes, params: Mapping[str, str], content_type: str
     ) -> list[dict[str, Any]]:
-        kb = self._require_knowledgebase(params.get("knowledgebase_id"))
+        """``add/knowledgebase-file`` as a multipart form: files, and the knowledge base and
+        their type as query parameters."""
+        refuse_unimplemented(AddKnowledgebaseFile.route, params, implemented(AddKnowledgebaseFile))
+        kb_id = check_text("knowledgebase_id", params.get("knowledgebase_id"))
+        kb = self._require_knowledgebase(kb_id)
         form = email.message_from_bytes(
             f"Content-Type: {content_type}\r\n\r\n".encode() + body, policy=email.policy.HTTP
         )
         parts = [p for p in form.iter_parts() if p.get_filename()]
         if not parts:
             raise EngineError(codes.LIST_REQUIRED, "no file in the form")
-        if len(parts) > 20:
-            raise EngineError(codes.TOO_MANY_FILES, "at most 20 files per request")
+        if len(parts) > MAX_FILES:
+            raise EngineError(codes.TOO_MANY_FILES, f"at most {MAX_FILES} files per request")
         files = []
         for part in parts:
             payload = part.get_payload(decode=True)
@@ -144,25 +133,20 @@ class KnowledgeBases:
         size_mb = round(len(data) / 1_048_576, 4)
         return {"id": file_id, "type": kind, "name": name, "sizeMB": size_mb, "status": "completed"}
 
-    def get_knowledgebase_file(self, body: dict[str, Any]) -> dict[str, Any]:
-        mode = exactly_one(
-            file_ids=body.get("file_ids"), knowledgebase_id=body.get("knowledgebase_id")
-        )
+    def get_knowledgebase_file(self, request: GetKnowledgebaseFile) -> dict[str, Any]:
         columns = "id, type, name, size, status"
-        if mode == "file_ids":
-            ids = check_str_list("file_ids", body["file_ids"], allow_empty=False) or []
+        if request.file_ids is not None:
             rows = self._store.query(
                 f"SELECT {columns} FROM knowledgebase_files WHERE id IN {ID_LIST}",
-                [json.dumps(ids)],
+                [json.dumps(request.file_ids)],
             )
             page, size, total = 1, len(rows), len(rows)
         else:
-            kb = self._require_knowledgebase(body["knowledgebase_id"])
-            page = check_int("page", body.get("page"), low=1) or 1
-            size = limit_of(body, "page_size", 20, MAX_PAGE_SIZE)
-            where, params = "knowledgebase_id = ?", [kb]
-            if body.get("type"):
-                where, params = where + " AND type = ?", [kb, body["type"]]
+            kb = self._require_knowledgebase(str(request.knowledgebase_id))
+            page, size = request.page, request.page_size
+            where, params = "knowledgebase_id = ?", list[object]([kb])
+            if request.type:
+                where, params = where + " AND type = ?", [kb, request.type]
             total = self._store.query(
                 f"SELECT count(*) FROM knowledgebase_files WHERE {where}",
                 params,
@@ -175,8 +159,8 @@ class KnowledgeBases:
         files = [{**dict(row), "size": str(row["size"])} for row in rows]
         return {"total": total, "page": page, "page_size": size, "file_detail_list": files}
 
-    def delete_knowledgebase_file(self, body: dict[str, Any]) -> dict[str, Any]:
-        ids = check_str_list("file_ids", body.get("file_ids"), allow_empty=False) or []
+    def delete_knowledgebase_file(self, request: DeleteKnowledgebaseFile) -> dict[str, Any]:
+        ids = request.file_ids
         with self._store.transaction() as db:
             for file_id in ids:
                 self._store.delete_memories(
@@ -187,19 +171,6 @@ class KnowledgeBases:
                 )
                 db.execute("DELETE FROM knowledgebase_files WHERE id = ?", (file_id,))
         return {"success": True}
-
-
-def _decode(content: str) -> bytes:
-    if content.startswith(("http://", "https://")):
-        raise EngineError(
-            codes.BAD_FILE, "the embedded engine cannot fetch URLs; send the file as base64"
-        )
-    if content.startswith("data:"):
-        content = content.split(",", 1)[-1]
-    try:
-        return base64.b64decode(content, validate=True)
-    except (binascii.Error, ValueError):
-        raise EngineError(codes.FILE_NOT_BASE64, "file content is not valid base64") from None
 
 
 def _chunks(text: str) -> list[str]:

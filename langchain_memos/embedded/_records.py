@@ -8,21 +8,17 @@ from typing import Any
 from urllib.parse import unquote
 
 from langchain_memos import _codes as codes
-from langchain_memos._constants import MAX_PAGE_SIZE
-from langchain_memos._exceptions import MemOSInputError
-from langchain_memos._validation import (
-    check_bool,
-    check_int,
-    check_str_list,
-    check_text,
-    exactly_one,
-)
 from langchain_memos.embedded._errors import EngineError
 from langchain_memos.embedded._fields import MEMORY_TYPES
-from langchain_memos.embedded._requests import limit_of, page_offset, user_id_of
-from langchain_memos.embedded._store import ID_LIST, filter_sql
+from langchain_memos.embedded._requests import (
+    DeleteMemory,
+    GetMemory,
+    GetStatus,
+    UpdateMemory,
+    page_offset,
+)
+from langchain_memos.embedded._store import ID_LIST
 from langchain_memos.embedded._writer import Writer
-from langchain_memos.filters import validate_filter
 
 
 class Records:
@@ -33,23 +29,13 @@ class Records:
         self._writer = writer
         self._store = writer.store
 
-    def get_memory(self, body: dict[str, Any]) -> dict[str, Any]:
-        user_id = user_id_of(body.get("user_id"))
-        page = check_int("page", body.get("page"), low=1) or 1
-        size = limit_of(body, "size", 10, MAX_PAGE_SIZE)
-        raw_filter = body.get("filter")
-        params: list[Any] = [user_id]
-        where = filter_sql(None if raw_filter is None else validate_filter(raw_filter), params)
-        kinds = [("fact", "memory_detail_list")]
-        if check_bool("include_preference", body.get("include_preference")) is not False:
-            kinds.append(("preference", "preference_detail_list"))
-        if check_bool("include_tool_memory", body.get("include_tool_memory")) is not False:
-            kinds.append(("tool", "tool_memory_detail_list"))
+    def get_memory(self, request: GetMemory) -> dict[str, Any]:
+        page, size, where = request.page, request.size, request.filter.where
         result: dict[str, Any] = {}
         total = 0
-        for kind, key in kinds:
+        for kind, key in request.kinds:
             sql = f"FROM memories m WHERE m.user_id = ? AND m.kind = ? AND {where}"
-            kind_params = [params[0], kind, *params[1:]]
+            kind_params = [request.user_id, kind, *request.filter.params]
             count = self._store.query(f"SELECT count(*) {sql}", kind_params)[0][0]
             rows = self._store.query(
                 f"SELECT m.body, m.info {sql} ORDER BY m.seq DESC LIMIT ? OFFSET ?",
@@ -78,45 +64,40 @@ class Records:
             "metadata": {"sources": memory.get("sources", [])},
         }
 
-    def delete_memory(self, body: dict[str, Any]) -> dict[str, Any]:
+    def delete_memory(self, request: DeleteMemory) -> dict[str, Any]:
         """Delete by ids, or every memory of a user or an agent; ``memory_type`` narrows each.
 
         A user or agent without (such) memories is deleted idempotently; ids of which none exists
         are a 40307, as in the cloud.
         """
-        mode = exactly_one(
-            memory_ids=body.get("memory_ids"),
-            user_id=body.get("user_id"),
-            agent_id=body.get("agent_id"),
-        )
-        of_type, params = _memory_type_sql(body.get("memory_type"))
+        of_type, params = _memory_type_sql(request.memory_type)
         with self._store.transaction() as db:
-            if mode == "memory_ids":
-                ids = check_str_list("memory_ids", body["memory_ids"], allow_empty=False) or []
-                listed = json.dumps(ids)
+            if request.memory_ids is not None:
+                listed = json.dumps(request.memory_ids)
                 exists = db.execute(f"SELECT 1 FROM memories WHERE id IN {ID_LIST}", [listed])
                 if exists.fetchone() is None:
                     raise EngineError(codes.MEMORY_NOT_FOUND, "none of these memories exists")
                 where, params = f"m.id IN {ID_LIST} AND {of_type}", [listed, *params]
             else:
-                owner = user_id_of(body[mode], mode)
+                mode = "user_id" if request.user_id is not None else "agent_id"
+                owner = request.user_id or request.agent_id
                 where, params = f"m.{mode} = ? AND {of_type}", [owner, *params]
             self._store.delete_memories(db, where, params)
         return {"success": True}
 
-    def update_memory(self, body: dict[str, Any]) -> dict[str, Any]:
-        memory_id = check_text("memory_id", body.get("memory_id"))
+    def update_memory(self, request: UpdateMemory) -> dict[str, Any]:
+        memory_id = request.memory_id
         rows = self._store.query("SELECT seq, kind, body FROM memories WHERE id = ?", (memory_id,))
         if not rows:
             raise EngineError(codes.MEMORY_NOT_FOUND, f"memory {memory_id} not found")
         memory = json.loads(rows[0]["body"])
         field = "memory_value" if rows[0]["kind"] == "fact" else "preference"
-        if body.get("content") is not None:
-            memory[field] = check_text("content", body["content"])
-        if body.get("title") is not None:
-            memory["memory_key"] = check_text("title", body["title"])
-        if body.get("status") is not None:
-            memory["status"] = check_text("status", body["status"])
+        if request.content is not None:
+            memory[field] = request.content
+        if request.title is not None:
+            memory["memory_key"] = request.title
+        if request.status is not None:
+            memory["status"] = request.status
         memory["update_time"] = self._writer.now_ms()
         (vector,) = self._writer.embed([memory])
         owner_row = self._store.query(
@@ -128,22 +109,18 @@ class Records:
             )
         return {"success": True}
 
-    def get_status(self, body: dict[str, Any]) -> dict[str, Any]:
-        task_id = check_text("task_id", body.get("task_id"))
+    def get_status(self, request: GetStatus) -> dict[str, Any]:
+        task_id = request.task_id
         rows = self._store.query("SELECT status FROM tasks WHERE task_id = ?", (task_id,))
         if not rows:
             raise EngineError(codes.TASK_NOT_FOUND, f"task {task_id} not found")
         return {"task_id": task_id, "status": rows[0]["status"], "memory_views": None}
 
 
-def _memory_type_sql(value: object) -> tuple[str, list[Any]]:
+def _memory_type_sql(value: str | None) -> tuple[str, list[Any]]:
     """SQL selecting the memories of one MemOS ``memory_type`` (``TRUE`` for none)."""
     if value is None:
         return "1", []
-    if not isinstance(value, str) or value not in MEMORY_TYPES:
-        raise MemOSInputError(
-            f"memory_type must be one of {', '.join(MEMORY_TYPES)}; got {value!r}"
-        )
     kind, name = MEMORY_TYPES[value]
     if name is None:
         return "m.kind = ?", [kind]

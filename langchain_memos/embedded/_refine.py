@@ -15,6 +15,7 @@ from langchain_core.language_models import BaseChatModel
 
 from langchain_memos.embedded._fine import extract
 from langchain_memos.embedded._produce import text_of
+from langchain_memos.embedded._requests import SearchMemory, parse
 from langchain_memos.embedded._search import Search
 from langchain_memos.embedded._writer import Writer, new_id
 
@@ -58,9 +59,8 @@ class Refiner:
         owner, rough = job.owner, job.rough
         try:
             said = " ".join(text_of(m.get("content")) for m in job.messages if m["role"] == "user")
-            related = self._search.search_memory(
-                {"user_id": owner["user_id"], "query": said[:2000] or "user", "relativity": 0}
-            )
+            asked = {"user_id": owner["user_id"], "query": said[:2000] or "user", "relativity": 0}
+            related = self._search.search_memory(parse(SearchMemory, asked))
             # A change often shares no words with what it changes ("I moved to Nanjing" vs "lives
             # in Shanghai"), so the model also sees the user's latest memories.
             latest = self._store.query(

@@ -5,21 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from langchain_memos._constants import MAX_RECALL_LIMIT
-from langchain_memos._validation import (
-    check_bool,
-    check_fraction,
-    check_id,
-    check_int,
-    check_str_list,
-    check_text,
-)
-from langchain_memos.embedded._ranking import DEFAULT_RELATIVITY, Scorer, rank
-from langchain_memos.embedded._requests import limit_of, user_id_of
-from langchain_memos.embedded._store import filter_sql, scope_token
+from langchain_memos._validation import check_fraction, check_id, check_int, check_text
+from langchain_memos.embedded._ranking import Scorer, rank
+from langchain_memos.embedded._requests import SearchMemory
+from langchain_memos.embedded._store import scope_token
 from langchain_memos.embedded._text import TIME_MARKER, asks_when, has_cjk, query_terms
 from langchain_memos.embedded._writer import Writer
-from langchain_memos.filters import validate_filter
 
 PREFERENCE_NOTE = {
     "en": "\n# Note:\nFactual memory is a summary of facts, while preference memory is a summary "
@@ -54,28 +45,15 @@ class Search:
         self._writer = writer
         self._store = writer.store
 
-    def search_memory(self, body: dict[str, Any]) -> dict[str, Any]:
-        user_id = user_id_of(body.get("user_id"))
-        text = check_text("query", body.get("query"))
-        conversation_id = body.get("conversation_id")
-        threshold = check_fraction("relativity", body.get("relativity"))
-        threshold = DEFAULT_RELATIVITY if threshold is None else threshold
-        raw_filter = body.get("filter")
-        params: list[Any] = []
-        where = filter_sql(None if raw_filter is None else validate_filter(raw_filter), params)
-        owners = [scope_token("u", user_id)]
-        for kb in self._knowledgebases(body.get("knowledgebase_ids")):
+    def search_memory(self, request: SearchMemory) -> dict[str, Any]:
+        owners = [scope_token("u", request.user_id)]
+        for kb in self._knowledgebases(request.knowledgebase_ids):
             owners.append(scope_token("k", kb))
-        query = self._query(text, owners, threshold, where, params, conversation_id)
-        plan = [("fact", "memory_detail_list", limit_of(body, "memory_limit_number", 9, 25))]
-        if check_bool("include_preference", body.get("include_preference")) is not False:
-            limit = limit_of(body, "preference_limit_number", 9, MAX_RECALL_LIMIT)
-            plan.append(("preference", "preference_detail_list", limit))
-        if check_bool("include_tool_memory", body.get("include_tool_memory")):
-            limit = limit_of(body, "tool_memory_limit_number", 6, MAX_RECALL_LIMIT)
-            plan.append(("tool", "tool_memory_detail_list", limit))
-        if body.get("include_skill"):
-            limit_of(body, "skill_limit_number", 6, MAX_RECALL_LIMIT)
+        text = request.query
+        where, params = request.filter.where, request.filter.params
+        query = self._query(
+            text, owners, request.relativity, where, params, request.conversation_id
+        )
         result: dict[str, Any] = {
             "memory_detail_list": [],
             "preference_detail_list": [],
@@ -84,7 +62,7 @@ class Search:
         }
         if self._writer.embeddings is not None:
             query.vector = self._writer.embeddings.embed_query(text)
-        for kind, key, limit in plan:
+        for kind, key, limit in request.plan:
             result[key] = self._ranked(query, kind, limit)
         language = "zh" if has_cjk(text) else "en"
         result["preference_note"] = (
@@ -149,8 +127,7 @@ class Search:
             )
         return rank(found, query.scorer, query.conversation_id, query.threshold, limit, similar)
 
-    def _knowledgebases(self, value: object) -> list[str]:
-        ids = check_str_list("knowledgebase_ids", value) or []
+    def _knowledgebases(self, ids: list[str]) -> list[str]:
         if ids == ["all"]:
             return [row["id"] for row in self._store.query("SELECT id FROM knowledgebases")]
         return ids

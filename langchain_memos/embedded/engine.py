@@ -21,12 +21,30 @@ from langchain_core.language_models import BaseChatModel
 from langchain_memos import _codes as codes
 from langchain_memos._exceptions import MemOSInputError
 from langchain_memos.embedded._errors import EngineError
-from langchain_memos.embedded._fields import refuse_unimplemented
 from langchain_memos.embedded._ingest import Ingest
 from langchain_memos.embedded._knowledge import KnowledgeBases
 from langchain_memos.embedded._ranking import DEFAULT_RELATIVITY
 from langchain_memos.embedded._records import Records
 from langchain_memos.embedded._refine import Refiner
+from langchain_memos.embedded._requests import (
+    AddFeedback,
+    AddKnowledgebaseFile,
+    AddMessage,
+    CreateKnowledgebase,
+    DeleteKnowledgebase,
+    DeleteKnowledgebaseFile,
+    DeleteMemory,
+    ExtractMemory,
+    GetKnowledgebaseFile,
+    GetMemory,
+    GetMessage,
+    GetStatus,
+    Request,
+    SearchMemory,
+    UpdateMemory,
+    parse,
+    parse_wire,
+)
 from langchain_memos.embedded._search import Search
 from langchain_memos.embedded._store import FilterError, Store
 from langchain_memos.embedded._writer import Writer
@@ -79,21 +97,31 @@ class EmbeddedEngine:
         self._ingest = Ingest(writer, self._refiner)
         self._records = Records(writer)
         self._knowledge = KnowledgeBases(writer)
-        self._routes: dict[str, Callable[[dict[str, Any]], Any]] = {
-            "/add/message": self.add_message,
-            "/search/memory": self.search_memory,
-            "/get/message": self.get_message,
-            "/get/memory": self.get_memory,
-            "/delete/memory": self.delete_memory,
-            "/update/memory": self.update_memory,
-            "/add/feedback": self.add_feedback,
-            "/get/status": self.get_status,
-            "/extract/memory": self.extract_memory,
-            "/create/knowledgebase": self.create_knowledgebase,
-            "/delete/knowledgebase": self.delete_knowledgebase,
-            "/add/knowledgebase-file": self.add_knowledgebase_file,
-            "/get/knowledgebase-file": self.get_knowledgebase_file,
-            "/delete/knowledgebase-file": self.delete_knowledgebase_file,
+        # Each endpoint: the model of its body, and what answers it.
+        self._routes: dict[str, tuple[type[Request], Callable[[Any], Any]]] = {
+            "/add/message": (AddMessage, self._ingest.add_message),
+            "/search/memory": (SearchMemory, self._search.search_memory),
+            "/get/message": (GetMessage, self._ingest.get_message),
+            "/get/memory": (GetMemory, self._records.get_memory),
+            "/delete/memory": (DeleteMemory, self._records.delete_memory),
+            "/update/memory": (UpdateMemory, self._records.update_memory),
+            "/add/feedback": (AddFeedback, self._ingest.add_feedback),
+            "/get/status": (GetStatus, self._records.get_status),
+            "/extract/memory": (ExtractMemory, self._ingest.extract_memory),
+            "/create/knowledgebase": (CreateKnowledgebase, self._knowledge.create_knowledgebase),
+            "/delete/knowledgebase": (DeleteKnowledgebase, self._knowledge.delete_knowledgebase),
+            "/add/knowledgebase-file": (
+                AddKnowledgebaseFile,
+                self._knowledge.add_knowledgebase_file,
+            ),
+            "/get/knowledgebase-file": (
+                GetKnowledgebaseFile,
+                self._knowledge.get_knowledgebase_file,
+            ),
+            "/delete/knowledgebase-file": (
+                DeleteKnowledgebaseFile,
+                self._knowledge.delete_knowledgebase_file,
+            ),
         }
 
     def close(self) -> None:
@@ -120,13 +148,14 @@ class EmbeddedEngine:
         except EngineError as error:
             return error.http_status, _envelope(error.code, None, error.message)
         except (MemOSInputError, FilterError) as error:
-            code = 40012 if str(error).startswith("relativity") else 40000
-            return 400, _envelope(code, None, f"Invalid request parameters: {error}")
+            # A check after the request was read (parse_wire answers those with their own code).
+            message = f"Invalid request parameters: {error}"
+            return 400, _envelope(codes.BAD_REQUEST, None, message)
         except sqlite3.OperationalError as error:
             if not any(words in str(error).lower() for words in _TOO_LARGE):
                 raise
             message = f"the request is too large for the embedded engine ({error})"
-            return 400, _envelope(40000, None, f"Invalid request parameters: {message}")
+            return 400, _envelope(codes.BAD_REQUEST, None, f"Invalid request parameters: {message}")
         return 200, _envelope(0, data, "ok")
 
     def _dispatch(
@@ -136,16 +165,15 @@ class EmbeddedEngine:
             return self.describe()
         if method == "GET" and route.startswith("/get/memory/"):
             return self.get_memory_by_id(route.removeprefix("/get/memory/"))
-        handler = self._routes.get(route)
+        endpoint = self._routes.get(route)
         if route in ("/chat", "/rerank"):
             raise EngineError(
                 codes.BAD_REQUEST,
                 f"{route[1:]} needs a MemOS-hosted model, which the embedded engine does not have",
             )
-        if handler is None or method != "POST":
+        if endpoint is None or method != "POST":
             raise EngineError(codes.NO_SUCH_ENDPOINT, f"no such endpoint: {method} {route}")
         if route == "/add/knowledgebase-file" and content_type.startswith("multipart/"):
-            refuse_unimplemented(route, params)
             return self._knowledge.add_knowledgebase_form(body, params, content_type)
         try:
             request = json.loads(body or b"{}")
@@ -156,10 +184,8 @@ class EmbeddedEngine:
         if not isinstance(request, dict):
             raise EngineError(codes.BAD_REQUEST, "the request body must be a JSON object")
         _check_json(request)
-        # The official SDK sends null for every unset optional field.
-        request = {key: value for key, value in request.items() if value is not None}
-        refuse_unimplemented(route, request)
-        return handler(request)
+        model, answer = endpoint
+        return answer(parse_wire(model, request))
 
     def describe(self) -> dict[str, Any]:
         """What ``GET /`` answers: what this server is, and where its API lives."""
@@ -175,23 +201,25 @@ class EmbeddedEngine:
         }
 
     # ---- the endpoints, one method each: a request body in, the envelope's data out ---------
+    # Called directly, a mistaken field raises MemOSInputError (or the engine's error, with the
+    # code the wire would answer); handle() answers the same mistakes with an error envelope.
 
-    def add_message(self, body: dict[str, Any]) -> dict[str, Any]:
-        return self._ingest.add_message(body)
+    def add_message(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self._ingest.add_message(parse(AddMessage, body))
 
-    def get_message(self, body: dict[str, Any]) -> dict[str, Any]:
-        return self._ingest.get_message(body)
+    def get_message(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self._ingest.get_message(parse(GetMessage, body))
 
-    def add_feedback(self, body: dict[str, Any]) -> dict[str, Any]:
+    def add_feedback(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """A correction. Fast mode keeps it as the user's newest statement, ranked above what it
         corrects; fine mode has the model update or retire the memories it corrects."""
-        return self._ingest.add_feedback(body)
+        return self._ingest.add_feedback(parse(AddFeedback, body))
 
-    def extract_memory(self, body: dict[str, Any]) -> dict[str, Any]:
-        return self._ingest.extract_memory(body)
+    def extract_memory(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self._ingest.extract_memory(parse(ExtractMemory, body))
 
-    def search_memory(self, body: dict[str, Any]) -> dict[str, Any]:
-        return self._search.search_memory(body)
+    def search_memory(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self._search.search_memory(parse(SearchMemory, body))
 
     def rank(
         self,
@@ -225,40 +253,40 @@ class EmbeddedEngine:
         """
         return self._search.rank(query, user_id, limit, relativity, candidates)
 
-    def get_memory(self, body: dict[str, Any]) -> dict[str, Any]:
-        return self._records.get_memory(body)
+    def get_memory(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self._records.get_memory(parse(GetMemory, body))
 
     def get_memory_by_id(self, memory_id: str) -> dict[str, Any]:
         return self._records.get_memory_by_id(memory_id)
 
-    def delete_memory(self, body: dict[str, Any]) -> dict[str, Any]:
+    def delete_memory(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """Delete by ids, or every memory of a user or an agent; ``memory_type`` narrows each.
 
         A user or agent without (such) memories is deleted idempotently; ids of which none exists
         are a 40307, as in the cloud.
         """
-        return self._records.delete_memory(body)
+        return self._records.delete_memory(parse(DeleteMemory, body))
 
-    def update_memory(self, body: dict[str, Any]) -> dict[str, Any]:
-        return self._records.update_memory(body)
+    def update_memory(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self._records.update_memory(parse(UpdateMemory, body))
 
-    def get_status(self, body: dict[str, Any]) -> dict[str, Any]:
-        return self._records.get_status(body)
+    def get_status(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self._records.get_status(parse(GetStatus, body))
 
-    def create_knowledgebase(self, body: dict[str, Any]) -> dict[str, Any]:
-        return self._knowledge.create_knowledgebase(body)
+    def create_knowledgebase(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self._knowledge.create_knowledgebase(parse(CreateKnowledgebase, body))
 
-    def delete_knowledgebase(self, body: dict[str, Any]) -> dict[str, Any]:
-        return self._knowledge.delete_knowledgebase(body)
+    def delete_knowledgebase(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self._knowledge.delete_knowledgebase(parse(DeleteKnowledgebase, body))
 
-    def add_knowledgebase_file(self, body: dict[str, Any]) -> list[dict[str, Any]]:
-        return self._knowledge.add_knowledgebase_file(body)
+    def add_knowledgebase_file(self, body: Mapping[str, Any]) -> list[dict[str, Any]]:
+        return self._knowledge.add_knowledgebase_file(parse(AddKnowledgebaseFile, body))
 
-    def get_knowledgebase_file(self, body: dict[str, Any]) -> dict[str, Any]:
-        return self._knowledge.get_knowledgebase_file(body)
+    def get_knowledgebase_file(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self._knowledge.get_knowledgebase_file(parse(GetKnowledgebaseFile, body))
 
-    def delete_knowledgebase_file(self, body: dict[str, Any]) -> dict[str, Any]:
-        return self._knowledge.delete_knowledgebase_file(body)
+    def delete_knowledgebase_file(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self._knowledge.delete_knowledgebase_file(parse(DeleteKnowledgebaseFile, body))
 
 
 def _check_json(value: object) -> None:
