@@ -3,32 +3,157 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import email
 import email.policy
 import json
 from collections.abc import Mapping
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+from typing_extensions import Self
+
 from langchain_memos import _codes as codes
-from langchain_memos._validation import check_text
+from langchain_memos._constants import MAX_PAGE_SIZE
+from langchain_memos._validation import (
+    check_int,
+    check_optional_str,
+    check_str_list,
+    check_text,
+    exactly_one,
+)
 from langchain_memos.embedded._errors import EngineError
 from langchain_memos.embedded._fields import refuse_unimplemented
-from langchain_memos.embedded._requests import (
-    MAX_FILES,
-    AddKnowledgebaseFile,
-    CreateKnowledgebase,
-    DeleteKnowledgebase,
-    DeleteKnowledgebaseFile,
-    GetKnowledgebaseFile,
-    implemented,
-    page_offset,
-)
+from langchain_memos.embedded._requests import Request, implemented, limit_of, page_offset
 from langchain_memos.embedded._store import ID_LIST
 from langchain_memos.embedded._text import title
 from langchain_memos.embedded._writer import Writer, new_id
 
+MAX_FILES = 20
 _TEXT_FILE_TYPES = (".txt", ".md", ".markdown", ".json", ".xml", ".csv")
 _CHUNK_CHARS = 600
+
+
+# ---- the requests ---------------------------------------------------------------------------
+
+
+class CreateKnowledgebase(Request):
+    route = "/create/knowledgebase"
+    writes = True
+
+    knowledgebase_name: str
+    knowledgebase_description: str | None
+
+    @classmethod
+    def read(cls, body: Mapping[str, Any]) -> Self:
+        name = check_text("knowledgebase_name", body.get("knowledgebase_name"))
+        description = check_optional_str(
+            "knowledgebase_description", body.get("knowledgebase_description")
+        )
+        return cls(knowledgebase_name=name, knowledgebase_description=description)
+
+
+class DeleteKnowledgebase(Request):
+    route = "/delete/knowledgebase"
+    writes = True
+
+    knowledgebase_id: str
+
+    @classmethod
+    def read(cls, body: Mapping[str, Any]) -> Self:
+        return cls(knowledgebase_id=check_text("knowledgebase_id", body.get("knowledgebase_id")))
+
+
+class UploadedFile(BaseModel):
+    """One file of ``add/knowledgebase-file``, decoded."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    type: object  # checked when stored, as a form's
+    data: bytes
+
+
+class AddKnowledgebaseFile(Request):
+    route = "/add/knowledgebase-file"
+    writes = True
+
+    knowledgebase_id: str
+    file: list[UploadedFile]
+    type: object = None  # a form's field; each JSON file names its own type
+
+    @classmethod
+    def read(cls, body: Mapping[str, Any]) -> Self:
+        kb = check_text("knowledgebase_id", body.get("knowledgebase_id"))
+        files = body.get("file")
+        if not isinstance(files, list) or not files:
+            raise EngineError(codes.LIST_REQUIRED, "file must be a non-empty list")
+        if len(files) > MAX_FILES:
+            raise EngineError(codes.TOO_MANY_FILES, f"at most {MAX_FILES} files per request")
+        decoded = []
+        for item in files:
+            if not isinstance(item, dict) or not isinstance(item.get("content"), str):
+                raise EngineError(codes.BAD_REQUEST, "each file needs a string content")
+            name = item.get("name") or "file.txt"
+            decoded.append(
+                UploadedFile(name=name, type=item.get("type"), data=_decode(item["content"]))
+            )
+        return cls(knowledgebase_id=kb, file=decoded, type=body.get("type"))
+
+
+class GetKnowledgebaseFile(Request):
+    route = "/get/knowledgebase-file"
+
+    file_ids: list[str] | None
+    knowledgebase_id: str | None
+    page: int
+    page_size: int
+    type: object
+
+    @classmethod
+    def read(cls, body: Mapping[str, Any]) -> Self:
+        mode = exactly_one(
+            file_ids=body.get("file_ids"), knowledgebase_id=body.get("knowledgebase_id")
+        )
+        if mode == "file_ids":
+            ids = check_str_list("file_ids", body["file_ids"], allow_empty=False)
+            return cls(file_ids=ids, knowledgebase_id=None, page=1, page_size=0, type=None)
+        kb = check_text("knowledgebase_id", body["knowledgebase_id"])
+        page = check_int("page", body.get("page"), low=1) or 1
+        size = limit_of(body, "page_size", 20, MAX_PAGE_SIZE)
+        return cls(
+            file_ids=None, knowledgebase_id=kb, page=page, page_size=size, type=body.get("type")
+        )
+
+
+class DeleteKnowledgebaseFile(Request):
+    route = "/delete/knowledgebase-file"
+    writes = True
+
+    file_ids: list[str]
+
+    @classmethod
+    def read(cls, body: Mapping[str, Any]) -> Self:
+        return cls(
+            file_ids=check_str_list("file_ids", body.get("file_ids"), allow_empty=False) or []
+        )
+
+
+def _decode(content: str) -> bytes:
+    if content.startswith(("http://", "https://")):
+        raise EngineError(
+            codes.BAD_FILE, "the embedded engine cannot fetch URLs; send the file as base64"
+        )
+    if content.startswith("data:"):
+        content = content.split(",", 1)[-1]
+    try:
+        return base64.b64decode(content, validate=True)
+    except (binascii.Error, ValueError):
+        raise EngineError(codes.FILE_NOT_BASE64, "file content is not valid base64") from None
+
+
+# ---- the endpoints --------------------------------------------------------------------------
 
 
 class KnowledgeBases:

@@ -22,20 +22,22 @@ from langchain_memos import _codes as codes
 from langchain_memos._exceptions import MemOSInputError
 from langchain_memos.embedded._errors import EngineError
 from langchain_memos.embedded._ingest import Ingest
-from langchain_memos.embedded._knowledge import KnowledgeBases
+from langchain_memos.embedded._knowledge import (
+    AddKnowledgebaseFile,
+    CreateKnowledgebase,
+    DeleteKnowledgebase,
+    DeleteKnowledgebaseFile,
+    GetKnowledgebaseFile,
+    KnowledgeBases,
+)
 from langchain_memos.embedded._ranking import DEFAULT_RELATIVITY
 from langchain_memos.embedded._records import Records
 from langchain_memos.embedded._refine import Refiner
 from langchain_memos.embedded._requests import (
     AddFeedback,
-    AddKnowledgebaseFile,
     AddMessage,
-    CreateKnowledgebase,
-    DeleteKnowledgebase,
-    DeleteKnowledgebaseFile,
     DeleteMemory,
     ExtractMemory,
-    GetKnowledgebaseFile,
     GetMemory,
     GetMessage,
     GetStatus,
