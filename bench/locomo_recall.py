@@ -47,9 +47,7 @@ from _common import code_under_test, finish, machine_info, percentile, versions
 
 from langchain_memos import MemOSClient
 from langchain_memos.embedded import EmbeddedEngine
-from langchain_memos.embedded._store import scope_token
-from langchain_memos.embedded._text import STOPWORDS, TIME_MARKER, asks_when, query_terms
-from langchain_memos.embedded.engine import _rank, _Scorer
+from langchain_memos.embedded._text import STOPWORDS
 from langchain_memos.types import MemoryDetail, MessageInput
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -436,23 +434,6 @@ def map_memories(
     return mapping
 
 
-def internal_ranking(engine: EmbeddedEngine, user_id: str, query: str, limit: int) -> list[str]:
-    """Memory ids as the engine ranks them for ``search/memory`` (relativity 0, no preferences),
-    without the API's cap of 25: the same steps as ``EmbeddedEngine.search_memory``.
-
-    For the headroom row only; no client can ask for this.
-    """
-    owners = [scope_token("u", user_id)]
-    terms = query_terms(query)
-    scorer = _Scorer(terms, *engine.store.frequencies(owners, terms))
-    if asks_when(query):
-        terms = [*terms, TIME_MARKER]
-    found = engine.store.candidates(
-        words=terms, kind="fact", owners=owners, where="1", params=[], limit=limit
-    )
-    return [str(item["id"]) for item in _rank(found, scorer, None, 0.0, limit)]
-
-
 def run_engine(data: DataSet, db_path: str, budget: int) -> EngineRun:
     run = EngineRun()
     engine = EmbeddedEngine(db_path, chat_model=None, embeddings=None)  # fast mode, lexical
@@ -492,7 +473,13 @@ def run_engine(data: DataSet, db_path: str, budget: int) -> EngineRun:
                     budget,
                     CLOUD_LIMIT,
                 )
-                ids = internal_ranking(engine, user_id, question.text, HEADROOM_LIMIT)
+                ranked = engine.rank(
+                    question.text,
+                    user_id=user_id,
+                    limit=HEADROOM_LIMIT,
+                    candidates=HEADROOM_LIMIT,
+                )
+                ids = [str(memory["id"]) for memory in ranked]
                 if ids[:CLOUD_LIMIT] != [m.id for m in recalled]:
                     run.top25_mismatches += 1
                 missing = [i for i in ids if i not in values]
@@ -767,7 +754,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "session's turns in order with equal sources[0].content, each pair confirmed by "
             "get_memory_by_id metadata.sources",
             "engine_internal_200": "headroom only, not reachable through the API: the engine's "
-            "own ranking steps (Store.candidates, _rank) with 200 candidates instead of 25",
+            "own ranking (EmbeddedEngine.rank) with 200 candidates instead of 25",
             "top25_differs": "searches whose 25 facts are not the first 25 of the 200-candidate "
             "ranking: the API ranks max(50, 5 * 25) = 125 bm25 candidates, so a memory whose "
             "score a boost raises from below that depth is only seen with 200",

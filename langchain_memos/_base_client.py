@@ -22,7 +22,9 @@ from typing import Any, Generic, TypeVar
 import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from langchain_memos import _codes as codes
 from langchain_memos import _constants as C  # noqa: N812 - a namespace of constants
+from langchain_memos._codes import RETRYABLE_CODES, WRITE_REJECTED_CODES
 from langchain_memos._exceptions import (
     APIConnectionError,
     APIError,
@@ -53,15 +55,7 @@ logger = logging.getLogger("langchain_memos")
 
 T = TypeVar("T")
 
-# Business codes after which the same request may succeed (shared/memos_api.md 1.16).
-RETRYABLE_CODES = frozenset({50000, 50002, 50004, 50005, 50143, 50144, 50145, 40300, 40309})
-# Codes and statuses that prove a write was rejected before it was processed.
-WRITE_REJECTED_CODES = frozenset({50143, 50144, 50145, 40300, 40309})
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-
-_NOT_FOUND_CODES = frozenset({40001, 40307, 40308, 50120, 50123, 50131})
-_AUTH_CODES = frozenset({40100, 40130, 40132})
-_RATE_LIMIT_CODES = frozenset({40300, 40301, 40302, 40304, 40309})
 
 
 @dataclass(frozen=True)
@@ -293,19 +287,9 @@ def _data_adapter(response_type: Any) -> TypeAdapter[Any]:
 
 
 def _error_class(code: int | None, http_status: int) -> type[APIStatusError]:
-    if code is not None and code not in C.SUCCESS_CODES:
-        if code in _AUTH_CODES:
-            return AuthenticationError
-        if code in _RATE_LIMIT_CODES:
-            return RateLimitError
-        if code == 40306:
-            return PermissionDeniedError
-        if code in _NOT_FOUND_CODES:
-            return NotFoundError
-        if code >= 50000:
-            return InternalServerError
-        if 40000 <= code < 50000:
-            return BadRequestError
+    # A MemOS error code decides, through the status it goes with; else the HTTP status does.
+    if code is not None and code not in C.SUCCESS_CODES and code >= codes.BAD_REQUEST:
+        http_status = codes.http_status(code)
     if http_status == 401:
         return AuthenticationError
     if http_status == 403:

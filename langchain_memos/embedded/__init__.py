@@ -4,7 +4,7 @@ Use it through any client: ``MemOSClient(embedded="memos.db")``, or
 ``MEMOS_BASE_URL=embedded:///path/to/memos.db`` for every component at once.
 """
 
-from langchain_memos.embedded.engine import EmbeddedEngine, EngineError
+from langchain_memos.embedded.engine import EmbeddedEngine
 from langchain_memos.embedded.transport import EmbeddedTransport, open_engine
 
-__all__ = ["EmbeddedEngine", "EmbeddedTransport", "EngineError", "open_engine"]
+__all__ = ["EmbeddedEngine", "EmbeddedTransport", "open_engine"]

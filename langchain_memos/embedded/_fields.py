@@ -1,10 +1,10 @@
-"""The request fields each data-changing endpoint of the embedded engine implements.
+"""Refusing what a data-changing endpoint of the embedded engine does not implement.
 
 A write must never do something other than what was asked: a field the engine would ignore can
 widen what it changes (``delete/memory`` with ``memory_type`` deleting every type). So every
-endpoint that changes data names the fields it implements, and any other field with a value is
-refused before anything is written. Endpoints that only read are not listed: what they ignore
-changes nothing.
+endpoint that changes data refuses any field with a value that its request model
+(``_requests``) does not declare, before anything is written. Endpoints that only read do not:
+what they ignore changes nothing.
 """
 
 from __future__ import annotations
@@ -18,39 +18,6 @@ __all__ = ["MEMORY_TYPES", "refuse_unimplemented"]
 # Sent by the official SDK, CLI and plugins on any call: a channel tag for the service's own
 # statistics, which changes nothing in the memories.
 _EVERYWHERE = frozenset({"source"})
-
-_WRITE_FIELDS: dict[str, frozenset[str]] = {
-    "/add/message": frozenset(
-        {
-            "user_id",
-            "conversation_id",
-            "messages",
-            "agent_id",
-            "app_id",
-            "tags",
-            "info",
-            "allow_public",
-            "async_mode",
-        }
-    ),
-    "/add/feedback": frozenset(
-        {
-            "user_id",
-            "conversation_id",
-            "feedback_content",
-            "feedback_time",
-            "agent_id",
-            "app_id",
-            "allow_public",
-        }
-    ),
-    "/delete/memory": frozenset({"memory_ids", "user_id", "agent_id", "memory_type"}),
-    "/update/memory": frozenset({"memory_id", "content", "title", "status"}),
-    "/create/knowledgebase": frozenset({"knowledgebase_name", "knowledgebase_description"}),
-    "/delete/knowledgebase": frozenset({"knowledgebase_id"}),
-    "/add/knowledgebase-file": frozenset({"knowledgebase_id", "file", "type"}),
-    "/delete/knowledgebase-file": frozenset({"file_ids"}),
-}
 
 # What to do instead, for the fields callers are known to send.
 _INSTEAD = {
@@ -72,15 +39,15 @@ MEMORY_TYPES: dict[str, tuple[str, str | None]] = {
 }
 
 
-def refuse_unimplemented(route: str, body: Mapping[str, object]) -> None:
-    """Raise :class:`MemOSInputError` naming every field of ``body`` that ``route`` would ignore.
+def refuse_unimplemented(
+    route: str, body: Mapping[str, object], implemented: frozenset[str]
+) -> None:
+    """Raise :class:`MemOSInputError` naming every field of ``body`` that ``route`` would ignore:
+    any not ``implemented``.
 
     JSON ``null`` and an empty list ask for nothing, and pass: the official SDK sends ``null`` for
     every option left unset.
     """
-    implemented = _WRITE_FIELDS.get(route)
-    if implemented is None:
-        return
     ignored = sorted(
         name
         for name, value in body.items()

@@ -16,6 +16,8 @@ from langchain_memos._sqlite import immediate_transaction
 from langchain_memos.embedded._database import APPLICATION_ID, check_database
 from langchain_memos.embedded._text import epoch_ms, fts_query, index_text, parse_chat_time
 
+# A list of ids as one SQL parameter (a JSON array): any number of them, one variable.
+ID_LIST = "(SELECT value FROM json_each(?))"
 # Bumped whenever what is indexed changes, so that an older database fails clearly.
 INDEX_VERSION = 1
 

@@ -38,7 +38,8 @@ from langchain_memos import (
     MemOSInputError,
 )
 from langchain_memos.chat_message_histories import MemOSChatMessageHistory
-from langchain_memos.embedded import EmbeddedEngine, EngineError
+from langchain_memos.embedded import EmbeddedEngine
+from langchain_memos.embedded._errors import EngineError
 from langchain_memos.filters import all_of, by_source, created, info, tag, validate_filter
 from langchain_memos.graph import MemOSGraphMemory, create_memos_pre_model_hook
 from langchain_memos.middleware import MemOSMiddleware

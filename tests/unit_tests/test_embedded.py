@@ -18,7 +18,8 @@ from langchain_memos import (
     NotFoundError,
 )
 from langchain_memos.embedded import EmbeddedEngine
-from langchain_memos.embedded._text import find_preferences, parse_chat_time, terms
+from langchain_memos.embedded._preferences import find_preferences
+from langchain_memos.embedded._text import parse_chat_time, terms
 from langchain_memos.filters import all_of, created, tag
 
 Client = MemOSClient | AsyncMemOSClient

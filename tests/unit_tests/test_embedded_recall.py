@@ -8,7 +8,7 @@ import pytest
 
 from langchain_memos import MemOSClient
 from langchain_memos.embedded import EmbeddedEngine
-from langchain_memos.embedded._text import find_preferences
+from langchain_memos.embedded._preferences import find_preferences
 
 
 @pytest.fixture

@@ -1,0 +1,142 @@
+"""Conversations in: ``add/message`` stores the messages and makes their memories (fast mode at
+once, fine mode through the :class:`Refiner`); ``add/feedback``, ``extract/memory`` and
+``get/message`` read or write the same way."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from langchain_memos.embedded._produce import produce, text_of, turn_of
+from langchain_memos.embedded._refine import Job, Refiner
+from langchain_memos.embedded._requests import AddFeedback, AddMessage, ExtractMemory, GetMessage
+from langchain_memos.embedded._text import epoch_ms, parse_chat_time
+from langchain_memos.embedded._turns import Turn
+from langchain_memos.embedded._writer import Writer, new_id
+
+
+class Ingest:
+    """Stores conversations and makes their memories."""
+
+    def __init__(self, writer: Writer, refiner: Refiner | None) -> None:
+        self._writer = writer
+        self._store = writer.store
+        self._refiner = refiner
+
+    def add_message(self, request: AddMessage) -> dict[str, Any]:
+        user_id, conversation_id = request.user_id, request.conversation_id
+        messages = request.messages
+        owner = {
+            "user_id": user_id,
+            "agent_id": request.agent_id,
+            "app_id": request.app_id,
+            "info": request.info,
+            "public": request.allow_public,
+        }
+        extra_tags = request.tags
+        now = self._writer.now_ms()
+        task_id = new_id()
+        rough: list[str] = []
+        calls: dict[str, dict[str, Any]] = {}
+        planned: list[tuple[dict[str, Any], int, list[tuple[str, dict[str, Any], str]]]] = []
+        last = self._last_turn(user_id, conversation_id)
+        for message in messages:
+            moment = parse_chat_time(message.get("chat_time"))
+            stamp = epoch_ms(moment) if moment else now
+            produced = []
+            made = produce(message, conversation_id, stamp, calls, last)
+            last = turn_of(message) or last
+            for kind, memory in made:
+                memory["tags"] = list(dict.fromkeys([*memory.get("tags", []), *extra_tags]))
+                if kind in ("fact", "preference"):
+                    rough.append(memory["id"])
+                turn = text_of(message.get("content")) if kind == "fact" else ""
+                produced.append((kind, memory, turn))
+            planned.append((message, stamp, produced))
+        # The embedding model is called before the database is locked.
+        vectors = iter(
+            self._writer.embed([memory for *_, made in planned for _, memory, _ in made])
+        )
+        with self._store.transaction() as db:
+            turns = [turn for *_, made in planned for kind, _, turn in made if turn]
+            contexts, previous = self._store.plan_context(db, user_id, conversation_id, turns)
+            around = iter(contexts)
+            for message, stamp, produced in planned:
+                stored = {**message, "create_time": stamp, "update_time": stamp}
+                db.execute(
+                    "INSERT INTO messages (user_id, conversation_id, body, create_time) "
+                    "VALUES (?, ?, ?, ?)",
+                    (user_id, conversation_id, json.dumps(stored, ensure_ascii=False), stamp),
+                )
+                for kind, memory, turn in produced:
+                    self._writer.insert(
+                        db,
+                        kind,
+                        memory,
+                        owner,
+                        next(vectors),
+                        speaker=message.get("name") or message["role"],
+                        text=turn,
+                        context=next(around) if turn else ("", ""),
+                    )
+            self._store.update_context(db, previous)
+            status = "completed" if self._refiner is None else "running"
+            db.execute(
+                "INSERT INTO tasks (task_id, status, create_time) VALUES (?, ?, ?)",
+                (task_id, status, now),
+            )
+        wait = not request.async_mode
+        if self._refiner is not None:
+            job = Job(task_id, owner, conversation_id, messages, rough, extra_tags)
+            if wait:
+                self._refiner.run(job)
+            else:
+                self._refiner.submit(job)
+        # Fast mode finishes before answering; async callers are told "running" as by the cloud,
+        # and get/status already says "completed".
+        return {"success": True, "task_id": task_id, "status": "completed" if wait else "running"}
+
+    def _last_turn(self, user_id: str, conversation_id: str) -> Turn | None:
+        """The conversation's latest turn, which the next one may answer."""
+        rows = self._store.query(
+            "SELECT body FROM messages WHERE user_id = ? AND conversation_id = ? "
+            "ORDER BY seq DESC LIMIT 1",
+            (user_id, conversation_id),
+        )
+        return turn_of(json.loads(rows[0]["body"])) if rows else None
+
+    def get_message(self, request: GetMessage) -> dict[str, Any]:
+        rows = self._store.query(
+            "SELECT body FROM (SELECT seq, body FROM messages WHERE user_id = ? AND "
+            "conversation_id = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq",
+            (request.user_id, request.conversation_id, request.message_limit_number),
+        )
+        return {"message_detail_list": [json.loads(row["body"]) for row in rows]}
+
+    def add_feedback(self, request: AddFeedback) -> dict[str, Any]:
+        """A correction. Fast mode keeps it as the user's newest statement, ranked above what it
+        corrects; fine mode has the model update or retire the memories it corrects."""
+        added = self.add_message(request.message)
+        return {**added, "status": "completed"}
+
+    def extract_memory(self, request: ExtractMemory) -> dict[str, Any]:
+        types = request.extraction_types
+        facts: list[dict[str, Any]] = []
+        preferences: list[dict[str, Any]] = []
+        previous: Turn | None = None
+        for message in request.messages:
+            made = produce(message, "extract", self._writer.now_ms(), {}, previous)
+            previous = turn_of(message) or previous
+            for kind, memory in made:
+                if kind == "fact" and "memory" in types:
+                    facts.append(
+                        {
+                            k: memory[k]
+                            for k in ("memory_key", "memory_value", "memory_type", "tags")
+                        }
+                    )
+                if kind == "preference" and "preference" in types:
+                    preferences.append(
+                        {k: memory[k] for k in ("preference", "reasoning", "preference_type")}
+                    )
+        return {"success": True, "memory_detail_list": facts, "preference_detail_list": preferences}

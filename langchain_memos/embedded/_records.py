@@ -1,0 +1,128 @@
+"""Listing, reading, updating and deleting memories, and the status of the tasks that made them."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+from urllib.parse import unquote
+
+from langchain_memos import _codes as codes
+from langchain_memos.embedded._errors import EngineError
+from langchain_memos.embedded._fields import MEMORY_TYPES
+from langchain_memos.embedded._requests import (
+    DeleteMemory,
+    GetMemory,
+    GetStatus,
+    UpdateMemory,
+    page_offset,
+)
+from langchain_memos.embedded._store import ID_LIST
+from langchain_memos.embedded._writer import Writer
+
+
+class Records:
+    """The memories as records: what ``get/memory``, ``delete/memory``, ``update/memory`` and
+    ``get/status`` do."""
+
+    def __init__(self, writer: Writer) -> None:
+        self._writer = writer
+        self._store = writer.store
+
+    def get_memory(self, request: GetMemory) -> dict[str, Any]:
+        page, size, where = request.page, request.size, request.filter.where
+        result: dict[str, Any] = {}
+        total = 0
+        for kind, key in request.kinds:
+            sql = f"FROM memories m WHERE m.user_id = ? AND m.kind = ? AND {where}"
+            kind_params = [request.user_id, kind, *request.filter.params]
+            count = self._store.query(f"SELECT count(*) {sql}", kind_params)[0][0]
+            rows = self._store.query(
+                f"SELECT m.body, m.info {sql} ORDER BY m.seq DESC LIMIT ? OFFSET ?",
+                [*kind_params, size, page_offset(page, size)],
+            )
+            result[key] = [{**json.loads(r["body"]), "info": json.loads(r["info"])} for r in rows]
+            total = max(total, count)
+        return {
+            **result,
+            "total": total,
+            "size": size,
+            "current": page,
+            "pages": max(1, math.ceil(total / size)),
+        }
+
+    def get_memory_by_id(self, memory_id: str) -> dict[str, Any]:
+        rows = self._store.query(
+            "SELECT body, info FROM memories WHERE id = ?", (unquote(memory_id),)
+        )
+        if not rows:
+            raise EngineError(codes.MEMORY_NOT_FOUND, f"memory {unquote(memory_id)} not found")
+        memory = json.loads(rows[0]["body"])
+        return {
+            **memory,
+            "info": json.loads(rows[0]["info"]),
+            "metadata": {"sources": memory.get("sources", [])},
+        }
+
+    def delete_memory(self, request: DeleteMemory) -> dict[str, Any]:
+        """Delete by ids, or every memory of a user or an agent; ``memory_type`` narrows each.
+
+        A user or agent without (such) memories is deleted idempotently; ids of which none exists
+        are a 40307, as in the cloud.
+        """
+        of_type, params = _memory_type_sql(request.memory_type)
+        with self._store.transaction() as db:
+            if request.memory_ids is not None:
+                listed = json.dumps(request.memory_ids)
+                exists = db.execute(f"SELECT 1 FROM memories WHERE id IN {ID_LIST}", [listed])
+                if exists.fetchone() is None:
+                    raise EngineError(codes.MEMORY_NOT_FOUND, "none of these memories exists")
+                where, params = f"m.id IN {ID_LIST} AND {of_type}", [listed, *params]
+            else:
+                mode = "user_id" if request.user_id is not None else "agent_id"
+                owner = request.user_id or request.agent_id
+                where, params = f"m.{mode} = ? AND {of_type}", [owner, *params]
+            self._store.delete_memories(db, where, params)
+        return {"success": True}
+
+    def update_memory(self, request: UpdateMemory) -> dict[str, Any]:
+        memory_id = request.memory_id
+        rows = self._store.query("SELECT seq, kind, body FROM memories WHERE id = ?", (memory_id,))
+        if not rows:
+            raise EngineError(codes.MEMORY_NOT_FOUND, f"memory {memory_id} not found")
+        memory = json.loads(rows[0]["body"])
+        field = "memory_value" if rows[0]["kind"] == "fact" else "preference"
+        if request.content is not None:
+            memory[field] = request.content
+        if request.title is not None:
+            memory["memory_key"] = request.title
+        if request.status is not None:
+            memory["status"] = request.status
+        memory["update_time"] = self._writer.now_ms()
+        (vector,) = self._writer.embed([memory])
+        owner_row = self._store.query(
+            "SELECT user_id, knowledgebase_id FROM memories WHERE seq = ?", (rows[0]["seq"],)
+        )[0]
+        with self._store.transaction() as db:
+            self._writer.rewrite(
+                db, rows[0]["seq"], memory, vector, dict(owner_row), rows[0]["kind"]
+            )
+        return {"success": True}
+
+    def get_status(self, request: GetStatus) -> dict[str, Any]:
+        task_id = request.task_id
+        rows = self._store.query("SELECT status FROM tasks WHERE task_id = ?", (task_id,))
+        if not rows:
+            raise EngineError(codes.TASK_NOT_FOUND, f"task {task_id} not found")
+        return {"task_id": task_id, "status": rows[0]["status"], "memory_views": None}
+
+
+def _memory_type_sql(value: str | None) -> tuple[str, list[Any]]:
+    """SQL selecting the memories of one MemOS ``memory_type`` (``TRUE`` for none)."""
+    if value is None:
+        return "1", []
+    kind, name = MEMORY_TYPES[value]
+    if name is None:
+        return "m.kind = ?", [kind]
+    field = "tool_type" if kind == "tool" else "memory_type"
+    return f"m.kind = ? AND json_extract(m.body, '$.{field}') = ?", [kind, name]

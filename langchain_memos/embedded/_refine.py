@@ -1,0 +1,151 @@
+"""Fine mode: a chat model abstracts a task's turns into facts and preferences, reconciled with
+the user's stored memories (a changed fact updates its memory), replacing the fast ones."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+
+from langchain_memos.embedded._fine import extract
+from langchain_memos.embedded._produce import text_of
+from langchain_memos.embedded._requests import SearchMemory, parse
+from langchain_memos.embedded._search import Search
+from langchain_memos.embedded._writer import Writer, new_id
+
+logger = logging.getLogger("langchain_memos.embedded")
+
+_RECONCILE_LATEST = 20
+
+
+@dataclass(frozen=True)
+class Job:
+    """What one ``add/message`` leaves to refine: its messages, and the fast memories they made."""
+
+    task_id: str
+    owner: dict[str, Any]
+    conversation_id: str
+    messages: list[dict[str, Any]]
+    rough: list[str]
+    tags: list[str]
+
+
+class Refiner:
+    """Runs refinements, at once or in the background, one at a time in the order submitted."""
+
+    def __init__(self, writer: Writer, search: Search, chat_model: BaseChatModel) -> None:
+        self._writer = writer
+        self._store = writer.store
+        self._search = search
+        self._chat_model = chat_model
+        # One worker: refinements of a user's turns run in the order they were added.
+        self._worker = ThreadPoolExecutor(1, "memos-refine")
+
+    def submit(self, job: Job) -> None:
+        self._worker.submit(self.run, job)
+
+    def close(self) -> None:
+        """Finish the pending refinements."""
+        self._worker.shutdown(wait=True)
+
+    def run(self, job: Job) -> None:
+        """Replace the job's fast memories with the model's, reconciled."""
+        owner, rough = job.owner, job.rough
+        try:
+            said = " ".join(text_of(m.get("content")) for m in job.messages if m["role"] == "user")
+            asked = {"user_id": owner["user_id"], "query": said[:2000] or "user", "relativity": 0}
+            related = self._search.search_memory(parse(SearchMemory, asked))
+            # A change often shares no words with what it changes ("I moved to Nanjing" vs "lives
+            # in Shanghai"), so the model also sees the user's latest memories.
+            latest = self._store.query(
+                "SELECT body FROM memories WHERE user_id = ? AND kind IN ('fact', 'preference') "
+                "ORDER BY seq DESC LIMIT ?",
+                (owner["user_id"], _RECONCILE_LATEST + len(rough)),
+            )
+            items = [
+                *related["memory_detail_list"],
+                *related["preference_detail_list"],
+                *(json.loads(row["body"]) for row in latest),
+            ]
+            existing = {
+                item["id"]: item.get("memory_value") or item.get("preference") or ""
+                for item in items
+                if item["id"] not in rough
+            }
+            extraction = extract(self._chat_model, job.messages, list(existing.items()))
+            new = [{"memory_value": f.value} for f in extraction.facts] + [
+                {"preference": p.preference} for p in extraction.preferences
+            ]
+            vectors = iter(self._writer.embed(new))
+            with self._store.transaction() as db:
+                self._store.delete_memories(db, f"m.id IN ({','.join('?' * len(rough))})", rough)
+                obsolete = [i for i in extraction.obsolete if i in existing]
+                self._store.delete_memories(
+                    db, f"m.id IN ({','.join('?' * len(obsolete))})", obsolete
+                )
+                now = self._writer.now_ms()
+                base = {"conversation_id": job.conversation_id, "status": "activated"}
+                for fact in extraction.facts:
+                    memory = {
+                        **base,
+                        "memory_key": fact.key,
+                        "memory_value": fact.value,
+                        "memory_type": fact.type,
+                        "confidence": 0.9,
+                        "tags": list(dict.fromkeys([*fact.tags, *job.tags, "mode:fine"])),
+                    }
+                    self._upsert(
+                        db, "fact", memory, owner, fact.replaces, existing, now, next(vectors)
+                    )
+                for preference in extraction.preferences:
+                    memory = {
+                        **base,
+                        "preference": preference.preference,
+                        "preference_type": preference.preference_type,
+                        "reasoning": preference.reasoning,
+                    }
+                    self._upsert(
+                        db,
+                        "preference",
+                        memory,
+                        owner,
+                        preference.replaces,
+                        existing,
+                        now,
+                        next(vectors),
+                    )
+                db.execute(
+                    "UPDATE tasks SET status = 'completed' WHERE task_id = ?", (job.task_id,)
+                )
+        except Exception:
+            # The fast memories stay; the task says it failed.
+            logger.warning("fine-mode refinement of task %s failed", job.task_id, exc_info=True)
+            with self._store.transaction() as db:
+                db.execute("UPDATE tasks SET status = 'failed' WHERE task_id = ?", (job.task_id,))
+
+    def _upsert(
+        self,
+        db: sqlite3.Connection,
+        kind: str,
+        memory: dict[str, Any],
+        owner: dict[str, Any],
+        replaces: str | None,
+        existing: Mapping[str, str],
+        now: int,
+        vector: list[float] | None,
+    ) -> None:
+        """Update the memory a new one replaces (keeping its id), or insert the new one."""
+        if replaces in existing:
+            rows = db.execute("SELECT seq, body FROM memories WHERE id = ?", (replaces,)).fetchall()
+            if rows:
+                updated = {**json.loads(rows[0]["body"]), **memory, "update_time": now}
+                self._writer.rewrite(db, rows[0]["seq"], updated, vector, owner, kind)
+                return
+        memory = {**memory, "id": new_id(), "create_time": now, "update_time": now}
+        self._writer.insert(db, kind, memory, owner, vector)

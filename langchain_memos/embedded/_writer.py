@@ -1,0 +1,128 @@
+"""How memories reach the database: embedded, indexed for full text and vectors, inserted or
+rewritten. Every way of making or changing a memory goes through :class:`Writer`."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from langchain_core.embeddings import Embeddings
+
+from langchain_memos.embedded._store import Store, scope_token
+from langchain_memos.embedded._text import (
+    TIME_MARKER,
+    date_words,
+    epoch_ms,
+    index_text,
+    speaks_of_time,
+)
+from langchain_memos.embedded._vectors import VectorIndex
+from langchain_memos.types import parse_timestamp
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def memory_text(memory: Mapping[str, Any]) -> str:
+    return str(
+        memory.get("memory_value") or memory.get("preference") or memory.get("tool_value") or ""
+    )
+
+
+class Writer:
+    """The store, the vector index beside it and the embedding model that feeds it, and the clock
+    that stamps what is written."""
+
+    def __init__(
+        self, store: Store, embeddings: Embeddings | None, clock: Callable[[], datetime]
+    ) -> None:
+        self.store = store
+        self.embeddings = embeddings
+        self.vectors = VectorIndex() if embeddings is not None else None
+        if self.vectors is not None:
+            store.on_delete = self.vectors.forget
+        self._clock = clock
+
+    def now_ms(self) -> int:
+        return epoch_ms(self._clock())
+
+    def embed(self, memories: list[dict[str, Any]]) -> list[list[float] | None]:
+        """The memories' vectors (``None`` each without embeddings); call it before locking the
+        database, as the model may be slow."""
+        if self.embeddings is None or not memories:
+            return [None] * len(memories)
+        return list(self.embeddings.embed_documents([memory_text(m) for m in memories]))
+
+    def insert(
+        self,
+        db: sqlite3.Connection,
+        kind: str,
+        memory: dict[str, Any],
+        owner: Mapping[str, Any],
+        vector: list[float] | None,
+        *,
+        speaker: str = "",
+        text: str = "",
+        context: tuple[str, str] = ("", ""),
+    ) -> None:
+        seq = self.store.insert_memory(
+            db,
+            memory=memory,
+            kind=kind,
+            owner=owner,
+            columns=_columns(memory, speaker=speaker),
+            text=text,
+            context=context,
+        )
+        if self.vectors is not None and vector is not None:
+            self.vectors.add(db, seq, _owner_token(owner), kind, vector)
+
+    def rewrite(
+        self,
+        db: sqlite3.Connection,
+        seq: int,
+        memory: dict[str, Any],
+        vector: list[float] | None = None,
+        owner: Mapping[str, Any] | None = None,
+        kind: str = "fact",
+    ) -> None:
+        db.execute(
+            "UPDATE memories SET body = ?, update_time = ? WHERE seq = ?",
+            (json.dumps(memory, ensure_ascii=False), memory["update_time"], seq),
+        )
+        db.execute(
+            "UPDATE memories_fts SET body = ? WHERE rowid = ?", (_columns(memory)["body"], seq)
+        )
+        if self.vectors is not None:
+            db.execute("DELETE FROM vectors WHERE seq = ?", (seq,))
+            self.vectors.forget()
+            if vector is not None and owner is not None:
+                self.vectors.add(db, seq, _owner_token(owner), kind, vector)
+
+
+def _columns(memory: Mapping[str, Any], speaker: str = "") -> dict[str, str]:
+    """What a memory contributes to the full-text index, column by column."""
+    own = [
+        str(memory.get(key) or "")
+        for key in ("memory_value", "preference", "tool_value", "experience")
+    ]
+    moment = parse_timestamp(memory.get("create_time"))
+    return {
+        # Tags are not indexed: they are filterable metadata and, in fast mode, the text's own
+        # words, which must not outlive an edit of the text.
+        "body": index_text(*own),
+        "spk": index_text(speaker),
+        "date": date_words(moment) if moment else "",
+        "tmp": TIME_MARKER if speaks_of_time(" ".join(own)) else "",
+    }
+
+
+def _owner_token(owner: Mapping[str, Any]) -> str:
+    if owner.get("knowledgebase_id") is not None:
+        return scope_token("k", owner["knowledgebase_id"])
+    return scope_token("u", owner["user_id"])
