@@ -22,6 +22,7 @@ _NEAR = 0.5
 
 def _idf(total: int, frequency: int) -> float:
     # Smoothed, so that a word in most of a small store still counts for something.
+    frequency = min(frequency, total)  # never negative, whatever the counts say
     return math.log(1 + (total - frequency + 0.5) / (frequency + 0.5))
 
 

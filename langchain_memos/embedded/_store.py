@@ -348,13 +348,14 @@ class Store:
         Counted by the index itself, so a word matches as it does in a search (stemmed).
         """
         scope = f"scope : ({fts_query(owners)})"
-        sql = "SELECT count(*) FROM memories_fts WHERE memories_fts MATCH ?"
-        total = int(self.query(sql, [scope])[0][0])
-        counts = {
-            word: int(self.query(sql, [f"{scope} AND {TEXT_COLUMNS} : {fts_query([word])}"])[0][0])
-            for word in words
-        }
-        return total, counts
+        count = "(SELECT count(*) FROM memories_fts WHERE memories_fts MATCH ?)"
+        # One statement, so one snapshot: counted in two, a write landing between them could
+        # make a word more frequent than the whole store, and its weight negative.
+        row = self.query(
+            f"SELECT {', '.join([count] * (1 + len(words)))}",
+            [scope, *(f"{scope} AND {TEXT_COLUMNS} : {fts_query([word])}" for word in words)],
+        )[0]
+        return int(row[0]), {word: int(row[i + 1]) for i, word in enumerate(words)}
 
     def by_seq(self, seqs: list[int], where: str, params: list[Any]) -> list[Candidate]:
         """These memories, in this order, if they pass the filter ``where``."""

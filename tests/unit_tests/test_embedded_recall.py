@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from langchain_memos import MemOSClient
 from langchain_memos.embedded import EmbeddedEngine
 from langchain_memos.embedded._preferences import find_preferences
+from langchain_memos.types import MessageInput
 
 
 @pytest.fixture
@@ -103,3 +105,30 @@ def test_a_memory_matched_only_through_its_neighbours_is_not_related(client: Mem
     ]
     loose = dict(recall(client, "marathon", relativity=0))
     assert all(score < 0.45 for text, score in loose.items() if "rest between" in text)
+
+
+def test_searches_find_memories_while_others_are_being_written() -> None:
+    """Word weights come from one snapshot: a write between two counts made searches empty."""
+    engine = EmbeddedEngine(":memory:")
+    client = MemOSClient(embedded=engine, max_retries=0)
+    turns: list[MessageInput] = [{"role": "user", "content": "I like tea number 0."}]
+    client.add_message(turns, user_id="u", conversation_id="c0")
+    writing = threading.Event()
+
+    def write() -> None:
+        for i in range(1, 200):
+            turn: list[MessageInput] = [{"role": "user", "content": f"I like tea number {i}."}]
+            client.add_message(turn, user_id="u", conversation_id=f"c{i}")
+            writing.set()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    writing.wait(5)
+    empty = 0
+    while writer.is_alive():
+        found = client.search_memory("tea", user_id="u").memory_detail_list
+        empty += not found
+    writer.join()
+    client.close()
+    engine.close()
+    assert empty == 0
