@@ -179,8 +179,15 @@ class ClientConfig:
             # The type only: the value may be the key.
             raise ConfigurationError(f"api_key must be a string; got {type(key).__name__}")
         key = (key or "").strip()
-        if key[:6].lower() == "token ":
-            key = key[6:].strip()
+        for scheme in ("token ", "bearer "):  # a key pasted with its scheme
+            if key[: len(scheme)].lower() == scheme:
+                key = key[len(scheme) :].strip()
+        if not all(33 <= ord(character) <= 126 for character in key):
+            # Never the key itself: it would end up in logs, tracebacks and dead letters.
+            raise ConfigurationError(
+                "api_key holds a space, a control character or a non-ASCII character, which "
+                "cannot travel in an HTTP header: copy the key again"
+            )
         if not key and not local:
             raise ConfigurationError(
                 f"no MemOS API key. Either pass api_key=... or set {C.API_KEY_ENV} to use the "

@@ -28,7 +28,7 @@ import vcr  # type: ignore[import-untyped,unused-ignore]
 from langchain_core.load import dumps
 from langchain_core.messages import HumanMessage
 
-from langchain_memos import AsyncMemOSClient, MemOSClient
+from langchain_memos import AsyncMemOSClient, ConfigurationError, MemOSClient
 from langchain_memos._agent_memory import Scope
 from langchain_memos.chat_message_histories import MemOSChatMessageHistory
 from langchain_memos.graph import MemOSGraphMemory
@@ -298,3 +298,30 @@ def test_a_pickled_client_config_holds_no_key() -> None:
     surfaces = Surfaces()
     surfaces.pickled("client config", config)
     assert surfaces.leaks() == []
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["mpg-SECRET\x00KEY", "mpg-SECRET\nKEY", "sekrit-tökén", "mpg-SE\u200bCRET", "mpg SECRET"],
+)
+def test_a_key_that_cannot_be_a_header_is_refused_without_showing_it(key: str) -> None:
+    # Once it reached httpx, which put the whole header (the key) into its error message.
+    for make in (MemOSClient, AsyncMemOSClient):
+        with pytest.raises(ConfigurationError, match="copy the key again") as info:
+            make(api_key=key)
+        shown = f"{info.value!r} {info.value} {info.value.__cause__!r} {info.value.__context__!r}"
+        assert "SECRET" not in shown
+        assert "sekrit" not in shown
+
+
+@pytest.mark.parametrize("key", ["Token mpg-abc", "Bearer mpg-abc", "bearer  mpg-abc"])
+def test_a_key_pasted_with_its_scheme_is_sent_once(key: str) -> None:
+    sent: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request.headers["Authorization"])
+        return httpx.Response(200, json={"code": 0, "data": {}, "message": "ok"})
+
+    with httpx.Client(transport=httpx.MockTransport(answer)) as http:
+        MemOSClient(api_key=key, http_client=http).search_memory("q", user_id="u")
+    assert sent == ["Token mpg-abc"]
