@@ -71,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     server.add_argument(
         "--max-body-mb",
-        type=int,
+        type=_positive,
         default=MAX_BODY_BYTES // (1024 * 1024),
         metavar="MB",
         help="refuse larger request bodies with HTTP 413 (default %(default)s MiB)",
@@ -82,6 +82,13 @@ def _parser() -> argparse.ArgumentParser:
         help="log each request (method, path, status, latency) to stderr",
     )
     return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1; got {value}")
+    return value
 
 
 def _say(text: str) -> None:

@@ -156,7 +156,7 @@ class ClientConfig:
             is_global = _env_flag(C.IS_GLOBAL_ENV)
         url_text = str(base_url or os.environ.get(C.BASE_URL_ENV) or "").strip()
         embedded_path = None
-        if url_text.startswith(C.EMBEDDED_SCHEME):
+        if url_text[: len(C.EMBEDDED_SCHEME)].lower() == C.EMBEDDED_SCHEME:
             embedded_path = _embedded_path(url_text)
         if embedded or embedded_path is not None:
             url_text = C.EMBEDDED_BASE_URL

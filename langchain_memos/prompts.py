@@ -485,6 +485,11 @@ class MemoryPromptBuilder:
         A custom ``template`` makes both ``full_instruction`` and ``protocol_instruction``
         (the latter with an empty ``query``: an agent's conversation already holds it).
         """
+        if not isinstance(result, SearchMemoryResult):
+            raise MemOSInputError(
+                f"build takes a SearchMemoryResult (what search_memory returns); got "
+                f"{type(result).__name__}"
+            )
         language = self._language(result, query)
         kept, used = self.select(_lines(result, language))
         if not kept:

@@ -248,7 +248,8 @@ class MemOSApp:
         # Both the cloud's layout and the bare paths; whatever follows API_ROOT names the
         # endpoint, so another prefix ("/x/api/openmem/v1/...") is an unknown endpoint, a 404.
         path = request.path
-        route = path[len(API_ROOT) :] if path.startswith(API_ROOT + "/") else path
+        at_root = path == API_ROOT or path.startswith(API_ROOT + "/")
+        route = path[len(API_ROOT) :] if at_root else path
         call = functools.partial(
             self.engine.handle,
             request.method,

@@ -602,3 +602,15 @@ def test_answers_are_not_held_back_by_nagles_algorithm(open_server: MemOSServer)
         (connection,) = open_server._server.server_state.connections
         accepted = connection.transport.get_extra_info("socket")
         assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+
+
+def test_the_printed_url_itself_says_what_the_server_is(open_server: MemOSServer) -> None:
+    # The one stdout line names .../api/openmem/v1: a user opens exactly that.
+    response = httpx.get(open_server.base_url, timeout=5)
+    assert (response.status_code, response.json()["code"]) == (200, 0)
+    assert response.json()["data"]["service"] == "langchain-memos embedded MemOS engine"
+
+
+def test_a_body_limit_below_one_mib_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--port", "0", "--max-body-mb", "0"]) == 2
+    assert "must be at least 1" in capsys.readouterr().err

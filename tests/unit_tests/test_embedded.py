@@ -408,7 +408,7 @@ def test_the_engine_is_chosen_by_argument_or_base_url(
         MemOSClient()
     with pytest.raises(ConfigurationError, match="names its database"):
         MemOSClient(base_url="embedded://")
-    a = MemOSClient(base_url="embedded://:memory:")
+    a = MemOSClient(base_url="EMBEDDED://:memory:")  # schemes are case-insensitive
     b = MemOSClient(embedded=":memory:")
     a.add_message([{"role": "user", "content": "shared jazz"}], user_id="u", conversation_id="c")
     assert len(b.search_memory("jazz", user_id="u").memory_detail_list) == 1

@@ -353,3 +353,8 @@ def test_custom_templates_and_options() -> None:
 def test_bad_options_are_explained(options: dict[str, Any], message: str) -> None:
     with pytest.raises(MemOSInputError, match=message):
         MemoryPromptBuilder(**options)
+
+
+def test_build_names_what_it_takes() -> None:
+    with pytest.raises(MemOSInputError, match="build takes a SearchMemoryResult"):
+        MemoryPromptBuilder().build(None)  # type: ignore[arg-type]
