@@ -86,15 +86,16 @@ class Ingest:
                 (task_id, status, now),
             )
         wait = not request.async_mode
+        status = "completed" if wait else "running"
         if self._refiner is not None:
             job = Job(task_id, owner, conversation_id, messages, rough, extra_tags)
-            if wait:
-                self._refiner.run(job)
-            else:
+            if not wait:
                 self._refiner.submit(job)
+            elif not self._refiner.run(job):
+                status = "failed"  # as get/status says; the fast memories stay
         # Fast mode finishes before answering; async callers are told "running" as by the cloud,
         # and get/status already says "completed".
-        return {"success": True, "task_id": task_id, "status": "completed" if wait else "running"}
+        return {"success": True, "task_id": task_id, "status": status}
 
     def _last_turn(self, user_id: str, conversation_id: str) -> Turn | None:
         """The conversation's latest turn, which the next one may answer."""

@@ -54,8 +54,8 @@ class Refiner:
         """Finish the pending refinements."""
         self._worker.shutdown(wait=True)
 
-    def run(self, job: Job) -> None:
-        """Replace the job's fast memories with the model's, reconciled."""
+    def run(self, job: Job) -> bool:
+        """Replace the job's fast memories with the model's, reconciled; whether it worked."""
         owner, rough = job.owner, job.rough
         try:
             said = " ".join(text_of(m.get("content")) for m in job.messages if m["role"] == "user")
@@ -128,6 +128,8 @@ class Refiner:
             logger.warning("fine-mode refinement of task %s failed", job.task_id, exc_info=True)
             with self._store.transaction() as db:
                 db.execute("UPDATE tasks SET status = 'failed' WHERE task_id = ?", (job.task_id,))
+            return False
+        return True
 
     def _upsert(
         self,

@@ -200,7 +200,7 @@ class AddMessage(Request):
             info=check_info(body.get("info")),
             allow_public=check_bool("allow_public", body.get("allow_public")),
             tags=check_str_list("tags", body.get("tags")) or [],
-            async_mode=body.get("async_mode") is not False,
+            async_mode=check_bool("async_mode", body.get("async_mode")) is not False,
         )
 
 

@@ -131,6 +131,7 @@ def test_a_failing_model_keeps_the_fast_memories(caplog: pytest.LogCaptureFixtur
     client, _ = fine_client(RuntimeError("model unavailable"))
     task = say(client, "I live in Shanghai.")
     assert task.task_id is not None
+    assert task.status == "failed"  # the answer says so too, not only get/status
     assert client.get_status(task.task_id).status == "failed"
     assert [value for _, value in facts(client)] == ["[user viewpoint] I live in Shanghai."]
     assert "refinement of task" in caplog.text

@@ -180,3 +180,14 @@ def test_naive_times_are_read_in_the_services_timezone_on_every_path() -> None:
     assert created(gt="2025-01-01T00:00:00+00:00") == 1
     assert created(lt="2025-01-02") == 1
     assert created(lt="2025-01-01T16:00:00Z") == 1
+
+
+@pytest.mark.parametrize("flag", ["false", "true", 0, 1])
+def test_a_flag_sent_as_a_string_or_number_is_refused(engine: EmbeddedEngine, flag: object) -> None:
+    # "false" was read as true: the write was processed asynchronously.
+    body = {"user_id": USER, "conversation_id": "c2", "messages": TURNS[:1], "async_mode": flag}
+    status, answer = wire(engine, "/add/message", body)
+    assert (status, answer["code"]) == (400, 40000)
+    assert "async_mode" in answer["message"]
+    history = ok(engine, "/get/message", {"user_id": USER, "conversation_id": "c2"})
+    assert history["message_detail_list"] == []
