@@ -29,7 +29,12 @@ from langchain_memos._base_client import (
     wrap_transport_error,
 )
 from langchain_memos._constants import DEFAULT_CONNECTION_LIMITS, DEFAULT_MAX_RETRIES
-from langchain_memos._exceptions import APIError, APITimeoutError, ConfigurationError, MemOSError
+from langchain_memos._exceptions import (
+    APIError,
+    ConfigurationError,
+    DeadlineExceededError,
+    MemOSError,
+)
 from langchain_memos._validation import check_seconds
 from langchain_memos.types import ChatResult, ChatStreamEvent, TaskStatus
 
@@ -352,7 +357,8 @@ class MemOSClient(_BaseMemOSClient):
         """Poll ``get/status`` until the task is ``completed`` or ``failed``.
 
         Raises:
-            APITimeoutError: the task was still running after ``timeout`` seconds.
+            DeadlineExceededError: the task was still running after ``timeout`` seconds (it
+                goes on in MemOS; a later ``get_status`` shows how it ended).
         """
         deadline = time.monotonic() + check_seconds("timeout", timeout, high=86400, allow_zero=True)
         interval = check_seconds("interval", interval, high=60, allow_zero=True)
@@ -362,10 +368,8 @@ class MemOSClient(_BaseMemOSClient):
                 return status
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise APITimeoutError(
-                    f"task {task_id} still {status.status!r} after {timeout} s",
-                    method="POST",
-                    path="/get/status",
+                raise DeadlineExceededError(
+                    f"task {task_id} still {status.status!r} after {timeout} s"
                 )
             time.sleep(min(interval, remaining))
 
@@ -589,7 +593,8 @@ class AsyncMemOSClient(_BaseMemOSClient):
         """Poll ``get/status`` until the task is ``completed`` or ``failed``.
 
         Raises:
-            APITimeoutError: the task was still running after ``timeout`` seconds.
+            DeadlineExceededError: the task was still running after ``timeout`` seconds (it
+                goes on in MemOS; a later ``get_status`` shows how it ended).
         """
         deadline = time.monotonic() + check_seconds("timeout", timeout, high=86400, allow_zero=True)
         interval = check_seconds("interval", interval, high=60, allow_zero=True)
@@ -599,10 +604,8 @@ class AsyncMemOSClient(_BaseMemOSClient):
                 return status
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise APITimeoutError(
-                    f"task {task_id} still {status.status!r} after {timeout} s",
-                    method="POST",
-                    path="/get/status",
+                raise DeadlineExceededError(
+                    f"task {task_id} still {status.status!r} after {timeout} s"
                 )
             await asyncio.sleep(min(interval, remaining))
 

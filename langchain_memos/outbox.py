@@ -59,7 +59,7 @@ from typing import Any
 from langchain_memos import _outbox_sender
 from langchain_memos._constants import EMBEDDED_BASE_URL
 from langchain_memos._endpoints import add_message
-from langchain_memos._exceptions import MemOSError, MemOSInputError
+from langchain_memos._exceptions import MemOSInputError, OutboxError, OutboxFullError
 from langchain_memos._outbox_names import (
     OUTBOX_PATH_ENV,
     checked_path,
@@ -79,6 +79,7 @@ __all__ = [
     "DeadLetter",
     "Outbox",
     "OutboxError",
+    "OutboxFullError",
     "OutboxSender",
     "default_outbox_path",
     "open_outbox",
@@ -140,14 +141,6 @@ def open_outbox(
         in_process = client.base_url == EMBEDDED_BASE_URL
         outbox = ":memory:" if in_process else default_outbox_path()
     return Outbox(outbox, **options)
-
-
-class OutboxError(MemOSError):
-    """The outbox could not store or read writes: a full disk, an unwritable or damaged file.
-
-    The writes it was handed are not stored; the agents log this and answer all the same
-    unless ``fail_open=False`` (see :class:`~langchain_memos._agent_memory.BackgroundWriter`).
-    """
 
 
 @dataclass(frozen=True)
@@ -337,7 +330,8 @@ class Outbox:
 
         Raises:
             MemOSInputError: a batch ``add/message`` would refuse (nothing is stored).
-            TimeoutError: no room within ``timeout`` seconds.
+            OutboxFullError: no room within ``timeout`` seconds (nothing is stored); also a
+                ``TimeoutError``.
             OutboxError: the database cannot store them (nothing of ``batches`` is stored).
         """
         extra = {k: v for k, v in (options or {}).items() if v is not None}
@@ -348,7 +342,10 @@ class Outbox:
         while self.pending(target) >= self.max_pending:
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
-                raise TimeoutError(f"the MemOS outbox holds {self.max_pending} unsent writes")
+                raise OutboxFullError(
+                    f"the MemOS outbox at {self.path} holds {self.max_pending} unsent writes "
+                    f"(max_pending) and none was delivered within {timeout:g} s"
+                )
             with self.changed:
                 self.changed.wait(min(IDLE_POLL, remaining or IDLE_POLL))
         now = self.clock()
@@ -474,22 +471,20 @@ class Outbox:
         self._notify()
         return int(moved)
 
-    def outcome(self, seqs: Sequence[int]) -> tuple[int, list[str]]:
-        """How many of ``seqs`` still wait, and the errors of those refused."""
+    def outcome(self, seqs: Sequence[int]) -> tuple[int, dict[int, str]]:
+        """How many of ``seqs`` still wait, and the error of each one refused (by seq)."""
         marks = ",".join("?" * len(seqs))
         with self._reading() as db:
             if db is None:
-                return 0, []
+                return 0, {}
             (waiting,) = db.execute(
                 f"SELECT COUNT(*) FROM outbox WHERE seq IN ({marks})", tuple(seqs)
             ).fetchone()
-            errors = [
-                row[0]
-                for row in db.execute(
-                    f"SELECT error FROM dead_letters WHERE seq IN ({marks})", tuple(seqs)
-                )
-            ]
-        return int(waiting), errors
+            refused = db.execute(
+                f"SELECT seq, error FROM dead_letters WHERE seq IN ({marks}) ORDER BY seq",
+                tuple(seqs),
+            ).fetchall()
+        return int(waiting), {int(seq): str(error) for seq, error in refused}
 
     def close(self, timeout: float | None = None) -> None:
         """Stop the senders and close the database; unsent writes stay in the file.

@@ -24,7 +24,13 @@ from langchain_core.messages import AIMessage, HumanMessage
 
 from langchain_memos import MemOSChatMessageHistory, MemOSClient
 from langchain_memos._agent_memory import BackgroundWriter
-from langchain_memos._exceptions import APITimeoutError, MemOSError, MemOSInputError
+from langchain_memos._exceptions import (
+    DeadlineExceededError,
+    MemOSError,
+    MemOSInputError,
+    OutboxFullError,
+    WriteRefusedError,
+)
 from langchain_memos.outbox import Outbox, default_outbox_path, target_of
 from langchain_memos.types import MessageInput
 
@@ -226,7 +232,7 @@ def test_history_with_an_outbox_returns_at_once_and_waits_only_if_asked(tmp_path
     waiting = MemOSChatMessageHistory(
         "u", "c", client=client, outbox=outbox, wait=True, wait_timeout=0.2
     )
-    with pytest.raises(APITimeoutError, match="stay in the outbox"):
+    with pytest.raises(DeadlineExceededError, match="stay in the outbox"):
         waiting.add_messages([HumanMessage("still down?")])
 
     memos.down.clear()
@@ -240,9 +246,33 @@ def test_history_wait_reports_a_refusal(tmp_path: Path) -> None:
     memos.down.set()
     outbox = Outbox(tmp_path / "o.db")
     history = MemOSChatMessageHistory("u", "c", client=memos.client(), outbox=outbox, wait=True)
-    with pytest.raises(MemOSError, match="refused"):
+    with pytest.raises(WriteRefusedError, match="refused") as caught:
         history.add_messages([HumanMessage("bad")])
-    assert len(outbox.dead_letters()) == 1
+    assert isinstance(caught.value, MemOSError)
+    (letter,) = outbox.dead_letters()
+    assert caught.value.seqs == [letter.seq]
+    assert caught.value.errors == [letter.error]
+    assert "BadRequestError" in letter.error
+
+    memos.down.clear()  # fixed on the service's side: the error says how to send them again
+    assert outbox.requeue(caught.value.seqs) == 1
+    assert history.flush(timeout=10)
+    assert memos.accepted == [("u", "c", ["bad"])]
+    outbox.close()
+
+
+def test_a_full_outbox_raises_its_own_error_and_stores_nothing(tmp_path: Path) -> None:
+    outbox = Outbox(tmp_path / "o.db", max_pending=2)
+    write: list[MessageInput] = [{"role": "user", "content": "waiting"}]
+    outbox.put("t", "u", "c", [write, write])
+    started = time.monotonic()
+    with pytest.raises(OutboxFullError, match="holds 2 unsent writes") as caught:
+        outbox.put("t", "u", "c", [write], timeout=0.05)
+    assert time.monotonic() - started < 5
+    assert isinstance(caught.value, MemOSError)
+    assert isinstance(caught.value, TimeoutError)  # what put raised before it had a type
+    assert outbox.pending() == 2
+    outbox.put("another service", "u", "c", [write], timeout=0)  # its room is its own
     outbox.close()
 
 
