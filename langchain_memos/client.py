@@ -191,6 +191,21 @@ class _BaseMemOSClient:
         return self._config.base_url
 
     @property
+    def identity(self) -> str:
+        """Which service and project this client works on, safe to log and to store.
+
+        The base URL and a hash of the API key (16 hex digits of a SHA-256), never the key
+        itself: two clients with the same identity read and write the same memories. The
+        durable outbox records it with each write, so that only a client of the same service and
+        project delivers it. A copy from :meth:`with_options` has the same identity.
+
+        Example:
+            >>> MemOSClient(api_key="...").identity
+            'https://memos.memtensor.cn/api/openmem/v1#af5e63225f7efe00'
+        """
+        return self._config.identity
+
+    @property
     def max_retries(self) -> int:
         return self._config.max_retries
 
@@ -377,6 +392,17 @@ class MemOSClient(_BaseMemOSClient):
         """Close the connection pool (unless it was handed in as ``http_client``)."""
         if self._owns_http:
             self._http.close()
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether this client can no longer send: its connection pool is closed.
+
+        True after :meth:`close` closed the client's own pool, or once the ``http_client`` it
+        was given was closed by its owner (:meth:`close` leaves that one open). A copy
+        from :meth:`with_options` shares the pool: closing the original closes both, closing
+        the copy neither.
+        """
+        return self._http.is_closed
 
     def __enter__(self) -> MemOSClient:
         return self
@@ -614,6 +640,19 @@ class AsyncMemOSClient(_BaseMemOSClient):
         self._closed = True
         if self._owns_http:
             await self._http.aclose()
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether this client can no longer send: its connection pool is closed.
+
+        True after :meth:`aclose` closed the client's own pool, or once the ``http_client`` it
+        was given was closed by its owner (:meth:`aclose` leaves that one open). The pool this
+        client opens per event loop is closed with each loop and opened again in the next: that
+        does not count. A copy from :meth:`with_options` shares the pool:
+        closing the original closes both, closing the copy neither.
+        """
+        owner = self._pool_owner
+        return owner._closed if owner._per_loop else owner._http.is_closed
 
     async def __aenter__(self) -> AsyncMemOSClient:
         return self

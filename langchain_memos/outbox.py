@@ -260,7 +260,7 @@ class Outbox:
         target = target_of(client)
         with self._lock:
             sender = self._senders.get(target)
-            if sender is None or sender.client._http.is_closed:
+            if sender is None or sender.client.is_closed:
                 sender = self._senders[target] = OutboxSender(client, self, target)
         return sender
 
