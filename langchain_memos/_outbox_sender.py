@@ -89,14 +89,32 @@ class OutboxSender:
                 self._threads.append(thread)
 
     def _heartbeat(self) -> None:
-        """Renew this process's leases while their sends run, so no one else takes them over."""
-        while not self._stop.wait(self.outbox.lease / 3):
+        """Renew this process's leases while their sends run, so no one else takes them over.
+
+        Every third of a lease by the outbox's clock, which also dates the leases: a test that
+        moves its clock forward (and wakes the outbox) sees the renewals a real lease would get.
+        """
+        every = self.outbox.lease / 3
+        renewed = self.outbox.clock()
+        while not self._stop.is_set():
+            left = renewed + every - self.outbox.clock()
+            if left > 0:
+                self._pause(left)
+                continue
+            renewed = self.outbox.clock()
             try:
                 self.outbox.renew(self.target)
             except Exception as error:  # the next beat tries again; a lapse risks a duplicate
                 if self._stop.is_set():
                     return
                 logger.warning("MemOS outbox lease not renewed (%s)", describe(error))
+
+    def _pause(self, seconds: float) -> None:
+        """Wait up to ``seconds`` by the clock: until the outbox changes, it is stopped, or at
+        most :data:`IDLE_POLL` (the writes of other processes, and a clock that jumped)."""
+        with self.outbox.changed:
+            if not self._stop.is_set():
+                self.outbox.changed.wait(min(max(seconds, 0.01), IDLE_POLL))
 
     def resume(self) -> None:
         """Start sending if writes wait, e.g. those a previous run left (reads, creates nothing)."""
@@ -124,12 +142,9 @@ class OutboxSender:
                 self._stop.wait(IDLE_POLL)
 
     def _idle(self) -> None:
-        """Sleep until a write may be due: notified by this process, or polling for others."""
+        """Sleep until a write may be due (a backoff or a lease running out, by the clock)."""
         due = self.outbox.next_due(self.target)
-        wait = IDLE_POLL if due is None else min(max(due, 0.01), IDLE_POLL)
-        with self.outbox.changed:
-            if not self._stop.is_set():
-                self.outbox.changed.wait(wait)
+        self._pause(IDLE_POLL if due is None else due)
 
     def _send(self, row: _Row) -> None:
         body = dict(row.body)

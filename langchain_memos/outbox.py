@@ -181,8 +181,10 @@ class Outbox:
             over; renewed while the send runs (see the module docstring).
         concurrency: How many writes of different conversations are sent at once (each
             conversation still one write at a time, in order).
-        clock: The wall clock that schedules retries and leases (``time.time``); tests pass
-            their own to skip a backoff without sleeping.
+        clock: The wall clock that dates retries and leases (``time.time``). The senders wait
+            by it (a backoff, the next lease renewal), looking again whenever :attr:`changed`
+            is notified and at least every second: a test passes its own, moves it forward
+            and notifies ``changed`` to skip a backoff or a lease without sleeping.
 
     Raises:
         MemOSInputError: an argument of the wrong type or out of range, or a ``path`` where no
