@@ -447,6 +447,29 @@ def test_no_file_is_created_until_a_turn_is_written(
     assert writer.close(timeout=10)
 
 
+def test_making_and_reading_an_outbox_touches_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As langgraph's ``SqliteSaver``: the constructor stores its arguments, the first write
+    creates the database, and reading one that does not exist finds nothing waiting."""
+    opened: list[object] = []
+    monkeypatch.setattr(sqlite3, "connect", lambda *args, **kwargs: opened.append(args))
+    path = tmp_path / "not" / "yet" / "o.db"
+    outbox = Outbox(path, clock=Clock())
+    assert outbox.pending() == 0
+    assert outbox.dead_letters() == []
+    assert outbox.outcome([1]) == (0, {})
+    assert outbox.next_due("t") is None
+    assert outbox.claim("t") is None
+    outbox.renew("t")
+    sender = outbox.sender(FlakyMemOS().client())
+    sender.resume()  # nothing waits: no thread either
+    assert sender.wait(None, timeout=0)
+    outbox.close()
+    assert opened == []
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("bad", [123, None, 1.5, b"o.db", ""])
 def test_an_outbox_path_that_is_not_a_path_is_refused_and_creates_nothing(
     bad: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
