@@ -12,6 +12,7 @@ much may wait, and the one sender per service and key.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import time
@@ -46,6 +47,8 @@ __all__ = [
     "open_outbox",
     "target_of",
 ]
+
+logger = logging.getLogger("langchain_memos")
 
 DEFAULT_MAX_PENDING = 10_000
 DEFAULT_MAX_BACKOFF = 60.0
