@@ -7,6 +7,7 @@ error codes to exceptions, and the retry policy all live here, once. The clients
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import json
 import logging
@@ -129,6 +130,22 @@ class ClientConfig:
 
     def __reduce__(self) -> Any:
         raise TypeError("ClientConfig holds the API key and cannot be pickled")
+
+    @property
+    def identity(self) -> str:
+        """``base_url#digest``: the service, and a hash of the key these settings send.
+
+        The key is the one the ``Authorization`` header carries (``default_headers`` may
+        replace ``api_key``'s); none hashes as the empty string. The digest is the first 16 hex
+        digits of a SHA-256 under a fixed prefix, the very string durable outbox files have
+        recorded with each write from the start: changing it would strand their writes.
+        """
+        sent = [value for name, value in self.headers.items() if name.lower() == "authorization"]
+        key = sent[-1] if sent else ""
+        if key[:6].lower() == "token ":
+            key = key[6:].strip()
+        digest = hashlib.sha256(f"langchain-memos outbox:{key}".encode()).hexdigest()[:16]
+        return f"{self.base_url}#{digest}"
 
     @classmethod
     def resolve(

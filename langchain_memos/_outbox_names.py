@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import socket
 import uuid
@@ -45,10 +44,8 @@ def default_outbox_path() -> Path:
 
 
 def target_of(client: MemOSClient) -> str:
-    """Which service and project a write is for: the base URL and a hash of the API key."""
-    key = client._config.api_key or ""
-    digest = hashlib.sha256(f"langchain-memos outbox:{key}".encode()).hexdigest()[:16]
-    return f"{client.base_url}#{digest}"
+    """Which service and project a write is for: ``client.identity`` (never the key)."""
+    return client.identity
 
 
 def checked_path(name: str, path: object) -> str:

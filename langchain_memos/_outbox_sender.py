@@ -1,4 +1,39 @@
-"""The thread that delivers an outbox's writes (see :mod:`langchain_memos.outbox`)."""
+"""The threads that deliver an outbox's writes to ``add/message``, and the rules they follow.
+
+* **In order per conversation.** Only the oldest write of a ``(user, conversation)`` is ever in
+  flight; the next one waits until it was accepted. Different conversations do not wait for
+  each other (``Outbox(concurrency=...)`` of them are sent at once).
+* **Retried while the service is unavailable**: connection errors, timeouts, 5xx, 429 and the
+  MemOS rate-limit and quota codes, with exponential backoff (1 s doubling to ``max_backoff``)
+  and for as long as it takes. Authentication errors are retried too (a rotated key fixes them),
+  and so is any answer that is not MemOS's own: a proxy's HTML 404 or 413 page is an outage.
+* **Refusals are kept, not dropped.** A write MemOS refuses in its own envelope (a JSON ``code``)
+  as invalid or not found will never succeed, nor will one the sender cannot even send (an
+  unencodable text, an unexpected error); it moves to the outbox's dead letters, is logged as an
+  error, and can be inspected with ``Outbox.dead_letters()`` and sent again with
+  ``Outbox.requeue()``. The conversation's next writes go on. What the request itself shows
+  MemOS would refuse never gets this far: ``Outbox.put`` builds it first, with the client's own
+  code, and raises :class:`~langchain_memos.MemOSInputError` to the caller instead.
+* **Survives a crash.** Writes not yet accepted are on disk; the next process that opens the
+  outbox with a client of the same :attr:`~langchain_memos.MemOSClient.identity` (service and
+  key, recorded as a hash, never the key) delivers them.
+
+**The guarantee is at-least-once.** A write is deleted from the outbox only after the service
+accepted it, so a duplicate can arise when (1) the process dies after the service accepted a write
+but before the outbox deleted it; (2) a request times out or its connection breaks after the
+service stored it, and the outbox sends it again; (3) a lease expires while a send is still
+running (a live sender renews its leases, so only a process stalled for a whole lease can).
+MemOS has no idempotency key for ``add/message``, so such a duplicate is stored twice. A write is
+never lost unless the database file is.
+
+**Leases.** Several processes may share one outbox file: a sender claims the write it sends with a
+lease of ``lease`` seconds (30 by default) in the name of its process (host, pid and a random id
+drawn when the process starts) and renews it every third of that, by the outbox's clock, while
+sending. Another process takes a write over when its lease expired, or at once when the owner is
+certainly gone: a pid of this host that no longer runs, or this very pid with another random id (a
+restarted container whose process got the same pid). A dead owner on another host is waited for
+one lease at most.
+"""
 
 from __future__ import annotations
 
@@ -18,9 +53,10 @@ from langchain_memos._exceptions import (
 from langchain_memos.client import MemOSClient
 
 if TYPE_CHECKING:
-    from langchain_memos.outbox import Outbox, _Row
+    from langchain_memos._outbox_store import Row
+    from langchain_memos.outbox import Outbox
 
-__all__ = ["CLOSE_TIMEOUT", "IDLE_POLL", "OutboxSender", "describe"]
+__all__ = ["CLOSE_TIMEOUT", "IDLE_POLL", "OutboxSender", "backoff", "describe"]
 
 logger = logging.getLogger("langchain_memos")
 
@@ -28,6 +64,15 @@ IDLE_POLL = 1.0  # how often an idle sender looks for writes other processes lef
 CLOSE_TIMEOUT = 5.0
 """Seconds ``close()`` (and interpreter exit, for all writers together) waits for delivery by
 default; what is still waiting then stays in the outbox."""
+
+
+FIRST_BACKOFF = 1.0
+
+
+def backoff(attempts: int, longest: float) -> float:
+    """Seconds to wait after ``attempts`` failed attempts: 1 s doubling, at most ``longest``."""
+    # Capped before it is computed: 2.0**1024 overflows, and 2**40 s is forever anyway.
+    return min(FIRST_BACKOFF * 2.0 ** min(attempts, 40), longest)
 
 
 def _outage(error: BaseException) -> bool:
@@ -89,14 +134,32 @@ class OutboxSender:
                 self._threads.append(thread)
 
     def _heartbeat(self) -> None:
-        """Renew this process's leases while their sends run, so no one else takes them over."""
-        while not self._stop.wait(self.outbox.lease / 3):
+        """Renew this process's leases while their sends run, so no one else takes them over.
+
+        Every third of a lease by the outbox's clock, which also dates the leases: a test that
+        moves its clock forward (and wakes the outbox) sees the renewals a real lease would get.
+        """
+        every = self.outbox.lease / 3
+        renewed = self.outbox.clock()
+        while not self._stop.is_set():
+            left = renewed + every - self.outbox.clock()
+            if left > 0:
+                self._pause(left)
+                continue
+            renewed = self.outbox.clock()
             try:
                 self.outbox.renew(self.target)
             except Exception as error:  # the next beat tries again; a lapse risks a duplicate
                 if self._stop.is_set():
                     return
                 logger.warning("MemOS outbox lease not renewed (%s)", describe(error))
+
+    def _pause(self, seconds: float) -> None:
+        """Wait up to ``seconds`` by the clock: until the outbox changes, it is stopped, or at
+        most :data:`IDLE_POLL` (the writes of other processes, and a clock that jumped)."""
+        with self.outbox.changed:
+            if not self._stop.is_set():
+                self.outbox.changed.wait(min(max(seconds, 0.01), IDLE_POLL))
 
     def resume(self) -> None:
         """Start sending if writes wait, e.g. those a previous run left (reads, creates nothing)."""
@@ -124,14 +187,11 @@ class OutboxSender:
                 self._stop.wait(IDLE_POLL)
 
     def _idle(self) -> None:
-        """Sleep until a write may be due: notified by this process, or polling for others."""
+        """Sleep until a write may be due (a backoff or a lease running out, by the clock)."""
         due = self.outbox.next_due(self.target)
-        wait = IDLE_POLL if due is None else min(max(due, 0.01), IDLE_POLL)
-        with self.outbox.changed:
-            if not self._stop.is_set():
-                self.outbox.changed.wait(wait)
+        self._pause(IDLE_POLL if due is None else due)
 
-    def _send(self, row: _Row) -> None:
+    def _send(self, row: Row) -> None:
         body = dict(row.body)
         messages = body.pop("messages", [])
         try:
@@ -140,7 +200,8 @@ class OutboxSender:
             )
         except Exception as error:
             if _outage(error):
-                delay = self.outbox.retry_later(row, error)
+                delay = backoff(row.attempts, self.outbox.max_backoff)
+                self.outbox.reschedule(row, describe(error), delay)
                 logger.warning(
                     "MemOS write of %d messages for user %s not delivered (%s); retry %d in %.0f s",
                     len(messages),
@@ -161,7 +222,7 @@ class OutboxSender:
                 describe(error),
                 self.outbox.path,
             )
-            self.outbox.bury(row, error)
+            self.outbox.bury(row, describe(error))
             return
         self.outbox.done(row)
 

@@ -11,7 +11,7 @@ from langchain_core.messages import BaseMessage
 from langchain_core.runnables.config import run_in_executor
 
 from langchain_memos._constants import MAX_MESSAGE_LIMIT, MAX_PAGE_SIZE
-from langchain_memos._exceptions import APITimeoutError, MemOSError, MemOSInputError
+from langchain_memos._exceptions import DeadlineExceededError, MemOSInputError, WriteRefusedError
 from langchain_memos._validation import (
     MAX_REQUEST_TOKENS,
     check_bool,
@@ -73,8 +73,9 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
             background sender delivers them in order, retrying while MemOS is unavailable, and
             they survive a crash (at least once; see :mod:`langchain_memos.outbox`). With
             ``wait=True`` it also waits up to ``wait_timeout`` for the delivery (sent with
-            ``async_mode=False`` so MemOS has processed them on return) and raises if it did not
-            happen, the messages staying in the outbox. Needs a sync ``client``.
+            ``async_mode=False`` so MemOS has processed them on return) and raises
+            ``DeadlineExceededError`` if it did not happen, the messages staying in the outbox,
+            or ``WriteRefusedError`` if MemOS refused them. Needs a sync ``client``.
         **client_options: ``api_key``, ``base_url`` and the other ``MemOSClient`` arguments,
             when no client is given. Any other name is a ``MemOSInputError`` that names it.
 
@@ -248,6 +249,14 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
         """Store ``messages``: one ``add/message`` call per batch, batches in order.
 
         With an outbox, the batches are committed to it and delivered in the background.
+
+        Raises:
+            MemOSInputError: a message ``add/message`` would refuse; nothing is sent or stored.
+            DeadlineExceededError: with ``wait=True``, MemOS did not process the messages (or the
+                outbox did not deliver them) within ``wait_timeout``; they are not lost.
+            WriteRefusedError: with an outbox and ``wait=True``, MemOS refused them; they are
+                kept in the outbox's dead letters.
+            APIError: without an outbox, MemOS did not take them (see the error tree).
         """
         if self.outbox is not None:
             self._add_through_outbox(self.outbox, messages)
@@ -275,17 +284,18 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
         if not self.wait:
             return
         if not sender.wait(seqs, self.wait_timeout):
-            raise APITimeoutError(
+            raise DeadlineExceededError(
                 f"MemOS did not take the messages within {self.wait_timeout:g} s; they stay in "
-                f"the outbox at {outbox.path} and will be sent when it does",
-                method="POST",
-                path="/add/message",
+                f"the outbox at {outbox.path} and will be sent when it does"
             )
         _, refused = outbox.outcome(seqs)
         if refused:
-            raise MemOSError(
-                f"MemOS refused the messages ({refused[0]}); they are kept in the dead letters "
-                f"of the outbox at {outbox.path}"
+            raise WriteRefusedError(
+                f"MemOS refused the messages ({next(iter(refused.values()))}); they are kept in "
+                f"the dead letters of the outbox at {outbox.path} (outbox.requeue(error.seqs) "
+                "sends them again)",
+                seqs=list(refused),
+                errors=list(refused.values()),
             )
 
     def flush(self, timeout: float | None = None) -> bool:

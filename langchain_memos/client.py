@@ -29,7 +29,12 @@ from langchain_memos._base_client import (
     wrap_transport_error,
 )
 from langchain_memos._constants import DEFAULT_CONNECTION_LIMITS, DEFAULT_MAX_RETRIES
-from langchain_memos._exceptions import APIError, APITimeoutError, ConfigurationError, MemOSError
+from langchain_memos._exceptions import (
+    APIError,
+    ConfigurationError,
+    DeadlineExceededError,
+    MemOSError,
+)
 from langchain_memos._validation import check_seconds
 from langchain_memos.types import ChatResult, ChatStreamEvent, TaskStatus
 
@@ -184,6 +189,21 @@ class _BaseMemOSClient:
     @property
     def base_url(self) -> str:
         return self._config.base_url
+
+    @property
+    def identity(self) -> str:
+        """Which service and project this client works on, safe to log and to store.
+
+        The base URL and a hash of the API key (16 hex digits of a SHA-256), never the key
+        itself: two clients with the same identity read and write the same memories. The
+        durable outbox records it with each write, so that only a client of the same service and
+        project delivers it. A copy from :meth:`with_options` has the same identity.
+
+        Example:
+            >>> MemOSClient(api_key="...").identity
+            'https://memos.memtensor.cn/api/openmem/v1#af5e63225f7efe00'
+        """
+        return self._config.identity
 
     @property
     def max_retries(self) -> int:
@@ -352,7 +372,8 @@ class MemOSClient(_BaseMemOSClient):
         """Poll ``get/status`` until the task is ``completed`` or ``failed``.
 
         Raises:
-            APITimeoutError: the task was still running after ``timeout`` seconds.
+            DeadlineExceededError: the task was still running after ``timeout`` seconds (it
+                goes on in MemOS; a later ``get_status`` shows how it ended).
         """
         deadline = time.monotonic() + check_seconds("timeout", timeout, high=86400, allow_zero=True)
         interval = check_seconds("interval", interval, high=60, allow_zero=True)
@@ -362,10 +383,8 @@ class MemOSClient(_BaseMemOSClient):
                 return status
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise APITimeoutError(
-                    f"task {task_id} still {status.status!r} after {timeout} s",
-                    method="POST",
-                    path="/get/status",
+                raise DeadlineExceededError(
+                    f"task {task_id} still {status.status!r} after {timeout} s"
                 )
             time.sleep(min(interval, remaining))
 
@@ -373,6 +392,17 @@ class MemOSClient(_BaseMemOSClient):
         """Close the connection pool (unless it was handed in as ``http_client``)."""
         if self._owns_http:
             self._http.close()
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether this client can no longer send: its connection pool is closed.
+
+        True after :meth:`close` closed the client's own pool, or once the ``http_client`` it
+        was given was closed by its owner (:meth:`close` leaves that one open). A copy
+        from :meth:`with_options` shares the pool: closing the original closes both, closing
+        the copy neither.
+        """
+        return self._http.is_closed
 
     def __enter__(self) -> MemOSClient:
         return self
@@ -589,7 +619,8 @@ class AsyncMemOSClient(_BaseMemOSClient):
         """Poll ``get/status`` until the task is ``completed`` or ``failed``.
 
         Raises:
-            APITimeoutError: the task was still running after ``timeout`` seconds.
+            DeadlineExceededError: the task was still running after ``timeout`` seconds (it
+                goes on in MemOS; a later ``get_status`` shows how it ended).
         """
         deadline = time.monotonic() + check_seconds("timeout", timeout, high=86400, allow_zero=True)
         interval = check_seconds("interval", interval, high=60, allow_zero=True)
@@ -599,10 +630,8 @@ class AsyncMemOSClient(_BaseMemOSClient):
                 return status
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise APITimeoutError(
-                    f"task {task_id} still {status.status!r} after {timeout} s",
-                    method="POST",
-                    path="/get/status",
+                raise DeadlineExceededError(
+                    f"task {task_id} still {status.status!r} after {timeout} s"
                 )
             await asyncio.sleep(min(interval, remaining))
 
@@ -611,6 +640,19 @@ class AsyncMemOSClient(_BaseMemOSClient):
         self._closed = True
         if self._owns_http:
             await self._http.aclose()
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether this client can no longer send: its connection pool is closed.
+
+        True after :meth:`aclose` closed the client's own pool, or once the ``http_client`` it
+        was given was closed by its owner (:meth:`aclose` leaves that one open). The pool this
+        client opens per event loop is closed with each loop and opened again in the next: that
+        does not count. A copy from :meth:`with_options` shares the pool:
+        closing the original closes both, closing the copy neither.
+        """
+        owner = self._pool_owner
+        return owner._closed if owner._per_loop else owner._http.is_closed
 
     async def __aenter__(self) -> AsyncMemOSClient:
         return self

@@ -127,6 +127,22 @@ def test_wait_polls_the_task_until_done(memos: StatefulMemOS, mode: str) -> None
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_a_wait_that_runs_out_is_a_deadline_not_a_request_timeout(
+    memos: StatefulMemOS, mode: str
+) -> None:
+    from langchain_memos import APITimeoutError, DeadlineExceededError, MemOSError
+
+    memos.task_status = "running"  # MemOS answers every poll; the task just does not finish
+    hist = history(memos, mode, wait=True, wait_timeout=0)
+    with pytest.raises(MemOSError) as caught:
+        add(hist, mode, TURN[:1])
+    assert type(caught.value) is DeadlineExceededError
+    assert not isinstance(caught.value, APITimeoutError)
+    assert isinstance(caught.value, TimeoutError)
+    assert len(memos.calls("/add/message")) == 1  # stored; only the wait gave up
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_clear_deletes_only_this_conversations_memories(memos: StatefulMemOS, mode: str) -> None:
     other = history(memos, mode, conversation_id="other")
     add(other, mode, [HumanMessage("I live in Nanjing.")])

@@ -466,11 +466,15 @@ def test_wait_for_task_polls_until_done(
 
 
 def test_wait_for_task_gives_up_after_its_timeout(client: Client, fake: FakeMemOS) -> None:
-    from langchain_memos import APITimeoutError
+    from langchain_memos import APITimeoutError, DeadlineExceededError
 
     fake.replies = [envelope({"task_id": "t", "status": "running"})]
-    with pytest.raises(APITimeoutError, match="still 'running'"):
+    with pytest.raises(DeadlineExceededError, match="still 'running'") as caught:
         call(client, "wait_for_task", "t", timeout=0.05, interval=0.01)
+    # Every poll was answered: a deadline, not a request without an answer. Code written
+    # against the built-in still catches it.
+    assert not isinstance(caught.value, APITimeoutError)
+    assert isinstance(caught.value, TimeoutError)
 
 
 def sse(*events: str) -> httpx.Response:
@@ -546,6 +550,64 @@ async def test_async_client_context_manager_closes_its_pool() -> None:
     async with AsyncMemOSClient(api_key="k") as client:
         pass
     assert client._http.is_closed
+
+
+IDENTITY_KEY = "sk-identity-test-key"
+
+
+@pytest.mark.parametrize("client_type", [MemOSClient, AsyncMemOSClient])
+def test_identity_names_the_service_and_project_never_the_key(
+    client_type: type[MemOSClient] | type[AsyncMemOSClient],
+) -> None:
+    client = client_type(api_key=f"Token {IDENTITY_KEY}")
+    identity = client.identity
+    # The value outbox files have recorded with each write since the first version: a change
+    # would leave their writes waiting for a client that never comes.
+    assert identity == "https://memos.memtensor.cn/api/openmem/v1#7bd8f203353c1243"
+    assert IDENTITY_KEY not in identity
+    assert IDENTITY_KEY[3:11] not in identity  # no fragment of it either
+    assert client.with_options(timeout=1, max_retries=0).identity == identity
+    assert client_type(api_key=IDENTITY_KEY).identity == identity  # with or without "Token"
+    assert client_type(api_key="another-key").identity != identity
+    assert client_type(api_key="k", base_url="https://memos.example/v1").identity.startswith(
+        "https://memos.example/v1#"
+    )
+    # The key that is sent decides, even when default_headers replace api_key's.
+    replaced = client_type(api_key="k", default_headers={"Authorization": f"Token {IDENTITY_KEY}"})
+    assert replaced.identity == identity
+
+
+def test_is_closed_says_whether_the_sync_client_can_still_send() -> None:
+    owned = MemOSClient(api_key="k")
+    copy = owned.with_options(max_retries=0)
+    copy.close()
+    assert (owned.is_closed, copy.is_closed) == (False, False)  # the pool stays open
+    owned.close()
+    assert (owned.is_closed, copy.is_closed) == (True, True)
+
+    mine = httpx.Client()
+    given = MemOSClient(api_key="k", http_client=mine)
+    given.close()
+    assert not given.is_closed  # not its pool to close: it can still send
+    mine.close()
+    assert given.is_closed
+
+
+async def test_is_closed_says_whether_the_async_client_can_still_send() -> None:
+    owned = AsyncMemOSClient(api_key="k")
+    copy = owned.with_options(max_retries=0)
+    assert not owned.is_closed
+    await copy.aclose()
+    assert (owned.is_closed, copy.is_closed) == (False, False)
+    await owned.aclose()
+    assert (owned.is_closed, copy.is_closed) == (True, True)
+
+    mine = httpx.AsyncClient()
+    given = AsyncMemOSClient(api_key="k", http_client=mine)
+    await given.aclose()
+    assert not given.is_closed
+    await mine.aclose()
+    assert given.is_closed
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import pickle
+from pathlib import Path
 
 import httpx
 import pytest
@@ -14,11 +16,14 @@ from langchain_memos import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    DeadlineExceededError,
     InternalServerError,
     MemOSError,
     NotFoundError,
+    OutboxFullError,
     PermissionDeniedError,
     RateLimitError,
+    WriteRefusedError,
 )
 from tests.unit_tests.conftest import Client, FakeMemOS, build, call, envelope
 
@@ -114,6 +119,62 @@ def test_errors_survive_pickling_with_their_details() -> None:
     )
     timeout = pickle.loads(pickle.dumps(APITimeoutError("late", method="POST", path="/x")))
     assert (type(timeout), timeout.path) == (APITimeoutError, "/x")
+    refused = pickle.loads(pickle.dumps(WriteRefusedError("no", seqs=[3], errors=["E: no"])))
+    assert (type(refused), refused.seqs, refused.errors) == (WriteRefusedError, [3], ["E: no"])
+    for timed_out in (DeadlineExceededError("late"), OutboxFullError("full")):
+        back = pickle.loads(pickle.dumps(timed_out))
+        assert (type(back), str(back)) == (type(timed_out), str(timed_out))
+
+
+def test_every_error_type_is_under_memos_error_and_drawn_in_the_tree() -> None:
+    from langchain_memos import _exceptions
+
+    tree = _exceptions.__doc__ or ""
+    for name in _exceptions.__all__:
+        error_type = getattr(_exceptions, name)
+        assert issubclass(error_type, MemOSError), name
+        assert f" {name}" in tree, f"{name} is not drawn in _exceptions.py's docstring"
+    # The types that replaced a built-in TimeoutError are still one, for code catching that.
+    assert issubclass(DeadlineExceededError, TimeoutError)
+    assert issubclass(OutboxFullError, TimeoutError)
+    assert not issubclass(DeadlineExceededError, APITimeoutError)
+
+
+PACKAGE = Path(__file__).parents[2] / "langchain_memos"
+
+
+def _raised_names(tree: ast.AST) -> list[tuple[int, str]]:
+    """``(line, name)`` of every ``raise Name(...)``, ``raise name`` and ``raise mod.Name(...)``."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Raise) and node.exc is not None:
+            target = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+            if isinstance(target, ast.Name):
+                found.append((node.lineno, target.id))
+            elif isinstance(target, ast.Attribute):
+                found.append((node.lineno, target.attr))
+    return found
+
+
+def test_the_package_raises_no_builtin_timeout_error_and_no_bare_memos_error() -> None:
+    """A bare ``MemOSError`` says nothing a caller can act on; the built-in ``TimeoutError``
+    escapes ``except MemOSError``. Each case has its own type (see ``_exceptions.py``)."""
+    sources = sorted(PACKAGE.rglob("*.py"))
+    assert len(sources) > 20  # the scan found the package
+    offenders = [
+        f"{source.relative_to(PACKAGE.parent)}:{line}: raise {name}"
+        for source in sources
+        for line, name in _raised_names(ast.parse(source.read_text(), str(source)))
+        if name in ("MemOSError", "TimeoutError")
+    ]
+    assert offenders == []
+
+
+def test_the_source_scan_sees_what_it_looks_for() -> None:
+    raised = _raised_names(
+        ast.parse("raise MemOSError('x')\nraise asyncio.TimeoutError\nraise error\nraise")
+    )
+    assert raised == [(1, "MemOSError"), (2, "TimeoutError"), (3, "error")]
 
 
 # ---- retries -------------------------------------------------------------------------------

@@ -216,6 +216,8 @@ def exercise(surfaces: Surfaces, monkeypatch: pytest.MonkeyPatch) -> list[httpx.
     surfaces.add("history built from options: repr", repr(built))
     surfaces.pickled("history built from options", built)
     surfaces.obj("client config", sync._config)  # pickled: see the test below
+    surfaces.add("client identity", sync.identity)  # stored in outbox files
+    surfaces.add("async client identity", async_.identity)
     surfaces.add("retriever model_dump", retriever.model_dump())
     surfaces.add("retriever model_dump_json", retriever.model_dump_json())
     surfaces.add("retriever dumps", dumps(retriever))

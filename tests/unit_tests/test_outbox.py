@@ -24,7 +24,13 @@ from langchain_core.messages import AIMessage, HumanMessage
 
 from langchain_memos import MemOSChatMessageHistory, MemOSClient
 from langchain_memos._agent_memory import BackgroundWriter
-from langchain_memos._exceptions import APITimeoutError, MemOSError, MemOSInputError
+from langchain_memos._exceptions import (
+    DeadlineExceededError,
+    MemOSError,
+    MemOSInputError,
+    OutboxFullError,
+    WriteRefusedError,
+)
 from langchain_memos.outbox import Outbox, default_outbox_path, target_of
 from langchain_memos.types import MessageInput
 
@@ -68,6 +74,32 @@ class FlakyMemOS:
         )
 
 
+class Clock:
+    """A wall clock the test moves forward by hand, so no test sleeps through a backoff or a lease.
+
+    ``advance`` wakes the senders of the outboxes made with :meth:`outbox`, as the next second of
+    real time would: they wait by this clock, and look again whenever their outbox changes.
+    """
+
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+        self.outboxes: list[Outbox] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def outbox(self, path: Path, **options: Any) -> Outbox:
+        made = Outbox(path, clock=self, **options)
+        self.outboxes.append(made)
+        return made
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+        for outbox in self.outboxes:
+            with outbox.changed:
+                outbox.changed.notify_all()
+
+
 def wait_until(condition: Callable[[], bool], timeout: float = 10) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -93,16 +125,17 @@ def test_writes_reach_memos_in_order_once_it_recovers(tmp_path: Path) -> None:
 
 
 def test_a_conversation_in_backoff_does_not_hold_up_another(tmp_path: Path) -> None:
-    memos = FlakyMemOS()
-    outbox = Outbox(tmp_path / "o.db", max_backoff=30)
-    writer = BackgroundWriter(memos.client(), outbox=outbox)
+    memos, clock = FlakyMemOS(), Clock()
+    writer = BackgroundWriter(memos.client(), outbox=clock.outbox(tmp_path / "o.db"))
     memos.down.set()
     submit(writer, "stuck", "first")
     wait_until(lambda: memos.attempts >= 1)
-    memos.down.clear()  # "stuck" now waits out its first backoff (1 s)
+    memos.down.clear()  # "stuck" now waits out its first backoff (1 s), by the clock
     submit(writer, "other", "second")
-    wait_until(lambda: len(memos.accepted) == 1, timeout=0.9)
+    wait_until(lambda: len(memos.accepted) == 1)
     assert memos.accepted[0][1] == "other"
+    assert writer.pending == 1  # "stuck", still in its backoff
+    clock.advance(1)
     assert writer.close(timeout=10)
     assert [c for _, c, _ in memos.accepted] == ["other", "stuck"]
 
@@ -181,18 +214,20 @@ def test_writes_survive_the_process_being_killed(tmp_path: Path) -> None:
 
 
 def test_writes_wait_for_a_client_of_their_own_service_and_key(tmp_path: Path) -> None:
-    path = tmp_path / "o.db"
+    path, clock = tmp_path / "o.db", Clock()
     memos = FlakyMemOS()
     memos.down.set()
-    writer = BackgroundWriter(memos.client(), outbox=Outbox(path))
+    writer = BackgroundWriter(memos.client(), outbox=clock.outbox(path))
     submit(writer, "c", "for project A")
     assert not writer.close(timeout=0.2)
 
     other = FlakyMemOS()  # a client of another project: not its write
-    assert BackgroundWriter(other.client(key="another-project-key"), outbox=Outbox(path)).close(1)
+    elsewhere = BackgroundWriter(other.client(key="another-key"), outbox=clock.outbox(path))
+    assert elsewhere.close(1)
     assert other.accepted == []
     memos.down.clear()
-    assert BackgroundWriter(memos.client(), outbox=Outbox(path)).close(timeout=10)
+    clock.advance(1)  # past the write's backoff
+    assert BackgroundWriter(memos.client(), outbox=clock.outbox(path)).close(timeout=10)
     assert memos.accepted == [("u", "c", ["for project A"])]
     assert KEY.encode() not in b"".join(p.read_bytes() for p in tmp_path.iterdir())
 
@@ -226,7 +261,7 @@ def test_history_with_an_outbox_returns_at_once_and_waits_only_if_asked(tmp_path
     waiting = MemOSChatMessageHistory(
         "u", "c", client=client, outbox=outbox, wait=True, wait_timeout=0.2
     )
-    with pytest.raises(APITimeoutError, match="stay in the outbox"):
+    with pytest.raises(DeadlineExceededError, match="stay in the outbox"):
         waiting.add_messages([HumanMessage("still down?")])
 
     memos.down.clear()
@@ -240,9 +275,33 @@ def test_history_wait_reports_a_refusal(tmp_path: Path) -> None:
     memos.down.set()
     outbox = Outbox(tmp_path / "o.db")
     history = MemOSChatMessageHistory("u", "c", client=memos.client(), outbox=outbox, wait=True)
-    with pytest.raises(MemOSError, match="refused"):
+    with pytest.raises(WriteRefusedError, match="refused") as caught:
         history.add_messages([HumanMessage("bad")])
-    assert len(outbox.dead_letters()) == 1
+    assert isinstance(caught.value, MemOSError)
+    (letter,) = outbox.dead_letters()
+    assert caught.value.seqs == [letter.seq]
+    assert caught.value.errors == [letter.error]
+    assert "BadRequestError" in letter.error
+
+    memos.down.clear()  # fixed on the service's side: the error says how to send them again
+    assert outbox.requeue(caught.value.seqs) == 1
+    assert history.flush(timeout=10)
+    assert memos.accepted == [("u", "c", ["bad"])]
+    outbox.close()
+
+
+def test_a_full_outbox_raises_its_own_error_and_stores_nothing(tmp_path: Path) -> None:
+    outbox = Outbox(tmp_path / "o.db", max_pending=2)
+    write: list[MessageInput] = [{"role": "user", "content": "waiting"}]
+    outbox.put("t", "u", "c", [write, write])
+    started = time.monotonic()
+    with pytest.raises(OutboxFullError, match="holds 2 unsent writes") as caught:
+        outbox.put("t", "u", "c", [write], timeout=0.05)
+    assert time.monotonic() - started < 5
+    assert isinstance(caught.value, MemOSError)
+    assert isinstance(caught.value, TimeoutError)  # what put raised before it had a type
+    assert outbox.pending() == 2
+    outbox.put("another service", "u", "c", [write], timeout=0)  # its room is its own
     outbox.close()
 
 
@@ -386,6 +445,29 @@ def test_no_file_is_created_until_a_turn_is_written(
     opened = [r.getMessage() for r in caplog.records if "outbox at" in r.getMessage()]
     assert opened == [f"MemOS writes wait in the outbox at {path} until MemOS takes them"]
     assert writer.close(timeout=10)
+
+
+def test_making_and_reading_an_outbox_touches_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As langgraph's ``SqliteSaver``: the constructor stores its arguments, the first write
+    creates the database, and reading one that does not exist finds nothing waiting."""
+    opened: list[object] = []
+    monkeypatch.setattr(sqlite3, "connect", lambda *args, **kwargs: opened.append(args))
+    path = tmp_path / "not" / "yet" / "o.db"
+    outbox = Outbox(path, clock=Clock())
+    assert outbox.pending() == 0
+    assert outbox.dead_letters() == []
+    assert outbox.outcome([1]) == (0, {})
+    assert outbox.next_due("t") is None
+    assert outbox.claim("t") is None
+    outbox.renew("t")
+    sender = outbox.sender(FlakyMemOS().client())
+    sender.resume()  # nothing waits: no thread either
+    assert sender.wait(None, timeout=0)
+    outbox.close()
+    assert opened == []
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("bad", [123, None, 1.5, b"o.db", ""])
@@ -579,16 +661,6 @@ def test_a_full_disk_costs_a_turn_its_memory_not_its_answer(
 # ---- leases --------------------------------------------------------------------------------
 
 
-class Clock:
-    """A wall clock the test moves forward by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def left_in_flight(path: Path, client: MemOSClient, owner: str, clock: Clock) -> None:
     """A write another process claimed (its send in flight) when it died."""
     gone = Outbox(path, clock=clock)
@@ -610,22 +682,31 @@ def test_a_restarted_container_takes_over_its_own_old_leases_at_once(tmp_path: P
 def test_a_lease_of_a_process_on_another_host_expires_within_a_minute(tmp_path: Path) -> None:
     memos, clock, path = FlakyMemOS(), Clock(), tmp_path / "o.db"
     left_in_flight(path, memos.client(), "another-host:4242:0123456789ab:cafe", clock)
-    writer = BackgroundWriter(memos.client(), outbox=Outbox(path, clock=clock))
+    writer = BackgroundWriter(memos.client(), outbox=clock.outbox(path))
     assert not writer.flush(timeout=0.2)  # it may still be sending: its lease is respected
-    clock.now += 60
+    clock.advance(60)
     assert writer.close(timeout=10)
     assert memos.accepted == [("u", "c", ["in flight"])]
 
 
 def test_a_send_longer_than_the_lease_keeps_it(tmp_path: Path) -> None:
-    memos, path = FlakyMemOS(), tmp_path / "o.db"
-    memos.hold.clear()  # the send hangs for longer than three leases
-    first = BackgroundWriter(memos.client(), outbox=Outbox(path, lease=0.2))
+    memos, path, clock = FlakyMemOS(), tmp_path / "o.db", Clock()
+    memos.hold.clear()  # the send hangs for longer than three leases (30 s each)
+    first = BackgroundWriter(memos.client(), outbox=clock.outbox(path))
     submit(first, "c", "slow")
     wait_until(lambda: memos.attempts == 1)
-    second = BackgroundWriter(memos.client(), outbox=Outbox(path, lease=0.2))  # another sender
+    second = BackgroundWriter(memos.client(), outbox=clock.outbox(path))  # another sender
     second.sender.start()
-    time.sleep(0.8)
+
+    def lease_left() -> float:
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            row = db.execute("SELECT lease_until FROM outbox").fetchone()
+        assert row is not None, "the lease lapsed: the other sender took the write and sent it"
+        return float(row[0]) - clock.now
+
+    for _ in range(10):  # 100 s: the lease is renewed every 10 s of the clock
+        clock.advance(10)
+        wait_until(lambda: lease_left() > 25)
     assert memos.attempts == 1  # renewed while it ran: not taken over, not sent twice
     memos.hold.set()
     assert first.close(timeout=10)
