@@ -40,7 +40,7 @@ from langchain_memos._validation import (
 )
 from langchain_memos.client import AsyncMemOSClient, MemOSClient
 from langchain_memos.messages import batch_messages, to_memos_messages
-from langchain_memos.outbox import Outbox, OutboxError, open_outbox
+from langchain_memos.outbox import DEFAULT_MAX_PENDING, Outbox, OutboxError, open_outbox
 from langchain_memos.prompts import MemoryPrompt, MemoryPromptBuilder
 from langchain_memos.types import SearchMemoryResult
 
@@ -61,7 +61,6 @@ __all__ = [
 logger = logging.getLogger("langchain_memos")
 
 DEFAULT_SEARCH_TIMEOUT = 2.0
-DEFAULT_MAX_PENDING = 1_000
 DEFAULT_CONVERSATION_ID = "langchain-agent"
 """Where turns are filed when neither an argument, the config nor the context names a thread."""
 EMPTY_PROMPT = MemoryPrompt(matches=[], instruction="", full_instruction="", tokens=0)
