@@ -27,23 +27,19 @@ except ImportError as error:  # pragma: no cover - exercised without the extra
         "pip install 'langchain-memos[langchain]'"
     ) from error
 
-from langchain_memos._agent_memory import (
-    DEFAULT_MAX_PENDING,
-    DEFAULT_SEARCH_TIMEOUT,
-    AgentMemory,
-    OutboxArg,
-    Scope,
-    message_filter,
-    turn_start,
-)
+from langchain_memos._agent_memory import AgentMemory
+from langchain_memos._recall import DEFAULT_SEARCH_TIMEOUT
 from langchain_memos._validation import check_flag
+from langchain_memos._writer import OutboxArg
 from langchain_memos.client import AsyncMemOSClient, MemOSClient
+from langchain_memos.outbox import DEFAULT_MAX_PENDING
 from langchain_memos.prompts import (
     MemoryPrompt,
     MemoryPromptBuilder,
     PromptMode,
     check_prompt_mode,
 )
+from langchain_memos.scope import Scope, message_filter, turn_start
 
 __all__ = ["MemOSMiddleware", "MemOSState"]
 
@@ -94,7 +90,7 @@ class MemOSMiddleware(AgentMiddleware[MemOSState, Any, Any]):
     The user comes from ``user_id``, else the run's ``config["configurable"]["user_id"]``, else
     the runtime context's ``user_id``; the conversation from ``conversation_id``, else
     ``configurable.conversation_id`` or ``configurable.thread_id``, else the context's. Ids
-    follow the retriever's rule (:func:`~langchain_memos._agent_memory.resolve_scope`): a user
+    follow the retriever's rule (:func:`~langchain_memos.scope.resolve_scope`): a user
     id must be a non-blank string (``42`` raises, it is not read as ``"42"``); a thread id is
     used as ``str(thread_id)``. A run without a user raises ``MemOSInputError``.
 

@@ -1,4 +1,4 @@
-"""The recall of ``_agent_memory``: one search per turn, bounded by its deadline, on the caller's
+"""The agents' recall (``_recall``): one search per turn, bounded by its deadline, on the caller's
 thread, with errors and warnings that say what ran out."""
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from langchain_memos import (
     MemOSClient,
     MemOSInputError,
 )
-from langchain_memos._agent_memory import MemoryRecall, Scope
+from langchain_memos._recall import MemoryRecall
+from langchain_memos.scope import Scope
 from tests.unit_tests.conftest import FakeMemOS, envelope
 
 SCOPE = Scope("alice", "t1")

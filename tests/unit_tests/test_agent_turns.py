@@ -22,11 +22,13 @@ from langgraph.graph.message import add_messages
 from typing_extensions import TypedDict
 
 from langchain_memos import AsyncMemOSClient, MemOSClient, MemOSInputError, _endpoints
-from langchain_memos._agent_memory import AgentMemory, BackgroundWriter, Scope
+from langchain_memos._agent_memory import AgentMemory
 from langchain_memos._validation import MAX_REQUEST_TOKENS, check_messages, message_tokens
+from langchain_memos._writer import BackgroundWriter
 from langchain_memos.graph import MemOSGraphMemory
 from langchain_memos.middleware import MemOSMiddleware
 from langchain_memos.outbox import Outbox
+from langchain_memos.scope import Scope
 from tests.unit_tests.agent_fakes import CountingEngine
 
 ADD = "/add/message"
