@@ -37,6 +37,7 @@ if _typing.TYPE_CHECKING:
     from langchain_memos.outbox import Outbox
     from langchain_memos.prompts import MemoryPromptBuilder, build_memory_prompt
     from langchain_memos.retrievers import MemOSRetriever
+    from langchain_memos.settings import MemorySettings
     from langchain_memos.tools import create_memory_tools
     from langchain_memos.types import SearchMemoryResult, parse_timestamp
 
@@ -52,6 +53,7 @@ _LAZY = {
     "MemOSMiddleware": "middleware",
     "MemOSRetriever": "retrievers",
     "MemoryPromptBuilder": "prompts",
+    "MemorySettings": "settings",
     "Outbox": "outbox",
     "SearchMemoryResult": "types",
     "build_memory_prompt": "prompts",
@@ -81,6 +83,7 @@ __all__ = [
     "MemOSMiddleware",
     "MemOSRetriever",
     "MemoryPromptBuilder",
+    "MemorySettings",
     "NotFoundError",
     "Outbox",
     "PermissionDeniedError",

@@ -15,86 +15,54 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 from langchain_core.messages import BaseMessage, SystemMessage
 
 from langchain_memos._exceptions import MemOSInputError
-from langchain_memos._recall import DEFAULT_SEARCH_TIMEOUT, MemoryRecall
-from langchain_memos._validation import check_flag, check_optional_id
-from langchain_memos._writer import BackgroundWriter, OutboxArg
-from langchain_memos.client import AsyncMemOSClient, MemOSClient
-from langchain_memos.outbox import DEFAULT_MAX_PENDING, OutboxError
-from langchain_memos.prompts import MemoryPrompt, MemoryPromptBuilder
+from langchain_memos._recall import MemoryRecall
+from langchain_memos._validation import check_instance
+from langchain_memos._writer import BackgroundWriter
+from langchain_memos.client import MemOSClient
+from langchain_memos.outbox import OutboxError
+from langchain_memos.prompts import MemoryPrompt
 from langchain_memos.scope import Scope, last_human_text, resolve_scope
+from langchain_memos.settings import DEFAULT_CONVERSATION_ID, MemorySettings
 
-__all__ = ["DEFAULT_CONVERSATION_ID", "AgentMemory"]
+__all__ = ["AgentMemory"]
 
 logger = logging.getLogger("langchain_memos")
-
-DEFAULT_CONVERSATION_ID = "langchain-agent"
-"""Where turns are filed when neither an argument, the config nor the context names a thread."""
 
 
 class AgentMemory:
     """Scope, recall and write-back for one integration instance (middleware or graph nodes).
 
     Args:
-        client: Sync client: sync searches and the background writer.
-        async_client: Async client: async searches.
-        user_id: Fixed user; otherwise resolved per run by :func:`resolve_scope`.
-        conversation_id: Fixed conversation; otherwise per run, else
-            :data:`DEFAULT_CONVERSATION_ID` for writes.
-        builder, search_options, timeout, fail_open: See :class:`MemoryRecall`.
-        write_back: Send the turns to MemOS; needs the sync ``client`` (the writer's thread).
-        outbox: Where turns wait until MemOS accepted them (see :class:`BackgroundWriter`).
-        max_pending: Bound of the writes waiting.
+        settings: The integration's options (see :class:`~langchain_memos.settings.MemorySettings`).
+            With neither client, one is built from the environment; writing back needs the
+            sync ``client`` (the writer's thread), asked for here.
     """
 
-    def __init__(
-        self,
-        *,
-        client: MemOSClient | None = None,
-        async_client: AsyncMemOSClient | None = None,
-        user_id: str | None = None,
-        conversation_id: str | None = None,
-        builder: MemoryPromptBuilder | None = None,
-        search_options: Mapping[str, Any] | None = None,
-        timeout: float = DEFAULT_SEARCH_TIMEOUT,
-        fail_open: bool = True,
-        write_back: bool = True,
-        outbox: OutboxArg = None,
-        max_pending: int = DEFAULT_MAX_PENDING,
-    ) -> None:
-        if client is not None and not isinstance(client, MemOSClient):
-            raise MemOSInputError(f"client must be a MemOSClient; got {type(client).__name__}")
-        if async_client is not None and not isinstance(async_client, AsyncMemOSClient):
-            raise MemOSInputError(
-                f"async_client must be an AsyncMemOSClient; got {type(async_client).__name__}"
-            )
-        check_flag("write_back", write_back)
-        check_optional_id("user_id", user_id)
-        check_optional_id("conversation_id", conversation_id)
-        if client is None and async_client is None:
-            client = MemOSClient()
+    def __init__(self, settings: MemorySettings) -> None:
+        check_instance("settings", settings, MemorySettings)
+        if settings.client is None and settings.async_client is None:
+            settings = replace(settings, client=MemOSClient())
+        client = settings.client
+        write_back = settings.write_back is not False
         if write_back and client is None:
             raise MemOSInputError(
                 "write_back sends turns from a background thread and needs a sync client: "
                 "pass client=MemOSClient(...) as well, or write_back=False"
             )
-        self.user_id = user_id
-        self.conversation_id = conversation_id
-        self.fail_open = fail_open
-        self.recall = MemoryRecall(
-            client=client,
-            async_client=async_client,
-            builder=builder,
-            search_options=search_options,
-            timeout=timeout,
-            fail_open=fail_open,
-        )
+        self.settings = settings
+        """The settings in use (with the client built from the environment, if it was)."""
+        self.user_id = settings.user_id
+        self.conversation_id = settings.conversation_id
+        self.fail_open = settings.fail_open
+        self.recall = MemoryRecall(settings)
         self.writer = (
-            BackgroundWriter(client, outbox=outbox, max_pending=max_pending)
+            BackgroundWriter(client, outbox=settings.outbox, max_pending=settings.max_pending)
             if write_back and client is not None
             else None
         )

@@ -5,21 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
 from typing import Any
 
 from langchain_memos._exceptions import APITimeoutError, MemOSInputError
-from langchain_memos._validation import check_flag, check_instance, check_options, check_seconds
-from langchain_memos.client import AsyncMemOSClient, MemOSClient
 from langchain_memos.prompts import MemoryPrompt, MemoryPromptBuilder
 from langchain_memos.scope import Scope
+from langchain_memos.settings import MemorySettings
 from langchain_memos.types import SearchMemoryResult
 
-__all__ = ["DEFAULT_SEARCH_TIMEOUT", "EMPTY_PROMPT", "MemoryRecall"]
+__all__ = ["EMPTY_PROMPT", "MemoryRecall"]
 
 logger = logging.getLogger("langchain_memos")
 
-DEFAULT_SEARCH_TIMEOUT = 2.0
 EMPTY_PROMPT = MemoryPrompt(matches=[], instruction="", full_instruction="", tokens=0)
 
 
@@ -43,42 +40,20 @@ class MemoryRecall:
     On a timeout the error (``fail_open=False``) or the warning says what it waited for.
 
     Args:
-        client: Used by :meth:`search`, and by :meth:`asearch` when there is no async client.
-        async_client: Used by :meth:`asearch`.
-        builder: Renders the search result (default: :class:`MemoryPromptBuilder`).
-        search_options: Extra ``search_memory`` arguments (``memory_limit_number``, ...).
-        timeout: Seconds a search may take before the turn goes on without memories.
-        fail_open: On failure or timeout, log a warning and recall nothing; with ``False``,
-            raise instead.
+        settings: ``client`` (:meth:`search`, and :meth:`asearch` without an async client),
+            ``async_client``, ``builder``, ``search_options``, ``timeout`` and ``fail_open``.
     """
 
-    def __init__(
-        self,
-        *,
-        client: MemOSClient | None,
-        async_client: AsyncMemOSClient | None,
-        builder: MemoryPromptBuilder | None = None,
-        search_options: Mapping[str, Any] | None = None,
-        timeout: float = DEFAULT_SEARCH_TIMEOUT,
-        fail_open: bool = True,
-    ) -> None:
+    def __init__(self, settings: MemorySettings) -> None:
+        client, async_client = settings.client, settings.async_client
         if client is None and async_client is None:
             raise MemOSInputError("MemoryRecall needs a client or an async_client")
-        check_seconds("timeout", timeout, high=86_400)
-        check_flag("fail_open", fail_open)
-        check_instance("builder", builder, MemoryPromptBuilder)
-        options = check_options("search_options", search_options)
-        if {"query", "user_id", "conversation_id", "timeout"} & set(options):
-            raise MemOSInputError(
-                "search_options cannot set query, user_id, conversation_id or timeout (the "
-                "search's bound is the timeout argument)"
-            )
         self.client = client
         self.async_client = async_client
-        self.builder = builder or MemoryPromptBuilder()
-        self.search_options = options
-        self.timeout = float(timeout)
-        self.fail_open = fail_open
+        self.builder = settings.builder or MemoryPromptBuilder()
+        self.search_options = dict(settings.search_options)
+        self.timeout = settings.timeout
+        self.fail_open = settings.fail_open
 
     def _kwargs(self, scope: Scope) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"user_id": scope.user_id, **self.search_options}

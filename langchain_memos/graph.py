@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from langchain_core.messages import BaseMessage, RemoveMessage, SystemMessage
@@ -30,18 +30,10 @@ from langgraph.graph.message import REMOVE_ALL_MESSAGES
 
 from langchain_memos._agent_memory import AgentMemory
 from langchain_memos._exceptions import MemOSInputError
-from langchain_memos._recall import DEFAULT_SEARCH_TIMEOUT
-from langchain_memos._validation import check_flag
-from langchain_memos._writer import OutboxArg
-from langchain_memos.client import AsyncMemOSClient, MemOSClient
-from langchain_memos.outbox import DEFAULT_MAX_PENDING
-from langchain_memos.prompts import (
-    MemoryPrompt,
-    MemoryPromptBuilder,
-    PromptMode,
-    check_prompt_mode,
-)
+from langchain_memos.client import MemOSClient
+from langchain_memos.prompts import MemoryPrompt, PromptMode
 from langchain_memos.scope import Scope, message_filter, turn_start
+from langchain_memos.settings import MemorySettings, settings_for
 
 __all__ = ["MEMORY_MESSAGE_ID", "MemOSGraphMemory", "create_memos_pre_model_hook"]
 
@@ -71,12 +63,11 @@ def _context() -> object:
 class MemOSGraphMemory:
     """MemOS recall and write-back as LangGraph nodes (sync and async graphs alike).
 
-    The user comes from ``user_id``, else the run's ``config["configurable"]["user_id"]``, else
-    the runtime context's ``user_id``; the conversation from ``conversation_id``, else
-    ``configurable.conversation_id`` or ``configurable.thread_id``, else the context's. Ids
-    follow the retriever's rule (:func:`~langchain_memos.scope.resolve_scope`): a user
-    id must be a non-blank string (``42`` raises, it is not read as ``"42"``); a thread id is
-    used as ``str(thread_id)``. A run without a user raises ``MemOSInputError``.
+    The options are a :class:`~langchain_memos.settings.MemorySettings`, which documents them
+    all; the nodes use every one (``write_back`` applies to :meth:`save_node`). The user and the
+    conversation of a run come from the settings, else the run's config, else its runtime
+    context (:func:`~langchain_memos.scope.resolve_scope`); a run without a user raises
+    ``MemOSInputError``.
 
     A search that fails or takes longer than ``timeout`` recalls nothing and logs a warning
     (``fail_open=False`` raises). Writes are committed to a durable outbox before they are sent,
@@ -84,70 +75,35 @@ class MemOSGraphMemory:
     (see :mod:`langchain_memos.outbox`); :meth:`close` and interpreter exit wait for them.
 
     Args:
-        client: Sync client (sync graphs and the background writer). With neither client, one
-            is built from the environment.
-        async_client: Async client for async graphs; without it they search with ``client``
-            in a thread.
-        user_id: A fixed user for every run.
-        conversation_id: A fixed conversation for every run.
-        builder: Renders the recalled memories (default: the documented memory block).
-        search_options: Extra ``search_memory`` arguments.
-        timeout: Seconds a search may take (default 2).
-        fail_open: Degrade on memory failures instead of raising (default ``True``).
-        write_back: Let :meth:`save_node` write (default ``True``); or a function of a
-            message that says which to write, e.g. ``lambda m: m.type == "human"`` to store
-            only what the user said (keep a tool call and its result together).
-        prompt_mode: What the memory message holds (see
-            :meth:`~langchain_memos.prompts.MemoryPrompt.text`): ``"protocol"`` (default) the
-            current time and its zone, the memories and the docs' four-step memory-safety
-            protocol with its instructions, without the docs' role and query (the agent has
-            its own role, the conversation has the query); ``"memories"`` only the
-            ``<memories>`` block and its time zone; ``"full"`` the docs' complete system
-            prompt, role and query included. In the query's language (``builder`` decides).
-        full_instruction: The older spelling of ``prompt_mode="full"``.
-        outbox: An :class:`~langchain_memos.outbox.Outbox` or a database path for the writes;
-            default: ``$MEMOS_OUTBOX_PATH`` or a file in the user cache, in memory for the
-            embedded engine.
-        max_pending: At most this many writes wait; a further one waits for room.
+        client: The sync client, as ``settings.client`` (``MemOSGraphMemory(client)`` for short).
+        settings: The options; default ``MemorySettings()``.
+        **options: Fields of :class:`~langchain_memos.settings.MemorySettings` by keyword, over
+            ``settings``; and ``full_instruction=True``, the older spelling of
+            ``prompt_mode="full"``.
+
+    Raises:
+        MemOSInputError: an option that is not valid, or ``write_back`` without a sync client.
+        TypeError: a keyword that is not an option.
     """
 
     def __init__(
         self,
         client: MemOSClient | None = None,
         *,
-        async_client: AsyncMemOSClient | None = None,
-        user_id: str | None = None,
-        conversation_id: str | None = None,
-        builder: MemoryPromptBuilder | None = None,
-        search_options: Mapping[str, Any] | None = None,
-        timeout: float = DEFAULT_SEARCH_TIMEOUT,
-        fail_open: bool = True,
-        write_back: bool | Callable[[BaseMessage], bool] = True,
-        prompt_mode: PromptMode | None = None,
-        full_instruction: bool = False,
-        outbox: OutboxArg = None,
-        max_pending: int = DEFAULT_MAX_PENDING,
+        settings: MemorySettings | None = None,
+        **options: Any,
     ) -> None:
-        check_flag("full_instruction", full_instruction)  # before a writer thread starts
-        mode = check_prompt_mode(prompt_mode, full_instruction=full_instruction)
-        self._keep = message_filter(write_back)
-        self.memory = AgentMemory(
-            client=client,
-            async_client=async_client,
-            user_id=user_id,
-            conversation_id=conversation_id,
-            builder=builder,
-            search_options=search_options,
-            timeout=timeout,
-            fail_open=fail_open,
-            write_back=write_back is not False,
-            outbox=outbox,
-            max_pending=max_pending,
-        )
-        self.prompt_mode: PromptMode = mode
+        self.memory = AgentMemory(settings_for("MemOSGraphMemory", client, settings, options))
+        self._keep = message_filter(self.memory.settings.write_back)
+        self.prompt_mode: PromptMode = self.memory.settings.prompt_mode
         # The id of the last message saved per conversation, so a turn is never sent twice.
         self._saved: OrderedDict[Scope, str] = OrderedDict()
         self._saved_lock = threading.Lock()
+
+    @property
+    def settings(self) -> MemorySettings:
+        """The settings in use (with the client built from the environment, if it was)."""
+        return self.memory.settings
 
     def _scope(self, config: RunnableConfig | None) -> Scope:
         return self.memory.scope(config, _context())
@@ -253,13 +209,14 @@ class MemOSGraphMemory:
 
 
 def create_memos_pre_model_hook(
-    client: MemOSClient | None = None, **options: Any
+    client: MemOSClient | None = None, *, settings: MemorySettings | None = None, **options: Any
 ) -> Runnable[Any, dict[str, Any]]:
     """A ``pre_model_hook`` for ``create_react_agent`` that gives the model the user's memories.
 
     Returns ``{"llm_input_messages": [memory SystemMessage, *messages]}``: the memory is used
-    for the model call and never stored in the state. Takes the options of
-    :class:`MemOSGraphMemory` (it does not write back).
+    for the model call and never stored in the state. Takes the arguments of
+    :class:`MemOSGraphMemory`; it does not write back (``write_back`` is ``False`` unless given
+    as a keyword).
 
     A ``pre_model_hook`` runs before **every** model call, so a turn with N tool calls makes
     N + 1 searches (``bench/agent_turn.py``: 4 searches and +234 ms per turn against +59 ms for
@@ -272,4 +229,4 @@ def create_memos_pre_model_hook(
         >>> agent.invoke(inputs, {"configurable": {"user_id": "memos_user_123"}})
     """
     options.setdefault("write_back", False)
-    return MemOSGraphMemory(client, **options).pre_model_hook()
+    return MemOSGraphMemory(client, settings=settings, **options).pre_model_hook()

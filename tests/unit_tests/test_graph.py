@@ -214,7 +214,7 @@ async def test_the_memory_message_carries_the_protocol_by_default(
     assert "# Critical Protocol" not in state["messages"][0].text
     plain.close(timeout=5)
     with pytest.raises(MemOSInputError, match="prompt_mode must be"):
-        MemOSGraphMemory(MemOSClient(embedded=engine), prompt_mode="all")  # type: ignore[arg-type]
+        MemOSGraphMemory(MemOSClient(embedded=engine), prompt_mode="all")
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")

@@ -31,6 +31,7 @@ EXPORTED = [
     "MemOSMiddleware",
     "MemOSRetriever",
     "MemoryPromptBuilder",
+    "MemorySettings",
     "NotFoundError",
     "Outbox",
     "PermissionDeniedError",
@@ -90,6 +91,7 @@ def test_nothing_public_is_left_out_of_all() -> None:
         "prompts",
         "retrievers",
         "scope",
+        "settings",
         "tools",
         "types",
     }
