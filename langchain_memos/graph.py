@@ -19,27 +19,41 @@ deprecated ``langgraph.prebuilt.create_react_agent``; new code should use
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from langchain_core.messages import BaseMessage, RemoveMessage, SystemMessage
+from langchain_core.messages import AnyMessage, BaseMessage, RemoveMessage, SystemMessage
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 from langgraph.graph.message import REMOVE_ALL_MESSAGES
+from typing_extensions import NotRequired, TypedDict
 
 from langchain_memos._agent_memory import AgentMemory
 from langchain_memos._exceptions import MemOSInputError
 from langchain_memos.client import MemOSClient
 from langchain_memos.prompts import MemoryPrompt, PromptMode
-from langchain_memos.scope import Scope, message_filter, turn_start
+from langchain_memos.scope import MEMORY_MESSAGE_ID, Scope, message_filter, unsaved_messages
 from langchain_memos.settings import MemorySettings, settings_for
 
-__all__ = ["MEMORY_MESSAGE_ID", "MemOSGraphMemory", "create_memos_pre_model_hook"]
+__all__ = [
+    "MEMORY_MESSAGE_ID",
+    "SAVED_ID_KEY",
+    "MemOSGraphMemory",
+    "create_memos_pre_model_hook",
+]
 
-MEMORY_MESSAGE_ID = "memos-memory"
-"""The id of the memory ``SystemMessage`` the recall node keeps in the state."""
-_TRACKED_CONVERSATIONS = 10_000
+SAVED_ID_KEY = "memos_saved_id"
+"""The state key where the save node keeps the id of the last message it saved."""
+
+
+class _SaveState(TypedDict):
+    """What the save node reads and writes.
+
+    Declared by the node itself, so LangGraph adds ``memos_saved_id`` to any graph the node is
+    part of (a plain ``messages`` entry never replaces the graph's own channel and reducer).
+    """
+
+    messages: list[AnyMessage]
+    memos_saved_id: NotRequired[str]
 
 
 def _messages(state: object) -> list[BaseMessage]:
@@ -96,9 +110,6 @@ class MemOSGraphMemory:
         self.memory = AgentMemory(settings_for("MemOSGraphMemory", client, settings, options))
         self._keep = message_filter(self.memory.settings.write_back)
         self.prompt_mode: PromptMode = self.memory.settings.prompt_mode
-        # The id of the last message saved per conversation, so a turn is never sent twice.
-        self._saved: OrderedDict[Scope, str] = OrderedDict()
-        self._saved_lock = threading.Lock()
 
     @property
     def settings(self) -> MemorySettings:
@@ -135,33 +146,40 @@ class MemOSGraphMemory:
 
     # ---- save: the turn's new messages, each written once ---------------------------------
 
-    def _unsaved(self, state: Any, config: RunnableConfig) -> tuple[list[BaseMessage], Scope]:
-        """The messages not saved yet (this turn's), marked as saved."""
+    def _unsaved(
+        self, state: Any, config: RunnableConfig
+    ) -> tuple[list[BaseMessage], Scope, dict[str, Any]]:
+        """The messages not saved yet, their scope, and the state update that marks them saved.
+
+        What was saved is the id of the last message saved, kept in the graph state (see
+        :data:`SAVED_ID_KEY`), so it is checkpointed with the thread: a new process, or another
+        worker, resuming the thread does not save a message twice.
+        """
         scope = self._scope(config)
-        messages = [m for m in _messages(state) if m.id != MEMORY_MESSAGE_ID]
-        with self._saved_lock:
-            last = self._saved.get(scope)
-            ids = [m.id for m in messages]
-            start = ids.index(last) + 1 if last in ids else turn_start(messages)
-            new = messages[start:]
-            if new and new[-1].id is not None:
-                self._saved[scope] = new[-1].id
-                self._saved.move_to_end(scope)
-                while len(self._saved) > _TRACKED_CONVERSATIONS:
-                    self._saved.popitem(last=False)
+        saved = state.get(SAVED_ID_KEY) if isinstance(state, Mapping) else None
+        new = unsaved_messages(_messages(state), saved if isinstance(saved, str) else None)
+        update = {SAVED_ID_KEY: new[-1].id} if new and new[-1].id is not None else {}
         if self._keep is not None:
             new = [m for m in new if self._keep(m)]
-        return new, scope
+        return new, scope, update
 
     def save(self, state: Any, config: RunnableConfig) -> dict[str, Any]:
-        """Node: queue the messages not saved yet (this turn's) for the background writer."""
-        self.memory.save(*self._unsaved(state, config))
-        return {}
+        """Node: queue the messages not saved yet (this turn's) for the background writer.
+
+        Returns ``{"memos_saved_id": <id of the last of them>}``: :meth:`save_node` declares
+        that key, so LangGraph keeps it in the state; a node of your own that calls this method
+        needs the key in its graph's state (``memos_saved_id: NotRequired[str]``), else each
+        save falls back to the latest user turn.
+        """
+        new, scope, update = self._unsaved(state, config)
+        self.memory.save(new, scope)
+        return update
 
     async def asave(self, state: Any, config: RunnableConfig) -> dict[str, Any]:
         """Async :meth:`save`; queueing never blocks the event loop."""
-        await self.memory.asave(*self._unsaved(state, config))
-        return {}
+        new, scope, update = self._unsaved(state, config)
+        await self.memory.asave(new, scope)
+        return update
 
     # ---- the legacy create_react_agent hook ------------------------------------------------
 
@@ -188,8 +206,12 @@ class MemOSGraphMemory:
         return RunnableLambda(self.recall, afunc=self.arecall, name="memos_memory")
 
     def save_node(self) -> Runnable[Any, dict[str, Any]]:
-        """The save node, with its sync and async forms."""
-        return RunnableLambda(self.save, afunc=self.asave, name="memos_save")
+        """The save node, with its sync and async forms.
+
+        It declares the ``memos_saved_id`` state key it keeps (LangGraph adds it to the graph),
+        so the graph's own state schema needs nothing more.
+        """
+        return _SaveNode(self)
 
     def pre_model_hook(self) -> Runnable[Any, dict[str, Any]]:
         """The ``pre_model_hook`` node, with its sync and async forms."""
@@ -230,3 +252,20 @@ def create_memos_pre_model_hook(
     """
     options.setdefault("write_back", False)
     return MemOSGraphMemory(client, settings=settings, **options).pre_model_hook()
+
+
+class _SaveNode(RunnableLambda[Any, dict[str, Any]]):
+    """:meth:`MemOSGraphMemory.save` as a node whose input type is :class:`_SaveState`.
+
+    ``StateGraph.add_node`` reads a node's input schema from the type of the first parameter of
+    its ``__call__``, and adds the schema's keys to the graph's channels: so ``memos_saved_id``
+    is written, checkpointed and read back, whatever the graph's own state schema.
+    """
+
+    def __init__(self, memory: MemOSGraphMemory) -> None:
+        super().__init__(memory.save, afunc=memory.asave, name="memos_save")
+        self._memory = memory
+
+    def __call__(self, state: _SaveState, config: RunnableConfig) -> dict[str, Any]:
+        """Save as the sync node does (see :meth:`MemOSGraphMemory.save`)."""
+        return self._memory.save(state, config)

@@ -16,12 +16,17 @@ from langchain_memos._exceptions import MemOSInputError
 from langchain_memos._validation import check_id
 
 __all__ = [
+    "MEMORY_MESSAGE_ID",
     "Scope",
     "last_human_text",
     "message_filter",
     "resolve_scope",
     "turn_start",
+    "unsaved_messages",
 ]
+
+MEMORY_MESSAGE_ID = "memos-memory"
+"""The id of the memory ``SystemMessage`` the graph's recall node keeps in the state."""
 
 
 @dataclass(frozen=True)
@@ -140,3 +145,30 @@ def turn_start(messages: Sequence[BaseMessage]) -> int:
         elif start < len(messages):
             break
     return start
+
+
+def unsaved_messages(
+    messages: Sequence[BaseMessage], saved_id: str | None = None
+) -> list[BaseMessage]:
+    """The messages not written to memory yet: those after ``saved_id``, else this turn's.
+
+    ``saved_id`` is the id of the last message already written, as the graph's save node keeps
+    it in the state (``memos_saved_id``). Without it, or when that message is no longer in
+    ``messages`` (trimmed away), the latest user turn is the new part: from its first human
+    message (consecutive ones are one turn's input) to the end. The recall node's memory
+    message is never part of it.
+
+    Example:
+        >>> def save(state: State, config: RunnableConfig) -> dict[str, Any]:
+        ...     new = unsaved_messages(state["messages"], state.get("memos_saved_id"))
+        ...     scope = resolve_scope(user_id=None, conversation_id=None, config=config)
+        ...     if new:
+        ...         client.add_message(to_memos_messages(new), user_id=scope.user_id,
+        ...                            conversation_id=scope.conversation_id or "my-agent")
+        ...     return {"memos_saved_id": new[-1].id} if new else {}
+    """
+    kept = [m for m in messages if m.id != MEMORY_MESSAGE_ID]
+    ids = [m.id for m in kept]
+    if saved_id is not None and saved_id in ids:
+        return kept[ids.index(saved_id) + 1 :]
+    return kept[turn_start(kept) :]
