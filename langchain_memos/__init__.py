@@ -37,6 +37,7 @@ if _typing.TYPE_CHECKING:
     from langchain_memos.outbox import Outbox
     from langchain_memos.prompts import MemoryPromptBuilder, build_memory_prompt
     from langchain_memos.retrievers import MemOSRetriever
+    from langchain_memos.scope import resolve_scope, unsaved_messages
     from langchain_memos.settings import MemorySettings
     from langchain_memos.tools import create_memory_tools
     from langchain_memos.types import SearchMemoryResult, parse_timestamp
@@ -60,6 +61,8 @@ _LAZY = {
     "create_memory_tools": "tools",
     "create_memos_pre_model_hook": "graph",
     "parse_timestamp": "types",
+    "resolve_scope": "scope",
+    "unsaved_messages": "scope",
     "validate_filter": "filters",
 }
 
@@ -94,6 +97,8 @@ __all__ = [
     "create_memory_tools",
     "create_memos_pre_model_hook",
     "parse_timestamp",
+    "resolve_scope",
+    "unsaved_messages",
     "validate_filter",
 ]
 

@@ -42,6 +42,8 @@ EXPORTED = [
     "create_memory_tools",
     "create_memos_pre_model_hook",
     "parse_timestamp",
+    "resolve_scope",
+    "unsaved_messages",
     "validate_filter",
 ]
 
