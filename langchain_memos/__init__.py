@@ -41,6 +41,8 @@ if _typing.TYPE_CHECKING:
     from langchain_memos.outbox import Outbox
     from langchain_memos.prompts import MemoryPromptBuilder, build_memory_prompt
     from langchain_memos.retrievers import MemOSRetriever
+    from langchain_memos.scope import resolve_scope, unsaved_messages
+    from langchain_memos.settings import MemorySettings
     from langchain_memos.tools import create_memory_tools
     from langchain_memos.types import SearchMemoryResult, parse_timestamp
 
@@ -56,12 +58,15 @@ _LAZY = {
     "MemOSMiddleware": "middleware",
     "MemOSRetriever": "retrievers",
     "MemoryPromptBuilder": "prompts",
+    "MemorySettings": "settings",
     "Outbox": "outbox",
     "SearchMemoryResult": "types",
     "build_memory_prompt": "prompts",
     "create_memory_tools": "tools",
     "create_memos_pre_model_hook": "graph",
     "parse_timestamp": "types",
+    "resolve_scope": "scope",
+    "unsaved_messages": "scope",
     "validate_filter": "filters",
 }
 
@@ -86,6 +91,7 @@ __all__ = [
     "MemOSMiddleware",
     "MemOSRetriever",
     "MemoryPromptBuilder",
+    "MemorySettings",
     "NotFoundError",
     "Outbox",
     "OutboxError",
@@ -99,6 +105,8 @@ __all__ = [
     "create_memory_tools",
     "create_memos_pre_model_hook",
     "parse_timestamp",
+    "resolve_scope",
+    "unsaved_messages",
     "validate_filter",
 ]
 

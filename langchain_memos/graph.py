@@ -19,39 +19,41 @@ deprecated ``langgraph.prebuilt.create_react_agent``; new code should use
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from langchain_core.messages import BaseMessage, RemoveMessage, SystemMessage
+from langchain_core.messages import AnyMessage, BaseMessage, RemoveMessage, SystemMessage
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 from langgraph.graph.message import REMOVE_ALL_MESSAGES
+from typing_extensions import NotRequired, TypedDict
 
-from langchain_memos._agent_memory import (
-    DEFAULT_MAX_PENDING,
-    DEFAULT_SEARCH_TIMEOUT,
-    AgentMemory,
-    OutboxArg,
-    Scope,
-    message_filter,
-    turn_start,
-)
+from langchain_memos._agent_memory import AgentMemory
 from langchain_memos._exceptions import MemOSInputError
-from langchain_memos._validation import check_flag
-from langchain_memos.client import AsyncMemOSClient, MemOSClient
-from langchain_memos.prompts import (
-    MemoryPrompt,
-    MemoryPromptBuilder,
-    PromptMode,
-    check_prompt_mode,
-)
+from langchain_memos.client import MemOSClient
+from langchain_memos.prompts import MemoryPrompt, PromptMode
+from langchain_memos.scope import MEMORY_MESSAGE_ID, Scope, message_filter, unsaved_messages
+from langchain_memos.settings import MemorySettings, settings_for
 
-__all__ = ["MEMORY_MESSAGE_ID", "MemOSGraphMemory", "create_memos_pre_model_hook"]
+__all__ = [
+    "MEMORY_MESSAGE_ID",
+    "SAVED_ID_KEY",
+    "MemOSGraphMemory",
+    "create_memos_pre_model_hook",
+]
 
-MEMORY_MESSAGE_ID = "memos-memory"
-"""The id of the memory ``SystemMessage`` the recall node keeps in the state."""
-_TRACKED_CONVERSATIONS = 10_000
+SAVED_ID_KEY = "memos_saved_id"
+"""The state key where the save node keeps the id of the last message it saved."""
+
+
+class _SaveState(TypedDict):
+    """What the save node reads and writes.
+
+    Declared by the node itself, so LangGraph adds ``memos_saved_id`` to any graph the node is
+    part of (a plain ``messages`` entry never replaces the graph's own channel and reducer).
+    """
+
+    messages: list[AnyMessage]
+    memos_saved_id: NotRequired[str]
 
 
 def _messages(state: object) -> list[BaseMessage]:
@@ -75,12 +77,11 @@ def _context() -> object:
 class MemOSGraphMemory:
     """MemOS recall and write-back as LangGraph nodes (sync and async graphs alike).
 
-    The user comes from ``user_id``, else the run's ``config["configurable"]["user_id"]``, else
-    the runtime context's ``user_id``; the conversation from ``conversation_id``, else
-    ``configurable.conversation_id`` or ``configurable.thread_id``, else the context's. Ids
-    follow the retriever's rule (:func:`~langchain_memos._agent_memory.resolve_scope`): a user
-    id must be a non-blank string (``42`` raises, it is not read as ``"42"``); a thread id is
-    used as ``str(thread_id)``. A run without a user raises ``MemOSInputError``.
+    The options are a :class:`~langchain_memos.settings.MemorySettings`, which documents them
+    all; the nodes use every one (``write_back`` applies to :meth:`save_node`). The user and the
+    conversation of a run come from the settings, else the run's config, else its runtime
+    context (:func:`~langchain_memos.scope.resolve_scope`); a run without a user raises
+    ``MemOSInputError``.
 
     A search that fails or takes longer than ``timeout`` recalls nothing and logs a warning
     (``fail_open=False`` raises). Writes are committed to a durable outbox before they are sent,
@@ -88,70 +89,32 @@ class MemOSGraphMemory:
     (see :mod:`langchain_memos.outbox`); :meth:`close` and interpreter exit wait for them.
 
     Args:
-        client: Sync client (sync graphs and the background writer). With neither client, one
-            is built from the environment.
-        async_client: Async client for async graphs; without it they search with ``client``
-            in a thread.
-        user_id: A fixed user for every run.
-        conversation_id: A fixed conversation for every run.
-        builder: Renders the recalled memories (default: the documented memory block).
-        search_options: Extra ``search_memory`` arguments.
-        timeout: Seconds a search may take (default 2).
-        fail_open: Degrade on memory failures instead of raising (default ``True``).
-        write_back: Let :meth:`save_node` write (default ``True``); or a function of a
-            message that says which to write, e.g. ``lambda m: m.type == "human"`` to store
-            only what the user said (keep a tool call and its result together).
-        prompt_mode: What the memory message holds (see
-            :meth:`~langchain_memos.prompts.MemoryPrompt.text`): ``"protocol"`` (default) the
-            current time and its zone, the memories and the docs' four-step memory-safety
-            protocol with its instructions, without the docs' role and query (the agent has
-            its own role, the conversation has the query); ``"memories"`` only the
-            ``<memories>`` block and its time zone; ``"full"`` the docs' complete system
-            prompt, role and query included. In the query's language (``builder`` decides).
-        full_instruction: The older spelling of ``prompt_mode="full"``.
-        outbox: An :class:`~langchain_memos.outbox.Outbox` or a database path for the writes;
-            default: ``$MEMOS_OUTBOX_PATH`` or a file in the user cache, in memory for the
-            embedded engine.
-        max_pending: At most this many writes wait; a further one waits for room.
+        client: The sync client, as ``settings.client`` (``MemOSGraphMemory(client)`` for short).
+        settings: The options; default ``MemorySettings()``.
+        **options: Fields of :class:`~langchain_memos.settings.MemorySettings` by keyword, over
+            ``settings``; and ``full_instruction=True``, the older spelling of
+            ``prompt_mode="full"``.
+
+    Raises:
+        MemOSInputError: an option that is not valid, or ``write_back`` without a sync client.
+        TypeError: a keyword that is not an option.
     """
 
     def __init__(
         self,
         client: MemOSClient | None = None,
         *,
-        async_client: AsyncMemOSClient | None = None,
-        user_id: str | None = None,
-        conversation_id: str | None = None,
-        builder: MemoryPromptBuilder | None = None,
-        search_options: Mapping[str, Any] | None = None,
-        timeout: float = DEFAULT_SEARCH_TIMEOUT,
-        fail_open: bool = True,
-        write_back: bool | Callable[[BaseMessage], bool] = True,
-        prompt_mode: PromptMode | None = None,
-        full_instruction: bool = False,
-        outbox: OutboxArg = None,
-        max_pending: int = DEFAULT_MAX_PENDING,
+        settings: MemorySettings | None = None,
+        **options: Any,
     ) -> None:
-        check_flag("full_instruction", full_instruction)  # before a writer thread starts
-        mode = check_prompt_mode(prompt_mode, full_instruction=full_instruction)
-        self._keep = message_filter(write_back)
-        self.memory = AgentMemory(
-            client=client,
-            async_client=async_client,
-            user_id=user_id,
-            conversation_id=conversation_id,
-            builder=builder,
-            search_options=search_options,
-            timeout=timeout,
-            fail_open=fail_open,
-            write_back=write_back is not False,
-            outbox=outbox,
-            max_pending=max_pending,
-        )
-        self.prompt_mode: PromptMode = mode
-        # The id of the last message saved per conversation, so a turn is never sent twice.
-        self._saved: OrderedDict[Scope, str] = OrderedDict()
-        self._saved_lock = threading.Lock()
+        self.memory = AgentMemory(settings_for("MemOSGraphMemory", client, settings, options))
+        self._keep = message_filter(self.memory.settings.write_back)
+        self.prompt_mode: PromptMode = self.memory.settings.prompt_mode
+
+    @property
+    def settings(self) -> MemorySettings:
+        """The settings in use (with the client built from the environment, if it was)."""
+        return self.memory.settings
 
     def _scope(self, config: RunnableConfig | None) -> Scope:
         return self.memory.scope(config, _context())
@@ -183,33 +146,40 @@ class MemOSGraphMemory:
 
     # ---- save: the turn's new messages, each written once ---------------------------------
 
-    def _unsaved(self, state: Any, config: RunnableConfig) -> tuple[list[BaseMessage], Scope]:
-        """The messages not saved yet (this turn's), marked as saved."""
+    def _unsaved(
+        self, state: Any, config: RunnableConfig
+    ) -> tuple[list[BaseMessage], Scope, dict[str, Any]]:
+        """The messages not saved yet, their scope, and the state update that marks them saved.
+
+        What was saved is the id of the last message saved, kept in the graph state (see
+        :data:`SAVED_ID_KEY`), so it is checkpointed with the thread: a new process, or another
+        worker, resuming the thread does not save a message twice.
+        """
         scope = self._scope(config)
-        messages = [m for m in _messages(state) if m.id != MEMORY_MESSAGE_ID]
-        with self._saved_lock:
-            last = self._saved.get(scope)
-            ids = [m.id for m in messages]
-            start = ids.index(last) + 1 if last in ids else turn_start(messages)
-            new = messages[start:]
-            if new and new[-1].id is not None:
-                self._saved[scope] = new[-1].id
-                self._saved.move_to_end(scope)
-                while len(self._saved) > _TRACKED_CONVERSATIONS:
-                    self._saved.popitem(last=False)
+        saved = state.get(SAVED_ID_KEY) if isinstance(state, Mapping) else None
+        new = unsaved_messages(_messages(state), saved if isinstance(saved, str) else None)
+        update = {SAVED_ID_KEY: new[-1].id} if new and new[-1].id is not None else {}
         if self._keep is not None:
             new = [m for m in new if self._keep(m)]
-        return new, scope
+        return new, scope, update
 
     def save(self, state: Any, config: RunnableConfig) -> dict[str, Any]:
-        """Node: queue the messages not saved yet (this turn's) for the background writer."""
-        self.memory.save(*self._unsaved(state, config))
-        return {}
+        """Node: queue the messages not saved yet (this turn's) for the background writer.
+
+        Returns ``{"memos_saved_id": <id of the last of them>}``: :meth:`save_node` declares
+        that key, so LangGraph keeps it in the state; a node of your own that calls this method
+        needs the key in its graph's state (``memos_saved_id: NotRequired[str]``), else each
+        save falls back to the latest user turn.
+        """
+        new, scope, update = self._unsaved(state, config)
+        self.memory.save(new, scope)
+        return update
 
     async def asave(self, state: Any, config: RunnableConfig) -> dict[str, Any]:
         """Async :meth:`save`; queueing never blocks the event loop."""
-        await self.memory.asave(*self._unsaved(state, config))
-        return {}
+        new, scope, update = self._unsaved(state, config)
+        await self.memory.asave(new, scope)
+        return update
 
     # ---- the legacy create_react_agent hook ------------------------------------------------
 
@@ -236,8 +206,12 @@ class MemOSGraphMemory:
         return RunnableLambda(self.recall, afunc=self.arecall, name="memos_memory")
 
     def save_node(self) -> Runnable[Any, dict[str, Any]]:
-        """The save node, with its sync and async forms."""
-        return RunnableLambda(self.save, afunc=self.asave, name="memos_save")
+        """The save node, with its sync and async forms.
+
+        It declares the ``memos_saved_id`` state key it keeps (LangGraph adds it to the graph),
+        so the graph's own state schema needs nothing more.
+        """
+        return _SaveNode(self)
 
     def pre_model_hook(self) -> Runnable[Any, dict[str, Any]]:
         """The ``pre_model_hook`` node, with its sync and async forms."""
@@ -257,13 +231,14 @@ class MemOSGraphMemory:
 
 
 def create_memos_pre_model_hook(
-    client: MemOSClient | None = None, **options: Any
+    client: MemOSClient | None = None, *, settings: MemorySettings | None = None, **options: Any
 ) -> Runnable[Any, dict[str, Any]]:
     """A ``pre_model_hook`` for ``create_react_agent`` that gives the model the user's memories.
 
     Returns ``{"llm_input_messages": [memory SystemMessage, *messages]}``: the memory is used
-    for the model call and never stored in the state. Takes the options of
-    :class:`MemOSGraphMemory` (it does not write back).
+    for the model call and never stored in the state. Takes the arguments of
+    :class:`MemOSGraphMemory`; it does not write back (``write_back`` is ``False`` unless given
+    as a keyword).
 
     A ``pre_model_hook`` runs before **every** model call, so a turn with N tool calls makes
     N + 1 searches (``bench/agent_turn.py``: 4 searches and +234 ms per turn against +59 ms for
@@ -276,4 +251,21 @@ def create_memos_pre_model_hook(
         >>> agent.invoke(inputs, {"configurable": {"user_id": "memos_user_123"}})
     """
     options.setdefault("write_back", False)
-    return MemOSGraphMemory(client, **options).pre_model_hook()
+    return MemOSGraphMemory(client, settings=settings, **options).pre_model_hook()
+
+
+class _SaveNode(RunnableLambda[Any, dict[str, Any]]):
+    """:meth:`MemOSGraphMemory.save` as a node whose input type is :class:`_SaveState`.
+
+    ``StateGraph.add_node`` reads a node's input schema from the type of the first parameter of
+    its ``__call__``, and adds the schema's keys to the graph's channels: so ``memos_saved_id``
+    is written, checkpointed and read back, whatever the graph's own state schema.
+    """
+
+    def __init__(self, memory: MemOSGraphMemory) -> None:
+        super().__init__(memory.save, afunc=memory.asave, name="memos_save")
+        self._memory = memory
+
+    def __call__(self, state: _SaveState, config: RunnableConfig) -> dict[str, Any]:
+        """Save as the sync node does (see :meth:`MemOSGraphMemory.save`)."""
+        return self._memory.save(state, config)

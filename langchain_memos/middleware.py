@@ -27,23 +27,11 @@ except ImportError as error:  # pragma: no cover - exercised without the extra
         "pip install 'langchain-memos[langchain]'"
     ) from error
 
-from langchain_memos._agent_memory import (
-    DEFAULT_MAX_PENDING,
-    DEFAULT_SEARCH_TIMEOUT,
-    AgentMemory,
-    OutboxArg,
-    Scope,
-    message_filter,
-    turn_start,
-)
-from langchain_memos._validation import check_flag
-from langchain_memos.client import AsyncMemOSClient, MemOSClient
-from langchain_memos.prompts import (
-    MemoryPrompt,
-    MemoryPromptBuilder,
-    PromptMode,
-    check_prompt_mode,
-)
+from langchain_memos._agent_memory import AgentMemory
+from langchain_memos.client import MemOSClient
+from langchain_memos.prompts import MemoryPrompt, PromptMode
+from langchain_memos.scope import Scope, message_filter, turn_start
+from langchain_memos.settings import MemorySettings, settings_for
 
 __all__ = ["MemOSMiddleware", "MemOSState"]
 
@@ -91,12 +79,11 @@ class MemOSMiddleware(AgentMiddleware[MemOSState, Any, Any]):
     block never enters the conversation state), and the turn's new messages written back in
     the background (``after_agent``). Every hook has a sync and an async form.
 
-    The user comes from ``user_id``, else the run's ``config["configurable"]["user_id"]``, else
-    the runtime context's ``user_id``; the conversation from ``conversation_id``, else
-    ``configurable.conversation_id`` or ``configurable.thread_id``, else the context's. Ids
-    follow the retriever's rule (:func:`~langchain_memos._agent_memory.resolve_scope`): a user
-    id must be a non-blank string (``42`` raises, it is not read as ``"42"``); a thread id is
-    used as ``str(thread_id)``. A run without a user raises ``MemOSInputError``.
+    The options are a :class:`~langchain_memos.settings.MemorySettings`, which documents them
+    all; the middleware uses every one. The user and the conversation of a run come from the
+    settings, else the run's config, else its runtime context
+    (:func:`~langchain_memos.scope.resolve_scope`); a run without a user raises
+    ``MemOSInputError``.
 
     A search that fails or takes longer than ``timeout`` gives an answer without memories and a
     logged warning (``fail_open=False`` raises instead). Writes are committed to a durable
@@ -107,35 +94,20 @@ class MemOSMiddleware(AgentMiddleware[MemOSState, Any, Any]):
     very next one.
 
     Args:
-        client: Sync client (sync runs and the background writer). With neither client, one
-            is built from the environment.
-        async_client: Async client for ``ainvoke``/``astream`` searches; without it, async runs
-            search with ``client`` in a thread.
-        user_id: A fixed user for every run.
-        conversation_id: A fixed conversation for every run.
-        builder: Renders the recalled memories (default: the documented memory block).
-        search_options: Extra ``search_memory`` arguments (``memory_limit_number``, ...).
-        timeout: Seconds the search may take (default 2).
-        fail_open: Degrade on memory failures instead of raising (default ``True``).
-        write_back: Write each turn's new messages to MemOS (default ``True``); or a function
-            of a message that says which to write, e.g. ``lambda m: m.type == "human"`` to
-            store only what the user said (keep a tool call and its result together).
-        prompt_mode: What every model call gets (see
-            :meth:`~langchain_memos.prompts.MemoryPrompt.text`): ``"protocol"`` (default) the
-            current time and its zone, the memories and the docs' four-step memory-safety
-            protocol with its instructions, without the docs' role and query (the agent has
-            its own role, the conversation has the query); ``"memories"`` only the
-            ``<memories>`` block and its time zone; ``"full"`` the docs' complete system
-            prompt, role and query included. In the query's language (``builder`` decides).
-        full_instruction: The older spelling of ``prompt_mode="full"``.
-        outbox: An :class:`~langchain_memos.outbox.Outbox` or a database path for the writes;
-            default: ``$MEMOS_OUTBOX_PATH`` or a file in the user cache, in memory for the
-            embedded engine.
-        max_pending: At most this many writes wait; a further one waits for room.
+        client: The sync client, as ``settings.client`` (``MemOSMiddleware(client)`` for short).
+        settings: The options; default ``MemorySettings()``.
+        **options: Fields of :class:`~langchain_memos.settings.MemorySettings` by keyword, over
+            ``settings`` (``MemOSMiddleware(client, timeout=1.0)``, the spelling from before
+            the settings object); and ``full_instruction=True``, the older spelling of
+            ``prompt_mode="full"``.
+
+    Raises:
+        MemOSInputError: an option that is not valid, or ``write_back`` without a sync client.
+        TypeError: a keyword that is not an option.
 
     Example:
         >>> from langchain.agents import create_agent
-        >>> memory = MemOSMiddleware(client=MemOSClient())
+        >>> memory = MemOSMiddleware(settings=MemorySettings(client=MemOSClient()))
         >>> agent = create_agent(model, tools, middleware=[memory])
         >>> agent.invoke(
         ...     {"messages": [("user", "Where should I travel?")]},
@@ -150,38 +122,19 @@ class MemOSMiddleware(AgentMiddleware[MemOSState, Any, Any]):
         self,
         client: MemOSClient | None = None,
         *,
-        async_client: AsyncMemOSClient | None = None,
-        user_id: str | None = None,
-        conversation_id: str | None = None,
-        builder: MemoryPromptBuilder | None = None,
-        search_options: Mapping[str, Any] | None = None,
-        timeout: float = DEFAULT_SEARCH_TIMEOUT,
-        fail_open: bool = True,
-        write_back: bool | Callable[[BaseMessage], bool] = True,
-        prompt_mode: PromptMode | None = None,
-        full_instruction: bool = False,
-        outbox: OutboxArg = None,
-        max_pending: int = DEFAULT_MAX_PENDING,
+        settings: MemorySettings | None = None,
+        **options: Any,
     ) -> None:
         super().__init__()
-        check_flag("full_instruction", full_instruction)  # before a writer thread starts
-        mode = check_prompt_mode(prompt_mode, full_instruction=full_instruction)
-        self._keep = message_filter(write_back)
-        self.memory = AgentMemory(
-            client=client,
-            async_client=async_client,
-            user_id=user_id,
-            conversation_id=conversation_id,
-            builder=builder,
-            search_options=search_options,
-            timeout=timeout,
-            fail_open=fail_open,
-            write_back=write_back is not False,
-            outbox=outbox,
-            max_pending=max_pending,
-        )
-        self.prompt_mode: PromptMode = mode
+        self.memory = AgentMemory(settings_for("MemOSMiddleware", client, settings, options))
+        self._keep = message_filter(self.memory.settings.write_back)
+        self.prompt_mode: PromptMode = self.memory.settings.prompt_mode
         self.tools = []
+
+    @property
+    def settings(self) -> MemorySettings:
+        """The settings in use (with the client built from the environment, if it was)."""
+        return self.memory.settings
 
     # ---- before_agent: one search per user turn ------------------------------------------
 

@@ -50,7 +50,7 @@ __all__ = [
 
 logger = logging.getLogger("langchain_memos")
 
-DEFAULT_MAX_PENDING = 10_000
+DEFAULT_MAX_PENDING = 1_000
 DEFAULT_MAX_BACKOFF = 60.0
 DEFAULT_LEASE = 30.0  # renewed every third of it while a send runs
 DEFAULT_CONCURRENCY = 4

@@ -4,7 +4,7 @@ The application pins whose memory the tools use; the model only chooses what to 
 what to remember, so it cannot read or write another user's memories.
 
 Example:
-    >>> tools = create_memory_tools(client=client, user_id="memos_user_123")
+    >>> tools = create_memory_tools(MemorySettings(client=client, user_id="memos_user_123"))
     >>> agent = create_agent(model, tools=tools)
 """
 
@@ -17,9 +17,9 @@ from langchain_core.tools import BaseTool, StructuredTool, ToolException
 from pydantic import BaseModel, Field
 
 from langchain_memos._exceptions import MemOSError, MemOSInputError
-from langchain_memos._validation import check_id, check_instance, check_options
 from langchain_memos.client import AsyncMemOSClient, MemOSClient
 from langchain_memos.prompts import MemoryPromptBuilder
+from langchain_memos.settings import MemorySettings, settings_for
 from langchain_memos.types import MessageInput, SearchMemoryResult
 
 __all__ = ["create_memory_tools"]
@@ -37,41 +37,46 @@ class _AddArgs(BaseModel):
     )
 
 
-def create_memory_tools(
-    *,
-    user_id: str,
-    conversation_id: str = "memory-tool",
-    client: MemOSClient | None = None,
-    async_client: AsyncMemOSClient | None = None,
-    builder: MemoryPromptBuilder | None = None,
-    search_options: dict[str, Any] | None = None,
-) -> list[BaseTool]:
+TOOL_CONVERSATION_ID = "memory-tool"
+"""Where ``add_memory`` files what it stores when the settings name no conversation."""
+
+
+def create_memory_tools(settings: MemorySettings | None = None, **options: Any) -> list[BaseTool]:
     """``search_memory`` and ``add_memory`` tools, bound to one user.
 
     Args:
-        user_id: Whose memories the tools read and write; the model cannot change it.
-        conversation_id: Where ``add_memory`` files what it stores.
-        client: For sync tool calls. With neither client, one is built from the environment.
-        async_client: For async tool calls; without it they run the sync client in a thread.
-        builder: Renders what ``search_memory`` returns to the model (default: the memory block
-            with a 1,500-token budget).
-        search_options: Extra ``search_memory`` arguments (``memory_limit_number``, ``filter``...).
+        settings: A :class:`~langchain_memos.settings.MemorySettings`; the tools use its
+            ``client`` (sync tool calls; with neither client, one is built from the
+            environment), ``async_client`` (async tool calls; without it they run the sync
+            client in a thread), ``user_id`` (whose memories the tools read and write, which
+            the model cannot change; required), ``conversation_id`` (where ``add_memory`` files
+            what it stores; default ``"memory-tool"``), ``builder`` (renders what
+            ``search_memory`` returns to the model; default: the memory block with a
+            1,500-token budget) and ``search_options``.
+        **options: Fields of :class:`~langchain_memos.settings.MemorySettings` by keyword, over
+            ``settings`` (``create_memory_tools(client=client, user_id="u1")``).
 
     What the model wrote is stored as an assistant turn, so the memory carries the assistant's
     viewpoint marker and the prompt's safety protocol weighs it as an inference, not as the
     user's own words. MemOS errors come back to the model as the tool's answer.
+
+    Raises:
+        MemOSInputError: no ``user_id``, or an option that is not valid.
+        TypeError: a keyword that is not an option.
     """
-    check_id("user_id", user_id)
-    check_id("conversation_id", conversation_id)
-    check_instance("client", client, MemOSClient)
-    check_instance("async_client", async_client, AsyncMemOSClient)
-    check_instance("builder", builder, MemoryPromptBuilder)
-    options = check_options("search_options", search_options)
+    settings = settings_for("create_memory_tools", None, settings, options)
+    user_id = settings.user_id
+    if user_id is None:
+        raise MemOSInputError(
+            "create_memory_tools needs a user_id (the application pins whose memories the "
+            "tools use): pass user_id=... or MemorySettings(user_id=...)"
+        )
+    conversation_id = settings.conversation_id or TOOL_CONVERSATION_ID
+    client, async_client = settings.client, settings.async_client
     if client is None and async_client is None:
         client = MemOSClient()
-    if {"query", "user_id"} & set(options):
-        raise MemOSInputError("search_options cannot set query or user_id")
-    render = builder or MemoryPromptBuilder()
+    search_options = dict(settings.search_options)
+    render = settings.builder or MemoryPromptBuilder()
 
     def answer(result: SearchMemoryResult, query: str) -> str:
         return render.build(result, query).instruction or NOTHING_FOUND
@@ -83,7 +88,9 @@ def create_memory_tools(
 
     def search(query: str) -> str:
         try:
-            result = _sync(client, async_client).search_memory(query, user_id=user_id, **options)
+            result = _sync(client, async_client).search_memory(
+                query, user_id=user_id, **search_options
+            )
         except MemOSError as error:
             raise ToolException(f"Memory search failed: {error}") from error
         return answer(result, query)
@@ -92,7 +99,7 @@ def create_memory_tools(
         if async_client is None:
             return await run_in_executor(None, search, query)
         try:
-            result = await async_client.search_memory(query, user_id=user_id, **options)
+            result = await async_client.search_memory(query, user_id=user_id, **search_options)
         except MemOSError as error:
             raise ToolException(f"Memory search failed: {error}") from error
         return answer(result, query)

@@ -22,7 +22,7 @@ import pytest
 from langchain_core.messages import HumanMessage
 
 from langchain_memos import MemOSClient
-from langchain_memos._agent_memory import BackgroundWriter
+from langchain_memos._writer import BackgroundWriter
 from langchain_memos.embedded import EmbeddedEngine
 from langchain_memos.outbox import CLOSE_TIMEOUT, Outbox
 

@@ -13,14 +13,9 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 
 from langchain_memos import MemOSClient, MemOSInputError
-from langchain_memos._agent_memory import (
-    BackgroundWriter,
-    Scope,
-    last_human_text,
-    resolve_scope,
-    turn_start,
-)
+from langchain_memos._writer import BackgroundWriter
 from langchain_memos.outbox import Outbox
+from langchain_memos.scope import Scope, last_human_text, resolve_scope, turn_start
 from tests.unit_tests.agent_fakes import CountingEngine
 
 ADD = "/add/message"

@@ -1,4 +1,4 @@
-"""The recall of ``_agent_memory``: one search per turn, bounded by its deadline, on the caller's
+"""The agents' recall (``_recall``): one search per turn, bounded by its deadline, on the caller's
 thread, with errors and warnings that say what ran out."""
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ from langchain_memos import (
     MemOSClient,
     MemOSInputError,
 )
-from langchain_memos._agent_memory import MemoryRecall, Scope
+from langchain_memos._recall import MemoryRecall
+from langchain_memos.scope import Scope
+from langchain_memos.settings import MemorySettings
 from tests.unit_tests.conftest import FakeMemOS, envelope
 
 SCOPE = Scope("alice", "t1")
@@ -45,7 +47,8 @@ def recall(mode: str, fake: FakeMemOS, **options: Any) -> MemoryRecall:
         max_retries=2,
         http_client=httpx.AsyncClient(transport=httpx.MockTransport(fake.handler)),
     )
-    return MemoryRecall(client=client, async_client=aclient if mode == "async" else None, **options)
+    async_client = aclient if mode == "async" else None
+    return MemoryRecall(MemorySettings(client=client, async_client=async_client, **options))
 
 
 def search(memory: MemoryRecall, mode: str, query: str = "Where to travel?") -> Any:
@@ -107,7 +110,7 @@ def test_a_sync_search_starts_no_thread(monkeypatch: pytest.MonkeyPatch) -> None
     client = MemOSClient(
         api_key="k", http_client=httpx.Client(transport=httpx.MockTransport(answer))
     )
-    memory = MemoryRecall(client=client, async_client=None)
+    memory = MemoryRecall(MemorySettings(client=client))
 
     prompts = [memory.search(f"question {n}", SCOPE) for n in range(5)]
 
@@ -160,7 +163,7 @@ async def test_an_async_search_is_cut_short_at_its_deadline(
     aclient = AsyncMemOSClient(
         api_key="k", http_client=httpx.AsyncClient(transport=httpx.MockTransport(hangs))
     )
-    memory = MemoryRecall(client=None, async_client=aclient, timeout=0.1, fail_open=False)
+    memory = MemoryRecall(MemorySettings(async_client=aclient, timeout=0.1, fail_open=False))
     started = time.monotonic()
     with pytest.raises(APITimeoutError, match=r"^the memory search took longer than 0\.1 s$"):
         await memory.asearch("Where to travel?", SCOPE)
@@ -169,8 +172,4 @@ async def test_an_async_search_is_cut_short_at_its_deadline(
 
 def test_search_options_cannot_set_the_timeout() -> None:
     with pytest.raises(MemOSInputError, match=r"search_options cannot set .*timeout"):
-        MemoryRecall(
-            client=MemOSClient(embedded=":memory:"),
-            async_client=None,
-            search_options={"timeout": 9},
-        )
+        MemorySettings(client=MemOSClient(embedded=":memory:"), search_options={"timeout": 9})

@@ -22,11 +22,14 @@ from langgraph.graph.message import add_messages
 from typing_extensions import TypedDict
 
 from langchain_memos import AsyncMemOSClient, MemOSClient, MemOSInputError, _endpoints
-from langchain_memos._agent_memory import AgentMemory, BackgroundWriter, Scope
+from langchain_memos._agent_memory import AgentMemory
 from langchain_memos._validation import MAX_REQUEST_TOKENS, check_messages, message_tokens
+from langchain_memos._writer import BackgroundWriter
 from langchain_memos.graph import MemOSGraphMemory
 from langchain_memos.middleware import MemOSMiddleware
 from langchain_memos.outbox import Outbox
+from langchain_memos.scope import Scope
+from langchain_memos.settings import MemorySettings
 from tests.unit_tests.agent_fakes import CountingEngine
 
 ADD = "/add/message"
@@ -176,7 +179,9 @@ async def test_the_writer_refuses_what_the_client_refuses_with_the_same_error(
 async def test_under_fail_open_a_turn_memos_would_refuse_is_a_warning_and_never_queued(
     engine: CountingEngine, caplog: pytest.LogCaptureFixture, mode: str
 ) -> None:
-    memory = AgentMemory(client=MemOSClient(embedded=engine))  # fail_open by default
+    memory = AgentMemory(
+        MemorySettings(client=MemOSClient(embedded=engine))
+    )  # fail_open by default
     # As the middleware rebuilds the scope from its state after the turn.
     scope = Scope(user_id="alice", conversation_id=LONG_ID)
     with caplog.at_level(logging.WARNING, logger="langchain_memos"):

@@ -214,7 +214,7 @@ async def test_the_memory_message_carries_the_protocol_by_default(
     assert "# Critical Protocol" not in state["messages"][0].text
     plain.close(timeout=5)
     with pytest.raises(MemOSInputError, match="prompt_mode must be"):
-        MemOSGraphMemory(MemOSClient(embedded=engine), prompt_mode="all")  # type: ignore[arg-type]
+        MemOSGraphMemory(MemOSClient(embedded=engine), prompt_mode="all")
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -246,3 +246,50 @@ async def test_write_back_can_choose_the_messages_it_writes(
         ["Who do I travel with?"],
         ["And where to?"],
     ]
+
+
+def _two_step(memory: MemOSGraphMemory, saver: InMemorySaver) -> CompiledStateGraph[Any]:
+    """recall -> save -> model -> save: the turn is saved in two steps, paused before the model."""
+
+    def model(state: State) -> dict[str, Any]:
+        return {"messages": [AIMessage("Noted.")]}
+
+    graph = StateGraph(State)
+    graph.add_node("recall", memory.memory_node())
+    graph.add_node("save_question", memory.save_node())
+    graph.add_node("model", model)
+    graph.add_node("save_answer", memory.save_node())
+    graph.add_edge(START, "recall")
+    graph.add_edge("recall", "save_question")
+    graph.add_edge("save_question", "model")
+    graph.add_edge("model", "save_answer")
+    return graph.compile(checkpointer=saver, interrupt_before=["model"])
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_what_was_saved_survives_a_new_process(engine: CountingEngine, mode: str) -> None:
+    # Before, the save node remembered what it had saved in a dict of its own process: a new
+    # process resuming the thread saved the question of the turn a second time.
+    saver = InMemorySaver()  # the checkpointer both "processes" share
+    cfg: RunnableConfig = {"configurable": {"user_id": "alice", "thread_id": "t1"}}
+
+    first = MemOSGraphMemory(MemOSClient(embedded=engine))
+    await run(_two_step(first, saver), mode, "Who do I travel with?", cfg)  # paused
+    assert first.close(timeout=5)
+    assert [[m["content"] for m in w["messages"]] for w in writes(engine)] == [
+        ["Who do I travel with?"]
+    ]
+
+    second = MemOSGraphMemory(MemOSClient(embedded=engine))
+    graph = _two_step(second, saver)
+    resumed = graph.invoke(None, cfg) if mode == "sync" else await graph.ainvoke(None, cfg)
+    assert "memos_saved_id" not in resumed  # state the graph keeps, not part of its output
+    await run(graph, mode, "And where to?", cfg)  # the next turn, paused before the model
+    assert second.close(timeout=5)
+    assert [[m["content"] for m in w["messages"]] for w in writes(engine)] == [
+        ["Who do I travel with?"],
+        ["Noted."],
+        ["And where to?"],
+    ]
+    saved = graph.get_state(cfg).values
+    assert saved["memos_saved_id"] == saved["messages"][-1].id

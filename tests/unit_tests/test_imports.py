@@ -32,6 +32,7 @@ EXPORTED = [
     "MemOSMiddleware",
     "MemOSRetriever",
     "MemoryPromptBuilder",
+    "MemorySettings",
     "NotFoundError",
     "Outbox",
     "OutboxError",
@@ -45,6 +46,8 @@ EXPORTED = [
     "create_memory_tools",
     "create_memos_pre_model_hook",
     "parse_timestamp",
+    "resolve_scope",
+    "unsaved_messages",
     "validate_filter",
 ]
 
@@ -93,6 +96,8 @@ def test_nothing_public_is_left_out_of_all() -> None:
         "outbox",
         "prompts",
         "retrievers",
+        "scope",
+        "settings",
         "tools",
         "types",
     }

@@ -29,11 +29,11 @@ from langchain_core.load import dumps
 from langchain_core.messages import HumanMessage
 
 from langchain_memos import AsyncMemOSClient, ConfigurationError, MemOSClient
-from langchain_memos._agent_memory import Scope
 from langchain_memos.chat_message_histories import MemOSChatMessageHistory
 from langchain_memos.graph import MemOSGraphMemory
 from langchain_memos.middleware import MemOSMiddleware
 from langchain_memos.retrievers import MemOSRetriever
+from langchain_memos.scope import Scope
 from langchain_memos.tools import create_memory_tools
 from tests.integration_tests import conftest as recording
 from tests.unit_tests.conftest import FakeMemOS, envelope

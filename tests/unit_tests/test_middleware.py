@@ -247,7 +247,7 @@ def test_options_are_checked_before_any_run(engine: CountingEngine) -> None:
     with pytest.raises(MemOSInputError, match="sync client"):
         MemOSMiddleware(async_client=AsyncMemOSClient(embedded=engine))
     with pytest.raises(MemOSInputError, match="prompt_mode must be"):
-        MemOSMiddleware(client, prompt_mode="block")  # type: ignore[arg-type]
+        MemOSMiddleware(client, prompt_mode="block")
     with pytest.raises(MemOSInputError, match="full_instruction=True means prompt_mode='full'"):
         MemOSMiddleware(client, prompt_mode="memories", full_instruction=True)
     assert MemOSMiddleware(async_client=AsyncMemOSClient(embedded=engine), write_back=False)
@@ -356,4 +356,4 @@ async def test_write_back_can_choose_the_messages_it_writes(
     assert memory.close(timeout=5)
     assert added(engine) == [[{"role": "user", "content": QUESTION, "chat_time": ANY}]]
     with pytest.raises(MemOSInputError, match="write_back must be True, False or a function"):
-        MemOSMiddleware(MemOSClient(embedded=engine), write_back="human")  # type: ignore[arg-type]
+        MemOSMiddleware(MemOSClient(embedded=engine), write_back="human")

@@ -23,7 +23,6 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 
 from langchain_memos import MemOSChatMessageHistory, MemOSClient
-from langchain_memos._agent_memory import BackgroundWriter
 from langchain_memos._exceptions import (
     DeadlineExceededError,
     MemOSError,
@@ -31,6 +30,7 @@ from langchain_memos._exceptions import (
     OutboxFullError,
     WriteRefusedError,
 )
+from langchain_memos._writer import BackgroundWriter
 from langchain_memos.outbox import Outbox, default_outbox_path, target_of
 from langchain_memos.types import MessageInput
 
@@ -170,7 +170,7 @@ CHILD = textwrap.dedent(
     import sys, threading, httpx
     from langchain_core.messages import HumanMessage
     from langchain_memos import MemOSClient
-    from langchain_memos._agent_memory import BackgroundWriter
+    from langchain_memos._writer import BackgroundWriter
     from langchain_memos.outbox import Outbox
 
     sending = threading.Event()
@@ -388,7 +388,7 @@ def test_close_gives_up_after_its_bound_and_says_where_the_writes_are(
 def test_the_exit_hook_shares_one_bound_among_the_writers_nobody_closed(
     tmp_path: Path, close_bound: float, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from langchain_memos._agent_memory import _close_at_exit
+    from langchain_memos._writer import _close_at_exit
 
     memos = FlakyMemOS()
     memos.down.set()

@@ -1,0 +1,131 @@
+"""One memory search per agent turn: bounded by a deadline, governed by the fail-open policy."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from langchain_memos._exceptions import APITimeoutError, MemOSInputError
+from langchain_memos.prompts import MemoryPrompt, MemoryPromptBuilder
+from langchain_memos.scope import Scope
+from langchain_memos.settings import MemorySettings
+from langchain_memos.types import SearchMemoryResult
+
+__all__ = ["EMPTY_PROMPT", "MemoryRecall"]
+
+logger = logging.getLogger("langchain_memos")
+
+EMPTY_PROMPT = MemoryPrompt(matches=[], instruction="", full_instruction="", tokens=0)
+
+
+class MemoryRecall:
+    """One memory search per turn, bounded by ``timeout`` and governed by ``fail_open``.
+
+    A search is one attempt, without the client's retries (a retry's back-off alone would eat
+    most of a turn's budget), through ``client.with_options(timeout=timeout, max_retries=0)``:
+    the same connection pool, no thread of its own. What bounds it:
+
+    * async client: ``asyncio.wait_for`` ends the whole search at ``timeout``;
+    * sync client: httpx bounds each wait by ``timeout``: for a free pooled connection, to
+      connect, to send, and for each piece of the answer. A service that is down or hangs ends
+      the search after about ``timeout``; one that answers in pieces, each just in time, can
+      stretch it to a small multiple of ``timeout``, never without bound. The embedded engine
+      runs in this process and is not cut short. Either way an answer that comes after
+      ``timeout`` is not used: the turn goes on without memories, as for a timeout;
+    * async run with only a sync client: the sync search runs in the event loop's default
+      executor (its threads are reused), and ``asyncio.wait_for`` ends the wait at ``timeout``.
+
+    On a timeout the error (``fail_open=False``) or the warning says what it waited for.
+
+    Args:
+        settings: ``client`` (:meth:`search`, and :meth:`asearch` without an async client),
+            ``async_client``, ``builder``, ``search_options``, ``timeout`` and ``fail_open``.
+    """
+
+    def __init__(self, settings: MemorySettings) -> None:
+        client, async_client = settings.client, settings.async_client
+        if client is None and async_client is None:
+            raise MemOSInputError("MemoryRecall needs a client or an async_client")
+        self.client = client
+        self.async_client = async_client
+        self.builder = settings.builder or MemoryPromptBuilder()
+        self.search_options = dict(settings.search_options)
+        self.timeout = settings.timeout
+        self.fail_open = settings.fail_open
+
+    def _kwargs(self, scope: Scope) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"user_id": scope.user_id, **self.search_options}
+        if scope.conversation_id is not None:
+            kwargs["conversation_id"] = scope.conversation_id
+        return kwargs
+
+    def _search_sync(self, query: str, scope: Scope) -> SearchMemoryResult:
+        if self.client is None:
+            raise MemOSInputError(
+                "a sync run needs a sync MemOS client; pass client=MemOSClient(...)"
+            )
+        once = self.client.with_options(timeout=self.timeout, max_retries=0)
+        return once.search_memory(query, **self._kwargs(scope))
+
+    def _timed_out(self, cause: APITimeoutError | str | None = None) -> APITimeoutError:
+        """The deadline's error, saying what the search was waiting for when it knows."""
+        said = f": {cause}" if cause else ""
+        error = APITimeoutError(
+            f"the memory search took longer than {self.timeout:g} s{said}",
+            method="POST",
+            path="/search/memory",
+        )
+        error.__cause__ = cause if isinstance(cause, BaseException) else None
+        return error
+
+    def _failed(self, error: BaseException, scope: Scope) -> MemoryPrompt:
+        if not self.fail_open:
+            raise error
+        logger.warning(
+            "MemOS memory search failed for user %s (%s: %s); answering without memories",
+            scope.user_id,
+            type(error).__name__,
+            error,
+        )
+        return EMPTY_PROMPT
+
+    def search(self, query: str | None, scope: Scope) -> MemoryPrompt:
+        """The memory prompt for ``query`` (empty for no query, or on a tolerated failure)."""
+        if not query:
+            return EMPTY_PROMPT
+        started = time.monotonic()
+        try:
+            result = self._search_sync(query, scope)
+        except APITimeoutError as error:  # the client's timeout is the deadline
+            return self._failed(self._timed_out(error), scope)
+        except MemOSInputError:
+            raise  # a caller mistake, not an outage
+        except Exception as error:
+            return self._failed(error, scope)
+        took = time.monotonic() - started
+        if took > self.timeout:  # late, as an async search would be: not used either
+            return self._failed(self._timed_out(f"the answer came after {took:.2f} s"), scope)
+        return self.builder.build(result, query)
+
+    async def asearch(self, query: str | None, scope: Scope) -> MemoryPrompt:
+        """Async :meth:`search`: the async client, else the sync one in the loop's executor."""
+        if not query:
+            return EMPTY_PROMPT
+        try:
+            if self.async_client is not None:
+                once = self.async_client.with_options(timeout=self.timeout, max_retries=0)
+                call = once.search_memory(query, **self._kwargs(scope))
+            else:
+                call = asyncio.to_thread(self._search_sync, query, scope)
+            result = await asyncio.wait_for(call, self.timeout)
+        except asyncio.TimeoutError:
+            return self._failed(self._timed_out(), scope)
+        except APITimeoutError as error:
+            return self._failed(self._timed_out(error), scope)
+        except MemOSInputError:
+            raise
+        except Exception as error:
+            return self._failed(error, scope)
+        return self.builder.build(result, query)

@@ -1,0 +1,146 @@
+"""The agents' background writer: turns committed to a durable outbox, delivered from a thread.
+
+Background writes are committed to a durable :class:`~langchain_memos.outbox.Outbox` before
+they are sent, and survive a crash of the process (see that module for the guarantee).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import os
+import time
+import weakref
+from collections.abc import Sequence
+
+from langchain_core.messages import BaseMessage
+
+from langchain_memos import _outbox_sender
+from langchain_memos._exceptions import MemOSInputError
+from langchain_memos._validation import MAX_REQUEST_TOKENS
+from langchain_memos.client import MemOSClient
+from langchain_memos.messages import batch_messages, to_memos_messages
+from langchain_memos.outbox import DEFAULT_MAX_PENDING, Outbox, OutboxError, open_outbox
+
+__all__ = ["BackgroundWriter", "OutboxArg"]
+
+
+_live_writers: weakref.WeakSet[BackgroundWriter] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_at_exit() -> None:
+    """Close the writers nobody closed, all within one :data:`~._outbox_sender.CLOSE_TIMEOUT`."""
+    deadline = time.monotonic() + _outbox_sender.CLOSE_TIMEOUT
+    for writer in list(_live_writers):
+        try:
+            writer.close(max(0.0, deadline - time.monotonic()))
+        except KeyboardInterrupt:  # Ctrl-C at exit: stop waiting, only say what is left
+            deadline = 0.0
+
+
+OutboxArg = Outbox | str | os.PathLike[str] | None
+
+
+class BackgroundWriter:
+    """Hands turns to a durable :class:`~langchain_memos.outbox.Outbox`, delivered from a thread.
+
+    :meth:`submit` converts the messages at once, cuts a turn over the ``add/message`` token
+    limit into several writes, in order, and commits them to the outbox, which refuses what
+    MemOS would refuse (so bad input raises in the caller, never becomes a dead letter); then it
+    returns. The outbox's sender delivers them in order per conversation, retrying while the
+    service is unavailable. When ``max_pending`` writes are already waiting, ``submit`` waits
+    for room (back-pressure; :meth:`asubmit` waits in a worker thread, never on the event
+    loop). :meth:`flush` waits for delivery; :meth:`close` and interpreter exit wait too, but
+    never longer than their bound (default :data:`~langchain_memos.outbox.CLOSE_TIMEOUT`):
+    what is still unsent then stays in a file outbox for the next run, and is logged.
+
+    Args:
+        client: The sync client the sender uses.
+        outbox: An :class:`Outbox`, a database path, or ``None`` for the default (a file in the
+            user cache for a service, in memory for the embedded engine).
+        max_pending: Bound of the writes waiting, when the outbox is made here.
+    """
+
+    def __init__(
+        self,
+        client: MemOSClient,
+        *,
+        outbox: OutboxArg = None,
+        max_pending: int = DEFAULT_MAX_PENDING,
+    ) -> None:
+        if isinstance(max_pending, bool) or not isinstance(max_pending, int) or max_pending < 1:
+            raise MemOSInputError(f"max_pending must be a positive integer; got {max_pending!r}")
+        self._owns_outbox = not isinstance(outbox, Outbox)
+        self.outbox = open_outbox(outbox, client, max_pending=max_pending)
+        self.sender = self.outbox.sender(client)
+        self.not_stored = 0
+        """Messages handed to :meth:`submit` that the outbox could not store (a full disk)."""
+        self._closed = False
+        _live_writers.add(self)
+        self.sender.resume()  # a previous run left writes: deliver them now
+
+    @property
+    def failed(self) -> int:
+        """Writes the service refused as invalid (kept in the outbox's dead letters)."""
+        return self.sender.failed
+
+    def submit(
+        self, messages: Sequence[BaseMessage], *, user_id: str, conversation_id: str
+    ) -> None:
+        """Commit ``messages`` for ``add/message``, waiting for room if the outbox is full.
+
+        Messages over one request's token limit together go in several writes, in order.
+
+        Raises:
+            MemOSInputError: what ``add/message`` would refuse (an id over 100 characters, a
+                message over the request limit by itself, ...), or a closed writer.
+            OutboxError: the outbox cannot store them (a full disk); counted in
+                :attr:`not_stored`.
+        """
+        converted = to_memos_messages(messages)
+        if not converted:
+            return
+        if self._closed:
+            raise MemOSInputError("this memory writer is closed")
+        try:
+            batches = batch_messages(converted, MAX_REQUEST_TOKENS)
+            self.outbox.put(self.sender.target, user_id, conversation_id, batches)
+        except OutboxError as error:
+            self.not_stored += len(converted)
+            message = f"{len(converted)} messages of user {user_id} not stored: {error}"
+            raise OutboxError(message) from error
+        self.sender.start()
+
+    async def asubmit(
+        self, messages: Sequence[BaseMessage], *, user_id: str, conversation_id: str
+    ) -> None:
+        """:meth:`submit` for async code: the commit (and any wait for room) runs in a thread."""
+        await asyncio.to_thread(
+            self.submit, messages, user_id=user_id, conversation_id=conversation_id
+        )
+
+    @property
+    def pending(self) -> int:
+        """Writes waiting for this client's service, sent or not yet tried."""
+        return self.sender.pending
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every waiting write was delivered; ``False`` if ``timeout`` passed first."""
+        return self.sender.wait(None, timeout)
+
+    def close(self, timeout: float | None = None) -> bool:
+        """Deliver for at most ``timeout`` seconds, then stop; further submits raise.
+
+        The default bound is :data:`~langchain_memos.outbox.CLOSE_TIMEOUT`. ``False`` if writes
+        are still waiting then: a warning says how many and where they are kept.
+        """
+        self._closed = True
+        _live_writers.discard(self)  # closed once: interpreter exit does not wait again
+        started = time.monotonic()
+        try:
+            return self.sender.drain(timeout)
+        finally:
+            if self._owns_outbox:  # a send still in flight is abandoned (a daemon thread)
+                bound = _outbox_sender.CLOSE_TIMEOUT if timeout is None else timeout
+                self.outbox.close(timeout=max(0.0, started + bound - time.monotonic()))

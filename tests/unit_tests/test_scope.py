@@ -1,0 +1,51 @@
+"""The exported scope helpers: whose memory a run uses, and which messages are new."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+
+from langchain_memos import resolve_scope, unsaved_messages
+from langchain_memos.graph import MEMORY_MESSAGE_ID
+from langchain_memos.scope import Scope
+
+CONVERSATION = [
+    SystemMessage("memories", id=MEMORY_MESSAGE_ID),
+    HumanMessage("Hi", id="h1"),
+    AIMessage("Hello", id="a1"),
+    HumanMessage("Book a hotel", id="h2"),
+    HumanMessage("A cheap one", id="h3"),
+    AIMessage("", id="a2", tool_calls=[{"name": "book", "args": {}, "id": "c1"}]),
+    ToolMessage("booked", tool_call_id="c1", id="t1"),
+    AIMessage("Done.", id="a3"),
+]
+
+
+def ids(messages: Sequence[BaseMessage]) -> list[str | None]:
+    return [m.id for m in messages]
+
+
+def test_without_bookkeeping_the_latest_user_turn_is_new() -> None:
+    assert ids(unsaved_messages(CONVERSATION)) == ["h2", "h3", "a2", "t1", "a3"]
+    assert unsaved_messages([]) == []
+    assert unsaved_messages([AIMessage("hi", id="a")]) == []  # no user turn yet
+
+
+def test_after_the_last_saved_message_everything_is_new() -> None:
+    assert ids(unsaved_messages(CONVERSATION, "a2")) == ["t1", "a3"]
+    assert unsaved_messages(CONVERSATION, "a3") == []
+    # A turn that was never saved (the process died before its save) is not skipped.
+    assert ids(unsaved_messages(CONVERSATION, "h1")) == ["a1", "h2", "h3", "a2", "t1", "a3"]
+    # The saved message was trimmed away: back to the latest turn.
+    assert ids(unsaved_messages(CONVERSATION, "gone")) == ["h2", "h3", "a2", "t1", "a3"]
+
+
+def test_the_memory_message_is_never_new() -> None:
+    only_memory = [HumanMessage("Hi", id="h1"), SystemMessage("m", id=MEMORY_MESSAGE_ID)]
+    assert ids(unsaved_messages(only_memory, "h1")) == []
+
+
+def test_resolve_scope_is_exported() -> None:
+    config = {"configurable": {"user_id": "alice", "thread_id": 7}}
+    assert resolve_scope(user_id=None, conversation_id=None, config=config) == Scope("alice", "7")
