@@ -33,8 +33,8 @@ from langchain_memos._validation import (
 )
 from langchain_memos.embedded._errors import EngineError
 from langchain_memos.embedded._fields import MEMORY_TYPES, refuse_unimplemented
+from langchain_memos.embedded._filter_sql import FilterError, filter_sql
 from langchain_memos.embedded._ranking import DEFAULT_RELATIVITY, FEEDBACK_TAG
-from langchain_memos.embedded._store import FilterError, filter_sql
 from langchain_memos.filters import validate_filter
 
 MAX_REQUEST_TOKENS = 40_000

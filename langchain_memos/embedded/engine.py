@@ -21,6 +21,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_memos import _codes as codes
 from langchain_memos._exceptions import MemOSInputError
 from langchain_memos.embedded._errors import EngineError
+from langchain_memos.embedded._filter_sql import FilterError
 from langchain_memos.embedded._ingest import Ingest
 from langchain_memos.embedded._knowledge import (
     AddKnowledgebaseFile,
@@ -48,7 +49,7 @@ from langchain_memos.embedded._requests import (
     parse_wire,
 )
 from langchain_memos.embedded._search import Search
-from langchain_memos.embedded._store import FilterError, Store
+from langchain_memos.embedded._store import Store
 from langchain_memos.embedded._writer import Writer
 
 __all__ = ["API_ROOT", "DEFAULT_RELATIVITY", "EmbeddedEngine"]
