@@ -34,6 +34,7 @@ from langchain_memos.embedded._knowledge import (
 from langchain_memos.embedded._ranking import DEFAULT_RELATIVITY
 from langchain_memos.embedded._records import Records
 from langchain_memos.embedded._refine import Refiner
+from langchain_memos.embedded._request_base import Request, parse, parse_wire
 from langchain_memos.embedded._requests import (
     AddFeedback,
     AddMessage,
@@ -42,11 +43,8 @@ from langchain_memos.embedded._requests import (
     GetMemory,
     GetMessage,
     GetStatus,
-    Request,
     SearchMemory,
     UpdateMemory,
-    parse,
-    parse_wire,
 )
 from langchain_memos.embedded._search import Search
 from langchain_memos.embedded._store import Store
