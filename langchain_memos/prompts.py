@@ -28,6 +28,16 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Literal, TypeAlias, cast, get_args
 
 from langchain_memos._exceptions import MemOSInputError
+from langchain_memos._prompt_templates import (
+    LABELS,
+    PROTOCOL_TEMPLATES,
+    QUERY_HEADING,
+    SECTIONS,
+    TEMPLATES,
+    ZONE_NOTES,
+    Kind,
+    Language,
+)
 from langchain_memos._tokens import approximate_tokens
 from langchain_memos._validation import (
     check_callable,
@@ -51,8 +61,6 @@ __all__ = [
 ]
 
 DEFAULT_MAX_TOKENS = 1_500
-Kind: TypeAlias = Literal["fact", "preference", "tool", "skill"]
-Language: TypeAlias = Literal["en", "zh"]
 PromptMode: TypeAlias = Literal["memories", "protocol", "full"]
 """What an agent integration injects: see :meth:`MemoryPrompt.text`."""
 DEFAULT_PROMPT_MODE: PromptMode = "protocol"
@@ -167,146 +175,6 @@ def zone_label(zone: tzinfo, at: datetime) -> str:
     return utc if name in (None, utc) else f"{utc} ({name})"
 
 
-_LABELS: dict[Language, dict[str, str]] = {
-    "en": {
-        "explicit_preference": "[Explicit Preference]",
-        "implicit_preference": "[Implicit Preference]",
-    },
-    "zh": {"explicit_preference": "[显式偏好]", "implicit_preference": "[隐式偏好]"},
-}
-_SECTIONS: dict[Kind, str] = {
-    "fact": "facts",
-    "preference": "preferences",
-    "tool": "tools",
-    "skill": "skills",
-}
-
-_ROLES: dict[Language, str] = {
-    "en": """# Role
-You are an intelligent assistant with long-term memory (MemOS Assistant). Your goal is to combine \
-retrieved memory fragments to provide highly personalized, accurate, and logically rigorous answers.
-
-""",
-    "zh": """# Role
-你是一个拥有长期记忆能力的智能助手 (MemOS Assistant)。你的目标是结合检索到的记忆片段，\
-为用户提供高度个性化、准确且逻辑严密的回答。
-
-""",
-}
-_CONTEXTS: dict[Language, str] = {
-    "en": """# System Context
-- Current time: {current_time} (use this as the baseline for judging memory freshness)
-- Time zone: {timezone}; the current time and every memory's time are in this zone
-""",
-    "zh": """# System Context
-- 当前时间: {current_time} (请以此作为判断记忆时效性的基准)
-- 时区: {timezone}（当前时间与每条记忆的时间均为此时区）
-""",
-}
-# Without the "# Original Query" section, the protocol's "Original Query" needs a referent.
-_LATEST_QUERY: dict[Language, str] = {
-    "en": "- Original Query: the user's latest message in the conversation\n",
-    "zh": "- Original Query：对话中用户的最新一条消息\n",
-}
-_RULES: dict[Language, str] = {
-    "en": """# Memory Data
-The following information was retrieved by MemOS and is divided into facts and preferences.
-- **Facts**: May include user attributes, historical conversations, or third-party information.
-- **Important**: Content marked as '[assistant view]', '[assistant viewpoint]' or \
-'[model summary]' represents past AI inference, not the user's original words.
-- **Preferences**: Explicit or implicit requirements for response style, format, or reasoning.
-
-{memories}
-
-# Critical Protocol: Memory Safety
-Retrieved memories may contain AI inferences, irrelevant noise, or incorrect subjects. You must \
-apply the following four checks. If a memory fails any check, discard it.
-
-1. Source verification:
-   - Distinguish the user's original words from AI inference.
-   - If a memory is marked as '[assistant view]', treat it as a past hypothesis, not an absolute \
-user fact.
-   - Example: if a memory says '[assistant view] the user loves mangoes' but the user never said \
-so, do not assume the user likes mangoes.
-   - Principle: AI summaries are only references and have much lower authority than direct user \
-statements.
-
-2. Attribution check:
-   - Is the subject of the memory definitely the user?
-   - If the memory describes a third party, candidate, fictional role, or case data, never \
-attribute those traits to the user.
-
-3. Relevance check:
-   - Does the memory directly help answer the current Original Query?
-   - If it is only a keyword match with a different context, ignore it.
-
-4. Freshness check:
-   - Does the memory conflict with the user's latest intent? Treat the current Original Query as \
-the highest-priority source of truth.
-
-# Instructions
-1. Review <facts> first, apply the four checks, and remove noise and unreliable AI views.
-2. Use only validated memories as background context.
-3. Follow the style requirements in <preferences>.
-4. Answer directly. Do not mention "memory store," "retrieval," or "AI views."
-""",
-    "zh": """# Memory Data
-以下是 MemOS 检索到的相关信息，分为“事实”和“偏好”。
-- **事实 (Facts)**：可能包含用户属性、历史对话记录或第三方信息。
-- **特别注意**：其中标记为 '[assistant观点]'、'[模型总结]' 的内容代表 \
-**AI 过去的推断**，**并非**用户的原话。
-- **偏好 (Preferences)**：用户对回答风格、格式或逻辑的显式/隐式要求。
-
-{memories}
-
-# Critical Protocol: Memory Safety (记忆安全协议)
-检索到的记忆可能包含**AI 自身的推测**、**无关噪音**或**主体错误**。\
-你必须严格执行以下**“四步判决”**，只要有一步不通过，就**丢弃**该条记忆：
-
-1. **来源真值检查 (Source Verification)**：
-   - **核心**：区分“用户原话”与“AI 推测”。
-   - 如果记忆带有 '[assistant观点]' 等标签，这仅代表AI过去的**假设**，\
-**不可**将其视为用户的绝对事实。
-   - *反例*：记忆显示 '[assistant观点] 用户酷爱芒果'。\
-如果用户没提，不要主动假设用户喜欢芒果，防止循环幻觉。
-   - **原则：AI 的总结仅供参考，权重大幅低于用户的直接陈述。**
-
-2. **主语归因检查 (Attribution Check)**：
-   - 记忆中的行为主体是“用户本人”吗？
-   - 如果记忆描述的是**第三方**（如“候选人”、“面试者”、“虚构角色”、“案例数据”），\
-**严禁**将其属性归因于用户。
-
-3. **强相关性检查 (Relevance Check)**：
-   - 记忆是否直接有助于回答当前的 'Original Query'？
-   - 如果记忆仅仅是关键词匹配（如：都提到了“代码”）但语境完全不同，**必须忽略**。
-
-4. **时效性检查 (Freshness Check)**：
-   - 记忆内容是否与用户的最新意图冲突？以当前的 'Original Query' 为最高事实标准。
-
-# Instructions
-1. **审视**：先阅读 '<facts>'，执行“四步判决”，剔除噪音和不可靠的 AI 观点。
-2. **执行**：
-   - 仅使用通过筛选的记忆补充背景。
-   - 严格遵守 '<preferences>' 中的风格要求。
-3. **输出**：直接回答问题，**严禁**提及“记忆库”、“检索”或“AI 观点”等系统内部术语。
-""",
-}
-_ZONE_NOTES: dict[Language, str] = {
-    "en": "All times above are in {timezone}.",
-    "zh": "以上时间的时区均为 {timezone}。",
-}
-TEMPLATES: dict[Language, str] = {
-    language: _ROLES[language] + _CONTEXTS[language] + "\n" + _RULES[language] + "{query}"
-    for language in ("en", "zh")
-}
-"""The documented system prompt (``full_instruction``), by language."""
-PROTOCOL_TEMPLATES: dict[Language, str] = {
-    language: _CONTEXTS[language] + _LATEST_QUERY[language] + "\n" + _RULES[language].rstrip()
-    for language in ("en", "zh")
-}
-"""The documented system prompt without its role and query (``protocol_instruction``)."""
-_QUERY_HEADING = "\n# Original Query\n"
-
 Template: TypeAlias = str | Callable[[PromptParts], str]
 """A template string with ``{memories}``, ``{current_time}``, ``{timezone}`` and ``{query}``
 placeholders (replaced literally, so other braces are safe), or a function of
@@ -350,7 +218,7 @@ def _lines(result: SearchMemoryResult, language: Language) -> list[MemoryLine]:
         )
         for m in result.memory_detail_list
     ]
-    labels = _LABELS[language]
+    labels = LABELS[language]
     lines += [
         MemoryLine(
             "preference",
@@ -458,7 +326,7 @@ class MemoryPromptBuilder:
 
     def _block(self, kept: Sequence[MemoryLine]) -> str:
         sections = []
-        for kind, tag in _SECTIONS.items():
+        for kind, tag in SECTIONS.items():
             lines = [line for line in kept if line.kind == kind]
             if kind in ("tool", "skill") and not lines:
                 continue  # the docs' block has facts and preferences; the others when recalled
@@ -507,11 +375,11 @@ class MemoryPromptBuilder:
         parts = PromptParts(
             memories=block + note,
             current_time=f"{now:%Y-%m-%d %H:%M}",
-            query=(_QUERY_HEADING + query) if (query and self.include_query) else "",
+            query=(QUERY_HEADING + query) if (query and self.include_query) else "",
             language=language,
             timezone=zone,
         )
-        zone_note = _ZONE_NOTES[language].replace("{timezone}", zone)
+        zone_note = ZONE_NOTES[language].replace("{timezone}", zone)
         return MemoryPrompt(
             matches=kept,
             instruction=f"{block}\n{zone_note}{note}",

@@ -1,12 +1,16 @@
-"""Pydantic models of the MemOS wire format, tolerant of what the service really sends."""
+"""Pydantic models of the MemOS wire format, tolerant of what the service really sends.
+
+This is the public module of the wire types: the response models are defined here; the request
+shapes (:mod:`langchain_memos._request_types`) and the service's time helpers
+(:mod:`langchain_memos._service_time`) are defined apart and importable from here.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import suppress
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone, tzinfo
-from typing import Annotated, Any, Literal, TypeAlias, TypeVar
+from datetime import datetime
+from typing import Annotated, Any, TypeAlias, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -17,7 +21,26 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import core_schema
-from typing_extensions import NotRequired, Required, TypedDict
+
+from langchain_memos._request_types import (
+    ContentPart,
+    FilePart,
+    Filter,
+    ImagePart,
+    KnowledgeBaseFileInput,
+    MessageInput,
+    TextPart,
+    ToolCall,
+)
+from langchain_memos._request_types import FileData as FileData
+from langchain_memos._request_types import ImageURL as ImageURL
+from langchain_memos._request_types import ToolCallFunction as ToolCallFunction
+from langchain_memos._service_time import (
+    SERVICE_TIMEZONE,
+    Timestamp,
+    format_service_time,
+    parse_timestamp,
+)
 
 __all__ = [
     "SERVICE_TIMEZONE",
@@ -58,65 +81,6 @@ __all__ = [
     "format_service_time",
     "parse_timestamp",
 ]
-
-# The service documents naive timestamps ("2025-09-12 08:00:00") as Beijing time.
-SERVICE_TIMEZONE: tzinfo = timezone(timedelta(hours=8), "Asia/Shanghai")
-
-Timestamp: TypeAlias = int | float | str | None
-"""Epoch milliseconds in practice; ISO-8601 or ``YYYY-MM-DD HH:MM:SS`` strings in the docs."""
-
-Filter: TypeAlias = Mapping[str, Any]
-"""A filter in the MemOS filter language; see :mod:`langchain_memos.filters`."""
-
-
-def format_service_time(moment: datetime) -> str:
-    """``moment`` as the service reads times: ``YYYY-MM-DD HH:MM:SS`` in :data:`SERVICE_TIMEZONE`.
-
-    The one rule for every time this package sends (``chat_time``, filter bounds): an aware
-    ``datetime`` is converted to the service's timezone (UTC+8); a naive one is taken as already
-    in it, as the service itself reads naive times.
-
-    Example:
-        >>> format_service_time(datetime(2025, 12, 10, 0, 0, tzinfo=timezone.utc))
-        '2025-12-10 08:00:00'
-    """
-    # Within hours of year 1 or 9999 the conversion overflows: the moment keeps its own offset.
-    with suppress(OverflowError):
-        if moment.tzinfo is not None:
-            moment = moment.astimezone(SERVICE_TIMEZONE)
-    return moment.strftime("%Y-%m-%d %H:%M:%S")
-
-
-def parse_timestamp(value: Timestamp, *, naive_tz: tzinfo = SERVICE_TIMEZONE) -> datetime | None:
-    """Turn any timestamp the service sends into a timezone-aware ``datetime``.
-
-    Numbers (and numeric strings) above 10^11 are epoch milliseconds, smaller ones epoch seconds.
-    Strings are ISO-8601 or ``YYYY-MM-DD HH:MM[:SS]``; naive ones are read in ``naive_tz``
-    (Beijing time, as the service documents). Unparseable values give ``None``.
-
-    Example:
-        >>> parse_timestamp(1762674694466).isoformat()
-        '2025-11-09T07:51:34.466000+00:00'
-    """
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            return None
-        try:
-            value = float(text)
-        except ValueError:
-            try:
-                parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-            except ValueError:
-                return None
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=naive_tz)
-    try:
-        seconds = value / 1000 if abs(value) >= 1e11 else float(value)
-        return datetime.fromtimestamp(seconds, tz=timezone.utc)
-    except (OverflowError, OSError, ValueError):  # out of datetime's range, or NaN
-        return None
 
 
 @dataclass(frozen=True)
@@ -402,66 +366,3 @@ class ChatStreamEvent(MemOSModel):
 
     type: str | None = None
     data: Any = None
-
-
-# ---- request shapes (what callers hand to the client) ---------------------------------------
-
-
-class ToolCallFunction(TypedDict):
-    name: str
-    arguments: str
-
-
-class ToolCall(TypedDict):
-    id: str
-    type: Literal["function"]
-    function: ToolCallFunction
-
-
-class TextPart(TypedDict):
-    type: Literal["text"]
-    text: str
-
-
-class ImageURL(TypedDict):
-    url: str
-
-
-class ImagePart(TypedDict):
-    type: Literal["image_url"]
-    image_url: ImageURL
-
-
-class FileData(TypedDict):
-    file_data: str
-
-
-class FilePart(TypedDict):
-    type: Literal["file"]
-    file: FileData
-
-
-ContentPart: TypeAlias = TextPart | ImagePart | FilePart
-
-
-class MessageInput(TypedDict, total=False):
-    """A message for ``add/message``: an OpenAI-style chat message plus ``chat_time``.
-
-    ``name`` (the speaker, as in OpenAI messages) is used by the embedded engine for multi-party
-    conversations; the cloud's documentation does not list it.
-    """
-
-    role: Required[Literal["user", "assistant", "system", "tool"]]
-    content: str | Sequence[ContentPart]
-    name: str
-    chat_time: str
-    tool_call_id: str
-    tool_calls: Sequence[ToolCall]
-
-
-class KnowledgeBaseFileInput(TypedDict):
-    """A file for ``add/knowledgebase-file``: ``content`` is a URL, base64 or a data URI."""
-
-    content: str
-    name: NotRequired[str]
-    type: NotRequired[Literal["document", "skill"]]

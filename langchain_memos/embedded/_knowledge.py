@@ -25,7 +25,7 @@ from langchain_memos._validation import (
 )
 from langchain_memos.embedded._errors import EngineError
 from langchain_memos.embedded._fields import refuse_unimplemented
-from langchain_memos.embedded._requests import Request, implemented, limit_of, page_offset
+from langchain_memos.embedded._request_base import Request, implemented, limit_of, page_offset
 from langchain_memos.embedded._store import ID_LIST
 from langchain_memos.embedded._text import title
 from langchain_memos.embedded._writer import Writer, new_id

@@ -10,12 +10,12 @@ from urllib.parse import unquote
 from langchain_memos import _codes as codes
 from langchain_memos.embedded._errors import EngineError
 from langchain_memos.embedded._fields import MEMORY_TYPES
+from langchain_memos.embedded._request_base import page_offset
 from langchain_memos.embedded._requests import (
     DeleteMemory,
     GetMemory,
     GetStatus,
     UpdateMemory,
-    page_offset,
 )
 from langchain_memos.embedded._store import ID_LIST
 from langchain_memos.embedded._writer import Writer

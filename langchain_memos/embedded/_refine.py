@@ -15,7 +15,8 @@ from langchain_core.language_models import BaseChatModel
 
 from langchain_memos.embedded._fine import extract
 from langchain_memos.embedded._produce import text_of
-from langchain_memos.embedded._requests import SearchMemory, parse
+from langchain_memos.embedded._request_base import parse
+from langchain_memos.embedded._requests import SearchMemory
 from langchain_memos.embedded._search import Search
 from langchain_memos.embedded._writer import Writer, new_id
 

@@ -1,4 +1,4 @@
-"""SQLite storage of the embedded engine: schema, scoping, the filter language, full-text search."""
+"""SQLite storage of the embedded engine: schema, scoping, writes, full-text search."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any
 from langchain_memos._exceptions import ConfigurationError
 from langchain_memos._sqlite import immediate_transaction
 from langchain_memos.embedded._database import APPLICATION_ID, check_database
-from langchain_memos.embedded._text import epoch_ms, fts_query, index_text, parse_chat_time
+from langchain_memos.embedded._text import fts_query, index_text
 
 # A list of ids as one SQL parameter (a JSON array): any number of them, one variable.
 ID_LIST = "(SELECT value FROM json_each(?))"
@@ -108,79 +108,6 @@ def scope_token(kind: str, value: str) -> str:
 def owner_kind(owner: str, kind: str) -> str:
     """One token for an owner's memories of one kind: one phrase to match instead of two."""
     return scope_token("c", f"{owner}/{kind}")
-
-
-class FilterError(ValueError):
-    """A filter the engine cannot apply."""
-
-
-def _time_bound(value: object) -> int:
-    moment = parse_chat_time(value)
-    if moment is None:
-        raise FilterError(f"not a date or time: {value!r}")
-    return epoch_ms(moment)
-
-
-_TIME_SQL = {"lt": "<", "gt": ">", "lte": "<=", "gte": ">="}
-
-
-def _condition_sql(condition: Mapping[str, Any], params: list[Any]) -> str:
-    ((field, test),) = condition.items()
-    if field == "tags":
-        params.append(test["contains"])
-        return "EXISTS (SELECT 1 FROM json_each(m.tags) WHERE value = ?)"
-    if field in ("create_time", "update_time"):
-        parts = []
-        for op, bound in test.items():
-            params.append(_time_bound(bound))
-            parts.append(f"m.{field} {_TIME_SQL[op]} ?")
-        return "(" + " AND ".join(parts) + ")"
-    if field in ("agent_id", "app_id", "conversation_id"):
-        params.append(test)
-        return f"m.{field} = ?"
-    # By key, not by JSON path: any key (quotes, dots, CJK) compares as itself.
-    params.append(field)
-    params.append(test)
-    return "EXISTS (SELECT 1 FROM json_each(m.info) WHERE key = ? AND CAST(value AS TEXT) = ?)"
-
-
-def _root_sql(root: Mapping[str, Any], params: list[Any]) -> str:
-    ((operator, conditions),) = root.items()
-    joiner = " AND " if operator == "and" else " OR "
-    return "(" + joiner.join(_condition_sql(c, params) for c in conditions) + ")"
-
-
-_SOURCE_SQL = {
-    "user": "m.knowledgebase_id IS NULL",
-    "public": "m.public = 1",
-    "knowledgebase": "m.knowledgebase_id IS NOT NULL",
-}
-
-
-# SQLite parses "a OR b OR ..." into a tree as deep as the conditions are many, at most 1,000.
-MAX_FILTER_CONDITIONS = 500
-
-
-def filter_sql(filter: Mapping[str, Any] | None, params: list[Any]) -> str:
-    """SQL for a filter already checked by ``validate_filter``; ``TRUE`` for none."""
-    if not filter:
-        return "1"
-    roots = filter.values() if set(filter) <= set(_SOURCE_SQL) else [filter]
-    count = sum(len(conditions) for root in roots for conditions in root.values())
-    if count > MAX_FILTER_CONDITIONS:
-        raise FilterError(
-            f"a filter holds at most {MAX_FILTER_CONDITIONS} conditions in the embedded engine; "
-            f"this one holds {count}"
-        )
-    if set(filter) <= set(_SOURCE_SQL):
-        # Source-specific form: each source's root applies to that source's memories only.
-        parts = [
-            f"({_SOURCE_SQL[source]} AND {_root_sql(root, params)})"
-            for source, root in filter.items()
-        ]
-        unfiltered = [f"({sql})" for source, sql in _SOURCE_SQL.items() if source not in filter]
-        return "(" + " OR ".join(parts + unfiltered) + ")"
-    return _root_sql(filter, params)
 
 
 @dataclass

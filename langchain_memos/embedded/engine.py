@@ -21,6 +21,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_memos import _codes as codes
 from langchain_memos._exceptions import MemOSInputError
 from langchain_memos.embedded._errors import EngineError
+from langchain_memos.embedded._filter_sql import FilterError
 from langchain_memos.embedded._ingest import Ingest
 from langchain_memos.embedded._knowledge import (
     AddKnowledgebaseFile,
@@ -33,6 +34,7 @@ from langchain_memos.embedded._knowledge import (
 from langchain_memos.embedded._ranking import DEFAULT_RELATIVITY
 from langchain_memos.embedded._records import Records
 from langchain_memos.embedded._refine import Refiner
+from langchain_memos.embedded._request_base import Request, parse, parse_wire
 from langchain_memos.embedded._requests import (
     AddFeedback,
     AddMessage,
@@ -41,14 +43,11 @@ from langchain_memos.embedded._requests import (
     GetMemory,
     GetMessage,
     GetStatus,
-    Request,
     SearchMemory,
     UpdateMemory,
-    parse,
-    parse_wire,
 )
 from langchain_memos.embedded._search import Search
-from langchain_memos.embedded._store import FilterError, Store
+from langchain_memos.embedded._store import Store
 from langchain_memos.embedded._writer import Writer
 
 __all__ = ["API_ROOT", "DEFAULT_RELATIVITY", "EmbeddedEngine"]

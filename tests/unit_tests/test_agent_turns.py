@@ -217,7 +217,7 @@ def test_the_hand_over_applies_the_clients_own_rules(
     def stricter(messages: object, **options: Any) -> list[dict[str, Any]]:
         return check_messages(messages, **{**options, "max_tokens": 50})
 
-    monkeypatch.setattr(_endpoints, "check_messages", stricter)
+    monkeypatch.setattr(_endpoints.memories, "check_messages", stricter)
     client = MemOSClient(embedded=engine)
     writer = BackgroundWriter(client)
     text = "a sentence of some length " * 20  # about 130 tokens: one message, over 50

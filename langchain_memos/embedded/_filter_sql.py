@@ -1,0 +1,88 @@
+"""The filter language compiled to SQL for the embedded engine: conditions, roots, sources.
+
+The filter has already passed :func:`langchain_memos.filters.validate_filter`; this module only
+says how each condition reads the ``memories`` table (aliased ``m``). Values always travel as
+parameters, appended to the caller's list in the order of the placeholders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from langchain_memos.embedded._text import epoch_ms, parse_chat_time
+
+__all__ = ["MAX_FILTER_CONDITIONS", "FilterError", "filter_sql"]
+
+
+class FilterError(ValueError):
+    """A filter the engine cannot apply."""
+
+
+def _time_bound(value: object) -> int:
+    moment = parse_chat_time(value)
+    if moment is None:
+        raise FilterError(f"not a date or time: {value!r}")
+    return epoch_ms(moment)
+
+
+_TIME_SQL = {"lt": "<", "gt": ">", "lte": "<=", "gte": ">="}
+
+
+def _condition_sql(condition: Mapping[str, Any], params: list[Any]) -> str:
+    ((field, test),) = condition.items()
+    if field == "tags":
+        params.append(test["contains"])
+        return "EXISTS (SELECT 1 FROM json_each(m.tags) WHERE value = ?)"
+    if field in ("create_time", "update_time"):
+        parts = []
+        for op, bound in test.items():
+            params.append(_time_bound(bound))
+            parts.append(f"m.{field} {_TIME_SQL[op]} ?")
+        return "(" + " AND ".join(parts) + ")"
+    if field in ("agent_id", "app_id", "conversation_id"):
+        params.append(test)
+        return f"m.{field} = ?"
+    # By key, not by JSON path: any key (quotes, dots, CJK) compares as itself.
+    params.append(field)
+    params.append(test)
+    return "EXISTS (SELECT 1 FROM json_each(m.info) WHERE key = ? AND CAST(value AS TEXT) = ?)"
+
+
+def _root_sql(root: Mapping[str, Any], params: list[Any]) -> str:
+    ((operator, conditions),) = root.items()
+    joiner = " AND " if operator == "and" else " OR "
+    return "(" + joiner.join(_condition_sql(c, params) for c in conditions) + ")"
+
+
+_SOURCE_SQL = {
+    "user": "m.knowledgebase_id IS NULL",
+    "public": "m.public = 1",
+    "knowledgebase": "m.knowledgebase_id IS NOT NULL",
+}
+
+
+# SQLite parses "a OR b OR ..." into a tree as deep as the conditions are many, at most 1,000.
+MAX_FILTER_CONDITIONS = 500
+
+
+def filter_sql(filter: Mapping[str, Any] | None, params: list[Any]) -> str:
+    """SQL for a filter already checked by ``validate_filter``; ``TRUE`` for none."""
+    if not filter:
+        return "1"
+    roots = filter.values() if set(filter) <= set(_SOURCE_SQL) else [filter]
+    count = sum(len(conditions) for root in roots for conditions in root.values())
+    if count > MAX_FILTER_CONDITIONS:
+        raise FilterError(
+            f"a filter holds at most {MAX_FILTER_CONDITIONS} conditions in the embedded engine; "
+            f"this one holds {count}"
+        )
+    if set(filter) <= set(_SOURCE_SQL):
+        # Source-specific form: each source's root applies to that source's memories only.
+        parts = [
+            f"({_SOURCE_SQL[source]} AND {_root_sql(root, params)})"
+            for source, root in filter.items()
+        ]
+        unfiltered = [f"({sql})" for source, sql in _SOURCE_SQL.items() if source not in filter]
+        return "(" + " OR ".join(parts + unfiltered) + ")"
+    return _root_sql(filter, params)
