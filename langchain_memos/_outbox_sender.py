@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING
 
 from langchain_memos._exceptions import (
     BadRequestError,
+    ClosedError,
     MemOSError,
     MemOSInputError,
     NotFoundError,
@@ -166,8 +167,29 @@ class OutboxSender:
         if self.pending:
             self.start()
 
+    @property
+    def stopped(self) -> bool:
+        """Whether :meth:`stop` was called, or the client was found closed: sends no more."""
+        return self._stop.is_set()
+
+    def _client_closed(self) -> None:
+        """Stop: a closed client sends nothing, and is no reason to give up on a write."""
+        with self._start_lock:
+            if self._stop.is_set():
+                return
+            self._stop.set()
+        logger.warning(
+            "MemOS outbox at %s stops sending: its client was closed; the writes waiting (%d) "
+            "stay there for the next run",
+            self.outbox.path,
+            self.pending,
+        )
+
     def _work(self) -> None:
         while not self._stop.is_set():
+            if self.client.is_closed:
+                self._client_closed()
+                return
             try:
                 row = self.outbox.claim(self.target)
                 if row is None:
@@ -199,6 +221,12 @@ class OutboxSender:
                 messages, user_id=row.user_id, conversation_id=row.conversation_id, **body
             )
         except Exception as error:
+            if self._stop.is_set() or self.client.is_closed or isinstance(error, ClosedError):
+                # Stopped or closed underneath the send: not an attempt, the write stays due.
+                self.outbox.hand_back(row)
+                if not self._stop.is_set():
+                    self._client_closed()
+                return
             if _outage(error):
                 delay = backoff(row.attempts, self.outbox.max_backoff)
                 self.outbox.reschedule(row, describe(error), delay)
@@ -280,12 +308,15 @@ class OutboxSender:
     def stop(self, timeout: float | None = None) -> None:
         """Stop the threads after their current sends; unsent writes stay in the outbox.
 
-        Waits at most ``timeout`` seconds in all; a send still running then is abandoned.
+        Waits at most ``timeout`` seconds in all; a send still running then is abandoned and
+        its write handed back (its lease released), to be sent again by whoever sends next: a
+        new sender of this outbox, or the next run. Stopping twice does nothing more.
         """
-        self._stop.set()
+        with self._start_lock:
+            self._stop.set()
+            threads = list(self._threads)
         self.outbox._notify()
         deadline = None if timeout is None else time.monotonic() + timeout
-        with self._start_lock:
-            threads = list(self._threads)
         for thread in threads:
             thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        self.outbox.release_leases(self.target)

@@ -145,11 +145,15 @@ class Outbox(OutboxStore):
         self._senders: dict[str, OutboxSender] = {}
 
     def sender(self, client: MemOSClient) -> OutboxSender:
-        """The one sender of this outbox for ``client``'s service and key (made on first use)."""
+        """The one sender of this outbox for ``client``'s service and key (made on first use).
+
+        A sender that was stopped (by a writer's ``close()``) or whose client was closed is
+        replaced by a new one for ``client``.
+        """
         target = target_of(client)
         with self._lock:
             sender = self._senders.get(target)
-            if sender is None or sender.client.is_closed:
+            if sender is None or sender.stopped or sender.client.is_closed:
                 sender = self._senders[target] = OutboxSender(client, self, target)
         return sender
 

@@ -1,0 +1,117 @@
+"""Closing: what close() keeps, what a closed memory, history, outbox or client refuses."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from langchain.agents import create_agent
+from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.runnables import RunnableConfig
+
+from langchain_memos import ClosedError, MemOSChatMessageHistory, MemOSClient
+from langchain_memos.middleware import MemOSMiddleware
+from langchain_memos.outbox import Outbox
+from tests.unit_tests.agent_fakes import ScriptedToolModel
+
+from .test_outbox import BASE_URL, KEY, Clock, FlakyMemOS, wait_until
+
+CONFIG: RunnableConfig = {"configurable": {"user_id": "alice", "thread_id": "t1"}}
+
+
+def client_of(http: httpx.Client) -> MemOSClient:
+    return MemOSClient(base_url=BASE_URL, api_key=KEY, max_retries=0, http_client=http)
+
+
+@pytest.fixture
+def down() -> FlakyMemOS:
+    memos = FlakyMemOS()
+    memos.down.set()
+    return memos
+
+
+def errors_of(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def stays_pending(outbox_path: Path, clock: Clock) -> None:
+    """The write waits in the file, not in the dead letters, however long the process goes on."""
+    for _ in range(20):  # retries long due by the clock, and real time for a sender to act
+        clock.advance(600)
+        time.sleep(0.05)
+    left = Outbox(outbox_path)
+    assert left.dead_letters() == []
+    assert left.pending() == 1
+    left.close()
+
+
+def next_run_delivers(outbox_path: Path) -> list[tuple[str, str, list[str]]]:
+    memos = FlakyMemOS()
+    outbox = Outbox(outbox_path)
+    history = MemOSChatMessageHistory("alice", "t1", client=memos.client(), outbox=outbox)
+    assert history.close(timeout=10) is True
+    outbox.close()
+    return memos.accepted
+
+
+# ---- a closed client is no reason to give up on a write ------------------------------------
+
+
+def test_a_turn_close_could_not_deliver_is_kept_for_the_next_run_after_the_client_closes(
+    tmp_path: Path, down: FlakyMemOS, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The README's ``with MemOSClient(...)`` block, MemOS down: close() says "kept"; it is."""
+    path, clock = tmp_path / "o.db", Clock()
+    with (
+        httpx.Client(transport=httpx.MockTransport(down.handler)) as http,
+        client_of(http) as client,
+    ):
+        memory = MemOSMiddleware(client, outbox=clock.outbox(path))
+        agent = create_agent(ScriptedToolModel(tool_calls=0), [], middleware=[memory])
+        agent.invoke({"messages": [HumanMessage("Where to go with kids?")]}, CONFIG)
+        wait_until(lambda: down.attempts >= 1)
+        assert memory.close(timeout=0.3) is False
+    stays_pending(path, clock)
+    assert errors_of(caplog) == []
+    assert next_run_delivers(path) == [
+        ("alice", "t1", ["Where to go with kids?", "Here is your answer."])
+    ]
+
+
+def test_a_closed_history_refuses_messages_and_keeps_what_it_could_not_deliver(
+    tmp_path: Path, down: FlakyMemOS, caplog: pytest.LogCaptureFixture
+) -> None:
+    path, clock = tmp_path / "o.db", Clock()
+    with (
+        httpx.Client(transport=httpx.MockTransport(down.handler)) as http,
+        client_of(http) as client,
+    ):
+        history = MemOSChatMessageHistory("alice", "t1", client=client, outbox=clock.outbox(path))
+        history.add_messages([HumanMessage("hi"), AIMessage("hello")])
+        wait_until(lambda: down.attempts >= 1)
+        assert history.close(timeout=0.3) is False
+        with pytest.raises(ClosedError, match="closed"):
+            history.add_messages([HumanMessage("after close")])
+    stays_pending(path, clock)
+    assert errors_of(caplog) == []
+    assert next_run_delivers(path) == [("alice", "t1", ["hi", "hello"])]
+
+
+def test_a_sender_whose_client_is_closed_stops_and_keeps_the_write(
+    tmp_path: Path, down: FlakyMemOS, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The client closed without closing the memory first: the write waits for the next run."""
+    path, clock = tmp_path / "o.db", Clock()
+    http = httpx.Client(transport=httpx.MockTransport(down.handler))
+    client = client_of(http)
+    history = MemOSChatMessageHistory("alice", "t1", client=client, outbox=clock.outbox(path))
+    history.add_messages([HumanMessage("hi")])
+    wait_until(lambda: down.attempts >= 1)
+    http.close()
+    stays_pending(path, clock)
+    assert errors_of(caplog) == []
+    with pytest.raises(ClosedError, match="client"):
+        history.add_messages([HumanMessage("after the client closed")])
