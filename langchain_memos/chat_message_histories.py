@@ -205,6 +205,7 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
         """
         if not self._closed:
             self._closed = True
+            self._delivered = False  # until the drain says otherwise (Ctrl-C)
             self._delivered = self._drain(timeout)
         for client in self._owned:
             if isinstance(client, MemOSClient):
@@ -215,6 +216,7 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
         """Async :meth:`close` (the wait runs in a thread); closes every client it built."""
         if not self._closed:
             self._closed = True
+            self._delivered = False  # until the drain says otherwise (Ctrl-C)
             self._delivered = await run_in_executor(None, self._drain, timeout)
         for client in self._owned:
             if isinstance(client, MemOSClient):

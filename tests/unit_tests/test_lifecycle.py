@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -12,7 +13,7 @@ from langchain.agents import create_agent
 from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 
-from langchain_memos import ClosedError, MemOSChatMessageHistory, MemOSClient
+from langchain_memos import ClosedError, MemOSChatMessageHistory, MemOSClient, MemOSGraphMemory
 from langchain_memos.middleware import MemOSMiddleware
 from langchain_memos.outbox import Outbox
 from tests.unit_tests.agent_fakes import ScriptedToolModel
@@ -115,3 +116,38 @@ def test_a_sender_whose_client_is_closed_stops_and_keeps_the_write(
     assert errors_of(caplog) == []
     with pytest.raises(ClosedError, match="client"):
         history.add_messages([HumanMessage("after the client closed")])
+
+
+# ---- a closed memory takes no more turns ---------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_a_turn_after_close_raises_instead_of_being_dropped(
+    mode: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """fail_open (the default) is for MemOS failures, not for using a memory after close()."""
+    memory = MemOSMiddleware(MemOSClient(embedded=":memory:"))
+    agent = create_agent(ScriptedToolModel(tool_calls=0), [], middleware=[memory])
+    payload: Any = {"messages": [HumanMessage("Where to go with kids?")]}
+
+    async def turn() -> object:
+        return (
+            await agent.ainvoke(payload, CONFIG)
+            if mode == "async"
+            else agent.invoke(payload, CONFIG)
+        )
+
+    await turn()
+    assert memory.close() is True
+    with pytest.raises(ClosedError, match="memory was closed"):
+        await turn()
+
+
+def test_the_graph_save_node_of_a_closed_memory_raises() -> None:
+    memory = MemOSGraphMemory(MemOSClient(embedded=":memory:"), user_id="alice")
+    save = memory.save_node()
+    state = {"messages": [HumanMessage("hi"), AIMessage("hello")]}
+    save.invoke(state, CONFIG)
+    memory.close()
+    with pytest.raises(ClosedError, match="memory was closed"):
+        save.invoke(state, CONFIG)
