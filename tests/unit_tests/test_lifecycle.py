@@ -151,3 +151,30 @@ def test_the_graph_save_node_of_a_closed_memory_raises() -> None:
     memory.close()
     with pytest.raises(ClosedError, match="memory was closed"):
         save.invoke(state, CONFIG)
+
+
+# ---- closing twice -------------------------------------------------------------------------
+
+
+def test_closing_twice_is_harmless_and_says_the_same(tmp_path: Path) -> None:
+    engine_client = MemOSClient(embedded=":memory:")
+    middleware = MemOSMiddleware(engine_client)
+    graph = MemOSGraphMemory(engine_client, user_id="alice")
+    graph.save_node().invoke({"messages": [HumanMessage("hi")]}, CONFIG)
+    memos = FlakyMemOS()
+    outbox = Outbox(tmp_path / "o.db")
+    history = MemOSChatMessageHistory("alice", "t1", client=memos.client(), outbox=outbox)
+    history.add_messages([HumanMessage("hi")])
+    for closeable in (middleware, graph, history):
+        assert closeable.close() is True
+        assert closeable.close() is True
+    outbox.close()
+    outbox.close()
+    engine_client.close()
+    engine_client.close()
+
+
+async def test_closing_a_history_twice_async() -> None:
+    history = MemOSChatMessageHistory("alice", "t1", embedded=":memory:")
+    assert await history.aclose() is True
+    assert await history.aclose() is True
