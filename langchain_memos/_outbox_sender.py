@@ -65,7 +65,8 @@ IDLE_POLL = 1.0  # how often an idle sender looks for writes other processes lef
 CLOSE_TIMEOUT = 5.0
 """Seconds ``close()`` (and interpreter exit, for all writers together) waits for delivery by
 default; what is still waiting then stays in the outbox."""
-
+INTERRUPTED_STOP = 0.2
+"""Seconds ``close()`` still gives the senders to stop after Ctrl-C interrupted its wait."""
 
 FIRST_BACKOFF = 1.0
 

@@ -167,11 +167,17 @@ class BackgroundWriter:
         bound = _outbox_sender.CLOSE_TIMEOUT if timeout is None else timeout
         started = time.monotonic()
         sender = self.sender
+        interrupted = True
         try:
             self._delivered = sender.drain(bound)
+            interrupted = False
         finally:
             left = max(0.0, started + bound - time.monotonic())
-            sender.stop(left)  # a send still in flight is abandoned (a daemon thread)
-            if self._owns_outbox:
-                self.outbox.close(timeout=0.0)
+            if interrupted:  # Ctrl-C: the caller wants out now, the writes stay in the file
+                left = min(left, _outbox_sender.INTERRUPTED_STOP)
+            try:
+                sender.stop(left)  # a send still in flight is abandoned (a daemon thread)
+            finally:
+                if self._owns_outbox:
+                    self.outbox.close(timeout=0.0)
         return self._delivered

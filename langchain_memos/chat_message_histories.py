@@ -18,6 +18,7 @@ from langchain_memos._exceptions import (
     MemOSInputError,
     WriteRefusedError,
 )
+from langchain_memos._outbox_sender import INTERRUPTED_STOP
 from langchain_memos._validation import (
     MAX_REQUEST_TOKENS,
     check_bool,
@@ -231,10 +232,14 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
         bound = CLOSE_TIMEOUT if timeout is None else timeout
         started = time.monotonic()
         sender = self.outbox.sender(self._client)
+        interrupted = True
         try:
-            return sender.drain(bound)
+            delivered = sender.drain(bound)
+            interrupted = False
         finally:  # what is left stays in the outbox, handed back, for the next run
-            sender.stop(max(0.0, started + bound - time.monotonic()))
+            left = max(0.0, started + bound - time.monotonic())
+            sender.stop(min(left, INTERRUPTED_STOP) if interrupted else left)
+        return delivered
 
     def _check_open(self) -> None:
         if self._closed:

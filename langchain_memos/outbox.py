@@ -209,15 +209,18 @@ class Outbox(OutboxStore):
 
         Waits at most ``timeout`` seconds (default :data:`CLOSE_TIMEOUT`) for a send in flight;
         one still running then is abandoned, and its write is sent again by the next run.
+        Closing again does nothing.
         """
         bound = _outbox_sender.CLOSE_TIMEOUT if timeout is None else timeout
         deadline = time.monotonic() + bound
         with self._lock:
             senders = list(self._senders.values())
             self._senders.clear()
-        for sender in senders:
-            sender.stop(max(0.0, deadline - time.monotonic()))
-        self._close_database()
+        try:
+            for sender in senders:
+                sender.stop(max(0.0, deadline - time.monotonic()))
+        finally:  # Ctrl-C in the wait: the database is closed all the same, its leases released
+            self._close_database()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(path={self.path!r})"
