@@ -25,6 +25,7 @@ from langchain_memos.outbox import (
     Outbox,
     OutboxError,
     OutboxSender,
+    check_max_pending_for,
     open_outbox,
 )
 
@@ -77,6 +78,7 @@ class BackgroundWriter:
     ) -> None:
         if isinstance(max_pending, bool) or not isinstance(max_pending, int) or max_pending < 1:
             raise MemOSInputError(f"max_pending must be a positive integer; got {max_pending!r}")
+        check_max_pending_for(outbox, max_pending)
         self._owns_outbox = not isinstance(outbox, Outbox)
         self.client = client
         self.outbox = open_outbox(outbox, client, max_pending=max_pending)

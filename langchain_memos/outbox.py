@@ -43,6 +43,7 @@ __all__ = [
     "OutboxError",
     "OutboxFullError",
     "OutboxSender",
+    "check_max_pending_for",
     "default_outbox_path",
     "open_outbox",
     "target_of",
@@ -72,6 +73,16 @@ def open_outbox(
         in_process = client.base_url == EMBEDDED_BASE_URL
         outbox = ":memory:" if in_process else default_outbox_path()
     return Outbox(outbox, **options)
+
+
+def check_max_pending_for(outbox: object, max_pending: int) -> None:
+    """Refuse a ``max_pending`` that would be ignored: an :class:`Outbox` passed in has its own."""
+    if isinstance(outbox, Outbox) and max_pending != DEFAULT_MAX_PENDING:
+        raise MemOSInputError(
+            f"max_pending={max_pending} would not apply to the Outbox passed in, which has its "
+            f"own (max_pending={outbox.max_pending}): pass it there, "
+            f"Outbox(path, max_pending={max_pending}), or pass outbox= as a path"
+        )
 
 
 @dataclass(frozen=True)
@@ -172,7 +183,9 @@ class Outbox(OutboxStore):
         Each request is built first, by the very code the sender's client sends it with, and not
         sent: what MemOS is known to refuse (an id over 100 characters, ``tags`` that are not a
         list, a batch over the token limit) is refused here, to the caller, instead of becoming a
-        dead letter later. Then waits while ``max_pending`` writes for ``target`` are waiting.
+        dead letter later. Then waits while ``max_pending`` writes for ``target`` are waiting,
+        for as long as that lasts when ``timeout`` is ``None`` (MemOS unreachable: until it is
+        back); a warning says so when the wait starts.
 
         Raises:
             MemOSInputError: a batch ``add/message`` would refuse (nothing is stored).
@@ -185,7 +198,19 @@ class Outbox(OutboxStore):
             if batch:
                 add_message(batch, user_id=user_id, conversation_id=conversation_id, **extra)
         deadline = None if timeout is None else time.monotonic() + timeout
-        while self.pending(target) >= self.max_pending:
+        waited = False
+        while (waiting := self.pending(target)) >= self.max_pending:
+            if not waited:  # once per put: a turn that blocks says why, then waits quietly
+                waited = True
+                logger.warning(
+                    "MemOS outbox at %s holds %d unsent writes for %s (max_pending %d): this "
+                    "write waits for room until one is delivered%s",
+                    self.path,
+                    waiting,
+                    target,
+                    self.max_pending,
+                    "" if timeout is None else f", at most {timeout:g} s",
+                )
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
                 raise OutboxFullError(

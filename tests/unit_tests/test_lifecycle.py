@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,13 @@ from langchain.agents import create_agent
 from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 
-from langchain_memos import ClosedError, MemOSChatMessageHistory, MemOSClient, MemOSGraphMemory
+from langchain_memos import (
+    ClosedError,
+    MemOSChatMessageHistory,
+    MemOSClient,
+    MemOSGraphMemory,
+    MemOSInputError,
+)
 from langchain_memos.middleware import MemOSMiddleware
 from langchain_memos.outbox import Outbox
 from tests.unit_tests.agent_fakes import ScriptedToolModel
@@ -178,3 +185,47 @@ async def test_closing_a_history_twice_async() -> None:
     history = MemOSChatMessageHistory("alice", "t1", embedded=":memory:")
     assert await history.aclose() is True
     assert await history.aclose() is True
+
+
+# ---- a full outbox -------------------------------------------------------------------------
+
+
+def test_a_turn_waiting_for_room_in_a_full_outbox_says_so_once(
+    tmp_path: Path, down: FlakyMemOS, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = Clock()
+    outbox = clock.outbox(tmp_path / "o.db", max_pending=2)
+    history = MemOSChatMessageHistory("alice", "t1", client=down.client(), outbox=outbox)
+    history.add_messages([HumanMessage("one")])
+    history.add_messages([HumanMessage("two")])
+    third = threading.Thread(
+        target=history.add_messages, args=([HumanMessage("three")],), daemon=True
+    )
+    third.start()
+
+    def waiting() -> list[str]:
+        return [r.getMessage() for r in caplog.records if "waits for room" in r.getMessage()]
+
+    wait_until(lambda: bool(waiting()))
+    time.sleep(1.5)  # the turn goes on waiting: quietly
+    assert third.is_alive()
+    [warning] = waiting()
+    assert "holds 2 unsent writes" in warning
+    assert str(tmp_path / "o.db") in warning
+    down.down.clear()  # MemOS is back: room is made, the turn goes in
+    clock.advance(600)
+    third.join(timeout=10)
+    assert not third.is_alive()
+    assert history.close(timeout=10) is True
+    assert [texts for _, _, texts in down.accepted] == [["one"], ["two"], ["three"]]
+
+
+def test_max_pending_beside_an_outbox_passed_in_is_refused_not_ignored(tmp_path: Path) -> None:
+    outbox = Outbox(tmp_path / "o.db")
+    with pytest.raises(MemOSInputError, match=r"Outbox\(path, max_pending=2\)"):
+        MemOSMiddleware(MemOSClient(embedded=":memory:"), outbox=outbox, max_pending=2)
+    small = Outbox(tmp_path / "small.db", max_pending=2)
+    memory = MemOSMiddleware(MemOSClient(embedded=":memory:"), outbox=small)
+    assert memory.memory.writer is not None
+    assert memory.memory.writer.outbox.max_pending == 2
+    memory.close()
