@@ -20,7 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from langchain_memos._exceptions import ClosedError, OutboxError
-from langchain_memos._outbox_names import new_owner, owner_gone
+from langchain_memos._outbox_names import (
+    check_outbox_file,
+    may_create_directory,
+    new_owner,
+    owner_gone,
+)
 from langchain_memos._sqlite import immediate_transaction
 
 __all__ = ["OutboxStore", "Row"]
@@ -88,7 +93,8 @@ class Row:
 class OutboxStore:
     """The writes waiting for MemOS and the dead letters, in one SQLite file or in memory.
 
-    Constructing one opens nothing: the file (and its directory) is created by the first write,
+    Constructing one opens nothing: the file (and, for the default path in the user cache only,
+    its directory) is created by the first write,
     an existing file is opened when first read, and reading a file that does not exist finds
     nothing waiting, as with langgraph's ``SqliteSaver`` and its ``setup()``.
 
@@ -122,8 +128,10 @@ class OutboxStore:
         in_memory = self.path == ":memory:"
         if not create and (in_memory or not os.path.exists(self.path)):
             return None
+        if not in_memory:
+            check_outbox_file("the outbox", self.path)  # it may have changed since: look again
         try:
-            if not in_memory:
+            if not in_memory and may_create_directory(self.path):
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(
                 self.path, check_same_thread=False, isolation_level=None, timeout=30.0

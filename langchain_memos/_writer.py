@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import logging
 import os
 import time
 import weakref
@@ -31,6 +32,8 @@ from langchain_memos.outbox import (
 
 __all__ = ["BackgroundWriter", "OutboxArg"]
 
+logger = logging.getLogger("langchain_memos")
+
 
 _live_writers: weakref.WeakSet[BackgroundWriter] = weakref.WeakSet()
 
@@ -44,6 +47,8 @@ def _close_at_exit() -> None:
             writer.close(max(0.0, deadline - time.monotonic()))
         except KeyboardInterrupt:  # Ctrl-C at exit: stop waiting, only say what is left
             deadline = 0.0
+        except Exception as error:  # never a second traceback at exit: say it, go on
+            logger.error("MemOS writer at %s not closed at exit (%s)", writer.outbox.path, error)
 
 
 OutboxArg = Outbox | str | os.PathLike[str] | None
@@ -86,8 +91,8 @@ class BackgroundWriter:
         """Messages handed to :meth:`submit` that the outbox could not store (a full disk)."""
         self._closed = False
         self._delivered: bool | None = None  # what close() found, said again by a second close
-        _live_writers.add(self)
         self.sender.resume()  # a previous run left writes: deliver them now
+        _live_writers.add(self)  # only once made: the exit hook closes no half-made writer
 
     @property
     def sender(self) -> OutboxSender:

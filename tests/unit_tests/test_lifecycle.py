@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 from pathlib import Path
@@ -22,11 +27,12 @@ from langchain_memos import (
     MemOSInputError,
 )
 from langchain_memos.middleware import MemOSMiddleware
-from langchain_memos.outbox import Outbox
+from langchain_memos.outbox import Outbox, default_outbox_path
 from tests.unit_tests.agent_fakes import ScriptedToolModel
 
 from .test_outbox import BASE_URL, KEY, Clock, FlakyMemOS, wait_until
 
+ROOT = Path(__file__).resolve().parents[2]
 CONFIG: RunnableConfig = {"configurable": {"user_id": "alice", "thread_id": "t1"}}
 
 
@@ -229,3 +235,96 @@ def test_max_pending_beside_an_outbox_passed_in_is_refused_not_ignored(tmp_path:
     assert memory.memory.writer is not None
     assert memory.memory.writer.outbox.max_pending == 2
     memory.close()
+
+
+# ---- files nobody asked for ----------------------------------------------------------------
+
+
+def test_an_outbox_in_a_directory_that_does_not_exist_is_refused_and_creates_nothing(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "no" / "such" / "ob.sqlite3"
+    with pytest.raises(MemOSInputError, match=f"the directory {tmp_path / 'no' / 'such'} does"):
+        Outbox(path)
+    with pytest.raises(MemOSInputError, match="does not exist"):
+        MemOSMiddleware(MemOSClient(embedded=":memory:"), outbox=path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_only_the_default_place_in_the_user_cache_is_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MEMOS_OUTBOX_PATH")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    memos = FlakyMemOS()
+    history = MemOSChatMessageHistory(
+        "alice", "t1", client=memos.client(), outbox=Outbox(default_outbox_path())
+    )
+    history.add_messages([HumanMessage("hi")])
+    assert history.close(timeout=10) is True
+    assert (tmp_path / "cache" / "langchain-memos" / "outbox.sqlite3").is_file()
+
+
+def test_another_applications_database_is_refused_untouched(tmp_path: Path) -> None:
+    theirs = tmp_path / "crm.sqlite3"
+    with sqlite3.connect(theirs) as db:
+        db.execute("CREATE TABLE customers (name TEXT)")
+        db.execute("INSERT INTO customers VALUES ('Ada')")
+    db.close()
+    before = theirs.read_bytes()
+    with pytest.raises(MemOSInputError, match=r"tables customers\), not a MemOS outbox"):
+        Outbox(theirs)
+    with pytest.raises(MemOSInputError, match="not a MemOS outbox"):
+        MemOSMiddleware(MemOSClient(embedded=":memory:"), outbox=theirs)
+    assert theirs.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["crm.sqlite3"]  # no -wal, no -shm
+
+
+def test_an_outbox_file_made_by_an_earlier_run_is_taken(tmp_path: Path) -> None:
+    path = tmp_path / "o.db"
+    memos = FlakyMemOS()
+    history = MemOSChatMessageHistory("alice", "t1", client=memos.client(), outbox=Outbox(path))
+    history.add_messages([HumanMessage("hi")])
+    assert history.close(timeout=10) is True
+    assert Outbox(path).pending() == 0
+
+
+def test_a_file_that_is_not_sqlite_as_the_default_outbox_is_one_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``MEMOS_OUTBOX_PATH=/etc/hostname``: refused at once, and interpreter exit stays quiet."""
+    hostname = tmp_path / "hostname"
+    hostname.write_text("box\n")
+    script = textwrap.dedent(
+        """
+        from langchain_memos import MemOSClient
+        from langchain_memos.middleware import MemOSMiddleware
+        MemOSMiddleware(MemOSClient(base_url="http://127.0.0.1:9/api/openmem/v1"))
+        """
+    )
+    env = {**os.environ, "MEMOS_OUTBOX_PATH": str(hostname), "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(  # noqa: S603 - this interpreter, our own script
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.stderr.count("Traceback") == 1  # the caller's error, no second one at exit
+    assert "Exception ignored" not in done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("langchain_memos._exceptions.MemOSInputError")
+    assert "is not a SQLite database" in last
+    assert hostname.read_text() == "box\n"
+
+
+def test_the_exit_hook_never_raises(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from langchain_memos import _writer
+    from langchain_memos.outbox import OutboxError
+
+    writer = _writer.BackgroundWriter(FlakyMemOS().client(), outbox=tmp_path / "o.db")
+
+    def broken(timeout: float | None = None) -> bool:
+        raise OutboxError("the disk went away")
+
+    monkeypatch.setattr(writer, "close", broken)
+    _writer._close_at_exit()
+    assert any("the disk went away" in message for message in errors_of(caplog))
