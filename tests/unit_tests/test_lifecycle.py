@@ -328,3 +328,26 @@ def test_the_exit_hook_never_raises(
     monkeypatch.setattr(writer, "close", broken)
     _writer._close_at_exit()
     assert any("the disk went away" in message for message in errors_of(caplog))
+
+
+# ---- a closed client -----------------------------------------------------------------------
+
+
+async def test_a_closed_client_says_so_in_its_own_words() -> None:
+    from langchain_memos import AsyncMemOSClient, MemOSRetriever
+
+    client = MemOSClient(embedded=":memory:")
+    client.close()
+    with pytest.raises(ClosedError, match="this MemOSClient is closed"):
+        client.search_memory("trips", user_id="alice")
+    with pytest.raises(ClosedError, match="closed"):
+        client.with_options(timeout=1.0).get_message(user_id="alice", conversation_id="t1")
+    with pytest.raises(ClosedError, match="closed"):
+        MemOSRetriever(client=client, user_id="alice").invoke("trips")
+    with pytest.raises(ClosedError, match="closed"):
+        MemOSChatMessageHistory("alice", "t1", client=client).add_messages([HumanMessage("hi")])
+
+    async_client = AsyncMemOSClient(base_url=BASE_URL, api_key=KEY)
+    await async_client.aclose()
+    with pytest.raises(ClosedError, match="this AsyncMemOSClient is closed"):
+        await async_client.search_memory("trips", user_id="alice")
