@@ -57,7 +57,7 @@ if TYPE_CHECKING:
     from langchain_memos._outbox_store import Row
     from langchain_memos.outbox import Outbox
 
-__all__ = ["CLOSE_TIMEOUT", "IDLE_POLL", "OutboxSender", "backoff", "describe"]
+__all__ = ["CLOSE_TIMEOUT", "IDLE_POLL", "OutboxSender", "backoff", "describe", "seconds"]
 
 logger = logging.getLogger("langchain_memos")
 
@@ -91,6 +91,11 @@ def _outage(error: BaseException) -> bool:
     if isinstance(error, BadRequestError | NotFoundError):
         return error.code is None  # no MemOS code: a gateway's page, not MemOS's answer
     return isinstance(error, MemOSError)
+
+
+def seconds(value: float) -> str:
+    """Seconds as a person reads them: ``5``, ``0.3``, never ``4.99998``."""
+    return f"{round(value, 1):g}"
 
 
 def describe(error: BaseException) -> str:
@@ -292,7 +297,7 @@ class OutboxSender:
             self._report_unsent("when interrupted")
             raise
         if not delivered:
-            self._report_unsent(f"within {bound:g} s")
+            self._report_unsent(f"within {seconds(bound)} s")
         return delivered
 
     def _report_unsent(self, when: str) -> None:

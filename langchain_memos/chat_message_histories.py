@@ -18,7 +18,7 @@ from langchain_memos._exceptions import (
     MemOSInputError,
     WriteRefusedError,
 )
-from langchain_memos._outbox_sender import INTERRUPTED_STOP
+from langchain_memos._outbox_sender import INTERRUPTED_STOP, seconds
 from langchain_memos._validation import (
     MAX_REQUEST_TOKENS,
     check_bool,
@@ -328,8 +328,8 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
             return
         if not sender.wait(seqs, self.wait_timeout):
             raise DeadlineExceededError(
-                f"MemOS did not take the messages within {self.wait_timeout:g} s; they stay in "
-                f"the outbox at {outbox.path} and will be sent when it does"
+                f"MemOS did not take the messages within {seconds(self.wait_timeout)} s; they stay "
+                f"in the outbox at {outbox.path} and will be sent when it does"
             )
         _, refused = outbox.outcome(seqs)
         if refused:

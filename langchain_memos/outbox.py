@@ -30,7 +30,7 @@ from langchain_memos._outbox_names import (
     default_outbox_path,
     target_of,
 )
-from langchain_memos._outbox_sender import CLOSE_TIMEOUT, IDLE_POLL, OutboxSender
+from langchain_memos._outbox_sender import CLOSE_TIMEOUT, IDLE_POLL, OutboxSender, seconds
 from langchain_memos._outbox_store import OutboxStore
 from langchain_memos.client import MemOSClient
 from langchain_memos.types import MessageInput
@@ -209,13 +209,13 @@ class Outbox(OutboxStore):
                     waiting,
                     target,
                     self.max_pending,
-                    "" if timeout is None else f", at most {timeout:g} s",
+                    "" if timeout is None else f", at most {seconds(timeout)} s",
                 )
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
                 raise OutboxFullError(
                     f"the MemOS outbox at {self.path} holds {self.max_pending} unsent writes "
-                    f"(max_pending) and none was delivered within {timeout:g} s"
+                    f"(max_pending) and none was delivered within {seconds(timeout or 0.0)} s"
                 )
             with self.changed:
                 self.changed.wait(min(IDLE_POLL, remaining or IDLE_POLL))

@@ -351,3 +351,20 @@ async def test_a_closed_client_says_so_in_its_own_words() -> None:
     await async_client.aclose()
     with pytest.raises(ClosedError, match="this AsyncMemOSClient is closed"):
         await async_client.search_memory("trips", user_id="alice")
+
+
+def test_the_exit_hook_says_its_bound_as_a_person_would(
+    tmp_path: Path,
+    down: FlakyMemOS,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from langchain_memos import _outbox_sender, _writer
+
+    monkeypatch.setattr(_outbox_sender, "CLOSE_TIMEOUT", 0.5)
+    writer = _writer.BackgroundWriter(down.client(), outbox=tmp_path / "o.db")
+    writer.submit([HumanMessage("unsent")], user_id="alice", conversation_id="t1")
+    _writer._close_at_exit()
+    said = [r.getMessage() for r in caplog.records if "not delivered within" in r.getMessage()]
+    assert len(said) == 1
+    assert "1 MemOS writes not delivered within 0.5 s;" in said[0]
