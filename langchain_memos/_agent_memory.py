@@ -20,7 +20,7 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage, SystemMessage
 
-from langchain_memos._exceptions import MemOSInputError
+from langchain_memos._exceptions import ClosedError, MemOSInputError
 from langchain_memos._recall import MemoryRecall
 from langchain_memos._validation import check_instance
 from langchain_memos._writer import BackgroundWriter
@@ -66,6 +66,8 @@ class AgentMemory:
             if write_back and client is not None
             else None
         )
+        self._closed = False
+        self._delivered = True  # what close() found, said again by a second close
 
     def scope(self, config: Mapping[str, Any] | None, context: object = None) -> Scope:
         """This run's scope (see :func:`resolve_scope`)."""
@@ -76,12 +78,26 @@ class AgentMemory:
             context=context,
         )
 
+    def _check_open(self) -> None:
+        """A turn on a closed memory is the caller's mistake, raised whatever ``fail_open``."""
+        if self._closed:
+            raise ClosedError(
+                "this MemOS memory was closed (close()) and takes no more turns: close it "
+                "after the agent's last turn, or make a new MemOSMiddleware / MemOSGraphMemory"
+            )
+
     def search(self, messages: Sequence[BaseMessage], scope: Scope) -> MemoryPrompt:
-        """The memory prompt for the latest human message."""
+        """The memory prompt for the latest human message.
+
+        Raises:
+            ClosedError: the memory was closed (before the model is called).
+        """
+        self._check_open()
         return self.recall.search(last_human_text(messages), scope)
 
     async def asearch(self, messages: Sequence[BaseMessage], scope: Scope) -> MemoryPrompt:
         """Async :meth:`search`."""
+        self._check_open()
         return await self.recall.asearch(last_human_text(messages), scope)
 
     def save(self, messages: Sequence[BaseMessage], scope: Scope) -> None:
@@ -91,7 +107,12 @@ class AgentMemory:
         cannot store is a warning when ``fail_open`` (the turn is not written), an error
         otherwise; an outbox that cannot store the turn (a full disk) is an ERROR line and a
         count in ``writer.not_stored`` when ``fail_open``, an :class:`OutboxError` otherwise.
+
+        Raises:
+            ClosedError: the memory (or its client) was closed, whatever ``fail_open``: the
+                turn is not stored, and the caller must hear it.
         """
+        self._check_open()
         job = self._job(messages, scope)
         if job is not None:
             with self._input_policy():
@@ -99,6 +120,7 @@ class AgentMemory:
 
     async def asave(self, messages: Sequence[BaseMessage], scope: Scope) -> None:
         """Async :meth:`save`: never blocks the event loop, even when the queue is full."""
+        self._check_open()
         job = self._job(messages, scope)
         if job is not None:
             with self._input_policy():
@@ -121,6 +143,8 @@ class AgentMemory:
         """A turn's memory is never worth its answer, unless ``fail_open=False``."""
         try:
             yield
+        except ClosedError:  # a closed memory or client: not the turn's fault, the caller's
+            raise
         except MemOSInputError as error:
             if not self.fail_open:
                 raise
@@ -135,5 +159,13 @@ class AgentMemory:
         return True if self.writer is None else self.writer.flush(timeout)
 
     def close(self, timeout: float | None = None) -> bool:
-        """Deliver for at most ``timeout`` seconds (see :meth:`BackgroundWriter.close`), stop."""
-        return True if self.writer is None else self.writer.close(timeout)
+        """Deliver for at most ``timeout`` seconds (see :meth:`BackgroundWriter.close`), stop.
+
+        Further turns raise :class:`ClosedError`; closing again returns the same answer.
+        """
+        if not self._closed:
+            self._closed = True
+            if self.writer is not None:
+                self._delivered = False  # until the writer says otherwise (Ctrl-C)
+                self._delivered = self.writer.close(timeout)
+        return self._delivered

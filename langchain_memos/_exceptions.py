@@ -4,7 +4,8 @@ Everything derives from one root, so ``except MemOSError`` catches all of it::
 
     MemOSError
     ├── MemOSInputError (also a ValueError): a caller mistake, raised before any I/O
-    │   └── ConfigurationError: no API key, an insecure base URL, conflicting settings
+    │   ├── ConfigurationError: no API key, an insecure base URL, conflicting settings
+    │   └── ClosedError: a client, memory, history or outbox used after ``close()``
     ├── APIConnectionError: the request did not get an answer
     │   └── APITimeoutError: not within the client's timeout
     ├── APIError: the service answered with an error
@@ -41,6 +42,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "ClosedError",
     "ConfigurationError",
     "DeadlineExceededError",
     "InternalServerError",
@@ -65,6 +67,14 @@ class MemOSInputError(MemOSError, ValueError):
 
 class ConfigurationError(MemOSInputError):
     """The client cannot be built as configured (missing key, insecure URL, ...)."""
+
+
+class ClosedError(MemOSInputError):
+    """A client, agent memory, chat history or outbox was used after its ``close()``.
+
+    A caller mistake, like writing to a closed file, so raised whatever ``fail_open`` says:
+    nothing was sent or stored. Make a new object, or close it after its last use.
+    """
 
 
 class APIConnectionError(MemOSError):

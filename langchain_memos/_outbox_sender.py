@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING
 
 from langchain_memos._exceptions import (
     BadRequestError,
+    ClosedError,
     MemOSError,
     MemOSInputError,
     NotFoundError,
@@ -56,7 +57,7 @@ if TYPE_CHECKING:
     from langchain_memos._outbox_store import Row
     from langchain_memos.outbox import Outbox
 
-__all__ = ["CLOSE_TIMEOUT", "IDLE_POLL", "OutboxSender", "backoff", "describe"]
+__all__ = ["CLOSE_TIMEOUT", "IDLE_POLL", "OutboxSender", "backoff", "describe", "seconds"]
 
 logger = logging.getLogger("langchain_memos")
 
@@ -64,7 +65,8 @@ IDLE_POLL = 1.0  # how often an idle sender looks for writes other processes lef
 CLOSE_TIMEOUT = 5.0
 """Seconds ``close()`` (and interpreter exit, for all writers together) waits for delivery by
 default; what is still waiting then stays in the outbox."""
-
+INTERRUPTED_STOP = 0.2
+"""Seconds ``close()`` still gives the senders to stop after Ctrl-C interrupted its wait."""
 
 FIRST_BACKOFF = 1.0
 
@@ -89,6 +91,11 @@ def _outage(error: BaseException) -> bool:
     if isinstance(error, BadRequestError | NotFoundError):
         return error.code is None  # no MemOS code: a gateway's page, not MemOS's answer
     return isinstance(error, MemOSError)
+
+
+def seconds(value: float) -> str:
+    """Seconds as a person reads them: ``5``, ``0.3``, never ``4.99998``."""
+    return f"{round(value, 1):g}"
 
 
 def describe(error: BaseException) -> str:
@@ -166,8 +173,29 @@ class OutboxSender:
         if self.pending:
             self.start()
 
+    @property
+    def stopped(self) -> bool:
+        """Whether :meth:`stop` was called, or the client was found closed: sends no more."""
+        return self._stop.is_set()
+
+    def _client_closed(self) -> None:
+        """Stop: a closed client sends nothing, and is no reason to give up on a write."""
+        with self._start_lock:
+            if self._stop.is_set():
+                return
+            self._stop.set()
+        logger.warning(
+            "MemOS outbox at %s stops sending: its client was closed; the writes waiting (%d) "
+            "stay there for the next run",
+            self.outbox.path,
+            self.pending,
+        )
+
     def _work(self) -> None:
         while not self._stop.is_set():
+            if self.client.is_closed:
+                self._client_closed()
+                return
             try:
                 row = self.outbox.claim(self.target)
                 if row is None:
@@ -199,6 +227,12 @@ class OutboxSender:
                 messages, user_id=row.user_id, conversation_id=row.conversation_id, **body
             )
         except Exception as error:
+            if self._stop.is_set() or self.client.is_closed or isinstance(error, ClosedError):
+                # Stopped or closed underneath the send: not an attempt, the write stays due.
+                self.outbox.hand_back(row)
+                if not self._stop.is_set():
+                    self._client_closed()
+                return
             if _outage(error):
                 delay = backoff(row.attempts, self.outbox.max_backoff)
                 self.outbox.reschedule(row, describe(error), delay)
@@ -263,7 +297,7 @@ class OutboxSender:
             self._report_unsent("when interrupted")
             raise
         if not delivered:
-            self._report_unsent(f"within {bound:g} s")
+            self._report_unsent(f"within {seconds(bound)} s")
         return delivered
 
     def _report_unsent(self, when: str) -> None:
@@ -280,12 +314,15 @@ class OutboxSender:
     def stop(self, timeout: float | None = None) -> None:
         """Stop the threads after their current sends; unsent writes stay in the outbox.
 
-        Waits at most ``timeout`` seconds in all; a send still running then is abandoned.
+        Waits at most ``timeout`` seconds in all; a send still running then is abandoned and
+        its write handed back (its lease released), to be sent again by whoever sends next: a
+        new sender of this outbox, or the next run. Stopping twice does nothing more.
         """
-        self._stop.set()
+        with self._start_lock:
+            self._stop.set()
+            threads = list(self._threads)
         self.outbox._notify()
         deadline = None if timeout is None else time.monotonic() + timeout
-        with self._start_lock:
-            threads = list(self._threads)
         for thread in threads:
             thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        self.outbox.release_leases(self.target)

@@ -19,8 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from langchain_memos._exceptions import MemOSInputError, OutboxError
-from langchain_memos._outbox_names import new_owner, owner_gone
+from langchain_memos._exceptions import ClosedError, OutboxError
+from langchain_memos._outbox_names import (
+    check_outbox_file,
+    may_create_directory,
+    new_owner,
+    owner_gone,
+)
 from langchain_memos._sqlite import immediate_transaction
 
 __all__ = ["OutboxStore", "Row"]
@@ -88,7 +93,8 @@ class Row:
 class OutboxStore:
     """The writes waiting for MemOS and the dead letters, in one SQLite file or in memory.
 
-    Constructing one opens nothing: the file (and its directory) is created by the first write,
+    Constructing one opens nothing: the file (and, for the default path in the user cache only,
+    its directory) is created by the first write,
     an existing file is opened when first read, and reading a file that does not exist finds
     nothing waiting, as with langgraph's ``SqliteSaver`` and its ``setup()``.
 
@@ -118,12 +124,14 @@ class OutboxStore:
         if self._db is not None:
             return self._db
         if self._closed:
-            raise MemOSInputError(f"the MemOS outbox at {self.path} is closed")
+            raise ClosedError(f"the MemOS outbox at {self.path} is closed")
         in_memory = self.path == ":memory:"
         if not create and (in_memory or not os.path.exists(self.path)):
             return None
+        if not in_memory:
+            check_outbox_file("the outbox", self.path)  # it may have changed since: look again
         try:
-            if not in_memory:
+            if not in_memory and may_create_directory(self.path):
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(
                 self.path, check_same_thread=False, isolation_level=None, timeout=30.0
@@ -260,6 +268,29 @@ class OutboxStore:
                 "lease_owner = NULL, lease_until = NULL, last_error = ? WHERE seq = ?",
                 (self.clock() + delay, error, row.seq),
             )
+        self._notify()
+
+    def hand_back(self, row: Row) -> None:
+        """Release ``row`` unsent and without counting an attempt: it is due again at once."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE outbox SET lease_owner = NULL, lease_until = NULL "
+                "WHERE seq = ? AND lease_owner = ?",
+                (row.seq, self.owner),
+            )
+        self._notify()
+
+    def release_leases(self, target: str) -> None:
+        """Release this store's leases on ``target``'s writes (their senders stopped).
+
+        Does nothing on a database never opened or already closed (closing released them).
+        """
+        with self._lock:
+            db = self._db
+            if db is None:
+                return
+            with immediate_transaction(db, self._lock):
+                db.execute(_RELEASE + " AND target = ?", (self.owner, target))
         self._notify()
 
     def bury(self, row: Row, error: str) -> None:

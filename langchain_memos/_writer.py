@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import logging
 import os
 import time
 import weakref
@@ -16,13 +17,22 @@ from collections.abc import Sequence
 from langchain_core.messages import BaseMessage
 
 from langchain_memos import _outbox_sender
-from langchain_memos._exceptions import MemOSInputError
+from langchain_memos._exceptions import ClosedError, MemOSInputError
 from langchain_memos._validation import MAX_REQUEST_TOKENS
 from langchain_memos.client import MemOSClient
 from langchain_memos.messages import batch_messages, to_memos_messages
-from langchain_memos.outbox import DEFAULT_MAX_PENDING, Outbox, OutboxError, open_outbox
+from langchain_memos.outbox import (
+    DEFAULT_MAX_PENDING,
+    Outbox,
+    OutboxError,
+    OutboxSender,
+    check_max_pending_for,
+    open_outbox,
+)
 
 __all__ = ["BackgroundWriter", "OutboxArg"]
+
+logger = logging.getLogger("langchain_memos")
 
 
 _live_writers: weakref.WeakSet[BackgroundWriter] = weakref.WeakSet()
@@ -37,6 +47,8 @@ def _close_at_exit() -> None:
             writer.close(max(0.0, deadline - time.monotonic()))
         except KeyboardInterrupt:  # Ctrl-C at exit: stop waiting, only say what is left
             deadline = 0.0
+        except Exception as error:  # never a second traceback at exit: say it, go on
+            logger.error("MemOS writer at %s not closed at exit (%s)", writer.outbox.path, error)
 
 
 OutboxArg = Outbox | str | os.PathLike[str] | None
@@ -71,14 +83,21 @@ class BackgroundWriter:
     ) -> None:
         if isinstance(max_pending, bool) or not isinstance(max_pending, int) or max_pending < 1:
             raise MemOSInputError(f"max_pending must be a positive integer; got {max_pending!r}")
+        check_max_pending_for(outbox, max_pending)
         self._owns_outbox = not isinstance(outbox, Outbox)
+        self.client = client
         self.outbox = open_outbox(outbox, client, max_pending=max_pending)
-        self.sender = self.outbox.sender(client)
         self.not_stored = 0
         """Messages handed to :meth:`submit` that the outbox could not store (a full disk)."""
         self._closed = False
-        _live_writers.add(self)
+        self._delivered: bool | None = None  # what close() found, said again by a second close
         self.sender.resume()  # a previous run left writes: deliver them now
+        _live_writers.add(self)  # only once made: the exit hook closes no half-made writer
+
+    @property
+    def sender(self) -> OutboxSender:
+        """The outbox's sender for this client (a new one if another writer stopped the last)."""
+        return self.outbox.sender(self.client)
 
     @property
     def failed(self) -> int:
@@ -98,19 +117,28 @@ class BackgroundWriter:
             OutboxError: the outbox cannot store them (a full disk); counted in
                 :attr:`not_stored`.
         """
+        if self._closed:
+            raise ClosedError(
+                "this MemOS memory was closed (close()); its turns are no longer written: "
+                "close it after the last turn, or make a new one"
+            )
+        if self.client.is_closed:
+            raise ClosedError(
+                "the MemOSClient of this MemOS memory was closed; its turns cannot be sent: "
+                "close the client after the memory (memory.close() first)"
+            )
         converted = to_memos_messages(messages)
         if not converted:
             return
-        if self._closed:
-            raise MemOSInputError("this memory writer is closed")
+        sender = self.sender
         try:
             batches = batch_messages(converted, MAX_REQUEST_TOKENS)
-            self.outbox.put(self.sender.target, user_id, conversation_id, batches)
+            self.outbox.put(sender.target, user_id, conversation_id, batches)
         except OutboxError as error:
             self.not_stored += len(converted)
             message = f"{len(converted)} messages of user {user_id} not stored: {error}"
             raise OutboxError(message) from error
-        self.sender.start()
+        sender.start()
 
     async def asubmit(
         self, messages: Sequence[BaseMessage], *, user_id: str, conversation_id: str
@@ -130,17 +158,33 @@ class BackgroundWriter:
         return self.sender.wait(None, timeout)
 
     def close(self, timeout: float | None = None) -> bool:
-        """Deliver for at most ``timeout`` seconds, then stop; further submits raise.
+        """Deliver for at most ``timeout`` seconds, then stop the sender; further submits raise.
 
-        The default bound is :data:`~langchain_memos.outbox.CLOSE_TIMEOUT`. ``False`` if writes
-        are still waiting then: a warning says how many and where they are kept.
+        The default bound is :data:`~langchain_memos.outbox.CLOSE_TIMEOUT`. ``True`` when
+        nothing of this client's is waiting any more: every write was delivered, or refused and
+        kept in the dead letters (each logged as an error when it was). ``False`` if writes are
+        still waiting: a warning says how many and where they are kept. The sender is stopped
+        either way, a send still in flight abandoned and its write handed back, so a file outbox
+        keeps it for the next run. Closing again does nothing and returns the same answer.
         """
+        if self._closed:
+            return bool(self._delivered)
         self._closed = True
         _live_writers.discard(self)  # closed once: interpreter exit does not wait again
+        bound = _outbox_sender.CLOSE_TIMEOUT if timeout is None else timeout
         started = time.monotonic()
+        sender = self.sender
+        interrupted = True
         try:
-            return self.sender.drain(timeout)
+            self._delivered = sender.drain(bound)
+            interrupted = False
         finally:
-            if self._owns_outbox:  # a send still in flight is abandoned (a daemon thread)
-                bound = _outbox_sender.CLOSE_TIMEOUT if timeout is None else timeout
-                self.outbox.close(timeout=max(0.0, started + bound - time.monotonic()))
+            left = max(0.0, started + bound - time.monotonic())
+            if interrupted:  # Ctrl-C: the caller wants out now, the writes stay in the file
+                left = min(left, _outbox_sender.INTERRUPTED_STOP)
+            try:
+                sender.stop(left)  # a send still in flight is abandoned (a daemon thread)
+            finally:
+                if self._owns_outbox:
+                    self.outbox.close(timeout=0.0)
+        return self._delivered

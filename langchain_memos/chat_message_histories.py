@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import time
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -11,7 +12,13 @@ from langchain_core.messages import BaseMessage
 from langchain_core.runnables.config import run_in_executor
 
 from langchain_memos._constants import MAX_MESSAGE_LIMIT, MAX_PAGE_SIZE
-from langchain_memos._exceptions import DeadlineExceededError, MemOSInputError, WriteRefusedError
+from langchain_memos._exceptions import (
+    ClosedError,
+    DeadlineExceededError,
+    MemOSInputError,
+    WriteRefusedError,
+)
+from langchain_memos._outbox_sender import INTERRUPTED_STOP, seconds
 from langchain_memos._validation import (
     MAX_REQUEST_TOKENS,
     check_bool,
@@ -25,7 +32,7 @@ from langchain_memos._validation import (
 )
 from langchain_memos.client import AsyncMemOSClient, MemOSClient
 from langchain_memos.messages import batch_messages, from_memos_messages, to_memos_messages
-from langchain_memos.outbox import Outbox
+from langchain_memos.outbox import CLOSE_TIMEOUT, Outbox
 from langchain_memos.types import MemoryListResult, MessageInput, TaskResult
 
 __all__ = ["MemOSChatMessageHistory"]
@@ -163,6 +170,8 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
         if outbox is not None and client is None:
             raise MemOSInputError("an outbox sends from a background thread: pass client= too")
         self.outbox = outbox
+        self._closed = False
+        self._delivered = True  # what close() found, said again by a second close
         if outbox is not None and client is not None:
             outbox.sender(client).resume()  # what a previous run left is sent without a new write
 
@@ -185,33 +194,59 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
         return self._async_client
 
     def close(self, timeout: float | None = None) -> bool:
-        """Deliver the outbox's waiting writes, then close the sync client this history built.
+        """Deliver the outbox's waiting writes, stop its sender, close the sync client it built.
 
         With an outbox, waits at most ``timeout`` seconds (default
-        :data:`~langchain_memos.outbox.CLOSE_TIMEOUT`); ``False`` if writes are still waiting
-        then (they stay in the outbox, and a warning says so). An async client needs
-        :meth:`aclose`.
+        :data:`~langchain_memos.outbox.CLOSE_TIMEOUT`); ``True`` when nothing of this client's
+        is waiting any more (delivered, or refused and kept in the dead letters, each logged
+        as an error), ``False`` if writes are still waiting then: they stay in the outbox for
+        the next run, and a warning says so. Afterwards the history refuses writes with
+        :class:`~langchain_memos.ClosedError`; closing again does nothing and returns the same
+        answer. An async client needs :meth:`aclose`.
         """
-        delivered = self._drain(timeout)
+        if not self._closed:
+            self._closed = True
+            self._delivered = False  # until the drain says otherwise (Ctrl-C)
+            self._delivered = self._drain(timeout)
         for client in self._owned:
             if isinstance(client, MemOSClient):
                 client.close()
-        return delivered
+        return self._delivered
 
     async def aclose(self, timeout: float | None = None) -> bool:
         """Async :meth:`close` (the wait runs in a thread); closes every client it built."""
-        delivered = await run_in_executor(None, self._drain, timeout)
+        if not self._closed:
+            self._closed = True
+            self._delivered = False  # until the drain says otherwise (Ctrl-C)
+            self._delivered = await run_in_executor(None, self._drain, timeout)
         for client in self._owned:
             if isinstance(client, MemOSClient):
                 client.close()
             else:
                 await client.aclose()
-        return delivered
+        return self._delivered
 
     def _drain(self, timeout: float | None) -> bool:
         if self.outbox is None or self._client is None:
             return True
-        return self.outbox.sender(self._client).drain(timeout)
+        bound = CLOSE_TIMEOUT if timeout is None else timeout
+        started = time.monotonic()
+        sender = self.outbox.sender(self._client)
+        interrupted = True
+        try:
+            delivered = sender.drain(bound)
+            interrupted = False
+        finally:  # what is left stays in the outbox, handed back, for the next run
+            left = max(0.0, started + bound - time.monotonic())
+            sender.stop(min(left, INTERRUPTED_STOP) if interrupted else left)
+        return delivered
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ClosedError(
+                "this MemOSChatMessageHistory was closed (close()); it takes no more messages: "
+                "make a new one"
+            )
 
     # ---- reading ---------------------------------------------------------------------------
 
@@ -252,12 +287,15 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
 
         Raises:
             MemOSInputError: a message ``add/message`` would refuse; nothing is sent or stored.
+            ClosedError: the history (or, with an outbox, its client) was closed; nothing is
+                stored.
             DeadlineExceededError: with ``wait=True``, MemOS did not process the messages (or the
                 outbox did not deliver them) within ``wait_timeout``; they are not lost.
             WriteRefusedError: with an outbox and ``wait=True``, MemOS refused them; they are
                 kept in the outbox's dead letters.
             APIError: without an outbox, MemOS did not take them (see the error tree).
         """
+        self._check_open()
         if self.outbox is not None:
             self._add_through_outbox(self.outbox, messages)
             return
@@ -272,6 +310,11 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
                 self.client.wait_for_task(str(task.task_id), timeout=self.wait_timeout)
 
     def _add_through_outbox(self, outbox: Outbox, messages: Sequence[BaseMessage]) -> None:
+        if self.client.is_closed:
+            raise ClosedError(
+                "the MemOSClient of this history was closed; the messages cannot be sent: close "
+                "the client after the history (history.close() first)"
+            )
         batches = self._batches(messages)
         if not batches:
             return
@@ -285,8 +328,8 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
             return
         if not sender.wait(seqs, self.wait_timeout):
             raise DeadlineExceededError(
-                f"MemOS did not take the messages within {self.wait_timeout:g} s; they stay in "
-                f"the outbox at {outbox.path} and will be sent when it does"
+                f"MemOS did not take the messages within {seconds(self.wait_timeout)} s; they stay "
+                f"in the outbox at {outbox.path} and will be sent when it does"
             )
         _, refused = outbox.outcome(seqs)
         if refused:
@@ -308,6 +351,7 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
         return self.outbox.sender(self.client).wait(None, timeout)  # starts the sender too
 
     async def aadd_messages(self, messages: Sequence[BaseMessage]) -> None:
+        self._check_open()
         if self.outbox is not None:  # the commit, and any wait, run in a thread
             await run_in_executor(None, self.add_messages, messages)
             return

@@ -31,6 +31,7 @@ from langchain_memos._base_client import (
 from langchain_memos._constants import DEFAULT_CONNECTION_LIMITS, DEFAULT_MAX_RETRIES
 from langchain_memos._exceptions import (
     APIError,
+    ClosedError,
     ConfigurationError,
     DeadlineExceededError,
     MemOSError,
@@ -209,6 +210,19 @@ class _BaseMemOSClient:
     def max_retries(self) -> int:
         return self._config.max_retries
 
+    def _check_open(self) -> None:
+        """Refuse to send through a closed pool: our error, not httpx's ``RuntimeError``."""
+        if self.is_closed:
+            raise ClosedError(
+                f"this {type(self).__name__} is closed (its close(), the end of its with block, "
+                "or its http_client closed by its owner) and sends nothing: make a new one"
+            )
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether this client can no longer send (each client says how it knows)."""
+        raise NotImplementedError
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self._config.base_url!r})"
 
@@ -299,6 +313,7 @@ class MemOSClient(_BaseMemOSClient):
         """Send ``request`` until ``handle`` accepts the answer or the retry policy gives up."""
         retries = RetryState(self._config, request)
         while True:
+            self._check_open()  # also between retries: closed while this one slept
             started = time.perf_counter()
             try:
                 http_request = build_httpx_request(
@@ -538,6 +553,7 @@ class AsyncMemOSClient(_BaseMemOSClient):
         """Send ``request`` until ``handle`` accepts the answer or the retry policy gives up."""
         retries = RetryState(self._config, request)
         while True:
+            self._check_open()  # also between retries: closed while this one slept
             http, moved = await self._pool_owner._http_here()
             started = time.perf_counter()
             try:

@@ -226,7 +226,10 @@ class MemOSMiddleware(AgentMiddleware[MemOSState, Any, Any]):
     def close(self, timeout: float | None = None) -> bool:
         """Deliver the queued writes for at most ``timeout`` seconds, then stop the writer.
 
-        The default bound is :data:`~langchain_memos.outbox.CLOSE_TIMEOUT` (5 s). ``False`` if
-        writes are still waiting then: a warning says how many and where they are kept.
+        The default bound is :data:`~langchain_memos.outbox.CLOSE_TIMEOUT` (5 s). ``True``
+        when nothing is waiting any more (delivered, or refused and kept in the dead letters,
+        each logged as an error); ``False`` if writes are still waiting: a warning says how
+        many and where they are kept. Later turns raise :class:`~langchain_memos.ClosedError`;
+        closing again does nothing and returns the same answer.
         """
         return self.memory.close(timeout)

@@ -30,7 +30,7 @@ from langchain_memos._outbox_names import (
     default_outbox_path,
     target_of,
 )
-from langchain_memos._outbox_sender import CLOSE_TIMEOUT, IDLE_POLL, OutboxSender
+from langchain_memos._outbox_sender import CLOSE_TIMEOUT, IDLE_POLL, OutboxSender, seconds
 from langchain_memos._outbox_store import OutboxStore
 from langchain_memos.client import MemOSClient
 from langchain_memos.types import MessageInput
@@ -43,6 +43,7 @@ __all__ = [
     "OutboxError",
     "OutboxFullError",
     "OutboxSender",
+    "check_max_pending_for",
     "default_outbox_path",
     "open_outbox",
     "target_of",
@@ -72,6 +73,16 @@ def open_outbox(
         in_process = client.base_url == EMBEDDED_BASE_URL
         outbox = ":memory:" if in_process else default_outbox_path()
     return Outbox(outbox, **options)
+
+
+def check_max_pending_for(outbox: object, max_pending: int) -> None:
+    """Refuse a ``max_pending`` that would be ignored: an :class:`Outbox` passed in has its own."""
+    if isinstance(outbox, Outbox) and max_pending != DEFAULT_MAX_PENDING:
+        raise MemOSInputError(
+            f"max_pending={max_pending} would not apply to the Outbox passed in, which has its "
+            f"own (max_pending={outbox.max_pending}): pass it there, "
+            f"Outbox(path, max_pending={max_pending}), or pass outbox= as a path"
+        )
 
 
 @dataclass(frozen=True)
@@ -145,11 +156,15 @@ class Outbox(OutboxStore):
         self._senders: dict[str, OutboxSender] = {}
 
     def sender(self, client: MemOSClient) -> OutboxSender:
-        """The one sender of this outbox for ``client``'s service and key (made on first use)."""
+        """The one sender of this outbox for ``client``'s service and key (made on first use).
+
+        A sender that was stopped (by a writer's ``close()``) or whose client was closed is
+        replaced by a new one for ``client``.
+        """
         target = target_of(client)
         with self._lock:
             sender = self._senders.get(target)
-            if sender is None or sender.client.is_closed:
+            if sender is None or sender.stopped or sender.client.is_closed:
                 sender = self._senders[target] = OutboxSender(client, self, target)
         return sender
 
@@ -168,7 +183,9 @@ class Outbox(OutboxStore):
         Each request is built first, by the very code the sender's client sends it with, and not
         sent: what MemOS is known to refuse (an id over 100 characters, ``tags`` that are not a
         list, a batch over the token limit) is refused here, to the caller, instead of becoming a
-        dead letter later. Then waits while ``max_pending`` writes for ``target`` are waiting.
+        dead letter later. Then waits while ``max_pending`` writes for ``target`` are waiting,
+        for as long as that lasts when ``timeout`` is ``None`` (MemOS unreachable: until it is
+        back); a warning says so when the wait starts.
 
         Raises:
             MemOSInputError: a batch ``add/message`` would refuse (nothing is stored).
@@ -181,12 +198,24 @@ class Outbox(OutboxStore):
             if batch:
                 add_message(batch, user_id=user_id, conversation_id=conversation_id, **extra)
         deadline = None if timeout is None else time.monotonic() + timeout
-        while self.pending(target) >= self.max_pending:
+        waited = False
+        while (waiting := self.pending(target)) >= self.max_pending:
+            if not waited:  # once per put: a turn that blocks says why, then waits quietly
+                waited = True
+                logger.warning(
+                    "MemOS outbox at %s holds %d unsent writes for %s (max_pending %d): this "
+                    "write waits for room until one is delivered%s",
+                    self.path,
+                    waiting,
+                    target,
+                    self.max_pending,
+                    "" if timeout is None else f", at most {seconds(timeout)} s",
+                )
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
                 raise OutboxFullError(
                     f"the MemOS outbox at {self.path} holds {self.max_pending} unsent writes "
-                    f"(max_pending) and none was delivered within {timeout:g} s"
+                    f"(max_pending) and none was delivered within {seconds(timeout or 0.0)} s"
                 )
             with self.changed:
                 self.changed.wait(min(IDLE_POLL, remaining or IDLE_POLL))
@@ -205,15 +234,18 @@ class Outbox(OutboxStore):
 
         Waits at most ``timeout`` seconds (default :data:`CLOSE_TIMEOUT`) for a send in flight;
         one still running then is abandoned, and its write is sent again by the next run.
+        Closing again does nothing.
         """
         bound = _outbox_sender.CLOSE_TIMEOUT if timeout is None else timeout
         deadline = time.monotonic() + bound
         with self._lock:
             senders = list(self._senders.values())
             self._senders.clear()
-        for sender in senders:
-            sender.stop(max(0.0, deadline - time.monotonic()))
-        self._close_database()
+        try:
+            for sender in senders:
+                sender.stop(max(0.0, deadline - time.monotonic()))
+        finally:  # Ctrl-C in the wait: the database is closed all the same, its leases released
+            self._close_database()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(path={self.path!r})"

@@ -20,7 +20,7 @@ from langchain_memos._validation import (
     check_seconds,
 )
 from langchain_memos.client import AsyncMemOSClient, MemOSClient
-from langchain_memos.outbox import DEFAULT_MAX_PENDING, Outbox
+from langchain_memos.outbox import DEFAULT_MAX_PENDING, Outbox, check_max_pending_for
 from langchain_memos.prompts import (
     DEFAULT_PROMPT_MODE,
     MemoryPromptBuilder,
@@ -89,7 +89,9 @@ class MemorySettings:
             wait until MemOS accepted them; default: ``$MEMOS_OUTBOX_PATH`` or a file in the
             user cache, in memory for the embedded engine.
         max_pending: At most this many writes wait (default 1,000); a further turn waits for
-            room instead of being dropped.
+            room instead of being dropped, as long as MemOS takes none (a warning says so).
+            For the outbox made here from ``outbox``'s path; an ``Outbox`` passed in has its
+            own (``Outbox(path, max_pending=...)``), and another value here is refused.
 
     Raises:
         MemOSInputError: a field of the wrong type or out of range (the message names it).
@@ -134,6 +136,7 @@ class MemorySettings:
         count = self.max_pending
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise MemOSInputError(f"max_pending must be a positive integer; got {count!r}")
+        check_max_pending_for(self.outbox, count)
         # Normalised in place: a read-only copy of the options, a float, the default mode.
         object.__setattr__(self, "search_options", MappingProxyType(options))
         object.__setattr__(self, "timeout", check_seconds("timeout", self.timeout, high=86_400))

@@ -9,20 +9,16 @@ itself), and SQLite URIs, which the engine would take as a file name.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from pathlib import Path
-from urllib.parse import quote
 
 from langchain_memos._exceptions import ConfigurationError
+from langchain_memos._sqlite import foreign_database
 
 __all__ = ["APPLICATION_ID", "check_database", "check_path_text"]
 
 # PRAGMA application_id of the engine's databases ("MemO"), set when one is created.
 APPLICATION_ID = int.from_bytes(b"MemO", "big")
-_MAGIC = b"SQLite format 3\x00"
-_HEADER_BYTES = 100
-_APPLICATION_ID_OFFSET = 68
 # The table an engine database made before APPLICATION_ID holds (its version is checked later).
 _OUR_TABLE = "memories"
 
@@ -55,41 +51,10 @@ def check_database(path: str) -> None:
     if not target.is_file():
         raise ConfigurationError(f"cannot use the database {path}: it is not a regular file")
     try:
-        with target.open("rb") as file:
-            header = file.read(_HEADER_BYTES)
+        reason = foreign_database(path, application_id=APPLICATION_ID, own_table=_OUR_TABLE)
     except OSError as error:
         raise ConfigurationError(f"cannot read the database {path}: {error.strerror}") from None
-    if not header:
-        return  # an empty file: a new database
-    if not header.startswith(_MAGIC) or len(header) < _HEADER_BYTES:
-        raise ConfigurationError(f"{path} is not a SQLite database; refusing to touch it")
-    offset = _APPLICATION_ID_OFFSET
-    application = int.from_bytes(header[offset : offset + 4], "big")
-    if application == APPLICATION_ID:
-        return
-    if application != 0:
-        raise ConfigurationError(
-            f"{path} is another application's SQLite database (application_id "
-            f"{application:#010x}); refusing to touch it"
-        )
-    tables = _tables(path)
-    if tables and _OUR_TABLE not in tables:
-        shown = ", ".join(sorted(tables)[:5])
-        raise ConfigurationError(
-            f"{path} is another application's SQLite database (tables {shown}); refusing to "
-            "touch it"
-        )
-
-
-def _tables(path: str) -> set[str]:
-    """The tables of the database at ``path``, read through a read-only connection."""
-    uri = "file:" + quote(os.path.abspath(path)) + "?mode=ro"
-    try:
-        connection = sqlite3.connect(uri, uri=True)
-        try:
-            rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-            return {str(name) for (name,) in rows}
-        finally:
-            connection.close()
     except sqlite3.Error as error:
         raise ConfigurationError(f"cannot read the database {path}: {error}") from None
+    if reason is not None:
+        raise ConfigurationError(f"{path} {reason}; refusing to touch it")

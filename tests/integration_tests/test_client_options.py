@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from langchain_memos import APITimeoutError, AsyncMemOSClient, MemOSClient
+from langchain_memos import APITimeoutError, AsyncMemOSClient, ClosedError, MemOSClient
 from langchain_memos.types import SearchMemoryResult
 
 from .fault_server import Fault, FaultServer
@@ -77,7 +77,7 @@ async def test_closing_the_original_closes_the_pool_of_its_copies(
     await search(copy)
     await close(client)
 
-    with pytest.raises(RuntimeError, match="closed"):
+    with pytest.raises(ClosedError, match="is closed"):
         await search(copy)
     assert server.count(SEARCH) == 1
 

@@ -45,7 +45,9 @@ RUN = textwrap.dedent(
     from tests.unit_tests.agent_fakes import ScriptedToolModel
 
     base_url, outbox, mode = sys.argv[1:4]
-    client = MemOSClient(base_url=base_url, max_retries=1, timeout=2.0)
+    bound = float(sys.argv[5]) if len(sys.argv) > 5 else None  # close(timeout=bound)
+    # With a bound, a client that waits longer than it for an answer: a hung MemOS.
+    client = MemOSClient(base_url=base_url, max_retries=1, timeout=2.0 if bound is None else 60.0)
     memory = MemOSMiddleware(client, outbox=outbox, timeout=0.5)
     if mode == "deliver":  # the next run: what the last one left is sent without a new turn
         print(memory.close(timeout=10.0), flush=True)
@@ -60,15 +62,15 @@ RUN = textwrap.dedent(
         print(closed, time.monotonic() - started, flush=True)
     elif mode == "interrupt":
         print("closing", flush=True)
-        memory.close()
+        memory.close(timeout=bound)
     """
 )
 
 
-def start(base_url: str, outbox: Path, mode: str) -> subprocess.Popen[str]:
+def start(base_url: str, outbox: Path, mode: str, *more: str) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(  # noqa: S603 - this interpreter, our own script
-        [sys.executable, "-c", RUN, base_url, str(outbox), mode, QUESTION],
+        [sys.executable, "-c", RUN, base_url, str(outbox), mode, QUESTION, *more],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -149,6 +151,31 @@ def test_ctrl_c_during_close_ends_the_script_at_once(tmp_path: Path) -> None:
     assert stderr.rstrip().endswith("KeyboardInterrupt")
     assert "1 MemOS writes not delivered when interrupted" in stderr
     assert Outbox(outbox).pending() == 1  # kept for the next run, as after close()
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGINT"), reason="needs SIGINT")
+def test_ctrl_c_during_a_long_close_against_a_hung_memos_ends_the_script_at_once(
+    tmp_path: Path, engine: EmbeddedEngine
+) -> None:
+    """``close(timeout=20)``, MemOS took the write and never answers: Ctrl-C need not wait 20 s."""
+    outbox = tmp_path / "outbox.sqlite3"
+    with FaultServer(engine) as server:
+        server.always("/add/message", Fault.slow(120))  # accepts, never answers
+        child = start(server.base_url, outbox, "interrupt", "20")
+        assert line(child) == ANSWER
+        assert line(child) == "closing"
+        assert server.wait_for("/add/message", 1, timeout=10)  # the write is in flight
+        time.sleep(0.5)  # inside close(), waiting for MemOS
+        child.send_signal(signal.SIGINT)
+        took_to_exit, stderr = finish(child)
+
+    assert took_to_exit < 10  # well within close()'s 20 s
+    assert stderr.count("Traceback") == 1
+    assert stderr.rstrip().endswith("KeyboardInterrupt")
+    assert "1 MemOS writes not delivered when interrupted" in stderr
+    left = Outbox(outbox)
+    assert left.pending() == 1  # the write in flight is handed back, for the next run
+    assert left.dead_letters() == []
 
 
 # ---- many conversations, a slow MemOS ------------------------------------------------------

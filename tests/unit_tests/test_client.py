@@ -14,6 +14,7 @@ import pytest
 from langchain_memos import (
     APIConnectionError,
     AsyncMemOSClient,
+    ClosedError,
     ConfigurationError,
     InternalServerError,
     MemOSClient,
@@ -391,7 +392,7 @@ def test_a_copy_of_an_embedded_client_shares_its_engine() -> None:
     copy.close()  # not the copy's to close
     assert client.get_message(user_id="u1", conversation_id="c1").message_detail_list
     client.close()
-    with pytest.raises(RuntimeError, match="closed"):
+    with pytest.raises(ClosedError, match="is closed"):
         copy.get_message(user_id="u1", conversation_id="c1")
 
 

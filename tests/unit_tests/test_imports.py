@@ -20,6 +20,7 @@ EXPORTED = [
     "AsyncMemOSClient",
     "AuthenticationError",
     "BadRequestError",
+    "ClosedError",
     "ConfigurationError",
     "DeadlineExceededError",
     "EmbeddedEngine",

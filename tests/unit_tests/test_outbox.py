@@ -454,7 +454,7 @@ def test_making_and_reading_an_outbox_touches_no_file(
     creates the database, and reading one that does not exist finds nothing waiting."""
     opened: list[object] = []
     monkeypatch.setattr(sqlite3, "connect", lambda *args, **kwargs: opened.append(args))
-    path = tmp_path / "not" / "yet" / "o.db"
+    path = tmp_path / "not-yet.db"
     outbox = Outbox(path, clock=Clock())
     assert outbox.pending() == 0
     assert outbox.dead_letters() == []
