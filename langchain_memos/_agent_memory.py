@@ -94,14 +94,14 @@ class AgentMemory:
         """
         job = self._job(messages, scope)
         if job is not None:
-            with self._input_policy():
+            with self._input_policy(job[1], job[2]):
                 job[0].submit(job[1], **job[2])
 
     async def asave(self, messages: Sequence[BaseMessage], scope: Scope) -> None:
         """Async :meth:`save`: never blocks the event loop, even when the queue is full."""
         job = self._job(messages, scope)
         if job is not None:
-            with self._input_policy():
+            with self._input_policy(job[1], job[2]):
                 await job[0].asubmit(job[1], **job[2])
 
     def _job(
@@ -117,14 +117,28 @@ class AgentMemory:
         return self.writer, kept, target
 
     @contextmanager
-    def _input_policy(self) -> Iterator[None]:
-        """A turn's memory is never worth its answer, unless ``fail_open=False``."""
+    def _input_policy(
+        self, messages: Sequence[BaseMessage], target: Mapping[str, str]
+    ) -> Iterator[None]:
+        """A turn's memory is never worth its answer, unless ``fail_open=False``.
+
+        The warning says what was not stored (how many messages, of which types, whose and
+        where; ``messages[i]`` in the reason counts in that list) and why.
+        """
         try:
             yield
         except MemOSInputError as error:
             if not self.fail_open:
                 raise
-            logger.warning("MemOS did not store this turn: %s", error)
+            logger.warning(
+                "MemOS did not store this turn's %d messages (%s) of user %s in conversation "
+                "%s: %s",
+                len(messages),
+                ", ".join(m.type for m in messages),
+                target["user_id"],
+                target["conversation_id"],
+                error,
+            )
         except OutboxError as error:  # a full disk: the answer still reaches the caller
             if not self.fail_open:
                 raise

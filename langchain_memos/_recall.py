@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from langchain_memos._exceptions import APITimeoutError, MemOSInputError
+from langchain_memos._validation import check_text
 from langchain_memos.prompts import MemoryPrompt, MemoryPromptBuilder
 from langchain_memos.scope import Scope
 from langchain_memos.settings import MemorySettings
@@ -38,6 +39,11 @@ class MemoryRecall:
       executor (its threads are reused), and ``asyncio.wait_for`` ends the wait at ``timeout``.
 
     On a timeout the error (``fail_open=False``) or the warning says what it waited for.
+
+    A query MemOS cannot take (text of the user's own message that is not valid Unicode, such
+    as a lone surrogate) is a recall failure like any other: a warning and no memories, or the
+    ``MemOSInputError`` with ``fail_open=False``. Other caller mistakes (no sync client for a
+    sync run, invalid ``search_options``) always raise: they are the application's to fix.
 
     Args:
         settings: ``client`` (:meth:`search`, and :meth:`asearch` without an async client),
@@ -91,10 +97,21 @@ class MemoryRecall:
         )
         return EMPTY_PROMPT
 
+    def _refused(self, query: str, scope: Scope) -> MemoryPrompt | None:
+        """The failure's prompt when MemOS cannot take ``query``: the user's text, not a bug."""
+        try:
+            check_text("query", query)
+        except MemOSInputError as error:
+            return self._failed(error, scope)
+        return None
+
     def search(self, query: str | None, scope: Scope) -> MemoryPrompt:
         """The memory prompt for ``query`` (empty for no query, or on a tolerated failure)."""
         if not query:
             return EMPTY_PROMPT
+        refused = self._refused(query, scope)
+        if refused is not None:
+            return refused
         started = time.monotonic()
         try:
             result = self._search_sync(query, scope)
@@ -113,6 +130,9 @@ class MemoryRecall:
         """Async :meth:`search`: the async client, else the sync one in the loop's executor."""
         if not query:
             return EMPTY_PROMPT
+        refused = self._refused(query, scope)
+        if refused is not None:
+            return refused
         try:
             if self.async_client is not None:
                 once = self.async_client.with_options(timeout=self.timeout, max_retries=0)

@@ -170,6 +170,31 @@ async def test_an_async_search_is_cut_short_at_its_deadline(
     assert time.monotonic() - started < 2.0  # a hard bound: far below the 5 s hang
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_a_query_memos_cannot_take_is_a_recall_failure(
+    mode: str, fake: FakeMemOS, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="langchain_memos"):
+        prompt = search(recall(mode, fake), mode, "bad \udc80 text")
+    assert prompt.matches == []
+    assert fake.requests == []
+    assert "memory search failed for user alice (MemOSInputError: query holds a lone" in (
+        caplog.text
+    )
+
+    with pytest.raises(MemOSInputError, match="query holds a lone surrogate"):
+        search(recall(mode, fake, fail_open=False), mode, "bad \udc80 text")
+
+
+def test_a_configuration_mistake_still_raises_under_fail_open(fake: FakeMemOS) -> None:
+    aclient = AsyncMemOSClient(
+        api_key="k", http_client=httpx.AsyncClient(transport=httpx.MockTransport(fake.handler))
+    )
+    memory = MemoryRecall(MemorySettings(async_client=aclient))  # fail_open by default
+    with pytest.raises(MemOSInputError, match="a sync run needs a sync MemOS client"):
+        memory.search("Where to travel?", SCOPE)
+
+
 def test_search_options_cannot_set_the_timeout() -> None:
     with pytest.raises(MemOSInputError, match=r"search_options cannot set .*timeout"):
         MemorySettings(client=MemOSClient(embedded=":memory:"), search_options={"timeout": 9})

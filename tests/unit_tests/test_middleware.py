@@ -188,6 +188,48 @@ async def test_fail_closed_raises(engine: CountingEngine, mode: str, failure: st
     memory.close(timeout=5)
 
 
+BAD_TEXT = "bad \udc80 text"  # a lone surrogate, as surrogateescape decoding makes
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_a_message_memos_cannot_take_answers_without_memories(
+    engine: CountingEngine,
+    middleware: MemOSMiddleware,
+    mode: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    model = ScriptedToolModel(tool_calls=0)
+    agent = create_agent(model, [], middleware=[middleware])
+    with caplog.at_level(logging.WARNING, logger="langchain_memos"):
+        result = await run(agent, mode, BAD_TEXT, config())
+    assert middleware.flush(timeout=5)
+
+    assert result["messages"][-1].text == "Here is your answer."
+    assert all(call[0].type != "system" for call in model.calls)  # nothing recalled
+    assert "query holds a lone surrogate" in caplog.text
+    assert "answering without memories" in caplog.text
+    # The write-back says what it did not store, and why.
+    assert "did not store this turn's 2 messages (human, ai) of user alice" in caplog.text
+    assert "messages[0].content holds a lone surrogate" in caplog.text
+    assert engine.count(SEARCH) == engine.count(ADD) == 0
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_fail_closed_refuses_a_message_memos_cannot_take(
+    engine: CountingEngine, mode: str
+) -> None:
+    memory = MemOSMiddleware(
+        MemOSClient(embedded=engine),
+        async_client=AsyncMemOSClient(embedded=engine),
+        fail_open=False,
+    )
+    agent = create_agent(ScriptedToolModel(tool_calls=0), [], middleware=[memory])
+    with pytest.raises(MemOSInputError, match="query holds a lone surrogate"):
+        await run(agent, mode, BAD_TEXT, config())
+    assert memory.close(timeout=5)
+    assert engine.count(SEARCH) == engine.count(ADD) == 0
+
+
 async def test_async_run_with_only_a_sync_client(engine: CountingEngine) -> None:
     memory = MemOSMiddleware(MemOSClient(embedded=engine))
     model = ScriptedToolModel(tool_calls=0)
