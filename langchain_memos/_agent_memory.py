@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
-from langchain_core.messages import BaseMessage, SystemMessage
+from langchain_core.messages import BaseMessage
 
 from langchain_memos._exceptions import MemOSInputError
 from langchain_memos._recall import MemoryRecall
@@ -27,7 +27,7 @@ from langchain_memos._writer import BackgroundWriter
 from langchain_memos.client import MemOSClient
 from langchain_memos.outbox import OutboxError
 from langchain_memos.prompts import MemoryPrompt
-from langchain_memos.scope import Scope, last_human_text, resolve_scope
+from langchain_memos.scope import Scope, last_human_text, messages_to_store, resolve_scope
 from langchain_memos.settings import DEFAULT_CONVERSATION_ID, MemorySettings
 
 __all__ = ["AgentMemory"]
@@ -87,7 +87,8 @@ class AgentMemory:
     def save(self, messages: Sequence[BaseMessage], scope: Scope) -> None:
         """Queue ``messages`` for the background writer; never blocks on the network.
 
-        System messages are instructions, not conversation, and are left out. A message MemOS
+        What is stored is :func:`~langchain_memos.scope.messages_to_store`'s choice (no system
+        messages, no calls of the package's memory tools nor their results). A message MemOS
         cannot store is a warning when ``fail_open`` (the turn is not written), an error
         otherwise; an outbox that cannot store the turn (a full disk) is an ERROR line and a
         count in ``writer.not_stored`` when ``fail_open``, an :class:`OutboxError` otherwise.
@@ -107,7 +108,7 @@ class AgentMemory:
     def _job(
         self, messages: Sequence[BaseMessage], scope: Scope
     ) -> tuple[BackgroundWriter, list[BaseMessage], dict[str, str]] | None:
-        kept = [m for m in messages if not isinstance(m, SystemMessage)]
+        kept = messages_to_store(messages)
         if self.writer is None or not kept:
             return None
         target = {

@@ -11,7 +11,7 @@ from unittest.mock import ANY
 
 import pytest
 from langchain.agents import create_agent
-from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver
@@ -25,7 +25,13 @@ from langchain_memos import (
     MemOSRetriever,
 )
 from langchain_memos.middleware import MemOSMiddleware
-from tests.unit_tests.agent_fakes import CountingEngine, ScriptedToolModel, remembering_engine
+from langchain_memos.tools import create_memory_tools
+from tests.unit_tests.agent_fakes import (
+    CountingEngine,
+    ReplayModel,
+    ScriptedToolModel,
+    remembering_engine,
+)
 
 SEARCH = "/search/memory"
 ADD = "/add/message"
@@ -399,3 +405,48 @@ async def test_write_back_can_choose_the_messages_it_writes(
     assert added(engine) == [[{"role": "user", "content": QUESTION, "chat_time": ANY}]]
     with pytest.raises(MemOSInputError, match="write_back must be True, False or a function"):
         MemOSMiddleware(MemOSClient(embedded=engine), write_back="human")
+
+
+def recall_then_answer() -> ReplayModel:
+    """Calls search_memory, then search_memory and lookup together, then answers."""
+    search = {"name": "search_memory", "args": {"query": "who do I travel with"}}
+    return ReplayModel(
+        script=[
+            AIMessage("", tool_calls=[{**search, "id": "s1"}]),
+            AIMessage(
+                "Let me check.",
+                tool_calls=[
+                    {**search, "id": "s2"},
+                    {"name": "lookup", "args": {"item": "beach"}, "id": "l1"},
+                ],
+            ),
+            AIMessage("You travel with your kids and parents: try the beach."),
+        ]
+    )
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_the_memory_tools_output_is_not_stored_again(
+    engine: CountingEngine, middleware: MemOSMiddleware, mode: str
+) -> None:
+    client = MemOSClient(embedded=engine)
+    tools = [*create_memory_tools(client=client, user_id="alice"), lookup]
+    agent = create_agent(recall_then_answer(), tools, middleware=[middleware])
+
+    result = await run(agent, mode, QUESTION, config())
+    assert middleware.flush(timeout=5)
+
+    recalled = [m.text for m in result["messages"] if m.type == "tool" and m.name != "lookup"]
+    assert len(recalled) == 2
+    assert all("I always travel with my kids" in text for text in recalled)  # the tool worked
+    [written] = added(engine)
+    assert [m["role"] for m in written] == ["user", "assistant", "tool", "assistant"]
+    assert written[1]["content"] == "Let me check."
+    assert [c["function"]["name"] for c in written[1]["tool_calls"]] == ["lookup"]
+    assert written[2] == {
+        "role": "tool",
+        "content": "found beach",
+        "tool_call_id": "l1",
+        "chat_time": ANY,
+    }
+    assert not any("travel with my kids" in json.dumps(m) for m in written[1:])
