@@ -6,6 +6,7 @@ are public so that your own nodes can too.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -14,6 +15,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 from langchain_memos._exceptions import MemOSInputError
 from langchain_memos._validation import check_id
+from langchain_memos.messages import describe, is_blank, memos_role
 
 __all__ = [
     "ADD_MEMORY_TOOL",
@@ -28,6 +30,8 @@ __all__ = [
     "turn_start",
     "unsaved_messages",
 ]
+
+logger = logging.getLogger("langchain_memos")
 
 MEMORY_MESSAGE_ID = "memos-memory"
 """The id of the memory ``SystemMessage`` the graph's recall node keeps in the state."""
@@ -204,9 +208,7 @@ def _without_memory_tools(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
             call["name"] in MEMORY_TOOL_NAMES for call in message.tool_calls
         ):
             others = [c for c in message.tool_calls if c["name"] not in MEMORY_TOOL_NAMES]
-            if not others and not message.text.strip():
-                continue  # it only called memory tools: nothing else to remember
-            message = message.model_copy(update={"tool_calls": others})
+            message = message.model_copy(update={"tool_calls": others})  # blank if that was all
         kept.append(message)
     return kept
 
@@ -217,14 +219,29 @@ def messages_to_store(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
     The middleware and the graph's save node write what this returns (after their
     ``write_back`` filter), so your own save node can do the same. Left out:
 
-    * system messages: instructions, not conversation (the recall node's memory message too);
+    * system messages (also a ``ChatMessage`` with a system role): instructions, not
+      conversation (the recall node's memory message too);
     * the calls of the package's own memory tools (:data:`MEMORY_TOOL_NAMES`, the tools of
       :func:`~langchain_memos.tools.create_memory_tools`) and their results: what
       ``search_memory`` returns are memories already, and what ``add_memory`` stores is stored
       by the tool itself; written back, they would come back as new memories (and a tool of
       your own with one of these names is left out too). An AI message that also says something,
       or calls other tools, is kept without the memory tools' calls. The calls of every other
-      tool and their results are stored: MemOS keeps them as tool memories.
+      tool and their results are stored: MemOS keeps them as tool memories;
+    * messages with nothing to remember (:func:`~langchain_memos.messages.is_blank`: empty or
+      whitespace-only, without tool calls, images or files); a tool's empty result is kept,
+      as the answer of its call;
+    * messages MemOS has no role for (:func:`~langchain_memos.messages.memos_role`, e.g. a
+      ``ChatMessage(role="critic")``), each with an INFO log line saying so; they are never
+      stored under another role.
     """
-    kept = [m for m in messages if not isinstance(m, SystemMessage)]
-    return _without_memory_tools(kept)
+    kept: list[BaseMessage] = []
+    for message in _without_memory_tools(messages):
+        role = memos_role(message)
+        if role is None:
+            logger.info(
+                "MemOS has no role for a %s: left out of the memory write-back", describe(message)
+            )
+        elif role != "system" and (role == "tool" or not is_blank(message)):
+            kept.append(message)
+    return kept

@@ -11,7 +11,13 @@ from unittest.mock import ANY
 
 import pytest
 from langchain.agents import create_agent
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    ChatMessage,
+    HumanMessage,
+    SystemMessage,
+)
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver
@@ -450,3 +456,34 @@ async def test_the_memory_tools_output_is_not_stored_again(
         "chat_time": ANY,
     }
     assert not any("travel with my kids" in json.dumps(m) for m in written[1:])
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_what_has_nothing_to_remember_or_no_memos_role_is_not_written(
+    engine: CountingEngine,
+    middleware: MemOSMiddleware,
+    mode: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    agent: Any = create_agent(ScriptedToolModel(tool_calls=0), [], middleware=[middleware])
+    turn = [
+        HumanMessage("Plan my trip."),
+        HumanMessage("   \n"),  # sent by mistake: nothing to remember
+        ChatMessage(role="critic", content="Too vague."),
+        ChatMessage(role="human", content="To Rome."),  # LangChain's name for the user
+    ]
+    payload = {"messages": turn}
+    with caplog.at_level(logging.INFO, logger="langchain_memos"):
+        if mode == "sync":
+            agent.invoke(payload, config())
+        else:
+            await agent.ainvoke(payload, config())
+    assert middleware.flush(timeout=5)
+
+    [written] = added(engine)
+    assert [(m["role"], m["content"]) for m in written] == [
+        ("user", "Plan my trip."),
+        ("user", "To Rome."),
+        ("assistant", "Here is your answer."),
+    ]
+    assert "MemOS has no role for a ChatMessage with role 'critic': left out" in caplog.text
