@@ -15,6 +15,7 @@ import pytest
 from langchain_memos import (
     APITimeoutError,
     AsyncMemOSClient,
+    DeadlineExceededError,
     InternalServerError,
     MemOSClient,
     MemOSInputError,
@@ -151,6 +152,23 @@ def test_a_sync_answer_after_the_deadline_is_not_used(
     assert prompt.matches == []
     assert "the memory search took longer than 0.1 s: the answer came after 0.3" in caplog.text
     assert "answering without memories" in caplog.text
+
+
+def test_a_late_answer_is_a_deadline_not_a_request_without_answer(fake: FakeMemOS) -> None:
+    def late(request: httpx.Request) -> httpx.Response:
+        time.sleep(0.3)
+        return FOUND
+
+    fake.replies = [late]
+    memory = recall("sync", fake, timeout=0.1, fail_open=False)
+    with pytest.raises(DeadlineExceededError) as caught:
+        memory.search("Where to travel?", SCOPE)
+    assert not isinstance(caught.value, APITimeoutError)  # the request was answered
+    assert isinstance(caught.value, TimeoutError)
+    assert str(caught.value).startswith(
+        "the memory search took longer than 0.1 s: the answer came after 0.3"
+    )
+    assert str(caught.value).endswith("s and is not used")
 
 
 async def test_an_async_search_is_cut_short_at_its_deadline(
