@@ -208,6 +208,24 @@ def test_malformed_base_urls_are_refused(url: str) -> None:
         MemOSClient(api_key="k", base_url=url)
 
 
+@pytest.mark.parametrize("cls", [MemOSClient, AsyncMemOSClient])
+def test_embedded_and_a_base_url_together_are_refused(cls: type[Client]) -> None:
+    with pytest.raises(ConfigurationError, match=r"embedded= and base_url= \('https://x"):
+        cls(embedded=":memory:", base_url="https://x.example.com/api/openmem/v1")
+
+
+def test_an_embedded_url_without_slashes_says_how_to_write_it(
+    clean_env: pytest.MonkeyPatch,
+) -> None:
+    clean_env.setenv("MEMOS_BASE_URL", "embedded:memos.db")
+    with pytest.raises(ConfigurationError) as caught:
+        MemOSClient()
+    assert str(caught.value).startswith("MEMOS_BASE_URL must be an http(s) URL")
+    assert str(caught.value).endswith("for the embedded engine write embedded://memos.db")
+    with pytest.raises(ConfigurationError, match=r"write embedded:///data/memos\.db$"):
+        MemOSClient(base_url="embedded:/data/memos.db")
+
+
 def test_max_retries_is_validated() -> None:
     with pytest.raises(MemOSInputError, match="max_retries"):
         MemOSClient(api_key="k", max_retries=-1)
