@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
-from langchain_core.messages import BaseMessage, SystemMessage
+from langchain_core.messages import BaseMessage
 
 from langchain_memos._exceptions import ClosedError, MemOSInputError
 from langchain_memos._recall import MemoryRecall
@@ -27,7 +27,7 @@ from langchain_memos._writer import BackgroundWriter
 from langchain_memos.client import MemOSClient
 from langchain_memos.outbox import OutboxError
 from langchain_memos.prompts import MemoryPrompt
-from langchain_memos.scope import Scope, last_human_text, resolve_scope
+from langchain_memos.scope import Scope, last_human_text, messages_to_store, resolve_scope
 from langchain_memos.settings import DEFAULT_CONVERSATION_ID, MemorySettings
 
 __all__ = ["AgentMemory"]
@@ -103,7 +103,8 @@ class AgentMemory:
     def save(self, messages: Sequence[BaseMessage], scope: Scope) -> None:
         """Queue ``messages`` for the background writer; never blocks on the network.
 
-        System messages are instructions, not conversation, and are left out. A message MemOS
+        What is stored is :func:`~langchain_memos.scope.messages_to_store`'s choice (no system
+        messages, no calls of the package's memory tools nor their results). A message MemOS
         cannot store is a warning when ``fail_open`` (the turn is not written), an error
         otherwise; an outbox that cannot store the turn (a full disk) is an ERROR line and a
         count in ``writer.not_stored`` when ``fail_open``, an :class:`OutboxError` otherwise.
@@ -115,7 +116,7 @@ class AgentMemory:
         self._check_open()
         job = self._job(messages, scope)
         if job is not None:
-            with self._input_policy():
+            with self._input_policy(job[1], job[2]):
                 job[0].submit(job[1], **job[2])
 
     async def asave(self, messages: Sequence[BaseMessage], scope: Scope) -> None:
@@ -123,13 +124,13 @@ class AgentMemory:
         self._check_open()
         job = self._job(messages, scope)
         if job is not None:
-            with self._input_policy():
+            with self._input_policy(job[1], job[2]):
                 await job[0].asubmit(job[1], **job[2])
 
     def _job(
         self, messages: Sequence[BaseMessage], scope: Scope
     ) -> tuple[BackgroundWriter, list[BaseMessage], dict[str, str]] | None:
-        kept = [m for m in messages if not isinstance(m, SystemMessage)]
+        kept = messages_to_store(messages)
         if self.writer is None or not kept:
             return None
         target = {
@@ -139,8 +140,14 @@ class AgentMemory:
         return self.writer, kept, target
 
     @contextmanager
-    def _input_policy(self) -> Iterator[None]:
-        """A turn's memory is never worth its answer, unless ``fail_open=False``."""
+    def _input_policy(
+        self, messages: Sequence[BaseMessage], target: Mapping[str, str]
+    ) -> Iterator[None]:
+        """A turn's memory is never worth its answer, unless ``fail_open=False``.
+
+        The warning says what was not stored (how many messages, of which types, whose and
+        where; ``messages[i]`` in the reason counts in that list) and why.
+        """
         try:
             yield
         except ClosedError:  # a closed memory or client: not the turn's fault, the caller's
@@ -148,7 +155,15 @@ class AgentMemory:
         except MemOSInputError as error:
             if not self.fail_open:
                 raise
-            logger.warning("MemOS did not store this turn: %s", error)
+            logger.warning(
+                "MemOS did not store this turn's %d messages (%s) of user %s in conversation "
+                "%s: %s",
+                len(messages),
+                ", ".join(m.type for m in messages),
+                target["user_id"],
+                target["conversation_id"],
+                error,
+            )
         except OutboxError as error:  # a full disk: the answer still reaches the caller
             if not self.fail_open:
                 raise

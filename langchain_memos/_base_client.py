@@ -171,6 +171,13 @@ class ClientConfig:
             raise ConfigurationError(str(error)) from None
         if is_global is None:
             is_global = _env_flag(C.IS_GLOBAL_ENV)
+        if embedded and base_url is not None:
+            # One of the two would be ignored: memories kept somewhere the caller did not expect.
+            raise ConfigurationError(
+                f"embedded= and base_url= ({str(base_url)!r}) name two places to keep "
+                "memories: pass embedded= for the offline engine, or base_url= for a MemOS "
+                "service, not both"
+            )
         url_text = str(base_url or os.environ.get(C.BASE_URL_ENV) or "").strip()
         embedded_path = None
         if url_text[: len(C.EMBEDDED_SCHEME)].lower() == C.EMBEDDED_SCHEME:
@@ -182,8 +189,10 @@ class ClientConfig:
         url = httpx.URL(url_text.rstrip("/"))
         local = is_loopback(url) or url_text == C.EMBEDDED_BASE_URL
         if url.scheme not in ("http", "https") or not url.host:
+            source = "base_url" if base_url else C.BASE_URL_ENV
             raise ConfigurationError(
-                f"base_url must be an http(s) URL such as {C.DEFAULT_BASE_URL}; got {url_text!r}"
+                f"{source} must be an http(s) URL such as {C.DEFAULT_BASE_URL}; got {url_text!r}"
+                + _embedded_hint(url_text)
             )
         if url.scheme == "http" and not local and not allow_insecure_http:
             raise ConfigurationError(
@@ -276,6 +285,17 @@ def check_timeout(timeout: object) -> httpx.Timeout | None:
 
 
 _MAX_TIMEOUT = 1e6
+
+
+def _embedded_hint(url: str) -> str:
+    """For ``embedded:memos.db`` and the like: how to spell the embedded engine's URL."""
+    scheme, colon, rest = url.partition(":")
+    if not colon or scheme.strip().lower() != "embedded":
+        return ""
+    path = rest.lstrip("/") or "memos.db"
+    if rest.startswith("/"):
+        path = "/" + path  # an absolute path: embedded:///path/to/memos.db
+    return f"; for the embedded engine write {C.EMBEDDED_SCHEME}{path}"
 
 
 def _embedded_path(url: str) -> str:

@@ -173,8 +173,9 @@ class DeadlineExceededError(MemOSError, TimeoutError):
     Raised by ``wait_for_task`` when the task is still running after ``timeout`` seconds, and
     by :class:`~langchain_memos.MemOSChatMessageHistory` with an outbox and ``wait=True`` when
     the outbox has not delivered the messages within ``wait_timeout`` (they stay in the outbox
-    and are sent later). Every request made during the wait was answered; a request that got no
-    answer is an :class:`APITimeoutError`.
+    and are sent later); by the agents' memory search (``fail_open=False``) when its answer came
+    after the search's ``timeout`` (the answer is not used). Every request made during the wait
+    was answered; a request that got no answer is an :class:`APITimeoutError`.
 
     Also a built-in ``TimeoutError``, so ``except TimeoutError`` catches it. Earlier versions
     raised ``APITimeoutError`` here: catch ``(APITimeoutError, DeadlineExceededError)`` for both.

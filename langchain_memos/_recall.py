@@ -7,7 +7,8 @@ import logging
 import time
 from typing import Any
 
-from langchain_memos._exceptions import APITimeoutError, MemOSInputError
+from langchain_memos._exceptions import APITimeoutError, DeadlineExceededError, MemOSInputError
+from langchain_memos._validation import check_text
 from langchain_memos.prompts import MemoryPrompt, MemoryPromptBuilder
 from langchain_memos.scope import Scope
 from langchain_memos.settings import MemorySettings
@@ -37,7 +38,15 @@ class MemoryRecall:
     * async run with only a sync client: the sync search runs in the event loop's default
       executor (its threads are reused), and ``asyncio.wait_for`` ends the wait at ``timeout``.
 
-    On a timeout the error (``fail_open=False``) or the warning says what it waited for.
+    On a timeout the error (``fail_open=False``) or the warning says what it waited for: an
+    :class:`~langchain_memos.APITimeoutError` when no answer came by the deadline (the request
+    was cut short, or the client's timeout ran out), a
+    :class:`~langchain_memos.DeadlineExceededError` when the answer came, but after it.
+
+    A query MemOS cannot take (text of the user's own message that is not valid Unicode, such
+    as a lone surrogate) is a recall failure like any other: a warning and no memories, or the
+    ``MemOSInputError`` with ``fail_open=False``. Other caller mistakes (no sync client for a
+    sync run, invalid ``search_options``) always raise: they are the application's to fix.
 
     Args:
         settings: ``client`` (:meth:`search`, and :meth:`asearch` without an async client),
@@ -69,16 +78,23 @@ class MemoryRecall:
         once = self.client.with_options(timeout=self.timeout, max_retries=0)
         return once.search_memory(query, **self._kwargs(scope))
 
-    def _timed_out(self, cause: APITimeoutError | str | None = None) -> APITimeoutError:
-        """The deadline's error, saying what the search was waiting for when it knows."""
-        said = f": {cause}" if cause else ""
+    def _timed_out(self, cause: APITimeoutError | None = None) -> APITimeoutError:
+        """The deadline's error for a search that got no answer, saying what it waited for."""
+        said = f": {cause}" if cause is not None else ""
         error = APITimeoutError(
             f"the memory search took longer than {self.timeout:g} s{said}",
             method="POST",
             path="/search/memory",
         )
-        error.__cause__ = cause if isinstance(cause, BaseException) else None
+        error.__cause__ = cause
         return error
+
+    def _late(self, took: float) -> DeadlineExceededError:
+        """The deadline's error for an answer that came, but after it."""
+        return DeadlineExceededError(
+            f"the memory search took longer than {self.timeout:g} s: the answer came after "
+            f"{took:.2f} s and is not used"
+        )
 
     def _failed(self, error: BaseException, scope: Scope) -> MemoryPrompt:
         if not self.fail_open:
@@ -91,10 +107,21 @@ class MemoryRecall:
         )
         return EMPTY_PROMPT
 
+    def _refused(self, query: str, scope: Scope) -> MemoryPrompt | None:
+        """The failure's prompt when MemOS cannot take ``query``: the user's text, not a bug."""
+        try:
+            check_text("query", query)
+        except MemOSInputError as error:
+            return self._failed(error, scope)
+        return None
+
     def search(self, query: str | None, scope: Scope) -> MemoryPrompt:
         """The memory prompt for ``query`` (empty for no query, or on a tolerated failure)."""
         if not query:
             return EMPTY_PROMPT
+        refused = self._refused(query, scope)
+        if refused is not None:
+            return refused
         started = time.monotonic()
         try:
             result = self._search_sync(query, scope)
@@ -106,13 +133,16 @@ class MemoryRecall:
             return self._failed(error, scope)
         took = time.monotonic() - started
         if took > self.timeout:  # late, as an async search would be: not used either
-            return self._failed(self._timed_out(f"the answer came after {took:.2f} s"), scope)
+            return self._failed(self._late(took), scope)
         return self.builder.build(result, query)
 
     async def asearch(self, query: str | None, scope: Scope) -> MemoryPrompt:
         """Async :meth:`search`: the async client, else the sync one in the loop's executor."""
         if not query:
             return EMPTY_PROMPT
+        refused = self._refused(query, scope)
+        if refused is not None:
+            return refused
         try:
             if self.async_client is not None:
                 once = self.async_client.with_options(timeout=self.timeout, max_retries=0)

@@ -7,6 +7,7 @@ import binascii
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -25,6 +26,9 @@ MAX_REQUEST_TOKENS = 40_000
 
 MAX_NESTING = 100
 """How deep a value sent to MemOS may nest; its own formats nest about six levels."""
+
+_CONTROL_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
+"""Control characters (C0, DEL, C1) and the Unicode line and paragraph separators."""
 
 
 def _describe(value: object) -> str:
@@ -86,7 +90,13 @@ def check_json_value(where: str, value: object) -> None:
 
 
 def check_id(name: str, value: object) -> str:
-    """A user, conversation, agent or app id: a non-blank string of at most 100 characters."""
+    """A user, conversation, agent or app id: a non-blank string of at most 100 characters,
+    without surrounding whitespace or control characters.
+
+    MemOS documents ids as strings of at most 100 characters, and keeps any such string as
+    given: ``" u "`` would be a user apart from ``"u"``, and a line break in an id would split
+    log lines and filters. Both are refused here, as the mistakes they almost always are.
+    """
     if not isinstance(value, str) or not value.strip():
         raise MemOSInputError(f"{name} must be a non-empty string; got {_describe(value)}")
     check_unicode(name, value)
@@ -94,6 +104,17 @@ def check_id(name: str, value: object) -> str:
         raise MemOSInputError(
             f"{name} is {len(value)} characters long; MemOS accepts at most {MAX_ID_LENGTH}"
         )
+    if value != value.strip():
+        raise MemOSInputError(
+            f"{name} {_describe(value)} has whitespace around it, and MemOS would keep it apart "
+            f"from {_describe(value.strip())}: pass the id without it"
+        )
+    for position, character in enumerate(value):
+        if unicodedata.category(character) in _CONTROL_CATEGORIES:
+            raise MemOSInputError(
+                f"{name} holds a control character ({character!r} at position {position}); "
+                "an id cannot hold line breaks, tabs or other control characters"
+            )
     return value
 
 

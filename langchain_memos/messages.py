@@ -1,4 +1,14 @@
-"""LangChain messages to MemOS messages and back: roles, tool calls, multimodal parts, chat_time."""
+"""LangChain messages to MemOS messages and back: roles, tool calls, multimodal parts, chat_time.
+
+MemOS has four roles. ``HumanMessage`` is ``user``, ``AIMessage`` ``assistant``,
+``SystemMessage`` ``system`` and ``ToolMessage`` ``tool``; a ``ChatMessage`` keeps its role when
+it is one of these, and the names LangChain and OpenAI use for them are mapped: ``human`` to
+``user``, ``ai`` to ``assistant``, ``developer`` to ``system``. Any other message (a
+``ChatMessage(role="critic")``, a ``FunctionMessage``) has no MemOS role (:func:`memos_role` is
+``None``): :func:`to_memos_messages` refuses it, and the agents' write-back leaves it out with an
+INFO log line (:func:`~langchain_memos.scope.messages_to_store`); it is never stored under a
+role it did not have.
+"""
 
 from __future__ import annotations
 
@@ -38,6 +48,8 @@ __all__ = [
     "batch_messages",
     "estimate_tokens",
     "from_memos_messages",
+    "is_blank",
+    "memos_role",
     "to_memos_messages",
 ]
 
@@ -128,7 +140,23 @@ def _content(message: BaseMessage, where: str) -> str | list[ContentPart] | None
     return parts
 
 
-def _role(message: BaseMessage, where: str) -> str:
+_CHAT_ROLES = {
+    "user": "user",
+    "human": "user",
+    "assistant": "assistant",
+    "ai": "assistant",
+    "system": "system",
+    "developer": "system",
+    "tool": "tool",
+}
+"""A ``ChatMessage``'s role and the MemOS role it is stored under."""
+
+
+def memos_role(message: BaseMessage) -> str | None:
+    """The MemOS role ``message`` is stored under, ``None`` when MemOS has none for it.
+
+    See the module docstring for the mapping.
+    """
     if isinstance(message, HumanMessage):
         return "user"
     if isinstance(message, AIMessage):
@@ -137,12 +165,38 @@ def _role(message: BaseMessage, where: str) -> str:
         return "system"
     if isinstance(message, ToolMessage):
         return "tool"
-    if isinstance(message, ChatMessage) and message.role in ("user", "assistant", "system", "tool"):
-        return message.role
-    raise MemOSInputError(
-        f"{where}: MemOS stores human, AI, system and tool messages; got {type(message).__name__}"
-        + (f" with role {message.role!r}" if isinstance(message, ChatMessage) else "")
-    )
+    if isinstance(message, ChatMessage):
+        return _CHAT_ROLES.get(message.role)
+    return None
+
+
+def describe(message: BaseMessage) -> str:
+    """``message``'s kind as an error or a log line names it: its class, and a chat role."""
+    role = f" with role {message.role!r}" if isinstance(message, ChatMessage) else ""
+    return f"{type(message).__name__}{role}"
+
+
+def _role(message: BaseMessage, where: str) -> str:
+    role = memos_role(message)
+    if role is None:
+        raise MemOSInputError(
+            f"{where}: MemOS stores human, AI, system and tool messages; got {describe(message)}"
+        )
+    return role
+
+
+def is_blank(message: BaseMessage) -> bool:
+    """``message`` says nothing to store: no tool call, and no text but whitespace, no image
+    and no file (a reasoning block alone counts as nothing)."""
+    if isinstance(message, AIMessage) and message.tool_calls:
+        return False
+    try:
+        content = _content(message, "message")
+    except MemOSInputError:
+        return False  # not blank: converting it says what is wrong with it
+    if isinstance(content, list):
+        return False  # parts that are not all text: an image or a file
+    return content is None or not content.strip()
 
 
 def to_memos_messages(

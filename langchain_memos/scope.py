@@ -1,32 +1,47 @@
-"""Whose memory an agent run uses, and which of its messages are this turn's.
+"""Whose memory an agent run uses, which of its messages are this turn's, and which to store.
 
-The middleware and the graph nodes decide both the same way, through these functions; they are
-public so that your own nodes can too.
+The middleware and the graph nodes decide all three the same way, through these functions; they
+are public so that your own nodes can too.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
 from langchain_memos._exceptions import MemOSInputError
 from langchain_memos._validation import check_id
+from langchain_memos.messages import describe, is_blank, memos_role
 
 __all__ = [
+    "ADD_MEMORY_TOOL",
     "MEMORY_MESSAGE_ID",
+    "MEMORY_TOOL_NAMES",
+    "SEARCH_MEMORY_TOOL",
     "Scope",
     "last_human_text",
     "message_filter",
+    "messages_to_store",
     "resolve_scope",
     "turn_start",
     "unsaved_messages",
 ]
 
+logger = logging.getLogger("langchain_memos")
+
 MEMORY_MESSAGE_ID = "memos-memory"
 """The id of the memory ``SystemMessage`` the graph's recall node keeps in the state."""
+
+SEARCH_MEMORY_TOOL = "search_memory"
+"""The name of :func:`~langchain_memos.tools.create_memory_tools`' search tool."""
+ADD_MEMORY_TOOL = "add_memory"
+"""The name of :func:`~langchain_memos.tools.create_memory_tools`' tool that stores a memory."""
+MEMORY_TOOL_NAMES = frozenset({SEARCH_MEMORY_TOOL, ADD_MEMORY_TOOL})
+"""The package's own memory tools, whose calls and results the write-back leaves out."""
 
 
 @dataclass(frozen=True)
@@ -162,8 +177,9 @@ def unsaved_messages(
         >>> def save(state: State, config: RunnableConfig) -> dict[str, Any]:
         ...     new = unsaved_messages(state["messages"], state.get("memos_saved_id"))
         ...     scope = resolve_scope(user_id=None, conversation_id=None, config=config)
-        ...     if new:
-        ...         client.add_message(to_memos_messages(new), user_id=scope.user_id,
+        ...     stored = messages_to_store(new)
+        ...     if stored:
+        ...         client.add_message(to_memos_messages(stored), user_id=scope.user_id,
         ...                            conversation_id=scope.conversation_id or "my-agent")
         ...     return {"memos_saved_id": new[-1].id} if new else {}
     """
@@ -172,3 +188,60 @@ def unsaved_messages(
     if saved_id is not None and saved_id in ids:
         return kept[ids.index(saved_id) + 1 :]
     return kept[turn_start(kept) :]
+
+
+def _without_memory_tools(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
+    """``messages`` without the calls of the memory tools and their results."""
+    calls = {
+        call["id"]
+        for message in messages
+        if isinstance(message, AIMessage)
+        for call in message.tool_calls
+        if call["name"] in MEMORY_TOOL_NAMES and call["id"] is not None
+    }
+    kept: list[BaseMessage] = []
+    for message in messages:
+        if isinstance(message, ToolMessage):
+            if message.tool_call_id in calls or message.name in MEMORY_TOOL_NAMES:
+                continue
+        elif isinstance(message, AIMessage) and any(
+            call["name"] in MEMORY_TOOL_NAMES for call in message.tool_calls
+        ):
+            others = [c for c in message.tool_calls if c["name"] not in MEMORY_TOOL_NAMES]
+            message = message.model_copy(update={"tool_calls": others})  # blank if that was all
+        kept.append(message)
+    return kept
+
+
+def messages_to_store(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
+    """Of a turn's new messages, those the write-back stores as memory; in order.
+
+    The middleware and the graph's save node write what this returns (after their
+    ``write_back`` filter), so your own save node can do the same. Left out:
+
+    * system messages (also a ``ChatMessage`` with a system role): instructions, not
+      conversation (the recall node's memory message too);
+    * the calls of the package's own memory tools (:data:`MEMORY_TOOL_NAMES`, the tools of
+      :func:`~langchain_memos.tools.create_memory_tools`) and their results: what
+      ``search_memory`` returns are memories already, and what ``add_memory`` stores is stored
+      by the tool itself; written back, they would come back as new memories (and a tool of
+      your own with one of these names is left out too). An AI message that also says something,
+      or calls other tools, is kept without the memory tools' calls. The calls of every other
+      tool and their results are stored: MemOS keeps them as tool memories;
+    * messages with nothing to remember (:func:`~langchain_memos.messages.is_blank`: empty or
+      whitespace-only, without tool calls, images or files); a tool's empty result is kept,
+      as the answer of its call;
+    * messages MemOS has no role for (:func:`~langchain_memos.messages.memos_role`, e.g. a
+      ``ChatMessage(role="critic")``), each with an INFO log line saying so; they are never
+      stored under another role.
+    """
+    kept: list[BaseMessage] = []
+    for message in _without_memory_tools(messages):
+        role = memos_role(message)
+        if role is None:
+            logger.info(
+                "MemOS has no role for a %s: left out of the memory write-back", describe(message)
+            )
+        elif role != "system" and (role == "tool" or not is_blank(message)):
+            kept.append(message)
+    return kept

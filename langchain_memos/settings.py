@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -10,6 +11,7 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 
+from langchain_memos._endpoints import search_memory as search_memory_request
 from langchain_memos._exceptions import MemOSInputError
 from langchain_memos._outbox_names import checked_path
 from langchain_memos._validation import (
@@ -129,6 +131,7 @@ class MemorySettings:
                 "search_options cannot set query or user_id, nor conversation_id or timeout: "
                 "those are MemorySettings fields (the search's bound is timeout)"
             )
+        _check_search_options(options)
         check_flag("fail_open", self.fail_open)
         message_filter(self.write_back)
         if self.outbox is not None and not isinstance(self.outbox, Outbox):
@@ -141,6 +144,19 @@ class MemorySettings:
         object.__setattr__(self, "search_options", MappingProxyType(options))
         object.__setattr__(self, "timeout", check_seconds("timeout", self.timeout, high=86_400))
         object.__setattr__(self, "prompt_mode", check_prompt_mode(self.prompt_mode))
+
+
+def _check_search_options(options: Mapping[str, Any]) -> None:
+    """The options are ``search_memory``'s, with values it takes: checked now, not mid-turn,
+    where fail-open recall would turn a mistake into a warning on every turn."""
+    known = set(inspect.signature(search_memory_request).parameters) - set(_SET_ELSEWHERE)
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise MemOSInputError(
+            f"search_options: search_memory has no option {unknown[0]!r}; it takes "
+            f"{', '.join(sorted(known))}"
+        )
+    search_memory_request("query", user_id="user", **options)  # checks the values
 
 
 _FIELDS = frozenset(f.name for f in fields(MemorySettings))

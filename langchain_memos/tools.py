@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from langchain_memos._exceptions import MemOSError, MemOSInputError
 from langchain_memos.client import AsyncMemOSClient, MemOSClient
 from langchain_memos.prompts import MemoryPromptBuilder
+from langchain_memos.scope import ADD_MEMORY_TOOL, SEARCH_MEMORY_TOOL
 from langchain_memos.settings import MemorySettings, settings_for
 from langchain_memos.types import MessageInput, SearchMemoryResult
 
@@ -59,6 +60,11 @@ def create_memory_tools(settings: MemorySettings | None = None, **options: Any) 
     What the model wrote is stored as an assistant turn, so the memory carries the assistant's
     viewpoint marker and the prompt's safety protocol weighs it as an inference, not as the
     user's own words. MemOS errors come back to the model as the tool's answer.
+
+    Next to :class:`~langchain_memos.middleware.MemOSMiddleware` (or the graph's save node),
+    the calls of these two tools and their results are not written back
+    (:func:`~langchain_memos.scope.messages_to_store`): recalled memories are not stored again
+    as new ones. The tool names are :data:`~langchain_memos.scope.MEMORY_TOOL_NAMES`.
 
     Raises:
         MemOSInputError: no ``user_id``, or an option that is not valid.
@@ -128,7 +134,7 @@ def create_memory_tools(settings: MemorySettings | None = None, **options: Any) 
         StructuredTool.from_function(
             func=search,
             coroutine=asearch,
-            name="search_memory",
+            name=SEARCH_MEMORY_TOOL,
             description="Recall what you know about the user (facts, preferences) relevant to "
             "a query. Use it before answering questions that depend on the user.",
             args_schema=_SearchArgs,
@@ -137,7 +143,7 @@ def create_memory_tools(settings: MemorySettings | None = None, **options: Any) 
         StructuredTool.from_function(
             func=add,
             coroutine=aadd,
-            name="add_memory",
+            name=ADD_MEMORY_TOOL,
             description="Remember one fact or preference about the user for later conversations.",
             args_schema=_AddArgs,
             handle_tool_error=True,

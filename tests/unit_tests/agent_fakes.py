@@ -66,6 +66,44 @@ class ScriptedToolModel(BaseChatModel):
         return ChatResult(generations=[ChatGeneration(message=message)])
 
 
+class ReplayModel(BaseChatModel):
+    """Answers with the messages of ``script`` in turn, from the start again after the last.
+
+    Records every list of messages it was called with, system message included.
+    """
+
+    script: list[AIMessage]
+    _calls: list[list[BaseMessage]] = PrivateAttr(default_factory=list)
+
+    @property
+    def _llm_type(self) -> str:
+        return "replay-model"
+
+    @property
+    def calls(self) -> list[list[BaseMessage]]:
+        return self._calls
+
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        *,
+        tool_choice: str | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        return self
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        self._calls.append(list(messages))
+        message = self.script[(len(self._calls) - 1) % len(self.script)]
+        return ChatResult(generations=[ChatGeneration(message=message.model_copy())])
+
+
 class CountingEngine(EmbeddedEngine):
     """An embedded engine that records the path of every request, and can be made slow or
     broken for one route."""

@@ -15,6 +15,7 @@ import pytest
 from langchain_memos import (
     APITimeoutError,
     AsyncMemOSClient,
+    DeadlineExceededError,
     InternalServerError,
     MemOSClient,
     MemOSInputError,
@@ -153,6 +154,23 @@ def test_a_sync_answer_after_the_deadline_is_not_used(
     assert "answering without memories" in caplog.text
 
 
+def test_a_late_answer_is_a_deadline_not_a_request_without_answer(fake: FakeMemOS) -> None:
+    def late(request: httpx.Request) -> httpx.Response:
+        time.sleep(0.3)
+        return FOUND
+
+    fake.replies = [late]
+    memory = recall("sync", fake, timeout=0.1, fail_open=False)
+    with pytest.raises(DeadlineExceededError) as caught:
+        memory.search("Where to travel?", SCOPE)
+    assert not isinstance(caught.value, APITimeoutError)  # the request was answered
+    assert isinstance(caught.value, TimeoutError)
+    assert str(caught.value).startswith(
+        "the memory search took longer than 0.1 s: the answer came after 0.3"
+    )
+    assert str(caught.value).endswith("s and is not used")
+
+
 async def test_an_async_search_is_cut_short_at_its_deadline(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -168,6 +186,31 @@ async def test_an_async_search_is_cut_short_at_its_deadline(
     with pytest.raises(APITimeoutError, match=r"^the memory search took longer than 0\.1 s$"):
         await memory.asearch("Where to travel?", SCOPE)
     assert time.monotonic() - started < 2.0  # a hard bound: far below the 5 s hang
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_query_memos_cannot_take_is_a_recall_failure(
+    mode: str, fake: FakeMemOS, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="langchain_memos"):
+        prompt = search(recall(mode, fake), mode, "bad \udc80 text")
+    assert prompt.matches == []
+    assert fake.requests == []
+    assert "memory search failed for user alice (MemOSInputError: query holds a lone" in (
+        caplog.text
+    )
+
+    with pytest.raises(MemOSInputError, match="query holds a lone surrogate"):
+        search(recall(mode, fake, fail_open=False), mode, "bad \udc80 text")
+
+
+def test_a_configuration_mistake_still_raises_under_fail_open(fake: FakeMemOS) -> None:
+    aclient = AsyncMemOSClient(
+        api_key="k", http_client=httpx.AsyncClient(transport=httpx.MockTransport(fake.handler))
+    )
+    memory = MemoryRecall(MemorySettings(async_client=aclient))  # fail_open by default
+    with pytest.raises(MemOSInputError, match="a sync run needs a sync MemOS client"):
+        memory.search("Where to travel?", SCOPE)
 
 
 def test_search_options_cannot_set_the_timeout() -> None:

@@ -189,7 +189,8 @@ async def test_under_fail_open_a_turn_memos_would_refuse_is_a_warning_and_never_
             memory.save([HumanMessage("hi"), AIMessage("hello")], scope)
         else:
             await memory.asave([HumanMessage("hi"), AIMessage("hello")], scope)
-    assert "MemOS did not store this turn: conversation_id is 101 characters long" in caplog.text
+    assert "MemOS did not store this turn's 2 messages (human, ai) of user alice" in caplog.text
+    assert "conversation_id is 101 characters long" in caplog.text
     assert memory.writer is not None
     nothing_queued(memory.writer, engine)
     memory.close(timeout=5)

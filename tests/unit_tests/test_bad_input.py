@@ -111,8 +111,17 @@ class Env:
     def graph(self) -> MemOSGraphMemory:
         return MemOSGraphMemory(self.embedded)
 
+    @cached_property
+    def strict_graph(self) -> MemOSGraphMemory:
+        return MemOSGraphMemory(self.embedded, fail_open=False)
+
     def agent(self) -> Any:
         return create_agent(ScriptedToolModel(tool_calls=0), [], middleware=[self.middleware])
+
+    def strict_agent(self) -> Any:
+        """An agent whose memory raises (``fail_open=False``) what the default only logs."""
+        strict = MemOSMiddleware(self.embedded, fail_open=False)
+        return create_agent(ScriptedToolModel(tool_calls=0), [], middleware=[strict])
 
     def stored(self) -> int:
         """What the directly called engine holds (knowledge bases aside, which a row makes)."""
@@ -1139,10 +1148,11 @@ CASES = [
         lambda e: create_memory_tools(user_id=BAD, client=e.embedded),
         "user_id holds a lone surrogate",
     ),
+    # Under fail_open (the default) such a turn answers without memories (test_middleware.py).
     row(
         "surrogate-turn",
         "middleware",
-        lambda e: e.agent().invoke(
+        lambda e: e.strict_agent().invoke(
             {"messages": [HumanMessage(BAD)]}, {"configurable": {"user_id": "u1"}}
         ),
         "holds a lone surrogate",
@@ -1150,7 +1160,7 @@ CASES = [
     row(
         "surrogate-turn",
         "graph",
-        lambda e: e.graph.recall(
+        lambda e: e.strict_graph.recall(
             {"messages": [HumanMessage(BAD)]}, {"configurable": {"user_id": "u1"}}
         ),
         "holds a lone surrogate",

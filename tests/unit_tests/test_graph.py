@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import pytest
-from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage
+from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import START, StateGraph
@@ -293,3 +293,43 @@ async def test_what_was_saved_survives_a_new_process(engine: CountingEngine, mod
     ]
     saved = graph.get_state(cfg).values
     assert saved["memos_saved_id"] == saved["messages"][-1].id
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_the_save_node_leaves_out_the_memory_tools(
+    engine: CountingEngine, memory: MemOSGraphMemory, mode: str
+) -> None:
+    turn: list[BaseMessage] = [
+        HumanMessage("Remember I am vegetarian. What should I cook?", id="h"),
+        AIMessage(
+            "",
+            id="a1",
+            tool_calls=[
+                {"name": "search_memory", "args": {"query": "diet"}, "id": "s"},
+                {"name": "add_memory", "args": {"content": "User is vegetarian."}, "id": "n"},
+                {"name": "weather", "args": {"city": "Rome"}, "id": "w"},
+            ],
+        ),
+        ToolMessage(
+            "<memories>[assistant viewpoint] User is vegetarian</memories>",
+            tool_call_id="s",
+            name="search_memory",
+            id="t1",
+        ),
+        ToolMessage("Remembered.", tool_call_id="n", name="add_memory", id="t2"),
+        ToolMessage("Sunny", tool_call_id="w", name="weather", id="t3"),
+        AIMessage("A vegetable risotto.", id="a2"),
+    ]
+    cfg: RunnableConfig = {"configurable": {"user_id": "alice", "thread_id": "t1"}}
+    if mode == "sync":
+        update = memory.save({"messages": turn}, cfg)
+    else:
+        update = await memory.asave({"messages": turn}, cfg)
+    assert memory.flush(timeout=5)
+
+    assert update == {"memos_saved_id": "a2"}  # the whole turn counts as saved
+    [written] = [w["messages"] for w in writes(engine)]
+    assert [m["role"] for m in written] == ["user", "assistant", "tool", "assistant"]
+    assert [c["function"]["name"] for c in written[1]["tool_calls"]] == ["weather"]
+    assert written[2]["content"] == "Sunny"
+    assert "vegetarian" not in json.dumps(written[1:])

@@ -20,6 +20,8 @@ from langchain_memos.messages import (
     batch_messages,
     estimate_tokens,
     from_memos_messages,
+    is_blank,
+    memos_role,
     to_memos_messages,
 )
 from langchain_memos.types import MessageDetail, MessageInput
@@ -162,6 +164,35 @@ def test_text_only_blocks_and_reasoning() -> None:
 def test_unsupported_content_is_a_clear_error(message: BaseMessage, error: str) -> None:
     with pytest.raises(MemOSInputError, match=error):
         to_memos_messages([message])
+
+
+def test_roles_memos_has_under_other_names_are_mapped() -> None:
+    chat = [ChatMessage(content="x", role=role) for role in ("human", "ai", "developer", "user")]
+    assert [m["role"] for m in to_memos_messages(chat, now=NOW)] == [
+        "user",
+        "assistant",
+        "system",
+        "user",
+    ]
+    assert memos_role(ChatMessage(content="x", role="critic")) is None
+    assert memos_role(FunctionMessage(content="x", name="f")) is None
+
+
+@pytest.mark.parametrize(
+    ("message", "blank"),
+    [
+        (HumanMessage(""), True),
+        (HumanMessage(" \n\t"), True),
+        (AIMessage([{"type": "reasoning", "reasoning": "hmm"}]), True),
+        (AIMessage("", tool_calls=[{"name": "f", "args": {}, "id": "c"}]), False),
+        (HumanMessage([{"type": "image_url", "image_url": {"url": "https://x/a.png"}}]), False),
+        (HumanMessage(" ok "), False),
+    ],
+)
+def test_a_message_without_text_tool_calls_or_media_is_blank(
+    message: BaseMessage, blank: bool
+) -> None:
+    assert is_blank(message) is blank
 
 
 def test_not_a_list_of_messages() -> None:

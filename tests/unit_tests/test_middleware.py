@@ -11,7 +11,13 @@ from unittest.mock import ANY
 
 import pytest
 from langchain.agents import create_agent
-from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    ChatMessage,
+    HumanMessage,
+    SystemMessage,
+)
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver
@@ -19,13 +25,20 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langchain_memos import (
     APITimeoutError,
     AsyncMemOSClient,
+    DeadlineExceededError,
     InternalServerError,
     MemOSClient,
     MemOSInputError,
     MemOSRetriever,
 )
 from langchain_memos.middleware import MemOSMiddleware
-from tests.unit_tests.agent_fakes import CountingEngine, ScriptedToolModel, remembering_engine
+from langchain_memos.tools import create_memory_tools
+from tests.unit_tests.agent_fakes import (
+    CountingEngine,
+    ReplayModel,
+    ScriptedToolModel,
+    remembering_engine,
+)
 
 SEARCH = "/search/memory"
 ADD = "/add/message"
@@ -182,10 +195,55 @@ async def test_a_failed_search_answers_without_memories(
 async def test_fail_closed_raises(engine: CountingEngine, mode: str, failure: str) -> None:
     memory = failing_search(engine, failure, fail_open=False)
     agent = create_agent(ScriptedToolModel(tool_calls=0), [], middleware=[memory])
-    expected = InternalServerError if failure == "error" else APITimeoutError
+    # The embedded engine cannot be cut short: a sync search's answer comes late (a deadline
+    # that ran out); an async one is cut at the deadline, without an answer.
+    late = DeadlineExceededError if mode == "sync" else APITimeoutError
+    expected = InternalServerError if failure == "error" else late
     with pytest.raises(expected):
         await run(agent, mode, QUESTION, config())
     memory.close(timeout=5)
+
+
+BAD_TEXT = "bad \udc80 text"  # a lone surrogate, as surrogateescape decoding makes
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_a_message_memos_cannot_take_answers_without_memories(
+    engine: CountingEngine,
+    middleware: MemOSMiddleware,
+    mode: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    model = ScriptedToolModel(tool_calls=0)
+    agent = create_agent(model, [], middleware=[middleware])
+    with caplog.at_level(logging.WARNING, logger="langchain_memos"):
+        result = await run(agent, mode, BAD_TEXT, config())
+    assert middleware.flush(timeout=5)
+
+    assert result["messages"][-1].text == "Here is your answer."
+    assert all(call[0].type != "system" for call in model.calls)  # nothing recalled
+    assert "query holds a lone surrogate" in caplog.text
+    assert "answering without memories" in caplog.text
+    # The write-back says what it did not store, and why.
+    assert "did not store this turn's 2 messages (human, ai) of user alice" in caplog.text
+    assert "messages[0].content holds a lone surrogate" in caplog.text
+    assert engine.count(SEARCH) == engine.count(ADD) == 0
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_fail_closed_refuses_a_message_memos_cannot_take(
+    engine: CountingEngine, mode: str
+) -> None:
+    memory = MemOSMiddleware(
+        MemOSClient(embedded=engine),
+        async_client=AsyncMemOSClient(embedded=engine),
+        fail_open=False,
+    )
+    agent = create_agent(ScriptedToolModel(tool_calls=0), [], middleware=[memory])
+    with pytest.raises(MemOSInputError, match="query holds a lone surrogate"):
+        await run(agent, mode, BAD_TEXT, config())
+    assert memory.close(timeout=5)
+    assert engine.count(SEARCH) == engine.count(ADD) == 0
 
 
 async def test_async_run_with_only_a_sync_client(engine: CountingEngine) -> None:
@@ -357,3 +415,79 @@ async def test_write_back_can_choose_the_messages_it_writes(
     assert added(engine) == [[{"role": "user", "content": QUESTION, "chat_time": ANY}]]
     with pytest.raises(MemOSInputError, match="write_back must be True, False or a function"):
         MemOSMiddleware(MemOSClient(embedded=engine), write_back="human")
+
+
+def recall_then_answer() -> ReplayModel:
+    """Calls search_memory, then search_memory and lookup together, then answers."""
+    search = {"name": "search_memory", "args": {"query": "who do I travel with"}}
+    return ReplayModel(
+        script=[
+            AIMessage("", tool_calls=[{**search, "id": "s1"}]),
+            AIMessage(
+                "Let me check.",
+                tool_calls=[
+                    {**search, "id": "s2"},
+                    {"name": "lookup", "args": {"item": "beach"}, "id": "l1"},
+                ],
+            ),
+            AIMessage("You travel with your kids and parents: try the beach."),
+        ]
+    )
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_the_memory_tools_output_is_not_stored_again(
+    engine: CountingEngine, middleware: MemOSMiddleware, mode: str
+) -> None:
+    client = MemOSClient(embedded=engine)
+    tools = [*create_memory_tools(client=client, user_id="alice"), lookup]
+    agent = create_agent(recall_then_answer(), tools, middleware=[middleware])
+
+    result = await run(agent, mode, QUESTION, config())
+    assert middleware.flush(timeout=5)
+
+    recalled = [m.text for m in result["messages"] if m.type == "tool" and m.name != "lookup"]
+    assert len(recalled) == 2
+    assert all("I always travel with my kids" in text for text in recalled)  # the tool worked
+    [written] = added(engine)
+    assert [m["role"] for m in written] == ["user", "assistant", "tool", "assistant"]
+    assert written[1]["content"] == "Let me check."
+    assert [c["function"]["name"] for c in written[1]["tool_calls"]] == ["lookup"]
+    assert written[2] == {
+        "role": "tool",
+        "content": "found beach",
+        "tool_call_id": "l1",
+        "chat_time": ANY,
+    }
+    assert not any("travel with my kids" in json.dumps(m) for m in written[1:])
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_what_has_nothing_to_remember_or_no_memos_role_is_not_written(
+    engine: CountingEngine,
+    middleware: MemOSMiddleware,
+    mode: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    agent: Any = create_agent(ScriptedToolModel(tool_calls=0), [], middleware=[middleware])
+    turn = [
+        HumanMessage("Plan my trip."),
+        HumanMessage("   \n"),  # sent by mistake: nothing to remember
+        ChatMessage(role="critic", content="Too vague."),
+        ChatMessage(role="human", content="To Rome."),  # LangChain's name for the user
+    ]
+    payload = {"messages": turn}
+    with caplog.at_level(logging.INFO, logger="langchain_memos"):
+        if mode == "sync":
+            agent.invoke(payload, config())
+        else:
+            await agent.ainvoke(payload, config())
+    assert middleware.flush(timeout=5)
+
+    [written] = added(engine)
+    assert [(m["role"], m["content"]) for m in written] == [
+        ("user", "Plan my trip."),
+        ("user", "To Rome."),
+        ("assistant", "Here is your answer."),
+    ]
+    assert "MemOS has no role for a ChatMessage with role 'critic': left out" in caplog.text

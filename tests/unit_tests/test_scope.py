@@ -6,9 +6,10 @@ from collections.abc import Sequence
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
-from langchain_memos import resolve_scope, unsaved_messages
+from langchain_memos import MemOSClient, resolve_scope, unsaved_messages
 from langchain_memos.graph import MEMORY_MESSAGE_ID
-from langchain_memos.scope import Scope
+from langchain_memos.scope import MEMORY_TOOL_NAMES, Scope, messages_to_store
+from langchain_memos.tools import create_memory_tools
 
 CONVERSATION = [
     SystemMessage("memories", id=MEMORY_MESSAGE_ID),
@@ -49,3 +50,21 @@ def test_the_memory_message_is_never_new() -> None:
 def test_resolve_scope_is_exported() -> None:
     config = {"configurable": {"user_id": "alice", "thread_id": 7}}
     assert resolve_scope(user_id=None, conversation_id=None, config=config) == Scope("alice", "7")
+
+
+def test_the_memory_tools_calls_and_results_are_not_stored() -> None:
+    client = MemOSClient(embedded=":memory:")
+    names = {tool.name for tool in create_memory_tools(client=client, user_id="alice")}
+    assert names == MEMORY_TOOL_NAMES  # the rule is keyed on the names the tools really have
+    turn = [
+        HumanMessage("What do I like?", id="h"),
+        AIMessage("", id="a1", tool_calls=[{"name": "search_memory", "args": {}, "id": "s"}]),
+        ToolMessage("<memories>likes tea</memories>", tool_call_id="s", id="t1"),  # no name
+        AIMessage("", id="a2", tool_calls=[{"name": "book", "args": {}, "id": "c1"}]),
+        ToolMessage("booked", tool_call_id="c1", name="book", id="t2"),
+        AIMessage("You like tea.", id="a3"),
+    ]
+    assert ids(messages_to_store(turn)) == ["h", "a2", "t2", "a3"]
+    first = turn[1]
+    assert isinstance(first, AIMessage)
+    assert first.tool_calls[0]["name"] == "search_memory"  # the turn itself is left as it was

@@ -27,6 +27,10 @@ BAD_CALLS: list[tuple[str, tuple[Any, ...], dict[str, Any], str]] = [
     ("search_memory", ("q",), {"user_id": ""}, "user_id must be a non-empty string"),
     ("search_memory", ("q",), {"user_id": "   "}, "user_id must be a non-empty string"),
     ("search_memory", ("q",), {"user_id": "x" * 101}, "at most 100"),
+    ("search_memory", ("q",), {"user_id": " u "}, "user_id ' u ' has whitespace around it"),
+    ("search_memory", ("q",), {"user_id": "u\nx"}, r"user_id holds a control character"),
+    ("get_message", (), {"user_id": "u1", "conversation_id": "c1\t"}, "conversation_id 'c1"),
+    ("add_message", (HI,), {**CONV, "agent_id": "a\x00"}, "agent_id holds a control character"),
     ("search_memory", ("q",), {"user_id": 42}, "user_id must be a non-empty string"),
     ("search_memory", ("q",), {"user_id": None}, "user_id must be a non-empty string"),
     ("search_memory", ("",), USER, "query must be a non-empty string"),
@@ -206,6 +210,30 @@ def test_clear_text_is_fine_on_loopback(url: str) -> None:
 def test_malformed_base_urls_are_refused(url: str) -> None:
     with pytest.raises(ConfigurationError, match="base_url"):
         MemOSClient(api_key="k", base_url=url)
+
+
+@pytest.mark.parametrize("cls", [MemOSClient, AsyncMemOSClient])
+def test_embedded_and_a_base_url_together_are_refused(cls: type[Client]) -> None:
+    with pytest.raises(ConfigurationError, match=r"embedded= and base_url= \('https://x"):
+        cls(embedded=":memory:", base_url="https://x.example.com/api/openmem/v1")
+
+
+def test_an_embedded_url_without_slashes_says_how_to_write_it(
+    clean_env: pytest.MonkeyPatch,
+) -> None:
+    clean_env.setenv("MEMOS_BASE_URL", "embedded:memos.db")
+    with pytest.raises(ConfigurationError) as caught:
+        MemOSClient()
+    assert str(caught.value).startswith("MEMOS_BASE_URL must be an http(s) URL")
+    assert str(caught.value).endswith("for the embedded engine write embedded://memos.db")
+    with pytest.raises(ConfigurationError, match=r"write embedded:///data/memos\.db$"):
+        MemOSClient(base_url="embedded:/data/memos.db")
+
+
+@pytest.mark.parametrize("user_id", ["alice", "user 42", "用户_1", "a.b-c@d", "x" * 100])
+def test_ordinary_ids_are_accepted(user_id: str, fake: FakeMemOS) -> None:
+    call(build("sync", fake), "search_memory", "q", user_id=user_id)
+    assert fake.bodies[0]["user_id"] == user_id
 
 
 def test_max_retries_is_validated() -> None:
