@@ -92,10 +92,12 @@ def run_server(kind: str, db: str, previous: str) -> int:
 def seed_database(db: Path) -> list[bytes]:
     """200 conversations of one user; the request bodies of questions about them."""
     vocabulary = Vocabulary(SEED)
-    with MemOSClient(embedded=str(db), max_retries=0) as client:
+    engine = EmbeddedEngine(str(db))  # closed here: no connection of ours outlives the seeding
+    with MemOSClient(embedded=engine, max_retries=0) as client:
         for k in range(CONVERSATIONS):
             _, turns = conversation(vocabulary, SEED, k)
             client.add_message(turns, user_id=USER, conversation_id=f"conv-{k:06d}")
+    engine.close()
     rng = random.Random(SEED)
     asked = [question(vocabulary, SEED, rng.randrange(CONVERSATIONS), i) for i in range(QUESTIONS)]
     return [json.dumps({"query": q, "user_id": USER}).encode() for q in asked]
