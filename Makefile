@@ -14,8 +14,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Four workers on two cores: most of the suite waits on loopback servers and subprocesses.
 test: $(STAMP)
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest -n 4 tests
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -38,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/agent_turn.py
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/soak.py
+	$(BIN)/python bench/serve_http.py
 
 demo: $(STAMP)
 	$(BIN)/python examples/quickstart.py
