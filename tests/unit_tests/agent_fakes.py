@@ -19,89 +19,71 @@ from langchain_memos import MemOSClient
 from langchain_memos.embedded import EmbeddedEngine
 
 
-class ScriptedToolModel(BaseChatModel):
-    """Per user turn: ``tool_calls`` calls of ``lookup``, then a final answer.
+class _RecordingModel(BaseChatModel):
+    """A chat model that records every list of messages it was called with, system message
+    included, and takes any tools (it decides its own answers)."""
 
-    Records every list of messages it was called with, system message included.
-    """
+    _calls: list[list[BaseMessage]] = PrivateAttr(default_factory=list)
+
+    @property
+    def calls(self) -> list[list[BaseMessage]]:
+        return self._calls
+
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        *,
+        tool_choice: str | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        return self
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        self._calls.append(list(messages))
+        return ChatResult(generations=[ChatGeneration(message=self._answer())])
+
+    def _answer(self) -> AIMessage:
+        raise NotImplementedError
+
+
+class ScriptedToolModel(_RecordingModel):
+    """Per user turn: ``tool_calls`` calls of ``lookup``, then a final answer."""
 
     tool_calls: int = 3
-    _calls: list[list[BaseMessage]] = PrivateAttr(default_factory=list)
     _step: int = PrivateAttr(default=0)
 
     @property
     def _llm_type(self) -> str:
         return "scripted-tool-model"
 
-    @property
-    def calls(self) -> list[list[BaseMessage]]:
-        return self._calls
-
-    def bind_tools(
-        self,
-        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
-        *,
-        tool_choice: str | None = None,
-        **kwargs: Any,
-    ) -> Runnable[LanguageModelInput, AIMessage]:
-        return self
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        self._calls.append(list(messages))
+    def _answer(self) -> AIMessage:
         step = self._step
         self._step = (step + 1) % (self.tool_calls + 1)
         if step < self.tool_calls:
-            message = AIMessage(
+            return AIMessage(
                 content="",
                 tool_calls=[{"name": "lookup", "args": {"item": f"x{step}"}, "id": f"call_{step}"}],
             )
-        else:
-            message = AIMessage(content="Here is your answer.")
-        return ChatResult(generations=[ChatGeneration(message=message)])
+        return AIMessage(content="Here is your answer.")
 
 
-class ReplayModel(BaseChatModel):
-    """Answers with the messages of ``script`` in turn, from the start again after the last.
-
-    Records every list of messages it was called with, system message included.
-    """
+class ReplayModel(_RecordingModel):
+    """Answers with the messages of ``script`` in turn, from the start again after the last."""
 
     script: list[AIMessage]
-    _calls: list[list[BaseMessage]] = PrivateAttr(default_factory=list)
 
     @property
     def _llm_type(self) -> str:
         return "replay-model"
 
-    @property
-    def calls(self) -> list[list[BaseMessage]]:
-        return self._calls
-
-    def bind_tools(
-        self,
-        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
-        *,
-        tool_choice: str | None = None,
-        **kwargs: Any,
-    ) -> Runnable[LanguageModelInput, AIMessage]:
-        return self
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        self._calls.append(list(messages))
-        message = self.script[(len(self._calls) - 1) % len(self.script)]
-        return ChatResult(generations=[ChatGeneration(message=message.model_copy())])
+    def _answer(self) -> AIMessage:
+        return self.script[(len(self._calls) - 1) % len(self.script)].model_copy()
 
 
 class CountingEngine(EmbeddedEngine):
