@@ -59,10 +59,18 @@ class MemoryRecall:
             raise MemOSInputError("MemoryRecall needs a client or an async_client")
         self.client = client
         self.async_client = async_client
+        self.timeout = settings.timeout
+        # Made once: copies that share the clients' pools, with the deadline and no retries.
+        self._once = None if client is None else client.with_options(**self._deadline())
+        self._async_once = (
+            None if async_client is None else async_client.with_options(**self._deadline())
+        )
         self.builder = settings.builder or MemoryPromptBuilder()
         self.search_options = dict(settings.search_options)
-        self.timeout = settings.timeout
         self.fail_open = settings.fail_open
+
+    def _deadline(self) -> dict[str, Any]:
+        return {"timeout": self.timeout, "max_retries": 0}
 
     def _kwargs(self, scope: Scope) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"user_id": scope.user_id, **self.search_options}
@@ -75,8 +83,8 @@ class MemoryRecall:
             raise MemOSInputError(
                 "a sync run needs a sync MemOS client; pass client=MemOSClient(...)"
             )
-        once = self.client.with_options(timeout=self.timeout, max_retries=0)
-        return once.search_memory(query, **self._kwargs(scope))
+        assert self._once is not None
+        return self._once.search_memory(query, **self._kwargs(scope))
 
     def _timed_out(self, cause: APITimeoutError | None = None) -> APITimeoutError:
         """The deadline's error for a search that got no answer, saying what it waited for."""
@@ -144,9 +152,8 @@ class MemoryRecall:
         if refused is not None:
             return refused
         try:
-            if self.async_client is not None:
-                once = self.async_client.with_options(timeout=self.timeout, max_retries=0)
-                call = once.search_memory(query, **self._kwargs(scope))
+            if self._async_once is not None:
+                call = self._async_once.search_memory(query, **self._kwargs(scope))
             else:
                 call = asyncio.to_thread(self._search_sync, query, scope)
             result = await asyncio.wait_for(call, self.timeout)
