@@ -120,6 +120,7 @@ class Candidate:
     bm25: float
     own: str
     context: str
+    info: str = "{}"
 
 
 class Store:
@@ -290,7 +291,7 @@ class Store:
             return []
         marks = ",".join("?" * len(seqs))
         rows = self.query(
-            "SELECT m.seq, m.kind, m.conversation_id, m.create_time, m.body, 0.0 AS score, "
+            "SELECT m.seq, m.kind, m.conversation_id, m.create_time, m.body, m.info, 0.0 AS score, "
             "f.body || ' ' || f.spk || ' ' || f.date AS own, f.ctx1 AS context "
             "FROM memories m JOIN memories_fts f ON f.rowid = m.seq "
             f"WHERE m.seq IN ({marks}) AND {where}",
@@ -325,7 +326,7 @@ class Store:
         if where == "1":
             # No filter: rank in the index alone, then fetch only the rows that made the cut.
             sql = (
-                "SELECT m.seq, m.kind, m.conversation_id, m.create_time, m.body, t.score, "
+                "SELECT m.seq, m.kind, m.conversation_id, m.create_time, m.body, m.info, t.score, "
                 "f.body || ' ' || f.spk || ' ' || f.date AS own, f.ctx1 AS context "
                 f"FROM (SELECT rowid, bm25(memories_fts, {weights}) AS score FROM memories_fts "
                 "WHERE memories_fts MATCH ? ORDER BY score LIMIT ?) AS t "
@@ -334,7 +335,7 @@ class Store:
             )
             return [_candidate(row) for row in self.query(sql, [match, limit])]
         sql = (
-            "SELECT m.seq, m.kind, m.conversation_id, m.create_time, m.body, "
+            "SELECT m.seq, m.kind, m.conversation_id, m.create_time, m.body, m.info, "
             f"bm25(memories_fts, {weights}) AS score, "
             "memories_fts.body || ' ' || memories_fts.spk || ' ' || memories_fts.date AS own, "
             "memories_fts.ctx1 AS context "
@@ -356,4 +357,5 @@ def _candidate(row: sqlite3.Row) -> Candidate:
         bm25=-row["score"],
         own=row["own"],
         context=row["context"],
+        info=row["info"],
     )
