@@ -21,11 +21,11 @@ from langchain_memos._exceptions import MemOSError, MemOSInputError, NotFoundErr
 from langchain_memos._store_scope import (
     KEY_FIELD,
     NamespaceRule,
+    Record,
     join_value,
     namespace_info,
     namespace_of,
     scope_filter,
-    split_value,
 )
 from langchain_memos.types import MemoryDetail, MemoryItem, PreferenceDetail
 
@@ -161,12 +161,11 @@ def put(
     target: Target,
     namespace: tuple[str, ...],
     key: str,
-    value: Mapping[str, Any],
+    record: Record,
     conversation_id: str | None,
 ) -> Plan:
     """Write a record: update it in place, or add it through ``add/message`` in sync mode (so
     that it can be read back at once) and make the memory MemOS made of it hold it verbatim."""
-    record = split_value(key, value)
     memories = yield from _of_key(target, namespace, key)
     current: MemoryItem | None = _record(memories, key)
     if current is None and not memories:

@@ -55,6 +55,7 @@ from langchain_memos._store_scope import (
     NamespaceRule,
     check_key,
     check_namespace,
+    split_value,
     value_filter,
 )
 from langchain_memos._validation import check_instance, check_optional_id
@@ -139,7 +140,8 @@ class MemOSStore(BaseStore):
             if op.ttl is not None:
                 raise MemOSInputError("MemOSStore does not support TTL (supports_ttl is False)")
             conversation = self.rule.element("conversation", namespace, "namespace")
-            return plans.put(target, namespace, key, op.value, conversation or self.conversation_id)
+            record = split_value(key, op.value)
+            return plans.put(target, namespace, key, record, conversation or self.conversation_id)
         if isinstance(op, SearchOp):
             prefix = check_namespace(op.namespace_prefix, "namespace_prefix")
             conditions = value_filter(op.filter)
@@ -172,20 +174,36 @@ class MemOSStore(BaseStore):
 
     # ---- running them --------------------------------------------------------------------
 
+    def _ordered(self, ops: Iterable[Op]) -> tuple[list[Result], list[tuple[int, plans.Plan]]]:
+        """Every operation checked (before any request), in the reference's order: the reads
+        as the store was before the batch, then the writes, the last one per key."""
+        ops = list(ops)
+        writes: dict[tuple[tuple[str, ...], str], tuple[int, PutOp]] = {}
+        steps = []
+        for index, op in enumerate(ops):
+            if isinstance(op, PutOp):
+                writes[(tuple(op.namespace), op.key)] = (index, op)
+            else:
+                steps.append((index, self._plan(op)))
+        steps += [(index, self._plan(op)) for index, op in writes.values()]
+        return [None] * len(ops), steps
+
     def batch(self, ops: Iterable[Op]) -> list[Result]:
-        """Run the operations in order, each through the sync client."""
-        return [self._run(self._plan(op)) for op in ops]
+        """Run the operations through the sync client (reads first, as ``InMemoryStore``)."""
+        results, steps = self._ordered(ops)
+        for index, plan in steps:
+            results[index] = self._run(plan)
+        return results
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
-        """Run the operations in order, each through the async client (or the sync one in a
-        thread, when the store has no async client)."""
-        results: list[Result] = []
-        for op in ops:
-            plan = self._plan(op)
+        """Run the operations through the async client, or the sync one in a thread when the
+        store has no async client (reads first, as ``InMemoryStore``)."""
+        results, steps = self._ordered(ops)
+        for index, plan in steps:
             if self._async_client is None:
-                results.append(await asyncio.to_thread(self._run, plan))
+                results[index] = await asyncio.to_thread(self._run, plan)
             else:
-                results.append(await self._arun(plan))
+                results[index] = await self._arun(plan)
         return results
 
     def _run(self, plan: plans.Plan) -> Any:
