@@ -1,0 +1,245 @@
+"""MemOSStore beyond the conformance suite: how records live in MemOS, what it refuses, scope."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+import pytest
+from langgraph.store.base import GetOp, ListNamespacesOp, PutOp, SearchOp
+
+from langchain_memos import (
+    AsyncMemOSClient,
+    EmbeddedEngine,
+    MemorySettings,
+    MemOSClient,
+    MemOSInputError,
+    MemOSStore,
+)
+from tests.unit_tests.conftest import FakeMemOS
+
+NS = ("memories", "u1")
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def embedded_store(**options: Any) -> tuple[MemOSStore, MemOSClient]:
+    client = MemOSClient(embedded=EmbeddedEngine(":memory:"))
+    return MemOSStore(client, **options), client
+
+
+def memories_of(client: MemOSClient, user_id: str) -> list[Any]:
+    page = client.get_memory(user_id=user_id, size=50)
+    return [*page.memory_detail_list, *page.preference_detail_list]
+
+
+# ---- bad input: our error, before any request -------------------------------------------------
+
+
+def offline_store() -> tuple[MemOSStore, FakeMemOS]:
+    fake = FakeMemOS()
+    http = httpx.Client(transport=httpx.MockTransport(fake.handler))
+    client = MemOSClient(
+        api_key="k", base_url="https://memos.example/api/openmem/v1", http_client=http
+    )
+    return MemOSStore(client, user=1), fake
+
+
+@pytest.mark.parametrize(
+    ("op", "message"),
+    [
+        (PutOp(("memories", ""), "k", {"content": "x"}), r"namespace\[1\] must be a non-blank"),
+        (PutOp(("memories", "u" * 101), "k", {"content": "x"}), "at most 100"),
+        (PutOp(NS, "k", ["not", "a", "dict"]), "must be a dict"),  # type: ignore[arg-type]
+        (PutOp(NS, "k" * 257, {"content": "x"}), "key is 257 characters"),
+        (PutOp(NS, "k", {"content": object()}), "JSON-serializable"),
+        (PutOp(("memories",), "k", {"content": "x"}), "no such element"),
+        (GetOp(NS, " "), "key must be a non-blank"),
+        (SearchOp(NS, {"score": {"$gt": 3}}, 10, 0, None), r"uses \$gt"),
+        (SearchOp(NS, {"a.b": "x"}, 10, 0, None), "nested field"),
+        (SearchOp(NS, {"tags": ["a"]}, 10, 0, None), "compares with list"),
+        (SearchOp(NS, {"content": "x"}, 10, 0, None), "use query= instead|search it with query"),
+        (SearchOp(("memories",), None, 10, 0, None), "MemOS searches one user at a time"),
+        (SearchOp(NS, None, 20, 10, "tea"), "at most the 25 best"),
+        (ListNamespacesOp(None, None, 10, 0), "no such element"),
+    ],
+)
+def test_bad_input_is_refused_before_any_request(op: Any, message: str) -> None:
+    store, fake = offline_store()
+    with pytest.raises(MemOSInputError, match=message):
+        store.batch([PutOp(NS, "fine", {"content": "fine"}), op])
+    assert fake.requests == []
+
+
+def test_ttl_is_not_supported() -> None:
+    store, fake = offline_store()
+    assert store.supports_ttl is False
+    with pytest.raises(NotImplementedError, match="TTL is not supported"):
+        store.put(NS, "k", {"content": "x"}, ttl=5)
+    with pytest.raises(MemOSInputError, match="TTL"):
+        store.batch([PutOp(NS, "k", {"content": "x"}, ttl=5)])
+    assert fake.requests == []
+
+
+# ---- records in MemOS ---------------------------------------------------------------------------
+
+
+def test_a_put_is_one_memory_updated_in_place() -> None:
+    store, client = embedded_store(user=1)
+    store.put(NS, "city", {"content": "Lives in Shanghai"})
+    (before,) = memories_of(client, "u1")
+    first = store.get(NS, "city")
+    store.put(NS, "city", {"content": "Moved to Nanjing"})
+    (after,) = memories_of(client, "u1")
+    assert after.id == before.id  # the same MemOS memory, edited by update/memory
+    assert after.memory_value == "Moved to Nanjing"
+    second = store.get(NS, "city")
+    assert first is not None
+    assert second is not None
+    assert second.created_at == first.created_at
+
+
+def test_changing_a_filterable_field_makes_the_memory_again_without_a_copy() -> None:
+    store, client = embedded_store(user=1)
+    store.put(NS, "pet", {"content": "Has a cat", "kind": "pets"})
+    store.put(NS, "pet", {"content": "Has a cat", "kind": "family"})
+    (memory,) = memories_of(client, "u1")
+    assert memory.info["lgv.kind"] == '"family"'
+    assert [i.key for i in store.search(NS, filter={"kind": "family"})] == ["pet"]
+
+
+def test_what_memos_abstracts_comes_back_with_its_id_and_kind() -> None:
+    store, client = embedded_store(user=1)
+    store.put(NS, "drinks", {"content": "I like green tea and I work night shifts"})
+    found = store.search(NS, query="green tea")
+    record = next(item for item in found if item.key == "drinks")
+    assert record.value == {"content": "I like green tea and I work night shifts"}
+    assert record.score == 1.0
+    (preference,) = [item for item in found if item.key != "drinks"]
+    assert UUID.match(preference.key)
+    assert preference.value["kind"] == "preference"
+    assert preference.value["content"] == "The user likes green tea."
+    assert preference.value["source_key"] == "drinks"
+    assert preference.value["memos_id"] == preference.key
+    # Its id works as a key: read, and delete, in its namespace only.
+    got = store.get(NS, preference.key)
+    assert got is not None
+    assert got.value["kind"] == "preference"
+    assert store.get(("memories", "u1", "elsewhere"), preference.key) is None
+    store.delete(NS, preference.key)
+    assert store.get(NS, preference.key) is None
+    assert store.get(NS, "drinks") is not None
+    # Deleting the record deletes what MemOS made of it.
+    store.put(NS, "drinks", {"content": "I love jasmine tea"})
+    store.delete(NS, "drinks")
+    assert memories_of(client, "u1") == []
+
+
+def test_listing_returns_records_only_newest_first() -> None:
+    store, _ = embedded_store(user=1)
+    store.put(NS, "a", {"content": "I like green tea"})  # also makes a preference
+    store.put(NS, "b", {"content": "I play the violin"})
+    assert [item.key for item in store.search(NS)] == ["b", "a"]
+    assert all(item.score is None for item in store.search(NS))
+
+
+def test_search_ranks_by_relativity() -> None:
+    store, _ = embedded_store(user=1)
+    store.put(NS, "both", {"content": "Hiking in the mountains with the dog"})
+    store.put(NS, "one", {"content": "The dog sleeps a lot"})
+    found = store.search(NS, query="mountain hiking dog")
+    assert [item.key for item in found] == ["both", "one"]
+    assert found[0].score is not None
+    assert found[1].score is not None
+    assert 1.0 >= found[0].score > found[1].score > 0
+
+
+# ---- scope: the rule, the settings, the run -----------------------------------------------------
+
+
+class Recorder:
+    """A client stand-in that records every call the store makes, and passes it on."""
+
+    def __init__(self, client: MemOSClient) -> None:
+        self.client = client
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.client, name)
+
+        def call(**kwargs: Any) -> Any:
+            self.calls.append((name, kwargs))
+            return method(**kwargs)
+
+        return call
+
+
+def test_no_request_reaches_outside_its_namespace() -> None:
+    store, client = embedded_store(user=1, agent=2)
+    recorder = Recorder(client)
+    store._client = recorder  # type: ignore[assignment]
+    other = ("memories", "u2", "bot")
+    store.put(other, "k", {"content": "Someone else's secret"})
+    mine = ("memories", "u1", "bot")
+    recorder.calls.clear()
+    store.put(mine, "k", {"content": "I like green tea"})
+    store.get(mine, "k")
+    store.search(mine, query="secret tea")
+    store.search(mine)
+    store.list_namespaces(prefix=("memories", "u1"))
+    store.delete(mine, "k")
+    ids: set[str] = set()
+    for name, kwargs in recorder.calls:
+        if name in ("get_memory", "search_memory"):
+            assert kwargs["user_id"] == "u1"
+            conditions = kwargs["filter"]["and"]
+            assert {"lgs_ns2": "memories.u1"} in conditions or {
+                "lgs_ns3": "memories.u1.bot"
+            } in conditions
+        elif name == "add_message":
+            assert kwargs["user_id"] == "u1"
+            assert kwargs["agent_id"] == "bot"
+            assert kwargs["info"]["lgs_ns3"] == "memories.u1.bot"
+        else:  # by id: only ids the store was given by reads of this namespace
+            assert name in ("update_memory", "delete_memory")
+            ids.update([kwargs["memory_id"]] if "memory_id" in kwargs else kwargs["memory_ids"])
+    secret = store.get(other, "k")
+    assert secret is not None
+    assert store.search(mine, query="secret") == []
+    assert all(m.info["lgs_ns3"] == "memories.u1.bot" for m in memories_of(client, "u1"))
+    assert ids
+
+
+def test_settings_give_the_user_and_the_clients() -> None:
+    client = MemOSClient(embedded=EmbeddedEngine(":memory:"))
+    store = MemOSStore(settings=MemorySettings(client=client, user_id="u9"))
+    store.put(("notes",), "k", {"content": "Remember the milk"})
+    (memory,) = memories_of(client, "u9")
+    assert memory.memory_value == "Remember the milk"
+
+
+def test_without_a_user_the_store_uses_the_runs() -> None:
+    store, client = embedded_store()
+    with pytest.raises(MemOSInputError, match="needs a user_id"):
+        store.put(("notes",), "k", {"content": "Remember the milk"})
+
+    from langgraph.graph import START, StateGraph
+    from typing_extensions import TypedDict
+
+    class State(TypedDict):
+        text: str
+
+    def write(state: State) -> State:
+        store.put(("notes",), "k", {"content": state["text"]})
+        return state
+
+    graph = StateGraph(State).add_node(write).add_edge(START, "write").compile()
+    graph.invoke({"text": "Buy bread"}, {"configurable": {"user_id": "carol"}})
+    (memory,) = memories_of(client, "carol")
+    assert memory.memory_value == "Buy bread"
+
+
+def test_a_store_with_only_an_async_client_says_so_when_used_synchronously() -> None:
+    store = MemOSStore(async_client=AsyncMemOSClient(embedded=":memory:"), user=1)
+    with pytest.raises(MemOSInputError, match="only an async client"):
+        store.get(NS, "k")
