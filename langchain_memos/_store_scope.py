@@ -157,8 +157,9 @@ class Record:
     fields: dict[str, str]
 
 
-def split_value(key: str, value: object) -> Record:
-    """The text, title and filterable fields of ``value``; refused if it cannot be stored."""
+def split_value(key: str, value: object, indexed: frozenset[str] | None = None) -> Record:
+    """The text, title and filterable fields of ``value`` (those named in ``indexed``, or all
+    when it is ``None``); refused if it cannot be stored."""
     if not isinstance(value, Mapping):
         raise MemOSInputError(f"a store value must be a dict; got {type(value).__name__}")
     if not all(isinstance(name, str) for name in value):
@@ -182,6 +183,8 @@ def split_value(key: str, value: object) -> Record:
         raise MemOSInputError(f"a store value must be JSON-serializable: {error}") from None
     fields = {}
     for name, item in rest.items():
+        if indexed is not None and name not in indexed:
+            continue
         if isinstance(item, (str, int, float, bool)) or item is None:
             encoded = json.dumps(item, ensure_ascii=False)
             if len(encoded) <= MAX_FILTER_VALUE and name:
@@ -206,7 +209,9 @@ def join_value(title: str | None, text: str | None) -> tuple[str, dict[str, Any]
         return None
 
 
-def value_filter(filter: Mapping[str, Any] | None) -> list[dict[str, str]]:
+def value_filter(
+    filter: Mapping[str, Any] | None, indexed: frozenset[str] | None = None
+) -> list[dict[str, str]]:
     """``search(filter=...)`` compiled to MemOS conditions; what MemOS cannot express is refused.
 
     MemOS compares info fields for equality, so a filter may name top-level value fields with a
@@ -228,6 +233,11 @@ def value_filter(filter: Mapping[str, Any] | None) -> list[dict[str, str]]:
         if "." in name:
             raise MemOSInputError(
                 f"filter on the nested field {name!r}: MemOS filters compare top-level fields only"
+            )
+        if indexed is not None and name not in indexed:
+            raise MemOSInputError(
+                f"filter on {name!r}: this store copies only {sorted(indexed)} into MemOS for "
+                "filters (its index_fields)"
             )
         if isinstance(test, Mapping):
             operators = set(test)

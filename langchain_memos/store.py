@@ -14,7 +14,9 @@ so that no request reaches outside the namespace it was given.
 store waits for MemOS, and answers nothing from what is pending); then ``update/memory`` makes
 that memory hold the text verbatim, and the value's other fields as JSON in its title. A put on
 an existing key updates that memory in place (``update/memory``); only a change of a filterable
-field (below) makes it again, after deleting it, since MemOS cannot change a memory's info.
+field (below) makes it again (a new MemOS id, after deleting the old one), since MemOS cannot
+change a memory's info; ``index_fields=()`` (or the few fields you filter on) keeps every put an
+update in place.
 ``put(ns, key, None)`` and ``delete`` delete it and what MemOS made of it.
 
 **Search.** With ``query``, ``search/memory`` ranks the namespace's memories (at most 25:
@@ -81,6 +83,10 @@ class MemOSStore(BaseStore):
         conversation: The element sent as ``conversation_id`` (else the settings', else
             one of its own per record).
         user_id: The MemOS user of every namespace, when ``user`` is not given.
+        index_fields: The value fields copied into MemOS for ``filter=`` (default: every
+            top-level string, number, boolean and ``None``). A put that changes one of them
+            makes its memory again; ``()`` keeps every put an update in place (a filter is
+            then refused).
 
     Example:
         >>> store = MemOSStore(MemOSClient(embedded=":memory:"), user=1)
@@ -102,10 +108,14 @@ class MemOSStore(BaseStore):
         app: int | None = None,
         conversation: int | None = None,
         user_id: str | None = None,
+        index_fields: Sequence[str] | None = None,
     ) -> None:
         check_instance("settings", settings, MemorySettings)
         check_instance("client", client, MemOSClient)
         check_instance("async_client", async_client, AsyncMemOSClient)
+        if isinstance(index_fields, str):
+            raise MemOSInputError("index_fields must be a sequence of field names, not a str")
+        self.index_fields = None if index_fields is None else frozenset(index_fields)
         self.rule = NamespaceRule(user=user, agent=agent, app=app, conversation=conversation)
         self.user_id = check_optional_id("user_id", user_id) or (settings and settings.user_id)
         self.conversation_id = settings.conversation_id if settings else None
@@ -140,11 +150,11 @@ class MemOSStore(BaseStore):
             if op.ttl is not None:
                 raise MemOSInputError("MemOSStore does not support TTL (supports_ttl is False)")
             conversation = self.rule.element("conversation", namespace, "namespace")
-            record = split_value(key, op.value)
+            record = split_value(key, op.value, self.index_fields)
             return plans.put(target, namespace, key, record, conversation or self.conversation_id)
         if isinstance(op, SearchOp):
             prefix = check_namespace(op.namespace_prefix, "namespace_prefix")
-            conditions = value_filter(op.filter)
+            conditions = value_filter(op.filter, self.index_fields)
             limit, offset = _count("limit", op.limit, 1), _count("offset", op.offset, 0)
             query = op.query if op.query and op.query.strip() else None
             target = self._target(prefix, "namespace_prefix")

@@ -243,3 +243,18 @@ def test_a_store_with_only_an_async_client_says_so_when_used_synchronously() -> 
     store = MemOSStore(async_client=AsyncMemOSClient(embedded=":memory:"), user=1)
     with pytest.raises(MemOSInputError, match="only an async client"):
         store.get(NS, "k")
+
+
+def test_index_fields_keep_other_fields_out_of_filters_and_edits_in_place() -> None:
+    store, client = embedded_store(user=1, index_fields=["kind"])
+    store.put(NS, "f", {"content": "Notes", "kind": "file", "modified_at": "10:00"})
+    (before,) = memories_of(client, "u1")
+    store.put(NS, "f", {"content": "Notes v2", "kind": "file", "modified_at": "10:05"})
+    (after,) = memories_of(client, "u1")
+    assert after.id == before.id
+    item = store.get(NS, "f")
+    assert item is not None
+    assert item.value == {"content": "Notes v2", "kind": "file", "modified_at": "10:05"}
+    assert [i.key for i in store.search(NS, filter={"kind": "file"})] == ["f"]
+    with pytest.raises(MemOSInputError, match="index_fields"):
+        store.search(NS, filter={"modified_at": "10:05"})
