@@ -7,6 +7,10 @@ from typing import Any
 
 import httpx
 import pytest
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage
+from langchain_core.outputs import ChatResult
+from langchain_core.runnables import Runnable, RunnableLambda
 from langgraph.store.base import GetOp, ListNamespacesOp, PutOp, SearchOp
 
 from langchain_memos import (
@@ -17,6 +21,7 @@ from langchain_memos import (
     MemOSInputError,
     MemOSStore,
 )
+from langchain_memos.embedded._fine import ExtractedFact, ExtractedPreference, Extraction
 from tests.unit_tests.conftest import FakeMemOS
 
 NS = ("memories", "u1")
@@ -258,3 +263,48 @@ def test_index_fields_keep_other_fields_out_of_filters_and_edits_in_place() -> N
     assert [i.key for i in store.search(NS, filter={"kind": "file"})] == ["f"]
     with pytest.raises(MemOSInputError, match="index_fields"):
         store.search(NS, filter={"modified_at": "10:05"})
+
+
+class Abstracting(BaseChatModel):
+    """A fine-mode model that abstracts every turn as the cloud does: into two facts and a
+    preference, none of them the text that was put."""
+
+    @property
+    def _llm_type(self) -> str:
+        return "abstracting"
+
+    def _generate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> ChatResult:
+        raise NotImplementedError
+
+    def with_structured_output(self, schema: Any, **kwargs: Any) -> Runnable[Any, Any]:
+        extraction = Extraction(
+            facts=[
+                ExtractedFact(key="Home", value="The user lives in Shanghai.", tags=["home"]),
+                ExtractedFact(key="Noise", value="Downtown noise bothers the user.", tags=[]),
+            ],
+            preferences=[
+                ExtractedPreference(
+                    preference="The user prefers quiet neighbourhoods.",
+                    preference_type="implicit_preference",
+                    reasoning="They complained about noise.",
+                )
+            ],
+        )
+        return RunnableLambda(lambda _prompt: extraction)
+
+
+def test_a_memos_that_abstracts_the_text_still_holds_the_record_verbatim() -> None:
+    client = MemOSClient(embedded=EmbeddedEngine(chat_model=Abstracting()))
+    store = MemOSStore(client, user=1)
+    text = "I live in Shanghai; the noise downtown drives me mad."
+    store.put(NS, "home", {"content": text})
+    item = store.get(NS, "home")
+    assert item is not None
+    assert item.value == {"content": text}
+    assert [i.key for i in store.search(NS)] == ["home"]  # a listing holds the records only
+    found = store.search(NS, query="Shanghai noise quiet neighbourhoods")
+    kinds = sorted(i.value.get("kind", "record") for i in found)
+    assert kinds == ["fact", "preference", "record"]
+    assert all(i.value.get("source_key", "home") == "home" for i in found)
+    store.delete(NS, "home")
+    assert memories_of(client, "u1") == []
