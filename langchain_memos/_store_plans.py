@@ -17,7 +17,7 @@ from typing import Any
 from langgraph.store.base import Item, SearchItem
 
 from langchain_memos._constants import MAX_PAGE_SIZE, MAX_RECALL_LIMIT
-from langchain_memos._exceptions import MemOSError, MemOSInputError, NotFoundError
+from langchain_memos._exceptions import MemOSInputError, NotFoundError, WriteRefusedError
 from langchain_memos._store_scope import (
     KEY_FIELD,
     NamespaceRule,
@@ -207,7 +207,7 @@ def put(
                 {"memory_id": facts[-1].id, "content": record.text, "title": record.title},
             )
             return
-    raise MemOSError(
+    raise WriteRefusedError(
         f"MemOS made no memory of the value put at {namespace!r} / {key!r}; it was not stored"
     )
 

@@ -20,9 +20,10 @@ from langchain_memos import (
     MemOSClient,
     MemOSInputError,
     MemOSStore,
+    WriteRefusedError,
 )
 from langchain_memos.embedded._fine import ExtractedFact, ExtractedPreference, Extraction
-from tests.unit_tests.conftest import FakeMemOS
+from tests.unit_tests.conftest import FakeMemOS, envelope
 
 NS = ("memories", "u1")
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -308,3 +309,15 @@ def test_a_memos_that_abstracts_the_text_still_holds_the_record_verbatim() -> No
     assert all(i.value.get("source_key", "home") == "home" for i in found)
     store.delete(NS, "home")
     assert memories_of(client, "u1") == []
+
+
+def test_a_value_memos_keeps_no_memory_of_is_refused_to_the_callers_face() -> None:
+    empty = envelope({"memory_detail_list": [], "preference_detail_list": []})
+    task = envelope({"success": True, "task_id": "t1", "status": "completed"})
+    store, fake = offline_store()
+    fake.replies = [empty, task, empty, task, empty]
+    with pytest.raises(WriteRefusedError, match="MemOS made no memory of the value"):
+        store.put(NS, "k", {"content": "Thanks!"})
+    # It was offered twice: as it is, then with its key (which gives a bare reply substance).
+    sent = [body["messages"][0]["content"] for body in fake.bodies if body and "messages" in body]
+    assert sent == ["Thanks!", "Store record k: Thanks!"]
