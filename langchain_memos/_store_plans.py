@@ -20,6 +20,7 @@ from langchain_memos._constants import MAX_PAGE_SIZE, MAX_RECALL_LIMIT
 from langchain_memos._exceptions import MemOSInputError, NotFoundError, WriteRefusedError
 from langchain_memos._store_scope import (
     KEY_FIELD,
+    USER_FIELD,
     NamespaceRule,
     Record,
     join_value,
@@ -93,9 +94,17 @@ def abstraction(memory: MemoryItem) -> dict[str, Any]:
     return {**value, "memos_id": memory.id, "source_key": info.get(KEY_FIELD)}
 
 
-def _placed(memories: Sequence[MemoryItem], namespace: Sequence[str]) -> list[MemoryItem]:
-    """Only the memories that are at ``namespace``: a second check of what the filter chose."""
-    return [m for m in memories if namespace_of(getattr(m, "info", None)) == tuple(namespace)]
+def _placed(
+    memories: Sequence[MemoryItem], target: Target, namespace: Sequence[str]
+) -> list[MemoryItem]:
+    """Only the memories of the target's user at ``namespace``: a second check of what the
+    filter chose, and the only check of a memory read by its id (ids are project-wide)."""
+    return [
+        m
+        for m in memories
+        if namespace_of(getattr(m, "info", None)) == tuple(namespace)
+        and (getattr(m, "info", None) or {}).get(USER_FIELD) == target.user_id
+    ]
 
 
 def _of_key(target: Target, namespace: tuple[str, ...], key: str) -> Plan:
@@ -111,10 +120,10 @@ def _of_key(target: Target, namespace: tuple[str, ...], key: str) -> Plan:
         },
     )
     memories = [*page.memory_detail_list, *page.preference_detail_list]
-    return _placed(memories, namespace)
+    return _placed(memories, target, namespace)
 
 
-def _by_id(namespace: tuple[str, ...], key: str) -> Plan:
+def _by_id(target: Target, namespace: tuple[str, ...], key: str) -> Plan:
     """The memory whose MemOS id is ``key``, if it is at ``namespace``."""
     if not _MEMOS_ID.match(key):
         return None
@@ -122,7 +131,7 @@ def _by_id(namespace: tuple[str, ...], key: str) -> Plan:
         memory = yield ("get_memory_by_id", {"memory_id": key})
     except NotFoundError:
         return None
-    placed = _placed([memory], namespace)
+    placed = _placed([memory], target, namespace)
     if not placed:
         return None
     if isinstance(memory, MemoryDetail) and memory.memory_value is None:
@@ -143,14 +152,14 @@ def get(target: Target, namespace: tuple[str, ...], key: str) -> Plan:
     memories = yield from _of_key(target, namespace, key)
     found: MemoryItem | None = _record(memories, key)
     if found is None:
-        found = yield from _by_id(namespace, key)
+        found = yield from _by_id(target, namespace, key)
     return None if found is None else to_item(found, namespace, ranked=False)
 
 
 def delete(target: Target, namespace: tuple[str, ...], key: str) -> Plan:
     memories = yield from _of_key(target, namespace, key)
     if not memories:
-        found = yield from _by_id(namespace, key)
+        found = yield from _by_id(target, namespace, key)
         memories = [] if found is None else [found]
     ids = [m.id for m in memories if m.id]
     if ids:
@@ -169,7 +178,7 @@ def put(
     memories = yield from _of_key(target, namespace, key)
     current: MemoryItem | None = _record(memories, key)
     if current is None and not memories:
-        current = yield from _by_id(namespace, key)
+        current = yield from _by_id(target, namespace, key)
     if current is not None and _same_fields(current, record.fields):
         # What MemOS made of the old text no longer holds: only the record is kept.
         stale = [m.id for m in memories if m is not current and m.id]
@@ -185,7 +194,7 @@ def put(
     old = [m.id for m in [*memories, *([current] if current else [])] if m.id]
     if old:
         yield ("delete_memory", {"memory_ids": list(dict.fromkeys(old))})
-    info = {**namespace_info(namespace, key), **record.fields}
+    info = {**namespace_info(namespace, key, target.user_id), **record.fields}
     scope = {
         "user_id": target.user_id,
         "conversation_id": conversation_id or record_conversation(namespace, key),

@@ -3,8 +3,9 @@
 The rule (:class:`NamespaceRule`) says which namespace element is the MemOS user, the agent, the
 app and the conversation. Every element is also written into the memory's ``info``, one field
 per depth (``lgs_ns1`` = ``"memories"``, ``lgs_ns2`` = ``"memories.u1"``, ...), with the depth
-(``lgs_depth``) and the key (``lgs_key``): every request carries a filter on them, so no request
-reaches outside the namespace (or prefix) it was given, whichever elements are the scope.
+(``lgs_depth``), the key (``lgs_key``) and the user (``lgs_user``): every request carries a
+filter on them (a read by MemOS id is checked against them), so no request reaches outside the
+namespace (or prefix) it was given, whichever elements are the scope.
 LangGraph forbids ``.`` in labels, so the joined prefixes are unambiguous.
 
 A value is a record of one MemOS memory: its text (``content``, ``text`` or ``memory``; a dict
@@ -32,6 +33,7 @@ TEXT_FIELDS = ("content", "text", "memory")
 NS_FIELD = "lgs_ns"
 DEPTH_FIELD = "lgs_depth"
 KEY_FIELD = "lgs_key"
+USER_FIELD = "lgs_user"
 VALUE_PREFIX = "lgv."
 # A value field longer than this (JSON-encoded) is not copied into info, and cannot be filtered.
 MAX_FILTER_VALUE = 256
@@ -113,13 +115,14 @@ class NamespaceRule:
         return scope
 
 
-def namespace_info(namespace: Sequence[str], key: str) -> dict[str, str | int]:
-    """The info fields that place a memory at ``namespace`` / ``key``."""
+def namespace_info(namespace: Sequence[str], key: str, user_id: str) -> dict[str, str | int]:
+    """The info fields that place a memory at ``namespace`` / ``key`` of ``user_id``."""
     info: dict[str, str | int] = {
         f"{NS_FIELD}{depth}": joined(namespace[:depth]) for depth in range(1, len(namespace) + 1)
     }
     info[DEPTH_FIELD] = str(len(namespace))
     info[KEY_FIELD] = key
+    info[USER_FIELD] = user_id
     return info
 
 

@@ -321,3 +321,17 @@ def test_a_value_memos_keeps_no_memory_of_is_refused_to_the_callers_face() -> No
     # It was offered twice: as it is, then with its key (which gives a bare reply substance).
     sent = [body["messages"][0]["content"] for body in fake.bodies if body and "messages" in body]
     assert sent == ["Thanks!", "Store record k: Thanks!"]
+
+
+def test_an_id_of_another_users_memory_reads_as_nothing() -> None:
+    # The user comes from the run, so both users' records sit at the same namespace ("notes",).
+    client = MemOSClient(embedded=EmbeddedEngine(":memory:"))
+    alice, bob = MemOSStore(client, user_id="alice"), MemOSStore(client, user_id="bob")
+    bob.put(("notes",), "tea", {"content": "I like green tea"})
+    (preference,) = [i for i in bob.search(("notes",), query="green tea") if i.key != "tea"]
+    assert bob.get(("notes",), preference.key) is not None
+    assert alice.get(("notes",), preference.key) is None
+    alice.delete(("notes",), preference.key)
+    alice.put(("notes",), preference.key, {"content": "Alice's own note"})
+    assert bob.get(("notes",), preference.key) is not None
+    assert bob.get(("notes",), preference.key).value["kind"] == "preference"  # type: ignore[union-attr]
