@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -32,6 +32,29 @@ from langchain_memos.types import MemoryDetail, MemoryItem, PreferenceDetail
 
 Call = tuple[str, dict[str, Any]]
 Plan = Generator[Call, Any, Any]
+
+
+class Walk:
+    """Where a plan is: ``call`` is the client call it waits for (``None`` once it has ended
+    with ``result``); give it the call's ``answer`` or the error it ``fail``-ed with."""
+
+    def __init__(self, plan: Plan) -> None:
+        self._plan = plan
+        self.call: Call | None = None
+        self.result: Any = None
+        self._step(lambda: plan.send(None))
+
+    def answer(self, value: Any) -> None:
+        self._step(lambda: self._plan.send(value))
+
+    def fail(self, error: BaseException) -> None:
+        self._step(lambda: self._plan.throw(error))
+
+    def _step(self, advance: Callable[[], Call]) -> None:
+        try:
+            self.call = advance()
+        except StopIteration as stop:
+            self.call, self.result = None, stop.value
 
 
 def record_conversation(namespace: Sequence[str], key: str) -> str:

@@ -223,33 +223,29 @@ class MemOSStore(BaseStore):
                 "this MemOSStore has only an async client: use its async methods "
                 "(aget, aput, asearch, ...), or give it client="
             )
-        answer: Any = None
-        error: MemOSError | None = None
-        while True:
-            try:
-                name, kwargs = plan.throw(error) if error else plan.send(answer)
-            except StopIteration as stop:
-                return stop.value
-            answer, error = None, None
+        walk = plans.Walk(plan)
+        while walk.call is not None:
+            name, kwargs = walk.call
             try:
                 answer = getattr(client, name)(**kwargs)
-            except MemOSError as exc:
-                error = exc
+            except MemOSError as error:
+                walk.fail(error)
+            else:
+                walk.answer(answer)
+        return walk.result
 
     async def _arun(self, plan: plans.Plan) -> Any:
         client = self._async_client
-        answer: Any = None
-        error: MemOSError | None = None
-        while True:
-            try:
-                name, kwargs = plan.throw(error) if error else plan.send(answer)
-            except StopIteration as stop:
-                return stop.value
-            answer, error = None, None
+        walk = plans.Walk(plan)
+        while walk.call is not None:
+            name, kwargs = walk.call
             try:
                 answer = await getattr(client, name)(**kwargs)
-            except MemOSError as exc:
-                error = exc
+            except MemOSError as error:
+                walk.fail(error)
+            else:
+                walk.answer(answer)
+        return walk.result
 
 
 def _count(name: str, value: object, low: int) -> int:
