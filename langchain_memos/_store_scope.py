@@ -23,8 +23,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from langchain_memos._constants import MAX_ID_LENGTH, MAX_MEMOS_ID_LENGTH
+from langchain_memos._constants import MAX_MEMOS_ID_LENGTH
 from langchain_memos._exceptions import MemOSInputError
+from langchain_memos._validation import check_id, check_unicode
 
 TITLE_MARK = "langgraph-store:"
 """How the title of a memory that holds a store record begins."""
@@ -44,26 +45,21 @@ ROLES = ("user", "agent", "app", "conversation")
 
 
 def check_namespace(namespace: Sequence[str], what: str = "namespace") -> tuple[str, ...]:
-    """A namespace (or prefix) as MemOS can hold it: labels are non-empty strings without
-    ``.``, each at most 100 characters (an element may become a MemOS id)."""
+    """A namespace (or prefix) as MemOS can hold it: each label an id as MemOS takes it (any
+    label may become the user, agent, app or conversation id), without ``.``."""
     if isinstance(namespace, str) or not isinstance(namespace, Sequence):
         raise MemOSInputError(f"{what} must be a tuple of strings; got {namespace!r}")
     for index, label in enumerate(namespace):
-        if not isinstance(label, str) or not label.strip():
-            raise MemOSInputError(f"{what}[{index}] must be a non-blank string; got {label!r}")
+        check_id(f"{what}[{index}]", label)
         if "." in label:
             raise MemOSInputError(f"{what}[{index}] must not contain '.'; got {label!r}")
-        if len(label) > MAX_ID_LENGTH:
-            raise MemOSInputError(
-                f"{what}[{index}] is {len(label)} characters; MemOS ids hold at most "
-                f"{MAX_ID_LENGTH}"
-            )
     return tuple(namespace)
 
 
 def check_key(key: object) -> str:
     if not isinstance(key, str) or not key.strip():
         raise MemOSInputError(f"key must be a non-blank string; got {key!r}")
+    check_unicode("key", key)
     if len(key) > MAX_KEY_LENGTH:
         raise MemOSInputError(f"key is {len(key)} characters; at most {MAX_KEY_LENGTH}")
     return key

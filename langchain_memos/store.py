@@ -113,8 +113,12 @@ class MemOSStore(BaseStore):
         check_instance("settings", settings, MemorySettings)
         check_instance("client", client, MemOSClient)
         check_instance("async_client", async_client, AsyncMemOSClient)
-        if isinstance(index_fields, str):
-            raise MemOSInputError("index_fields must be a sequence of field names, not a str")
+        if isinstance(index_fields, str) or not all(
+            isinstance(name, str) and name for name in index_fields or ()
+        ):
+            raise MemOSInputError(
+                f"index_fields must be a sequence of field names; got {index_fields!r}"
+            )
         self.index_fields = None if index_fields is None else frozenset(index_fields)
         self.rule = NamespaceRule(user=user, agent=agent, app=app, conversation=conversation)
         self.user_id = check_optional_id("user_id", user_id) or (settings and settings.user_id)

@@ -54,8 +54,11 @@ def offline_store() -> tuple[MemOSStore, FakeMemOS]:
 @pytest.mark.parametrize(
     ("op", "message"),
     [
-        (PutOp(("memories", ""), "k", {"content": "x"}), r"namespace\[1\] must be a non-blank"),
+        (PutOp(("memories", ""), "k", {"content": "x"}), r"namespace\[1\] must be a non-empty"),
         (PutOp(("memories", "u" * 101), "k", {"content": "x"}), "at most 100"),
+        (PutOp(("memories", "u1 "), "k", {"content": "x"}), "whitespace around it"),
+        (PutOp(("memories", "u\n1"), "k", {"content": "x"}), "control character"),
+        (SearchOp(("memories", "u.1"), None, 10, 0, None), "must not contain '.'"),
         (PutOp(NS, "k", ["not", "a", "dict"]), "must be a dict"),  # type: ignore[arg-type]
         (PutOp(NS, "k" * 257, {"content": "x"}), "key is 257 characters"),
         (PutOp(NS, "k", {"content": object()}), "JSON-serializable"),
