@@ -199,9 +199,11 @@ def put(
     """Write a record: update it in place, or add it through ``add/message`` in sync mode (so
     that it can be read back at once) and make the memory MemOS made of it hold it verbatim."""
     memories = yield from _of_key(target, namespace, key)
-    current: MemoryItem | None = _record(memories, key)
+    current = _record(memories, key)
     if current is None and not memories:
-        current = yield from _by_id(target, namespace, key)
+        # A put on the id of what MemOS abstracted replaces it with a record of that key.
+        replaced = yield from _by_id(target, namespace, key)
+        memories = [] if replaced is None else [replaced]
     if current is not None and _same_fields(current, record.fields):
         # What MemOS made of the old text no longer holds: only the record is kept.
         stale = [m.id for m in memories if m is not current and m.id]
@@ -214,9 +216,9 @@ def put(
         return
     # A changed filterable field: MemOS cannot change a memory's info, so the record is made
     # again (a new MemOS id), after the old one is gone; never two copies.
-    old = [m.id for m in [*memories, *([current] if current else [])] if m.id]
+    old = [m.id for m in memories if m.id]
     if old:
-        yield ("delete_memory", {"memory_ids": list(dict.fromkeys(old))})
+        yield ("delete_memory", {"memory_ids": old})
     info = {**namespace_info(namespace, key, target.user_id), **record.fields}
     scope = {
         "user_id": target.user_id,

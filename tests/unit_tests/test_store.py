@@ -338,3 +338,16 @@ def test_an_id_of_another_users_memory_reads_as_nothing() -> None:
     alice.put(("notes",), preference.key, {"content": "Alice's own note"})
     assert bob.get(("notes",), preference.key) is not None
     assert bob.get(("notes",), preference.key).value["kind"] == "preference"  # type: ignore[union-attr]
+
+
+def test_a_put_on_an_abstractions_id_replaces_it_with_a_record() -> None:
+    store, client = embedded_store(user=1)
+    store.put(NS, "drinks", {"content": "I like green tea"})
+    (preference,) = [i for i in store.search(NS, query="green tea") if i.key != "drinks"]
+    value = {"content": "Prefers oolong"}  # no other field: nothing forces a new memory
+    store.put(NS, preference.key, value)
+    item = store.get(NS, preference.key)
+    assert item is not None
+    assert item.value == value
+    assert sorted(i.key for i in store.search(NS)) == sorted(["drinks", preference.key])
+    assert len(memories_of(client, "u1")) == 2  # the record "drinks" and the new one
