@@ -23,7 +23,8 @@ update in place.
 ``offset + limit`` above that is refused); ``SearchItem.score`` is MemOS's relativity. Facts and
 preferences MemOS abstracted from the records come back too, keyed by their MemOS id, with a
 value ``{"kind": "fact" | "preference", "content": ..., "memos_id": ..., "source_key": ...}``;
-``get``, ``put`` and ``delete`` accept those ids. Without ``query``, the records under the prefix
+``get``, ``put`` and ``delete`` accept those ids (a put replaces the abstraction with a record of
+that key). Without ``query``, the records under the prefix
 are listed newest first, page by page (``get/memory``). ``filter`` compares top-level value
 fields (strings, numbers, booleans, ``None``) for equality, ``{"f": v}`` or ``{"f": {"$eq": v}}``;
 anything else (``$ne``, ``$gt``, nested paths, the text field) is refused with
