@@ -19,10 +19,12 @@ from langgraph.store.base import Item, SearchItem
 from langchain_memos._constants import MAX_PAGE_SIZE, MAX_RECALL_LIMIT
 from langchain_memos._exceptions import MemOSInputError, NotFoundError, WriteRefusedError
 from langchain_memos._store_scope import (
+    ITEM_FIELD,
     KEY_FIELD,
     USER_FIELD,
     NamespaceRule,
     Record,
+    item_id,
     join_value,
     namespace_info,
     namespace_of,
@@ -132,7 +134,7 @@ def _placed(
 
 def _of_key(target: Target, namespace: tuple[str, ...], key: str) -> Plan:
     """Every memory (records and what MemOS made of them) filed under ``namespace`` / ``key``."""
-    conditions = [*scope_filter(namespace, exact=True), {KEY_FIELD: key}]
+    conditions = [{ITEM_FIELD: item_id(namespace, key)}]
     page = yield (
         "get_memory",
         {

@@ -3,9 +3,10 @@
 The rule (:class:`NamespaceRule`) says which namespace element is the MemOS user, the agent, the
 app and the conversation. Every element is also written into the memory's ``info``, one field
 per depth (``lgs_ns1`` = ``"memories"``, ``lgs_ns2`` = ``"memories.u1"``, ...), with the depth
-(``lgs_depth``), the key (``lgs_key``) and the user (``lgs_user``): every request carries a
-filter on them (a read by MemOS id is checked against them), so no request reaches outside the
-namespace (or prefix) it was given, whichever elements are the scope.
+(``lgs_depth``), the key (``lgs_key``), namespace and key as one value (``lgs_item``) and the
+user (``lgs_user``). Every request carries a filter on them (a read by MemOS id is checked
+against them), so no request reaches outside the namespace (or prefix) it was given, whichever
+elements are the scope.
 LangGraph forbids ``.`` in labels, so the joined prefixes are unambiguous.
 
 A value is a record of one MemOS memory: its text (``content``, ``text`` or ``memory``; a dict
@@ -34,6 +35,7 @@ TEXT_FIELDS = ("content", "text", "memory")
 NS_FIELD = "lgs_ns"
 DEPTH_FIELD = "lgs_depth"
 KEY_FIELD = "lgs_key"
+ITEM_FIELD = "lgs_item"
 USER_FIELD = "lgs_user"
 VALUE_PREFIX = "lgv."
 # A value field longer than this (JSON-encoded) is not copied into info, and cannot be filtered.
@@ -118,8 +120,15 @@ def namespace_info(namespace: Sequence[str], key: str, user_id: str) -> dict[str
     }
     info[DEPTH_FIELD] = str(len(namespace))
     info[KEY_FIELD] = key
+    info[ITEM_FIELD] = item_id(namespace, key)
     info[USER_FIELD] = user_id
     return info
+
+
+def item_id(namespace: Sequence[str], key: str) -> str:
+    """One value that names ``namespace`` / ``key`` exactly: what finds a record by its key,
+    with one filter condition (an indexed lookup in the embedded engine)."""
+    return json.dumps([*namespace, key], ensure_ascii=False)
 
 
 def namespace_of(info: Mapping[str, Any] | None) -> tuple[str, ...] | None:
