@@ -21,10 +21,10 @@ def add(client: MemOSClient, text: str, info: dict[str, object]) -> None:
     )
 
 
-def found(client: MemOSClient, **conditions: str) -> list[str | None]:
+def found(client: MemOSClient, **conditions: str) -> list[str]:
     where = {"and": [{key: value} for key, value in conditions.items()]}
     page = client.get_memory(user_id="u1", filter=where, include_preference=False)
-    return sorted(m.memory_value for m in page.memory_detail_list)
+    return sorted(m.memory_value or "" for m in page.memory_detail_list)
 
 
 def test_info_filters_compare_as_before() -> None:
