@@ -51,16 +51,18 @@ def sentence(rng: random.Random) -> str:
     return f"The user {rng.choice(VERBS)} {rng.choice(SUBJECTS)} {rng.choice(WHEN)}."
 
 
-def operation(name: str, store: BaseStore, rng: random.Random, number: int) -> Callable[[], Any]:
+def operation(
+    name: str, store: BaseStore, rng: random.Random, number: int, items: int
+) -> Callable[[], Any]:
     """One call of ``name`` on ``store``, with its arguments drawn before the clock starts."""
     if name == "put_new":
         key, value = f"new-{number}", {"content": sentence(rng), "kind": "note"}
         return lambda: store.put(NS, key, value)
     if name == "put_update":
-        key, value = f"item-{rng.randrange(ITEMS)}", {"content": sentence(rng), "kind": "note"}
+        key, value = f"item-{rng.randrange(items)}", {"content": sentence(rng), "kind": "note"}
         return lambda: store.put(NS, key, value)
     if name == "get":
-        key = f"item-{rng.randrange(ITEMS)}"
+        key = f"item-{rng.randrange(items)}"
         return lambda: store.get(NS, key)
     if name == "search_query":
         query = f"{rng.choice(SUBJECTS)} {rng.choice(WHEN)}"
@@ -68,30 +70,28 @@ def operation(name: str, store: BaseStore, rng: random.Random, number: int) -> C
     return lambda: store.search(NS, limit=10)
 
 
-ITEMS = 300
-
-
-def fill(store: BaseStore, seed: int) -> float:
+def fill(store: BaseStore, seed: int, items: int) -> float:
     rng = random.Random(seed)
     started = time.perf_counter()
-    for number in range(ITEMS):
+    for number in range(items):
         store.put(NS, f"item-{number}", {"content": sentence(rng), "kind": "note"})
     return time.perf_counter() - started
 
 
-def requests_per_operation(engine: CountingEngine, store: MemOSStore) -> dict[str, dict[str, int]]:
+def requests_per_operation(
+    engine: CountingEngine, store: MemOSStore, items: int
+) -> dict[str, dict[str, int]]:
     """The MemOS requests one operation of each kind sends (after the fill)."""
     rng = random.Random(7)
     counts = {}
     for name in OPERATIONS:
         engine.requests.clear()
-        operation(name, store, rng, 10_000)()
+        operation(name, store, rng, 10_000, items)()
         counts[name] = dict(sorted(engine.requests.items()))
     return counts
 
 
 def main() -> int:
-    global ITEMS
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--items", type=int, default=300, help="records in each store first")
     parser.add_argument("--rounds", type=int, default=5)
@@ -99,7 +99,6 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results/store.json")
     args = parser.parse_args()
-    ITEMS = args.items
     started = time.perf_counter()
 
     engine = CountingEngine()
@@ -111,8 +110,12 @@ def main() -> int:
         "MemOSStore (serve, HTTP)": MemOSStore(http_client, user=1),
     }
     try:
-        fills = {name: round(fill(store, args.seed), 3) for name, store in stores.items()}
-        counts = requests_per_operation(engine, stores["MemOSStore (embedded)"])  # type: ignore[arg-type]
+        fills = {
+            name: round(fill(store, args.seed, args.items), 3) for name, store in stores.items()
+        }
+        embedded = stores["MemOSStore (embedded)"]
+        assert isinstance(embedded, MemOSStore)
+        counts = requests_per_operation(engine, embedded, args.items)
         samples: dict[str, dict[str, list[int]]] = {
             name: {op: [] for op in OPERATIONS} for name in stores
         }
@@ -124,7 +127,7 @@ def main() -> int:
             for name, op in blocks:
                 for _ in range(args.per_round):
                     number += 1
-                    call = operation(op, stores[name], rng, number)
+                    call = operation(op, stores[name], rng, number, args.items)
                     begin = time.perf_counter_ns()
                     call()
                     samples[name][op].append(time.perf_counter_ns() - begin)
