@@ -30,7 +30,7 @@ from langchain_memos.middleware import MemOSMiddleware
 from langchain_memos.outbox import Outbox
 from langchain_memos.scope import Scope
 from langchain_memos.settings import MemorySettings
-from tests.unit_tests.agent_fakes import CountingEngine
+from tests.fakes import CountingEngine
 
 ADD = "/add/message"
 # About 29k and 30k tokens: each fits one add/message request, the two together do not.

@@ -28,7 +28,7 @@ from langchain_memos import (
 )
 from langchain_memos.middleware import MemOSMiddleware
 from langchain_memos.outbox import Outbox, default_outbox_path
-from tests.unit_tests.agent_fakes import ScriptedToolModel
+from tests.fakes import ScriptedChatModel
 
 from .test_outbox import BASE_URL, KEY, Clock, FlakyMemOS, wait_until
 
@@ -84,7 +84,7 @@ def test_a_turn_close_could_not_deliver_is_kept_for_the_next_run_after_the_clien
         client_of(http) as client,
     ):
         memory = MemOSMiddleware(client, outbox=clock.outbox(path))
-        agent = create_agent(ScriptedToolModel(tool_calls=0), [], middleware=[memory])
+        agent = create_agent(ScriptedChatModel(tool_calls=0), [], middleware=[memory])
         agent.invoke({"messages": [HumanMessage("Where to go with kids?")]}, CONFIG)
         wait_until(lambda: down.attempts >= 1)
         assert memory.close(timeout=0.3) is False
@@ -140,7 +140,7 @@ async def test_a_turn_after_close_raises_instead_of_being_dropped(
 ) -> None:
     """fail_open (the default) is for MemOS failures, not for using a memory after close()."""
     memory = MemOSMiddleware(MemOSClient(embedded=":memory:"))
-    agent = create_agent(ScriptedToolModel(tool_calls=0), [], middleware=[memory])
+    agent = create_agent(ScriptedChatModel(tool_calls=0), [], middleware=[memory])
     payload: Any = {"messages": [HumanMessage("Where to go with kids?")]}
 
     async def turn() -> object:

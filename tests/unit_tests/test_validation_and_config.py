@@ -17,7 +17,7 @@ from langchain_memos import (
     MemOSInputError,
 )
 from langchain_memos._constants import DEFAULT_BASE_URL, GLOBAL_BASE_URL
-from tests.unit_tests.conftest import Client, FakeMemOS, build, call, envelope
+from tests.fakes import Client, FakeMemOS, build, call, envelope
 
 USER = {"user_id": "u1"}
 CONV = {"user_id": "u1", "conversation_id": "c1"}
