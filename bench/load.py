@@ -63,7 +63,7 @@ from _common import (
     serve_command,
     versions,
 )
-from engine_scale import Vocabulary, conversation, question
+from _conversations import Vocabulary, conversation, question
 
 from langchain_memos import AsyncMemOSClient
 from langchain_memos._constants import DEFAULT_CONNECTION_LIMITS, DEFAULT_TIMEOUT
