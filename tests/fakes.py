@@ -31,7 +31,7 @@ from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackMana
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
-from langchain_core.runnables import Runnable
+from langchain_core.runnables import Runnable, RunnableLambda
 from langchain_core.tools import BaseTool
 from pydantic import Field, PrivateAttr
 
@@ -252,7 +252,10 @@ class ScriptedChatModel(BaseChatModel):
     """A chat model that answers from a script and records every list of messages it is sent
     (system message included). It takes any tools: it decides its own answers.
 
-    - ``script``: it answers with these messages in turn, from the start again after the last.
+    - ``script``: it answers with these in turn, from the start again after the last; an
+      exception in the script is raised instead. Structured output
+      (``with_structured_output``, as the embedded engine's fine mode asks) answers with the
+      script's objects as they are.
     - ``reply``: it answers with ``reply(messages)``.
     - neither: a tool loop, per user turn ``tool_calls`` calls of a ``lookup`` tool, then
       ``answer``; decided from the messages alone (the AI messages since the latest human one),
@@ -261,7 +264,7 @@ class ScriptedChatModel(BaseChatModel):
     Each call first waits ``latency`` seconds (``asyncio.sleep`` on the async path).
     """
 
-    script: list[AIMessage] = Field(default_factory=list)
+    script: list[Any] = Field(default_factory=list)
     reply: Callable[[list[BaseMessage]], AIMessage] | None = None
     tool_calls: int = 3
     answer: str = "Here is your answer."
@@ -285,13 +288,24 @@ class ScriptedChatModel(BaseChatModel):
     ) -> Runnable[LanguageModelInput, AIMessage]:
         return self
 
-    def _next(self, messages: list[BaseMessage]) -> ChatResult:
+    def with_structured_output(self, schema: Any, **kwargs: Any) -> Runnable[Any, Any]:
+        return RunnableLambda(self._scripted)
+
+    def _scripted(self, messages: list[BaseMessage]) -> Any:
         self._calls.append(list(messages))
+        step = self.script[(len(self._calls) - 1) % len(self.script)]
+        if isinstance(step, Exception):
+            raise step
+        return step
+
+    def _next(self, messages: list[BaseMessage]) -> ChatResult:
         if self.reply is not None:
+            self._calls.append(list(messages))
             message = self.reply(messages)
         elif self.script:
-            message = self.script[(len(self._calls) - 1) % len(self.script)].model_copy()
+            message = self._scripted(messages).model_copy()
         else:
+            self._calls.append(list(messages))
             message = self._loop_step(messages)
         return ChatResult(generations=[ChatGeneration(message=message)])
 
