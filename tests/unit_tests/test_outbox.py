@@ -22,9 +22,10 @@ import httpx
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 
-from langchain_memos import MemOSChatMessageHistory, MemOSClient
-from langchain_memos._exceptions import (
+from langchain_memos import (
     DeadlineExceededError,
+    MemOSChatMessageHistory,
+    MemOSClient,
     MemOSError,
     MemOSInputError,
     OutboxFullError,
