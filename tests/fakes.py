@@ -299,14 +299,11 @@ class ScriptedChatModel(BaseChatModel):
         return step
 
     def _next(self, messages: list[BaseMessage]) -> ChatResult:
-        if self.reply is not None:
-            self._calls.append(list(messages))
-            message = self.reply(messages)
-        elif self.script:
+        if self.script and self.reply is None:
             message = self._scripted(messages).model_copy()
         else:
             self._calls.append(list(messages))
-            message = self._loop_step(messages)
+            message = self.reply(messages) if self.reply else self._loop_step(messages)
         return ChatResult(generations=[ChatGeneration(message=message)])
 
     def _loop_step(self, messages: list[BaseMessage]) -> AIMessage:
