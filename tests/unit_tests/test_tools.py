@@ -12,17 +12,12 @@ from langchain_tests.unit_tests import ToolsUnitTests
 from langchain_memos import AsyncMemOSClient, MemOSClient, MemOSInputError
 from langchain_memos.embedded import EmbeddedEngine
 from langchain_memos.tools import NOTHING_FOUND, create_memory_tools
+from tests.fakes import remembering_engine
 
 
 @pytest.fixture
 def engine() -> EmbeddedEngine:
-    engine = EmbeddedEngine()
-    MemOSClient(embedded=engine).add_message(
-        [{"role": "user", "content": "I always travel with my kids and my parents."}],
-        user_id="alice",
-        conversation_id="c1",
-    )
-    return engine
+    return remembering_engine()
 
 
 def test_the_model_sees_only_the_query_and_the_content(engine: EmbeddedEngine) -> None:
