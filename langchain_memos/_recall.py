@@ -123,7 +123,7 @@ class MemoryRecall:
             return self._failed(error, scope)
         return None
 
-    def _failure(self, error: Exception, scope: Scope) -> MemoryPrompt:
+    def _on_error(self, error: Exception, scope: Scope) -> MemoryPrompt:
         """What a failed search means, on either path (the one error policy of both)."""
         if isinstance(error, MemOSInputError):
             raise error  # a caller mistake, not an outage
@@ -144,7 +144,7 @@ class MemoryRecall:
         try:
             result = self._search_sync(query, scope)
         except Exception as error:
-            return self._failure(error, scope)
+            return self._on_error(error, scope)
         took = time.monotonic() - started
         if took > self.timeout:  # late, as an async search would be: not used either
             return self._failed(self._late(took), scope)
@@ -164,5 +164,5 @@ class MemoryRecall:
                 call = asyncio.to_thread(self._search_sync, query, scope)
             result = await asyncio.wait_for(call, self.timeout)
         except Exception as error:
-            return self._failure(error, scope)
+            return self._on_error(error, scope)
         return self.builder.build(result, query)
