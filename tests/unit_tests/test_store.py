@@ -8,10 +8,6 @@ from typing import Any
 
 import httpx
 import pytest
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessage
-from langchain_core.outputs import ChatResult
-from langchain_core.runnables import Runnable, RunnableLambda
 from langgraph.store.base import GetOp, ListNamespacesOp, PutOp, SearchOp
 
 from langchain_memos import (
@@ -24,7 +20,7 @@ from langchain_memos import (
     WriteRefusedError,
 )
 from langchain_memos.embedded._fine import ExtractedFact, ExtractedPreference, Extraction
-from tests.unit_tests.conftest import FakeMemOS, envelope
+from tests.fakes import FakeMemOS, ScriptedChatModel, envelope
 
 NS = ("memories", "u1")
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -270,36 +266,27 @@ def test_index_fields_keep_other_fields_out_of_filters_and_edits_in_place() -> N
         store.search(NS, filter={"modified_at": "10:05"})
 
 
-class Abstracting(BaseChatModel):
-    """A fine-mode model that abstracts every turn as the cloud does: into two facts and a
-    preference, none of them the text that was put."""
-
-    @property
-    def _llm_type(self) -> str:
-        return "abstracting"
-
-    def _generate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> ChatResult:
-        raise NotImplementedError
-
-    def with_structured_output(self, schema: Any, **kwargs: Any) -> Runnable[Any, Any]:
-        extraction = Extraction(
-            facts=[
-                ExtractedFact(key="Home", value="The user lives in Shanghai.", tags=["home"]),
-                ExtractedFact(key="Noise", value="Downtown noise bothers the user.", tags=[]),
-            ],
-            preferences=[
-                ExtractedPreference(
-                    preference="The user prefers quiet neighbourhoods.",
-                    preference_type="implicit_preference",
-                    reasoning="They complained about noise.",
-                )
-            ],
+# A fine-mode model that abstracts every turn as the cloud does: into two facts and a preference,
+# none of them the text that was put.
+ABSTRACTION = Extraction(
+    facts=[
+        ExtractedFact(key="Home", value="The user lives in Shanghai.", tags=["home"]),
+        ExtractedFact(key="Noise", value="Downtown noise bothers the user.", tags=[]),
+    ],
+    preferences=[
+        ExtractedPreference(
+            preference="The user prefers quiet neighbourhoods.",
+            preference_type="implicit_preference",
+            reasoning="They complained about noise.",
         )
-        return RunnableLambda(lambda _prompt: extraction)
+    ],
+)
 
 
 def test_a_memos_that_abstracts_the_text_still_holds_the_record_verbatim() -> None:
-    client = MemOSClient(embedded=EmbeddedEngine(chat_model=Abstracting()))
+    client = MemOSClient(
+        embedded=EmbeddedEngine(chat_model=ScriptedChatModel(script=[ABSTRACTION]))
+    )
     store = MemOSStore(client, user=1)
     text = "I live in Shanghai; the noise downtown drives me mad."
     store.put(NS, "home", {"content": text})

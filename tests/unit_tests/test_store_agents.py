@@ -20,15 +20,15 @@ from langgraph.store.base import BaseStore
 from typing_extensions import TypedDict
 
 from langchain_memos import MemOSClient, MemOSStore
-from tests.unit_tests.agent_fakes import ReplayModel
+from tests.fakes import ScriptedChatModel
 
 langmem = pytest.importorskip("langmem")
 USER: RunnableConfig = {"configurable": {"langgraph_user_id": "alice", "thread_id": "t1"}}
 NS = ("memories", "alice")
 
 
-class ToolScript(ReplayModel):
-    """``ReplayModel`` whose ``bind_tools`` gives a ``RunnableBinding``, as trustcall (behind
+class ToolScript(ScriptedChatModel):
+    """``ScriptedChatModel`` whose ``bind_tools`` gives a ``RunnableBinding``, as trustcall (behind
     langmem's managers) expects of a chat model."""
 
     def bind_tools(
