@@ -9,7 +9,8 @@ from typing import Any, Literal, TypeAlias
 
 import httpx
 
-from langchain_memos._base_client import APIRequest, check_timeout, drop_none
+from langchain_memos._base_client import APIRequest, drop_none
+from langchain_memos._config import check_timeout
 from langchain_memos._constants import MAX_PAGE_SIZE
 from langchain_memos._exceptions import MemOSInputError
 from langchain_memos._validation import (

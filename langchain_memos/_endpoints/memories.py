@@ -8,7 +8,8 @@ from urllib.parse import quote
 
 import httpx
 
-from langchain_memos._base_client import APIRequest, check_timeout, drop_none
+from langchain_memos._base_client import APIRequest, drop_none
+from langchain_memos._config import check_timeout
 from langchain_memos._constants import MAX_MESSAGE_LIMIT, MAX_PAGE_SIZE
 from langchain_memos._endpoints.scopes import (
     check_filter,

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, Literal
 
 import httpx
 
-from langchain_memos._base_client import APIRequest, check_timeout, drop_none
+from langchain_memos._base_client import APIRequest, Call, Flow, Sleep, drop_none
+from langchain_memos._config import check_timeout
 from langchain_memos._endpoints.scopes import recall_scope, write_scope
-from langchain_memos._exceptions import MemOSInputError
+from langchain_memos._exceptions import DeadlineExceededError, MemOSInputError
 from langchain_memos._validation import (
     check_bool,
     check_fraction,
@@ -20,6 +22,7 @@ from langchain_memos._validation import (
     check_messages,
     check_optional_id,
     check_optional_str,
+    check_seconds,
     check_str_list,
     check_text,
 )
@@ -89,6 +92,27 @@ def get_status(
         finish=fill_id,
         timeout=check_timeout(timeout),
     )
+
+
+def wait_for_task(
+    task_id: str, *, timeout: float = 60.0, interval: float = 0.5
+) -> Flow[TaskStatus]:
+    """Poll ``get/status`` until the task is ``completed`` or ``failed``.
+
+    Raises:
+        DeadlineExceededError: the task was still running after ``timeout`` seconds (it
+            goes on in MemOS; a later ``get_status`` shows how it ended).
+    """
+    deadline = time.monotonic() + check_seconds("timeout", timeout, high=86400, allow_zero=True)
+    interval = check_seconds("interval", interval, high=60, allow_zero=True)
+    while True:
+        status: TaskStatus = yield Call(get_status(task_id))
+        if status.done:
+            return status
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise DeadlineExceededError(f"task {task_id} still {status.status!r} after {timeout} s")
+        yield Sleep(min(interval, remaining))
 
 
 def extract_memory(

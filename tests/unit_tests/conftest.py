@@ -72,8 +72,8 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     async def fake_async_sleep(delay: float) -> None:
         recorded.append(delay)
 
-    monkeypatch.setattr("langchain_memos.client.time.sleep", recorded.append)
-    monkeypatch.setattr("langchain_memos.client.asyncio.sleep", fake_async_sleep)
+    monkeypatch.setattr("langchain_memos._drivers.time.sleep", recorded.append)
+    monkeypatch.setattr("langchain_memos._drivers.asyncio.sleep", fake_async_sleep)
     return recorded
 
 

@@ -149,12 +149,12 @@ def project_vcr() -> Any:
 def exercise(surfaces: Surfaces, monkeypatch: pytest.MonkeyPatch) -> list[httpx.Request]:
     """Every component, every outcome; returns the requests that carried the key."""
     sent: list[httpx.Request] = []
-    monkeypatch.setattr("langchain_memos.client.time.sleep", lambda _: None)
+    monkeypatch.setattr("langchain_memos._drivers.time.sleep", lambda _: None)
 
     async def no_sleep(_: float) -> None:
         return None
 
-    monkeypatch.setattr("langchain_memos.client.asyncio.sleep", no_sleep)
+    monkeypatch.setattr("langchain_memos._drivers.asyncio.sleep", no_sleep)
 
     # Success, over httpcore's real HTTP/1.1 code.
     ok = json_bytes({"code": 0, "data": SEARCH_DATA, "message": "ok"})
