@@ -10,8 +10,7 @@ from typing import Any, Literal
 import httpx
 
 from langchain_memos._base_client import APIRequest, Call, Flow, Sleep, drop_none
-from langchain_memos._config import check_timeout
-from langchain_memos._endpoints.scopes import recall_scope, write_scope
+from langchain_memos._endpoints.scopes import post, recall_scope, write_scope
 from langchain_memos._exceptions import DeadlineExceededError, MemOSInputError
 from langchain_memos._validation import (
     check_bool,
@@ -61,15 +60,10 @@ def add_feedback(
         user_id=check_id("user_id", user_id),
         conversation_id=check_optional_id("conversation_id", conversation_id),
         feedback_content=check_text("feedback_content", feedback_content),
-        agent_id=check_optional_id("agent_id", agent_id),
-        app_id=check_optional_id("app_id", app_id),
         feedback_time=check_optional_str("feedback_time", feedback_time),
-        allow_public=check_bool("allow_public", allow_public),
-        allow_knowledgebase_ids=check_str_list("allow_knowledgebase_ids", allow_knowledgebase_ids),
+        **write_scope(agent_id, app_id, allow_public, allow_knowledgebase_ids),
     )
-    return APIRequest(
-        "POST", "/add/feedback", TaskResult, body=body, write=True, timeout=check_timeout(timeout)
-    )
+    return post("/add/feedback", TaskResult, body, write=True, timeout=timeout)
 
 
 def get_status(
@@ -84,14 +78,7 @@ def get_status(
             status.task_id = task_id
         return status
 
-    return APIRequest(
-        "POST",
-        "/get/status",
-        TaskStatus,
-        body={"task_id": task_id},
-        finish=fill_id,
-        timeout=check_timeout(timeout),
-    )
+    return post("/get/status", TaskStatus, {"task_id": task_id}, finish=fill_id, timeout=timeout)
 
 
 def wait_for_task(
@@ -131,9 +118,7 @@ def extract_memory(
     if types is not None and not set(types) <= {"memory", "preference"}:
         raise MemOSInputError(f"extraction_types may hold 'memory' and 'preference'; got {types}")
     body = drop_none(messages=checked, extraction_types=types, model=model)
-    return APIRequest(
-        "POST", "/extract/memory", ExtractMemoryResult, body=body, timeout=check_timeout(timeout)
-    )
+    return post("/extract/memory", ExtractMemoryResult, body, timeout=timeout)
 
 
 def rerank(
@@ -154,9 +139,7 @@ def rerank(
         model=model,
         top_n=check_int("top_n", top_n, low=1),
     )
-    return APIRequest(
-        "POST", "/rerank", RerankResult, body=body, enveloped=False, timeout=check_timeout(timeout)
-    )
+    return post("/rerank", RerankResult, body, enveloped=False, timeout=timeout)
 
 
 def chat(
@@ -211,13 +194,13 @@ def chat(
         temperature=check_fraction("temperature", temperature, high=2.0),
         top_p=check_fraction("top_p", top_p),
         add_message_on_answer=check_bool("add_message_on_answer", add_message_on_answer),
-        **write_scope(agent_id, app_id, tags, info, allow_public, allow_knowledgebase_ids),
+        **write_scope(
+            agent_id, app_id, allow_public, allow_knowledgebase_ids, tags=tags, info=info
+        ),
         source=source,
         stream=False,
     )
-    return APIRequest(
-        "POST", "/chat", ChatResult, body=body, write=True, timeout=check_timeout(timeout)
-    )
+    return post("/chat", ChatResult, body, write=True, timeout=timeout)
 
 
 def as_stream(request: APIRequest[Any]) -> APIRequest[Any]:
