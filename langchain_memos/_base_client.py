@@ -89,7 +89,7 @@ def drop_none(**fields: Any) -> dict[str, Any]:
     return {key: value for key, value in fields.items() if value is not None}
 
 
-def log_response(request: APIRequest[Any], status: int, started: float, now: float) -> None:
+def _log_response(request: APIRequest[Any], status: int, started: float, now: float) -> None:
     if logger.isEnabledFor(logging.DEBUG):
         logger.debug(
             "%s %s -> %d in %.1f ms", request.method, request.path, status, (now - started) * 1e3
@@ -214,7 +214,7 @@ def _attempts(config: ClientConfig, request: APIRequest[Any], *, stream: bool) -
             if delay is None:
                 raise error from exc
         else:
-            log_response(request, response.status_code, started, time.perf_counter())
+            _log_response(request, response.status_code, started, time.perf_counter())
             if stream and is_event_stream(response):
                 return response
             if stream:

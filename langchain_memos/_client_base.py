@@ -58,6 +58,8 @@ Embedded = Union[str, "os.PathLike[str]", "EmbeddedEngine", None]
 
 
 class BaseMemOSClient:
+    """What both clients are, apart from how they send: settings, copies, identity, lifecycle."""
+
     _http_client_type: type[httpx.Client | httpx.AsyncClient]
     _owns_http: bool
     _preconfigured: bool  # the pool carries this client's headers and timeout already

@@ -66,7 +66,8 @@ def fake() -> FakeMemOS:
 
 @pytest.fixture
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Record the client's back-off sleeps instead of waiting them out."""
+    """Record what the clients' drivers sleep instead of sleeping: the retry waits and
+    ``wait_for_task``'s polls. (``no_backoff`` records the retry waits the policy asks for.)"""
     recorded: list[float] = []
 
     async def fake_async_sleep(delay: float) -> None:
