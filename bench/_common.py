@@ -1,13 +1,15 @@
-"""What every benchmark reports about itself: percentiles, the machine and the code it measured."""
+"""What every benchmark shares: latency summaries, the report's head and end, and ``serve``."""
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import os
 import platform
 import select
 import shutil
+import socket
 import sqlite3
 import statistics
 import subprocess
@@ -32,17 +34,39 @@ def percentile(ordered: Sequence[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
+_STATISTICS: dict[str, Callable[[list[float]], float]] = {
+    "p50": lambda ordered: percentile(ordered, 0.50),
+    "p95": lambda ordered: percentile(ordered, 0.95),
+    "p99": lambda ordered: percentile(ordered, 0.99),
+    "mean": statistics.fmean,
+    "min": lambda ordered: ordered[0],
+    "max": lambda ordered: ordered[-1],
+    "stdev": statistics.stdev,
+}
+
+
+def summary(
+    values: Sequence[float],
+    *,
+    scale: float = 1.0,
+    unit: str = "",
+    digits: int = 3,
+    stats: Sequence[str] = ("n", "p50", "p95", "p99", "mean", "max"),
+) -> dict[str, float]:
+    """The ``stats`` of ``values * scale``, each rounded to ``digits`` and keyed with the
+    ``unit`` suffix (``p50_ms``); ``n`` is the number of values."""
+    ordered = sorted(value * scale for value in values)
+    return {
+        name if name == "n" else name + unit: len(ordered)
+        if name == "n"
+        else round(_STATISTICS[name](ordered), digits)
+        for name in stats
+    }
+
+
 def latency_ms(samples_ns: Sequence[int], *, digits: int = 3) -> dict[str, float]:
     """n, p50, p95, p99, mean and max of latencies given in nanoseconds, in milliseconds."""
-    ms = sorted(value / 1e6 for value in samples_ns)
-    return {
-        "n": len(ms),
-        "p50_ms": round(percentile(ms, 0.50), digits),
-        "p95_ms": round(percentile(ms, 0.95), digits),
-        "p99_ms": round(percentile(ms, 0.99), digits),
-        "mean_ms": round(statistics.fmean(ms), digits),
-        "max_ms": round(ms[-1], digits),
-    }
+    return summary(samples_ns, scale=1e-6, unit="_ms", digits=digits)
 
 
 def cpu_model() -> str:
@@ -102,6 +126,17 @@ def versions(*names: str) -> dict[str, str]:
     return {"sqlite": sqlite3.sqlite_version, **{name: version(name) for name in names}}
 
 
+def report_head(benchmark: str, packages: Sequence[str], **machine: Any) -> dict[str, Any]:
+    """The first keys of every report: which bench, when, on what code, machine and versions."""
+    return {
+        "benchmark": benchmark,
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "code": code_under_test(),
+        "machine": machine_info(**machine),
+        "versions": versions(*packages),
+    }
+
+
 def finish(
     report: dict[str, Any], out: Path, print_table: Callable[[dict[str, Any]], None], elapsed: float
 ) -> int:
@@ -116,12 +151,24 @@ def finish(
 # ---- child processes -----------------------------------------------------------------------
 
 START_TIMEOUT = 30.0
+TOKEN = "bench-serve-token"  # noqa: S105 - a throwaway token for loopback servers a bench starts
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def serve_command(db: str | Path = ":memory:", port: int = 0) -> list[str]:
     """``python -m langchain_memos serve`` on ``db`` and ``port`` (0: a free one)."""
     command = [sys.executable, "-m", "langchain_memos", "serve", "--port", str(port)]
     return [*command, "--db", str(db)]
+
+
+def start_serve(db: str | Path = ":memory:") -> ChildProcess:
+    """``serve`` on ``db`` and a free port, with :data:`TOKEN` (``MEMOS_SERVE_TOKEN``)."""
+    return ChildProcess.start(serve_command(db), env={**os.environ, "MEMOS_SERVE_TOKEN": TOKEN})
 
 
 @dataclass
@@ -147,6 +194,10 @@ class ChildProcess:
             notes = process.stop()
             raise SystemExit(f"{' '.join(command[1:])} did not start:\n{notes}")
         return process
+
+    @property
+    def port(self) -> int:
+        return int(self.url.split("://", 1)[1].split("/", 1)[0].rpartition(":")[2])
 
     @property
     def pid(self) -> int:

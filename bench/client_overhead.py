@@ -18,29 +18,35 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import gc
-import json
-import multiprocessing
-import os
 import random
-import statistics
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import asdict, dataclass
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 import httpx
-from _common import code_under_test, finish, machine_info, percentile, usable_cpus, versions
+from _common import finish, report_head, summary, usable_cpus
+from _interleave import bootstrap_ratio_ci, run_async, run_sync
+from _loopback import (
+    API_PREFIX,
+    SEARCH_PATH,
+    SEARCH_RESPONSE,
+    SEARCH_RESPONSE_BYTES,
+    WireRequest,
+    alast_request,
+    check_same_request,
+    choose_cpus,
+    encode,
+    last_request,
+    loopback_server,
+    pin,
+)
 
 from langchain_memos import AsyncMemOSClient, MemOSClient
 from langchain_memos.types import SearchMemoryResult
 
-API_PREFIX = "/api/openmem/v1"
-SEARCH_PATH = API_PREFIX + "/search/memory"
 API_KEY = "bench-key"
 TARGET_RATIO = 1.05
 RESULTS = Path(__file__).resolve().parent / "results" / "client_overhead.json"
@@ -49,245 +55,6 @@ RESULTS = Path(__file__).resolve().parent / "results" / "client_overhead.json"
 QUERY = "What should I cook for dinner tonight?"
 USER_ID = "memos_user_123"
 CONVERSATION_ID = "memos_conversation_123"
-
-# The documented example answer of search/memory (shared/memos_api.md 1.5).
-SEARCH_RESPONSE: dict[str, Any] = {
-    "code": 0,
-    "message": "ok",
-    "data": {
-        "memory_detail_list": [
-            {
-                "id": "c6c63472-25d3-49ee-b360-9b0702d96781",
-                "memory_key": "Spicy Food Preference",
-                "memory_value": "User likes spicy food but doesn't like heavy oil dishes, ...",
-                "memory_type": "UserMemory",
-                "create_time": 1762674694466,
-                "conversation_id": "memos_conversation_123",
-                "status": "activated",
-                "confidence": 0.99,
-                "tags": ["Dietary Preference", "Spicy", "Heavy Oil"],
-                "update_time": 1762674694423,
-                "relativity": 0.00242424,
-            }
-        ],
-        "preference_detail_list": [
-            {
-                "id": "46d8372d-241a-4ffc-890b-ae13c90d5565",
-                "preference_type": "explicit_preference",
-                "preference": "User likes spicy food but dislikes heavy oil spicy food.",
-                "reasoning": "In the first query, the user explicitly stated ...",
-                "create_time": 1762675342352,
-                "conversation_id": "memos_conversation_123",
-                "status": "activated",
-                "update_time": 1762674923302,
-            }
-        ],
-        "tool_memory_detail_list": [],
-        "skill_detail_list": [],
-        "preference_note": (
-            "\n# Note:\nFactual memory is a summary of facts, while preference memory is a "
-            "summary of user preferences.\nYour reply must not violate any of the user's "
-            "preferences, whether explicit or implicit, and briefly explain why you answered "
-            "this way to avoid conflicts.\n"
-        ),
-    },
-}
-
-
-# ---- the loopback server ---------------------------------------------------------------------
-#
-# An asyncio Protocol in its own process, answering with precomputed bytes. Chosen over
-# ``http.server.ThreadingHTTPServer``: that one starts a thread per connection and parses every
-# request with ``email.parser`` (~100 us of server CPU per request, and jittery), while this one
-# does a few microseconds of work per request. A fast, constant server is the conservative
-# choice: it shrinks the shared part of each round trip, so the ratio shows the client's cost
-# rather than hiding it behind the server's. A separate process keeps the server off the GIL of
-# the client being measured; with two or more CPUs each side is pinned to its own.
-
-MAX_REQUEST_BYTES = 1 << 20
-
-
-def _http_response(status: bytes, body: bytes, content_type: bytes = b"application/json") -> bytes:
-    head = (
-        b"HTTP/1.1 " + status + b"\r\n"
-        b"Content-Type: " + content_type + b"\r\n"
-        b"Content-Length: " + str(len(body)).encode() + b"\r\n"
-        b"Connection: keep-alive\r\n\r\n"
-    )
-    return head + body
-
-
-def _encode(value: object) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-SEARCH_RESPONSE_BYTES = _encode(SEARCH_RESPONSE)
-LAST_REQUEST_PATH = "/__last_search_request__"
-_OK = _http_response(b"200 OK", SEARCH_RESPONSE_BYTES)
-_NOT_FOUND = _http_response(b"404 Not Found", _encode({"code": 40400, "message": "not found"}))
-_SEARCH_LINE = b"POST " + SEARCH_PATH.encode() + b" HTTP/1.1"
-_LAST_LINE = b"GET " + LAST_REQUEST_PATH.encode() + b" HTTP/1.1"
-
-
-class _LoopbackProtocol(asyncio.Protocol):
-    """HTTP/1.1 keep-alive, one request at a time per connection, Content-Length bodies only.
-
-    ``GET /__last_search_request__`` answers with the raw bytes of the latest search request,
-    so that the script can compare what the client and the bare caller really sent.
-    """
-
-    last_search_request = b""
-
-    def __init__(self) -> None:
-        self._buffer = bytearray()
-        self._transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
-
-    def data_received(self, data: bytes) -> None:
-        transport = self._transport
-        assert transport is not None
-        self._buffer += data
-        if len(self._buffer) > MAX_REQUEST_BYTES:
-            transport.close()
-            return
-        while True:
-            end = self._buffer.find(b"\r\n\r\n")
-            if end < 0:
-                return
-            lines = bytes(self._buffer[:end]).split(b"\r\n")
-            length = 0
-            for line in lines[1:]:
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            total = end + 4 + length
-            if len(self._buffer) < total:
-                return
-            if lines[0] == _SEARCH_LINE:
-                _LoopbackProtocol.last_search_request = bytes(self._buffer[:total])
-                transport.write(_OK)
-            elif lines[0] == _LAST_LINE:
-                raw = _LoopbackProtocol.last_search_request
-                transport.write(_http_response(b"200 OK", raw, b"application/octet-stream"))
-            else:
-                transport.write(_NOT_FOUND)
-            del self._buffer[:total]
-
-
-def _pin(cpu: int | None) -> None:
-    if cpu is not None and hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {cpu})
-
-
-def _serve(ready: Connection, cpu: int | None) -> None:
-    """The server process: report the port on ``ready``, then serve until terminated."""
-    _pin(cpu)
-
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        server = await loop.create_server(_LoopbackProtocol, "127.0.0.1", 0, backlog=16)
-        ready.send(server.sockets[0].getsockname()[1])
-        ready.close()
-        async with server:
-            await server.serve_forever()
-
-    asyncio.run(main())
-
-
-# ---- measurement -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Summary:
-    n: int
-    p50_us: float
-    p95_us: float
-    mean_us: float
-    min_us: float
-    max_us: float
-    stdev_us: float
-
-
-def summarise(samples_ns: Sequence[int]) -> Summary:
-    us = sorted(value / 1000 for value in samples_ns)
-    return Summary(
-        n=len(us),
-        p50_us=round(percentile(us, 0.50), 2),
-        p95_us=round(percentile(us, 0.95), 2),
-        mean_us=round(statistics.fmean(us), 2),
-        min_us=round(us[0], 2),
-        max_us=round(us[-1], 2),
-        stdev_us=round(statistics.stdev(us), 2),
-    )
-
-
-def _block_schedule(names: Sequence[str], n: int, block: int, rng: random.Random) -> list[str]:
-    """Blocks of ``block`` calls per series, the series shuffled anew every round."""
-    schedule: list[str] = []
-    rounds = -(-n // block)
-    for _ in range(rounds):
-        order = list(names)
-        rng.shuffle(order)
-        schedule.extend(order)
-    return schedule
-
-
-def run_sync(
-    calls: dict[str, Callable[[], object]], *, n: int, warmup: int, block: int, rng: random.Random
-) -> dict[str, list[int]]:
-    samples: dict[str, list[int]] = {name: [] for name in calls}
-    for _ in range(warmup):
-        for call in calls.values():
-            call()
-    gc.collect()
-    clock = time.perf_counter_ns
-    for name in _block_schedule(list(calls), n, block, rng):
-        call, out = calls[name], samples[name]
-        for _ in range(min(block, n - len(out))):
-            started = clock()
-            call()
-            out.append(clock() - started)
-    return samples
-
-
-async def run_async(
-    calls: dict[str, Callable[[], Awaitable[object]]],
-    *,
-    n: int,
-    warmup: int,
-    block: int,
-    rng: random.Random,
-) -> dict[str, list[int]]:
-    samples: dict[str, list[int]] = {name: [] for name in calls}
-    for _ in range(warmup):
-        for call in calls.values():
-            await call()
-    gc.collect()
-    clock = time.perf_counter_ns
-    for name in _block_schedule(list(calls), n, block, rng):
-        call, out = calls[name], samples[name]
-        for _ in range(min(block, n - len(out))):
-            started = clock()
-            await call()
-            out.append(clock() - started)
-    return samples
-
-
-def bootstrap_ratio_ci(
-    numerator: Sequence[int], denominator: Sequence[int], *, rounds: int, rng: random.Random
-) -> tuple[float, float] | None:
-    """95% bootstrap interval of median(numerator) / median(denominator)."""
-    if rounds <= 0:
-        return None
-    ratios = sorted(
-        statistics.median(rng.choices(numerator, k=len(numerator)))
-        / statistics.median(rng.choices(denominator, k=len(denominator)))
-        for _ in range(rounds)
-    )
-    return round(percentile(ratios, 0.025), 4), round(percentile(ratios, 0.975), 4)
 
 
 # ---- the series: client, bare post, bare post + json(), each sync and async ---------------------
@@ -304,44 +71,7 @@ def _bare_headers() -> dict[str, str]:
 
 def _request_body() -> bytes:
     # Exactly the bytes MemOSClient encodes for the same call; check_same_request() proves it.
-    return _encode({"query": QUERY, "user_id": USER_ID, "conversation_id": CONVERSATION_ID})
-
-
-WireRequest = tuple[bytes, list[tuple[bytes, bytes]], bytes]
-
-
-def _wire_view(raw: bytes) -> WireRequest:
-    """Request line, headers (lower-cased names, sorted: order carries no meaning) and body."""
-    head, _, body = raw.partition(b"\r\n\r\n")
-    line, *fields = head.split(b"\r\n")
-    headers = []
-    for field in fields:
-        name, _, value = field.partition(b":")
-        headers.append((name.strip().lower(), value.strip()))
-    return line, sorted(headers), body
-
-
-def last_request(port: int) -> WireRequest:
-    answer = httpx.get(f"http://127.0.0.1:{port}{LAST_REQUEST_PATH}")
-    answer.raise_for_status()
-    return _wire_view(answer.content)
-
-
-async def alast_request(port: int) -> WireRequest:
-    async with httpx.AsyncClient() as http:
-        answer = await http.get(f"http://127.0.0.1:{port}{LAST_REQUEST_PATH}")
-    answer.raise_for_status()
-    return _wire_view(answer.content)
-
-
-def check_same_request(sent: dict[str, WireRequest]) -> None:
-    """Fail unless every series put the same request on the wire (seen by the server)."""
-    reference_name, reference = next(iter(sent.items()))
-    for name, request in sent.items():
-        if request != reference:
-            raise SystemExit(
-                f"{name} and {reference_name} sent different requests:\n{request}\n{reference}"
-            )
+    return encode({"query": QUERY, "user_id": USER_ID, "conversation_id": CONVERSATION_ID})
 
 
 def check_answers(client_result: object, bare_json: object) -> None:
@@ -432,18 +162,27 @@ async def measure_async(
 # ---- report ------------------------------------------------------------------------------------
 
 
+def summarise(samples_ns: Sequence[int]) -> dict[str, float]:
+    stats = ("n", "p50", "p95", "mean", "min", "max", "stdev")
+    return summary(samples_ns, scale=1e-3, unit="_us", digits=2, stats=stats)
+
+
 def ratios(
-    samples: dict[str, list[int]], stats: dict[str, Summary], *, bootstrap: int, rng: random.Random
+    samples: dict[str, list[int]],
+    stats: dict[str, dict[str, float]],
+    *,
+    bootstrap: int,
+    rng: random.Random,
 ) -> dict[str, Any]:
     client = stats["client"]
     out: dict[str, Any] = {}
     for baseline in ("bare_post", "bare_post_json"):
         base = stats[baseline]
         out[f"vs_{baseline}"] = {
-            "p50": round(client.p50_us / base.p50_us, 4),
-            "p95": round(client.p95_us / base.p95_us, 4),
-            "mean": round(client.mean_us / base.mean_us, 4),
-            "p50_overhead_us": round(client.p50_us - base.p50_us, 2),
+            "p50": round(client["p50_us"] / base["p50_us"], 4),
+            "p95": round(client["p95_us"] / base["p95_us"], 4),
+            "mean": round(client["mean_us"] / base["mean_us"], 4),
+            "p50_overhead_us": round(client["p50_us"] - base["p50_us"], 2),
             "p50_ci95": bootstrap_ratio_ci(
                 samples["client"], samples[baseline], rounds=bootstrap, rng=rng
             ),
@@ -460,11 +199,8 @@ def print_table(report: dict[str, Any]) -> None:
         f"warmup={config['warmup']}, blocks of {config['block']}"
     )
     print(f"{'series':<22}{'p50 us':>10}{'p95 us':>10}{'mean us':>10}")
-    for name, summary in report["series"].items():
-        print(
-            f"{name:<22}{summary['p50_us']:>10.1f}{summary['p95_us']:>10.1f}"
-            f"{summary['mean_us']:>10.1f}"
-        )
+    for name, row in report["series"].items():
+        print(f"{name:<22}{row['p50_us']:>10.1f}{row['p95_us']:>10.1f}{row['mean_us']:>10.1f}")
     for mode in ("sync", "async"):
         for baseline in ("bare_post", "bare_post_json"):
             ratio = report["ratios"][mode][f"vs_{baseline}"]
@@ -493,31 +229,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def _choose_cpus(no_pin: bool) -> tuple[int, int] | None:
-    if no_pin or not hasattr(os, "sched_getaffinity"):
-        return None
-    cpus = sorted(os.sched_getaffinity(0))
-    return (cpus[0], cpus[1]) if len(cpus) >= 2 else None
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     rng = random.Random(args.seed)
     usable = usable_cpus()  # before pinning narrows it
-    pinned = _choose_cpus(args.no_pin)
-    context = multiprocessing.get_context("spawn")
-    ready, ready_child = context.Pipe(duplex=False)
-    server = context.Process(
-        target=_serve, args=(ready_child, pinned[1] if pinned else None), daemon=True
-    )
-    server.start()
-    ready_child.close()
+    pinned = choose_cpus(args.no_pin)
     started = time.perf_counter()
-    try:
-        if not ready.poll(30):
-            raise SystemExit("the loopback server did not start within 30 s")
-        port: int = ready.recv()
-        _pin(pinned[0] if pinned else None)
+    with loopback_server(pinned[1] if pinned else None) as port:
+        pin(pinned[0] if pinned else None)
         gc.collect()
         gc.freeze()  # setup objects out of the collector's way: less noise for every series
         sync_samples, sync_sent = measure_sync(
@@ -526,34 +245,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         async_samples, async_sent = asyncio.run(
             measure_async(port, n=args.n, warmup=args.warmup, block=args.block, rng=rng)
         )
-    finally:
-        server.terminate()
-        server.join(10)
-        if server.is_alive():
-            server.kill()
-            server.join(10)
     elapsed = time.perf_counter() - started
     sent = {**sync_sent, **async_sent}
     check_same_request(sent)
     request_line, request_headers, request_body = next(iter(sent.values()))
 
-    series: dict[str, Summary] = {}
+    series: dict[str, dict[str, float]] = {}
     report_ratios: dict[str, Any] = {}
     for mode, samples in (("sync", sync_samples), ("async", async_samples)):
         stats = {name: summarise(values) for name, values in samples.items()}
-        series.update({f"{mode}_{name}": summary for name, summary in stats.items()})
+        series.update({f"{mode}_{name}": stat for name, stat in stats.items()})
         report_ratios[mode] = ratios(samples, stats, bootstrap=args.bootstrap, rng=rng)
+    packages = ("httpx", "httpcore", "h11", "anyio", "pydantic", "pydantic-core", "langchain-memos")
     report: dict[str, Any] = {
-        "benchmark": "client_overhead",
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "code": code_under_test(),
-        "machine": machine_info(
+        **report_head(
+            "client_overhead",
+            packages,
             usable_cpus=usable,
             pinned_client_cpu=pinned[0] if pinned else None,
             pinned_server_cpu=pinned[1] if pinned else None,
-        ),
-        "versions": versions(
-            "httpx", "httpcore", "h11", "anyio", "pydantic", "pydantic-core", "langchain-memos"
         ),
         "config": {
             "n": args.n,
@@ -576,7 +286,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "bare_post_json": "the same, then response.json()",
             "wall_seconds": round(elapsed, 1),
         },
-        "series": {name: asdict(summary) for name, summary in series.items()},
+        "series": series,
         "ratios": report_ratios,
     }
     return finish(report, args.out, print_table, elapsed)

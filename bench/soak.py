@@ -1,9 +1,9 @@
 """Soak: SIGKILL an agent process again and again while MemOS flaps; count what was lost.
 
-One writer process runs ``create_agent`` with :class:`~langchain_memos.MemOSMiddleware` (a
-scripted echo model, no LLM) and answers turns round-robin over a few conversations of one
-user. Its writes go through a durable outbox file to ``python -m langchain_memos serve`` on a
-SQLite file. Meanwhile:
+One writer process (``bench/_soak_writer.py``) runs ``create_agent`` with
+:class:`~langchain_memos.MemOSMiddleware` (the suite's scripted chat model echoing the question,
+no LLM) and answers turns round-robin over a few conversations of one user. Its writes go
+through a durable outbox file to ``python -m langchain_memos serve`` on a SQLite file. Meanwhile:
 
 - the writer is SIGKILLed at random moments (every 1-4 s once it is ready) and started again,
   continuing where its journal says it stopped;
@@ -30,11 +30,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import random
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -46,88 +44,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from _common import code_under_test, finish, machine_info, serve_command, versions
+from _common import TOKEN, code_under_test, finish, free_port, machine_info, serve_command, versions
+from _soak_writer import USER, journal_turns
 
 RESULTS = Path(__file__).resolve().parent / "results" / "soak.json"
-TOKEN = "soak-bench-token"  # noqa: S105 - the loopback server's own token, made up here
-USER = "soak-user"
-
-
-# ---- the writer process --------------------------------------------------------------------
-
-
-def _journal(path: Path) -> tuple[set[tuple[int, int]], set[tuple[int, int]]]:
-    begun: set[tuple[int, int]] = set()
-    done: set[tuple[int, int]] = set()
-    if path.exists():
-        for line in path.read_text().splitlines():
-            parts = line.split()
-            if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
-                (begun if parts[0] == "begin" else done).add((int(parts[1]), int(parts[2])))
-    return begun, done
-
-
-def writer(args: argparse.Namespace) -> int:
-    """Answer turns until killed (or, with ``--drain``, deliver what waits and exit)."""
-    from langchain.agents import create_agent
-    from langchain_core.language_models import BaseChatModel
-    from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
-    from langchain_core.outputs import ChatGeneration, ChatResult
-
-    from langchain_memos import MemOSClient
-    from langchain_memos.middleware import MemOSMiddleware
-
-    class Echo(BaseChatModel):
-        @property
-        def _llm_type(self) -> str:
-            return "soak-echo"
-
-        def _generate(self, messages: list[BaseMessage], *a: Any, **k: Any) -> ChatResult:
-            asked = next(m.text for m in reversed(messages) if isinstance(m, HumanMessage))
-            answer = AIMessage(asked.replace("question", "answer"))
-            return ChatResult(generations=[ChatGeneration(message=answer)])
-
-    # Outages are the point of this run: show only what the package calls an error.
-    logging.getLogger("langchain_memos").setLevel(logging.ERROR)
-    client = MemOSClient(api_key=TOKEN, base_url=args.url, timeout=2.0, max_retries=0)
-    memory = MemOSMiddleware(client, outbox=args.outbox, timeout=0.5)
-    if args.drain_only:
-        drained = memory.flush(timeout=args.drain)
-        print(json.dumps({"drained": drained, "pending": memory.memory.writer.pending}))  # type: ignore[union-attr]
-        memory.close(timeout=1.0)
-        return 0
-    agent = create_agent(Echo(), [], middleware=[memory])
-    journal = Path(args.journal)
-    begun, _ = _journal(journal)
-    turn = [1 + max((t for c, t in begun if c == conv), default=0) for conv in range(args.conv)]
-    print("ready", flush=True)
-    with journal.open("a") as log:
-
-        def note(kind: str, conv: int, number: int) -> None:
-            log.write(f"{kind} {conv} {number}\n")
-            log.flush()
-            os.fsync(log.fileno())
-
-        for step in range(sys.maxsize):
-            conv = step % args.conv
-            number = turn[conv]
-            turn[conv] += 1
-            note("begin", conv, number)
-            agent.invoke(
-                {"messages": [HumanMessage(f"soak question c{conv} t{number}")]},
-                {"configurable": {"user_id": USER, "thread_id": f"soak-c{conv}"}},
-            )
-            note("done", conv, number)
-    return 0
 
 
 # ---- the server ------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Flapping:
@@ -195,8 +118,7 @@ class Flapping:
 def writer_command(args: argparse.Namespace, url: str, work: Path, *extra: str) -> list[str]:
     return [
         sys.executable,
-        str(Path(__file__).resolve()),
-        "--writer",
+        str(Path(__file__).resolve().parent / "_soak_writer.py"),
         "--url",
         url,
         "--outbox",
@@ -258,7 +180,7 @@ def outbox_left(path: Path) -> dict[str, int]:
 
 
 def judge(journal: Path, stored: dict[int, list[tuple[str, int]]]) -> dict[str, Any]:
-    begun, done = _journal(journal)
+    begun, done = journal_turns(journal)
     copies: Counter[tuple[int, int, str]] = Counter()
     misordered = 0
     for conv, messages in stored.items():
@@ -336,20 +258,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--drain", type=float, default=60.0, help="seconds to wait at the end")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", type=Path, default=RESULTS)
-    # The writer process's own arguments.
-    parser.add_argument("--writer", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--drain-only", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--url", help=argparse.SUPPRESS)
-    parser.add_argument("--outbox", help=argparse.SUPPRESS)
-    parser.add_argument("--journal", help=argparse.SUPPRESS)
-    parser.add_argument("--conv", type=int, default=8, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.writer:
-        return writer(args)
     started = time.monotonic()
     result = run(args)
     report: dict[str, Any] = {

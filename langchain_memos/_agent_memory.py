@@ -8,6 +8,9 @@ Both integrations do the same three things per user turn, through :class:`AgentM
   fail-open policy, and renders it with a :class:`~langchain_memos.prompts.MemoryPromptBuilder`;
 * :class:`~langchain_memos._writer.BackgroundWriter` sends the turn's new messages to
   ``add/message`` off the critical path.
+
+:class:`MemoryIntegration` is what the two classes have in common on their outside: how they
+are built from settings, and ``settings``, ``flush`` and ``close``.
 """
 
 from __future__ import annotations
@@ -26,11 +29,17 @@ from langchain_memos._validation import check_instance
 from langchain_memos._writer import BackgroundWriter
 from langchain_memos.client import MemOSClient
 from langchain_memos.outbox import OutboxError
-from langchain_memos.prompts import MemoryPrompt
-from langchain_memos.scope import Scope, last_human_text, messages_to_store, resolve_scope
-from langchain_memos.settings import DEFAULT_CONVERSATION_ID, MemorySettings
+from langchain_memos.prompts import MemoryPrompt, PromptMode
+from langchain_memos.scope import (
+    Scope,
+    last_human_text,
+    message_filter,
+    messages_to_store,
+    resolve_scope,
+)
+from langchain_memos.settings import DEFAULT_CONVERSATION_ID, MemorySettings, settings_for
 
-__all__ = ["AgentMemory"]
+__all__ = ["AgentMemory", "MemoryIntegration"]
 
 logger = logging.getLogger("langchain_memos")
 
@@ -184,3 +193,50 @@ class AgentMemory:
                 self._delivered = False  # until the writer says otherwise (Ctrl-C)
                 self._delivered = self.writer.close(timeout)
         return self._delivered
+
+
+class MemoryIntegration:
+    """The outside the middleware and the graph nodes share: built from settings, then
+    ``settings``, ``flush`` and ``close``; each turn goes through :attr:`memory`."""
+
+    memory: AgentMemory
+
+    def _use(
+        self,
+        name: str,
+        client: MemOSClient | None,
+        settings: MemorySettings | None,
+        options: dict[str, Any],
+    ) -> None:
+        """Settle the options (``name`` is the class the errors name) and make the memory."""
+        self.memory = AgentMemory(settings_for(name, client, settings, options))
+        self.prompt_mode: PromptMode = self.memory.settings.prompt_mode
+        self._keep = message_filter(self.memory.settings.write_back)
+
+    @property
+    def settings(self) -> MemorySettings:
+        """The settings in use (with the client built from the environment, if it was)."""
+        return self.memory.settings
+
+    def _render(self, prompt: MemoryPrompt) -> str:
+        return prompt.text(self.prompt_mode)
+
+    def _to_write(self, messages: Sequence[BaseMessage]) -> list[BaseMessage]:
+        """The messages ``write_back`` keeps."""
+        keep = self._keep
+        return list(messages) if keep is None else [m for m in messages if keep(m)]
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until the queued writes were sent; ``False`` if ``timeout`` passed first."""
+        return self.memory.flush(timeout)
+
+    def close(self, timeout: float | None = None) -> bool:
+        """Deliver the queued writes for at most ``timeout`` seconds, then stop the writer.
+
+        The default bound is :data:`~langchain_memos.outbox.CLOSE_TIMEOUT` (5 s). ``True``
+        when nothing is waiting any more (delivered, or refused and kept in the dead letters,
+        each logged as an error); ``False`` if writes are still waiting: a warning says how
+        many and where they are kept. Later turns raise :class:`~langchain_memos.ClosedError`;
+        closing again does nothing and returns the same answer.
+        """
+        return self.memory.close(timeout)

@@ -42,20 +42,23 @@ import sqlite3
 import threading
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from langchain_memos._exceptions import (
     BadRequestError,
     ClosedError,
+    DeadlineExceededError,
     MemOSError,
     MemOSInputError,
     NotFoundError,
+    WriteRefusedError,
 )
 from langchain_memos.client import MemOSClient
 
 if TYPE_CHECKING:
     from langchain_memos._outbox_store import Row
     from langchain_memos.outbox import Outbox
+    from langchain_memos.types import MessageInput
 
 __all__ = ["CLOSE_TIMEOUT", "IDLE_POLL", "OutboxSender", "backoff", "describe", "seconds"]
 
@@ -260,6 +263,44 @@ class OutboxSender:
             return
         self.outbox.done(row)
 
+    def deliver(
+        self,
+        user_id: str,
+        conversation_id: str,
+        batches: Sequence[Sequence[MessageInput]],
+        options: dict[str, Any] | None = None,
+        *,
+        wait: float | None = None,
+    ) -> None:
+        """Commit ``batches`` to the outbox (:meth:`Outbox.put`) and start sending them.
+
+        With ``wait`` (seconds), return only once MemOS took them.
+
+        Raises:
+            DeadlineExceededError: with ``wait``, they were not delivered in time; they stay in
+                the outbox and are sent when MemOS takes them.
+            WriteRefusedError: with ``wait``, MemOS refused them; they are in the dead letters.
+            MemOSInputError, OutboxError: as :meth:`Outbox.put`; nothing is stored.
+        """
+        seqs = self.outbox.put(self.target, user_id, conversation_id, batches, options)
+        self.start()
+        if wait is None:
+            return
+        if not self.wait(seqs, wait):
+            raise DeadlineExceededError(
+                f"MemOS did not take the messages within {seconds(wait)} s; they stay in the "
+                f"outbox at {self.outbox.path} and will be sent when it does"
+            )
+        _, refused = self.outbox.outcome(seqs)
+        if refused:
+            raise WriteRefusedError(
+                f"MemOS refused the messages ({next(iter(refused.values()))}); they are kept in "
+                f"the dead letters of the outbox at {self.outbox.path} "
+                "(outbox.requeue(error.seqs) sends them again)",
+                seqs=list(refused),
+                errors=list(refused.values()),
+            )
+
     @property
     def pending(self) -> int:
         """This client's writes waiting in the outbox."""
@@ -298,6 +339,23 @@ class OutboxSender:
             raise
         if not delivered:
             self._report_unsent(f"within {seconds(bound)} s")
+        return delivered
+
+    def close(self, timeout: float | None = None) -> bool:
+        """:meth:`drain`, then :meth:`stop` within what is left of the same ``timeout``.
+
+        A Ctrl-C during the drain gives the threads at most :data:`INTERRUPTED_STOP` to stop:
+        the caller wants out now, and what is unsent stays in the outbox.
+        """
+        bound = CLOSE_TIMEOUT if timeout is None else timeout
+        started = time.monotonic()
+        interrupted = True
+        try:
+            delivered = self.drain(bound)
+            interrupted = False
+        finally:
+            left = max(0.0, started + bound - time.monotonic())
+            self.stop(min(left, INTERRUPTED_STOP) if interrupted else left)
         return delivered
 
     def _report_unsent(self, when: str) -> None:

@@ -123,6 +123,16 @@ class MemoryRecall:
             return self._failed(error, scope)
         return None
 
+    def _on_error(self, error: Exception, scope: Scope) -> MemoryPrompt:
+        """What a failed search means, on either path (the one error policy of both)."""
+        if isinstance(error, MemOSInputError):
+            raise error  # a caller mistake, not an outage
+        if isinstance(error, APITimeoutError):  # the client's timeout is the deadline
+            return self._failed(self._timed_out(error), scope)
+        if type(error) is TimeoutError:  # asyncio.wait_for ended the search at the deadline
+            return self._failed(self._timed_out(), scope)
+        return self._failed(error, scope)
+
     def search(self, query: str | None, scope: Scope) -> MemoryPrompt:
         """The memory prompt for ``query`` (empty for no query, or on a tolerated failure)."""
         if not query:
@@ -133,12 +143,8 @@ class MemoryRecall:
         started = time.monotonic()
         try:
             result = self._search_sync(query, scope)
-        except APITimeoutError as error:  # the client's timeout is the deadline
-            return self._failed(self._timed_out(error), scope)
-        except MemOSInputError:
-            raise  # a caller mistake, not an outage
         except Exception as error:
-            return self._failed(error, scope)
+            return self._on_error(error, scope)
         took = time.monotonic() - started
         if took > self.timeout:  # late, as an async search would be: not used either
             return self._failed(self._late(took), scope)
@@ -157,12 +163,6 @@ class MemoryRecall:
             else:
                 call = asyncio.to_thread(self._search_sync, query, scope)
             result = await asyncio.wait_for(call, self.timeout)
-        except asyncio.TimeoutError:
-            return self._failed(self._timed_out(), scope)
-        except APITimeoutError as error:
-            return self._failed(self._timed_out(error), scope)
-        except MemOSInputError:
-            raise
         except Exception as error:
-            return self._failed(error, scope)
+            return self._on_error(error, scope)
         return self.builder.build(result, query)

@@ -130,15 +130,13 @@ class BackgroundWriter:
         converted = to_memos_messages(messages)
         if not converted:
             return
-        sender = self.sender
         try:
             batches = batch_messages(converted, MAX_REQUEST_TOKENS)
-            self.outbox.put(sender.target, user_id, conversation_id, batches)
+            self.sender.deliver(user_id, conversation_id, batches)
         except OutboxError as error:
             self.not_stored += len(converted)
             message = f"{len(converted)} messages of user {user_id} not stored: {error}"
             raise OutboxError(message) from error
-        sender.start()
 
     async def asubmit(
         self, messages: Sequence[BaseMessage], *, user_id: str, conversation_id: str
@@ -171,20 +169,9 @@ class BackgroundWriter:
             return bool(self._delivered)
         self._closed = True
         _live_writers.discard(self)  # closed once: interpreter exit does not wait again
-        bound = _outbox_sender.CLOSE_TIMEOUT if timeout is None else timeout
-        started = time.monotonic()
-        sender = self.sender
-        interrupted = True
-        try:
-            self._delivered = sender.drain(bound)
-            interrupted = False
+        try:  # a send still in flight is abandoned (a daemon thread), its write handed back
+            self._delivered = self.sender.close(timeout)
         finally:
-            left = max(0.0, started + bound - time.monotonic())
-            if interrupted:  # Ctrl-C: the caller wants out now, the writes stay in the file
-                left = min(left, _outbox_sender.INTERRUPTED_STOP)
-            try:
-                sender.stop(left)  # a send still in flight is abandoned (a daemon thread)
-            finally:
-                if self._owns_outbox:
-                    self.outbox.close(timeout=0.0)
+            if self._owns_outbox:
+                self.outbox.close(timeout=0.0)
         return self._delivered

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import time
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -14,11 +13,9 @@ from langchain_core.runnables.config import run_in_executor
 from langchain_memos._constants import MAX_MESSAGE_LIMIT, MAX_PAGE_SIZE
 from langchain_memos._exceptions import (
     ClosedError,
-    DeadlineExceededError,
     MemOSInputError,
-    WriteRefusedError,
 )
-from langchain_memos._outbox_sender import INTERRUPTED_STOP, seconds
+from langchain_memos._flows import Flow, arun, call, run
 from langchain_memos._validation import (
     MAX_REQUEST_TOKENS,
     check_bool,
@@ -32,8 +29,8 @@ from langchain_memos._validation import (
 )
 from langchain_memos.client import AsyncMemOSClient, MemOSClient
 from langchain_memos.messages import batch_messages, from_memos_messages, to_memos_messages
-from langchain_memos.outbox import CLOSE_TIMEOUT, Outbox
-from langchain_memos.types import MemoryListResult, MessageInput, TaskResult
+from langchain_memos.outbox import Outbox
+from langchain_memos.types import MemoryListResult, MessageInput
 
 __all__ = ["MemOSChatMessageHistory"]
 
@@ -193,6 +190,11 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
             self._owned.append(self._async_client)
         return self._async_client
 
+    @property
+    def _driver(self) -> AsyncMemOSClient | MemOSClient:
+        """What the async methods call: the async client, else the sync one in a thread."""
+        return self._async or self.client
+
     def close(self, timeout: float | None = None) -> bool:
         """Deliver the outbox's waiting writes, stop its sender, close the sync client it built.
 
@@ -214,32 +216,17 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
         return self._delivered
 
     async def aclose(self, timeout: float | None = None) -> bool:
-        """Async :meth:`close` (the wait runs in a thread); closes every client it built."""
-        if not self._closed:
-            self._closed = True
-            self._delivered = False  # until the drain says otherwise (Ctrl-C)
-            self._delivered = await run_in_executor(None, self._drain, timeout)
+        """Async :meth:`close` (in a thread); also closes the async client it built."""
+        delivered = await run_in_executor(None, self.close, timeout)
         for client in self._owned:
-            if isinstance(client, MemOSClient):
-                client.close()
-            else:
+            if isinstance(client, AsyncMemOSClient):
                 await client.aclose()
-        return self._delivered
+        return delivered
 
     def _drain(self, timeout: float | None) -> bool:
         if self.outbox is None or self._client is None:
             return True
-        bound = CLOSE_TIMEOUT if timeout is None else timeout
-        started = time.monotonic()
-        sender = self.outbox.sender(self._client)
-        interrupted = True
-        try:
-            delivered = sender.drain(bound)
-            interrupted = False
-        finally:  # what is left stays in the outbox, handed back, for the next run
-            left = max(0.0, started + bound - time.monotonic())
-            sender.stop(min(left, INTERRUPTED_STOP) if interrupted else left)
-        return delivered
+        return self.outbox.sender(self._client).close(timeout)  # what is left stays in it
 
     def _check_open(self) -> None:
         if self._closed:
@@ -253,18 +240,14 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
     @property
     def messages(self) -> list[BaseMessage]:  # type: ignore[override]
         """The stored conversation, oldest first (the latest 50 messages at most)."""
-        result = self.client.get_message(
-            user_id=self.user_id,
-            conversation_id=self.conversation_id,
-            message_limit_number=MAX_MESSAGE_LIMIT,
-        )
-        return from_memos_messages(result.message_detail_list)
+        return run(self._read(), self.client)
 
     async def aget_messages(self) -> list[BaseMessage]:
-        client = self._async
-        if client is None:
-            return await run_in_executor(None, lambda: self.messages)
-        result = await client.get_message(
+        return await arun(self._read(), self._driver)
+
+    def _read(self) -> Flow[list[BaseMessage]]:
+        result = yield call(
+            MemOSClient.get_message,
             user_id=self.user_id,
             conversation_id=self.conversation_id,
             message_limit_number=MAX_MESSAGE_LIMIT,
@@ -272,13 +255,6 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
         return from_memos_messages(result.message_detail_list)
 
     # ---- writing ---------------------------------------------------------------------------
-
-    def _batches(self, messages: Sequence[BaseMessage]) -> list[list[MessageInput]]:
-        """Converted messages in order, cut into batches under the per-request token limit."""
-        return batch_messages(to_memos_messages(messages), self.max_request_tokens)
-
-    def _needs_wait(self, task: TaskResult) -> bool:
-        return self.wait and task.status != "completed" and bool(task.task_id)
 
     def add_messages(self, messages: Sequence[BaseMessage]) -> None:
         """Store ``messages``: one ``add/message`` call per batch, batches in order.
@@ -299,15 +275,30 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
         if self.outbox is not None:
             self._add_through_outbox(self.outbox, messages)
             return
-        for batch in self._batches(messages):
-            task = self.client.add_message(
+        run(self._add(messages), self.client)
+
+    async def aadd_messages(self, messages: Sequence[BaseMessage]) -> None:
+        self._check_open()
+        if self.outbox is not None:  # the commit, and any wait, run in a thread
+            await run_in_executor(None, self.add_messages, messages)
+            return
+        await arun(self._add(messages), self._driver)
+
+    def _batches(self, messages: Sequence[BaseMessage]) -> list[list[MessageInput]]:
+        """Converted messages in order, cut into batches under the per-request token limit."""
+        return batch_messages(to_memos_messages(messages), self.max_request_tokens)
+
+    def _add(self, messages: Sequence[BaseMessage]) -> Flow[None]:
+        for batch in self._batches(messages):  # all converted before the first is sent
+            task = yield call(
+                MemOSClient.add_message,
                 batch,
                 user_id=self.user_id,
                 conversation_id=self.conversation_id,
                 **self._write_options,
             )
-            if self._needs_wait(task):
-                self.client.wait_for_task(str(task.task_id), timeout=self.wait_timeout)
+            if self.wait and task.status != "completed" and task.task_id:
+                yield call(MemOSClient.wait_for_task, str(task.task_id), timeout=self.wait_timeout)
 
     def _add_through_outbox(self, outbox: Outbox, messages: Sequence[BaseMessage]) -> None:
         if self.client.is_closed:
@@ -318,28 +309,13 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
         batches = self._batches(messages)
         if not batches:
             return
-        sender = outbox.sender(self.client)
         options = dict(self._write_options)
         if self.wait and options["async_mode"] is None:
             options["async_mode"] = False  # processed before add/message answers
-        seqs = outbox.put(sender.target, self.user_id, self.conversation_id, batches, options)
-        sender.start()
-        if not self.wait:
-            return
-        if not sender.wait(seqs, self.wait_timeout):
-            raise DeadlineExceededError(
-                f"MemOS did not take the messages within {seconds(self.wait_timeout)} s; they stay "
-                f"in the outbox at {outbox.path} and will be sent when it does"
-            )
-        _, refused = outbox.outcome(seqs)
-        if refused:
-            raise WriteRefusedError(
-                f"MemOS refused the messages ({next(iter(refused.values()))}); they are kept in "
-                f"the dead letters of the outbox at {outbox.path} (outbox.requeue(error.seqs) "
-                "sends them again)",
-                seqs=list(refused),
-                errors=list(refused.values()),
-            )
+        wait = self.wait_timeout if self.wait else None
+        outbox.sender(self.client).deliver(
+            self.user_id, self.conversation_id, batches, options, wait=wait
+        )
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until the outbox delivered this client's writes; ``False`` if ``timeout`` passed.
@@ -349,25 +325,6 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
         if self.outbox is None:
             return True
         return self.outbox.sender(self.client).wait(None, timeout)  # starts the sender too
-
-    async def aadd_messages(self, messages: Sequence[BaseMessage]) -> None:
-        self._check_open()
-        if self.outbox is not None:  # the commit, and any wait, run in a thread
-            await run_in_executor(None, self.add_messages, messages)
-            return
-        client = self._async
-        if client is None:
-            await run_in_executor(None, self.add_messages, messages)
-            return
-        for batch in self._batches(messages):
-            task = await client.add_message(
-                batch,
-                user_id=self.user_id,
-                conversation_id=self.conversation_id,
-                **self._write_options,
-            )
-            if self._needs_wait(task):
-                await client.wait_for_task(str(task.task_id), timeout=self.wait_timeout)
 
     # ---- clearing --------------------------------------------------------------------------
 
@@ -408,38 +365,27 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
 
         ``"user"``: every memory of this user in the project (``delete/memory`` by user id).
         """
-        if self.clear_scope == "user":
-            self.client.delete_memory(user_id=self.user_id)
-            return
-        ids: list[str] = []
-        number = 1
-        while True:
-            page = self.client.get_memory(user_id=self.user_id, page=number, size=MAX_PAGE_SIZE)
-            ids += self._conversation_ids(page)
-            if self._last_page(page, number):
-                break
-            number += 1
-        for start in range(0, len(ids), _DELETE_CHUNK):
-            self.client.delete_memory(memory_ids=ids[start : start + _DELETE_CHUNK])
+        run(self._clear(), self.client)
 
     async def aclear(self) -> None:
-        client = self._async
-        if client is None:
-            await run_in_executor(None, self.clear)
-            return
+        await arun(self._clear(), self._driver)
+
+    def _clear(self) -> Flow[None]:
         if self.clear_scope == "user":
-            await client.delete_memory(user_id=self.user_id)
+            yield call(MemOSClient.delete_memory, user_id=self.user_id)
             return
         ids: list[str] = []
         number = 1
         while True:
-            page = await client.get_memory(user_id=self.user_id, page=number, size=MAX_PAGE_SIZE)
+            page = yield call(
+                MemOSClient.get_memory, user_id=self.user_id, page=number, size=MAX_PAGE_SIZE
+            )
             ids += self._conversation_ids(page)
             if self._last_page(page, number):
                 break
             number += 1
         for start in range(0, len(ids), _DELETE_CHUNK):
-            await client.delete_memory(memory_ids=ids[start : start + _DELETE_CHUNK])
+            yield call(MemOSClient.delete_memory, memory_ids=ids[start : start + _DELETE_CHUNK])
 
     def __repr__(self) -> str:
         return (

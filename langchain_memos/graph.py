@@ -27,12 +27,12 @@ from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 from langgraph.graph.message import REMOVE_ALL_MESSAGES
 from typing_extensions import NotRequired, TypedDict
 
-from langchain_memos._agent_memory import AgentMemory
+from langchain_memos._agent_memory import MemoryIntegration
 from langchain_memos._exceptions import MemOSInputError
 from langchain_memos.client import MemOSClient
-from langchain_memos.prompts import MemoryPrompt, PromptMode
-from langchain_memos.scope import MEMORY_MESSAGE_ID, Scope, message_filter, unsaved_messages
-from langchain_memos.settings import MemorySettings, settings_for
+from langchain_memos.prompts import MemoryPrompt
+from langchain_memos.scope import MEMORY_MESSAGE_ID, Scope, unsaved_messages
+from langchain_memos.settings import MemorySettings
 
 __all__ = [
     "MEMORY_MESSAGE_ID",
@@ -74,7 +74,7 @@ def _context() -> object:
         return None
 
 
-class MemOSGraphMemory:
+class MemOSGraphMemory(MemoryIntegration):
     """MemOS recall and write-back as LangGraph nodes (sync and async graphs alike).
 
     The options are a :class:`~langchain_memos.settings.MemorySettings`, which documents them
@@ -107,26 +107,16 @@ class MemOSGraphMemory:
         settings: MemorySettings | None = None,
         **options: Any,
     ) -> None:
-        self.memory = AgentMemory(settings_for("MemOSGraphMemory", client, settings, options))
-        self._keep = message_filter(self.memory.settings.write_back)
-        self.prompt_mode: PromptMode = self.memory.settings.prompt_mode
-
-    @property
-    def settings(self) -> MemorySettings:
-        """The settings in use (with the client built from the environment, if it was)."""
-        return self.memory.settings
+        self._use("MemOSGraphMemory", client, settings, options)
 
     def _scope(self, config: RunnableConfig | None) -> Scope:
         return self.memory.scope(config, _context())
-
-    def _text(self, prompt: MemoryPrompt) -> str:
-        return prompt.text(self.prompt_mode)
 
     # ---- recall: one memory SystemMessage at the front, replaced each turn ---------------
 
     def _update(self, messages: list[BaseMessage], prompt: MemoryPrompt) -> dict[str, Any]:
         present = any(m.id == MEMORY_MESSAGE_ID for m in messages)
-        text = self._text(prompt)
+        text = self._render(prompt)
         if not text:
             return {"messages": [RemoveMessage(id=MEMORY_MESSAGE_ID)] if present else []}
         memory = SystemMessage(content=text, id=MEMORY_MESSAGE_ID)
@@ -159,9 +149,7 @@ class MemOSGraphMemory:
         saved = state.get(SAVED_ID_KEY) if isinstance(state, Mapping) else None
         new = unsaved_messages(_messages(state), saved if isinstance(saved, str) else None)
         update = {SAVED_ID_KEY: new[-1].id} if new and new[-1].id is not None else {}
-        if self._keep is not None:
-            new = [m for m in new if self._keep(m)]
-        return new, scope, update
+        return self._to_write(new), scope, update
 
     def save(self, state: Any, config: RunnableConfig) -> dict[str, Any]:
         """Node: queue the messages not saved yet (this turn's) for the background writer.
@@ -184,7 +172,7 @@ class MemOSGraphMemory:
     # ---- the legacy create_react_agent hook ------------------------------------------------
 
     def _llm_input(self, messages: Sequence[BaseMessage], prompt: MemoryPrompt) -> dict[str, Any]:
-        text = self._text(prompt)
+        text = self._render(prompt)
         memory = [SystemMessage(content=text, id=MEMORY_MESSAGE_ID)] if text else []
         return {"llm_input_messages": [*memory, *messages]}
 
@@ -216,21 +204,6 @@ class MemOSGraphMemory:
     def pre_model_hook(self) -> Runnable[Any, dict[str, Any]]:
         """The ``pre_model_hook`` node, with its sync and async forms."""
         return RunnableLambda(self.hook, afunc=self.ahook, name="memos_pre_model_hook")
-
-    def flush(self, timeout: float | None = None) -> bool:
-        """Wait until the queued writes were sent; ``False`` if ``timeout`` passed first."""
-        return self.memory.flush(timeout)
-
-    def close(self, timeout: float | None = None) -> bool:
-        """Deliver the queued writes for at most ``timeout`` seconds, then stop the writer.
-
-        The default bound is :data:`~langchain_memos.outbox.CLOSE_TIMEOUT` (5 s). ``True``
-        when nothing is waiting any more (delivered, or refused and kept in the dead letters,
-        each logged as an error); ``False`` if writes are still waiting: a warning says how
-        many and where they are kept. Later turns raise :class:`~langchain_memos.ClosedError`;
-        closing again does nothing and returns the same answer.
-        """
-        return self.memory.close(timeout)
 
 
 def create_memos_pre_model_hook(

@@ -27,11 +27,10 @@ except ImportError as error:  # pragma: no cover - exercised without the extra
         "pip install 'langchain-memos[langchain]'"
     ) from error
 
-from langchain_memos._agent_memory import AgentMemory
+from langchain_memos._agent_memory import MemoryIntegration
 from langchain_memos.client import MemOSClient
-from langchain_memos.prompts import MemoryPrompt, PromptMode
-from langchain_memos.scope import Scope, message_filter, turn_start
-from langchain_memos.settings import MemorySettings, settings_for
+from langchain_memos.scope import Scope, turn_start
+from langchain_memos.settings import MemorySettings
 
 __all__ = ["MemOSMiddleware", "MemOSState"]
 
@@ -71,7 +70,7 @@ def _with_memory(request: ModelRequest[Any], memory: str) -> ModelRequest[Any]:
     return request.override(system_message=SystemMessage(content=content))
 
 
-class MemOSMiddleware(AgentMiddleware[MemOSState, Any, Any]):
+class MemOSMiddleware(MemoryIntegration, AgentMiddleware[MemOSState, Any, Any]):
     """Long-term memory from MemOS for an agent made with ``create_agent``.
 
     Per user turn: one memory search for the latest human message (``before_agent``), the
@@ -126,15 +125,8 @@ class MemOSMiddleware(AgentMiddleware[MemOSState, Any, Any]):
         **options: Any,
     ) -> None:
         super().__init__()
-        self.memory = AgentMemory(settings_for("MemOSMiddleware", client, settings, options))
-        self._keep = message_filter(self.memory.settings.write_back)
-        self.prompt_mode: PromptMode = self.memory.settings.prompt_mode
+        self._use("MemOSMiddleware", client, settings, options)
         self.tools = []
-
-    @property
-    def settings(self) -> MemorySettings:
-        """The settings in use (with the client built from the environment, if it was)."""
-        return self.memory.settings
 
     # ---- before_agent: one search per user turn ------------------------------------------
 
@@ -148,9 +140,6 @@ class MemOSMiddleware(AgentMiddleware[MemOSState, Any, Any]):
             _USER: scope.user_id,
             _CONVERSATION: scope.conversation_id,
         }
-
-    def _render(self, prompt: MemoryPrompt) -> str:
-        return prompt.text(self.prompt_mode)
 
     def before_agent(self, state: MemOSState, runtime: Runtime[Any]) -> dict[str, Any] | None:
         """Search once for the turn's latest human message; keep the block in private state."""
@@ -198,10 +187,7 @@ class MemOSMiddleware(AgentMiddleware[MemOSState, Any, Any]):
             return None  # before_agent did not run (e.g. the run was resumed after an interrupt)
         start = state.get("memos_turn_start", 0)
         scope = Scope(user_id=user, conversation_id=state.get("memos_conversation_id"))
-        messages: list[BaseMessage] = list(state["messages"][start:])
-        if self._keep is not None:
-            messages = [m for m in messages if self._keep(m)]
-        return messages, scope
+        return self._to_write(state["messages"][start:]), scope
 
     def after_agent(self, state: MemOSState, runtime: Runtime[Any]) -> dict[str, Any] | None:
         """Queue the messages this turn added for the background writer."""
@@ -216,20 +202,3 @@ class MemOSMiddleware(AgentMiddleware[MemOSState, Any, Any]):
         if turn is not None:
             await self.memory.asave(*turn)
         return None
-
-    # ---- lifecycle -----------------------------------------------------------------------
-
-    def flush(self, timeout: float | None = None) -> bool:
-        """Wait until the queued writes were sent; ``False`` if ``timeout`` passed first."""
-        return self.memory.flush(timeout)
-
-    def close(self, timeout: float | None = None) -> bool:
-        """Deliver the queued writes for at most ``timeout`` seconds, then stop the writer.
-
-        The default bound is :data:`~langchain_memos.outbox.CLOSE_TIMEOUT` (5 s). ``True``
-        when nothing is waiting any more (delivered, or refused and kept in the dead letters,
-        each logged as an error); ``False`` if writes are still waiting: a warning says how
-        many and where they are kept. Later turns raise :class:`~langchain_memos.ClosedError`;
-        closing again does nothing and returns the same answer.
-        """
-        return self.memory.close(timeout)

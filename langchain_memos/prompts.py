@@ -21,21 +21,19 @@ Example:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, tzinfo
 from typing import Literal, TypeAlias, cast, get_args
 
 from langchain_memos._exceptions import MemOSInputError
+from langchain_memos._memory_lines import MemoryLine, memory_lines, memory_signature, similar
 from langchain_memos._prompt_templates import (
-    LABELS,
     PROTOCOL_TEMPLATES,
     QUERY_HEADING,
     SECTIONS,
     TEMPLATES,
     ZONE_NOTES,
-    Kind,
     Language,
 )
 from langchain_memos._tokens import approximate_tokens
@@ -64,23 +62,6 @@ DEFAULT_MAX_TOKENS = 1_500
 PromptMode: TypeAlias = Literal["memories", "protocol", "full"]
 """What an agent integration injects: see :meth:`MemoryPrompt.text`."""
 DEFAULT_PROMPT_MODE: PromptMode = "protocol"
-
-
-@dataclass(frozen=True)
-class MemoryLine:
-    """One recalled item as the prompt shows it."""
-
-    kind: Kind
-    text: str
-    relevance: float
-    time: datetime | None
-    id: str | None = None
-    label: str = ""  # the preference's kind, in the prompt's language
-
-    def render(self, zone: tzinfo) -> str:
-        stamp = f"[{self.time.astimezone(zone):%Y-%m-%d %H:%M}] " if self.time else ""
-        label = f"{self.label} " if self.label else ""
-        return f"    -{stamp}{label}{self.text}"
 
 
 @dataclass(frozen=True)
@@ -181,68 +162,6 @@ placeholders (replaced literally, so other braces are safe), or a function of
 :class:`PromptParts`."""
 
 
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_MARKER = re.compile(r"^\s*\[[^\]]{1,40}\]\s*")
-
-
-def _signature(text: str) -> frozenset[str]:
-    """The words of a memory, without its viewpoint marker: what near-duplicates share."""
-    text = _MARKER.sub("", text).lower()
-    words: list[str] = []
-    for token in _WORD.findall(text):
-        if any(ord(c) > 0x2E80 for c in token):
-            words += [token[i : i + 2] for i in range(max(1, len(token) - 1))]
-        else:
-            words.append(token)
-    return frozenset(words)
-
-
-def _similar(a: frozenset[str], b: frozenset[str], threshold: float) -> bool:
-    if not a or not b:
-        return a == b
-    return len(a & b) / len(a | b) >= threshold
-
-
-def _flat(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _lines(result: SearchMemoryResult, language: Language) -> list[MemoryLine]:
-    lines = [
-        MemoryLine(
-            "fact",
-            _flat(m.memory_value or m.memory_key or ""),
-            m.relativity or 0.0,
-            m.created_at or m.updated_at,
-            m.id,
-        )
-        for m in result.memory_detail_list
-    ]
-    labels = LABELS[language]
-    lines += [
-        MemoryLine(
-            "preference",
-            _flat(p.preference or ""),
-            p.relativity or 0.0,
-            p.created_at or p.updated_at,
-            p.id,
-            labels.get(p.preference_type or "", ""),
-        )
-        for p in result.preference_detail_list
-    ]
-    for tool in result.tool_memory_detail_list:
-        value = tool.tool_value if isinstance(tool.tool_value, str) else str(tool.tool_value or "")
-        text = _flat(tool.experience or value)
-        lines.append(MemoryLine("tool", text, tool.relativity or 0.0, tool.created_at, tool.id))
-    for skill in result.skill_detail_list:
-        about = skill.skill_value
-        text = ": ".join(p for p in (about.name, about.description) if p) if about else ""
-        lines.append(
-            MemoryLine("skill", _flat(text), skill.relativity or 0.0, skill.created_at, skill.id)
-        )
-    return [line for line in lines if line.text]
-
-
 class MemoryPromptBuilder:
     """Turns search results into memory prompts; configure once, build per turn.
 
@@ -313,8 +232,8 @@ class MemoryPromptBuilder:
         signatures: list[frozenset[str]] = []
         used = 0
         for line in ranked:
-            signature = _signature(line.text)
-            if any(_similar(signature, seen, self.dedupe_threshold) for seen in signatures):
+            signature = memory_signature(line.text)
+            if any(similar(signature, seen, self.dedupe_threshold) for seen in signatures):
                 continue
             cost = self.token_counter(line.render(self.timezone))
             if used + cost > self.max_tokens:
@@ -359,7 +278,7 @@ class MemoryPromptBuilder:
                 f"{type(result).__name__}"
             )
         language = self._language(result, query)
-        kept, used = self.select(_lines(result, language))
+        kept, used = self.select(memory_lines(result, language))
         if not kept:
             return MemoryPrompt(matches=[], instruction="", full_instruction="", tokens=0)
         now = self._now().astimezone(self.timezone)

@@ -12,16 +12,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from langchain_core.runnables.config import run_in_executor
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
 from pydantic import BaseModel, Field
 
 from langchain_memos._exceptions import MemOSError, MemOSInputError
+from langchain_memos._flows import Flow, arun, call, run
 from langchain_memos.client import AsyncMemOSClient, MemOSClient
 from langchain_memos.prompts import MemoryPromptBuilder
 from langchain_memos.scope import ADD_MEMORY_TOOL, SEARCH_MEMORY_TOOL
 from langchain_memos.settings import MemorySettings, settings_for
-from langchain_memos.types import MessageInput, SearchMemoryResult
+from langchain_memos.types import MessageInput
 
 __all__ = ["create_memory_tools"]
 
@@ -84,51 +84,45 @@ def create_memory_tools(settings: MemorySettings | None = None, **options: Any) 
     search_options = dict(settings.search_options)
     render = settings.builder or MemoryPromptBuilder()
 
-    def answer(result: SearchMemoryResult, query: str) -> str:
+    def sync_client() -> MemOSClient:
+        if client is None:
+            raise ToolException("These memory tools were built with an async client only.")
+        return client
+
+    def async_driver() -> AsyncMemOSClient | MemOSClient:
+        """The async client, else the sync one (the tool call then runs in a thread)."""
+        return async_client if async_client is not None else sync_client()
+
+    def search_flow(query: str) -> Flow[str]:
+        try:
+            result = yield call(MemOSClient.search_memory, query, user_id=user_id, **search_options)
+        except MemOSError as error:
+            raise ToolException(f"Memory search failed: {error}") from error
         return render.build(result, query).instruction or NOTHING_FOUND
 
-    def note(content: str) -> list[MessageInput]:
+    def add_flow(content: str) -> Flow[str]:
         if not content.strip():
             raise ToolException("Nothing to remember: content is empty.")
-        return [{"role": "assistant", "content": content}]
+        note: list[MessageInput] = [{"role": "assistant", "content": content}]
+        try:
+            yield call(
+                MemOSClient.add_message, note, user_id=user_id, conversation_id=conversation_id
+            )
+        except MemOSError as error:
+            raise ToolException(f"Could not store the memory: {error}") from error
+        return "Remembered."
 
     def search(query: str) -> str:
-        try:
-            result = _sync(client, async_client).search_memory(
-                query, user_id=user_id, **search_options
-            )
-        except MemOSError as error:
-            raise ToolException(f"Memory search failed: {error}") from error
-        return answer(result, query)
+        return run(search_flow(query), sync_client())
 
     async def asearch(query: str) -> str:
-        if async_client is None:
-            return await run_in_executor(None, search, query)
-        try:
-            result = await async_client.search_memory(query, user_id=user_id, **search_options)
-        except MemOSError as error:
-            raise ToolException(f"Memory search failed: {error}") from error
-        return answer(result, query)
+        return await arun(search_flow(query), async_driver())
 
     def add(content: str) -> str:
-        try:
-            _sync(client, async_client).add_message(
-                note(content), user_id=user_id, conversation_id=conversation_id
-            )
-        except MemOSError as error:
-            raise ToolException(f"Could not store the memory: {error}") from error
-        return "Remembered."
+        return run(add_flow(content), sync_client())
 
     async def aadd(content: str) -> str:
-        if async_client is None:
-            return await run_in_executor(None, add, content)
-        try:
-            await async_client.add_message(
-                note(content), user_id=user_id, conversation_id=conversation_id
-            )
-        except MemOSError as error:
-            raise ToolException(f"Could not store the memory: {error}") from error
-        return "Remembered."
+        return await arun(add_flow(content), async_driver())
 
     return [
         StructuredTool.from_function(
@@ -149,9 +143,3 @@ def create_memory_tools(settings: MemorySettings | None = None, **options: Any) 
             handle_tool_error=True,
         ),
     ]
-
-
-def _sync(client: MemOSClient | None, async_client: AsyncMemOSClient | None) -> MemOSClient:
-    if client is None:
-        raise ToolException("These memory tools were built with an async client only.")
-    return client

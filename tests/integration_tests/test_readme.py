@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from langchain_memos.embedded._fine import Extraction
-from tests.unit_tests.test_embedded_fine import ScriptedExtractor
+from tests.fakes import ScriptedChatModel
 from tests.unit_tests.test_embedded_vectors import ConceptEmbeddings
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -38,7 +38,7 @@ def test_readme_example_runs(code: str, monkeypatch: pytest.MonkeyPatch, tmp_pat
     monkeypatch.setenv("MEMOS_BASE_URL", "embedded://:memory:")
     monkeypatch.chdir(tmp_path)  # examples that name a database file create it here
     names: dict[str, Any] = {
-        "my_chat_model": ScriptedExtractor(script=[Extraction()] * 5),
+        "my_chat_model": ScriptedChatModel(script=[Extraction()]),
         "my_embeddings": ConceptEmbeddings(),
     }
     if "await " in code or "async with" in code:

@@ -16,7 +16,7 @@ from langchain_memos import MemOSClient, MemOSInputError
 from langchain_memos._writer import BackgroundWriter
 from langchain_memos.outbox import Outbox
 from langchain_memos.scope import Scope, last_human_text, resolve_scope, turn_start
-from tests.unit_tests.agent_fakes import CountingEngine
+from tests.fakes import CountingEngine
 
 ADD = "/add/message"
 

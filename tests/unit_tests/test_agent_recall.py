@@ -23,7 +23,7 @@ from langchain_memos import (
 from langchain_memos._recall import MemoryRecall
 from langchain_memos.scope import Scope
 from langchain_memos.settings import MemorySettings
-from tests.unit_tests.conftest import FakeMemOS, envelope
+from tests.fakes import FakeMemOS, envelope
 
 SCOPE = Scope("alice", "t1")
 FOUND: httpx.Response = envelope(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated, Any
 
 import pytest
@@ -21,16 +22,16 @@ from langgraph.graph import START, StateGraph
 from langgraph.graph.message import add_messages
 from typing_extensions import TypedDict
 
-from langchain_memos import AsyncMemOSClient, MemOSClient, MemOSInputError, _endpoints
+from langchain_memos import AsyncMemOSClient, MemOSClient, MemOSInputError
 from langchain_memos._agent_memory import AgentMemory
-from langchain_memos._validation import MAX_REQUEST_TOKENS, check_messages, message_tokens
 from langchain_memos._writer import BackgroundWriter
 from langchain_memos.graph import MemOSGraphMemory
 from langchain_memos.middleware import MemOSMiddleware
 from langchain_memos.outbox import Outbox
 from langchain_memos.scope import Scope
 from langchain_memos.settings import MemorySettings
-from tests.unit_tests.agent_fakes import CountingEngine
+from langchain_memos.types import MessageInput
+from tests.fakes import CountingEngine, FakeMemOS, ScriptedChatModel, build
 
 ADD = "/add/message"
 # About 29k and 30k tokens: each fits one add/message request, the two together do not.
@@ -49,26 +50,29 @@ def engine() -> CountingEngine:
 
 
 @pytest.fixture
-def middleware(engine: CountingEngine) -> Iterator[MemOSMiddleware]:
+def outbox(tmp_path: Path) -> Outbox:
+    return Outbox(tmp_path / "outbox.sqlite3")
+
+
+@pytest.fixture
+def middleware(engine: CountingEngine, outbox: Outbox) -> Iterator[MemOSMiddleware]:
     memory = MemOSMiddleware(
         MemOSClient(embedded=engine, max_retries=0),
         async_client=AsyncMemOSClient(embedded=engine, max_retries=0),
         fail_open=False,
+        outbox=outbox,
     )
     yield memory
     memory.close(timeout=5)
 
 
 @pytest.fixture
-def nodes(engine: CountingEngine) -> Iterator[MemOSGraphMemory]:
-    memory = MemOSGraphMemory(MemOSClient(embedded=engine, max_retries=0), fail_open=False)
+def nodes(engine: CountingEngine, outbox: Outbox) -> Iterator[MemOSGraphMemory]:
+    memory = MemOSGraphMemory(
+        MemOSClient(embedded=engine, max_retries=0), fail_open=False, outbox=outbox
+    )
     yield memory
     memory.close(timeout=5)
-
-
-def outbox_of(memory: AgentMemory) -> Outbox:
-    assert memory.writer is not None
-    return memory.writer.outbox
 
 
 def added(engine: CountingEngine) -> list[list[dict[str, Any]]]:
@@ -96,11 +100,13 @@ async def submit(writer: BackgroundWriter, mode: str, text: str, **ids: str) -> 
 
 
 def test_the_turn_is_over_the_limit_and_each_message_under_it() -> None:
-    question = message_tokens([{"role": "user", "content": QUESTION}])
-    answer = message_tokens([{"role": "assistant", "content": ANSWER}])
-    assert 28_000 < question < MAX_REQUEST_TOKENS
-    assert 29_000 < answer < MAX_REQUEST_TOKENS
-    assert question + answer > MAX_REQUEST_TOKENS
+    client = build("sync", FakeMemOS())
+    question: MessageInput = {"role": "user", "content": QUESTION}
+    answer: MessageInput = {"role": "assistant", "content": ANSWER}
+    client.add_message([question], user_id="alice", conversation_id="t1")
+    client.add_message([answer], user_id="alice", conversation_id="t1")
+    with pytest.raises(MemOSInputError, match="one request takes at most"):
+        client.add_message([question, answer], user_id="alice", conversation_id="t1")
 
 
 def assert_delivered_in_order(engine: CountingEngine, outbox: Outbox) -> None:
@@ -114,18 +120,18 @@ def assert_delivered_in_order(engine: CountingEngine, outbox: Outbox) -> None:
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
 async def test_a_large_turn_through_the_middleware_is_split_and_delivered(
-    engine: CountingEngine, middleware: MemOSMiddleware, mode: str
+    engine: CountingEngine, middleware: MemOSMiddleware, outbox: Outbox, mode: str
 ) -> None:
     model = GenericFakeChatModel(messages=iter([AIMessage(ANSWER)]))
     agent = create_agent(model, [], middleware=[middleware])
     await run(agent, mode, QUESTION)
     assert middleware.flush(timeout=30)
-    assert_delivered_in_order(engine, outbox_of(middleware.memory))
+    assert_delivered_in_order(engine, outbox)
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
 async def test_a_large_turn_through_the_save_node_is_split_and_delivered(
-    engine: CountingEngine, nodes: MemOSGraphMemory, mode: str
+    engine: CountingEngine, nodes: MemOSGraphMemory, outbox: Outbox, mode: str
 ) -> None:
     graph = StateGraph(State)
     graph.add_node("model", lambda state: {"messages": [AIMessage(ANSWER)]})
@@ -134,7 +140,7 @@ async def test_a_large_turn_through_the_save_node_is_split_and_delivered(
     graph.add_edge("model", "save")
     await run(graph.compile(), mode, QUESTION)
     assert nodes.flush(timeout=30)
-    assert_delivered_in_order(engine, outbox_of(nodes.memory))
+    assert_delivered_in_order(engine, outbox)
 
 
 # ---- what MemOS would refuse is refused at hand-over, never dead-lettered ------------------
@@ -210,21 +216,20 @@ async def test_a_save_node_thread_id_over_100_characters_is_refused_before_the_o
     nothing_queued(nodes.memory.writer, engine)
 
 
-def test_the_hand_over_applies_the_clients_own_rules(
-    engine: CountingEngine, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_a_message_over_one_requests_limit_is_refused_at_the_hand_over(
+    engine: CountingEngine, middleware: MemOSMiddleware, outbox: Outbox, mode: str
 ) -> None:
-    """One rule, in the request the client builds: changing it changes the hand-over too."""
-
-    def stricter(messages: object, **options: Any) -> list[dict[str, Any]]:
-        return check_messages(messages, **{**options, "max_tokens": 50})
-
-    monkeypatch.setattr(_endpoints.memories, "check_messages", stricter)
-    client = MemOSClient(embedded=engine)
-    writer = BackgroundWriter(client)
-    text = "a sentence of some length " * 20  # about 130 tokens: one message, over 50
-    with pytest.raises(MemOSInputError, match="one request takes at most 50"):
-        client.add_message([{"role": "user", "content": text}], user_id="u", conversation_id="c")
-    with pytest.raises(MemOSInputError, match="one request takes at most 50"):
-        writer.submit([HumanMessage(text)], user_id="u", conversation_id="c")
-    nothing_queued(writer, engine)
-    writer.close(timeout=5)
+    """The client refuses one message it could not send in any request; so does the write-back,
+    to the caller's face, before the outbox."""
+    text = "a sentence of some length " * 9_000  # about 58k tokens, in one message
+    with pytest.raises(MemOSInputError, match="request takes at most 40,000"):
+        MemOSClient(embedded=engine).add_message(
+            [{"role": "user", "content": text}], user_id="alice", conversation_id="t1"
+        )
+    agent = create_agent(ScriptedChatModel(tool_calls=0), [], middleware=[middleware])
+    with pytest.raises(MemOSInputError, match="request takes at most 40,000"):
+        await run(agent, mode, text)
+    assert middleware.flush(timeout=5)
+    assert outbox.dead_letters() == []
+    assert engine.count(ADD) == 0

@@ -47,8 +47,7 @@ from langchain_memos.outbox import Outbox
 from langchain_memos.prompts import MemoryPromptBuilder
 from langchain_memos.retrievers import MemOSRetriever
 from langchain_memos.tools import create_memory_tools
-from tests.unit_tests.agent_fakes import CountingEngine, ScriptedToolModel
-from tests.unit_tests.conftest import FakeMemOS, build
+from tests.fakes import CountingEngine, FakeMemOS, ScriptedChatModel, build
 
 # What must never reach a caller as such.
 RAW = (httpx.HTTPError, httpx.InvalidURL, pydantic.ValidationError, sqlite3.Error, TypeError)
@@ -116,12 +115,12 @@ class Env:
         return MemOSGraphMemory(self.embedded, fail_open=False)
 
     def agent(self) -> Any:
-        return create_agent(ScriptedToolModel(tool_calls=0), [], middleware=[self.middleware])
+        return create_agent(ScriptedChatModel(tool_calls=0), [], middleware=[self.middleware])
 
     def strict_agent(self) -> Any:
         """An agent whose memory raises (``fail_open=False``) what the default only logs."""
         strict = MemOSMiddleware(self.embedded, fail_open=False)
-        return create_agent(ScriptedToolModel(tool_calls=0), [], middleware=[strict])
+        return create_agent(ScriptedChatModel(tool_calls=0), [], middleware=[strict])
 
     def stored(self) -> int:
         """What the directly called engine holds (knowledge bases aside, which a row makes)."""

@@ -14,7 +14,7 @@ from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 from langchain_memos import AsyncMemOSClient, MemOSClient, MemOSInputError
 from langchain_memos.chat_message_histories import MemOSChatMessageHistory
 from langchain_memos.outbox import Outbox
-from tests.unit_tests.stateful_fake import StatefulMemOS
+from tests.fakes import StatefulMemOS
 
 TURN: list[BaseMessage] = [
     HumanMessage("We always travel with the kids.", additional_kwargs={"chat_time": "2025-06-10"}),

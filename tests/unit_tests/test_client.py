@@ -36,7 +36,7 @@ from langchain_memos.types import (
     TaskResult,
     TaskStatus,
 )
-from tests.unit_tests.conftest import Client, FakeMemOS, build, call, envelope
+from tests.fakes import Client, FakeMemOS, build, call, envelope
 
 TRIP = [
     {"role": "user", "content": "I want to travel during summer vacation."},

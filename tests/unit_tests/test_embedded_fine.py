@@ -5,44 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessage
-from langchain_core.outputs import ChatResult
-from langchain_core.runnables import Runnable, RunnableLambda
-from pydantic import Field
 
 from langchain_memos import MemOSClient
 from langchain_memos.embedded import EmbeddedEngine
 from langchain_memos.embedded._fine import ExtractedFact, ExtractedPreference, Extraction
 from langchain_memos.types import MessageInput
+from tests.fakes import ScriptedChatModel
 
 
-class ScriptedExtractor(BaseChatModel):
-    """Answers structured-output calls with scripted extractions, and keeps the prompts."""
-
-    script: list[Extraction | Exception]
-    prompts: list[str] = Field(default_factory=list)
-
-    @property
-    def _llm_type(self) -> str:
-        return "scripted"
-
-    def _generate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> ChatResult:
-        raise NotImplementedError
-
-    def with_structured_output(self, schema: Any, **kwargs: Any) -> Runnable[Any, Any]:
-        def answer(prompt: list[BaseMessage]) -> Extraction:
-            self.prompts.append(str(prompt[-1].content))
-            step = self.script.pop(0)
-            if isinstance(step, Exception):
-                raise step
-            return step
-
-        return RunnableLambda(answer)
-
-
-def fine_client(*steps: Extraction | Exception) -> tuple[MemOSClient, ScriptedExtractor]:
-    model = ScriptedExtractor(script=list(steps), prompts=[])
+def fine_client(*steps: Extraction | Exception) -> tuple[MemOSClient, ScriptedChatModel]:
+    model = ScriptedChatModel(script=list(steps))
     return MemOSClient(embedded=EmbeddedEngine(chat_model=model)), model
 
 
@@ -83,7 +55,7 @@ def test_the_model_replaces_the_fast_memories() -> None:
     assert [(p.preference_type, p.reasoning) for p in prefs] == [
         ("implicit_preference", "They complained about noise.")
     ]
-    assert "I live in Shanghai" in model.prompts[0]
+    assert "I live in Shanghai" in model.calls[0][-1].text
 
 
 def test_a_changed_fact_updates_its_memory_instead_of_duplicating() -> None:
@@ -101,7 +73,7 @@ def test_a_changed_fact_updates_its_memory_instead_of_duplicating() -> None:
     say(client, "I moved to Nanjing last month.")
 
     assert facts(client) == [(memory_id, "The user lives in Nanjing.")]
-    assert f"- {memory_id}: The user lives in Shanghai." in model.prompts[-1]
+    assert f"- {memory_id}: The user lives in Shanghai." in model.calls[-1][-1].text
     assert client.search_memory("Shanghai", user_id="u1").memory_detail_list == []
 
 

@@ -25,7 +25,7 @@ from langchain_memos import (
     RateLimitError,
     WriteRefusedError,
 )
-from tests.unit_tests.conftest import Client, FakeMemOS, build, call, envelope
+from tests.fakes import Client, FakeMemOS, build, call, envelope
 
 HTML_502 = httpx.Response(502, text="<html><body>Bad Gateway</body></html>")
 

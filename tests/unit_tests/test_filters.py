@@ -11,7 +11,7 @@ from langchain_core.messages import HumanMessage
 from langchain_memos import MemOSClient, MemOSInputError, validate_filter
 from langchain_memos.chat_message_histories import MemOSChatMessageHistory
 from langchain_memos.filters import all_of, created, updated
-from tests.unit_tests.conftest import FakeMemOS, build
+from tests.fakes import FakeMemOS, build
 
 GOOD: list[dict[str, Any]] = [
     {"and": [{"agent_id": "customer_service"}, {"scene": "Bill"}]},

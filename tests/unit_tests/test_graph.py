@@ -22,7 +22,7 @@ from langchain_memos.graph import (
     MemOSGraphMemory,
     create_memos_pre_model_hook,
 )
-from tests.unit_tests.agent_fakes import CountingEngine, ScriptedToolModel, remembering_engine
+from tests.fakes import CountingEngine, ScriptedChatModel, remembering_engine
 
 ADD = "/add/message"
 SEARCH = "/search/memory"
@@ -152,7 +152,7 @@ async def test_pre_model_hook_gives_memory_to_the_model_only(
 ) -> None:
     from langgraph.prebuilt import create_react_agent
 
-    model = ScriptedToolModel(tool_calls=0)
+    model = ScriptedChatModel(tool_calls=0)
     hook = create_memos_pre_model_hook(
         MemOSClient(embedded=engine), async_client=AsyncMemOSClient(embedded=engine)
     )
@@ -222,7 +222,7 @@ async def test_the_memory_message_carries_the_protocol_by_default(
 async def test_the_pre_model_hook_gives_the_protocol_too(engine: CountingEngine, mode: str) -> None:
     from langgraph.prebuilt import create_react_agent
 
-    model = ScriptedToolModel(tool_calls=0)
+    model = ScriptedChatModel(tool_calls=0)
     hook = create_memos_pre_model_hook(MemOSClient(embedded=engine))
     agent = create_react_agent(model, [], pre_model_hook=hook)
     await run(agent, mode, "Who do I travel with?", {"configurable": {"user_id": "alice"}})

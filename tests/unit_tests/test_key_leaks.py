@@ -35,8 +35,8 @@ from langchain_memos.middleware import MemOSMiddleware
 from langchain_memos.retrievers import MemOSRetriever
 from langchain_memos.scope import Scope
 from langchain_memos.tools import create_memory_tools
+from tests.fakes import FakeMemOS, envelope
 from tests.integration_tests import conftest as recording
-from tests.unit_tests.conftest import FakeMemOS, envelope
 from tests.unit_tests.test_cassette_secrets import CASSETTE_DIR, find_secrets
 
 KEY = "mpg-LEAKPROBE7c1d9e2f4a6b8c0d2e4f6a8b"

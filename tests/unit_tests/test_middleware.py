@@ -33,10 +33,9 @@ from langchain_memos import (
 )
 from langchain_memos.middleware import MemOSMiddleware
 from langchain_memos.tools import create_memory_tools
-from tests.unit_tests.agent_fakes import (
+from tests.fakes import (
     CountingEngine,
-    ReplayModel,
-    ScriptedToolModel,
+    ScriptedChatModel,
     remembering_engine,
 )
 
@@ -94,7 +93,7 @@ def has_memory_block(messages: list[BaseMessage]) -> bool:
 async def test_one_search_per_turn_injected_on_every_call_written_once(
     engine: CountingEngine, middleware: MemOSMiddleware, mode: str
 ) -> None:
-    model = ScriptedToolModel(tool_calls=3)
+    model = ScriptedChatModel(tool_calls=3)
     agent = create_agent(model, [lookup], middleware=[middleware], checkpointer=InMemorySaver())
 
     result = await run(agent, mode, QUESTION, config())
@@ -136,7 +135,7 @@ async def test_one_search_per_turn_injected_on_every_call_written_once(
 async def test_existing_system_prompt_is_kept_and_extended(
     engine: CountingEngine, middleware: MemOSMiddleware, mode: str
 ) -> None:
-    model = ScriptedToolModel(tool_calls=0)
+    model = ScriptedChatModel(tool_calls=0)
     agent = create_agent(model, [], system_prompt="You are terse.", middleware=[middleware])
     await run(agent, mode, QUESTION, config())
     [call] = model.calls
@@ -149,7 +148,7 @@ async def test_the_write_is_off_the_critical_path(
     engine: CountingEngine, middleware: MemOSMiddleware, mode: str
 ) -> None:
     engine.gated.add(ADD)  # add/message hangs until the gate opens
-    agent = create_agent(ScriptedToolModel(tool_calls=1), [lookup], middleware=[middleware])
+    agent = create_agent(ScriptedChatModel(tool_calls=1), [lookup], middleware=[middleware])
     result = await run(agent, mode, QUESTION, config())
     assert result["messages"][-1].text == "Here is your answer."
     assert middleware.memory.writer is not None
@@ -179,7 +178,7 @@ async def test_a_failed_search_answers_without_memories(
     engine: CountingEngine, mode: str, failure: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     memory = failing_search(engine, failure)
-    model = ScriptedToolModel(tool_calls=1)
+    model = ScriptedChatModel(tool_calls=1)
     agent = create_agent(model, [lookup], middleware=[memory])
     with caplog.at_level(logging.WARNING, logger="langchain_memos"):
         result = await run(agent, mode, QUESTION, config())
@@ -194,7 +193,7 @@ async def test_a_failed_search_answers_without_memories(
 @pytest.mark.parametrize("failure", ["error", "timeout"])
 async def test_fail_closed_raises(engine: CountingEngine, mode: str, failure: str) -> None:
     memory = failing_search(engine, failure, fail_open=False)
-    agent = create_agent(ScriptedToolModel(tool_calls=0), [], middleware=[memory])
+    agent = create_agent(ScriptedChatModel(tool_calls=0), [], middleware=[memory])
     # The embedded engine cannot be cut short: a sync search's answer comes late (a deadline
     # that ran out); an async one is cut at the deadline, without an answer.
     late = DeadlineExceededError if mode == "sync" else APITimeoutError
@@ -214,7 +213,7 @@ async def test_a_message_memos_cannot_take_answers_without_memories(
     mode: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    model = ScriptedToolModel(tool_calls=0)
+    model = ScriptedChatModel(tool_calls=0)
     agent = create_agent(model, [], middleware=[middleware])
     with caplog.at_level(logging.WARNING, logger="langchain_memos"):
         result = await run(agent, mode, BAD_TEXT, config())
@@ -239,7 +238,7 @@ async def test_fail_closed_refuses_a_message_memos_cannot_take(
         async_client=AsyncMemOSClient(embedded=engine),
         fail_open=False,
     )
-    agent = create_agent(ScriptedToolModel(tool_calls=0), [], middleware=[memory])
+    agent = create_agent(ScriptedChatModel(tool_calls=0), [], middleware=[memory])
     with pytest.raises(MemOSInputError, match="query holds a lone surrogate"):
         await run(agent, mode, BAD_TEXT, config())
     assert memory.close(timeout=5)
@@ -248,7 +247,7 @@ async def test_fail_closed_refuses_a_message_memos_cannot_take(
 
 async def test_async_run_with_only_a_sync_client(engine: CountingEngine) -> None:
     memory = MemOSMiddleware(MemOSClient(embedded=engine))
-    model = ScriptedToolModel(tool_calls=0)
+    model = ScriptedChatModel(tool_calls=0)
     agent = create_agent(model, [], middleware=[memory])
     await run(agent, "async", QUESTION, config())
     assert "<memories>" in model.calls[0][0].text
@@ -266,7 +265,7 @@ class Ctx:
 async def test_scope_from_context_and_explicit_arguments(
     engine: CountingEngine, middleware: MemOSMiddleware, mode: str
 ) -> None:
-    model = ScriptedToolModel(tool_calls=0)
+    model = ScriptedChatModel(tool_calls=0)
     agent = create_agent(model, [], middleware=[middleware], context_schema=Ctx)
     await run(agent, mode, QUESTION, {}, context=Ctx(user_id="alice", thread_id="ctx-thread"))
     assert "<memories>" in model.calls[0][0].text
@@ -290,7 +289,7 @@ async def test_scope_from_context_and_explicit_arguments(
 async def test_a_run_without_a_user_is_an_error(
     engine: CountingEngine, middleware: MemOSMiddleware, mode: str
 ) -> None:
-    agent = create_agent(ScriptedToolModel(tool_calls=0), [], middleware=[middleware])
+    agent = create_agent(ScriptedChatModel(tool_calls=0), [], middleware=[middleware])
     with pytest.raises(MemOSInputError, match="needs a user_id"):
         await run(agent, mode, QUESTION, {})
     assert engine.paths == []
@@ -315,7 +314,7 @@ def test_options_are_checked_before_any_run(engine: CountingEngine) -> None:
 async def test_configurable_ids_follow_the_retrievers_rule(
     engine: CountingEngine, middleware: MemOSMiddleware, mode: str
 ) -> None:
-    agent = create_agent(ScriptedToolModel(tool_calls=0), [], middleware=[middleware])
+    agent = create_agent(ScriptedChatModel(tool_calls=0), [], middleware=[middleware])
     retriever = MemOSRetriever(client=MemOSClient(embedded=engine))
     refused: RunnableConfig = {"configurable": {"user_id": 42, "thread_id": "t1"}}
     # Before, the middleware silently used the user "42" while the retriever refused it.
@@ -344,7 +343,7 @@ async def test_by_default_the_model_gets_the_memory_safety_protocol(
 ) -> None:
     # Before, the default injected the bare <memories> block: nothing told the model that
     # "[assistant viewpoint]" memories are past guesses, nor which zone the times are in.
-    model = ScriptedToolModel(tool_calls=1)
+    model = ScriptedChatModel(tool_calls=1)
     agent = create_agent(model, [lookup], system_prompt="You are terse.", middleware=[middleware])
     await run(agent, mode, QUESTION, config())
     for call in model.calls:
@@ -367,7 +366,7 @@ async def test_the_protocol_speaks_the_querys_language(
         user_id="alice",
         conversation_id="zh",
     )
-    model = ScriptedToolModel(tool_calls=0)
+    model = ScriptedChatModel(tool_calls=0)
     agent = create_agent(model, [], middleware=[middleware])
     await run(agent, mode, "这次旅行我应该带孩子去哪里？", config())
     system = model.calls[0][0].text
@@ -385,7 +384,7 @@ async def test_each_prompt_mode_injects_its_rendering(engine: CountingEngine, mo
         {"prompt_mode": "full"},
         {"full_instruction": True},
     ):
-        model = ScriptedToolModel(tool_calls=0)
+        model = ScriptedChatModel(tool_calls=0)
         memory = MemOSMiddleware(client, write_back=False, **options)
         await run(create_agent(model, [], middleware=[memory]), mode, QUESTION, config())
         seen[str(options)] = model.calls[0][0].text
@@ -408,7 +407,7 @@ async def test_write_back_can_choose_the_messages_it_writes(
         async_client=AsyncMemOSClient(embedded=engine),
         write_back=lambda message: message.type == "human",
     )
-    agent = create_agent(ScriptedToolModel(tool_calls=2), [lookup], middleware=[memory])
+    agent = create_agent(ScriptedChatModel(tool_calls=2), [lookup], middleware=[memory])
     result = await run(agent, mode, QUESTION, config())
     assert len(result["messages"]) == 6  # the conversation itself is untouched
     assert memory.close(timeout=5)
@@ -417,10 +416,10 @@ async def test_write_back_can_choose_the_messages_it_writes(
         MemOSMiddleware(MemOSClient(embedded=engine), write_back="human")
 
 
-def recall_then_answer() -> ReplayModel:
+def recall_then_answer() -> ScriptedChatModel:
     """Calls search_memory, then search_memory and lookup together, then answers."""
     search = {"name": "search_memory", "args": {"query": "who do I travel with"}}
-    return ReplayModel(
+    return ScriptedChatModel(
         script=[
             AIMessage("", tool_calls=[{**search, "id": "s1"}]),
             AIMessage(
@@ -469,7 +468,7 @@ async def test_what_has_nothing_to_remember_or_no_memos_role_is_not_written(
     mode: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    agent: Any = create_agent(ScriptedToolModel(tool_calls=0), [], middleware=[middleware])
+    agent: Any = create_agent(ScriptedChatModel(tool_calls=0), [], middleware=[middleware])
     turn = [
         HumanMessage("Plan my trip."),
         HumanMessage("   \n"),  # sent by mistake: nothing to remember

@@ -22,9 +22,10 @@ import httpx
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 
-from langchain_memos import MemOSChatMessageHistory, MemOSClient
-from langchain_memos._exceptions import (
+from langchain_memos import (
     DeadlineExceededError,
+    MemOSChatMessageHistory,
+    MemOSClient,
     MemOSError,
     MemOSInputError,
     OutboxFullError,
@@ -33,8 +34,7 @@ from langchain_memos._exceptions import (
 from langchain_memos._writer import BackgroundWriter
 from langchain_memos.outbox import Outbox, default_outbox_path, target_of
 from langchain_memos.types import MessageInput
-
-from .conftest import envelope
+from tests.fakes import envelope
 
 BASE_URL = "http://127.0.0.1:9/api/openmem/v1"  # never reached: a mock transport answers
 KEY = "outbox-test-key-4f9c2a"
@@ -635,12 +635,12 @@ def test_a_full_disk_costs_a_turn_its_memory_not_its_answer(
 
     from langchain_memos.middleware import MemOSMiddleware
     from langchain_memos.outbox import OutboxError
-    from tests.unit_tests.agent_fakes import ScriptedToolModel
+    from tests.fakes import ScriptedChatModel
 
     outbox = Outbox(tmp_path / "o.db")
     fill_the_disk(outbox)
     memory = MemOSMiddleware(MemOSClient(embedded=":memory:"), outbox=outbox, fail_open=fail_open)
-    agent = create_agent(ScriptedToolModel(tool_calls=0), [], middleware=[memory])
+    agent = create_agent(ScriptedChatModel(tool_calls=0), [], middleware=[memory])
     turn: Any = {"messages": [HumanMessage("a long question " * 1_000)]}
     config: Any = {"configurable": {"user_id": "u", "thread_id": "c"}}
     if not fail_open:

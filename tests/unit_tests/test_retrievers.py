@@ -13,7 +13,7 @@ from langchain_core.runnables import RunnableLambda
 from langchain_memos import AsyncMemOSClient, MemOSClient, MemOSInputError
 from langchain_memos.filters import all_of, tag
 from langchain_memos.retrievers import MemOSRetriever
-from tests.unit_tests.conftest import FakeMemOS, envelope
+from tests.fakes import FakeMemOS, envelope
 from tests.unit_tests.test_client import SEARCH_DATA
 
 FULL_DATA = {

@@ -23,7 +23,7 @@ from langchain_memos import (
     create_memos_pre_model_hook,
 )
 from langchain_memos import outbox as outbox_module
-from tests.unit_tests.agent_fakes import CountingEngine, ScriptedToolModel, remembering_engine
+from tests.fakes import CountingEngine, ScriptedChatModel, remembering_engine
 
 ADD = "/add/message"
 CONFIG: RunnableConfig = {"configurable": {"thread_id": "t1"}}
@@ -132,7 +132,7 @@ def test_one_settings_object_for_the_middleware_the_nodes_and_the_tools() -> Non
     # The middleware: the pinned user, the memories-only block, only what the user said.
     middleware = MemOSMiddleware(settings=settings)
     assert middleware.settings is settings
-    model = ScriptedToolModel(tool_calls=0)
+    model = ScriptedChatModel(tool_calls=0)
     agent = create_agent(model, [], middleware=[middleware])
     agent.invoke({"messages": [HumanMessage("Who do I travel with?")]}, CONFIG)
     system = model.calls[0][0]

@@ -12,17 +12,12 @@ from langchain_tests.unit_tests import ToolsUnitTests
 from langchain_memos import AsyncMemOSClient, MemOSClient, MemOSInputError
 from langchain_memos.embedded import EmbeddedEngine
 from langchain_memos.tools import NOTHING_FOUND, create_memory_tools
+from tests.fakes import remembering_engine
 
 
 @pytest.fixture
 def engine() -> EmbeddedEngine:
-    engine = EmbeddedEngine()
-    MemOSClient(embedded=engine).add_message(
-        [{"role": "user", "content": "I always travel with my kids and my parents."}],
-        user_id="alice",
-        conversation_id="c1",
-    )
-    return engine
+    return remembering_engine()
 
 
 def test_the_model_sees_only_the_query_and_the_content(engine: EmbeddedEngine) -> None:
@@ -60,12 +55,19 @@ def test_search_and_add_for_the_pinned_user(engine: EmbeddedEngine, mode: str) -
     assert run(0, query="quantum chromodynamics") == NOTHING_FOUND
 
 
-def test_errors_come_back_to_the_model(engine: EmbeddedEngine) -> None:
-    search, add = create_memory_tools(
-        client=MemOSClient(embedded=engine), user_id="alice", search_options={"relativity": 0}
-    )
-    assert add.invoke({"content": "  "}) == "Nothing to remember: content is empty."
-    assert str(search.invoke({"query": ""})).startswith("Memory search failed")
+@pytest.mark.parametrize("mode", ["sync", "async", "executor"])
+def test_errors_come_back_to_the_model(engine: EmbeddedEngine, mode: str) -> None:
+    clients: dict[str, Any] = {"client": MemOSClient(embedded=engine)}
+    if mode == "async":
+        clients = {"async_client": AsyncMemOSClient(embedded=engine)}
+    search, add = create_memory_tools(user_id="alice", search_options={"relativity": 0}, **clients)
+
+    def run(tool: BaseTool, **args: str) -> str:
+        return str(tool.invoke(args) if mode == "sync" else asyncio.run(tool.ainvoke(args)))
+
+    assert run(add, content="  ") == "Nothing to remember: content is empty."
+    assert run(search, query="").startswith("Memory search failed")
+    assert run(add, content="x" * 200_000).startswith("Could not store the memory")
 
 
 def test_the_application_must_pin_a_valid_user(engine: EmbeddedEngine) -> None:

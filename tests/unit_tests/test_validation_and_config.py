@@ -16,8 +16,7 @@ from langchain_memos import (
     MemOSClient,
     MemOSInputError,
 )
-from langchain_memos._constants import DEFAULT_BASE_URL, GLOBAL_BASE_URL
-from tests.unit_tests.conftest import Client, FakeMemOS, build, call, envelope
+from tests.fakes import Client, FakeMemOS, build, call, envelope
 
 USER = {"user_id": "u1"}
 CONV = {"user_id": "u1", "conversation_id": "c1"}
@@ -154,6 +153,11 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     for name in ("MEMOS_API_KEY", "MEMOS_BASE_URL", "MEMOS_IS_GLOBAL"):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
+
+
+# The service's two documented regions (README, "Configuration").
+DEFAULT_BASE_URL = "https://memos.memtensor.cn/api/openmem/v1"
+GLOBAL_BASE_URL = "https://api.memt.ai/platform/api/openmem/v1"
 
 
 @pytest.mark.parametrize("cls", [MemOSClient, AsyncMemOSClient])

@@ -1,0 +1,169 @@
+"""What one build or search process of ``engine_scale.py`` does and measures."""
+
+from __future__ import annotations
+
+import gc
+import random
+import resource
+import sqlite3
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from _common import latency_ms
+from _conversations import Vocabulary, conversation, question
+
+from langchain_memos import MemOSClient
+from langchain_memos.embedded import EmbeddedEngine
+
+
+def owner(layout: str, users: int, k: int) -> str:
+    return "user-000" if layout == "one_user" else f"user-{k % users:03d}"
+
+
+# ---- measurements --------------------------------------------------------------------------
+
+
+def memory_mb() -> dict[str, float | None]:
+    """Peak resident set (getrusage; kilobytes on Linux) and current VmRSS of this process."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_mb = peak / 1024 if sys.platform != "darwin" else peak / 1_048_576
+    current: float | None = None
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                current = int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return {
+        "peak_rss_mb": round(peak_mb, 1),
+        "current_rss_mb": None if current is None else round(current, 1),
+    }
+
+
+def counts(db: Path) -> dict[str, int]:
+    """Rows in the database, read with a separate connection (not part of any timing)."""
+    if not db.exists():
+        return {"memories": 0, "facts": 0, "preferences": 0, "messages": 0, "conversations": 0}
+    connection = sqlite3.connect(db)
+    try:
+        kinds = dict(connection.execute("SELECT kind, count(*) FROM memories GROUP BY kind"))
+        messages = connection.execute("SELECT count(*) FROM messages").fetchone()[0]
+        conversations = connection.execute(
+            "SELECT count(DISTINCT conversation_id) FROM messages"
+        ).fetchone()[0]
+    finally:
+        connection.close()
+    return {
+        "memories": sum(kinds.values()),
+        "facts": kinds.get("fact", 0),
+        "preferences": kinds.get("preference", 0),
+        "messages": messages,
+        "conversations": conversations,
+    }
+
+
+def file_mb(db: Path) -> dict[str, float]:
+    def size(path: Path) -> float:
+        return round(path.stat().st_size / 1_048_576, 1) if path.exists() else 0.0
+
+    return {"db_mb": size(db), "wal_mb": size(db.with_name(db.name + "-wal"))}
+
+
+def build(db: Path, layout: str, target: int, users: int, seed: int) -> dict[str, Any]:
+    """Add whole conversations until the database holds ``target`` memories."""
+    before = counts(db)
+    vocabulary = Vocabulary(seed)
+    engine = EmbeddedEngine(str(db))
+    client = MemOSClient(embedded=engine, max_retries=0)
+    max_seq = "SELECT coalesce(max(seq), 0) FROM memories"  # == count: nothing is deleted
+    memories = int(engine.store.query(max_seq)[0][0])
+    k = before["conversations"]
+    messages = 0
+    add_ns: list[int] = []
+    clock = time.perf_counter_ns
+    started = time.perf_counter()
+    next_report = started + 5
+    try:
+        while memories < target:
+            _, turns = conversation(vocabulary, seed, k)
+            user = owner(layout, users, k)
+            begin = clock()
+            client.add_message(turns, user_id=user, conversation_id=f"conv-{k:06d}")
+            add_ns.append(clock() - begin)
+            messages += len(turns)
+            k += 1
+            memories = int(engine.store.query(max_seq)[0][0])
+            if time.perf_counter() >= next_report:
+                rate = messages / (sum(add_ns) / 1e9)
+                print(f"  {layout} -> {target:,}: {memories:,} memories, {rate:,.0f} messages/s")
+                next_report = time.perf_counter() + 5
+    finally:
+        client.close()
+        engine.close()
+    after = counts(db)
+    seconds = sum(add_ns) / 1e9
+    return {
+        "from_memories": before["memories"],
+        "added_messages": after["messages"] - before["messages"],
+        "added_memories": after["memories"] - before["memories"],
+        "add_calls": len(add_ns),
+        "add_seconds": round(seconds, 3),
+        "wall_seconds": round(time.perf_counter() - started, 3),
+        "messages_per_s": round(messages / seconds, 1) if seconds else None,
+        "memories_per_s": round((after["memories"] - before["memories"]) / seconds, 1)
+        if seconds
+        else None,
+        "add_call": latency_ms(add_ns) if add_ns else None,
+        "rows": after,
+        "memory": memory_mb(),
+    }
+
+
+def search(
+    db: Path, layout: str, users: int, seed: int, queries: int, warmup: int
+) -> dict[str, Any]:
+    """Open the database and time ``search_memory`` on questions about stored conversations."""
+    rows = counts(db)
+    vocabulary = Vocabulary(seed)
+    conversations = rows["conversations"]
+    rng = random.Random(f"queries:{seed}:{layout}:{rows['memories']}")
+    picks = [rng.randrange(conversations) for _ in range(warmup + queries)]
+    asks = [
+        (owner(layout, users, k), question(vocabulary, seed, k, i)) for i, k in enumerate(picks)
+    ]
+    engine = EmbeddedEngine(str(db))
+    client = MemOSClient(embedded=engine, max_retries=0)
+    clock = time.perf_counter_ns
+    samples: list[int] = []
+    facts: list[int] = []
+    preferences: list[int] = []
+    try:
+        first = clock()
+        client.search_memory(asks[0][1], user_id=asks[0][0])
+        first_ms = (clock() - first) / 1e6
+        for user, query in asks[1:warmup]:
+            client.search_memory(query, user_id=user)
+        gc.collect()
+        for user, query in asks[warmup:]:
+            begin = clock()
+            found = client.search_memory(query, user_id=user)
+            samples.append(clock() - begin)
+            facts.append(len(found.memory_detail_list))
+            preferences.append(len(found.preference_detail_list))
+    finally:
+        client.close()
+        engine.close()
+    return {
+        "queries": queries,
+        "warmup": warmup,
+        "first_search_ms": round(first_ms, 3),
+        "latency": latency_ms(samples),
+        "mean_facts_returned": round(statistics.fmean(facts), 2),
+        "share_with_a_fact": round(sum(1 for f in facts if f) / len(facts), 3),
+        "mean_preferences_returned": round(statistics.fmean(preferences), 2),
+        "examples": [query for _, query in asks[warmup : warmup + 5]],
+        "memory": memory_mb(),
+    }

@@ -1,0 +1,96 @@
+"""The recalled items as the lines of a memory prompt, and how near-duplicates are recognised.
+
+:mod:`langchain_memos.prompts` selects among these lines and renders them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+
+from langchain_memos._prompt_templates import LABELS, Kind, Language
+from langchain_memos.types import SearchMemoryResult
+
+__all__ = ["MemoryLine", "memory_lines", "memory_signature", "similar"]
+
+
+@dataclass(frozen=True)
+class MemoryLine:
+    """One recalled item as the prompt shows it."""
+
+    kind: Kind
+    text: str
+    relevance: float
+    time: datetime | None
+    id: str | None = None
+    label: str = ""  # the preference's kind, in the prompt's language
+
+    def render(self, zone: tzinfo) -> str:
+        stamp = f"[{self.time.astimezone(zone):%Y-%m-%d %H:%M}] " if self.time else ""
+        label = f"{self.label} " if self.label else ""
+        return f"    -{stamp}{label}{self.text}"
+
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_MARKER = re.compile(r"^\s*\[[^\]]{1,40}\]\s*")
+
+
+def memory_signature(text: str) -> frozenset[str]:
+    """The words of a memory, without its viewpoint marker: what near-duplicates share."""
+    text = _MARKER.sub("", text).lower()
+    words: list[str] = []
+    for token in _WORD.findall(text):
+        if any(ord(c) > 0x2E80 for c in token):
+            words += [token[i : i + 2] for i in range(max(1, len(token) - 1))]
+        else:
+            words.append(token)
+    return frozenset(words)
+
+
+def similar(a: frozenset[str], b: frozenset[str], threshold: float) -> bool:
+    """Whether two signatures overlap at least ``threshold`` (Jaccard)."""
+    if not a or not b:
+        return a == b
+    return len(a & b) / len(a | b) >= threshold
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def memory_lines(result: SearchMemoryResult, language: Language) -> list[MemoryLine]:
+    """Every recalled item of ``result`` with some text, labelled in ``language``."""
+    lines = [
+        MemoryLine(
+            "fact",
+            _flat(m.memory_value or m.memory_key or ""),
+            m.relativity or 0.0,
+            m.created_at or m.updated_at,
+            m.id,
+        )
+        for m in result.memory_detail_list
+    ]
+    labels = LABELS[language]
+    lines += [
+        MemoryLine(
+            "preference",
+            _flat(p.preference or ""),
+            p.relativity or 0.0,
+            p.created_at or p.updated_at,
+            p.id,
+            labels.get(p.preference_type or "", ""),
+        )
+        for p in result.preference_detail_list
+    ]
+    for tool in result.tool_memory_detail_list:
+        value = tool.tool_value if isinstance(tool.tool_value, str) else str(tool.tool_value or "")
+        text = _flat(tool.experience or value)
+        lines.append(MemoryLine("tool", text, tool.relativity or 0.0, tool.created_at, tool.id))
+    for skill in result.skill_detail_list:
+        about = skill.skill_value
+        text = ": ".join(p for p in (about.name, about.description) if p) if about else ""
+        lines.append(
+            MemoryLine("skill", _flat(text), skill.relativity or 0.0, skill.created_at, skill.id)
+        )
+    return [line for line in lines if line.text]
