@@ -17,9 +17,9 @@ import httpx
 from langchain_memos import _endpoints as ep
 from langchain_memos._base_client import (
     APIRequest,
-    Call,
     Flow,
     Read,
+    Send,
     Work,
     build_httpx_request,
     send_flow,
@@ -176,7 +176,7 @@ class AsyncMemOSClient(BaseMemOSClient):
         return await self._run(send_flow(self._config, request))
 
     async def _perform(self, step: Work) -> Any:
-        if isinstance(step, Call):
+        if isinstance(step, Send):
             return await self._send(step.request)
         if isinstance(step, Read):
             try:

@@ -31,9 +31,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "APIRequest",
-    "Call",
     "Flow",
     "Read",
+    "Send",
     "Sleep",
     "Step",
     "Transmit",
@@ -166,7 +166,7 @@ class Read:
 
 
 @dataclass(frozen=True, slots=True)
-class Call:
+class Send:
     """Send ``request`` through the client, retries and all; the answer is its parsed data."""
 
     request: APIRequest[Any]
@@ -179,7 +179,7 @@ class Sleep:
     seconds: float
 
 
-Work: TypeAlias = Transmit | Read | Call
+Work: TypeAlias = Transmit | Read | Send
 """The steps a client's ``perform`` does; the drivers themselves do the sleeps."""
 Step: TypeAlias = Work | Sleep
 Flow: TypeAlias = Generator[Step, Any, T]

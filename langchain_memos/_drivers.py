@@ -1,18 +1,21 @@
 """The two drivers of a flow: one does its steps with blocking calls, the other with ``await``.
 
-A flow (``_base_client``) yields a step and is sent back what came of it, or has the step's
-exception raised at its ``yield``. The drivers sleep; everything else a step does is the
-client's ``perform``. These are the only places the clients sleep.
+A flow is a generator, as httpx writes its auth flows: it yields a step and is sent back what
+came of it, or has the step's exception raised at its ``yield``, and returns its result. A
+:class:`~langchain_memos._base_client.Sleep` step the drivers do themselves (these are the only
+places the clients sleep); every other step goes to the ``perform`` they are given: the
+clients' own for their requests (``_base_client``), a client method call for the flows of the
+history and the tools (``_flows``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Generator
 from typing import Any, Generic, TypeVar
 
-from langchain_memos._base_client import Flow, Sleep, Step, Work
+from langchain_memos._base_client import Sleep
 
 __all__ = ["arun", "run"]
 
@@ -24,12 +27,12 @@ class _Driving(Generic[T]):
 
     __slots__ = ("failure", "flow", "reply", "result")
 
-    def __init__(self, flow: Flow[T]) -> None:
+    def __init__(self, flow: Generator[Any, Any, T]) -> None:
         self.flow = flow
         self.reply: Any = None
         self.failure: Exception | None = None
 
-    def next_step(self) -> Step | None:
+    def next_step(self) -> Any:
         """The next step, or ``None`` once the flow returned its :attr:`result`."""
         reply, failure, self.reply, self.failure = self.reply, self.failure, None, None
         try:
@@ -39,7 +42,7 @@ class _Driving(Generic[T]):
             return None
 
 
-def run(flow: Flow[T], perform: Callable[[Work], Any]) -> T:
+def run(flow: Generator[Any, Any, T], perform: Callable[[Any], Any]) -> T:
     """Drive ``flow`` to its result, blocking."""
     driving = _Driving(flow)
     try:
@@ -56,7 +59,7 @@ def run(flow: Flow[T], perform: Callable[[Work], Any]) -> T:
         flow.close()
 
 
-async def arun(flow: Flow[T], perform: Callable[[Work], Awaitable[Any]]) -> T:
+async def arun(flow: Generator[Any, Any, T], perform: Callable[[Any], Awaitable[Any]]) -> T:
     """Drive ``flow`` to its result in the running event loop."""
     driving = _Driving(flow)
     try:

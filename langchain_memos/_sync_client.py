@@ -15,9 +15,9 @@ import httpx
 from langchain_memos import _endpoints as ep
 from langchain_memos._base_client import (
     APIRequest,
-    Call,
     Flow,
     Read,
+    Send,
     Work,
     build_httpx_request,
     send_flow,
@@ -137,7 +137,7 @@ class MemOSClient(BaseMemOSClient):
         return self._run(send_flow(self._config, request))
 
     def _perform(self, step: Work) -> Any:
-        if isinstance(step, Call):
+        if isinstance(step, Send):
             return self._send(step.request)
         if isinstance(step, Read):
             try:

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 import httpx
 
-from langchain_memos._base_client import APIRequest, Call, Flow, Sleep, drop_none
+from langchain_memos._base_client import APIRequest, Flow, Send, Sleep, drop_none
 from langchain_memos._endpoints.scopes import post, recall_scope, write_scope
 from langchain_memos._exceptions import DeadlineExceededError, MemOSInputError
 from langchain_memos._validation import (
@@ -93,7 +93,7 @@ def wait_for_task(
     deadline = time.monotonic() + check_seconds("timeout", timeout, high=86400, allow_zero=True)
     interval = check_seconds("interval", interval, high=60, allow_zero=True)
     while True:
-        status: TaskStatus = yield Call(get_status(task_id))
+        status: TaskStatus = yield Send(get_status(task_id))
         if status.done:
             return status
         remaining = deadline - time.monotonic()
