@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from langchain_memos._validation import check_fraction, check_id, check_int, check_text
+from langchain_memos.embedded._lexicon import query_slots
 from langchain_memos.embedded._ranking import Scorer, rank
 from langchain_memos.embedded._requests import SearchMemory
 from langchain_memos.embedded._store import scope_token
-from langchain_memos.embedded._text import TIME_MARKER, asks_when, has_cjk, query_terms
+from langchain_memos.embedded._text import TIME_MARKER, asks_when, has_cjk
 from langchain_memos.embedded._writer import Writer
 
 PREFERENCE_NOTE = {
@@ -93,9 +94,10 @@ class Search:
         params: list[Any],
         conversation_id: object,
     ) -> _Query:
-        words = query_terms(text)
-        scorer = Scorer(words, *self._store.frequencies(owners, words))
-        words, optional = scorer.split(words, threshold)
+        slots = query_slots(text)
+        counts = self._store.frequencies(owners, {s.name: s.alternatives for s in slots})
+        scorer = Scorer(slots, *counts)
+        words, optional = scorer.split(threshold)
         if asks_when(text):
             optional.append(TIME_MARKER)
         return _Query(

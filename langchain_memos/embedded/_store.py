@@ -19,7 +19,7 @@ from langchain_memos.embedded._text import fts_query, index_text
 # A list of ids as one SQL parameter (a JSON array): any number of them, one variable.
 ID_LIST = "(SELECT value FROM json_each(?))"
 # Bumped whenever what is indexed changes, so that an older database fails clearly.
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -269,8 +269,11 @@ class Store:
             self.on_delete()
         return len(seqs)
 
-    def frequencies(self, owners: list[str], words: list[str]) -> tuple[int, dict[str, int]]:
-        """How many memories ``owners`` have, and how many of them contain each word.
+    def frequencies(
+        self, owners: list[str], words: Mapping[str, Sequence[str]]
+    ) -> tuple[int, dict[str, int]]:
+        """How many memories ``owners`` have, and how many of them contain each word (given as
+        its name and the terms any of which says it).
 
         Counted by the index itself, so a word matches as it does in a search (stemmed).
         """
@@ -280,7 +283,10 @@ class Store:
         # make a word more frequent than the whole store, and its weight negative.
         row = self.query(
             f"SELECT {', '.join([count] * (1 + len(words)))}",
-            [scope, *(f"{scope} AND {TEXT_COLUMNS} : {fts_query([word])}" for word in words)],
+            [
+                scope,
+                *(f"{scope} AND {TEXT_COLUMNS} : ({fts_query(list(t))})" for t in words.values()),
+            ],
         )[0]
         return int(row[0]), {word: int(row[i + 1]) for i, word in enumerate(words)}
 
