@@ -17,6 +17,7 @@ from _locomo_data import (
     DataSet,
     Packed,
     Session,
+    Turn,
     pack,
 )
 
@@ -158,6 +159,29 @@ def map_memories(
     return mapping
 
 
+def turns_around(conversation: Conversation) -> dict[str, list[Turn]]:
+    """Each turn's neighbours in its session, two either side."""
+    around: dict[str, list[Turn]] = {}
+    for session in conversation.sessions:
+        turns = session.turns
+        for i, turn in enumerate(turns):
+            around[turn.dia_id] = [
+                turns[j] for j in (i - 2, i - 1, i + 1, i + 2) if 0 <= j < len(turns)
+            ]
+    return around
+
+
+def shown(
+    own: tuple[str, ...], near: Mapping[str, list[Turn]], value: str | None
+) -> tuple[str, ...]:
+    """The turns a recalled memory shows: those its listing carries, and the neighbouring turns
+    whose whole text its returned text holds (the context search adds)."""
+    extra = [
+        t.dia_id for t in near[own[0]] if t.text and t.text in (value or "") and t.dia_id not in own
+    ]
+    return (*own, *extra)
+
+
 def run_engine(data: DataSet, db_path: str, budget: int) -> EngineRun:
     run = EngineRun()
     engine = EmbeddedEngine(db_path, chat_model=None, embeddings=None)  # fast mode, lexical
@@ -168,6 +192,7 @@ def run_engine(data: DataSet, db_path: str, budget: int) -> EngineRun:
                 ingest(client, conversation, run)
             for conversation in data.conversations:
                 mappings[conversation.sample_id] = map_memories(client, conversation, run)
+            neighbours = {c.sample_id: turns_around(c) for c in data.conversations}
             values: dict[str, str] = {}
             clock = time.perf_counter_ns
             for question in data.questions:
@@ -176,6 +201,7 @@ def run_engine(data: DataSet, db_path: str, budget: int) -> EngineRun:
                 )
                 user_id = user_id_of(conversation)
                 mapping = mappings[question.sample_id]
+                near = neighbours[question.sample_id]
                 started = clock()
                 result = client.search_memory(
                     question.text,
@@ -193,7 +219,10 @@ def run_engine(data: DataSet, db_path: str, budget: int) -> EngineRun:
                     values[memory.id] = memory.memory_value or ""
                 key = (question.sample_id, question.index)
                 run.api[key] = pack(
-                    ((m.memory_value or "", mapping[str(m.id)]) for m in recalled),
+                    (
+                        (m.memory_value or "", shown(mapping[str(m.id)], near, m.memory_value))
+                        for m in recalled
+                    ),
                     budget,
                     CLOUD_LIMIT,
                 )
@@ -212,7 +241,9 @@ def run_engine(data: DataSet, db_path: str, budget: int) -> EngineRun:
                     for memory_id in missing:
                         values[memory_id] = client.get_memory_by_id(memory_id).memory_value or ""
                 run.headroom[key] = pack(
-                    ((values[i], mapping[i]) for i in ids), budget, HEADROOM_LIMIT
+                    ((values[i], shown(mapping[i], near, values[i])) for i in ids),
+                    budget,
+                    HEADROOM_LIMIT,
                 )
     finally:
         engine.close()

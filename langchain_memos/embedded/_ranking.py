@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
 from langchain_memos.embedded._lexicon import Slot
 from langchain_memos.embedded._store import Candidate
+from langchain_memos.embedded._turns import beside
 from langchain_memos.embedded._writer import memory_text
 
 DEFAULT_RELATIVITY = 0.45
@@ -114,9 +115,15 @@ def rank(
     threshold: float,
     limit: int,
     similar: Mapping[int, float] | None = None,
+    neighbours: Callable[[list[int]], Mapping[int, tuple[int, int]]] | None = None,
 ) -> list[dict[str, Any]]:
     """Order candidates: by bm25, or with vectors by reciprocal-rank fusion of bm25's order and
-    the similarity order. Relativity is the query coverage, or the cosine when higher."""
+    the similarity order. Relativity is the query coverage, or the cosine when higher.
+
+    Past the limit, a related memory whose turn was said just before or after a shown one rides
+    along with it (``neighbours`` gives the seqs of the turns around each): the caller gets the
+    turns around its facts without more facts than it asked for. At most ``limit`` do.
+    """
     similar = similar or {}
     lexical = {c.seq: rank for rank, c in enumerate(c for c in found if c.bm25 > 0)}
     by_vector = {seq: rank for rank, seq in enumerate(similar)}
@@ -139,17 +146,40 @@ def rank(
     carried = _relate(scored)
     # Among equal scores the newest wins.
     ranked = sorted(scored.values(), key=lambda item: item[:3], reverse=True)
-    items: list[dict[str, Any]] = []
+    items: dict[int, dict[str, Any]] = {}
     shown: set[int] = set()
+    overflow: list[Candidate] = []
     for *_, candidate, relativity in ranked:
+        if relativity < threshold or {candidate.seq, carried.get(candidate.seq)} & shown:
+            continue  # unrelated, or its whole text is in a memory already shown
         if len(items) == limit:
-            break
-        if relativity < threshold or carried.get(candidate.seq) in shown:
-            continue  # unrelated, or its whole text is in an answer already shown
+            overflow.append(candidate)
+            if len(overflow) == limit:
+                break
+            continue
         shown.add(candidate.seq)
         item = {k: v for k, v in candidate.body.items() if k != "sources"}
-        items.append({**item, "relativity": relativity})
-    return items
+        items[candidate.seq] = {**item, "relativity": relativity}
+    if overflow and neighbours is not None:
+        _ride_along(items, overflow, neighbours([c.seq for c in overflow]))
+    return list(items.values())
+
+
+def _ride_along(
+    items: dict[int, dict[str, Any]],
+    overflow: list[Candidate],
+    around: Mapping[int, tuple[int, int]],
+) -> None:
+    """Append each overflowing memory to the shown fact said just before or after it."""
+    for candidate in overflow:
+        before, after = around.get(candidate.seq, (0, 0))
+        host = items.get(before) or items.get(after)
+        if host is None or "memory_value" not in host:
+            continue
+        text = memory_text(candidate.body)
+        if text in host["memory_value"]:
+            continue
+        host["memory_value"] = beside(host["memory_value"], text, later=host is items.get(before))
 
 
 def _relate(scored: dict[int, list[Any]]) -> dict[int, int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,7 +10,7 @@ from langchain_memos._validation import check_fraction, check_id, check_int, che
 from langchain_memos.embedded._lexicon import query_slots
 from langchain_memos.embedded._ranking import Scorer, rank
 from langchain_memos.embedded._requests import SearchMemory
-from langchain_memos.embedded._store import scope_token
+from langchain_memos.embedded._store import ID_LIST, scope_token
 from langchain_memos.embedded._text import TIME_MARKER, asks_when, has_cjk
 from langchain_memos.embedded._writer import Writer
 
@@ -21,6 +22,17 @@ PREFERENCE_NOTE = {
     "你的回复不得违反用户的任何偏好，无论是显式偏好还是隐式偏好，并简要解释你为什么这样回答以避免冲突。\n",
 }
 _VECTOR_DEPTH = 200
+# The turns said just before and just after memories, in their conversation.
+_NEIGHBOURS = (
+    "SELECT m.seq, "
+    + ", ".join(
+        f"(SELECT {pick}(n.seq) FROM memories n WHERE n.user_id = m.user_id AND "
+        "n.conversation_id = m.conversation_id AND n.kind = 'fact' AND n.text != '' AND "
+        f"n.seq {side} m.seq) AS {name}"
+        for pick, side, name in (("max", "<", "before"), ("min", ">", "after"))
+    )
+    + f" FROM memories m WHERE m.seq IN {ID_LIST}"
+)
 
 
 @dataclass
@@ -127,7 +139,15 @@ class Search:
             found += self._store.by_seq(
                 [q for q, _ in near if q not in seen], query.where, query.params
             )
-        return rank(found, query.scorer, query.conversation_id, query.threshold, limit, similar)
+        neighbours = self._neighbours if kind == "fact" else None
+        return rank(
+            found, query.scorer, query.conversation_id, query.threshold, limit, similar, neighbours
+        )
+
+    def _neighbours(self, seqs: list[int]) -> dict[int, tuple[int, int]]:
+        """For each memory, the seqs of the turns said just before and after it (0: none)."""
+        rows = self._store.query(_NEIGHBOURS, [json.dumps(seqs)])
+        return {row["seq"]: (row["before"] or 0, row["after"] or 0) for row in rows}
 
     def _knowledgebases(self, ids: list[str]) -> list[str]:
         if ids == ["all"]:

@@ -189,3 +189,18 @@ def test_short_chinese_questions_find_memories_they_share_no_bigram_with(
 def test_a_shared_grammar_character_relates_nothing(client: MemOSClient) -> None:
     say(client, ("user", "我的猫叫年糕。"), ("user", "我在杭州上班。"))
     assert recall(client, "我的股票怎么样了") == []
+
+
+def test_past_the_limit_a_neighbouring_turn_rides_along_with_its_fact(client: MemOSClient) -> None:
+    say(
+        client,
+        ("user", "Our puppy Biscuit chewed my running shoes again."),
+        ("user", "Biscuit is a beagle from a shelter in Leeds."),
+        ("user", "Work was busy today."),
+    )
+    found = recall(client, "What breed is our puppy Biscuit?", memory_limit_number=1, relativity=0)
+    # One fact, as asked, carrying the turn said right after it, which also matched.
+    assert [text for text, _ in found] == [
+        "[user viewpoint] Our puppy Biscuit chewed my running shoes again. (then: [user "
+        "viewpoint] Biscuit is a beagle from a shelter in Leeds.)"
+    ]
