@@ -50,26 +50,24 @@ from _locomo_data import (
     CLOUD_LIMIT,
     DATA_DIR,
     DATA_FILE,
-    DEFINITIONS,
     HEADROOM_LIMIT,
     REPORT_SPLIT,
     TARGET_RECALL,
     TUNING_SPLIT,
     load,
-    paired,
     run_baseline,
-    score,
     tokens,
     turn_units,
     whole_conversation,
     window_units,
 )
 from _locomo_engine import run_engine
+from _locomo_score import DEFINITIONS, paired, score
 
 RESULTS = Path(__file__).resolve().parent / "results" / "locomo_recall.json"
 
 SYSTEMS = {
-    "engine": "engine via MemOSClient.search_memory, <=25 facts (cloud cap)",
+    "engine": "engine via search_memory, <=25 facts (cloud cap)",
     "bm25_turns": "BM25 over single turns",
     "bm25_windows": "BM25 over 3-turn windows",
     "engine_internal_200": "engine ranking, 200 candidates (not via API)",
@@ -85,19 +83,18 @@ def print_table(report: dict[str, Any]) -> None:
         f"{data['turns']} turns, {data['questions']} questions of categories 1-4; "
         f"budget {config['budget_tokens']} tokens"
     )
-    head = "".join(f"{'c' + c:>7}" for c in map(str, CATEGORIES))
+    columns = [*map(str, CATEGORIES), "dated"]
+    head = "".join(f"{'c' + c if c != 'dated' else c:>7}" for c in columns)
     for split in ("all", "tuning", "report"):
         ids = {"all": "", "tuning": sorted(TUNING_SPLIT), "report": sorted(REPORT_SPLIT)}[split]
         print(f"\n{split} split {', '.join(ids)}".rstrip())
-        print(f"{'system':<62}{'recall':>7}{head}{'tokens':>8}{'items':>7}{'saving':>8}")
+        print(f"{'system':<55}{'recall':>7}{head}{'tokens':>8}{'items':>7}{'saving':>8}")
         for name, label in SYSTEMS.items():
             row = report["systems"][name]
             row = row if split == "all" else row["splits"][split]
-            cats = "".join(
-                f"{row['per_category'][str(c)]['recall'] or 0:>7.3f}" for c in CATEGORIES
-            )
+            cats = "".join(f"{row['per_category'][c]['recall'] or 0:>7.3f}" for c in columns)
             print(
-                f"{label:<62}{row['recall']:>7.3f}{cats}{row['mean_tokens_injected']:>8.0f}"
+                f"{label:<55}{row['recall']:>7.3f}{cats}{row['mean_tokens_injected']:>8.0f}"
                 f"{row['mean_memories_injected']:>7.1f}{row['saving_vs_whole_conversation']:>8.1%}"
             )
     print(

@@ -20,6 +20,8 @@ _RRF_K = 60
 # What a query word in a neighbouring turn is worth against one in the memory itself. It counts
 # only for a memory that holds a query word itself: neighbours alone make no memory related.
 _NEAR = 0.5
+# What being said around the time a question names is worth (a factor on the score).
+_IN_TIME = 1.5
 
 
 def _idf(total: int, frequency: int) -> float:
@@ -116,6 +118,7 @@ def rank(
     limit: int,
     similar: Mapping[int, float] | None = None,
     neighbours: Callable[[list[int]], Mapping[int, tuple[int, int]]] | None = None,
+    window: tuple[int, int] | None = None,
 ) -> list[dict[str, Any]]:
     """Order candidates: by bm25, or with vectors by reciprocal-rank fusion of bm25's order and
     the similarity order. Relativity is the query coverage, or the cosine when higher.
@@ -123,6 +126,7 @@ def rank(
     Past the limit, a related memory whose turn was said just before or after a shown one rides
     along with it (``neighbours`` gives the seqs of the turns around each): the caller gets the
     turns around its facts without more facts than it asked for. At most ``limit`` do.
+    Memories said within ``window`` (epoch ms), the time the question names, rank higher.
     """
     similar = similar or {}
     lexical = {c.seq: rank for rank, c in enumerate(c for c in found if c.bm25 > 0)}
@@ -140,6 +144,8 @@ def rank(
             score = candidate.bm25
         if conversation_id is not None and candidate.conversation_id == conversation_id:
             score *= 1.2  # the cloud's soft boost for the current conversation
+        if window is not None and window[0] <= candidate.create_time < window[1]:
+            score *= _IN_TIME  # said around the time the question names
         if FEEDBACK_TAG in candidate.body.get("tags", ()):
             score *= 2.0  # a correction outranks what it corrects
         scored[candidate.seq] = [score, candidate.create_time, candidate.seq, candidate, relativity]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 from langchain_memos._validation import check_fraction, check_id, check_int, check_text
@@ -12,6 +13,7 @@ from langchain_memos.embedded._ranking import Scorer, rank
 from langchain_memos.embedded._requests import SearchMemory
 from langchain_memos.embedded._store import ID_LIST, scope_token
 from langchain_memos.embedded._text import TIME_MARKER, asks_when, has_cjk
+from langchain_memos.embedded._when import time_window
 from langchain_memos.embedded._writer import Writer
 
 PREFERENCE_NOTE = {
@@ -49,6 +51,7 @@ class _Query:
     params: list[Any]
     conversation_id: object
     vector: list[float] | None
+    window: tuple[int, int] | None = None
 
 
 class Search:
@@ -112,8 +115,18 @@ class Search:
         words, optional = scorer.split(threshold)
         if asks_when(text):
             optional.append(TIME_MARKER)
+        now = datetime.fromtimestamp(self._writer.now_ms() / 1000, timezone.utc)
         return _Query(
-            owners, words, optional, scorer, threshold, where, params, conversation_id, None
+            owners,
+            words,
+            optional,
+            scorer,
+            threshold,
+            where,
+            params,
+            conversation_id,
+            None,
+            time_window(text, now),
         )
 
     def _ranked(
@@ -141,7 +154,14 @@ class Search:
             )
         neighbours = self._neighbours if kind == "fact" else None
         return rank(
-            found, query.scorer, query.conversation_id, query.threshold, limit, similar, neighbours
+            found,
+            query.scorer,
+            query.conversation_id,
+            query.threshold,
+            limit,
+            similar,
+            neighbours,
+            query.window,
         )
 
     def _neighbours(self, seqs: list[int]) -> dict[int, tuple[int, int]]:

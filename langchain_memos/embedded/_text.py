@@ -257,7 +257,7 @@ _CN_DATE = re.compile(
     r"(?P<year>\d{4})年(?P<month>\d{1,2})月(?P<day>\d{1,2})[日号]"
     r"(?:\s*(?P<hour>\d{1,2})[:点时](?P<minute>\d{1,2})?)?"
 )
-_MONTHS = {
+MONTHS = {
     name: number
     for number, names in enumerate(
         [
@@ -291,11 +291,11 @@ def parse_chat_time(value: object) -> datetime | None:
     if parsed is not None:
         return parsed
     match = _LOCOMO_TIME.search(value)
-    if match and match["month"].lower() in _MONTHS:
+    if match and match["month"].lower() in MONTHS:
         hour = int(match["hour"]) % 12 + (12 if match["ampm"].lower() == "pm" else 0)
         return _local(
             int(match["year"]),
-            _MONTHS[match["month"].lower()],
+            MONTHS[match["month"].lower()],
             int(match["day"]),
             hour,
             int(match["minute"]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -204,3 +205,24 @@ def test_past_the_limit_a_neighbouring_turn_rides_along_with_its_fact(client: Me
         "[user viewpoint] Our puppy Biscuit chewed my running shoes again. (then: [user "
         "viewpoint] Biscuit is a beagle from a shelter in Leeds.)"
     ]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Who did I have dinner with last year?",
+        "去年和谁吃的晚饭？",
+    ],
+)
+def test_a_question_naming_a_time_favours_what_was_said_then(question: str) -> None:
+    now = datetime(2025, 9, 28, 20, 0, tzinfo=timezone.utc)
+    memos = MemOSClient(embedded=EmbeddedEngine(":memory:", clock=lambda: now), max_retries=0)
+    for when, text in (
+        ("2024-06-10 19:00:00", "Dinner with Anna at the harbour, 和Anna吃的晚饭."),
+        ("2025-09-20 19:00:00", "Dinner with Ben at the harbour, 和Ben吃的晚饭."),
+    ):
+        message: Any = {"role": "user", "content": text, "chat_time": when}
+        memos.add_message([message], user_id="u1", conversation_id=when, async_mode=False)
+    found = recall(memos, question, relativity=0)
+    assert "Anna" in found[0][0]
+    assert len(found) == 2  # the other is still found, only lower
