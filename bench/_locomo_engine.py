@@ -216,7 +216,6 @@ def run_engine(data: DataSet, db_path: str, budget: int) -> EngineRun:
                 for memory in recalled:
                     if memory.id not in mapping:
                         raise SystemExit(f"search returned an unknown memory {memory.id}")
-                    values[memory.id] = memory.memory_value or ""
                 key = (question.sample_id, question.index)
                 run.api[key] = pack(
                     (
@@ -237,7 +236,8 @@ def run_engine(data: DataSet, db_path: str, budget: int) -> EngineRun:
                     run.top25_mismatches += 1
                 missing = [i for i in ids if i not in values]
                 if missing:
-                    # The text of a memory the API did not return: read it through the API.
+                    # Each memory's stored text, read through the API (a search's text may
+                    # carry the neighbours riding along with it).
                     for memory_id in missing:
                         values[memory_id] = client.get_memory_by_id(memory_id).memory_value or ""
                 run.headroom[key] = pack(
