@@ -166,6 +166,9 @@ def rank(
         shown.add(candidate.seq)
         item = {k: v for k, v in candidate.body.items() if k != "sources"}
         items[candidate.seq] = {**item, "relativity": relativity}
+    # Only a memory of a conversation with a shown fact can be said next to one.
+    talks = {c.conversation_id for c in found if c.seq in items}
+    overflow = [c for c in overflow if c.conversation_id in talks]
     if overflow and neighbours is not None:
         _ride_along(items, overflow, neighbours([c.seq for c in overflow]))
     return list(items.values())
