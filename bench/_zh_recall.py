@@ -22,8 +22,10 @@ DEFINITIONS = {
     "set": "bench/data/zh_recall.json: two users written for this project (not LoCoMo), four "
     "conversations each (travel, food, family, work), 22 short questions each; zh-a is the "
     "tuning half, zh-b the report half",
-    "recall@k": "per question with expected memories, the share of them among the first k facts "
-    "of search_memory(relativity=0), averaged over questions",
+    "recall@k": "per question with expected memories, the share of their turns shown by the "
+    "first k facts of search_memory(relativity=0), averaged over questions; a fact shows every "
+    "turn whose whole text its memory_value holds (its own, the one it answers, a neighbour "
+    "riding along), as in the LoCoMo figures",
     "recall_at_default_threshold": "the same share among what search_memory returns with its "
     f"defaults (relativity {DEFAULT_RELATIVITY}, {API_DEFAULT_LIMIT} facts)",
     "unrelated_returned": "facts returned at the default threshold for questions on a topic the "
@@ -37,13 +39,17 @@ def _bigrams(text: str) -> set[str]:
     return {text[i : i + 2] for i in range(len(text) - 1)}
 
 
-def _turn_of(value: str, turns: dict[str, str]) -> str | None:
-    """The id of the turn a memory holds: its text comes right after the viewpoint marker."""
-    own = value.split("] ", 1)[-1]
-    return next((tid for tid, text in turns.items() if own.startswith(text)), None)
+def _turns_in(value: str, turns: dict[str, str]) -> list[str]:
+    """The ids of the turns a memory shows: every turn whose whole text its text holds (its own,
+    the one it answers, a neighbour riding along)."""
+    return [tid for tid, text in turns.items() if text in value]
 
 
-def _recall(found: Sequence[str | None], expected: Sequence[str]) -> float:
+def _first(memories: Sequence[list[str]], k: int) -> set[str]:
+    return {tid for ids in memories[:k] for tid in ids}
+
+
+def _recall(found: set[str], expected: Sequence[str]) -> float:
     return sum(e in found for e in expected) / len(expected)
 
 
@@ -70,10 +76,10 @@ def run_user(client: MemOSClient, user_id: str, user: dict[str, Any]) -> list[di
         default = client.search_memory(
             question["q"], user_id=user_id, include_preference=False
         ).memory_detail_list
-        order = [_turn_of(m.memory_value or "", turns) for m in ranked]
-        shown = [_turn_of(m.memory_value or "", turns) for m in default]
+        order = [_turns_in(m.memory_value or "", turns) for m in ranked]
+        shown = [_turns_in(m.memory_value or "", turns) for m in default]
         expected, distract = question["expect"], question["distract"]
-        first = min((order.index(e) for e in expected if e in order), default=len(order))
+        first = next((i for i, ids in enumerate(order) if set(expected) & set(ids)), len(order))
         results.append(
             {
                 "q": question["q"],
@@ -83,7 +89,7 @@ def run_user(client: MemOSClient, user_id: str, user: dict[str, Any]) -> list[di
                 "shared_bigram": any(
                     _bigrams(question["q"]) & _bigrams(turns[e]) for e in expected
                 ),
-                "distractor_first": any(d in order[:first] for d in distract),
+                "distractor_first": bool(set(distract) & _first(order, first)),
             }
         )
     return results
@@ -96,14 +102,14 @@ def score(results: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {"questions": len(related), "unrelated_questions": len(unrelated)}
     for k in KS:
         out[f"recall@{k}"] = round(
-            statistics.fmean(_recall(r["order"][:k], r["expect"]) for r in related), 4
+            statistics.fmean(_recall(_first(r["order"], k), r["expect"]) for r in related), 4
         )
     out["recall_at_default_threshold"] = round(
-        statistics.fmean(_recall(r["shown"], r["expect"]) for r in related), 4
+        statistics.fmean(_recall(_first(r["shown"], 99), r["expect"]) for r in related), 4
     )
     out["no_shared_bigram_questions"] = len(hard)
     out["no_shared_bigram_recall@5"] = round(
-        statistics.fmean(_recall(r["order"][:5], r["expect"]) for r in hard), 4
+        statistics.fmean(_recall(_first(r["order"], 5), r["expect"]) for r in hard), 4
     )
     out["unrelated_returned"] = round(statistics.fmean(len(r["shown"]) for r in unrelated), 2)
     out["distractor_first"] = sum(r["distractor_first"] for r in related)
@@ -120,7 +126,7 @@ def run(path: Path = SET_FILE) -> dict[str, Any]:
     splits = {name: score(results) for name, results in by_split.items()}
     misses = {
         name: [
-            r["q"] for r in results if r["expect"] and not set(r["expect"]) <= set(r["order"][:5])
+            r["q"] for r in results if r["expect"] and not set(r["expect"]) <= _first(r["order"], 5)
         ]
         for name, results in by_split.items()
     }
