@@ -61,7 +61,9 @@ class Search:
         self._writer = writer
         self._store = writer.store
 
-    def search_memory(self, request: SearchMemory) -> dict[str, Any]:
+    def search_memory(self, request: SearchMemory, *, riders: bool = True) -> dict[str, Any]:
+        """``riders``: let related turns past the limit ride along with the facts said next to
+        them (a caller that reads memories to change them wants each memory's own text)."""
         owners = [scope_token("u", request.user_id)]
         for kb in self._knowledgebases(request.knowledgebase_ids):
             owners.append(scope_token("k", kb))
@@ -79,7 +81,7 @@ class Search:
         if self._writer.embeddings is not None:
             query.vector = self._writer.embeddings.embed_query(text)
         for kind, key, limit in request.plan:
-            result[key] = self._ranked(query, kind, limit)
+            result[key] = self._ranked(query, kind, limit, riders=riders)
         language = "zh" if has_cjk(text) else "en"
         result["preference_note"] = (
             PREFERENCE_NOTE[language] if result["preference_detail_list"] else ""
@@ -130,7 +132,7 @@ class Search:
         )
 
     def _ranked(
-        self, query: _Query, kind: str, limit: int, depth: int | None = None
+        self, query: _Query, kind: str, limit: int, depth: int | None = None, riders: bool = True
     ) -> list[dict[str, Any]]:
         """The best ``limit`` memories of one kind, ranked among the ``depth`` best full-text
         matches (by default five per memory asked for, at least 50) and the nearest vectors."""
@@ -152,7 +154,7 @@ class Search:
             found += self._store.by_seq(
                 [q for q, _ in near if q not in seen], query.where, query.params
             )
-        neighbours = self._neighbours if kind == "fact" else None
+        neighbours = self._neighbours if kind == "fact" and riders else None
         return rank(
             found,
             query.scorer,
