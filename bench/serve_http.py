@@ -12,9 +12,11 @@ The database holds 200 synthetic conversations (``engine_scale.py``'s generator)
 and the requests are questions about them, so every search finds memories. The load comes from
 this process: ``c`` keep-alive connections over raw sockets (asyncio), each sending its next
 request as soon as the answer arrived, so the client costs a few microseconds a request. For each
-concurrency (1, 16, 64) it sends a warm-up, then ``--requests`` timed requests; the servers take
-turns, round by round. Reported: requests/s over the timed wall time, p50/p99 latency from send to
-the last byte of the answer, errors. Figures go to ``bench/results/serve_http.json``.
+concurrency (1, 16, 64) it sends a warm-up, then ``--requests`` timed requests; at each
+concurrency of each round the three take turns in a shuffled order, so that the machine's other
+load changes little between the figures compared. Reported: requests/s over the timed wall time,
+p50/p99 latency from send to the last byte of the answer, errors, and each round's throughput
+against the previous server's in the same round. Figures go to ``bench/results/serve_http.json``.
 """
 
 from __future__ import annotations
@@ -195,10 +197,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         db = Path(scratch) / "memos.db"
         bodies = seed_database(db)
         for round_index in range(args.rounds):
-            order = ["uvicorn", "http.server", "in_process"]
-            random.Random(round_index).shuffle(order)
-            for kind in order:
-                for c in args.concurrency:
+            for c in args.concurrency:
+                order = ["uvicorn", "http.server", "in_process"]
+                random.Random(round_index * 1000 + c).shuffle(order)
+                for kind in order:
                     if kind == "in_process":
                         measured = measure_in_process(db, bodies, c, args.requests)
                     else:
@@ -217,28 +219,40 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         f"round {round_index + 1} {kind:<11} c{c:<3} {rate:>8} req/s"
                         f"  p50 {p50} ms  p99 {p99} ms  errors {row['errors']}"
                     )
-    return {kind: {c: best(rows) for c, rows in per_c.items()} for kind, per_c in results.items()}
+    previous = results["http.server"]
+    return {
+        kind: {c: best(rows, previous[c]) for c, rows in per_c.items()}
+        for kind, per_c in results.items()
+    }
 
 
-def best(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """The median round by throughput, and every round's throughput."""
+def best(rows: list[dict[str, Any]], previous: list[dict[str, Any]]) -> dict[str, Any]:
+    """The median round by throughput, every round's throughput, and its ratio to the previous
+    server's in the same round (measured minutes apart at most, so the least disturbed)."""
     ordered = sorted(rows, key=lambda row: row["requests_per_s"])
+    pairs = zip(rows, previous, strict=True)
+    ratios = [row["requests_per_s"] / before["requests_per_s"] for row, before in pairs]
     return {
         **ordered[len(ordered) // 2],
         "rounds_requests_per_s": [r["requests_per_s"] for r in rows],
+        "rounds_vs_http_server": [round(ratio, 2) for ratio in ratios],
     }
 
 
 def print_table(report: dict[str, Any]) -> None:
-    print(f"{'server':<12}{'c':>4}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'vs http.server':>16}")
+    print(
+        f"{'server':<12}{'c':>4}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'vs http.server':>16}"
+        "  each round vs http.server"
+    )
     results = report["results"]
     for kind, per_c in results.items():
         for c, row in per_c.items():
             before = results["http.server"][c]["requests_per_s"]
             ratio = f"{row['requests_per_s'] / before:.2f}x"
+            rounds = " ".join(f"{r:.2f}x" for r in row["rounds_vs_http_server"])
             print(
                 f"{kind:<12}{c:>4}{row['requests_per_s']:>10}{row['p50_ms']:>9}{row['p99_ms']:>9}"
-                f"{ratio:>16}"
+                f"{ratio:>16}  {rounds}"
             )
 
 
