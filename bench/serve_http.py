@@ -146,13 +146,28 @@ async def _load(url_host: str, port: int, requests: list[bytes], concurrency: in
     return time.perf_counter() - started, latencies, errors
 
 
-def measure_http(url: str, bodies: list[bytes], concurrency: int, n: int, warmup: int) -> Any:
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of process ``pid`` so far (Linux; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure_http(
+    url: str, pid: int, bodies: list[bytes], concurrency: int, n: int, warmup: int
+) -> Any:
     host, _, port_text = url.split("//", 1)[1].split("/", 1)[0].partition(":")
     port = int(port_text)
     wire = [_request(host, port, body) for body in bodies]
     asyncio.run(_load(host, port, [wire[i % len(wire)] for i in range(warmup)], concurrency))
     timed = [wire[(i * 7) % len(wire)] for i in range(n)]
-    return asyncio.run(_load(host, port, timed, concurrency))
+    cpu_before = cpu_seconds(pid)
+    wall, latencies, errors = asyncio.run(_load(host, port, timed, concurrency))
+    cpu_after = cpu_seconds(pid)
+    cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+    return wall, latencies, errors, cpu
 
 
 def measure_in_process(db: Path, bodies: list[bytes], concurrency: int, n: int) -> Any:
@@ -171,18 +186,22 @@ def measure_in_process(db: Path, bodies: list[bytes], concurrency: int, n: int) 
         one(body)
     latencies.clear()
     timed = [bodies[(i * 7) % len(bodies)] for i in range(n)]
-    started = time.perf_counter()
+    started, cpu_before = time.perf_counter(), time.process_time()
     with ThreadPoolExecutor(concurrency) as pool:
         list(pool.map(one, timed))
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu_before
     engine.close()
-    return wall, latencies, errors
+    return wall, latencies, errors, cpu
 
 
-def figures(wall: float, latencies: list[int], errors: list[str]) -> dict[str, Any]:
+def figures(
+    wall: float, latencies: list[int], errors: list[str], cpu: float | None
+) -> dict[str, Any]:
     return {
         "requests_per_s": round(len(latencies) / wall, 1),
         **latency_ms(latencies, digits=2),
+        # What the server process spent per request, whatever share of the machine it got.
+        "cpu_ms_per_request": None if cpu is None else round(cpu * 1000 / len(latencies), 3),
         "errors": len(errors),
         "error_samples": errors[:3],
     }
@@ -208,7 +227,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         server = ChildProcess.start([*command, "--previous", args.previous])
                         try:
                             measured = measure_http(
-                                server.url, bodies, c, args.requests, args.warmup
+                                server.url, server.pid, bodies, c, args.requests, args.warmup
                             )
                         finally:
                             server.stop()
@@ -217,7 +236,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     rate, p50, p99 = row["requests_per_s"], row["p50_ms"], row["p99_ms"]
                     print(
                         f"round {round_index + 1} {kind:<11} c{c:<3} {rate:>8} req/s"
-                        f"  p50 {p50} ms  p99 {p99} ms  errors {row['errors']}"
+                        f"  p50 {p50} ms  p99 {p99} ms  cpu {row['cpu_ms_per_request']} ms/req"
+                        f"  errors {row['errors']}"
                     )
     previous = results["http.server"]
     return {
@@ -241,8 +261,8 @@ def best(rows: list[dict[str, Any]], previous: list[dict[str, Any]]) -> dict[str
 
 def print_table(report: dict[str, Any]) -> None:
     print(
-        f"{'server':<12}{'c':>4}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'vs http.server':>16}"
-        "  each round vs http.server"
+        f"{'server':<12}{'c':>4}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'cpu ms':>8}"
+        f"{'vs http.server':>16}  each round vs http.server"
     )
     results = report["results"]
     for kind, per_c in results.items():
@@ -252,7 +272,7 @@ def print_table(report: dict[str, Any]) -> None:
             rounds = " ".join(f"{r:.2f}x" for r in row["rounds_vs_http_server"])
             print(
                 f"{kind:<12}{c:>4}{row['requests_per_s']:>10}{row['p50_ms']:>9}{row['p99_ms']:>9}"
-                f"{ratio:>16}  {rounds}"
+                f"{row['cpu_ms_per_request'] or '-':>8}{ratio:>16}  {rounds}"
             )
 
 
