@@ -46,11 +46,9 @@ from pathlib import Path
 from typing import Any
 
 from _common import report_head
-from _conversations import Vocabulary, conversation, question
+from _conversations import Vocabulary
 from _engine_scale_work import build, file_mb, search
 from _svg import plot_svg
-
-__all__ = ["Vocabulary", "conversation", "question"]  # serve_http.py imports them from here
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SIZES = (1_000, 10_000, 100_000)

@@ -44,7 +44,7 @@ from _common import (
     machine_info,
     versions,
 )
-from engine_scale import Vocabulary, conversation, question
+from _conversations import Vocabulary, conversation, question
 
 from langchain_memos import MemOSClient
 from langchain_memos.embedded import EmbeddedEngine
