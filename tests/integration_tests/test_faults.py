@@ -47,7 +47,7 @@ from langchain_memos.embedded import EmbeddedEngine
 from langchain_memos.graph import MemOSGraphMemory
 from langchain_memos.middleware import MemOSMiddleware
 from langchain_memos.types import MessageInput, SearchMemoryResult
-from tests.unit_tests.agent_fakes import ScriptedToolModel
+from tests.fakes import ScriptedChatModel
 
 from .fault_server import API_PREFIX, Fault, FaultServer, free_port
 
@@ -59,7 +59,7 @@ USER = "alice"
 THREAD = "t1"
 FACT = "I always travel with my kids and my parents."
 QUESTION = "Where should I travel with my kids this summer?"
-ANSWER = "Here is your answer."  # what ScriptedToolModel(tool_calls=0) says
+ANSWER = "Here is your answer."  # what ScriptedChatModel(tool_calls=0) says
 NOTE = "Remember: my passport expires in May."
 
 CLIENT_TIMEOUT = 2.0  # what the client-level tests' clients wait for an answer...
@@ -681,7 +681,7 @@ async def test_an_agent_turn_survives_a_failed_search(
     if case.fault is not None:
         server.always(SEARCH, case.fault)
     base_url = server.base_url if case.fault is not None else dead_url()
-    model = ScriptedToolModel(tool_calls=0)
+    model = ScriptedChatModel(tool_calls=0)
     async with agent_clients(base_url) as (client, aclient):
         memory = MemOSMiddleware(client, async_client=aclient, timeout=deadline(case.fault))
         try:
@@ -725,7 +725,7 @@ async def test_an_agent_turn_with_a_successful_search(
     caplog.set_level(logging.WARNING, logger="langchain_memos")
     if fault is not None:
         server.always(SEARCH, fault)
-    model = ScriptedToolModel(tool_calls=0)
+    model = ScriptedChatModel(tool_calls=0)
     async with agent_clients(server.base_url) as (client, aclient):
         memory = MemOSMiddleware(client, async_client=aclient, timeout=RECALL_TIMEOUT)
         try:
@@ -752,7 +752,7 @@ async def test_client_retries_never_stretch_a_turn_past_its_search_deadline(
     """With the default retries, a failing search would take seconds; the turn does not wait."""
     caplog.set_level(logging.WARNING, logger="langchain_memos")
     server.always(SEARCH, fault)
-    model = ScriptedToolModel(tool_calls=0)
+    model = ScriptedChatModel(tool_calls=0)
     async with agent_clients(server.base_url, max_retries=2) as (client, aclient):
         memory = MemOSMiddleware(client, async_client=aclient, timeout=SHORT_RECALL)
         try:
@@ -775,7 +775,7 @@ def test_a_search_cut_short_by_its_deadline_still_says_what_failed(
     # one attempt within its deadline, and says why that failed.
     with MemOSClient(base_url=server.base_url, max_retries=2, timeout=2.0) as client:
         memory = MemOSMiddleware(client, timeout=SHORT_RECALL, write_back=False)
-        agent = create_agent(ScriptedToolModel(tool_calls=0), [], middleware=[memory])
+        agent = create_agent(ScriptedChatModel(tool_calls=0), [], middleware=[memory])
         agent.invoke({"messages": [HumanMessage(QUESTION)]}, config())
     [warning] = search_warnings(caplog)
     assert "HTTP 503" in warning
@@ -788,7 +788,7 @@ async def test_an_async_search_cut_short_by_its_deadline_still_says_what_failed(
     server.always(SEARCH, Fault.status(503))
     async with AsyncMemOSClient(base_url=server.base_url, max_retries=2, timeout=2.0) as client:
         memory = MemOSMiddleware(async_client=client, timeout=SHORT_RECALL, write_back=False)
-        agent = create_agent(ScriptedToolModel(tool_calls=0), [], middleware=[memory])
+        agent = create_agent(ScriptedChatModel(tool_calls=0), [], middleware=[memory])
         await agent.ainvoke({"messages": [HumanMessage(QUESTION)]}, config())
     [warning] = search_warnings(caplog)
     assert "HTTP 503" in warning
@@ -807,7 +807,7 @@ async def test_a_search_past_its_deadline_raises_what_it_waited_for(
         started = time.monotonic()
         with pytest.raises(APITimeoutError) as caught:
             await timed_turn(
-                create_agent(ScriptedToolModel(tool_calls=0), [], middleware=[memory]), mode
+                create_agent(ScriptedChatModel(tool_calls=0), [], middleware=[memory]), mode
             )
         took = time.monotonic() - started
 
@@ -878,7 +878,7 @@ async def test_a_graph_turn_survives_a_failed_search(
 
 def writing_agent(client: MemOSClient) -> tuple[Any, MemOSMiddleware]:
     memory = MemOSMiddleware(client, timeout=RECALL_TIMEOUT)
-    return create_agent(ScriptedToolModel(tool_calls=0), [], middleware=[memory]), memory
+    return create_agent(ScriptedChatModel(tool_calls=0), [], middleware=[memory]), memory
 
 
 @pytest.mark.parametrize(

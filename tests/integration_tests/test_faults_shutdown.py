@@ -32,7 +32,7 @@ pytestmark = pytest.mark.loopback
 
 ROOT = Path(__file__).resolve().parents[2]
 QUESTION = "Where should I travel with my kids this summer?"
-ANSWER = "Here is your answer."  # what ScriptedToolModel(tool_calls=0) says
+ANSWER = "Here is your answer."  # what ScriptedChatModel(tool_calls=0) says
 SLACK = 3.0  # beyond the bound: a slow machine, not a hang
 
 RUN = textwrap.dedent(
@@ -42,7 +42,7 @@ RUN = textwrap.dedent(
     from langchain_core.messages import HumanMessage
     from langchain_memos import MemOSClient
     from langchain_memos.middleware import MemOSMiddleware
-    from tests.unit_tests.agent_fakes import ScriptedToolModel
+    from tests.fakes import ScriptedChatModel
 
     base_url, outbox, mode = sys.argv[1:4]
     bound = float(sys.argv[5]) if len(sys.argv) > 5 else None  # close(timeout=bound)
@@ -52,7 +52,7 @@ RUN = textwrap.dedent(
     if mode == "deliver":  # the next run: what the last one left is sent without a new turn
         print(memory.close(timeout=10.0), flush=True)
         sys.exit()
-    agent = create_agent(ScriptedToolModel(tool_calls=0), [], middleware=[memory])
+    agent = create_agent(ScriptedChatModel(tool_calls=0), [], middleware=[memory])
     config = {"configurable": {"user_id": "alice", "thread_id": "t1"}}
     result = agent.invoke({"messages": [HumanMessage(sys.argv[4])]}, config)
     print(result["messages"][-1].text, flush=True)
