@@ -44,6 +44,7 @@ if _typing.TYPE_CHECKING:
     from langchain_memos.retrievers import MemOSRetriever
     from langchain_memos.scope import resolve_scope, unsaved_messages
     from langchain_memos.settings import MemorySettings
+    from langchain_memos.store import MemOSStore
     from langchain_memos.tools import create_memory_tools
     from langchain_memos.types import SearchMemoryResult, parse_timestamp
 
@@ -58,6 +59,7 @@ _LAZY = {
     "MemOSGraphMemory": "graph",
     "MemOSMiddleware": "middleware",
     "MemOSRetriever": "retrievers",
+    "MemOSStore": "store",
     "MemoryPromptBuilder": "prompts",
     "MemorySettings": "settings",
     "Outbox": "outbox",
@@ -92,6 +94,7 @@ __all__ = [
     "MemOSInputError",
     "MemOSMiddleware",
     "MemOSRetriever",
+    "MemOSStore",
     "MemoryPromptBuilder",
     "MemorySettings",
     "NotFoundError",

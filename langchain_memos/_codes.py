@@ -1,7 +1,7 @@
 """The MemOS business codes, the HTTP status each answers with, and which ones a retry can cure.
 
 One table for both sides of the wire: the client turns a code into an exception type
-(``_base_client``), the embedded engine answers a code with its status. Codes from
+(``_response``), the embedded engine answers a code with its status. Codes from
 shared/memos_api.md 1.16; success is ``0`` (or ``200``, see ``_constants.SUCCESS_CODES``).
 """
 

@@ -1,4 +1,4 @@
-"""Logic written once for both clients: flows that yield client calls, and their two drivers.
+"""Logic written once for both clients: flows that yield client calls.
 
 A flow is a generator, as httpx writes its auth flows: it yields a :class:`Call` (a client
 method and its arguments), gets the method's answer back at the ``yield`` (or its error raised
@@ -11,6 +11,8 @@ signatures (``tests/unit_tests/test_client.py`` holds them to it), so one flow s
         return from_memos_messages(result.message_detail_list)
 
     messages = run(self._read(), client)  # or: await arun(self._read(), async_client)
+
+The drivers are the clients' own (``_drivers``), given a way to make the call.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any, Concatenate, Generic, ParamSpec, TypeAlias, TypeVar
 
 from langchain_core.runnables.config import run_in_executor
 
+from langchain_memos import _drivers
 from langchain_memos.client import AsyncMemOSClient, MemOSClient
 
 __all__ = ["Call", "Flow", "arun", "call", "run"]
@@ -61,35 +64,11 @@ def call(
 
 def run(flow: Flow[T], client: MemOSClient) -> T:
     """Drive ``flow`` with the sync client: its result, or the error it raised."""
-    step = _advance(flow, None, None)
-    while isinstance(step, Call):
-        try:
-            answer, error = step.on(client), None
-        except Exception as caught:  # the flow decides what a failed call means
-            answer, error = None, caught
-        step = _advance(flow, answer, error)
-    result: T = step.value
-    return result
+    return _drivers.run(flow, lambda step: step.on(client))
 
 
 async def arun(flow: Flow[T], client: AsyncMemOSClient | MemOSClient) -> T:
     """Drive ``flow`` with the async client; given a sync one, run it in a thread instead."""
     if isinstance(client, MemOSClient):
         return await run_in_executor(None, run, flow, client)
-    step = _advance(flow, None, None)
-    while isinstance(step, Call):
-        try:
-            answer, error = await step.on_async(client), None
-        except Exception as caught:
-            answer, error = None, caught
-        step = _advance(flow, answer, error)
-    result: T = step.value
-    return result
-
-
-def _advance(flow: Flow[Any], answer: Any, error: Exception | None) -> Call[Any] | StopIteration:
-    """The flow's next call, given the last one's answer or error; once it returned, its end."""
-    try:
-        return flow.send(answer) if error is None else flow.throw(error)
-    except StopIteration as end:
-        return end
+    return await _drivers.arun(flow, lambda step: step.on_async(client))

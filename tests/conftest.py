@@ -1,4 +1,5 @@
-"""Shared by every test: no test writes outside its own temporary directory."""
+"""Shared by every test: no test writes outside its own temporary directory, nor sleeps through
+a client's retry waits unless it asks to."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from langchain_memos import _retry
 from langchain_memos.outbox import OUTBOX_PATH_ENV
 
 
@@ -13,3 +15,25 @@ from langchain_memos.outbox import OUTBOX_PATH_ENV
 def _outbox_in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A durable outbox made without a path goes to the test's directory, not the user cache."""
     monkeypatch.setenv(OUTBOX_PATH_ENV, str(tmp_path / "outbox.sqlite3"))
+
+
+@pytest.fixture
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The clients retry at once; returns the waits the retry policy asked for, in order.
+
+    The policy still decides whether to retry and how long it would wait (a ``Retry-After``
+    included, and a ``None`` that gives up on one too long): only the wait itself is skipped. A
+    test about the wait checks the list; one that is not gets the retries without the sleeping.
+    """
+    asked: list[float] = []
+    policy = _retry.retry_delay
+
+    def recorded(attempt: int, retry_after: float | None) -> float | None:
+        delay = policy(attempt, retry_after)
+        if delay is None:
+            return None
+        asked.append(delay)
+        return 0.0
+
+    monkeypatch.setattr(_retry, "retry_delay", recorded)
+    return asked

@@ -1,9 +1,10 @@
 """One description per MemOS endpoint: its signature, docstring, validation and request.
 
 Each function here validates its arguments (raising :class:`MemOSInputError` before any I/O)
-and returns an :class:`APIRequest`. ``client.py`` turns every one of them into a method of both
-``MemOSClient`` and ``AsyncMemOSClient``, so the signature and docstring below are exactly what
-users of either client see. Each also takes ``timeout``: this call's own, else the client's.
+and returns an :class:`APIRequest`; ``wait_for_task`` returns a flow of them and its sleeps.
+``client.py`` turns every one of them into a method of both ``MemOSClient`` and
+``AsyncMemOSClient``, so the signature and docstring below are exactly what users of either
+client see. Each also takes ``timeout``: this call's own, else the client's.
 
 The descriptions live by family: :mod:`.memories` (messages and memories),
 :mod:`.knowledgebases` (knowledge bases and their files) and :mod:`.services` (feedback, task
@@ -38,6 +39,7 @@ from langchain_memos._endpoints.services import (
     extract_memory,
     get_status,
     rerank,
+    wait_for_task,
 )
 
 __all__ = [
@@ -62,4 +64,5 @@ __all__ = [
     "search_memory",
     "update_memory",
     "upload_knowledgebase_files",
+    "wait_for_task",
 ]

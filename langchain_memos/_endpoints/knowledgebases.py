@@ -9,8 +9,10 @@ from typing import Any, Literal, TypeAlias
 
 import httpx
 
-from langchain_memos._base_client import APIRequest, check_timeout, drop_none
+from langchain_memos._base_client import APIRequest, drop_none
+from langchain_memos._config import check_timeout
 from langchain_memos._constants import MAX_PAGE_SIZE
+from langchain_memos._endpoints.scopes import post
 from langchain_memos._exceptions import MemOSInputError
 from langchain_memos._validation import (
     check_int,
@@ -47,9 +49,7 @@ def create_knowledgebase(
             "knowledgebase_description", knowledgebase_description
         ),
     )
-    return APIRequest(
-        "POST", "/create/knowledgebase", KnowledgeBase, body=body, timeout=check_timeout(timeout)
-    )
+    return post("/create/knowledgebase", KnowledgeBase, body, timeout=timeout)
 
 
 def delete_knowledgebase(
@@ -57,9 +57,7 @@ def delete_knowledgebase(
 ) -> APIRequest[OperationResult]:
     """Detach a knowledge base from the project (permanent deletion is console-only)."""
     body = {"knowledgebase_id": check_memos_id("knowledgebase_id", knowledgebase_id)}
-    return APIRequest(
-        "POST", "/delete/knowledgebase", OperationResult, body=body, timeout=check_timeout(timeout)
-    )
+    return post("/delete/knowledgebase", OperationResult, body, timeout=timeout)
 
 
 def _check_file_count(count: int) -> None:
@@ -96,13 +94,12 @@ def add_knowledgebase_files(
         "knowledgebase_id": check_memos_id("knowledgebase_id", knowledgebase_id),
         "file": checked,
     }
-    return APIRequest(
-        "POST",
+    return post(
         "/add/knowledgebase-file",
         KnowledgeBaseFiles,
-        body=body,
+        body,
         write=True,
-        timeout=check_timeout(timeout),
+        timeout=timeout,
     )
 
 
@@ -176,12 +173,11 @@ def get_knowledgebase_files(
             page=check_int("page", page, low=1),
             page_size=check_int("page_size", page_size, low=1, high=MAX_PAGE_SIZE),
         )
-    return APIRequest(
-        "POST",
+    return post(
         "/get/knowledgebase-file",
         KnowledgeBaseFileList,
-        body=body,
-        timeout=check_timeout(timeout),
+        body,
+        timeout=timeout,
     )
 
 
@@ -192,10 +188,9 @@ def delete_knowledgebase_files(
     body = {
         "file_ids": check_str_list("file_ids", file_ids, allow_empty=False, check=check_memos_id)
     }
-    return APIRequest(
-        "POST",
+    return post(
         "/delete/knowledgebase-file",
         OperationResult,
-        body=body,
-        timeout=check_timeout(timeout),
+        body,
+        timeout=timeout,
     )

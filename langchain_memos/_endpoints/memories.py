@@ -8,11 +8,13 @@ from urllib.parse import quote
 
 import httpx
 
-from langchain_memos._base_client import APIRequest, check_timeout, drop_none
+from langchain_memos._base_client import APIRequest, drop_none
+from langchain_memos._config import check_timeout
 from langchain_memos._constants import MAX_MESSAGE_LIMIT, MAX_PAGE_SIZE
 from langchain_memos._endpoints.scopes import (
     check_filter,
     check_recall_limit,
+    post,
     recall_scope,
     write_scope,
 )
@@ -89,13 +91,13 @@ def add_message(
         user_id=check_id("user_id", user_id),
         conversation_id=check_id("conversation_id", conversation_id),
         messages=check_messages(messages),
-        **write_scope(agent_id, app_id, tags, info, allow_public, allow_knowledgebase_ids),
+        **write_scope(
+            agent_id, app_id, allow_public, allow_knowledgebase_ids, tags=tags, info=info
+        ),
         async_mode=check_bool("async_mode", async_mode),
         source=check_optional_str("source", source),
     )
-    return APIRequest(
-        "POST", "/add/message", TaskResult, body=body, write=True, timeout=check_timeout(timeout)
-    )
+    return post("/add/message", TaskResult, body, write=True, timeout=timeout)
 
 
 def search_memory(
@@ -162,9 +164,7 @@ def search_memory(
         skill_limit_number=check_recall_limit("skill_limit_number", skill_limit_number),
         source=check_optional_str("source", source),
     )
-    return APIRequest(
-        "POST", "/search/memory", SearchMemoryResult, body=body, timeout=check_timeout(timeout)
-    )
+    return post("/search/memory", SearchMemoryResult, body, timeout=timeout)
 
 
 def get_memory(
@@ -195,9 +195,7 @@ def get_memory(
         include_preference=check_bool("include_preference", include_preference),
         include_tool_memory=check_bool("include_tool_memory", include_tool_memory),
     )
-    return APIRequest(
-        "POST", "/get/memory", MemoryListResult, body=body, timeout=check_timeout(timeout)
-    )
+    return post("/get/memory", MemoryListResult, body, timeout=timeout)
 
 
 def get_memory_by_id(
@@ -229,9 +227,7 @@ def get_message(
             "message_limit_number", message_limit_number, low=1, high=MAX_MESSAGE_LIMIT
         ),
     )
-    return APIRequest(
-        "POST", "/get/message", MessageListResult, body=body, timeout=check_timeout(timeout)
-    )
+    return post("/get/message", MessageListResult, body, timeout=timeout)
 
 
 def delete_memory(
@@ -257,9 +253,7 @@ def delete_memory(
         body = {"user_id": check_id("user_id", user_id)}
     else:
         body = {"agent_id": check_id("agent_id", agent_id)}
-    return APIRequest(
-        "POST", "/delete/memory", OperationResult, body=body, timeout=check_timeout(timeout)
-    )
+    return post("/delete/memory", OperationResult, body, timeout=timeout)
 
 
 def update_memory(
@@ -279,6 +273,4 @@ def update_memory(
         title=check_optional_str("title", title),
         status=check_optional_str("status", status),
     )
-    return APIRequest(
-        "POST", "/update/memory", OperationResult, body=body, timeout=check_timeout(timeout)
-    )
+    return post("/update/memory", OperationResult, body, timeout=timeout)

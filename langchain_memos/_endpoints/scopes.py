@@ -1,11 +1,15 @@
-"""Request fields several endpoints share: filters, recall limits, write and recall scopes."""
+"""What several endpoints share: the JSON ``POST`` most of them make, and the request fields
+they have in common (filters, recall limits, write and recall scopes)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
-from langchain_memos._base_client import drop_none
+import httpx
+
+from langchain_memos._base_client import APIRequest, drop_none
+from langchain_memos._config import check_timeout
 from langchain_memos._constants import MAX_RECALL_LIMIT
 from langchain_memos._validation import (
     check_bool,
@@ -17,6 +21,35 @@ from langchain_memos._validation import (
 )
 from langchain_memos.filters import validate_filter
 from langchain_memos.types import Filter
+
+T = TypeVar("T")
+
+
+def post(
+    path: str,
+    response_type: type[T],
+    body: dict[str, Any],
+    *,
+    timeout: float | httpx.Timeout | None,
+    write: bool = False,
+    enveloped: bool = True,
+    finish: Callable[[T], T] | None = None,
+) -> APIRequest[T]:
+    """A JSON ``POST`` of ``body`` to ``path``, with this call's ``timeout`` checked.
+
+    ``write`` marks a call that is not idempotent (see :class:`APIRequest`); ``timeout`` is the
+    caller's option for this call, ``None`` for the client's.
+    """
+    return APIRequest(
+        "POST",
+        path,
+        response_type,
+        body=body,
+        write=write,
+        enveloped=enveloped,
+        finish=finish,
+        timeout=check_timeout(timeout),
+    )
 
 
 def check_filter(value: Filter | None) -> dict[str, Any] | None:
@@ -32,12 +65,13 @@ def check_recall_limit(name: str, value: int | None) -> int | None:
 def write_scope(
     agent_id: str | None,
     app_id: str | None,
-    tags: Sequence[str] | None,
-    info: Mapping[str, Any] | None,
     allow_public: bool | None,
     allow_knowledgebase_ids: Sequence[str] | None,
+    *,
+    tags: Sequence[str] | None = None,
+    info: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The fields that say where a write's memories go (add/message, chat)."""
+    """The fields that say where a write's memories go (add/message, chat, add/feedback)."""
     return drop_none(
         agent_id=check_optional_id("agent_id", agent_id),
         app_id=check_optional_id("app_id", app_id),

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, Literal
 
 import httpx
 
-from langchain_memos._base_client import APIRequest, check_timeout, drop_none
-from langchain_memos._endpoints.scopes import recall_scope, write_scope
-from langchain_memos._exceptions import MemOSInputError
+from langchain_memos._base_client import APIRequest, Flow, Send, Sleep, drop_none
+from langchain_memos._endpoints.scopes import post, recall_scope, write_scope
+from langchain_memos._exceptions import DeadlineExceededError, MemOSInputError
 from langchain_memos._validation import (
     check_bool,
     check_fraction,
@@ -20,6 +21,7 @@ from langchain_memos._validation import (
     check_messages,
     check_optional_id,
     check_optional_str,
+    check_seconds,
     check_str_list,
     check_text,
 )
@@ -58,15 +60,10 @@ def add_feedback(
         user_id=check_id("user_id", user_id),
         conversation_id=check_optional_id("conversation_id", conversation_id),
         feedback_content=check_text("feedback_content", feedback_content),
-        agent_id=check_optional_id("agent_id", agent_id),
-        app_id=check_optional_id("app_id", app_id),
         feedback_time=check_optional_str("feedback_time", feedback_time),
-        allow_public=check_bool("allow_public", allow_public),
-        allow_knowledgebase_ids=check_str_list("allow_knowledgebase_ids", allow_knowledgebase_ids),
+        **write_scope(agent_id, app_id, allow_public, allow_knowledgebase_ids),
     )
-    return APIRequest(
-        "POST", "/add/feedback", TaskResult, body=body, write=True, timeout=check_timeout(timeout)
-    )
+    return post("/add/feedback", TaskResult, body, write=True, timeout=timeout)
 
 
 def get_status(
@@ -81,14 +78,28 @@ def get_status(
             status.task_id = task_id
         return status
 
-    return APIRequest(
-        "POST",
-        "/get/status",
-        TaskStatus,
-        body={"task_id": task_id},
-        finish=fill_id,
-        timeout=check_timeout(timeout),
-    )
+    return post("/get/status", TaskStatus, {"task_id": task_id}, finish=fill_id, timeout=timeout)
+
+
+def wait_for_task(
+    task_id: str, *, timeout: float = 60.0, interval: float = 0.5
+) -> Flow[TaskStatus]:
+    """Poll ``get/status`` until the task is ``completed`` or ``failed``.
+
+    Raises:
+        DeadlineExceededError: the task was still running after ``timeout`` seconds (it
+            goes on in MemOS; a later ``get_status`` shows how it ended).
+    """
+    deadline = time.monotonic() + check_seconds("timeout", timeout, high=86400, allow_zero=True)
+    interval = check_seconds("interval", interval, high=60, allow_zero=True)
+    while True:
+        status: TaskStatus = yield Send(get_status(task_id))
+        if status.done:
+            return status
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise DeadlineExceededError(f"task {task_id} still {status.status!r} after {timeout} s")
+        yield Sleep(min(interval, remaining))
 
 
 def extract_memory(
@@ -107,9 +118,7 @@ def extract_memory(
     if types is not None and not set(types) <= {"memory", "preference"}:
         raise MemOSInputError(f"extraction_types may hold 'memory' and 'preference'; got {types}")
     body = drop_none(messages=checked, extraction_types=types, model=model)
-    return APIRequest(
-        "POST", "/extract/memory", ExtractMemoryResult, body=body, timeout=check_timeout(timeout)
-    )
+    return post("/extract/memory", ExtractMemoryResult, body, timeout=timeout)
 
 
 def rerank(
@@ -130,9 +139,7 @@ def rerank(
         model=model,
         top_n=check_int("top_n", top_n, low=1),
     )
-    return APIRequest(
-        "POST", "/rerank", RerankResult, body=body, enveloped=False, timeout=check_timeout(timeout)
-    )
+    return post("/rerank", RerankResult, body, enveloped=False, timeout=timeout)
 
 
 def chat(
@@ -187,13 +194,13 @@ def chat(
         temperature=check_fraction("temperature", temperature, high=2.0),
         top_p=check_fraction("top_p", top_p),
         add_message_on_answer=check_bool("add_message_on_answer", add_message_on_answer),
-        **write_scope(agent_id, app_id, tags, info, allow_public, allow_knowledgebase_ids),
+        **write_scope(
+            agent_id, app_id, allow_public, allow_knowledgebase_ids, tags=tags, info=info
+        ),
         source=source,
         stream=False,
     )
-    return APIRequest(
-        "POST", "/chat", ChatResult, body=body, write=True, timeout=check_timeout(timeout)
-    )
+    return post("/chat", ChatResult, body, write=True, timeout=timeout)
 
 
 def as_stream(request: APIRequest[Any]) -> APIRequest[Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from langchain_memos.embedded import _info_index as info_index
 from langchain_memos.embedded._text import epoch_ms, parse_chat_time
 
 __all__ = ["MAX_FILTER_CONDITIONS", "FilterError", "filter_sql"]
@@ -43,10 +44,11 @@ def _condition_sql(condition: Mapping[str, Any], params: list[Any]) -> str:
     if field in ("agent_id", "app_id", "conversation_id"):
         params.append(test)
         return f"m.{field} = ?"
-    # By key, not by JSON path: any key (quotes, dots, CJK) compares as itself.
+    # By key, not by JSON path: any key (quotes, dots, CJK) compares as itself; through the
+    # index of the info fields, which holds each value as CAST(value AS TEXT).
     params.append(field)
     params.append(test)
-    return "EXISTS (SELECT 1 FROM json_each(m.info) WHERE key = ? AND CAST(value AS TEXT) = ?)"
+    return info_index.CONDITION
 
 
 def _root_sql(root: Mapping[str, Any], params: list[Any]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from functools import lru_cache
@@ -127,7 +128,8 @@ def rank(
             continue  # unrelated, or its whole text is in an answer already shown
         shown.add(candidate.seq)
         item = {k: v for k, v in candidate.body.items() if k != "sources"}
-        items.append({**item, "relativity": relativity})
+        # The memory's info, as get/memory gives it: what a caller filed it under.
+        items.append({**item, "info": json.loads(candidate.info), "relativity": relativity})
     return items
 
 

@@ -13,13 +13,15 @@ from typing import Any
 
 from langchain_memos._exceptions import ConfigurationError
 from langchain_memos._sqlite import immediate_transaction
+from langchain_memos.embedded import _info_index as info_index
 from langchain_memos.embedded._database import APPLICATION_ID, check_database
 from langchain_memos.embedded._text import fts_query, index_text
 
 # A list of ids as one SQL parameter (a JSON array): any number of them, one variable.
 ID_LIST = "(SELECT value FROM json_each(?))"
-# Bumped whenever what is indexed changes, so that an older database fails clearly.
-INDEX_VERSION = 1
+# Bumped whenever what is indexed changes, so that an older database fails clearly (or, from
+# format 1, gains the info index on open).
+INDEX_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -120,6 +122,7 @@ class Candidate:
     bm25: float
     own: str
     context: str
+    info: str = "{}"
 
 
 class Store:
@@ -144,7 +147,11 @@ class Store:
         has_tables = self._db.execute(
             "SELECT count(*) FROM sqlite_master WHERE name = 'memories'"
         ).fetchone()[0]
-        if has_tables and version != INDEX_VERSION:
+        if has_tables and version == 1:
+            with immediate_transaction(self._db, self._lock) as db:
+                info_index.migrate(db)
+                db.execute(f"PRAGMA user_version = {INDEX_VERSION}")
+        elif has_tables and version != INDEX_VERSION:
             self._db.close()
             raise ConfigurationError(
                 f"{self.path} was made by another version of the embedded engine (index format "
@@ -153,7 +160,7 @@ class Store:
         if self.path != ":memory:":
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
-        self._db.executescript(SCHEMA)
+        self._db.executescript(SCHEMA + info_index.SCHEMA)
         self._db.execute(f"PRAGMA user_version = {INDEX_VERSION}")
         self._db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
@@ -204,6 +211,7 @@ class Store:
                 json.dumps(memory, ensure_ascii=False),
             ),
         )
+        info_index.index_info(db, int(cursor.lastrowid or 0), json.dumps(owner.get("info") or {}))
         scope = []
         if owner.get("user_id") is not None:
             scope.append(scope_token("u", owner["user_id"]))
@@ -264,6 +272,7 @@ class Store:
         seqs = [(row["seq"],) for row in rows]
         db.executemany("DELETE FROM memories_fts WHERE rowid = ?", seqs)
         db.executemany("DELETE FROM vectors WHERE seq = ?", seqs)
+        info_index.forget_info(db, seqs)
         db.executemany("DELETE FROM memories WHERE seq = ?", seqs)
         if seqs and self.on_delete is not None:
             self.on_delete()
@@ -290,7 +299,7 @@ class Store:
             return []
         marks = ",".join("?" * len(seqs))
         rows = self.query(
-            "SELECT m.seq, m.kind, m.conversation_id, m.create_time, m.body, 0.0 AS score, "
+            "SELECT m.seq, m.kind, m.conversation_id, m.create_time, m.body, m.info, 0.0 AS score, "
             "f.body || ' ' || f.spk || ' ' || f.date AS own, f.ctx1 AS context "
             "FROM memories m JOIN memories_fts f ON f.rowid = m.seq "
             f"WHERE m.seq IN ({marks}) AND {where}",
@@ -325,7 +334,7 @@ class Store:
         if where == "1":
             # No filter: rank in the index alone, then fetch only the rows that made the cut.
             sql = (
-                "SELECT m.seq, m.kind, m.conversation_id, m.create_time, m.body, t.score, "
+                "SELECT m.seq, m.kind, m.conversation_id, m.create_time, m.body, m.info, t.score, "
                 "f.body || ' ' || f.spk || ' ' || f.date AS own, f.ctx1 AS context "
                 f"FROM (SELECT rowid, bm25(memories_fts, {weights}) AS score FROM memories_fts "
                 "WHERE memories_fts MATCH ? ORDER BY score LIMIT ?) AS t "
@@ -334,7 +343,7 @@ class Store:
             )
             return [_candidate(row) for row in self.query(sql, [match, limit])]
         sql = (
-            "SELECT m.seq, m.kind, m.conversation_id, m.create_time, m.body, "
+            "SELECT m.seq, m.kind, m.conversation_id, m.create_time, m.body, m.info, "
             f"bm25(memories_fts, {weights}) AS score, "
             "memories_fts.body || ' ' || memories_fts.spk || ' ' || memories_fts.date AS own, "
             "memories_fts.ctx1 AS context "
@@ -356,4 +365,5 @@ def _candidate(row: sqlite3.Row) -> Candidate:
         bm25=-row["score"],
         own=row["own"],
         context=row["context"],
+        info=row["info"],
     )

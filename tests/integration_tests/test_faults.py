@@ -7,9 +7,10 @@ says what happened), how many attempts reached the server against the documented
 that an agent turn ends within a bound and answers with or without memories, and that a turn's
 write reaches the service once it recovers.
 
-Timeouts and retry counts are small client options so the suite stays fast. Times are compared
-only as bounds: a retry comes no earlier than the wait the policy asks for, and a turn ends
-before a generous deadline (a hang is a bug, a slow machine is not).
+Timeouts and retry counts are small client options, and a test that is not about how long a
+retry waits takes the ``no_backoff`` fixture, so the suite stays fast. Times are compared only
+as bounds: a retry comes no earlier than the wait the policy asks for, and a turn ends before a
+generous deadline (a hang is a bug, a slow machine is not).
 """
 
 from __future__ import annotations
@@ -497,6 +498,7 @@ async def check_case(
     return error
 
 
+@pytest.mark.usefixtures("no_backoff")  # about what fails, not how long a retry waits
 @pytest.mark.parametrize(("case", "mode"), with_modes(READS))
 async def test_a_failed_read_says_what_happened_after_the_documented_retries(
     case: Case, mode: str, server: FaultServer, caplog: pytest.LogCaptureFixture
@@ -504,6 +506,7 @@ async def test_a_failed_read_says_what_happened_after_the_documented_retries(
     await check_case(case, SEARCH, mode, server, caplog)
 
 
+@pytest.mark.usefixtures("no_backoff")  # about what fails, not how long a retry waits
 @pytest.mark.parametrize(("case", "mode"), with_modes(WRITES))
 async def test_a_failed_write_is_retried_only_when_it_was_not_processed(
     case: Case,
@@ -888,7 +891,11 @@ def writing_agent(client: MemOSClient) -> tuple[Any, MemOSMiddleware]:
     ids=["add-failed-50144", "http-429-retry-after", "rate-limit-40309"],
 )
 def test_a_write_refused_within_the_retry_budget_is_delivered_once(
-    fault: Fault, server: FaultServer, engine: EmbeddedEngine, caplog: pytest.LogCaptureFixture
+    fault: Fault,
+    server: FaultServer,
+    engine: EmbeddedEngine,
+    caplog: pytest.LogCaptureFixture,
+    no_backoff: list[float],
 ) -> None:
     """A refusal the client may retry (nothing was stored) is retried by the client itself."""
     caplog.set_level(logging.WARNING, logger="langchain_memos")
@@ -902,10 +909,12 @@ def test_a_write_refused_within_the_retry_budget_is_delivered_once(
             memory.close(timeout=SLACK)
 
     assert [hit.fault for hit in server.hits(ADD)] == [fault.name, "ok"]
+    assert len(no_backoff) == 1  # the client's own retry, not the outbox's
     assert stored(engine) == [QUESTION, ANSWER]
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
+@pytest.mark.usefixtures("no_backoff")  # about what fails, not how long a retry waits
 @pytest.mark.parametrize(
     ("fault", "attempts"),
     [
@@ -940,6 +949,7 @@ def test_a_turn_written_during_an_outage_is_delivered_after_recovery(
     assert delivered.at - failed[-1].at >= OUTBOX_FIRST_BACKOFF - CLOCK
 
 
+@pytest.mark.usefixtures("no_backoff")  # about what fails, not how long a retry waits
 def test_a_turn_written_while_memos_is_down_is_delivered_when_it_comes_back(
     engine: EmbeddedEngine, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -24,14 +24,15 @@ def fake() -> FakeMemOS:
 
 @pytest.fixture
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Record the client's back-off sleeps instead of waiting them out."""
+    """Record what the clients' drivers sleep instead of sleeping: the retry waits and
+    ``wait_for_task``'s polls. (``no_backoff`` records the retry waits the policy asks for.)"""
     recorded: list[float] = []
 
     async def fake_async_sleep(delay: float) -> None:
         recorded.append(delay)
 
-    monkeypatch.setattr("langchain_memos.client.time.sleep", recorded.append)
-    monkeypatch.setattr("langchain_memos.client.asyncio.sleep", fake_async_sleep)
+    monkeypatch.setattr("langchain_memos._drivers.time.sleep", recorded.append)
+    monkeypatch.setattr("langchain_memos._drivers.asyncio.sleep", fake_async_sleep)
     return recorded
 
 

@@ -105,3 +105,26 @@ def test_rag_chain_example_recalls_the_first_exchange_in_the_second() -> None:
     )
     assert STAND_IN not in recalled
     assert "I was given 1 remembered fact(s)" in second
+
+
+def test_langmem_example_stores_in_turn_one_and_finds_it_in_turn_two() -> None:
+    done = run_example("langmem_memory.py")
+    assert done.returncode == 0, done.stderr
+    first, second = done.stdout.split("Which seats do I like", 1)
+    assert f"agent: {STAND_IN} The tool said: created memory " in first
+    key = first.split("created memory ", 1)[1].split()[0]
+    answer = second.split("agent:", 1)[1].split("\n\n", 1)[0]
+    assert f'"key":"{key}"' in answer
+    assert "I always book aisle seats on long-haul flights." in answer
+    held = second.split("The store holds", 1)[1]
+    assert f"{key}: {{'content': 'Please remember: I always book aisle seats" in held
+    assert "MemOS recalls for 'aisle seats':\n  - Please remember: I always book" in held
+
+
+def test_deep_agent_example_reads_thread_ones_file_in_thread_two() -> None:
+    done = run_example("deep_agent_memories.py")
+    assert done.returncode == 0, done.stderr
+    second = done.stdout.split("[thread-2]", 1)[1]
+    assert "- I drink oolong tea and travel with my two kids." in second.split("In MemOS", 1)[0]
+    assert "In MemOS, /memories/preferences.md:\n# About the user\n- I drink oolong tea" in second
+    assert "MemOSStore search for 'tea': ['/preferences.md']" in second

@@ -32,6 +32,7 @@ EXPORTED = [
     "MemOSInputError",
     "MemOSMiddleware",
     "MemOSRetriever",
+    "MemOSStore",
     "MemoryPromptBuilder",
     "MemorySettings",
     "NotFoundError",
@@ -99,6 +100,7 @@ def test_nothing_public_is_left_out_of_all() -> None:
         "retrievers",
         "scope",
         "settings",
+        "store",
         "tools",
         "types",
     }

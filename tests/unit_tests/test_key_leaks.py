@@ -146,15 +146,9 @@ def project_vcr() -> Any:
     return recorder
 
 
-def exercise(surfaces: Surfaces, monkeypatch: pytest.MonkeyPatch) -> list[httpx.Request]:
+def exercise(surfaces: Surfaces) -> list[httpx.Request]:
     """Every component, every outcome; returns the requests that carried the key."""
     sent: list[httpx.Request] = []
-    monkeypatch.setattr("langchain_memos.client.time.sleep", lambda _: None)
-
-    async def no_sleep(_: float) -> None:
-        return None
-
-    monkeypatch.setattr("langchain_memos.client.asyncio.sleep", no_sleep)
 
     # Success, over httpcore's real HTTP/1.1 code.
     ok = json_bytes({"code": 0, "data": SEARCH_DATA, "message": "ok"})
@@ -249,6 +243,7 @@ def json_bytes(value: object) -> bytes:
     return json.dumps(value).encode()
 
 
+@pytest.mark.usefixtures("no_backoff")  # every error, retries and all, without their waits
 def test_the_key_appears_nowhere(
     caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -257,7 +252,7 @@ def test_the_key_appears_nowhere(
     surfaces = Surfaces()
     cassette = tmp_path / "leaks.yaml"
     with project_vcr().use_cassette(str(cassette)):
-        sent = exercise(surfaces, monkeypatch)
+        sent = exercise(surfaces)
         # The key from the environment, too.
         monkeypatch.setenv("MEMOS_API_KEY", KEY)
         fake = scripted(envelope(SEARCH_DATA))

@@ -1,28 +1,14 @@
-"""Checks of caller input, run before any I/O; each failure names the fix."""
+"""Checks of single values a caller passes: ids, texts, numbers, flags, lists, metadata."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import math
-import re
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from langchain_memos._constants import (
-    CONTENT_PART_TYPES,
-    MAX_ID_LENGTH,
-    MAX_MEMOS_ID_LENGTH,
-    MESSAGE_ROLES,
-)
+from langchain_memos._constants import MAX_ID_LENGTH, MAX_MEMOS_ID_LENGTH
 from langchain_memos._exceptions import MemOSInputError
-from langchain_memos._tokens import approximate_tokens
-
-MAX_REQUEST_TOKENS = 40_000
-"""The most text one ``add/message`` request may carry, in tokens (the documented limit)."""
-
 
 MAX_NESTING = 100
 """How deep a value sent to MemOS may nest; its own formats nest about six levels."""
@@ -31,7 +17,8 @@ _CONTROL_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
 """Control characters (C0, DEL, C1) and the Unicode line and paragraph separators."""
 
 
-def _describe(value: object) -> str:
+def shown(value: object) -> str:
+    """``repr(value)``, cut to 60 characters: enough to recognise it in an error message."""
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -98,7 +85,7 @@ def check_id(name: str, value: object) -> str:
     log lines and filters. Both are refused here, as the mistakes they almost always are.
     """
     if not isinstance(value, str) or not value.strip():
-        raise MemOSInputError(f"{name} must be a non-empty string; got {_describe(value)}")
+        raise MemOSInputError(f"{name} must be a non-empty string; got {shown(value)}")
     check_unicode(name, value)
     if len(value) > MAX_ID_LENGTH:
         raise MemOSInputError(
@@ -106,8 +93,8 @@ def check_id(name: str, value: object) -> str:
         )
     if value != value.strip():
         raise MemOSInputError(
-            f"{name} {_describe(value)} has whitespace around it, and MemOS would keep it apart "
-            f"from {_describe(value.strip())}: pass the id without it"
+            f"{name} {shown(value)} has whitespace around it, and MemOS would keep it apart "
+            f"from {shown(value.strip())}: pass the id without it"
         )
     for position, character in enumerate(value):
         if unicodedata.category(character) in _CONTROL_CATEGORIES:
@@ -125,7 +112,7 @@ def check_optional_id(name: str, value: object) -> str | None:
 def check_text(name: str, value: object) -> str:
     """A required free-text field (query, feedback, memory id): a non-blank string."""
     if not isinstance(value, str) or not value.strip():
-        raise MemOSInputError(f"{name} must be a non-empty string; got {_describe(value)}")
+        raise MemOSInputError(f"{name} must be a non-empty string; got {shown(value)}")
     return check_unicode(name, value)
 
 
@@ -148,7 +135,7 @@ def check_optional_str(name: str, value: object) -> str | None:
     """An optional free-text option (a description, a time, a model name): a string."""
     if value is None or isinstance(value, str):
         return value
-    raise MemOSInputError(f"{name} must be a string; got {_describe(value)}")
+    raise MemOSInputError(f"{name} must be a string; got {shown(value)}")
 
 
 def check_int(name: str, value: object, *, low: int, high: int | None = None) -> int | None:
@@ -156,7 +143,7 @@ def check_int(name: str, value: object, *, low: int, high: int | None = None) ->
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise MemOSInputError(f"{name} must be an integer; got {_describe(value)}")
+        raise MemOSInputError(f"{name} must be an integer; got {shown(value)}")
     if value < low or (high is not None and value > high):
         bound = f"between {low} and {high}" if high is not None else f"at least {low}"
         raise MemOSInputError(f"{name} must be {bound}; got {value}")
@@ -168,7 +155,7 @@ def check_fraction(name: str, value: object, *, high: float = 1.0) -> float | No
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-        raise MemOSInputError(f"{name} must be a number; got {_describe(value)}")
+        raise MemOSInputError(f"{name} must be a number; got {shown(value)}")
     if not 0 <= value <= high:
         raise MemOSInputError(f"{name} must be between 0 and {high:g}; got {value}")
     return float(value)
@@ -182,14 +169,14 @@ def check_bool(name: str, value: object) -> bool | None:
     """
     if value is None or isinstance(value, bool):
         return value
-    raise MemOSInputError(f"{name} must be True or False; got {_describe(value)}")
+    raise MemOSInputError(f"{name} must be True or False; got {shown(value)}")
 
 
 def check_flag(name: str, value: object) -> bool:
     """A flag that has a default: ``True`` or ``False``, not ``None`` nor a string."""
     if isinstance(value, bool):
         return value
-    raise MemOSInputError(f"{name} must be True or False; got {_describe(value)}")
+    raise MemOSInputError(f"{name} must be True or False; got {shown(value)}")
 
 
 def check_seconds(name: str, value: object, *, high: float, allow_zero: bool = False) -> float:
@@ -210,7 +197,7 @@ def check_seconds(name: str, value: object, *, high: float, allow_zero: bool = F
             if allow_zero
             else f"a positive number of seconds (at most {high:g})"
         )
-        raise MemOSInputError(f"{name} must be {kind}; got {_describe(value)}")
+        raise MemOSInputError(f"{name} must be {kind}; got {shown(value)}")
     return float(value)
 
 
@@ -221,7 +208,7 @@ def check_options(name: str, value: object) -> dict[str, Any]:
     if not isinstance(value, Mapping) or not all(isinstance(key, str) for key in value):
         raise MemOSInputError(
             f"{name} must be a dict of keyword arguments, such as {{'memory_limit_number': 5}}; "
-            f"got {_describe(value)}"
+            f"got {shown(value)}"
         )
     return dict(value)
 
@@ -238,7 +225,7 @@ def check_instance(name: str, value: object, expected: type[Any]) -> None:
 def check_callable(name: str, value: object) -> None:
     """``value`` is ``None`` or can be called."""
     if value is not None and not callable(value):
-        raise MemOSInputError(f"{name} must be a function; got {_describe(value)}")
+        raise MemOSInputError(f"{name} must be a function; got {shown(value)}")
 
 
 def check_str_list(
@@ -255,11 +242,11 @@ def check_str_list(
     if value is None:
         return None
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-        raise MemOSInputError(f"{name} must be a list of strings; got {_describe(value)}")
+        raise MemOSInputError(f"{name} must be a list of strings; got {shown(value)}")
     items = list(value)
     for index, item in enumerate(items):
         if not isinstance(item, str) or not item:
-            raise MemOSInputError(f"{name} must contain non-empty strings; got {_describe(item)}")
+            raise MemOSInputError(f"{name} must contain non-empty strings; got {shown(item)}")
         if check is not None:
             check(f"{name}[{index}]", item)
     if not items and not allow_empty:
@@ -272,19 +259,18 @@ def check_info(value: object) -> dict[str, Any] | None:
     if value is None:
         return None
     if not isinstance(value, Mapping):
-        raise MemOSInputError(f"info must be a mapping; got {_describe(value)}")
+        raise MemOSInputError(f"info must be a mapping; got {shown(value)}")
     for key, item in value.items():
         if not isinstance(key, str) or not key or "\x00" in key:
             raise MemOSInputError(
-                f"info keys must be non-empty strings without NUL; got {_describe(key)}"
+                f"info keys must be non-empty strings without NUL; got {shown(key)}"
             )
         ok = isinstance(item, (str, int, float)) and not isinstance(item, bool)
         if isinstance(item, float) and not math.isfinite(item):
             ok = False  # NaN and infinities are not JSON
         if not ok and not (isinstance(item, list) and all(isinstance(part, str) for part in item)):
             raise MemOSInputError(
-                f"info[{key!r}] must be a string, a number or a list of strings; "
-                f"got {_describe(item)}"
+                f"info[{key!r}] must be a string, a number or a list of strings; got {shown(item)}"
             )
     return dict(value)
 
@@ -297,161 +283,3 @@ def exactly_one(**options: object) -> str:
         found = ", ".join(given) if given else "none"
         raise MemOSInputError(f"pass exactly one of {names}; got {found}")
     return given[0]
-
-
-_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
-_WHITESPACE = re.compile(r"\s+")
-
-
-def check_base64(where: str, data: str) -> None:
-    """``data`` is standard base64 (line breaks allowed), as MemOS decodes file content."""
-    try:
-        base64.b64decode(_WHITESPACE.sub("", data), validate=True)
-    except (binascii.Error, ValueError):
-        raise MemOSInputError(f"{where} is not valid base64: {_describe(data)}") from None
-
-
-def check_file_data(where: str, value: str, *, raw_base64: bool = True) -> None:
-    """A URL, a ``data:`` URI whose base64 payload decodes, or (``raw_base64``) bare base64."""
-    if _URL.match(value):
-        return
-    if value.startswith("data:"):
-        header, comma, payload = value.partition(",")
-        if not comma:
-            raise MemOSInputError(f"{where}: a data URI needs a ',' before its data")
-        if header.endswith(";base64"):
-            check_base64(where, payload)
-        return
-    if not raw_base64:
-        raise MemOSInputError(
-            f"{where} must be an http(s) URL or a data: URI; got {_describe(value)}"
-        )
-    if not value.strip():
-        raise MemOSInputError(f"{where} must not be empty")
-    check_base64(where, value)
-
-
-def _check_part(index: int, part: object) -> dict[str, Any]:
-    where = f"messages[{index}].content"
-    if not isinstance(part, Mapping) or part.get("type") not in CONTENT_PART_TYPES:
-        raise MemOSInputError(
-            f"{where} parts must be dicts whose type is one of "
-            f"{sorted(CONTENT_PART_TYPES)}; got {_describe(part)}"
-        )
-    kind = part["type"]
-    if kind == "text":
-        if not isinstance(part.get("text"), str):
-            raise MemOSInputError(f"{where}: a text part needs a string 'text'")
-    elif kind == "image_url":
-        image = part.get("image_url")
-        if not isinstance(image, Mapping) or not isinstance(image.get("url"), str):
-            raise MemOSInputError(
-                f"{where}: an image_url part needs {{'image_url': {{'url': ...}}}}"
-            )
-        check_file_data(f"{where}: the image URL", image["url"], raw_base64=False)
-    else:
-        file = part.get("file")
-        if not isinstance(file, Mapping) or not isinstance(file.get("file_data"), str):
-            raise MemOSInputError(f"{where}: a file part needs {{'file': {{'file_data': ...}}}}")
-        check_file_data(f"{where}: file_data", file["file_data"])
-    return dict(part)
-
-
-def _check_tool_calls(index: int, calls: object) -> list[dict[str, Any]]:
-    where = f"messages[{index}].tool_calls"
-    if isinstance(calls, (str, bytes)) or not isinstance(calls, Sequence) or not calls:
-        raise MemOSInputError(f"{where} must be a non-empty list")
-    for call in calls:
-        function = call.get("function") if isinstance(call, Mapping) else None
-        if (
-            not isinstance(call, Mapping)
-            or not isinstance(call.get("id"), str)
-            or call.get("type") != "function"
-            or not isinstance(function, Mapping)
-            or not isinstance(function.get("name"), str)
-            or not isinstance(function.get("arguments"), str)
-        ):
-            raise MemOSInputError(
-                f"{where} items must look like {{'id': str, 'type': 'function', "
-                f"'function': {{'name': str, 'arguments': JSON string}}}}; got {_describe(call)}"
-            )
-    return [dict(call) for call in calls]
-
-
-def message_tokens(messages: Iterable[Mapping[str, Any]]) -> int:
-    """Estimated tokens of the messages' text (tool calls included; images and files not)."""
-    total = 0
-    for message in messages:
-        content = message.get("content")
-        if isinstance(content, list):
-            kept = [p if p.get("type") == "text" else {"type": p.get("type")} for p in content]
-            message = {**message, "content": kept}
-        total += approximate_tokens(json.dumps(message, ensure_ascii=False))
-    return total
-
-
-def check_messages(
-    messages: object,
-    *,
-    roles: frozenset[str] = MESSAGE_ROLES,
-    max_tokens: int | None = MAX_REQUEST_TOKENS,
-) -> list[dict[str, Any]]:
-    """Validate chat messages and return them as plain dicts without ``None`` values.
-
-    ``max_tokens`` bounds the estimated text of all of them together (``None``: no bound).
-    """
-    if isinstance(messages, (str, bytes, Mapping)) or not isinstance(messages, Sequence):
-        raise MemOSInputError(
-            f"messages must be a list of message dicts; got {_describe(messages)}"
-        )
-    if not messages:
-        raise MemOSInputError("messages must not be empty")
-    checked: list[dict[str, Any]] = []
-    for index, message in enumerate(messages):
-        if not isinstance(message, Mapping):
-            raise MemOSInputError(f"messages[{index}] must be a dict; got {_describe(message)}")
-        role = message.get("role")
-        if role not in roles:
-            raise MemOSInputError(
-                f"messages[{index}].role must be one of {sorted(roles)}; got {_describe(role)}"
-            )
-        out = {key: value for key, value in message.items() if value is not None}
-        content = message.get("content")
-        if message.get("tool_calls") is not None:
-            if role != "assistant":
-                raise MemOSInputError(f"messages[{index}]: only assistant messages have tool_calls")
-            out["tool_calls"] = _check_tool_calls(index, message["tool_calls"])
-        elif content is None:
-            raise MemOSInputError(f"messages[{index}] has no content")
-        if isinstance(content, list):
-            if not content:
-                raise MemOSInputError(f"messages[{index}].content must not be an empty list")
-            out["content"] = [_check_part(index, part) for part in content]
-        elif content is not None and not isinstance(content, str):
-            raise MemOSInputError(
-                f"messages[{index}].content must be a string or a list of parts; "
-                f"got {_describe(content)}"
-            )
-        for key in ("chat_time", "tool_call_id", "name"):
-            if key in out and not isinstance(out[key], str):
-                raise MemOSInputError(f"messages[{index}].{key} must be a string")
-        if role == "tool" and not str(out.get("tool_call_id", "")).strip():
-            raise MemOSInputError(
-                f"messages[{index}]: a tool message needs the tool_call_id of the call it answers"
-            )
-        check_json_value(f"messages[{index}]", out)
-        try:
-            json.dumps(out, allow_nan=False)
-        except (TypeError, ValueError) as error:
-            raise MemOSInputError(
-                f"messages[{index}] holds a value JSON cannot carry: {error}"
-            ) from None
-        checked.append(out)
-    if max_tokens is not None:
-        tokens = message_tokens(checked)
-        if tokens > max_tokens:
-            raise MemOSInputError(
-                f"these messages hold about {tokens:,} tokens of text; one request takes at most "
-                f"{max_tokens:,}: send them in several calls (MemOSChatMessageHistory does)"
-            )
-    return checked

@@ -1,0 +1,231 @@
+"""Client settings: resolved once from arguments, the environment and defaults, then frozen.
+
+Precedence, for every setting: argument > environment (``MEMOS_API_KEY``, ``MEMOS_BASE_URL``,
+``MEMOS_IS_GLOBAL``) > default. Every option is checked here, before any I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import httpx
+
+from langchain_memos import _constants as C  # noqa: N812 - a namespace of constants
+from langchain_memos._exceptions import ConfigurationError, MemOSInputError
+from langchain_memos._validation import check_bool, check_flag, check_int, check_seconds
+
+__all__ = ["ClientConfig", "check_timeout", "is_loopback"]
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def is_loopback(url: httpx.URL) -> bool:
+    host = url.host
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """Resolved client settings. Precedence: argument > environment > default."""
+
+    base_url: str
+    api_key: str | None = field(repr=False)
+    timeout: httpx.Timeout
+    max_retries: int
+    retry_unsafe_writes: bool
+    headers: dict[str, str] = field(repr=False)
+    embedded_path: str | None = None
+
+    def __reduce__(self) -> Any:
+        raise TypeError("ClientConfig holds the API key and cannot be pickled")
+
+    @property
+    def identity(self) -> str:
+        """``base_url#digest``: the service, and a hash of the key these settings send.
+
+        The key is the one the ``Authorization`` header carries (``default_headers`` may
+        replace ``api_key``'s); none hashes as the empty string. The digest is the first 16 hex
+        digits of a SHA-256 under a fixed prefix, the very string durable outbox files have
+        recorded with each write from the start: changing it would strand their writes.
+        """
+        sent = [value for name, value in self.headers.items() if name.lower() == "authorization"]
+        key = sent[-1] if sent else ""
+        if key[:6].lower() == "token ":
+            key = key[6:].strip()
+        digest = hashlib.sha256(f"langchain-memos outbox:{key}".encode()).hexdigest()[:16]
+        return f"{self.base_url}#{digest}"
+
+    @classmethod
+    def resolve(
+        cls,
+        *,
+        api_key: str | None,
+        base_url: str | httpx.URL | None,
+        is_global: bool | None,
+        timeout: float | httpx.Timeout | None,
+        max_retries: int,
+        retry_unsafe_writes: bool,
+        allow_insecure_http: bool,
+        default_headers: dict[str, str] | None,
+        embedded: bool = False,
+    ) -> ClientConfig:
+        try:
+            check_int("max_retries", max_retries, low=0, high=10)
+            check_flag("retry_unsafe_writes", retry_unsafe_writes)
+            check_flag("allow_insecure_http", allow_insecure_http)
+            check_bool("is_global", is_global)
+            resolved_timeout = _timeout(timeout)
+        except MemOSInputError as error:
+            raise ConfigurationError(str(error)) from None
+        if is_global is None:
+            is_global = _env_flag(C.IS_GLOBAL_ENV)
+        if embedded and base_url is not None:
+            # One of the two would be ignored: memories kept somewhere the caller did not expect.
+            raise ConfigurationError(
+                f"embedded= and base_url= ({str(base_url)!r}) name two places to keep "
+                "memories: pass embedded= for the offline engine, or base_url= for a MemOS "
+                "service, not both"
+            )
+        url_text = str(base_url or os.environ.get(C.BASE_URL_ENV) or "").strip()
+        embedded_path = None
+        if url_text[: len(C.EMBEDDED_SCHEME)].lower() == C.EMBEDDED_SCHEME:
+            embedded_path = _embedded_path(url_text)
+        if embedded or embedded_path is not None:
+            url_text = C.EMBEDDED_BASE_URL
+        if not url_text:
+            url_text = C.GLOBAL_BASE_URL if is_global else C.DEFAULT_BASE_URL
+        url = httpx.URL(url_text.rstrip("/"))
+        local = is_loopback(url) or url_text == C.EMBEDDED_BASE_URL
+        if url.scheme not in ("http", "https") or not url.host:
+            source = "base_url" if base_url else C.BASE_URL_ENV
+            raise ConfigurationError(
+                f"{source} must be an http(s) URL such as {C.DEFAULT_BASE_URL}; got {url_text!r}"
+                + _embedded_hint(url_text)
+            )
+        if url.scheme == "http" and not local and not allow_insecure_http:
+            raise ConfigurationError(
+                f"refusing to send the API key in clear text to {url.host}: use https, or pass "
+                "allow_insecure_http=True if this network is trusted"
+            )
+
+        key = api_key if api_key is not None else os.environ.get(C.API_KEY_ENV)
+        if key is not None and not isinstance(key, str):
+            # The type only: the value may be the key.
+            raise ConfigurationError(f"api_key must be a string; got {type(key).__name__}")
+        key = (key or "").strip()
+        for scheme in ("token ", "bearer "):  # a key pasted with its scheme
+            if key[: len(scheme)].lower() == scheme:
+                key = key[len(scheme) :].strip()
+        if not all(33 <= ord(character) <= 126 for character in key):
+            # Never the key itself: it would end up in logs, tracebacks and dead letters.
+            raise ConfigurationError(
+                "api_key holds a space, a control character or a non-ASCII character, which "
+                "cannot travel in an HTTP header: copy the key again"
+            )
+        if not key and not local:
+            raise ConfigurationError(
+                f"no MemOS API key. Either pass api_key=... or set {C.API_KEY_ENV} to use the "
+                "MemOS cloud, or use the offline embedded engine: embedded='memos.db' (or "
+                f"{C.BASE_URL_ENV}=embedded:///path/to/memos.db). A server on loopback "
+                "(base_url='http://127.0.0.1:<port>/...') needs no key either."
+            )
+
+        _check_headers("default_headers", default_headers)
+        headers = {"Accept": "application/json"}
+        if key:
+            headers["Authorization"] = f"Token {key}"
+        headers.update(default_headers or {})
+        return cls(
+            base_url=str(url),
+            api_key=key or None,
+            timeout=resolved_timeout,
+            max_retries=max_retries,
+            retry_unsafe_writes=retry_unsafe_writes,
+            headers=headers,
+            embedded_path=embedded_path,
+        )
+
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | None,
+        max_retries: int | None,
+        extra_headers: dict[str, str] | None,
+    ) -> ClientConfig:
+        """These settings with some changed, checked as :meth:`resolve` checks them."""
+        try:
+            check_int("max_retries", max_retries, low=0, high=10)
+            resolved_timeout = check_timeout(timeout)
+        except MemOSInputError as error:
+            raise ConfigurationError(str(error)) from None
+        _check_headers("extra_headers", extra_headers)
+        return replace(
+            self,
+            timeout=self.timeout if resolved_timeout is None else resolved_timeout,
+            max_retries=self.max_retries if max_retries is None else max_retries,
+            headers={**self.headers, **(extra_headers or {})},
+        )
+
+
+def _check_headers(name: str, headers: object) -> None:
+    if headers is not None and not (
+        isinstance(headers, Mapping)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items())
+    ):
+        raise ConfigurationError(f"{name} must map header names to string values")
+
+
+def _timeout(timeout: object) -> httpx.Timeout:
+    checked = check_timeout(timeout)
+    return C.DEFAULT_TIMEOUT if checked is None else checked
+
+
+def check_timeout(timeout: object) -> httpx.Timeout | None:
+    """A ``timeout`` option: finite positive seconds, or an ``httpx.Timeout`` of such phases."""
+    if timeout is None:
+        return None
+    if isinstance(timeout, httpx.Timeout):
+        for name, seconds in timeout.as_dict().items():
+            if seconds is not None:
+                check_seconds(f"timeout.{name}", seconds, high=_MAX_TIMEOUT)
+        return timeout
+    return httpx.Timeout(check_seconds("timeout", timeout, high=_MAX_TIMEOUT))
+
+
+_MAX_TIMEOUT = 1e6
+
+
+def _embedded_hint(url: str) -> str:
+    """For ``embedded:memos.db`` and the like: how to spell the embedded engine's URL."""
+    scheme, colon, rest = url.partition(":")
+    if not colon or scheme.strip().lower() != "embedded":
+        return ""
+    path = rest.lstrip("/") or "memos.db"
+    if rest.startswith("/"):
+        path = "/" + path  # an absolute path: embedded:///path/to/memos.db
+    return f"; for the embedded engine write {C.EMBEDDED_SCHEME}{path}"
+
+
+def _embedded_path(url: str) -> str:
+    """``embedded:///abs/path.db``, ``embedded://relative.db`` or ``embedded://:memory:``."""
+    rest = url[len(C.EMBEDDED_SCHEME) :]
+    if rest in (":memory:", "/:memory:"):
+        return ":memory:"
+    if not rest.strip("/"):
+        raise ConfigurationError(
+            "an embedded:// base URL names its database: embedded:///path/to/memos.db, "
+            "embedded://memos.db (relative) or embedded://:memory:"
+        )
+    return rest

@@ -1,0 +1,335 @@
+"""What each store operation asks of MemOS, written once for the sync and the async store.
+
+Each operation is a generator (a *plan*) that yields the client calls it needs as
+``(method name, keyword arguments)`` and receives each answer (or, thrown into it, each error);
+:mod:`langchain_memos.store` drives a plan with a ``MemOSClient`` or an ``AsyncMemOSClient``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Generator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from langgraph.store.base import Item, SearchItem
+
+from langchain_memos._constants import MAX_PAGE_SIZE, MAX_RECALL_LIMIT
+from langchain_memos._exceptions import MemOSInputError, NotFoundError, WriteRefusedError
+from langchain_memos._store_scope import (
+    ITEM_FIELD,
+    KEY_FIELD,
+    USER_FIELD,
+    NamespaceRule,
+    Record,
+    item_id,
+    join_value,
+    namespace_info,
+    namespace_of,
+    scope_filter,
+)
+from langchain_memos.types import MemoryDetail, MemoryItem, PreferenceDetail
+
+Call = tuple[str, dict[str, Any]]
+Plan = Generator[Call, Any, Any]
+
+
+class Walk:
+    """Where a plan is: ``call`` is the client call it waits for (``None`` once it has ended
+    with ``result``); give it the call's ``answer`` or the error it ``fail``-ed with."""
+
+    def __init__(self, plan: Plan) -> None:
+        self._plan = plan
+        self.call: Call | None = None
+        self.result: Any = None
+        self._step(lambda: plan.send(None))
+
+    def answer(self, value: Any) -> None:
+        self._step(lambda: self._plan.send(value))
+
+    def fail(self, error: BaseException) -> None:
+        self._step(lambda: self._plan.throw(error))
+
+    def _step(self, advance: Callable[[], Call]) -> None:
+        try:
+            self.call = advance()
+        except StopIteration as stop:
+            self.call, self.result = None, stop.value
+
+
+def record_conversation(namespace: Sequence[str], key: str) -> str:
+    """The conversation of a record when the rule names no conversation element: its own, so
+    that records are not read as turns of one conversation (neighbours, answers)."""
+    digest = hashlib.blake2b(f"{namespace!r}/{key}".encode(), digest_size=8).hexdigest()
+    return f"langgraph-store-{digest}"
+
+
+# MemOS ids are UUIDs: only a key of that shape may name a memory that holds no record.
+_MEMOS_ID = re.compile(r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where an operation goes: the MemOS user, and the rule that placed it there."""
+
+    user_id: str
+    rule: NamespaceRule
+
+
+def _when(moment: datetime | None) -> datetime:
+    return moment or _EPOCH
+
+
+def to_item(
+    memory: MemoryItem, namespace: tuple[str, ...], score: float | None = None, *, ranked: bool
+) -> SearchItem | Item | None:
+    """The store item a memory is: a record (its own key and value), or an item MemOS made
+    from one (a fact or preference, keyed by its MemOS id); ``None`` for neither."""
+    record = None
+    if isinstance(memory, MemoryDetail):
+        record = join_value(memory.memory_key, memory.memory_value)
+    if record is not None:
+        key, value = record
+    elif memory.id is None:
+        return None
+    else:
+        key, value = memory.id, abstraction(memory)
+    created, updated = _when(memory.created_at), _when(memory.updated_at)
+    if ranked:
+        return SearchItem(namespace, key, value, created, updated, score)
+    return Item(value=value, key=key, namespace=namespace, created_at=created, updated_at=updated)
+
+
+def abstraction(memory: MemoryItem) -> dict[str, Any]:
+    """The value of a memory MemOS abstracted from a record: its kind says which it is."""
+    info = getattr(memory, "info", None) or {}
+    if isinstance(memory, PreferenceDetail):
+        value: dict[str, Any] = {
+            "kind": "preference",
+            "content": memory.preference or "",
+            "preference_type": memory.preference_type,
+            "reasoning": memory.reasoning,
+        }
+    else:
+        assert isinstance(memory, MemoryDetail)
+        value = {"kind": "fact", "content": memory.memory_value or "", "title": memory.memory_key}
+    return {**value, "memos_id": memory.id, "source_key": info.get(KEY_FIELD)}
+
+
+def _placed(
+    memories: Sequence[MemoryItem], target: Target, namespace: Sequence[str]
+) -> list[MemoryItem]:
+    """Only the memories of the target's user at ``namespace``: a second check of what the
+    filter chose, and the only check of a memory read by its id (ids are project-wide)."""
+    return [
+        m
+        for m in memories
+        if namespace_of(getattr(m, "info", None)) == tuple(namespace)
+        and (getattr(m, "info", None) or {}).get(USER_FIELD) == target.user_id
+    ]
+
+
+def _of_key(target: Target, namespace: tuple[str, ...], key: str) -> Plan:
+    """Every memory (records and what MemOS made of them) filed under ``namespace`` / ``key``."""
+    conditions = [{ITEM_FIELD: item_id(namespace, key)}]
+    page = yield (
+        "get_memory",
+        {
+            "user_id": target.user_id,
+            "filter": {"and": conditions},
+            "size": MAX_PAGE_SIZE,
+            "include_tool_memory": False,
+        },
+    )
+    memories = [*page.memory_detail_list, *page.preference_detail_list]
+    return _placed(memories, target, namespace)
+
+
+def _by_id(target: Target, namespace: tuple[str, ...], key: str) -> Plan:
+    """The memory whose MemOS id is ``key``, if it is at ``namespace``."""
+    if not _MEMOS_ID.match(key):
+        return None
+    try:
+        memory = yield ("get_memory_by_id", {"memory_id": key})
+    except NotFoundError:
+        return None
+    placed = _placed([memory], target, namespace)
+    if not placed:
+        return None
+    if isinstance(memory, MemoryDetail) and memory.memory_value is None:
+        memory = PreferenceDetail.model_validate(memory.model_dump())
+    return placed[0] if isinstance(memory, MemoryDetail) else memory
+
+
+def _record(memories: Sequence[MemoryItem], key: str) -> MemoryDetail | None:
+    for memory in memories:
+        if isinstance(memory, MemoryDetail):
+            record = join_value(memory.memory_key, memory.memory_value)
+            if record is not None and record[0] == key:
+                return memory
+    return None
+
+
+def get(target: Target, namespace: tuple[str, ...], key: str) -> Plan:
+    memories = yield from _of_key(target, namespace, key)
+    found: MemoryItem | None = _record(memories, key)
+    if found is None:
+        found = yield from _by_id(target, namespace, key)
+    return None if found is None else to_item(found, namespace, ranked=False)
+
+
+def delete(target: Target, namespace: tuple[str, ...], key: str) -> Plan:
+    memories = yield from _of_key(target, namespace, key)
+    if not memories:
+        found = yield from _by_id(target, namespace, key)
+        memories = [] if found is None else [found]
+    ids = [m.id for m in memories if m.id]
+    if ids:
+        yield ("delete_memory", {"memory_ids": ids})
+
+
+def put(
+    target: Target,
+    namespace: tuple[str, ...],
+    key: str,
+    record: Record,
+    conversation_id: str | None,
+) -> Plan:
+    """Write a record: update it in place, or add it through ``add/message`` in sync mode (so
+    that it can be read back at once) and make the memory MemOS made of it hold it verbatim."""
+    memories = yield from _of_key(target, namespace, key)
+    current = _record(memories, key)
+    if current is None and not memories:
+        # A put on the id of what MemOS abstracted replaces it with a record of that key.
+        replaced = yield from _by_id(target, namespace, key)
+        memories = [] if replaced is None else [replaced]
+    if current is not None and _same_fields(current, record.fields):
+        # What MemOS made of the old text no longer holds: only the record is kept.
+        stale = [m.id for m in memories if m is not current and m.id]
+        yield (
+            "update_memory",
+            {"memory_id": current.id, "content": record.text, "title": record.title},
+        )
+        if stale:
+            yield ("delete_memory", {"memory_ids": stale})
+        return
+    # A changed filterable field: MemOS cannot change a memory's info, so the record is made
+    # again (a new MemOS id), after the old one is gone; never two copies.
+    old = [m.id for m in memories if m.id]
+    if old:
+        yield ("delete_memory", {"memory_ids": old})
+    info = {**namespace_info(namespace, key, target.user_id), **record.fields}
+    scope = {
+        "user_id": target.user_id,
+        "conversation_id": conversation_id or record_conversation(namespace, key),
+        "info": info,
+        "async_mode": False,
+        **target.rule.write_scope(namespace),
+    }
+    texts = [record.text] if record.text.strip() else []
+    # MemOS keeps no memory of a turn with nothing in it ("Thanks!", ""): then the record is
+    # sent again with its key, which gives it something to hold.
+    texts.append(f"Store record {key}: {record.text}")
+    for text in texts:
+        yield ("add_message", {"messages": [{"role": "user", "content": text}], **scope})
+        made = yield from _of_key(target, namespace, key)
+        facts = [m for m in made if isinstance(m, MemoryDetail) and m.id]
+        if facts:
+            yield (
+                "update_memory",
+                {"memory_id": facts[-1].id, "content": record.text, "title": record.title},
+            )
+            return
+    raise WriteRefusedError(
+        f"MemOS made no memory of the value put at {namespace!r} / {key!r}; it was not stored"
+    )
+
+
+def _same_fields(memory: MemoryItem, fields: Mapping[str, str]) -> bool:
+    info = getattr(memory, "info", None) or {}
+    stored = {name: str(v) for name, v in info.items() if name.startswith("lgv.")}
+    return stored == dict(fields)
+
+
+def search(
+    target: Target,
+    prefix: tuple[str, ...],
+    conditions: list[dict[str, str]],
+    query: str | None,
+    limit: int,
+    offset: int,
+) -> Plan:
+    """Ranked by MemOS with ``query``; without one, the records under ``prefix``, newest first."""
+    all_conditions = [*scope_filter(prefix, exact=False), *conditions]
+    where = {"and": all_conditions} if all_conditions else None
+    if query is None:
+        found = yield from _listing(target, where, offset + limit, records_only=True)
+        return [to_item(m, ns, ranked=True) for m, ns in found[offset:]]
+    if offset + limit > MAX_RECALL_LIMIT:
+        raise MemOSInputError(
+            f"a search with a query returns at most the {MAX_RECALL_LIMIT} best matches "
+            f"(MemOS's recall limit); offset + limit is {offset + limit}. Page through a "
+            "namespace with query=None"
+        )
+    result = yield (
+        "search_memory",
+        {
+            "query": query,
+            "user_id": target.user_id,
+            "filter": where,
+            "memory_limit_number": offset + limit,
+            "include_preference": True,
+            "preference_limit_number": offset + limit,
+            "relativity": 0.0,
+        },
+    )
+    ranked: list[tuple[float, int, SearchItem]] = []
+    for order, memory in enumerate([*result.memory_detail_list, *result.preference_detail_list]):
+        namespace = namespace_of(memory.info)
+        if namespace is None or namespace[: len(prefix)] != prefix:
+            continue
+        item = to_item(memory, namespace, memory.relativity, ranked=True)
+        if isinstance(item, SearchItem):
+            ranked.append((-(memory.relativity or 0.0), order, item))
+    ranked.sort(key=lambda entry: entry[:2])
+    return [item for *_, item in ranked[offset : offset + limit]]
+
+
+def _listing(
+    target: Target, where: dict[str, Any] | None, wanted: int | None, *, records_only: bool
+) -> Plan:
+    """Memories matching ``where``, newest first, page by page until ``wanted`` are found."""
+    found: list[tuple[MemoryDetail, tuple[str, ...]]] = []
+    page_number = 1
+    while wanted is None or len(found) < wanted:
+        page = yield (
+            "get_memory",
+            {
+                "user_id": target.user_id,
+                "filter": where,
+                "page": page_number,
+                "size": MAX_PAGE_SIZE,
+                "include_preference": False,
+                "include_tool_memory": False,
+            },
+        )
+        for memory in page.memory_detail_list:
+            namespace = namespace_of(memory.info)
+            is_record = join_value(memory.memory_key, memory.memory_value) is not None
+            if namespace is not None and (is_record or not records_only):
+                found.append((memory, namespace))
+        if len(page.memory_detail_list) < MAX_PAGE_SIZE:
+            break
+        page_number += 1
+    return found if wanted is None else found[:wanted]
+
+
+def namespaces(target: Target, prefix: tuple[str, ...]) -> Plan:
+    """Every namespace that holds a record under ``prefix`` (a listing of the whole prefix)."""
+    conditions = scope_filter(prefix, exact=False)
+    where = {"and": conditions} if conditions else None
+    found = yield from _listing(target, where, None, records_only=True)
+    return sorted({namespace for _, namespace in found})

