@@ -23,6 +23,9 @@ from langchain_memos._selfhosted._requests import ProductCall, translate_request
 from langchain_memos._selfhosted._responses import translate_response
 from langchain_memos._selfhosted._scope import SelfHostedOptions
 
+# What sends to the server when no transport is given: httpx's own (tests substitute theirs).
+HTTP_TRANSPORT: type[httpx.BaseTransport] = httpx.HTTPTransport
+ASYNC_HTTP_TRANSPORT: type[httpx.AsyncBaseTransport] = httpx.AsyncHTTPTransport
 _HOP_HEADERS = frozenset({"host", "content-length", "content-type", "transfer-encoding"})
 _ROUTER_PREFIX = "/product"
 
@@ -98,7 +101,7 @@ class SelfHostedTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         call, upstream = self._outgoing(request, request.read())
         if self._transport is None:
-            self._transport = httpx.HTTPTransport()
+            self._transport = HTTP_TRANSPORT()
         response = self._transport.handle_request(upstream)
         if self._streams(call, response):
             return httpx.Response(
@@ -113,7 +116,7 @@ class SelfHostedTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         call, upstream = self._outgoing(request, await request.aread())
         if self._async_transport is None:
-            self._async_transport = httpx.AsyncHTTPTransport()
+            self._async_transport = ASYNC_HTTP_TRANSPORT()
         response = await self._async_transport.handle_async_request(upstream)
         if self._streams(call, response):
             return httpx.Response(

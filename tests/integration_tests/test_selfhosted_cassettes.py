@@ -17,7 +17,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from langchain.agents import create_agent
 from langchain_core.messages import HumanMessage
@@ -29,8 +28,8 @@ from langchain_memos import (
     MemOSMiddleware,
     MemOSRetriever,
     NotFoundError,
+    SelfHostedOptions,
 )
-from langchain_memos._selfhosted import SelfHostedOptions, SelfHostedTransport
 from langchain_memos.types import MessageInput
 from tests.fakes import Client, ScriptedChatModel, call
 
@@ -64,27 +63,37 @@ def server_url(record_mode: str) -> Iterator[str | None]:
 
 
 class Wire:
-    """The self-hosted mode's connection to the server: a recorder or a replayer."""
+    """The self-hosted mode's connection to the server: a recorder or a replayer.
 
-    def __init__(self, name: str, server_url: str | None, kind: str) -> None:
+    The clients choose the mode as a user does (``selfhosted=``); only what sends to the
+    server is substituted.
+    """
+
+    def __init__(
+        self, name: str, server_url: str | None, kind: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         self.path = CASSETTES / f"{name}.yaml"
         self.recorder = Recorder() if server_url and kind == "sync" else None
         self.replayer = None if self.recorder else Replayer(self.path)
         self.base_url = server_url or REPLAY_BASE_URL
+        sender: Any = self.recorder or self.replayer
+        for factory in ("HTTP_TRANSPORT", "ASYNC_HTTP_TRANSPORT"):
+            monkeypatch.setattr(f"langchain_memos._selfhosted.transport.{factory}", lambda: sender)
 
-    def transport(self) -> SelfHostedTransport:
-        options = SelfHostedOptions.of(add_mode="fine")
-        if self.recorder is not None:
-            return SelfHostedTransport(options, transport=self.recorder)
-        return SelfHostedTransport(options, transport=self.replayer, async_transport=self.replayer)
+    def _options(self) -> dict[str, Any]:
+        selfhosted = SelfHostedOptions.of(add_mode="fine")
+        return {
+            "base_url": self.base_url,
+            "selfhosted": selfhosted,
+            "max_retries": 0,
+            "timeout": 60,
+        }
 
     def sync_client(self) -> MemOSClient:
-        http = httpx.Client(transport=self.transport(), timeout=60)
-        return MemOSClient(base_url=self.base_url, http_client=http, max_retries=0)
+        return MemOSClient(**self._options())
 
     def async_client(self) -> AsyncMemOSClient:
-        http = httpx.AsyncClient(transport=self.transport(), timeout=60)
-        return AsyncMemOSClient(base_url=self.base_url, http_client=http, max_retries=0)
+        return AsyncMemOSClient(**self._options())
 
     def client(self, kind: str) -> Client:
         return self.sync_client() if kind == "sync" else self.async_client()
@@ -103,8 +112,10 @@ KINDS = pytest.mark.parametrize("kind", ["sync", "async"])  # sync first: it rec
 
 @pytest.mark.loopback
 @KINDS
-def test_every_served_call_round_trips(server_url: str | None, kind: str) -> None:
-    wire = Wire("selfhosted", server_url, kind)
+def test_every_served_call_round_trips(
+    server_url: str | None, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wire = Wire("selfhosted", server_url, kind, monkeypatch)
     client = wire.client(kind)
     user = f"{USER}-calls"
     added = call(
@@ -167,9 +178,9 @@ def _history(user: str, client: MemOSClient) -> None:
 @pytest.mark.loopback
 @KINDS
 async def test_the_retriever_and_the_middleware_run_over_a_selfhosted_server(
-    server_url: str | None, kind: str
+    server_url: str | None, kind: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    wire = Wire("selfhosted_agent", server_url, kind)
+    wire = Wire("selfhosted_agent", server_url, kind, monkeypatch)
     user = f"{USER}-agent"
     sync_client, async_client = wire.sync_client(), wire.async_client()
     _history(user, sync_client)

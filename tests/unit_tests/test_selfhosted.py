@@ -18,9 +18,11 @@ import pytest
 from langchain_memos import (
     AsyncMemOSClient,
     BadRequestError,
+    ConfigurationError,
     MemOSClient,
     MemOSError,
     MemOSInputError,
+    MemOSRetriever,
     NotFoundError,
 )
 from langchain_memos._selfhosted import SelfHostedOptions, SelfHostedTransport
@@ -399,3 +401,90 @@ def test_the_servers_api_key_travels_in_the_authorization_header(server: FakeSer
 def test_task_ids_name_their_user_whatever_it_holds() -> None:
     for user in ("u1", "名字", "a.b/c d"):
         assert task_owner(issue_task_id(user)) == user
+
+
+# ---- the mode chosen on the client ---------------------------------------------------------
+
+
+@pytest.fixture
+def wired(server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> FakeServer:
+    """The self-hosted mode's own connection to the server goes to ``server``."""
+
+    def mock() -> httpx.MockTransport:
+        return httpx.MockTransport(server.handler)
+
+    monkeypatch.setattr("langchain_memos._selfhosted.transport.HTTP_TRANSPORT", mock)
+    monkeypatch.setattr("langchain_memos._selfhosted.transport.ASYNC_HTTP_TRANSPORT", mock)
+    return server
+
+
+def chosen(kind: str, **options: Any) -> Client:
+    if kind == "sync":
+        return MemOSClient(**options)
+    return AsyncMemOSClient(**options)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"base_url": "http://memos.internal:8000", "selfhosted": True},
+        {"base_url": "selfhosted+http://memos.internal:8000"},
+        {"base_url": "http://memos.internal:8000", "selfhosted": SelfHostedOptions.of()},
+    ],
+)
+def test_the_mode_is_one_option_or_one_url(
+    kind: str, wired: FakeServer, options: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MEMOS_API_KEY", raising=False)
+    client = chosen(kind, **options)
+    call(client, "search_memory", "fruit", user_id="u1")
+    assert [str(r.url) for r in wired.requests] == ["http://memos.internal:8000/product/search"]
+    assert "authorization" not in wired.requests[0].headers
+
+
+def test_every_component_switches_with_the_environment(
+    wired: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MEMOS_BASE_URL", "selfhosted+http://memos.internal:8000")
+    monkeypatch.delenv("MEMOS_API_KEY", raising=False)
+    docs = MemOSRetriever(user_id="u1", k=2).invoke("fruit")
+    assert wired.paths == ["/product/search"]
+    assert [doc.id for doc in docs] == ["f1", "p1"]
+
+
+def test_the_cube_options_reach_the_server(kind: str, wired: FakeServer) -> None:
+    options = SelfHostedOptions.of(readable_cube_ids=["{user_id}", "shared"])
+    client = chosen(kind, base_url="http://127.0.0.1:8000", selfhosted=options)
+    call(client, "search_memory", "fruit", user_id="u1")
+    assert wired.body()["readable_cube_ids"] == ["u1", "shared"]
+
+
+def test_a_key_over_plain_http_is_refused_and_no_key_is_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("MEMOS_API_KEY", raising=False)
+    MemOSClient(base_url="selfhosted+http://memos.internal:8000")
+    with pytest.raises(ConfigurationError, match="clear text"):
+        MemOSClient(api_key="krlk_x1", base_url="selfhosted+http://memos.internal:8000")
+    MemOSClient(api_key="krlk_x1", base_url="selfhosted+https://memos.internal")
+
+
+@pytest.mark.parametrize(
+    ("options", "says"),
+    [
+        ({"selfhosted": True}, "needs the server's address"),
+        ({"base_url": "selfhosted+http://127.0.0.1:8000", "embedded": ":memory:"}, "two places"),
+        ({"base_url": "http://127.0.0.1:8000", "selfhosted": "yes"}, "True or a SelfHostedOptions"),
+    ],
+)
+def test_a_contradictory_choice_is_refused(
+    options: dict[str, Any], says: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MEMOS_BASE_URL", raising=False)
+    with pytest.raises(ConfigurationError, match=says):
+        MemOSClient(**options)
+
+
+def test_the_mode_mounts_its_own_transport_not_a_given_http_client() -> None:
+    with httpx.Client() as http, pytest.raises(ConfigurationError, match="SelfHostedTransport"):
+        MemOSClient(base_url="http://127.0.0.1:8000", selfhosted=True, http_client=http)
