@@ -33,7 +33,7 @@ class _Product(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         assert self.path == "/product/search"
         data = {"text_mem": [{"cube_id": "u1", "memories": [FACT], "total_nodes": 1}]}
