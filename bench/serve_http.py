@@ -12,9 +12,11 @@ The database holds 200 synthetic conversations (``engine_scale.py``'s generator)
 and the requests are questions about them, so every search finds memories. The load comes from
 this process: ``c`` keep-alive connections over raw sockets (asyncio), each sending its next
 request as soon as the answer arrived, so the client costs a few microseconds a request. For each
-concurrency (1, 16, 64) it sends a warm-up, then ``--requests`` timed requests; the servers take
-turns, round by round. Reported: requests/s over the timed wall time, p50/p99 latency from send to
-the last byte of the answer, errors. Figures go to ``bench/results/serve_http.json``.
+concurrency (1, 16, 64) it sends a warm-up, then ``--requests`` timed requests; at each
+concurrency of each round the three take turns in a shuffled order, so that the machine's other
+load changes little between the figures compared. Reported: requests/s over the timed wall time,
+p50/p99 latency from send to the last byte of the answer, errors, and each round's throughput
+against the previous server's in the same round. Figures go to ``bench/results/serve_http.json``.
 """
 
 from __future__ import annotations
@@ -144,13 +146,28 @@ async def _load(url_host: str, port: int, requests: list[bytes], concurrency: in
     return time.perf_counter() - started, latencies, errors
 
 
-def measure_http(url: str, bodies: list[bytes], concurrency: int, n: int, warmup: int) -> Any:
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of process ``pid`` so far (Linux; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure_http(
+    url: str, pid: int, bodies: list[bytes], concurrency: int, n: int, warmup: int
+) -> Any:
     host, _, port_text = url.split("//", 1)[1].split("/", 1)[0].partition(":")
     port = int(port_text)
     wire = [_request(host, port, body) for body in bodies]
     asyncio.run(_load(host, port, [wire[i % len(wire)] for i in range(warmup)], concurrency))
     timed = [wire[(i * 7) % len(wire)] for i in range(n)]
-    return asyncio.run(_load(host, port, timed, concurrency))
+    cpu_before = cpu_seconds(pid)
+    wall, latencies, errors = asyncio.run(_load(host, port, timed, concurrency))
+    cpu_after = cpu_seconds(pid)
+    cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+    return wall, latencies, errors, cpu
 
 
 def measure_in_process(db: Path, bodies: list[bytes], concurrency: int, n: int) -> Any:
@@ -169,18 +186,22 @@ def measure_in_process(db: Path, bodies: list[bytes], concurrency: int, n: int) 
         one(body)
     latencies.clear()
     timed = [bodies[(i * 7) % len(bodies)] for i in range(n)]
-    started = time.perf_counter()
+    started, cpu_before = time.perf_counter(), time.process_time()
     with ThreadPoolExecutor(concurrency) as pool:
         list(pool.map(one, timed))
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu_before
     engine.close()
-    return wall, latencies, errors
+    return wall, latencies, errors, cpu
 
 
-def figures(wall: float, latencies: list[int], errors: list[str]) -> dict[str, Any]:
+def figures(
+    wall: float, latencies: list[int], errors: list[str], cpu: float | None
+) -> dict[str, Any]:
     return {
         "requests_per_s": round(len(latencies) / wall, 1),
         **latency_ms(latencies, digits=2),
+        # What the server process spent per request, whatever share of the machine it got.
+        "cpu_ms_per_request": None if cpu is None else round(cpu * 1000 / len(latencies), 3),
         "errors": len(errors),
         "error_samples": errors[:3],
     }
@@ -195,10 +216,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         db = Path(scratch) / "memos.db"
         bodies = seed_database(db)
         for round_index in range(args.rounds):
-            order = ["uvicorn", "http.server", "in_process"]
-            random.Random(round_index).shuffle(order)
-            for kind in order:
-                for c in args.concurrency:
+            for c in args.concurrency:
+                order = ["uvicorn", "http.server", "in_process"]
+                random.Random(round_index * 1000 + c).shuffle(order)
+                for kind in order:
                     if kind == "in_process":
                         measured = measure_in_process(db, bodies, c, args.requests)
                     else:
@@ -206,7 +227,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         server = ChildProcess.start([*command, "--previous", args.previous])
                         try:
                             measured = measure_http(
-                                server.url, bodies, c, args.requests, args.warmup
+                                server.url, server.pid, bodies, c, args.requests, args.warmup
                             )
                         finally:
                             server.stop()
@@ -215,30 +236,43 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     rate, p50, p99 = row["requests_per_s"], row["p50_ms"], row["p99_ms"]
                     print(
                         f"round {round_index + 1} {kind:<11} c{c:<3} {rate:>8} req/s"
-                        f"  p50 {p50} ms  p99 {p99} ms  errors {row['errors']}"
+                        f"  p50 {p50} ms  p99 {p99} ms  cpu {row['cpu_ms_per_request']} ms/req"
+                        f"  errors {row['errors']}"
                     )
-    return {kind: {c: best(rows) for c, rows in per_c.items()} for kind, per_c in results.items()}
+    previous = results["http.server"]
+    return {
+        kind: {c: best(rows, previous[c]) for c, rows in per_c.items()}
+        for kind, per_c in results.items()
+    }
 
 
-def best(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """The median round by throughput, and every round's throughput."""
+def best(rows: list[dict[str, Any]], previous: list[dict[str, Any]]) -> dict[str, Any]:
+    """The median round by throughput, every round's throughput, and its ratio to the previous
+    server's in the same round (measured minutes apart at most, so the least disturbed)."""
     ordered = sorted(rows, key=lambda row: row["requests_per_s"])
+    pairs = zip(rows, previous, strict=True)
+    ratios = [row["requests_per_s"] / before["requests_per_s"] for row, before in pairs]
     return {
         **ordered[len(ordered) // 2],
         "rounds_requests_per_s": [r["requests_per_s"] for r in rows],
+        "rounds_vs_http_server": [round(ratio, 2) for ratio in ratios],
     }
 
 
 def print_table(report: dict[str, Any]) -> None:
-    print(f"{'server':<12}{'c':>4}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'vs http.server':>16}")
+    print(
+        f"{'server':<12}{'c':>4}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'cpu ms':>8}"
+        f"{'vs http.server':>16}  each round vs http.server"
+    )
     results = report["results"]
     for kind, per_c in results.items():
         for c, row in per_c.items():
             before = results["http.server"][c]["requests_per_s"]
             ratio = f"{row['requests_per_s'] / before:.2f}x"
+            rounds = " ".join(f"{r:.2f}x" for r in row["rounds_vs_http_server"])
             print(
                 f"{kind:<12}{c:>4}{row['requests_per_s']:>10}{row['p50_ms']:>9}{row['p99_ms']:>9}"
-                f"{ratio:>16}"
+                f"{row['cpu_ms_per_request'] or '-':>8}{ratio:>16}  {rounds}"
             )
 
 

@@ -1,7 +1,7 @@
 """The embedded engine as an ASGI application: who may call it, how much they may send, routing.
 
 :func:`~langchain_memos.embedded.server.serve` runs it on uvicorn; any ASGI server can run it.
-The engine's SQLite work runs in a small thread pool, never on the event loop.
+The engine's SQLite work runs on the engine's own threads, never on the event loop.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from langchain_memos.embedded._engine_thread import EngineThreads
 from langchain_memos.embedded.engine import API_ROOT, EmbeddedEngine
 
 __all__ = ["MemOSApp", "RefusalError", "is_loopback_host"]
@@ -43,7 +43,9 @@ _LARGE_BODIES_AT_ONCE = 2
 # A large body that finds no room within this long is answered 503 (retryable), so that slow
 # uploads cannot keep others waiting without end.
 LARGE_BODY_WAIT_SECONDS = 10.0
-_ENGINE_THREADS = 4
+# Two: one request's SQLite work (which releases the GIL) overlaps another's Python, and one
+# slow request does not hold up every other. More only queue on the engine's lock and the GIL.
+ENGINE_THREADS = 2
 _JSON = (b"content-type", b"application/json; charset=utf-8")
 _SERVER = (b"server", b"langchain-memos")
 
@@ -172,12 +174,12 @@ class MemOSApp:
     def __init__(self, engine: EmbeddedEngine, gate: Gate) -> None:
         self.engine = engine
         self.gate = gate
-        self._threads = ThreadPoolExecutor(_ENGINE_THREADS, thread_name_prefix="memos-engine")
+        self._threads = EngineThreads(ENGINE_THREADS)
         self._large_bodies: asyncio.Semaphore | None = None
 
     def close(self) -> None:
         """Stop the engine's threads (after the requests they are running)."""
-        self._threads.shutdown(wait=True)
+        self._threads.close()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -233,16 +235,20 @@ class MemOSApp:
             bodies.release()
 
     async def _read_body(self, receive: Receive) -> bytes | None:
-        body = bytearray()
-        while True:
+        parts: list[bytes] = []
+        size = 0
+        more = True
+        while more:
             message = await receive()
             if message["type"] == "http.disconnect":
                 return None
-            body += message.get("body", b"")
-            if len(body) > self.gate.max_body_bytes:
+            part = message.get("body", b"")
+            size += len(part)
+            if size > self.gate.max_body_bytes:
                 raise self.gate.too_large()
-            if not message.get("more_body", False):
-                return bytes(body)
+            parts.append(part)
+            more = message.get("more_body", False)
+        return parts[0] if len(parts) == 1 else b"".join(parts)  # most arrive in one message
 
     async def _call_engine(self, request: _Request, body: bytes) -> tuple[int, bytes]:
         # Both the cloud's layout and the bare paths; whatever follows API_ROOT names the
@@ -255,11 +261,11 @@ class MemOSApp:
             request.method,
             API_ROOT + route,
             body,
-            params=dict(parse_qsl(request.query, keep_blank_values=True)),
+            params=dict(parse_qsl(request.query, keep_blank_values=True)) if request.query else {},
             content_type=request.headers.get("content-type") or "application/json",
         )
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._threads, call)
+            return await self._threads.run(call)
         except Exception:  # the engine promises never to raise; a bug still gets an answer
             logger.exception("the embedded engine failed on %s %s", request.method, path)
             return 500, envelope(50000, "internal error in the embedded engine")

@@ -11,7 +11,7 @@ from langchain_memos.embedded._produce import produce, text_of, turn_of
 from langchain_memos.embedded._refine import Job, Refiner
 from langchain_memos.embedded._requests import AddFeedback, AddMessage, ExtractMemory, GetMessage
 from langchain_memos.embedded._text import epoch_ms, parse_chat_time
-from langchain_memos.embedded._turns import Turn
+from langchain_memos.embedded._turns import Turn, restates
 from langchain_memos.embedded._writer import Writer, new_id
 
 
@@ -39,13 +39,15 @@ class Ingest:
         rough: list[str] = []
         calls: dict[str, dict[str, Any]] = {}
         planned: list[tuple[dict[str, Any], int, list[tuple[str, dict[str, Any], str]]]] = []
-        last = self._last_turn(user_id, conversation_id)
+        before, last = self._last_turns(user_id, conversation_id)
         for message in messages:
             moment = parse_chat_time(message.get("chat_time"))
             stamp = epoch_ms(moment) if moment else now
             produced = []
-            made = produce(message, conversation_id, stamp, calls, last)
-            last = turn_of(message) or last
+            echoed = before if last is not None and restates(last, before) else None
+            made = produce(message, conversation_id, stamp, calls, last, echoed)
+            spoken = turn_of(message)
+            before, last = (last, spoken) if spoken else (before, last)
             for kind, memory in made:
                 memory["tags"] = list(dict.fromkeys([*memory.get("tags", []), *extra_tags]))
                 if kind in ("fact", "preference"):
@@ -97,14 +99,16 @@ class Ingest:
         # and get/status already says "completed".
         return {"success": True, "task_id": task_id, "status": status}
 
-    def _last_turn(self, user_id: str, conversation_id: str) -> Turn | None:
-        """The conversation's latest turn, which the next one may answer."""
+    def _last_turns(self, user_id: str, conversation_id: str) -> tuple[Turn | None, Turn | None]:
+        """The conversation's two latest turns: the next one may answer the last, which may
+        echo the one before."""
         rows = self._store.query(
             "SELECT body FROM messages WHERE user_id = ? AND conversation_id = ? "
-            "ORDER BY seq DESC LIMIT 1",
+            "ORDER BY seq DESC LIMIT 2",
             (user_id, conversation_id),
         )
-        return turn_of(json.loads(rows[0]["body"])) if rows else None
+        turns = [None, None, *(turn_of(json.loads(row["body"])) for row in rows[::-1])]
+        return turns[-2], turns[-1]
 
     def get_message(self, request: GetMessage) -> dict[str, Any]:
         rows = self._store.query(

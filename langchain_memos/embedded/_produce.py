@@ -39,9 +39,11 @@ def produce(
     stamp: int,
     calls: dict[str, dict[str, Any]],
     previous: Turn | None = None,
+    echoed: Turn | None = None,
 ) -> list[tuple[str, dict[str, Any]]]:
     """Fast-mode memories of one message: a fact per turn that says something (a short
-    answer carries the turn it answers), stated preferences, tool use."""
+    answer carries the turn it answers), stated preferences, tool use. ``echoed`` is the turn
+    ``previous`` restates, if it does: an answer to an echo confirms what was echoed."""
     role = message["role"]
     base = {"conversation_id": conversation_id, "create_time": stamp, "update_time": stamp}
     base["status"] = "activated"
@@ -90,6 +92,8 @@ def produce(
             value = with_question(marker, text, previous)
         # Read by rank(): an answer outranks what it answers, an echo what it echoes.
         sources.append({"role": previous.role, "content": previous.text, "relation": relation})
+        if relation == "answers" and echoed is not None:
+            sources.append({"role": echoed.role, "content": echoed.text, "relation": "confirms"})
     produced.append(
         (
             "fact",

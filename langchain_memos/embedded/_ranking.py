@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
+from langchain_memos.embedded._lexicon import Slot
 from langchain_memos.embedded._store import Candidate
+from langchain_memos.embedded._turns import beside
 from langchain_memos.embedded._writer import memory_text
 
 DEFAULT_RELATIVITY = 0.45
@@ -19,6 +21,8 @@ _RRF_K = 60
 # What a query word in a neighbouring turn is worth against one in the memory itself. It counts
 # only for a memory that holds a query word itself: neighbours alone make no memory related.
 _NEAR = 0.5
+# What being said around the time a question names is worth (a factor on the score).
+_IN_TIME = 1.5
 
 
 def _idf(total: int, frequency: int) -> float:
@@ -28,54 +32,74 @@ def _idf(total: int, frequency: int) -> float:
 
 
 class Scorer:
-    """How well a candidate answers a query, from the query words it contains.
+    """How well a candidate answers a query, from the query's slots it holds.
 
     Its relativity (for the threshold) is the share of the query a memory answers: the idf mass of
-    the query words in its own text, plus half of those only its neighbouring turns hold, as a
-    share of the idf mass of every query word the user's memories contain at all. 1 means the
-    memory holds every query word any memory holds; a memory that holds none itself and matches
-    only through its neighbours scores 0, and one holding only the least informative of several
-    query words stays under the 0.45 default. Query words no memory contains (a new topic) do
-    not count against the ones that match: they cannot tell memories apart. Ranking is bm25 over
-    the weighted columns.
+    the query's slots in its own text (a single Chinese character counting for less than a word),
+    plus half of those only its neighbouring turns hold (if it holds a word of the query itself),
+    as a share of the idf mass of every slot
+    the user's memories hold at all. A slot the query only implies adds to a memory that answers
+    part of the query, but is no part of the share. 1 means the memory holds every query word any
+    memory holds; a memory that holds none itself and matches only through its neighbours or an
+    implied slot scores 0, and one holding only the least informative of several query words
+    stays under the 0.45 default. Query words no memory contains (a new topic) do not count
+    against the ones that match: they cannot tell memories apart. Ranking is bm25 over the
+    weighted columns.
     """
 
-    def __init__(self, words: list[str], total: int, counts: Mapping[str, int]) -> None:
-        self.idf = {word: _idf(total, counts[word]) for word in words if counts.get(word)}
-        self.stems = {_stem(word): word for word in self.idf}
-        self.known = sum(self.idf.values())
+    def __init__(self, slots: list[Slot], total: int, counts: Mapping[str, int]) -> None:
+        self.slots = {slot.name: slot for slot in slots if counts.get(slot.name)}
+        self.idf = {name: _idf(total, counts[name]) for name in self.slots}
+        self._stems = [
+            (
+                name,
+                [frozenset(map(_stem, alternative.split())) for alternative in slot.alternatives],
+            )
+            for name, slot in self.slots.items()
+        ]
+        self.known = sum(self.idf[n] for n, slot in self.slots.items() if not slot.implied)
 
-    def split(self, words: list[str], threshold: float) -> tuple[list[str], list[str]]:
-        """The words a memory must hold one of, and the optional rest.
+    def split(self, threshold: float) -> tuple[list[str], list[str]]:
+        """The terms a memory must hold one of, and the optional rest.
 
-        The least informative words whose idf mass together stays under the threshold cannot
+        The least informative slots whose idf mass together stays under the threshold cannot
         lift a memory over it on their own, so the index need not score memories holding only
-        those (at 100k memories this halves search time). With no threshold every word counts.
-        Words no memory holds are dropped: they match nothing.
+        those (at 100k memories this halves search time). Implied slots are no terms: they change
+        which memories pass the threshold, not the order. Slots no memory holds are dropped.
         """
-        known = [word for word in words if word in self.idf]
-        if threshold <= 0 or not self.known:
-            return known, []
+        real = [name for name, slot in self.slots.items() if not slot.implied]
         optional: list[str] = []
-        mass = 0.0
-        for word in sorted(known, key=self.idf.__getitem__):
-            if mass + self.idf[word] >= threshold * self.known:
-                break
-            mass += self.idf[word]
-            optional.append(word)
-        return [word for word in known if word not in optional], optional
+        if threshold > 0 and self.known:
+            # What an implied slot can add to a memory holding only optional words.
+            mass = sum(self.idf[n] for n, slot in self.slots.items() if slot.implied)
+            for name in sorted(real, key=self.idf.__getitem__):
+                if mass + self.idf[name] >= threshold * self.known:
+                    break
+                mass += self.idf[name]
+                optional.append(name)
+        return self._terms(n for n in real if n not in optional), self._terms(optional)
+
+    def _terms(self, names: Iterable[str]) -> list[str]:
+        return list(dict.fromkeys(t for name in names for t in self.slots[name].alternatives))
 
     def _present(self, text: str) -> set[str]:
-        return {self.stems[stem] for term in text.split() if (stem := _stem(term)) in self.stems}
+        held = {_stem(term) for term in text.split()}
+        return {name for name, options in self._stems if any(o <= held for o in options)}
 
     def coverage(self, candidate: Candidate) -> float:
-        """Query words in the memory itself count fully; in its neighbouring turns, half."""
+        """Slots in the memory itself count fully; in its neighbouring turns, half."""
         own = self._present(candidate.own)
-        if not own:
+        if not any(not self.slots[name].implied for name in own):
             return 0.0
-        near = self._present(candidate.context) - own
-        mass = sum(self.idf[w] for w in own) + _NEAR * sum(self.idf[w] for w in near)
+        near: set[str] = set()
+        if any(self.slots[name].weight == 1 and not self.slots[name].implied for name in own):
+            # Neighbours count for a memory holding a word of the query, not a lone character.
+            near = {n for n in self._present(candidate.context) - own if not self.slots[n].implied}
+        mass = sum(self._mass(n) for n in own) + _NEAR * sum(self._mass(n) for n in near)
         return round(min(mass / self.known, 1.0), 4) if self.known else 0.0
+
+    def _mass(self, name: str) -> float:
+        return self.idf[name] * self.slots[name].weight
 
 
 @lru_cache(maxsize=65536)
@@ -94,9 +118,17 @@ def rank(
     threshold: float,
     limit: int,
     similar: Mapping[int, float] | None = None,
+    neighbours: Callable[[list[int]], Mapping[int, tuple[int, int]]] | None = None,
+    window: tuple[int, int] | None = None,
 ) -> list[dict[str, Any]]:
     """Order candidates: by bm25, or with vectors by reciprocal-rank fusion of bm25's order and
-    the similarity order. Relativity is the query coverage, or the cosine when higher."""
+    the similarity order. Relativity is the query coverage, or the cosine when higher.
+
+    Past the limit, a related memory whose turn was said just before or after a shown one rides
+    along with it (``neighbours`` gives the seqs of the turns around each): the caller gets the
+    turns around its facts without more facts than it asked for. At most ``limit`` do.
+    Memories said within ``window`` (epoch ms), the time the question names, rank higher.
+    """
     similar = similar or {}
     lexical = {c.seq: rank for rank, c in enumerate(c for c in found if c.bm25 > 0)}
     by_vector = {seq: rank for rank, seq in enumerate(similar)}
@@ -113,29 +145,67 @@ def rank(
             score = candidate.bm25
         if conversation_id is not None and candidate.conversation_id == conversation_id:
             score *= 1.2  # the cloud's soft boost for the current conversation
+        if window is not None and window[0] <= candidate.create_time < window[1]:
+            score *= _IN_TIME  # said around the time the question names
         if FEEDBACK_TAG in candidate.body.get("tags", ()):
             score *= 2.0  # a correction outranks what it corrects
         scored[candidate.seq] = [score, candidate.create_time, candidate.seq, candidate, relativity]
     carried = _relate(scored)
     # Among equal scores the newest wins.
     ranked = sorted(scored.values(), key=lambda item: item[:3], reverse=True)
-    items: list[dict[str, Any]] = []
+    items: dict[int, dict[str, Any]] = {}
     shown: set[int] = set()
+    overflow: list[Candidate] = []
     for *_, candidate, relativity in ranked:
+        if relativity < threshold or {candidate.seq, carried.get(candidate.seq)} & shown:
+            continue  # unrelated, or its whole text is in a memory already shown
         if len(items) == limit:
-            break
-        if relativity < threshold or carried.get(candidate.seq) in shown:
-            continue  # unrelated, or its whole text is in an answer already shown
+            overflow.append(candidate)
+            if len(overflow) == limit:
+                break
+            continue
         shown.add(candidate.seq)
         item = {k: v for k, v in candidate.body.items() if k != "sources"}
         # The memory's info, as get/memory gives it: what a caller filed it under.
-        items.append({**item, "info": json.loads(candidate.info), "relativity": relativity})
-    return items
+        items[candidate.seq] = {
+            **item,
+            "info": json.loads(candidate.info),
+            "relativity": relativity,
+        }
+    # Only a memory of a conversation with a shown fact can be said next to one.
+    talks = {c.conversation_id for c in found if c.seq in items}
+    overflow = [c for c in overflow if c.conversation_id in talks]
+    if overflow and neighbours is not None:
+        _ride_along(items, overflow, neighbours([c.seq for c in overflow]))
+    return list(items.values())
+
+
+def _ride_along(
+    items: dict[int, dict[str, Any]],
+    overflow: list[Candidate],
+    around: Mapping[int, tuple[int, int]],
+) -> None:
+    """Append each overflowing memory to the shown fact said just before or after it."""
+    for candidate in overflow:
+        before, after = around.get(candidate.seq, (0, 0))
+        host = items.get(before) or items.get(after)
+        if host is None or "memory_value" not in host:
+            continue
+        text = memory_text(candidate.body)
+        if text in host["memory_value"]:
+            continue
+        host["memory_value"] = beside(host["memory_value"], text, later=host is items.get(before))
 
 
 def _relate(scored: dict[int, list[Any]]) -> dict[int, int]:
     """Order related turns found together: a short answer (whose text carries the turn it
     answers) above that turn, and the user's statement above the assistant's echo of it.
+
+    An answer is about what it answers, and an echo about what it echoes: so "Yes, with the kids
+    and my parents" answering "So you travel as a family, right?", which echoes the user's "I
+    always travel with my family", is as related to a travel question as that statement, while
+    the echo itself stays below it. Turns are taken in the order they were said, so a chain of
+    such replies carries its first turn's score to its last.
 
     Returns which found memory's text carries which other found memory whole.
     """
@@ -143,21 +213,34 @@ def _relate(scored: dict[int, list[Any]]) -> dict[int, int]:
     for entry in scored.values():
         sources = entry[3].body.get("sources") or [{}]
         by_turn.setdefault((entry[3].conversation_id, str(sources[0].get("content"))), entry)
+    # What the turns answering a memory inherit: its own score, or for an echo, the echoed one's.
+    about: dict[int, tuple[float, float]] = {seq: (e[0], e[4]) for seq, e in scored.items()}
     carried: dict[int, int] = {}
-    for entry in scored.values():
+    for seq in sorted(scored):
+        entry = scored[seq]
         candidate = entry[3]
-        sources = candidate.body.get("sources") or []
-        if len(sources) < 2 or not isinstance(sources[1], dict):
+        links = [s for s in (candidate.body.get("sources") or [])[1:3] if isinstance(s, dict)]
+        if not links:
             continue
-        other = by_turn.get((candidate.conversation_id, str(sources[1].get("content"))))
-        if other is None or other is entry:
+        turns = [(candidate.conversation_id, str(link.get("content"))) for link in links]
+        # An answer to an echo is about what was echoed (its third source), found or not.
+        others = [o for turn in turns if (o := by_turn.get(turn)) is not None and o is not entry]
+        if not others:
             continue
-        if sources[1].get("relation") == "answers":
-            entry[0] = max(entry[0], other[0] * 1.01)
-            entry[4] = max(entry[4], other[4])
-            if str(sources[1].get("content")) in memory_text(candidate.body):
-                carried[other[2]] = candidate.seq
-        elif sources[1].get("relation") == "restates":
-            entry[0] = min(entry[0], other[0] * 0.99)
-            entry[4] = min(entry[4], other[4])
+        score, relativity = max(about[other[2]] for other in others)
+        if links[0].get("relation") == "answers":
+            entry[0] = max(entry[0], score * 1.01)
+            entry[4] = max(entry[4], relativity)
+            about[seq] = (entry[0], entry[4])
+            answered = by_turn.get(turns[0])
+            if (
+                answered is not None
+                and answered is not entry
+                and turns[0][1] in memory_text(candidate.body)
+            ):
+                carried[answered[2]] = candidate.seq
+        elif links[0].get("relation") == "restates":
+            about[seq] = (max(entry[0], score), max(entry[4], relativity))
+            entry[0] = min(entry[0], others[0][0] * 0.99)
+            entry[4] = min(entry[4], others[0][4])
     return carried

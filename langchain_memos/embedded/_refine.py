@@ -61,7 +61,7 @@ class Refiner:
         try:
             said = " ".join(text_of(m.get("content")) for m in job.messages if m["role"] == "user")
             asked = {"user_id": owner["user_id"], "query": said[:2000] or "user", "relativity": 0}
-            related = self._search.search_memory(parse(SearchMemory, asked))
+            related = self._search.search_memory(parse(SearchMemory, asked), riders=False)
             # A change often shares no words with what it changes ("I moved to Nanjing" vs "lives
             # in Shanghai"), so the model also sees the user's latest memories.
             latest = self._store.query(

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 from langchain_memos._validation import check_fraction, check_id, check_int, check_text
+from langchain_memos.embedded._lexicon import query_slots
 from langchain_memos.embedded._ranking import Scorer, rank
 from langchain_memos.embedded._requests import SearchMemory
-from langchain_memos.embedded._store import scope_token
-from langchain_memos.embedded._text import TIME_MARKER, asks_when, has_cjk, query_terms
+from langchain_memos.embedded._store import ID_LIST, scope_token
+from langchain_memos.embedded._text import TIME_MARKER, asks_when, has_cjk
+from langchain_memos.embedded._when import time_window
 from langchain_memos.embedded._writer import Writer
 
 PREFERENCE_NOTE = {
@@ -20,6 +24,17 @@ PREFERENCE_NOTE = {
     "你的回复不得违反用户的任何偏好，无论是显式偏好还是隐式偏好，并简要解释你为什么这样回答以避免冲突。\n",
 }
 _VECTOR_DEPTH = 200
+# The turns said just before and just after memories, in their conversation.
+_NEIGHBOURS = (
+    "SELECT m.seq, "
+    + ", ".join(
+        f"(SELECT {pick}(n.seq) FROM memories n WHERE n.user_id = m.user_id AND "
+        "n.conversation_id = m.conversation_id AND n.kind = 'fact' AND n.text != '' AND "
+        f"n.seq {side} m.seq) AS {name}"
+        for pick, side, name in (("max", "<", "before"), ("min", ">", "after"))
+    )
+    + f" FROM memories m WHERE m.seq IN {ID_LIST}"
+)
 
 
 @dataclass
@@ -36,6 +51,7 @@ class _Query:
     params: list[Any]
     conversation_id: object
     vector: list[float] | None
+    window: tuple[int, int] | None = None
 
 
 class Search:
@@ -45,7 +61,9 @@ class Search:
         self._writer = writer
         self._store = writer.store
 
-    def search_memory(self, request: SearchMemory) -> dict[str, Any]:
+    def search_memory(self, request: SearchMemory, *, riders: bool = True) -> dict[str, Any]:
+        """``riders``: let related turns past the limit ride along with the facts said next to
+        them (a caller that reads memories to change them wants each memory's own text)."""
         owners = [scope_token("u", request.user_id)]
         for kb in self._knowledgebases(request.knowledgebase_ids):
             owners.append(scope_token("k", kb))
@@ -63,7 +81,7 @@ class Search:
         if self._writer.embeddings is not None:
             query.vector = self._writer.embeddings.embed_query(text)
         for kind, key, limit in request.plan:
-            result[key] = self._ranked(query, kind, limit)
+            result[key] = self._ranked(query, kind, limit, riders=riders)
         language = "zh" if has_cjk(text) else "en"
         result["preference_note"] = (
             PREFERENCE_NOTE[language] if result["preference_detail_list"] else ""
@@ -93,17 +111,28 @@ class Search:
         params: list[Any],
         conversation_id: object,
     ) -> _Query:
-        words = query_terms(text)
-        scorer = Scorer(words, *self._store.frequencies(owners, words))
-        words, optional = scorer.split(words, threshold)
+        slots = query_slots(text)
+        counts = self._store.frequencies(owners, {s.name: s.alternatives for s in slots})
+        scorer = Scorer(slots, *counts)
+        words, optional = scorer.split(threshold)
         if asks_when(text):
             optional.append(TIME_MARKER)
+        now = datetime.fromtimestamp(self._writer.now_ms() / 1000, timezone.utc)
         return _Query(
-            owners, words, optional, scorer, threshold, where, params, conversation_id, None
+            owners,
+            words,
+            optional,
+            scorer,
+            threshold,
+            where,
+            params,
+            conversation_id,
+            None,
+            time_window(text, now),
         )
 
     def _ranked(
-        self, query: _Query, kind: str, limit: int, depth: int | None = None
+        self, query: _Query, kind: str, limit: int, depth: int | None = None, riders: bool = True
     ) -> list[dict[str, Any]]:
         """The best ``limit`` memories of one kind, ranked among the ``depth`` best full-text
         matches (by default five per memory asked for, at least 50) and the nearest vectors."""
@@ -125,7 +154,22 @@ class Search:
             found += self._store.by_seq(
                 [q for q, _ in near if q not in seen], query.where, query.params
             )
-        return rank(found, query.scorer, query.conversation_id, query.threshold, limit, similar)
+        neighbours = self._neighbours if kind == "fact" and riders else None
+        return rank(
+            found,
+            query.scorer,
+            query.conversation_id,
+            query.threshold,
+            limit,
+            similar,
+            neighbours,
+            query.window,
+        )
+
+    def _neighbours(self, seqs: list[int]) -> dict[int, tuple[int, int]]:
+        """For each memory, the seqs of the turns said just before and after it (0: none)."""
+        rows = self._store.query(_NEIGHBOURS, [json.dumps(seqs)])
+        return {row["seq"]: (row["before"] or 0, row["after"] or 0) for row in rows}
 
     def _knowledgebases(self, ids: list[str]) -> list[str]:
         if ids == ["all"]:

@@ -14,14 +14,15 @@ from typing import Any
 from langchain_memos._exceptions import ConfigurationError
 from langchain_memos._sqlite import immediate_transaction
 from langchain_memos.embedded import _info_index as info_index
+from langchain_memos.embedded import _migrations as migrations
 from langchain_memos.embedded._database import APPLICATION_ID, check_database
 from langchain_memos.embedded._text import fts_query, index_text
 
 # A list of ids as one SQL parameter (a JSON array): any number of them, one variable.
 ID_LIST = "(SELECT value FROM json_each(?))"
-# Bumped whenever what is indexed changes, so that an older database fails clearly (or, from
-# format 1, gains the info index on open).
-INDEX_VERSION = 2
+# Bumped whenever what is indexed changes, so that an older database is upgraded on open (see
+# _migrations.py) or, when it cannot be, fails clearly.
+INDEX_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -147,9 +148,9 @@ class Store:
         has_tables = self._db.execute(
             "SELECT count(*) FROM sqlite_master WHERE name = 'memories'"
         ).fetchone()[0]
-        if has_tables and version == 1:
+        if has_tables and version in migrations.UPGRADABLE:
             with immediate_transaction(self._db, self._lock) as db:
-                info_index.migrate(db)
+                migrations.upgrade(db, version)
                 db.execute(f"PRAGMA user_version = {INDEX_VERSION}")
         elif has_tables and version != INDEX_VERSION:
             self._db.close()
@@ -278,8 +279,11 @@ class Store:
             self.on_delete()
         return len(seqs)
 
-    def frequencies(self, owners: list[str], words: list[str]) -> tuple[int, dict[str, int]]:
-        """How many memories ``owners`` have, and how many of them contain each word.
+    def frequencies(
+        self, owners: list[str], words: Mapping[str, Sequence[str]]
+    ) -> tuple[int, dict[str, int]]:
+        """How many memories ``owners`` have, and how many of them contain each word (given as
+        its name and the terms any of which says it).
 
         Counted by the index itself, so a word matches as it does in a search (stemmed).
         """
@@ -289,7 +293,10 @@ class Store:
         # make a word more frequent than the whole store, and its weight negative.
         row = self.query(
             f"SELECT {', '.join([count] * (1 + len(words)))}",
-            [scope, *(f"{scope} AND {TEXT_COLUMNS} : {fts_query([word])}" for word in words)],
+            [
+                scope,
+                *(f"{scope} AND {TEXT_COLUMNS} : ({fts_query(list(t))})" for t in words.values()),
+            ],
         )[0]
         return int(row[0]), {word: int(row[i + 1]) for i, word in enumerate(words)}
 

@@ -156,20 +156,39 @@ STOPWORDS = frozenset(
 )
 
 
+# Chinese characters that are grammar, not content: never a search term on their own.
+STOP_CHARACTERS = frozenset(
+    "的了是在我你他她它们和与就也都很吗呢吧啊呀哦嗯这那个一么什怎哪要会能想去到说着过还又把被让给对从向为以而或但如何之其此所等啦嘛有没不"
+)
+
+
 def terms(text: str) -> list[str]:
-    """Search terms of ``text``: lowercased words, and overlapping bigrams inside Chinese runs.
+    """Search terms of ``text``: lowercased words; inside Chinese runs, overlapping bigrams and
+    then the single characters that carry content.
 
     SQLite's unicode61 tokenizer keeps a run of Chinese characters as one token, which would only
-    match the identical run; bigrams let "国庆旅游" match "国庆" and "旅游".
+    match the identical run; bigrams let "国庆旅游" match "国庆" and "旅游", and single characters
+    let a short question match a memory it shares no bigram with ("住哪里" / "住大理古城").
+    Bigrams come first and in order, so that a word of several characters is a phrase of them.
     """
     out: list[str] = []
     for match in _TOKEN.finditer(text.lower()):
         token = match.group()
         if _IS_CJK.match(token):
             out.extend(token[i : i + 2] for i in range(max(1, len(token) - 1)))
+            if len(token) > 1:
+                out.extend(c for c in token if c not in STOP_CHARACTERS)
         else:
             out.append(token.replace("'", ""))
     return out
+
+
+def phrase(word: str) -> str:
+    """How a word is written as search terms: itself, or a Chinese word's bigrams in order."""
+    found = terms(word)
+    if has_cjk(word) and len(word) > 1:
+        found = found[: max(1, len(word) - 1)]
+    return " ".join(found)
 
 
 def index_text(*parts: str) -> str:
@@ -181,7 +200,9 @@ def query_terms(text: str) -> list[str]:
     """The distinct content terms of a query, in order."""
     seen: dict[str, None] = {}
     for term in terms(text):
-        if term not in STOPWORDS and term not in seen:
+        if term in STOPWORDS or STOP_CHARACTERS.issuperset(term):
+            continue  # "the", or Chinese grammar only: "我的"
+        if term not in seen:
             seen[term] = None
     return list(seen) or list(dict.fromkeys(terms(text)))
 
@@ -236,7 +257,7 @@ _CN_DATE = re.compile(
     r"(?P<year>\d{4})年(?P<month>\d{1,2})月(?P<day>\d{1,2})[日号]"
     r"(?:\s*(?P<hour>\d{1,2})[:点时](?P<minute>\d{1,2})?)?"
 )
-_MONTHS = {
+MONTHS = {
     name: number
     for number, names in enumerate(
         [
@@ -270,11 +291,11 @@ def parse_chat_time(value: object) -> datetime | None:
     if parsed is not None:
         return parsed
     match = _LOCOMO_TIME.search(value)
-    if match and match["month"].lower() in _MONTHS:
+    if match and match["month"].lower() in MONTHS:
         hour = int(match["hour"]) % 12 + (12 if match["ampm"].lower() == "pm" else 0)
         return _local(
             int(match["year"]),
-            _MONTHS[match["month"].lower()],
+            MONTHS[match["month"].lower()],
             int(match["day"]),
             hour,
             int(match["minute"]),

@@ -300,3 +300,10 @@ def with_question(marker: str, text: str, previous: Turn) -> str:
     if has_cjk(text + quoted):
         return f"{marker} {text.strip()}（回复{previous.speaker}：“{quoted}”）"
     return f"{marker} {text.strip()} (replying to {previous.speaker}: “{quoted}”)"
+
+
+def beside(value: str, neighbour: str, *, later: bool) -> str:
+    """A memory's text with the memory of the turn said just after (``later``) or before it."""
+    if has_cjk(value + neighbour):
+        return f"{value}（{'随后' if later else '此前'}：{neighbour}）"
+    return f"{value} ({'then' if later else 'before that'}: {neighbour})"

@@ -85,6 +85,7 @@ class MemOSServer:
             log_config=None,
             access_log=False,  # the app logs each request, without its query string
             server_header=False,
+            proxy_headers=False,  # nothing here reads the client's address: no X-Forwarded-For
             ws="none",
             timeout_keep_alive=IDLE_SECONDS,
             limit_concurrency=max_connections,

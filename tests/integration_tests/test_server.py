@@ -391,6 +391,34 @@ def test_idle_connections_hold_no_thread() -> None:
                 connection.close()
 
 
+def test_a_slow_engine_call_holds_up_neither_the_server_nor_other_requests(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    engine = EmbeddedEngine(":memory:")
+    handle, started, release = engine.handle, threading.Event(), threading.Event()
+
+    def slow_adds(method: str, path: str, body: bytes, **kwargs: Any) -> tuple[int, bytes]:
+        if path.endswith("/add/message"):  # as a large knowledge-base file would be
+            started.set()
+            release.wait(10)
+        return handle(method, path, body, **kwargs)
+
+    monkeypatch.setattr(engine, "handle", slow_adds)
+    add = {"user_id": "u", "conversation_id": "c", "messages": TRIP}
+    with serve(engine, token=TOKEN) as running:
+        adding = threading.Thread(target=post, args=(running.base_url + "/add/message", add))
+        adding.start()
+        try:
+            assert started.wait(5)
+            refused = post(running.base_url + "/search/memory", {}, token=None)
+            assert refused.status_code == 401  # answered by the server itself
+            search = post(running.base_url + "/search/memory", {"query": "x", "user_id": "u"})
+            assert search.json()["code"] == 0  # by the engine, beside the slow call
+        finally:
+            release.set()
+            adding.join()
+
+
 def test_past_max_connections_a_request_gets_a_503() -> None:
     with serve(EmbeddedEngine(":memory:"), max_connections=2) as running:
         # Two requests whose bodies are still arriving keep two connections busy.

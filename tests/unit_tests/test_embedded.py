@@ -437,8 +437,9 @@ def test_explicit_preferences(text: str, expected: list[str]) -> None:
     assert [p.text for p in find_preferences(text)] == expected
 
 
-def test_terms_split_chinese_into_bigrams() -> None:
-    assert terms("国庆旅游 Travel!") == ["国庆", "庆旅", "旅游", "travel"]
+def test_terms_split_chinese_into_bigrams_then_characters() -> None:
+    assert terms("国庆旅游 Travel!") == ["国庆", "庆旅", "旅游", "国", "庆", "旅", "游", "travel"]
+    assert terms("我的猫") == ["我的", "的猫", "猫"]  # no grammar characters on their own
 
 
 @pytest.mark.parametrize(

@@ -62,7 +62,7 @@ def test_a_database_of_index_format_1_gains_the_index_when_opened(tmp_path: Path
     engine = EmbeddedEngine(path)
     client = MemOSClient(embedded=engine)
     assert found(client, scene="trip") == ["[user viewpoint] Booked the hotel in Guangzhou"]
-    assert engine.store.query("PRAGMA user_version")[0][0] == 2
+    assert engine.store.query("PRAGMA user_version")[0][0] == 3
     engine.close()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -132,3 +133,96 @@ def test_searches_find_memories_while_others_are_being_written() -> None:
     client.close()
     engine.close()
     assert empty == 0
+
+
+def test_a_request_for_advice_recalls_who_it_is_for(client: MemOSClient) -> None:
+    say(
+        client,
+        ("user", "Can you help me plan a trip to the coast?"),
+        ("assistant", "Happy to! Is it a trip for you alone, or with family?"),
+        ("user", "With family, my husband always comes on our trips."),
+        ("assistant", "So a family trip with your husband, right?"),
+        ("user", "Yes, and our two daughters and my mother, who uses a wheelchair."),
+    )
+    say(client, ("user", "Last year we booked a seaside hotel in Brighton."), conversation="c2")
+    say(client, ("user", "My manager wants the quarterly report by Friday."), conversation="c3")
+    found = {
+        text.split(" (replying", 1)[0]: score
+        for text, score in recall(client, "Suggest a hotel for our next trip.", relativity=0)
+    }
+    asked = found["[user viewpoint] Can you help me plan a trip to the coast?"]
+    husband = found["[user viewpoint] With family, my husband always comes on our trips."]
+    mother = found[
+        "[user viewpoint] Yes, and our two daughters and my mother, who uses a wheelchair."
+    ]
+    # Who comes along answers more of a request for advice than the bare request did; the
+    # confirmation of the assistant's echo ("So a family trip with your husband, right?") is
+    # as related as what it confirms; the work turn is not related at all.
+    assert husband > asked
+    assert mother == husband
+    assert "[user viewpoint] My manager wants the quarterly report by Friday." not in found
+
+
+@pytest.mark.parametrize(
+    ("memory", "query"),
+    [
+        ("我老婆吃素，肉和海鲜都不碰。", "我太太有什么忌口"),  # synonyms: 太太/老婆, 忌口/吃素
+        ("我们全家打算五一去云南玩一周。", "劳动节出游计划"),  # 劳动节/五一, 出游/玩
+        ("这次住在西湖边上的民宿。", "这趟住什么地方"),  # a single shared character, 住
+    ],
+)
+def test_short_chinese_questions_find_memories_they_share_no_bigram_with(
+    client: MemOSClient, memory: str, query: str
+) -> None:
+    say(
+        client,
+        ("user", memory),
+        ("user", "我在一家银行做会计。"),
+        ("user", "周末喜欢去爬山。"),
+    )
+    assert not any(query[i : i + 2] in memory for i in range(len(query) - 1))
+    found = recall(client, query)
+    assert found
+    assert found[0][0] == f"[user观点] {memory}"
+    assert all("银行" not in text for text, _ in found)
+
+
+def test_a_shared_grammar_character_relates_nothing(client: MemOSClient) -> None:
+    say(client, ("user", "我的猫叫年糕。"), ("user", "我在杭州上班。"))
+    assert recall(client, "我的股票怎么样了") == []
+
+
+def test_past_the_limit_a_neighbouring_turn_rides_along_with_its_fact(client: MemOSClient) -> None:
+    say(
+        client,
+        ("user", "Our puppy Biscuit chewed my running shoes again."),
+        ("user", "Biscuit is a beagle from a shelter in Leeds."),
+        ("user", "Work was busy today."),
+    )
+    found = recall(client, "What breed is our puppy Biscuit?", memory_limit_number=1, relativity=0)
+    # One fact, as asked, carrying the turn said right after it, which also matched.
+    assert [text for text, _ in found] == [
+        "[user viewpoint] Our puppy Biscuit chewed my running shoes again. (then: [user "
+        "viewpoint] Biscuit is a beagle from a shelter in Leeds.)"
+    ]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Who did I have dinner with last year?",
+        "去年和谁吃的晚饭？",
+    ],
+)
+def test_a_question_naming_a_time_favours_what_was_said_then(question: str) -> None:
+    now = datetime(2025, 9, 28, 20, 0, tzinfo=timezone.utc)
+    memos = MemOSClient(embedded=EmbeddedEngine(":memory:", clock=lambda: now), max_retries=0)
+    for when, text in (
+        ("2024-06-10 19:00:00", "Dinner with Anna at the harbour, 和Anna吃的晚饭."),
+        ("2025-09-20 19:00:00", "Dinner with Ben at the harbour, 和Ben吃的晚饭."),
+    ):
+        message: Any = {"role": "user", "content": text, "chat_time": when}
+        memos.add_message([message], user_id="u1", conversation_id=when, async_mode=False)
+    found = recall(memos, question, relativity=0)
+    assert "Anna" in found[0][0]
+    assert len(found) == 2  # the other is still found, only lower

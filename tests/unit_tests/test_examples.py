@@ -31,9 +31,10 @@ def test_the_quickstart_runs_offline_and_recalls_conversation_a() -> None:
     assert "using the embedded MemOS engine" in out
     assert "human: Yes, with both kids and elderly, we usually travel as a whole family." in out
     recalled = out.split("MemOS recalled", 1)[1].split("The system prompt", 1)[0]
-    assert recalled.startswith(" 2 memories (times in UTC+08:00, the service's zone):")
-    # Where they went and the hotel they chose, with the options it was chosen from.
+    # Where they went, who travels with them, and the hotel they chose, with the options it
+    # was chosen from.
     assert "[user viewpoint] I've planned to travel to Guangzhou this summer." in recalled
+    assert "[user viewpoint] Yes, with both kids and elderly, we usually travel" in recalled
     assert (
         "[user viewpoint] I'll choose 7 Days Inn. (replying to assistant: “You can consider "
         "options like 7 Days Inn, All Seasons, Hilton, etc.”)" in recalled
@@ -54,7 +55,7 @@ def test_the_quickstart_prints_the_system_prompt_its_agent_model_received() -> N
         "city I haven't been to and a hotel brand I haven't stayed at."
     )
     answer = out.split("agent:", 1)[1]
-    assert f"{STAND_IN} I was given 2 remembered fact(s)" in answer
+    assert f"{STAND_IN} I was given 4 remembered fact(s)" in answer
 
 
 def test_client_basics_runs_offline_too() -> None:

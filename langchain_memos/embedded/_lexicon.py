@@ -1,0 +1,157 @@
+"""Words that mean the same thing to a memory search, in English and Chinese, and the people a
+personal request is implicitly about.
+
+Lexical search only finds the words a memory shares with the query, and short questions rarely
+use the words the user did: "国庆去哪玩" for "暑假想出去旅游", "your wife" for "我老婆". Each group
+below is one everyday notion (travel, lodging, children, spouse, diet, work ...), written once
+for both languages; a query word in a group matches any word of it. The groups are deliberately
+small and general: they name things people tell an assistant about themselves, not any data set.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from langchain_memos.embedded._text import phrase, query_terms, terms
+
+_GROUPS: tuple[tuple[str, ...], ...] = (
+    # travel and lodging
+    ("travel", "trip", "vacation", "holiday", "journey", "tour", "getaway",
+     "旅游", "旅行", "出游", "出行", "度假", "游玩", "出去玩", "玩"),
+    ("hotel", "inn", "motel", "hostel", "accommodation", "lodging",
+     "酒店", "宾馆", "旅馆", "住宿", "民宿"),
+    ("national day", "国庆", "国庆节", "十一"),
+    ("labor day", "labour day", "may day", "五一", "劳动节"),
+    ("spring festival", "chinese new year", "春节", "过年"),
+    ("summer vacation", "summer holiday", "summer break", "暑假"),
+    ("winter vacation", "winter break", "寒假"),
+    # people
+    ("kid", "kids", "child", "children", "son", "daughter", "孩子", "小孩", "娃", "儿子", "女儿",
+     "宝宝", "老大", "老二"),
+    ("parents", "elderly", "mom", "mum", "dad", "mother", "father", "grandparents", "grandma",
+     "grandpa", "老人", "长辈", "父母", "爸妈", "爸爸", "妈妈", "爷爷", "奶奶", "外公", "外婆"),
+    ("wife", "husband", "spouse", "老婆", "老公", "妻子", "丈夫", "太太", "爱人", "媳妇"),
+    ("boyfriend", "girlfriend", "男朋友", "女朋友", "男友", "女友", "对象"),
+    ("friend", "friends", "朋友"),
+    ("family", "家人", "全家", "一家人", "家里人"),
+    ("pet", "pets", "cat", "dog", "puppy", "kitten", "宠物", "猫", "狗", "猫咪", "狗狗"),
+    # food
+    ("food", "eat", "meal", "dish", "cuisine", "饮食", "吃", "饭", "菜", "美食"),
+    ("allergic", "allergy", "vegetarian", "vegan",
+     "忌口", "过敏", "不吃", "不能吃", "吃素", "素食"),
+    ("spicy", "辣", "麻辣", "川菜", "湘菜"),
+    ("breakfast", "早餐", "早饭", "早点"),
+    ("lunch", "午饭", "午餐", "中饭"),
+    ("dinner", "supper", "晚饭", "晚餐"),
+    ("diet", "dieting", "节食", "减肥", "减脂", "瘦身"),
+    ("like", "love", "favorite", "favourite", "喜欢", "爱", "最爱", "爱吃"),
+    # work and study
+    ("job", "work", "career", "occupation", "profession", "employer",
+     "工作", "上班", "职业", "单位", "岗位"),
+    ("commute", "commuting", "通勤", "上班路上"),
+    ("busy", "overtime", "忙", "加班"),
+    ("business trip", "出差"),
+    ("school", "学校", "上学", "小学", "幼儿园", "年级"),
+    ("learn", "learning", "study", "studying", "学", "学习", "自学"),
+    # life
+    ("wedding", "marry", "married", "marriage", "结婚", "婚礼"),
+    ("cold", "freezing", "冷", "冻", "寒冷"),
+)  # fmt: skip
+
+_PEOPLE = ("kid", "parents", "wife", "boyfriend", "friend", "family")
+_REQUEST = re.compile(
+    r"\b(?:recommend|suggest|plan|planning|ideas?|advice|where should|what should|help me)\w*\b|"
+    r"推荐|建议|计划|安排|打算|去哪|怎么玩",
+    re.IGNORECASE,
+)
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_WORD = re.compile(r"[a-z]+(?:\s+[a-z]+)*")
+
+
+def _groups() -> dict[str, tuple[str, ...]]:
+    return {group[0]: group for group in _GROUPS}
+
+
+@lru_cache(maxsize=1)
+def _index() -> tuple[dict[str, set[str]], list[tuple[str, str]]]:
+    """English word -> its groups; Chinese words (longest first) with their group."""
+    english: dict[str, set[str]] = {}
+    chinese: list[tuple[str, str]] = []
+    for name, group in _groups().items():
+        for word in group:
+            if _CJK.search(word):
+                chinese.append((word, name))
+            else:
+                english.setdefault(word, set()).add(name)
+    chinese.sort(key=lambda pair: len(pair[0]), reverse=True)
+    return english, chinese
+
+
+def groups_in(text: str) -> dict[str, str]:
+    """The groups a text names: group -> the first word of it found there."""
+    english, chinese = _index()
+    lowered = text.lower()
+    found: dict[str, str] = {}
+    words = re.findall(r"[a-z]+", lowered)
+    for size in (2, 3, 1):  # multi-word names first ("national day" before "day")
+        for i in range(len(words) - size + 1):
+            phrase = " ".join(words[i : i + size])
+            for form in _forms(phrase):
+                for name in english.get(form, ()):
+                    found.setdefault(name, form)
+    for word, name in chinese:
+        if word in lowered:
+            found.setdefault(name, word)
+    return found
+
+
+def _forms(word: str) -> list[str]:
+    """A word and the bare forms it may be inflected from ("traveling" -> "travel")."""
+    forms = [word]
+    for suffix in ("s", "ing", "ed"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            forms.append(word[: -len(suffix)])
+    return forms
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One thing a query asks about: the terms that say it (a word, or every word of its group
+    in the lexicon, each as a phrase of index terms), what it weighs against a word, and
+    whether the query only implies it (the people a request for advice is about)."""
+
+    name: str
+    alternatives: tuple[str, ...]
+    weight: float = 1.0
+    implied: bool = False
+
+
+# What a single Chinese character that is no word of the lexicon weighs against a word: it is
+# often part of one ("住" of "住宿"), as often a coincidence.
+CHARACTER_WEIGHT = 0.5
+PEOPLE = "~people"
+
+
+def query_slots(text: str) -> list[Slot]:
+    """What a query asks about: each group of the lexicon it names (matched by any of its
+    words), each other content term, and for a request for advice, the people it is for."""
+    named = groups_in(text)
+    slots = [Slot(name, _phrases(_groups()[name])) for name in named]
+    merged = {form for name in named for form in _groups()[name]}
+    # The bigrams and characters of a group's word found in the query are said by its slot.
+    merged.update(t for word in named.values() if _CJK.match(word) for t in terms(word))
+    for term in query_terms(text):
+        if not merged.intersection(_forms(term)):
+            single = len(term) == 1 and bool(_CJK.match(term))
+            slots.append(Slot(term, (term,), CHARACTER_WEIGHT if single else 1.0))
+    people = [name for name in _PEOPLE if name not in named]
+    if _REQUEST.search(text) and len(people) == len(_PEOPLE):
+        words = [word for name in people for word in _groups()[name]]
+        slots.append(Slot(PEOPLE, _phrases(words), implied=True))
+    return slots
+
+
+def _phrases(words: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(phrase(word) for word in words))

@@ -1,0 +1,47 @@
+"""Bringing a database of an older index format up to this one, in place, on open.
+
+- Format 1 had no index of the memories' info fields: it is built from the stored info.
+- Formats 1 and 2 indexed a run of Chinese characters as its bigrams only; format 3 also indexes
+  the run's content characters after its bigrams (see :func:`_text.terms`). The characters are
+  recovered from the stored bigrams, which chain ("国庆", "庆旅", "旅游" is the run "国庆旅游").
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from langchain_memos.embedded import _info_index as info_index
+from langchain_memos.embedded._text import STOP_CHARACTERS, has_cjk
+
+UPGRADABLE = frozenset({1, 2})
+_TEXT_COLUMNS = ("body", "spk", "ctx1", "ctx2", "date", "tmp")
+
+
+def upgrade(db: sqlite3.Connection, version: int) -> None:
+    """Upgrade the tables of a database of index format ``version`` (in ``UPGRADABLE``)."""
+    if version == 1:
+        info_index.migrate(db)
+    rows = db.execute(f"SELECT rowid, {', '.join(_TEXT_COLUMNS)} FROM memories_fts").fetchall()
+    assignments = ", ".join(f"{column} = ?" for column in _TEXT_COLUMNS)
+    db.executemany(
+        f"UPDATE memories_fts SET {assignments} WHERE rowid = ?",
+        [(*(with_characters(text or "") for text in row[1:]), row[0]) for row in rows],
+    )
+
+
+def with_characters(indexed: str) -> str:
+    """An indexed column of format 2 as format 3 writes it: each Chinese run's bigrams followed by
+    its content characters."""
+    out: list[str] = []
+    run = ""
+    for term in [*indexed.split(), ""]:
+        is_bigram = len(term) == 2 and has_cjk(term[0]) and has_cjk(term[1])
+        if is_bigram and run and run[-1] == term[0]:
+            run += term[1]
+        else:
+            if len(run) > 1:
+                out.extend(c for c in run if c not in STOP_CHARACTERS)
+            run = term if is_bigram else ""
+        if term:
+            out.append(term)
+    return " ".join(out)

@@ -1,0 +1,91 @@
+"""The time a question is about: "on May 3, 2023", "in 2023", "last May", "yesterday", "去年"."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from langchain_memos.embedded._text import MONTHS, epoch_ms
+from langchain_memos.types import SERVICE_TIMEZONE
+
+# What is told of a day is often told a few days later ("last weekend we ..."): a memory from up
+# to this long after the time a question names is still about it.
+TOLD_WITHIN = timedelta(days=14)
+
+_MONTH = "(?P<month>" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
+_DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"
+_YEAR = r"(?P<year>(?:19|20)\d\d)"
+_PATTERNS = [
+    ("day", re.compile(rf"\b{_MONTH}\s+{_DAY},?\s+{_YEAR}\b", re.IGNORECASE)),
+    ("day", re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTH},?\s+{_YEAR}\b", re.IGNORECASE)),
+    ("day", re.compile(r"(?P<year>\d{4})年(?P<month>\d{1,2})月(?P<day>\d{1,2})[日号]")),
+    ("month", re.compile(rf"\b{_MONTH},?\s+{_YEAR}\b", re.IGNORECASE)),
+    ("month", re.compile(r"(?P<year>\d{4})年(?P<month>\d{1,2})月")),
+    ("last_month_name", re.compile(rf"\blast\s+{_MONTH}\b", re.IGNORECASE)),
+    ("year", re.compile(rf"\b(?:in|during|of|since)\s+{_YEAR}\b|(?P<cn>\d{{4}})年", re.IGNORECASE)),
+]
+_RELATIVE = [
+    (re.compile(r"\byesterday\b|昨天", re.IGNORECASE), 1, 1),
+    (re.compile(r"前天"), 2, 2),
+    (re.compile(r"\btoday\b|\btonight\b|今天", re.IGNORECASE), 0, 0),
+    (re.compile(r"\blast\s+(?:week|weekend)\b|上周|上个?星期|上个?周末", re.IGNORECASE), 9, 1),
+]
+_LAST_MONTH = re.compile(r"\blast\s+month\b|上个月", re.IGNORECASE)
+_LAST_YEAR = re.compile(r"\blast\s+year\b|去年", re.IGNORECASE)
+
+
+def time_window(question: str, now: datetime) -> tuple[int, int] | None:
+    """The span (epoch ms, from the start of the time named to ``TOLD_WITHIN`` after its end)
+    of the first date, month, year or relative time a question names; ``None`` if it names none.
+    Relative times count back from ``now``."""
+    local = now.astimezone(SERVICE_TIMEZONE)
+    for kind, pattern in _PATTERNS:
+        match = pattern.search(question)
+        if match is None:
+            continue
+        span = _span(kind, match, local)
+        if span is not None:
+            return epoch_ms(span[0]), epoch_ms(span[1] + TOLD_WITHIN)
+    today = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    for pattern, back, length in _RELATIVE:
+        if pattern.search(question):
+            start = today - timedelta(days=back)
+            return epoch_ms(start), epoch_ms(start + timedelta(days=max(length, 1)) + TOLD_WITHIN)
+    if _LAST_MONTH.search(question):
+        year, month = (local.year, local.month - 1) if local.month > 1 else (local.year - 1, 12)
+        return epoch_ms(_at(year, month, 1)), epoch_ms(_next_month(year, month) + TOLD_WITHIN)
+    if _LAST_YEAR.search(question):
+        return epoch_ms(_at(local.year - 1, 1, 1)), epoch_ms(_at(local.year, 1, 1) + TOLD_WITHIN)
+    return None
+
+
+def _month(value: str) -> int | None:
+    return int(value) if value.isdigit() else MONTHS.get(value.lower().rstrip("."))
+
+
+def _span(kind: str, match: re.Match[str], now: datetime) -> tuple[datetime, datetime] | None:
+    try:
+        if kind == "year":
+            year = int(match["year"] or match["cn"])
+            return _at(year, 1, 1), _at(year + 1, 1, 1)
+        month = _month(match["month"])
+        if month is None:
+            return None
+        if kind == "last_month_name":
+            year = now.year if month < now.month else now.year - 1
+            return _at(year, month, 1), _next_month(year, month)
+        year = int(match["year"])
+        if kind == "month":
+            return _at(year, month, 1), _next_month(year, month)
+        start = _at(year, month, int(match["day"]))
+        return start, start + timedelta(days=1)
+    except ValueError:
+        return None  # "February 30, 2023"
+
+
+def _at(year: int, month: int, day: int) -> datetime:
+    return datetime(year, month, day, tzinfo=SERVICE_TIMEZONE)
+
+
+def _next_month(year: int, month: int) -> datetime:
+    return _at(year + month // 12, month % 12 + 1, 1)

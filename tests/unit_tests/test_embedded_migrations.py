@@ -1,0 +1,71 @@
+"""A database written by an older embedded engine is upgraded in place when opened."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from langchain_memos import MemOSClient
+from langchain_memos.embedded import EmbeddedEngine
+from langchain_memos.embedded._migrations import with_characters
+from langchain_memos.embedded._text import _IS_CJK, _TOKEN, index_text
+
+
+def format_2_index(text: str) -> str:
+    """What index format 2 wrote: a Chinese run as its bigrams only (one character as itself)."""
+    out: list[str] = []
+    for match in _TOKEN.finditer(text.lower()):
+        token = match.group()
+        if _IS_CJK.match(token):
+            out.extend(token[i : i + 2] for i in range(max(1, len(token) - 1)))
+        else:
+            out.append(token.replace("'", ""))
+    return " ".join(out)
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            ["国庆", "去云南玩", "住", "的", "hotel", "我们全家", "。", " ", "Mochi's", "s住"]
+        )
+    )
+)
+def test_an_old_index_column_becomes_what_this_engine_writes(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    assert with_characters(format_2_index(text)) == index_text(text)
+
+
+def test_a_database_of_index_format_2_finds_chinese_by_single_characters(tmp_path: Path) -> None:
+    path = str(tmp_path / "memos.db")
+    engine = EmbeddedEngine(path)
+    client = MemOSClient(embedded=engine)
+    for text in ["这次住在西湖边上的民宿。", "我在一家银行做会计。"]:
+        client.add_message(
+            [{"role": "user", "content": text}],
+            user_id="u1",
+            conversation_id="c1",
+            async_mode=False,
+        )
+    engine.close()
+    with sqlite3.connect(path) as db:  # as format 2 left it: no single characters indexed
+        rows = db.execute("SELECT rowid, body FROM memories_fts").fetchall()
+        for rowid, body in rows:
+            old = " ".join(
+                t for t in body.split() if not (len(t) == 1 and "\u4e00" <= t <= "\u9fff")
+            )
+            db.execute("UPDATE memories_fts SET body = ? WHERE rowid = ?", (old, rowid))
+        db.execute("PRAGMA user_version = 2")
+    db.close()
+
+    engine = EmbeddedEngine(path)
+    found = MemOSClient(embedded=engine).search_memory(
+        "这趟住什么地方", user_id="u1", include_preference=False
+    )
+    assert [m.memory_value for m in found.memory_detail_list][:1] == [
+        "[user观点] 这次住在西湖边上的民宿。"
+    ]
+    assert engine.store.query("PRAGMA user_version")[0][0] == 3
+    engine.close()
