@@ -33,6 +33,7 @@ from langchain_memos._exceptions import (
 )
 
 if _typing.TYPE_CHECKING:
+    from langchain_memos._selfhosted import SelfHostedOptions, SelfHostedTransport
     from langchain_memos.chat_message_histories import MemOSChatMessageHistory
     from langchain_memos.client import AsyncMemOSClient, MemOSClient
     from langchain_memos.embedded import EmbeddedEngine
@@ -64,6 +65,8 @@ _LAZY = {
     "MemorySettings": "settings",
     "Outbox": "outbox",
     "SearchMemoryResult": "types",
+    "SelfHostedOptions": "_selfhosted",
+    "SelfHostedTransport": "_selfhosted",
     "build_memory_prompt": "prompts",
     "create_memory_tools": "tools",
     "create_memos_pre_model_hook": "graph",
@@ -104,6 +107,8 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "SearchMemoryResult",
+    "SelfHostedOptions",
+    "SelfHostedTransport",
     "WriteRefusedError",
     "__version__",
     "build_memory_prompt",

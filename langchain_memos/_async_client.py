@@ -25,7 +25,13 @@ from langchain_memos._base_client import (
     send_flow,
     stream_flow,
 )
-from langchain_memos._client_base import STREAM_DOC, BaseMemOSClient, Embedded, describe_method
+from langchain_memos._client_base import (
+    STREAM_DOC,
+    BaseMemOSClient,
+    Embedded,
+    SelfHosted,
+    describe_method,
+)
 from langchain_memos._config import ClientConfig
 from langchain_memos._constants import DEFAULT_CONNECTION_LIMITS, DEFAULT_MAX_RETRIES
 from langchain_memos._drivers import arun
@@ -89,6 +95,7 @@ class AsyncMemOSClient(BaseMemOSClient):
         default_headers: dict[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
         embedded: Embedded = None,
+        selfhosted: SelfHosted = None,
     ) -> None:
         super().__init__(
             ClientConfig.resolve(
@@ -101,13 +108,16 @@ class AsyncMemOSClient(BaseMemOSClient):
                 allow_insecure_http=allow_insecure_http,
                 default_headers=default_headers,
                 embedded=embedded is not None,
-            )
+                selfhosted=bool(selfhosted),
+            ),
+            selfhosted,
         )
         transport = self._transport(embedded, http_client)
         self._owns_http = self._preconfigured = http_client is None
-        # httpx's own pool holds connections of the event loop that opened them; the embedded
-        # transport and a caller's http_client are not ours to rebuild.
-        self._per_loop = http_client is None and transport is None
+        # httpx's own pool holds connections of the event loop that opened them (the self-hosted
+        # mode's too: it sends through one); the embedded transport and a caller's http_client
+        # are not ours to rebuild.
+        self._per_loop = http_client is None and (transport is None or self._selfhosted is not None)
         self._http = http_client or httpx.AsyncClient(
             limits=DEFAULT_CONNECTION_LIMITS,
             headers=self._config.headers,
@@ -157,6 +167,7 @@ class AsyncMemOSClient(BaseMemOSClient):
             limits=DEFAULT_CONNECTION_LIMITS,
             headers=self._config.headers,
             timeout=self._config.timeout,
+            transport=self._selfhosted_transport(),
         )
 
     async def _close_at_loop_end(self, http: httpx.AsyncClient) -> AsyncIterator[None]:

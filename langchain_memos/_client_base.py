@@ -19,9 +19,10 @@ from langchain_memos._config import ClientConfig
 from langchain_memos._exceptions import ClosedError, ConfigurationError
 
 if TYPE_CHECKING:
+    from langchain_memos._selfhosted import SelfHostedOptions, SelfHostedTransport
     from langchain_memos.embedded import EmbeddedEngine, EmbeddedTransport
 
-__all__ = ["STREAM_DOC", "BaseMemOSClient", "Embedded", "describe_method"]
+__all__ = ["STREAM_DOC", "BaseMemOSClient", "Embedded", "SelfHosted", "describe_method"]
 
 T = TypeVar("T")
 
@@ -55,6 +56,7 @@ service's ``end`` event. Retries apply until the stream has started, never after
 
 
 Embedded = Union[str, "os.PathLike[str]", "EmbeddedEngine", None]
+SelfHosted = Union[bool, "SelfHostedOptions", None]
 
 
 class BaseMemOSClient:
@@ -64,11 +66,15 @@ class BaseMemOSClient:
     _owns_http: bool
     _preconfigured: bool  # the pool carries this client's headers and timeout already
 
-    def __init__(self, config: ClientConfig) -> None:
+    def __init__(self, config: ClientConfig, selfhosted: SelfHosted = None) -> None:
         self._config = config
+        self._selfhosted = _selfhosted_options(selfhosted) if config.selfhosted else None
 
-    def _transport(self, embedded: Embedded, http_client: object) -> EmbeddedTransport | None:
-        """The in-process transport when the embedded engine was asked for, else ``None``.
+    def _transport(
+        self, embedded: Embedded, http_client: object
+    ) -> EmbeddedTransport | SelfHostedTransport | None:
+        """The transport the client mounts: the embedded engine's, the self-hosted mode's
+        (see :meth:`_selfhosted_transport`), else ``None`` (httpx's own).
 
         Also checks that ``http_client`` is of the kind this client drives.
         """
@@ -78,6 +84,13 @@ class BaseMemOSClient:
                 f"http_client must be an httpx.{expected.__name__}; "
                 f"got {type(http_client).__name__}"
             )
+        if self._selfhosted is not None:
+            if http_client is not None:
+                raise ConfigurationError(
+                    "the self-hosted mode and http_client cannot be combined: mount "
+                    "langchain_memos.SelfHostedTransport in your http_client instead"
+                )
+            return self._selfhosted_transport()
         if embedded is None and self._config.embedded_path is None:
             return None
         if http_client is not None:
@@ -87,6 +100,14 @@ class BaseMemOSClient:
         if isinstance(embedded, EmbeddedEngine):
             return EmbeddedTransport(embedded)
         return EmbeddedTransport(open_engine(embedded or self._config.embedded_path or ""))
+
+    def _selfhosted_transport(self) -> SelfHostedTransport | None:
+        """A new transport onto the self-hosted server, or ``None`` when not in that mode."""
+        if self._selfhosted is None:
+            return None
+        from langchain_memos._selfhosted import SelfHostedTransport
+
+        return SelfHostedTransport(self._selfhosted)
 
     def with_options(
         self,
@@ -165,3 +186,15 @@ class BaseMemOSClient:
 
     def __reduce__(self) -> Any:
         raise TypeError(f"{type(self).__name__} holds a connection pool and cannot be pickled")
+
+
+def _selfhosted_options(selfhosted: SelfHosted) -> SelfHostedOptions:
+    from langchain_memos._selfhosted import SelfHostedOptions
+
+    if isinstance(selfhosted, SelfHostedOptions):
+        return selfhosted
+    if selfhosted is None or selfhosted is True:
+        return SelfHostedOptions()
+    raise ConfigurationError(
+        f"selfhosted must be True or a SelfHostedOptions; got {type(selfhosted).__name__}"
+    )

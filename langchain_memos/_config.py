@@ -47,6 +47,7 @@ class ClientConfig:
     retry_unsafe_writes: bool
     headers: dict[str, str] = field(repr=False)
     embedded_path: str | None = None
+    selfhosted: bool = False  # the server is an open-source MemOS server (``/product`` routes)
 
     def __reduce__(self) -> Any:
         raise TypeError("ClientConfig holds the API key and cannot be pickled")
@@ -80,6 +81,7 @@ class ClientConfig:
         allow_insecure_http: bool,
         default_headers: dict[str, str] | None,
         embedded: bool = False,
+        selfhosted: bool = False,
     ) -> ClientConfig:
         try:
             check_int("max_retries", max_retries, low=0, high=10)
@@ -99,6 +101,18 @@ class ClientConfig:
                 "service, not both"
             )
         url_text = str(base_url or os.environ.get(C.BASE_URL_ENV) or "").strip()
+        if url_text[: len(C.SELFHOSTED_PREFIX)].lower() == C.SELFHOSTED_PREFIX:
+            url_text, selfhosted = url_text[len(C.SELFHOSTED_PREFIX) :], True
+        if selfhosted and (embedded or url_text.lower().startswith(C.EMBEDDED_SCHEME)):
+            raise ConfigurationError(
+                "a self-hosted MemOS server and the embedded engine are two places to keep "
+                "memories: choose one"
+            )
+        if selfhosted and not url_text:
+            raise ConfigurationError(
+                "the self-hosted mode needs the server's address: base_url='http://host:8000' "
+                f"(or {C.BASE_URL_ENV}={C.SELFHOSTED_PREFIX}http://host:8000)"
+            )
         embedded_path = None
         if url_text[: len(C.EMBEDDED_SCHEME)].lower() == C.EMBEDDED_SCHEME:
             embedded_path = _embedded_path(url_text)
@@ -114,27 +128,16 @@ class ClientConfig:
                 f"{source} must be an http(s) URL such as {C.DEFAULT_BASE_URL}; got {url_text!r}"
                 + _embedded_hint(url_text)
             )
-        if url.scheme == "http" and not local and not allow_insecure_http:
+        key = _key(api_key)
+        # A self-hosted server without auth gets no key: plain http sends nothing secret.
+        clear_text_key = bool(key) or not selfhosted
+        if url.scheme == "http" and not local and not allow_insecure_http and clear_text_key:
             raise ConfigurationError(
                 f"refusing to send the API key in clear text to {url.host}: use https, or pass "
                 "allow_insecure_http=True if this network is trusted"
             )
 
-        key = api_key if api_key is not None else os.environ.get(C.API_KEY_ENV)
-        if key is not None and not isinstance(key, str):
-            # The type only: the value may be the key.
-            raise ConfigurationError(f"api_key must be a string; got {type(key).__name__}")
-        key = (key or "").strip()
-        for scheme in ("token ", "bearer "):  # a key pasted with its scheme
-            if key[: len(scheme)].lower() == scheme:
-                key = key[len(scheme) :].strip()
-        if not all(33 <= ord(character) <= 126 for character in key):
-            # Never the key itself: it would end up in logs, tracebacks and dead letters.
-            raise ConfigurationError(
-                "api_key holds a space, a control character or a non-ASCII character, which "
-                "cannot travel in an HTTP header: copy the key again"
-            )
-        if not key and not local:
+        if not key and not local and not selfhosted:
             raise ConfigurationError(
                 f"no MemOS API key. Either pass api_key=... or set {C.API_KEY_ENV} to use the "
                 "MemOS cloud, or use the offline embedded engine: embedded='memos.db' (or "
@@ -155,6 +158,7 @@ class ClientConfig:
             retry_unsafe_writes=retry_unsafe_writes,
             headers=headers,
             embedded_path=embedded_path,
+            selfhosted=selfhosted,
         )
 
     def with_options(
@@ -205,6 +209,25 @@ def check_timeout(timeout: object) -> httpx.Timeout | None:
 
 
 _MAX_TIMEOUT = 1e6
+
+
+def _key(api_key: str | None) -> str:
+    """The API key: the argument, else the environment; without a ``Token `` prefix."""
+    key = api_key if api_key is not None else os.environ.get(C.API_KEY_ENV)
+    if key is not None and not isinstance(key, str):
+        # The type only: the value may be the key.
+        raise ConfigurationError(f"api_key must be a string; got {type(key).__name__}")
+    key = (key or "").strip()
+    for scheme in ("token ", "bearer "):  # a key pasted with its scheme
+        if key[: len(scheme)].lower() == scheme:
+            key = key[len(scheme) :].strip()
+    if not all(33 <= ord(character) <= 126 for character in key):
+        # Never the key itself: it would end up in logs, tracebacks and dead letters.
+        raise ConfigurationError(
+            "api_key holds a space, a control character or a non-ASCII character, which "
+            "cannot travel in an HTTP header: copy the key again"
+        )
+    return key
 
 
 def _embedded_hint(url: str) -> str:

@@ -11,6 +11,8 @@ IS_GLOBAL_ENV = "MEMOS_IS_GLOBAL"
 DEFAULT_BASE_URL = "https://memos.memtensor.cn/api/openmem/v1"
 GLOBAL_BASE_URL = "https://api.memt.ai/platform/api/openmem/v1"
 EMBEDDED_SCHEME = "embedded://"
+# A base URL "selfhosted+http(s)://host:port" names a self-hosted (open-source) MemOS server.
+SELFHOSTED_PREFIX = "selfhosted+"
 # What an embedded client calls itself; requests never leave the process.
 EMBEDDED_BASE_URL = "http://embedded.memos/api/openmem/v1"
 

@@ -23,7 +23,13 @@ from langchain_memos._base_client import (
     send_flow,
     stream_flow,
 )
-from langchain_memos._client_base import STREAM_DOC, BaseMemOSClient, Embedded, describe_method
+from langchain_memos._client_base import (
+    STREAM_DOC,
+    BaseMemOSClient,
+    Embedded,
+    SelfHosted,
+    describe_method,
+)
 from langchain_memos._config import ClientConfig
 from langchain_memos._constants import DEFAULT_CONNECTION_LIMITS, DEFAULT_MAX_RETRIES
 from langchain_memos._drivers import run
@@ -86,6 +92,11 @@ class MemOSClient(BaseMemOSClient):
         embedded: Use the offline embedded engine instead of a service: a database path,
             ``":memory:"``, or an ``EmbeddedEngine``. A base URL ``embedded:///path/to/memos.db``
             does the same.
+        selfhosted: Talk to a self-hosted, open-source MemOS server at ``base_url`` (its
+            ``/product`` routes) with this same API: ``True``, or a ``SelfHostedOptions`` with
+            the cubes to read and write (default: one cube per user, named after the user id).
+            A base URL ``selfhosted+http://host:8000`` does the same. Calls the server does not
+            offer raise ``MemOSInputError`` before any request; see the README.
 
     Example:
         >>> with MemOSClient() as client:
@@ -107,6 +118,7 @@ class MemOSClient(BaseMemOSClient):
         default_headers: dict[str, str] | None = None,
         http_client: httpx.Client | None = None,
         embedded: Embedded = None,
+        selfhosted: SelfHosted = None,
     ) -> None:
         super().__init__(
             ClientConfig.resolve(
@@ -119,7 +131,9 @@ class MemOSClient(BaseMemOSClient):
                 allow_insecure_http=allow_insecure_http,
                 default_headers=default_headers,
                 embedded=embedded is not None,
-            )
+                selfhosted=bool(selfhosted),
+            ),
+            selfhosted,
         )
         transport = self._transport(embedded, http_client)
         self._owns_http = self._preconfigured = http_client is None

@@ -42,6 +42,8 @@ EXPORTED = [
     "PermissionDeniedError",
     "RateLimitError",
     "SearchMemoryResult",
+    "SelfHostedOptions",
+    "SelfHostedTransport",
     "WriteRefusedError",
     "__version__",
     "build_memory_prompt",
