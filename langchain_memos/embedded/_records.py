@@ -10,6 +10,7 @@ from urllib.parse import unquote
 from langchain_memos import _codes as codes
 from langchain_memos.embedded._errors import EngineError
 from langchain_memos.embedded._fields import MEMORY_TYPES
+from langchain_memos.embedded._profiles import Profiles
 from langchain_memos.embedded._request_base import page_offset
 from langchain_memos.embedded._requests import (
     DeleteMemory,
@@ -25,17 +26,22 @@ class Records:
     """The memories as records: what ``get/memory``, ``delete/memory``, ``update/memory`` and
     ``get/status`` do."""
 
-    def __init__(self, writer: Writer) -> None:
+    def __init__(self, writer: Writer, profiles: Profiles) -> None:
         self._writer = writer
         self._store = writer.store
+        self._profiles = profiles
 
     def get_memory(self, request: GetMemory) -> dict[str, Any]:
         page, size, where = request.page, request.size, request.filter.where
         result: dict[str, Any] = {}
         total = 0
+        owned, owner_params = request.subject.sql()
         for kind, key in request.kinds:
-            sql = f"FROM memories m WHERE m.user_id = ? AND m.kind = ? AND {where}"
-            kind_params = [request.user_id, kind, *request.filter.params]
+            if kind == "profile":
+                result[key] = self._profiles.fields(request.subject)
+                continue
+            sql = f"FROM memories m WHERE {owned} AND m.kind = ? AND {where}"
+            kind_params = [*owner_params, kind, *request.filter.params]
             count = self._store.query(f"SELECT count(*) {sql}", kind_params)[0][0]
             rows = self._store.query(
                 f"SELECT m.body, m.info {sql} ORDER BY m.seq DESC LIMIT ? OFFSET ?",
@@ -65,7 +71,8 @@ class Records:
         }
 
     def delete_memory(self, request: DeleteMemory) -> dict[str, Any]:
-        """Delete by ids, or every memory of a user or an agent; ``memory_type`` narrows each.
+        """Delete by ids, every memory of a user or an agent, or every memory a ``filter``
+        selects (in all users, agents and knowledge bases); ``memory_type`` narrows each.
 
         A user or agent without (such) memories is deleted idempotently; ids of which none exists
         are a 40307, as in the cloud.
@@ -78,6 +85,9 @@ class Records:
                 if exists.fetchone() is None:
                     raise EngineError(codes.MEMORY_NOT_FOUND, "none of these memories exists")
                 where, params = f"m.id IN {ID_LIST} AND {of_type}", [listed, *params]
+            elif request.filter is not None:
+                where = f"{request.filter.where} AND {of_type}"
+                params = [*request.filter.params, *params]
             else:
                 mode = "user_id" if request.user_id is not None else "agent_id"
                 owner = request.user_id or request.agent_id

@@ -46,7 +46,7 @@ class Search:
         self._store = writer.store
 
     def search_memory(self, request: SearchMemory) -> dict[str, Any]:
-        owners = [scope_token("u", request.user_id)]
+        owners = [request.subject.token]
         for kb in self._knowledgebases(request.knowledgebase_ids):
             owners.append(scope_token("k", kb))
         text = request.query

@@ -135,8 +135,10 @@ def every_method(base_url: str, api_key: str) -> dict[str, Any]:
     c.check(
         "search_memory",
         lambda: client.search_memory("aisle seats Lisbon", user_id=user),
-        lambda r: any("aisle" in str(m.get("memory_value")) for m in _dump(r.memories))
-        and any("aisle" in str(p.get("preference")) for p in _dump(r.preferences)),
+        lambda r: (
+            any("aisle" in str(m.get("memory_value")) for m in _dump(r.memories))
+            and any("aisle" in str(p.get("preference")) for p in _dump(r.preferences))
+        ),
     )
     c.check(
         "search_memory(agent_id alone)",
@@ -156,12 +158,18 @@ def every_method(base_url: str, api_key: str) -> dict[str, Any]:
     c.check(
         "search_memory(include_memory_view event, context_format)",
         lambda: client.search_memory(
-            "when did I meet Ana", user_id=user, include_memory_view=["event"],
+            "when did I meet Ana",
+            user_id=user,
+            include_memory_view=["event"],
             context_format="memory",
         ),
-        lambda r: _dump(r.memories) == []
-        and any("Ana" in str(e.get("event_value")) and e.get("event_time")
-                for e in _dump(r.data.event_detail_list)),
+        lambda r: (
+            _dump(r.memories) == []
+            and any(
+                "Ana" in str(e.get("event_value")) and e.get("event_time")
+                for e in _dump(r.data.event_detail_list)
+            )
+        ),
     )
     c.refused(
         "search_memory(context_format json) refused",
@@ -171,9 +179,15 @@ def every_method(base_url: str, api_key: str) -> dict[str, Any]:
     c.check(
         "search_memory(filter, include_tool_memory, limits)",
         lambda: client.search_memory(
-            "aisle", user_id=user, conversation_id=conv, filter={"and": [{"tags": {"contains":
-            "mode:fast"}}]}, include_tool_memory=True, memory_limit_number=3,
-            preference_limit_number=2, tool_memory_limit_number=2, relativity=0.1,
+            "aisle",
+            user_id=user,
+            conversation_id=conv,
+            filter={"and": [{"tags": {"contains": "mode:fast"}}]},
+            include_tool_memory=True,
+            memory_limit_number=3,
+            preference_limit_number=2,
+            tool_memory_limit_number=2,
+            relativity=0.1,
         ),
         lambda r: 0 < len(_dump(r.memories)) <= 3 and r.data.tool_memory_detail_list == [],
     )
@@ -185,8 +199,11 @@ def every_method(base_url: str, api_key: str) -> dict[str, Any]:
     c.check(
         "get_message(message_limit_number, conversation_limit_number, source)",
         lambda: client.get_message(
-            user_id=user, conversation_id=conv, message_limit_number=1,
-            conversation_limit_number=1, source="every-method",
+            user_id=user,
+            conversation_id=conv,
+            message_limit_number=1,
+            conversation_limit_number=1,
+            source="every-method",
         ),
         lambda r: [m.model_dump()["content"] for m in r.messages] == [turns[-1]["content"]],
     )
@@ -203,8 +220,9 @@ def every_method(base_url: str, api_key: str) -> dict[str, Any]:
     c.check(
         "get_memory(include_memory_view, filter)",
         lambda: client.get_memory(
-            user_id=user, include_memory_view=["event"], filter={"and": [{"tags": {"contains":
-            "mode:fast"}}]},
+            user_id=user,
+            include_memory_view=["event"],
+            filter={"and": [{"tags": {"contains": "mode:fast"}}]},
         ),
         lambda r: r.memories == [] and len(r.data.event_detail_list or []) == 1,
     )
@@ -238,7 +256,8 @@ def every_method(base_url: str, api_key: str) -> dict[str, Any]:
     )
     c.refused("rerank refused", lambda: client.rerank("q", ["a", "b"], top_n=1), "model")
     c.refused(
-        "chat refused", lambda: client.chat(user_id=user, conversation_id=conv, query="hi"),
+        "chat refused",
+        lambda: client.chat(user_id=user, conversation_id=conv, query="hi"),
         "model",
     )
     c.refused(
@@ -257,17 +276,24 @@ def profiles(client: Any, c: Calls) -> None:
     c.check(
         "bind_profile_template",
         lambda: client.bind_profile_template(
-            [{"user_id": who, "profile_template_id": template},
-             {"agent_id": "every_agent", "profile_template_id": template}]
+            [
+                {"user_id": who, "profile_template_id": template},
+                {"agent_id": "every_agent", "profile_template_id": template},
+            ]
         ),
         lambda r: r["code"] == 0 and r["data"]["success"],
     )
     c.check(
         "edit_profile",
         lambda: client.edit_profile(
-            template, user_id=who,
-            metadata={"Basic": {"City": {"value": "Porto", "algorithm_updatable": False},
-                                "Job": {"value": "pilot"}}},
+            template,
+            user_id=who,
+            metadata={
+                "Basic": {
+                    "City": {"value": "Porto", "algorithm_updatable": False},
+                    "Job": {"value": "pilot"},
+                }
+            },
         ),
         lambda r: r["code"] == 0 and r["data"]["success"],
     )
@@ -279,17 +305,22 @@ def profiles(client: Any, c: Calls) -> None:
     c.check(
         "add_message(a locked profile field stays)",
         lambda: client.add_message(
-            [{"role": "user", "content": "My city is Madrid."}], user_id=who,
-            conversation_id="moving", async_mode=False,
+            [{"role": "user", "content": "My city is Madrid."}],
+            user_id=who,
+            conversation_id="moving",
+            async_mode=False,
         ),
         lambda r: r.code == 0,
     )
     c.check(
         "search_memory(include_memory_view profile)",
-        lambda: client.search_memory("where does the user live", user_id=who,
-                                     include_memory_view=["profile"]),
-        lambda r: [(p["memory"], p["algorithm_updatable"]) for p in _dump(r.data.profile_detail_list)]
-        == [("Basic.City: Porto", False)],
+        lambda: client.search_memory(
+            "where does the user live", user_id=who, include_memory_view=["profile"]
+        ),
+        lambda r: (
+            [(p["memory"], p["algorithm_updatable"]) for p in _dump(r.data.profile_detail_list)]
+            == [("Basic.City: Porto", False)]
+        ),
     )
     c.check(
         "get_memory(include_memory_view profile)",
@@ -320,8 +351,11 @@ def knowledge(client: Any, c: Calls) -> None:
     uploaded = c.check(
         "add_knowledgebase_file_json",
         lambda: client.add_knowledgebase_file_json(
-            kb, [{"name": "lounge.md", "content": doc},
-                 {"name": "refund.md", "type": "skill", "content": skill}]
+            kb,
+            [
+                {"name": "lounge.md", "content": doc},
+                {"name": "refund.md", "type": "skill", "content": skill},
+            ],
         ),
         lambda r: [f["status"] for f in r.data] == ["completed", "completed"],
     )
@@ -335,8 +369,9 @@ def knowledge(client: Any, c: Calls) -> None:
         )
     c.check(
         "get_knowledgebase_file(knowledgebase_id, type)",
-        lambda: client.get_knowledgebase_file(knowledgebase_id=kb, type="skill", page=1,
-                                              page_size=10),
+        lambda: client.get_knowledgebase_file(
+            knowledgebase_id=kb, type="skill", page=1, page_size=10
+        ),
         lambda r: [f.model_dump()["name"] for f in r.files] == ["refund.md"],
     )
     ids = [f["id"] for f in uploaded.data] if uploaded else ["missing"]
@@ -348,11 +383,16 @@ def knowledge(client: Any, c: Calls) -> None:
     c.check(
         "search_memory(knowledgebase, include_skill)",
         lambda: client.search_memory(
-            "refund for a cancelled flight", user_id="every_user", knowledgebase_ids=[kb],
-            include_skill=True, skill_limit_number=2,
+            "refund for a cancelled flight",
+            user_id="every_user",
+            knowledgebase_ids=[kb],
+            include_skill=True,
+            skill_limit_number=2,
         ),
-        lambda r: [s["skill_value"]["name"] for s in _dump(r.data.skill_detail_list)]
-        == ["refund-request"],
+        lambda r: (
+            [s["skill_value"]["name"] for s in _dump(r.data.skill_detail_list)]
+            == ["refund-request"]
+        ),
     )
     c.check(
         "delete_knowledgebase_file",
@@ -361,8 +401,9 @@ def knowledge(client: Any, c: Calls) -> None:
     )
     c.check(
         "search_memory(skill file deleted)",
-        lambda: client.search_memory("refund", user_id="every_user", knowledgebase_ids=[kb],
-                                     include_skill=True),
+        lambda: client.search_memory(
+            "refund", user_id="every_user", knowledgebase_ids=[kb], include_skill=True
+        ),
         lambda r: _dump(r.data.skill_detail_list) == [],
     )
     c.check("delete_knowledgebase", lambda: client.delete_knowledgebase(kb), lambda r: r.success)
