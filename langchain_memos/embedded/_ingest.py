@@ -47,13 +47,12 @@ class Ingest:
             )
         task_id = new_id()
         now = self._writer.now_ms()
-        jobs = [self._add_for(request, user, agent, now) for user, agent in request.owners]
-        status = "completed" if self._refiner is None else "running"
-        with self._store.transaction() as db:
-            db.execute(
-                "INSERT INTO tasks (task_id, status, create_time) VALUES (?, ?, ?)",
-                (task_id, status, now),
-            )
+        # The task is recorded with the first owner's memories, in one transaction.
+        task = (task_id, "completed" if self._refiner is None else "running", now)
+        jobs = [
+            self._add_for(request, user, agent, now, task if i == 0 else None)
+            for i, (user, agent) in enumerate(request.owners)
+        ]
         wait = not request.async_mode
         status = "completed" if wait else "running"
         if self._refiner is not None:
@@ -70,7 +69,12 @@ class Ingest:
         return {"success": True, "task_id": task_id, "status": status}
 
     def _add_for(
-        self, request: AddMessage, user_id: str | None, agent_id: str | None, now: int
+        self,
+        request: AddMessage,
+        user_id: str | None,
+        agent_id: str | None,
+        now: int,
+        task: tuple[str, str, int] | None,
     ) -> tuple[dict[str, Any], list[str]]:
         """Store the messages and their fast memories for one owner: the owner, and the ids of
         the memories fine mode refines."""
@@ -137,6 +141,10 @@ class Ingest:
                         context=next(around) if turn else ("", ""),
                     )
             self._store.update_context(db, previous)
+            if task is not None:
+                db.execute(
+                    "INSERT INTO tasks (task_id, status, create_time) VALUES (?, ?, ?)", task
+                )
             if "profile" in views and self._profiles is not None:
                 subject = Subject(user_id=user_id, agent_id=None if user_id else agent_id)
                 self._profiles.learn(db, subject, messages, now)
