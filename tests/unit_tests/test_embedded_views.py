@@ -40,7 +40,8 @@ def test_an_agents_own_memories_are_found_by_the_agent_alone(engine: EmbeddedEng
         "The agent books trains through Trainline."
     ]
     by_user = ok(engine, "/search/memory", {"user_id": "u1", "query": "book trains"})
-    assert all("SNCF" in m for m in facts(by_user)) and facts(by_user)
+    assert all("SNCF" in m for m in facts(by_user))
+    assert facts(by_user)
     listed = ok(engine, "/get/memory", {"agent_id": "planner"})
     assert len(listed["memory_detail_list"]) == 1
     ok(engine, "/delete/memory", {"agent_id": "planner"})
@@ -90,7 +91,8 @@ def test_delete_by_filter_deletes_what_it_selects_of_one_type(engine: EmbeddedEn
     ok(engine, "/delete/memory", {"filter": travel, "memory_type": "PreferenceMemory"})
     u1 = ok(engine, "/get/memory", {"user_id": "u1"})
     assert len(u1["memory_detail_list"]) == 2  # facts of a narrowed delete stay
-    assert [p["preference"] for p in u1["preference_detail_list"]] == ["The user prefers cats over dogs."]
+    kept = [p["preference"] for p in u1["preference_detail_list"]]
+    assert kept == ["The user prefers cats over dogs."]
     ok(engine, "/delete/memory", {"filter": travel})
     assert ok(engine, "/get/memory", {"user_id": "u2"})["memory_detail_list"] == []
     assert len(ok(engine, "/get/memory", {"user_id": "u1"})["memory_detail_list"]) == 1
@@ -106,7 +108,8 @@ def test_allow_memory_view_makes_only_the_views_it_names(engine: EmbeddedEngine)
         "/add/message",
         {"user_id": "u1", "conversation_id": "c", "messages": SAID, "allow_memory_view": ["x"]},
     )
-    assert status == 400 and "unknown memory view 'x'" in answer["message"]
+    assert status == 400
+    assert "unknown memory view 'x'" in answer["message"]
 
 
 def test_include_memory_view_answers_with_those_views_only(engine: EmbeddedEngine) -> None:
@@ -116,11 +119,13 @@ def test_include_memory_view_answers_with_those_views_only(engine: EmbeddedEngin
         "/search/memory",
         {"user_id": "u1", "query": "Lisbon aisle", "include_memory_view": ["event"]},
     )
-    assert found["memory_detail_list"] == [] and found["preference_detail_list"] == []
+    assert found["memory_detail_list"] == []
+    assert found["preference_detail_list"] == []
     assert [e["event_time"] for e in found["event_detail_list"]] == [["Last Tuesday"]]
     body = {"user_id": "u1", "query": "Lisbon", "context_format": "json"}
     status, answer = wire(engine, "/search/memory", body)
-    assert status == 400 and "context_format 'json'" in answer["message"]
+    assert status == 400
+    assert "context_format 'json'" in answer["message"]
 
 
 def test_a_dated_turn_becomes_an_event_and_an_undated_one_does_not(
@@ -177,7 +182,8 @@ def test_a_skill_file_becomes_a_skill_recalled_with_include_skill(engine: Embedd
 def test_a_skill_file_without_a_name_and_description_is_refused(engine: EmbeddedEngine) -> None:
     kb = ok(engine, "/create/knowledgebase", {"knowledgebase_name": "manuals"})["id"]
     status, answer = upload(engine, kb, "notes.md", "just some notes")
-    assert status == 400 and "front matter" in answer["message"]
+    assert status == 400
+    assert "front matter" in answer["message"]
     listed = ok(engine, "/get/knowledgebase-file", {"knowledgebase_id": kb})
     assert listed["file_detail_list"] == []
 
