@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from langchain_memos import _codes as codes
+from langchain_memos._exceptions import MemOSInputError
 from langchain_memos.embedded._errors import EngineError
 from langchain_memos.embedded._fields import MEMORY_TYPES
 from langchain_memos.embedded._profiles import Profiles
@@ -101,11 +102,16 @@ class Records:
         if not rows:
             raise EngineError(codes.MEMORY_NOT_FOUND, f"memory {memory_id} not found")
         memory = json.loads(rows[0]["body"])
-        field = "memory_value" if rows[0]["kind"] == "fact" else "preference"
+        kind = rows[0]["kind"]
+        if kind not in _CONTENT and (request.content is not None or request.title is not None):
+            raise MemOSInputError(
+                f"update/memory changes the content and title of facts, preferences, tool "
+                f"memories and events; a {kind} changes by uploading its file again"
+            )
         if request.content is not None:
-            memory[field] = request.content
+            memory[_CONTENT[kind]] = request.content
         if request.title is not None:
-            memory["memory_key"] = request.title
+            memory["event_key" if kind == "event" else "memory_key"] = request.title
         if request.status is not None:
             memory["status"] = request.status
         memory["update_time"] = self._writer.now_ms()
@@ -125,6 +131,15 @@ class Records:
         if not rows:
             raise EngineError(codes.TASK_NOT_FOUND, f"task {task_id} not found")
         return {"task_id": task_id, "status": rows[0]["status"], "memory_views": None}
+
+
+# The field that holds each kind of memory's content.
+_CONTENT = {
+    "fact": "memory_value",
+    "preference": "preference",
+    "tool": "tool_value",
+    "event": "event_value",
+}
 
 
 def _memory_type_sql(value: str | None) -> tuple[str, list[Any]]:

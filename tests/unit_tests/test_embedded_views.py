@@ -193,3 +193,29 @@ def test_extraction_by_a_named_model_needs_the_cloud(engine: EmbeddedEngine) -> 
     status, answer = wire(engine, "/extract/memory", body)
     assert (status, answer["data"]) == (400, None)
     assert "MemOS-hosted model" in answer["message"]
+
+
+def test_updating_an_event_changes_its_own_text(engine: EmbeddedEngine) -> None:
+    add(engine, ["Last Tuesday I met Ana in Lisbon."], user_id="u1")
+    listed = ok(engine, "/get/memory", {"user_id": "u1", "include_memory_view": ["event"]})
+    event_id = listed["event_detail_list"][0]["id"]
+    change = {"memory_id": event_id, "content": "Last Tuesday I met Ana in Porto.", "title": "Ana"}
+    ok(engine, "/update/memory", change)
+    found = ok(
+        engine,
+        "/search/memory",
+        {"user_id": "u1", "query": "Ana Porto", "include_memory_view": ["event"]},
+    )
+    (event,) = found["event_detail_list"]
+    assert (event["event_key"], event["event_value"]) == ("Ana", change["content"])
+    assert "preference" not in event
+
+
+def test_a_skills_text_is_not_updated_in_place(engine: EmbeddedEngine) -> None:
+    kb = ok(engine, "/create/knowledgebase", {"knowledgebase_name": "manuals"})["id"]
+    upload(engine, kb, "refund.md", SKILL)
+    asked = {"user_id": "u1", "query": "refund", "knowledgebase_ids": [kb], "include_skill": True}
+    (skill,) = ok(engine, "/search/memory", asked)["skill_detail_list"]
+    status, answer = wire(engine, "/update/memory", {"memory_id": skill["id"], "content": "x"})
+    assert status == 400
+    assert "uploading its file again" in answer["message"]
