@@ -219,3 +219,19 @@ def test_a_skills_text_is_not_updated_in_place(engine: EmbeddedEngine) -> None:
     status, answer = wire(engine, "/update/memory", {"memory_id": skill["id"], "content": "x"})
     assert status == 400
     assert "uploading its file again" in answer["message"]
+
+
+def test_an_agent_and_a_user_of_the_same_name_share_nothing(engine: EmbeddedEngine) -> None:
+    add(engine, ["The agent books trains through Trainline."], agent_id="sam")
+    add(engine, ["I book trains through the SNCF app."], user_id="sam")
+    for scope, word in (({"agent_id": "sam"}, "Trainline"), ({"user_id": "sam"}, "SNCF")):
+        found = facts(ok(engine, "/search/memory", {**scope, "query": "book trains"}))
+        listed = facts(ok(engine, "/get/memory", scope))
+        assert len(found) == 1
+        assert word in found[0]
+        assert found == listed
+    ok(engine, "/add/message", {"agent_id": "sam", "conversation_id": "c", "messages": SAID})
+    history = ok(engine, "/get/message", {"user_id": "sam", "conversation_id": "c"})
+    assert [m["content"] for m in history["message_detail_list"]] == [
+        "I book trains through the SNCF app."
+    ]
