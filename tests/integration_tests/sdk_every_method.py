@@ -153,7 +153,14 @@ def every_method(base_url: str, api_key: str) -> dict[str, Any]:
     c.check(
         "search_memory(allow_memory_view kept facts out)",
         lambda: client.search_memory("cat Miso", user_id="every_views", relativity=0),
-        lambda r: _dump(r.memories) == [],
+        lambda r: (
+            _dump(r.memories) == []
+            and [
+                m.model_dump()["content"]
+                for m in client.get_message(user_id="every_views", conversation_id="views").messages
+            ]
+            == ["I have a cat named Miso."]
+        ),
     )
     c.check(
         "search_memory(include_memory_view event, context_format)",
