@@ -14,6 +14,7 @@ import pytest
 from langchain_memos.embedded import EmbeddedEngine
 
 from .test_embedded_writes import ok, wire
+from .test_engine_isolation_fuzz import SameVector
 
 SAID = [{"role": "user", "content": "I prefer aisle seats on flights to Lisbon."}]
 
@@ -221,7 +222,10 @@ def test_a_skills_text_is_not_updated_in_place(engine: EmbeddedEngine) -> None:
     assert "uploading its file again" in answer["message"]
 
 
-def test_an_agent_and_a_user_of_the_same_name_share_nothing(engine: EmbeddedEngine) -> None:
+@pytest.mark.parametrize("vectors", [False, True])
+def test_an_agent_and_a_user_of_the_same_name_share_nothing(vectors: bool) -> None:
+    # With one vector for every text, only the scoping keeps a search to its owner.
+    engine = EmbeddedEngine(embeddings=SameVector() if vectors else None)
     add(engine, ["The agent books trains through Trainline."], agent_id="sam")
     add(engine, ["I book trains through the SNCF app."], user_id="sam")
     for scope, word in (({"agent_id": "sam"}, "Trainline"), ({"user_id": "sam"}, "SNCF")):
