@@ -89,39 +89,9 @@ class BindProfileTemplate(Request):
         return cls(bind_list=bound)
 
 
-class EditProfile(Request):
-    route = "/edit/profile"
-    writes = True
-
-    user_id: str | None
-    agent_id: str | None
-    profile_template_id: str
-    # path -> (value, algorithm_updatable, or None to keep it)
-    metadata: dict[str, tuple[Any, bool | None]]
-    remove_fields: list[str]
-    subject: Subject = Field(exclude=True)
-
-    @classmethod
-    def read(cls, body: Mapping[str, Any]) -> Self:
-        subject = subject_of(body)
-        template = check_text("profile_template_id", body.get("profile_template_id"))
-        metadata = body.get("metadata")
-        if metadata is not None and not isinstance(metadata, Mapping):
-            raise MemOSInputError(f"metadata must be a mapping; got {metadata!r}")
-        removed = check_str_list("remove_fields", body.get("remove_fields")) or []
-        if not metadata and not removed:
-            raise MemOSInputError("edit/profile needs metadata or remove_fields")
-        return cls(
-            user_id=subject.user_id,
-            agent_id=subject.agent_id,
-            profile_template_id=template,
-            metadata=_flatten(metadata or {}),
-            remove_fields=removed,
-            subject=subject,
-        )
-
-
 class DeleteProfile(Request):
+    """One subject's profile of one template; ``edit/profile`` adds what it changes."""
+
     route = "/delete/profile"
     writes = True
 
@@ -139,6 +109,30 @@ class DeleteProfile(Request):
             agent_id=subject.agent_id,
             profile_template_id=template,
             subject=subject,
+        )
+
+
+class EditProfile(DeleteProfile):
+    route = "/edit/profile"
+
+    # path -> (value, algorithm_updatable, or None to keep it)
+    metadata: dict[str, tuple[Any, bool | None]] = Field(default_factory=dict)
+    remove_fields: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def read(cls, body: Mapping[str, Any]) -> Self:
+        profile = DeleteProfile.read(body)
+        metadata = body.get("metadata")
+        if metadata is not None and not isinstance(metadata, Mapping):
+            raise MemOSInputError(f"metadata must be a mapping; got {metadata!r}")
+        removed = check_str_list("remove_fields", body.get("remove_fields")) or []
+        if not metadata and not removed:
+            raise MemOSInputError("edit/profile needs metadata or remove_fields")
+        return cls(
+            **profile.model_dump(),
+            subject=profile.subject,
+            metadata=_flatten(metadata or {}),
+            remove_fields=removed,
         )
 
 
