@@ -22,8 +22,6 @@ _EVERYWHERE = frozenset({"source"})
 # What to do instead, for the fields callers are known to send.
 _INSTEAD = {
     "allow_knowledgebase_ids": "add the text to the knowledge base as a file instead",
-    "filter": "find the memories with get/memory or search/memory and that filter, then delete "
-    "them by memory_ids",
 }
 
 MEMORY_TYPES: dict[str, tuple[str, str | None]] = {
@@ -34,8 +32,8 @@ MEMORY_TYPES: dict[str, tuple[str, str | None]] = {
     },
     "PreferenceMemory": ("preference", None),
     **{name: ("tool", name) for name in ("ToolTrajectoryMemory", "ToolSchemaMemory")},
-    # The engine makes no skills: a valid type of which it holds none.
     "SkillMemory": ("skill", None),
+    "EventMemory": ("event", None),
 }
 
 

@@ -7,9 +7,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from langchain_memos import _codes as codes
+from langchain_memos.embedded._errors import EngineError
+from langchain_memos.embedded._events import event_of
 from langchain_memos.embedded._produce import produce, text_of, turn_of
+from langchain_memos.embedded._profiles import Profiles
 from langchain_memos.embedded._refine import Job, Refiner
 from langchain_memos.embedded._requests import AddFeedback, AddMessage, ExtractMemory, GetMessage
+from langchain_memos.embedded._scope import VIEWS, Subject
 from langchain_memos.embedded._text import epoch_ms, parse_chat_time
 from langchain_memos.embedded._turns import Turn, restates
 from langchain_memos.embedded._writer import Writer, new_id
@@ -18,37 +23,93 @@ from langchain_memos.embedded._writer import Writer, new_id
 class Ingest:
     """Stores conversations and makes their memories."""
 
-    def __init__(self, writer: Writer, refiner: Refiner | None) -> None:
+    def __init__(
+        self, writer: Writer, refiner: Refiner | None, profiles: Profiles | None = None
+    ) -> None:
         self._writer = writer
         self._store = writer.store
         self._refiner = refiner
+        self._profiles = profiles
 
     def add_message(self, request: AddMessage) -> dict[str, Any]:
-        user_id, conversation_id = request.user_id, request.conversation_id
+        """Store the messages, and make their memories, for each (user, agent) the request names;
+        one task covers them all."""
+        views = set(request.allow_memory_view)
+        if self._refiner is not None and (
+            any(user is None for user, _ in request.owners)
+            or not {"detail_factual", "preference"} <= views
+        ):
+            raise EngineError(
+                codes.BAD_REQUEST,
+                "Invalid request parameters: fine mode refines a user's facts and preferences; "
+                "an agent's own memories, and allow_memory_view without detail_factual or "
+                "preference, are made by the engine in fast mode (without a chat model) only",
+            )
+        task_id = new_id()
+        now = self._writer.now_ms()
+        # The task is recorded with the first owner's memories, in one transaction.
+        task = (task_id, "completed" if self._refiner is None else "running", now)
+        jobs = [
+            self._add_for(request, user, agent, now, task if i == 0 else None)
+            for i, (user, agent) in enumerate(request.owners)
+        ]
+        wait = not request.async_mode
+        status = "completed" if wait else "running"
+        if self._refiner is not None:
+            for owner, rough in jobs:
+                job = Job(
+                    task_id, owner, request.conversation_id, request.messages, rough, request.tags
+                )
+                if not wait:
+                    self._refiner.submit(job)
+                elif not self._refiner.run(job):
+                    status = "failed"  # as get/status says; the fast memories stay
+        # Fast mode finishes before answering; async callers are told "running" as by the cloud,
+        # and get/status already says "completed".
+        return {"success": True, "task_id": task_id, "status": status}
+
+    def _add_for(
+        self,
+        request: AddMessage,
+        user_id: str | None,
+        agent_id: str | None,
+        now: int,
+        task: tuple[str, str, int] | None,
+    ) -> tuple[dict[str, Any], list[str]]:
+        """Store the messages and their fast memories for one owner: the owner, and the ids of
+        the memories fine mode refines."""
+        conversation_id = request.conversation_id
         messages = request.messages
+        views = set(request.allow_memory_view)
+        kinds = {VIEWS[view][0] for view in views}
         owner = {
             "user_id": user_id,
-            "agent_id": request.agent_id,
+            "agent_id": agent_id,
             "app_id": request.app_id,
             "info": request.info,
             "public": request.allow_public,
         }
+        # An agent's own conversation is kept under no user (no user id is empty), by agent.
+        agents_key = json.dumps([agent_id, conversation_id])
+        key = (user_id, conversation_id) if user_id else ("", agents_key)
         extra_tags = request.tags
-        now = self._writer.now_ms()
-        task_id = new_id()
         rough: list[str] = []
         calls: dict[str, dict[str, Any]] = {}
         planned: list[tuple[dict[str, Any], int, list[tuple[str, dict[str, Any], str]]]] = []
-        before, last = self._last_turns(user_id, conversation_id)
+        before, last = self._last_turns(*key)
         for message in messages:
             moment = parse_chat_time(message.get("chat_time"))
             stamp = epoch_ms(moment) if moment else now
             produced = []
             echoed = before if last is not None and restates(last, before) else None
             made = produce(message, conversation_id, stamp, calls, last, echoed)
+            if "event" in views:
+                made += event_of(message, conversation_id, stamp, moment)
             spoken = turn_of(message)
             before, last = (last, spoken) if spoken else (before, last)
             for kind, memory in made:
+                if kind not in kinds:
+                    continue
                 memory["tags"] = list(dict.fromkeys([*memory.get("tags", []), *extra_tags]))
                 if kind in ("fact", "preference"):
                     rough.append(memory["id"])
@@ -61,14 +122,14 @@ class Ingest:
         )
         with self._store.transaction() as db:
             turns = [turn for *_, made in planned for kind, _, turn in made if turn]
-            contexts, previous = self._store.plan_context(db, user_id, conversation_id, turns)
+            contexts, previous = self._store.plan_context(db, user_id or "", conversation_id, turns)
             around = iter(contexts)
             for message, stamp, produced in planned:
                 stored = {**message, "create_time": stamp, "update_time": stamp}
                 db.execute(
                     "INSERT INTO messages (user_id, conversation_id, body, create_time) "
                     "VALUES (?, ?, ?, ?)",
-                    (user_id, conversation_id, json.dumps(stored, ensure_ascii=False), stamp),
+                    (*key, json.dumps(stored, ensure_ascii=False), stamp),
                 )
                 for kind, memory, turn in produced:
                     self._writer.insert(
@@ -82,22 +143,14 @@ class Ingest:
                         context=next(around) if turn else ("", ""),
                     )
             self._store.update_context(db, previous)
-            status = "completed" if self._refiner is None else "running"
-            db.execute(
-                "INSERT INTO tasks (task_id, status, create_time) VALUES (?, ?, ?)",
-                (task_id, status, now),
-            )
-        wait = not request.async_mode
-        status = "completed" if wait else "running"
-        if self._refiner is not None:
-            job = Job(task_id, owner, conversation_id, messages, rough, extra_tags)
-            if not wait:
-                self._refiner.submit(job)
-            elif not self._refiner.run(job):
-                status = "failed"  # as get/status says; the fast memories stay
-        # Fast mode finishes before answering; async callers are told "running" as by the cloud,
-        # and get/status already says "completed".
-        return {"success": True, "task_id": task_id, "status": status}
+            if task is not None:
+                db.execute(
+                    "INSERT INTO tasks (task_id, status, create_time) VALUES (?, ?, ?)", task
+                )
+            if "profile" in views and self._profiles is not None:
+                subject = Subject(user_id=user_id, agent_id=None if user_id else agent_id)
+                self._profiles.learn(db, subject, messages, now)
+        return owner, rough
 
     def _last_turns(self, user_id: str, conversation_id: str) -> tuple[Turn | None, Turn | None]:
         """The conversation's two latest turns: the next one may answer the last, which may
@@ -111,12 +164,30 @@ class Ingest:
         return turns[-2], turns[-1]
 
     def get_message(self, request: GetMessage) -> dict[str, Any]:
-        rows = self._store.query(
-            "SELECT body FROM (SELECT seq, body FROM messages WHERE user_id = ? AND "
-            "conversation_id = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq",
-            (request.user_id, request.conversation_id, request.message_limit_number),
-        )
-        return {"message_detail_list": [json.loads(row["body"]) for row in rows]}
+        """The conversation's latest messages; without one, those of the user's latest
+        ``conversation_limit_number`` conversations, each message naming its conversation."""
+        conversations = [request.conversation_id]
+        if request.conversation_id is None:
+            rows = self._store.query(
+                "SELECT conversation_id FROM messages WHERE user_id = ? "
+                "GROUP BY conversation_id ORDER BY max(seq) DESC LIMIT ?",
+                (request.user_id, request.conversation_limit_number),
+            )
+            conversations = [row["conversation_id"] for row in rows][::-1]
+        found = []
+        for conversation in conversations:
+            rows = self._store.query(
+                "SELECT body FROM (SELECT seq, body FROM messages WHERE user_id = ? AND "
+                "conversation_id = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq",
+                (request.user_id, conversation, request.message_limit_number),
+            )
+            found += [
+                {**json.loads(row["body"]), "conversation_id": conversation}
+                if request.conversation_id is None
+                else json.loads(row["body"])
+                for row in rows
+            ]
+        return {"message_detail_list": found}
 
     def add_feedback(self, request: AddFeedback) -> dict[str, Any]:
         """A correction. Fast mode keeps it as the user's newest statement, ranked above what it

@@ -26,6 +26,7 @@ from langchain_memos._validation import (
 from langchain_memos.embedded._errors import EngineError
 from langchain_memos.embedded._fields import refuse_unimplemented
 from langchain_memos.embedded._request_base import Request, implemented, limit_of, page_offset
+from langchain_memos.embedded._skills import skill_memory
 from langchain_memos.embedded._store import ID_LIST
 from langchain_memos.embedded._text import title
 from langchain_memos.embedded._writer import Writer, new_id
@@ -217,7 +218,7 @@ class KnowledgeBases:
         kind = kind or "document"
         if kind not in ("document", "skill"):
             raise EngineError(codes.BAD_FILE_TYPE, f"unsupported file type {kind!r}")
-        if not name.lower().endswith(_TEXT_FILE_TYPES) or kind == "skill":
+        if not name.lower().endswith(_TEXT_FILE_TYPES):
             raise EngineError(
                 codes.BAD_FILE,
                 f"the embedded engine reads text files ({', '.join(_TEXT_FILE_TYPES)}); "
@@ -230,26 +231,32 @@ class KnowledgeBases:
         file_id = new_id()
         now = self._writer.now_ms()
         owner = {"knowledgebase_id": kb}
-        memories = [
-            {
-                "id": new_id(),
-                "memory_key": f"{name}: {title(chunk)}",
-                "memory_value": chunk,
-                "memory_type": "LongTermMemory",
-                "conversation_id": "default_session",
-                "status": "activated",
-                "confidence": 1.0,
-                "tags": ["knowledgebase", name],
-                "create_time": now,
-                "update_time": now,
-                "sources": [{"file_id": file_id, "name": name}],
-            }
-            for chunk in _chunks(text)
-        ]
+        memories = (
+            [skill_memory(name, data, text, file_id, now)]
+            if kind == "skill"
+            else [
+                {
+                    "id": new_id(),
+                    "memory_key": f"{name}: {title(chunk)}",
+                    "memory_value": chunk,
+                    "memory_type": "LongTermMemory",
+                    "conversation_id": "default_session",
+                    "status": "activated",
+                    "confidence": 1.0,
+                    "tags": ["knowledgebase", name],
+                    "create_time": now,
+                    "update_time": now,
+                    "sources": [{"file_id": file_id, "name": name}],
+                }
+                for chunk in _chunks(text)
+            ]
+        )
         vectors = self._writer.embed(memories)
         with self._store.transaction() as db:
             for memory, vector in zip(memories, vectors, strict=True):
-                self._writer.insert(db, "fact", memory, owner, vector)
+                self._writer.insert(
+                    db, "skill" if kind == "skill" else "fact", memory, owner, vector
+                )
             db.execute(
                 "INSERT INTO knowledgebase_files (id, knowledgebase_id, name, type, size, status, "
                 "create_time) VALUES (?, ?, ?, ?, ?, 'completed', ?)",

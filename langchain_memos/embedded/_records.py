@@ -8,8 +8,10 @@ from typing import Any
 from urllib.parse import unquote
 
 from langchain_memos import _codes as codes
+from langchain_memos._exceptions import MemOSInputError
 from langchain_memos.embedded._errors import EngineError
 from langchain_memos.embedded._fields import MEMORY_TYPES
+from langchain_memos.embedded._profiles import Profiles
 from langchain_memos.embedded._request_base import page_offset
 from langchain_memos.embedded._requests import (
     DeleteMemory,
@@ -25,17 +27,22 @@ class Records:
     """The memories as records: what ``get/memory``, ``delete/memory``, ``update/memory`` and
     ``get/status`` do."""
 
-    def __init__(self, writer: Writer) -> None:
+    def __init__(self, writer: Writer, profiles: Profiles) -> None:
         self._writer = writer
         self._store = writer.store
+        self._profiles = profiles
 
     def get_memory(self, request: GetMemory) -> dict[str, Any]:
         page, size, where = request.page, request.size, request.filter.where
         result: dict[str, Any] = {}
         total = 0
+        owned, owner_params = request.subject.sql()
         for kind, key in request.kinds:
-            sql = f"FROM memories m WHERE m.user_id = ? AND m.kind = ? AND {where}"
-            kind_params = [request.user_id, kind, *request.filter.params]
+            if kind == "profile":
+                result[key] = self._profiles.fields(request.subject)
+                continue
+            sql = f"FROM memories m WHERE {owned} AND m.kind = ? AND {where}"
+            kind_params = [*owner_params, kind, *request.filter.params]
             count = self._store.query(f"SELECT count(*) {sql}", kind_params)[0][0]
             rows = self._store.query(
                 f"SELECT m.body, m.info {sql} ORDER BY m.seq DESC LIMIT ? OFFSET ?",
@@ -65,7 +72,8 @@ class Records:
         }
 
     def delete_memory(self, request: DeleteMemory) -> dict[str, Any]:
-        """Delete by ids, or every memory of a user or an agent; ``memory_type`` narrows each.
+        """Delete by ids, every memory of a user or an agent, or every memory a ``filter``
+        selects (in all users, agents and knowledge bases); ``memory_type`` narrows each.
 
         A user or agent without (such) memories is deleted idempotently; ids of which none exists
         are a 40307, as in the cloud.
@@ -78,6 +86,9 @@ class Records:
                 if exists.fetchone() is None:
                     raise EngineError(codes.MEMORY_NOT_FOUND, "none of these memories exists")
                 where, params = f"m.id IN {ID_LIST} AND {of_type}", [listed, *params]
+            elif request.filter is not None:
+                where = f"{request.filter.where} AND {of_type}"
+                params = [*request.filter.params, *params]
             else:
                 mode = "user_id" if request.user_id is not None else "agent_id"
                 owner = request.user_id or request.agent_id
@@ -91,11 +102,16 @@ class Records:
         if not rows:
             raise EngineError(codes.MEMORY_NOT_FOUND, f"memory {memory_id} not found")
         memory = json.loads(rows[0]["body"])
-        field = "memory_value" if rows[0]["kind"] == "fact" else "preference"
+        kind = rows[0]["kind"]
+        if kind not in _CONTENT and (request.content is not None or request.title is not None):
+            raise MemOSInputError(
+                f"update/memory changes the content and title of facts, preferences, tool "
+                f"memories and events; a {kind} changes by uploading its file again"
+            )
         if request.content is not None:
-            memory[field] = request.content
+            memory[_CONTENT[kind]] = request.content
         if request.title is not None:
-            memory["memory_key"] = request.title
+            memory["event_key" if kind == "event" else "memory_key"] = request.title
         if request.status is not None:
             memory["status"] = request.status
         memory["update_time"] = self._writer.now_ms()
@@ -115,6 +131,15 @@ class Records:
         if not rows:
             raise EngineError(codes.TASK_NOT_FOUND, f"task {task_id} not found")
         return {"task_id": task_id, "status": rows[0]["status"], "memory_views": None}
+
+
+# The field that holds each kind of memory's content.
+_CONTENT = {
+    "fact": "memory_value",
+    "preference": "preference",
+    "tool": "tool_value",
+    "event": "event_value",
+}
 
 
 def _memory_type_sql(value: str | None) -> tuple[str, list[Any]]:

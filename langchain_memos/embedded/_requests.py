@@ -5,6 +5,7 @@ How a body is read, and what a mistake answers on the wire, is :mod:`._request_b
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -36,6 +37,14 @@ from langchain_memos.embedded._request_base import (
     optional_id_of,
     user_id_of,
 )
+from langchain_memos.embedded._scope import (
+    VIEWS,
+    Subject,
+    owners_of,
+    subject_of,
+    switch,
+    views_of,
+)
 from langchain_memos.filters import validate_filter
 
 MAX_REQUEST_TOKENS = 40_000
@@ -60,33 +69,44 @@ class AddMessage(Request):
     route = "/add/message"
     writes = True
 
-    user_id: str
-    conversation_id: str
+    # As sent: one id or a list; the memories go to each (user, agent) pair of ``owners``.
+    user_id: list[str]
+    agent_id: list[str]
+    conversation_id: str  # generated when none is sent
     messages: list[dict[str, Any]]
-    agent_id: str | None
     app_id: str | None
     info: dict[str, Any] | None
     allow_public: bool | None
     tags: list[str]
     async_mode: bool  # False only when false was sent: then the refinement is waited for
+    allow_memory_view: list[str]  # the views made; all when none is sent
+    owners: list[tuple[str | None, str | None]] = Field(exclude=True)
 
     @classmethod
     def read(cls, body: Mapping[str, Any]) -> Self:
-        user_id = user_id_of(body.get("user_id"))
-        conversation_id = user_id_of(body.get("conversation_id"), "conversation_id")
+        owners = owners_of(body)
+        conversation = body.get("conversation_id")
+        conversation_id = (
+            f"generated-{uuid.uuid4()}"
+            if conversation is None
+            else user_id_of(conversation, "conversation_id")
+        )
         messages = check_messages(body.get("messages"), max_tokens=None)
         if message_tokens(messages) > MAX_REQUEST_TOKENS:
             raise EngineError(codes.TOO_MANY_TOKENS, f"messages exceed {MAX_REQUEST_TOKENS} tokens")
+        views = views_of(body, "allow_memory_view", list(VIEWS), {})
         return cls(
-            user_id=user_id,
+            user_id=sorted({user for user, _ in owners if user is not None}),
+            agent_id=sorted({agent for _, agent in owners if agent is not None}),
             conversation_id=conversation_id,
             messages=messages,
-            agent_id=optional_id_of(body, "agent_id"),
             app_id=optional_id_of(body, "app_id"),
             info=check_info(body.get("info")),
             allow_public=check_bool("allow_public", body.get("allow_public")),
             tags=check_str_list("tags", body.get("tags")) or [],
             async_mode=check_bool("async_mode", body.get("async_mode")) is not False,
+            allow_memory_view=views,
+            owners=owners,
         )
 
 
@@ -95,10 +115,10 @@ class AddFeedback(Request):
     writes = True
 
     feedback_content: str
-    user_id: str
+    user_id: list[str]
+    agent_id: list[str]
     conversation_id: str
     feedback_time: object
-    agent_id: str | None
     app_id: str | None
     allow_public: bool | None
     # The feedback as the user's newest message, tagged as a correction; not a field of the body.
@@ -123,9 +143,9 @@ class AddFeedback(Request):
         return cls(
             feedback_content=content,
             user_id=added.user_id,
+            agent_id=added.agent_id,
             conversation_id=added.conversation_id,
             feedback_time=body.get("feedback_time"),
-            agent_id=added.agent_id,
             app_id=added.app_id,
             allow_public=added.allow_public,
             message=added,
@@ -136,15 +156,22 @@ class GetMessage(Request):
     route = "/get/message"
 
     user_id: str
-    conversation_id: str
+    conversation_id: str | None  # none: the user's latest conversations
     message_limit_number: int
+    conversation_limit_number: int
 
     @classmethod
     def read(cls, body: Mapping[str, Any]) -> Self:
+        conversation = body.get("conversation_id")
         return cls(
             user_id=user_id_of(body.get("user_id")),
-            conversation_id=user_id_of(body.get("conversation_id"), "conversation_id"),
+            conversation_id=None
+            if conversation is None
+            else user_id_of(conversation, "conversation_id"),
             message_limit_number=limit_of(body, "message_limit_number", 6, MAX_MESSAGE_LIMIT),
+            conversation_limit_number=limit_of(
+                body, "conversation_limit_number", 1, MAX_MESSAGE_LIMIT
+            ),
         )
 
 
@@ -153,9 +180,16 @@ class ExtractMemory(Request):
 
     messages: list[dict[str, Any]]
     extraction_types: list[str]
+    model: None = None  # a named extraction model is MemOS-hosted: refused
 
     @classmethod
     def read(cls, body: Mapping[str, Any]) -> Self:
+        if body.get("model") is not None:
+            raise EngineError(
+                codes.BAD_REQUEST,
+                f"extract/memory with model {body['model']!r} needs a MemOS-hosted model, which "
+                "the embedded engine does not have; leave model unset for its own extraction",
+            )
         messages = check_messages(body.get("messages"))
         types = check_str_list("extraction_types", body.get("extraction_types"))
         return cls(messages=messages, extraction_types=types or ["memory", "preference"])
@@ -164,66 +198,104 @@ class ExtractMemory(Request):
 class SearchMemory(Request):
     route = "/search/memory"
 
-    user_id: str
+    user_id: str | None
+    agent_id: str | None
     query: str
     conversation_id: Any  # only compared: memories of this conversation rank a little higher
     relativity: float
     filter: Filter
     knowledgebase_ids: list[str]
+    include_memory_view: list[str]
+    context_format: str
     # (kind, key of the answer, limit) for each kind of memory asked for, facts first.
     plan: list[tuple[str, str, int]]
+    subject: Subject = Field(exclude=True)
 
     @classmethod
     def read(cls, body: Mapping[str, Any]) -> Self:
-        user_id = user_id_of(body.get("user_id"))
+        subject = subject_of(body)
         query = check_text("query", body.get("query"))
         relativity = coded(
             codes.RELATIVITY_OUT_OF_RANGE, check_fraction, "relativity", body.get("relativity")
         )
         search_filter = Filter.read(body.get("filter"))
         knowledgebase_ids = check_str_list("knowledgebase_ids", body.get("knowledgebase_ids"))
-        plan = [("fact", "memory_detail_list", limit_of(body, "memory_limit_number", 9, 25))]
-        if check_bool("include_preference", body.get("include_preference")) is not False:
-            limit = limit_of(body, "preference_limit_number", 9, MAX_RECALL_LIMIT)
-            plan.append(("preference", "preference_detail_list", limit))
-        if check_bool("include_tool_memory", body.get("include_tool_memory")):
-            limit = limit_of(body, "tool_memory_limit_number", 6, MAX_RECALL_LIMIT)
-            plan.append(("tool", "tool_memory_detail_list", limit))
-        if body.get("include_skill"):
-            limit_of(body, "skill_limit_number", 6, MAX_RECALL_LIMIT)  # no skills: only checked
+        views = views_of(
+            body,
+            "include_memory_view",
+            ["detail_factual", "preference"],
+            {
+                "preference": switch(body, "include_preference"),
+                "tool_memory": switch(body, "include_tool_memory"),
+                "skill": switch(body, "include_skill"),
+            },
+        )
+        facts = limit_of(body, "memory_limit_number", 9, 25)
+        limits = {
+            "preference": limit_of(body, "preference_limit_number", 9, MAX_RECALL_LIMIT),
+            "tool_memory": limit_of(body, "tool_memory_limit_number", 6, MAX_RECALL_LIMIT),
+            "skill": limit_of(body, "skill_limit_number", 6, MAX_RECALL_LIMIT),
+        }
+        plan = [(VIEWS[view][0], VIEWS[view][1], limits.get(view, facts)) for view in views]
+        context_format = body.get("context_format", "memory")
+        if context_format != "memory":
+            raise MemOSInputError(
+                f"context_format {context_format!r} is not implemented by the embedded engine, "
+                "which answers in the 'memory' format (the lists of memories)"
+            )
         return cls(
-            user_id=user_id,
+            user_id=subject.user_id,
+            agent_id=subject.agent_id,
             query=query,
             conversation_id=body.get("conversation_id"),
             relativity=DEFAULT_RELATIVITY if relativity is None else relativity,
             filter=search_filter,
             knowledgebase_ids=knowledgebase_ids or [],
+            include_memory_view=views,
+            context_format=context_format,
             plan=plan,
+            subject=subject,
         )
 
 
 class GetMemory(Request):
     route = "/get/memory"
 
-    user_id: str
+    user_id: str | None
+    agent_id: str | None
     page: int
     size: int
     filter: Filter
+    include_memory_view: list[str]
     # (kind, key of the answer) for each kind of memory listed.
     kinds: list[tuple[str, str]]
+    subject: Subject = Field(exclude=True)
 
     @classmethod
     def read(cls, body: Mapping[str, Any]) -> Self:
-        user_id = user_id_of(body.get("user_id"))
+        subject = subject_of(body)
         page = check_int("page", body.get("page"), low=1) or 1
         size = limit_of(body, "size", 10, MAX_PAGE_SIZE)
         listed = Filter.read(body.get("filter"))
-        kinds = [("fact", "memory_detail_list")]
-        if check_bool("include_preference", body.get("include_preference")) is not False:
-            kinds.append(("preference", "preference_detail_list"))
-        if check_bool("include_tool_memory", body.get("include_tool_memory")) is not False:
-            kinds.append(("tool", "tool_memory_detail_list"))
-        return cls(user_id=user_id, page=page, size=size, filter=listed, kinds=kinds)
+        views = views_of(
+            body,
+            "include_memory_view",
+            ["detail_factual", "preference", "tool_memory"],
+            {
+                "preference": switch(body, "include_preference"),
+                "tool_memory": switch(body, "include_tool_memory"),
+            },
+        )
+        return cls(
+            user_id=subject.user_id,
+            agent_id=subject.agent_id,
+            page=page,
+            size=size,
+            filter=listed,
+            include_memory_view=views,
+            kinds=[VIEWS[view] for view in views],
+            subject=subject,
+        )
 
 
 class DeleteMemory(Request):
@@ -233,6 +305,7 @@ class DeleteMemory(Request):
     memory_ids: list[str] | None
     user_id: str | None
     agent_id: str | None
+    filter: Filter | None
     memory_type: str | None
 
     @classmethod
@@ -241,6 +314,7 @@ class DeleteMemory(Request):
             memory_ids=body.get("memory_ids"),
             user_id=body.get("user_id"),
             agent_id=body.get("agent_id"),
+            filter=body.get("filter"),
         )
         memory_type = body.get("memory_type")
         if memory_type is not None and (
@@ -252,11 +326,12 @@ class DeleteMemory(Request):
         ids = None
         if mode == "memory_ids":
             ids = check_str_list("memory_ids", body["memory_ids"], allow_empty=False)
-        owner = None if mode == "memory_ids" else user_id_of(body[mode], mode)
+        owner = user_id_of(body[mode], mode) if mode in ("user_id", "agent_id") else None
         return cls(
             memory_ids=ids,
             user_id=owner if mode == "user_id" else None,
             agent_id=owner if mode == "agent_id" else None,
+            filter=Filter.read(body["filter"]) if mode == "filter" else None,
             memory_type=memory_type,
         )
 

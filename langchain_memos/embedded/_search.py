@@ -64,7 +64,7 @@ class Search:
     def search_memory(self, request: SearchMemory, *, riders: bool = True) -> dict[str, Any]:
         """``riders``: let related turns past the limit ride along with the facts said next to
         them (a caller that reads memories to change them wants each memory's own text)."""
-        owners = [scope_token("u", request.user_id)]
+        owners = [request.subject.token]
         for kb in self._knowledgebases(request.knowledgebase_ids):
             owners.append(scope_token("k", kb))
         text = request.query

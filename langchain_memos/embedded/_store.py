@@ -218,6 +218,8 @@ class Store:
             scope.append(scope_token("u", owner["user_id"]))
         if owner.get("knowledgebase_id") is not None:
             scope.append(scope_token("k", owner["knowledgebase_id"]))
+        elif owner.get("user_id") is None and owner.get("agent_id") is not None:
+            scope.append(scope_token("a", owner["agent_id"]))  # an agent's own memory
         # The owner's token counts the owner's memories (for idf); the owner-and-kind token lets a
         # search match a single scope phrase.
         scope += [owner_kind(token, kind) for token in scope]

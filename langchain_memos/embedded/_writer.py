@@ -30,8 +30,18 @@ def new_id() -> str:
 
 def memory_text(memory: Mapping[str, Any]) -> str:
     return str(
-        memory.get("memory_value") or memory.get("preference") or memory.get("tool_value") or ""
+        memory.get("memory_value")
+        or memory.get("preference")
+        or memory.get("tool_value")
+        or memory.get("event_value")
+        or _skill_text(memory)
     )
+
+
+def _skill_text(memory: Mapping[str, Any]) -> str:
+    value = memory.get("skill_value") or {}
+    parts = (value.get("name"), value.get("description"), value.get("procedure"))
+    return " ".join(str(part).replace("-", " ") for part in parts if part)
 
 
 class Writer:
@@ -109,8 +119,9 @@ def _columns(memory: Mapping[str, Any], speaker: str = "") -> dict[str, str]:
     """What a memory contributes to the full-text index, column by column."""
     own = [
         str(memory.get(key) or "")
-        for key in ("memory_value", "preference", "tool_value", "experience")
+        for key in ("memory_value", "preference", "tool_value", "experience", "event_value")
     ]
+    own.append(_skill_text(memory))
     moment = parse_timestamp(memory.get("create_time"))
     return {
         # Tags are not indexed: they are filterable metadata and, in fast mode, the text's own
@@ -125,4 +136,6 @@ def _columns(memory: Mapping[str, Any], speaker: str = "") -> dict[str, str]:
 def _owner_token(owner: Mapping[str, Any]) -> str:
     if owner.get("knowledgebase_id") is not None:
         return scope_token("k", owner["knowledgebase_id"])
+    if owner.get("user_id") is None:
+        return scope_token("a", owner["agent_id"])  # an agent's own memory
     return scope_token("u", owner["user_id"])

@@ -31,6 +31,12 @@ from langchain_memos.embedded._knowledge import (
     GetKnowledgebaseFile,
     KnowledgeBases,
 )
+from langchain_memos.embedded._profiles import (
+    BindProfileTemplate,
+    DeleteProfile,
+    EditProfile,
+    Profiles,
+)
 from langchain_memos.embedded._ranking import DEFAULT_RELATIVITY
 from langchain_memos.embedded._records import Records
 from langchain_memos.embedded._refine import Refiner
@@ -95,13 +101,14 @@ class EmbeddedEngine:
         self._refiner = (
             Refiner(writer, self._search, chat_model) if chat_model is not None else None
         )
-        self._ingest = Ingest(writer, self._refiner)
-        self._records = Records(writer)
+        self._profiles = Profiles(writer)
+        self._ingest = Ingest(writer, self._refiner, self._profiles)
+        self._records = Records(writer, self._profiles)
         self._knowledge = KnowledgeBases(writer)
         # Each endpoint: the model of its body, and what answers it.
         self._routes: dict[str, tuple[type[Request], Callable[[Any], Any]]] = {
             "/add/message": (AddMessage, self._ingest.add_message),
-            "/search/memory": (SearchMemory, self._search.search_memory),
+            "/search/memory": (SearchMemory, self._search_memory),
             "/get/message": (GetMessage, self._ingest.get_message),
             "/get/memory": (GetMemory, self._records.get_memory),
             "/delete/memory": (DeleteMemory, self._records.delete_memory),
@@ -123,6 +130,12 @@ class EmbeddedEngine:
                 DeleteKnowledgebaseFile,
                 self._knowledge.delete_knowledgebase_file,
             ),
+            "/bind/profile_template": (
+                BindProfileTemplate,
+                self._profiles.bind_profile_template,
+            ),
+            "/edit/profile": (EditProfile, self._profiles.edit_profile),
+            "/delete/profile": (DeleteProfile, self._profiles.delete_profile),
         }
 
     def close(self) -> None:
@@ -220,7 +233,27 @@ class EmbeddedEngine:
         return self._ingest.extract_memory(parse(ExtractMemory, body))
 
     def search_memory(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        return self._search.search_memory(parse(SearchMemory, body))
+        return self._search_memory(parse(SearchMemory, body))
+
+    def _search_memory(self, request: SearchMemory) -> dict[str, Any]:
+        """The ranked memories of each view asked for; the profile view is the subject's
+        profile fields, those sharing most words with the query first."""
+        plan = [step for step in request.plan if step[0] != "profile"]
+        result = self._search.search_memory(request.model_copy(update={"plan": plan}))
+        for kind, key, limit in request.plan:
+            if kind == "profile":
+                result[key] = self._profiles.fields(request.subject, request.query, limit)
+            result.setdefault(key, [])
+        return result
+
+    def bind_profile_template(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self._profiles.bind_profile_template(parse(BindProfileTemplate, body))
+
+    def edit_profile(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self._profiles.edit_profile(parse(EditProfile, body))
+
+    def delete_profile(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self._profiles.delete_profile(parse(DeleteProfile, body))
 
     def rank(
         self,

@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,6 +38,26 @@ def _sdk_python() -> str | None:
 SDK_PYTHON = _sdk_python()
 
 
+def run_sdk_script(script: Path, database: str, cwd: Path, timeout: float) -> dict[str, Any]:
+    """Run ``script`` with the SDK's interpreter against ``serve()`` over ``database``; its
+    report (the last line it prints, JSON), after checking it printed one."""
+    assert SDK_PYTHON is not None
+    with serve(EmbeddedEngine(database), token=TOKEN) as server:
+        result = subprocess.run(  # noqa: S603 - our own script, with a configured interpreter
+            [SDK_PYTHON, str(script), server.base_url, TOKEN],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            cwd=cwd,  # MemOS writes its logs under the working directory, in .memos/
+        )
+    lines = result.stdout.strip().splitlines()
+    assert lines, result.stderr
+    report: dict[str, Any] = json.loads(lines[-1])
+    report["returncode"] = result.returncode
+    return report
+
+
 @pytest.mark.loopback
 @pytest.mark.skipif(
     SDK_PYTHON is None,
@@ -44,18 +65,6 @@ SDK_PYTHON = _sdk_python()
     "set MEMOS_SDK_PYTHON to an interpreter that has it",
 )
 def test_the_official_sdk_round_trips_unchanged(tmp_path: Path) -> None:
-    assert SDK_PYTHON is not None
-    with serve(EmbeddedEngine(":memory:"), token=TOKEN) as server:
-        result = subprocess.run(  # noqa: S603 - our own script, with a configured interpreter
-            [SDK_PYTHON, str(SCRIPT), server.base_url, TOKEN],
-            capture_output=True,
-            text=True,
-            timeout=90,
-            check=False,
-            cwd=tmp_path,  # MemOS writes its logs under the working directory, in .memos/
-        )
-    lines = result.stdout.strip().splitlines()
-    assert lines, result.stderr
-    report = json.loads(lines[-1])
+    report = run_sdk_script(SCRIPT, ":memory:", tmp_path, timeout=90)
     assert report["ok"], report
-    assert result.returncode == 0
+    assert report["returncode"] == 0

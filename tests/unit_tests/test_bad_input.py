@@ -1194,9 +1194,9 @@ CASES = [
         "must be a date",
     ),
     row(
-        "list-for-agent-id",
+        "non-str-in-agent-id-list",
         "engine",
-        lambda e: wire(e.bare, "/add/message", {**CONV, "messages": HI, "agent_id": ["a"]}),
+        lambda e: wire(e.bare, "/add/message", {**CONV, "messages": HI, "agent_id": ["a", 5]}),
         "agent_id is required and must be a non-empty string",
         EngineError,
     ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -107,3 +108,16 @@ def test_a_failing_model_keeps_the_fast_memories(caplog: pytest.LogCaptureFixtur
     assert client.get_status(task.task_id).status == "failed"
     assert [value for _, value in facts(client)] == ["[user viewpoint] I live in Shanghai."]
     assert "refinement of task" in caplog.text
+
+
+def test_fine_mode_refuses_an_agents_own_memories_rather_than_leave_them_rough() -> None:
+    engine = EmbeddedEngine(chat_model=ScriptedChatModel(script=[]))
+    body = {"agent_id": "planner", "messages": [{"role": "user", "content": "I book trains."}]}
+    status, content = engine.handle(
+        "POST", "/api/openmem/v1/add/message", json.dumps(body).encode()
+    )
+    answer = json.loads(content)
+    assert (status, answer["data"]) == (400, None)
+    assert "fast mode" in answer["message"]
+    history = engine.get_memory({"agent_id": "planner"})
+    assert history["memory_detail_list"] == []

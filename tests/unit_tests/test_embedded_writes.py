@@ -94,7 +94,6 @@ def test_deleting_ids_by_memory_type_spares_the_other_ids(engine: EmbeddedEngine
     [
         ("/delete/memory", {"memory_type": "Everything"}, "memory_type must be one of"),
         ("/delete/memory", {"memory_type": ["PreferenceMemory"]}, "memory_type must be one of"),
-        ("/delete/memory", {"filter": {"and": [{"tags": {"contains": "x"}}]}}, "filter"),
         ("/delete/memory", {"conversation_id": "c1"}, "conversation_id"),
         ("/delete/memory", {"knowledgebase_id": "kb"}, "knowledgebase_id"),
         ("/add/message", {"allow_knowledgebase_ids": ["kb"]}, "allow_knowledgebase_ids"),
