@@ -233,7 +233,11 @@ def get_memory(
 def get_memory_by_id(
     memory_id: str, *, timeout: float | httpx.Timeout | None = None
 ) -> APIRequest[MemoryDetail]:
-    """Fetch one memory by id, with its ``metadata.sources`` (where it came from)."""
+    """Fetch one memory by id, with its ``metadata.sources`` (where it came from).
+
+    The SDK's ``get_memory_by_id``; its ``memid`` is ``memory_id`` here. Events can be fetched
+    so, profile fields cannot (the event memory page).
+    """
     path = "/get/memory/" + quote(check_memos_id("memory_id", memory_id), safe="")
     return APIRequest("GET", path, MemoryDetail, timeout=check_timeout(timeout))
 
@@ -318,7 +322,10 @@ def update_memory(
     status: str | None = None,
     timeout: float | httpx.Timeout | None = None,
 ) -> APIRequest[OperationResult]:
-    """Edit one memory's content, title or status (at least one of them)."""
+    """Edit one memory's content, title or status (at least one of them).
+
+    The SDK's ``update_memory``, with the same names.
+    """
     if content is None and title is None and status is None:
         raise MemOSInputError("update_memory needs at least one of content, title or status")
     body = drop_none(

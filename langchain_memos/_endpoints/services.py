@@ -70,7 +70,10 @@ def add_feedback(
 def get_status(
     task_id: str, *, timeout: float | httpx.Timeout | None = None
 ) -> APIRequest[TaskStatus]:
-    """The state of an asynchronous task (``running``, ``completed`` or ``failed``)."""
+    """The state of an asynchronous task (``running``, ``completed`` or ``failed``).
+
+    The SDK's ``get_task_status``; ``wait_for_task`` polls it.
+    """
     task_id = check_memos_id("task_id", task_id)
 
     def fill_id(status: TaskStatus) -> TaskStatus:
@@ -110,7 +113,10 @@ def extract_memory(
     model: str | None = None,
     timeout: float | httpx.Timeout | None = None,
 ) -> APIRequest[ExtractMemoryResult]:
-    """Extract facts and preferences from messages without storing anything (8k tokens max)."""
+    """Extract facts and preferences from messages without storing anything (8k tokens max).
+
+    The SDK's ``extract_memory``, with the same names.
+    """
     checked = check_messages(messages, roles=_EXTRACT_ROLES)
     for index, message in enumerate(checked):
         if not isinstance(message.get("content"), str):
@@ -131,6 +137,8 @@ def rerank(
     timeout: float | httpx.Timeout | None = None,
 ) -> APIRequest[RerankResult]:
     """Order ``documents`` by relevance to ``query`` with a MemOS reranker.
+
+    The SDK's ``rerank``, with the same names.
 
     ``model`` is ``memos-reranker-0.6b`` or ``memos-reranker-4b``; results come best first.
     """

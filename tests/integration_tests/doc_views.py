@@ -110,7 +110,7 @@ def _profile_fields(profiles: Profiles, body: dict[str, Any]) -> list[dict[str, 
 def _candidates(
     views: list[str], documented: dict[str, list[dict[str, Any]]], profiles: Profiles, body: Any
 ) -> dict[str, list[dict[str, Any]]]:
-    found = {name: [] for name in _LISTS.values()}
+    found: dict[str, list[dict[str, Any]]] = {name: [] for name in _LISTS.values()}
     for view in views:
         if view == "profile":
             found["profile_detail_list"] = _profile_fields(profiles, body)
