@@ -291,15 +291,11 @@ def delete_memory(
     The SDK's ``delete_memory``; its ``user_ids`` (a list the API allows one user in) is
     ``user_id`` here. ``user_id`` deletes **every** memory of that user in the project (facts,
     preferences, tool memories and skills); ``agent_id`` every memory of that agent; ``filter``
-    every memory matching it. ``memory_type`` narrows a deletion by user, agent or filter to
-    one type of memory; ids name their memories already, so it does not go with ``memory_ids``.
+    every memory matching it. ``memory_type`` narrows any of them to the memories of one type,
+    as the records carry it in ``memory_type`` (``UserMemory``, ``LongTermMemory``,
+    ``PreferenceMemory``, ``ToolTrajectoryMemory``, ...): a type, not a view name.
     """
     mode = exactly_one(memory_ids=memory_ids, user_id=user_id, agent_id=agent_id, filter=filter)
-    if mode == "memory_ids" and memory_type is not None:
-        raise MemOSInputError(
-            "memory_type narrows a deletion by user_id, agent_id or filter; memory_ids name "
-            "their memories already: pass one or the other"
-        )
     if mode == "memory_ids":
         body: dict[str, Any] = {
             "memory_ids": check_str_list(

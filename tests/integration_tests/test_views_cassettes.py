@@ -218,7 +218,11 @@ def _view_calls(user: str) -> list[tuple[str, tuple[Any, ...], dict[str, Any]]]:
                 "tool_memory_limit_number": 3,
             },
         ),
-        ("delete_memory", (), {"filter": {"and": [{"agent_id": AGENT}]}, "memory_type": "event"}),
+        (
+            "delete_memory",
+            (),
+            {"filter": {"and": [{"agent_id": AGENT}]}, "memory_type": "EventMemory"},
+        ),
         ("delete_memory", (), {"agent_id": AGENT}),
     ]
 

@@ -110,16 +110,23 @@ SENT: list[tuple[str, tuple[Any, ...], dict[str, Any], str, dict[str, Any]]] = [
     (
         "delete_memory",
         (),
-        {"user_id": "u1", "memory_type": "event"},
+        {"user_id": "u1", "memory_type": "UserMemory"},
         "/delete/memory",
-        {"user_id": "u1", "memory_type": "event"},
+        {"user_id": "u1", "memory_type": "UserMemory"},
     ),
     (
         "delete_memory",
         (),
-        {"filter": {"and": [{"scene": "chat"}]}, "memory_type": "profile"},
+        {"memory_ids": ["m1"], "memory_type": "PreferenceMemory"},
         "/delete/memory",
-        {"filter": {"and": [{"scene": "chat"}]}, "memory_type": "profile"},
+        {"memory_ids": ["m1"], "memory_type": "PreferenceMemory"},
+    ),
+    (
+        "delete_memory",
+        (),
+        {"filter": {"and": [{"scene": "chat"}]}, "memory_type": "EventMemory"},
+        "/delete/memory",
+        {"filter": {"and": [{"scene": "chat"}]}, "memory_type": "EventMemory"},
     ),
     # chat: the fields the SDK sends
     (
@@ -314,14 +321,9 @@ REFUSED: list[tuple[str, tuple[Any, ...], dict[str, Any], str]] = [
         "pass exactly one of",
     ),
     ("delete_memory", (), {"user_id": "u1", "agent_id": "a1"}, "pass exactly one of"),
-    (
-        "delete_memory",
-        (),
-        {"memory_ids": ["m1"], "memory_type": "event"},
-        "memory_ids name their memories already",
-    ),
+    ("delete_memory", (), {"user_id": "u1", "memory_type": ""}, "memory_type must be"),
     ("delete_memory", (), {"filter": {}}, "filter"),
-    ("delete_memory", (), {"memory_type": "event"}, "got none"),
+    ("delete_memory", (), {"memory_type": "UserMemory"}, "got none"),
     (
         "chat",
         (),
