@@ -21,13 +21,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["PROFILE_ROUTES", "Profiles", "list_views", "search_views"]
+__all__ = ["EVENT", "PROFILE_FIELDS", "PROFILE_ROUTES", "Profiles", "list_views", "search_views"]
 
 # (user_id or agent_id, its value) -> {profile template id: {field path: edited field}}
 Profiles = dict[tuple[str, str], dict[str, dict[str, dict[str, Any]]]]
 
 # The profile page's search example (profile_detail_list).
-_PROFILE_FIELDS: list[dict[str, Any]] = [
+PROFILE_FIELDS: list[dict[str, Any]] = [
     {
         "id": "memos97701df652bb42cf8fe276b0da1441f3_tpl_bb0948b22fe7_e6a0dbfb3d47",
         "memory": "Basic Info.Occupation: Product Manager",
@@ -57,7 +57,7 @@ _PROFILE_FIELDS: list[dict[str, Any]] = [
 ]
 
 # The event memory page's search example (event_detail_list).
-_EVENT: dict[str, Any] = {
+EVENT: dict[str, Any] = {
     "id": "d7785b39-1374-4738-b449-3e86ab1f8b2f",
     "event_key": "方案评审与交付调整",
     "event_value": (
@@ -96,7 +96,7 @@ def _profile_fields(profiles: Profiles, body: dict[str, Any]) -> list[dict[str, 
     bound = profiles.get(_subject(body), {})
     fields = []
     for edits in bound.values():
-        for documented in _PROFILE_FIELDS:
+        for documented in PROFILE_FIELDS:
             edit = edits.get(documented["profile_path"], {})
             field = dict(documented)
             if "value" in edit:
@@ -115,7 +115,7 @@ def _candidates(
         if view == "profile":
             found["profile_detail_list"] = _profile_fields(profiles, body)
         elif view == "event":
-            found["event_detail_list"] = [_EVENT]
+            found["event_detail_list"] = [EVENT]
         else:
             found[_LISTS[view]] = list(documented.get(_LISTS[view], []))
     return found

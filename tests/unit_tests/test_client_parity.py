@@ -22,6 +22,8 @@ from langchain_memos.types import (
     TaskResult,
 )
 from tests.fakes import Client, FakeMemOS, call, envelope
+from tests.integration_tests.doc_views import EVENT as DOCUMENTED_EVENT
+from tests.integration_tests.doc_views import PROFILE_FIELDS
 
 HI = [{"role": "user", "content": "I'm a product manager based in Hangzhou."}]
 TASK = {"success": True, "task_id": "t-1", "status": "running"}
@@ -420,33 +422,7 @@ def test_rules_are_checked_before_any_request(
 # ---- the newer views' lists, typed ----------------------------------------------------------
 
 # The profile page's search example, and the event memory page's.
-PROFILE = {
-    "id": "memos97701df652bb42cf8fe276b0da1441f3_tpl_bb0948b22fe7_e6a0dbfb3d47",
-    "memory": "Basic Info.Occupation: Product Manager",
-    "memory_type": "ProfileMemory",
-    "template_id": "tpl_bb0948b22fe7",
-    "profile_category": "Basic Info",
-    "profile_field": "Occupation",
-    "profile_path": "Basic Info.Occupation",
-    "status": "activated",
-    "confidence": 0.99,
-    "relativity": 0.6782,
-    "algorithm_updatable": True,
-}
-EVENT = {
-    "id": "d7785b39-1374-4738-b449-3e86ab1f8b2f",
-    "event_key": "Proposal review and delivery change",
-    "event_value": "The user and Li Si finished the proposal review last Tuesday afternoon.",
-    "event_type": "EventMemory",
-    "create_time": 1783929751765,
-    "conversation_id": "conv_event_verify_001",
-    "status": "activated",
-    "update_time": 1783929757755,
-    "relativity": 0.6364,
-    "event_time": ["last Tuesday afternoon", "end of July"],
-    "event_location": [],
-    "event_roles": ["user", "Li Si", "customer"],
-}
+PROFILE, EVENT = PROFILE_FIELDS[0], DOCUMENTED_EVENT
 
 
 def test_search_returns_profiles_events_and_messages_as_models(
@@ -472,8 +448,8 @@ def test_search_returns_profiles_events_and_messages_as_models(
     assert profile.relativity == pytest.approx(0.6782)
     (event,) = found.event_detail_list
     assert isinstance(event, EventDetail)
-    assert event.event_time == ["last Tuesday afternoon", "end of July"]
-    assert event.event_roles == ["user", "Li Si", "customer"]
+    assert event.event_time == ["上周二下午", "七月底"]
+    assert event.event_roles == ["用户", "李四", "客户"]
     assert event.created_at is not None
     assert isinstance(found.message_detail_list[0], MessageDetail)
     assert len(found) == 2  # recalled memories; a message is not one
