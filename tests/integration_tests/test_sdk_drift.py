@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 import json
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -109,10 +110,15 @@ def test_the_mapping_table_names_what_exists_here(client: type[Any]) -> None:
 
 
 @pytest.mark.skipif(SDK_PYTHON is None, reason=SKIP_REASON)
-def test_every_sdk_method_and_parameter_has_a_counterpart() -> None:
+def test_every_sdk_method_and_parameter_has_a_counterpart(tmp_path: Path) -> None:
     assert SDK_PYTHON is not None
     result = subprocess.run(  # noqa: S603 - a fixed script, with a configured interpreter
-        [SDK_PYTHON, "-c", _INTROSPECT], capture_output=True, text=True, timeout=120, check=False
+        [SDK_PYTHON, "-c", _INTROSPECT],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=tmp_path,  # MemOS writes its logs under the working directory, in .memos/
     )
     assert result.returncode == 0, result.stderr[-2000:]
     sdk: dict[str, dict[str, bool]] = json.loads(result.stdout.strip().splitlines()[-1])
