@@ -27,6 +27,17 @@ from tests.integration_tests.doc_views import PROFILE_FIELDS
 
 HI = [{"role": "user", "content": "I'm a product manager based in Hangzhou."}]
 TASK = {"success": True, "task_id": "t-1", "status": "running"}
+CHAT = {
+    "user_id": "u1",
+    "conversation_id": "c1",
+    "query": "hi",
+    "internet_search": True,
+    "force_stop": False,
+    "use_mem_os_cube": False,
+    "async_mode": False,
+    "include_tool_memory": True,
+    "tool_memory_limit_number": 4,
+}
 
 # (method, args, kwargs, path, body sent)
 SENT: list[tuple[str, tuple[Any, ...], dict[str, Any], str, dict[str, Any]]] = [
@@ -131,34 +142,7 @@ SENT: list[tuple[str, tuple[Any, ...], dict[str, Any], str, dict[str, Any]]] = [
         {"filter": {"and": [{"scene": "chat"}]}, "memory_type": "EventMemory"},
     ),
     # chat: the fields the SDK sends
-    (
-        "chat",
-        (),
-        {
-            "user_id": "u1",
-            "conversation_id": "c1",
-            "query": "hi",
-            "internet_search": True,
-            "force_stop": False,
-            "use_mem_os_cube": False,
-            "async_mode": False,
-            "include_tool_memory": True,
-            "tool_memory_limit_number": 4,
-        },
-        "/chat",
-        {
-            "user_id": "u1",
-            "conversation_id": "c1",
-            "query": "hi",
-            "internet_search": True,
-            "force_stop": False,
-            "use_mem_os_cube": False,
-            "async_mode": False,
-            "include_tool_memory": True,
-            "tool_memory_limit_number": 4,
-            "stream": False,
-        },
-    ),
+    ("chat", (), CHAT, "/chat", {**CHAT, "stream": False}),
     # add/feedback: the conversation that gives the correction its context
     (
         "add_feedback",
