@@ -484,7 +484,7 @@ def _add_knowledgebase_file(call: _Call) -> object:
 
 
 def _get_knowledgebase_file(call: _Call) -> object:
-    if "file_ids" in call.body:
+    if call.body.get("file_ids") is not None:  # the SDK sends null for the other mode
         listed = [call.files[id_] for id_ in call.body["file_ids"] if id_ in call.files]
     else:
         listed = list(call.files.values())
@@ -554,6 +554,7 @@ class _DocServer(ThreadingHTTPServer):
         self.files: dict[str, dict[str, Any]] = {}
         self.messages: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.profiles: Profiles = {}
+        self.log: list[tuple[str, Any]] | None = None
 
 
 class _DocHandler(BaseHTTPRequestHandler):
@@ -603,6 +604,8 @@ class _DocHandler(BaseHTTPRequestHandler):
                 self._send_json(_error(40000, "invalid request parameters"))
                 return
             call.body = body
+            if self.server.log is not None:
+                self.server.log.append((endpoint or "", body))
         if endpoint == "chat" and call.body.get("stream") is True:
             self._send_events()
             return
@@ -648,13 +651,17 @@ class _DocHandler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def serve_docs() -> Iterator[str]:
+def serve_docs(log: list[tuple[str, Any]] | None = None) -> Iterator[str]:
     """Serve the documented examples on 127.0.0.1 (a free port) until the block ends.
+
+    Args:
+        log: When given, every JSON request is appended to it as ``(endpoint, body)``.
 
     Yields:
         The API root to use as ``base_url``, ``http://127.0.0.1:<port>/api/openmem/v1``.
     """
     server = _DocServer()
+    server.log = log
     thread = threading.Thread(target=server.serve_forever, name="memos-doc-server", daemon=True)
     thread.start()
     try:
