@@ -1,9 +1,9 @@
-"""The SDK-parity calls through both clients on the embedded engine.
+"""The SDK-parity calls through both clients on the embedded engine, which serves them all.
 
-The engine is being taught these (branch ``engineparity``); until then it refuses what it does
-not implement with a 400 naming the field, or a 404 for an endpoint it lacks. Each row it does
-not serve yet is marked with what it waits for, strictly: the day the engine serves it, the row
-passes, the mark fails the run, and the mark is to be removed.
+Until the engine learnt them (branch ``engineparity``) it refused what it did not implement with
+a 400 naming the field, or a 404 for an endpoint it lacked; a row the engine does not serve is to
+be marked with what it waits for, as ``xfail(strict=True)``, so that the mark fails the run the
+day the engine serves it.
 """
 
 from __future__ import annotations
@@ -14,17 +14,11 @@ from typing import Any
 import pytest
 
 from langchain_memos import AsyncMemOSClient, BadRequestError, MemOSClient
-from langchain_memos.types import MemoryListResult, SearchMemoryResult
+from langchain_memos.types import MemoryListResult, ProfileDetail, SearchMemoryResult
 from tests.fakes import call
 
 HI = [{"role": "user", "content": "I'm a product manager based in Hangzhou."}]
 CONV = {"user_id": "u1", "conversation_id": "c1"}
-
-
-def _waits(what: str) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(
-        strict=True, raises=Exception, reason=f"waits for engineparity: {what}"
-    )
 
 
 def _no_facts(result: Any) -> None:
@@ -62,7 +56,6 @@ ROWS: list[Any] = [
         {"agent_id": "a1", "conversation_id": "c1"},
         None,
         id="add-agent-alone",
-        marks=_waits("add/message by agent_id alone"),
     ),
     pytest.param(
         "add_message",
@@ -70,7 +63,6 @@ ROWS: list[Any] = [
         {"user_id": "u1"},
         None,
         id="add-no-conversation",
-        marks=_waits("add/message without conversation_id"),
     ),
     pytest.param(
         "add_message",
@@ -78,7 +70,6 @@ ROWS: list[Any] = [
         {"user_id": ["u1", "u2"], "conversation_id": "c1"},
         None,
         id="add-user-list",
-        marks=_waits("add/message with a list of user ids"),
     ),
     pytest.param(
         "add_message",
@@ -86,7 +77,6 @@ ROWS: list[Any] = [
         {**CONV, "allow_memory_view": ["event"]},
         None,
         id="add-views",
-        marks=_waits("allow_memory_view on add/message"),
     ),
     pytest.param(
         "search_memory",
@@ -94,7 +84,6 @@ ROWS: list[Any] = [
         {"agent_id": "a1"},
         None,
         id="search-agent-alone",
-        marks=_waits("search/memory by agent_id alone"),
     ),
     pytest.param(
         "get_memory",
@@ -102,7 +91,6 @@ ROWS: list[Any] = [
         {"agent_id": "a1"},
         None,
         id="get-agent-alone",
-        marks=_waits("get/memory by agent_id alone"),
     ),
     pytest.param(
         "search_memory",
@@ -110,7 +98,6 @@ ROWS: list[Any] = [
         {"user_id": "u1", "include_memory_view": ["profile"], "relativity": 0},
         _no_facts,
         id="search-views",
-        marks=_waits("include_memory_view on search/memory (today ignored: facts come back)"),
     ),
     pytest.param(
         "get_memory",
@@ -118,7 +105,6 @@ ROWS: list[Any] = [
         {"user_id": "u1", "include_memory_view": ["profile"]},
         _no_facts,
         id="get-views",
-        marks=_waits("include_memory_view on get/memory (today ignored: facts come back)"),
     ),
     pytest.param(
         "delete_memory",
@@ -126,7 +112,6 @@ ROWS: list[Any] = [
         {"filter": {"and": [{"agent_id": "a1"}]}},
         None,
         id="delete-by-filter",
-        marks=_waits("delete/memory by filter"),
     ),
     pytest.param(
         "bind_profile_template",
@@ -134,23 +119,6 @@ ROWS: list[Any] = [
         {},
         None,
         id="bind-profile",
-        marks=_waits("bind/profile_template"),
-    ),
-    pytest.param(
-        "edit_profile",
-        ("tpl",),
-        {"user_id": "u1", "metadata": {"Basic": {"Job": {"value": "PM"}}}},
-        None,
-        id="edit-profile",
-        marks=_waits("edit/profile"),
-    ),
-    pytest.param(
-        "delete_profile",
-        ("tpl",),
-        {"user_id": "u1"},
-        None,
-        id="delete-profile",
-        marks=_waits("delete/profile"),
     ),
 ]
 
@@ -208,3 +176,23 @@ def test_chat_with_the_sdk_fields_answers_the_hosted_model_error(kind: str) -> N
             include_tool_memory=True,
             tool_memory_limit_number=3,
         )
+
+
+def test_a_profile_is_bound_edited_recalled_and_deleted(
+    engine_client: MemOSClient | AsyncMemOSClient,
+) -> None:
+    location = {"Basic Info": {"Location": {"value": "Shanghai", "algorithm_updatable": False}}}
+    profile = {"user_id": "u1", "include_memory_view": ["profile"], "relativity": 0}
+    call(engine_client, "bind_profile_template", [{"user_id": "u1", "profile_template_id": "tpl"}])
+    call(engine_client, "edit_profile", "tpl", user_id="u1", metadata=location)
+
+    found = call(engine_client, "search_memory", "Where does the user live?", **profile)
+    (field,) = found.profile_detail_list
+    assert isinstance(field, ProfileDetail)
+    assert (field.profile_path, field.algorithm_updatable) == ("Basic Info.Location", False)
+    assert field.memory is not None
+    assert "Shanghai" in field.memory
+
+    call(engine_client, "delete_profile", "tpl", user_id="u1")
+    after = call(engine_client, "search_memory", "Where does the user live?", **profile)
+    assert after.profile_detail_list == []
