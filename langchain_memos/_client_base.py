@@ -51,7 +51,8 @@ def describe_method(
 STREAM_DOC = """Like ``chat``, with the same arguments, but yield the answer as it is generated.
 
 Yields ``ChatStreamEvent`` objects whose ``type`` is ``reasoning`` or ``text``; stops at the
-service's ``end`` event. Retries apply until the stream has started, never after.
+service's ``end`` event. Retries apply until the stream has started, never after. The SDK's
+``chat(stream=True)``.
 """
 
 

@@ -14,13 +14,22 @@ __all__ = [
     "Filter",
     "ImagePart",
     "KnowledgeBaseFileInput",
+    "MemoryView",
     "MessageInput",
+    "ProfileBinding",
     "TextPart",
     "ToolCall",
 ]
 
 Filter: TypeAlias = Mapping[str, Any]
 """A filter in the MemOS filter language; see :mod:`langchain_memos.filters`."""
+
+
+MemoryView: TypeAlias = Literal[
+    "detail_factual", "preference", "profile", "event", "skill", "tool_memory"
+]
+"""A memory view (category) as ``allow_memory_view`` and ``include_memory_view`` name it: facts,
+preferences, profile fields, events, skills and tool memories."""
 
 
 class ToolCallFunction(TypedDict):
@@ -81,3 +90,11 @@ class KnowledgeBaseFileInput(TypedDict):
     content: str
     name: NotRequired[str]
     type: NotRequired[Literal["document", "skill"]]
+
+
+class ProfileBinding(TypedDict, total=False):
+    """One entry of ``bind_profile_template``: a template and exactly one of its subjects."""
+
+    profile_template_id: Required[str]
+    user_id: str
+    agent_id: str

@@ -149,7 +149,8 @@ class MemorySettings:
 def _check_search_options(options: Mapping[str, Any]) -> None:
     """The options are ``search_memory``'s, with values it takes: checked now, not mid-turn,
     where fail-open recall would turn a mistake into a warning on every turn."""
-    known = set(inspect.signature(search_memory_request).parameters) - set(_SET_ELSEWHERE)
+    # agent_id too: the recall is the user's (an agent's own memories are searched by the client).
+    known = set(inspect.signature(search_memory_request).parameters) - {*_SET_ELSEWHERE, "agent_id"}
     unknown = sorted(set(options) - known)
     if unknown:
         raise MemOSInputError(

@@ -7,28 +7,27 @@ shapes (:mod:`langchain_memos._request_types`) and the service's time helpers
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Annotated, Any, TypeAlias, TypeVar
+from typing import Annotated, Any, TypeAlias
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    GetCoreSchemaHandler,
-    model_validator,
+from pydantic import BeforeValidator, Field, model_validator
+
+from langchain_memos._model_base import (
+    MemoryItem,
+    MemOSModel,
+    NoneAs,
+    NullableList,
+    Score,
+    Timestamped,
 )
-from pydantic_core import core_schema
-
 from langchain_memos._request_types import (
     ContentPart,
     FilePart,
     Filter,
     ImagePart,
     KnowledgeBaseFileInput,
+    MemoryView,
     MessageInput,
+    ProfileBinding,
     TextPart,
     ToolCall,
 )
@@ -47,6 +46,7 @@ __all__ = [
     "ChatResult",
     "ChatStreamEvent",
     "ContentPart",
+    "EventDetail",
     "ExtractMemoryResult",
     "ExtractedMemory",
     "ExtractedPreference",
@@ -58,14 +58,18 @@ __all__ = [
     "KnowledgeBaseFileInput",
     "KnowledgeBaseFileList",
     "KnowledgeBaseFiles",
+    "MemOSModel",
     "MemoryDetail",
     "MemoryItem",
     "MemoryListResult",
+    "MemoryView",
     "MessageDetail",
     "MessageInput",
     "MessageListResult",
     "OperationResult",
     "PreferenceDetail",
+    "ProfileBinding",
+    "ProfileDetail",
     "RerankResult",
     "RerankedDocument",
     "SearchMemoryResult",
@@ -81,71 +85,6 @@ __all__ = [
     "format_service_time",
     "parse_timestamp",
 ]
-
-
-@dataclass(frozen=True)
-class _NoneAs:
-    """``None`` validates as ``factory()``; Python runs only for ``None``, not for every value."""
-
-    factory: Callable[[], Any]
-
-    def __get_pydantic_core_schema__(
-        self, source: Any, handler: GetCoreSchemaHandler
-    ) -> core_schema.CoreSchema:
-        substitute = core_schema.chain_schema(
-            [
-                core_schema.none_schema(),
-                core_schema.no_info_plain_validator_function(lambda _: self.factory()),
-            ]
-        )
-        return core_schema.union_schema([handler(source), substitute], mode="left_to_right")
-
-
-_T = TypeVar("_T")
-NullableList = Annotated[list[_T], _NoneAs(list)]
-
-
-class _InvalidAsNone:
-    """Anything that is not a number (or a numeric string) validates as ``None``, in Rust."""
-
-    def __get_pydantic_core_schema__(
-        self, source: Any, handler: GetCoreSchemaHandler
-    ) -> core_schema.CoreSchema:
-        return core_schema.with_default_schema(handler(source), default=None, on_error="default")
-
-
-# Relativity and confidence are documented as numbers and, in places, as strings.
-Score = Annotated[float | None, _InvalidAsNone()]
-
-
-class MemOSModel(BaseModel):
-    """Base of every response model: unknown fields are kept, every field is optional."""
-
-    model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=False)
-
-
-class _Timestamped(MemOSModel):
-    create_time: Timestamp = None
-    update_time: Timestamp = None
-
-    @property
-    def created_at(self) -> datetime | None:
-        """``create_time`` as a timezone-aware ``datetime``."""
-        return parse_timestamp(self.create_time)
-
-    @property
-    def updated_at(self) -> datetime | None:
-        """``update_time`` as a timezone-aware ``datetime``."""
-        return parse_timestamp(self.update_time)
-
-
-class MemoryItem(_Timestamped):
-    """What every recalled item has: an id, its conversation, a status and a relevance."""
-
-    id: str | None = None
-    conversation_id: str | None = None
-    status: str | None = None
-    relativity: Score = None
 
 
 class MemoryDetail(MemoryItem):
@@ -213,11 +152,57 @@ class SkillDetail(MemoryItem):
     tags: NullableList[str] = Field(default_factory=list)
 
 
+class MessageDetail(Timestamped):
+    """A stored conversation message."""
+
+    role: str | None = None
+    content: Any = None
+    tool_calls: list[dict[str, Any]] | None = None
+    tool_call_id: str | None = None
+    chat_time: Timestamp = None
+
+
+class ProfileDetail(MemoryItem):
+    """One field of a profile (the ``profile`` view): ``profile_path`` is category and field.
+
+    ``memory`` reads ``"Basic Info.Occupation: Product Manager"``; ``algorithm_updatable`` says
+    whether MemOS may still change the field from conversations (``edit_profile`` locks it).
+    """
+
+    memory: str | None = None
+    memory_type: str | None = None
+    template_id: str | None = None
+    profile_category: str | None = None
+    profile_field: str | None = None
+    profile_path: str | None = None
+    confidence: Score = None
+    algorithm_updatable: bool | None = None
+
+
+class EventDetail(MemoryItem):
+    """An event (the ``event`` view): what happened, when, where and with whom.
+
+    ``event_time`` holds the times the conversation gave, as said (``["last Tuesday afternoon"]``).
+    """
+
+    event_key: str | None = None
+    event_value: str | None = None
+    event_type: str | None = None
+    confidence: Score = None
+    event_time: NullableList[str] = Field(default_factory=list)
+    event_location: NullableList[str] = Field(default_factory=list)
+    event_roles: NullableList[str] = Field(default_factory=list)
+
+
 class _MemoryLists(MemOSModel):
+    """One list per memory view; a view that was not asked for stays empty."""
+
     memory_detail_list: NullableList[MemoryDetail] = Field(default_factory=list)
     preference_detail_list: NullableList[PreferenceDetail] = Field(default_factory=list)
     tool_memory_detail_list: NullableList[ToolMemoryDetail] = Field(default_factory=list)
     skill_detail_list: NullableList[SkillDetail] = Field(default_factory=list)
+    profile_detail_list: NullableList[ProfileDetail] = Field(default_factory=list)
+    event_detail_list: NullableList[EventDetail] = Field(default_factory=list)
 
 
 class SearchMemoryResult(_MemoryLists):
@@ -227,14 +212,18 @@ class SearchMemoryResult(_MemoryLists):
     when no preference was recalled.
     """
 
-    preference_note: Annotated[str, _NoneAs(str)] = ""
+    preference_note: Annotated[str, NoneAs(str)] = ""
+    message_detail_list: NullableList[MessageDetail] = Field(default_factory=list)
 
     def __len__(self) -> int:
+        """How many memories were recalled, over every view (messages are not memories)."""
         return (
             len(self.memory_detail_list)
             + len(self.preference_detail_list)
             + len(self.tool_memory_detail_list)
             + len(self.skill_detail_list)
+            + len(self.profile_detail_list)
+            + len(self.event_detail_list)
         )
 
 
@@ -245,16 +234,6 @@ class MemoryListResult(_MemoryLists):
     size: int | None = None
     current: int | None = None
     pages: int | None = None
-
-
-class MessageDetail(_Timestamped):
-    """A stored conversation message."""
-
-    role: str | None = None
-    content: Any = None
-    tool_calls: list[dict[str, Any]] | None = None
-    tool_call_id: str | None = None
-    chat_time: Timestamp = None
 
 
 class MessageListResult(MemOSModel):

@@ -7,8 +7,9 @@ and returns an :class:`APIRequest`; ``wait_for_task`` returns a flow of them and
 client see. Each also takes ``timeout``: this call's own, else the client's.
 
 The descriptions live by family: :mod:`.memories` (messages and memories),
-:mod:`.knowledgebases` (knowledge bases and their files) and :mod:`.services` (feedback, task
-status, extraction, rerank, chat), with the fields they share in :mod:`.scopes`.
+:mod:`.knowledgebases` (knowledge bases and their files), :mod:`.profiles` (profile templates
+and profiles) and :mod:`.services` (feedback, task status, extraction, rerank, chat), with the
+fields they share (scopes, subjects, memory views) in :mod:`.scopes`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ from langchain_memos._endpoints.memories import (
     search_memory,
     update_memory,
 )
+from langchain_memos._endpoints.profiles import (
+    bind_profile_template,
+    delete_profile,
+    edit_profile,
+)
 from langchain_memos._endpoints.services import (
     add_feedback,
     as_stream,
@@ -49,11 +55,14 @@ __all__ = [
     "add_knowledgebase_files",
     "add_message",
     "as_stream",
+    "bind_profile_template",
     "chat",
     "create_knowledgebase",
     "delete_knowledgebase",
     "delete_knowledgebase_files",
     "delete_memory",
+    "delete_profile",
+    "edit_profile",
     "extract_memory",
     "get_knowledgebase_files",
     "get_memory",

@@ -42,7 +42,10 @@ def create_knowledgebase(
     knowledgebase_description: str | None = None,
     timeout: float | httpx.Timeout | None = None,
 ) -> APIRequest[KnowledgeBase]:
-    """Create a knowledge base in the current project; the result carries its ``id``."""
+    """Create a knowledge base in the current project; the result carries its ``id``.
+
+    The SDK's ``create_knowledgebase``, with the same names.
+    """
     body = drop_none(
         knowledgebase_name=check_text("knowledgebase_name", knowledgebase_name),
         knowledgebase_description=check_optional_str(
@@ -55,7 +58,10 @@ def create_knowledgebase(
 def delete_knowledgebase(
     knowledgebase_id: str, *, timeout: float | httpx.Timeout | None = None
 ) -> APIRequest[OperationResult]:
-    """Detach a knowledge base from the project (permanent deletion is console-only)."""
+    """Detach a knowledge base from the project (permanent deletion is console-only).
+
+    The SDK's ``delete_knowledgebase``.
+    """
     body = {"knowledgebase_id": check_memos_id("knowledgebase_id", knowledgebase_id)}
     return post("/delete/knowledgebase", OperationResult, body, timeout=timeout)
 
@@ -74,6 +80,8 @@ def add_knowledgebase_files(
     timeout: float | httpx.Timeout | None = None,
 ) -> APIRequest[KnowledgeBaseFiles]:
     """Add documents or skill files to a knowledge base, as URLs, base64 or data URIs.
+
+    The SDK's ``add_knowledgebase_file_json``; its ``file`` is ``files`` here.
 
     Example:
         >>> client.add_knowledgebase_files(
@@ -111,6 +119,8 @@ def upload_knowledgebase_files(
     timeout: float | httpx.Timeout | None = None,
 ) -> APIRequest[KnowledgeBaseFiles]:
     """Upload local files to a knowledge base as multipart form data.
+
+    The SDK's ``add_knowledgebase_file_form``, which takes paths only.
 
     Args:
         knowledgebase_id: The knowledge base.
@@ -156,7 +166,10 @@ def get_knowledgebase_files(
     page_size: int | None = None,
     timeout: float | httpx.Timeout | None = None,
 ) -> APIRequest[KnowledgeBaseFileList]:
-    """File details by ``file_ids``, or one page of a knowledge base's files (not both)."""
+    """File details by ``file_ids``, or one page of a knowledge base's files (not both).
+
+    The SDK's ``get_knowledgebase_file``, with the same parameters.
+    """
     mode = exactly_one(file_ids=file_ids, knowledgebase_id=knowledgebase_id)
     if mode == "file_ids":
         if type is not None or page is not None or page_size is not None:
@@ -184,7 +197,10 @@ def get_knowledgebase_files(
 def delete_knowledgebase_files(
     file_ids: Sequence[str], *, timeout: float | httpx.Timeout | None = None
 ) -> APIRequest[OperationResult]:
-    """Delete knowledge-base files; deleting a skill file deletes the skill."""
+    """Delete knowledge-base files; deleting a skill file deletes the skill.
+
+    The SDK's ``delete_knowledgebase_file``.
+    """
     body = {
         "file_ids": check_str_list("file_ids", file_ids, allow_empty=False, check=check_memos_id)
     }

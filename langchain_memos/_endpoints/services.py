@@ -10,7 +10,7 @@ from typing import Any, Literal
 import httpx
 
 from langchain_memos._base_client import APIRequest, Flow, Send, Sleep, drop_none
-from langchain_memos._endpoints.scopes import post, recall_scope, write_scope
+from langchain_memos._endpoints.scopes import post, recall_scope, view_scope, write_scope
 from langchain_memos._exceptions import DeadlineExceededError, MemOSInputError
 from langchain_memos._validation import (
     check_bool,
@@ -53,8 +53,9 @@ def add_feedback(
 ) -> APIRequest[TaskResult]:
     """Correct memories in natural language ("I moved to Nanjing last month").
 
-    ``conversation_id`` lets MemOS make a semantic correction in that context; without it the
-    feedback works as a keyword replacement.
+    The SDK's ``add_feedback``, with the same names. ``conversation_id`` lets MemOS make a
+    semantic correction in that context (the newest API reference requires it); without it the
+    feedback works as a keyword replacement, as the SDK and the feature page allow.
     """
     body = drop_none(
         user_id=check_id("user_id", user_id),
@@ -69,7 +70,10 @@ def add_feedback(
 def get_status(
     task_id: str, *, timeout: float | httpx.Timeout | None = None
 ) -> APIRequest[TaskStatus]:
-    """The state of an asynchronous task (``running``, ``completed`` or ``failed``)."""
+    """The state of an asynchronous task (``running``, ``completed`` or ``failed``).
+
+    The SDK's ``get_task_status``; ``wait_for_task`` polls it.
+    """
     task_id = check_memos_id("task_id", task_id)
 
     def fill_id(status: TaskStatus) -> TaskStatus:
@@ -109,7 +113,10 @@ def extract_memory(
     model: str | None = None,
     timeout: float | httpx.Timeout | None = None,
 ) -> APIRequest[ExtractMemoryResult]:
-    """Extract facts and preferences from messages without storing anything (8k tokens max)."""
+    """Extract facts and preferences from messages without storing anything (8k tokens max).
+
+    The SDK's ``extract_memory``, with the same names.
+    """
     checked = check_messages(messages, roles=_EXTRACT_ROLES)
     for index, message in enumerate(checked):
         if not isinstance(message.get("content"), str):
@@ -130,6 +137,8 @@ def rerank(
     timeout: float | httpx.Timeout | None = None,
 ) -> APIRequest[RerankResult]:
     """Order ``documents`` by relevance to ``query`` with a MemOS reranker.
+
+    The SDK's ``rerank``, with the same names.
 
     ``model`` is ``memos-reranker-0.6b`` or ``memos-reranker-4b``; results come best first.
     """
@@ -152,13 +161,19 @@ def chat(
     memory_limit_number: int | None = None,
     include_preference: bool | None = None,
     preference_limit_number: int | None = None,
+    include_tool_memory: bool | None = None,
+    tool_memory_limit_number: int | None = None,
     relativity: float | None = None,
+    internet_search: bool | None = None,
+    force_stop: bool | None = None,
+    use_mem_os_cube: bool | None = None,
     model_name: str | None = None,
     system_prompt: str | None = None,
     max_tokens: int | None = None,
     temperature: float | None = None,
     top_p: float | None = None,
     add_message_on_answer: bool | None = None,
+    async_mode: bool | None = None,
     app_id: str | None = None,
     agent_id: str | None = None,
     tags: Sequence[str] | None = None,
@@ -173,6 +188,11 @@ def chat(
     ``model_name`` is one of ``qwen3-32b``, ``deepseek-r1`` or ``qwen2.5-72b-instruct`` (the
     default). With ``add_message_on_answer`` (the default) the exchange is written to memory.
     ``chat_stream`` takes the same arguments and yields the answer as it is generated.
+
+    The SDK's ``chat``, with the same names; its ``stream=True`` is ``chat_stream``. The API
+    reference does not document ``internet_search`` (search the web too), ``force_stop``,
+    ``use_mem_os_cube``, ``async_mode`` (how the answer is written to memory),
+    ``include_tool_memory`` or ``tool_memory_limit_number``; they are sent as the SDK sends them.
     """
     if model_name is not None and model_name not in _CHAT_MODELS:
         raise MemOSInputError(f"model_name must be one of {list(_CHAT_MODELS)}; got {model_name!r}")
@@ -180,20 +200,24 @@ def chat(
         user_id=check_id("user_id", user_id),
         conversation_id=check_id("conversation_id", conversation_id),
         query=check_text("query", query),
-        **recall_scope(
-            filter,
-            knowledgebase_ids,
-            memory_limit_number,
-            include_preference,
-            preference_limit_number,
-            relativity,
+        **recall_scope(filter, knowledgebase_ids, memory_limit_number, relativity),
+        **view_scope(
+            None,
+            include_preference=include_preference,
+            preference_limit_number=preference_limit_number,
+            include_tool_memory=include_tool_memory,
+            tool_memory_limit_number=tool_memory_limit_number,
         ),
+        internet_search=check_bool("internet_search", internet_search),
+        force_stop=check_bool("force_stop", force_stop),
+        use_mem_os_cube=check_bool("use_mem_os_cube", use_mem_os_cube),
         model_name=model_name,
         system_prompt=check_optional_str("system_prompt", system_prompt),
         max_tokens=check_int("max_tokens", max_tokens, low=1),
         temperature=check_fraction("temperature", temperature, high=2.0),
         top_p=check_fraction("top_p", top_p),
         add_message_on_answer=check_bool("add_message_on_answer", add_message_on_answer),
+        async_mode=check_bool("async_mode", async_mode),
         **write_scope(
             agent_id, app_id, allow_public, allow_knowledgebase_ids, tags=tags, info=info
         ),

@@ -116,6 +116,11 @@ def check_text(name: str, value: object) -> str:
     return check_unicode(name, value)
 
 
+def check_optional_text(name: str, value: object) -> str | None:
+    """An optional free-text option that, when given, says something: a non-blank string."""
+    return None if value is None else check_text(name, value)
+
+
 def check_memos_id(name: str, value: object) -> str:
     """An id MemOS made (memory, task, knowledge base, file): a UUID in practice.
 

@@ -16,6 +16,8 @@ What it does with a request beyond routing it, each time to answer as the docs' 
 - ``get/memory`` pages through the same documented memories by ``page`` and ``size``.
 - ``add/message`` remembers the messages per user and conversation, and ``get/message`` answers
   with them in the documented item shape (knowledge-base files are remembered the same way).
+- a search or listing naming ``include_memory_view``, and the profile endpoints, answer as
+  ``doc_views.py`` says (profiles bound, edited and deleted; the documented event).
 
 Example:
     >>> with serve_docs() as base_url:
@@ -39,6 +41,8 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from typing_extensions import override
+
+from .doc_views import PROFILE_ROUTES, Profiles, list_views, search_views
 
 __all__ = ["API_PREFIX", "DOCUMENTED_TASK_ID", "serve_docs"]
 
@@ -221,6 +225,8 @@ class _Call:
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Messages added through this server, by (user_id, conversation_id), oldest first.
     messages: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    # Profile templates bound to users and agents, with their edited fields (doc_views.py).
+    profiles: Profiles = field(default_factory=dict)
 
 
 # ---- filters (API reference 1.14), as far as the documented memories need them ---------------
@@ -304,6 +310,16 @@ def _add_message(call: _Call) -> object:
 
 def _search_memory(call: _Call) -> object:
     filter_ = call.body.get("filter")
+    if call.body.get("include_memory_view"):
+        documented = {
+            "memory_detail_list": [item for item in _RANKED if _passes(item, filter_)],
+            "preference_detail_list": [item for item in _PREFERENCES if _passes(item, filter_)],
+        }
+        found = search_views(
+            call.body, documented, call.profiles, _limit(call, "memory_limit_number")
+        )
+        note = _PREFERENCE_NOTE if found["preference_detail_list"] else ""
+        return _ok({**found, "preference_note": note})
     memories = [memory for memory in _RANKED if _passes(memory, filter_)]
     preferences: list[dict[str, Any]] = []
     if call.body.get("include_preference", True) is not False:
@@ -329,10 +345,20 @@ def _get_memory(call: _Call) -> object:
     preferences: list[dict[str, Any]] = []
     if call.body.get("include_preference", True) is not False:
         preferences = [item for item in _PREFERENCES if _passes(item, filter_)]
-    total = max(len(memories), len(preferences))  # "max count across memory types"
+    views: dict[str, list[dict[str, Any]]] = {}
+    if call.body.get("include_memory_view"):  # the named views only
+        documented = {
+            "memory_detail_list": memories,
+            "preference_detail_list": [item for item in _PREFERENCES if _passes(item, filter_)],
+        }
+        views = list_views(call.body, documented, call.profiles)
+        memories = views.pop("memory_detail_list")
+        preferences = views.pop("preference_detail_list")
+    total = max(len(memories), len(preferences), *map(len, views.values()))
     window = slice((page - 1) * size, page * size)
     return _ok(
         {
+            **{name: items[window] for name, items in views.items()},
             "memory_detail_list": [
                 {**_without(memory, "relativity"), "sources": [], "info": {}}
                 for memory in memories[window]
@@ -340,7 +366,7 @@ def _get_memory(call: _Call) -> object:
             "preference_detail_list": [
                 {**item, "sources": [], "info": {}} for item in preferences[window]
             ],
-            "tool_memory_detail_list": [],
+            "tool_memory_detail_list": views.get("tool_memory_detail_list", []),
             "total": total,
             "size": size,
             "current": page,
@@ -458,7 +484,7 @@ def _add_knowledgebase_file(call: _Call) -> object:
 
 
 def _get_knowledgebase_file(call: _Call) -> object:
-    if "file_ids" in call.body:
+    if call.body.get("file_ids") is not None:  # the SDK sends null for the other mode
         listed = [call.files[id_] for id_ in call.body["file_ids"] if id_ in call.files]
     else:
         listed = list(call.files.values())
@@ -480,7 +506,16 @@ def _delete_knowledgebase_file(call: _Call) -> object:
     return _success(call)
 
 
+def _profile_route(path: str) -> Callable[[_Call], object]:
+    def route(call: _Call) -> object:
+        PROFILE_ROUTES[path](call.profiles, call.body)
+        return _success(call)
+
+    return route
+
+
 _ROUTES: dict[str, Callable[[_Call], object]] = {
+    **{path: _profile_route(path) for path in PROFILE_ROUTES},
     "add/message": _add_message,
     "search/memory": _search_memory,
     "get/memory": _get_memory,
@@ -518,6 +553,8 @@ class _DocServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _DocHandler)
         self.files: dict[str, dict[str, Any]] = {}
         self.messages: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.profiles: Profiles = {}
+        self.log: list[tuple[str, Any]] | None = None
 
 
 class _DocHandler(BaseHTTPRequestHandler):
@@ -554,6 +591,7 @@ class _DocHandler(BaseHTTPRequestHandler):
         call = _Call(body={}, query=dict(parse_qsl(urlsplit(self.path).query)))
         call.files = self.server.files
         call.messages = self.server.messages
+        call.profiles = self.server.profiles
         content_type = self.headers.get("Content-Type", "")
         if content_type.startswith("multipart/form-data"):
             call.uploads = _multipart_files(content_type, payload)
@@ -566,6 +604,8 @@ class _DocHandler(BaseHTTPRequestHandler):
                 self._send_json(_error(40000, "invalid request parameters"))
                 return
             call.body = body
+            if self.server.log is not None:
+                self.server.log.append((endpoint or "", body))
         if endpoint == "chat" and call.body.get("stream") is True:
             self._send_events()
             return
@@ -611,13 +651,17 @@ class _DocHandler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def serve_docs() -> Iterator[str]:
+def serve_docs(log: list[tuple[str, Any]] | None = None) -> Iterator[str]:
     """Serve the documented examples on 127.0.0.1 (a free port) until the block ends.
+
+    Args:
+        log: When given, every JSON request is appended to it as ``(endpoint, body)``.
 
     Yields:
         The API root to use as ``base_url``, ``http://127.0.0.1:<port>/api/openmem/v1``.
     """
     server = _DocServer()
+    server.log = log
     thread = threading.Thread(target=server.serve_forever, name="memos-doc-server", daemon=True)
     thread.start()
     try:

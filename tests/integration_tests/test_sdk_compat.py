@@ -1,20 +1,13 @@
 """The official MemOS Python SDK (``MemOSClient`` of ``MemoryOS`` on PyPI) against ``serve()``.
 
-The SDK is not a test dependency: its package pulls in transformers, scikit-learn, FastAPI and
-more (hundreds of MB). The test runs ``sdk_roundtrip.py`` with an interpreter that has it: this
-one when ``memos`` is importable, else the one ``MEMOS_SDK_PYTHON`` names, e.g.::
-
-    python -m venv /tmp/sdkvenv && /tmp/sdkvenv/bin/pip install MemoryOS
-    MEMOS_SDK_PYTHON=/tmp/sdkvenv/bin/python pytest tests/integration_tests/test_sdk_compat.py
+The test runs ``sdk_roundtrip.py`` with an interpreter that has the SDK (``sdk_python.py`` says
+which, and how to make one); ``run_sdk_script`` runs such a script for the other SDK tests.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,19 +16,12 @@ import pytest
 from langchain_memos.embedded import EmbeddedEngine
 from langchain_memos.embedded.server import serve
 
+from .sdk_python import SDK_PYTHON, SKIP_REASON
+
+__all__ = ["SDK_PYTHON", "run_sdk_script"]
+
 SCRIPT = Path(__file__).with_name("sdk_roundtrip.py")
 TOKEN = "test-token-not-a-secret"
-
-
-def _sdk_python() -> str | None:
-    configured = os.environ.get("MEMOS_SDK_PYTHON", "").strip()
-    if configured:
-        return configured
-    # find_spec of the top-level package only: importing memos itself takes seconds.
-    return sys.executable if importlib.util.find_spec("memos") is not None else None
-
-
-SDK_PYTHON = _sdk_python()
 
 
 def run_sdk_script(script: Path, database: str, cwd: Path, timeout: float) -> dict[str, Any]:
@@ -59,11 +45,7 @@ def run_sdk_script(script: Path, database: str, cwd: Path, timeout: float) -> di
 
 
 @pytest.mark.loopback
-@pytest.mark.skipif(
-    SDK_PYTHON is None,
-    reason="the official MemOS SDK is not installed (pip install MemoryOS, a heavy package); "
-    "set MEMOS_SDK_PYTHON to an interpreter that has it",
-)
+@pytest.mark.skipif(SDK_PYTHON is None, reason=SKIP_REASON)
 def test_the_official_sdk_round_trips_unchanged(tmp_path: Path) -> None:
     report = run_sdk_script(SCRIPT, ":memory:", tmp_path, timeout=90)
     assert report["ok"], report

@@ -79,7 +79,11 @@ def test_search_options_are_a_read_only_copy() -> None:
         ({"search_options": "x"}, "search_options must be a dict"),
         ({"search_options": {"user_id": "bob"}}, "search_options cannot set query or user_id"),
         ({"search_options": {"timeout": 9}}, r"search_options cannot set .*timeout"),
-        ({"search_options": {"top_k": 5}}, "search_memory has no option 'top_k'; it takes filter"),
+        (
+            {"search_options": {"top_k": 5}},
+            "search_memory has no option 'top_k'; it takes context_format, filter",
+        ),
+        ({"search_options": {"agent_id": "a1"}}, "search_memory has no option 'agent_id'"),
         ({"search_options": {"memory_limit_number": 99}}, "between 1 and 25"),
         ({"search_options": {"filter": {}}}, "filter must not be empty"),
         ({"timeout": float("nan")}, "timeout must be a positive number of seconds"),
