@@ -31,7 +31,8 @@ def upgrade(db: sqlite3.Connection, version: int) -> None:
 
 def with_characters(indexed: str) -> str:
     """An indexed column of format 2 as format 3 writes it: each Chinese run's bigrams followed by
-    its content characters."""
+    its content characters. Two runs whose bigrams happen to chain ("国庆住" then "住国庆") read
+    as one run, whose characters then come after both (the same terms, a count off by one)."""
     out: list[str] = []
     run = ""
     for term in [*indexed.split(), ""]:
