@@ -1,10 +1,10 @@
-"""Refusing what a data-changing endpoint of the embedded engine does not implement.
+"""Refusing what an endpoint of the embedded engine does not implement.
 
 A write must never do something other than what was asked: a field the engine would ignore can
-widen what it changes (``delete/memory`` with ``memory_type`` deleting every type). So every
-endpoint that changes data refuses any field with a value that its request model
-(``_requests``) does not declare, before anything is written. Endpoints that only read do not:
-what they ignore changes nothing.
+widen what it changes (``delete/memory`` with ``memory_type`` deleting every type). A read that
+ignored a field would answer another question than the one asked (a view it does not make, a
+limit it does not apply). So every endpoint refuses any field with a value that its request model
+(``_requests``) does not read, before anything is read or written.
 """
 
 from __future__ import annotations

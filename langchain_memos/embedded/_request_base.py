@@ -75,14 +75,17 @@ def coded(code: int, check: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
 class Request(BaseModel):
     """One endpoint's JSON body, read once: every field checked, in the order the checks run.
 
-    A data-changing endpoint (``writes``) refuses any field it does not implement; the official
-    SDK's ``null`` for unset options and its ``source`` tag are no such field.
+    Every endpoint refuses any field it does not implement: a write would otherwise do other
+    than was asked, and a read would answer another question than the one asked. The official
+    SDK's ``null`` for unset options and its ``source`` tag are no such field. ``reads_also``
+    names the body fields a model reads into fields of other names (switches into a plan).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
     route: ClassVar[str]
     writes: ClassVar[bool] = False
+    reads_also: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
     def read(cls, body: Mapping[str, Any]) -> Self:
@@ -94,14 +97,14 @@ _R = TypeVar("_R", bound=Request)
 
 def implemented(model: type[Request]) -> frozenset[str]:
     """The fields of ``model``'s body (not those it derives from them)."""
-    return frozenset(name for name, field in model.model_fields.items() if not field.exclude)
+    own = (name for name, field in model.model_fields.items() if not field.exclude)
+    return frozenset(own) | model.reads_also
 
 
 def _prepared(model: type[Request], body: Mapping[str, Any]) -> dict[str, Any]:
     # The official SDK sends null for every unset optional field.
     present = {key: value for key, value in body.items() if value is not None}
-    if model.writes:
-        refuse_unimplemented(model.route, present, implemented(model))
+    refuse_unimplemented(model.route, present, implemented(model))
     return present
 
 

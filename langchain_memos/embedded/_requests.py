@@ -197,6 +197,13 @@ class ExtractMemory(Request):
 
 class SearchMemory(Request):
     route = "/search/memory"
+    reads_also = frozenset(
+        {
+            *("include_preference", "include_tool_memory", "include_skill"),
+            *("memory_limit_number", "preference_limit_number"),
+            *("tool_memory_limit_number", "skill_limit_number"),
+        }
+    )
 
     user_id: str | None
     agent_id: str | None
@@ -260,6 +267,8 @@ class SearchMemory(Request):
 
 class GetMemory(Request):
     route = "/get/memory"
+    # The cloud MCP server's get_user_profile names the page "current".
+    reads_also = frozenset({"include_preference", "include_tool_memory", "current"})
 
     user_id: str | None
     agent_id: str | None
@@ -274,7 +283,8 @@ class GetMemory(Request):
     @classmethod
     def read(cls, body: Mapping[str, Any]) -> Self:
         subject = subject_of(body)
-        page = check_int("page", body.get("page"), low=1) or 1
+        named = "page" if body.get("page") is not None else "current"
+        page = check_int(named, body.get(named), low=1) or 1
         size = limit_of(body, "size", 10, MAX_PAGE_SIZE)
         listed = Filter.read(body.get("filter"))
         views = views_of(

@@ -345,8 +345,9 @@ def small_server() -> Iterator[MemOSServer]:
 
 
 def search_body(size: int) -> bytes:
-    body = json.dumps({"query": "tokyo", "user_id": "u1", "pad": ""}).encode()
-    return body.replace(b'"pad": ""', b'"pad": "' + b"x" * (size - len(body)) + b'"')
+    # Padded in "source", the channel tag every endpoint takes and no search reads.
+    body = json.dumps({"query": "tokyo", "user_id": "u1", "source": ""}).encode()
+    return body.replace(b'"source": ""', b'"source": "' + b"x" * (size - len(body)) + b'"')
 
 
 def _connect(server: MemOSServer, head: bytes = b"") -> socket.socket:
