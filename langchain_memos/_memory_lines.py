@@ -6,7 +6,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 
 from langchain_memos._prompt_templates import EVENT_LABELS, LABELS, Kind, Language
@@ -17,7 +18,7 @@ from langchain_memos.types import (
     parse_timestamp,
 )
 
-__all__ = ["MemoryLine", "memory_lines", "memory_signature", "similar"]
+__all__ = ["MemoryLine", "events_over_facts", "memory_lines", "memory_signature", "similar"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,31 @@ def similar(a: frozenset[str], b: frozenset[str], threshold: float) -> bool:
     if not a or not b:
         return a == b
     return len(a & b) / len(a | b) >= threshold
+
+
+def events_over_facts(lines: Sequence[MemoryLine], threshold: float) -> list[MemoryLine]:
+    """``lines`` without the facts an event says again, each such event taking the higher of
+    their relevances: MemOS may keep a dated turn as both, and the event also says when."""
+    events = [
+        (i, memory_signature(line.text)) for i, line in enumerate(lines) if line.kind == "event"
+    ]
+    if not events:
+        return list(lines)
+    relevance = {i: lines[i].relevance for i, _ in events}
+    told: set[int] = set()
+    for i, line in enumerate(lines):
+        if line.kind != "fact":
+            continue
+        signature = memory_signature(line.text)
+        twin = next((j for j, seen in events if similar(signature, seen, threshold)), None)
+        if twin is not None:
+            told.add(i)
+            relevance[twin] = max(relevance[twin], line.relevance)
+    return [
+        replace(line, relevance=relevance[i]) if i in relevance else line
+        for i, line in enumerate(lines)
+        if i not in told
+    ]
 
 
 def _flat(text: str) -> str:

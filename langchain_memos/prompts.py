@@ -33,7 +33,13 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Literal, TypeAlias, cast, get_args
 
 from langchain_memos._exceptions import MemOSInputError
-from langchain_memos._memory_lines import MemoryLine, memory_lines, memory_signature, similar
+from langchain_memos._memory_lines import (
+    MemoryLine,
+    events_over_facts,
+    memory_lines,
+    memory_signature,
+    similar,
+)
 from langchain_memos._prompt_templates import (
     PROTOCOL_TEMPLATES,
     QUERY_HEADING,
@@ -163,9 +169,6 @@ def zone_label(zone: tzinfo, at: datetime) -> str:
     return utc if name in (None, utc) else f"{utc} ({name})"
 
 
-# Who wins a tie of relevance (and so a near-duplicate pair): see MemoryPromptBuilder.select.
-_FIRST = {"preference": 2, "event": 1}
-
 Template: TypeAlias = str | Callable[[PromptParts], str]
 """A template string with ``{memories}``, ``{current_time}``, ``{timezone}`` and ``{query}``
 placeholders (replaced literally, so other braces are safe), or a function of
@@ -187,7 +190,9 @@ class MemoryPromptBuilder:
             ``full_instruction`` and ``protocol_instruction``.
         include_query: Put the user's query under "Original Query".
         dedupe_threshold: Lines whose words overlap at least this much (Jaccard) are merged,
-            keeping the more relevant; a preference wins over a fact that says the same.
+            keeping the more relevant; a preference wins a tie with a fact that says the
+            same, and an event always replaces such a fact (it also says when), taking the
+            higher of their relevances.
         now: Returns the "current time" of System Context (default: the clock); a replayed
             or scheduled conversation can give its own date.
     """
@@ -238,10 +243,10 @@ class MemoryPromptBuilder:
 
     def select(self, lines: Sequence[MemoryLine]) -> tuple[list[MemoryLine], int]:
         """The most relevant lines that fit the budget, near-duplicates merged."""
-        # Among equals, preferences first, then events: of a fact and a preference saying the
-        # same, keep the preference, which also tells the model how to answer; of a fact and an
-        # event, the event, which also says when it happened.
-        ranked = sorted(lines, key=lambda x: (x.relevance, _FIRST.get(x.kind, 0)), reverse=True)
+        # An event replaces the fact it says again. Among equals, preferences first: of a fact
+        # and a preference saying the same, keep the preference, which also says how to answer.
+        lines = events_over_facts(lines, self.dedupe_threshold)
+        ranked = sorted(lines, key=lambda x: (x.relevance, x.kind == "preference"), reverse=True)
         kept: list[MemoryLine] = []
         signatures: list[frozenset[str]] = []
         used = 0

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timezone
 from typing import Any
 
+import pytest
+
 from langchain_memos.types import SearchMemoryResult
 from tests.integration_tests.doc_views import EVENT, PROFILE_FIELDS
 from tests.unit_tests.test_prompts import DOCUMENTED, builder, ms
@@ -19,7 +21,7 @@ HIKE = {
     "event_time": ["2026-01-02 18:30", "last Tuesday afternoon"],
     "event_location": ["Sintra"],
     "create_time": ms(2026, 1, 2, 18, 30),
-    "relativity": 0.8,
+    "relativity": 0.85,
 }
 EVERY_VIEW = SearchMemoryResult.model_validate(
     {
@@ -152,8 +154,8 @@ def test_one_budget_covers_every_section() -> None:
     full = builder().build(EVERY_VIEW)
     lines = {line.id: line for line in full.matches}
     hike = builder().token_counter(lines["e1"].render(builder().timezone))
-    # Room for the two most relevant lines: the first fact (0.9), then the event (0.8, which
-    # wins the tie with the second fact), its label counted; nothing else fits.
+    # Room for the two most relevant lines: the first fact (0.9), then the event (0.85), its
+    # label counted; nothing else fits.
     first_fact = builder().token_counter(lines["f1"].render(builder().timezone))
     tight = builder(max_tokens=first_fact + hike)
     prompt = tight.build(EVERY_VIEW)
@@ -166,19 +168,26 @@ def test_one_budget_covers_every_section() -> None:
     assert full.tokens > prompt.tokens
 
 
-def test_an_event_wins_over_a_fact_that_says_the_same_keeping_its_time() -> None:
+@pytest.mark.parametrize(("fact", "event"), [(1.0, 1.0), (0.9, 0.5), (0.5, 0.9)])
+def test_an_event_replaces_the_fact_that_says_the_same_keeping_its_time(
+    fact: float, event: float
+) -> None:
     said = "Last Tuesday I went hiking with my daughter Mia."
     result: dict[str, Any] = {
         "memory_detail_list": [
-            {"id": "f", "memory_value": f"[user viewpoint] {said}", "relativity": 1.0}
+            {"id": "f", "memory_value": f"[user viewpoint] {said}", "relativity": fact},
+            {"id": "other", "memory_value": "The user lives in Lisbon.", "relativity": 0.7},
         ],
         "event_detail_list": [
-            {"id": "e", "event_value": said, "event_time": ["Last Tuesday"], "relativity": 1.0}
+            {"id": "e", "event_value": said, "event_time": ["Last Tuesday"], "relativity": event}
         ],
     }
     prompt = builder().build(SearchMemoryResult.model_validate(result))
-    assert [line.id for line in prompt.matches] == ["e"]
+    assert sorted(line.id for line in prompt.matches) == ["e", "other"]
+    # Ranked with the more relevant of the two: ahead of the other fact.
+    assert prompt.matches[0].id == "e"
     assert f"[When: Last Tuesday] {said}" in prompt.instruction
+    assert "[user viewpoint]" not in prompt.instruction
 
 
 def test_skills_are_described_when_recalled() -> None:
