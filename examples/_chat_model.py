@@ -27,11 +27,12 @@ from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 
 OFFLINE_LABEL = "[offline model, not an LLM]"
-_SECTION = re.compile(r"<(facts|preferences)>(.*?)</\1>", re.DOTALL)
+_SECTION = re.compile(r"<(facts|preferences|profile|events)>(.*?)</\1>", re.DOTALL)
 
 
 class OfflineModel(BaseChatModel):
-    """Answers with what it received: how many remembered facts and preferences its prompt holds."""
+    """Answers with what it received: how many remembered facts and preferences its prompt holds
+    (and profile fields and events, when it holds some)."""
 
     @property
     def _llm_type(self) -> str:
@@ -54,13 +55,21 @@ class OfflineModel(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         prompt = "\n".join(m.text for m in messages if isinstance(m, SystemMessage))
-        lines: dict[str, list[str]] = {kind: [] for kind in ("facts", "preferences")}
+        lines: dict[str, list[str]] = {
+            kind: [] for kind in ("facts", "preferences", "profile", "events")
+        }
         for kind, body in _SECTION.findall(prompt):
             lines[kind] += [line.strip() for line in body.splitlines() if line.strip()]
         answer = (
             f"{OFFLINE_LABEL} I was given {len(lines['facts'])} remembered fact(s) and "
-            f"{len(lines['preferences'])} preference(s)."
+            f"{len(lines['preferences'])} preference(s)"
         )
+        if lines["profile"] or lines["events"]:
+            answer += (
+                f", plus {len(lines['profile'])} profile field(s) and "
+                f"{len(lines['events'])} event(s)"
+            )
+        answer += "."
         return ChatResult(generations=[ChatGeneration(message=AIMessage(answer))])
 
 
