@@ -1,4 +1,5 @@
-"""The chat model the examples answer with: a real one when configured, else a labelled stand-in.
+"""The chat model the examples answer with: a real one when configured, else a labelled stand-in;
+and a callback that keeps the system prompts a model received.
 
 * ``EXAMPLE_MODEL=provider:model`` (e.g. ``openai:gpt-4o-mini``, ``anthropic:claude-sonnet-4-5``)
   uses that model through ``langchain.chat_models.init_chat_model``; its provider package
@@ -18,8 +19,9 @@ import os
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
+from uuid import UUID
 
-from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.callbacks import BaseCallbackHandler, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
@@ -71,6 +73,24 @@ class OfflineModel(BaseChatModel):
             )
         answer += "."
         return ChatResult(generations=[ChatGeneration(message=AIMessage(answer))])
+
+
+class SystemPromptCapture(BaseCallbackHandler):
+    """Keeps the system messages of every chat model call: what the model really received."""
+
+    def __init__(self) -> None:
+        self.prompts: list[str] = []
+
+    def on_chat_model_start(
+        self,
+        serialized: dict[str, Any],
+        messages: list[list[BaseMessage]],
+        *,
+        run_id: UUID,
+        **kwargs: Any,
+    ) -> None:
+        for call in messages:
+            self.prompts += [m.text for m in call if isinstance(m, SystemMessage)]
 
 
 def remembered(message: BaseMessage) -> bool:

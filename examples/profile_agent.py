@@ -21,13 +21,10 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any
-from uuid import UUID
 
-from _chat_model import chat_model, remembered
+from _chat_model import SystemPromptCapture, chat_model, remembered
 from langchain.agents import create_agent
-from langchain_core.callbacks import BaseCallbackHandler
-from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
 
 from langchain_memos import MemorySettings, MemOSClient, MemOSRetriever
@@ -48,24 +45,6 @@ EARLIER = [
 ]
 QUESTION = "Mia loved hiking. Plan a short day trip for her and me, with a packing list."
 _BLOCK = re.compile(r"<memories>.*?</memories>", re.DOTALL)
-
-
-class SystemPromptCapture(BaseCallbackHandler):
-    """Keeps the system messages of every chat model call: what the model really received."""
-
-    def __init__(self) -> None:
-        self.prompts: list[str] = []
-
-    def on_chat_model_start(
-        self,
-        serialized: dict[str, Any],
-        messages: list[list[BaseMessage]],
-        *,
-        run_id: UUID,
-        **kwargs: Any,
-    ) -> None:
-        for call in messages:
-            self.prompts += [m.text for m in call if isinstance(m, SystemMessage)]
 
 
 def open_client() -> MemOSClient:

@@ -183,7 +183,7 @@ def test_an_event_replaces_the_fact_that_says_the_same_keeping_its_time(
         ],
     }
     prompt = builder().build(SearchMemoryResult.model_validate(result))
-    assert sorted(line.id for line in prompt.matches) == ["e", "other"]
+    assert sorted(str(line.id) for line in prompt.matches) == ["e", "other"]
     # Ranked with the more relevant of the two: ahead of the other fact.
     assert prompt.matches[0].id == "e"
     assert f"[When: Last Tuesday] {said}" in prompt.instruction
