@@ -15,7 +15,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import START, StateGraph
 
-from langchain_memos import AsyncMemOSClient, MemorySettings, MemOSClient
+from langchain_memos import AsyncMemOSClient, MemorySettings, MemOSClient, MemOSInputError
 from langchain_memos.graph import MemOSGraphMemory
 from langchain_memos.middleware import MemOSMiddleware
 from langchain_memos.tools import create_memory_tools
@@ -171,3 +171,21 @@ def test_the_tool_names_the_default_kinds_without_views(settings: MemorySettings
     plain = dataclasses.replace(settings, user_id="u1", search_options={})
     search, _ = create_memory_tools(plain)
     assert "(facts, preferences)" in search.description
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"include_memory_view": ["events"]}, "unknown memory views \\['events'\\]"),
+        (
+            {"include_memory_view": ["profile"], "include_preference": True},
+            "include_memory_view replaces include_preference",
+        ),
+    ],
+)
+def test_a_view_mistake_fails_when_the_settings_are_made(
+    engine: CountingEngine, options: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(MemOSInputError, match=message):
+        MemorySettings(client=MemOSClient(embedded=engine), search_options=options)
+    assert engine.paths == []
