@@ -1,4 +1,5 @@
-"""The chat model the examples answer with: a real one when configured, else a labelled stand-in.
+"""The chat model the examples answer with: a real one when configured, else a labelled stand-in;
+and a callback that keeps the system prompts a model received.
 
 * ``EXAMPLE_MODEL=provider:model`` (e.g. ``openai:gpt-4o-mini``, ``anthropic:claude-sonnet-4-5``)
   uses that model through ``langchain.chat_models.init_chat_model``; its provider package
@@ -18,8 +19,9 @@ import os
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
+from uuid import UUID
 
-from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.callbacks import BaseCallbackHandler, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
@@ -27,11 +29,12 @@ from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 
 OFFLINE_LABEL = "[offline model, not an LLM]"
-_SECTION = re.compile(r"<(facts|preferences)>(.*?)</\1>", re.DOTALL)
+_SECTION = re.compile(r"<(facts|preferences|profile|events)>(.*?)</\1>", re.DOTALL)
 
 
 class OfflineModel(BaseChatModel):
-    """Answers with what it received: how many remembered facts and preferences its prompt holds."""
+    """Answers with what it received: how many remembered facts and preferences its prompt holds
+    (and profile fields and events, when it holds some)."""
 
     @property
     def _llm_type(self) -> str:
@@ -54,14 +57,40 @@ class OfflineModel(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         prompt = "\n".join(m.text for m in messages if isinstance(m, SystemMessage))
-        lines: dict[str, list[str]] = {kind: [] for kind in ("facts", "preferences")}
+        lines: dict[str, list[str]] = {
+            kind: [] for kind in ("facts", "preferences", "profile", "events")
+        }
         for kind, body in _SECTION.findall(prompt):
             lines[kind] += [line.strip() for line in body.splitlines() if line.strip()]
         answer = (
             f"{OFFLINE_LABEL} I was given {len(lines['facts'])} remembered fact(s) and "
-            f"{len(lines['preferences'])} preference(s)."
+            f"{len(lines['preferences'])} preference(s)"
         )
+        if lines["profile"] or lines["events"]:
+            answer += (
+                f", plus {len(lines['profile'])} profile field(s) and "
+                f"{len(lines['events'])} event(s)"
+            )
+        answer += "."
         return ChatResult(generations=[ChatGeneration(message=AIMessage(answer))])
+
+
+class SystemPromptCapture(BaseCallbackHandler):
+    """Keeps the system messages of every chat model call: what the model really received."""
+
+    def __init__(self) -> None:
+        self.prompts: list[str] = []
+
+    def on_chat_model_start(
+        self,
+        serialized: dict[str, Any],
+        messages: list[list[BaseMessage]],
+        *,
+        run_id: UUID,
+        **kwargs: Any,
+    ) -> None:
+        for call in messages:
+            self.prompts += [m.text for m in call if isinstance(m, SystemMessage)]
 
 
 def remembered(message: BaseMessage) -> bool:

@@ -21,14 +21,11 @@ from __future__ import annotations
 import os
 import sys
 from datetime import datetime
-from typing import Any
-from uuid import UUID
 
-from _chat_model import chat_model, remembered
+from _chat_model import SystemPromptCapture, chat_model, remembered
 from langchain.agents import create_agent
-from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.documents import Document
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 
 from langchain_memos import MemOSChatMessageHistory, MemOSClient, MemOSError, MemOSRetriever
@@ -83,24 +80,6 @@ QUESTION_B = (
     "to and a hotel brand I haven't stayed at."
 )
 SCOPE_B = RunnableConfig(configurable={"user_id": USER_ID, "thread_id": "0928"})
-
-
-class SystemPromptCapture(BaseCallbackHandler):
-    """Keeps the system messages of every chat model call: what the model really received."""
-
-    def __init__(self) -> None:
-        self.prompts: list[str] = []
-
-    def on_chat_model_start(
-        self,
-        serialized: dict[str, Any],
-        messages: list[list[BaseMessage]],
-        *,
-        run_id: UUID,
-        **kwargs: Any,
-    ) -> None:
-        for call in messages:
-            self.prompts += [m.text for m in call if isinstance(m, SystemMessage)]
 
 
 def open_client() -> MemOSClient:

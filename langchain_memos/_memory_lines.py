@@ -6,13 +6,19 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 
-from langchain_memos._prompt_templates import LABELS, Kind, Language
-from langchain_memos.types import SearchMemoryResult
+from langchain_memos._prompt_templates import EVENT_LABELS, LABELS, Kind, Language
+from langchain_memos.types import (
+    SERVICE_TIMEZONE,
+    EventDetail,
+    SearchMemoryResult,
+    parse_timestamp,
+)
 
-__all__ = ["MemoryLine", "memory_lines", "memory_signature", "similar"]
+__all__ = ["MemoryLine", "events_over_facts", "memory_lines", "memory_signature", "similar"]
 
 
 @dataclass(frozen=True)
@@ -24,7 +30,7 @@ class MemoryLine:
     relevance: float
     time: datetime | None
     id: str | None = None
-    label: str = ""  # the preference's kind, in the prompt's language
+    label: str = ""  # a preference's kind, an event's time and place, in the prompt's language
 
     def render(self, zone: tzinfo) -> str:
         stamp = f"[{self.time.astimezone(zone):%Y-%m-%d %H:%M}] " if self.time else ""
@@ -55,12 +61,64 @@ def similar(a: frozenset[str], b: frozenset[str], threshold: float) -> bool:
     return len(a & b) / len(a | b) >= threshold
 
 
+def events_over_facts(lines: Sequence[MemoryLine], threshold: float) -> list[MemoryLine]:
+    """``lines`` without the facts an event says again, each such event taking the higher of
+    their relevances: MemOS may keep a dated turn as both, and the event also says when."""
+    events = [
+        (i, memory_signature(line.text)) for i, line in enumerate(lines) if line.kind == "event"
+    ]
+    if not events:
+        return list(lines)
+    relevance = {i: lines[i].relevance for i, _ in events}
+    told: set[int] = set()
+    for i, line in enumerate(lines):
+        if line.kind != "fact":
+            continue
+        signature = memory_signature(line.text)
+        twin = next((j for j, seen in events if similar(signature, seen, threshold)), None)
+        if twin is not None:
+            told.add(i)
+            relevance[twin] = max(relevance[twin], line.relevance)
+    return [
+        replace(line, relevance=relevance[i]) if i in relevance else line
+        for i, line in enumerate(lines)
+        if i not in told
+    ]
+
+
 def _flat(text: str) -> str:
     return " ".join(text.split())
 
 
-def memory_lines(result: SearchMemoryResult, language: Language) -> list[MemoryLine]:
-    """Every recalled item of ``result`` with some text, labelled in ``language``."""
+_SERVICE_MINUTE = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?$")
+
+
+def _when(said: str, zone: tzinfo) -> str:
+    """An event's time as said; a service timestamp ("2025-06-10 09:30") shown in ``zone``."""
+    if _SERVICE_MINUTE.match(said.strip()):
+        moment = parse_timestamp(said.strip())
+        if moment is not None:
+            return f"{moment.astimezone(zone):%Y-%m-%d %H:%M}"
+    return _flat(said)
+
+
+def _event_label(event: EventDetail, language: Language, zone: tzinfo) -> str:
+    words = EVENT_LABELS[language]
+    parts = []
+    times = [_when(t, zone) for t in event.event_time if t and t.strip()]
+    if times:
+        parts.append(words["when"] + words["list"].join(dict.fromkeys(times)))
+    places = [_flat(p) for p in event.event_location if p and p.strip()]
+    if places:
+        parts.append(words["where"] + words["list"].join(places))
+    return f"[{words['between'].join(parts)}]" if parts else ""
+
+
+def memory_lines(
+    result: SearchMemoryResult, language: Language, zone: tzinfo = SERVICE_TIMEZONE
+) -> list[MemoryLine]:
+    """Every recalled item of ``result`` with some text, labelled in ``language``; an event's
+    service timestamps are shown in ``zone``, as the prompt's other times."""
     lines = [
         MemoryLine(
             "fact",
@@ -82,6 +140,27 @@ def memory_lines(result: SearchMemoryResult, language: Language) -> list[MemoryL
             labels.get(p.preference_type or "", ""),
         )
         for p in result.preference_detail_list
+    ]
+    lines += [
+        MemoryLine(
+            "profile",
+            _flat(p.memory or p.profile_path or ""),
+            p.relativity or 0.0,
+            p.updated_at or p.created_at,
+            p.id,
+        )
+        for p in result.profile_detail_list
+    ]
+    lines += [
+        MemoryLine(
+            "event",
+            _flat(e.event_value or e.event_key or ""),
+            e.relativity or 0.0,
+            e.created_at or e.updated_at,
+            e.id,
+            _event_label(e, language, zone),
+        )
+        for e in result.event_detail_list
     ]
     for tool in result.tool_memory_detail_list:
         value = tool.tool_value if isinstance(tool.tool_value, str) else str(tool.tool_value or "")

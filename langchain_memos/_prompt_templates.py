@@ -9,17 +9,19 @@ from __future__ import annotations
 from typing import Literal, TypeAlias
 
 __all__ = [
+    "EVENT_LABELS",
     "LABELS",
     "PROTOCOL_TEMPLATES",
     "QUERY_HEADING",
     "SECTIONS",
+    "SECTION_NOTES",
     "TEMPLATES",
     "ZONE_NOTES",
     "Kind",
     "Language",
 ]
 
-Kind: TypeAlias = Literal["fact", "preference", "tool", "skill"]
+Kind: TypeAlias = Literal["fact", "preference", "profile", "event", "tool", "skill"]
 Language: TypeAlias = Literal["en", "zh"]
 
 LABELS: dict[Language, dict[str, str]] = {
@@ -29,12 +31,42 @@ LABELS: dict[Language, dict[str, str]] = {
     },
     "zh": {"explicit_preference": "[显式偏好]", "implicit_preference": "[隐式偏好]"},
 }
+# How an event says when and where it happened: "[When: last Tuesday; Where: Porto]".
+EVENT_LABELS: dict[Language, dict[str, str]] = {
+    "en": {"when": "When: ", "where": "Where: ", "between": "; ", "list": ", "},
+    "zh": {"when": "时间：", "where": "地点：", "between": "；", "list": "、"},
+}
 SECTIONS: dict[Kind, str] = {
     "fact": "facts",
     "preference": "preferences",
+    "profile": "profile",
+    "event": "events",
     "tool": "tools",
     "skill": "skills",
 }
+"""The ``<memories>`` block's sections, in order: facts and preferences always (the docs' block),
+the others when something of their kind was recalled."""
+SECTION_NOTES: dict[Language, dict[Kind, str]] = {
+    "en": {
+        "profile": "- **Profile**: fields of the user's profile, as 'Category.Field: value': "
+        "standing attributes of the user.\n",
+        "event": "- **Events**: things that happened, each with when (and where) it happened "
+        "as it was said ('[When: last Tuesday]'), relative to the date of its line.\n",
+        "tool": "- **Tools**: experience with tools: which calls worked, which failed, and how "
+        "to call them.\n",
+        "skill": "- **Skills**: reusable skills, by name and description.\n",
+    },
+    "zh": {
+        "profile": "- **画像 (Profile)**：用户画像的字段，形如“类别.字段: 值”，"
+        "是用户相对稳定的属性。\n",
+        "event": "- **事件 (Events)**：发生过的事情，每条带有其发生的时间（及地点），按原话记录"
+        "（如 '[时间：上周二]'），相对于该条记忆的日期。\n",
+        "tool": "- **工具 (Tools)**：使用工具的经验：哪些调用有效、哪些失败、应如何调用。\n",
+        "skill": "- **技能 (Skills)**：可复用的技能，含名称与说明。\n",
+    },
+}
+"""What the docs' "Memory Data" says of each section it does not describe, added after its
+description of preferences when that section is in the block."""
 
 _ROLES: dict[Language, str] = {
     "en": """# Role
@@ -70,7 +102,7 @@ The following information was retrieved by MemOS and is divided into facts and p
 - **Important**: Content marked as '[assistant view]', '[assistant viewpoint]' or \
 '[model summary]' represents past AI inference, not the user's original words.
 - **Preferences**: Explicit or implicit requirements for response style, format, or reasoning.
-
+{sections}
 {memories}
 
 # Critical Protocol: Memory Safety
@@ -111,7 +143,7 @@ the highest-priority source of truth.
 - **特别注意**：其中标记为 '[assistant观点]'、'[模型总结]' 的内容代表 \
 **AI 过去的推断**，**并非**用户的原话。
 - **偏好 (Preferences)**：用户对回答风格、格式或逻辑的显式/隐式要求。
-
+{sections}
 {memories}
 
 # Critical Protocol: Memory Safety (记忆安全协议)

@@ -11,6 +11,12 @@ A search result becomes (after the docs' matches / instruction / full_instructio
 * ``full_instruction``: the complete system prompt of the docs: role, the above and,
   optionally, the user's query (prompt mode ``"full"``).
 
+The ``<memories>`` block has the docs' ``<facts>`` and ``<preferences>``, and a section for each
+other memory view recalled (``include_memory_view``): ``<profile>`` (the profile's fields, as
+``Category.Field: value``), ``<events>`` (each with when and where it happened, as said:
+``[When: last Tuesday]``), ``<tools>`` and ``<skills>``; the docs' description of the memories
+gains a line for each of those. One token budget covers every section.
+
 Every rendering names the time zone its times are in (the builder's ``timezone``, by default
 the service's, UTC+08:00).
 
@@ -27,10 +33,17 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Literal, TypeAlias, cast, get_args
 
 from langchain_memos._exceptions import MemOSInputError
-from langchain_memos._memory_lines import MemoryLine, memory_lines, memory_signature, similar
+from langchain_memos._memory_lines import (
+    MemoryLine,
+    events_over_facts,
+    memory_lines,
+    memory_signature,
+    similar,
+)
 from langchain_memos._prompt_templates import (
     PROTOCOL_TEMPLATES,
     QUERY_HEADING,
+    SECTION_NOTES,
     SECTIONS,
     TEMPLATES,
     ZONE_NOTES,
@@ -177,7 +190,9 @@ class MemoryPromptBuilder:
             ``full_instruction`` and ``protocol_instruction``.
         include_query: Put the user's query under "Original Query".
         dedupe_threshold: Lines whose words overlap at least this much (Jaccard) are merged,
-            keeping the more relevant; a preference wins over a fact that says the same.
+            keeping the more relevant; a preference wins a tie with a fact that says the
+            same, and an event always replaces such a fact (it also says when), taking the
+            higher of their relevances.
         now: Returns the "current time" of System Context (default: the clock); a replayed
             or scheduled conversation can give its own date.
     """
@@ -219,14 +234,18 @@ class MemoryPromptBuilder:
         if self.language != "auto":
             return self.language
         sample = query or " ".join(
-            m.memory_value or "" for m in result.memory_detail_list[:5]
-        ) + " ".join(p.preference or "" for p in result.preference_detail_list[:5])
+            [m.memory_value or "" for m in result.memory_detail_list[:5]]
+            + [p.preference or "" for p in result.preference_detail_list[:5]]
+            + [e.event_value or "" for e in result.event_detail_list[:5]]
+            + [p.memory or "" for p in result.profile_detail_list[:5]]
+        )
         return "zh" if any("\u4e00" <= c <= "\u9fff" for c in sample) else "en"
 
     def select(self, lines: Sequence[MemoryLine]) -> tuple[list[MemoryLine], int]:
         """The most relevant lines that fit the budget, near-duplicates merged."""
-        # Preferences first among equals: of a fact and a preference saying the same, keep the
-        # preference, which also tells the model how to answer.
+        # An event replaces the fact it says again. Among equals, preferences first: of a fact
+        # and a preference saying the same, keep the preference, which also says how to answer.
+        lines = events_over_facts(lines, self.dedupe_threshold)
         ranked = sorted(lines, key=lambda x: (x.relevance, x.kind == "preference"), reverse=True)
         kept: list[MemoryLine] = []
         signatures: list[frozenset[str]] = []
@@ -247,7 +266,7 @@ class MemoryPromptBuilder:
         sections = []
         for kind, tag in SECTIONS.items():
             lines = [line for line in kept if line.kind == kind]
-            if kind in ("tool", "skill") and not lines:
+            if kind not in ("fact", "preference") and not lines:
                 continue  # the docs' block has facts and preferences; the others when recalled
             # Newest first, as the documentation shows them.
             lines.sort(key=lambda x: x.time.timestamp() if x.time else 0.0, reverse=True)
@@ -278,7 +297,7 @@ class MemoryPromptBuilder:
                 f"{type(result).__name__}"
             )
         language = self._language(result, query)
-        kept, used = self.select(memory_lines(result, language))
+        kept, used = self.select(memory_lines(result, language, self.timezone))
         if not kept:
             return MemoryPrompt(matches=[], instruction="", full_instruction="", tokens=0)
         now = self._now().astimezone(self.timezone)
@@ -299,17 +318,20 @@ class MemoryPromptBuilder:
             timezone=zone,
         )
         zone_note = ZONE_NOTES[language].replace("{timezone}", zone)
+        # The docs' text describes facts and preferences; each other section in the block adds
+        # its own line (before the memories are filled in, so that no memory is mistaken for it).
+        recalled = {line.kind for line in kept}
+        notes = "".join(text for kind, text in SECTION_NOTES[language].items() if kind in recalled)
+        full: Template = TEMPLATES[language].replace("{sections}", notes)
+        protocol: Template = PROTOCOL_TEMPLATES[language].replace("{sections}", notes)
+        if self.template is not None:
+            full = protocol = self.template
         return MemoryPrompt(
             matches=kept,
             instruction=f"{block}\n{zone_note}{note}",
-            full_instruction=self._render(
-                TEMPLATES[language] if self.template is None else self.template, parts
-            ),
+            full_instruction=self._render(full, parts),
             tokens=used,
-            protocol_instruction=self._render(
-                PROTOCOL_TEMPLATES[language] if self.template is None else self.template,
-                replace(parts, query=""),
-            ),
+            protocol_instruction=self._render(protocol, replace(parts, query="")),
             timezone=zone,
         )
 

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from collections import deque
-from collections.abc import Sequence
-from itertools import zip_longest
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import (
@@ -25,22 +21,17 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic_core import ErrorDetails
 
 from langchain_memos._constants import API_KEY_ENV, MAX_RECALL_LIMIT
+from langchain_memos._documents import to_documents
+from langchain_memos._endpoints.scopes import check_views, view_scope
 from langchain_memos._exceptions import MemOSInputError
 from langchain_memos._validation import check_fraction, check_int
 from langchain_memos.client import AsyncMemOSClient, MemOSClient
-from langchain_memos.types import (
-    Filter,
-    MemoryDetail,
-    MemoryItem,
-    PreferenceDetail,
-    SearchMemoryResult,
-    SkillDetail,
-    ToolMemoryDetail,
-)
+from langchain_memos.types import Filter, MemoryView, SearchMemoryResult
 
 __all__ = ["MemOSRetriever", "to_documents"]
 
@@ -49,6 +40,7 @@ _SEARCH_OPTIONS = (
     "conversation_id",
     "filter",
     "knowledgebase_ids",
+    "include_memory_view",
     "include_preference",
     "preference_limit_number",
     "include_tool_memory",
@@ -64,114 +56,7 @@ _OTHER_KINDS = (
     ("include_skill", "skill_limit_number"),
 )
 _LIMITS = ("k", *(limit for _, limit in _OTHER_KINDS))
-
-
-def _metadata(item: MemoryItem, kind: str, **extra: Any) -> dict[str, Any]:
-    created, updated = item.created_at, item.updated_at
-    metadata = {
-        "kind": kind,
-        "conversation_id": item.conversation_id,
-        "status": item.status,
-        "relativity": item.relativity,
-        "created_at": created.isoformat() if created else None,
-        "updated_at": updated.isoformat() if updated else None,
-        **extra,
-    }
-    return {key: value for key, value in metadata.items() if value is not None}
-
-
-def _fact(item: MemoryDetail) -> Document:
-    return Document(
-        id=item.id,
-        page_content=item.memory_value or item.memory_key or "",
-        metadata=_metadata(
-            item,
-            "fact",
-            memory_key=item.memory_key,
-            memory_type=item.memory_type,
-            tags=item.tags,
-            confidence=item.confidence,
-        ),
-    )
-
-
-def _preference(item: PreferenceDetail) -> Document:
-    return Document(
-        id=item.id,
-        page_content=item.preference or "",
-        metadata=_metadata(
-            item, "preference", preference_type=item.preference_type, reasoning=item.reasoning
-        ),
-    )
-
-
-def _tool(item: ToolMemoryDetail) -> Document:
-    value = item.tool_value
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return Document(
-        id=item.id,
-        page_content=text or item.experience or "",
-        metadata=_metadata(item, "tool", tool_type=item.tool_type, experience=item.experience),
-    )
-
-
-def _skill(item: SkillDetail) -> Document:
-    skill = item.skill_value
-    text = ""
-    if skill is not None:
-        text = ": ".join(part for part in (skill.name, skill.description) if part)
-    return Document(
-        id=item.id,
-        page_content=text,
-        metadata=_metadata(
-            item,
-            "skill",
-            skill_name=skill.name if skill else None,
-            skill_url=item.skill_url,
-            skill_type=item.skill_type,
-            tags=item.tags,
-            confidence=item.confidence,
-        ),
-    )
-
-
-def to_documents(result: SearchMemoryResult, k: int | None = None) -> list[Document]:
-    """One ``Document`` per recalled item, most relevant first; at most ``k`` of them.
-
-    Each kind's list (facts, preferences, tool memories, skills) keeps the service's order. When
-    every item has a ``relativity``, the lists are merged by it: the next Document is the head
-    of a list with the highest relativity (ties go to facts, then preferences, tool memories and
-    skills). Otherwise relativities cannot be compared (the cloud documents none for
-    preferences), and the lists take turns: the first fact, the first preference, the first tool
-    memory, the first skill, the second fact, and so on.
-
-    ``Document.id`` is the memory id, ``page_content`` the memory's text, and ``metadata`` keeps
-    what the API returned: ``kind`` (fact, preference, tool or skill), ``memory_key``,
-    ``memory_type``, ``tags``, ``confidence``, ``relativity``, ``conversation_id``,
-    ``preference_type`` and ``reasoning``, and ISO-8601 ``created_at`` / ``updated_at``.
-    """
-    kinds: list[list[tuple[float | None, Document]]] = [
-        [(item.relativity, _fact(item)) for item in result.memory_detail_list],
-        [(item.relativity, _preference(item)) for item in result.preference_detail_list],
-        [(item.relativity, _tool(item)) for item in result.tool_memory_detail_list],
-        [(item.relativity, _skill(item)) for item in result.skill_detail_list],
-    ]
-    if all(score is not None for kind in kinds for score, _ in kind):
-        docs = _merge_by_relativity(kinds)
-    else:
-        docs = [pair[1] for turn in zip_longest(*kinds) for pair in turn if pair is not None]
-    return docs if k is None else docs[:k]
-
-
-def _merge_by_relativity(kinds: Sequence[list[tuple[float | None, Document]]]) -> list[Document]:
-    """Merge lists MemOS ranked, each kept in order, taking the most relevant head each time."""
-    queues = [deque(kind) for kind in kinds]
-    merged: list[Document] = []
-    while any(queues):
-        # max() keeps the first of equals: ties go to the kind listed first.
-        best = max((queue for queue in queues if queue), key=lambda queue: queue[0][0] or 0.0)
-        merged.append(best.popleft()[1])
-    return merged
+_PER_KIND = tuple(name for pair in _OTHER_KINDS for name in pair)
 
 
 class MemOSRetriever(BaseRetriever):
@@ -192,6 +77,15 @@ class MemOSRetriever(BaseRetriever):
     cloud documents no relativity for preferences). Since no kind can give more than 25, k
     stays within 25: the k most relevant are then always among those asked for.
 
+    ``include_memory_view`` names the memory views to recall instead (``detail_factual``,
+    ``preference``, ``profile``, ``event``, ``skill``, ``tool_memory``), and each recalled
+    item is a Document whose ``metadata["kind"]`` is fact, preference, profile, event, skill
+    or tool (see :func:`to_documents` for each kind's metadata). The views replace the per-kind
+    switches and limits: those left at their defaults are not sent, and one set on the
+    retriever or in the call is refused, as MemOS would ignore it. ``k`` is then sent as
+    ``memory_limit_number``, which MemOS takes as the budget of all the views together, and
+    the ``k`` most relevant Documents of every view are returned, merged as above.
+
     A bad option (a field of the wrong type, a ``k`` outside 1-25) is a ``MemOSInputError``
     that names it, raised when the retriever is built, or for a per-call option before any
     request. A pickled retriever leaves out the API key (and the clients made with it):
@@ -201,6 +95,8 @@ class MemOSRetriever(BaseRetriever):
         >>> retriever = MemOSRetriever(user_id="memos_user_123", k=5)
         >>> docs = retriever.invoke("Where should we travel?")  # 5 facts and preferences
         >>> docs[0].metadata["kind"], docs[0].page_content
+        >>> views = ["detail_factual", "preference", "profile", "event"]
+        >>> retriever.invoke("Plan our weekend", include_memory_view=views)
     """
 
     client: MemOSClient | None = Field(default=None, exclude=True)
@@ -223,6 +119,7 @@ class MemOSRetriever(BaseRetriever):
     include_skill: StrictBool = False
     skill_limit_number: int | None = None
     knowledgebase_ids: list[str] | None = None
+    include_memory_view: list[MemoryView] | None = None
     relativity: float | None = None
 
     _built_sync: MemOSClient | None = PrivateAttr(default=None)
@@ -233,6 +130,19 @@ class MemOSRetriever(BaseRetriever):
     def _valid_limit(cls, value: object, info: ValidationInfo) -> object:
         # The same check, and message, as a per-call option gets.
         return _check_limit(info.field_name or "k", value)
+
+    @field_validator("include_memory_view", mode="before")
+    @classmethod
+    def _valid_views(cls, value: object) -> object:
+        return check_views("include_memory_view", value)
+
+    @model_validator(mode="after")
+    def _views_replace_per_kind(self) -> MemOSRetriever:
+        # The request's own refusal, when the retriever is built rather than at its first call.
+        if self.include_memory_view is not None:
+            chosen = {name: getattr(self, name) for name in _PER_KIND}
+            view_scope(self.include_memory_view, **_chosen(chosen, self.model_fields_set))
+        return self
 
     @field_validator("relativity", mode="before")
     @classmethod
@@ -307,6 +217,12 @@ class MemOSRetriever(BaseRetriever):
                 "MemOSRetriever needs a user_id: set it on the retriever, pass it per call, "
                 "or put it in the run's config as configurable.user_id"
             )
+        if options["include_memory_view"] is not None:
+            # The views replace the per-kind options: the defaults are not sent; one set on
+            # purpose is, and the request refuses it before any I/O.
+            chosen = _chosen(options, self.model_fields_set | set(overrides))
+            options = {**options, **{name: chosen.get(name) for name in _PER_KIND}}
+            return {"query": query, "user_id": user_id, "memory_limit_number": k, **options}
         for include, limit in _OTHER_KINDS:
             # Preferences come unless refused; tool memories and skills only when asked for.
             wanted = options[include] is True or (
@@ -365,6 +281,11 @@ class MemOSRetriever(BaseRetriever):
     ) -> list[Document]:
         k = kwargs.get("k", self.k)
         return to_documents(await self.asearch(query, **kwargs), k)
+
+
+def _chosen(options: dict[str, Any], chosen: set[str]) -> dict[str, Any]:
+    """The per-kind options set on purpose (on the retriever or in the call), not by default."""
+    return {name: options[name] for name in _PER_KIND if name in chosen}
 
 
 def _check_limit(name: str, value: object) -> int | None:

@@ -71,7 +71,10 @@ class MemorySettings:
         builder: Renders the recalled memories (default: the documented memory block).
         search_options: Extra ``search_memory`` arguments (``memory_limit_number``,
             ``filter``, ...); not ``query``, ``user_id``, ``conversation_id`` nor ``timeout``,
-            which are the fields above.
+            which are the fields above. The memory views to recall are
+            ``include_memory_view`` (e.g. ``["detail_factual", "preference", "profile",
+            "event"]``; ``memory_limit_number`` is then their shared budget): the prompt shows
+            each view recalled in its own section, and the search tool names them.
         timeout: Seconds a turn's memory search may take (default 2); a later answer is not
             used. The search is one attempt, without the client's retries.
         fail_open: On a memory failure or timeout, log a warning and answer without memories
@@ -100,6 +103,9 @@ class MemorySettings:
 
     Example:
         >>> settings = MemorySettings(client=MemOSClient(), timeout=1.0, prompt_mode="memories")
+        >>> with_views = dataclasses.replace(
+        ...     settings, search_options={"include_memory_view": ["profile", "event"]}
+        ... )
         >>> middleware = MemOSMiddleware(settings=settings)
         >>> tools = create_memory_tools(
         ...     settings=dataclasses.replace(settings, user_id="memos_user_123")

@@ -38,6 +38,23 @@ class _AddArgs(BaseModel):
     )
 
 
+# How the search tool's description names what each memory view holds.
+_VIEW_WORDS = {
+    "detail_factual": "facts",
+    "preference": "preferences",
+    "profile": "profile",
+    "event": "events",
+    "skill": "skills",
+    "tool_memory": "tool experience",
+}
+
+
+def _recalled(search_options: dict[str, Any]) -> str:
+    """What the search tool recalls, for its description: the views named, else the defaults."""
+    views = search_options.get("include_memory_view") or ["detail_factual", "preference"]
+    return ", ".join(_VIEW_WORDS[view] for view in views)
+
+
 TOOL_CONVERSATION_ID = "memory-tool"
 """Where ``add_memory`` files what it stores when the settings name no conversation."""
 
@@ -53,7 +70,8 @@ def create_memory_tools(settings: MemorySettings | None = None, **options: Any) 
             the model cannot change; required), ``conversation_id`` (where ``add_memory`` files
             what it stores; default ``"memory-tool"``), ``builder`` (renders what
             ``search_memory`` returns to the model; default: the memory block with a
-            1,500-token budget) and ``search_options``.
+            1,500-token budget) and ``search_options`` (``include_memory_view`` names the
+            views ``search_memory`` recalls, and its description names them to the model).
         **options: Fields of :class:`~langchain_memos.settings.MemorySettings` by keyword, over
             ``settings`` (``create_memory_tools(client=client, user_id="u1")``).
 
@@ -129,8 +147,8 @@ def create_memory_tools(settings: MemorySettings | None = None, **options: Any) 
             func=search,
             coroutine=asearch,
             name=SEARCH_MEMORY_TOOL,
-            description="Recall what you know about the user (facts, preferences) relevant to "
-            "a query. Use it before answering questions that depend on the user.",
+            description=f"Recall what you know about the user ({_recalled(search_options)}) "
+            "relevant to a query. Use it before answering questions that depend on the user.",
             args_schema=_SearchArgs,
             handle_tool_error=True,
         ),

@@ -3,8 +3,9 @@
 The engine runs in the process (no socket, no cassette) and ranks every kind of memory with a
 relativity, so these runs take the retriever's merge-by-relativity path; the cassette runs in
 ``test_retriever_cassettes.py`` take the other one (the documented preferences carry none).
-The retriever suite runs twice: with the retriever's defaults (preferences included, the
-engine's 0.45 relativity threshold) and with ``include_preference=False``.
+The retriever suite runs three times: with the retriever's defaults (preferences included, the
+engine's 0.45 relativity threshold), with ``include_preference=False``, and with every memory
+view named (``include_memory_view``).
 """
 
 from __future__ import annotations
@@ -78,6 +79,21 @@ class TestRetrieverDefaults(_EmbeddedRetrieverSuite):
 
 class TestRetrieverFactsOnly(_EmbeddedRetrieverSuite):
     fields: ClassVar[dict[str, Any]] = {"include_preference": False}
+
+
+class TestRetrieverEveryView(_EmbeddedRetrieverSuite):
+    """Every memory view named: k is then the number of Documents of all of them."""
+
+    fields: ClassVar[dict[str, Any]] = {
+        "include_memory_view": [
+            "detail_factual",
+            "preference",
+            "profile",
+            "event",
+            "skill",
+            "tool_memory",
+        ]
+    }
 
 
 class _EmbeddedToolSuite(ToolsIntegrationTests):

@@ -129,3 +129,25 @@ def test_deep_agent_example_reads_thread_ones_file_in_thread_two() -> None:
     assert "- I drink oolong tea and travel with my two kids." in second.split("In MemOS", 1)[0]
     assert "In MemOS, /memories/preferences.md:\n# About the user\n- I drink oolong tea" in second
     assert "MemOSStore search for 'tea': ['/preferences.md']" in second
+
+
+def test_profile_agent_example_gives_the_model_profile_preferences_and_events() -> None:
+    done = run_example("profile_agent.py")
+    assert done.returncode == 0, done.stderr
+    assert "using the embedded MemOS engine" in done.stdout
+    assert f"answering with the {STAND_IN}" in done.stdout
+    documents = done.stdout.split("as Documents of every view:", 1)[1].split("[weekend]", 1)[0]
+    assert "  [profile] Family.Daughter: Mia, 7 years old" in documents
+    assert "  [preference] The user prefers short day trips with a packing list." in documents
+    assert "  [event] Last Saturday I took my daughter Mia hiking in Sintra" in documents
+    answer = done.stdout.split("[weekend]", 1)[1].split("agent:", 1)[1].splitlines()[0]
+    assert "1 preference(s), plus 2 profile field(s) and 1 event(s)." in answer
+    block = done.stdout.split("The memory block the model received for the question:", 1)[1]
+    assert "] Family.Daughter: Mia, 7 years old\n" in block
+    assert "] Basic Info.City: Lisbon\n" in block
+    assert "] [Explicit Preference] The user prefers short day trips with a packing list." in block
+    assert (
+        "    -[2025-11-04 20:15] [When: 2025-11-04 20:15, Last Saturday] Last Saturday I took "
+        "my daughter Mia hiking in Sintra" in block
+    )
+    assert STAND_IN not in block
