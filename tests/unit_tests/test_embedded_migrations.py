@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from langchain_memos import MemOSClient
 from langchain_memos.embedded import EmbeddedEngine
 from langchain_memos.embedded._migrations import with_characters
+from langchain_memos.embedded._store import INDEX_VERSION
 from langchain_memos.embedded._text import _IS_CJK, _TOKEN, index_text
 
 
@@ -67,5 +68,35 @@ def test_a_database_of_index_format_2_finds_chinese_by_single_characters(tmp_pat
     assert [m.memory_value for m in found.memory_detail_list][:1] == [
         "[user观点] 这次住在西湖边上的民宿。"
     ]
-    assert engine.store.query("PRAGMA user_version")[0][0] == 3
+    assert engine.store.query("PRAGMA user_version")[0][0] == INDEX_VERSION
+    engine.close()
+
+
+def test_a_database_of_index_format_3_gets_its_memories_counted(tmp_path: Path) -> None:
+    path = str(tmp_path / "memos.db")
+    engine = EmbeddedEngine(path)
+    client = MemOSClient(embedded=engine)
+    said = {
+        "u1": ["I went pottery with Pixette.", "Pixette and I had ramen after pottery."],
+        "u2": ["My sister lives in Lisbon.", "Lisbon was sunny.", "I like pottery too."],
+    }
+    for user, texts in said.items():
+        client.add_message(
+            [{"role": "user", "content": text} for text in texts],
+            user_id=user,
+            conversation_id=f"c-{user}",
+            async_mode=False,
+        )
+    before = {u: client.search_memory("pottery Pixette", user_id=u) for u in said}
+    engine.close()
+    with sqlite3.connect(path) as db:  # as format 3 left it: nothing counted
+        db.execute("DROP TABLE scope_counts")
+        db.execute("PRAGMA user_version = 3")
+    db.close()
+
+    engine = EmbeddedEngine(path)
+    client = MemOSClient(embedded=engine)
+    after = {u: client.search_memory("pottery Pixette", user_id=u) for u in said}
+    assert after == before
+    assert engine.store.query("PRAGMA user_version")[0][0] == INDEX_VERSION
     engine.close()
