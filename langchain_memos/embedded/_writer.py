@@ -26,7 +26,6 @@ from langchain_memos.embedded._text import (
 from langchain_memos.embedded._vectors import VectorIndex
 from langchain_memos.types import parse_timestamp
 
-
 _last_ms = 0
 _sequence = 0
 _id_lock = threading.Lock()
