@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
+from itertools import pairwise
 from pathlib import Path
 
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from langchain_memos import MemOSClient
@@ -36,6 +37,14 @@ def format_2_index(text: str) -> str:
 )
 def test_an_old_index_column_becomes_what_this_engine_writes(pieces: list[str]) -> None:
     text = "".join(pieces)
+    # Format 2 wrote "国庆住。住国庆" and "国庆住国庆" alike (国庆 庆住 住国 国庆): where two runs
+    # only punctuation apart chain, no migration can tell them apart.
+    runs = _TOKEN.findall(text.lower())
+    assume(
+        not any(
+            len(a) > 1 < len(b) and _IS_CJK.match(a) and a[-1] == b[0] for a, b in pairwise(runs)
+        )
+    )
     assert with_characters(format_2_index(text)) == index_text(text)
 
 
