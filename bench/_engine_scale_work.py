@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import json
 import random
 import resource
 import sqlite3
@@ -17,6 +18,11 @@ from _conversations import Vocabulary, conversation, question
 
 from langchain_memos import MemOSClient
 from langchain_memos.embedded import EmbeddedEngine
+from langchain_memos.embedded._text import fts_query, index_text, query_terms
+from langchain_memos.embedded._writer import memory_text
+
+# The floor: SQLite FTS5 alone over the same memory texts, one column, the engine's tokenizer.
+FLOOR_SQL = "SELECT rowid, text FROM raw WHERE raw MATCH ? ORDER BY bm25(raw) LIMIT 25"
 
 
 def owner(layout: str, users: int, k: int) -> str:
@@ -122,6 +128,29 @@ def build(db: Path, layout: str, target: int, users: int, seed: int) -> dict[str
     }
 
 
+def floor_index(db: Path) -> sqlite3.Connection:
+    """A plain FTS5 table of every memory's text (as the engine tokenises it), in a database
+    beside the engine's, brought up to date with the memories added since the last size."""
+    connection = sqlite3.connect(db.with_name(db.stem + "-floor.db"), isolation_level=None)
+    connection.execute(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS raw USING fts5 "
+        "(text, tokenize = 'porter unicode61 remove_diacritics 2')"
+    )
+    done = connection.execute("SELECT coalesce(max(rowid), 0) FROM raw").fetchone()[0]
+    source = sqlite3.connect(db)
+    try:
+        rows = source.execute("SELECT seq, body FROM memories WHERE seq > ? ORDER BY seq", (done,))
+        connection.execute("BEGIN")
+        connection.executemany(
+            "INSERT INTO raw (rowid, text) VALUES (?, ?)",
+            ((seq, index_text(memory_text(json.loads(body)))) for seq, body in rows),
+        )
+        connection.execute("COMMIT")
+    finally:
+        source.close()
+    return connection
+
+
 def search(
     db: Path, layout: str, users: int, seed: int, queries: int, warmup: int
 ) -> dict[str, Any]:
@@ -134,10 +163,12 @@ def search(
     asks = [
         (owner(layout, users, k), question(vocabulary, seed, k, i)) for i, k in enumerate(picks)
     ]
+    raw = floor_index(db)
     engine = EmbeddedEngine(str(db))
     client = MemOSClient(embedded=engine, max_retries=0)
     clock = time.perf_counter_ns
     samples: list[int] = []
+    floor: list[int] = []
     facts: list[int] = []
     preferences: list[int] = []
     try:
@@ -146,21 +177,28 @@ def search(
         first_ms = (clock() - first) / 1e6
         for user, query in asks[1:warmup]:
             client.search_memory(query, user_id=user)
+            raw.execute(FLOOR_SQL, (fts_query(query_terms(query)),)).fetchall()
         gc.collect()
         for user, query in asks[warmup:]:
             begin = clock()
             found = client.search_memory(query, user_id=user)
             samples.append(clock() - begin)
+            # Side by side: the same question, straight to FTS5 (whatever the user).
+            begin = clock()
+            raw.execute(FLOOR_SQL, (fts_query(query_terms(query)),)).fetchall()
+            floor.append(clock() - begin)
             facts.append(len(found.memory_detail_list))
             preferences.append(len(found.preference_detail_list))
     finally:
         client.close()
         engine.close()
+        raw.close()
     return {
         "queries": queries,
         "warmup": warmup,
         "first_search_ms": round(first_ms, 3),
         "latency": latency_ms(samples),
+        "floor_latency": latency_ms(floor),
         "mean_facts_returned": round(statistics.fmean(facts), 2),
         "share_with_a_fact": round(sum(1 for f in facts if f) / len(facts), 3),
         "mean_preferences_returned": round(statistics.fmean(preferences), 2),

@@ -16,6 +16,7 @@ def plot_svg(rows: list[dict[str, Any]], users: int, targets: dict[int, float]) 
     left, right, top, bottom = 78, 250, 40, 62
     sizes = sorted({row["n"] for row in rows})
     values = [row["search"]["latency"][key] for row in rows for key in ("p50_ms", "p95_ms")]
+    values += [row["search"]["floor_latency"]["p50_ms"] for row in rows]
     y_low = min([1.0, *values]) / 1.3
     y_high = max([*targets.values(), *values]) * 1.6
     x_low, x_high = min(sizes) / 1.8, max(sizes) * 1.8
@@ -99,6 +100,22 @@ def plot_svg(rows: list[dict[str, Any]], users: int, targets: dict[int, float]) 
             )
             out.append(f'<text x="{lx + 36}" y="{legend_y + 4}">{label}</text>')
             legend_y += 22
+    floor = sorted((r for r in rows if r["layout"] == "one_user"), key=lambda r: r["n"])
+    if floor:
+        points = " ".join(
+            f"{x(r['n']):.1f},{y(r['search']['floor_latency']['p50_ms']):.1f}" for r in floor
+        )
+        out.append(
+            f'<polyline points="{points}" fill="none" stroke="#777" stroke-width="2" '
+            'stroke-dasharray="2 3"/>'
+        )
+        lx = width - right + 14
+        out.append(
+            f'<line x1="{lx}" x2="{lx + 30}" y1="{legend_y}" y2="{legend_y}" stroke="#777" '
+            'stroke-width="2" stroke-dasharray="2 3"/>'
+        )
+        out.append(f'<text x="{lx + 36}" y="{legend_y + 4}">raw FTS5 query, p50</text>')
+        legend_y += 22
     lx = width - right + 14
     out.append(
         f'<line x1="{lx}" x2="{lx + 30}" y1="{legend_y}" y2="{legend_y}" stroke="#c0392b" '

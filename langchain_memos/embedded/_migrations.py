@@ -1,6 +1,8 @@
 """Bringing a database of an older index format up to this one, in place, on open.
 
 - Format 1 had no index of the memories' info fields: it is built from the stored info.
+- Formats 1 to 3 counted each owner's memories on every search: format 4 keeps the counts
+  (``scope_counts``), which are counted once from the index.
 - Formats 1 and 2 indexed a run of Chinese characters as its bigrams only; format 3 also indexes
   the run's content characters after its bigrams (see :func:`_text.terms`). The characters are
   recovered from the stored bigrams, which chain ("国庆", "庆旅", "旅游" is the run "国庆旅游").
@@ -11,9 +13,10 @@ from __future__ import annotations
 import sqlite3
 
 from langchain_memos.embedded import _info_index as info_index
+from langchain_memos.embedded import _scope_counts as scope_counts
 from langchain_memos.embedded._text import STOP_CHARACTERS, has_cjk
 
-UPGRADABLE = frozenset({1, 2})
+UPGRADABLE = frozenset({1, 2, 3})
 _TEXT_COLUMNS = ("body", "spk", "ctx1", "ctx2", "date", "tmp")
 
 
@@ -21,6 +24,9 @@ def upgrade(db: sqlite3.Connection, version: int) -> None:
     """Upgrade the tables of a database of index format ``version`` (in ``UPGRADABLE``)."""
     if version == 1:
         info_index.migrate(db)
+    scope_counts.migrate(db)
+    if version == 3:
+        return
     rows = db.execute(f"SELECT rowid, {', '.join(_TEXT_COLUMNS)} FROM memories_fts").fetchall()
     assignments = ", ".join(f"{column} = ?" for column in _TEXT_COLUMNS)
     db.executemany(

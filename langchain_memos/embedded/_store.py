@@ -15,6 +15,7 @@ from langchain_memos._exceptions import ConfigurationError
 from langchain_memos._sqlite import immediate_transaction
 from langchain_memos.embedded import _info_index as info_index
 from langchain_memos.embedded import _migrations as migrations
+from langchain_memos.embedded import _scope_counts as scope_counts
 from langchain_memos.embedded._database import APPLICATION_ID, check_database
 from langchain_memos.embedded._text import fts_query, index_text
 
@@ -22,7 +23,7 @@ from langchain_memos.embedded._text import fts_query, index_text
 ID_LIST = "(SELECT value FROM json_each(?))"
 # Bumped whenever what is indexed changes, so that an older database is upgraded on open (see
 # _migrations.py) or, when it cannot be, fails clearly.
-INDEX_VERSION = 3
+INDEX_VERSION = 4
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -161,7 +162,7 @@ class Store:
         if self.path != ":memory:":
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
-        self._db.executescript(SCHEMA + info_index.SCHEMA)
+        self._db.executescript(SCHEMA + info_index.SCHEMA + scope_counts.SCHEMA)
         self._db.execute(f"PRAGMA user_version = {INDEX_VERSION}")
         self._db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
@@ -223,6 +224,7 @@ class Store:
         # The owner's token counts the owner's memories (for idf); the owner-and-kind token lets a
         # search match a single scope phrase.
         scope += [owner_kind(token, kind) for token in scope]
+        scope_counts.added(db, " ".join(scope))
         db.execute(
             "INSERT INTO memories_fts (rowid, scope, body, spk, ctx1, ctx2, date, tmp) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -273,6 +275,7 @@ class Store:
             return 0  # an empty id list
         rows = db.execute(f"SELECT seq FROM memories m WHERE {where}", params).fetchall()
         seqs = [(row["seq"],) for row in rows]
+        scope_counts.removed(db, seqs)
         db.executemany("DELETE FROM memories_fts WHERE rowid = ?", seqs)
         db.executemany("DELETE FROM vectors WHERE seq = ?", seqs)
         info_index.forget_info(db, seqs)
@@ -287,20 +290,34 @@ class Store:
         """How many memories ``owners`` have, and how many of them contain each word (given as
         its name and the terms any of which says it).
 
-        Counted by the index itself, so a word matches as it does in a search (stemmed).
+        The memories are counted on write (see _scope_counts.py); the words by the index itself,
+        so that a word matches as it does in a search (stemmed). An owner holding every memory of
+        the store has its words counted without reading its scope (the same numbers, faster).
         """
         scope = f"scope : ({fts_query(owners)})"
         count = "(SELECT count(*) FROM memories_fts WHERE memories_fts MATCH ?)"
-        # One statement, so one snapshot: counted in two, a write landing between them could
-        # make a word more frequent than the whole store, and its weight negative.
-        row = self.query(
-            f"SELECT {', '.join([count] * (1 + len(words)))}",
-            [
-                scope,
-                *(f"{scope} AND {TEXT_COLUMNS} : ({fts_query(list(t))})" for t in words.values()),
-            ],
-        )[0]
-        return int(row[0]), {word: int(row[i + 1]) for i, word in enumerate(words)}
+        with self._lock:
+            # One read transaction, so one snapshot: counted in two, a write landing between
+            # them could make a word more frequent than the whole store, and its weight negative.
+            outer = self._db.in_transaction
+            if not outer:
+                self._db.execute("BEGIN")
+            try:
+                if len(owners) == 1:
+                    total = scope_counts.count(self._db, owners[0])
+                    if total == scope_counts.count(self._db, scope_counts.STORE):
+                        scope = ""
+                else:  # a memory can be in two of them: counted once
+                    total = int(self._db.execute(f"SELECT {count}", [scope]).fetchone()[0])
+                within = f"{scope} AND " if scope else ""
+                row = self._db.execute(
+                    f"SELECT {', '.join([count] * len(words))}" if words else "SELECT 0",
+                    [f"{within}{TEXT_COLUMNS} : ({fts_query(list(t))})" for t in words.values()],
+                ).fetchone()
+            finally:
+                if not outer:
+                    self._db.execute("COMMIT")
+        return total, {word: int(row[i]) for i, word in enumerate(words)}
 
     def by_seq(self, seqs: list[int], where: str, params: list[Any]) -> list[Candidate]:
         """These memories, in this order, if they pass the filter ``where``."""

@@ -4,7 +4,10 @@ rewritten. Every way of making or changing a memory goes through :class:`Writer`
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
+import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -23,9 +26,32 @@ from langchain_memos.embedded._text import (
 from langchain_memos.embedded._vectors import VectorIndex
 from langchain_memos.types import parse_timestamp
 
+_last_ms = 0
+_sequence = 0
+_id_lock = threading.Lock()
+
 
 def new_id() -> str:
-    return str(uuid.uuid4())
+    """A fresh memory id: a UUID of version 7 (RFC 9562), time-ordered and unique.
+
+    Ids made one after another sort in that order (a 48-bit millisecond clock, then a 12-bit
+    counter within the millisecond, then 62 random bits), so the database's unique index on ids
+    takes each new one at its end. Random (version 4) ids land all over the index: at a million
+    memories that made adding 2x slower than at ten thousand.
+    """
+    global _last_ms, _sequence
+    with _id_lock:
+        now = time.time_ns() // 1_000_000
+        if now > _last_ms:
+            _last_ms, _sequence = now, secrets.randbelow(1 << 10)
+        else:  # the same millisecond (or the clock went back): count on from the last id
+            _sequence += 1
+            if _sequence >> 12:
+                _last_ms, _sequence = _last_ms + 1, 0
+        ms, sequence = _last_ms, _sequence
+    value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | sequence << 64
+    value |= 0b10 << 62 | secrets.randbits(62)
+    return str(uuid.UUID(int=value))
 
 
 def memory_text(memory: Mapping[str, Any]) -> str:

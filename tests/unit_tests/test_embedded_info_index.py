@@ -9,6 +9,7 @@ import pytest
 
 from langchain_memos import ConfigurationError, MemOSClient
 from langchain_memos.embedded import EmbeddedEngine
+from langchain_memos.embedded._store import INDEX_VERSION
 
 
 def add(client: MemOSClient, text: str, info: dict[str, object]) -> None:
@@ -62,7 +63,7 @@ def test_a_database_of_index_format_1_gains_the_index_when_opened(tmp_path: Path
     engine = EmbeddedEngine(path)
     client = MemOSClient(embedded=engine)
     assert found(client, scene="trip") == ["[user viewpoint] Booked the hotel in Guangzhou"]
-    assert engine.store.query("PRAGMA user_version")[0][0] == 3
+    assert engine.store.query("PRAGMA user_version")[0][0] == INDEX_VERSION
     engine.close()
 
 

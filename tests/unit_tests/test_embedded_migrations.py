@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from itertools import pairwise
 from pathlib import Path
 
 from hypothesis import given
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 from langchain_memos import MemOSClient
 from langchain_memos.embedded import EmbeddedEngine
 from langchain_memos.embedded._migrations import with_characters
+from langchain_memos.embedded._store import INDEX_VERSION
 from langchain_memos.embedded._text import _IS_CJK, _TOKEN, index_text
 
 
@@ -37,10 +39,16 @@ def test_an_old_index_column_gains_the_terms_this_engine_writes(pieces: list[str
     text = "".join(pieces)
     upgraded, written = with_characters(format_2_index(text)).split(), index_text(text).split()
     # The same terms, and the multi-character terms (words, bigrams) in the same order, so that
-    # phrases match as before; two runs whose bigrams happen to chain ("国庆住" then "住国庆")
-    # cannot be told apart in the old column, so a character may be placed (or counted) once.
+    # phrases match as before.
     assert set(upgraded) == set(written)
     assert [t for t in upgraded if len(t) > 1] == [t for t in written if len(t) > 1]
+    # Format 2 wrote "国庆住。住国庆" and "国庆住国庆" alike (国庆 庆住 住国 国庆): where two runs
+    # only punctuation apart chain, a character may be placed (or counted) once; else exactly.
+    runs = _TOKEN.findall(text.lower())
+    if not any(
+        len(a) > 1 < len(b) and _IS_CJK.match(a) and a[-1] == b[0] for a, b in pairwise(runs)
+    ):
+        assert upgraded == written
 
 
 def test_a_database_of_index_format_2_finds_chinese_by_single_characters(tmp_path: Path) -> None:
@@ -72,5 +80,35 @@ def test_a_database_of_index_format_2_finds_chinese_by_single_characters(tmp_pat
     assert [m.memory_value for m in found.memory_detail_list][:1] == [
         "[user观点] 这次住在西湖边上的民宿。"
     ]
-    assert engine.store.query("PRAGMA user_version")[0][0] == 3
+    assert engine.store.query("PRAGMA user_version")[0][0] == INDEX_VERSION
+    engine.close()
+
+
+def test_a_database_of_index_format_3_gets_its_memories_counted(tmp_path: Path) -> None:
+    path = str(tmp_path / "memos.db")
+    engine = EmbeddedEngine(path)
+    client = MemOSClient(embedded=engine)
+    said = {
+        "u1": ["I went pottery with Pixette.", "Pixette and I had ramen after pottery."],
+        "u2": ["My sister lives in Lisbon.", "Lisbon was sunny.", "I like pottery too."],
+    }
+    for user, texts in said.items():
+        client.add_message(
+            [{"role": "user", "content": text} for text in texts],
+            user_id=user,
+            conversation_id=f"c-{user}",
+            async_mode=False,
+        )
+    before = {u: client.search_memory("pottery Pixette", user_id=u) for u in said}
+    engine.close()
+    with sqlite3.connect(path) as db:  # as format 3 left it: nothing counted
+        db.execute("DROP TABLE scope_counts")
+        db.execute("PRAGMA user_version = 3")
+    db.close()
+
+    engine = EmbeddedEngine(path)
+    client = MemOSClient(embedded=engine)
+    after = {u: client.search_memory("pottery Pixette", user_id=u) for u in said}
+    assert after == before
+    assert engine.store.query("PRAGMA user_version")[0][0] == INDEX_VERSION
     engine.close()

@@ -1,0 +1,25 @@
+"""Memory ids of the embedded engine: valid UUIDs, in the order the memories were made."""
+
+from __future__ import annotations
+
+import uuid
+
+from langchain_memos import MemOSClient
+from langchain_memos.embedded import EmbeddedEngine
+
+
+def test_memory_ids_are_uuids_that_sort_in_the_order_memories_were_added() -> None:
+    engine = EmbeddedEngine(":memory:")
+    client = MemOSClient(embedded=engine)
+    for k in range(30):
+        client.add_message(
+            [{"role": "user", "content": f"Note number {k} is about pottery."}],
+            user_id="u1",
+            conversation_id=f"c{k}",
+            async_mode=False,
+        )
+    ids = [row["id"] for row in engine.store.query("SELECT id FROM memories ORDER BY seq")]
+    engine.close()
+    assert len(ids) == len(set(ids)) >= 30
+    assert all(uuid.UUID(i).version == 7 and str(uuid.UUID(i)) == i for i in ids)
+    assert ids == sorted(ids)
