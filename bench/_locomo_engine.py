@@ -20,6 +20,7 @@ from _locomo_data import (
     Turn,
     pack,
 )
+from langchain_core.embeddings import Embeddings
 
 from langchain_memos import MemOSClient
 from langchain_memos.embedded import EmbeddedEngine
@@ -48,6 +49,9 @@ class EngineRun:
     search_ns: list[int] = field(default_factory=list)
     top25_mismatches: int = 0
     recalled_per_search: list[int] = field(default_factory=list)
+    # Memories returned at the default relativity for a question asked of another conversation's
+    # user (whose memories do not answer it): what the 0.45 threshold lets through.
+    unrelated_returned: list[int] = field(default_factory=list)
     turns_without_a_fact: int = 0
     facts_carrying_their_previous_turn: int = 0
 
@@ -182,9 +186,18 @@ def shown(
     return (*own, *extra)
 
 
-def run_engine(data: DataSet, db_path: str, budget: int) -> EngineRun:
+def run_engine(
+    data: DataSet,
+    db_path: str,
+    budget: int,
+    embeddings: Embeddings | None = None,
+    crosscheck: bool = False,
+) -> EngineRun:
+    """Fast mode (no LLM); lexical, or with ``embeddings`` fused with vector similarity.
+    ``crosscheck``: also ask each question of the next conversation's user, at the default
+    relativity, and count what comes back."""
     run = EngineRun()
-    engine = EmbeddedEngine(db_path, chat_model=None, embeddings=None)  # fast mode, lexical
+    engine = EmbeddedEngine(db_path, chat_model=None, embeddings=embeddings)
     try:
         with MemOSClient(embedded=engine) as client:
             mappings: dict[str, dict[str, tuple[str, ...]]] = {}
@@ -213,6 +226,14 @@ def run_engine(data: DataSet, db_path: str, budget: int) -> EngineRun:
                 run.search_ns.append(clock() - started)
                 recalled = result.memory_detail_list
                 run.recalled_per_search.append(len(recalled))
+                if crosscheck:
+                    other = data.conversations[
+                        (data.conversations.index(conversation) + 1) % len(data.conversations)
+                    ]
+                    stranger = client.search_memory(
+                        question.text, user_id=user_id_of(other), include_preference=False
+                    )
+                    run.unrelated_returned.append(len(stranger.memory_detail_list))
                 for memory in recalled:
                     if memory.id not in mapping:
                         raise SystemExit(f"search returned an unknown memory {memory.id}")

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 
+from langchain_core.embeddings import Embeddings
+
 from langchain_memos import MemOSClient
 from langchain_memos.embedded import EmbeddedEngine
 from langchain_memos.embedded.engine import DEFAULT_RELATIVITY
@@ -116,11 +118,12 @@ def score(results: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def run(path: Path = SET_FILE) -> dict[str, Any]:
-    """Scores per split (tuning, report), on a fresh in-memory engine."""
+def run(path: Path = SET_FILE, embeddings: Embeddings | None = None) -> dict[str, Any]:
+    """Scores per split (tuning, report), on a fresh in-memory engine (with ``embeddings``,
+    lexical and vector similarity fused)."""
     data = json.loads(path.read_text(encoding="utf-8"))
     by_split: dict[str, list[dict[str, Any]]] = {}
-    with MemOSClient(embedded=EmbeddedEngine(":memory:")) as client:
+    with MemOSClient(embedded=EmbeddedEngine(":memory:", embeddings=embeddings)) as client:
         for user_id, user in data["users"].items():
             by_split.setdefault(user["split"], []).extend(run_user(client, user_id, user))
     splits = {name: score(results) for name, results in by_split.items()}
@@ -133,11 +136,11 @@ def run(path: Path = SET_FILE) -> dict[str, Any]:
     return {"definitions": DEFINITIONS, "splits": splits, "missed_at_5": misses}
 
 
-def print_table(report: dict[str, Any]) -> None:
+def print_table(report: dict[str, Any], mode: str = "") -> None:
     columns = [*(f"recall@{k}" for k in KS), "recall_at_default_threshold"]
     columns += ["no_shared_bigram_recall@5", "unrelated_returned", "distractor_first"]
     names = ["R@1", "R@3", "R@5", "R@dflt", "R@5 nobigram", "unrelated", "distr.1st"]
-    print("\nChinese recall set (bench/data/zh_recall.json, ours)")
+    print(f"\nChinese recall set (bench/data/zh_recall.json, ours) {mode}".rstrip())
     print(f"{'split':<10}{'q':>4}" + "".join(f"{n:>14}" for n in names))
     for split, row in report["splits"].items():
         cells = "".join(f"{row[c]:>14}" for c in columns)

@@ -24,6 +24,11 @@ Beside LoCoMo it scores our own Chinese recall set (``bench/data/zh_recall.json`
 ``_zh_recall.py``): short questions that mostly share no character bigram with what they should
 find, recall@k on its tuning and its report half.
 
+With ``--semantic`` (``langchain-memos[semantic]`` installed) it runs the engine a second time
+with ``E5Embeddings`` fused in, side by side: both splits, the Chinese set, how many memories pass
+the default relativity for a question asked of another conversation's user, the latency of an add
+and a search, and resident memory after each run.
+
 Run it with ``.venv/bin/python bench/locomo_recall.py`` (``--help`` for the knobs). It exits
 with status 2 when the data set is missing. The figures go to
 ``bench/results/locomo_recall.json``: aggregates, ids and categories only, never text from the
@@ -73,6 +78,8 @@ SYSTEMS = {
     "engine_internal_200": "engine ranking, 200 candidates (not via API)",
     "bm25_turns_25": "BM25 over single turns, <=25 items",
     "bm25_windows_25": "BM25 over 3-turn windows, <=25 items",
+    "semantic": "engine + e5 vectors (--semantic), <=25 facts",
+    "semantic_internal_200": "engine + e5 vectors, 200 candidates",
 }
 
 
@@ -90,6 +97,8 @@ def print_table(report: dict[str, Any]) -> None:
         print(f"\n{split} split {', '.join(ids)}".rstrip())
         print(f"{'system':<55}{'recall':>7}{head}{'tokens':>8}{'items':>7}{'saving':>8}")
         for name, label in SYSTEMS.items():
+            if name not in report["systems"]:
+                continue
             row = report["systems"][name]
             row = row if split == "all" else row["splits"][split]
             cats = "".join(f"{row['per_category'][c]['recall'] or 0:>7.3f}" for c in columns)
@@ -118,6 +127,23 @@ def print_table(report: dict[str, Any]) -> None:
             f"alone {pair['baseline_only']} (exact McNemar p = {pair['mcnemar_exact_p']:.2g})"
         )
     _zh_recall.print_table(report["zh_recall"])
+    if "semantic" in report:
+        semantic = report["semantic"]
+        _zh_recall.print_table(report["zh_recall_semantic"], "with e5 vectors")
+        for mode in ("lexical", "semantic"):
+            cost = semantic[mode]
+            print(
+                f"{mode}: add_message {cost['add_message_mean_ms']:.1f} ms a call "
+                f"({cost['per_message_ms']:.2f} ms a message); search p50 "
+                f"{cost['search_p50_ms']:.1f} ms, p95 {cost['search_p95_ms']:.1f} ms; asked of "
+                f"another user, {cost['unrelated_returned_mean']:.2f} memories pass 0.45 "
+                f"(none for {cost['unrelated_questions_with_none']:.0%} of questions)"
+            )
+        print(
+            f"resident memory: {semantic['rss_mb_lexical']:.0f} MB after the lexical run, "
+            f"{semantic['rss_mb_semantic']:.0f} MB after the semantic one; fusion weight "
+            f"{semantic['fusion_weight']}, cosine range {semantic['cosine_range']}"
+        )
     target = report["target"]
     print(
         f"target recall >= {target['recall']}: {'met' if target['met'] else 'NOT met'} "
@@ -134,6 +160,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--db", default=None, help="engine database (default: a file in a temporary directory)"
     )
     parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the JSON")
+    parser.add_argument(
+        "--semantic",
+        action="store_true",
+        help="also run the engine with e5 vectors (langchain-memos[semantic]) side by side",
+    )
+    parser.add_argument("--fusion-weight", type=float, default=None, help="override e5's weight")
+    parser.add_argument(
+        "--cosine-range", type=float, nargs=2, default=None, help="override e5's cosine range"
+    )
     args = parser.parse_args(argv)
     if args.budget < 1:
         parser.error("the budget must be positive")
@@ -158,7 +193,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="locomo-recall-") as scratch:
         db_path = args.db or str(Path(scratch) / "memos.db")
-        run = run_engine(data, db_path, args.budget)
+        run = run_engine(data, db_path, args.budget, crosscheck=args.semantic)
+    semantic: dict[str, Any] = {}
+    if args.semantic:
+        import _semantic
+
+        semantic["rss_mb_lexical"] = _semantic.rss_mb()
+        model = _semantic.embeddings(args.fusion_weight, args.cosine_range)
+        with tempfile.TemporaryDirectory(prefix="locomo-recall-") as scratch:
+            vector_db = str(Path(scratch) / "memos.db")
+            vector_run = run_engine(data, vector_db, args.budget, model, crosscheck=True)
+        semantic["rss_mb_semantic"] = _semantic.rss_mb()
+        semantic |= {
+            "fusion_weight": model.fusion_weight,
+            "cosine_range": list(model.cosine_range),
+            "threads": model.threads,
+            "lexical": _semantic.costs(run),
+            "semantic": _semantic.costs(vector_run),
+        }
     systems_packed = {
         "engine": run.api,
         "bm25_turns": run_baseline(data, turn_units, args.budget, sys.maxsize),
@@ -167,9 +219,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "bm25_turns_25": run_baseline(data, turn_units, args.budget, CLOUD_LIMIT),
         "bm25_windows_25": run_baseline(data, window_units, args.budget, CLOUD_LIMIT),
     }
+    if semantic:
+        systems_packed["semantic"] = vector_run.api
+        systems_packed["semantic_internal_200"] = vector_run.headroom
     systems = {name: score(data, packed, whole_tokens) for name, packed in systems_packed.items()}
-    for name, label in SYSTEMS.items():
-        systems[name] = {"label": label, **systems[name]}
+    for name in systems:
+        systems[name] = {"label": SYSTEMS[name], **systems[name]}
     elapsed = time.perf_counter() - started
 
     search_ms = sorted(ns / 1e6 for ns in run.search_ns)
@@ -251,6 +306,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         },
     }
     report["zh_recall"] = _zh_recall.run()
+    if semantic:
+        report["semantic"] = semantic
+        report["zh_recall_semantic"] = _zh_recall.run(embeddings=model)
+        report["paired_semantic_vs_engine"] = paired(data, run.api, vector_run.api)
     return finish(report, args.out, print_table, elapsed)
 
 

@@ -36,7 +36,7 @@ if _typing.TYPE_CHECKING:
     from langchain_memos._selfhosted import SelfHostedOptions, SelfHostedTransport
     from langchain_memos.chat_message_histories import MemOSChatMessageHistory
     from langchain_memos.client import AsyncMemOSClient, MemOSClient
-    from langchain_memos.embedded import EmbeddedEngine
+    from langchain_memos.embedded import E5Embeddings, EmbeddedEngine
     from langchain_memos.filters import validate_filter
     from langchain_memos.graph import MemOSGraphMemory, create_memos_pre_model_hook
     from langchain_memos.middleware import MemOSMiddleware
@@ -54,6 +54,7 @@ __version__ = "0.1.0"
 # The names loaded on first use, and the module each comes from.
 _LAZY = {
     "AsyncMemOSClient": "client",
+    "E5Embeddings": "embedded",
     "EmbeddedEngine": "embedded",
     "MemOSChatMessageHistory": "chat_message_histories",
     "MemOSClient": "client",
@@ -88,6 +89,7 @@ __all__ = [
     "ClosedError",
     "ConfigurationError",
     "DeadlineExceededError",
+    "E5Embeddings",
     "EmbeddedEngine",
     "InternalServerError",
     "MemOSChatMessageHistory",

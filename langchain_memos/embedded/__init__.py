@@ -5,6 +5,7 @@ Use it through any client: ``MemOSClient(embedded="memos.db")``, or
 """
 
 from langchain_memos.embedded.engine import EmbeddedEngine
+from langchain_memos.embedded.semantic import E5Embeddings
 from langchain_memos.embedded.transport import EmbeddedTransport, open_engine
 
-__all__ = ["EmbeddedEngine", "EmbeddedTransport", "open_engine"]
+__all__ = ["E5Embeddings", "EmbeddedEngine", "EmbeddedTransport", "open_engine"]

@@ -120,9 +120,11 @@ def rank(
     similar: Mapping[int, float] | None = None,
     neighbours: Callable[[list[int]], Mapping[int, tuple[int, int]]] | None = None,
     window: tuple[int, int] | None = None,
+    weight: float = 1.0,
 ) -> list[dict[str, Any]]:
     """Order candidates: by bm25, or with vectors by reciprocal-rank fusion of bm25's order and
-    the similarity order. Relativity is the query coverage, or the cosine when higher.
+    the similarity order, the latter counting ``weight`` times as much. Relativity is the query
+    coverage, or the similarity's (``similar`` maps a memory to it) when higher.
 
     Past the limit, a related memory whose turn was said just before or after a shown one rides
     along with it (``neighbours`` gives the seqs of the turns around each): the caller gets the
@@ -134,11 +136,11 @@ def rank(
     by_vector = {seq: rank for rank, seq in enumerate(similar)}
     scored: dict[int, list[Any]] = {}
     for candidate in found:
-        relativity = max(scorer.coverage(candidate), round(similar.get(candidate.seq, 0.0), 4))
+        relativity = max(scorer.coverage(candidate), similar.get(candidate.seq, 0.0))
         if similar:
             score = sum(
-                1 / (_RRF_K + ranks[candidate.seq])
-                for ranks in (lexical, by_vector)
+                share / (_RRF_K + ranks[candidate.seq])
+                for ranks, share in ((lexical, 1.0), (by_vector, weight))
                 if candidate.seq in ranks
             )
         else:

@@ -164,6 +164,7 @@ class Search:
             similar,
             neighbours,
             query.window,
+            vectors.weight if vectors is not None else 1.0,
         )
 
     def _neighbours(self, seqs: list[int]) -> dict[int, tuple[int, int]]:

@@ -140,7 +140,7 @@ class Store:
             self._open()
         except sqlite3.Error as error:
             raise ConfigurationError(f"cannot open the database {path}: {error}") from None
-        self.on_delete: Callable[[], None] | None = None
+        self.on_delete: Callable[[list[int]], None] | None = None
 
     def _open(self) -> None:
         self._db.row_factory = sqlite3.Row
@@ -281,7 +281,7 @@ class Store:
         info_index.forget_info(db, seqs)
         db.executemany("DELETE FROM memories WHERE seq = ?", seqs)
         if seqs and self.on_delete is not None:
-            self.on_delete()
+            self.on_delete([seq for (seq,) in seqs])
         return len(seqs)
 
     def frequencies(

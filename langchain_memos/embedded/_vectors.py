@@ -3,7 +3,13 @@
 Vectors are stored in SQLite next to the memories and searched by exact cosine similarity over
 an in-memory matrix per owner (one user, or one knowledge base) and memory kind. Exact search is
 simple and, with numpy, fast enough for this engine's sizes (100k vectors of 384 dimensions is
-about 40M multiply-adds a query).
+about 40M multiply-adds a query). Writes, rewrites and deletions change the matrices in place: a
+deletion never makes the next search reload every vector.
+
+A model's cosine is not a relativity: multilingual-e5 rates unrelated text at 0.8. The index maps
+cosines through the model's ``cosine_range`` (the cosines meaning 0 and 1, when its ``Embeddings``
+declares one; raw cosine otherwise) and tells search what weight the model's order carries
+against the lexical one (``fusion_weight``, 1 when not declared).
 """
 
 from __future__ import annotations
@@ -41,6 +47,16 @@ class _Matrix:
         self.rows: npt.NDArray[np.float32] = numpy.zeros((16, dimensions), dtype=numpy.float32)
         self.size = 0
 
+    def discard(self, gone: npt.NDArray[np.int64]) -> None:
+        """Drop the rows of the memories in ``gone``, keeping the others in order."""
+        keep = ~self.np.isin(self.seqs[: self.size], gone)
+        kept = int(keep.sum())
+        if kept == self.size:
+            return
+        self.seqs[:kept] = self.seqs[: self.size][keep]
+        self.rows[:kept] = self.rows[: self.size][keep]
+        self.size = kept
+
     def append(self, seq: int, unit: npt.NDArray[np.float32]) -> None:
         if self.size == len(self.seqs):
             self.seqs = self.np.resize(self.seqs, 2 * self.size)
@@ -55,8 +71,13 @@ class _Matrix:
 class VectorIndex:
     """Stores vectors in the ``vectors`` table and finds the nearest ones to a query."""
 
-    def __init__(self) -> None:
+    def __init__(self, embeddings: object = None) -> None:
         self.np = _numpy()
+        low, high = getattr(embeddings, "cosine_range", (0.0, 1.0))
+        if not 0 <= low < high <= 1:
+            raise ConfigurationError(f"cosine_range must rise within [0, 1], got {(low, high)}")
+        self._low, self._span = float(low), float(high - low)
+        self.weight = float(getattr(embeddings, "fusion_weight", 1.0))
         self._lock = threading.Lock()
         self._matrices: dict[tuple[str, str], _Matrix] = {}
         self._loaded = False
@@ -79,11 +100,16 @@ class VectorIndex:
             if self._loaded:
                 self._matrix(owner, kind, len(unit)).append(seq, unit)
 
-    def forget(self) -> None:
-        """Drop the in-memory matrices (after deletions); they are reloaded on the next search."""
+    def discard(self, seqs: Sequence[int]) -> None:
+        """Forget the vectors of deleted (or rewritten) memories, in memory as in the table."""
+        gone = self.np.asarray(list(seqs), dtype=self.np.int64)
         with self._lock:
-            self._matrices.clear()
-            self._loaded = False
+            for matrix in self._matrices.values():
+                matrix.discard(gone)
+
+    def relativity(self, cosine: float) -> float:
+        """Where ``cosine`` lies in the model's range: 0 at or below its floor, 1 at its top."""
+        return round(min(max((cosine - self._low) / self._span, 0.0), 1.0), 4)
 
     def _matrix(self, owner: str, kind: str, dimensions: int) -> _Matrix:
         key = (owner, kind)
@@ -105,7 +131,8 @@ class VectorIndex:
         query: Sequence[float],
         limit: int,
     ) -> list[tuple[int, float]]:
-        """The ``limit`` memory rows most similar to ``query``, with their cosine similarity."""
+        """The ``limit`` memory rows most similar to ``query``, most similar first, with the
+        relativity of their cosine."""
         unit = self._unit(query)
         found: list[tuple[int, float]] = []
         with self._lock:
@@ -119,4 +146,4 @@ class VectorIndex:
                 top = self.np.argsort(-scores)[:limit]
                 found += [(int(matrix.seqs[i]), float(scores[i])) for i in top]
         found.sort(key=lambda pair: -pair[1])
-        return found[:limit]
+        return [(seq, self.relativity(cosine)) for seq, cosine in found[:limit]]

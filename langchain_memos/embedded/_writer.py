@@ -79,9 +79,9 @@ class Writer:
     ) -> None:
         self.store = store
         self.embeddings = embeddings
-        self.vectors = VectorIndex() if embeddings is not None else None
+        self.vectors = VectorIndex(embeddings) if embeddings is not None else None
         if self.vectors is not None:
-            store.on_delete = self.vectors.forget
+            store.on_delete = self.vectors.discard
         self._clock = clock
 
     def now_ms(self) -> int:
@@ -136,7 +136,7 @@ class Writer:
         )
         if self.vectors is not None:
             db.execute("DELETE FROM vectors WHERE seq = ?", (seq,))
-            self.vectors.forget()
+            self.vectors.discard([seq])
             if vector is not None and owner is not None:
                 self.vectors.add(db, seq, _owner_token(owner), kind, vector)
 

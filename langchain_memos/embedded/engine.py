@@ -78,6 +78,10 @@ class EmbeddedEngine:
             stays ``running`` until then), before answering in sync mode.
         embeddings: Any LangChain ``Embeddings``: adds vector similarity to the lexical search
             (reciprocal-rank fusion of both rankings); needs ``langchain-memos[vectors]``.
+            ``E5Embeddings`` (``langchain-memos[semantic]``) is one that runs offline. An
+            ``Embeddings`` may declare ``cosine_range`` (the cosines that mean relativity 0 and
+            1; default raw cosine) and ``fusion_weight`` (its order against the lexical one;
+            default 1).
         clock: Returns the current time; for tests.
 
     Example:

@@ -23,6 +23,7 @@ EXPORTED = [
     "ClosedError",
     "ConfigurationError",
     "DeadlineExceededError",
+    "E5Embeddings",
     "EmbeddedEngine",
     "InternalServerError",
     "MemOSChatMessageHistory",
