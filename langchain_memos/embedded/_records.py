@@ -123,6 +123,10 @@ class Records:
             self._writer.rewrite(
                 db, rows[0]["seq"], memory, vector, dict(owner_row), rows[0]["kind"]
             )
+            if request.content is not None:
+                # It now holds the caller's words, not a turn said in its conversation: it
+                # neither carries the turns around it in a search nor rides along with them.
+                db.execute("UPDATE memories SET text = '' WHERE seq = ?", (rows[0]["seq"],))
         return {"success": True}
 
     def get_status(self, request: GetStatus) -> dict[str, Any]:

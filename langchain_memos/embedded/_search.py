@@ -33,7 +33,7 @@ _NEIGHBOURS = (
         f"n.seq {side} m.seq) AS {name}"
         for pick, side, name in (("max", "<", "before"), ("min", ">", "after"))
     )
-    + f" FROM memories m WHERE m.seq IN {ID_LIST}"
+    + f" FROM memories m WHERE m.seq IN {ID_LIST} AND m.text != ''"
 )
 
 

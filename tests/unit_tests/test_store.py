@@ -160,6 +160,19 @@ def test_search_ranks_by_relativity() -> None:
     assert 1.0 >= found[0].score > found[1].score > 0
 
 
+def test_records_of_one_conversation_come_back_as_they_were_put() -> None:
+    # Past its limit a search lets related turns ride along with the fact said next to them; a
+    # record is not a turn, and its value must never carry another record.
+    store, _ = embedded_store(user=1, conversation=2)
+    ns = ("notes", "alice", "trip")
+    put = {f"k{i}": f"Alice plans the Kyoto trip, day {i}: temples and food." for i in range(12)}
+    for key, text in put.items():
+        store.put(ns, key, {"content": text})
+    found = store.search(ns, query="Kyoto trip temples food", limit=3)
+    assert len(found) == 3
+    assert all(item.value == {"content": put[item.key]} for item in found)
+
+
 # ---- scope: the rule, the settings, the run -----------------------------------------------------
 
 
