@@ -1,7 +1,7 @@
 """What each store operation asks of MemOS, written once for the sync and the async store.
 
-Each operation is a generator (a *plan*) that yields the client calls it needs as
-``(method name, keyword arguments)`` and receives each answer (or, thrown into it, each error);
+Each operation is a flow (a *plan*, see :mod:`langchain_memos._flows`) that yields the client
+calls it needs and receives each answer (or, thrown into it, each error);
 :mod:`langchain_memos.store` drives a plan with a ``MemOSClient`` or an ``AsyncMemOSClient``.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -18,6 +18,7 @@ from langgraph.store.base import Item, SearchItem
 
 from langchain_memos._constants import MAX_PAGE_SIZE, MAX_RECALL_LIMIT
 from langchain_memos._exceptions import MemOSInputError, NotFoundError, WriteRefusedError
+from langchain_memos._flows import Call, Flow
 from langchain_memos._store_scope import (
     ITEM_FIELD,
     KEY_FIELD,
@@ -32,31 +33,12 @@ from langchain_memos._store_scope import (
 )
 from langchain_memos.types import MemoryDetail, MemoryItem, PreferenceDetail
 
-Call = tuple[str, dict[str, Any]]
-Plan = Generator[Call, Any, Any]
+Plan = Flow[Any]
 
 
-class Walk:
-    """Where a plan is: ``call`` is the client call it waits for (``None`` once it has ended
-    with ``result``); give it the call's ``answer`` or the error it ``fail``-ed with."""
-
-    def __init__(self, plan: Plan) -> None:
-        self._plan = plan
-        self.call: Call | None = None
-        self.result: Any = None
-        self._step(lambda: plan.send(None))
-
-    def answer(self, value: Any) -> None:
-        self._step(lambda: self._plan.send(value))
-
-    def fail(self, error: BaseException) -> None:
-        self._step(lambda: self._plan.throw(error))
-
-    def _step(self, advance: Callable[[], Call]) -> None:
-        try:
-            self.call = advance()
-        except StopIteration as stop:
-            self.call, self.result = None, stop.value
+def ask(method: str, kwargs: dict[str, Any]) -> Call[Any]:
+    """The client call ``method(**kwargs)``, for a plan to yield."""
+    return Call(method, (), kwargs)
 
 
 def record_conversation(namespace: Sequence[str], key: str) -> str:
@@ -135,7 +117,7 @@ def _placed(
 def _of_key(target: Target, namespace: tuple[str, ...], key: str) -> Plan:
     """Every memory (records and what MemOS made of them) filed under ``namespace`` / ``key``."""
     conditions = [{ITEM_FIELD: item_id(namespace, key)}]
-    page = yield (
+    page = yield ask(
         "get_memory",
         {
             "user_id": target.user_id,
@@ -153,7 +135,7 @@ def _by_id(target: Target, namespace: tuple[str, ...], key: str) -> Plan:
     if not _MEMOS_ID.match(key):
         return None
     try:
-        memory = yield ("get_memory_by_id", {"memory_id": key})
+        memory = yield ask("get_memory_by_id", {"memory_id": key})
     except NotFoundError:
         return None
     placed = _placed([memory], target, namespace)
@@ -188,7 +170,7 @@ def delete(target: Target, namespace: tuple[str, ...], key: str) -> Plan:
         memories = [] if found is None else [found]
     ids = [m.id for m in memories if m.id]
     if ids:
-        yield ("delete_memory", {"memory_ids": ids})
+        yield ask("delete_memory", {"memory_ids": ids})
 
 
 def put(
@@ -209,18 +191,18 @@ def put(
     if current is not None and _same_fields(current, record.fields):
         # What MemOS made of the old text no longer holds: only the record is kept.
         stale = [m.id for m in memories if m is not current and m.id]
-        yield (
+        yield ask(
             "update_memory",
             {"memory_id": current.id, "content": record.text, "title": record.title},
         )
         if stale:
-            yield ("delete_memory", {"memory_ids": stale})
+            yield ask("delete_memory", {"memory_ids": stale})
         return
     # A changed filterable field: MemOS cannot change a memory's info, so the record is made
     # again (a new MemOS id), after the old one is gone; never two copies.
     old = [m.id for m in memories if m.id]
     if old:
-        yield ("delete_memory", {"memory_ids": old})
+        yield ask("delete_memory", {"memory_ids": old})
     info = {**namespace_info(namespace, key, target.user_id), **record.fields}
     scope = {
         "user_id": target.user_id,
@@ -234,11 +216,11 @@ def put(
     # sent again with its key, which gives it something to hold.
     texts.append(f"Store record {key}: {record.text}")
     for text in texts:
-        yield ("add_message", {"messages": [{"role": "user", "content": text}], **scope})
+        yield ask("add_message", {"messages": [{"role": "user", "content": text}], **scope})
         made = yield from _of_key(target, namespace, key)
         facts = [m for m in made if isinstance(m, MemoryDetail) and m.id]
         if facts:
-            yield (
+            yield ask(
                 "update_memory",
                 {"memory_id": facts[-1].id, "content": record.text, "title": record.title},
             )
@@ -274,7 +256,7 @@ def search(
             f"(MemOS's recall limit); offset + limit is {offset + limit}. Page through a "
             "namespace with query=None"
         )
-    result = yield (
+    result = yield ask(
         "search_memory",
         {
             "query": query,
@@ -305,7 +287,7 @@ def _listing(
     found: list[tuple[MemoryDetail, tuple[str, ...]]] = []
     page_number = 1
     while wanted is None or len(found) < wanted:
-        page = yield (
+        page = yield ask(
             "get_memory",
             {
                 "user_id": target.user_id,

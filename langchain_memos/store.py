@@ -53,7 +53,8 @@ from langgraph.store.base import (
 )
 
 from langchain_memos import _store_plans as plans
-from langchain_memos._exceptions import MemOSError, MemOSInputError
+from langchain_memos._exceptions import MemOSInputError
+from langchain_memos._flows import arun, run
 from langchain_memos._store_scope import (
     NamespaceRule,
     check_key,
@@ -218,7 +219,7 @@ class MemOSStore(BaseStore):
             if self._async_client is None:
                 results[index] = await asyncio.to_thread(self._run, plan)
             else:
-                results[index] = await self._arun(plan)
+                results[index] = await arun(plan, self._async_client)
         return results
 
     def _run(self, plan: plans.Plan) -> Any:
@@ -228,29 +229,7 @@ class MemOSStore(BaseStore):
                 "this MemOSStore has only an async client: use its async methods "
                 "(aget, aput, asearch, ...), or give it client="
             )
-        walk = plans.Walk(plan)
-        while walk.call is not None:
-            name, kwargs = walk.call
-            try:
-                answer = getattr(client, name)(**kwargs)
-            except MemOSError as error:
-                walk.fail(error)
-            else:
-                walk.answer(answer)
-        return walk.result
-
-    async def _arun(self, plan: plans.Plan) -> Any:
-        client = self._async_client
-        walk = plans.Walk(plan)
-        while walk.call is not None:
-            name, kwargs = walk.call
-            try:
-                answer = await getattr(client, name)(**kwargs)
-            except MemOSError as error:
-                walk.fail(error)
-            else:
-                walk.answer(answer)
-        return walk.result
+        return run(plan, client)
 
 
 def _count(name: str, value: object, low: int) -> int:
