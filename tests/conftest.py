@@ -1,5 +1,6 @@
-"""Shared by every test: no test writes outside its own temporary directory, nor sleeps through
-a client's retry waits unless it asks to."""
+"""Shared by every test: no test writes outside its own temporary directory, sees another test's
+memories through the process's shared ``":memory:"`` engine, or sleeps through a client's retry
+waits unless it asks to."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from langchain_memos import _retry
+from langchain_memos.embedded import transport
 from langchain_memos.outbox import OUTBOX_PATH_ENV
 
 
@@ -15,6 +17,16 @@ from langchain_memos.outbox import OUTBOX_PATH_ENV
 def _outbox_in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A durable outbox made without a path goes to the test's directory, not the user cache."""
     monkeypatch.setenv(OUTBOX_PATH_ENV, str(tmp_path / "outbox.sqlite3"))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_shared_memory_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``embedded=":memory:"`` is one engine per process, shared by every client that names it.
+
+    Each test starts with none, so that what one test wrote there (an example that bound a
+    profile for ``u1``, say) is not found by the next test that runs in the same worker.
+    """
+    monkeypatch.setattr(transport, "_engines", {})
 
 
 @pytest.fixture
