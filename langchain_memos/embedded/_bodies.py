@@ -1,12 +1,13 @@
 """A memory's body as stored (index format 5): without what its row's columns already hold.
 
 A fast-mode fact used to store its id, conversation, times and tags twice (in the row's columns
-and in the body), its turn three times (the ``text`` column, the first source's ``content``, and
-cut short as its ``memory_key``), and constants every fact has (``status``, ``confidence``). The
-body keeps only what differs from what :func:`_derived` rebuilds from the row; a derivable key
-the memory does not have is listed under ``~absent``, so that reading it back gives the memory
-as written, key for key and value for value (keys in another order). A message is stored without
-its ``create_time`` and ``update_time``, which are the row's ``create_time``.
+and in the body), its turn four times (the ``text`` column, in its ``memory_value`` after the
+speaker's marker, as its first source's ``content``, and cut short as its ``memory_key``), and
+constants every fact has (``status``, ``confidence``). The body keeps only what differs from
+what :func:`_derived` rebuilds from the row; a derivable key the memory does not have is listed
+under ``~absent``, so that reading it back gives the memory as written, key for key and value
+for value (keys in another order). A message is stored without its ``create_time`` and
+``update_time``, which are the row's ``create_time``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from langchain_memos.embedded._text import title
+from langchain_memos.embedded._text import title, viewpoint
 
 _ABSENT = "~absent"
 # The first source of a fast-mode fact is its own turn: the row's text, said at its create_time.
@@ -79,6 +80,12 @@ def _derived(row: Row, memory: Mapping[str, Any]) -> dict[str, Any]:
     }
     if row.text and row.kind == "fact":
         derived["memory_key"] = title(row.text)
+        sources = memory.get("sources")
+        first = sources[0] if isinstance(sources, list) and sources else None
+        if isinstance(first, dict) and isinstance(first.get("role"), str):
+            # A turn of a speaker without a name, as fast mode writes it (see _produce.py).
+            marker = viewpoint(first["role"], None, row.text)
+            derived["memory_value"] = f"{marker} {row.text.strip()}"
     if row.kind == "event" and isinstance(memory.get("event_value"), str):
         derived["event_key"] = title(memory["event_value"])
     return derived

@@ -4,7 +4,8 @@
 - Formats 1 to 3 counted each owner's memories on every search: format 4 keeps the counts
   (``scope_counts``), which are counted once from the index.
 - Formats 1 to 4 stored a memory's body whole: format 5 leaves out what the row's columns hold
-  (see ``_bodies``). Messages read the same in both (their times are the row's).
+  (see ``_bodies``). Messages read the same in both (their times are the row's). The index of
+  the memories by knowledge base no longer holds every other memory under NULL.
 - Formats 1 and 2 indexed a run of Chinese characters as its bigrams only; format 3 also indexes
   the run's content characters after its bigrams (see :func:`_text.terms`). The characters are
   recovered from the stored bigrams, which chain ("国庆", "庆旅", "旅游" is the run "国庆旅游").
@@ -33,6 +34,8 @@ def upgrade(db: sqlite3.Connection, version: int) -> None:
     if version <= 2:
         _index_characters(db)
     _pack_bodies(db)
+    # Recreated on open with only the memories of knowledge bases (format 5).
+    db.execute("DROP INDEX IF EXISTS memories_by_knowledgebase")
 
 
 def _pack_bodies(db: sqlite3.Connection, batch: int = 10_000) -> None:
