@@ -14,15 +14,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Container, Mapping
+from typing import Any, NamedTuple
 
 from langchain_memos.embedded._text import title, viewpoint
 
 _ABSENT = "~absent"
-# The first source of a fast-mode fact is its own turn: the row's text, said at its create_time.
-_SAID = ("sources", "content"), ("sources", "chat_time")
 _CONSTANTS: dict[str, dict[str, Any]] = {
     "fact": {"status": "activated", "confidence": 0.0},
     "preference": {"status": "activated", "preference_type": "explicit_preference"},
@@ -32,8 +29,7 @@ _CONSTANTS: dict[str, dict[str, Any]] = {
 }
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     """The columns of a memory's row that its body need not repeat."""
 
     kind: str
@@ -46,7 +42,15 @@ class Row:
 
     @classmethod
     def of(cls, row: sqlite3.Row) -> Row:
-        return cls(*(row[name] for name in ROW_COLUMNS))
+        return cls(
+            row["kind"],
+            row["id"],
+            row["conversation_id"],
+            row["create_time"],
+            row["update_time"],
+            row["tags"],
+            row["text"],
+        )
 
 
 ROW_COLUMNS = ("kind", "id", "conversation_id", "create_time", "update_time", "tags", "text")
@@ -68,26 +72,31 @@ def _same(a: object, b: object) -> bool:
     return type(a) is type(b) and a == b
 
 
-def _derived(row: Row, memory: Mapping[str, Any]) -> dict[str, Any]:
-    """What the row says of the memory's keys (``memory``: what the body stores of it)."""
+def _derived(row: Row, memory: Mapping[str, Any], known: Container[str] = ()) -> dict[str, Any]:
+    """What the row says of the memory's keys (``memory``: what the body stores of it), but for
+    the ``known`` keys, which need not be worked out."""
     derived: dict[str, Any] = {
         "conversation_id": row.conversation_id,
         "create_time": row.create_time,
         "update_time": row.update_time,
         "id": row.id,
         **_CONSTANTS.get(row.kind, {}),
-        "tags": json.loads(row.tags),
     }
+    if "tags" not in known:
+        derived["tags"] = json.loads(row.tags)
     if row.text and row.kind == "fact":
-        derived["memory_key"] = title(row.text)
+        if "memory_key" not in known:
+            derived["memory_key"] = title(row.text)
         sources = memory.get("sources")
         first = sources[0] if isinstance(sources, list) and sources else None
-        if isinstance(first, dict) and isinstance(first.get("role"), str):
+        role = first.get("role") if isinstance(first, dict) else None
+        if "memory_value" not in known and isinstance(role, str):
             # A turn of a speaker without a name, as fast mode writes it (see _produce.py).
-            marker = viewpoint(first["role"], None, row.text)
-            derived["memory_value"] = f"{marker} {row.text.strip()}"
-    if row.kind == "event" and isinstance(memory.get("event_value"), str):
-        derived["event_key"] = title(memory["event_value"])
+            derived["memory_value"] = f"{viewpoint(role, None, row.text)} {row.text.strip()}"
+    if row.kind == "event" and "event_key" not in known:
+        value = memory.get("event_value")
+        if isinstance(value, str):
+            derived["event_key"] = title(value)
     return derived
 
 
@@ -111,7 +120,8 @@ def pack(row: Row, memory: Mapping[str, Any]) -> str:
     source = _first_source(row, memory)
     if source is not None:
         first = dict(source)
-        for (_, key), value in zip(_SAID, (row.text, row.create_time), strict=True):
+        # The first source of a fast-mode fact is its turn: the row's text, at its create_time.
+        for key, value in (("content", row.text), ("chat_time", row.create_time)):
             if key not in first:
                 absent.append(f"sources.{key}")
             elif _same(first[key], value):
@@ -125,21 +135,20 @@ def pack(row: Row, memory: Mapping[str, Any]) -> str:
 def unpack(row: Row, body: str) -> dict[str, Any]:
     """The memory as it was written, from its stored ``body`` and its row."""
     stored = json.loads(body)
-    absent = set(stored.pop(_ABSENT, ()))
-    derived = _derived(row, stored)
-    memory = {k: v for k, v in derived.items() if k not in absent and k not in stored}
+    absent = stored.pop(_ABSENT, ())
+    memory = _derived(row, stored, stored)
+    for key in absent:
+        memory.pop(key, None)
     memory.update(stored)
     source = _first_source(row, memory)
-    if source is not None:
-        said = {
-            key: value
-            for (_, key), value in zip(_SAID, (row.text, row.create_time), strict=True)
-            if key not in source and f"sources.{key}" not in absent
-        }
-        if said:
-            role = {"role": source["role"]} if "role" in source else {}
-            first = {**role, **said, **source}
-            memory["sources"] = [first, *memory["sources"][1:]]
+    if source is not None and not ("content" in source and "chat_time" in source):
+        first = {"role": source["role"]} if "role" in source else {}
+        if "sources.content" not in absent:
+            first["content"] = row.text
+        if "sources.chat_time" not in absent:
+            first["chat_time"] = row.create_time
+        first.update(source)
+        memory["sources"] = [first, *memory["sources"][1:]]
     return memory
 
 

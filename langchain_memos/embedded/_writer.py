@@ -3,7 +3,6 @@ rewritten. Every way of making or changing a memory goes through :class:`Writer`
 
 from __future__ import annotations
 
-import dataclasses
 import secrets
 import sqlite3
 import threading
@@ -134,8 +133,7 @@ class Writer:
         (found,) = db.execute(
             f"SELECT {bodies.columns()} FROM memories WHERE seq = ?", (seq,)
         ).fetchall()
-        row = dataclasses.replace(
-            bodies.Row.of(found),
+        row = bodies.Row.of(found)._replace(
             update_time=memory["update_time"],
             text=found["text"] if text is None else text,
         )
