@@ -196,32 +196,24 @@ class Store:
         """Store a memory and index it; ``columns`` holds its body, spk, date and tmp terms, and
         ``context`` its ctx1 and ctx2 (see :meth:`plan_context`)."""
         tags = json.dumps(memory.get("tags") or [], ensure_ascii=False)
-        row = bodies.Row(
-            kind,
-            memory["id"],
-            memory.get("conversation_id"),
-            memory["create_time"],
-            memory["update_time"],
-            tags,
-            text,
-        )
+        times = memory["create_time"], memory["update_time"]
+        row = bodies.Row(kind, memory["id"], memory.get("conversation_id"), *times, tags, text)
         cursor = db.execute(
             "INSERT INTO memories (id, kind, user_id, agent_id, app_id, conversation_id, "
             "knowledgebase_id, public, tags, info, create_time, update_time, text, body) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                memory["id"],
+                row.id,
                 kind,
                 owner.get("user_id"),
                 owner.get("agent_id"),
                 owner.get("app_id"),
-                memory.get("conversation_id"),
+                row.conversation_id,
                 owner.get("knowledgebase_id"),
                 1 if owner.get("public") else 0,
                 tags,
                 json.dumps(owner.get("info") or {}, ensure_ascii=False),
-                memory["create_time"],
-                memory["update_time"],
+                *times,
                 text,
                 bodies.pack(row, memory),
             ),
