@@ -17,8 +17,9 @@ from langchain_memos.embedded import _bodies as bodies
 from langchain_memos.embedded import _info_index as info_index
 from langchain_memos.embedded import _migrations as migrations
 from langchain_memos.embedded import _scope_counts as scope_counts
+from langchain_memos.embedded._context import TURN, refresh_context
 from langchain_memos.embedded._database import APPLICATION_ID, check_database
-from langchain_memos.embedded._text import fts_query, index_text
+from langchain_memos.embedded._text import fts_query
 
 # A list of ids as one SQL parameter (a JSON array): any number of them, one variable.
 ID_LIST = "(SELECT value FROM json_each(?))"
@@ -194,7 +195,7 @@ class Store:
         context: tuple[str, str] = ("", ""),
     ) -> int:
         """Store a memory and index it; ``columns`` holds its body, spk, date and tmp terms, and
-        ``context`` its ctx1 and ctx2 (see :meth:`plan_context`)."""
+        ``context`` its ctx1 and ctx2 (see :func:`_context.plan_context`)."""
         tags = json.dumps(memory.get("tags") or [], ensure_ascii=False)
         times = memory["create_time"], memory["update_time"]
         row = bodies.Row(kind, memory["id"], memory.get("conversation_id"), *times, tags, text)
@@ -245,46 +246,22 @@ class Store:
         )
         return int(cursor.lastrowid or 0)
 
-    def plan_context(
-        self, db: sqlite3.Connection, user_id: str, conversation_id: str, turns: list[str]
-    ) -> tuple[list[tuple[str, str]], list[tuple[int, str, str]]]:
-        """Context columns for new ``turns`` appended to a conversation, each text tokenised
-        once: the (ctx1, ctx2) of every new turn, and the new (seq, ctx1, ctx2) of the at most
-        two stored turns the new ones become neighbours of."""
-        if not turns:
-            return [], []
-        rows = db.execute(
-            "SELECT seq, text FROM memories WHERE user_id = ? AND conversation_id = ? "
-            "AND kind = 'fact' AND text != '' ORDER BY seq DESC LIMIT 4",
-            (user_id, conversation_id),
-        ).fetchall()[::-1]
-        tokens = [index_text(text) for text in [*(row["text"] for row in rows), *turns]]
-
-        def around(index: int) -> tuple[str, str]:
-            near = [tokens[i] for i in (index - 1, index + 1) if 0 <= i < len(tokens)]
-            far = [tokens[i] for i in (index - 2, index + 2) if 0 <= i < len(tokens)]
-            return " ".join(t for t in near if t), " ".join(t for t in far if t)
-
-        stored = len(rows)
-        previous = [(rows[i]["seq"], *around(i)) for i in range(max(0, stored - 2), stored)]
-        return [around(stored + i) for i in range(len(turns))], previous
-
-    def update_context(self, db: sqlite3.Connection, rows: list[tuple[int, str, str]]) -> None:
-        db.executemany(
-            "UPDATE memories_fts SET ctx1 = ?, ctx2 = ? WHERE rowid = ?",
-            [(ctx1, ctx2, seq) for seq, ctx1, ctx2 in rows],
-        )
-
     def delete_memories(self, db: sqlite3.Connection, where: str, params: Sequence[Any]) -> int:
         if not params and "?" in where:
             return 0  # an empty id list
-        rows = db.execute(f"SELECT seq FROM memories m WHERE {where}", params).fetchall()
+        rows = db.execute(
+            f"SELECT seq, user_id, agent_id, conversation_id, ({TURN}) AS turn "
+            f"FROM memories m WHERE {where}",
+            params,
+        ).fetchall()
         seqs = [(row["seq"],) for row in rows]
         scope_counts.removed(db, seqs)
         db.executemany("DELETE FROM memories_fts WHERE rowid = ?", seqs)
         db.executemany("DELETE FROM vectors WHERE seq = ?", seqs)
         info_index.forget_info(db, seqs)
         db.executemany("DELETE FROM memories WHERE seq = ?", seqs)
+        # The turns around a deleted turn no longer carry its words.
+        refresh_context(db, [row for row in rows if row["turn"]])
         if seqs and self.on_delete is not None:
             self.on_delete([seq for (seq,) in seqs])
         return len(seqs)
