@@ -3,7 +3,7 @@ the answer allows.
 
 FTS5 pays for a ``MATCH ... ORDER BY bm25(...) LIMIT n`` in two ways: bm25 scores every row the
 expression matches, and before the first row it counts every row of each phrase in the expression
-(its idf). Two things made the engine pay more than the query itself costs:
+(its idf). Three things made the engine pay more than the query itself costs:
 
 - The scope phrase. A search names the owner-and-kind token (see :func:`_store.owner_kind`), and
   the usual form names it twice (once to restrict, once so that optional words are scored without
@@ -34,18 +34,19 @@ from langchain_memos.embedded._text import fts_query
 TEXT_COLUMNS = "{body spk ctx1 ctx2 date}"
 
 EXPANSION_BUDGET = 5_000
-"""Rows the synonyms a query did not say may add to what the index scores (at most).
-
-A few milliseconds of bm25 on this machine; never reached by a store of a few thousand memories,
-where every synonym finds candidates as before."""
+"""How many memories a query's word groups may hold together before the synonyms it did not say
+stop finding candidates (they still score). About 5 ms of bm25 on this machine; never reached
+by a store of a few thousand memories, where every synonym finds candidates as before."""
 
 
 SCORED = 10_000
-"""The most matches a search ranks: past it, the newest this many.
+"""The most matches a search ranks: when its required words are held by more memories than this
+(counted per word, so an upper bound), it ranks the newest this many holding any of them.
 
 bm25 costs a few microseconds a matching row; a query of nothing but common words ("what do I
-love?") matches a fifth of a million memories, and ranking them all took half a second. A query
-with one word held by fewer memories than this (a name, a place) ranks every match as before."""
+love?") matches a fifth of a million memories at 1M, and ranking them all took half a second.
+The price: an old memory holding a rare word of such a query, beside a common required one, can
+fall outside the newest matches (measured: none of the bench's answer counts changed)."""
 
 
 def scored_from(db: sqlite3.Connection, expression: str, depth: int) -> int:
