@@ -6,8 +6,8 @@ import hashlib
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,10 +16,10 @@ from langchain_memos._sqlite import immediate_transaction
 from langchain_memos.embedded import _bodies as bodies
 from langchain_memos.embedded import _info_index as info_index
 from langchain_memos.embedded import _migrations as migrations
+from langchain_memos.embedded import _plan as plan
 from langchain_memos.embedded import _scope_counts as scope_counts
 from langchain_memos.embedded._context import TURN, refresh_context
 from langchain_memos.embedded._database import APPLICATION_ID, check_database
-from langchain_memos.embedded._text import fts_query
 
 # A list of ids as one SQL parameter (a JSON array): any number of them, one variable.
 ID_LIST = "(SELECT value FROM json_each(?))"
@@ -98,7 +98,6 @@ CREATE TABLE IF NOT EXISTS knowledgebase_files (
 # 1,500-token budget from 0.79 to 0.92; through search/memory's cap of 25 facts, 0.895
 # (bench/locomo_recall.py).
 RANK_WEIGHTS = (0.0, 1.0, 1.0, 0.5, 0.2, 0.5, 1.0)
-TEXT_COLUMNS = "{body spk ctx1 ctx2 date}"
 MEMORY = bodies.columns("m")
 
 
@@ -176,6 +175,19 @@ class Store:
 
     def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         return immediate_transaction(self._db, self._lock)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """Reads that see one state of the store: one read transaction, unless one is open."""
+        with self._lock:
+            outer = self._db.in_transaction
+            if not outer:
+                self._db.execute("BEGIN")
+            try:
+                yield self._db
+            finally:
+                if not outer:
+                    self._db.execute("COMMIT")
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
@@ -266,41 +278,6 @@ class Store:
             self.on_delete([seq for (seq,) in seqs])
         return len(seqs)
 
-    def frequencies(
-        self, owners: list[str], words: Mapping[str, Sequence[str]]
-    ) -> tuple[int, dict[str, int]]:
-        """How many memories ``owners`` have, and how many of them contain each word (given as
-        its name and the terms any of which says it).
-
-        The memories are counted on write (see _scope_counts.py); the words by the index itself,
-        so that a word matches as it does in a search (stemmed). An owner holding every memory of
-        the store has its words counted without reading its scope (the same numbers, faster).
-        """
-        scope = f"scope : ({fts_query(owners)})"
-        count = "(SELECT count(*) FROM memories_fts WHERE memories_fts MATCH ?)"
-        with self._lock:
-            # One read transaction, so one snapshot: counted in two, a write landing between
-            # them could make a word more frequent than the whole store, and its weight negative.
-            outer = self._db.in_transaction
-            if not outer:
-                self._db.execute("BEGIN")
-            try:
-                if len(owners) == 1:
-                    total = scope_counts.count(self._db, owners[0])
-                    if total == scope_counts.count(self._db, scope_counts.STORE):
-                        scope = ""
-                else:  # a memory can be in two of them: counted once
-                    total = int(self._db.execute(f"SELECT {count}", [scope]).fetchone()[0])
-                within = f"{scope} AND " if scope else ""
-                row = self._db.execute(
-                    f"SELECT {', '.join([count] * len(words))}" if words else "SELECT 0",
-                    [f"{within}{TEXT_COLUMNS} : ({fts_query(list(t))})" for t in words.values()],
-                ).fetchone()
-            finally:
-                if not outer:
-                    self._db.execute("COMMIT")
-        return total, {word: int(row[i]) for i, word in enumerate(words)}
-
     def by_seq(self, seqs: list[int], where: str, params: list[Any]) -> list[Candidate]:
         """These memories, in this order, if they pass the filter ``where``."""
         if not seqs:
@@ -326,30 +303,44 @@ class Store:
         params: list[Any],
         limit: int,
         optional: Sequence[str] = (),
+        kinds: Sequence[str] = (),
+        expected: int = 0,
     ) -> list[Candidate]:
         """The best full-text matches of ``words`` among ``owners``' memories of one kind.
 
         ``optional`` words add to a memory's score but do not make it a match on their own.
+        ``kinds`` are every kind a memory can be, so that a sole owner's memories of the kind
+        can be matched as none of the others, and ``expected`` at most how many memories the
+        words match (see _plan.py).
         """
         if not words or not owners:
             return []
-        scope = f"scope : ({fts_query([owner_kind(owner, kind) for owner in owners])})"
-        match = f"{scope} AND ({fts_query(words)})"
-        if optional:
-            # Always true for these rows, but puts the optional words in the expression bm25 scores.
-            match += f" AND ({fts_query(list(optional))} OR {scope})"
+        with self.snapshot() as db:  # the counts the plan trusts and the rows it finds
+            others = [owner_kind(owners[0], other) for other in kinds if other != kind]
+            tokens = [owner_kind(owner, kind) for owner in owners]
+            depth = expected if where == "1" else 0  # a filter ranks every match
+            planned = plan.candidate_match(db, owners, tokens, others, words, optional, depth)
+            return self._matching(planned, where, params, limit)
+
+    def _matching(
+        self, planned: plan.Match, where: str, params: list[Any], limit: int
+    ) -> list[Candidate]:
+        match, scale = planned.expression, planned.scale
         weights = ", ".join(map(str, RANK_WEIGHTS))
         if where == "1":
-            # No filter: rank in the index alone, then fetch only the rows that made the cut.
+            # No filter: rank in the index alone (at most its newest SCORED matches, see
+            # _plan.py), then fetch only the rows that made the cut.
             sql = (
                 f"SELECT m.seq, {MEMORY}, m.info, t.score, "
                 "f.body || ' ' || f.spk || ' ' || f.date AS own, f.ctx1 AS context "
                 f"FROM (SELECT rowid, bm25(memories_fts, {weights}) AS score FROM memories_fts "
-                "WHERE memories_fts MATCH ? ORDER BY score LIMIT ?) AS t "
+                "WHERE memories_fts MATCH ? AND rowid > ? ORDER BY score LIMIT ?) AS t "
                 "JOIN memories m ON m.seq = t.rowid JOIN memories_fts f ON f.rowid = t.rowid "
                 "ORDER BY t.score"
             )
-            return [_candidate(row) for row in self.query(sql, [match, limit])]
+            return [
+                _candidate(row, scale) for row in self.query(sql, [match, planned.after, limit])
+            ]
         sql = (
             f"SELECT m.seq, {MEMORY}, m.info, "
             f"bm25(memories_fts, {weights}) AS score, "
@@ -360,17 +351,17 @@ class Store:
             "ORDER BY score LIMIT ?"
         )
         rows = self.query(sql, [match, *params, limit])
-        return [_candidate(row) for row in rows]
+        return [_candidate(row, scale) for row in rows]
 
 
-def _candidate(row: sqlite3.Row) -> Candidate:
+def _candidate(row: sqlite3.Row, scale: int = 1) -> Candidate:
     return Candidate(
         seq=row["seq"],
         kind=row["kind"],
         conversation_id=row["conversation_id"],
         create_time=row["create_time"],
         body=bodies.read(row),
-        bm25=-row["score"],
+        bm25=-row["score"] / scale,
         own=row["own"],
         context=row["context"],
         info=row["info"],
