@@ -55,3 +55,4 @@ demo: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	find langchain_memos tests examples bench -name __pycache__ -prune -exec rm -rf {} +
