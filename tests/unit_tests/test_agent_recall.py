@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import threading
 import time
 from typing import Any
@@ -30,6 +31,15 @@ FOUND: httpx.Response = envelope(
     {"memory_detail_list": [{"id": "m1", "memory_value": "Alice travels with her kids."}]}
 )
 FAILING: httpx.Response = envelope(None, code=50000, status=500)  # a failure the client would retry
+LATE = re.compile(r"the memory search took longer than 0\.1 s: the answer came after (\d+\.\d\d) s")
+
+
+def came_after(said: str) -> float:
+    """The seconds the deadline's message says a late answer took (at least its 0.3 s of delay:
+    on a loaded machine it can be any amount more)."""
+    found = LATE.search(said)
+    assert found is not None, said
+    return float(found.group(1))
 
 
 def recall(mode: str, fake: FakeMemOS, **options: Any) -> MemoryRecall:
@@ -150,7 +160,7 @@ def test_a_sync_answer_after_the_deadline_is_not_used(
         prompt = memory.search("Where to travel?", SCOPE)
 
     assert prompt.matches == []
-    assert "the memory search took longer than 0.1 s: the answer came after 0.3" in caplog.text
+    assert came_after(caplog.text) >= 0.3
     assert "answering without memories" in caplog.text
 
 
@@ -165,17 +175,17 @@ def test_a_late_answer_is_a_deadline_not_a_request_without_answer(fake: FakeMemO
         memory.search("Where to travel?", SCOPE)
     assert not isinstance(caught.value, APITimeoutError)  # the request was answered
     assert isinstance(caught.value, TimeoutError)
-    assert str(caught.value).startswith(
-        "the memory search took longer than 0.1 s: the answer came after 0.3"
-    )
-    assert str(caught.value).endswith("s and is not used")
+    said = str(caught.value)
+    assert said.startswith("the memory search took longer than 0.1 s: the answer came after ")
+    assert came_after(said) >= 0.3
+    assert said.endswith(" s and is not used")
 
 
 async def test_an_async_search_is_cut_short_at_its_deadline(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     async def hangs(request: httpx.Request) -> httpx.Response:
-        await asyncio.sleep(5)
+        await asyncio.sleep(30)
         return httpx.Response(200)
 
     aclient = AsyncMemOSClient(
@@ -185,7 +195,7 @@ async def test_an_async_search_is_cut_short_at_its_deadline(
     started = time.monotonic()
     with pytest.raises(APITimeoutError, match=r"^the memory search took longer than 0\.1 s$"):
         await memory.asearch("Where to travel?", SCOPE)
-    assert time.monotonic() - started < 2.0  # a hard bound: far below the 5 s hang
+    assert time.monotonic() - started < 10  # far below the 30 s hang, whatever the load
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -38,6 +38,9 @@ ADD = "/add/message"
 QUESTION = "Plan our summer. " + "We like quiet beaches and small museums. " * 2_830
 ANSWER = "Here is the plan. " + "Spend a morning by the sea, then an afternoon indoors. " * 2_180
 CONFIG: RunnableConfig = {"configurable": {"user_id": "alice", "thread_id": "t1"}}
+# The recall's deadline, for searches whose query is a turn of ~30k tokens: these tests are about
+# the write-back, and on a loaded machine such a search can outlast the default 2 s.
+RECALL_TIMEOUT = 60.0
 
 
 class State(TypedDict):
@@ -61,6 +64,7 @@ def middleware(engine: CountingEngine, outbox: Outbox) -> Iterator[MemOSMiddlewa
         async_client=AsyncMemOSClient(embedded=engine, max_retries=0),
         fail_open=False,
         outbox=outbox,
+        timeout=RECALL_TIMEOUT,
     )
     yield memory
     memory.close(timeout=5)
@@ -69,7 +73,10 @@ def middleware(engine: CountingEngine, outbox: Outbox) -> Iterator[MemOSMiddlewa
 @pytest.fixture
 def nodes(engine: CountingEngine, outbox: Outbox) -> Iterator[MemOSGraphMemory]:
     memory = MemOSGraphMemory(
-        MemOSClient(embedded=engine, max_retries=0), fail_open=False, outbox=outbox
+        MemOSClient(embedded=engine, max_retries=0),
+        fail_open=False,
+        outbox=outbox,
+        timeout=RECALL_TIMEOUT,
     )
     yield memory
     memory.close(timeout=5)

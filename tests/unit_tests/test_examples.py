@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 STAND_IN = "[offline model, not an LLM]"
 
@@ -24,8 +26,16 @@ def run_example(name: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_the_quickstart_runs_offline_and_recalls_conversation_a() -> None:
-    done = run_example("quickstart.py")
+@pytest.fixture(scope="module")
+def quickstart() -> subprocess.CompletedProcess[str]:
+    """One run of the quickstart, read by both of its tests (a run costs a second of CPU)."""
+    return run_example("quickstart.py")
+
+
+def test_the_quickstart_runs_offline_and_recalls_conversation_a(
+    quickstart: subprocess.CompletedProcess[str],
+) -> None:
+    done = quickstart
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "using the embedded MemOS engine" in out
@@ -43,8 +53,11 @@ def test_the_quickstart_runs_offline_and_recalls_conversation_a() -> None:
     assert "feel free to ask" not in recalled
 
 
-def test_the_quickstart_prints_the_system_prompt_its_agent_model_received() -> None:
-    out = run_example("quickstart.py").stdout
+def test_the_quickstart_prints_the_system_prompt_its_agent_model_received(
+    quickstart: subprocess.CompletedProcess[str],
+) -> None:
+    assert quickstart.returncode == 0, quickstart.stderr
+    out = quickstart.stdout
     prompt = out.split("The system prompt the model received:", 1)[1].split("agent:", 1)[0]
     assert "Current time: 2025-09-28 20:00" in prompt
     assert "- Time zone: UTC+08:00 (Asia/Shanghai); the current time and every memory's" in prompt

@@ -159,7 +159,8 @@ async def test_the_write_is_off_the_critical_path(
 
 
 def failing_search(engine: CountingEngine, failure: str, **options: Any) -> MemOSMiddleware:
-    """A middleware whose search errors, or outlasts its 0.05 s timeout."""
+    """A middleware whose search errors (well within its 30 s timeout, however loaded the
+    machine), or outlasts its 0.05 s timeout."""
     if failure == "error":
         engine.broken.add(SEARCH)
     else:
@@ -167,7 +168,7 @@ def failing_search(engine: CountingEngine, failure: str, **options: Any) -> MemO
     return MemOSMiddleware(
         MemOSClient(embedded=engine, max_retries=0),
         async_client=AsyncMemOSClient(embedded=engine, max_retries=0),
-        timeout=0.05,
+        timeout=30.0 if failure == "error" else 0.05,
         **options,
     )
 

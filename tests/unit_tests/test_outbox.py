@@ -48,6 +48,7 @@ class FlakyMemOS:
         self.status = status
         self.accepted: list[tuple[str, str, list[str]]] = []
         self.attempts = 0
+        self.refused = 0  # attempts answered with ``status``: counted once the answer is decided
         self.hold = threading.Event()
         self.hold.set()
 
@@ -58,6 +59,7 @@ class FlakyMemOS:
         if self.down.is_set():
             code = 40000 if self.status == 400 else 50000
             refusal: httpx.Response = envelope(None, code=code, message="no", status=self.status)
+            self.refused += 1
             return refusal
         contents = [m["content"] for m in body["messages"]]
         self.accepted.append((body["user_id"], body["conversation_id"], contents))
@@ -129,12 +131,15 @@ def test_a_conversation_in_backoff_does_not_hold_up_another(tmp_path: Path) -> N
     writer = BackgroundWriter(memos.client(), outbox=clock.outbox(tmp_path / "o.db"))
     memos.down.set()
     submit(writer, "stuck", "first")
-    wait_until(lambda: memos.attempts >= 1)
+    # Refused, not only attempted: clearing ``down`` between the two would let "first" through.
+    wait_until(lambda: memos.refused >= 1)
     memos.down.clear()  # "stuck" now waits out its first backoff (1 s), by the clock
     submit(writer, "other", "second")
     wait_until(lambda: len(memos.accepted) == 1)
     assert memos.accepted[0][1] == "other"
-    assert writer.pending == 1  # "stuck", still in its backoff
+    # "stuck", still in its backoff ("other" leaves the outbox once its answer is read).
+    wait_until(lambda: writer.pending == 1)
+    assert len(memos.accepted) == 1  # not sent again before its backoff is over
     clock.advance(1)
     assert writer.close(timeout=10)
     assert [c for _, c, _ in memos.accepted] == ["other", "stuck"]
