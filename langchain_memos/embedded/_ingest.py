@@ -131,7 +131,10 @@ class Ingest:
                     "VALUES (?, ?, ?, ?)",
                     (*key, json.dumps(stored, ensure_ascii=False), stamp),
                 )
+                # An event is its turn's: it is scored with the turns around it, as its fact is.
+                context = ("", "")
                 for kind, memory, turn in produced:
+                    context = next(around) if turn else context
                     self._writer.insert(
                         db,
                         kind,
@@ -140,7 +143,7 @@ class Ingest:
                         next(vectors),
                         speaker=message.get("name") or message["role"],
                         text=turn,
-                        context=next(around) if turn else ("", ""),
+                        context=context if turn or kind == "event" else ("", ""),
                     )
             self._store.update_context(db, previous)
             if task is not None:

@@ -226,3 +226,42 @@ def test_a_question_naming_a_time_favours_what_was_said_then(question: str) -> N
     found = recall(memos, question, relativity=0)
     assert "Anna" in found[0][0]
     assert len(found) == 2  # the other is still found, only lower
+
+
+def test_one_common_word_does_not_make_a_question_about_something_else_related(
+    client: MemOSClient,
+) -> None:
+    say(
+        client,
+        ("user", "Remember that staying positive is very important."),
+        ("user", "I adopted a cat called Mochi last spring."),
+        ("user", "My sister is getting married in Lisbon."),
+    )
+    # The user never spoke of flowers or of Melanie: "important" alone answers little of it.
+    assert recall(client, "Why are flowers important to Melanie?") == []
+    loose = dict(recall(client, "Why are flowers important to Melanie?", relativity=0))
+    assert 0 < loose["[user viewpoint] Remember that staying positive is very important."] < 0.45
+    # A question the user's words do answer still passes, without being saturated by a word
+    # the store lacks.
+    (text, score), *_ = recall(client, "What is the name of my cat?")
+    assert "Mochi" in text and 0.45 <= score < 1
+
+
+def test_an_event_answering_a_question_passes_the_threshold_like_its_fact(
+    client: MemOSClient,
+) -> None:
+    say(
+        client,
+        ("user", "Last Tuesday I went to the pottery workshop downtown."),
+        ("assistant", "How was the class? Did you make a bowl?"),
+        ("user", "Yes, a blue bowl for my mom."),
+    )
+    query = "When did I make the blue bowl at the pottery class?"
+    found = client.search_memory(
+        query, user_id="u1", include_memory_view=["detail_factual", "event"], relativity=0
+    )
+    (event,) = found.event_detail_list or []
+    fact = next(m for m in found.memory_detail_list if "pottery" in (m.memory_value or ""))
+    assert event.relativity is not None and fact.relativity is not None
+    assert event.relativity >= 0.45
+    assert event.relativity == pytest.approx(fact.relativity, abs=0.05)
