@@ -6,8 +6,8 @@ import hashlib
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,6 +141,7 @@ class Store:
         except sqlite3.Error as error:
             raise ConfigurationError(f"cannot open the database {path}: {error}") from None
         self.on_delete: Callable[[list[int]], None] | None = None
+        self.on_rollback: Callable[[], None] | None = None
 
     def _open(self) -> None:
         self._db.row_factory = sqlite3.Row
@@ -170,8 +171,18 @@ class Store:
         with self._lock:
             self._db.close()
 
-    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        return immediate_transaction(self._db, self._lock)
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction; if it rolls back, ``on_rollback`` hears of it (under the lock,
+        before any other write), so state kept beside the database can drop what it learnt."""
+        with self._lock:
+            try:
+                with immediate_transaction(self._db, self._lock) as db:
+                    yield db
+            except BaseException:
+                if self.on_rollback is not None:
+                    self.on_rollback()
+                raise
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:

@@ -244,7 +244,8 @@ def test_one_common_word_does_not_make_a_question_about_something_else_related(
     # A question the user's words do answer still passes, without being saturated by a word
     # the store lacks.
     (text, score), *_ = recall(client, "What is the name of my cat?")
-    assert "Mochi" in text and 0.45 <= score < 1
+    assert "Mochi" in text
+    assert 0.45 <= score < 1
 
 
 def test_an_event_answering_a_question_passes_the_threshold_like_its_fact(
@@ -262,6 +263,7 @@ def test_an_event_answering_a_question_passes_the_threshold_like_its_fact(
     )
     (event,) = found.event_detail_list or []
     fact = next(m for m in found.memory_detail_list if "pottery" in (m.memory_value or ""))
-    assert event.relativity is not None and fact.relativity is not None
+    assert event.relativity is not None
+    assert fact.relativity is not None
     assert event.relativity >= 0.45
     assert event.relativity == pytest.approx(fact.relativity, abs=0.05)
