@@ -267,3 +267,34 @@ def test_an_event_answering_a_question_passes_the_threshold_like_its_fact(
     assert fact.relativity is not None
     assert event.relativity >= 0.45
     assert event.relativity == pytest.approx(fact.relativity, abs=0.05)
+
+
+def test_an_edit_copied_from_a_search_keeps_only_the_memorys_own_text(
+    client: MemOSClient,
+) -> None:
+    say(
+        client,
+        ("user", "Our puppy Biscuit chewed my running shoes again."),
+        ("user", "Biscuit is a beagle from a shelter in Leeds."),
+        ("user", "Work was busy today."),
+    )
+    found = client.search_memory(
+        "What breed is our puppy Biscuit?",
+        user_id="u1",
+        include_preference=False,
+        memory_limit_number=1,
+        relativity=0,
+    )
+    (memory,) = found.memory_detail_list
+    assert memory.id is not None
+    shown = memory.memory_value or ""
+    assert "(then: " in shown  # the next turn rode along with it
+    # A caller edits what it was shown, riders and all.
+    client.update_memory(memory.id, content=shown.replace("running shoes", "slippers"))
+    kept = client.get_memory_by_id(memory.id).memory_value
+    assert kept == "[user viewpoint] Our puppy Biscuit chewed my slippers again."
+    # The neighbour is still its own memory, not part of this one.
+    assert any(
+        "beagle" in (m.memory_value or "") and m.id != memory.id
+        for m in client.get_memory(user_id="u1").memory_detail_list
+    )
