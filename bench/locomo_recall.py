@@ -20,6 +20,12 @@ reported for both splits; a gain that shows only on the tuning split is not a ga
 
 Target: engine recall >= 0.88 on the report split, clearly above both baselines.
 
+What the 0.45 default relativity separates: of the questions whose evidence memory is among the
+25, the share where it passes 0.45; and each question asked at the default of the next
+conversation's user, whose memories cannot answer it, with what comes back counted. With
+``--before DIR`` the script runs itself once more against the ``langchain_memos`` package in
+``DIR`` (an earlier checkout) and keeps that run's recall and relativity figures beside these.
+
 Beside LoCoMo it scores our own Chinese recall set (``bench/data/zh_recall.json``, see
 ``_zh_recall.py``): short questions that mostly share no character bigram with what they should
 find, recall@k on its tuning and its report half.

@@ -43,15 +43,18 @@ class Scorer:
     the query itself), over the mass of the whole query. A query word none of the user's memories
     holds weighs what the query's other words weigh on average: so a question about someone or
     something the user never spoke of stays under the 0.45 default even when one of its common
-    words matches, instead of scoring 1 because that word was all the store knew. (Chinese
-    bigrams and characters no memory holds are not counted: without a word segmenter most of them
-    are the seams between words.) A slot the query only implies adds to a memory that answers
-    part of the query, but is no part of the share. 1 means the memory and its neighbours hold
-    every query word; a memory that holds none itself scores 0. Ranking is bm25 over the weighted
-    columns, independent of relativity.
+    words matches, instead of scoring 1 because that word was all the store knew. Two kinds of
+    absent words are not counted: Chinese bigrams and characters (without a word segmenter most
+    are the seams between words), and those of a request for advice (``advice``): "recommend a
+    city I haven't been to" describes the answer it wants, which no memory can hold. A slot the
+    query only implies adds to a memory that answers part of the query, but is no part of the
+    share. 1 means the memory and its neighbours hold every query word; a memory that holds none
+    itself scores 0. Ranking is bm25 over the weighted columns, independent of relativity.
     """
 
-    def __init__(self, slots: list[Slot], total: int, counts: Mapping[str, int]) -> None:
+    def __init__(
+        self, slots: list[Slot], total: int, counts: Mapping[str, int], advice: bool = False
+    ) -> None:
         self.slots = {slot.name: slot for slot in slots if counts.get(slot.name)}
         self.idf = {name: _idf(total, counts[name]) for name in self.slots}
         self._stems = [
@@ -67,6 +70,8 @@ class Scorer:
             for slot in slots
             if not counts.get(slot.name) and not slot.implied and not has_cjk(slot.name)
         )
+        if advice:
+            absent = 0  # its other words describe the answer it wants
         self.known = sum(found) + absent * (sum(found) / len(found) if found else 0.0)
 
     def split(self, threshold: float) -> tuple[list[str], list[str]]:

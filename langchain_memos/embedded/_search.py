@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from langchain_memos._validation import check_fraction, check_id, check_int, check_text
-from langchain_memos.embedded._lexicon import query_slots
+from langchain_memos.embedded._lexicon import asks_advice, query_slots
 from langchain_memos.embedded._ranking import Scorer, rank
 from langchain_memos.embedded._requests import SearchMemory
 from langchain_memos.embedded._store import ID_LIST, scope_token
@@ -113,7 +113,7 @@ class Search:
     ) -> _Query:
         slots = query_slots(text)
         counts = self._store.frequencies(owners, {s.name: s.alternatives for s in slots})
-        scorer = Scorer(slots, *counts)
+        scorer = Scorer(slots, *counts, advice=asks_advice(text))
         words, optional = scorer.split(threshold)
         if asks_when(text):
             optional.append(TIME_MARKER)
