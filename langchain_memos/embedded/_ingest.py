@@ -131,10 +131,7 @@ class Ingest:
                     "VALUES (?, ?, ?, ?)",
                     (*key, json.dumps(stored, ensure_ascii=False), stamp),
                 )
-                # An event is its turn's: it is scored with the turns around it, as its fact is.
-                context = ("", "")
                 for kind, memory, turn in produced:
-                    context = next(around) if turn else context
                     self._writer.insert(
                         db,
                         kind,
@@ -143,7 +140,7 @@ class Ingest:
                         next(vectors),
                         speaker=message.get("name") or message["role"],
                         text=turn,
-                        context=context if turn or kind == "event" else ("", ""),
+                        context=next(around) if turn else ("", ""),
                     )
             self._store.update_context(db, previous)
             if task is not None:

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from langchain_memos._validation import check_fraction, check_id, check_int, check_text
+from langchain_memos.embedded._events import with_turn_context
 from langchain_memos.embedded._lexicon import asks_advice, query_slots
 from langchain_memos.embedded._ranking import Scorer, rank
 from langchain_memos.embedded._requests import SearchMemory
@@ -154,6 +155,8 @@ class Search:
             found += self._store.by_seq(
                 [q for q, _ in near if q not in seen], query.where, query.params
             )
+        if kind == "event":
+            found = with_turn_context(self._store, found)
         neighbours = self._neighbours if kind == "fact" and riders else None
         return rank(
             found,
