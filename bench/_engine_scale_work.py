@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import json
 import random
 import resource
 import sqlite3
@@ -18,6 +17,7 @@ from _conversations import Vocabulary, conversation, question
 
 from langchain_memos import MemOSClient
 from langchain_memos.embedded import EmbeddedEngine
+from langchain_memos.embedded import _bodies as bodies
 from langchain_memos.embedded._text import fts_query, index_text, query_terms
 from langchain_memos.embedded._writer import memory_text
 
@@ -139,11 +139,15 @@ def floor_index(db: Path) -> sqlite3.Connection:
     done = connection.execute("SELECT coalesce(max(rowid), 0) FROM raw").fetchone()[0]
     source = sqlite3.connect(db)
     try:
-        rows = source.execute("SELECT seq, body FROM memories WHERE seq > ? ORDER BY seq", (done,))
+        source.row_factory = sqlite3.Row
+        rows = source.execute(
+            f"SELECT seq, {bodies.columns()} FROM memories WHERE seq > ? ORDER BY seq",  # noqa: S608
+            (done,),
+        )
         connection.execute("BEGIN")
         connection.executemany(
             "INSERT INTO raw (rowid, text) VALUES (?, ?)",
-            ((seq, index_text(memory_text(json.loads(body)))) for seq, body in rows),
+            ((row["seq"], index_text(memory_text(bodies.read(row)))) for row in rows),
         )
         connection.execute("COMMIT")
     finally:

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from langchain_memos import _codes as codes
+from langchain_memos.embedded import _bodies as bodies
 from langchain_memos.embedded._errors import EngineError
 from langchain_memos.embedded._events import event_of
 from langchain_memos.embedded._produce import produce, text_of, turn_of
@@ -125,11 +126,10 @@ class Ingest:
             contexts, previous = self._store.plan_context(db, user_id or "", conversation_id, turns)
             around = iter(contexts)
             for message, stamp, produced in planned:
-                stored = {**message, "create_time": stamp, "update_time": stamp}
                 db.execute(
                     "INSERT INTO messages (user_id, conversation_id, body, create_time) "
                     "VALUES (?, ?, ?, ?)",
-                    (*key, json.dumps(stored, ensure_ascii=False), stamp),
+                    (*key, bodies.pack_message(message), stamp),
                 )
                 for kind, memory, turn in produced:
                     self._writer.insert(
@@ -177,16 +177,14 @@ class Ingest:
         found = []
         for conversation in conversations:
             rows = self._store.query(
-                "SELECT body FROM (SELECT seq, body FROM messages WHERE user_id = ? AND "
-                "conversation_id = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq",
+                "SELECT body, create_time FROM (SELECT seq, body, create_time FROM messages "
+                "WHERE user_id = ? AND conversation_id = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq",
                 (request.user_id, conversation, request.message_limit_number),
             )
-            found += [
-                {**json.loads(row["body"]), "conversation_id": conversation}
-                if request.conversation_id is None
-                else json.loads(row["body"])
-                for row in rows
-            ]
+            messages = [bodies.unpack_message(row["body"], row["create_time"]) for row in rows]
+            if request.conversation_id is None:
+                messages = [{**message, "conversation_id": conversation} for message in messages]
+            found += messages
         return {"message_detail_list": found}
 
     def add_feedback(self, request: AddFeedback) -> dict[str, Any]:

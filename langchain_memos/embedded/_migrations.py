@@ -3,6 +3,9 @@
 - Format 1 had no index of the memories' info fields: it is built from the stored info.
 - Formats 1 to 3 counted each owner's memories on every search: format 4 keeps the counts
   (``scope_counts``), which are counted once from the index.
+- Formats 1 to 4 stored a memory's body whole: format 5 leaves out what the row's columns hold
+  (see ``_bodies``). Messages read the same in both (their times are the row's). The index of
+  the memories by knowledge base no longer holds every other memory under NULL.
 - Formats 1 and 2 indexed a run of Chinese characters as its bigrams only; format 3 also indexes
   the run's content characters after its bigrams (see :func:`_text.terms`). The characters are
   recovered from the stored bigrams, which chain ("国庆", "庆旅", "旅游" is the run "国庆旅游").
@@ -10,13 +13,15 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
+from langchain_memos.embedded import _bodies as bodies
 from langchain_memos.embedded import _info_index as info_index
 from langchain_memos.embedded import _scope_counts as scope_counts
 from langchain_memos.embedded._text import STOP_CHARACTERS, has_cjk
 
-UPGRADABLE = frozenset({1, 2, 3})
+UPGRADABLE = frozenset({1, 2, 3, 4})
 _TEXT_COLUMNS = ("body", "spk", "ctx1", "ctx2", "date", "tmp")
 
 
@@ -24,9 +29,34 @@ def upgrade(db: sqlite3.Connection, version: int) -> None:
     """Upgrade the tables of a database of index format ``version`` (in ``UPGRADABLE``)."""
     if version == 1:
         info_index.migrate(db)
-    scope_counts.migrate(db)
-    if version == 3:
-        return
+    if version <= 3:
+        scope_counts.migrate(db)
+    if version <= 2:
+        _index_characters(db)
+    _pack_bodies(db)
+    # Recreated on open with only the memories of knowledge bases (format 5).
+    db.execute("DROP INDEX IF EXISTS memories_by_knowledgebase")
+
+
+def _pack_bodies(db: sqlite3.Connection, batch: int = 10_000) -> None:
+    """Store each memory's whole body (formats 1-4) without what its row holds (format 5).
+
+    A whole body has the memory's id; one without it is already packed and stays as it is.
+    """
+    last = 0
+    while rows := db.execute(
+        f"SELECT seq, {bodies.columns()} FROM memories WHERE seq > ? ORDER BY seq LIMIT ?",
+        (last, batch),
+    ).fetchall():
+        whole = [(row, json.loads(row["body"])) for row in rows]
+        db.executemany(
+            "UPDATE memories SET body = ? WHERE seq = ?",
+            [(bodies.pack(bodies.Row.of(r), m), r["seq"]) for r, m in whole if "id" in m],
+        )
+        last = rows[-1]["seq"]
+
+
+def _index_characters(db: sqlite3.Connection) -> None:
     rows = db.execute(f"SELECT rowid, {', '.join(_TEXT_COLUMNS)} FROM memories_fts").fetchall()
     assignments = ", ".join(f"{column} = ?" for column in _TEXT_COLUMNS)
     db.executemany(

@@ -9,6 +9,7 @@ from urllib.parse import unquote
 
 from langchain_memos import _codes as codes
 from langchain_memos._exceptions import MemOSInputError
+from langchain_memos.embedded import _bodies as bodies
 from langchain_memos.embedded._errors import EngineError
 from langchain_memos.embedded._fields import MEMORY_TYPES
 from langchain_memos.embedded._profiles import Profiles
@@ -47,10 +48,10 @@ class Records:
             kind_params = [*owner_params, kind, *request.filter.params]
             count = self._store.query(f"SELECT count(*) {sql}", kind_params)[0][0]
             rows = self._store.query(
-                f"SELECT m.body, m.info {sql} ORDER BY m.seq DESC LIMIT ? OFFSET ?",
+                f"SELECT {bodies.columns('m')}, m.info {sql} ORDER BY m.seq DESC LIMIT ? OFFSET ?",
                 [*kind_params, size, page_offset(page, size)],
             )
-            result[key] = [{**json.loads(r["body"]), "info": json.loads(r["info"])} for r in rows]
+            result[key] = [{**bodies.read(r), "info": json.loads(r["info"])} for r in rows]
             total = max(total, count)
         return {
             **result,
@@ -62,11 +63,11 @@ class Records:
 
     def get_memory_by_id(self, memory_id: str) -> dict[str, Any]:
         rows = self._store.query(
-            "SELECT body, info FROM memories WHERE id = ?", (unquote(memory_id),)
+            f"SELECT {bodies.columns()}, info FROM memories WHERE id = ?", (unquote(memory_id),)
         )
         if not rows:
             raise EngineError(codes.MEMORY_NOT_FOUND, f"memory {unquote(memory_id)} not found")
-        memory = json.loads(rows[0]["body"])
+        memory = bodies.read(rows[0])
         return {
             **memory,
             "info": json.loads(rows[0]["info"]),
@@ -100,10 +101,12 @@ class Records:
 
     def update_memory(self, request: UpdateMemory) -> dict[str, Any]:
         memory_id = request.memory_id
-        rows = self._store.query("SELECT seq, kind, body FROM memories WHERE id = ?", (memory_id,))
+        rows = self._store.query(
+            f"SELECT seq, {bodies.columns()} FROM memories WHERE id = ?", (memory_id,)
+        )
         if not rows:
             raise EngineError(codes.MEMORY_NOT_FOUND, f"memory {memory_id} not found")
-        memory = json.loads(rows[0]["body"])
+        memory = bodies.read(rows[0])
         kind = rows[0]["kind"]
         if kind not in _CONTENT and (request.content is not None or request.title is not None):
             raise MemOSInputError(
@@ -126,14 +129,13 @@ class Records:
         owner_row = self._store.query(
             "SELECT user_id, knowledgebase_id FROM memories WHERE seq = ?", (rows[0]["seq"],)
         )[0]
+        # With new content it holds the caller's words, not a turn said in its conversation:
+        # it neither carries the turns around it in a search nor rides along with them.
+        text = "" if request.content is not None else None
         with self._store.transaction() as db:
             self._writer.rewrite(
-                db, rows[0]["seq"], memory, vector, dict(owner_row), rows[0]["kind"]
+                db, rows[0]["seq"], memory, vector, dict(owner_row), rows[0]["kind"], text
             )
-            if request.content is not None:
-                # It now holds the caller's words, not a turn said in its conversation: it
-                # neither carries the turns around it in a search nor rides along with them.
-                db.execute("UPDATE memories SET text = '' WHERE seq = ?", (rows[0]["seq"],))
         return {"success": True}
 
     def _neighbours(self, seq: int) -> list[str]:

@@ -3,7 +3,6 @@ the user's stored memories (a changed fact updates its memory), replacing the fa
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 from collections.abc import Mapping
@@ -13,6 +12,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
+from langchain_memos.embedded import _bodies as bodies
 from langchain_memos.embedded._fine import extract
 from langchain_memos.embedded._produce import text_of
 from langchain_memos.embedded._request_base import parse
@@ -65,14 +65,15 @@ class Refiner:
             # A change often shares no words with what it changes ("I moved to Nanjing" vs "lives
             # in Shanghai"), so the model also sees the user's latest memories.
             latest = self._store.query(
-                "SELECT body FROM memories WHERE user_id = ? AND kind IN ('fact', 'preference') "
+                f"SELECT {bodies.columns()} FROM memories WHERE user_id = ? "
+                "AND kind IN ('fact', 'preference') "
                 "ORDER BY seq DESC LIMIT ?",
                 (owner["user_id"], _RECONCILE_LATEST + len(rough)),
             )
             items = [
                 *related["memory_detail_list"],
                 *related["preference_detail_list"],
-                *(json.loads(row["body"]) for row in latest),
+                *(bodies.read(row) for row in latest),
             ]
             existing = {
                 item["id"]: item.get("memory_value") or item.get("preference") or ""
@@ -145,9 +146,11 @@ class Refiner:
     ) -> None:
         """Update the memory a new one replaces (keeping its id), or insert the new one."""
         if replaces in existing:
-            rows = db.execute("SELECT seq, body FROM memories WHERE id = ?", (replaces,)).fetchall()
+            rows = db.execute(
+                f"SELECT seq, {bodies.columns()} FROM memories WHERE id = ?", (replaces,)
+            ).fetchall()
             if rows:
-                updated = {**json.loads(rows[0]["body"]), **memory, "update_time": now}
+                updated = {**bodies.read(rows[0]), **memory, "update_time": now}
                 self._writer.rewrite(db, rows[0]["seq"], updated, vector, owner, kind)
                 return
         memory = {**memory, "id": new_id(), "create_time": now, "update_time": now}

@@ -13,6 +13,7 @@ from typing import Any
 
 from langchain_memos._exceptions import ConfigurationError
 from langchain_memos._sqlite import immediate_transaction
+from langchain_memos.embedded import _bodies as bodies
 from langchain_memos.embedded import _info_index as info_index
 from langchain_memos.embedded import _migrations as migrations
 from langchain_memos.embedded import _scope_counts as scope_counts
@@ -23,7 +24,7 @@ from langchain_memos.embedded._text import fts_query, index_text
 ID_LIST = "(SELECT value FROM json_each(?))"
 # Bumped whenever what is indexed changes, so that an older database is upgraded on open (see
 # _migrations.py) or, when it cannot be, fails clearly.
-INDEX_VERSION = 4
+INDEX_VERSION = 5
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -54,7 +55,8 @@ CREATE TABLE IF NOT EXISTS memories (
 CREATE INDEX IF NOT EXISTS memories_by_conversation
     ON memories (user_id, conversation_id, kind, seq);
 CREATE INDEX IF NOT EXISTS memories_by_user ON memories (user_id, kind, seq);
-CREATE INDEX IF NOT EXISTS memories_by_knowledgebase ON memories (knowledgebase_id);
+CREATE INDEX IF NOT EXISTS memories_by_knowledgebase ON memories (knowledgebase_id)
+    WHERE knowledgebase_id IS NOT NULL;
 -- One row per memory. Besides the memory's own words (body) it indexes the speaker, the words of
 -- the turns around it (ctx1: +-1, ctx2: +-2), its date in words, and a marker for turns that speak
 -- of time, so that "When did Caroline ..." finds the turn that answers it. See RANK_WEIGHTS.
@@ -96,6 +98,7 @@ CREATE TABLE IF NOT EXISTS knowledgebase_files (
 # (bench/locomo_recall.py).
 RANK_WEIGHTS = (0.0, 1.0, 1.0, 0.5, 0.2, 0.5, 1.0)
 TEXT_COLUMNS = "{body spk ctx1 ctx2 date}"
+MEMORY = bodies.columns("m")
 
 
 def scope_token(kind: str, value: str) -> str:
@@ -203,25 +206,27 @@ class Store:
     ) -> int:
         """Store a memory and index it; ``columns`` holds its body, spk, date and tmp terms, and
         ``context`` its ctx1 and ctx2 (see :meth:`plan_context`)."""
+        tags = json.dumps(memory.get("tags") or [], ensure_ascii=False)
+        times = memory["create_time"], memory["update_time"]
+        row = bodies.Row(kind, memory["id"], memory.get("conversation_id"), *times, tags, text)
         cursor = db.execute(
             "INSERT INTO memories (id, kind, user_id, agent_id, app_id, conversation_id, "
             "knowledgebase_id, public, tags, info, create_time, update_time, text, body) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                memory["id"],
+                row.id,
                 kind,
                 owner.get("user_id"),
                 owner.get("agent_id"),
                 owner.get("app_id"),
-                memory.get("conversation_id"),
+                row.conversation_id,
                 owner.get("knowledgebase_id"),
                 1 if owner.get("public") else 0,
-                json.dumps(memory.get("tags") or [], ensure_ascii=False),
+                tags,
                 json.dumps(owner.get("info") or {}, ensure_ascii=False),
-                memory["create_time"],
-                memory["update_time"],
+                *times,
                 text,
-                json.dumps(memory, ensure_ascii=False),
+                bodies.pack(row, memory),
             ),
         )
         info_index.index_info(db, int(cursor.lastrowid or 0), json.dumps(owner.get("info") or {}))
@@ -336,7 +341,7 @@ class Store:
             return []
         marks = ",".join("?" * len(seqs))
         rows = self.query(
-            "SELECT m.seq, m.kind, m.conversation_id, m.create_time, m.body, m.info, 0.0 AS score, "
+            f"SELECT m.seq, {MEMORY}, m.info, 0.0 AS score, "
             "f.body || ' ' || f.spk || ' ' || f.date AS own, f.ctx1 AS context "
             "FROM memories m JOIN memories_fts f ON f.rowid = m.seq "
             f"WHERE m.seq IN ({marks}) AND {where}",
@@ -371,7 +376,7 @@ class Store:
         if where == "1":
             # No filter: rank in the index alone, then fetch only the rows that made the cut.
             sql = (
-                "SELECT m.seq, m.kind, m.conversation_id, m.create_time, m.body, m.info, t.score, "
+                f"SELECT m.seq, {MEMORY}, m.info, t.score, "
                 "f.body || ' ' || f.spk || ' ' || f.date AS own, f.ctx1 AS context "
                 f"FROM (SELECT rowid, bm25(memories_fts, {weights}) AS score FROM memories_fts "
                 "WHERE memories_fts MATCH ? ORDER BY score LIMIT ?) AS t "
@@ -380,7 +385,7 @@ class Store:
             )
             return [_candidate(row) for row in self.query(sql, [match, limit])]
         sql = (
-            "SELECT m.seq, m.kind, m.conversation_id, m.create_time, m.body, m.info, "
+            f"SELECT m.seq, {MEMORY}, m.info, "
             f"bm25(memories_fts, {weights}) AS score, "
             "memories_fts.body || ' ' || memories_fts.spk || ' ' || memories_fts.date AS own, "
             "memories_fts.ctx1 AS context "
@@ -398,7 +403,7 @@ def _candidate(row: sqlite3.Row) -> Candidate:
         kind=row["kind"],
         conversation_id=row["conversation_id"],
         create_time=row["create_time"],
-        body=json.loads(row["body"]),
+        body=bodies.read(row),
         bm25=-row["score"],
         own=row["own"],
         context=row["context"],

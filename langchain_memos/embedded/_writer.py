@@ -3,7 +3,6 @@ rewritten. Every way of making or changing a memory goes through :class:`Writer`
 
 from __future__ import annotations
 
-import json
 import secrets
 import sqlite3
 import threading
@@ -15,6 +14,7 @@ from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
+from langchain_memos.embedded import _bodies as bodies
 from langchain_memos.embedded._store import Store, scope_token
 from langchain_memos.embedded._text import (
     TIME_MARKER,
@@ -127,10 +127,20 @@ class Writer:
         vector: list[float] | None = None,
         owner: Mapping[str, Any] | None = None,
         kind: str = "fact",
+        text: str | None = None,
     ) -> None:
+        """Store ``memory`` as the new body of the memory ``seq``; ``text``: its turn's new text
+        (``""``: it no longer holds a turn said in its conversation), if that changes."""
+        (found,) = db.execute(
+            f"SELECT {bodies.columns()} FROM memories WHERE seq = ?", (seq,)
+        ).fetchall()
+        row = bodies.Row.of(found)._replace(
+            update_time=memory["update_time"],
+            text=found["text"] if text is None else text,
+        )
         db.execute(
-            "UPDATE memories SET body = ?, update_time = ? WHERE seq = ?",
-            (json.dumps(memory, ensure_ascii=False), memory["update_time"], seq),
+            "UPDATE memories SET body = ?, update_time = ?, text = ? WHERE seq = ?",
+            (bodies.pack(row, memory), row.update_time, row.text, seq),
         )
         db.execute(
             "UPDATE memories_fts SET body = ? WHERE rowid = ?", (_columns(memory)["body"], seq)

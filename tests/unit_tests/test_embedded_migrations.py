@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import sqlite3
+from datetime import datetime, timezone
 from itertools import pairwise
 from pathlib import Path
 
@@ -14,6 +17,8 @@ from langchain_memos.embedded import EmbeddedEngine
 from langchain_memos.embedded._migrations import with_characters
 from langchain_memos.embedded._store import INDEX_VERSION
 from langchain_memos.embedded._text import _IS_CJK, _TOKEN, index_text
+
+DATA = Path(__file__).resolve().parent / "data"
 
 
 def format_2_index(text: str) -> str:
@@ -111,4 +116,29 @@ def test_a_database_of_index_format_3_gets_its_memories_counted(tmp_path: Path) 
     after = {u: client.search_memory("pottery Pixette", user_id=u) for u in said}
     assert after == before
     assert engine.store.query("PRAGMA user_version")[0][0] == INDEX_VERSION
+    engine.close()
+
+
+def test_a_database_of_index_format_4_answers_as_the_engine_that_wrote_it(
+    tmp_path: Path,
+) -> None:
+    # Written by the engine of index format 4 (data/make_format_4.py), with its answers.
+    path = tmp_path / "memos.db"
+    shutil.copy(DATA / "format_4.db", path)
+    written = sqlite3.connect(path)
+    bodies_before = written.execute("SELECT sum(length(body)) FROM memories").fetchone()[0]
+    written.close()
+    engine = EmbeddedEngine(str(path), clock=lambda: datetime(2025, 9, 28, tzinfo=timezone.utc))
+    assert engine.store.query("PRAGMA user_version")[0][0] == INDEX_VERSION == 5
+    recorded = json.loads((DATA / "format_4.json").read_text())
+    answers = [getattr(engine, name)(body) for name, body in recorded["requests"]]
+    assert answers == recorded["answers"]
+    # Stored smaller, and still deleted and edited as one index with the memories.
+    assert engine.store.query("SELECT sum(length(body)) FROM memories")[0][0] < bodies_before
+    facts = answers[0]["memory_detail_list"]
+    engine.delete_memory({"memory_ids": [facts[0]["id"]]})
+    engine.update_memory({"memory_id": facts[1]["id"], "content": "I like jasmine tea."})
+    engine.store.query("INSERT INTO memories_fts (memories_fts) VALUES ('integrity-check')")
+    found = engine.search_memory({"user_id": "u1", "query": "jasmine", "relativity": 0})
+    assert [m["memory_value"] for m in found["memory_detail_list"]] == ["I like jasmine tea."]
     engine.close()

@@ -7,11 +7,12 @@ Profiles are in ``test_embedded_profiles.py``.
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 
 from langchain_memos.embedded import EmbeddedEngine
+from langchain_memos.types import MemoryView, SearchMemoryResult
 
 from .test_embedded_writes import ok, wire
 from .test_engine_isolation_fuzz import SameVector
@@ -111,6 +112,20 @@ def test_allow_memory_view_makes_only_the_views_it_names(engine: EmbeddedEngine)
     )
     assert status == 400
     assert "unknown memory view 'x'" in answer["message"]
+
+
+@pytest.mark.parametrize("view", get_args(MemoryView))
+def test_every_view_the_client_names_is_one_the_engine_answers(
+    engine: EmbeddedEngine, view: str
+) -> None:
+    # The engine keeps its own table of views (kind, answer key) beside the client's literal:
+    # a view added to one and not the other fails here, not in a user's search.
+    body = {"user_id": "u1", "query": "anything", "include_memory_view": [view]}
+    answer = ok(engine, "/search/memory", body)  # a view the engine does not know is a 400
+    lists = {key for key, value in answer.items() if isinstance(value, list)}
+    assert lists <= set(SearchMemoryResult.model_fields), lists - set(
+        SearchMemoryResult.model_fields
+    )
 
 
 def test_include_memory_view_answers_with_those_views_only(engine: EmbeddedEngine) -> None:

@@ -1,0 +1,162 @@
+"""A memory's body as stored (index format 5): without what its row's columns already hold.
+
+A fast-mode fact used to store its id, conversation, times and tags twice (in the row's columns
+and in the body), its turn four times (the ``text`` column, in its ``memory_value`` after the
+speaker's marker, as its first source's ``content``, and cut short as its ``memory_key``), and
+constants every fact has (``status``, ``confidence``). The body keeps only what differs from
+what :func:`_derived` rebuilds from the row; a derivable key the memory does not have is listed
+under ``~absent``, so that reading it back gives the memory as written, key for key and value
+for value (keys in another order). A message is stored without its ``create_time`` and
+``update_time``, which are the row's ``create_time``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Container, Mapping
+from typing import Any, NamedTuple
+
+from langchain_memos.embedded._text import title, viewpoint
+
+_ABSENT = "~absent"
+_CONSTANTS: dict[str, dict[str, Any]] = {
+    "fact": {"status": "activated", "confidence": 0.0},
+    "preference": {"status": "activated", "preference_type": "explicit_preference"},
+    "event": {"status": "activated", "event_type": "EventMemory"},
+    "tool": {"status": "activated"},
+    "skill": {"status": "activated"},
+}
+
+
+class Row(NamedTuple):
+    """The columns of a memory's row that its body need not repeat."""
+
+    kind: str
+    id: str
+    conversation_id: str | None
+    create_time: int
+    update_time: int
+    tags: str  # JSON
+    text: str
+
+    @classmethod
+    def of(cls, row: sqlite3.Row) -> Row:
+        return cls(
+            row["kind"],
+            row["id"],
+            row["conversation_id"],
+            row["create_time"],
+            row["update_time"],
+            row["tags"],
+            row["text"],
+        )
+
+
+ROW_COLUMNS = ("kind", "id", "conversation_id", "create_time", "update_time", "tags", "text")
+"""The columns :meth:`Row.of` reads, in order."""
+
+
+def columns(alias: str = "") -> str:
+    """The columns of ``memories`` (aliased ``alias``) that :func:`read` reads."""
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(f"{prefix}{column}" for column in (*ROW_COLUMNS, "body"))
+
+
+def read(row: sqlite3.Row) -> dict[str, Any]:
+    """The memory a row selected with :func:`columns` holds."""
+    return unpack(Row.of(row), row["body"])
+
+
+def _same(a: object, b: object) -> bool:
+    return type(a) is type(b) and a == b
+
+
+def _derived(row: Row, memory: Mapping[str, Any], known: Container[str] = ()) -> dict[str, Any]:
+    """What the row says of the memory's keys (``memory``: what the body stores of it), but for
+    the ``known`` keys, which need not be worked out."""
+    derived: dict[str, Any] = {
+        "conversation_id": row.conversation_id,
+        "create_time": row.create_time,
+        "update_time": row.update_time,
+        "id": row.id,
+        **_CONSTANTS.get(row.kind, {}),
+    }
+    if "tags" not in known:
+        derived["tags"] = json.loads(row.tags)
+    if row.text and row.kind == "fact":
+        if "memory_key" not in known:
+            derived["memory_key"] = title(row.text)
+        sources = memory.get("sources")
+        first = sources[0] if isinstance(sources, list) and sources else None
+        role = first.get("role") if isinstance(first, dict) else None
+        if "memory_value" not in known and isinstance(role, str):
+            # A turn of a speaker without a name, as fast mode writes it (see _produce.py).
+            derived["memory_value"] = f"{viewpoint(role, None, row.text)} {row.text.strip()}"
+    if row.kind == "event" and "event_key" not in known:
+        value = memory.get("event_value")
+        if isinstance(value, str):
+            derived["event_key"] = title(value)
+    return derived
+
+
+def _first_source(row: Row, memory: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The memory's first source, if the row's turn can stand in for part of it."""
+    sources = memory.get("sources")
+    if not row.text or row.kind != "fact" or not isinstance(sources, list) or not sources:
+        return None
+    return sources[0] if isinstance(sources[0], dict) else None
+
+
+def pack(row: Row, memory: Mapping[str, Any]) -> str:
+    """The body to store for ``memory`` in a row with these columns."""
+    stored = dict(memory)
+    absent = []
+    for key, value in _derived(row, memory).items():
+        if key not in memory:
+            absent.append(key)
+        elif _same(memory[key], value):
+            del stored[key]
+    source = _first_source(row, memory)
+    if source is not None:
+        first = dict(source)
+        # The first source of a fast-mode fact is its turn: the row's text, at its create_time.
+        for key, value in (("content", row.text), ("chat_time", row.create_time)):
+            if key not in first:
+                absent.append(f"sources.{key}")
+            elif _same(first[key], value):
+                del first[key]
+        stored["sources"] = [first, *memory["sources"][1:]]
+    if absent:
+        stored[_ABSENT] = absent
+    return json.dumps(stored, ensure_ascii=False, separators=(",", ":"))
+
+
+def unpack(row: Row, body: str) -> dict[str, Any]:
+    """The memory as it was written, from its stored ``body`` and its row."""
+    stored = json.loads(body)
+    absent = stored.pop(_ABSENT, ())
+    memory = _derived(row, stored, stored)
+    for key in absent:
+        memory.pop(key, None)
+    memory.update(stored)
+    source = _first_source(row, memory)
+    if source is not None and not ("content" in source and "chat_time" in source):
+        first = {"role": source["role"]} if "role" in source else {}
+        if "sources.content" not in absent:
+            first["content"] = row.text
+        if "sources.chat_time" not in absent:
+            first["chat_time"] = row.create_time
+        first.update(source)
+        memory["sources"] = [first, *memory["sources"][1:]]
+    return memory
+
+
+def pack_message(message: Mapping[str, Any]) -> str:
+    """A message as stored: its times are the row's ``create_time``."""
+    stored = {k: v for k, v in message.items() if k not in ("create_time", "update_time")}
+    return json.dumps(stored, ensure_ascii=False, separators=(",", ":"))
+
+
+def unpack_message(body: str, create_time: int) -> dict[str, Any]:
+    return {**json.loads(body), "create_time": create_time, "update_time": create_time}

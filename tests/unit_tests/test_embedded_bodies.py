@@ -1,0 +1,79 @@
+"""A memory stored without what its row holds reads back as it was written."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from langchain_memos.embedded._bodies import Row, pack, unpack
+
+TEXT = "I went hiking with Mochi near Lisbon last Saturday."
+FACT: dict[str, Any] = {
+    "conversation_id": "c1",
+    "create_time": 1749517200000,
+    "update_time": 1749517200000,
+    "status": "activated",
+    "id": "m1",
+    "memory_key": "I went hiking with Mochi near Lisbon last…",
+    "memory_value": f"[user viewpoint] {TEXT}",
+    "memory_type": "WorkingMemory",
+    "confidence": 0.0,
+    "tags": ["hiking", "mode:fast"],
+    "sources": [
+        {"role": "user", "content": TEXT, "chat_time": 1749517200000},
+        {"role": "assistant", "content": "Where did you go?", "relation": "answers"},
+    ],
+}
+ROW = Row("fact", "m1", "c1", 1749517200000, 1749517200000, '["hiking", "mode:fast"]', TEXT)
+# What a key may hold instead of what the row says: another value, or a value of another type.
+OTHER: dict[str, list[Any]] = {
+    "conversation_id": [None, "c2"],
+    "create_time": [1, "2025-06-10"],
+    "update_time": [2],
+    "status": ["archived"],
+    "id": ["m2"],
+    "memory_key": ["Lisbon", None],
+    "memory_value": ["[Caroline viewpoint] " + TEXT, "I like oolong tea."],
+    "confidence": [0, 1.0],
+    "tags": [[], None, ["travel"]],
+}
+
+
+def as_json(memory: dict[str, Any]) -> str:
+    return json.dumps(memory, sort_keys=True)
+
+
+@st.composite
+def memories(draw: st.DrawFn) -> dict[str, Any]:
+    """The fast-mode fact with keys left out or changed, and its first source likewise."""
+    memory = {}
+    for key, value in FACT.items():
+        if draw(st.booleans()):
+            memory[key] = draw(st.sampled_from([value, *OTHER.get(key, [])]))
+    if "sources" in memory:
+        first = {
+            key: draw(st.sampled_from([value, "other"]))
+            for key, value in FACT["sources"][0].items()
+            if draw(st.booleans())
+        }
+        memory["sources"] = [first, *FACT["sources"][1:]]
+    return memory
+
+
+@given(memories(), st.sampled_from([TEXT, ""]))
+def test_a_stored_memory_reads_back_as_written(memory: dict[str, Any], text: str) -> None:
+    row = ROW._replace(text=text)
+    # As JSON, so that 0 and 0.0 are told apart.
+    assert as_json(unpack(row, pack(row, memory))) == as_json(memory)
+
+
+def test_a_fast_fact_stores_only_what_its_row_does_not_say() -> None:
+    stored = json.loads(pack(ROW, FACT))
+    assert stored == {
+        "memory_type": "WorkingMemory",
+        "sources": [{"role": "user"}, FACT["sources"][1]],
+    }
+    assert unpack(ROW, pack(ROW, FACT)) == FACT
