@@ -148,9 +148,9 @@ class Records:
             if near
         ]
         found = self._store.query(
-            f"SELECT body FROM memories WHERE seq IN {ID_LIST}", [json.dumps(seqs)]
+            f"SELECT {bodies.columns()} FROM memories WHERE seq IN {ID_LIST}", [json.dumps(seqs)]
         )
-        return [memory_text(json.loads(row["body"])) for row in found]
+        return [memory_text(bodies.read(row)) for row in found]
 
     def get_status(self, request: GetStatus) -> dict[str, Any]:
         task_id = request.task_id
