@@ -6,8 +6,8 @@ import hashlib
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -144,7 +144,7 @@ class Store:
         except sqlite3.Error as error:
             raise ConfigurationError(f"cannot open the database {path}: {error}") from None
         self.on_delete: Callable[[list[int]], None] | None = None
-        self.on_rollback: Callable[[], None] | None = None
+        self.on_rollback: Callable[[], None] = lambda: None
 
     def _open(self) -> None:
         self._db.row_factory = sqlite3.Row
@@ -174,18 +174,9 @@ class Store:
         with self._lock:
             self._db.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction; if it rolls back, ``on_rollback`` hears of it (under the lock,
-        before any other write), so state kept beside the database can drop what it learnt."""
-        with self._lock:
-            try:
-                with immediate_transaction(self._db, self._lock) as db:
-                    yield db
-            except BaseException:
-                if self.on_rollback is not None:
-                    self.on_rollback()
-                raise
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        # A rollback tells on_rollback under the lock: the vector index drops what it learnt.
+        return immediate_transaction(self._db, self._lock, lambda: self.on_rollback())
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
