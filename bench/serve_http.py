@@ -27,6 +27,8 @@ import importlib.util
 import json
 import os
 import random
+import resource
+import signal
 import sys
 import tempfile
 import time
@@ -63,7 +65,6 @@ QUESTIONS = 100
 
 def run_server(kind: str, db: str, previous: str) -> int:
     """Child process: serve ``db`` with ``kind`` until SIGTERM; the URL is the first stdout line."""
-    import signal
     import threading
 
     engine = EmbeddedEngine(db)
@@ -84,6 +85,7 @@ def run_server(kind: str, db: str, previous: str) -> int:
         serve = module.serve
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGUSR1, lambda *_: print("usage", *usage(), flush=True))
     with serve(engine) as server:
         print(f"serving {server.base_url}", flush=True)
         stop.wait()
@@ -146,28 +148,31 @@ async def _load(url_host: str, port: int, requests: list[bytes], concurrency: in
     return time.perf_counter() - started, latencies, errors
 
 
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of process ``pid`` so far (Linux; None elsewhere)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def usage() -> tuple[float, int]:
+    """CPU seconds and context switches of this process so far, all its threads' (ended too)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return own.ru_utime + own.ru_stime, own.ru_nvcsw + own.ru_nivcsw
+
+
+def server_usage(server: ChildProcess) -> tuple[float, int]:
+    """:func:`usage` of a server started by :func:`run_server`, which prints it on SIGUSR1."""
+    assert server.popen.stdout is not None
+    os.kill(server.pid, signal.SIGUSR1)
+    _, cpu, switches = server.popen.stdout.readline().split()
+    return float(cpu), int(switches)
 
 
 def measure_http(
-    url: str, pid: int, bodies: list[bytes], concurrency: int, n: int, warmup: int
+    server: ChildProcess, bodies: list[bytes], concurrency: int, n: int, warmup: int
 ) -> Any:
-    host, _, port_text = url.split("//", 1)[1].split("/", 1)[0].partition(":")
-    port = int(port_text)
-    wire = [_request(host, port, body) for body in bodies]
-    asyncio.run(_load(host, port, [wire[i % len(wire)] for i in range(warmup)], concurrency))
+    host, port = server.url.split("//", 1)[1].split("/", 1)[0].rpartition(":")[::2]
+    wire = [_request(host, int(port), body) for body in bodies]
+    asyncio.run(_load(host, int(port), [wire[i % len(wire)] for i in range(warmup)], concurrency))
     timed = [wire[(i * 7) % len(wire)] for i in range(n)]
-    cpu_before = cpu_seconds(pid)
-    wall, latencies, errors = asyncio.run(_load(host, port, timed, concurrency))
-    cpu_after = cpu_seconds(pid)
-    cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
-    return wall, latencies, errors, cpu
+    before = server_usage(server)
+    wall, latencies, errors = asyncio.run(_load(host, int(port), timed, concurrency))
+    after = server_usage(server)
+    return wall, latencies, errors, after[0] - before[0], after[1] - before[1]
 
 
 def measure_in_process(db: Path, bodies: list[bytes], concurrency: int, n: int) -> Any:
@@ -186,22 +191,25 @@ def measure_in_process(db: Path, bodies: list[bytes], concurrency: int, n: int) 
         one(body)
     latencies.clear()
     timed = [bodies[(i * 7) % len(bodies)] for i in range(n)]
-    started, cpu_before = time.perf_counter(), time.process_time()
+    started, before = time.perf_counter(), usage()
     with ThreadPoolExecutor(concurrency) as pool:
         list(pool.map(one, timed))
-    wall, cpu = time.perf_counter() - started, time.process_time() - cpu_before
+    wall, after = time.perf_counter() - started, usage()
     engine.close()
-    return wall, latencies, errors, cpu
+    return wall, latencies, errors, after[0] - before[0], after[1] - before[1]
 
 
 def figures(
-    wall: float, latencies: list[int], errors: list[str], cpu: float | None
+    wall: float, latencies: list[int], errors: list[str], cpu: float, switches: int
 ) -> dict[str, Any]:
     return {
         "requests_per_s": round(len(latencies) / wall, 1),
         **latency_ms(latencies, digits=2),
-        # What the server process spent per request, whatever share of the machine it got.
-        "cpu_ms_per_request": None if cpu is None else round(cpu * 1000 / len(latencies), 3),
+        # What the server process spent per request, whatever share of the machine it got, and
+        # how often its threads stopped running (to wait, or preempted): the cost of handing a
+        # request between threads, which the machine's other load changes least.
+        "cpu_ms_per_request": round(cpu * 1000 / len(latencies), 3),
+        "context_switches_per_request": round(switches / len(latencies), 2),
         "errors": len(errors),
         "error_samples": errors[:3],
     }
@@ -226,9 +234,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         command = [sys.executable, __file__, "--server", kind, "--db", str(db)]
                         server = ChildProcess.start([*command, "--previous", args.previous])
                         try:
-                            measured = measure_http(
-                                server.url, server.pid, bodies, c, args.requests, args.warmup
-                            )
+                            measured = measure_http(server, bodies, c, args.requests, args.warmup)
                         finally:
                             server.stop()
                     row = figures(*measured)
@@ -237,6 +243,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     print(
                         f"round {round_index + 1} {kind:<11} c{c:<3} {rate:>8} req/s"
                         f"  p50 {p50} ms  p99 {p99} ms  cpu {row['cpu_ms_per_request']} ms/req"
+                        f"  switches {row['context_switches_per_request']}/req"
                         f"  errors {row['errors']}"
                     )
     previous = results["http.server"]
@@ -261,7 +268,7 @@ def best(rows: list[dict[str, Any]], previous: list[dict[str, Any]]) -> dict[str
 
 def print_table(report: dict[str, Any]) -> None:
     print(
-        f"{'server':<12}{'c':>4}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'cpu ms':>8}"
+        f"{'server':<12}{'c':>4}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'cpu ms':>8}{'switches':>9}"
         f"{'vs http.server':>16}  each round vs http.server"
     )
     results = report["results"]
@@ -272,7 +279,8 @@ def print_table(report: dict[str, Any]) -> None:
             rounds = " ".join(f"{r:.2f}x" for r in row["rounds_vs_http_server"])
             print(
                 f"{kind:<12}{c:>4}{row['requests_per_s']:>10}{row['p50_ms']:>9}{row['p99_ms']:>9}"
-                f"{row['cpu_ms_per_request'] or '-':>8}{ratio:>16}  {rounds}"
+                f"{row['cpu_ms_per_request']:>8}{row['context_switches_per_request']:>9}"
+                f"{ratio:>16}  {rounds}"
             )
 
 

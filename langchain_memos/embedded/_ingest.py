@@ -9,6 +9,7 @@ from typing import Any
 
 from langchain_memos import _codes as codes
 from langchain_memos.embedded import _bodies as bodies
+from langchain_memos.embedded._context import plan_context, update_context
 from langchain_memos.embedded._errors import EngineError
 from langchain_memos.embedded._events import event_of
 from langchain_memos.embedded._produce import produce, text_of, turn_of
@@ -123,7 +124,7 @@ class Ingest:
         )
         with self._store.transaction() as db:
             turns = [turn for *_, made in planned for kind, _, turn in made if turn]
-            contexts, previous = self._store.plan_context(db, user_id or "", conversation_id, turns)
+            contexts, previous = plan_context(db, user_id, agent_id, conversation_id, turns)
             around = iter(contexts)
             for message, stamp, produced in planned:
                 db.execute(
@@ -142,7 +143,7 @@ class Ingest:
                         text=turn,
                         context=next(around) if turn else ("", ""),
                     )
-            self._store.update_context(db, previous)
+            update_context(db, previous)
             if task is not None:
                 db.execute(
                     "INSERT INTO tasks (task_id, status, create_time) VALUES (?, ?, ?)", task

@@ -158,5 +158,11 @@ def asks_advice(text: str) -> bool:
     return bool(_REQUEST.search(text))
 
 
+def said(text: str) -> set[str]:
+    """The terms a query uses itself: its content terms, and the lexicon words it names (as
+    phrases), as opposed to the synonyms its slots add."""
+    return {phrase(word) for word in groups_in(text).values()} | set(query_terms(text))
+
+
 def _phrases(words: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(phrase(word) for word in words))

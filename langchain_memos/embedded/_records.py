@@ -131,10 +131,15 @@ class Records:
         )[0]
         # With new content it holds the caller's words, not a turn said in its conversation:
         # it neither carries the turns around it in a search nor rides along with them.
-        text = "" if request.content is not None else None
         with self._store.transaction() as db:
             self._writer.rewrite(
-                db, rows[0]["seq"], memory, vector, dict(owner_row), rows[0]["kind"], text
+                db,
+                rows[0]["seq"],
+                memory,
+                vector,
+                dict(owner_row),
+                rows[0]["kind"],
+                leaves=request.content is not None,
             )
         return {"success": True}
 

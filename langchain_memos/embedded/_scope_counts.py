@@ -56,8 +56,18 @@ def removed(db: sqlite3.Connection, seqs: Sequence[tuple[int]]) -> None:
 
 
 def count(db: sqlite3.Connection, token: str) -> int:
-    row = db.execute("SELECT memories FROM scope_counts WHERE token = ?", (token,)).fetchone()
-    return int(row[0]) if row else 0
+    return counts(db, [token])[token]
+
+
+def counts(db: sqlite3.Connection, tokens: Sequence[str]) -> dict[str, int]:
+    """The memories of each token (0 for a token no memory has), in one read."""
+    found = dict.fromkeys(tokens, 0)
+    marks = ",".join("?" * len(found))
+    for token, n in db.execute(
+        f"SELECT token, memories FROM scope_counts WHERE token IN ({marks})", list(found)
+    ):
+        found[token] = int(n)
+    return found
 
 
 def migrate(db: sqlite3.Connection) -> None:

@@ -9,9 +9,11 @@ from typing import Any
 
 from langchain_memos._validation import check_fraction, check_id, check_int, check_text
 from langchain_memos.embedded._events import with_turn_context
-from langchain_memos.embedded._lexicon import asks_advice, query_slots
+from langchain_memos.embedded._lexicon import asks_advice, query_slots, said
+from langchain_memos.embedded._plan import frequencies, narrow
 from langchain_memos.embedded._ranking import Scorer, rank
 from langchain_memos.embedded._requests import SearchMemory
+from langchain_memos.embedded._scope import VIEWS
 from langchain_memos.embedded._store import ID_LIST, scope_token
 from langchain_memos.embedded._text import TIME_MARKER, asks_when, has_cjk
 from langchain_memos.embedded._when import time_window
@@ -25,6 +27,7 @@ PREFERENCE_NOTE = {
     "你的回复不得违反用户的任何偏好，无论是显式偏好还是隐式偏好，并简要解释你为什么这样回答以避免冲突。\n",
 }
 _VECTOR_DEPTH = 200
+_KINDS = tuple(kind for kind, _ in VIEWS.values())
 # The turns said just before and just after memories, in their conversation.
 _NEIGHBOURS = (
     "SELECT m.seq, "
@@ -53,6 +56,7 @@ class _Query:
     conversation_id: object
     vector: list[float] | None
     window: tuple[int, int] | None = None
+    expected: int = 0
 
 
 class Search:
@@ -113,9 +117,28 @@ class Search:
         conversation_id: object,
     ) -> _Query:
         slots = query_slots(text)
-        counts = self._store.frequencies(owners, {s.name: s.alternatives for s in slots})
-        scorer = Scorer(slots, *counts, advice=asks_advice(text))
+        # One snapshot: counted in two, a write landing between them could make a word more
+        # frequent than the whole store, and its weight negative.
+        with self._store.snapshot() as db:
+            total, counts = frequencies(db, owners, {s.name: s.alternatives for s in slots})
+        scorer = Scorer(slots, total, counts, advice=asks_advice(text))
         words, optional = scorer.split(threshold)
+        # Common synonyms the query did not say score, but find no candidates (see _plan.py).
+        required = {*words}
+        common = narrow(
+            [
+                (s.alternatives, counts[n])
+                for n, s in scorer.slots.items()
+                if s.alternatives[0] in required
+            ],
+            said(text),
+        )
+        words = [term for term in words if term not in common]
+        optional += [term for term in common if term not in optional]
+        # At most how many memories the words match (a group counted whole).
+        expected = sum(
+            counts[n] for n, s in scorer.slots.items() if required.intersection(s.alternatives)
+        )
         if asks_when(text):
             optional.append(TIME_MARKER)
         now = datetime.fromtimestamp(self._writer.now_ms() / 1000, timezone.utc)
@@ -130,6 +153,7 @@ class Search:
             conversation_id,
             None,
             time_window(text, now),
+            expected,
         )
 
     def _ranked(
@@ -145,6 +169,8 @@ class Search:
             params=query.params,
             limit=depth or max(50, limit * 5),
             optional=query.optional,
+            kinds=_KINDS,
+            expected=query.expected,
         )
         similar: dict[int, float] = {}
         vectors = self._writer.vectors

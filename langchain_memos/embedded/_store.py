@@ -6,8 +6,8 @@ import hashlib
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,9 +16,10 @@ from langchain_memos._sqlite import immediate_transaction
 from langchain_memos.embedded import _bodies as bodies
 from langchain_memos.embedded import _info_index as info_index
 from langchain_memos.embedded import _migrations as migrations
+from langchain_memos.embedded import _plan as plan
 from langchain_memos.embedded import _scope_counts as scope_counts
+from langchain_memos.embedded._context import TURN, refresh_context
 from langchain_memos.embedded._database import APPLICATION_ID, check_database
-from langchain_memos.embedded._text import fts_query, index_text
 
 # A list of ids as one SQL parameter (a JSON array): any number of them, one variable.
 ID_LIST = "(SELECT value FROM json_each(?))"
@@ -97,7 +98,6 @@ CREATE TABLE IF NOT EXISTS knowledgebase_files (
 # 1,500-token budget from 0.79 to 0.92; through search/memory's cap of 25 facts, 0.895
 # (bench/locomo_recall.py).
 RANK_WEIGHTS = (0.0, 1.0, 1.0, 0.5, 0.2, 0.5, 1.0)
-TEXT_COLUMNS = "{body spk ctx1 ctx2 date}"
 MEMORY = bodies.columns("m")
 
 
@@ -178,6 +178,19 @@ class Store:
         # A rollback tells on_rollback under the lock: the vector index drops what it learnt.
         return immediate_transaction(self._db, self._lock, lambda: self.on_rollback())
 
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """Reads that see one state of the store: one read transaction, unless one is open."""
+        with self._lock:
+            outer = self._db.in_transaction
+            if not outer:
+                self._db.execute("BEGIN")
+            try:
+                yield self._db
+            finally:
+                if not outer:
+                    self._db.execute("COMMIT")
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
             return self._db.execute(sql, params).fetchall()
@@ -196,7 +209,7 @@ class Store:
         context: tuple[str, str] = ("", ""),
     ) -> int:
         """Store a memory and index it; ``columns`` holds its body, spk, date and tmp terms, and
-        ``context`` its ctx1 and ctx2 (see :meth:`plan_context`)."""
+        ``context`` its ctx1 and ctx2 (see :func:`_context.plan_context`)."""
         tags = json.dumps(memory.get("tags") or [], ensure_ascii=False)
         times = memory["create_time"], memory["update_time"]
         row = bodies.Row(kind, memory["id"], memory.get("conversation_id"), *times, tags, text)
@@ -247,84 +260,25 @@ class Store:
         )
         return int(cursor.lastrowid or 0)
 
-    def plan_context(
-        self, db: sqlite3.Connection, user_id: str, conversation_id: str, turns: list[str]
-    ) -> tuple[list[tuple[str, str]], list[tuple[int, str, str]]]:
-        """Context columns for new ``turns`` appended to a conversation, each text tokenised
-        once: the (ctx1, ctx2) of every new turn, and the new (seq, ctx1, ctx2) of the at most
-        two stored turns the new ones become neighbours of."""
-        if not turns:
-            return [], []
-        rows = db.execute(
-            "SELECT seq, text FROM memories WHERE user_id = ? AND conversation_id = ? "
-            "AND kind = 'fact' AND text != '' ORDER BY seq DESC LIMIT 4",
-            (user_id, conversation_id),
-        ).fetchall()[::-1]
-        tokens = [index_text(text) for text in [*(row["text"] for row in rows), *turns]]
-
-        def around(index: int) -> tuple[str, str]:
-            near = [tokens[i] for i in (index - 1, index + 1) if 0 <= i < len(tokens)]
-            far = [tokens[i] for i in (index - 2, index + 2) if 0 <= i < len(tokens)]
-            return " ".join(t for t in near if t), " ".join(t for t in far if t)
-
-        stored = len(rows)
-        previous = [(rows[i]["seq"], *around(i)) for i in range(max(0, stored - 2), stored)]
-        return [around(stored + i) for i in range(len(turns))], previous
-
-    def update_context(self, db: sqlite3.Connection, rows: list[tuple[int, str, str]]) -> None:
-        db.executemany(
-            "UPDATE memories_fts SET ctx1 = ?, ctx2 = ? WHERE rowid = ?",
-            [(ctx1, ctx2, seq) for seq, ctx1, ctx2 in rows],
-        )
-
     def delete_memories(self, db: sqlite3.Connection, where: str, params: Sequence[Any]) -> int:
         if not params and "?" in where:
             return 0  # an empty id list
-        rows = db.execute(f"SELECT seq FROM memories m WHERE {where}", params).fetchall()
+        rows = db.execute(
+            f"SELECT seq, user_id, agent_id, conversation_id, ({TURN}) AS turn "
+            f"FROM memories m WHERE {where}",
+            params,
+        ).fetchall()
         seqs = [(row["seq"],) for row in rows]
         scope_counts.removed(db, seqs)
         db.executemany("DELETE FROM memories_fts WHERE rowid = ?", seqs)
         db.executemany("DELETE FROM vectors WHERE seq = ?", seqs)
         info_index.forget_info(db, seqs)
         db.executemany("DELETE FROM memories WHERE seq = ?", seqs)
+        # The turns around a deleted turn no longer carry its words.
+        refresh_context(db, [row for row in rows if row["turn"]])
         if seqs and self.on_delete is not None:
             self.on_delete([seq for (seq,) in seqs])
         return len(seqs)
-
-    def frequencies(
-        self, owners: list[str], words: Mapping[str, Sequence[str]]
-    ) -> tuple[int, dict[str, int]]:
-        """How many memories ``owners`` have, and how many of them contain each word (given as
-        its name and the terms any of which says it).
-
-        The memories are counted on write (see _scope_counts.py); the words by the index itself,
-        so that a word matches as it does in a search (stemmed). An owner holding every memory of
-        the store has its words counted without reading its scope (the same numbers, faster).
-        """
-        scope = f"scope : ({fts_query(owners)})"
-        count = "(SELECT count(*) FROM memories_fts WHERE memories_fts MATCH ?)"
-        with self._lock:
-            # One read transaction, so one snapshot: counted in two, a write landing between
-            # them could make a word more frequent than the whole store, and its weight negative.
-            outer = self._db.in_transaction
-            if not outer:
-                self._db.execute("BEGIN")
-            try:
-                if len(owners) == 1:
-                    total = scope_counts.count(self._db, owners[0])
-                    if total == scope_counts.count(self._db, scope_counts.STORE):
-                        scope = ""
-                else:  # a memory can be in two of them: counted once
-                    total = int(self._db.execute(f"SELECT {count}", [scope]).fetchone()[0])
-                within = f"{scope} AND " if scope else ""
-                row = self._db.execute(
-                    f"SELECT {', '.join([count] * len(words))}" if words else "SELECT 0",
-                    [f"{within}{TEXT_COLUMNS} : ({fts_query(list(t))})" for t in words.values()],
-                ).fetchone()
-            finally:
-                if not outer:
-                    self._db.execute("COMMIT")
-        return total, {word: int(row[i]) for i, word in enumerate(words)}
 
     def by_seq(self, seqs: list[int], where: str, params: list[Any]) -> list[Candidate]:
         """These memories, in this order, if they pass the filter ``where``."""
@@ -351,30 +305,44 @@ class Store:
         params: list[Any],
         limit: int,
         optional: Sequence[str] = (),
+        kinds: Sequence[str] = (),
+        expected: int = 0,
     ) -> list[Candidate]:
         """The best full-text matches of ``words`` among ``owners``' memories of one kind.
 
         ``optional`` words add to a memory's score but do not make it a match on their own.
+        ``kinds`` are every kind a memory can be, so that a sole owner's memories of the kind
+        can be matched as none of the others, and ``expected`` at most how many memories the
+        words match (see _plan.py).
         """
         if not words or not owners:
             return []
-        scope = f"scope : ({fts_query([owner_kind(owner, kind) for owner in owners])})"
-        match = f"{scope} AND ({fts_query(words)})"
-        if optional:
-            # Always true for these rows, but puts the optional words in the expression bm25 scores.
-            match += f" AND ({fts_query(list(optional))} OR {scope})"
+        with self.snapshot() as db:  # the counts the plan trusts and the rows it finds
+            others = [owner_kind(owners[0], other) for other in kinds if other != kind]
+            tokens = [owner_kind(owner, kind) for owner in owners]
+            depth = expected if where == "1" else 0  # a filter ranks every match
+            planned = plan.candidate_match(db, owners, tokens, others, words, optional, depth)
+            return self._matching(planned, where, params, limit)
+
+    def _matching(
+        self, planned: plan.Match, where: str, params: list[Any], limit: int
+    ) -> list[Candidate]:
+        match, scale = planned.expression, planned.scale
         weights = ", ".join(map(str, RANK_WEIGHTS))
         if where == "1":
-            # No filter: rank in the index alone, then fetch only the rows that made the cut.
+            # No filter: rank in the index alone (at most its newest SCORED matches, see
+            # _plan.py), then fetch only the rows that made the cut.
             sql = (
                 f"SELECT m.seq, {MEMORY}, m.info, t.score, "
                 "f.body || ' ' || f.spk || ' ' || f.date AS own, f.ctx1 AS context "
                 f"FROM (SELECT rowid, bm25(memories_fts, {weights}) AS score FROM memories_fts "
-                "WHERE memories_fts MATCH ? ORDER BY score LIMIT ?) AS t "
+                "WHERE memories_fts MATCH ? AND rowid > ? ORDER BY score LIMIT ?) AS t "
                 "JOIN memories m ON m.seq = t.rowid JOIN memories_fts f ON f.rowid = t.rowid "
                 "ORDER BY t.score"
             )
-            return [_candidate(row) for row in self.query(sql, [match, limit])]
+            return [
+                _candidate(row, scale) for row in self.query(sql, [match, planned.after, limit])
+            ]
         sql = (
             f"SELECT m.seq, {MEMORY}, m.info, "
             f"bm25(memories_fts, {weights}) AS score, "
@@ -385,17 +353,17 @@ class Store:
             "ORDER BY score LIMIT ?"
         )
         rows = self.query(sql, [match, *params, limit])
-        return [_candidate(row) for row in rows]
+        return [_candidate(row, scale) for row in rows]
 
 
-def _candidate(row: sqlite3.Row) -> Candidate:
+def _candidate(row: sqlite3.Row, scale: int = 1) -> Candidate:
     return Candidate(
         seq=row["seq"],
         kind=row["kind"],
         conversation_id=row["conversation_id"],
         create_time=row["create_time"],
         body=bodies.read(row),
-        bm25=-row["score"],
+        bm25=-row["score"] / scale,
         own=row["own"],
         context=row["context"],
         info=row["info"],

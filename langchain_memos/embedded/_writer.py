@@ -15,6 +15,7 @@ from typing import Any
 from langchain_core.embeddings import Embeddings
 
 from langchain_memos.embedded import _bodies as bodies
+from langchain_memos.embedded._context import TURN, refresh_context, update_context
 from langchain_memos.embedded._store import Store, scope_token
 from langchain_memos.embedded._text import (
     TIME_MARKER,
@@ -127,16 +128,18 @@ class Writer:
         vector: list[float] | None = None,
         owner: Mapping[str, Any] | None = None,
         kind: str = "fact",
-        text: str | None = None,
+        *,
+        leaves: bool = False,
     ) -> None:
-        """Store ``memory`` as the new body of the memory ``seq``; ``text``: its turn's new text
-        (``""``: it no longer holds a turn said in its conversation), if that changes."""
+        """Store ``memory`` as the new body of the memory ``seq``; ``leaves``: it no longer holds
+        the turn it was said as in its conversation (its content is the caller's words now)."""
         (found,) = db.execute(
-            f"SELECT {bodies.columns()} FROM memories WHERE seq = ?", (seq,)
+            f"SELECT seq, user_id, agent_id, {bodies.columns()}, ({TURN}) AS turn "
+            "FROM memories WHERE seq = ?",
+            (seq,),
         ).fetchall()
         row = bodies.Row.of(found)._replace(
-            update_time=memory["update_time"],
-            text=found["text"] if text is None else text,
+            update_time=memory["update_time"], text="" if leaves else found["text"]
         )
         db.execute(
             "UPDATE memories SET body = ?, update_time = ?, text = ? WHERE seq = ?",
@@ -145,6 +148,11 @@ class Writer:
         db.execute(
             "UPDATE memories_fts SET body = ? WHERE rowid = ?", (_columns(memory)["body"], seq)
         )
+        if leaves and found["turn"]:
+            # Not a turn any more, it carries no context (as one written so), and the turns
+            # around it no longer carry its old words.
+            update_context(db, [(seq, "", "")])
+            refresh_context(db, [found])
         if self.vectors is not None:
             db.execute("DELETE FROM vectors WHERE seq = ?", (seq,))
             self.vectors.discard([seq])

@@ -7,6 +7,7 @@ from langchain_core.embeddings import Embeddings
 
 from langchain_memos import MemOSClient
 from langchain_memos.embedded import EmbeddedEngine
+from langchain_memos.embedded import _ingest as ingest
 
 # A tiny meaning space: words that mean alike share a dimension.
 CONCEPTS = [
@@ -91,9 +92,9 @@ def test_a_rolled_back_write_leaves_no_vector_behind(monkeypatch: pytest.MonkeyP
     def fail(*_: object) -> None:
         raise RuntimeError("disk full")
 
-    store = engine._search._store  # the write fails after its vectors are added
     with monkeypatch.context() as patch:
-        patch.setattr(store, "update_context", fail)
+        # The write fails after its vectors are added, before it commits.
+        patch.setattr(ingest, "update_context", fail)
         with pytest.raises(Exception):  # noqa: B017, PT011 - whatever the engine answers
             memos.add_message(
                 [{"role": "user", "content": "We plan a vacation with the kids."}],

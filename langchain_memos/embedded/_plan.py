@@ -1,0 +1,181 @@
+"""How a search asks the full-text index for its candidates, so that SQLite reads as few rows as
+the answer allows.
+
+FTS5 pays for a ``MATCH ... ORDER BY bm25(...) LIMIT n`` in two ways: bm25 scores every row the
+expression matches, and before the first row it counts every row of each phrase in the expression
+(its idf). Three things made the engine pay more than the query itself costs:
+
+- The scope phrase. A search names the owner-and-kind token (see :func:`_store.owner_kind`), and
+  the usual form names it twice (once to restrict, once so that optional words are scored without
+  being required). For one user holding the whole store, that token is nearly every row: at a
+  million memories, two counts of ~750,000 rows on every search. When the kind asked for is most
+  of a sole owner's memories, :func:`match` names the owner's other kinds instead, after ``NOT``
+  (the smaller lists), and makes the optional words optional by repeating every phrase once: bm25
+  is a sum over phrases, so each score is exactly doubled (``scale``) and the order unchanged.
+- Synonyms. A word of the lexicon's groups matches any word of its group ("vacation" finds
+  "trip", "holiday", "tour" ...); common synonyms the query never said can multiply the rows to
+  score tenfold. :func:`narrow` lets a group's synonyms find candidates only while the memories
+  the groups hold stay within :data:`EXPANSION_BUDGET`; past it they still score, as optional
+  words, and the word the query said finds candidates alone.
+- Common words. A query of nothing but common words matches a good part of a large store, and
+  bm25 scores every match: past :data:`SCORED` expected matches, only the newest are ranked.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from langchain_memos.embedded import _scope_counts as scope_counts
+from langchain_memos.embedded._text import fts_query
+
+# The columns a memory's words are in, for counting how many memories hold a word.
+TEXT_COLUMNS = "{body spk ctx1 ctx2 date}"
+
+EXPANSION_BUDGET = 5_000
+"""How many memories a query's word groups may hold together before the synonyms it did not say
+stop finding candidates (they still score). About 5 ms of bm25 on this machine; never reached
+by a store of a few thousand memories, where every synonym finds candidates as before."""
+
+
+SCORED = 10_000
+"""The most matches a search ranks: when its required words are held by more memories than this
+(counted per word, so an upper bound), it ranks the newest this many holding any of them.
+
+bm25 costs a few microseconds a matching row; a query of nothing but common words ("what do I
+love?") matches a fifth of a million memories at 1M, and ranking them all took half a second.
+The price: an old memory holding a rare word of such a query, beside a common required one, can
+fall outside the newest matches (measured: none of the bench's answer counts changed)."""
+
+
+def scored_from(db: sqlite3.Connection, expression: str, depth: int) -> int:
+    """The rowid after which the newest ``depth`` matches of ``expression`` lie (0: all of them).
+    Read newest first without scoring, it stops after ``depth`` rows."""
+    row = db.execute(
+        "SELECT rowid FROM memories_fts WHERE memories_fts MATCH ? ORDER BY rowid DESC "
+        "LIMIT 1 OFFSET ?",
+        [expression, depth],
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+@dataclass(frozen=True)
+class Match:
+    """An FTS5 MATCH expression, how many times it scores each query phrase (its bm25 is
+    ``scale`` times the one-phrase-each score), and the rowid its ranked rows come after."""
+
+    expression: str
+    scale: int = 1
+    after: int = 0  # only rows past this rowid are ranked (see scored_from)
+
+
+def frequencies(
+    db: sqlite3.Connection, owners: list[str], words: Mapping[str, Sequence[str]]
+) -> tuple[int, dict[str, int]]:
+    """How many memories ``owners`` have, and how many of them contain each word (given as its
+    name and the terms any of which says it); ``db`` is one snapshot (``Store.snapshot``).
+
+    The memories are counted on write (see _scope_counts.py); the words by the index itself, so
+    that a word matches as it does in a search (stemmed). An owner holding every memory of the
+    store has its words counted without reading its scope (the same numbers, faster).
+    """
+    scope = f"scope : ({fts_query(owners)})"
+    count = "(SELECT count(*) FROM memories_fts WHERE memories_fts MATCH ?)"
+    if len(owners) == 1:
+        total = scope_counts.count(db, owners[0])
+        if total == scope_counts.count(db, scope_counts.STORE):
+            scope = ""
+    else:  # a memory can be in two of them: counted once
+        total = int(db.execute(f"SELECT {count}", [scope]).fetchone()[0])
+    within = f"{scope} AND " if scope else ""
+    row = db.execute(
+        f"SELECT {', '.join([count] * len(words))}" if words else "SELECT 0",
+        [f"{within}{TEXT_COLUMNS} : ({fts_query(list(t))})" for t in words.values()],
+    ).fetchone()
+    return total, {word: int(row[i]) for i, word in enumerate(words)}
+
+
+def candidate_match(
+    db: sqlite3.Connection,
+    owners: list[str],
+    tokens: list[str],
+    others: list[str],
+    words: Sequence[str],
+    optional: Sequence[str],
+    expected: int,
+) -> Match:
+    """How to match ``owners``' memories of one kind (their owner-and-kind ``tokens``; ``others``
+    the first owner's tokens of the other kinds), whose words at most ``expected`` of all the
+    owners' memories hold: see :func:`exclusions`, :func:`match` and :func:`scored_from`."""
+    excluded = None
+    share = 1.0
+    if len(owners) == 1:
+        sizes = scope_counts.counts(db, [owners[0], scope_counts.STORE, *tokens, *others])
+        excluded = exclusions(
+            sizes[tokens[0]],
+            sizes[owners[0]],
+            sizes[scope_counts.STORE],
+            {token: sizes[token] for token in others},
+        )
+        share = sizes[tokens[0]] / max(sizes[owners[0]], 1)
+    planned = match(tokens, words, optional, excluded)
+    if expected * share <= SCORED:
+        return planned
+    return Match(planned.expression, planned.scale, scored_from(db, planned.expression, SCORED))
+
+
+def exclusions(own: int, owner: int, store: int, others: Mapping[str, int]) -> list[str] | None:
+    """The tokens to match a sole owner's memories of one kind as "none of these", or None to
+    match its own token: when the owner holds every memory of the store (``owner == store``) and
+    the kind (``own`` memories) is more of them than the ``others`` kinds together."""
+    if owner != store or own <= sum(others.values()):
+        return None
+    return [token for token, n in others.items() if n]
+
+
+def match(
+    scope: Sequence[str],
+    words: Sequence[str],
+    optional: Sequence[str],
+    excluded: Sequence[str] | None = None,
+) -> Match:
+    """Memories of the ``scope`` tokens (or, given ``excluded``, of none of those) holding any of
+    ``words``, scored also by the ``optional`` words."""
+    required = fts_query(list(words))
+    extra = fts_query(list(optional))
+    if excluded is None:
+        within = f"scope : ({fts_query(list(scope))})"
+        expression = f"{within} AND ({required})"
+        if optional:
+            # Always true for these rows, but puts the optional words in what bm25 scores.
+            expression += f" AND ({extra} OR {within})"
+        return Match(expression)
+    expression = f"({required})"
+    if optional:
+        # The required words make the group true for every row; each phrase twice, so that the
+        # optional words weigh against the required ones exactly as in the scoped form.
+        expression += f" AND ({extra} OR {extra} OR {required})"
+    if excluded:
+        expression += f" NOT scope : ({fts_query(list(excluded))})"
+    return Match(expression, 2 if optional else 1)
+
+
+def narrow(
+    groups: Iterable[tuple[Sequence[str], int]], said: set[str], budget: int = EXPANSION_BUDGET
+) -> set[str]:
+    """The synonyms too common to find candidates with.
+
+    ``groups`` are the alternatives of each required slot with how many memories hold any of
+    them, ``said`` the terms the query itself used (always kept: the query scans them anyway).
+    The smallest groups are kept whole while the memories they hold fit in ``budget``; of the
+    others only the words the query said find candidates, and their synonyms only score.
+    """
+    dropped: set[str] = set()
+    for alternatives, size in sorted(groups, key=lambda group: group[1]):
+        unsaid = [term for term in alternatives if term not in said]
+        if size <= budget:
+            budget -= size
+        elif unsaid and any(term in said for term in alternatives):
+            dropped.update(unsaid)
+    return dropped

@@ -1,0 +1,72 @@
+"""How search asks the full-text index for candidates at scale (issue 13, speed at scale): what
+the plan changes must be invisible in what a search returns, or the documented bound."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from langchain_memos import MemOSClient
+from langchain_memos.embedded import EmbeddedEngine
+from langchain_memos.embedded import _plan as plan
+
+
+def _client() -> MemOSClient:
+    return MemOSClient(embedded=EmbeddedEngine(":memory:"), max_retries=0)
+
+
+def _say(client: MemOSClient, user: str, conversation: str, *texts: str) -> None:
+    messages: Any = [{"role": "user", "content": text} for text in texts]
+    client.add_message(messages, user_id=user, conversation_id=conversation, async_mode=False)
+
+
+_TALK = (
+    "We went hiking near the lake on Sunday and I loved the quiet trail.",
+    "I prefer green tea to coffee in the morning.",
+    "My sister Ana visited us last weekend with her kids.",
+    "The lake trail was muddy but the hiking was worth it.",
+    "I like hiking with Ana more than running alone.",
+    "Coffee keeps me up at night, so I stopped drinking it after lunch.",
+)
+
+
+def _found(client: MemOSClient, user: str, query: str) -> list[tuple[str, float]]:
+    found = client.search_memory(query, user_id=user, relativity=0)
+    facts = [(m.memory_value or "", m.relativity or 0.0) for m in found.memory_detail_list]
+    return facts + [(m.preference or "", 0.0) for m in found.preference_detail_list]
+
+
+@pytest.mark.parametrize(
+    "query", ["hiking at the lake with Ana", "What do I drink in the morning?"]
+)
+def test_a_sole_user_finds_what_the_same_store_shared_with_others_finds(query: str) -> None:
+    """A user holding the whole store is matched as "none of my other kinds" (no scope list to
+    read); the ranking is exactly the one the scoped form gives. Another user's memories, made of
+    words the query does not use, change no word's weight, only the plan."""
+    alone, shared = _client(), _client()
+    for client in (alone, shared):
+        _say(client, "u1", "c1", *_TALK)
+    _say(shared, "u2", "c2", "Quantum chromodynamics exam on Friday.")
+    assert _found(alone, "u1", query) == _found(shared, "u1", query)
+    assert _found(alone, "u1", query)
+
+
+def test_a_query_of_common_words_ranks_the_newest_matches(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    client = _client()
+    _say(client, "u1", "old", *(f"Old note {i}: hiking is fun." for i in range(8)))
+    _say(client, "u1", "new", *(f"New note {i}: hiking is fun." for i in range(8)))
+    everything = [text for text, score in _found(client, "u1", "hiking") if score]
+    assert any(text.startswith("[user viewpoint] Old note") for text in everything)
+    monkeypatch.setattr(plan, "SCORED", 4)
+    newest = [text for text, score in _found(client, "u1", "hiking") if score]  # the facts
+    assert newest
+    assert all(text.startswith("[user viewpoint] New note") for text in newest)
+
+
+def test_common_synonyms_the_query_did_not_say_only_score() -> None:
+    groups = [(("travel", "trip", "vacation"), 9_000), (("kid", "son"), 40)]
+    assert plan.narrow(groups, {"vacation", "son"}, budget=5_000) == {"travel", "trip"}
+    assert plan.narrow(groups, {"vacation", "son"}, budget=10_000) == set()
