@@ -52,6 +52,10 @@ class EngineRun:
     # Memories returned at the default relativity for a question asked of another conversation's
     # user (whose memories do not answer it): what the 0.45 threshold lets through.
     unrelated_returned: list[int] = field(default_factory=list)
+    # Per question: the highest relativity of a recalled memory showing an evidence turn (None
+    # when none of the 25 does), and what the stranger search returned.
+    evidence_relativity: dict[tuple[str, int], float | None] = field(default_factory=dict)
+    unrelated_by_question: dict[tuple[str, int], int] = field(default_factory=dict)
     turns_without_a_fact: int = 0
     facts_carrying_their_previous_turn: int = 0
 
@@ -191,11 +195,10 @@ def run_engine(
     db_path: str,
     budget: int,
     embeddings: Embeddings | None = None,
-    crosscheck: bool = False,
 ) -> EngineRun:
-    """Fast mode (no LLM); lexical, or with ``embeddings`` fused with vector similarity.
-    ``crosscheck``: also ask each question of the next conversation's user, at the default
-    relativity, and count what comes back."""
+    """Fast mode (no LLM); lexical, or with ``embeddings`` fused with vector similarity. Each
+    question is also asked of the next conversation's user, at the default relativity, and what
+    comes back is counted (what 0.45 lets through that cannot answer it)."""
     run = EngineRun()
     engine = EmbeddedEngine(db_path, chat_model=None, embeddings=embeddings)
     try:
@@ -226,18 +229,26 @@ def run_engine(
                 run.search_ns.append(clock() - started)
                 recalled = result.memory_detail_list
                 run.recalled_per_search.append(len(recalled))
-                if crosscheck:
-                    other = data.conversations[
-                        (data.conversations.index(conversation) + 1) % len(data.conversations)
-                    ]
-                    stranger = client.search_memory(
-                        question.text, user_id=user_id_of(other), include_preference=False
-                    )
-                    run.unrelated_returned.append(len(stranger.memory_detail_list))
+                other = data.conversations[
+                    (data.conversations.index(conversation) + 1) % len(data.conversations)
+                ]
+                stranger = client.search_memory(
+                    question.text, user_id=user_id_of(other), include_preference=False
+                )
+                key = (question.sample_id, question.index)
+                run.unrelated_returned.append(len(stranger.memory_detail_list))
+                run.unrelated_by_question[key] = len(stranger.memory_detail_list)
                 for memory in recalled:
                     if memory.id not in mapping:
                         raise SystemExit(f"search returned an unknown memory {memory.id}")
-                key = (question.sample_id, question.index)
+                run.evidence_relativity[key] = max(
+                    (
+                        m.relativity or 0.0
+                        for m in recalled
+                        if question.evidence & set(shown(mapping[str(m.id)], near, m.memory_value))
+                    ),
+                    default=None,
+                )
                 run.api[key] = pack(
                     (
                         (m.memory_value or "", shown(mapping[str(m.id)], near, m.memory_value))

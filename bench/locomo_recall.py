@@ -20,6 +20,12 @@ reported for both splits; a gain that shows only on the tuning split is not a ga
 
 Target: engine recall >= 0.88 on the report split, clearly above both baselines.
 
+What the 0.45 default relativity separates: of the questions whose evidence memory is among the
+25, the share where it passes 0.45; and each question asked at the default of the next
+conversation's user, whose memories cannot answer it, with what comes back counted. With
+``--before DIR`` the script runs itself once more against the ``langchain_memos`` package in
+``DIR`` (an earlier checkout) and keeps that run's recall and relativity figures beside these.
+
 Beside LoCoMo it scores our own Chinese recall set (``bench/data/zh_recall.json``, see
 ``_zh_recall.py``): short questions that mostly share no character bigram with what they should
 find, recall@k on its tuning and its report half.
@@ -47,6 +53,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import _relativity
 import _zh_recall
 from _common import code_under_test, finish, machine_info, percentile, versions
 from _locomo_data import (
@@ -127,6 +134,7 @@ def print_table(report: dict[str, Any]) -> None:
             f"alone {pair['baseline_only']} (exact McNemar p = {pair['mcnemar_exact_p']:.2g})"
         )
     _zh_recall.print_table(report["zh_recall"])
+    _relativity.print_table(report)
     if "semantic" in report:
         semantic = report["semantic"]
         _zh_recall.print_table(report["zh_recall_semantic"], "with e5 vectors")
@@ -165,6 +173,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help="also run the engine with e5 vectors (langchain-memos[semantic]) side by side",
     )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        default=None,
+        help="also run against the langchain_memos package in this directory (an earlier "
+        "checkout) and report its figures beside these",
+    )
     parser.add_argument("--fusion-weight", type=float, default=None, help="override e5's weight")
     parser.add_argument(
         "--cosine-range", type=float, nargs=2, default=None, help="override e5's cosine range"
@@ -193,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="locomo-recall-") as scratch:
         db_path = args.db or str(Path(scratch) / "memos.db")
-        run = run_engine(data, db_path, args.budget, crosscheck=args.semantic)
+        run = run_engine(data, db_path, args.budget)
     semantic: dict[str, Any] = {}
     if args.semantic:
         import _semantic
@@ -202,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         model = _semantic.embeddings(args.fusion_weight, args.cosine_range)
         with tempfile.TemporaryDirectory(prefix="locomo-recall-") as scratch:
             vector_db = str(Path(scratch) / "memos.db")
-            vector_run = run_engine(data, vector_db, args.budget, model, crosscheck=True)
+            vector_run = run_engine(data, vector_db, args.budget, model)
         semantic["rss_mb_semantic"] = _semantic.rss_mb()
         semantic |= {
             "fusion_weight": model.fusion_weight,
@@ -305,7 +320,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             "margin_vs_bm25_windows": round(engine_recall - systems["bm25_windows"]["recall"], 4),
         },
     }
+    report["relativity"] = _relativity.separation(data, run)
     report["zh_recall"] = _zh_recall.run()
+    if args.before is not None:
+        report["before"] = _relativity.before(
+            args.before, ["--data", str(args.data), "--budget", str(args.budget)]
+        )
     if semantic:
         report["semantic"] = semantic
         report["zh_recall_semantic"] = _zh_recall.run(embeddings=model)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from urllib.parse import quote
 
@@ -59,9 +59,12 @@ def read_only_tables(path: str) -> set[str]:
 
 @contextmanager
 def immediate_transaction(
-    db: sqlite3.Connection, lock: threading.Lock | threading.RLock
+    db: sqlite3.Connection,
+    lock: threading.Lock | threading.RLock,
+    on_rollback: Callable[[], object] | None = None,
 ) -> Iterator[sqlite3.Connection]:
-    """Hold ``lock`` and a write transaction on ``db`` (autocommit mode): commit, or roll back.
+    """Hold ``lock`` and a write transaction on ``db`` (autocommit mode): commit, or roll back
+    (and then call ``on_rollback``, still holding the lock).
 
     ``BEGIN IMMEDIATE`` takes the write lock up front, so a transaction that reads before it
     writes cannot fail halfway on another process's write.
@@ -73,5 +76,7 @@ def immediate_transaction(
         except BaseException:
             if db.in_transaction:  # SQLite already rolled back after some errors (SQLITE_FULL)
                 db.execute("ROLLBACK")
+            if on_rollback is not None:
+                on_rollback()
             raise
         db.execute("COMMIT")

@@ -159,7 +159,11 @@ def search_memory(
         tool_memory_limit_number: At most this many tool memories (1-25).
         include_skill: Recall skills too.
         skill_limit_number: At most this many skills (1-25).
-        relativity: Minimum relevance in 0..1; 0 disables the threshold.
+        relativity: Minimum relevance in 0..1 (the service's default is 0.45); 0 disables
+            the threshold. On the embedded engine a memory's relativity is the share of the
+            query it and the turns said around it answer, counting query words no memory
+            holds, so 0.45 keeps memories answering about half the question (README,
+            "relativity").
         context_format: How the service formats the recalled context (the SDK's default is
             ``"memory"``).
         source: A channel tag.

@@ -8,17 +8,28 @@ happened), ``event_time`` (the times named, the message's ``chat_time`` first wh
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from langchain_memos.embedded._produce import text_of, turn_of
+from langchain_memos.embedded._store import ID_LIST, Candidate, Store
 from langchain_memos.embedded._text import speaks_of_time, title
 from langchain_memos.embedded._writer import new_id
 from langchain_memos.types import SERVICE_TIMEZONE
 
-__all__ = ["event_of", "time_phrases"]
+__all__ = ["event_of", "time_phrases", "with_turn_context"]
+
+# The turns around each event's turn: its fact's context column (same user, conversation, text).
+_TURN_CONTEXT = (
+    "SELECT e.seq, f.ctx1 AS context FROM memories e "
+    "JOIN memories t ON t.user_id = e.user_id AND t.conversation_id = e.conversation_id "
+    "AND t.kind = 'fact' AND t.text = json_extract(e.body, '$.event_value') "
+    f"JOIN memories_fts f ON f.rowid = t.seq WHERE e.seq IN {ID_LIST}"
+)
+
 
 _WEEKDAY = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
 _MONTH = (
@@ -78,3 +89,15 @@ def event_of(
             },
         )
     ]
+
+
+def with_turn_context(store: Store, events: list[Candidate]) -> list[Candidate]:
+    """Events with the turns said around their turn as context, so that relativity scores an
+    event as it scores its turn's fact (an event is stored without neighbours of its own)."""
+    if not events:
+        return events
+    rows = store.query(_TURN_CONTEXT, [json.dumps([event.seq for event in events])])
+    context = {row["seq"]: row["context"] for row in rows}
+    for event in events:
+        event.context = context.get(event.seq) or event.context
+    return events

@@ -147,10 +147,15 @@ def query_slots(text: str) -> list[Slot]:
             single = len(term) == 1 and bool(_CJK.match(term))
             slots.append(Slot(term, (term,), CHARACTER_WEIGHT if single else 1.0))
     people = [name for name in _PEOPLE if name not in named]
-    if _REQUEST.search(text) and len(people) == len(_PEOPLE):
+    if asks_advice(text) and len(people) == len(_PEOPLE):
         words = [word for name in people for word in _groups()[name]]
         slots.append(Slot(PEOPLE, _phrases(words), implied=True))
     return slots
+
+
+def asks_advice(text: str) -> bool:
+    """Whether a query asks for a recommendation, a suggestion or a plan."""
+    return bool(_REQUEST.search(text))
 
 
 def said(text: str) -> set[str]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from langchain_memos.embedded._lexicon import Slot
 from langchain_memos.embedded._store import Candidate
+from langchain_memos.embedded._text import has_cjk
 from langchain_memos.embedded._turns import beside
 from langchain_memos.embedded._writer import memory_text
 
@@ -20,7 +21,9 @@ FEEDBACK_TAG = "mode:feedback"
 _RRF_K = 60
 # What a query word in a neighbouring turn is worth against one in the memory itself. It counts
 # only for a memory that holds a query word itself: neighbours alone make no memory related.
-_NEAR = 0.5
+# Tuned on LoCoMo conv-26/30 (0.5 and 0.75 let fewer of the evidence turns pass 0.45, and no
+# fewer unrelated memories).
+_NEAR = 1.0
 # What being said around the time a question names is worth (a factor on the score).
 _IN_TIME = 1.5
 
@@ -35,19 +38,23 @@ class Scorer:
     """How well a candidate answers a query, from the query's slots it holds.
 
     Its relativity (for the threshold) is the share of the query a memory answers: the idf mass of
-    the query's slots in its own text (a single Chinese character counting for less than a word),
-    plus half of those only its neighbouring turns hold (if it holds a word of the query itself),
-    as a share of the idf mass of every slot
-    the user's memories hold at all. A slot the query only implies adds to a memory that answers
-    part of the query, but is no part of the share. 1 means the memory holds every query word any
-    memory holds; a memory that holds none itself and matches only through its neighbours or an
-    implied slot scores 0, and one holding only the least informative of several query words
-    stays under the 0.45 default. Query words no memory contains (a new topic) do not count
-    against the ones that match: they cannot tell memories apart. Ranking is bm25 over the
-    weighted columns.
+    the query's slots held by its own text or the turns said next to it (a single Chinese
+    character counting for less than a word; neighbours count only if the memory holds a word of
+    the query itself), over the mass of the whole query. A query word none of the user's memories
+    holds weighs what the query's other words weigh on average: so a question about someone or
+    something the user never spoke of stays under the 0.45 default even when one of its common
+    words matches, instead of scoring 1 because that word was all the store knew. Two kinds of
+    absent words are not counted: Chinese bigrams and characters (without a word segmenter most
+    are the seams between words), and those of a request for advice (``advice``): "recommend a
+    city I haven't been to" describes the answer it wants, which no memory can hold. A slot the
+    query only implies adds to a memory that answers part of the query, but is no part of the
+    share. 1 means the memory and its neighbours hold every query word; a memory that holds none
+    itself scores 0. Ranking is bm25 over the weighted columns, independent of relativity.
     """
 
-    def __init__(self, slots: list[Slot], total: int, counts: Mapping[str, int]) -> None:
+    def __init__(
+        self, slots: list[Slot], total: int, counts: Mapping[str, int], advice: bool = False
+    ) -> None:
         self.slots = {slot.name: slot for slot in slots if counts.get(slot.name)}
         self.idf = {name: _idf(total, counts[name]) for name in self.slots}
         self._stems = [
@@ -57,7 +64,15 @@ class Scorer:
             )
             for name, slot in self.slots.items()
         ]
-        self.known = sum(self.idf[n] for n, slot in self.slots.items() if not slot.implied)
+        found = [self.idf[n] for n, slot in self.slots.items() if not slot.implied]
+        absent = sum(
+            slot.weight
+            for slot in slots
+            if not counts.get(slot.name) and not slot.implied and not has_cjk(slot.name)
+        )
+        if advice:
+            absent = 0  # its other words describe the answer it wants
+        self.known = sum(found) + absent * (sum(found) / len(found) if found else 0.0)
 
     def split(self, threshold: float) -> tuple[list[str], list[str]]:
         """The terms a memory must hold one of, and the optional rest.

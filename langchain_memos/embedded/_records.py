@@ -20,8 +20,10 @@ from langchain_memos.embedded._requests import (
     GetStatus,
     UpdateMemory,
 )
+from langchain_memos.embedded._search import _NEIGHBOURS as NEIGHBOURS
 from langchain_memos.embedded._store import ID_LIST
-from langchain_memos.embedded._writer import Writer
+from langchain_memos.embedded._turns import without_beside
+from langchain_memos.embedded._writer import Writer, memory_text
 
 
 class Records:
@@ -112,7 +114,12 @@ class Records:
                 f"memories and events; a {kind} changes by uploading its file again"
             )
         if request.content is not None:
-            memory[_CONTENT[kind]] = request.content
+            content = request.content
+            if kind == "fact":
+                # A search may show a memory with the turns said around it riding along; an
+                # edit copied from it keeps the memory's own text (they stay memories of their own).
+                content = without_beside(content, self._neighbours(rows[0]["seq"]))
+            memory[_CONTENT[kind]] = content
         if request.title is not None:
             memory["event_key" if kind == "event" else "memory_key"] = request.title
         if request.status is not None:
@@ -135,6 +142,20 @@ class Records:
                 leaves=request.content is not None,
             )
         return {"success": True}
+
+    def _neighbours(self, seq: int) -> list[str]:
+        """The texts of the memories that can ride along with this one in a search (none for a
+        memory that is no turn of its conversation)."""
+        seqs = [
+            near
+            for row in self._store.query(NEIGHBOURS, [json.dumps([seq])])
+            for near in (row["before"], row["after"])
+            if near
+        ]
+        found = self._store.query(
+            f"SELECT {bodies.columns()} FROM memories WHERE seq IN {ID_LIST}", [json.dumps(seqs)]
+        )
+        return [memory_text(bodies.read(row)) for row in found]
 
     def get_status(self, request: GetStatus) -> dict[str, Any]:
         task_id = request.task_id

@@ -8,7 +8,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from langchain_memos._validation import check_fraction, check_id, check_int, check_text
-from langchain_memos.embedded._lexicon import query_slots, said
+from langchain_memos.embedded._events import with_turn_context
+from langchain_memos.embedded._lexicon import asks_advice, query_slots, said
 from langchain_memos.embedded._plan import frequencies, narrow
 from langchain_memos.embedded._ranking import Scorer, rank
 from langchain_memos.embedded._requests import SearchMemory
@@ -120,7 +121,7 @@ class Search:
         # frequent than the whole store, and its weight negative.
         with self._store.snapshot() as db:
             total, counts = frequencies(db, owners, {s.name: s.alternatives for s in slots})
-        scorer = Scorer(slots, total, counts)
+        scorer = Scorer(slots, total, counts, advice=asks_advice(text))
         words, optional = scorer.split(threshold)
         # Common synonyms the query did not say score, but find no candidates (see _plan.py).
         required = {*words}
@@ -180,6 +181,8 @@ class Search:
             found += self._store.by_seq(
                 [q for q, _ in near if q not in seen], query.where, query.params
             )
+        if kind == "event":
+            found = with_turn_context(self._store, found)
         neighbours = self._neighbours if kind == "fact" and riders else None
         return rank(
             found,

@@ -144,6 +144,7 @@ class Store:
         except sqlite3.Error as error:
             raise ConfigurationError(f"cannot open the database {path}: {error}") from None
         self.on_delete: Callable[[list[int]], None] | None = None
+        self.on_rollback: Callable[[], None] = lambda: None
 
     def _open(self) -> None:
         self._db.row_factory = sqlite3.Row
@@ -174,7 +175,8 @@ class Store:
             self._db.close()
 
     def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        return immediate_transaction(self._db, self._lock)
+        # A rollback tells on_rollback under the lock: the vector index drops what it learnt.
+        return immediate_transaction(self._db, self._lock, lambda: self.on_rollback())
 
     @contextmanager
     def snapshot(self) -> Iterator[sqlite3.Connection]:

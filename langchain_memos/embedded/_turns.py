@@ -307,3 +307,16 @@ def beside(value: str, neighbour: str, *, later: bool) -> str:
     if has_cjk(value + neighbour):
         return f"{value}（{'随后' if later else '此前'}：{neighbour}）"
     return f"{value} ({'then' if later else 'before that'}: {neighbour})"
+
+
+def without_beside(value: str, neighbours: list[str]) -> str:
+    """``value`` without the ``neighbours`` :func:`beside` put at its end, in either order."""
+    riders = [
+        beside(head, neighbour, later=later)[len(head) :]
+        for neighbour in neighbours
+        for later in (True, False)
+        for head in ("", "x", "中")  # the Latin and the Chinese form
+    ]
+    while stripped := next((r for r in riders if r and value.endswith(r)), None):
+        value = value[: -len(stripped)]
+    return value

@@ -4,7 +4,7 @@ Vectors are stored in SQLite next to the memories and searched by exact cosine s
 an in-memory matrix per owner (one user, or one knowledge base) and memory kind. Exact search is
 simple and, with numpy, fast enough for this engine's sizes (100k vectors of 384 dimensions is
 about 40M multiply-adds a query). Writes, rewrites and deletions change the matrices in place: a
-deletion never makes the next search reload every vector.
+deletion never makes the next search reload every vector; only a write that rolls back does.
 
 A model's cosine is not a relativity: multilingual-e5 rates unrelated text at 0.8. The index maps
 cosines through the model's ``cosine_range`` (the cosines meaning 0 and 1, when its ``Embeddings``
@@ -106,6 +106,14 @@ class VectorIndex:
         with self._lock:
             for matrix in self._matrices.values():
                 matrix.discard(gone)
+
+    def forget(self) -> None:
+        """After a rolled-back write: the matrices may hold vectors the table never kept (and
+        whose rows a later memory will reuse), or lack ones it still has; the next search
+        reloads them from the table, which the rollback left as it was."""
+        with self._lock:
+            self._matrices.clear()
+            self._loaded = False
 
     def relativity(self, cosine: float) -> float:
         """Where ``cosine`` lies in the model's range: 0 at or below its floor, 1 at its top."""

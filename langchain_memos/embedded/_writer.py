@@ -83,6 +83,7 @@ class Writer:
         self.vectors = VectorIndex(embeddings) if embeddings is not None else None
         if self.vectors is not None:
             store.on_delete = self.vectors.discard
+            store.on_rollback = self.vectors.forget
         self._clock = clock
 
     def now_ms(self) -> int:

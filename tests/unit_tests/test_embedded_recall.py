@@ -226,3 +226,75 @@ def test_a_question_naming_a_time_favours_what_was_said_then(question: str) -> N
     found = recall(memos, question, relativity=0)
     assert "Anna" in found[0][0]
     assert len(found) == 2  # the other is still found, only lower
+
+
+def test_one_common_word_does_not_make_a_question_about_something_else_related(
+    client: MemOSClient,
+) -> None:
+    say(
+        client,
+        ("user", "Remember that staying positive is very important."),
+        ("user", "I adopted a cat called Mochi last spring."),
+        ("user", "My sister is getting married in Lisbon."),
+    )
+    # The user never spoke of flowers or of Melanie: "important" alone answers little of it.
+    assert recall(client, "Why are flowers important to Melanie?") == []
+    loose = dict(recall(client, "Why are flowers important to Melanie?", relativity=0))
+    assert 0 < loose["[user viewpoint] Remember that staying positive is very important."] < 0.45
+    # A question the user's words do answer still passes, without being saturated by a word
+    # the store lacks.
+    (text, score), *_ = recall(client, "What is the name of my cat?")
+    assert "Mochi" in text
+    assert 0.45 <= score < 1
+
+
+def test_an_event_answering_a_question_passes_the_threshold_like_its_fact(
+    client: MemOSClient,
+) -> None:
+    say(
+        client,
+        ("user", "Last Tuesday I went to the pottery workshop downtown."),
+        ("assistant", "How was the class? Did you make a bowl?"),
+        ("user", "Yes, a blue bowl for my mom."),
+    )
+    query = "When did I make the blue bowl at the pottery class?"
+    found = client.search_memory(
+        query, user_id="u1", include_memory_view=["detail_factual", "event"], relativity=0
+    )
+    (event,) = found.event_detail_list or []
+    fact = next(m for m in found.memory_detail_list if "pottery" in (m.memory_value or ""))
+    assert event.relativity is not None
+    assert fact.relativity is not None
+    assert event.relativity >= 0.45
+    assert event.relativity == pytest.approx(fact.relativity, abs=0.05)
+
+
+def test_an_edit_copied_from_a_search_keeps_only_the_memorys_own_text(
+    client: MemOSClient,
+) -> None:
+    say(
+        client,
+        ("user", "Our puppy Biscuit chewed my running shoes again."),
+        ("user", "Biscuit is a beagle from a shelter in Leeds."),
+        ("user", "Work was busy today."),
+    )
+    found = client.search_memory(
+        "What breed is our puppy Biscuit?",
+        user_id="u1",
+        include_preference=False,
+        memory_limit_number=1,
+        relativity=0,
+    )
+    (memory,) = found.memory_detail_list
+    assert memory.id is not None
+    shown = memory.memory_value or ""
+    assert "(then: " in shown  # the next turn rode along with it
+    # A caller edits what it was shown, riders and all.
+    client.update_memory(memory.id, content=shown.replace("running shoes", "slippers"))
+    kept = client.get_memory_by_id(memory.id).memory_value
+    assert kept == "[user viewpoint] Our puppy Biscuit chewed my slippers again."
+    # The neighbour is still its own memory, not part of this one.
+    assert any(
+        "beagle" in (m.memory_value or "") and m.id != memory.id
+        for m in client.get_memory(user_id="u1").memory_detail_list
+    )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from langchain_core.embeddings import Embeddings
 
 from langchain_memos import MemOSClient
 from langchain_memos.embedded import EmbeddedEngine
+from langchain_memos.embedded import _ingest as ingest
 
 # A tiny meaning space: words that mean alike share a dimension.
 CONCEPTS = [
@@ -78,3 +80,34 @@ def test_vectors_keep_users_apart_and_follow_edits_and_deletes() -> None:
     assert values(memos, "restaurant tonight") == [
         "[user viewpoint] I ordered spicy noodles for dinner."
     ]
+
+
+def test_a_rolled_back_write_leaves_no_vector_behind(monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = EmbeddedEngine(embeddings=ConceptEmbeddings())
+    memos = MemOSClient(embedded=engine, max_retries=0)
+    noodles = "I ordered spicy noodles for dinner."
+    memos.add_message([{"role": "user", "content": noodles}], user_id="u1", conversation_id="c1")
+    assert values(memos, "restaurant tonight") == [f"[user viewpoint] {noodles}"]
+
+    def fail(*_: object) -> None:
+        raise RuntimeError("disk full")
+
+    with monkeypatch.context() as patch:
+        # The write fails after its vectors are added, before it commits.
+        patch.setattr(ingest, "update_context", fail)
+        with pytest.raises(Exception):  # noqa: B017, PT011 - whatever the engine answers
+            memos.add_message(
+                [{"role": "user", "content": "We plan a vacation with the kids."}],
+                user_id="u1",
+                conversation_id="c1",
+            )
+    assert values(memos, "holiday plans") == []
+    # The next memory is stored where the rolled-back one would have been: it is found by its
+    # own meaning ("stay" is no word of it), not hidden behind the lost one's.
+    memos.add_message(
+        [{"role": "user", "content": "The inn had a lovely garden."}],
+        user_id="u1",
+        conversation_id="c1",
+    )
+    assert values(memos, "holiday plans") == []
+    assert values(memos, "Where can we stay?") == ["[user viewpoint] The inn had a lovely garden."]

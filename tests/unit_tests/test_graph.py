@@ -240,7 +240,9 @@ async def test_write_back_can_choose_the_messages_it_writes(
     cfg: RunnableConfig = {"configurable": {"user_id": "alice", "thread_id": "t1"}}
     await run(graph, mode, "Who do I travel with?", cfg)
     state = await run(graph, mode, "And where to?", cfg)
-    assert [m.type for m in state["messages"]][1:] == ["human", "ai", "human", "ai"]
+    # (Whether "And where to?" recalls anything is not this test's business.)
+    turns = [m.type for m in state["messages"] if m.type != "system"]
+    assert turns == ["human", "ai", "human", "ai"]
     assert memory.close(timeout=5)
     assert [[m["content"] for m in w["messages"]] for w in writes(engine)] == [
         ["Who do I travel with?"],
