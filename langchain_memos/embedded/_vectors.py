@@ -126,10 +126,19 @@ class VectorIndex:
         return self._matrices[key]
 
     def _load(self, store: Any) -> None:
-        for row in store.query("SELECT seq, owner, kind, vector FROM vectors ORDER BY seq"):
-            unit = self.np.frombuffer(row[3], dtype=self.np.float32)
-            self._matrix(row[1], row[2], len(unit)).append(row[0], unit)
-        self._loaded = True
+        """Read the table into memory once (again after a rollback).
+
+        The store's lock is taken before this index's own, in the order a write takes them (it
+        adds its vector inside its transaction): a first search that held this index's lock while
+        waiting for the store's would wait forever on a write waiting for this index's lock.
+        """
+        with store.snapshot() as db, self._lock:
+            if self._loaded:
+                return
+            for row in db.execute("SELECT seq, owner, kind, vector FROM vectors ORDER BY seq"):
+                unit = self.np.frombuffer(row[3], dtype=self.np.float32)
+                self._matrix(row[1], row[2], len(unit)).append(row[0], unit)
+            self._loaded = True
 
     def nearest(
         self,
@@ -143,15 +152,19 @@ class VectorIndex:
         relativity of their cosine."""
         unit = self._unit(query)
         found: list[tuple[int, float]] = []
-        with self._lock:
+        while True:
             if not self._loaded:
                 self._load(store)
-            for owner in owners:
-                matrix = self._matrices.get((owner, kind))
-                if matrix is None or matrix.size == 0:
+            with self._lock:
+                if not self._loaded:  # a rollback emptied it since: read the table again
                     continue
-                scores = matrix.rows[: matrix.size] @ unit
-                top = self.np.argsort(-scores)[:limit]
-                found += [(int(matrix.seqs[i]), float(scores[i])) for i in top]
+                for owner in owners:
+                    matrix = self._matrices.get((owner, kind))
+                    if matrix is None or matrix.size == 0:
+                        continue
+                    scores = matrix.rows[: matrix.size] @ unit
+                    top = self.np.argsort(-scores)[:limit]
+                    found += [(int(matrix.seqs[i]), float(scores[i])) for i in top]
+                break
         found.sort(key=lambda pair: -pair[1])
         return [(seq, self.relativity(cosine)) for seq, cosine in found[:limit]]

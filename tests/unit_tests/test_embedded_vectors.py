@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from typing import Any
+
 import pytest
 from langchain_core.embeddings import Embeddings
 
 from langchain_memos import MemOSClient
 from langchain_memos.embedded import EmbeddedEngine
 from langchain_memos.embedded import _ingest as ingest
+from langchain_memos.embedded._vectors import VectorIndex
 
 # A tiny meaning space: words that mean alike share a dimension.
 CONCEPTS = [
@@ -111,3 +116,41 @@ def test_a_rolled_back_write_leaves_no_vector_behind(monkeypatch: pytest.MonkeyP
     )
     assert values(memos, "holiday plans") == []
     assert values(memos, "Where can we stay?") == ["[user viewpoint] The inn had a lovely garden."]
+
+
+def test_a_first_search_and_a_write_at_once_both_finish(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A write adds its vector inside its transaction (the store's lock, then the index's); a
+    # first search reads the vectors table into memory. When the search took the two locks in
+    # the other order, each waited for the other for ever (serve runs requests on two threads).
+    engine = EmbeddedEngine(embeddings=ConceptEmbeddings())
+    memos = MemOSClient(embedded=engine)
+    memos.add_message([{"role": "user", "content": "I like tea."}], user_id="u1")
+    vectors = engine._search._writer.vectors
+    assert vectors is not None
+    vectors.forget()  # as after a rollback: the next search reads the table again
+    loading, writing = threading.Event(), threading.Event()
+    load = VectorIndex._load
+
+    def announced(self: VectorIndex, store: Any) -> None:
+        loading.set()
+        writing.wait(2)  # the write has taken the store's lock
+        load(self, store)
+
+    monkeypatch.setattr(VectorIndex, "_load", announced)
+
+    def write() -> None:
+        loading.wait(5)  # the search is about to read the table
+        with contextlib.suppress(RuntimeError), engine.store.transaction() as db:
+            writing.set()
+            vectors.add(db, 10**9, "owner", "fact", [1.0, 0.0])
+            raise RuntimeError("roll back")
+
+    searcher = threading.Thread(
+        target=lambda: memos.search_memory("tea", user_id="u1", relativity=0), daemon=True
+    )
+    writer = threading.Thread(target=write, daemon=True)
+    searcher.start()
+    writer.start()
+    for thread in (writer, searcher):
+        thread.join(20)
+        assert not thread.is_alive(), f"{thread.name} never finished"
