@@ -104,3 +104,37 @@ def refresh_context(db: sqlite3.Connection, gone: Iterable[sqlite3.Row]) -> None
             while i < len(seqs) and (end is None or seqs[i] < end):
                 i += 1
     update_context(db, ((seq, *context) for seq, context in fresh.items()))
+
+
+def rebuild_context(db: sqlite3.Connection) -> None:
+    """Recompute every turn's context and store where it differs: for files written before
+    deletes and edits refreshed it (formats 1-4), whose turns next to a deleted one still hold
+    its words. One pass over the turns, conversation by conversation."""
+    rows = db.execute(
+        "SELECT m.seq, m.user_id, CASE WHEN m.user_id IS NULL THEN m.agent_id END AS agent, "
+        "m.conversation_id, m.text, f.ctx1, f.ctx2 "
+        f"FROM (SELECT seq, user_id, agent_id, conversation_id, text FROM memories WHERE {TURN}) m "
+        "JOIN memories_fts f ON f.rowid = m.seq ORDER BY m.user_id, agent, m.conversation_id, m.seq"
+    )
+    stale: list[tuple[int, str, str]] = []
+
+    def check(turns: list[sqlite3.Row]) -> None:
+        tokens = [index_text(turn["text"]) for turn in turns]
+        for index, turn in enumerate(turns):
+            context = around(tokens, index)
+            if context != (turn["ctx1"], turn["ctx2"]):
+                stale.append((turn["seq"], *context))
+
+    conversation: list[sqlite3.Row] = []
+    for row in rows:
+        if conversation and (row[1], row[2], row[3]) != tuple(conversation[0])[1:4]:
+            check(conversation)
+            conversation = []
+        conversation.append(row)
+    check(conversation)
+    # A memory that is no turn has no context; one edited under formats 1-4 kept its old one.
+    stale += db.execute(
+        "SELECT rowid, '', '' FROM memories_fts WHERE (ctx1 != '' OR ctx2 != '') "
+        f"AND rowid NOT IN (SELECT seq FROM memories WHERE {TURN})"
+    ).fetchall()
+    update_context(db, stale)

@@ -6,6 +6,8 @@
 - Formats 1 to 4 stored a memory's body whole: format 5 leaves out what the row's columns hold
   (see ``_bodies``). Messages read the same in both (their times are the row's). The index of
   the memories by knowledge base no longer holds every other memory under NULL.
+- Formats 1 to 4 left a deleted or edited turn's words in the context columns of the turns
+  around it: format 5 recomputes them on every delete and edit, and on upgrade, once.
 - Formats 1 and 2 indexed a run of Chinese characters as its bigrams only; format 3 also indexes
   the run's content characters after its bigrams (see :func:`_text.terms`). The characters are
   recovered from the stored bigrams, which chain ("国庆", "庆旅", "旅游" is the run "国庆旅游").
@@ -19,6 +21,7 @@ import sqlite3
 from langchain_memos.embedded import _bodies as bodies
 from langchain_memos.embedded import _info_index as info_index
 from langchain_memos.embedded import _scope_counts as scope_counts
+from langchain_memos.embedded._context import rebuild_context
 from langchain_memos.embedded._text import STOP_CHARACTERS, has_cjk
 
 UPGRADABLE = frozenset({1, 2, 3, 4})
@@ -34,6 +37,7 @@ def upgrade(db: sqlite3.Connection, version: int) -> None:
     if version <= 2:
         _index_characters(db)
     _pack_bodies(db)
+    rebuild_context(db)
     # Recreated on open with only the memories of knowledge bases (format 5).
     db.execute("DROP INDEX IF EXISTS memories_by_knowledgebase")
 
