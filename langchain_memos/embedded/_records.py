@@ -20,8 +20,7 @@ from langchain_memos.embedded._requests import (
     GetStatus,
     UpdateMemory,
 )
-from langchain_memos.embedded._search import _NEIGHBOURS as NEIGHBOURS
-from langchain_memos.embedded._store import ID_LIST
+from langchain_memos.embedded._store import ID_LIST, NEIGHBOURS
 from langchain_memos.embedded._turns import without_beside
 from langchain_memos.embedded._writer import Writer, memory_text
 

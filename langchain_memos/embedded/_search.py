@@ -14,7 +14,7 @@ from langchain_memos.embedded._plan import frequencies, narrow
 from langchain_memos.embedded._ranking import Scorer, rank
 from langchain_memos.embedded._requests import SearchMemory
 from langchain_memos.embedded._scope import VIEWS
-from langchain_memos.embedded._store import ID_LIST, scope_token
+from langchain_memos.embedded._store import NEIGHBOURS, scope_token
 from langchain_memos.embedded._text import TIME_MARKER, asks_when, has_cjk
 from langchain_memos.embedded._when import time_window
 from langchain_memos.embedded._writer import Writer
@@ -28,17 +28,6 @@ PREFERENCE_NOTE = {
 }
 _VECTOR_DEPTH = 200
 _KINDS = tuple(kind for kind, _ in VIEWS.values())
-# The turns said just before and just after memories, in their conversation.
-_NEIGHBOURS = (
-    "SELECT m.seq, "
-    + ", ".join(
-        f"(SELECT {pick}(n.seq) FROM memories n WHERE n.user_id = m.user_id AND "
-        "n.conversation_id = m.conversation_id AND n.kind = 'fact' AND n.text != '' AND "
-        f"n.seq {side} m.seq) AS {name}"
-        for pick, side, name in (("max", "<", "before"), ("min", ">", "after"))
-    )
-    + f" FROM memories m WHERE m.seq IN {ID_LIST} AND m.text != ''"
-)
 
 
 @dataclass
@@ -198,7 +187,7 @@ class Search:
 
     def _neighbours(self, seqs: list[int]) -> dict[int, tuple[int, int]]:
         """For each memory, the seqs of the turns said just before and after it (0: none)."""
-        rows = self._store.query(_NEIGHBOURS, [json.dumps(seqs)])
+        rows = self._store.query(NEIGHBOURS, [json.dumps(seqs)])
         return {row["seq"]: (row["before"] or 0, row["after"] or 0) for row in rows}
 
     def _knowledgebases(self, ids: list[str]) -> list[str]:

@@ -23,6 +23,18 @@ from langchain_memos.embedded._database import APPLICATION_ID, check_database
 
 # A list of ids as one SQL parameter (a JSON array): any number of them, one variable.
 ID_LIST = "(SELECT value FROM json_each(?))"
+# The turns said just before and just after memories, in their conversation.
+NEIGHBOURS = (
+    "SELECT m.seq, "
+    + ", ".join(
+        f"(SELECT {pick}(n.seq) FROM memories n WHERE n.user_id = m.user_id AND "
+        "n.conversation_id = m.conversation_id AND n.kind = 'fact' AND n.text != '' AND "
+        f"n.seq {side} m.seq) AS {name}"
+        for pick, side, name in (("max", "<", "before"), ("min", ">", "after"))
+    )
+    + f" FROM memories m WHERE m.seq IN {ID_LIST} AND m.text != ''"
+)
+
 # Bumped whenever what is indexed changes, so that an older database is upgraded on open (see
 # _migrations.py) or, when it cannot be, fails clearly.
 INDEX_VERSION = 5
