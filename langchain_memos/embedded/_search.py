@@ -46,6 +46,7 @@ class _Query:
     vector: list[float] | None
     window: tuple[int, int] | None = None
     expected: int = 0
+    held: int = 0
 
 
 class Search:
@@ -128,6 +129,10 @@ class Search:
         expected = sum(
             counts[n] for n, s in scorer.slots.items() if required.intersection(s.alternatives)
         )
+        scored = required.union(optional)
+        held = sum(
+            counts[n] for n, s in scorer.slots.items() if scored.intersection(s.alternatives)
+        )
         if asks_when(text):
             optional.append(TIME_MARKER)
         now = datetime.fromtimestamp(self._writer.now_ms() / 1000, timezone.utc)
@@ -143,6 +148,7 @@ class Search:
             None,
             time_window(text, now),
             expected,
+            held,
         )
 
     def _ranked(
@@ -160,6 +166,7 @@ class Search:
             optional=query.optional,
             kinds=_KINDS,
             expected=query.expected,
+            held=query.held,
         )
         similar: dict[int, float] = {}
         vectors = self._writer.vectors

@@ -319,13 +319,14 @@ class Store:
         optional: Sequence[str] = (),
         kinds: Sequence[str] = (),
         expected: int = 0,
+        held: int = 0,
     ) -> list[Candidate]:
         """The best full-text matches of ``words`` among ``owners``' memories of one kind.
 
         ``optional`` words add to a memory's score but do not make it a match on their own.
         ``kinds`` are every kind a memory can be, so that a sole owner's memories of the kind
-        can be matched as none of the others, and ``expected`` at most how many memories the
-        words match (see _plan.py).
+        can be matched as none of the others, ``expected`` at most how many memories the
+        words match, and ``held`` how many hold any of them or the optional words (see _plan.py).
         """
         if not words or not owners:
             return []
@@ -333,7 +334,7 @@ class Store:
             others = [owner_kind(owners[0], other) for other in kinds if other != kind]
             tokens = [owner_kind(owner, kind) for owner in owners]
             depth = expected if where == "1" else 0  # a filter ranks every match
-            planned = plan.candidate_match(db, owners, tokens, others, words, optional, depth)
+            planned = plan.candidate_match(db, owners, tokens, others, words, optional, depth, held)
             return self._matching(planned, where, params, limit)
 
     def _matching(

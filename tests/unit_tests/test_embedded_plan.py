@@ -70,3 +70,33 @@ def test_common_synonyms_the_query_did_not_say_only_score() -> None:
     groups = [(("travel", "trip", "vacation"), 9_000), (("kid", "son"), 40)]
     assert plan.narrow(groups, {"vacation", "son"}, budget=5_000) == {"travel", "trip"}
     assert plan.narrow(groups, {"vacation", "son"}, budget=10_000) == set()
+
+
+def test_naming_the_words_twice_instead_of_the_scope_ranks_alike(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Which of the scope or the words a kind's expression names twice is a matter of cost (the
+    rows bm25 counts): the memories found, their order and relativity, are the same."""
+    client = _client()
+    _say(client, "u1", "c1", *_TALK)
+    # At the default relativity its commonest words only score (optional words).
+    query = "Do I like green tea or coffee in the morning?"
+    real = plan.match
+
+    def forced(double: bool) -> list[tuple[str, float]]:
+        def match(*args: Any, **kwargs: Any) -> plan.Match:
+            kwargs["double_words"] = double
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(plan, "match", match)
+        found = client.search_memory(query, user_id="u1")
+        return [(m.memory_value or "", m.relativity or 0.0) for m in found.memory_detail_list] + [
+            (m.preference or "", m.relativity or 0.0) for m in found.preference_detail_list
+        ]
+
+    scope_twice, words_twice = forced(False), forced(True)
+    assert scope_twice == words_twice
+    assert [text for text, _ in words_twice][:1] == [
+        "[user viewpoint] I prefer green tea to coffee in the morning."
+    ]
+    assert "The user prefers green tea to coffee in the morning." in dict(words_twice)
