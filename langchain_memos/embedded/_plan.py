@@ -18,7 +18,8 @@ expression matches, and before the first row it counts every row of each phrase 
   the groups hold stay within :data:`EXPANSION_BUDGET`; past it they still score, as optional
   words, and the word the query said finds candidates alone.
 - Common words. A query of nothing but common words matches a good part of a large store, and
-  bm25 scores every match: past :data:`SCORED` expected matches, only the newest are ranked.
+  bm25 scores every match: past :data:`SCORED` expected matches, only the newest are ranked,
+  and every match of the query's rare words (:func:`rare_words`), however old.
 
 bm25's idf counts are the larger part of what is left: at 100k memories held by one user, 6 of
 the 10 ms the candidate queries took (bm25 of one row, against all of them). Before the first row,
@@ -58,8 +59,22 @@ SCORED = 10_000
 
 bm25 costs a few microseconds a matching row; a query of nothing but common words ("what do I
 love?") matches a fifth of a million memories at 1M, and ranking them all took half a second.
-The price: an old memory holding a rare word of such a query, beside a common required one, can
-fall outside the newest matches (measured: none of the bench's answer counts changed)."""
+An old memory holding a rare word of such a query, beside a common required one, is ranked too
+(:func:`rare_words`): the rare word is what the question is about, and its matches are few."""
+
+
+def rare_words(groups: Iterable[tuple[Sequence[str], int]]) -> list[str]:
+    """The terms of the rarest required word groups (each given as its terms and how many
+    memories hold any of them) that together hold at most :data:`SCORED` memories: ranked
+    whatever their age when a search ranks only its newest matches."""
+    budget = SCORED
+    rare: list[str] = []
+    for terms, size in sorted(groups, key=lambda group: group[1]):
+        if size > budget:
+            break
+        budget -= size
+        rare += terms
+    return rare
 
 
 def scored_from(db: sqlite3.Connection, expression: str, depth: int) -> int:
@@ -80,7 +95,8 @@ class Match:
 
     expression: str
     scale: int = 1
-    after: int = 0  # only rows past this rowid are ranked (see scored_from)
+    after: int = 0  # only rows past this rowid are ranked (see scored_from) ...
+    rare: str = ""  # ... and those this expression matches (see rare_words)
 
 
 def frequencies(
@@ -118,11 +134,13 @@ def candidate_match(
     optional: Sequence[str],
     expected: int,
     held: int = 0,
+    rare: Sequence[str] = (),
 ) -> Match:
     """How to match ``owners``' memories of one kind (their owner-and-kind ``tokens``; ``others``
     the first owner's tokens of the other kinds), whose words at most ``expected`` of all the
-    owners' memories hold (and ``held`` hold any of the words or the optional ones): see
-    :func:`exclusions`, :func:`match` and :func:`scored_from`."""
+    owners' memories hold (and ``held`` hold any of the words or the optional ones; ``rare``
+    the words ranked however old): see :func:`exclusions`, :func:`match` and :func:`scored_from`.
+    """
     excluded = None
     share = 1.0
     double_words = False
@@ -141,7 +159,10 @@ def candidate_match(
     if expected * share <= SCORED:
         return planned
     after = scored_from(db, planned.expression, SCORED)
-    return Match(planned.expression, planned.scale, after)
+    # Read without bm25 (no counts): its rows need only be among the owners'.
+    scope = "" if excluded is not None else f"scope : ({fts_query(tokens)}) AND "
+    held_rare = f"{scope}({fts_query(list(rare))})" if rare and after else ""
+    return Match(planned.expression, planned.scale, after, held_rare)
 
 
 def exclusions(own: int, owner: int, store: int, others: Mapping[str, int]) -> list[str] | None:

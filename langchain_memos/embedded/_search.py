@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 from langchain_memos._validation import check_fraction, check_id, check_int, check_text
 from langchain_memos.embedded._events import with_turn_context
 from langchain_memos.embedded._lexicon import asks_advice, query_slots, said
-from langchain_memos.embedded._plan import frequencies, narrow
+from langchain_memos.embedded._plan import frequencies, narrow, rare_words
 from langchain_memos.embedded._ranking import Scorer, rank
 from langchain_memos.embedded._requests import SearchMemory
 from langchain_memos.embedded._scope import VIEWS
@@ -47,6 +47,7 @@ class _Query:
     window: tuple[int, int] | None = None
     expected: int = 0
     held: int = 0
+    rare: list[str] = field(default_factory=list)
 
 
 class Search:
@@ -129,6 +130,11 @@ class Search:
         expected = sum(
             counts[n] for n, s in scorer.slots.items() if required.intersection(s.alternatives)
         )
+        rare = rare_words(
+            ([t for t in s.alternatives if t in words], counts[n])
+            for n, s in scorer.slots.items()
+            if required.intersection(s.alternatives)
+        )
         scored = required.union(optional)
         held = sum(
             counts[n] for n, s in scorer.slots.items() if scored.intersection(s.alternatives)
@@ -149,6 +155,7 @@ class Search:
             time_window(text, now),
             expected,
             held,
+            rare,
         )
 
     def _ranked(
@@ -167,6 +174,7 @@ class Search:
             kinds=_KINDS,
             expected=query.expected,
             held=query.held,
+            rare=query.rare,
         )
         similar: dict[int, float] = {}
         vectors = self._writer.vectors

@@ -66,6 +66,23 @@ def test_a_query_of_common_words_ranks_the_newest_matches(
     assert all(text.startswith("[user viewpoint] New note") for text in newest)
 
 
+@pytest.mark.parametrize("shared", [False, True])
+def test_an_old_memory_holding_a_rare_word_of_the_query_is_ranked(
+    monkeypatch: pytest.MonkeyPatch, shared: bool
+) -> None:
+    """Past the newest matches a search ranks, the matches of its rare words still are (for a
+    user alone in the store, and one among others)."""
+    client = _client()
+    if shared:
+        _say(client, "u2", "other", "Zephyrine went hiking without me.")
+    _say(client, "u1", "old", "Hiking with Zephyrine was fun.")
+    _say(client, "u1", "old", *(f"Old note {i}: hiking is fun." for i in range(8)))
+    _say(client, "u1", "new", *(f"New note {i}: hiking is fun." for i in range(8)))
+    monkeypatch.setattr(plan, "SCORED", 4)
+    found = [text for text, score in _found(client, "u1", "hiking with Zephyrine") if score]
+    assert found[0] == "[user viewpoint] Hiking with Zephyrine was fun."
+
+
 def test_common_synonyms_the_query_did_not_say_only_score() -> None:
     groups = [(("travel", "trip", "vacation"), 9_000), (("kid", "son"), 40)]
     assert plan.narrow(groups, {"vacation", "son"}, budget=5_000) == {"travel", "trip"}
