@@ -135,17 +135,21 @@ def candidate_match(
     expected: int,
     held: int = 0,
     rare: Sequence[str] = (),
-) -> Match:
+) -> Match | None:
     """How to match ``owners``' memories of one kind (their owner-and-kind ``tokens``; ``others``
     the first owner's tokens of the other kinds), whose words at most ``expected`` of all the
     owners' memories hold (and ``held`` hold any of the words or the optional ones; ``rare``
     the words ranked however old): see :func:`exclusions`, :func:`match` and :func:`scored_from`.
+    None when the owners have no memory of the kind: bm25 would count the words' rows over the
+    whole table to find nothing (a user without preferences, among many, paid it per search).
     """
     excluded = None
     share = 1.0
     double_words = False
+    sizes = scope_counts.counts(db, [owners[0], scope_counts.STORE, *tokens, *others])
+    if not any(sizes[token] for token in tokens):
+        return None
     if len(owners) == 1:
-        sizes = scope_counts.counts(db, [owners[0], scope_counts.STORE, *tokens, *others])
         excluded = exclusions(
             sizes[tokens[0]],
             sizes[owners[0]],

@@ -339,6 +339,8 @@ class Store:
             planned = plan.candidate_match(
                 db, owners, tokens, others, words, optional, depth, held, rare
             )
+            if planned is None:
+                return []
             return self._matching(planned, where, params, limit)
 
     def _matching(
