@@ -28,18 +28,24 @@ counted twice, one after ``NOT`` too. So a kind scoped by its token (a sole owne
 ~8% of its memories) names twice whichever of the scope or the word phrases holds fewer rows
 (:func:`match`, ``double_words``; the same order, each score doubled).
 
-Tried and dropped: ranking a sole owner's facts without the ``NOT`` of its other kinds (their
-~28% of the rows no longer counted) and dropping the other kinds after ranking. Its events, one
-summary of a whole conversation each, hold most query words and outrank its facts: the best 100
-matches held fewer than 50 facts for a third of the queries, and scoring the events' long rows
-cost more than the count saved (14 ms against 10 at 100k).
+The ``NOT`` that matches a sole owner's facts as none of its other kinds has bm25 count those
+kinds' rows (~28% of the store) on every search. Testing each match's kind in its row instead
+(``Match.loose``) costs a row read a match, ~0.7 us against ~39 ns a row counted: worth it
+while the matches to read stay under 1/:data:`KIND_TEST_ROWS` of the rows the ``NOT`` names,
+i.e. for all but the commonest words (at 100k, 1.9 ms against 2.9 for queries of under 1,000
+matches, 27 against 20 ms past 10,000). bm25 counts every phrase over the whole table, whatever
+the expression excludes, and the excluded tokens weigh nothing and are absent from the rows
+kept: each row scores exactly as before. (Tried and dropped: dropping the other kinds after
+ranking rather than before. Its events, one summary of a whole conversation each, hold most
+query words and outrank its facts: the best 100 matches held fewer than 50 facts for a third of
+the queries, and scoring the events' long rows cost more than the count saved.)
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from langchain_memos.embedded import _scope_counts as scope_counts
 from langchain_memos.embedded._text import fts_query
@@ -52,6 +58,9 @@ EXPANSION_BUDGET = 5_000
 stop finding candidates (they still score). About 5 ms of bm25 on this machine; never reached
 by a store of a few thousand memories, where every synonym finds candidates as before."""
 
+
+KIND_TEST_ROWS = 18
+"""What reading one match's kind from its row costs, in rows of a phrase bm25 counts."""
 
 SCORED = 10_000
 """The most matches a search ranks: when its required words are held by more memories than this
@@ -97,6 +106,8 @@ class Match:
     scale: int = 1
     after: int = 0  # only rows past this rowid are ranked (see scored_from) ...
     rare: str = ""  # ... and those this expression matches (see rare_words)
+    # The expression without its NOT, the kind tested in each match's row instead; "": none.
+    loose: str = ""
 
 
 def frequencies(
@@ -160,13 +171,18 @@ def candidate_match(
         # The words' counts are the whole table's only when the owner is the whole store.
         double_words = sizes[owners[0]] == sizes[scope_counts.STORE] and sizes[tokens[0]] > held
     planned = match(tokens, words, optional, excluded, double_words=double_words)
-    if expected * share <= SCORED:
+    cut = expected * share > SCORED
+    # The matches of every kind the loose expression reads: past the cut, about SCORED / share.
+    reads = min(expected, SCORED / max(share, 1e-9)) if cut else expected
+    if excluded and reads * KIND_TEST_ROWS >= sum(sizes[token] for token in excluded):
+        planned = replace(planned, loose="")
+    if not cut:
         return planned
     after = scored_from(db, planned.expression, SCORED)
     # Read without bm25 (no counts): its rows need only be among the owners'.
     scope = "" if excluded is not None else f"scope : ({fts_query(tokens)}) AND "
     held_rare = f"{scope}({fts_query(list(rare))})" if rare and after else ""
-    return Match(planned.expression, planned.scale, after, held_rare)
+    return replace(planned, after=after, rare=held_rare)
 
 
 def exclusions(own: int, owner: int, store: int, others: Mapping[str, int]) -> list[str] | None:
@@ -204,10 +220,11 @@ def match(
             # Always true for these rows, but puts the optional words in what bm25 scores.
             expression += f" AND ({extra} OR {within})"
         return Match(expression)
-    expression = f"({required}){doubled}"
-    if excluded:
-        expression += f" NOT scope : ({fts_query(list(excluded))})"
-    return Match(expression, 2 if optional else 1)
+    loose = f"({required}){doubled}"
+    scale = 2 if optional else 1
+    if not excluded:
+        return Match(loose, scale)
+    return Match(f"{loose} NOT scope : ({fts_query(list(excluded))})", scale, loose=loose)
 
 
 def narrow(

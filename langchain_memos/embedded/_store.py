@@ -341,23 +341,28 @@ class Store:
             )
             if planned is None:
                 return []
-            return self._matching(planned, where, params, limit)
+            return self._matching(planned, kind, where, params, limit)
 
     def _matching(
-        self, planned: plan.Match, where: str, params: list[Any], limit: int
+        self, planned: plan.Match, kind: str, where: str, params: list[Any], limit: int
     ) -> list[Candidate]:
         match, scale = planned.expression, planned.scale
         weights = ", ".join(map(str, RANK_WEIGHTS))
         if where == "1":
             # No filter: rank in the index alone (at most its newest SCORED matches and those
             # of its rare words, see _plan.py), then fetch only the rows that made the cut.
-            ranked, values = "rowid > ?", [match, planned.after]
+            ranked = "rowid > ?"
+            values: list[object] = [planned.after]
             if planned.rare:
                 ranked = (
                     "(rowid > ? OR rowid IN (SELECT rowid FROM memories_fts "
                     "WHERE memories_fts MATCH ?))"
                 )
                 values.append(planned.rare)
+            if planned.loose:  # the kind read from each match's row instead of a NOT
+                match = planned.loose
+                ranked += " AND (SELECT kind FROM memories k WHERE k.seq = memories_fts.rowid) = ?"
+                values.append(kind)
             sql = (
                 f"SELECT m.seq, {MEMORY}, m.info, t.score, "
                 "f.body || ' ' || f.spk || ' ' || f.date AS own, f.ctx1 AS context "
@@ -366,7 +371,8 @@ class Store:
                 "JOIN memories m ON m.seq = t.rowid JOIN memories_fts f ON f.rowid = t.rowid "
                 "ORDER BY t.score"
             )
-            return [_candidate(row, scale) for row in self.query(sql, [*values, limit])]
+            rows = self.query(sql, [match, *values, limit])
+            return [_candidate(row, scale) for row in rows]
         sql = (
             f"SELECT m.seq, {MEMORY}, m.info, "
             f"bm25(memories_fts, {weights}) AS score, "
