@@ -117,3 +117,27 @@ def test_naming_the_words_twice_instead_of_the_scope_ranks_alike(
         "[user viewpoint] I prefer green tea to coffee in the morning."
     ]
     assert "The user prefers green tea to coffee in the morning." in dict(words_twice)
+
+
+@pytest.mark.parametrize("scored", [10_000, 4])
+@pytest.mark.parametrize("query", ["hiking at the lake with Ana", "Do I like green tea?"])
+def test_a_sole_users_facts_told_by_their_kind_are_those_the_not_finds(
+    monkeypatch: pytest.MonkeyPatch, query: str, scored: int
+) -> None:
+    """Reading each match's kind instead of matching "none of the other kinds" is a matter of
+    cost: the facts found, their order and relativity, are the same (also when only the newest
+    matches and those of the rare words are ranked), and none is a preference."""
+    client = _client()
+    _say(client, "u1", "c1", *_TALK)
+    monkeypatch.setattr(plan, "SCORED", scored)
+
+    def facts(kind_test_rows: int) -> list[tuple[str, float]]:
+        monkeypatch.setattr(plan, "KIND_TEST_ROWS", kind_test_rows)
+        found = client.search_memory(query, user_id="u1")
+        assert found.preference_detail_list  # the other kind the facts are told from
+        return [(m.memory_value or "", m.relativity or 0.0) for m in found.memory_detail_list]
+
+    by_kind, by_not = facts(0), facts(10**9)
+    assert by_kind == by_not
+    assert by_kind
+    assert all(text.startswith("[user viewpoint]") for text, _ in by_kind)
