@@ -43,6 +43,7 @@ the queries, and scoring the events' long rows cost more than the count saved.)
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -52,6 +53,10 @@ from langchain_memos.embedded._text import fts_query
 
 # The columns a memory's words are in, for counting how many memories hold a word.
 TEXT_COLUMNS = "{body spk ctx1 ctx2 date}"
+# A term that can match what the other columns hold (owner tokens, the time marker, stemmed):
+# only such a term needs TEXT_COLUMNS named, which costs the count a position list read a row
+# (at 1M memories, 10.4 ms against 4.8 to count the 127,000 holding "go").
+_INTERNAL = re.compile(r"[a-z]\d{12,}|tmpmark", re.IGNORECASE)
 
 EXPANSION_BUDGET = 5_000
 """How many memories a query's word groups may hold together before the synonyms it did not say
@@ -131,9 +136,14 @@ def frequencies(
     within = f"{scope} AND " if scope else ""
     row = db.execute(
         f"SELECT {', '.join([count] * len(words))}" if words else "SELECT 0",
-        [f"{within}{TEXT_COLUMNS} : ({fts_query(list(t))})" for t in words.values()],
+        [f"{within}{_columns(terms)}({fts_query(list(terms))})" for terms in words.values()],
     ).fetchone()
     return total, {word: int(row[i]) for i, word in enumerate(words)}
+
+
+def _columns(terms: Sequence[str]) -> str:
+    """The column filter that counts ``terms`` in a memory's words (see :data:`_INTERNAL`)."""
+    return f"{TEXT_COLUMNS} : " if any(_INTERNAL.match(term) for term in terms) else ""
 
 
 def candidate_match(

@@ -10,6 +10,8 @@ import pytest
 from langchain_memos import MemOSClient
 from langchain_memos.embedded import EmbeddedEngine
 from langchain_memos.embedded import _plan as plan
+from langchain_memos.embedded._store import scope_token
+from langchain_memos.embedded._text import TIME_MARKER
 
 
 def _client() -> MemOSClient:
@@ -141,3 +143,16 @@ def test_a_sole_users_facts_told_by_their_kind_are_those_the_not_finds(
     assert by_kind == by_not
     assert by_kind
     assert all(text.startswith("[user viewpoint]") for text, _ in by_kind)
+
+
+def test_words_are_counted_in_what_memories_say_not_in_what_the_index_adds() -> None:
+    """A word's memories are counted without a column filter, but for the index's own terms:
+    the time marker a turn about time is indexed with is no word any memory says."""
+    engine = EmbeddedEngine(":memory:")
+    client = MemOSClient(embedded=engine, max_retries=0)
+    _say(client, "u1", "c1", "Yesterday we went hiking.", "Tomorrow I fly to Lisbon.")
+    words = {"hiking": ["hiking"], "marker": [TIME_MARKER], "markers": [TIME_MARKER + "s"]}
+    with engine.store.snapshot() as db:
+        _, counts = plan.frequencies(db, [scope_token("u", "u1")], words)
+    assert counts["hiking"]
+    assert counts["marker"] == counts["markers"] == 0
