@@ -18,20 +18,45 @@ expression matches, and before the first row it counts every row of each phrase 
   the groups hold stay within :data:`EXPANSION_BUDGET`; past it they still score, as optional
   words, and the word the query said finds candidates alone.
 - Common words. A query of nothing but common words matches a good part of a large store, and
-  bm25 scores every match: past :data:`SCORED` expected matches, only the newest are ranked.
+  bm25 scores every match: past :data:`SCORED` expected matches, only the newest are ranked,
+  and every match of the query's rare words (:func:`rare_words`), however old.
+
+bm25's idf counts are the larger part of what is left: at 100k memories held by one user, 6 of
+the 10 ms the candidate queries took (bm25 of one row, against all of them). Before the first row,
+bm25 counts the rows of every phrase of the expression, ~75 ns a row: a phrase named twice is
+counted twice, one after ``NOT`` too. So a kind scoped by its token (a sole owner's preferences,
+~8% of its memories) names twice whichever of the scope or the word phrases holds fewer rows
+(:func:`match`, ``double_words``; the same order, each score doubled).
+
+The ``NOT`` that matches a sole owner's facts as none of its other kinds has bm25 count those
+kinds' rows (~28% of the store) on every search. Testing each match's kind in its row instead
+(``Match.loose``) costs a row read a match, ~0.7 us against ~39 ns a row counted: worth it
+while the matches to read stay under 1/:data:`KIND_TEST_ROWS` of the rows the ``NOT`` names,
+i.e. for all but the commonest words (at 100k, 1.9 ms against 2.9 for queries of under 1,000
+matches, 27 against 20 ms past 10,000). bm25 counts every phrase over the whole table, whatever
+the expression excludes, and the excluded tokens weigh nothing and are absent from the rows
+kept: each row scores exactly as before. (Tried and dropped: dropping the other kinds after
+ranking rather than before. Its events, one summary of a whole conversation each, hold most
+query words and outrank its facts: the best 100 matches held fewer than 50 facts for a third of
+the queries, and scoring the events' long rows cost more than the count saved.)
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from langchain_memos.embedded import _scope_counts as scope_counts
 from langchain_memos.embedded._text import fts_query
 
 # The columns a memory's words are in, for counting how many memories hold a word.
 TEXT_COLUMNS = "{body spk ctx1 ctx2 date}"
+# A term that can match what the other columns hold (owner tokens, the time marker, stemmed):
+# only such a term needs TEXT_COLUMNS named, which costs the count a position list read a row
+# (at 1M memories, 10.4 ms against 4.8 to count the 127,000 holding "go").
+_INTERNAL = re.compile(r"[a-z]\d{12,}|tmpmark", re.IGNORECASE)
 
 EXPANSION_BUDGET = 5_000
 """How many memories a query's word groups may hold together before the synonyms it did not say
@@ -39,14 +64,31 @@ stop finding candidates (they still score). About 5 ms of bm25 on this machine; 
 by a store of a few thousand memories, where every synonym finds candidates as before."""
 
 
+KIND_TEST_ROWS = 18
+"""What reading one match's kind from its row costs, in rows of a phrase bm25 counts."""
+
 SCORED = 10_000
 """The most matches a search ranks: when its required words are held by more memories than this
 (counted per word, so an upper bound), it ranks the newest this many holding any of them.
 
 bm25 costs a few microseconds a matching row; a query of nothing but common words ("what do I
 love?") matches a fifth of a million memories at 1M, and ranking them all took half a second.
-The price: an old memory holding a rare word of such a query, beside a common required one, can
-fall outside the newest matches (measured: none of the bench's answer counts changed)."""
+An old memory holding a rare word of such a query, beside a common required one, is ranked too
+(:func:`rare_words`): the rare word is what the question is about, and its matches are few."""
+
+
+def rare_words(groups: Iterable[tuple[Sequence[str], int]]) -> list[str]:
+    """The terms of the rarest required word groups (each given as its terms and how many
+    memories hold any of them) that together hold at most :data:`SCORED` memories: ranked
+    whatever their age when a search ranks only its newest matches."""
+    budget = SCORED
+    rare: list[str] = []
+    for terms, size in sorted(groups, key=lambda group: group[1]):
+        if size > budget:
+            break
+        budget -= size
+        rare += terms
+    return rare
 
 
 def scored_from(db: sqlite3.Connection, expression: str, depth: int) -> int:
@@ -67,7 +109,10 @@ class Match:
 
     expression: str
     scale: int = 1
-    after: int = 0  # only rows past this rowid are ranked (see scored_from)
+    after: int = 0  # only rows past this rowid are ranked (see scored_from) ...
+    rare: str = ""  # ... and those this expression matches (see rare_words)
+    # The expression without its NOT, the kind tested in each match's row instead; "": none.
+    loose: str = ""
 
 
 def frequencies(
@@ -91,9 +136,14 @@ def frequencies(
     within = f"{scope} AND " if scope else ""
     row = db.execute(
         f"SELECT {', '.join([count] * len(words))}" if words else "SELECT 0",
-        [f"{within}{TEXT_COLUMNS} : ({fts_query(list(t))})" for t in words.values()],
+        [f"{within}{_columns(terms)}({fts_query(list(terms))})" for terms in words.values()],
     ).fetchone()
     return total, {word: int(row[i]) for i, word in enumerate(words)}
+
+
+def _columns(terms: Sequence[str]) -> str:
+    """The column filter that counts ``terms`` in a memory's words (see :data:`_INTERNAL`)."""
+    return f"{TEXT_COLUMNS} : " if any(_INTERNAL.match(term) for term in terms) else ""
 
 
 def candidate_match(
@@ -104,14 +154,23 @@ def candidate_match(
     words: Sequence[str],
     optional: Sequence[str],
     expected: int,
-) -> Match:
+    held: int = 0,
+    rare: Sequence[str] = (),
+) -> Match | None:
     """How to match ``owners``' memories of one kind (their owner-and-kind ``tokens``; ``others``
     the first owner's tokens of the other kinds), whose words at most ``expected`` of all the
-    owners' memories hold: see :func:`exclusions`, :func:`match` and :func:`scored_from`."""
+    owners' memories hold (and ``held`` hold any of the words or the optional ones; ``rare``
+    the words ranked however old): see :func:`exclusions`, :func:`match` and :func:`scored_from`.
+    None when the owners have no memory of the kind: bm25 would count the words' rows over the
+    whole table to find nothing (a user without preferences, among many, paid it per search).
+    """
     excluded = None
     share = 1.0
+    double_words = False
+    sizes = scope_counts.counts(db, [owners[0], scope_counts.STORE, *tokens, *others])
+    if not any(sizes[token] for token in tokens):
+        return None
     if len(owners) == 1:
-        sizes = scope_counts.counts(db, [owners[0], scope_counts.STORE, *tokens, *others])
         excluded = exclusions(
             sizes[tokens[0]],
             sizes[owners[0]],
@@ -119,10 +178,21 @@ def candidate_match(
             {token: sizes[token] for token in others},
         )
         share = sizes[tokens[0]] / max(sizes[owners[0]], 1)
-    planned = match(tokens, words, optional, excluded)
-    if expected * share <= SCORED:
+        # The words' counts are the whole table's only when the owner is the whole store.
+        double_words = sizes[owners[0]] == sizes[scope_counts.STORE] and sizes[tokens[0]] > held
+    planned = match(tokens, words, optional, excluded, double_words=double_words)
+    cut = expected * share > SCORED
+    # The matches of every kind the loose expression reads: past the cut, about SCORED / share.
+    reads = min(expected, SCORED / max(share, 1e-9)) if cut else expected
+    if excluded and reads * KIND_TEST_ROWS >= sum(sizes[token] for token in excluded):
+        planned = replace(planned, loose="")
+    if not cut:
         return planned
-    return Match(planned.expression, planned.scale, scored_from(db, planned.expression, SCORED))
+    after = scored_from(db, planned.expression, SCORED)
+    # Read without bm25 (no counts): its rows need only be among the owners'.
+    scope = "" if excluded is not None else f"scope : ({fts_query(tokens)}) AND "
+    held_rare = f"{scope}({fts_query(list(rare))})" if rare and after else ""
+    return replace(planned, after=after, rare=held_rare)
 
 
 def exclusions(own: int, owner: int, store: int, others: Mapping[str, int]) -> list[str] | None:
@@ -139,26 +209,32 @@ def match(
     words: Sequence[str],
     optional: Sequence[str],
     excluded: Sequence[str] | None = None,
+    *,
+    double_words: bool = False,
 ) -> Match:
     """Memories of the ``scope`` tokens (or, given ``excluded``, of none of those) holding any of
-    ``words``, scored also by the ``optional`` words."""
+    ``words``, scored also by the ``optional`` words; ``double_words``: the scope holds more rows
+    than the words, so that naming each word twice costs bm25 fewer counts than the scope twice.
+    """
     required = fts_query(list(words))
     extra = fts_query(list(optional))
+    # The required words make the group true for every row; each phrase twice, so that the
+    # optional words weigh against the required ones exactly as in the scoped form.
+    doubled = f" AND ({extra} OR {extra} OR {required})" if optional else ""
     if excluded is None:
         within = f"scope : ({fts_query(list(scope))})"
         expression = f"{within} AND ({required})"
+        if optional and double_words:
+            return Match(expression + doubled, 2)
         if optional:
             # Always true for these rows, but puts the optional words in what bm25 scores.
             expression += f" AND ({extra} OR {within})"
         return Match(expression)
-    expression = f"({required})"
-    if optional:
-        # The required words make the group true for every row; each phrase twice, so that the
-        # optional words weigh against the required ones exactly as in the scoped form.
-        expression += f" AND ({extra} OR {extra} OR {required})"
-    if excluded:
-        expression += f" NOT scope : ({fts_query(list(excluded))})"
-    return Match(expression, 2 if optional else 1)
+    loose = f"({required}){doubled}"
+    scale = 2 if optional else 1
+    if not excluded:
+        return Match(loose, scale)
+    return Match(f"{loose} NOT scope : ({fts_query(list(excluded))})", scale, loose=loose)
 
 
 def narrow(

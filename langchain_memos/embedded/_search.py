@@ -1,16 +1,30 @@
-"""``search/memory``: find a user's memories (and their knowledge bases') for a query, ranked."""
+"""``search/memory``: find a user's memories (and their knowledge bases') for a query, ranked.
+
+Where a search's time goes (bench/engine_scale.py's stores, one user holding every memory,
+profiled with cProfile and each SQLite statement timed; issue 13). At 10k memories, ~5.5 ms of
+CPU: the two candidate queries (facts, preferences) 2.5 ms, of which bm25 (its per-phrase row
+counts and per-row scores) 1.5 ms, reading the ~50 rows each returns 0.5 ms; building the
+candidates from their rows (``_bodies.read``) ~0.7 ms and ranking them (coverage, ``_relate``)
+~1 ms; counting the query words (``frequencies``) 0.4 ms. The client around it (httpx transport,
+envelope, pydantic) adds ~0.9 ms, 11-13% of a ``MemOSClient(embedded=...)`` call. A user among
+1,000 pays the same word counts but ranks a handful of matches: the ~3 ms it does not pay is
+bm25 over, and Python work on, 50 candidates a kind instead of a few. SQLite's share grows with
+the store: at 100k, 74% of a search (candidate queries 65%, word counts 9%); at 1M, 93%
+(candidate queries 75%, word counts 12%, finding the newest matches past SCORED 6%), mostly
+bm25's row counts of every phrase (see _plan.py). Python work stays 2-4 ms whatever the size.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 from langchain_memos._validation import check_fraction, check_id, check_int, check_text
 from langchain_memos.embedded._events import with_turn_context
 from langchain_memos.embedded._lexicon import asks_advice, query_slots, said
-from langchain_memos.embedded._plan import frequencies, narrow
+from langchain_memos.embedded._plan import frequencies, narrow, rare_words
 from langchain_memos.embedded._ranking import Scorer, rank
 from langchain_memos.embedded._requests import SearchMemory
 from langchain_memos.embedded._scope import VIEWS
@@ -46,6 +60,8 @@ class _Query:
     vector: list[float] | None
     window: tuple[int, int] | None = None
     expected: int = 0
+    held: int = 0
+    rare: list[str] = field(default_factory=list)
 
 
 class Search:
@@ -128,6 +144,15 @@ class Search:
         expected = sum(
             counts[n] for n, s in scorer.slots.items() if required.intersection(s.alternatives)
         )
+        rare = rare_words(
+            ([t for t in s.alternatives if t in words], counts[n])
+            for n, s in scorer.slots.items()
+            if required.intersection(s.alternatives)
+        )
+        scored = required.union(optional)
+        held = sum(
+            counts[n] for n, s in scorer.slots.items() if scored.intersection(s.alternatives)
+        )
         if asks_when(text):
             optional.append(TIME_MARKER)
         now = datetime.fromtimestamp(self._writer.now_ms() / 1000, timezone.utc)
@@ -143,6 +168,8 @@ class Search:
             None,
             time_window(text, now),
             expected,
+            held,
+            rare,
         )
 
     def _ranked(
@@ -160,6 +187,8 @@ class Search:
             optional=query.optional,
             kinds=_KINDS,
             expected=query.expected,
+            held=query.held,
+            rare=query.rare,
         )
         similar: dict[int, float] = {}
         vectors = self._writer.vectors

@@ -319,13 +319,16 @@ class Store:
         optional: Sequence[str] = (),
         kinds: Sequence[str] = (),
         expected: int = 0,
+        held: int = 0,
+        rare: Sequence[str] = (),
     ) -> list[Candidate]:
         """The best full-text matches of ``words`` among ``owners``' memories of one kind.
 
         ``optional`` words add to a memory's score but do not make it a match on their own.
         ``kinds`` are every kind a memory can be, so that a sole owner's memories of the kind
-        can be matched as none of the others, and ``expected`` at most how many memories the
-        words match (see _plan.py).
+        can be matched as none of the others, ``expected`` at most how many memories the
+        words match, ``held`` how many hold any of them or the optional words, and ``rare`` the
+        words whose matches are ranked however many the others are (see _plan.py).
         """
         if not words or not owners:
             return []
@@ -333,28 +336,43 @@ class Store:
             others = [owner_kind(owners[0], other) for other in kinds if other != kind]
             tokens = [owner_kind(owner, kind) for owner in owners]
             depth = expected if where == "1" else 0  # a filter ranks every match
-            planned = plan.candidate_match(db, owners, tokens, others, words, optional, depth)
-            return self._matching(planned, where, params, limit)
+            planned = plan.candidate_match(
+                db, owners, tokens, others, words, optional, depth, held, rare
+            )
+            if planned is None:
+                return []
+            return self._matching(planned, kind, where, params, limit)
 
     def _matching(
-        self, planned: plan.Match, where: str, params: list[Any], limit: int
+        self, planned: plan.Match, kind: str, where: str, params: list[Any], limit: int
     ) -> list[Candidate]:
         match, scale = planned.expression, planned.scale
         weights = ", ".join(map(str, RANK_WEIGHTS))
         if where == "1":
-            # No filter: rank in the index alone (at most its newest SCORED matches, see
-            # _plan.py), then fetch only the rows that made the cut.
+            # No filter: rank in the index alone (at most its newest SCORED matches and those
+            # of its rare words, see _plan.py), then fetch only the rows that made the cut.
+            ranked = "rowid > ?"
+            values: list[object] = [planned.after]
+            if planned.rare:
+                ranked = (
+                    "(rowid > ? OR rowid IN (SELECT rowid FROM memories_fts "
+                    "WHERE memories_fts MATCH ?))"
+                )
+                values.append(planned.rare)
+            if planned.loose:  # the kind read from each match's row instead of a NOT
+                match = planned.loose
+                ranked += " AND (SELECT kind FROM memories k WHERE k.seq = memories_fts.rowid) = ?"
+                values.append(kind)
             sql = (
                 f"SELECT m.seq, {MEMORY}, m.info, t.score, "
                 "f.body || ' ' || f.spk || ' ' || f.date AS own, f.ctx1 AS context "
                 f"FROM (SELECT rowid, bm25(memories_fts, {weights}) AS score FROM memories_fts "
-                "WHERE memories_fts MATCH ? AND rowid > ? ORDER BY score LIMIT ?) AS t "
+                f"WHERE memories_fts MATCH ? AND {ranked} ORDER BY score LIMIT ?) AS t "
                 "JOIN memories m ON m.seq = t.rowid JOIN memories_fts f ON f.rowid = t.rowid "
                 "ORDER BY t.score"
             )
-            return [
-                _candidate(row, scale) for row in self.query(sql, [match, planned.after, limit])
-            ]
+            rows = self.query(sql, [match, *values, limit])
+            return [_candidate(row, scale) for row in rows]
         sql = (
             f"SELECT m.seq, {MEMORY}, m.info, "
             f"bm25(memories_fts, {weights}) AS score, "

@@ -10,6 +10,8 @@ import pytest
 from langchain_memos import MemOSClient
 from langchain_memos.embedded import EmbeddedEngine
 from langchain_memos.embedded import _plan as plan
+from langchain_memos.embedded._store import scope_token
+from langchain_memos.embedded._text import TIME_MARKER
 
 
 def _client() -> MemOSClient:
@@ -66,7 +68,91 @@ def test_a_query_of_common_words_ranks_the_newest_matches(
     assert all(text.startswith("[user viewpoint] New note") for text in newest)
 
 
+@pytest.mark.parametrize("shared", [False, True])
+def test_an_old_memory_holding_a_rare_word_of_the_query_is_ranked(
+    monkeypatch: pytest.MonkeyPatch, shared: bool
+) -> None:
+    """Past the newest matches a search ranks, the matches of its rare words still are (for a
+    user alone in the store, and one among others)."""
+    client = _client()
+    if shared:
+        _say(client, "u2", "other", "Zephyrine went hiking without me.")
+    _say(client, "u1", "old", "Hiking with Zephyrine was fun.")
+    _say(client, "u1", "old", *(f"Old note {i}: hiking is fun." for i in range(8)))
+    _say(client, "u1", "new", *(f"New note {i}: hiking is fun." for i in range(8)))
+    monkeypatch.setattr(plan, "SCORED", 4)
+    found = [text for text, score in _found(client, "u1", "hiking with Zephyrine") if score]
+    assert found[0] == "[user viewpoint] Hiking with Zephyrine was fun."
+
+
 def test_common_synonyms_the_query_did_not_say_only_score() -> None:
     groups = [(("travel", "trip", "vacation"), 9_000), (("kid", "son"), 40)]
     assert plan.narrow(groups, {"vacation", "son"}, budget=5_000) == {"travel", "trip"}
     assert plan.narrow(groups, {"vacation", "son"}, budget=10_000) == set()
+
+
+def test_naming_the_words_twice_instead_of_the_scope_ranks_alike(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Which of the scope or the words a kind's expression names twice is a matter of cost (the
+    rows bm25 counts): the memories found, their order and relativity, are the same."""
+    client = _client()
+    _say(client, "u1", "c1", *_TALK)
+    # At the default relativity its commonest words only score (optional words).
+    query = "Do I like green tea or coffee in the morning?"
+    real = plan.match
+
+    def forced(double: bool) -> list[tuple[str, float]]:
+        def match(*args: Any, **kwargs: Any) -> plan.Match:
+            kwargs["double_words"] = double
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(plan, "match", match)
+        found = client.search_memory(query, user_id="u1")
+        return [(m.memory_value or "", m.relativity or 0.0) for m in found.memory_detail_list] + [
+            (m.preference or "", m.relativity or 0.0) for m in found.preference_detail_list
+        ]
+
+    scope_twice, words_twice = forced(False), forced(True)
+    assert scope_twice == words_twice
+    assert [text for text, _ in words_twice][:1] == [
+        "[user viewpoint] I prefer green tea to coffee in the morning."
+    ]
+    assert "The user prefers green tea to coffee in the morning." in dict(words_twice)
+
+
+@pytest.mark.parametrize("scored", [10_000, 4])
+@pytest.mark.parametrize("query", ["hiking at the lake with Ana", "Do I like green tea?"])
+def test_a_sole_users_facts_told_by_their_kind_are_those_the_not_finds(
+    monkeypatch: pytest.MonkeyPatch, query: str, scored: int
+) -> None:
+    """Reading each match's kind instead of matching "none of the other kinds" is a matter of
+    cost: the facts found, their order and relativity, are the same (also when only the newest
+    matches and those of the rare words are ranked), and none is a preference."""
+    client = _client()
+    _say(client, "u1", "c1", *_TALK)
+    monkeypatch.setattr(plan, "SCORED", scored)
+
+    def facts(kind_test_rows: int) -> list[tuple[str, float]]:
+        monkeypatch.setattr(plan, "KIND_TEST_ROWS", kind_test_rows)
+        found = client.search_memory(query, user_id="u1")
+        assert found.preference_detail_list  # the other kind the facts are told from
+        return [(m.memory_value or "", m.relativity or 0.0) for m in found.memory_detail_list]
+
+    by_kind, by_not = facts(0), facts(10**9)
+    assert by_kind == by_not
+    assert by_kind
+    assert all(text.startswith("[user viewpoint]") for text, _ in by_kind)
+
+
+def test_words_are_counted_in_what_memories_say_not_in_what_the_index_adds() -> None:
+    """A word's memories are counted without a column filter, but for the index's own terms:
+    the time marker a turn about time is indexed with is no word any memory says."""
+    engine = EmbeddedEngine(":memory:")
+    client = MemOSClient(embedded=engine, max_retries=0)
+    _say(client, "u1", "c1", "Yesterday we went hiking.", "Tomorrow I fly to Lisbon.")
+    words = {"hiking": ["hiking"], "marker": [TIME_MARKER], "markers": [TIME_MARKER + "s"]}
+    with engine.store.snapshot() as db:
+        _, counts = plan.frequencies(db, [scope_token("u", "u1")], words)
+    assert counts["hiking"]
+    assert counts["marker"] == counts["markers"] == 0
