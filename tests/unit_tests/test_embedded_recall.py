@@ -207,6 +207,26 @@ def test_past_the_limit_a_neighbouring_turn_rides_along_with_its_fact(client: Me
     ]
 
 
+def test_an_agents_own_turns_ride_along_too_and_only_its_own(client: MemOSClient) -> None:
+    turns = [
+        "Our puppy Biscuit chewed my running shoes again.",
+        "Biscuit is a beagle from a shelter in Leeds.",
+        "Work was busy today.",
+    ]
+    for agent, turn in (("a1", turns[0]), ("a2", turns[1]), ("a1", turns[1]), ("a1", turns[2])):
+        message: Any = {"role": "assistant", "content": turn}
+        client.add_message([message], agent_id=agent, conversation_id="c1", async_mode=False)
+    found = client.search_memory(
+        "What breed is our puppy Biscuit?", agent_id="a1", memory_limit_number=1, relativity=0
+    ).memory_detail_list
+    # An agent's memories are kept under no user: its neighbours are its own turns, never
+    # those another agent said in a conversation of the same name.
+    assert [m.memory_value for m in found] == [
+        "[assistant viewpoint] Our puppy Biscuit chewed my running shoes again. (then: "
+        "[assistant viewpoint] Biscuit is a beagle from a shelter in Leeds.)"
+    ]
+
+
 @pytest.mark.parametrize(
     "question",
     [
