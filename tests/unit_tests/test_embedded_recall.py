@@ -268,18 +268,20 @@ def test_one_common_word_does_not_make_a_question_about_something_else_related(
     assert 0.45 <= score < 1
 
 
+# An agent's own memories are kept under no user: its event finds its turn's neighbours too.
+@pytest.mark.parametrize("scope", [{"user_id": "u1"}, {"agent_id": "a1"}])
 def test_an_event_answering_a_question_passes_the_threshold_like_its_fact(
-    client: MemOSClient,
+    client: MemOSClient, scope: dict[str, str]
 ) -> None:
-    say(
-        client,
-        ("user", "Last Tuesday I went to the pottery workshop downtown."),
-        ("assistant", "How was the class? Did you make a bowl?"),
-        ("user", "Yes, a blue bowl for my mom."),
-    )
+    turns: Any = [
+        {"role": "user", "content": "Last Tuesday I went to the pottery workshop downtown."},
+        {"role": "assistant", "content": "How was the class? Did you make a bowl?"},
+        {"role": "user", "content": "Yes, a blue bowl for my mom."},
+    ]
+    client.add_message(turns, conversation_id="c1", async_mode=False, **scope)
     query = "When did I make the blue bowl at the pottery class?"
     found = client.search_memory(
-        query, user_id="u1", include_memory_view=["detail_factual", "event"], relativity=0
+        query, include_memory_view=["detail_factual", "event"], relativity=0, **scope
     )
     (event,) = found.event_detail_list or []
     fact = next(m for m in found.memory_detail_list if "pottery" in (m.memory_value or ""))
