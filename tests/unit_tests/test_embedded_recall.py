@@ -268,10 +268,25 @@ def test_one_common_word_does_not_make_a_question_about_something_else_related(
     assert 0.45 <= score < 1
 
 
+def test_a_question_about_someone_the_user_never_named_is_unrelated(client: MemOSClient) -> None:
+    say(
+        client,
+        ("user", "I read books every night before bed."),
+        ("user", "Ana read two books by Le Guin on the train."),
+    )
+    # Its other words match, but the question is about Tim, whom no memory mentions.
+    assert recall(client, "What books has Tim read?") == []
+    assert max(score for _, score in recall(client, "What books has Tim read?", relativity=0)) > 0
+    # Named, and held, a name counts as any word; a question starting with one is no different.
+    assert "Ana" in recall(client, "What books has Ana read?")[0][0]
+    assert "Ana" in recall(client, "Ana read which books?")[0][0]
+    assert recall(client, "What books have I read?")
+
+
 # An agent's own memories are kept under no user: its event finds its turn's neighbours too.
 @pytest.mark.parametrize("scope", [{"user_id": "u1"}, {"agent_id": "a1"}])
 def test_an_event_answering_a_question_passes_the_threshold_like_its_fact(
-    client: MemOSClient, scope: dict[str, str]
+    client: MemOSClient, scope: dict[str, Any]
 ) -> None:
     turns: Any = [
         {"role": "user", "content": "Last Tuesday I went to the pottery workshop downtown."},
