@@ -66,7 +66,7 @@ class Scorer:
             )
             for name, slot in self.slots.items()
         ]
-        found = [self.idf[n] for n, slot in self.slots.items() if not slot.implied]
+        found = [self._mass(n) for n, slot in self.slots.items() if not slot.implied]
         absent = [
             slot
             for slot in slots

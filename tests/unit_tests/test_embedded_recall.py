@@ -268,6 +268,14 @@ def test_one_common_word_does_not_make_a_question_about_something_else_related(
     assert 0.45 <= score < 1
 
 
+def test_a_memory_holding_every_word_of_a_chinese_question_answers_all_of_it(
+    client: MemOSClient,
+) -> None:
+    say(client, ("user", "我家的狗叫豆豆，名字是女儿取的。"), ("user", "周末去爬山了。"))
+    # Its single characters (叫, 名, 字) count for less than a word, in the memory as in the query.
+    assert recall(client, "狗叫什么名字") == [("[user观点] 我家的狗叫豆豆，名字是女儿取的。", 1.0)]
+
+
 def test_a_question_about_someone_the_user_never_named_is_unrelated(client: MemOSClient) -> None:
     say(
         client,
