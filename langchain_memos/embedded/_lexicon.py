@@ -131,7 +131,9 @@ class Slot:
     alternatives: tuple[str, ...]
     weight: float = 1.0
     implied: bool = False
-    proper: bool = False  # a name: written with a capital inside a sentence ("Tim", "Lisbon")
+    # For a word of a name (capitalised inside a sentence: "Tim", "LeBron James"), the terms of
+    # the whole name.
+    name_of: tuple[str, ...] = ()
 
 
 # What a single Chinese character that is no word of the lexicon weighs against a word: it is
@@ -153,7 +155,7 @@ def query_slots(text: str) -> list[Slot]:
         if not merged.intersection(_forms(term)):
             single = len(term) == 1 and bool(_CJK.match(term))
             weight = CHARACTER_WEIGHT if single else 1.0
-            slots.append(Slot(term, (term,), weight, proper=term in names))
+            slots.append(Slot(term, (term,), weight, name_of=names.get(term, ())))
     people = [name for name in _PEOPLE if name not in named]
     if asks_advice(text) and len(people) == len(_PEOPLE):
         words = [word for name in people for word in _groups()[name]]
@@ -161,16 +163,22 @@ def query_slots(text: str) -> list[Slot]:
     return slots
 
 
-def proper_names(text: str) -> set[str]:
-    """The terms of the words a text capitalises other than to start a sentence: the names of
-    people, places and titles ("What books has Tim read?": ``tim``). Months and weekdays are
-    dates, not names (and a memory's date is indexed in words)."""
-    names: set[str] = set()
+def proper_names(text: str) -> dict[str, tuple[str, ...]]:
+    """The names a text writes with capitals other than to start a sentence (people, places,
+    titles: "What does John like about LeBron James?"): each of their terms, with the terms of
+    the whole name (``john``: ``(john,)``, ``james``: ``(lebron, james)``). Months and weekdays
+    are dates, not names (and a memory's date is indexed in words)."""
+    names: dict[str, tuple[str, ...]] = {}
     for sentence in _SENTENCE.split(text):
-        for word in _CAPITALISED.findall(sentence.strip())[1:]:
-            if word[0].isupper() and word != "I":
-                names.update(terms(word))
-    return names - _DATE_NAMES
+        name: list[str] = []
+        for word in [*_CAPITALISED.findall(sentence.strip())[1:], ""]:
+            found = [t for t in terms(word) if t not in _DATE_NAMES]
+            if word[:1].isupper() and word != "I" and found:
+                name += found
+                continue
+            names.update((term, tuple(name)) for term in name)
+            name = []
+    return names
 
 
 def asks_advice(text: str) -> bool:

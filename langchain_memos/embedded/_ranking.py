@@ -75,10 +75,13 @@ class Scorer:
         if advice:
             absent = []  # its other words describe the answer it wants
         mean = sum(found) / len(found) if found else 0.0
-        # A name no memory holds weighs what the index gives a word it has never seen: it says
-        # who or what the question is about, and no other word of a memory can stand in for it.
+        # A name no memory holds a word of weighs what the index gives a word it has never seen:
+        # it says who or what the question is about, and no other word can stand in for it.
         self.known = sum(found) + sum(
-            _idf(total, 0) if slot.proper else slot.weight * mean for slot in absent
+            _idf(total, 0)
+            if slot.name_of and not any(counts.get(term) for term in slot.name_of)
+            else slot.weight * mean
+            for slot in absent
         )
 
     def split(self, threshold: float) -> tuple[list[str], list[str]]:

@@ -289,6 +289,8 @@ def test_a_question_about_someone_the_user_never_named_is_unrelated(client: MemO
     assert "Ana" in recall(client, "What books has Ana read?")[0][0]
     assert "Ana" in recall(client, "Ana read which books?")[0][0]
     assert recall(client, "What books have I read?")
+    # A name the user said in part is known: "Le Guin" is the "Ursula Le Guin" asked about.
+    assert "Ana" in recall(client, "Which books by Ursula Le Guin has Ana read?")[0][0]
 
 
 # An agent's own memories are kept under no user: its event finds its turn's neighbours too.
