@@ -225,6 +225,12 @@ def test_an_agents_own_turns_ride_along_too_and_only_its_own(client: MemOSClient
         "[assistant viewpoint] Our puppy Biscuit chewed my running shoes again. (then: "
         "[assistant viewpoint] Biscuit is a beagle from a shelter in Leeds.)"
     ]
+    # An edit copied from that search keeps the memory's own text, as a user's does.
+    (memory,) = found
+    assert memory.id is not None
+    client.update_memory(memory.id, content=(memory.memory_value or "").replace("shoes", "boots"))
+    kept = client.get_memory_by_id(memory.id).memory_value
+    assert kept == "[assistant viewpoint] Our puppy Biscuit chewed my running boots again."
 
 
 @pytest.mark.parametrize(
