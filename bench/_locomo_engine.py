@@ -55,6 +55,9 @@ class EngineRun:
     # Per question: the highest relativity of a recalled memory showing an evidence turn (None
     # when none of the 25 does), and what the stranger search returned.
     evidence_relativity: dict[tuple[str, int], float | None] = field(default_factory=dict)
+    # The same for the event view: the highest relativity of a recalled event whose turn is an
+    # evidence turn (None when none of the 25 is; only a turn that dates what it tells is one).
+    evidence_event_relativity: dict[tuple[str, int], float | None] = field(default_factory=dict)
     unrelated_by_question: dict[tuple[str, int], int] = field(default_factory=dict)
     turns_without_a_fact: int = 0
     facts_carrying_their_previous_turn: int = 0
@@ -209,6 +212,10 @@ def run_engine(
             for conversation in data.conversations:
                 mappings[conversation.sample_id] = map_memories(client, conversation, run)
             neighbours = {c.sample_id: turns_around(c) for c in data.conversations}
+            # An event's value is its turn's text, stripped.
+            text_of = {
+                (c.sample_id, t.dia_id): t.text.strip() for c in data.conversations for t in c.turns
+            }
             values: dict[str, str] = {}
             clock = time.perf_counter_ns
             for question in data.questions:
@@ -247,6 +254,22 @@ def run_engine(
                         for m in recalled
                         if question.evidence & set(shown(mapping[str(m.id)], near, m.memory_value))
                     ),
+                    default=None,
+                )
+                events = client.search_memory(
+                    question.text,
+                    user_id=user_id,
+                    memory_limit_number=CLOUD_LIMIT,
+                    include_memory_view=["event"],
+                    relativity=0,
+                ).event_detail_list
+                evidence_texts = {
+                    text_of[(question.sample_id, d)]
+                    for d in question.evidence
+                    if (question.sample_id, d) in text_of
+                }
+                run.evidence_event_relativity[key] = max(
+                    (e.relativity or 0.0 for e in events if e.event_value in evidence_texts),
                     default=None,
                 )
                 run.api[key] = pack(

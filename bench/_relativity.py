@@ -25,6 +25,9 @@ DEFINITIONS = {
     "related_recall_at_default": "the share of all questions whose evidence memory is among the 25 "
     "and passes 0.45",
     "evidence_relativity_median": "the median relativity of the evidence memory, where found",
+    "evidence_event_passing": "the same share as evidence_passing for the event view: of the "
+    "questions whose evidence turn is among the 25 events search_memory(relativity=0) returns "
+    "(only a turn that dates what it tells is an event), the share where it passes 0.45",
     "unrelated_returned_mean": "memories search_memory returns with its defaults (relativity 0.45, "
     "9 facts) when the question is asked of the next conversation's user, whose memories cannot "
     "answer it (0 is right)",
@@ -42,6 +45,7 @@ def separation(data: DataSet, run: EngineRun) -> dict[str, Any]:
             if q.evidence and (ids is None or q.sample_id in ids)
         ]
         found = [r for k in keys if (r := run.evidence_relativity[k]) is not None]
+        events = [r for k in keys if (r := run.evidence_event_relativity[k]) is not None]
         unrelated = [run.unrelated_by_question[k] for k in keys]
         out[name] = {
             "questions": len(keys),
@@ -49,6 +53,8 @@ def separation(data: DataSet, run: EngineRun) -> dict[str, Any]:
             "evidence_passing": round(sum(r >= DEFAULT for r in found) / len(found), 4),
             "related_recall_at_default": round(sum(r >= DEFAULT for r in found) / len(keys), 4),
             "evidence_relativity_median": round(statistics.median(found), 4),
+            "evidence_events_found": len(events),
+            "evidence_event_passing": round(sum(r >= DEFAULT for r in events) / len(events), 4),
             "unrelated_returned_mean": round(statistics.fmean(unrelated), 2),
             "unrelated_questions_with_none": round(statistics.fmean(n == 0 for n in unrelated), 3),
         }
@@ -90,7 +96,8 @@ def print_table(report: dict[str, Any]) -> None:
             row = locomo[split]
             print(
                 f"{label:<7}{split:<7} LoCoMo evidence passing {row['evidence_passing']:.3f} "
-                f"(median relativity {row['evidence_relativity_median']:.2f}), another user's "
+                f"(median relativity {row['evidence_relativity_median']:.2f}; events "
+                f"{row.get('evidence_event_passing', float('nan')):.3f}), another user's "
                 f"memories returned {row['unrelated_returned_mean']:.2f} a question (none for "
                 f"{row['unrelated_questions_with_none']:.0%}); Chinese recall at 0.45 "
                 f"{zh[zh_split]['recall_at_default_threshold']:.2f}, unrelated "

@@ -15,19 +15,19 @@ from datetime import datetime
 from typing import Any
 
 from langchain_memos.embedded._produce import text_of, turn_of
-from langchain_memos.embedded._store import ID_LIST, Candidate, Store
+from langchain_memos.embedded._store import ID_LIST, SAME_SPEAKERS, Candidate, Store
 from langchain_memos.embedded._text import speaks_of_time, title
 from langchain_memos.embedded._writer import new_id
 from langchain_memos.types import SERVICE_TIMEZONE
 
 __all__ = ["event_of", "time_phrases", "with_turn_context"]
 
-# The turns around each event's turn: its fact's context column (same user, conversation, text).
+# The turns around each event's turn: its fact's context column (same speakers, conversation
+# and text).
 _TURN_CONTEXT = (
-    "SELECT e.seq, f.ctx1 AS context FROM memories e "
-    "JOIN memories t ON t.user_id = e.user_id AND t.conversation_id = e.conversation_id "
-    "AND t.kind = 'fact' AND t.text = json_extract(e.body, '$.event_value') "
-    f"JOIN memories_fts f ON f.rowid = t.seq WHERE e.seq IN {ID_LIST}"
+    f"SELECT m.seq, f.ctx1 AS context FROM memories m JOIN memories n ON {SAME_SPEAKERS} "
+    "AND n.kind = 'fact' AND n.text = json_extract(m.body, '$.event_value') "
+    f"JOIN memories_fts f ON f.rowid = n.seq WHERE m.seq IN {ID_LIST}"
 )
 
 

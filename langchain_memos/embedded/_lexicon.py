@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from langchain_memos.embedded._text import phrase, query_terms, terms
+from langchain_memos.embedded._text import MONTHS, phrase, query_terms, terms
 
 _GROUPS: tuple[tuple[str, ...], ...] = (
     # travel and lodging
@@ -68,6 +68,11 @@ _REQUEST = re.compile(
 )
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[a-z]+(?:\s+[a-z]+)*")
+_SENTENCE = re.compile(r"[.!?;:\"“”()]+\s*")
+_CAPITALISED = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+_DATE_NAMES = frozenset(MONTHS) | {
+    f"{day}day" for day in ("mon", "tues", "wednes", "thurs", "fri", "satur", "sun")
+}
 
 
 def _groups() -> dict[str, tuple[str, ...]]:
@@ -126,6 +131,9 @@ class Slot:
     alternatives: tuple[str, ...]
     weight: float = 1.0
     implied: bool = False
+    # For a word of a name (capitalised inside a sentence: "Tim", "LeBron James"), the terms of
+    # the whole name.
+    name_of: tuple[str, ...] = ()
 
 
 # What a single Chinese character that is no word of the lexicon weighs against a word: it is
@@ -142,15 +150,35 @@ def query_slots(text: str) -> list[Slot]:
     merged = {form for name in named for form in _groups()[name]}
     # The bigrams and characters of a group's word found in the query are said by its slot.
     merged.update(t for word in named.values() if _CJK.match(word) for t in terms(word))
+    names = proper_names(text)
     for term in query_terms(text):
         if not merged.intersection(_forms(term)):
             single = len(term) == 1 and bool(_CJK.match(term))
-            slots.append(Slot(term, (term,), CHARACTER_WEIGHT if single else 1.0))
+            weight = CHARACTER_WEIGHT if single else 1.0
+            slots.append(Slot(term, (term,), weight, name_of=names.get(term, ())))
     people = [name for name in _PEOPLE if name not in named]
     if asks_advice(text) and len(people) == len(_PEOPLE):
         words = [word for name in people for word in _groups()[name]]
         slots.append(Slot(PEOPLE, _phrases(words), implied=True))
     return slots
+
+
+def proper_names(text: str) -> dict[str, tuple[str, ...]]:
+    """The names a text writes with capitals other than to start a sentence (people, places,
+    titles: "What does John like about LeBron James?"): each of their terms, with the terms of
+    the whole name (``john``: ``(john,)``, ``james``: ``(lebron, james)``). Months and weekdays
+    are dates, not names (and a memory's date is indexed in words)."""
+    names: dict[str, tuple[str, ...]] = {}
+    for sentence in _SENTENCE.split(text):
+        name: list[str] = []
+        for word in [*_CAPITALISED.findall(sentence.strip())[1:], ""]:
+            found = [t for t in terms(word) if t not in _DATE_NAMES]
+            if word[:1].isupper() and word != "I" and found:
+                name += found
+                continue
+            names.update((term, tuple(name)) for term in name)
+            name = []
+    return names
 
 
 def asks_advice(text: str) -> bool:

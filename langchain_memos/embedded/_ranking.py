@@ -41,12 +41,14 @@ class Scorer:
     the query's slots held by its own text or the turns said next to it (a single Chinese
     character counting for less than a word; neighbours count only if the memory holds a word of
     the query itself), over the mass of the whole query. A query word none of the user's memories
-    holds weighs what the query's other words weigh on average: so a question about someone or
-    something the user never spoke of stays under the 0.45 default even when one of its common
-    words matches, instead of scoring 1 because that word was all the store knew. Two kinds of
-    absent words are not counted: Chinese bigrams and characters (without a word segmenter most
-    are the seams between words), and those of a request for advice (``advice``): "recommend a
-    city I haven't been to" describes the answer it wants, which no memory can hold. A slot the
+    holds weighs what the query's other words weigh on average, and a name (a word capitalised
+    inside a sentence, "Tim") what the index gives a word it has never seen: so a question about
+    someone or something the user never spoke of stays under the 0.45 default even when its
+    common words match, instead of scoring 1 because those words were all the store knew. Two
+    kinds of absent words are not counted: Chinese bigrams and characters (without a word
+    segmenter most are the seams between words), and those of a request for advice
+    (``advice``): "recommend a city I haven't been to" describes the answer it wants, which no
+    memory can hold. A slot the
     query only implies adds to a memory that answers part of the query, but is no part of the
     share. 1 means the memory and its neighbours hold every query word; a memory that holds none
     itself scores 0. Ranking is bm25 over the weighted columns, independent of relativity.
@@ -64,15 +66,23 @@ class Scorer:
             )
             for name, slot in self.slots.items()
         ]
-        found = [self.idf[n] for n, slot in self.slots.items() if not slot.implied]
-        absent = sum(
-            slot.weight
+        found = [self._mass(n) for n, slot in self.slots.items() if not slot.implied]
+        absent = [
+            slot
             for slot in slots
             if not counts.get(slot.name) and not slot.implied and not has_cjk(slot.name)
-        )
+        ]
         if advice:
-            absent = 0  # its other words describe the answer it wants
-        self.known = sum(found) + absent * (sum(found) / len(found) if found else 0.0)
+            absent = []  # its other words describe the answer it wants
+        mean = sum(found) / len(found) if found else 0.0
+        # A name no memory holds a word of weighs what the index gives a word it has never seen:
+        # it says who or what the question is about, and no other word can stand in for it.
+        self.known = sum(found) + sum(
+            _idf(total, 0)
+            if slot.name_of and not any(counts.get(term) for term in slot.name_of)
+            else slot.weight * mean
+            for slot in absent
+        )
 
     def split(self, threshold: float) -> tuple[list[str], list[str]]:
         """The terms a memory must hold one of, and the optional rest.

@@ -23,12 +23,18 @@ from langchain_memos.embedded._database import APPLICATION_ID, check_database
 
 # A list of ids as one SQL parameter (a JSON array): any number of them, one variable.
 ID_LIST = "(SELECT value FROM json_each(?))"
+# Whose turns a turn ``m`` was said among, as ``n``: its user's, or for an agent's own memory
+# (kept under no user), that agent's (as in _context.py).
+SAME_SPEAKERS = (
+    "n.user_id IS m.user_id AND (m.user_id IS NOT NULL OR n.agent_id = m.agent_id) AND "
+    "n.conversation_id = m.conversation_id"
+)
 # The turns said just before and just after memories, in their conversation.
 NEIGHBOURS = (
     "SELECT m.seq, "
     + ", ".join(
-        f"(SELECT {pick}(n.seq) FROM memories n WHERE n.user_id = m.user_id AND "
-        "n.conversation_id = m.conversation_id AND n.kind = 'fact' AND n.text != '' AND "
+        f"(SELECT {pick}(n.seq) FROM memories n WHERE {SAME_SPEAKERS} AND "
+        "n.kind = 'fact' AND n.text != '' AND "
         f"n.seq {side} m.seq) AS {name}"
         for pick, side, name in (("max", "<", "before"), ("min", ">", "after"))
     )

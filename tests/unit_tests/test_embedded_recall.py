@@ -207,6 +207,32 @@ def test_past_the_limit_a_neighbouring_turn_rides_along_with_its_fact(client: Me
     ]
 
 
+def test_an_agents_own_turns_ride_along_too_and_only_its_own(client: MemOSClient) -> None:
+    turns = [
+        "Our puppy Biscuit chewed my running shoes again.",
+        "Biscuit is a beagle from a shelter in Leeds.",
+        "Work was busy today.",
+    ]
+    for agent, turn in (("a1", turns[0]), ("a2", turns[1]), ("a1", turns[1]), ("a1", turns[2])):
+        message: Any = {"role": "assistant", "content": turn}
+        client.add_message([message], agent_id=agent, conversation_id="c1", async_mode=False)
+    found = client.search_memory(
+        "What breed is our puppy Biscuit?", agent_id="a1", memory_limit_number=1, relativity=0
+    ).memory_detail_list
+    # An agent's memories are kept under no user: its neighbours are its own turns, never
+    # those another agent said in a conversation of the same name.
+    assert [m.memory_value for m in found] == [
+        "[assistant viewpoint] Our puppy Biscuit chewed my running shoes again. (then: "
+        "[assistant viewpoint] Biscuit is a beagle from a shelter in Leeds.)"
+    ]
+    # An edit copied from that search keeps the memory's own text, as a user's does.
+    (memory,) = found
+    assert memory.id is not None
+    client.update_memory(memory.id, content=(memory.memory_value or "").replace("shoes", "boots"))
+    kept = client.get_memory_by_id(memory.id).memory_value
+    assert kept == "[assistant viewpoint] Our puppy Biscuit chewed my running boots again."
+
+
 @pytest.mark.parametrize(
     "question",
     [
@@ -248,18 +274,45 @@ def test_one_common_word_does_not_make_a_question_about_something_else_related(
     assert 0.45 <= score < 1
 
 
-def test_an_event_answering_a_question_passes_the_threshold_like_its_fact(
+def test_a_memory_holding_every_word_of_a_chinese_question_answers_all_of_it(
     client: MemOSClient,
 ) -> None:
+    say(client, ("user", "我家的狗叫豆豆，名字是女儿取的。"), ("user", "周末去爬山了。"))
+    # Its single characters (叫, 名, 字) count for less than a word, in the memory as in the query.
+    assert recall(client, "狗叫什么名字") == [("[user观点] 我家的狗叫豆豆，名字是女儿取的。", 1.0)]
+
+
+def test_a_question_about_someone_the_user_never_named_is_unrelated(client: MemOSClient) -> None:
     say(
         client,
-        ("user", "Last Tuesday I went to the pottery workshop downtown."),
-        ("assistant", "How was the class? Did you make a bowl?"),
-        ("user", "Yes, a blue bowl for my mom."),
+        ("user", "I read books every night before bed."),
+        ("user", "Ana read two books by Le Guin on the train."),
     )
+    # Its other words match, but the question is about Tim, whom no memory mentions.
+    assert recall(client, "What books has Tim read?") == []
+    assert max(score for _, score in recall(client, "What books has Tim read?", relativity=0)) > 0
+    # Named, and held, a name counts as any word; a question starting with one is no different.
+    assert "Ana" in recall(client, "What books has Ana read?")[0][0]
+    assert "Ana" in recall(client, "Ana read which books?")[0][0]
+    assert recall(client, "What books have I read?")
+    # A name the user said in part is known: "Le Guin" is the "Ursula Le Guin" asked about.
+    assert "Ana" in recall(client, "Which books by Ursula Le Guin has Ana read?")[0][0]
+
+
+# An agent's own memories are kept under no user: its event finds its turn's neighbours too.
+@pytest.mark.parametrize("scope", [{"user_id": "u1"}, {"agent_id": "a1"}])
+def test_an_event_answering_a_question_passes_the_threshold_like_its_fact(
+    client: MemOSClient, scope: dict[str, Any]
+) -> None:
+    turns: Any = [
+        {"role": "user", "content": "Last Tuesday I went to the pottery workshop downtown."},
+        {"role": "assistant", "content": "How was the class? Did you make a bowl?"},
+        {"role": "user", "content": "Yes, a blue bowl for my mom."},
+    ]
+    client.add_message(turns, conversation_id="c1", async_mode=False, **scope)
     query = "When did I make the blue bowl at the pottery class?"
     found = client.search_memory(
-        query, user_id="u1", include_memory_view=["detail_factual", "event"], relativity=0
+        query, include_memory_view=["detail_factual", "event"], relativity=0, **scope
     )
     (event,) = found.event_detail_list or []
     fact = next(m for m in found.memory_detail_list if "pottery" in (m.memory_value or ""))
