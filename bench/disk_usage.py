@@ -17,7 +17,13 @@ estimated (every copy is VACUUMed, and so is a copy left as it is, the fair base
 
 These are layouts, not a working engine: a contentless index cannot give back the columns a
 search reads (a memory's own words and its neighbours' words, see ``_store.py``), nor delete a
-row without being handed its exact indexed values; see the report's ``notes``.
+row without being handed its exact indexed values. What recomputing the columns a search reads
+would add to it is measured too (``recompute``): ``search_memory`` through the client on the
+database as it is, ``engine_scale.py``'s questions, and after each, in the same process, the CPU
+time of rebuilding what its full-text candidates read from the index with the engine's own
+functions (each memory's body, speaker and date words from its stored body, and the words of
+the turns just before and after it, found by the engine's neighbours query): CPU time
+(``time.process_time``), not wall time, so that other work on the machine does not count.
 
 Run it with ``.venv/bin/python bench/disk_usage.py`` (``--help`` for the knobs; ``--db`` reads an
 existing database instead of building one). The figures go to ``bench/results/disk_usage.json``,
@@ -27,6 +33,8 @@ a table to stdout.
 from __future__ import annotations
 
 import argparse
+import json
+import random
 import shutil
 import sqlite3
 import sys
@@ -35,12 +43,21 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from _common import finish, report_head
+from _conversations import Vocabulary, question
 from _engine_scale_work import build
+
+from langchain_memos import MemOSClient
+from langchain_memos.embedded import EmbeddedEngine
+from langchain_memos.embedded._store import ID_LIST, NEIGHBOURS, Candidate, Store
+from langchain_memos.embedded._text import index_text
+from langchain_memos.embedded._writer import _columns
 
 RESULTS = Path(__file__).resolve().parent / "results" / "disk_usage.json"
 FTS_COLUMNS = ("scope", "body", "spk", "ctx1", "ctx2", "date", "tmp")
+TEXTS = "SELECT seq, text FROM memories WHERE seq IN " + ID_LIST  # noqa: S608 - a constant
 MEMORY_COLUMNS = ("id", "kind", "user_id", "conversation_id", "tags", "info", "text", "body")
 
 
@@ -113,6 +130,89 @@ def variant(db: Path, work: Path, name: str, n: int) -> dict[str, Any]:
         copy.unlink()
 
 
+def rebuild_own(found: list[Candidate]) -> list[str]:
+    """What a search reads of each candidate's own words from the index (``own``), rebuilt
+    from its stored body with the engine's function."""
+    rebuilt = []
+    for candidate in found:
+        columns = _columns(candidate.body, speaker="user")  # the speaker is not stored
+        rebuilt.append(" ".join((columns["body"], columns["spk"], columns["date"])))
+    return rebuilt
+
+
+def rebuild_context(store: Store, found: list[Candidate]) -> list[str]:
+    """What a search reads of the turns around each candidate from the index (``context``),
+    rebuilt from the turns just before and after it (the engine's neighbours query)."""
+    rows = store.query(NEIGHBOURS, [json.dumps([candidate.seq for candidate in found])])
+    around = [seq for row in rows for seq in (row["before"], row["after"]) if seq]
+    texts = {row[0]: row[1] for row in store.query(TEXTS, [json.dumps(around)])}
+    return [
+        " ".join(index_text(texts[seq]) for seq in (row["before"], row["after"]) if seq)
+        for row in rows
+    ]
+
+
+def recompute_cost(db: Path, work: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """CPU time per search as it is, and what rebuilding its candidates' columns adds."""
+    copy = work / "searched.db"
+    shutil.copy(db, copy)
+    vocabulary = Vocabulary(args.seed)
+    conversations = (
+        sqlite3.connect(copy)
+        .execute("SELECT count(DISTINCT conversation_id) FROM messages")
+        .fetchone()[0]
+    )
+    rng = random.Random(f"disk_usage:{args.seed}")
+    asks = [
+        question(vocabulary, args.seed, rng.randrange(conversations), i)
+        for i in range(args.warmup + args.queries)
+    ]
+    engine = EmbeddedEngine(str(copy))
+    client = MemOSClient(embedded=engine, max_retries=0)
+    found: list[list[Candidate]] = []
+    matching = Store._matching
+
+    def keep(store: Store, *given: Any, **named: Any) -> list[Candidate]:
+        candidates = matching(store, *given, **named)
+        found.append(candidates)
+        return candidates
+
+    search_s = own_s = context_s = 0.0
+    candidates = 0
+    try:
+        with mock.patch.object(Store, "_matching", keep):
+            for i, ask in enumerate(asks):
+                found.clear()
+                begin = time.process_time()
+                client.search_memory(ask, user_id="user-000")
+                searched = time.process_time() - begin
+                begin = time.process_time()
+                for each in found:
+                    rebuild_own(each)
+                own = time.process_time() - begin
+                begin = time.process_time()
+                for each in found:
+                    rebuild_context(engine.store, each)
+                context = time.process_time() - begin
+                if i >= args.warmup:
+                    search_s += searched
+                    own_s += own
+                    context_s += context
+                    candidates += sum(map(len, found))
+    finally:
+        client.close()
+        engine.close()
+        copy.unlink()
+    return {
+        "queries": args.queries,
+        "candidates_per_search": round(candidates / args.queries, 1),
+        "search_cpu_ms": round(search_s / args.queries * 1e3, 2),
+        "rebuild_own_cpu_ms": round(own_s / args.queries * 1e3, 2),
+        "rebuild_context_cpu_ms": round(context_s / args.queries * 1e3, 2),
+        "ratio": round((search_s + own_s + context_s) / search_s, 2),
+    }
+
+
 def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     db = args.db
     built = None
@@ -134,6 +234,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     finally:
         connection.close()
     report["variants"] = {name: variant(db, work, name, n) for name in VARIANTS}
+    report["recompute"] = recompute_cost(db, work, args)
     report["notes"] = [
         "as_is is the database VACUUMed: the baseline of the other variants.",
         "A contentless index reads NULL for every column: a search then has to recompute each "
@@ -155,6 +256,13 @@ def print_table(report: dict[str, Any]) -> None:
         print(f"{table} columns (average bytes): {cells}")
     for name, figures in report["variants"].items():
         print(f"variant {name:24} {figures['bytes_per_memory']:>8.1f} bytes a memory (VACUUMed)")
+    cost = report["recompute"]
+    print(
+        f"search CPU {cost['search_cpu_ms']:.2f} ms; rebuilding what it reads of its "
+        f"{cost['candidates_per_search']:.0f} candidates: own words "
+        f"+{cost['rebuild_own_cpu_ms']:.2f} ms, neighbours' +{cost['rebuild_context_cpu_ms']:.2f} "
+        f"ms ({cost['ratio']:.2f}x)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -162,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memories", type=int, default=100_000, help="memories to build")
     parser.add_argument("--db", type=Path, help="measure this database instead of building one")
     parser.add_argument("--seed", type=int, default=20260801, help="seed of the conversations")
+    parser.add_argument("--queries", type=int, default=300, help="timed searches")
+    parser.add_argument("--warmup", type=int, default=30, help="untimed searches first")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the JSON")
     args = parser.parse_args(argv)
     started = time.perf_counter()
