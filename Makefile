@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/client_overhead.py
 	$(BIN)/python bench/engine_scale.py
 	$(BIN)/python bench/forget.py
+	$(BIN)/python bench/disk_usage.py
 	$(BIN)/python bench/agent_turn.py
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/soak.py
