@@ -167,17 +167,23 @@ def proper_names(text: str) -> dict[str, tuple[str, ...]]:
     """The names a text writes with capitals other than to start a sentence (people, places,
     titles: "What does John like about LeBron James?"): each of their terms, with the terms of
     the whole name (``john``: ``(john,)``, ``james``: ``(lebron, james)``). Months and weekdays
-    are dates, not names (and a memory's date is indexed in words)."""
+    are dates, not names (and a memory's date is indexed in words). A sentence's first word is
+    no name of its own, but it is part of the whole name that goes on after it ("LeBron James
+    points": ``james``: ``(lebron, james)``)."""
     names: dict[str, tuple[str, ...]] = {}
     for sentence in _SENTENCE.split(text):
         name: list[str] = []
-        for word in [*_CAPITALISED.findall(sentence.strip())[1:], ""]:
+        first: list[str] = []  # the sentence's first word, capitalised: maybe a name's
+        for i, word in enumerate([*_CAPITALISED.findall(sentence.strip()), ""]):
             found = [t for t in terms(word) if t not in _DATE_NAMES]
             if word[:1].isupper() and word != "I" and found:
-                name += found
+                if i:
+                    name += found
+                else:
+                    first = found
                 continue
-            names.update((term, tuple(name)) for term in name)
-            name = []
+            names.update((term, (*first, *name)) for term in name)
+            name, first = [], []
     return names
 
 
