@@ -176,7 +176,7 @@ def proper_names(text: str) -> dict[str, tuple[str, ...]]:
         first: list[str] = []  # the sentence's first word, capitalised: maybe a name's
         for i, word in enumerate([*_CAPITALISED.findall(sentence.strip()), ""]):
             found = [t for t in terms(word) if t not in _DATE_NAMES]
-            if word[:1].isupper() and word != "I" and found:
+            if word[:1].isupper() and word.split("'")[0] != "I" and found:  # nor "I'm"
                 if i:
                     name += found
                 else:

@@ -305,6 +305,9 @@ def test_a_question_about_someone_the_user_never_named_is_unrelated(client: MemO
         # The name starts the sentence: its first word, held, makes the whole name known.
         ("LeBron James points", "LeBron"),
         ("LeBron James score", "LeBron"),
+        # "I'm", "I'd" are the user, as "I" is, not a name no memory holds.
+        ("Is it true I'm allergic to peanuts?", "allergic"),
+        ("So I'd love hiking where?", "hiking"),
     ],
 )
 def test_capitals_that_name_nobody_unknown_leave_a_question_related(
