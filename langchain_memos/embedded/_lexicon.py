@@ -169,7 +169,13 @@ def proper_names(text: str) -> dict[str, tuple[str, ...]]:
     the whole name (``john``: ``(john,)``, ``james``: ``(lebron, james)``). Months and weekdays
     are dates, not names (and a memory's date is indexed in words). A sentence's first word is
     no name of its own, but it is part of the whole name that goes on after it ("LeBron James
-    points": ``james``: ``(lebron, james)``)."""
+    points": ``james``: ``(lebron, james)``). A text that writes none of its words in lowercase
+    (in capitals, or in title case, three words or more) tells no name by its capitals."""
+    cased = [
+        word for word in _CAPITALISED.findall(text) if word[:1].isupper() or word[:1].islower()
+    ]
+    if len(cased) >= 3 and not any(word[:1].islower() for word in cased):
+        return {}
     names: dict[str, tuple[str, ...]] = {}
     for sentence in _SENTENCE.split(text):
         name: list[str] = []
