@@ -70,6 +70,8 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[a-z]+(?:\s+[a-z]+)*")
 _SENTENCE = re.compile(r"[.!?;:\"“”()]+\s*")
 _CAPITALISED = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+# Lowercase words inside a name: "Vincent van Gogh", "University of Chicago".
+_PARTICLES = frozenset(("van", "von", "der", "den", "de", "da", "di", "del", "du", "of", "the"))
 _DATE_NAMES = frozenset(MONTHS) | {
     f"{day}day" for day in ("mon", "tues", "wednes", "thurs", "fri", "satur", "sun")
 }
@@ -169,8 +171,9 @@ def proper_names(text: str) -> dict[str, tuple[str, ...]]:
     the whole name (``john``: ``(john,)``, ``james``: ``(lebron, james)``). Months and weekdays
     are dates, not names (and a memory's date is indexed in words). A sentence's first word is
     no name of its own, but it is part of the whole name that goes on after it ("LeBron James
-    points": ``james``: ``(lebron, james)``). A text that writes none of its words in lowercase
-    (in capitals, or in title case, three words or more) tells no name by its capitals."""
+    points": ``james``: ``(lebron, james)``), and so are the lowercase particles inside one
+    ("Vincent van Gogh"). A text that writes none of its words in lowercase (in capitals, or in
+    title case, three words or more) tells no name by its capitals."""
     cased = [
         word for word in _CAPITALISED.findall(text) if word[:1].isupper() or word[:1].islower()
     ]
@@ -178,18 +181,19 @@ def proper_names(text: str) -> dict[str, tuple[str, ...]]:
         return {}
     names: dict[str, tuple[str, ...]] = {}
     for sentence in _SENTENCE.split(text):
-        name: list[str] = []
-        first: list[str] = []  # the sentence's first word, capitalised: maybe a name's
+        name: list[str] = []  # its words capitalised inside the sentence
+        whole: list[str] = []  # and the sentence's first word, the particles ("van", "of")
         for i, word in enumerate([*_CAPITALISED.findall(sentence.strip()), ""]):
             found = [t for t in terms(word) if t not in _DATE_NAMES]
             if word[:1].isupper() and word.split("'")[0] != "I" and found:  # nor "I'm"
-                if i:
-                    name += found
-                else:
-                    first = found
+                name += found if i else []
+                whole += found
                 continue
-            names.update((term, (*first, *name)) for term in name)
-            name, first = [], []
+            if whole and word in _PARTICLES:
+                whole += found
+                continue
+            names.update((term, tuple(whole)) for term in name)
+            name, whole = [], []
     return names
 
 

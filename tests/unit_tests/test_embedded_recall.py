@@ -305,6 +305,8 @@ def test_a_question_about_someone_the_user_never_named_is_unrelated(client: MemO
         # The name starts the sentence: its first word, held, makes the whole name known.
         ("LeBron James points", "LeBron"),
         ("LeBron James score", "LeBron"),
+        # So are the particles inside a name: the "Van Gogh" said is the "Vincent van Gogh" asked.
+        ("What did I say about Vincent van Gogh paintings?", "Gogh"),
         # "I'm", "I'd" are the user, as "I" is, not a name no memory holds.
         ("Is it true I'm allergic to peanuts?", "allergic"),
         ("So I'd love hiking where?", "hiking"),
@@ -319,6 +321,7 @@ def test_capitals_that_name_nobody_unknown_leave_a_question_related(
     say(
         client,
         ("user", "I watched LeBron score forty points last night."),
+        ("user", "I love the paintings of Van Gogh."),
         ("user", "I love hiking in the mountains with my dog."),
         ("user", "I am allergic to peanuts and shellfish."),
         ("user", "Work was busy today."),
