@@ -68,7 +68,8 @@ _REQUEST = re.compile(
 )
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[a-z]+(?:\s+[a-z]+)*")
-_SENTENCE = re.compile(r"[.!?;:\"“”()]+\s*")
+# What ends a sentence, a line, or a clause after a dash ("thanks - Remind me ...").
+_SENTENCE = re.compile(r"[.!?;:\"“”()]+\s*|\s*\n\s*|\s[-–—]+\s")
 _CAPITALISED = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 # Lowercase words inside a name: "Vincent van Gogh", "University of Chicago".
 _PARTICLES = frozenset(("van", "von", "der", "den", "de", "da", "di", "del", "du", "of", "the"))

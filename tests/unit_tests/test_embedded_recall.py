@@ -310,6 +310,9 @@ def test_a_question_about_someone_the_user_never_named_is_unrelated(client: MemO
         # "I'm", "I'd" are the user, as "I" is, not a name no memory holds.
         ("Is it true I'm allergic to peanuts?", "allergic"),
         ("So I'd love hiking where?", "hiking"),
+        # A line, or a clause after a dash, starts as a sentence does.
+        ("thanks\nRemind me where I love hiking", "hiking"),
+        ("thanks - Remind me where I love hiking", "hiking"),
         # A query in capitals, or in title case, marks no name by them.
         ("WHAT DID I SAY I LOVE ABOUT HIKING?", "hiking"),
         ("What Did I Say I Love About Hiking?", "hiking"),
