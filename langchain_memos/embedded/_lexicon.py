@@ -68,8 +68,11 @@ _REQUEST = re.compile(
 )
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[a-z]+(?:\s+[a-z]+)*")
-_SENTENCE = re.compile(r"[.!?;:\"“”()]+\s*")
+# What ends a sentence, a line, or a clause after a dash ("thanks - Remind me ...").
+_SENTENCE = re.compile(r"[.!?;:\"“”()]+\s*|\s*\n\s*|\s[-–—]+\s")
 _CAPITALISED = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+# Lowercase words inside a name: "Vincent van Gogh", "University of Chicago".
+_PARTICLES = frozenset(("van", "von", "der", "den", "de", "da", "di", "del", "du", "of", "the"))
 _DATE_NAMES = frozenset(MONTHS) | {
     f"{day}day" for day in ("mon", "tues", "wednes", "thurs", "fri", "satur", "sun")
 }
@@ -167,17 +170,31 @@ def proper_names(text: str) -> dict[str, tuple[str, ...]]:
     """The names a text writes with capitals other than to start a sentence (people, places,
     titles: "What does John like about LeBron James?"): each of their terms, with the terms of
     the whole name (``john``: ``(john,)``, ``james``: ``(lebron, james)``). Months and weekdays
-    are dates, not names (and a memory's date is indexed in words)."""
+    are dates, not names (and a memory's date is indexed in words). A sentence's first word is
+    no name of its own, but it is part of the whole name that goes on after it ("LeBron James
+    points": ``james``: ``(lebron, james)``), and so are the lowercase particles inside one
+    ("Vincent van Gogh"). A text that writes none of its words in lowercase (in capitals, or in
+    title case, three words or more) tells no name by its capitals."""
+    cased = [
+        word for word in _CAPITALISED.findall(text) if word[:1].isupper() or word[:1].islower()
+    ]
+    if len(cased) >= 3 and not any(word[:1].islower() for word in cased):
+        return {}
     names: dict[str, tuple[str, ...]] = {}
     for sentence in _SENTENCE.split(text):
-        name: list[str] = []
-        for word in [*_CAPITALISED.findall(sentence.strip())[1:], ""]:
+        name: list[str] = []  # its words capitalised inside the sentence
+        whole: list[str] = []  # and the sentence's first word, the particles ("van", "of")
+        for i, word in enumerate([*_CAPITALISED.findall(sentence.strip()), ""]):
             found = [t for t in terms(word) if t not in _DATE_NAMES]
-            if word[:1].isupper() and word != "I" and found:
-                name += found
+            if word[:1].isupper() and word.split("'")[0] != "I" and found:  # nor "I'm"
+                name += found if i else []
+                whole += found
                 continue
-            names.update((term, tuple(name)) for term in name)
-            name = []
+            if whole and word in _PARTICLES:
+                whole += found
+                continue
+            names.update((term, tuple(whole)) for term in name)
+            name, whole = [], []
     return names
 
 

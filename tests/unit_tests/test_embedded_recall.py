@@ -299,6 +299,39 @@ def test_a_question_about_someone_the_user_never_named_is_unrelated(client: MemO
     assert "Ana" in recall(client, "Which books by Ursula Le Guin has Ana read?")[0][0]
 
 
+@pytest.mark.parametrize(
+    ("query", "answer"),
+    [
+        # The name starts the sentence: its first word, held, makes the whole name known.
+        ("LeBron James points", "LeBron"),
+        ("LeBron James score", "LeBron"),
+        # So are the particles inside a name: the "Van Gogh" said is the "Vincent van Gogh" asked.
+        ("What did I say about Vincent van Gogh paintings?", "Gogh"),
+        # "I'm", "I'd" are the user, as "I" is, not a name no memory holds.
+        ("Is it true I'm allergic to peanuts?", "allergic"),
+        ("So I'd love hiking where?", "hiking"),
+        # A line, or a clause after a dash, starts as a sentence does.
+        ("thanks\nRemind me where I love hiking", "hiking"),
+        ("thanks - Remind me where I love hiking", "hiking"),
+        # A query in capitals, or in title case, marks no name by them.
+        ("WHAT DID I SAY I LOVE ABOUT HIKING?", "hiking"),
+        ("What Did I Say I Love About Hiking?", "hiking"),
+    ],
+)
+def test_capitals_that_name_nobody_unknown_leave_a_question_related(
+    client: MemOSClient, query: str, answer: str
+) -> None:
+    say(
+        client,
+        ("user", "I watched LeBron score forty points last night."),
+        ("user", "I love the paintings of Van Gogh."),
+        ("user", "I love hiking in the mountains with my dog."),
+        ("user", "I am allergic to peanuts and shellfish."),
+        ("user", "Work was busy today."),
+    )
+    assert [answer in text for text, _ in recall(client, query)][:1] == [True]
+
+
 # An agent's own memories are kept under no user: its event finds its turn's neighbours too.
 @pytest.mark.parametrize("scope", [{"user_id": "u1"}, {"agent_id": "a1"}])
 def test_an_event_answering_a_question_passes_the_threshold_like_its_fact(
