@@ -73,6 +73,12 @@ _SENTENCE = re.compile(r"[.!?;:\"“”()]+\s*|\s*\n\s*|\s[-–—]+\s")
 _CAPITALISED = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 # Lowercase words inside a name: "Vincent van Gogh", "University of Chicago".
 _PARTICLES = frozenset(("van", "von", "der", "den", "de", "da", "di", "del", "du", "of", "the"))
+# Words common in German, which writes every noun with a capital, and rare in English: a text
+# holding one tells no name by its capitals (taken for English, each noun would be a name).
+_GERMAN = frozenset(
+    "ich und nicht ist über für mit der das ein eine mein meine mir mich auf zu wie wo wann wer "
+    "welche sind habe".split()
+)
 _DATE_NAMES = frozenset(MONTHS) | {
     f"{day}day" for day in ("mon", "tues", "wednes", "thurs", "fri", "satur", "sun")
 }
@@ -174,11 +180,13 @@ def proper_names(text: str) -> dict[str, tuple[str, ...]]:
     no name of its own, but it is part of the whole name that goes on after it ("LeBron James
     points": ``james``: ``(lebron, james)``), and so are the lowercase particles inside one
     ("Vincent van Gogh"). A text that writes none of its words in lowercase (in capitals, or in
-    title case, three words or more) tells no name by its capitals."""
+    title case, three words or more) tells no name by its capitals, nor does German text."""
     cased = [
         word for word in _CAPITALISED.findall(text) if word[:1].isupper() or word[:1].islower()
     ]
     if len(cased) >= 3 and not any(word[:1].islower() for word in cased):
+        return {}
+    if not _GERMAN.isdisjoint(word.lower() for word in cased):
         return {}
     names: dict[str, tuple[str, ...]] = {}
     for sentence in _SENTENCE.split(text):

@@ -316,6 +316,8 @@ def test_a_question_about_someone_the_user_never_named_is_unrelated(client: MemO
         # A query in capitals, or in title case, marks no name by them.
         ("WHAT DID I SAY I LOVE ABOUT HIKING?", "hiking"),
         ("What Did I Say I Love About Hiking?", "hiking"),
+        # German writes every noun with a capital: its nouns are no names.
+        ("Was sagte ich über Bücher und Romane?", "Romane"),
     ],
 )
 def test_capitals_that_name_nobody_unknown_leave_a_question_related(
@@ -328,6 +330,7 @@ def test_capitals_that_name_nobody_unknown_leave_a_question_related(
         ("user", "I love hiking in the mountains with my dog."),
         ("user", "I am allergic to peanuts and shellfish."),
         ("user", "Work was busy today."),
+        ("user", "Abends lese ich gern Romane und Krimis."),
     )
     assert [answer in text for text, _ in recall(client, query)][:1] == [True]
 
