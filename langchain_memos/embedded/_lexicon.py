@@ -76,8 +76,11 @@ _PARTICLES = frozenset(("van", "von", "der", "den", "de", "da", "di", "del", "du
 # Words common in German, which writes every noun with a capital, and rare in English: a text
 # holding one tells no name by its capitals (taken for English, each noun would be a name).
 _GERMAN = frozenset(
-    "ich und nicht ist über für mit der das ein eine mein meine mir mich auf zu wie wo wann wer "
-    "welche sind habe".split()
+    (
+        *("ich", "und", "nicht", "ist", "über", "für", "mit", "der", "das", "ein", "eine"),
+        *("mein", "meine", "mir", "mich", "auf", "zu", "wie", "wo", "wann", "wer", "welche"),
+        *("sind", "habe"),
+    )
 )
 _DATE_NAMES = frozenset(MONTHS) | {
     f"{day}day" for day in ("mon", "tues", "wednes", "thurs", "fri", "satur", "sun")
