@@ -15,6 +15,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -146,6 +147,18 @@ def finish(
     print_table(report)
     print(f"wrote {out} in {elapsed:.1f} s")
     return 0
+
+
+def run_in_scratch(
+    run: Callable[[Any, Path], dict[str, Any]],
+    args: Any,
+    print_table: Callable[[dict[str, Any]], None],
+) -> int:
+    """Run a bench whose databases live in a temporary directory (removed after), then finish."""
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as work:
+        report = run(args, Path(work))
+    return finish(report, args.out, print_table, time.perf_counter() - started)
 
 
 # ---- child processes -----------------------------------------------------------------------

@@ -38,14 +38,13 @@ import random
 import shutil
 import sqlite3
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
-from _common import finish, report_head
+from _common import report_head, run_in_scratch
 from _conversations import Vocabulary, question
 from _engine_scale_work import build
 
@@ -274,10 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=30, help="untimed searches first")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the JSON")
     args = parser.parse_args(argv)
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as work:
-        report = run(args, Path(work))
-    return finish(report, args.out, print_table, time.perf_counter() - started)
+    return run_in_scratch(run, args, print_table)
 
 
 if __name__ == "__main__":

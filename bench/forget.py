@@ -28,7 +28,6 @@ import random
 import shutil
 import sqlite3
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -36,7 +35,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-from _common import finish, latency_ms, report_head
+from _common import latency_ms, report_head, run_in_scratch
 from _engine_scale_work import build
 
 from langchain_memos import MemOSClient
@@ -200,10 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the JSON")
     args = parser.parse_args(argv)
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as work:
-        report = run(args, Path(work))
-    return finish(report, args.out, print_table, time.perf_counter() - started)
+    return run_in_scratch(run, args, print_table)
 
 
 if __name__ == "__main__":
