@@ -140,14 +140,11 @@ class Search:
         )
         words = [term for term in words if term not in common]
         optional += [term for term in common if term not in optional]
+        matched = [(n, s) for n, s in scorer.slots.items() if required.intersection(s.alternatives)]
         # At most how many memories the words match (a group counted whole).
-        expected = sum(
-            counts[n] for n, s in scorer.slots.items() if required.intersection(s.alternatives)
-        )
+        expected = sum(counts[n] for n, _ in matched)
         rare = rare_words(
-            ([t for t in s.alternatives if t in words], counts[n])
-            for n, s in scorer.slots.items()
-            if required.intersection(s.alternatives)
+            ([t for t in s.alternatives if t in words], counts[n]) for n, s in matched
         )
         scored = required.union(optional)
         held = sum(
