@@ -84,7 +84,7 @@ _TITLES = frozenset(
         *("mr", "mrs", "ms", "mx", "dr", "prof", "st", "mt", "sr", "sra", "srta", "dra"),
         *("rev", "fr", "capt", "col", "gen", "lt", "sgt", "gov", "sen", "rep", "pres", "hon"),
         *("mme", "mlle", "dhr", "mevr", "pak", "bu", "bapak", "ibu", "bpk"),
-        *("anda", "usted", "ustedes", "ud", "uds", "vd", "vds"),
+        *("anda", "usted", "ustedes", "ud", "uds", "vd", "vds", "vous"),
     )
 )
 # Lowercase words inside a name: "Vincent van Gogh", "University of Chicago".
@@ -103,13 +103,21 @@ _GERMAN = frozenset(
         *("sind", "habe"),
     )
 )
-# Months and weekdays, in English and in Indonesian (which capitalises them too).
+# Months and weekdays: in English, in Indonesian (which capitalises them too), and in French,
+# Spanish and Dutch (which do not, but users often do).
 _DATE_NAMES = frozenset(
     (
         *MONTHS,
         *(f"{day}day" for day in ("mon", "tues", "wednes", "thurs", "fri", "satur", "sun")),
         *("januari", "februari", "maret", "mei", "juni", "juli", "agustus", "oktober"),
         *("desember", "senin", "selasa", "rabu", "kamis", "jumat", "sabtu", "minggu"),
+        *("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche", "janvier"),
+        *("février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre"),
+        *("octobre", "novembre", "décembre", "lunes", "martes", "miércoles", "jueves"),
+        *("viernes", "sábado", "domingo", "enero", "febrero", "marzo", "abril", "mayo"),
+        *("junio", "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre"),
+        *("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag"),
+        *("maart", "augustus"),
     )
 )
 
@@ -217,7 +225,7 @@ def proper_names(text: str) -> dict[str, tuple[str, ...]]:
     if _CJK.search(text):
         return {}
     text = _ABBREVIATED.sub(_unstopped, text)
-    sentences = [_CAPITALISED.findall(s) for s in _SENTENCE.split(_EXAMPLES.sub(".", text))]
+    sentences = [c for s in _SENTENCE.split(_EXAMPLES.sub(".", text)) for c in _clauses(s)]
     if _title_case(sentences):
         return {}
     names: dict[str, tuple[str, ...]] = {}
@@ -240,6 +248,17 @@ def proper_names(text: str) -> dict[str, tuple[str, ...]]:
             names.update((term, tuple(whole)) for term in name)
             name, whole = [], []
     return names
+
+
+def _clauses(sentence: str) -> list[list[str]]:
+    """The words of a sentence's clauses: a comma starts one as a full stop starts a sentence
+    (chat often capitalises after it: "ok, Remind me ..."). A clause set off by a comma that
+    only capitals fill is whom the user speaks to, or a tag ("Hey Memo, ...", "..., Doc?",
+    "..., Yes or No?"): it names nobody the question is about."""
+    clauses = [_CAPITALISED.findall(part) for part in sentence.split(",")]
+    if len(clauses) == 1:
+        return clauses
+    return [c for c in clauses if not all(w[:1].isupper() or w in _MINOR for w in c)]
 
 
 def _unstopped(match: re.Match[str]) -> str:

@@ -105,6 +105,13 @@ def test_capitals_that_name_nobody_unknown_leave_a_question_related(
         "Kunt U zeggen waar ik woon?",  # as Dutch does (u)
         "Apakah Anda tahu saya suka mendaki gunung?",  # and Indonesian (anda)
         "Apakah saya mendaki gunung pada hari Minggu?",  # which capitalises weekdays too
+        "Est-ce que je fais du vélo le Dimanche ?",  # as users do in French, Spanish, Dutch
+        "Est-ce que Vous savez où je travaille ?",
+        # Whom the user speaks to, and a clause after a comma, which chat often capitalises.
+        "Hey Memo, where do I work?",
+        "Where do I work, Doc?",
+        "ok, Remind me where I work",
+        "Dis-moi, Où est-ce que je travaille ?",
     ],
 )
 def test_a_capital_that_names_nobody_changes_nothing(client: MemOSClient, query: str) -> None:
@@ -115,6 +122,9 @@ def test_a_capital_that_names_nobody_changes_nothing(client: MemOSClient, query:
         "Trabajo como profesora en un colegio pequeño.",
         "Ik woon in een klein appartement met mijn kat.",
         "Saya suka mendaki gunung setiap akhir pekan.",
+        "Je fais du vélo le week-end.",
+        "Je travaille comme infirmière à l'hôpital.",
+        "I work as a nurse at the city hospital.",
     )
     written = recall(client, query, relativity=0)
     assert written
