@@ -226,7 +226,7 @@ def proper_names(text: str) -> dict[str, tuple[str, ...]]:
         return {}
     text = _ABBREVIATED.sub(_unstopped, text)
     sentences = [c for s in _SENTENCE.split(_EXAMPLES.sub(".", text)) for c in _clauses(s)]
-    if _title_case(sentences):
+    if _capitals_name_nobody(sentences):
         return {}
     names: dict[str, tuple[str, ...]] = {}
     for sentence in sentences:
@@ -274,7 +274,7 @@ def _capitalised(word: str) -> bool:
     return word[:1].isupper() and word.split("'")[0] != "I"
 
 
-def _title_case(sentences: list[list[str]]) -> bool:
+def _capitals_name_nobody(sentences: list[list[str]]) -> bool:
     """Whether a text capitalises its words regardless of names: it writes none in lowercase
     (three words or more: "WHAT DID I SAY", "What Did I Say"), or only the short words title
     case leaves so and a function word capitalised inside a sentence ("Where Is the Eiffel
