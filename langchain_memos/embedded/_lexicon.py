@@ -252,13 +252,19 @@ def proper_names(text: str) -> dict[str, tuple[str, ...]]:
 
 def _clauses(sentence: str) -> list[list[str]]:
     """The words of a sentence's clauses: a comma starts one as a full stop starts a sentence
-    (chat often capitalises after it: "ok, Remind me ..."). A clause set off by a comma that
-    only capitals fill is whom the user speaks to, or a tag ("Hey Memo, ...", "..., Doc?",
-    "..., Yes or No?"): it names nobody the question is about."""
-    clauses = [_CAPITALISED.findall(part) for part in sentence.split(",")]
-    if len(clauses) == 1:
-        return clauses
-    return [c for c in clauses if not all(w[:1].isupper() or w in _MINOR for w in c)]
+    (chat often capitalises after it: "ok, Remind me ..."). Capitals alone before the first
+    comma or after the last are whom the user speaks to, or a tag ("Hey Memo, ...", "..., Doc?"):
+    they name nobody the question is about. Between two commas they are a name, and go on the
+    sentence ("John's colleague, Rob, ...")."""
+    parts = [_CAPITALISED.findall(part) for part in sentence.split(",")]
+    clauses: list[list[str]] = []
+    for n, words in enumerate(parts):
+        capitals = len(parts) > 1 and all(_capitalised(word) for word in words)
+        if not capitals:
+            clauses.append(words)
+        elif 0 < n < len(parts) - 1:
+            clauses.append(["", *words])  # inside the sentence: no first word
+    return clauses
 
 
 def _unstopped(match: re.Match[str]) -> str:

@@ -46,6 +46,9 @@ def test_a_question_about_someone_the_user_never_named_is_unrelated(client: MemO
     assert recall(client, "What books has Dr. Tim read?") == []
     assert recall(client, "Dr. Tim read which books?") == []
     assert "Ana" in recall(client, "What books has Mrs. Ana read?")[0][0]
+    # Nor does a comma around a name, or before the sentence goes on.
+    assert recall(client, "What books has my colleague, Tim, read?") == []
+    assert recall(client, "According to Tim, what books did I read?") == []
 
 
 @pytest.mark.parametrize(
