@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from langchain_memos.embedded._text import MONTHS, phrase, query_terms, terms
+from langchain_memos.embedded._text import MONTHS, STOPWORDS, phrase, query_terms, terms
 
 _GROUPS: tuple[tuple[str, ...], ...] = (
     # travel and lodging
@@ -68,11 +68,32 @@ _REQUEST = re.compile(
 )
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[a-z]+(?:\s+[a-z]+)*")
-# What ends a sentence, a line, or a clause after a dash ("thanks - Remind me ...").
-_SENTENCE = re.compile(r"[.!?;:\"“”()]+\s*|\s*\n\s*|\s[-–—]+\s")
+# What ends a sentence, a line, or a clause after a dash ("thanks - Remind me ..."); Spanish opens
+# a question or an exclamation with its own mark ("Perdona, ¿Dónde ...").
+_SENTENCE = re.compile(r"[.!?;:\"“”()¿¡]+\s*|\s*\n\s*|\s[-–—]+\s")
 _CAPITALISED = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+# A full stop after a title or an initial ends no sentence: a name goes on after it.
+_ABBREVIATED = re.compile(r"(?<![\w.])([^\W\d_]+)\.(?=\s)")
+# "e.g.", "i.e.", "cf." bring examples up to the clause's end: what the question could be about,
+# not whom it is about ("Which cities do I like, e.g. Lyon?").
+_EXAMPLES = re.compile(r"\b(?:e\.g|i\.e|cf)\b\.?.*?(?=[,;:!?()\n]|\.\s|\.?$)", re.IGNORECASE)
+# Titles, and the forms of address some languages capitalise ("Anda", "Ud."): no name, nor its
+# end ("Dr. Smith", "Mr Lee": the name is "Smith", "Lee").
+_TITLES = frozenset(
+    (
+        *("mr", "mrs", "ms", "mx", "dr", "prof", "st", "mt", "sr", "sra", "srta", "dra"),
+        *("rev", "fr", "capt", "col", "gen", "lt", "sgt", "gov", "sen", "rep", "pres", "hon"),
+        *("mme", "mlle", "dhr", "mevr", "pak", "bu", "bapak", "ibu", "bpk"),
+        *("anda", "usted", "ustedes", "ud", "uds", "vd", "vds", "vous"),
+    )
+)
 # Lowercase words inside a name: "Vincent van Gogh", "University of Chicago".
 _PARTICLES = frozenset(("van", "von", "der", "den", "de", "da", "di", "del", "du", "of", "the"))
+# The words title case leaves in lowercase: "Where Is the Eiffel Tower?".
+_MINOR = _PARTICLES | {
+    *("a", "an", "and", "or", "but", "nor", "for", "in", "on", "at", "to", "by", "with"),
+    *("from", "into", "as", "per", "via", "vs", "up", "off", "out", "over"),
+}
 # Words common in German, which writes every noun with a capital, and rare in English: a text
 # holding one tells no name by its capitals (taken for English, each noun would be a name).
 _GERMAN = frozenset(
@@ -82,9 +103,23 @@ _GERMAN = frozenset(
         *("sind", "habe"),
     )
 )
-_DATE_NAMES = frozenset(MONTHS) | {
-    f"{day}day" for day in ("mon", "tues", "wednes", "thurs", "fri", "satur", "sun")
-}
+# Months and weekdays: in English, in Indonesian (which capitalises them too), and in French,
+# Spanish and Dutch (which do not, but users often do).
+_DATE_NAMES = frozenset(
+    (
+        *MONTHS,
+        *(f"{day}day" for day in ("mon", "tues", "wednes", "thurs", "fri", "satur", "sun")),
+        *("januari", "februari", "maret", "mei", "juni", "juli", "agustus", "oktober"),
+        *("desember", "senin", "selasa", "rabu", "kamis", "jumat", "sabtu", "minggu"),
+        *("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche", "janvier"),
+        *("février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre"),
+        *("octobre", "novembre", "décembre", "lunes", "martes", "miércoles", "jueves"),
+        *("viernes", "sábado", "domingo", "enero", "febrero", "marzo", "abril", "mayo"),
+        *("junio", "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre"),
+        *("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag"),
+        *("maart", "augustus"),
+    )
+)
 
 
 def _groups() -> dict[str, tuple[str, ...]]:
@@ -182,23 +217,29 @@ def proper_names(text: str) -> dict[str, tuple[str, ...]]:
     are dates, not names (and a memory's date is indexed in words). A sentence's first word is
     no name of its own, but it is part of the whole name that goes on after it ("LeBron James
     points": ``james``: ``(lebron, james)``), and so are the lowercase particles inside one
-    ("Vincent van Gogh"). A text that writes none of its words in lowercase (in capitals, or in
-    title case, three words or more) tells no name by its capitals, nor does German text."""
-    cased = [
-        word for word in _CAPITALISED.findall(text) if word[:1].isupper() or word[:1].islower()
-    ]
-    if len(cased) >= 3 and not any(word[:1].islower() for word in cased):
+    ("Vincent van Gogh"); a title is neither ("Ms. Lee, Dr. Kim": ``kim``: ``(kim,)``). Acronyms
+    and words in capitals ("TV", "USA", "REALLY") are no names: they often stand for words a
+    memory wrote out ("America"), or stress a word. A text in capitals or in title case, German
+    text, and text written partly in Chinese (where a Latin word is often a name the user also
+    writes in Chinese: "Google", "谷歌") tell no name by their capitals."""
+    if _CJK.search(text):
         return {}
-    if not _GERMAN.isdisjoint(word.lower() for word in cased):
+    text = _ABBREVIATED.sub(_unstopped, text)
+    sentences = [c for s in _SENTENCE.split(_EXAMPLES.sub(".", text)) for c in _clauses(s)]
+    if _capitals_name_nobody(sentences):
         return {}
     names: dict[str, tuple[str, ...]] = {}
-    for sentence in _SENTENCE.split(text):
+    for sentence in sentences:
         name: list[str] = []  # its words capitalised inside the sentence
         whole: list[str] = []  # and the sentence's first word, the particles ("van", "of")
-        for i, word in enumerate([*_CAPITALISED.findall(sentence.strip()), ""]):
+        for i, word in enumerate([*sentence, ""]):
+            if len(word) == 1 and word != "I":
+                continue  # an initial ("George W. Bush"), or Dutch "U": no name, nor its end
             found = [t for t in terms(word) if t not in _DATE_NAMES]
-            if word[:1].isupper() and word.split("'")[0] != "I" and found:  # nor "I'm"
-                name += found if i else []
+            title = word.lower() in _TITLES  # "Mr", "Anda": no name, and the next may be one
+            if _capitalised(word) and found and not title:
+                # An acronym is no name, but it may be part of one ("NBA Finals").
+                name += found if i and not word.isupper() else []
                 whole += found
                 continue
             if whole and word in _PARTICLES:
@@ -207,6 +248,51 @@ def proper_names(text: str) -> dict[str, tuple[str, ...]]:
             names.update((term, tuple(whole)) for term in name)
             name, whole = [], []
     return names
+
+
+def _clauses(sentence: str) -> list[list[str]]:
+    """The words of a sentence's clauses: a comma starts one as a full stop starts a sentence
+    (chat often capitalises after it: "ok, Remind me ..."). Capitals alone before the first
+    comma or after the last are whom the user speaks to, or a tag ("Hey Memo, ...", "..., Doc?"):
+    they name nobody the question is about. Between two commas they are a name, and go on the
+    sentence ("John's colleague, Rob, ...")."""
+    parts = [_CAPITALISED.findall(part) for part in sentence.split(",")]
+    clauses: list[list[str]] = []
+    for n, words in enumerate(parts):
+        capitals = len(parts) > 1 and all(_capitalised(word) for word in words)
+        if not capitals:
+            clauses.append(words)
+        elif 0 < n < len(parts) - 1:
+            clauses.append(["", *words])  # inside the sentence: no first word
+    return clauses
+
+
+def _unstopped(match: re.Match[str]) -> str:
+    """An abbreviation's full stop, unless it ends a sentence: after a title ("Dr. Smith"), or
+    an initial ("J. K. Rowling"), a name goes on."""
+    word = match.group(1)
+    initial = len(word) == 1 and word.isupper() and word != "I"
+    return word if initial or word.lower() in _TITLES else match.group()
+
+
+def _capitalised(word: str) -> bool:
+    """Whether a word is capitalised, and not the user ("I", "I'm")."""
+    return word[:1].isupper() and word.split("'")[0] != "I"
+
+
+def _capitals_name_nobody(sentences: list[list[str]]) -> bool:
+    """Whether a text capitalises its words regardless of names: it writes none in lowercase
+    (three words or more: "WHAT DID I SAY", "What Did I Say"), or only the short words title
+    case leaves so and a function word capitalised inside a sentence ("Where Is the Eiffel
+    Tower?"), or it is German."""
+    cased = [w for words in sentences for w in words if w[:1].isupper() or w[:1].islower()]
+    lower = {w for w in cased if w[:1].islower()}
+    if not _GERMAN.isdisjoint(w.lower() for w in cased):
+        return True
+    if len(cased) < 3 or not lower.issubset(_MINOR):
+        return False
+    inside = (w for words in sentences for w in words[1:] if _capitalised(w))
+    return not lower or any(w.lower() in STOPWORDS for w in inside)
 
 
 def asks_advice(text: str) -> bool:

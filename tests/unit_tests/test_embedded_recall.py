@@ -282,59 +282,6 @@ def test_a_memory_holding_every_word_of_a_chinese_question_answers_all_of_it(
     assert recall(client, "狗叫什么名字") == [("[user观点] 我家的狗叫豆豆，名字是女儿取的。", 1.0)]
 
 
-def test_a_question_about_someone_the_user_never_named_is_unrelated(client: MemOSClient) -> None:
-    say(
-        client,
-        ("user", "I read books every night before bed."),
-        ("user", "Ana read two books by Le Guin on the train."),
-    )
-    # Its other words match, but the question is about Tim, whom no memory mentions.
-    assert recall(client, "What books has Tim read?") == []
-    assert max(score for _, score in recall(client, "What books has Tim read?", relativity=0)) > 0
-    # Named, and held, a name counts as any word; a question starting with one is no different.
-    assert "Ana" in recall(client, "What books has Ana read?")[0][0]
-    assert "Ana" in recall(client, "Ana read which books?")[0][0]
-    assert recall(client, "What books have I read?")
-    # A name the user said in part is known: "Le Guin" is the "Ursula Le Guin" asked about.
-    assert "Ana" in recall(client, "Which books by Ursula Le Guin has Ana read?")[0][0]
-
-
-@pytest.mark.parametrize(
-    ("query", "answer"),
-    [
-        # The name starts the sentence: its first word, held, makes the whole name known.
-        ("LeBron James points", "LeBron"),
-        ("LeBron James score", "LeBron"),
-        # So are the particles inside a name: the "Van Gogh" said is the "Vincent van Gogh" asked.
-        ("What did I say about Vincent van Gogh paintings?", "Gogh"),
-        # "I'm", "I'd" are the user, as "I" is, not a name no memory holds.
-        ("Is it true I'm allergic to peanuts?", "allergic"),
-        ("So I'd love hiking where?", "hiking"),
-        # A line, or a clause after a dash, starts as a sentence does.
-        ("thanks\nRemind me where I love hiking", "hiking"),
-        ("thanks - Remind me where I love hiking", "hiking"),
-        # A query in capitals, or in title case, marks no name by them.
-        ("WHAT DID I SAY I LOVE ABOUT HIKING?", "hiking"),
-        ("What Did I Say I Love About Hiking?", "hiking"),
-        # German writes every noun with a capital: its nouns are no names.
-        ("Was sagte ich über Bücher und Romane?", "Romane"),
-    ],
-)
-def test_capitals_that_name_nobody_unknown_leave_a_question_related(
-    client: MemOSClient, query: str, answer: str
-) -> None:
-    say(
-        client,
-        ("user", "I watched LeBron score forty points last night."),
-        ("user", "I love the paintings of Van Gogh."),
-        ("user", "I love hiking in the mountains with my dog."),
-        ("user", "I am allergic to peanuts and shellfish."),
-        ("user", "Work was busy today."),
-        ("user", "Abends lese ich gern Romane und Krimis."),
-    )
-    assert [answer in text for text, _ in recall(client, query)][:1] == [True]
-
-
 # An agent's own memories are kept under no user: its event finds its turn's neighbours too.
 @pytest.mark.parametrize("scope", [{"user_id": "u1"}, {"agent_id": "a1"}])
 def test_an_event_answering_a_question_passes_the_threshold_like_its_fact(
