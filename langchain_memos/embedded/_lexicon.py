@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from langchain_memos.embedded._text import MONTHS, STOPWORDS, phrase, query_terms, terms
+from langchain_memos.embedded._text import CJK, MONTHS, STOPWORDS, phrase, query_terms, terms
 
 _GROUPS: tuple[tuple[str, ...], ...] = (
     # travel and lodging
@@ -66,7 +66,7 @@ _REQUEST = re.compile(
     r"推荐|建议|计划|安排|打算|去哪|怎么玩",
     re.IGNORECASE,
 )
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_CJK = re.compile(rf"[{CJK}]")
 _LATIN_WORD = re.compile(r"[a-z]+(?:\s+[a-z]+)*")
 # What ends a sentence, a line, or a clause after a dash ("thanks - Remind me ..."); Spanish opens
 # a question or an exclamation with its own mark ("Perdona, ¿Dónde ...").

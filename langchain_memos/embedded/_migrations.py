@@ -11,20 +11,26 @@
 - Formats 1 and 2 indexed a run of Chinese characters as its bigrams only; format 3 also indexes
   the run's content characters after its bigrams (see :func:`_text.terms`). The characters are
   recovered from the stored bigrams, which chain ("国庆", "庆旅", "旅游" is the run "国庆旅游").
+- Formats 1 to 5 indexed a word of Latin letters or digits written against Chinese characters
+  as one term with them ("我在Google上班": "google上班"), which neither "Google" nor "上班"
+  found; format 6 indexes it as its own word (see :func:`_text.terms`). Such terms are split
+  where they stand, which gives the terms this engine writes, in its order (but for a word with
+  an apostrophe after Chinese characters, "我在Tim's", which format 5 indexed "tim s").
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 
 from langchain_memos.embedded import _bodies as bodies
 from langchain_memos.embedded import _info_index as info_index
 from langchain_memos.embedded import _scope_counts as scope_counts
 from langchain_memos.embedded._context import rebuild_context
-from langchain_memos.embedded._text import STOP_CHARACTERS, has_cjk
+from langchain_memos.embedded._text import CJK, STOP_CHARACTERS, has_cjk, terms
 
-UPGRADABLE = frozenset({1, 2, 3, 4})
+UPGRADABLE = frozenset({1, 2, 3, 4, 5})
 _TEXT_COLUMNS = ("body", "spk", "ctx1", "ctx2", "date", "tmp")
 
 
@@ -36,10 +42,12 @@ def upgrade(db: sqlite3.Connection, version: int) -> None:
         scope_counts.migrate(db)
     if version <= 2:
         _index_characters(db)
-    _pack_bodies(db)
-    rebuild_context(db)
-    # Recreated on open with only the memories of knowledge bases (format 5).
-    db.execute("DROP INDEX IF EXISTS memories_by_knowledgebase")
+    if version <= 4:
+        _pack_bodies(db)
+        rebuild_context(db)
+        # Recreated on open with only the memories of knowledge bases (format 5).
+        db.execute("DROP INDEX IF EXISTS memories_by_knowledgebase")
+    _split_mixed_terms(db)
 
 
 def _pack_bodies(db: sqlite3.Connection, batch: int = 10_000) -> None:
@@ -58,6 +66,29 @@ def _pack_bodies(db: sqlite3.Connection, batch: int = 10_000) -> None:
             [(bodies.pack(bodies.Row.of(r), m), r["seq"]) for r, m in whole if "id" in m],
         )
         last = rows[-1]["seq"]
+
+
+# A term of Chinese characters and other letters or digits together (formats 1-5).
+_MIXED = re.compile(rf"[^\W_{CJK}][{CJK}]|[{CJK}][^\W_{CJK}]")
+
+
+def _split_mixed_terms(db: sqlite3.Connection) -> None:
+    """Index the words written against Chinese characters as words of their own (format 6)."""
+    rows = db.execute(f"SELECT rowid, {', '.join(_TEXT_COLUMNS)} FROM memories_fts")
+    assignments = ", ".join(f"{column} = ?" for column in _TEXT_COLUMNS)
+    changed = [
+        (*(split_mixed(text or "") for text in row[1:]), row[0])
+        for row in rows
+        if any(_MIXED.search(text or "") for text in row[1:])
+    ]
+    db.executemany(f"UPDATE memories_fts SET {assignments} WHERE rowid = ?", changed)
+
+
+def split_mixed(indexed: str) -> str:
+    """An indexed column of formats 1-5 as format 6 writes it."""
+    return " ".join(
+        " ".join(terms(term)) if _MIXED.search(term) else term for term in indexed.split()
+    )
 
 
 def _index_characters(db: sqlite3.Connection) -> None:

@@ -7,9 +7,12 @@ from datetime import datetime, timezone
 
 from langchain_memos.types import SERVICE_TIMEZONE, parse_timestamp
 
-_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_TOKEN = re.compile(rf"[{_CJK}]+|[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
-_IS_CJK = re.compile(rf"[{_CJK}]")
+# The code points of Chinese characters, for character classes.
+CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# A run of Chinese characters, or a word of other letters and digits: Chinese characters are
+# word characters too, but a word ends where they start ("我在Google上班": "google", "上班").
+_TOKEN = re.compile(rf"[{CJK}]+|[^\W_{CJK}]+(?:'[^\W_{CJK}]+)?", re.UNICODE)
+_IS_CJK = re.compile(rf"[{CJK}]")
 
 # Words too common to say anything about a memory (English) or to be a useful bigram (Chinese).
 STOPWORDS = frozenset(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from langchain_memos.embedded._text import STOPWORDS, has_cjk, terms
+from langchain_memos.embedded._text import CJK, STOPWORDS, has_cjk, terms
 
 # Words that acknowledge or react without saying anything (English). Those in _ANSWERS can answer
 # a question ("Yes.", "Sounds good."); the others never do ("Thanks!", "Cute!").
@@ -181,7 +181,7 @@ _ZH_PLEASANTRIES = re.compile(
 )
 _ZH_WORDS = sorted(_ZH_ANSWERS + _ZH_REACTIONS, key=len, reverse=True)
 _LATIN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?|\d+", re.UNICODE)
-_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_CJK_RUN = re.compile(rf"[{CJK}]+")
 _QUESTION = re.compile(r"[?？]\W*$|吗\W*$")
 _OFFER = re.compile(
     r"\b(?:shall i|should i|would you like|do you want|want me to|how about|what about|"

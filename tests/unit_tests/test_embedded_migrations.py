@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sqlite3
 from datetime import datetime, timezone
@@ -14,9 +15,9 @@ from hypothesis import strategies as st
 
 from langchain_memos import MemOSClient
 from langchain_memos.embedded import EmbeddedEngine
-from langchain_memos.embedded._migrations import with_characters
+from langchain_memos.embedded._migrations import split_mixed, with_characters
 from langchain_memos.embedded._store import INDEX_VERSION
-from langchain_memos.embedded._text import _IS_CJK, _TOKEN, index_text
+from langchain_memos.embedded._text import _IS_CJK, _TOKEN, CJK, STOP_CHARACTERS, index_text
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -89,6 +90,90 @@ def test_a_database_of_index_format_2_finds_chinese_by_single_characters(tmp_pat
     engine.close()
 
 
+# How formats 1-5 cut text into words: a Chinese character is a word character, so a word of
+# other letters went on through the Chinese characters after it.
+_FORMAT_5_TOKEN = re.compile(rf"[{CJK}]+|[^\W_]+(?:'[^\W_]+)?")
+
+
+def format_5_index(text: str) -> str:
+    out: list[str] = []
+    for token in _FORMAT_5_TOKEN.findall(text.lower()):
+        if _IS_CJK.match(token):
+            out.extend(token[i : i + 2] for i in range(max(1, len(token) - 1)))
+            if len(token) > 1:
+                out.extend(c for c in token if c not in STOP_CHARACTERS)
+        else:
+            out.append(token.replace("'", ""))
+    return " ".join(out)
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            ["我在", "Google", "上班", "iPhone15", "拍", " ", "。", "Tim's", "的", "'s", "x"]
+        )
+    )
+)
+def test_an_index_column_of_format_5_splits_into_the_terms_this_engine_writes(
+    pieces: list[str],
+) -> None:
+    text = "".join(pieces)
+    split, written = split_mixed(format_5_index(text)), index_text(text)
+    # Format 5 read "Tim's" after Chinese characters as "tim" and "s": that stays two terms.
+    if not re.search(rf"[{CJK}][^\W_]*'", text):
+        assert split == written
+
+
+def test_a_database_of_index_format_5_finds_a_latin_word_written_against_chinese(
+    tmp_path: Path,
+) -> None:
+    path = str(tmp_path / "memos.db")
+    engine = EmbeddedEngine(path)
+    client = MemOSClient(embedded=engine)
+    said = ["我在Google上班。", "周末和Tim一起吃火锅。", "我在一家银行做会计。"]
+    client.add_message(
+        [{"role": "user", "content": text} for text in said],
+        user_id="u1",
+        conversation_id="c1",
+        async_mode=False,
+    )
+    engine.close()
+    with sqlite3.connect(path) as db:  # as format 5 indexed the turns and their neighbours
+        for rowid, text in db.execute("SELECT seq, text FROM memories").fetchall():
+            body, ctx1, ctx2 = db.execute(
+                "SELECT body, ctx1, ctx2 FROM memories_fts WHERE rowid = ?", (rowid,)
+            ).fetchone()
+            assert index_text(text) in body
+            db.execute(
+                "UPDATE memories_fts SET body = ?, ctx1 = ?, ctx2 = ? WHERE rowid = ?",
+                (
+                    body.replace(index_text(text), format_5_index(text)),
+                    _as_format_5(ctx1, said),
+                    _as_format_5(ctx2, said),
+                    rowid,
+                ),
+            )
+        db.execute("PRAGMA user_version = 5")
+    db.close()
+
+    engine = EmbeddedEngine(path)
+    client = MemOSClient(embedded=engine)
+    for query, memory in (("Google", said[0]), ("Tim", said[1])):
+        found = client.search_memory(query, user_id="u1", include_preference=False)
+        assert found.memory_detail_list[0].memory_value == f"[user观点] {memory}"
+    assert engine.store.query("PRAGMA user_version")[0][0] == INDEX_VERSION
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO memories_fts(memories_fts) VALUES('integrity-check')")
+    db.close()
+    engine.close()
+
+
+def _as_format_5(column: str, said: list[str]) -> str:
+    for text in said:
+        column = column.replace(index_text(text), format_5_index(text))
+    return column
+
+
 def test_a_database_of_index_format_3_gets_its_memories_counted(tmp_path: Path) -> None:
     path = str(tmp_path / "memos.db")
     engine = EmbeddedEngine(path)
@@ -129,7 +214,7 @@ def test_a_database_of_index_format_4_answers_as_the_engine_that_wrote_it(
     bodies_before = written.execute("SELECT sum(length(body)) FROM memories").fetchone()[0]
     written.close()
     engine = EmbeddedEngine(str(path), clock=lambda: datetime(2025, 9, 28, tzinfo=timezone.utc))
-    assert engine.store.query("PRAGMA user_version")[0][0] == INDEX_VERSION == 5
+    assert engine.store.query("PRAGMA user_version")[0][0] == INDEX_VERSION == 6
     recorded = json.loads((DATA / "format_4.json").read_text())
     answers = [getattr(engine, name)(body) for name, body in recorded["requests"]]
     # One difference: that engine left the edited turn's old words ("I like green tea.") in its

@@ -187,6 +187,23 @@ def test_short_chinese_questions_find_memories_they_share_no_bigram_with(
     assert all("银行" not in text for text, _ in found)
 
 
+@pytest.mark.parametrize(
+    ("memory", "query"),
+    [
+        ("我在Google上班。", "Which company do I work for, Google?"),  # a Latin word, then Chinese
+        ("今天和Tim一起吃火锅。", "我和Tim吃了什么"),
+        ("周末用iPhone15拍了很多照片。", "我的iPhone15"),  # Chinese, Latin and digits, Chinese
+    ],
+)
+def test_a_latin_word_written_against_chinese_characters_is_a_word_of_its_own(
+    client: MemOSClient, memory: str, query: str
+) -> None:
+    say(client, ("user", memory), ("user", "我在一家银行做会计。"))
+    found = recall(client, query)
+    assert found
+    assert found[0][0] == f"[user观点] {memory}"
+
+
 def test_a_shared_grammar_character_relates_nothing(client: MemOSClient) -> None:
     say(client, ("user", "我的猫叫年糕。"), ("user", "我在杭州上班。"))
     assert recall(client, "我的股票怎么样了") == []
