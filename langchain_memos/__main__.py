@@ -32,7 +32,8 @@ SDK, MCP tools, cassette recording. On start it prints one line to stdout:
 Ctrl-C or SIGTERM stops it."""
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The command line's parser and each command's own (which reports its usage errors)."""
     parser = argparse.ArgumentParser(
         prog="python -m langchain_memos",
         description="Command-line tools of langchain-memos.",
@@ -81,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="log each request (method, path, status, latency) to stderr",
     )
-    return parser
+    return parser, {"serve": server}
 
 
 def _positive(text: str) -> int:
@@ -157,12 +158,14 @@ def _serve(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (2 for usage errors)."""
     arguments = list(sys.argv[1:] if argv is None else argv)
-    parser = _parser()
+    parser, commands = _parser()
     if not arguments:
         parser.print_help()
         return 0
     try:
-        args = parser.parse_args(arguments)
+        args, unknown = parser.parse_known_args(arguments)
+        if unknown:  # reported by the command they were given to, with its usage line
+            commands.get(args.command, parser).error(f"unrecognized arguments: {' '.join(unknown)}")
     except SystemExit as exit_:  # --help (0) and usage errors (2)
         return int(exit_.code or 0)
     if args.command == "serve":

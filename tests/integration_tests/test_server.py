@@ -545,6 +545,16 @@ def test_usage(capsys: pytest.CaptureFixture[str]) -> None:
     assert "invalid choice" in capsys.readouterr().err
 
 
+def test_a_misspelled_option_is_reported_with_the_command_it_was_given_to(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["serve", "--prot", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "usage: python -m langchain_memos serve" in err
+    assert "unrecognized arguments: --prot 0" in err
+    assert "--port" in err  # the usage line shows the option meant
+
+
 def test_the_command_line_refuses_hosts_off_loopback(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["serve", "--host", "0.0.0.0", "--port", "0"]) == 2  # noqa: S104 - refused
     captured = capsys.readouterr()
