@@ -179,7 +179,14 @@ def split_value(key: str, value: object, indexed: frozenset[str] | None = None) 
         rest = {}
     try:
         text = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False)
-        meta = {"key": key, "field": field, "json": not isinstance(raw, str), "rest": rest}
+        meta: dict[str, object] = {
+            "key": key,
+            "field": field,
+            "json": not isinstance(raw, str),
+            "rest": rest,
+        }
+        if field is not None:  # where the text field was, for the value to read back as put
+            meta["at"] = list(value).index(field)
         if not text:
             meta["empty"] = True  # MemOS holds no empty memory: the title says it is one
         title = TITLE_MARK + json.dumps(
@@ -209,10 +216,11 @@ def join_value(title: str | None, text: str | None) -> tuple[str, dict[str, Any]
         text = "" if meta.get("empty") else text
         raw: Any = json.loads(text or "null") if meta["json"] else (text or "")
         field = meta["field"]
-        value = dict(meta["rest"]) if field is not None else dict(raw)
-        if field is not None:
-            value[field] = raw
-        return str(meta["key"]), value
+        if field is None:
+            return str(meta["key"]), dict(raw)
+        items = list(meta["rest"].items())
+        items.insert(int(meta.get("at", len(items))), (field, raw))  # older records: text last
+        return str(meta["key"]), dict(items)
     except (ValueError, KeyError, TypeError):
         return None
 

@@ -352,3 +352,19 @@ def test_a_put_on_an_abstractions_id_replaces_it_with_a_record() -> None:
     assert item.value == value
     assert sorted(i.key for i in store.search(NS)) == sorted(["drinks", preference.key])
     assert len(memories_of(client, "u1")) == 2  # the record "drinks" and the new one
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"content": "Prefers aisle seats", "kind": "travel"},
+        {"kind": "travel", "content": "Prefers aisle seats", "score": 3},
+        {"a": 1, "text": {"nested": True}, "b": None},
+    ],
+)
+def test_a_value_reads_back_with_its_keys_in_the_order_it_was_put(value: dict[str, Any]) -> None:
+    store, _ = embedded_store(user=1)
+    store.put(NS, "seat", value)
+    item = store.get(NS, "seat")
+    assert item is not None
+    assert list(item.value.items()) == list(value.items())  # printed as it was put
