@@ -96,7 +96,11 @@ def open_client() -> MemOSClient:
 
 
 def print_recalled(docs: list[Document]) -> None:
-    print(f"MemOS recalled {len(docs)} memories (times in UTC+08:00, the service's zone):")
+    print(
+        f"MemOS recalled {len(docs)} memories, best first (times in UTC+08:00, the service's "
+        "zone; relevance: how much of the question a memory covers, which the 0.45 threshold "
+        "reads, not its rank):"
+    )
     for doc in docs:
         created = doc.metadata.get("created_at")
         when = datetime.fromisoformat(created).astimezone(SERVICE_TIMEZONE) if created else None
