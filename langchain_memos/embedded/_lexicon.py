@@ -46,7 +46,8 @@ _GROUPS: tuple[tuple[str, ...], ...] = (
     ("lunch", "午饭", "午餐", "中饭"),
     ("dinner", "supper", "晚饭", "晚餐"),
     ("diet", "dieting", "节食", "减肥", "减脂", "瘦身"),
-    ("like", "love", "favorite", "favourite", "喜欢", "爱", "最爱", "爱吃"),
+    ("like", "love", "prefer", "favorite", "favourite",
+     "喜欢", "爱", "最爱", "爱吃", "偏好", "更喜欢"),
     # work and study
     ("job", "work", "career", "occupation", "profession", "employer",
      "工作", "上班", "职业", "单位", "岗位"),

@@ -351,3 +351,22 @@ def test_an_edit_copied_from_a_search_keeps_only_the_memorys_own_text(
         "beagle" in (m.memory_value or "") and m.id != memory.id
         for m in client.get_memory(user_id="u1").memory_detail_list
     )
+
+
+@pytest.mark.parametrize(
+    ("said_", "asked"),
+    [
+        ("I prefer cheap hotels.", "What kind of hotel do I like?"),
+        ("I like window seats on long flights.", "Which seats do I prefer?"),
+        ("我更喜欢安静的民宿。", "我喜欢什么样的住宿？"),
+    ],
+)
+def test_a_preference_is_found_by_asking_what_the_user_likes(
+    client: MemOSClient, said_: str, asked: str
+) -> None:
+    say(client, ("user", said_), ("user", "My sister lives in Lyon."))
+    found = client.search_memory(asked, user_id="u1")  # the default relativity, 0.45
+    assert [p.preference for p in found.preference_detail_list]
+    assert [m.memory_value for m in found.memory_detail_list] == [
+        f"[user viewpoint] {said_}" if said_.isascii() else f"[user观点] {said_}"
+    ]
