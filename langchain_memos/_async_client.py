@@ -37,6 +37,7 @@ from langchain_memos._constants import DEFAULT_CONNECTION_LIMITS, DEFAULT_MAX_RE
 from langchain_memos._drivers import arun
 from langchain_memos._exceptions import ConfigurationError
 from langchain_memos._response import parse_sse_line
+from langchain_memos._validation.keywords import checks_keywords
 from langchain_memos.types import ChatResult, ChatStreamEvent
 
 __all__ = ["AsyncMemOSClient"]
@@ -69,6 +70,7 @@ def _async_stream(
     return method
 
 
+@checks_keywords
 class AsyncMemOSClient(BaseMemOSClient):
     """Asynchronous client for the MemOS cloud API; the same methods as :class:`MemOSClient`.
 

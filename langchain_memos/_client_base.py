@@ -17,6 +17,7 @@ from typing_extensions import Self
 from langchain_memos._base_client import APIRequest, Flow, send_flow
 from langchain_memos._config import ClientConfig
 from langchain_memos._exceptions import ClosedError, ConfigurationError
+from langchain_memos._validation.keywords import checks_keywords
 
 if TYPE_CHECKING:
     from langchain_memos._selfhosted import SelfHostedOptions, SelfHostedTransport
@@ -110,6 +111,7 @@ class BaseMemOSClient:
 
         return SelfHostedTransport(self._selfhosted)
 
+    @checks_keywords
     def with_options(
         self,
         *,

@@ -34,6 +34,7 @@ from langchain_memos._config import ClientConfig
 from langchain_memos._constants import DEFAULT_CONNECTION_LIMITS, DEFAULT_MAX_RETRIES
 from langchain_memos._drivers import run
 from langchain_memos._response import parse_sse_line
+from langchain_memos._validation.keywords import checks_keywords
 from langchain_memos.types import ChatResult, ChatStreamEvent
 
 __all__ = ["MemOSClient"]
@@ -66,6 +67,7 @@ def _sync_stream(
     return method
 
 
+@checks_keywords
 class MemOSClient(BaseMemOSClient):
     """Synchronous client for the MemOS cloud API.
 

@@ -27,6 +27,7 @@ from langchain_memos._validation import (
     check_seconds,
     check_str_list,
 )
+from langchain_memos._validation.keywords import check_keywords
 from langchain_memos.client import AsyncMemOSClient, MemOSClient
 from langchain_memos.messages import batch_messages, from_memos_messages, to_memos_messages
 from langchain_memos.outbox import Outbox
@@ -40,7 +41,7 @@ DEFAULT_REQUEST_TOKENS = 8_000
 _MAX_PAGES = 1_000
 _DELETE_CHUNK = 100
 # What **client_options may hold: the client's own arguments (both clients take the same).
-_CLIENT_OPTIONS = tuple(sorted(set(inspect.signature(MemOSClient.__init__).parameters) - {"self"}))
+_CLIENT_OPTIONS = frozenset(inspect.signature(MemOSClient.__init__).parameters) - {"self"}
 
 
 class MemOSChatMessageHistory(BaseChatMessageHistory):
@@ -117,12 +118,7 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
             raise MemOSInputError(
                 f"clear_scope must be 'conversation' or 'user'; got {clear_scope!r}"
             )
-        unknown = sorted(set(client_options) - set(_CLIENT_OPTIONS))
-        if unknown:
-            raise MemOSInputError(
-                f"MemOSChatMessageHistory got unknown options {unknown}; besides its own, it "
-                f"takes the client's: {', '.join(_CLIENT_OPTIONS)}"
-            )
+        check_keywords("MemOSChatMessageHistory", client_options, _OPTIONS)
         if client_options and (client is not None or async_client is not None):
             raise MemOSInputError("pass either a client or the options to build one, not both")
         check_int("max_request_tokens", max_request_tokens, low=1, high=MAX_REQUEST_TOKENS)
@@ -392,3 +388,10 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
             f"{type(self).__name__}(user_id={self.user_id!r}, "
             f"conversation_id={self.conversation_id!r})"
         )
+
+
+# Every option a history takes, its own and the client's: a misspelled one is named with these.
+_OPTIONS = _CLIENT_OPTIONS | (
+    frozenset(inspect.signature(MemOSChatMessageHistory.__init__).parameters)
+    - {"self", "client_options"}
+)

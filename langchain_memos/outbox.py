@@ -32,6 +32,7 @@ from langchain_memos._outbox_names import (
 )
 from langchain_memos._outbox_sender import CLOSE_TIMEOUT, IDLE_POLL, OutboxSender, seconds
 from langchain_memos._outbox_store import OutboxStore
+from langchain_memos._validation.keywords import checks_keywords
 from langchain_memos.client import MemOSClient
 from langchain_memos.types import MessageInput
 
@@ -97,6 +98,7 @@ class DeadLetter:
     error: str
 
 
+@checks_keywords
 class Outbox(OutboxStore):
     """The writes waiting for MemOS, and the senders that deliver them (see the module docstring).
 

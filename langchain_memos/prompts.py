@@ -56,6 +56,7 @@ from langchain_memos._validation import (
     check_fraction,
     check_instance,
 )
+from langchain_memos._validation.keywords import checks_keywords
 from langchain_memos.types import SERVICE_TIMEZONE, SearchMemoryResult
 
 __all__ = [
@@ -175,6 +176,7 @@ placeholders (replaced literally, so other braces are safe), or a function of
 :class:`PromptParts`."""
 
 
+@checks_keywords
 class MemoryPromptBuilder:
     """Turns search results into memory prompts; configure once, build per turn.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import (
@@ -30,6 +31,7 @@ from langchain_memos._documents import to_documents
 from langchain_memos._endpoints.scopes import check_views, view_scope
 from langchain_memos._exceptions import MemOSInputError
 from langchain_memos._validation import check_fraction, check_int
+from langchain_memos._validation.keywords import check_keywords
 from langchain_memos.client import AsyncMemOSClient, MemOSClient
 from langchain_memos.types import Filter, MemoryView, SearchMemoryResult
 
@@ -55,6 +57,7 @@ _OTHER_KINDS = (
     ("include_tool_memory", "tool_memory_limit_number"),
     ("include_skill", "skill_limit_number"),
 )
+_CALL_OPTIONS = frozenset({"k", "user_id", *_SEARCH_OPTIONS})
 _LIMITS = ("k", *(limit for _, limit in _OTHER_KINDS))
 _PER_KIND = tuple(name for pair in _OTHER_KINDS for name in pair)
 
@@ -152,6 +155,8 @@ class MemOSRetriever(BaseRetriever):
     if not TYPE_CHECKING:  # keeps the typed signature the pydantic plugin gives mypy
 
         def __init__(self, **data: Any) -> None:
+            # A pydantic model ignores a field it does not have: a misspelled one is refused.
+            check_keywords("MemOSRetriever", data, _fields(type(self)))
             problem = None
             try:
                 super().__init__(**data)
@@ -203,12 +208,7 @@ class MemOSRetriever(BaseRetriever):
 
     def _search_kwargs(self, query: str, overrides: dict[str, Any]) -> dict[str, Any]:
         """The ``search_memory`` arguments; ``memory_limit_number`` is ``k``."""
-        unknown = set(overrides) - {"k", "user_id", *_SEARCH_OPTIONS}
-        if unknown:
-            raise MemOSInputError(
-                f"MemOSRetriever got unknown options {sorted(unknown)}; it takes k, user_id "
-                f"and {', '.join(_SEARCH_OPTIONS)}"
-            )
+        check_keywords("MemOSRetriever.invoke()", overrides, _CALL_OPTIONS)
         k = _check_limit("k", overrides.get("k", self.k))
         options = {name: overrides.get(name, getattr(self, name)) for name in _SEARCH_OPTIONS}
         user_id = overrides.get("user_id", self.user_id)
@@ -281,6 +281,14 @@ class MemOSRetriever(BaseRetriever):
     ) -> list[Document]:
         k = kwargs.get("k", self.k)
         return to_documents(await self.asearch(query, **kwargs), k)
+
+
+@cache
+def _fields(model: type[BaseRetriever]) -> frozenset[str]:
+    """What a retriever class is built with: its fields, by name and by alias."""
+    return frozenset(
+        key for name, field in model.model_fields.items() for key in (name, field.alias) if key
+    )
 
 
 def _chosen(options: dict[str, Any], chosen: set[str]) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from langchain_memos._validation import (
     check_options,
     check_seconds,
 )
+from langchain_memos._validation.keywords import check_keywords, checks_keywords
 from langchain_memos.client import AsyncMemOSClient, MemOSClient
 from langchain_memos.outbox import DEFAULT_MAX_PENDING, Outbox, check_max_pending_for
 from langchain_memos.prompts import (
@@ -45,6 +46,7 @@ DEFAULT_CONVERSATION_ID = "langchain-agent"
 _SET_ELSEWHERE = ("query", "user_id", "conversation_id", "timeout")
 
 
+@checks_keywords
 @dataclass(frozen=True, kw_only=True)
 class MemorySettings:
     """How an agent uses MemOS memory: one object for the middleware, the graph nodes and tools.
@@ -167,6 +169,7 @@ def _check_search_options(options: Mapping[str, Any]) -> None:
 
 
 _FIELDS = frozenset(f.name for f in fields(MemorySettings))
+_OPTIONS = _FIELDS | {"settings", "full_instruction"}
 
 
 def settings_for(
@@ -181,19 +184,13 @@ def settings_for(
     existed), plus ``full_instruction=True``, the older spelling of ``prompt_mode="full"``.
 
     Raises:
-        TypeError: a keyword that is not an option.
-        MemOSInputError: an option that is not valid.
+        MemOSInputError: a keyword that is not an option, or an option that is not valid.
     """
     check_instance("settings", settings, MemorySettings)
+    check_keywords(f"{owner}()", options, _OPTIONS)
     overrides = dict(options)
     full_instruction = overrides.pop("full_instruction", False)
     check_flag("full_instruction", full_instruction)
-    unknown = sorted(set(overrides) - _FIELDS)
-    if unknown:
-        raise TypeError(
-            f"{owner}() got an unexpected keyword argument {unknown[0]!r}; its options are the "
-            f"fields of MemorySettings: {', '.join(sorted(_FIELDS))}"
-        )
     if full_instruction:
         mode = overrides.get("prompt_mode")
         overrides["prompt_mode"] = check_prompt_mode(mode, full_instruction=True)

@@ -63,6 +63,7 @@ from langchain_memos._store_scope import (
     value_filter,
 )
 from langchain_memos._validation import check_instance, check_optional_id
+from langchain_memos._validation.keywords import checks_keywords
 from langchain_memos.client import AsyncMemOSClient, MemOSClient
 from langchain_memos.scope import resolve_scope
 from langchain_memos.settings import MemorySettings
@@ -70,6 +71,7 @@ from langchain_memos.settings import MemorySettings
 __all__ = ["MemOSStore"]
 
 
+@checks_keywords
 class MemOSStore(BaseStore):
     """A LangGraph ``BaseStore`` over MemOS (the cloud, ``serve``, or the embedded engine).
 

@@ -11,6 +11,7 @@ from typing import Literal
 
 from langchain_memos._exceptions import MemOSInputError
 from langchain_memos._validation import check_text
+from langchain_memos._validation.keywords import checks_keywords
 
 USER_PLACEHOLDER = "{user_id}"
 """Stands for the request's user in a cube id: the default cube of a user is the user id."""
@@ -27,6 +28,7 @@ def _cube_ids(name: str, value: Sequence[str] | str) -> tuple[str, ...]:
     return cubes
 
 
+@checks_keywords
 @dataclass(frozen=True)
 class SelfHostedOptions:
     """How the cloud's user-scoped calls map onto a self-hosted server's cubes.

@@ -22,6 +22,7 @@ import httpx
 from langchain_memos._selfhosted._requests import ProductCall, translate_request
 from langchain_memos._selfhosted._responses import translate_response
 from langchain_memos._selfhosted._scope import SelfHostedOptions
+from langchain_memos._validation.keywords import checks_keywords
 
 # What sends to the server when no transport is given: httpx's own (tests substitute theirs).
 HTTP_TRANSPORT: type[httpx.BaseTransport] = httpx.HTTPTransport
@@ -30,6 +31,7 @@ _HOP_HEADERS = frozenset({"host", "content-length", "content-type", "transfer-en
 _ROUTER_PREFIX = "/product"
 
 
+@checks_keywords
 class SelfHostedTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     """Translate cloud-protocol requests onto a self-hosted MemOS server and back.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from langchain_memos.embedded._lexicon import groups_in
 from langchain_memos.embedded._text import CJK, STOPWORDS, has_cjk, terms
 
 # Words that acknowledge or react without saying anything (English). Those in _ANSWERS can answer
@@ -256,7 +257,12 @@ class Turn:
 
 def answers(turn: Turn, previous: Turn | None) -> bool:
     """Whether ``turn`` answers ``previous`` and needs it to be understood: a bare or short answer
-    to another speaker's question or offer, or a short reply that points back at it."""
+    to another speaker's question or offer, or a short reply that points back at it.
+
+    The AI assistant's reply to what the user states is no answer, however it points back ("Got
+    it: family trips.", "好的, 那..."): it acknowledges the user's own words, which an answer would
+    carry and hide behind the assistant's (see :func:`_is_ai_reply`).
+    """
     if previous is None or previous.speaker == turn.speaker or is_filler(previous.text):
         return False
     asked = bool(_QUESTION.search(previous.text.strip()))
@@ -266,23 +272,30 @@ def answers(turn: Turn, previous: Turn | None) -> bool:
     if is_filler(turn.text):
         return False
     length = words_in(turn.text)
-    if length <= SHORT_WORDS and (offered or _REFERS_BACK.search(turn.text)):
+    points_back = bool(_REFERS_BACK.search(turn.text)) and not _is_ai_reply(turn, previous)
+    if length <= SHORT_WORDS and (offered or points_back):
         return True
     return asked and length <= 2 * SHORT_WORDS
 
 
-def restates(turn: Turn, previous: Turn | None) -> bool:
-    """Whether the assistant's ``turn`` repeats what the user just said (an echo of it).
+def _is_ai_reply(turn: Turn, previous: Turn) -> bool:
+    """``turn`` is the AI assistant's, replying to the user. Only an unnamed assistant is the
+    AI: a named one is a participant speaking for themself (two people's dialogue, as in
+    LoCoMo), whose words are as much their own as the user's."""
+    return turn.role == "assistant" and turn.speaker == "assistant" and previous.role == "user"
 
-    Only an unnamed assistant, the AI: a named one is a participant speaking for themself (two
-    people's dialogue, as in LoCoMo), whose words are as much their own as the user's.
-    """
-    if previous is None or turn.role != "assistant" or turn.speaker != "assistant":
-        return False
-    if previous.role != "user":
+
+def restates(turn: Turn, previous: Turn | None) -> bool:
+    """Whether the AI assistant's ``turn`` repeats what the user just said (an echo of it): a
+    content word of it, or a word search takes for one ("trips with children" echoes "travel
+    with the kids")."""
+    if previous is None or not _is_ai_reply(turn, previous):
         return False
     said = {t for t in terms(previous.text) if t not in STOPWORDS and len(t) > 1}
-    return bool(said & set(terms(turn.text)))
+    return bool(
+        said & set(terms(turn.text))
+        or groups_in(previous.text).keys() & groups_in(turn.text).keys()
+    )
 
 
 def carried(previous: Turn) -> str:

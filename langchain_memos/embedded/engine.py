@@ -20,6 +20,7 @@ from langchain_core.language_models import BaseChatModel
 
 from langchain_memos import _codes as codes
 from langchain_memos._exceptions import MemOSInputError
+from langchain_memos._validation.keywords import checks_keywords
 from langchain_memos.embedded._errors import EngineError
 from langchain_memos.embedded._filter_sql import FilterError
 from langchain_memos.embedded._ingest import Ingest
@@ -66,6 +67,7 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _TOO_LARGE = ("too many", "too large", "too big", "stack overflow", "too complex")
 
 
+@checks_keywords
 class EmbeddedEngine:
     """A MemOS-compatible memory service in one SQLite database.
 

@@ -9,6 +9,7 @@ from typing import Any
 from langchain_core.embeddings import Embeddings
 
 from langchain_memos._exceptions import ConfigurationError
+from langchain_memos._validation.keywords import checks_keywords
 
 __all__ = ["E5Embeddings"]
 
@@ -26,6 +27,7 @@ _COSINE_RANGE = (0.84, 0.90)
 _FUSION_WEIGHT = 0.25
 
 
+@checks_keywords
 class E5Embeddings(Embeddings):
     """multilingual-e5-small, 4-bit, on the CPU with numpy: semantic recall with no network.
 

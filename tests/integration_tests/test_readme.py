@@ -51,3 +51,19 @@ def test_readme_example_runs(code: str, monkeypatch: pytest.MonkeyPatch, tmp_pat
 
 def test_the_readme_has_examples() -> None:
     assert len(BLOCKS) >= 8
+
+
+def test_the_client_example_prints_what_it_says(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The "The client" block, offline: it recalls the user's statement first, as its comment
+    says (it printed nothing: its question shared no word with the conversation, and the
+    assistant's "Got it: ..." hid the statement from every search)."""
+    code = next(block for block in BLOCKS if "with MemOSClient() as client:" in block)
+    monkeypatch.delenv("MEMOS_API_KEY", raising=False)
+    monkeypatch.setenv("MEMOS_BASE_URL", "embedded://:memory:")
+    exec(compile(code, "README.md", "exec"), {})  # noqa: S102 - our own README
+    printed = capsys.readouterr().out.splitlines()
+    promised = re.findall(r"^ *# +(\[.*)$", code, re.M)
+    assert promised
+    assert [line.split(" ", 2)[2] for line in printed] == promised  # after the date and time

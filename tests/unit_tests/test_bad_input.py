@@ -481,7 +481,7 @@ CASES = [
         "unknown-option",
         "history",
         lambda e: MemOSChatMessageHistory("u1", "c1", api_key="k", max_retry=3),
-        "unknown options ['max_retry']",
+        "unknown option 'max_retry' (did you mean 'max_retries'?)",
     ),
     row(
         "negative-wait-timeout",
@@ -525,7 +525,7 @@ CASES = [
         "unknown-option",
         "retriever",
         lambda e: e.retriever.invoke("q", user_id="u1", top_k=3),
-        "unknown options ['top_k']",
+        "unknown option 'top_k'",
     ),
     row("none-query", "retriever", lambda e: e.retriever.invoke(None, user_id="u1"), "query"),  # type: ignore[arg-type]
     # ---- filters: validate_filter and the builder ---------------------------------------------

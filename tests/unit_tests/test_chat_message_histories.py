@@ -204,7 +204,9 @@ def test_bad_configuration_fails_before_any_request(memos: StatefulMemOS) -> Non
 def test_an_option_nobody_knows_is_named(memos: StatefulMemOS, with_client: bool) -> None:
     # A typo of a history option lands in **client_options: the client does not know it either.
     given = {"client": sync_client(memos)} if with_client else {"api_key": "k"}
-    with pytest.raises(MemOSInputError, match=r"unknown options \['wiat'\]") as raised:
+    with pytest.raises(
+        MemOSInputError, match=r"unknown option 'wiat' \(did you mean 'wait'\?\)"
+    ) as raised:
         MemOSChatMessageHistory("u1", "c1", wiat=True, **given)
     assert "max_retries" in str(raised.value)  # and the options it does take are listed
     assert memos.requests == []

@@ -374,9 +374,9 @@ def test_with_options_checks_them_as_the_constructor_does(
 
 
 def test_with_options_refuses_unknown_names(client: Client) -> None:
-    with pytest.raises(TypeError, match="timout"):
+    with pytest.raises(MemOSInputError, match="'timout' \\(did you mean 'timeout'\\?\\)"):
         client.with_options(timout=2.0)  # type: ignore[call-arg]
-    with pytest.raises(TypeError, match="base_url"):
+    with pytest.raises(MemOSInputError, match="base_url"):
         client.with_options(base_url="https://elsewhere.example.com")  # type: ignore[call-arg]
 
 

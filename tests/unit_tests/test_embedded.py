@@ -425,7 +425,7 @@ def test_the_engine_is_chosen_by_argument_or_base_url(
         ("I'm allergic to peanuts!", ["The user is allergic to peanuts."]),
         (
             "I always take the train. I never fly.",
-            ["The user always take the train.", "The user never fly."],
+            ["The user always takes the train.", "The user never flies."],
         ),
         ("我不喜欢重油的菜，我更喜欢清淡的。", ["用户不喜欢重油的菜。", "用户更喜欢清淡的。"]),
         ("I want to travel in summer, can you help?", ["The user wants to travel in summer."]),

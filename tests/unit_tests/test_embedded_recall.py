@@ -86,6 +86,39 @@ def test_the_users_statement_outranks_the_assistants_echo(client: MemOSClient) -
     assert recall(client, "new city job", relativity=0)[0][0].startswith("[user viewpoint]")
 
 
+@pytest.mark.parametrize(
+    ("statement", "reply", "query"),
+    [
+        (
+            "We always travel with the kids and my parents.",
+            "Got it: family trips with children and elderly.",
+            "Who do I travel with?",
+        ),
+        (
+            "We always travel with the kids and my parents.",
+            "Noted, that one is easy to plan for.",
+            "travel kids parents",
+        ),
+        (
+            "My sister lives in Porto.",
+            "That's nice, then you can visit her.",
+            "Where does my sister live?",
+        ),
+        ("我一点辣都不能吃，吃了就胃疼。", "好的，那粤菜会比较适合你。", "我能吃辣吗"),
+    ],
+)
+def test_an_assistants_acknowledgement_leaves_the_users_statement_first(
+    client: MemOSClient, statement: str, reply: str, query: str
+) -> None:
+    """A reply pointing back at what the user said ("Got it", "that one") is no answer to it: it
+    carried the statement, ranked above it and hid it from every search."""
+    say(client, ("user", statement), ("assistant", reply))
+    marker = "[user观点]" if "吃" in statement else "[user viewpoint]"
+    for relativity in (0, None):
+        found = recall(client, query, **({} if relativity is None else {"relativity": relativity}))
+        assert found[0][0] == f"{marker} {statement}"
+
+
 def test_preferences_are_one_per_clause_in_the_users_words() -> None:
     found = find_preferences("I like green tea and I work night shifts.")
     assert [p.text for p in found] == ["The user likes green tea."]

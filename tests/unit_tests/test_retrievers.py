@@ -140,7 +140,7 @@ def test_user_and_conversation_come_from_the_config(fake: FakeMemOS, mode: str) 
     ("fields", "kwargs", "message"),
     [
         ({}, {}, "needs a user_id"),
-        ({"user_id": "u1"}, {"top_k": 3}, "unknown options"),
+        ({"user_id": "u1"}, {"top_k": 3}, "unknown option 'top_k'"),
         ({"user_id": "u1"}, {"k": 26}, "k must be between 1 and 25"),
         ({"user_id": "u1"}, {"filter": {}}, "filter must not be empty"),
         ({"user_id": "u1", "relativity": 2.0}, {}, "between 0 and 1"),

@@ -193,7 +193,9 @@ def test_keywords_over_settings_make_a_checked_copy() -> None:
     assert full.prompt_mode == "full"
     with pytest.raises(MemOSInputError, match="timeout must be a positive number"):
         MemOSGraphMemory(settings=settings, timeout=-1)
-    with pytest.raises(TypeError, match=r"MemOSMiddleware\(\) got an unexpected keyword .*timout"):
+    with pytest.raises(
+        MemOSInputError, match=r"MemOSMiddleware\(\) got an unknown option 'timout'"
+    ):
         MemOSMiddleware(settings=settings, timout=1)
     with pytest.raises(MemOSInputError, match="settings must be a MemorySettings"):
         MemOSMiddleware(settings={"timeout": 1})  # type: ignore[arg-type]

@@ -1,0 +1,82 @@
+"""The preferences fast mode reads from what a user says, in the user's words, told of the user."""
+
+from __future__ import annotations
+
+import pytest
+
+from langchain_memos import MemOSClient
+from langchain_memos.embedded import EmbeddedEngine
+from langchain_memos.embedded._preferences import find_preferences
+
+
+def preferences(text: str) -> list[str]:
+    return [p.text for p in find_preferences(text)]
+
+
+@pytest.mark.parametrize(
+    ("said", "told"),
+    [
+        ("I always book aisle seats.", "The user always books aisle seats."),
+        ("I never eat pork.", "The user never eats pork."),
+        ("I always have tea at four.", "The user always has tea at four."),
+        ("I never do the dishes at night.", "The user never does the dishes at night."),
+        ("I always go to bed early.", "The user always goes to bed early."),
+        ("I always carry an umbrella.", "The user always carries an umbrella."),
+        ("I always pay in cash.", "The user always pays in cash."),
+        ("I never miss a match.", "The user never misses a match."),
+        ("I always wash my car on Fridays.", "The user always washes their car on Fridays."),
+        ("I never watch horror films.", "The user never watches horror films."),
+        ("I always fix my own bike.", "The user always fixes their own bike."),
+        ("I never echo rumours.", "The user never echoes rumours."),
+        ("I always apply sunscreen.", "The user always applies sunscreen."),
+        ("I never fly at night.", "The user never flies at night."),
+        ("I never ever eat sushi.", "The user never ever eats sushi."),
+        ("I never really liked jazz.", "The user never really liked jazz."),
+        ("I always went to the lake as a kid.", "The user always went to the lake as a kid."),
+        ("I never can say no to cake.", "The user never can say no to cake."),
+        ("I always am late on Mondays.", "The user always is late on Mondays."),
+        ("I never", "The user never."),
+    ],
+)
+def test_the_verb_after_always_or_never_agrees_with_the_user(said: str, told: str) -> None:
+    assert preferences(said) == [told]
+
+
+@pytest.mark.parametrize(
+    ("said", "told"),
+    [
+        ("I usually drink green tea.", "The user usually drinks green tea."),
+        ("I often go hiking on Sundays.", "The user often goes hiking on Sundays."),
+        ("I rarely eat out.", "The user rarely eats out."),
+        ("I normally take the train to work.", "The user normally takes the train to work."),
+    ],
+)
+def test_a_habit_is_a_preference(said: str, told: str) -> None:
+    assert preferences(said) == [told]
+
+
+@pytest.mark.parametrize(
+    ("said", "told"),
+    [
+        ("周末我喜欢去Starbucks喝latte", "用户周末喜欢去Starbucks喝latte。"),
+        ("每天早上我总是先喝咖啡。", "用户每天早上总是先喝咖啡。"),
+        ("我周末喜欢去爬山。", "用户周末喜欢去爬山。"),
+        ("但是我喜欢吃辣。", "用户喜欢吃辣。"),  # a conjunction is no time
+    ],
+)
+def test_a_chinese_preference_keeps_when_it_holds(said: str, told: str) -> None:
+    assert preferences(said) == [told]
+
+
+def test_a_habit_is_recalled_as_a_preference() -> None:
+    client = MemOSClient(embedded=EmbeddedEngine(":memory:"), max_retries=0)
+    client.add_message(
+        [{"role": "user", "content": "I usually drink green tea in the afternoon."}],
+        user_id="u1",
+        conversation_id="c1",
+        async_mode=False,
+    )
+    found = client.search_memory("What do I drink?", user_id="u1", relativity=0)
+    assert [p.preference for p in found.preference_detail_list] == [
+        "The user usually drinks green tea in the afternoon."
+    ]
