@@ -43,7 +43,7 @@ NEIGHBOURS = (
 
 # Bumped whenever what is indexed changes, so that an older database is upgraded on open (see
 # _migrations.py) or, when it cannot be, fails clearly.
-INDEX_VERSION = 6
+INDEX_VERSION = 7
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -262,7 +262,7 @@ class Store:
         # The owner's token counts the owner's memories (for idf); the owner-and-kind token lets a
         # search match a single scope phrase.
         scope += [owner_kind(token, kind) for token in scope]
-        scope_counts.added(db, " ".join(scope))
+        scope_counts.added(db, " ".join(scope), bool(columns.get("tmp")))
         db.execute(
             "INSERT INTO memories_fts (rowid, scope, body, spk, ctx1, ctx2, date, tmp) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
