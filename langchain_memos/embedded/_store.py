@@ -117,6 +117,12 @@ CREATE TABLE IF NOT EXISTS knowledgebase_files (
 # (bench/locomo_recall.py).
 RANK_WEIGHTS = (0.0, 1.0, 1.0, 0.5, 0.2, 0.5, 1.0)
 MEMORY = bodies.columns("m")
+# The full-text index's columns, in its order, as a candidate carries them.
+_INDEXED = ("scope", "body", "spk", "ctx1", "ctx2", "date", "tmp")
+
+
+def _indexed(table: str) -> str:
+    return ", ".join(f"{table}.{column} AS fts_{column}" for column in _INDEXED)
 
 
 def scope_token(kind: str, value: str) -> str:
@@ -146,6 +152,8 @@ class Candidate:
     own: str
     context: str
     info: str = "{}"
+    # Its full-text index columns (scope, body, spk, ctx1, ctx2, date, tmp), for _bm25.
+    columns: tuple[str, ...] = ()
 
 
 class Store:
@@ -304,8 +312,7 @@ class Store:
             return []
         marks = ",".join("?" * len(seqs))
         rows = self.query(
-            f"SELECT m.seq, {MEMORY}, m.info, 0.0 AS score, "
-            "f.body || ' ' || f.spk || ' ' || f.date AS own, f.ctx1 AS context "
+            f"SELECT m.seq, {MEMORY}, m.info, 0.0 AS score, {_indexed('f')} "
             "FROM memories m JOIN memories_fts f ON f.rowid = m.seq "
             f"WHERE m.seq IN ({marks}) AND {where}",
             [*seqs, *params],
@@ -370,8 +377,7 @@ class Store:
                 ranked += " AND (SELECT kind FROM memories k WHERE k.seq = memories_fts.rowid) = ?"
                 values.append(kind)
             sql = (
-                f"SELECT m.seq, {MEMORY}, m.info, t.score, "
-                "f.body || ' ' || f.spk || ' ' || f.date AS own, f.ctx1 AS context "
+                f"SELECT m.seq, {MEMORY}, m.info, t.score, {_indexed('f')} "
                 f"FROM (SELECT rowid, bm25(memories_fts, {weights}) AS score FROM memories_fts "
                 f"WHERE memories_fts MATCH ? AND {ranked} ORDER BY score LIMIT ?) AS t "
                 "JOIN memories m ON m.seq = t.rowid JOIN memories_fts f ON f.rowid = t.rowid "
@@ -381,9 +387,7 @@ class Store:
             return [_candidate(row, scale) for row in rows]
         sql = (
             f"SELECT m.seq, {MEMORY}, m.info, "
-            f"bm25(memories_fts, {weights}) AS score, "
-            "memories_fts.body || ' ' || memories_fts.spk || ' ' || memories_fts.date AS own, "
-            "memories_fts.ctx1 AS context "
+            f"bm25(memories_fts, {weights}) AS score, {_indexed('memories_fts')} "
             "FROM memories_fts JOIN memories m ON m.seq = memories_fts.rowid "
             f"WHERE memories_fts MATCH ? AND {where} "
             "ORDER BY score LIMIT ?"
@@ -393,6 +397,8 @@ class Store:
 
 
 def _candidate(row: sqlite3.Row, scale: int = 1) -> Candidate:
+    columns = tuple(row[f"fts_{column}"] or "" for column in _INDEXED)
+    _, body, spk, ctx1, _, date, _ = columns
     return Candidate(
         seq=row["seq"],
         kind=row["kind"],
@@ -400,7 +406,8 @@ def _candidate(row: sqlite3.Row, scale: int = 1) -> Candidate:
         create_time=row["create_time"],
         body=bodies.read(row),
         bm25=-row["score"] / scale,
-        own=row["own"],
-        context=row["context"],
+        own=f"{body} {spk} {date}",
+        context=ctx1,
         info=row["info"],
+        columns=columns,
     )

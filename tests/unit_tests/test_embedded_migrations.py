@@ -10,11 +10,13 @@ from datetime import datetime, timezone
 from itertools import pairwise
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from langchain_memos import MemOSClient
 from langchain_memos.embedded import EmbeddedEngine
+from langchain_memos.embedded import _plan as plan
 from langchain_memos.embedded._migrations import split_mixed, with_characters
 from langchain_memos.embedded._store import INDEX_VERSION
 from langchain_memos.embedded._text import _IS_CJK, _TOKEN, CJK, STOP_CHARACTERS, index_text
@@ -246,9 +248,11 @@ def test_a_database_of_index_format_4_answers_as_the_engine_that_wrote_it(
     engine.close()
 
 
-def test_a_database_of_index_format_6_gets_its_marked_memories_counted(tmp_path: Path) -> None:
+def test_a_database_of_index_format_6_gets_its_marked_memories_counted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Format 7 counts the memories holding the time marker, for the idf of a "when" question's
-    marker when it is scored outside the index."""
+    marker when it is scored outside the index (see _bm25.py)."""
     path = str(tmp_path / "memos.db")
     engine = EmbeddedEngine(path)
     client = MemOSClient(embedded=engine)
@@ -275,6 +279,9 @@ def test_a_database_of_index_format_6_gets_its_marked_memories_counted(tmp_path:
 
     engine = EmbeddedEngine(path)
     client = MemOSClient(embedded=engine)
+    assert [client.search_memory(q, user_id=u) for q in queries for u in said] == before
+    monkeypatch.setattr(plan, "COMMON_MEMORIES", -1)  # the marker scored outside the index
+    monkeypatch.setattr(plan, "COMMON_SHARE", -1.0)
     assert [client.search_memory(q, user_id=u) for q in queries for u in said] == before
     store = engine.store
     assert store.query("PRAGMA user_version")[0][0] == INDEX_VERSION == 7
