@@ -9,9 +9,13 @@ candidates from their rows (``_bodies.read``) ~0.7 ms and ranking them (coverage
 envelope, pydantic) adds ~0.9 ms, 11-13% of a ``MemOSClient(embedded=...)`` call. A user among
 1,000 pays the same word counts but ranks a handful of matches: the ~3 ms it does not pay is
 bm25 over, and Python work on, 50 candidates a kind instead of a few. SQLite's share grows with
-the store: at 100k, 74% of a search (candidate queries 65%, word counts 9%); at 1M, 93%
-(candidate queries 75%, word counts 12%, finding the newest matches past SCORED 6%), mostly
-bm25's row counts of every phrase (see _plan.py). Python work stays 2-4 ms whatever the size.
+the store. At 100k, since the common words that only add to the score are scored in Python
+(_bm25.py, see _plan.py), about 11 ms of CPU a search: the candidate queries ~7.3 ms (~10.5
+before), counting the query words ~1.2 ms, the Python share of the words left out of the index
+~0.5 ms, the rest (candidates built and ranked, the client) ~2-3 ms. At 1M before that change,
+93% of a search was SQLite (candidate queries 75%, word counts 12%, finding the newest matches
+past SCORED 6%), mostly bm25's row counts of every phrase. Python work stays 2-4 ms whatever
+the size.
 """
 
 from __future__ import annotations
