@@ -31,8 +31,9 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import replace
 
+from langchain_memos.embedded._candidate import Candidate
 from langchain_memos.embedded._ranking import stem
-from langchain_memos.embedded._store import RANK_WEIGHTS, Candidate
+from langchain_memos.embedded._store import RANK_WEIGHTS
 
 K1 = 1.2
 B = 0.75

@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
+from langchain_memos.embedded._candidate import Candidate
 from langchain_memos.embedded._lexicon import Slot
-from langchain_memos.embedded._store import Candidate
 from langchain_memos.embedded._text import has_cjk
 from langchain_memos.embedded._turns import beside
 from langchain_memos.embedded._writer import memory_text

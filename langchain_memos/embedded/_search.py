@@ -208,6 +208,7 @@ class Search:
             expected=query.expected,
             held=query.held,
             rare=query.rare,
+            columns=bool(query.outside),
         )
         if query.outside:
             with self._store.snapshot() as db:

@@ -8,7 +8,6 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from langchain_memos._exceptions import ConfigurationError
@@ -18,6 +17,7 @@ from langchain_memos.embedded import _info_index as info_index
 from langchain_memos.embedded import _migrations as migrations
 from langchain_memos.embedded import _plan as plan
 from langchain_memos.embedded import _scope_counts as scope_counts
+from langchain_memos.embedded._candidate import Candidate, candidate, indexed
 from langchain_memos.embedded._context import TURN, refresh_context
 from langchain_memos.embedded._database import APPLICATION_ID, check_database
 
@@ -117,12 +117,6 @@ CREATE TABLE IF NOT EXISTS knowledgebase_files (
 # (bench/locomo_recall.py).
 RANK_WEIGHTS = (0.0, 1.0, 1.0, 0.5, 0.2, 0.5, 1.0)
 MEMORY = bodies.columns("m")
-# The full-text index's columns, in its order, as a candidate carries them.
-_INDEXED = ("scope", "body", "spk", "ctx1", "ctx2", "date", "tmp")
-
-
-def _indexed(table: str) -> str:
-    return ", ".join(f"{table}.{column} AS fts_{column}" for column in _INDEXED)
 
 
 def scope_token(kind: str, value: str) -> str:
@@ -139,21 +133,6 @@ def scope_token(kind: str, value: str) -> str:
 def owner_kind(owner: str, kind: str) -> str:
     """One token for an owner's memories of one kind: one phrase to match instead of two."""
     return scope_token("c", f"{owner}/{kind}")
-
-
-@dataclass
-class Candidate:
-    seq: int
-    kind: str
-    conversation_id: str | None
-    create_time: int
-    body: dict[str, Any]
-    bm25: float
-    own: str
-    context: str
-    info: str = "{}"
-    # Its full-text index columns (scope, body, spk, ctx1, ctx2, date, tmp), for _bm25.
-    columns: tuple[str, ...] = ()
 
 
 class Store:
@@ -312,12 +291,12 @@ class Store:
             return []
         marks = ",".join("?" * len(seqs))
         rows = self.query(
-            f"SELECT m.seq, {MEMORY}, m.info, 0.0 AS score, {_indexed('f')} "
+            f"SELECT m.seq, {MEMORY}, m.info, 0.0 AS score, {indexed('f')} "
             "FROM memories m JOIN memories_fts f ON f.rowid = m.seq "
             f"WHERE m.seq IN ({marks}) AND {where}",
             [*seqs, *params],
         )
-        found = {row["seq"]: _candidate(row) for row in rows}
+        found = {row["seq"]: candidate(row) for row in rows}
         return [found[seq] for seq in seqs if seq in found]
 
     def candidates(
@@ -334,6 +313,7 @@ class Store:
         expected: int = 0,
         held: int = 0,
         rare: Sequence[str] = (),
+        columns: bool = False,
     ) -> list[Candidate]:
         """The best full-text matches of ``words`` among ``owners``' memories of one kind.
 
@@ -341,7 +321,8 @@ class Store:
         ``kinds`` are every kind a memory can be, so that a sole owner's memories of the kind
         can be matched as none of the others, ``expected`` at most how many memories the
         words match, ``held`` how many hold any of them or the optional words, and ``rare`` the
-        words whose matches are ranked however many the others are (see _plan.py).
+        words whose matches are ranked however many the others are (see _plan.py); ``columns``:
+        each candidate carries its index columns (see _bm25.py).
         """
         if not words or not owners:
             return []
@@ -354,10 +335,16 @@ class Store:
             )
             if planned is None:
                 return []
-            return self._matching(planned, kind, where, params, limit)
+            return self._matching(planned, kind, where, params, limit, columns)
 
     def _matching(
-        self, planned: plan.Match, kind: str, where: str, params: list[Any], limit: int
+        self,
+        planned: plan.Match,
+        kind: str,
+        where: str,
+        params: list[Any],
+        limit: int,
+        columns: bool,
     ) -> list[Candidate]:
         match, scale = planned.expression, planned.scale
         weights = ", ".join(map(str, RANK_WEIGHTS))
@@ -377,37 +364,20 @@ class Store:
                 ranked += " AND (SELECT kind FROM memories k WHERE k.seq = memories_fts.rowid) = ?"
                 values.append(kind)
             sql = (
-                f"SELECT m.seq, {MEMORY}, m.info, t.score, {_indexed('f')} "
+                f"SELECT m.seq, {MEMORY}, m.info, t.score, {indexed('f', columns)} "
                 f"FROM (SELECT rowid, bm25(memories_fts, {weights}) AS score FROM memories_fts "
                 f"WHERE memories_fts MATCH ? AND {ranked} ORDER BY score LIMIT ?) AS t "
                 "JOIN memories m ON m.seq = t.rowid JOIN memories_fts f ON f.rowid = t.rowid "
                 "ORDER BY t.score"
             )
             rows = self.query(sql, [match, *values, limit])
-            return [_candidate(row, scale) for row in rows]
+            return [candidate(row, scale, columns) for row in rows]
         sql = (
             f"SELECT m.seq, {MEMORY}, m.info, "
-            f"bm25(memories_fts, {weights}) AS score, {_indexed('memories_fts')} "
+            f"bm25(memories_fts, {weights}) AS score, {indexed('memories_fts', columns)} "
             "FROM memories_fts JOIN memories m ON m.seq = memories_fts.rowid "
             f"WHERE memories_fts MATCH ? AND {where} "
             "ORDER BY score LIMIT ?"
         )
         rows = self.query(sql, [match, *params, limit])
-        return [_candidate(row, scale) for row in rows]
-
-
-def _candidate(row: sqlite3.Row, scale: int = 1) -> Candidate:
-    columns = tuple(row[f"fts_{column}"] or "" for column in _INDEXED)
-    _, body, spk, ctx1, _, date, _ = columns
-    return Candidate(
-        seq=row["seq"],
-        kind=row["kind"],
-        conversation_id=row["conversation_id"],
-        create_time=row["create_time"],
-        body=bodies.read(row),
-        bm25=-row["score"] / scale,
-        own=f"{body} {spk} {date}",
-        context=ctx1,
-        info=row["info"],
-        columns=columns,
-    )
+        return [candidate(row, scale, columns) for row in rows]

@@ -14,7 +14,8 @@ from langchain_memos.embedded import EmbeddedEngine
 from langchain_memos.embedded import _bm25 as bm25
 from langchain_memos.embedded import _plan as plan
 from langchain_memos.embedded import _search as search
-from langchain_memos.embedded._store import Candidate, scope_token
+from langchain_memos.embedded._candidate import Candidate
+from langchain_memos.embedded._store import scope_token
 from langchain_memos.embedded._text import TIME_MARKER
 
 _TALK = (
@@ -88,6 +89,7 @@ def test_the_share_added_in_python_is_the_one_bm25_gives() -> None:
             limit=50,
             optional=optional,
             kinds=("fact", "preference"),
+            columns=True,
         )
 
     inside, bare = candidates(["lake", TIME_MARKER]), candidates([])
