@@ -33,10 +33,11 @@ def judge(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if n in worst:
             value = worst[n]["search"]["latency"]["p95_ms"]
             verdict(f"search p95 <= {limit:g} ms at {n:,} memories", value, "ms", value <= limit)
-    if len(worst) > 1:
-        first, last = min(worst), max(worst)
+    added = {n: row for n, row in worst.items() if row["add"]["messages_per_s"]}
+    if len(added) > 1:  # sizes a kept database (--reuse) already held add nothing to judge
+        first, last = min(added), max(added)
         ratio = round(
-            worst[last]["add"]["messages_per_s"] / worst[first]["add"]["messages_per_s"], 2
+            added[last]["add"]["messages_per_s"] / added[first]["add"]["messages_per_s"], 2
         )
         verdict(
             f"add rate of the step to {last:,} >= {TARGET_ADD_RATIO:g}x the step to {first:,}",
@@ -79,7 +80,7 @@ def print_table(rows: list[dict[str, Any]], verdicts: list[dict[str, Any]]) -> N
         rss = max(m["peak_rss_mb"] for m in row["memory"].values())
         print(
             f"{row['layout']:<11}{row['n']:>8,}{row['rows']['memories']:>10,}"
-            f"{row['rows']['messages']:>10,}{row['add_cumulative']['messages_per_s']:>11,.0f}"
+            f"{row['rows']['messages']:>10,}{row['add_cumulative']['messages_per_s'] or 0:>11,.0f}"
             f"{latency['p50_ms']:>9.1f}{latency['p95_ms']:>9.1f}{latency['mean_ms']:>9.1f}"
             f"{row['search']['cpu']['p50_ms']:>8.1f}"
             f"{row['search']['floor_latency']['p50_ms']:>9.2f}{row['search']['floor_ratio_p50']:>7.2f}"

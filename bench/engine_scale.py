@@ -128,7 +128,10 @@ def measure_layout(args: argparse.Namespace, workdir: Path, layout: str) -> list
             "add_cumulative": {
                 "messages": total_messages,
                 "seconds": round(total_seconds, 3),
-                "messages_per_s": round(total_messages / total_seconds, 1),
+                # None: nothing added (a database kept with --reuse already held N).
+                "messages_per_s": round(total_messages / total_seconds, 1)
+                if total_seconds
+                else None,
             },
             "search": {k: v for k, v in searched.items() if k != "memory"},
             "memory": {"build_process": built["memory"], "search_process": searched["memory"]},
@@ -138,7 +141,7 @@ def measure_layout(args: argparse.Namespace, workdir: Path, layout: str) -> list
             latency["p50_ms"] / row["search"]["floor_latency"]["p50_ms"], 2
         )
         print(
-            f"{layout} {n:>7,}: add {built['messages_per_s']:,.0f} msg/s, search p50 "
+            f"{layout} {n:>7,}: add {built['messages_per_s'] or 0:,.0f} msg/s, search p50 "
             f"{latency['p50_ms']:.1f} ms p95 {latency['p95_ms']:.1f} ms (raw FTS5 p50 "
             f"{row['search']['floor_latency']['p50_ms']:.1f} ms), CPU p50 "
             f"{row['search']['cpu']['p50_ms']:.1f} ms, conversation first/top 5/returned "
