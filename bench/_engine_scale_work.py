@@ -128,6 +128,22 @@ def build(db: Path, layout: str, target: int, users: int, seed: int) -> dict[str
     }
 
 
+def rank_of(conversation: str, returned: list[str | None]) -> int:
+    """Where the first fact of the conversation a question is about ranks among those returned
+    (1 the first), 0 when none is."""
+    return next((i for i, c in enumerate(returned, 1) if c == conversation), 0)
+
+
+def found_shares(ranks: list[int]) -> dict[str, float]:
+    """The share of questions whose conversation ranks first, in the top 5, or anywhere."""
+    n = max(len(ranks), 1)
+    return {
+        "first": round(sum(1 for r in ranks if r == 1) / n, 3),
+        "top5": round(sum(1 for r in ranks if 1 <= r <= 5) / n, 3),
+        "returned": round(sum(1 for r in ranks if r) / n, 3),
+    }
+
+
 def floor_index(db: Path) -> sqlite3.Connection:
     """A plain FTS5 table of every memory's text (as the engine tokenises it), in a database
     beside the engine's, brought up to date with the memories added since the last size."""
@@ -167,11 +183,15 @@ def search(
     asks = [
         (owner(layout, users, k), question(vocabulary, seed, k, i)) for i, k in enumerate(picks)
     ]
+    conversations_asked = [f"conv-{k:06d}" for k in picks]
     raw = floor_index(db)
     engine = EmbeddedEngine(str(db))
     client = MemOSClient(embedded=engine, max_retries=0)
     clock = time.perf_counter_ns
+    cpu = time.process_time_ns
     samples: list[int] = []
+    cpu_samples: list[int] = []
+    ranks: list[int] = []
     floor: list[int] = []
     facts: list[int] = []
     preferences: list[int] = []
@@ -183,10 +203,12 @@ def search(
             client.search_memory(query, user_id=user)
             raw.execute(FLOOR_SQL, (fts_query(query_terms(query)),)).fetchall()
         gc.collect()
-        for user, query in asks[warmup:]:
-            begin = clock()
+        for (user, query), asked in zip(asks[warmup:], conversations_asked[warmup:], strict=True):
+            begin, begin_cpu = clock(), cpu()
             found = client.search_memory(query, user_id=user)
             samples.append(clock() - begin)
+            cpu_samples.append(cpu() - begin_cpu)
+            ranks.append(rank_of(asked, [m.conversation_id for m in found.memory_detail_list]))
             # Side by side: the same question, straight to FTS5 (whatever the user).
             begin = clock()
             raw.execute(FLOOR_SQL, (fts_query(query_terms(query)),)).fetchall()
@@ -202,7 +224,10 @@ def search(
         "warmup": warmup,
         "first_search_ms": round(first_ms, 3),
         "latency": latency_ms(samples),
+        "cpu": latency_ms(cpu_samples),
         "floor_latency": latency_ms(floor),
+        "conversation_found": found_shares(ranks),
+        "conversation_ranks": ranks,
         "mean_facts_returned": round(statistics.fmean(facts), 2),
         "share_with_a_fact": round(sum(1 for f in facts if f) / len(facts), 3),
         "mean_preferences_returned": round(statistics.fmean(preferences), 2),

@@ -50,7 +50,8 @@ from _engine_scale_work import build
 
 from langchain_memos import MemOSClient
 from langchain_memos.embedded import EmbeddedEngine
-from langchain_memos.embedded._store import ID_LIST, NEIGHBOURS, Candidate, Store
+from langchain_memos.embedded._candidate import Candidate
+from langchain_memos.embedded._store import ID_LIST, NEIGHBOURS, Store
 from langchain_memos.embedded._text import index_text
 from langchain_memos.embedded._writer import _columns
 

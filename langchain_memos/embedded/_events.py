@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from langchain_memos.embedded._candidate import Candidate
 from langchain_memos.embedded._produce import text_of, turn_of
-from langchain_memos.embedded._store import ID_LIST, SAME_SPEAKERS, Candidate, Store
+from langchain_memos.embedded._store import ID_LIST, SAME_SPEAKERS, Store
 from langchain_memos.embedded._text import speaks_of_time, title
 from langchain_memos.embedded._writer import new_id
 from langchain_memos.types import SERVICE_TIMEZONE

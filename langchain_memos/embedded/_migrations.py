@@ -16,6 +16,9 @@
   found; format 6 indexes it as its own word (see :func:`_text.terms`). Such terms are split
   where they stand, which gives the terms this engine writes, in its order (but for a word with
   an apostrophe after Chinese characters, "我在Tim's", which format 5 indexed "tim s").
+- Formats 1 to 6 did not count the memories holding the time marker: format 7 keeps those
+  counts beside the scopes' (``scope_counts``), for the idf of a "when" question's marker
+  scored outside the index (see ``_bm25``); they are counted once from the index.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from langchain_memos.embedded import _scope_counts as scope_counts
 from langchain_memos.embedded._context import rebuild_context
 from langchain_memos.embedded._text import CJK, STOP_CHARACTERS, has_cjk, terms
 
-UPGRADABLE = frozenset({1, 2, 3, 4, 5})
+UPGRADABLE = frozenset({1, 2, 3, 4, 5, 6})
 _TEXT_COLUMNS = ("body", "spk", "ctx1", "ctx2", "date", "tmp")
 
 
@@ -38,7 +41,7 @@ def upgrade(db: sqlite3.Connection, version: int) -> None:
     """Upgrade the tables of a database of index format ``version`` (in ``UPGRADABLE``)."""
     if version == 1:
         info_index.migrate(db)
-    if version <= 3:
+    if version <= 6:
         scope_counts.migrate(db)
     if version <= 2:
         _index_characters(db)
@@ -47,7 +50,8 @@ def upgrade(db: sqlite3.Connection, version: int) -> None:
         rebuild_context(db)
         # Recreated on open with only the memories of knowledge bases (format 5).
         db.execute("DROP INDEX IF EXISTS memories_by_knowledgebase")
-    _split_mixed_terms(db)
+    if version <= 5:
+        _split_mixed_terms(db)
 
 
 def _pack_bodies(db: sqlite3.Connection, batch: int = 10_000) -> None:

@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
+from langchain_memos.embedded._candidate import Candidate
 from langchain_memos.embedded._lexicon import Slot
-from langchain_memos.embedded._store import Candidate
 from langchain_memos.embedded._text import has_cjk
 from langchain_memos.embedded._turns import beside
 from langchain_memos.embedded._writer import memory_text
@@ -62,7 +62,7 @@ class Scorer:
         self._stems = [
             (
                 name,
-                [frozenset(map(_stem, alternative.split())) for alternative in slot.alternatives],
+                [frozenset(map(stem, alternative.split())) for alternative in slot.alternatives],
             )
             for name, slot in self.slots.items()
         ]
@@ -108,7 +108,7 @@ class Scorer:
         return list(dict.fromkeys(t for name in names for t in self.slots[name].alternatives))
 
     def _present(self, text: str) -> set[str]:
-        held = set(map(_stem, text.split()))  # a fifth faster than a set comprehension
+        held = set(map(stem, text.split()))  # a fifth faster than a set comprehension
         return {name for name, options in self._stems if any(o <= held for o in options)}
 
     def coverage(self, candidate: Candidate) -> float:
@@ -128,7 +128,7 @@ class Scorer:
 
 
 @lru_cache(maxsize=65536)
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
     """A light stem, enough to pair a memory's words with the query words FTS5 matched."""
     for suffix in ("ing", "ies", "ied", "es", "ed", "ly", "s"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:

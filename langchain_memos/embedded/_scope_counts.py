@@ -4,8 +4,11 @@ Search weighs a query word by how many of the owner's memories hold it (idf), wh
 number of memories the owner has. Counted by the full-text index on every search, that number
 cost 27 ms at a million memories (the whole owner's doclist read); kept here, it is one row read.
 ``scope_counts`` holds one row per scope token of the full-text index (an owner, an owner and
-kind, see :func:`_store.scope_token`), and one for the whole store (the empty token). A memory's
-scope never changes after it is written, so insert and delete are the only writers.
+kind, see :func:`_store.scope_token`), and one for the whole store (the empty token); and as
+many again (:func:`marked`) for the memories of each indexed with the time marker, which a
+"when" question scores (in Python past a count, see _bm25.py, so that its idf needs the count
+without counting; index format 7). Neither a memory's scope nor its marker changes after it is
+written, so insert and delete are the only writers.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ _TABLE = (
     "WITHOUT ROWID"
 )
 SCHEMA = f"{_TABLE};\n"
+# A memory's scope tokens, and whether it holds the time marker.
+_SCOPE = "SELECT scope, tmp != '' FROM memories_fts"
 
 
 def _add(db: sqlite3.Connection, counts: Counter[str], sign: int) -> None:
@@ -32,25 +37,33 @@ def _add(db: sqlite3.Connection, counts: Counter[str], sign: int) -> None:
     )
 
 
-def _tokens(scopes: Iterable[str]) -> Counter[str]:
+def marked(token: str) -> str:
+    """The token whose count is the memories of ``token`` indexed with the time marker."""
+    return "+" + token
+
+
+def _tokens(scopes: Iterable[tuple[str, bool]]) -> Counter[str]:
     counts: Counter[str] = Counter()
-    for scope in scopes:
-        counts[STORE] += 1
-        counts.update(scope.split())
+    for scope, has_marker in scopes:
+        tokens = [STORE, *scope.split()]
+        counts.update(tokens)
+        if has_marker:
+            counts.update(map(marked, tokens))
     return counts
 
 
-def added(db: sqlite3.Connection, scope: str) -> None:
-    """Count a new memory indexed with the scope tokens ``scope`` (space-separated)."""
-    _add(db, _tokens([scope]), 1)
+def added(db: sqlite3.Connection, scope: str, has_marker: bool = False) -> None:
+    """Count a new memory indexed with the scope tokens ``scope`` (space-separated), and with
+    the time marker or not."""
+    _add(db, _tokens([(scope, has_marker)]), 1)
 
 
 def removed(db: sqlite3.Connection, seqs: Sequence[tuple[int]]) -> None:
     """Uncount the memories ``seqs``; call it before their index rows are deleted."""
     scopes = [
-        row[0]
+        (row[0], bool(row[1]))
         for (seq,) in seqs
-        for row in db.execute("SELECT scope FROM memories_fts WHERE rowid = ?", (seq,))
+        for row in db.execute(_SCOPE + " WHERE rowid = ?", (seq,))
     ]
     _add(db, _tokens(scopes), -1)
 
@@ -71,7 +84,8 @@ def counts(db: sqlite3.Connection, tokens: Sequence[str]) -> dict[str, int]:
 
 
 def migrate(db: sqlite3.Connection) -> None:
-    """Count the memories of a database made before the counts were kept (index formats 1-3)."""
+    """Count the memories of a database made before the counts were kept (index formats 1-3),
+    or before the marked ones were (formats 4-6)."""
     db.execute(_TABLE)
     db.execute("DELETE FROM scope_counts")
-    _add(db, _tokens(row[0] for row in db.execute("SELECT scope FROM memories_fts")), 1)
+    _add(db, _tokens((row[0], bool(row[1])) for row in db.execute(_SCOPE)), 1)

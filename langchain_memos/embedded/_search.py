@@ -9,9 +9,14 @@ candidates from their rows (``_bodies.read``) ~0.7 ms and ranking them (coverage
 envelope, pydantic) adds ~0.9 ms, 11-13% of a ``MemOSClient(embedded=...)`` call. A user among
 1,000 pays the same word counts but ranks a handful of matches: the ~3 ms it does not pay is
 bm25 over, and Python work on, 50 candidates a kind instead of a few. SQLite's share grows with
-the store: at 100k, 74% of a search (candidate queries 65%, word counts 9%); at 1M, 93%
-(candidate queries 75%, word counts 12%, finding the newest matches past SCORED 6%), mostly
-bm25's row counts of every phrase (see _plan.py). Python work stays 2-4 ms whatever the size.
+the store. At 100k, since the common words that only add to the score are scored in Python
+(_bm25.py, see _plan.py), about 11 ms of CPU a search: the candidate queries ~7.3 ms (~10.5
+before), counting the query words ~1.2 ms, the Python share of the words left out of the index
+~0.5 ms, the rest (candidates built and ranked, the client) ~2-3 ms. At 1M before that change,
+93% of a search was SQLite (candidate queries 75%, word counts 12%, finding the newest matches
+past SCORED 6%), mostly bm25's row counts of every phrase; with it, a search takes p50 36-42
+and p95 90-94 ms there, against 47-53 and 139-145 (0.8-0.94x the raw FTS5 floor's p50). Python
+work stays 2-4 ms whatever the size.
 """
 
 from __future__ import annotations
@@ -22,9 +27,11 @@ from datetime import datetime, timezone
 from typing import Any
 
 from langchain_memos._validation import check_fraction, check_id, check_int, check_text
+from langchain_memos.embedded import _scope_counts as scope_counts
+from langchain_memos.embedded._bm25 import average_tokens, idf, rescored
 from langchain_memos.embedded._events import with_turn_context
 from langchain_memos.embedded._lexicon import asks_advice, query_slots, said
-from langchain_memos.embedded._plan import frequencies, narrow, rare_words
+from langchain_memos.embedded._plan import common, frequencies, narrow, rare_words
 from langchain_memos.embedded._ranking import Scorer, rank
 from langchain_memos.embedded._requests import SearchMemory
 from langchain_memos.embedded._scope import VIEWS
@@ -62,6 +69,8 @@ class _Query:
     expected: int = 0
     held: int = 0
     rare: list[str] = field(default_factory=list)
+    # Scored in Python, not in the index: each phrase with its idf (see _bm25.py).
+    outside: list[tuple[str, float]] = field(default_factory=list)
 
 
 class Search:
@@ -122,15 +131,20 @@ class Search:
         conversation_id: object,
     ) -> _Query:
         slots = query_slots(text)
+        when = asks_when(text)
         # One snapshot: counted in two, a write landing between them could make a word more
         # frequent than the whole store, and its weight negative.
         with self._store.snapshot() as db:
             total, counts = frequencies(db, owners, {s.name: s.alternatives for s in slots})
+            marked = (
+                scope_counts.counts(db, [scope_counts.marked(o) for o in owners]) if when else {}
+            )
         scorer = Scorer(slots, total, counts, advice=asks_advice(text))
         words, optional = scorer.split(threshold)
-        # Common synonyms the query did not say score, but find no candidates (see _plan.py).
+        # Common synonyms the query did not say score, but find no candidates (see _plan.py);
+        # they, and the common words that only add to the score, score outside the index.
         required = {*words}
-        common = narrow(
+        narrowed = narrow(
             [
                 (s.alternatives, counts[n])
                 for n, s in scorer.slots.items()
@@ -138,20 +152,28 @@ class Search:
             ],
             said(text),
         )
-        words = [term for term in words if term not in common]
-        optional += [term for term in common if term not in optional]
+        outside: dict[str, int] = {}  # each term, and how many memories its slot holds
+        for n, s in scorer.slots.items():
+            if s.alternatives[0] in optional and not s.name_of and common(counts[n], total):
+                outside.update(dict.fromkeys(s.alternatives, counts[n]))
+            outside.update({term: counts[n] for term in s.alternatives if term in narrowed})
+        if when:
+            if common(sum(marked.values()), total):
+                outside[TIME_MARKER] = sum(marked.values())
+            else:
+                optional.append(TIME_MARKER)
+        words = [term for term in words if term not in outside]
+        optional = [term for term in optional if term not in outside]
         matched = [(n, s) for n, s in scorer.slots.items() if required.intersection(s.alternatives)]
         # At most how many memories the words match (a group counted whole).
         expected = sum(counts[n] for n, _ in matched)
         rare = rare_words(
             ([t for t in s.alternatives if t in words], counts[n]) for n, s in matched
         )
-        scored = required.union(optional)
+        scored = {*words, *optional}
         held = sum(
             counts[n] for n, s in scorer.slots.items() if scored.intersection(s.alternatives)
         )
-        if asks_when(text):
-            optional.append(TIME_MARKER)
         now = datetime.fromtimestamp(self._writer.now_ms() / 1000, timezone.utc)
         return _Query(
             owners,
@@ -167,6 +189,7 @@ class Search:
             expected,
             held,
             rare,
+            [(term, idf(total, n)) for term, n in outside.items()],
         )
 
     def _ranked(
@@ -186,7 +209,12 @@ class Search:
             expected=query.expected,
             held=query.held,
             rare=query.rare,
+            columns=bool(query.outside),
         )
+        if query.outside:
+            with self._store.snapshot() as db:
+                average = average_tokens(db)
+            found = rescored(found, query.outside, average)
         similar: dict[int, float] = {}
         vectors = self._writer.vectors
         if vectors is not None and query.vector is not None:

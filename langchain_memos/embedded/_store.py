@@ -8,7 +8,6 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from langchain_memos._exceptions import ConfigurationError
@@ -18,6 +17,7 @@ from langchain_memos.embedded import _info_index as info_index
 from langchain_memos.embedded import _migrations as migrations
 from langchain_memos.embedded import _plan as plan
 from langchain_memos.embedded import _scope_counts as scope_counts
+from langchain_memos.embedded._candidate import Candidate, candidate, indexed
 from langchain_memos.embedded._context import TURN, refresh_context
 from langchain_memos.embedded._database import APPLICATION_ID, check_database
 
@@ -43,7 +43,7 @@ NEIGHBOURS = (
 
 # Bumped whenever what is indexed changes, so that an older database is upgraded on open (see
 # _migrations.py) or, when it cannot be, fails clearly.
-INDEX_VERSION = 6
+INDEX_VERSION = 7
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -133,19 +133,6 @@ def scope_token(kind: str, value: str) -> str:
 def owner_kind(owner: str, kind: str) -> str:
     """One token for an owner's memories of one kind: one phrase to match instead of two."""
     return scope_token("c", f"{owner}/{kind}")
-
-
-@dataclass
-class Candidate:
-    seq: int
-    kind: str
-    conversation_id: str | None
-    create_time: int
-    body: dict[str, Any]
-    bm25: float
-    own: str
-    context: str
-    info: str = "{}"
 
 
 class Store:
@@ -262,7 +249,7 @@ class Store:
         # The owner's token counts the owner's memories (for idf); the owner-and-kind token lets a
         # search match a single scope phrase.
         scope += [owner_kind(token, kind) for token in scope]
-        scope_counts.added(db, " ".join(scope))
+        scope_counts.added(db, " ".join(scope), bool(columns.get("tmp")))
         db.execute(
             "INSERT INTO memories_fts (rowid, scope, body, spk, ctx1, ctx2, date, tmp) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -304,13 +291,12 @@ class Store:
             return []
         marks = ",".join("?" * len(seqs))
         rows = self.query(
-            f"SELECT m.seq, {MEMORY}, m.info, 0.0 AS score, "
-            "f.body || ' ' || f.spk || ' ' || f.date AS own, f.ctx1 AS context "
+            f"SELECT m.seq, {MEMORY}, m.info, 0.0 AS score, {indexed('f')} "
             "FROM memories m JOIN memories_fts f ON f.rowid = m.seq "
             f"WHERE m.seq IN ({marks}) AND {where}",
             [*seqs, *params],
         )
-        found = {row["seq"]: _candidate(row) for row in rows}
+        found = {row["seq"]: candidate(row) for row in rows}
         return [found[seq] for seq in seqs if seq in found]
 
     def candidates(
@@ -327,6 +313,7 @@ class Store:
         expected: int = 0,
         held: int = 0,
         rare: Sequence[str] = (),
+        columns: bool = False,
     ) -> list[Candidate]:
         """The best full-text matches of ``words`` among ``owners``' memories of one kind.
 
@@ -334,7 +321,8 @@ class Store:
         ``kinds`` are every kind a memory can be, so that a sole owner's memories of the kind
         can be matched as none of the others, ``expected`` at most how many memories the
         words match, ``held`` how many hold any of them or the optional words, and ``rare`` the
-        words whose matches are ranked however many the others are (see _plan.py).
+        words whose matches are ranked however many the others are (see _plan.py); ``columns``:
+        each candidate carries its index columns (see _bm25.py).
         """
         if not words or not owners:
             return []
@@ -347,10 +335,16 @@ class Store:
             )
             if planned is None:
                 return []
-            return self._matching(planned, kind, where, params, limit)
+            return self._matching(planned, kind, where, params, limit, columns)
 
     def _matching(
-        self, planned: plan.Match, kind: str, where: str, params: list[Any], limit: int
+        self,
+        planned: plan.Match,
+        kind: str,
+        where: str,
+        params: list[Any],
+        limit: int,
+        columns: bool,
     ) -> list[Candidate]:
         match, scale = planned.expression, planned.scale
         weights = ", ".join(map(str, RANK_WEIGHTS))
@@ -370,37 +364,20 @@ class Store:
                 ranked += " AND (SELECT kind FROM memories k WHERE k.seq = memories_fts.rowid) = ?"
                 values.append(kind)
             sql = (
-                f"SELECT m.seq, {MEMORY}, m.info, t.score, "
-                "f.body || ' ' || f.spk || ' ' || f.date AS own, f.ctx1 AS context "
+                f"SELECT m.seq, {MEMORY}, m.info, t.score, {indexed('f', columns)} "
                 f"FROM (SELECT rowid, bm25(memories_fts, {weights}) AS score FROM memories_fts "
                 f"WHERE memories_fts MATCH ? AND {ranked} ORDER BY score LIMIT ?) AS t "
                 "JOIN memories m ON m.seq = t.rowid JOIN memories_fts f ON f.rowid = t.rowid "
                 "ORDER BY t.score"
             )
             rows = self.query(sql, [match, *values, limit])
-            return [_candidate(row, scale) for row in rows]
+            return [candidate(row, scale, columns) for row in rows]
         sql = (
             f"SELECT m.seq, {MEMORY}, m.info, "
-            f"bm25(memories_fts, {weights}) AS score, "
-            "memories_fts.body || ' ' || memories_fts.spk || ' ' || memories_fts.date AS own, "
-            "memories_fts.ctx1 AS context "
+            f"bm25(memories_fts, {weights}) AS score, {indexed('memories_fts', columns)} "
             "FROM memories_fts JOIN memories m ON m.seq = memories_fts.rowid "
             f"WHERE memories_fts MATCH ? AND {where} "
             "ORDER BY score LIMIT ?"
         )
         rows = self.query(sql, [match, *params, limit])
-        return [_candidate(row, scale) for row in rows]
-
-
-def _candidate(row: sqlite3.Row, scale: int = 1) -> Candidate:
-    return Candidate(
-        seq=row["seq"],
-        kind=row["kind"],
-        conversation_id=row["conversation_id"],
-        create_time=row["create_time"],
-        body=bodies.read(row),
-        bm25=-row["score"] / scale,
-        own=row["own"],
-        context=row["context"],
-        info=row["info"],
-    )
+        return [candidate(row, scale, columns) for row in rows]

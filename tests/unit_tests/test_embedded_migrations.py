@@ -10,11 +10,13 @@ from datetime import datetime, timezone
 from itertools import pairwise
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from langchain_memos import MemOSClient
 from langchain_memos.embedded import EmbeddedEngine
+from langchain_memos.embedded import _plan as plan
 from langchain_memos.embedded._migrations import split_mixed, with_characters
 from langchain_memos.embedded._store import INDEX_VERSION
 from langchain_memos.embedded._text import _IS_CJK, _TOKEN, CJK, STOP_CHARACTERS, index_text
@@ -214,7 +216,7 @@ def test_a_database_of_index_format_4_answers_as_the_engine_that_wrote_it(
     bodies_before = written.execute("SELECT sum(length(body)) FROM memories").fetchone()[0]
     written.close()
     engine = EmbeddedEngine(str(path), clock=lambda: datetime(2025, 9, 28, tzinfo=timezone.utc))
-    assert engine.store.query("PRAGMA user_version")[0][0] == INDEX_VERSION == 6
+    assert engine.store.query("PRAGMA user_version")[0][0] == INDEX_VERSION == 7
     recorded = json.loads((DATA / "format_4.json").read_text())
     answers = [getattr(engine, name)(body) for name, body in recorded["requests"]]
     # One difference: that engine left the edited turn's old words ("I like green tea.") in its
@@ -243,4 +245,46 @@ def test_a_database_of_index_format_4_answers_as_the_engine_that_wrote_it(
     engine.store.query("INSERT INTO memories_fts (memories_fts) VALUES ('integrity-check')")
     found = engine.search_memory({"user_id": "u1", "query": "jasmine", "relativity": 0})
     assert [m["memory_value"] for m in found["memory_detail_list"]] == ["I like jasmine tea."]
+    engine.close()
+
+
+def test_a_database_of_index_format_6_gets_its_marked_memories_counted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Format 7 counts the memories holding the time marker, for the idf of a "when" question's
+    marker when it is scored outside the index (see _bm25.py)."""
+    path = str(tmp_path / "memos.db")
+    engine = EmbeddedEngine(path)
+    client = MemOSClient(embedded=engine)
+    said = {
+        "u1": ["I went to Porto last May.", "We saw a film on Friday.", "I went hiking."],
+        "u2": ["Yesterday I baked bread.", "I like bread."],
+    }
+    for user, texts in said.items():
+        client.add_message(
+            [{"role": "user", "content": text} for text in texts],
+            user_id=user,
+            conversation_id=f"c-{user}",
+            async_mode=False,
+        )
+    queries = ("When did I go to Porto?", "When did I bake bread?", "hiking")
+    before = [client.search_memory(q, user_id=u) for q in queries for u in said]
+    engine.close()
+    with sqlite3.connect(path) as db:
+        counted = db.execute("SELECT * FROM scope_counts ORDER BY token").fetchall()
+        assert any(token.startswith("+") and n for token, n in counted)
+        db.execute("DELETE FROM scope_counts WHERE token LIKE '+%'")  # as format 6 left it
+        db.execute("PRAGMA user_version = 6")
+    db.close()
+
+    engine = EmbeddedEngine(path)
+    client = MemOSClient(embedded=engine)
+    assert [client.search_memory(q, user_id=u) for q in queries for u in said] == before
+    monkeypatch.setattr(plan, "COMMON_MEMORIES", -1)  # the marker scored outside the index
+    monkeypatch.setattr(plan, "COMMON_SHARE", -1.0)
+    assert [client.search_memory(q, user_id=u) for q in queries for u in said] == before
+    store = engine.store
+    assert store.query("PRAGMA user_version")[0][0] == INDEX_VERSION == 7
+    after = [tuple(row) for row in store.query("SELECT * FROM scope_counts ORDER BY token")]
+    assert after == counted
     engine.close()
