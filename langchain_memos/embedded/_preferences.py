@@ -89,7 +89,10 @@ _STAYS = frozenset(
         *("led", "meant", "rose", "shook", "spoke", "stole", "threw", "woke"),
     )
 )
-_IRREGULAR = {"have": "has", "do": "does", "go": "goes", "am": "is", "be": "is"}
+_IRREGULAR = {
+    **{"have": "has", "do": "does", "go": "goes", "am": "is", "be": "is"},
+    **{"don't": "doesn't", "haven't": "hasn't"},
+}
 
 
 def _told_of_the_user(rest: str) -> str:
@@ -131,6 +134,8 @@ def find_preferences(text: str) -> list[Preference]:
         rest = _TRAILING_CLAUSE.split(match["rest"])[0]
         position = match.start("rest") + max(len(rest), 1)
         rest = rest.strip(" ,;:")
+        # The words it was read from, as said (before the verb is told of the user).
+        sentence = text[match.start() : match.start("rest") + len(rest) + 1].strip(" ,;:")
         habit = (match["habit"] or "").lower()
         if not rest and habit not in ("always", "never"):
             continue
@@ -139,7 +144,6 @@ def find_preferences(text: str) -> list[Preference]:
         else:
             verb = _EN_THIRD_PERSON.get(match["verb"].lower(), match["verb"].lower())
         statement = f"The user {verb} {_first_person_en(rest)}".strip()
-        sentence = text[match.start() : match.start("rest") + len(rest) + 1].strip(" ,;:")
         found.append(Preference(text=statement + ".", sentence=sentence))
     for match in _ZH_PREFERENCE.finditer(text):
         rest = match["rest"].strip()

@@ -35,11 +35,28 @@ def preferences(text: str) -> list[str]:
         ("I always went to the lake as a kid.", "The user always went to the lake as a kid."),
         ("I never can say no to cake.", "The user never can say no to cake."),
         ("I always am late on Mondays.", "The user always is late on Mondays."),
+        ("I usually don't eat breakfast.", "The user usually doesn't eat breakfast."),
+        ("I usually haven't time for lunch.", "The user usually hasn't time for lunch."),
         ("I never", "The user never."),
     ],
 )
 def test_the_verb_after_always_or_never_agrees_with_the_user(said: str, told: str) -> None:
     assert preferences(said) == [told]
+
+
+@pytest.mark.parametrize(
+    ("said", "quoted"),
+    [
+        ("I usually have tea.", ["I usually have tea"]),
+        ("I often watch movies and I hate popcorn.", ["I often watch movies", "I hate popcorn"]),
+        ("I always fix my own bike!", ["I always fix my own bike"]),
+        ("I never eat pork, ever.", ["I never eat pork, ever"]),
+    ],
+)
+def test_a_preference_quotes_the_words_it_was_read_from_whole(said: str, quoted: list[str]) -> None:
+    # The reasoning quotes them ("The user said: ..."): cut by the told form's length, a verb
+    # that grew or shrank ("have" -> "has") cut the quote short or ran it on into the next word.
+    assert [p.sentence.rstrip(".!") for p in find_preferences(said)] == quoted
 
 
 @pytest.mark.parametrize(
