@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from langchain_memos.embedded import _scope_counts as scope_counts
 from langchain_memos.embedded._text import index_text
 
 # A memory that holds a turn said in its conversation (its text); the others have no context.
@@ -58,10 +59,9 @@ def plan_context(
 
 def update_context(db: sqlite3.Connection, rows: Iterable[tuple[int, str, str]]) -> None:
     """Store new (seq, ctx1, ctx2) context columns."""
-    db.executemany(
-        "UPDATE memories_fts SET ctx1 = ?, ctx2 = ? WHERE rowid = ?",
-        [(ctx1, ctx2, seq) for seq, ctx1, ctx2 in rows],
-    )
+    updates = [(ctx1, ctx2, seq) for seq, ctx1, ctx2 in rows]
+    db.executemany("UPDATE memories_fts SET ctx1 = ?, ctx2 = ? WHERE rowid = ?", updates)
+    scope_counts.rewritten(db, len(updates))
 
 
 def refresh_context(db: sqlite3.Connection, gone: Iterable[sqlite3.Row]) -> None:

@@ -8,7 +8,13 @@ kind, see :func:`_store.scope_token`), and one for the whole store (the empty to
 many again (:func:`marked`) for the memories of each indexed with the time marker, which a
 "when" question scores (in Python past a count, see _bm25.py, so that its idf needs the count
 without counting; index format 7). Neither a memory's scope nor its marker changes after it is
-written, so insert and delete are the only writers.
+written, so insert and delete are the only writers of these rows.
+
+One more row (:data:`CHANGES`) is no scope: how many rows of the full-text index have been
+written (a memory inserted or deleted, its body edited, its context columns rewritten when the
+turns around it changed: :func:`rewritten`), for how far a word count kept from an earlier
+search may be off now (see ``Counted`` in _plan.py). In the database, so that every connection
+and every process writing the file bumps it; it only grows (an upgrade keeps it).
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from collections.abc import Iterable, Sequence
 
 STORE = ""
 """The token whose count is every memory of the store."""
+CHANGES = "changes"
+"""The row counting the index rows written (no scope token: those are a letter and digits)."""
 
 _TABLE = (
     "CREATE TABLE IF NOT EXISTS scope_counts (token TEXT PRIMARY KEY, memories INTEGER NOT NULL) "
@@ -35,6 +43,12 @@ def _add(db: sqlite3.Connection, counts: Counter[str], sign: int) -> None:
         "ON CONFLICT (token) DO UPDATE SET memories = memories + excluded.memories",
         [(token, sign * n) for token, n in counts.items()],
     )
+
+
+def rewritten(db: sqlite3.Connection, rows: int) -> None:
+    """Count ``rows`` rows of the full-text index written (inserted, deleted or updated)."""
+    if rows:
+        _add(db, Counter({CHANGES: rows}), 1)
 
 
 def marked(token: str) -> str:
@@ -56,6 +70,7 @@ def added(db: sqlite3.Connection, scope: str, has_marker: bool = False) -> None:
     """Count a new memory indexed with the scope tokens ``scope`` (space-separated), and with
     the time marker or not."""
     _add(db, _tokens([(scope, has_marker)]), 1)
+    rewritten(db, 1)
 
 
 def removed(db: sqlite3.Connection, seqs: Sequence[tuple[int]]) -> None:
@@ -66,6 +81,7 @@ def removed(db: sqlite3.Connection, seqs: Sequence[tuple[int]]) -> None:
         for row in db.execute(_SCOPE + " WHERE rowid = ?", (seq,))
     ]
     _add(db, _tokens(scopes), -1)
+    rewritten(db, len(scopes))
 
 
 def count(db: sqlite3.Connection, token: str) -> int:
@@ -87,5 +103,5 @@ def migrate(db: sqlite3.Connection) -> None:
     """Count the memories of a database made before the counts were kept (index formats 1-3),
     or before the marked ones were (formats 4-6)."""
     db.execute(_TABLE)
-    db.execute("DELETE FROM scope_counts")
+    db.execute("DELETE FROM scope_counts WHERE token != ?", (CHANGES,))
     _add(db, _tokens((row[0], bool(row[1])) for row in db.execute(_SCOPE)), 1)

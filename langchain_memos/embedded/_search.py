@@ -135,7 +135,9 @@ class Search:
         # One snapshot: counted in two, a write landing between them could make a word more
         # frequent than the whole store, and its weight negative.
         with self._store.snapshot() as db:
-            total, counts = frequencies(db, owners, {s.name: s.alternatives for s in slots})
+            total, counts = frequencies(
+                db, owners, {s.name: s.alternatives for s in slots}, self._store.counted
+            )
             marked = (
                 scope_counts.counts(db, [scope_counts.marked(o) for o in owners]) if when else {}
             )

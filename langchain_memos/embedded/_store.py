@@ -150,6 +150,8 @@ class Store:
             raise ConfigurationError(f"cannot open the database {path}: {error}") from None
         self.on_delete: Callable[[list[int]], None] | None = None
         self.on_rollback: Callable[[], None] = lambda: None
+        # The common words' counts, kept between searches (see _plan.py).
+        self.counted = plan.Counted()
 
     def _open(self) -> None:
         self._db.row_factory = sqlite3.Row
@@ -180,8 +182,13 @@ class Store:
             self._db.close()
 
     def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        # A rollback tells on_rollback under the lock: the vector index drops what it learnt.
-        return immediate_transaction(self._db, self._lock, lambda: self.on_rollback())
+        # A rollback tells on_rollback under the lock: the vector index drops what it learnt, and
+        # the word counts what they may have counted of the rows taken back.
+        return immediate_transaction(self._db, self._lock, self._rolled_back)
+
+    def _rolled_back(self) -> None:
+        self.counted.clear()
+        self.on_rollback()
 
     @contextmanager
     def snapshot(self) -> Iterator[sqlite3.Connection]:

@@ -15,6 +15,7 @@ from typing import Any
 from langchain_core.embeddings import Embeddings
 
 from langchain_memos.embedded import _bodies as bodies
+from langchain_memos.embedded import _scope_counts as scope_counts
 from langchain_memos.embedded._context import TURN, refresh_context, update_context
 from langchain_memos.embedded._store import Store, scope_token
 from langchain_memos.embedded._text import (
@@ -148,6 +149,7 @@ class Writer:
         db.execute(
             "UPDATE memories_fts SET body = ? WHERE rowid = ?", (_columns(memory)["body"], seq)
         )
+        scope_counts.rewritten(db, 1)
         if leaves and found["turn"]:
             # Not a turn any more, it carries no context (as one written so), and the turns
             # around it no longer carry its old words.
