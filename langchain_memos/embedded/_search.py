@@ -72,6 +72,7 @@ class _Query:
     rare: list[str] = field(default_factory=list)
     # Scored in Python, not in the index: each phrase with its idf (see _bm25.py).
     outside: list[tuple[str, float]] = field(default_factory=list)
+    average: float = 1.0  # the index's tokens a row, which their bm25 reads
 
 
 class Search:
@@ -193,6 +194,7 @@ class Search:
             held,
             rare,
             [(term, idf(total, n)) for term, n in outside.items()],
+            self._average_tokens() if outside else 1.0,
         )
 
     def _ranked(
@@ -215,9 +217,7 @@ class Search:
             columns=bool(query.outside),
         )
         if query.outside:
-            with self._store.snapshot() as db:
-                average = average_tokens(db)
-            found = rescored(found, query.outside, average)
+            found = rescored(found, query.outside, query.average)
         similar: dict[int, float] = {}
         vectors = self._writer.vectors
         if vectors is not None and query.vector is not None:
@@ -241,6 +241,10 @@ class Search:
             query.window,
             vectors.weight if vectors is not None else 1.0,
         )
+
+    def _average_tokens(self) -> float:
+        with self._store.snapshot() as db:
+            return average_tokens(db)
 
     def _neighbours(self, seqs: list[int]) -> dict[int, tuple[int, int]]:
         """For each memory, the seqs of the turns said just before and after it (0: none)."""
