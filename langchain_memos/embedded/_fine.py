@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
 
 __all__ = ["Extraction", "extract"]
 
@@ -80,6 +81,9 @@ def extract(
 ) -> Extraction:
     """Ask ``model`` what to remember from ``messages``, given ``existing`` (id, text) memories."""
     known = "\n".join(f"- {memory_id}: {text}" for memory_id, text in existing) or "(none)"
+    # Imported here, where a model is asked: an engine without one never loads langchain_core.
+    from langchain_core.messages import HumanMessage, SystemMessage
+
     prompt = [
         SystemMessage(INSTRUCTIONS),
         HumanMessage(f"Existing memories:\n{known}\n\nConversation:\n{_render(messages)}"),

@@ -8,9 +8,7 @@ import sqlite3
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
-
-from langchain_core.language_models import BaseChatModel
+from typing import TYPE_CHECKING, Any
 
 from langchain_memos.embedded import _bodies as bodies
 from langchain_memos.embedded._fine import extract
@@ -19,6 +17,9 @@ from langchain_memos.embedded._request_base import parse
 from langchain_memos.embedded._requests import SearchMemory
 from langchain_memos.embedded._search import Search
 from langchain_memos.embedded._writer import Writer, new_id
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
 
 logger = logging.getLogger("langchain_memos.embedded")
 

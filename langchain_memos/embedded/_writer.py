@@ -10,9 +10,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
-
-from langchain_core.embeddings import Embeddings
+from typing import TYPE_CHECKING, Any
 
 from langchain_memos.embedded import _bodies as bodies
 from langchain_memos.embedded import _scope_counts as scope_counts
@@ -27,6 +25,9 @@ from langchain_memos.embedded._text import (
 )
 from langchain_memos.embedded._vectors import VectorIndex
 from langchain_memos.types import parse_timestamp
+
+if TYPE_CHECKING:
+    from langchain_core.embeddings import Embeddings
 
 _last_ms = 0
 _sequence = 0

@@ -13,10 +13,7 @@ import re
 import sqlite3
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
-from typing import Any
-
-from langchain_core.embeddings import Embeddings
-from langchain_core.language_models import BaseChatModel
+from typing import TYPE_CHECKING, Any
 
 from langchain_memos import _codes as codes
 from langchain_memos._exceptions import MemOSInputError
@@ -56,6 +53,10 @@ from langchain_memos.embedded._requests import (
 from langchain_memos.embedded._search import Search
 from langchain_memos.embedded._store import Store
 from langchain_memos.embedded._writer import Writer
+
+if TYPE_CHECKING:
+    from langchain_core.embeddings import Embeddings
+    from langchain_core.language_models import BaseChatModel
 
 __all__ = ["API_ROOT", "DEFAULT_RELATIVITY", "EmbeddedEngine"]
 
