@@ -33,7 +33,7 @@ from langchain_memos._client_base import (
     describe_method,
 )
 from langchain_memos._config import ClientConfig
-from langchain_memos._constants import DEFAULT_CONNECTION_LIMITS, DEFAULT_MAX_RETRIES
+from langchain_memos._constants import DEFAULT_MAX_RETRIES
 from langchain_memos._drivers import arun
 from langchain_memos._exceptions import ConfigurationError
 from langchain_memos._response import parse_sse_line
@@ -120,12 +120,7 @@ class AsyncMemOSClient(BaseMemOSClient):
         # mode's too: it sends through one); the embedded transport and a caller's http_client
         # are not ours to rebuild.
         self._per_loop = http_client is None and (transport is None or self._selfhosted is not None)
-        self._http = http_client or httpx.AsyncClient(
-            limits=DEFAULT_CONNECTION_LIMITS,
-            headers=self._config.headers,
-            timeout=self._config.timeout,
-            transport=transport,
-        )
+        self._http = http_client or httpx.AsyncClient(**self._pool_options(), transport=transport)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._first_loop: asyncio.AbstractEventLoop | None = None
         self._loop_guard: AsyncIterator[None] | None = None
@@ -165,12 +160,7 @@ class AsyncMemOSClient(BaseMemOSClient):
         return self._http, False
 
     def _new_http(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(
-            limits=DEFAULT_CONNECTION_LIMITS,
-            headers=self._config.headers,
-            timeout=self._config.timeout,
-            transport=self._selfhosted_transport(),
-        )
+        return httpx.AsyncClient(**self._pool_options(), transport=self._selfhosted_transport())
 
     async def _close_at_loop_end(self, http: httpx.AsyncClient) -> AsyncIterator[None]:
         # asyncio.run finalizes the async generators still suspended before it closes the loop:

@@ -16,7 +16,9 @@ from typing_extensions import Self
 
 from langchain_memos._base_client import APIRequest, Flow, send_flow
 from langchain_memos._config import ClientConfig
+from langchain_memos._constants import DEFAULT_CONNECTION_LIMITS
 from langchain_memos._exceptions import ClosedError, ConfigurationError
+from langchain_memos._tls import default_ssl_context
 from langchain_memos._validation.keywords import checks_keywords
 
 if TYPE_CHECKING:
@@ -102,6 +104,15 @@ class BaseMemOSClient:
         if isinstance(embedded, EmbeddedEngine):
             return EmbeddedTransport(embedded)
         return EmbeddedTransport(open_engine(embedded or self._config.embedded_path or ""))
+
+    def _pool_options(self) -> dict[str, Any]:
+        """What the connection pool this client makes for itself is made with."""
+        return {
+            "limits": DEFAULT_CONNECTION_LIMITS,
+            "headers": self._config.headers,
+            "timeout": self._config.timeout,
+            "verify": default_ssl_context(),
+        }
 
     def _selfhosted_transport(self) -> SelfHostedTransport | None:
         """A new transport onto the self-hosted server, or ``None`` when not in that mode."""

@@ -31,7 +31,7 @@ from langchain_memos._client_base import (
     describe_method,
 )
 from langchain_memos._config import ClientConfig
-from langchain_memos._constants import DEFAULT_CONNECTION_LIMITS, DEFAULT_MAX_RETRIES
+from langchain_memos._constants import DEFAULT_MAX_RETRIES
 from langchain_memos._drivers import run
 from langchain_memos._response import parse_sse_line
 from langchain_memos._validation.keywords import checks_keywords
@@ -139,12 +139,7 @@ class MemOSClient(BaseMemOSClient):
         )
         transport = self._transport(embedded, http_client)
         self._owns_http = self._preconfigured = http_client is None
-        self._http = http_client or httpx.Client(
-            limits=DEFAULT_CONNECTION_LIMITS,
-            headers=self._config.headers,
-            timeout=self._config.timeout,
-            transport=transport,
-        )
+        self._http = http_client or httpx.Client(**self._pool_options(), transport=transport)
 
     def _run(self, flow: Flow[T]) -> T:
         return run(flow, self._perform)

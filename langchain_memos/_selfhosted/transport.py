@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,11 +23,22 @@ import httpx
 from langchain_memos._selfhosted._requests import ProductCall, translate_request
 from langchain_memos._selfhosted._responses import translate_response
 from langchain_memos._selfhosted._scope import SelfHostedOptions
+from langchain_memos._tls import default_ssl_context
 from langchain_memos._validation.keywords import checks_keywords
 
-# What sends to the server when no transport is given: httpx's own (tests substitute theirs).
-HTTP_TRANSPORT: type[httpx.BaseTransport] = httpx.HTTPTransport
-ASYNC_HTTP_TRANSPORT: type[httpx.AsyncBaseTransport] = httpx.AsyncHTTPTransport
+
+def _http_transport() -> httpx.BaseTransport:
+    return httpx.HTTPTransport(verify=default_ssl_context())
+
+
+def _async_http_transport() -> httpx.AsyncBaseTransport:
+    return httpx.AsyncHTTPTransport(verify=default_ssl_context())
+
+
+# What sends to the server when no transport is given: httpx's own, with the package's shared
+# TLS context (tests substitute theirs).
+HTTP_TRANSPORT: Callable[[], httpx.BaseTransport] = _http_transport
+ASYNC_HTTP_TRANSPORT: Callable[[], httpx.AsyncBaseTransport] = _async_http_transport
 _HOP_HEADERS = frozenset({"host", "content-length", "content-type", "transfer-encoding"})
 _ROUTER_PREFIX = "/product"
 
