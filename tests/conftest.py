@@ -49,3 +49,12 @@ def no_backoff(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
     monkeypatch.setattr(_retry, "retry_delay", recorded)
     return asked
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the tests marked ``slow`` first (the order is otherwise kept).
+
+    Under ``make test``'s workers, a test of ten seconds that starts near the end holds up the
+    whole run while the other workers stand idle; started first, it overlaps with their work.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -28,7 +28,8 @@ from langchain_memos.outbox import CLOSE_TIMEOUT, Outbox
 
 from .fault_server import API_PREFIX, Fault, FaultServer, free_port
 
-pytestmark = pytest.mark.loopback
+# Each waits out real shutdown bounds in real interpreters: about a minute of the suite's time.
+pytestmark = [pytest.mark.loopback, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 QUESTION = "Where should I travel with my kids this summer?"
