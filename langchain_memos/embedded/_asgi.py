@@ -43,8 +43,8 @@ _LARGE_BODIES_AT_ONCE = 2
 # A large body that finds no room within this long is answered 503 (retryable), so that slow
 # uploads cannot keep others waiting without end.
 LARGE_BODY_WAIT_SECONDS = 10.0
-# Two: one request's SQLite work (which releases the GIL) overlaps another's Python, and one
-# slow request does not hold up every other. More only queue on the engine's lock and the GIL.
+# One that runs the calls and a spare for when a call is slow (see _engine_thread.py): one slow
+# request does not hold up every other.
 ENGINE_THREADS = 2
 _JSON = (b"content-type", b"application/json; charset=utf-8")
 _SERVER = (b"server", b"langchain-memos")
