@@ -7,8 +7,8 @@ step in only while that thread has been on one call for ``stall`` seconds (a lar
 file), so that a slow call holds up nothing else for longer. Calls handed round to several
 threads in turn cost more than they overlap: the engine's SQLite connection takes one at a time,
 and each change of thread moves a search to a cold core and through the GIL. Measured in paired
-blocks against two threads fed from one queue, one thread answered 8-20% more at 1, 16 and 64
-connections, with ~1 ms less CPU a search at one connection.
+blocks against two threads fed from one queue (README, "`serve` under load"), this answered 3-5%
+more at 1 connection, 14-25% more at 16 and 10% more at 64.
 """
 
 from __future__ import annotations
