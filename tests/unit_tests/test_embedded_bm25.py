@@ -5,7 +5,6 @@ the memories as bm25 in the index ranked them."""
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 import pytest
 
@@ -17,26 +16,13 @@ from langchain_memos.embedded import _search as search
 from langchain_memos.embedded._candidate import Candidate
 from langchain_memos.embedded._store import scope_token
 from langchain_memos.embedded._text import TIME_MARKER
+from tests.unit_tests.engine_talk import TALK, engine_client, say
 
 _TALK = (
-    "We went hiking near the lake on Sunday and I loved the quiet trail.",
-    "I prefer green tea to coffee in the morning.",
-    "My sister Ana visited us last weekend with her kids.",
-    "The lake trail was muddy but the hiking was worth it.",
-    "I like hiking with Ana more than running alone.",
-    "Coffee keeps me up at night, so I stopped drinking it after lunch.",
+    *TALK,
     "My vacation trip to Lisbon with the kids was nice.",
     "I went to Lisbon with my sister.",
 )
-
-
-def _client(engine: EmbeddedEngine | None = None) -> MemOSClient:
-    return MemOSClient(embedded=engine or EmbeddedEngine(":memory:"), max_retries=0)
-
-
-def _say(client: MemOSClient, user: str, conversation: str, *texts: str) -> None:
-    messages: Any = [{"role": "user", "content": text} for text in texts]
-    client.add_message(messages, user_id=user, conversation_id=conversation, async_mode=False)
 
 
 def _found(client: MemOSClient, query: str, relativity: float = 0.45) -> list[tuple[str, float]]:
@@ -64,8 +50,8 @@ def _everything_outside(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_words_scored_outside_the_index_rank_as_in_it(
     monkeypatch: pytest.MonkeyPatch, query: str, relativity: float
 ) -> None:
-    client = _client()
-    _say(client, "u1", "c1", *_TALK)
+    client = engine_client()
+    say(client, "u1", "c1", *_TALK)
     in_the_index = _found(client, query, relativity)
     _everything_outside(monkeypatch)
     assert _found(client, query, relativity) == in_the_index
@@ -75,7 +61,7 @@ def test_words_scored_outside_the_index_rank_as_in_it(
 def test_the_share_added_in_python_is_the_one_bm25_gives() -> None:
     """The candidates' scores, with a word scored by the index and by Python, are the same."""
     engine = EmbeddedEngine(":memory:")
-    _say(_client(engine), "u1", "c1", *_TALK)
+    say(engine_client(engine), "u1", "c1", *_TALK)
     store = engine.store
     owner = scope_token("u", "u1")
 
@@ -113,10 +99,10 @@ def test_the_share_added_in_python_is_the_one_bm25_gives() -> None:
 def test_a_when_question_favours_the_memory_that_speaks_of_time(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    client = _client()
+    client = engine_client()
     # The same words but for a time; the one without it is newer (among equals, the newest wins).
-    _say(client, "u1", "c1", "I went to Porto last May.", "Nice talk.", "Nice talk again.")
-    _say(client, "u1", "c2", "I went to Porto with Rui.")
+    say(client, "u1", "c1", "I went to Porto last May.", "Nice talk.", "Nice talk again.")
+    say(client, "u1", "c2", "I went to Porto with Rui.")
     _everything_outside(monkeypatch)
     assert _found(client, "When did I go to Porto?")[0][0] == (
         "[user viewpoint] I went to Porto last May."
@@ -127,11 +113,11 @@ def test_a_when_question_favours_the_memory_that_speaks_of_time(
 
 
 def test_an_unsaid_common_synonym_still_lifts_a_memory(monkeypatch: pytest.MonkeyPatch) -> None:
-    client = _client()
+    client = engine_client()
     # Both hold "vacation"; the longer one also "trip" (of its group), which the query does not
     # say: without the synonym's share, the shorter memory would rank first.
-    _say(client, "u1", "c1", "My vacation trip to Lisbon was long.")
-    _say(client, "u1", "c2", "My vacation was long.")
+    say(client, "u1", "c1", "My vacation trip to Lisbon was long.")
+    say(client, "u1", "c2", "My vacation was long.")
     # Every synonym the query did not say scores only, and in Python.
     monkeypatch.setattr(search, "narrow", functools.partial(plan.narrow, budget=0))
     found = _found(client, "Was my vacation long?")

@@ -5,7 +5,6 @@ word, and every word of a small store, counted on every search."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -13,13 +12,13 @@ from langchain_memos import MemOSClient
 from langchain_memos.embedded import EmbeddedEngine
 from langchain_memos.embedded import _plan as plan
 from langchain_memos.embedded._store import scope_token
+from tests.unit_tests.engine_talk import engine_client, say
 
 _WORDS = {"apple": ["apple"], "pear": ["pear"]}
 
 
 def _say(client: MemOSClient, conversation: str, *texts: str) -> None:
-    messages: Any = [{"role": "user", "content": text} for text in texts]
-    client.add_message(messages, user_id="u1", conversation_id=conversation, async_mode=False)
+    say(client, "u1", conversation, *texts)
 
 
 def _apples(client: MemOSClient, conversation: str, n: int) -> None:
@@ -50,7 +49,7 @@ def common_at_ten(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.usefixtures("common_at_ten")
 def test_a_common_word_count_is_reused_until_writes_pass_the_bound() -> None:
     engine = EmbeddedEngine(":memory:")
-    client = MemOSClient(embedded=engine, max_retries=0)
+    client = engine_client(engine)
     _apples(client, "c1", 40)
     _say(client, "c0", "A pear was on the table.")
     assert _counts(engine) == {"apple": 40, "pear": 1}
@@ -64,7 +63,7 @@ def test_a_common_word_count_is_reused_until_writes_pass_the_bound() -> None:
 @pytest.mark.usefixtures("common_at_ten")
 def test_a_common_word_count_is_reused_until_deletes_pass_the_bound() -> None:
     engine = EmbeddedEngine(":memory:")
-    client = MemOSClient(embedded=engine, max_retries=0)
+    client = engine_client(engine)
     _apples(client, "c1", 40)
     _apples(client, "c2", 1)
     _apples(client, "c3", 10)
@@ -81,7 +80,7 @@ def test_a_common_word_count_is_reused_until_deletes_pass_the_bound() -> None:
 @pytest.mark.usefixtures("common_at_ten")
 def test_a_rare_word_is_counted_on_every_search() -> None:
     engine = EmbeddedEngine(":memory:")
-    client = MemOSClient(embedded=engine, max_retries=0)
+    client = engine_client(engine)
     _apples(client, "c1", 40)
     _say(client, "c0", *(f"Pear number {i} was ripe." for i in range(10)))
     assert _counts(engine) == {"apple": 40, "pear": 10}
@@ -97,7 +96,7 @@ def test_writes_of_another_connection_to_the_file_refresh_the_counts(tmp_path: P
     path = str(tmp_path / "memories.db")
     reader = EmbeddedEngine(path)
     writer = EmbeddedEngine(path)
-    client = MemOSClient(embedded=writer, max_retries=0)
+    client = engine_client(writer)
     _apples(client, "c1", 40)
     assert _counts(reader)["apple"] == 40
     _apples(client, "c2", 1)
@@ -113,13 +112,13 @@ def test_a_small_store_searches_as_if_nothing_were_kept() -> None:
     writes find what a store written at once finds, with the same relativity."""
     queries = ("What fruit was on the table?", "apple", "Where was the pear?")
     between = EmbeddedEngine(":memory:")
-    client = MemOSClient(embedded=between, max_retries=0)
+    client = engine_client(between)
     _apples(client, "c1", 30)
     first = [_found(client, q) for q in queries]
     _say(client, "c2", "A pear was on the table.", "The apple tree was in bloom.")
     found = [_found(client, q) for q in queries]
     assert first != found
-    at_once = MemOSClient(embedded=EmbeddedEngine(":memory:"), max_retries=0)
+    at_once = engine_client()
     _apples(at_once, "c1", 30)
     _say(at_once, "c2", "A pear was on the table.", "The apple tree was in bloom.")
     assert found == [_found(at_once, q) for q in queries]
@@ -129,7 +128,7 @@ def test_a_small_store_searches_as_if_nothing_were_kept() -> None:
 @pytest.mark.usefixtures("common_at_ten")
 def test_edits_count_as_rows_written() -> None:
     engine = EmbeddedEngine(":memory:")
-    client = MemOSClient(embedded=engine, max_retries=0)
+    client = engine_client(engine)
     _apples(client, "c1", 40)
     assert _counts(engine)["apple"] == 40
     apples = [

@@ -176,6 +176,17 @@ def _as_format_5(column: str, said: list[str]) -> str:
     return column
 
 
+def _say_each(client: MemOSClient, said: dict[str, list[str]]) -> None:
+    """Each user's texts as their turns of one conversation (``c-<user>``)."""
+    for user, texts in said.items():
+        client.add_message(
+            [{"role": "user", "content": text} for text in texts],
+            user_id=user,
+            conversation_id=f"c-{user}",
+            async_mode=False,
+        )
+
+
 def test_a_database_of_index_format_3_gets_its_memories_counted(tmp_path: Path) -> None:
     path = str(tmp_path / "memos.db")
     engine = EmbeddedEngine(path)
@@ -184,13 +195,7 @@ def test_a_database_of_index_format_3_gets_its_memories_counted(tmp_path: Path) 
         "u1": ["I went pottery with Pixette.", "Pixette and I had ramen after pottery."],
         "u2": ["My sister lives in Lisbon.", "Lisbon was sunny.", "I like pottery too."],
     }
-    for user, texts in said.items():
-        client.add_message(
-            [{"role": "user", "content": text} for text in texts],
-            user_id=user,
-            conversation_id=f"c-{user}",
-            async_mode=False,
-        )
+    _say_each(client, said)
     before = {u: client.search_memory("pottery Pixette", user_id=u) for u in said}
     engine.close()
     with sqlite3.connect(path) as db:  # as format 3 left it: nothing counted
@@ -260,13 +265,7 @@ def test_a_database_of_index_format_6_gets_its_marked_memories_counted(
         "u1": ["I went to Porto last May.", "We saw a film on Friday.", "I went hiking."],
         "u2": ["Yesterday I baked bread.", "I like bread."],
     }
-    for user, texts in said.items():
-        client.add_message(
-            [{"role": "user", "content": text} for text in texts],
-            user_id=user,
-            conversation_id=f"c-{user}",
-            async_mode=False,
-        )
+    _say_each(client, said)
     queries = ("When did I go to Porto?", "When did I bake bread?", "hiking")
     before = [client.search_memory(q, user_id=u) for q in queries for u in said]
     engine.close()

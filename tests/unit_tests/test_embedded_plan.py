@@ -12,25 +12,7 @@ from langchain_memos.embedded import EmbeddedEngine
 from langchain_memos.embedded import _plan as plan
 from langchain_memos.embedded._store import scope_token
 from langchain_memos.embedded._text import TIME_MARKER
-
-
-def _client() -> MemOSClient:
-    return MemOSClient(embedded=EmbeddedEngine(":memory:"), max_retries=0)
-
-
-def _say(client: MemOSClient, user: str, conversation: str, *texts: str) -> None:
-    messages: Any = [{"role": "user", "content": text} for text in texts]
-    client.add_message(messages, user_id=user, conversation_id=conversation, async_mode=False)
-
-
-_TALK = (
-    "We went hiking near the lake on Sunday and I loved the quiet trail.",
-    "I prefer green tea to coffee in the morning.",
-    "My sister Ana visited us last weekend with her kids.",
-    "The lake trail was muddy but the hiking was worth it.",
-    "I like hiking with Ana more than running alone.",
-    "Coffee keeps me up at night, so I stopped drinking it after lunch.",
-)
+from tests.unit_tests.engine_talk import TALK, engine_client, say
 
 
 def _found(client: MemOSClient, user: str, query: str) -> list[tuple[str, float]]:
@@ -46,10 +28,10 @@ def test_a_sole_user_finds_what_the_same_store_shared_with_others_finds(query: s
     """A user holding the whole store is matched as "none of my other kinds" (no scope list to
     read); the ranking is exactly the one the scoped form gives. Another user's memories, made of
     words the query does not use, change no word's weight, only the plan."""
-    alone, shared = _client(), _client()
+    alone, shared = engine_client(), engine_client()
     for client in (alone, shared):
-        _say(client, "u1", "c1", *_TALK)
-    _say(shared, "u2", "c2", "Quantum chromodynamics exam on Friday.")
+        say(client, "u1", "c1", *TALK)
+    say(shared, "u2", "c2", "Quantum chromodynamics exam on Friday.")
     assert _found(alone, "u1", query) == _found(shared, "u1", query)
     assert _found(alone, "u1", query)
 
@@ -57,9 +39,9 @@ def test_a_sole_user_finds_what_the_same_store_shared_with_others_finds(query: s
 def test_a_query_of_common_words_ranks_the_newest_matches(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    client = _client()
-    _say(client, "u1", "old", *(f"Old note {i}: hiking is fun." for i in range(8)))
-    _say(client, "u1", "new", *(f"New note {i}: hiking is fun." for i in range(8)))
+    client = engine_client()
+    say(client, "u1", "old", *(f"Old note {i}: hiking is fun." for i in range(8)))
+    say(client, "u1", "new", *(f"New note {i}: hiking is fun." for i in range(8)))
     everything = [text for text, score in _found(client, "u1", "hiking") if score]
     assert any(text.startswith("[user viewpoint] Old note") for text in everything)
     monkeypatch.setattr(plan, "SCORED", 4)
@@ -74,12 +56,12 @@ def test_an_old_memory_holding_a_rare_word_of_the_query_is_ranked(
 ) -> None:
     """Past the newest matches a search ranks, the matches of its rare words still are (for a
     user alone in the store, and one among others)."""
-    client = _client()
+    client = engine_client()
     if shared:
-        _say(client, "u2", "other", "Zephyrine went hiking without me.")
-    _say(client, "u1", "old", "Hiking with Zephyrine was fun.")
-    _say(client, "u1", "old", *(f"Old note {i}: hiking is fun." for i in range(8)))
-    _say(client, "u1", "new", *(f"New note {i}: hiking is fun." for i in range(8)))
+        say(client, "u2", "other", "Zephyrine went hiking without me.")
+    say(client, "u1", "old", "Hiking with Zephyrine was fun.")
+    say(client, "u1", "old", *(f"Old note {i}: hiking is fun." for i in range(8)))
+    say(client, "u1", "new", *(f"New note {i}: hiking is fun." for i in range(8)))
     monkeypatch.setattr(plan, "SCORED", 4)
     found = [text for text, score in _found(client, "u1", "hiking with Zephyrine") if score]
     assert found[0] == "[user viewpoint] Hiking with Zephyrine was fun."
@@ -96,8 +78,8 @@ def test_naming_the_words_twice_instead_of_the_scope_ranks_alike(
 ) -> None:
     """Which of the scope or the words a kind's expression names twice is a matter of cost (the
     rows bm25 counts): the memories found, their order and relativity, are the same."""
-    client = _client()
-    _say(client, "u1", "c1", *_TALK)
+    client = engine_client()
+    say(client, "u1", "c1", *TALK)
     # At the default relativity its commonest words only score (optional words).
     query = "Do I like green tea or coffee in the morning?"
     real = plan.match
@@ -129,8 +111,8 @@ def test_a_sole_users_facts_told_by_their_kind_are_those_the_not_finds(
     """Reading each match's kind instead of matching "none of the other kinds" is a matter of
     cost: the facts found, their order and relativity, are the same (also when only the newest
     matches and those of the rare words are ranked), and none is a preference."""
-    client = _client()
-    _say(client, "u1", "c1", *_TALK)
+    client = engine_client()
+    say(client, "u1", "c1", *TALK)
     monkeypatch.setattr(plan, "SCORED", scored)
 
     def facts(kind_test_rows: int) -> list[tuple[str, float]]:
@@ -149,8 +131,8 @@ def test_words_are_counted_in_what_memories_say_not_in_what_the_index_adds() -> 
     """A word's memories are counted without a column filter, but for the index's own terms:
     the time marker a turn about time is indexed with is no word any memory says."""
     engine = EmbeddedEngine(":memory:")
-    client = MemOSClient(embedded=engine, max_retries=0)
-    _say(client, "u1", "c1", "Yesterday we went hiking.", "Tomorrow I fly to Lisbon.")
+    client = engine_client(engine)
+    say(client, "u1", "c1", "Yesterday we went hiking.", "Tomorrow I fly to Lisbon.")
     words = {"hiking": ["hiking"], "marker": [TIME_MARKER], "markers": [TIME_MARKER + "s"]}
     with engine.store.snapshot() as db:
         _, counts = plan.frequencies(db, [scope_token("u", "u1")], words)
