@@ -77,8 +77,9 @@ CREATE INDEX IF NOT EXISTS memories_by_user ON memories (user_id, kind, seq);
 CREATE INDEX IF NOT EXISTS memories_by_knowledgebase ON memories (knowledgebase_id)
     WHERE knowledgebase_id IS NOT NULL;
 -- One row per memory. Besides the memory's own words (body) it indexes the speaker, the words of
--- the turns around it (ctx1: +-1, ctx2: +-2), its date in words, and a marker for turns that speak
--- of time, so that "When did Caroline ..." finds the turn that answers it. See RANK_WEIGHTS.
+-- the turns around it but their stop words (ctx1: +-1, ctx2: +-2), its date in words, and a
+-- marker for turns that speak of time, so that "When did Caroline ..." finds the turn that
+-- answers it. See RANK_WEIGHTS.
 CREATE VIRTUAL TABLE IF NOT EXISTS memories_fts USING fts5 (
     scope, body, spk, ctx1, ctx2, date, tmp, tokenize = 'porter unicode61 remove_diacritics 2'
 );

@@ -12,7 +12,7 @@ import pytest
 
 from langchain_memos import MemOSClient
 from langchain_memos.embedded import EmbeddedEngine
-from langchain_memos.embedded._text import index_text
+from langchain_memos.embedded._text import STOPWORDS, index_text
 
 TURNS = [
     "We walked the dog along the canal before breakfast.",
@@ -89,7 +89,9 @@ def check_index(path: str) -> None:
 
 
 def _at(words: list[str], i: int, offsets: tuple[int, int]) -> str:
-    return " ".join(words[i + d] for d in offsets if 0 <= i + d < len(words))
+    """The content words (no stop words) of the turns at ``offsets`` from turn ``i``."""
+    near = [words[i + d] for d in offsets if 0 <= i + d < len(words)]
+    return " ".join(w for text in near for w in text.split() if w not in STOPWORDS)
 
 
 def test_a_deleted_turns_words_find_nothing_and_its_neighbours_still_find_each_other(
