@@ -41,6 +41,8 @@ _GROUPS: tuple[tuple[str, ...], ...] = (
     ("food", "eat", "meal", "dish", "cuisine", "饮食", "吃", "饭", "菜", "美食"),
     ("allergic", "allergy", "vegetarian", "vegan",
      "忌口", "过敏", "不吃", "不能吃", "吃素", "素食"),
+    ("drink", "drinks", "beverage", "tea", "coffee", "juice", "wine", "beer",
+     "喝", "饮料", "饮品", "茶", "咖啡", "果汁", "啤酒", "红酒"),
     ("spicy", "辣", "麻辣", "川菜", "湘菜"),
     ("breakfast", "早餐", "早饭", "早点"),
     ("lunch", "午饭", "午餐", "中饭"),

@@ -392,6 +392,8 @@ def test_an_edit_copied_from_a_search_keeps_only_the_memorys_own_text(
         ("I prefer cheap hotels.", "What kind of hotel do I like?"),
         ("I like window seats on long flights.", "Which seats do I prefer?"),
         ("我更喜欢安静的民宿。", "我喜欢什么样的住宿？"),
+        ("I love green tea.", "What do I drink?"),  # a drink, named by its kind
+        ("我最喜欢拿铁咖啡。", "我一般喝什么饮料？"),
     ],
 )
 def test_a_preference_is_found_by_asking_what_the_user_likes(
