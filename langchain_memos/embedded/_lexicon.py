@@ -51,8 +51,11 @@ _GROUPS: tuple[tuple[str, ...], ...] = (
     ("like", "love", "prefer", "favorite", "favourite",
      "喜欢", "爱", "最爱", "爱吃", "偏好", "更喜欢"),
     # work and study
-    ("job", "work", "career", "occupation", "profession", "employer",
-     "工作", "上班", "职业", "单位", "岗位"),
+    ("job", "work", "career", "occupation", "profession", "employer", "company",
+     "teacher", "doctor", "nurse", "engineer", "programmer", "developer", "manager", "accountant",
+     "lawyer", "designer",
+     "工作", "上班", "职业", "单位", "岗位", "公司",
+     "老师", "教师", "医生", "护士", "工程师", "程序员", "经理", "会计", "律师", "设计师"),
     ("commute", "commuting", "通勤", "上班路上"),
     ("busy", "overtime", "忙", "加班"),
     ("business trip", "出差"),

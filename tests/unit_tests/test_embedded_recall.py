@@ -223,6 +223,22 @@ def test_short_chinese_questions_find_memories_they_share_no_bigram_with(
 @pytest.mark.parametrize(
     ("memory", "query"),
     [
+        ("I'm a nurse at the children's hospital.", "What is my job?"),
+        ("我在医院当护士。", "我的职业是什么？"),
+    ],
+)
+def test_a_question_about_work_finds_the_occupation_the_user_named(
+    client: MemOSClient, memory: str, query: str
+) -> None:
+    say(client, ("user", memory), ("user", "My sister lives in Lyon."), ("user", "周末去爬山。"))
+    found = recall(client, query)
+    viewpoint = "[user viewpoint]" if memory.isascii() else "[user观点]"
+    assert [text for text, _ in found] == [f"{viewpoint} {memory}"]
+
+
+@pytest.mark.parametrize(
+    ("memory", "query"),
+    [
         ("我在Google上班。", "Which company do I work for, Google?"),  # a Latin word, then Chinese
         ("今天和Tim一起吃火锅。", "我和Tim吃了什么"),
         ("周末用iPhone15拍了很多照片。", "我的iPhone15"),  # Chinese, Latin and digits, Chinese
