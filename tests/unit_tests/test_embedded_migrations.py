@@ -20,6 +20,7 @@ from langchain_memos.embedded import _plan as plan
 from langchain_memos.embedded._migrations import split_mixed, with_characters
 from langchain_memos.embedded._store import INDEX_VERSION
 from langchain_memos.embedded._text import _IS_CJK, _TOKEN, CJK, STOP_CHARACTERS, index_text
+from tests.unit_tests.engine_talk import say
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -179,12 +180,7 @@ def _as_format_5(column: str, said: list[str]) -> str:
 def _say_each(client: MemOSClient, said: dict[str, list[str]]) -> None:
     """Each user's texts as their turns of one conversation (``c-<user>``)."""
     for user, texts in said.items():
-        client.add_message(
-            [{"role": "user", "content": text} for text in texts],
-            user_id=user,
-            conversation_id=f"c-{user}",
-            async_mode=False,
-        )
+        say(client, user, f"c-{user}", *texts)
 
 
 def test_a_database_of_index_format_3_gets_its_memories_counted(tmp_path: Path) -> None:
