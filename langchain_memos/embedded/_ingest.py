@@ -130,7 +130,7 @@ class Ingest:
                 db.execute(
                     "INSERT INTO messages (user_id, conversation_id, body, create_time) "
                     "VALUES (?, ?, ?, ?)",
-                    (*key, bodies.pack_message(message), stamp),
+                    (*key, bodies.pack_message(message, stamp), stamp),
                 )
                 for kind, memory, turn in produced:
                     self._writer.insert(

@@ -19,6 +19,11 @@
 - Formats 1 to 6 did not count the memories holding the time marker: format 7 keeps those
   counts beside the scopes' (``scope_counts``), for the idf of a "when" question's marker
   scored outside the index (see ``_bm25``); they are counted once from the index.
+- Formats 1 to 7 stored every message's ``chat_time``, and formats 5 to 7 derived every fast-mode
+  fact's missing ``memory_value`` as its turn alone: format 8 derives a message's ``chat_time``
+  from its row's time and a short answer's value with the question it answers (see ``_bodies``).
+  A message stored without a ``chat_time`` is marked as having none, and an answer whose stored
+  body leaves its value to be derived is given its old value whole; nothing else is rewritten.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from langchain_memos.embedded import _scope_counts as scope_counts
 from langchain_memos.embedded._context import rebuild_context
 from langchain_memos.embedded._text import CJK, STOP_CHARACTERS, has_cjk, terms
 
-UPGRADABLE = frozenset({1, 2, 3, 4, 5, 6})
+UPGRADABLE = frozenset({1, 2, 3, 4, 5, 6, 7})
 _TEXT_COLUMNS = ("body", "spk", "ctx1", "ctx2", "date", "tmp")
 
 
@@ -52,6 +57,32 @@ def upgrade(db: sqlite3.Connection, version: int) -> None:
         db.execute("DROP INDEX IF EXISTS memories_by_knowledgebase")
     if version <= 5:
         _split_mixed_terms(db)
+    if 5 <= version <= 7:  # packed by format 5's rules (formats 1-4 were packed by this one's)
+        _keep_plain_answers(db)
+    if version <= 7:
+        db.execute(
+            "UPDATE messages SET body = json_set(body, '$.\"~absent\"', json('[\"chat_time\"]')) "
+            "WHERE json_type(body, '$.chat_time') IS NULL"
+        )
+
+
+def _keep_plain_answers(db: sqlite3.Connection) -> None:
+    """Store the value formats 5-7 derived for the answers whose body leaves it out (format 8
+    derives another for them: their turn with the question it answers)."""
+    rows = db.execute(
+        "SELECT seq, text, body FROM memories WHERE kind = 'fact' AND text != '' "
+        "AND json_type(body, '$.memory_value') IS NULL AND body LIKE '%\"relation\":\"answers\"%'"
+    ).fetchall()
+    updates = []
+    for seq, text, body in rows:
+        stored = json.loads(body)
+        sources = stored.get("sources")
+        first = sources[0] if isinstance(sources, list) and sources else None
+        role = first.get("role") if isinstance(first, dict) else None
+        if isinstance(role, str) and "memory_value" not in stored.get(bodies.ABSENT, ()):
+            stored["memory_value"] = bodies.plain_value(text, role)
+            updates.append((json.dumps(stored, ensure_ascii=False, separators=(",", ":")), seq))
+    db.executemany("UPDATE memories SET body = ? WHERE seq = ?", updates)
 
 
 def _pack_bodies(db: sqlite3.Connection, batch: int = 10_000) -> None:

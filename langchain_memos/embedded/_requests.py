@@ -26,6 +26,7 @@ from langchain_memos._validation import (
     exactly_one,
     message_tokens,
 )
+from langchain_memos.embedded import _bodies as bodies
 from langchain_memos.embedded._errors import EngineError
 from langchain_memos.embedded._fields import MEMORY_TYPES
 from langchain_memos.embedded._filter_sql import filter_sql
@@ -92,6 +93,12 @@ class AddMessage(Request):
             else user_id_of(conversation, "conversation_id")
         )
         messages = check_messages(body.get("messages"), max_tokens=None)
+        for index, message in enumerate(messages):
+            if bodies.ABSENT in message:  # it would be read as the engine's own (see _bodies)
+                raise MemOSInputError(
+                    f"messages[{index}]: the embedded engine keeps the key "
+                    f"{bodies.ABSENT!r} for itself"
+                )
         if message_tokens(messages) > MAX_REQUEST_TOKENS:
             raise EngineError(codes.TOO_MANY_TOKENS, f"messages exceed {MAX_REQUEST_TOKENS} tokens")
         views = views_of(body, "allow_memory_view", list(VIEWS), {})

@@ -43,7 +43,7 @@ NEIGHBOURS = (
 
 # Bumped whenever what is indexed changes, so that an older database is upgraded on open (see
 # _migrations.py) or, when it cannot be, fails clearly.
-INDEX_VERSION = 7
+INDEX_VERSION = 8
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (

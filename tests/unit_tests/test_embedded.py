@@ -68,6 +68,26 @@ def test_messages_come_back_in_order_and_limited(client: Client) -> None:
     assert stored.message_detail_list[0].created_at is not None
 
 
+def test_messages_come_back_as_sent_and_a_key_the_engine_keeps_is_refused(
+    client: Client,
+) -> None:
+    sent: Any = [
+        {"role": "user", "content": "Hi", "chat_time": "2025-06-10 09:00:00"},
+        {"role": "assistant", "content": "Hello", "chat_time": "2025-06-10T01:00:05+00:00"},
+        {"role": "user", "content": "Bye", "name": "Ana"},
+    ]
+    call(client, "add_message", sent, user_id="u1", conversation_id="c", async_mode=False)
+    stored = call(client, "get_message", user_id="u1", conversation_id="c")
+    assert [m.chat_time for m in stored.message_detail_list] == [
+        "2025-06-10 09:00:00",
+        "2025-06-10T01:00:05+00:00",
+        None,
+    ]
+    bad: Any = [{"role": "user", "content": "Hi", "~absent": ["chat_time"]}]
+    with pytest.raises(BadRequestError, match="keeps the key '~absent'"):
+        call(client, "add_message", bad, user_id="u1", conversation_id="c")
+
+
 def test_a_write_is_a_task_that_is_done(client: Client) -> None:
     task = add(client, "u1", "0610", TRIP)
     assert (task.success, task.status) == (True, "running")

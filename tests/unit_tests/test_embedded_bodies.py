@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from langchain_memos.embedded._bodies import Row, pack, unpack
+from langchain_memos.embedded._bodies import Row, pack, pack_message, unpack, unpack_message
 
 TEXT = "I went hiking with Mochi near Lisbon last Saturday."
 FACT: dict[str, Any] = {
@@ -18,7 +18,8 @@ FACT: dict[str, Any] = {
     "status": "activated",
     "id": "m1",
     "memory_key": "I went hiking with Mochi near Lisbon last…",
-    "memory_value": f"[user viewpoint] {TEXT}",
+    # A short answer: its turn, and the question it answers (its second source).
+    "memory_value": f"[user viewpoint] {TEXT} (replying to assistant: “Where did you go?”)",
     "memory_type": "WorkingMemory",
     "confidence": 0.0,
     "tags": ["hiking", "mode:fast"],
@@ -36,7 +37,11 @@ OTHER: dict[str, list[Any]] = {
     "status": ["archived"],
     "id": ["m2"],
     "memory_key": ["Lisbon", None],
-    "memory_value": ["[Caroline viewpoint] " + TEXT, "I like oolong tea."],
+    "memory_value": [
+        "[Caroline viewpoint] " + TEXT,
+        "I like oolong tea.",
+        f"[user viewpoint] {TEXT}",
+    ],
     "confidence": [0, 1.0],
     "tags": [[], None, ["travel"]],
 }
@@ -59,7 +64,12 @@ def memories(draw: st.DrawFn) -> dict[str, Any]:
             for key, value in FACT["sources"][0].items()
             if draw(st.booleans())
         }
-        memory["sources"] = [first, *FACT["sources"][1:]]
+        answered = {
+            key: draw(st.sampled_from([value, "other", None]))
+            for key, value in FACT["sources"][1].items()
+            if draw(st.booleans())
+        }
+        memory["sources"] = [first, answered]
     return memory
 
 
@@ -77,3 +87,29 @@ def test_a_fast_fact_stores_only_what_its_row_does_not_say() -> None:
         "sources": [{"role": "user"}, FACT["sources"][1]],
     }
     assert unpack(ROW, pack(ROW, FACT)) == FACT
+
+
+STAMP = 1749517200000  # 2025-06-10 09:00:00 in the service's time (UTC+8)
+
+
+@given(
+    st.sampled_from(
+        [None, "2025-06-10 09:00:00", "2025-06-10 09:00:01", "2025-06-10T01:00:00Z", ""]
+    ),
+    st.dictionaries(st.sampled_from(["name", "content", "tool_call_id"]), st.text(max_size=3)),
+)
+def test_a_stored_message_reads_back_as_written(
+    chat_time: str | None, more: dict[str, str]
+) -> None:
+    message: dict[str, Any] = {"role": "user", **more}
+    if chat_time is not None:
+        message["chat_time"] = chat_time
+    read = unpack_message(pack_message(message, STAMP), STAMP)
+    assert read == {**message, "create_time": STAMP, "update_time": STAMP}
+
+
+def test_a_message_stores_no_chat_time_that_its_row_says() -> None:
+    sent = {"role": "user", "content": "Hi", "chat_time": "2025-06-10 09:00:00"}
+    assert json.loads(pack_message(sent, STAMP)) == {"role": "user", "content": "Hi"}
+    unsent = {"role": "user", "content": "Hi"}
+    assert "chat_time" not in unpack_message(pack_message(unsent, STAMP), STAMP)

@@ -217,7 +217,7 @@ def test_a_database_of_index_format_4_answers_as_the_engine_that_wrote_it(
     bodies_before = written.execute("SELECT sum(length(body)) FROM memories").fetchone()[0]
     written.close()
     engine = EmbeddedEngine(str(path), clock=lambda: datetime(2025, 9, 28, tzinfo=timezone.utc))
-    assert engine.store.query("PRAGMA user_version")[0][0] == INDEX_VERSION == 7
+    assert engine.store.query("PRAGMA user_version")[0][0] == INDEX_VERSION == 8
     recorded = json.loads((DATA / "format_4.json").read_text())
     answers = [getattr(engine, name)(body) for name, body in recorded["requests"]]
     # One difference: that engine left the edited turn's old words ("I like green tea.") in its
@@ -279,7 +279,62 @@ def test_a_database_of_index_format_6_gets_its_marked_memories_counted(
     monkeypatch.setattr(plan, "COMMON_SHARE", -1.0)
     assert [client.search_memory(q, user_id=u) for q in queries for u in said] == before
     store = engine.store
-    assert store.query("PRAGMA user_version")[0][0] == INDEX_VERSION == 7
+    assert store.query("PRAGMA user_version")[0][0] == INDEX_VERSION == 8
     after = [tuple(row) for row in store.query("SELECT * FROM scope_counts ORDER BY token")]
     assert after == counted
+    engine.close()
+
+
+def test_a_database_of_index_format_7_reads_its_messages_and_answers_as_before(
+    tmp_path: Path,
+) -> None:
+    """Format 8 derives a message's chat_time from its row's time, and a short answer's value
+    with the question it answers: a message format 7 stored without a chat_time still has none,
+    and an answer whose body left its value to be derived keeps the value format 7 derived."""
+    path = str(tmp_path / "memos.db")
+    engine = EmbeddedEngine(path)
+    asked = {"role": "assistant", "content": "Where did you go hiking?"}
+    engine.add_message(
+        {
+            "user_id": "u1",
+            "conversation_id": "c1",
+            "async_mode": False,
+            "messages": [
+                {**asked, "chat_time": "2025-06-10 09:00:00"},
+                {"role": "user", "content": "Lisbon."},
+            ],
+        }
+    )
+    (answer,) = [
+        m
+        for m in engine.get_memory({"user_id": "u1"})["memory_detail_list"]
+        if m["memory_value"].startswith("[user")
+    ]
+    assert (
+        answer["memory_value"]
+        == "[user viewpoint] Lisbon. (replying to assistant: “Where did you go hiking?”)"
+    )
+    engine.close()
+    with sqlite3.connect(path) as db:  # as format 7 stored them
+        db.execute(
+            "UPDATE messages SET body = json_set(body, '$.chat_time', '2025-06-10 09:00:00') "
+            "WHERE json_extract(body, '$.role') = 'assistant'"
+        )
+        db.execute("UPDATE messages SET body = json_remove(body, '$.\"~absent\"')")
+        # Its answer's value left to be derived (format 7 derived the turn alone).
+        assert db.execute(
+            "SELECT count(*) FROM memories WHERE json_type(body, '$.memory_value') IS NULL "
+            "AND body LIKE '%\"answers\"%'"
+        ).fetchone() == (1,)
+        db.execute("PRAGMA user_version = 7")
+    db.close()
+
+    engine = EmbeddedEngine(path)
+    assert engine.store.query("PRAGMA user_version")[0][0] == INDEX_VERSION == 8
+    messages = engine.get_message({"user_id": "u1", "conversation_id": "c1"})["message_detail_list"]
+    assert [m.get("chat_time") for m in messages] == ["2025-06-10 09:00:00", None]
+    memories = engine.get_memory({"user_id": "u1"})["memory_detail_list"]
+    assert {m["id"]: m["memory_value"] for m in memories}[
+        answer["id"]
+    ] == "[user viewpoint] Lisbon."
     engine.close()
