@@ -9,12 +9,13 @@ under ``~absent``, so that reading it back gives the memory as written, key for 
 for value (keys in another order). A message is stored without its ``create_time`` and
 ``update_time``, which are the row's ``create_time``.
 
-Format 8 derives two more things, each only where the value derived is the value written (so
+Format 8 derives three more things, each only where the value derived is the value written (so
 that nothing reads back changed): a short answer's ``memory_value``, which quotes the turn it
-answers (its second source, see _turns.with_question), and a message's ``chat_time`` when it is
+answers (its second source, see _turns.with_question); a fact's ``memory_type`` when it is fast
+mode's (``WorkingMemory``; :func:`of_type` selects by it); and a message's ``chat_time`` when it is
 the row's ``create_time`` as the service writes times, as this package's clients send it. A
 message sent without a ``chat_time`` lists it under ``~absent``. At 100k memories of
-bench/engine_scale.py's conversations the two were 19 and 24 bytes a memory.
+bench/engine_scale.py's conversations the three were 19, 22 and 24 bytes a memory.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from langchain_memos.types import SERVICE_TIMEZONE, format_service_time
 ABSENT = "~absent"
 """The key of a stored body listing the derivable keys the memory (or message) does not have."""
 _CONSTANTS: dict[str, dict[str, Any]] = {
-    "fact": {"status": "activated", "confidence": 0.0},
+    "fact": {"status": "activated", "confidence": 0.0, "memory_type": "WorkingMemory"},
     "preference": {"status": "activated", "preference_type": "explicit_preference"},
     "event": {"status": "activated", "event_type": "EventMemory"},
     "tool": {"status": "activated"},
@@ -77,6 +78,18 @@ def columns(alias: str = "") -> str:
 def read(row: sqlite3.Row) -> dict[str, Any]:
     """The memory a row selected with :func:`columns` holds."""
     return unpack(Row.of(row), row["body"])
+
+
+def of_type(kind: str, field: str, name: str) -> str:
+    """SQL (on ``memories m``) true for a memory of ``kind`` whose ``field`` is ``name``, given
+    as the one parameter: stored in its body, or left out of it as the kind's constant."""
+    stored = f"json_extract(m.body, '$.{field}') = ?"
+    if _CONSTANTS.get(kind, {}).get(field) != name:
+        return stored
+    return (
+        f"({stored} OR (json_type(m.body, '$.{field}') IS NULL AND NOT EXISTS "
+        f"(SELECT 1 FROM json_each(m.body, '$.\"{ABSENT}\"') WHERE value = '{field}')))"
+    )
 
 
 def _same(a: object, b: object) -> bool:

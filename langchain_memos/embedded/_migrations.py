@@ -19,11 +19,12 @@
 - Formats 1 to 6 did not count the memories holding the time marker: format 7 keeps those
   counts beside the scopes' (``scope_counts``), for the idf of a "when" question's marker
   scored outside the index (see ``_bm25``); they are counted once from the index.
-- Formats 1 to 7 stored every message's ``chat_time``, and formats 5 to 7 derived every fast-mode
-  fact's missing ``memory_value`` as its turn alone: format 8 derives a message's ``chat_time``
-  from its row's time and a short answer's value with the question it answers (see ``_bodies``).
-  A message stored without a ``chat_time`` is marked as having none, and an answer whose stored
-  body leaves its value to be derived is given its old value whole; nothing else is rewritten.
+- Formats 1 to 7 stored every message's ``chat_time`` and every fact's ``memory_type``, and
+  formats 5 to 7 derived every fast-mode fact's missing ``memory_value`` as its turn alone:
+  format 8 derives a message's ``chat_time`` from its row's time, a fact's ``memory_type`` as fast
+  mode's, and a short answer's value with the question it answers (see ``_bodies``). A message or
+  fact stored without the key is marked as having none, and an answer whose stored body leaves
+  its value to be derived is given its old value whole; nothing else is rewritten.
 """
 
 from __future__ import annotations
@@ -59,11 +60,19 @@ def upgrade(db: sqlite3.Connection, version: int) -> None:
         _split_mixed_terms(db)
     if 5 <= version <= 7:  # packed by format 5's rules (formats 1-4 were packed by this one's)
         _keep_plain_answers(db)
+        _mark_absent(db, "memories", "memory_type", "kind = 'fact'")
     if version <= 7:
-        db.execute(
-            "UPDATE messages SET body = json_set(body, '$.\"~absent\"', json('[\"chat_time\"]')) "
-            "WHERE json_type(body, '$.chat_time') IS NULL"
-        )
+        _mark_absent(db, "messages", "chat_time")
+
+
+def _mark_absent(db: sqlite3.Connection, table: str, key: str, where: str = "1") -> None:
+    """List ``key`` under ``~absent`` in the bodies of ``table`` that do not have it."""
+    db.execute(
+        f"UPDATE {table} SET body = json_set(body, '$.\"{bodies.ABSENT}\"', "
+        f"json_insert(coalesce(json_extract(body, '$.\"{bodies.ABSENT}\"'), '[]'), '$[#]', ?)) "
+        f"WHERE {where} AND json_type(body, '$.{key}') IS NULL",
+        [key],
+    )
 
 
 def _keep_plain_answers(db: sqlite3.Connection) -> None:

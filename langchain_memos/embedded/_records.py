@@ -181,4 +181,4 @@ def _memory_type_sql(value: str | None) -> tuple[str, list[Any]]:
     if name is None:
         return "m.kind = ?", [kind]
     field = "tool_type" if kind == "tool" else "memory_type"
-    return f"m.kind = ? AND json_extract(m.body, '$.{field}') = ?", [kind, name]
+    return f"m.kind = ? AND {bodies.of_type(kind, field, name)}", [kind, name]

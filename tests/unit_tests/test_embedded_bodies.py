@@ -43,6 +43,7 @@ OTHER: dict[str, list[Any]] = {
         f"[user viewpoint] {TEXT}",
     ],
     "confidence": [0, 1.0],
+    "memory_type": ["LongTermMemory", None],
     "tags": [[], None, ["travel"]],
 }
 
@@ -82,10 +83,7 @@ def test_a_stored_memory_reads_back_as_written(memory: dict[str, Any], text: str
 
 def test_a_fast_fact_stores_only_what_its_row_does_not_say() -> None:
     stored = json.loads(pack(ROW, FACT))
-    assert stored == {
-        "memory_type": "WorkingMemory",
-        "sources": [{"role": "user"}, FACT["sources"][1]],
-    }
+    assert stored == {"sources": [{"role": "user"}, FACT["sources"][1]]}
     assert unpack(ROW, pack(ROW, FACT)) == FACT
 
 

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from langchain_memos import MemOSClient
 from langchain_memos.embedded import EmbeddedEngine
+from langchain_memos.embedded import _bodies as bodies
 from langchain_memos.embedded import _plan as plan
 from langchain_memos.embedded._migrations import split_mixed, with_characters
 from langchain_memos.embedded._store import INDEX_VERSION
@@ -141,6 +142,7 @@ def test_a_database_of_index_format_5_finds_a_latin_word_written_against_chinese
         async_mode=False,
     )
     engine.close()
+    _bodies_whole(path)
     with sqlite3.connect(path) as db:  # as format 5 indexed the turns and their neighbours
         for rowid, text in db.execute("SELECT seq, text FROM memories").fetchall():
             body, ctx1, ctx2 = db.execute(
@@ -175,6 +177,24 @@ def _as_format_5(column: str, said: list[str]) -> str:
     for text in said:
         column = column.replace(index_text(text), format_5_index(text))
     return column
+
+
+def _bodies_whole(path: str) -> None:
+    """Every memory's and message's body written whole, as formats 5 to 7 read it as this engine
+    does (a body holding every key reads as itself whatever a format derives)."""
+    with sqlite3.connect(path) as db:
+        db.row_factory = sqlite3.Row
+        columns = bodies.columns()
+        rows = db.execute(f"SELECT seq, {columns} FROM memories").fetchall()  # noqa: S608
+        for row in rows:
+            whole = json.dumps(bodies.read(row), ensure_ascii=False)
+            db.execute("UPDATE memories SET body = ? WHERE seq = ?", (whole, row["seq"]))
+        for row in db.execute("SELECT seq, body, create_time FROM messages").fetchall():
+            message = bodies.unpack_message(row["body"], row["create_time"])
+            del message["create_time"], message["update_time"]
+            whole = json.dumps(message, ensure_ascii=False)
+            db.execute("UPDATE messages SET body = ? WHERE seq = ?", (whole, row["seq"]))
+    db.close()
 
 
 def _say_each(client: MemOSClient, said: dict[str, list[str]]) -> None:
@@ -265,6 +285,7 @@ def test_a_database_of_index_format_6_gets_its_marked_memories_counted(
     queries = ("When did I go to Porto?", "When did I bake bread?", "hiking")
     before = [client.search_memory(q, user_id=u) for q in queries for u in said]
     engine.close()
+    _bodies_whole(path)
     with sqlite3.connect(path) as db:
         counted = db.execute("SELECT * FROM scope_counts ORDER BY token").fetchall()
         assert any(token.startswith("+") and n for token, n in counted)
@@ -321,6 +342,11 @@ def test_a_database_of_index_format_7_reads_its_messages_and_answers_as_before(
             "WHERE json_extract(body, '$.role') = 'assistant'"
         )
         db.execute("UPDATE messages SET body = json_remove(body, '$.\"~absent\"')")
+        # Its answer's type stored (format 7 stored every fact's), its question's left out.
+        db.execute(
+            "UPDATE memories SET body = json_set(body, '$.memory_type', 'WorkingMemory') "
+            "WHERE body LIKE '%\"answers\"%'"
+        )
         # Its answer's value left to be derived (format 7 derived the turn alone).
         assert db.execute(
             "SELECT count(*) FROM memories WHERE json_type(body, '$.memory_value') IS NULL "
@@ -334,7 +360,10 @@ def test_a_database_of_index_format_7_reads_its_messages_and_answers_as_before(
     messages = engine.get_message({"user_id": "u1", "conversation_id": "c1"})["message_detail_list"]
     assert [m.get("chat_time") for m in messages] == ["2025-06-10 09:00:00", None]
     memories = engine.get_memory({"user_id": "u1"})["memory_detail_list"]
-    assert {m["id"]: m["memory_value"] for m in memories}[
-        answer["id"]
-    ] == "[user viewpoint] Lisbon."
+    values = {m["id"]: m["memory_value"] for m in memories}
+    assert values[answer["id"]] == "[user viewpoint] Lisbon."
+    types = {m["id"]: m.get("memory_type") for m in memories}
+    assert types == {
+        m["id"]: "WorkingMemory" if m["id"] == answer["id"] else None for m in memories
+    }
     engine.close()
