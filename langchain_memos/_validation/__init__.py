@@ -11,6 +11,7 @@ from langchain_memos._validation.messages import (
     check_base64,
     check_file_data,
     check_messages,
+    file_bytes,
     message_tokens,
 )
 from langchain_memos._validation.values import (
@@ -61,5 +62,6 @@ __all__ = [
     "check_text",
     "check_unicode",
     "exactly_one",
+    "file_bytes",
     "message_tokens",
 ]

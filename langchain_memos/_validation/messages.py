@@ -8,6 +8,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from langchain_memos._constants import CONTENT_PART_TYPES, MESSAGE_ROLES
 from langchain_memos._exceptions import MemOSInputError
@@ -24,10 +25,27 @@ _WHITESPACE = re.compile(r"\s+")
 
 def check_base64(where: str, data: str) -> None:
     """``data`` is standard base64 (line breaks allowed), as MemOS decodes file content."""
+    _base64(where, data)
+
+
+def _base64(where: str, data: str) -> bytes:
     try:
-        base64.b64decode(_WHITESPACE.sub("", data), validate=True)
+        return base64.b64decode(_WHITESPACE.sub("", data), validate=True)
     except (binascii.Error, ValueError):
         raise MemOSInputError(f"{where} is not valid base64: {shown(data)}") from None
+
+
+def file_bytes(where: str, value: str) -> bytes:
+    """The bytes of file content: a ``data:`` URI (base64, or percent-encoded text as RFC 2397
+    has it) or bare base64, line breaks allowed, as MemOS decodes it."""
+    if value.startswith("data:"):
+        header, comma, payload = value.partition(",")
+        if not comma:
+            raise MemOSInputError(f"{where}: a data URI needs a ',' before its data")
+        if not header.endswith(";base64"):
+            return unquote_to_bytes(payload)
+        value = payload
+    return _base64(where, value)
 
 
 def check_file_data(where: str, value: str, *, raw_base64: bool = True) -> None:

@@ -47,7 +47,8 @@ def _join(where: str, key: object) -> str:
 
 
 def check_json_value(where: str, value: object) -> None:
-    """Every string in ``value`` (keys too) is valid Unicode, and it nests at most MAX_NESTING.
+    """Every string in ``value`` (keys too) is valid Unicode, every number finite (NaN is not
+    JSON), and it nests at most MAX_NESTING.
 
     The error names the offending field as a path, e.g. ``messages[0].content``. Iterative, so a
     value nested 10,000 deep is refused instead of exhausting the stack.
@@ -58,6 +59,8 @@ def check_json_value(where: str, value: object) -> None:
         if isinstance(item, str):
             check_unicode(path or "the request", item)
             continue
+        if isinstance(item, float) and not math.isfinite(item):
+            raise MemOSInputError(f"{path or 'the request'} is {item!r}, which JSON cannot carry")
         if isinstance(item, Mapping):
             children: Iterable[tuple[object, object]] = item.items()
         elif isinstance(item, (list, tuple)):

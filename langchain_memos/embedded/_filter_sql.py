@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from langchain_memos.embedded import _info_index as info_index
-from langchain_memos.embedded._text import epoch_ms, parse_chat_time
+from langchain_memos.embedded._text import bound_ms
 
 __all__ = ["MAX_FILTER_CONDITIONS", "FilterError", "filter_sql"]
 
@@ -21,10 +21,10 @@ class FilterError(ValueError):
 
 
 def _time_bound(value: object) -> int:
-    moment = parse_chat_time(value)
-    if moment is None:
+    bound = bound_ms(value)
+    if bound is None:
         raise FilterError(f"not a date or time: {value!r}")
-    return epoch_ms(moment)
+    return bound
 
 
 _TIME_SQL = {"lt": "<", "gt": ">", "lte": "<=", "gte": ">="}

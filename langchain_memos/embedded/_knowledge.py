@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import email
 import email.policy
 import json
@@ -16,12 +14,14 @@ from typing_extensions import Self
 
 from langchain_memos import _codes as codes
 from langchain_memos._constants import MAX_PAGE_SIZE
+from langchain_memos._exceptions import MemOSInputError
 from langchain_memos._validation import (
     check_int,
     check_optional_str,
     check_str_list,
     check_text,
     exactly_one,
+    file_bytes,
 )
 from langchain_memos.embedded._errors import EngineError
 from langchain_memos.embedded._fields import refuse_unimplemented
@@ -32,6 +32,7 @@ from langchain_memos.embedded._text import title
 from langchain_memos.embedded._writer import Writer, new_id
 
 MAX_FILES = 20
+_FILE_KINDS = ("document", "skill")
 _TEXT_FILE_TYPES = (".txt", ".md", ".markdown", ".json", ".xml", ".csv")
 _CHUNK_CHARS = 600
 
@@ -121,11 +122,12 @@ class GetKnowledgebaseFile(Request):
             ids = check_str_list("file_ids", body["file_ids"], allow_empty=False)
             return cls(file_ids=ids, knowledgebase_id=None, page=1, page_size=0, type=None)
         kb = check_text("knowledgebase_id", body["knowledgebase_id"])
+        kind = body.get("type")
+        if kind not in (None, "", *_FILE_KINDS):
+            raise EngineError(codes.BAD_FILE_TYPE, f"unsupported file type {kind!r}")
         page = check_int("page", body.get("page"), low=1) or 1
         size = limit_of(body, "page_size", 20, MAX_PAGE_SIZE)
-        return cls(
-            file_ids=None, knowledgebase_id=kb, page=page, page_size=size, type=body.get("type")
-        )
+        return cls(file_ids=None, knowledgebase_id=kb, page=page, page_size=size, type=kind)
 
 
 class DeleteKnowledgebaseFile(Request):
@@ -146,11 +148,9 @@ def _decode(content: str) -> bytes:
         raise EngineError(
             codes.BAD_FILE, "the embedded engine cannot fetch URLs; send the file as base64"
         )
-    if content.startswith("data:"):
-        content = content.split(",", 1)[-1]
     try:
-        return base64.b64decode(content, validate=True)
-    except (binascii.Error, ValueError):
+        return file_bytes("file content", content)
+    except MemOSInputError:
         raise EngineError(codes.FILE_NOT_BASE64, "file content is not valid base64") from None
 
 
@@ -216,7 +216,7 @@ class KnowledgeBases:
 
     def _store_file(self, kb: str, name: str, kind: object, data: bytes) -> dict[str, Any]:
         kind = kind or "document"
-        if kind not in ("document", "skill"):
+        if kind not in _FILE_KINDS:
             raise EngineError(codes.BAD_FILE_TYPE, f"unsupported file type {kind!r}")
         if not name.lower().endswith(_TEXT_FILE_TYPES):
             raise EngineError(

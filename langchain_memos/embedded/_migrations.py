@@ -25,6 +25,8 @@
   mode's, and a short answer's value with the question it answers (see ``_bodies``). A message or
   fact stored without the key is marked as having none, and an answer whose stored body leaves
   its value to be derived is given its old value whole; nothing else is rewritten.
+- Formats 1 to 7 indexed a number of a memory's info as SQLite writes it (15 digits for a float):
+  format 8 indexes it as ``str()`` writes it, which a caller is told to filter by (``_info_index``).
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ def upgrade(db: sqlite3.Connection, version: int) -> None:
         _mark_absent(db, "memories", "memory_type", "kind = 'fact'")
     if version <= 7:
         _mark_absent(db, "messages", "chat_time")
+        info_index.reindex_numbers(db)
 
 
 def _mark_absent(db: sqlite3.Connection, table: str, key: str, where: str = "1") -> None:

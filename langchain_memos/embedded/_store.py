@@ -246,7 +246,7 @@ class Store:
                 bodies.pack(row, memory),
             ),
         )
-        info_index.index_info(db, int(cursor.lastrowid or 0), json.dumps(owner.get("info") or {}))
+        info_index.index_info(db, int(cursor.lastrowid or 0), owner.get("info") or {})
         scope = []
         if owner.get("user_id") is not None:
             scope.append(scope_token("u", owner["user_id"]))

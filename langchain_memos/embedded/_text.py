@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from langchain_memos.types import SERVICE_TIMEZONE, parse_timestamp
 
@@ -285,7 +285,18 @@ MONTHS = {
 
 def parse_chat_time(value: object) -> datetime | None:
     """A message's ``chat_time``: ISO or ``YYYY-MM-DD HH:MM:SS`` (Beijing time when naive),
-    epoch numbers, ``1:56 pm on 8 May, 2023`` or ``2025年6月10日 9点``."""
+    epoch numbers, ``1:56 pm on 8 May, 2023`` or ``2025年6月10日 9点``. None also for a time
+    within hours of year 1 or 9999, which UTC or the service's time cannot hold."""
+    moment = _parse_chat_time(value)
+    try:
+        if moment is not None:
+            moment.astimezone(timezone.utc).astimezone(SERVICE_TIMEZONE)
+    except OverflowError:
+        return None
+    return moment
+
+
+def _parse_chat_time(value: object) -> datetime | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return parse_timestamp(value)
     if not isinstance(value, str) or not value.strip():
@@ -324,6 +335,16 @@ def _local(year: int, month: int, day: int, hour: int, minute: int) -> datetime 
 
 def epoch_ms(moment: datetime) -> int:
     return int(moment.astimezone(timezone.utc).timestamp() * 1000)
+
+
+def bound_ms(value: object) -> int | None:
+    """A time bound (a filter's) in epoch ms, read as :func:`parse_chat_time` reads a time, but
+    also near year 1 or 9999 ("since 0001-01-01"): counted without converting it to UTC."""
+    moment = _parse_chat_time(value)
+    return None if moment is None else (moment - _EPOCH) // timedelta(milliseconds=1)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 # ---- fast-mode memory production -----------------------------------------------------------

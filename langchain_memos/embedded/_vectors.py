@@ -33,7 +33,8 @@ def _numpy() -> Any:
         import numpy
     except ImportError:
         raise ConfigurationError(
-            "vector search needs numpy: pip install 'langchain-memos[vectors]'"
+            "vector search needs numpy: pip install 'langchain-memos[vectors]' "
+            "(or 'langchain-memos[semantic]' for E5Embeddings, which brings it)"
         ) from None
     return numpy
 

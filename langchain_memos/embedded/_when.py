@@ -45,7 +45,10 @@ def time_window(question: str, now: datetime) -> tuple[int, int] | None:
             continue
         span = _span(kind, match, local)
         if span is not None:
-            return epoch_ms(span[0]), epoch_ms(span[1] + TOLD_WITHIN)
+            try:
+                return epoch_ms(span[0]), epoch_ms(span[1] + TOLD_WITHIN)
+            except OverflowError:  # "9999年12月31日", "0001年": no time to favour
+                return None
     today = local.replace(hour=0, minute=0, second=0, microsecond=0)
     for pattern, back, length in _RELATIVE:
         if pattern.search(question):
@@ -79,7 +82,7 @@ def _span(kind: str, match: re.Match[str], now: datetime) -> tuple[datetime, dat
             return _at(year, month, 1), _next_month(year, month)
         start = _at(year, month, int(match["day"]))
         return start, start + timedelta(days=1)
-    except ValueError:
+    except (ValueError, OverflowError):  # no such date, or past year 9999
         return None  # "February 30, 2023"
 
 

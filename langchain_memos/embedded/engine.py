@@ -197,7 +197,7 @@ class EmbeddedEngine:
         if route == "/add/knowledgebase-file" and content_type.startswith("multipart/"):
             return self._knowledge.add_knowledgebase_form(body, params, content_type)
         try:
-            request = json.loads(body or b"{}")
+            request = json.loads(body or b"{}", parse_constant=_not_json)
         except RecursionError:
             raise EngineError(codes.BAD_REQUEST, "the request body nests too deeply") from None
         except ValueError:
@@ -328,6 +328,12 @@ class EmbeddedEngine:
 
     def delete_knowledgebase_file(self, body: Mapping[str, Any]) -> dict[str, Any]:
         return self._knowledge.delete_knowledgebase_file(parse(DeleteKnowledgebaseFile, body))
+
+
+def _not_json(constant: str) -> None:
+    """Python's json reads ``NaN`` and ``Infinity``, which are not JSON: stored, they would make
+    every later answer that holds them unreadable to a strict JSON parser."""
+    raise EngineError(codes.BAD_REQUEST, f"the request holds {constant}, which is not JSON")
 
 
 def _check_json(value: object) -> None:

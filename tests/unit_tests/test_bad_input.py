@@ -462,7 +462,7 @@ CASES = [
         lambda e: e.history.add_messages(
             [AIMessage("", tool_calls=[{"id": "c1", "name": "f", "args": {"x": float("inf")}}])]
         ),
-        "arguments of tool call 'f' are not JSON",
+        "tool call 'f' args.x is inf, which JSON cannot carry",
     ),
     row(
         # The small first message must not be sent while the second one cannot be.
@@ -1236,6 +1236,43 @@ CASES = [
         lambda e: wire(e.bare, "/search/memory", None, raw=b"{'user_id': 'u1'"),
         "not JSON",
         EngineError,
+    ),
+    row(
+        "nan-in-body",
+        "engine",
+        lambda e: wire(
+            e.bare,
+            "/edit/profile",
+            None,
+            raw=b'{"user_id": "u1", "profile_template_id": "t", '
+            b'"metadata": {"Stats": {"Score": {"value": NaN}}}}',
+        ),
+        "the request holds NaN, which is not JSON",
+        EngineError,
+    ),
+    row(
+        "non-str-file-type",
+        "engine",
+        lambda e: wire(
+            e.bare,
+            "/get/knowledgebase-file",
+            {
+                "knowledgebase_id": wire(
+                    e.bare, "/create/knowledgebase", {"knowledgebase_name": "kb"}
+                )["id"],
+                "type": ["document"],
+            },
+        ),
+        "code 40006",
+        EngineError,
+    ),
+    row(
+        "nan-in-profile",
+        "client",
+        lambda e: e.sync.edit_profile(
+            "t", user_id="u1", metadata={"Stats": {"Score": {"value": float("nan")}}}
+        ),
+        "metadata.Stats.Score.value is nan, which JSON cannot carry",
     ),
     row(
         "bad-filter-date",

@@ -7,6 +7,7 @@ import base64
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -273,6 +274,34 @@ def test_text_knowledge_bases(client: Client) -> None:
     call(client, "delete_knowledgebase", kb)
     with pytest.raises(NotFoundError):
         call(client, "get_knowledgebase_files", knowledgebase_id=kb)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        # GNU base64 and email's encoders wrap lines at 76 characters.
+        base64.encodebytes(("Refunds take 7 days. " * 6).encode()).decode(),
+        "data:text/plain," + quote("Refunds take 7 days. " * 6),  # RFC 2397, not base64
+    ],
+    ids=["wrapped-base64", "percent-encoded-data-uri"],
+)
+def test_file_content_is_read_as_memos_reads_it(client: Client, content: str) -> None:
+    kb = call(client, "create_knowledgebase", "faq").id
+    call(client, "add_knowledgebase_files", kb, [{"name": "faq.txt", "content": content}])
+    found = call(client, "search_memory", "refunds", user_id="u1", knowledgebase_ids=[kb])
+    assert "Refunds take 7 days." in (found.memory_detail_list[0].memory_value or "")
+
+
+def test_times_near_year_1_or_9999_are_taken_as_any_other(client: Client) -> None:
+    for stamp in ("0001-01-01 00:00:00", "9999-12-31T23:00:00Z"):
+        said: Any = [{"role": "user", "content": "I renewed my card.", "chat_time": stamp}]
+        call(client, "add_message", said, user_id="u1", conversation_id="c", async_mode=False)
+    since = {"and": [{"create_time": {"gte": "0001-01-01"}}]}
+    assert len(call(client, "get_memory", user_id="u1", filter=since).memory_detail_list) == 2
+    before = {"and": [{"create_time": {"lt": "9999-12-31T23:59:59-12:00"}}]}
+    query = "Did I renew my card until 9999年12月31日?"
+    found = call(client, "search_memory", query, user_id="u1", filter=before, relativity=0)
+    assert len(found.memory_detail_list) == 2
 
 
 def test_multipart_upload(client: Client, tmp_path: Path) -> None:

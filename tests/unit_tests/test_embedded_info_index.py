@@ -39,6 +39,37 @@ def test_info_filters_compare_as_before() -> None:
     assert found(client, scene="nowhere") == []
 
 
+NUMBERS: dict[str, object] = {"ratio": 1 / 3, "big": 2**64, "tiny": 1e-07, "zero": -0.0}
+
+
+def test_a_number_compares_as_str_writes_it() -> None:
+    """What a caller is told to send for a number (filters.py: "convert numbers with str()")."""
+    client = MemOSClient(embedded=EmbeddedEngine(":memory:"))
+    add(client, "Measured the ratio", NUMBERS)
+    for key, value in NUMBERS.items():
+        assert found(client, **{key: str(value)}) == ["[user viewpoint] Measured the ratio"], key
+    assert found(client, ratio="0.333333333333333") == []  # SQLite's 15 digits, formats 1-7
+
+
+def test_a_database_of_index_format_7_has_its_numbers_indexed_again(tmp_path: Path) -> None:
+    path = str(tmp_path / "memos.db")
+    engine = EmbeddedEngine(path)
+    add(MemOSClient(embedded=engine), "Measured the ratio", {**NUMBERS, "scene": "lab"})
+    engine.close()
+    with sqlite3.connect(path) as db:  # as format 7 indexed the info
+        db.execute("DELETE FROM memory_info")
+        db.execute(
+            "INSERT INTO memory_info SELECT m.seq, j.key, CAST(j.value AS TEXT) "
+            "FROM memories m, json_each(m.info) j"
+        )
+        db.execute("PRAGMA user_version = 7")
+    db.close()
+
+    client = MemOSClient(embedded=EmbeddedEngine(path))
+    assert found(client, ratio=str(1 / 3), scene="lab") == ["[user viewpoint] Measured the ratio"]
+    assert found(client, big=str(2**64), tiny="1e-07") == ["[user viewpoint] Measured the ratio"]
+
+
 def test_a_deleted_memory_leaves_the_index() -> None:
     engine = EmbeddedEngine(":memory:")
     client = MemOSClient(embedded=engine)
