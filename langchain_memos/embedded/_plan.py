@@ -157,6 +157,7 @@ class Match:
 
 
 _COUNT = "(SELECT count(*) FROM memories_fts WHERE memories_fts MATCH ?)"
+_COLUMNS = 500
 
 REUSE_SHARE = 0.01
 """A common word's count is reused while the index rows written since it was counted are at
@@ -194,9 +195,11 @@ class Counted:
                 found[expression] = kept[0]
                 self._kept.move_to_end(expression)
         fresh = [e for e in dict.fromkeys(expressions) if e not in found]
-        if fresh:
-            row = db.execute(f"SELECT {', '.join([_COUNT] * len(fresh))}", fresh).fetchone()
-            for expression, n in zip(fresh, map(int, row), strict=True):
+        # A statement of at most _COLUMNS counts: SQLite takes at most 2,000 result columns.
+        for start in range(0, len(fresh), _COLUMNS):
+            chunk = fresh[start : start + _COLUMNS]
+            row = db.execute(f"SELECT {', '.join([_COUNT] * len(chunk))}", chunk).fetchone()
+            for expression, n in zip(chunk, map(int, row), strict=True):
                 found[expression] = n
                 self._kept.pop(expression, None)
                 if common(n, total):

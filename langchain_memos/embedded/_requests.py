@@ -21,6 +21,7 @@ from langchain_memos._validation import (
     check_info,
     check_int,
     check_messages,
+    check_optional_str,
     check_str_list,
     check_text,
     exactly_one,
@@ -135,13 +136,17 @@ class AddFeedback(Request):
     def read(cls, body: Mapping[str, Any]) -> Self:
         content = check_text("feedback_content", body.get("feedback_content"))
         message: dict[str, Any] = {"role": "user", "content": content}
-        if body.get("feedback_time"):
-            message["chat_time"] = body["feedback_time"]
+        when = check_optional_str("feedback_time", body.get("feedback_time"))
+        if when:  # structured or natural language, as a message's chat_time
+            message["chat_time"] = when
         scope = {k: body[k] for k in ("user_id", "agent_id", "app_id", "allow_public") if k in body}
+        # Optional (the cn feature page); anything given is checked as an id.
+        conversation = body.get("conversation_id")
+        conversation = "feedback" if conversation is None else conversation
         added = AddMessage.read(
             {
                 **scope,
-                "conversation_id": body.get("conversation_id") or "feedback",
+                "conversation_id": conversation,
                 "messages": [message],
                 "tags": [FEEDBACK_TAG],
                 "async_mode": False,
@@ -199,6 +204,11 @@ class ExtractMemory(Request):
             )
         messages = check_messages(body.get("messages"))
         types = check_str_list("extraction_types", body.get("extraction_types"))
+        unknown = sorted(set(types or ()) - {"memory", "preference"})
+        if unknown:
+            raise MemOSInputError(
+                f"extraction_types takes 'memory' and 'preference'; got {', '.join(unknown)}"
+            )
         return cls(messages=messages, extraction_types=types or ["memory", "preference"])
 
 

@@ -1238,6 +1238,35 @@ CASES = [
         EngineError,
     ),
     row(
+        "blank-feedback-conversation",
+        "engine",
+        lambda e: wire(
+            e.bare,
+            "/add/feedback",
+            {"user_id": "u1", "feedback_content": "x", "conversation_id": ""},
+        ),
+        "conversation_id",
+        EngineError,
+    ),
+    row(
+        "number-as-feedback-time",
+        "engine",
+        lambda e: wire(
+            e.bare, "/add/feedback", {"user_id": "u1", "feedback_content": "x", "feedback_time": 0}
+        ),
+        "feedback_time must be a string",
+        EngineError,
+    ),
+    row(
+        "unknown-extraction-type",
+        "engine",
+        lambda e: wire(
+            e.bare, "/extract/memory", {"messages": HI, "extraction_types": ["memories"]}
+        ),
+        "extraction_types takes 'memory' and 'preference'; got memories",
+        EngineError,
+    ),
+    row(
         "nan-in-body",
         "engine",
         lambda e: wire(
