@@ -223,7 +223,7 @@ class Store:
     ) -> int:
         """Store a memory and index it; ``columns`` holds its body, spk, date and tmp terms, and
         ``context`` its ctx1 and ctx2 (see :func:`_context.plan_context`)."""
-        tags = json.dumps(memory.get("tags") or [], ensure_ascii=False)
+        tags = json.dumps(memory.get("tags") or [], ensure_ascii=False, separators=(",", ":"))
         times = memory["create_time"], memory["update_time"]
         row = bodies.Row(kind, memory["id"], memory.get("conversation_id"), *times, tags, text)
         cursor = db.execute(
