@@ -23,15 +23,19 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Container, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any, NamedTuple
 
 from langchain_memos.embedded._text import title, viewpoint
 from langchain_memos.embedded._turns import Turn, with_question
-from langchain_memos.types import SERVICE_TIMEZONE, format_service_time
+from langchain_memos.types import format_service_time
 
 ABSENT = "~absent"
 """The key of a stored body listing the derivable keys the memory (or message) does not have."""
+WHOLE = "~whole"
+"""The key of a stored message body that holds the message whole, deriving nothing."""
+RESERVED = "~"
+"""A message key beginning with this is the engine's (refused in what callers send)."""
 _CONSTANTS: dict[str, dict[str, Any]] = {
     "fact": {"status": "activated", "confidence": 0.0, "memory_type": "WorkingMemory"},
     "preference": {"status": "activated", "preference_type": "explicit_preference"},
@@ -208,11 +212,16 @@ def pack_message(message: Mapping[str, Any], create_time: int) -> str:
 def unpack_message(body: str, create_time: int) -> dict[str, Any]:
     """The message a row stores, as it was written (and its times)."""
     message = json.loads(body)
-    if "chat_time" not in message.pop(ABSENT, ()):
+    if WHOLE in message:  # a message of formats 1-7 with a key of the engine's (see _migrations)
+        message = message[WHOLE]
+    elif "chat_time" not in message.pop(ABSENT, ()):
         message.setdefault("chat_time", _chat_time(create_time))
     return {**message, "create_time": create_time, "update_time": create_time}
 
 
 def _chat_time(create_time: int) -> str:
-    moment = datetime.fromtimestamp(create_time / 1000, SERVICE_TIMEZONE)
-    return format_service_time(moment)
+    # Not datetime.fromtimestamp, which refuses times before 1970 on Windows.
+    return format_service_time(_EPOCH + timedelta(milliseconds=create_time))
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)

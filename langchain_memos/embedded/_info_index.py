@@ -6,7 +6,8 @@ such condition parses the info of every memory of the user, which grows with the
 of each memory, its value as the filter compares it (:func:`as_text`): a string as itself, a
 number as ``str()`` writes it (which is what a caller is told to send), true and false as 1 and
 0, anything else as its JSON text. (Formats 1 to 7 wrote SQLite's ``CAST(value AS TEXT)``, which
-gives a float 15 digits and an integer past 2**63 as a float: ``str(1/3)`` did not match.)
+gives a float 15 digits and an integer past 2**63 as a float: ``str(1/3)`` did not match; and a
+list as ASCII JSON.)
 """
 
 from __future__ import annotations
@@ -48,11 +49,11 @@ def as_text(value: object) -> str | None:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def reindex_numbers(db: sqlite3.Connection) -> None:
-    """Index the numbers of every memory's info as :func:`as_text` writes them (format 8)."""
+def reindex_values(db: sqlite3.Connection) -> None:
+    """Index every info value but a string as :func:`as_text` writes it (format 8)."""
     rows = db.execute(
         "SELECT DISTINCT m.seq, m.info FROM memories m, json_each(m.info) j "
-        "WHERE j.type IN ('real', 'integer')"
+        "WHERE j.type NOT IN ('text', 'null')"
     ).fetchall()
     forget_info(db, [(seq,) for seq, _ in rows])
     for seq, info in rows:

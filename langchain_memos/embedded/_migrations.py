@@ -25,8 +25,11 @@
   mode's, and a short answer's value with the question it answers (see ``_bodies``). A message or
   fact stored without the key is marked as having none, and an answer whose stored body leaves
   its value to be derived is given its old value whole; nothing else is rewritten.
-- Formats 1 to 7 indexed a number of a memory's info as SQLite writes it (15 digits for a float):
-  format 8 indexes it as ``str()`` writes it, which a caller is told to filter by (``_info_index``).
+- Formats 1 to 7 indexed a number of a memory's info as SQLite writes it (15 digits for a float),
+  and a list as ASCII JSON: format 8 indexes a number as ``str()`` writes it, which a caller is
+  told to filter by, and a list as JSON in its own characters (``_info_index``).
+- Formats 1 to 7 took any message key: one beginning with "~" (the engine's, see ``_bodies``) is
+  now refused, and a message stored with one is kept whole, deriving nothing.
 """
 
 from __future__ import annotations
@@ -64,8 +67,14 @@ def upgrade(db: sqlite3.Connection, version: int) -> None:
         _keep_plain_answers(db)
         _mark_absent(db, "memories", "memory_type", "kind = 'fact'")
     if version <= 7:
-        _mark_absent(db, "messages", "chat_time")
-        info_index.reindex_numbers(db)
+        # A message sent with a key of the engine's ("~absent") is kept whole, deriving nothing.
+        db.execute(
+            f"UPDATE messages SET body = json_object('{bodies.WHOLE}', json(body)) WHERE EXISTS "
+            f"(SELECT 1 FROM json_each(body) WHERE key LIKE '{bodies.RESERVED}%')"
+        )
+        whole = f"json_type(body, '$.\"{bodies.WHOLE}\"') IS NULL"
+        _mark_absent(db, "messages", "chat_time", whole)
+        info_index.reindex_values(db)
 
 
 def _mark_absent(db: sqlite3.Connection, table: str, key: str, where: str = "1") -> None:

@@ -95,10 +95,11 @@ class AddMessage(Request):
         )
         messages = check_messages(body.get("messages"), max_tokens=None)
         for index, message in enumerate(messages):
-            if bodies.ABSENT in message:  # it would be read as the engine's own (see _bodies)
+            reserved = [key for key in message if key.startswith(bodies.RESERVED)]
+            if reserved:  # it would be read as the engine's own (see _bodies)
                 raise MemOSInputError(
-                    f"messages[{index}]: the embedded engine keeps the key "
-                    f"{bodies.ABSENT!r} for itself"
+                    f"messages[{index}] has the key {reserved[0]!r}: the embedded engine keeps "
+                    f"keys beginning with {bodies.RESERVED!r} for itself"
                 )
         if message_tokens(messages) > MAX_REQUEST_TOKENS:
             raise EngineError(codes.TOO_MANY_TOKENS, f"messages exceed {MAX_REQUEST_TOKENS} tokens")

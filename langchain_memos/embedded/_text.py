@@ -341,7 +341,12 @@ def bound_ms(value: object) -> int | None:
     """A time bound (a filter's) in epoch ms, read as :func:`parse_chat_time` reads a time, but
     also near year 1 or 9999 ("since 0001-01-01"): counted without converting it to UTC."""
     moment = _parse_chat_time(value)
-    return None if moment is None else (moment - _EPOCH) // timedelta(milliseconds=1)
+    if moment is None:
+        return None
+    try:
+        return epoch_ms(moment)  # as the memories' times were counted
+    except OverflowError:
+        return (moment - _EPOCH) // timedelta(milliseconds=1)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)

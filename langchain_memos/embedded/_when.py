@@ -47,8 +47,8 @@ def time_window(question: str, now: datetime) -> tuple[int, int] | None:
         if span is not None:
             try:
                 return epoch_ms(span[0]), epoch_ms(span[1] + TOLD_WITHIN)
-            except OverflowError:  # "9999年12月31日", "0001年": no time to favour
-                return None
+            except OverflowError:  # "9999年12月31日", "0001年": no time to favour there
+                continue
     today = local.replace(hour=0, minute=0, second=0, microsecond=0)
     for pattern, back, length in _RELATIVE:
         if pattern.search(question):

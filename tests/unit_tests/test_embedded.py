@@ -85,7 +85,7 @@ def test_messages_come_back_as_sent_and_a_key_the_engine_keeps_is_refused(
         None,
     ]
     bad: Any = [{"role": "user", "content": "Hi", "~absent": ["chat_time"]}]
-    with pytest.raises(BadRequestError, match="keeps the key '~absent'"):
+    with pytest.raises(BadRequestError, match="has the key '~absent': the embedded engine keeps"):
         call(client, "add_message", bad, user_id="u1", conversation_id="c")
 
 
@@ -302,6 +302,15 @@ def test_times_near_year_1_or_9999_are_taken_as_any_other(client: Client) -> Non
     query = "Did I renew my card until 9999年12月31日?"
     found = call(client, "search_memory", query, user_id="u1", filter=before, relativity=0)
     assert len(found.memory_detail_list) == 2
+
+
+def test_a_time_bound_finds_the_memories_said_at_it(client: Client) -> None:
+    for stamp in ("1424-06-10 09:00:00.914", "2025-06-10 09:00:00.914"):
+        said: Any = [{"role": "user", "content": "I renewed my card.", "chat_time": stamp}]
+        call(client, "add_message", said, user_id=stamp, conversation_id="c", async_mode=False)
+        for bound in ({"lte": stamp}, {"gte": stamp}):
+            at = {"and": [{"create_time": bound}]}
+            assert len(call(client, "get_memory", user_id=stamp, filter=at).memory_detail_list) == 1
 
 
 def test_multipart_upload(client: Client, tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import sqlite3
 from datetime import datetime, timezone
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -366,4 +367,68 @@ def test_a_database_of_index_format_7_reads_its_messages_and_answers_as_before(
     assert types == {
         m["id"]: "WorkingMemory" if m["id"] == answer["id"] else None for m in memories
     }
+    engine.close()
+
+
+def test_a_message_of_format_7_with_a_key_of_the_engines_reads_back_whole(tmp_path: Path) -> None:
+    """Format 7 stored any message key; "~absent" and the like are the engine's in format 8."""
+    path = str(tmp_path / "memos.db")
+    engine = EmbeddedEngine(path)
+    engine.add_message(
+        {"user_id": "u1", "conversation_id": "c1", "messages": [{"role": "user", "content": "Hi"}]}
+    )
+    engine.close()
+    sent: list[dict[str, Any]] = [
+        {"role": "user", "content": "a", "~absent": "x"},
+        {"role": "user", "content": "b", "~absent": 5, "chat_time": "2025-06-10 09:00:00"},
+        {"role": "user", "content": "c", "~absent": {"a": 1}},
+        {"role": "user", "content": "d", "~absent": ["chat_time"], "chat_time": "now-ish"},
+        {"role": "user", "content": "e", "~whole": True},
+    ]
+    with sqlite3.connect(path) as db:  # as format 7 stored them: whole, but for their times
+        db.execute("DELETE FROM messages")
+        db.executemany(
+            "INSERT INTO messages (user_id, conversation_id, body, create_time) "
+            "VALUES (?, ?, ?, ?)",
+            [
+                ("u1", "c1", json.dumps(message), 1749517200000 + i)
+                for i, message in enumerate(sent)
+            ],
+        )
+        db.execute("PRAGMA user_version = 7")
+    db.close()
+
+    engine = EmbeddedEngine(path)
+    got = engine.get_message({"user_id": "u1", "conversation_id": "c1"})["message_detail_list"]
+    assert [
+        {k: v for k, v in m.items() if not k.endswith("_time") or k == "chat_time"} for m in got
+    ] == sent
+    engine.close()
+
+
+def test_a_database_of_index_format_7_indexes_its_lists_in_their_own_characters(
+    tmp_path: Path,
+) -> None:
+    path = str(tmp_path / "memos.db")
+    engine = EmbeddedEngine(path)
+    client = MemOSClient(embedded=engine)
+    said: Any = [{"role": "user", "content": "我在北京上班。"}]
+    client.add_message(said, user_id="u1", conversation_id="c1", info={"city": ["北京"]})
+    engine.close()
+    with sqlite3.connect(path) as db:  # as format 7 indexed it: from ASCII JSON
+        db.execute("DELETE FROM memory_info")
+        for seq, info in db.execute("SELECT seq, info FROM memories").fetchall():
+            db.execute(
+                "INSERT INTO memory_info SELECT ?, key, CAST(value AS TEXT) FROM json_each(?)",
+                (seq, json.dumps(json.loads(info))),
+            )
+        db.execute("PRAGMA user_version = 7")
+    db.close()
+
+    engine = EmbeddedEngine(path)
+    client = MemOSClient(embedded=engine)
+    client.add_message(said, user_id="u1", conversation_id="c2", info={"city": ["北京"]})
+    city = {"and": [{"city": '["北京"]'}]}
+    found = client.get_memory(user_id="u1", filter=city, include_preference=False)
+    assert sorted(m.conversation_id or "" for m in found.memory_detail_list) == ["c1", "c2"]
     engine.close()
