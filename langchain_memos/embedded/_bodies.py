@@ -23,10 +23,10 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Container, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any, NamedTuple
 
-from langchain_memos.embedded._text import title, viewpoint
+from langchain_memos.embedded._text import EPOCH, title, viewpoint
 from langchain_memos.embedded._turns import Turn, with_question
 from langchain_memos.types import format_service_time
 
@@ -221,7 +221,4 @@ def unpack_message(body: str, create_time: int) -> dict[str, Any]:
 
 def _chat_time(create_time: int) -> str:
     # Not datetime.fromtimestamp, which refuses times before 1970 on Windows.
-    return format_service_time(_EPOCH + timedelta(milliseconds=create_time))
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    return format_service_time(EPOCH + timedelta(milliseconds=create_time))

@@ -338,18 +338,19 @@ def epoch_ms(moment: datetime) -> int:
 
 
 def bound_ms(value: object) -> int | None:
-    """A time bound (a filter's) in epoch ms, read as :func:`parse_chat_time` reads a time, but
-    also near year 1 or 9999 ("since 0001-01-01"): counted without converting it to UTC."""
+    """A time bound (a filter's) in epoch ms, read as :func:`parse_chat_time` reads a time and
+    counted as the memories' times are, but also near year 1 or 9999 ("since 0001-01-01"), where
+    that conversion overflows: counted exactly."""
     moment = _parse_chat_time(value)
     if moment is None:
         return None
     try:
         return epoch_ms(moment)  # as the memories' times were counted
     except OverflowError:
-        return (moment - _EPOCH) // timedelta(milliseconds=1)
+        return (moment - EPOCH) // timedelta(milliseconds=1)
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 # ---- fast-mode memory production -----------------------------------------------------------
