@@ -33,16 +33,21 @@ sending. Another process takes a write over when its lease expired, or at once w
 certainly gone: a pid of this host that no longer runs, or this very pid with another random id (a
 restarted container whose process got the same pid). A dead owner on another host is waited for
 one lease at most.
+
+**Interpreter exit** waits for what the senders nobody stopped still hold (an agent's writer, a
+chat history's outbox), all of them within one :data:`CLOSE_TIMEOUT`, then says what is left.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from langchain_memos._exceptions import (
     BadRequestError,
@@ -106,6 +111,33 @@ def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+class Closable(Protocol):
+    outbox: Outbox
+
+    def close(self, timeout: float | None = None) -> bool: ...
+
+
+# What interpreter exit closes: the agents' writers (which close their senders), and the senders
+# running for anything else (a history's outbox).
+LIVE_WRITERS: weakref.WeakSet[Closable] = weakref.WeakSet()
+_live_senders: weakref.WeakSet[OutboxSender] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_at_exit() -> None:
+    """Close the writers and senders nobody closed, all within one :data:`CLOSE_TIMEOUT`."""
+    deadline = time.monotonic() + CLOSE_TIMEOUT
+    for closable in [*LIVE_WRITERS, *_live_senders]:
+        if isinstance(closable, OutboxSender) and closable.stopped:
+            continue  # closed by its writer just now, or its client was closed (it said so)
+        try:
+            closable.close(max(0.0, deadline - time.monotonic()))
+        except KeyboardInterrupt:  # Ctrl-C at exit: stop waiting, only say what is left
+            deadline = 0.0
+        except Exception as error:  # never a second traceback at exit: say it, go on
+            logger.error("MemOS outbox at %s not closed at exit (%s)", closable.outbox.path, error)
+
+
 class OutboxSender:
     """The daemon threads that deliver an :class:`Outbox`'s writes for one client.
 
@@ -142,6 +174,7 @@ class OutboxSender:
                 except RuntimeError:  # the interpreter is shutting down: the next run sends
                     return
                 self._threads.append(thread)
+            _live_senders.add(self)
 
     def _heartbeat(self) -> None:
         """Renew this process's leases while their sends run, so no one else takes them over.
@@ -379,6 +412,7 @@ class OutboxSender:
         with self._start_lock:
             self._stop.set()
             threads = list(self._threads)
+        _live_senders.discard(self)
         self.outbox._notify()
         deadline = None if timeout is None else time.monotonic() + timeout
         for thread in threads:

@@ -7,11 +7,8 @@ they are sent, and survive a crash of the process (see that module for the guara
 from __future__ import annotations
 
 import asyncio
-import atexit
 import logging
 import os
-import time
-import weakref
 from collections.abc import Sequence
 
 from langchain_core.messages import BaseMessage
@@ -33,22 +30,6 @@ from langchain_memos.outbox import (
 __all__ = ["BackgroundWriter", "OutboxArg"]
 
 logger = logging.getLogger("langchain_memos")
-
-
-_live_writers: weakref.WeakSet[BackgroundWriter] = weakref.WeakSet()
-
-
-@atexit.register
-def _close_at_exit() -> None:
-    """Close the writers nobody closed, all within one :data:`~._outbox_sender.CLOSE_TIMEOUT`."""
-    deadline = time.monotonic() + _outbox_sender.CLOSE_TIMEOUT
-    for writer in list(_live_writers):
-        try:
-            writer.close(max(0.0, deadline - time.monotonic()))
-        except KeyboardInterrupt:  # Ctrl-C at exit: stop waiting, only say what is left
-            deadline = 0.0
-        except Exception as error:  # never a second traceback at exit: say it, go on
-            logger.error("MemOS writer at %s not closed at exit (%s)", writer.outbox.path, error)
 
 
 OutboxArg = Outbox | str | os.PathLike[str] | None
@@ -92,7 +73,8 @@ class BackgroundWriter:
         self._closed = False
         self._delivered: bool | None = None  # what close() found, said again by a second close
         self.sender.resume()  # a previous run left writes: deliver them now
-        _live_writers.add(self)  # only once made: the exit hook closes no half-made writer
+        # Only once made: the exit hook (see _outbox_sender) closes no half-made writer.
+        _outbox_sender.LIVE_WRITERS.add(self)
 
     @property
     def sender(self) -> OutboxSender:
@@ -168,7 +150,7 @@ class BackgroundWriter:
         if self._closed:
             return bool(self._delivered)
         self._closed = True
-        _live_writers.discard(self)  # closed once: interpreter exit does not wait again
+        _outbox_sender.LIVE_WRITERS.discard(self)  # closed once: exit does not wait again
         try:  # a send still in flight is abandoned (a daemon thread), its write handed back
             self._delivered = self.sender.close(timeout)
         finally:

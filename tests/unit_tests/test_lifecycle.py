@@ -319,7 +319,7 @@ def test_a_file_that_is_not_sqlite_as_the_default_outbox_is_one_clear_error(
 def test_the_exit_hook_never_raises(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from langchain_memos import _writer
+    from langchain_memos import _outbox_sender, _writer
     from langchain_memos.outbox import OutboxError
 
     writer = _writer.BackgroundWriter(FlakyMemOS().client(), outbox=tmp_path / "o.db")
@@ -328,7 +328,7 @@ def test_the_exit_hook_never_raises(
         raise OutboxError("the disk went away")
 
     monkeypatch.setattr(writer, "close", broken)
-    _writer._close_at_exit()
+    _outbox_sender._close_at_exit()
     assert any("the disk went away" in message for message in errors_of(caplog))
 
 
@@ -366,7 +366,7 @@ def test_the_exit_hook_says_its_bound_as_a_person_would(
     monkeypatch.setattr(_outbox_sender, "CLOSE_TIMEOUT", 0.5)
     writer = _writer.BackgroundWriter(down.client(), outbox=tmp_path / "o.db")
     writer.submit([HumanMessage("unsent")], user_id="alice", conversation_id="t1")
-    _writer._close_at_exit()
+    _outbox_sender._close_at_exit()
     said = [r.getMessage() for r in caplog.records if "not delivered within" in r.getMessage()]
     assert len(said) == 1
     assert "1 MemOS writes not delivered within 0.5 s;" in said[0]

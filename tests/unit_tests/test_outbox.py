@@ -393,7 +393,7 @@ def test_close_gives_up_after_its_bound_and_says_where_the_writes_are(
 def test_the_exit_hook_shares_one_bound_among_the_writers_nobody_closed(
     tmp_path: Path, close_bound: float, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from langchain_memos._writer import _close_at_exit
+    from langchain_memos._outbox_sender import _close_at_exit
 
     memos = FlakyMemOS()
     memos.down.set()
@@ -427,6 +427,32 @@ def test_history_close_delivers_within_its_bound_and_keeps_the_rest(
     assert time.monotonic() - started < close_bound + 5
     assert any("1 MemOS writes not delivered" in w for w in warnings_of(caplog))
     assert outbox.pending() == 1
+    outbox.close()
+
+
+@pytest.mark.parametrize("where", ["file", "memory"])
+def test_the_exit_hook_waits_for_a_history_nobody_closed(
+    tmp_path: Path, where: str, close_bound: float, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A script that ends without ``history.close()``: its outbox's writes are waited for."""
+    from langchain_memos._outbox_sender import _close_at_exit
+
+    memos = FlakyMemOS()
+    memos.hold.clear()  # MemOS answers only once the script has ended
+    outbox = Outbox(tmp_path / "o.db" if where == "file" else ":memory:")
+    history = MemOSChatMessageHistory("u", "c", client=memos.client(), outbox=outbox)
+    history.add_messages([HumanMessage("said just before the end")])
+    threading.Timer(0.1, memos.hold.set).start()
+    started = time.monotonic()
+    _close_at_exit()
+    assert time.monotonic() - started < close_bound + 5
+    assert memos.accepted == [("u", "c", ["said just before the end"])]
+    assert outbox.pending() == 0
+
+    memos.down.set()
+    history.add_messages([HumanMessage("never delivered")])
+    _close_at_exit()
+    assert any("1 MemOS writes not delivered" in w for w in warnings_of(caplog))
     outbox.close()
 
 
