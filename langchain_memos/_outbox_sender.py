@@ -5,7 +5,8 @@
   each other (``Outbox(concurrency=...)`` of them are sent at once).
 * **Retried while the service is unavailable**: connection errors, timeouts, 5xx, 429 and the
   MemOS rate-limit and quota codes, with exponential backoff (1 s doubling to ``max_backoff``)
-  and for as long as it takes. Authentication errors are retried too (a rotated key fixes them),
+  and for as long as it takes. Authentication errors are retried too (a key enabled again fixes
+  them; after a rotated key, ``Outbox.adopt`` hands the writes to a client of the new one),
   and so is any answer that is not MemOS's own: a proxy's HTML 404 or 413 page is an outage.
 * **Refusals are kept, not dropped.** A write MemOS refuses in its own envelope (a JSON ``code``)
   as invalid or not found will never succeed, nor will one the sender cannot even send (an
@@ -160,6 +161,7 @@ class OutboxSender:
         """Writes moved to the dead letters: refused by MemOS, or impossible to send."""
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._others_said = False
         self._start_lock = threading.Lock()
 
     def start(self) -> None:
@@ -205,9 +207,21 @@ class OutboxSender:
                 self.outbox.changed.wait(min(max(seconds, 0.01), IDLE_POLL))
 
     def resume(self) -> None:
-        """Start sending if writes wait, e.g. those a previous run left (reads, creates nothing)."""
+        """Start sending if writes wait, e.g. those a previous run left (reads, creates nothing);
+        say once if writes wait for another service or key, which this sender never sends."""
         if self.pending:
             self.start()
+        if not self._others_said:
+            self._others_said = True
+            others = self.outbox.others(self.target)
+            if others:
+                logger.warning(
+                    "%d MemOS writes in the outbox at %s have waited for another service or API "
+                    "key than this client's (a rotated key, or another base URL); only a client "
+                    "of theirs sends them, or Outbox.adopt(client) hands them to this one",
+                    others,
+                    self.outbox.path,
+                )
 
     @property
     def stopped(self) -> bool:

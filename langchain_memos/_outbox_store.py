@@ -199,6 +199,33 @@ class OutboxStore:
             (count,) = db.execute(query, (target,) if target else ()).fetchone()
         return int(count)
 
+    def others(self, target: str) -> int:
+        """Writes waiting for another service or key than ``target`` that look left behind:
+        written over a lease ago, and not being sent (another project sharing the file sends
+        its own as they come)."""
+        now = self.clock()
+        with self._reading() as db:
+            if db is None:
+                return 0
+            (count,) = db.execute(
+                "SELECT COUNT(*) FROM outbox WHERE target != ? AND created_at < ? "
+                "AND (lease_until IS NULL OR lease_until < ?)",
+                (target, now - self.lease, now),
+            ).fetchone()
+        return int(count)
+
+    def _adopt(self, target: str) -> int:
+        """Give ``target`` the writes waiting for any other (none being sent); how many."""
+        now = self.clock()
+        with self._transaction() as db:
+            moved = db.execute(
+                "UPDATE outbox SET target = ?, next_attempt_at = 0 "
+                "WHERE target != ? AND (lease_until IS NULL OR lease_until < ?)",
+                (target, target, now),
+            ).rowcount
+        self._notify()
+        return int(moved)
+
     def _insert(
         self, target: str, user_id: str, conversation_id: str, bodies: Sequence[dict[str, Any]]
     ) -> list[int]:

@@ -224,6 +224,21 @@ class Outbox(OutboxStore):
         bodies = [{"messages": list(batch), **extra} for batch in batches if batch]
         return self._insert(target, user_id, conversation_id, bodies)
 
+    def adopt(self, client: MemOSClient) -> int:
+        """Hand ``client`` the writes waiting for another service or API key; how many.
+
+        A write is sent only by a client of the :attr:`~langchain_memos.MemOSClient.identity`
+        it was written for (the service and a hash of the key), so that one outbox file can serve
+        several projects. After the key was rotated, or the base URL spelt otherwise
+        (``localhost`` for ``127.0.0.1``), the writes left under the old identity wait for good:
+        a writer or history opening the outbox says how many, and this sends them with
+        ``client``, in order with its own. Writes being sent by another process stay theirs.
+        """
+        moved = self._adopt(target_of(client))
+        if moved:
+            self.sender(client).resume()
+        return moved
+
     def dead_letters(self) -> list[DeadLetter]:
         """The writes that can never be delivered as they are, oldest first (:meth:`requeue`)."""
         return [

@@ -456,6 +456,36 @@ def test_the_exit_hook_waits_for_a_history_nobody_closed(
     outbox.close()
 
 
+def test_writes_left_under_a_rotated_key_are_said_and_can_be_handed_to_the_new_one(
+    tmp_path: Path, close_bound: float, caplog: pytest.LogCaptureFixture
+) -> None:
+    memos, clock = FlakyMemOS(), Clock()
+    memos.down.set()  # the old key is refused: the turns wait
+    old = BackgroundWriter(memos.client("old-key"), outbox=clock.outbox(tmp_path / "o.db"))
+    submit(old, "c", "under the old key", "and another")
+    assert old.close() is False
+    memos.down.clear()
+    clock.advance(60)  # the next run, with the new key
+
+    outbox = clock.outbox(tmp_path / "o.db")
+    new = BackgroundWriter(memos.client("new-key"), outbox=outbox)
+    said = [w for w in warnings_of(caplog) if "have waited for another service or API key" in w]
+    assert said == [
+        f"1 MemOS writes in the outbox at {tmp_path / 'o.db'} have waited for another service or "
+        "API key than this client's (a rotated key, or another base URL); only a client of "
+        "theirs sends them, or Outbox.adopt(client) hands them to this one"
+    ]
+    submit(new, "c", "under the new key")
+    assert new.flush(timeout=10)
+    assert memos.accepted == [("u", "c", ["under the new key"])]
+    assert outbox.pending() == 1  # not sent under a key it was not written for
+
+    assert outbox.adopt(new.client) == 1
+    assert new.close(timeout=10)
+    assert memos.accepted[1:] == [("u", "c", ["under the old key", "and another"])]
+    assert outbox.pending() == 0
+
+
 # ---- files and arguments -------------------------------------------------------------------
 
 
