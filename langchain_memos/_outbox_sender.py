@@ -407,14 +407,14 @@ class OutboxSender:
 
     def _report_unsent(self, when: str) -> None:
         where = self.outbox.path
-        logger.warning(
-            "%d MemOS writes not delivered %s; %s",
-            self.pending,
-            when,
-            "they are lost with the process (in-memory outbox; pass outbox= a file to keep them)"
-            if where == ":memory:"
-            else f"they are kept in {where} and the next run that opens it delivers them",
-        )
+        lost = "they are lost with the process"
+        if where == ":memory:":
+            fate = f"{lost} (in-memory outbox; pass outbox= a file to keep them)"
+        elif self.outbox.gone():
+            fate = f"{lost}: the outbox file {where} was deleted while in use"
+        else:
+            fate = f"they are kept in {where} and the next run that opens it delivers them"
+        logger.warning("%d MemOS writes not delivered %s; %s", self.pending, when, fate)
 
     def stop(self, timeout: float | None = None) -> None:
         """Stop the threads after their current sends; unsent writes stay in the outbox.

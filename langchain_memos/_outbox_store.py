@@ -111,6 +111,7 @@ class OutboxStore:
         self.owner = new_owner()
         """Who holds this store's leases: ``host:pid:process:outbox``."""
         self._db: sqlite3.Connection | None = None
+        self._file: tuple[int, int] | None = None  # the opened file's device and inode
         self._closed = False
         self._lock = threading.RLock()  # held around opening, which may write
         self.changed = threading.Condition(threading.Lock())
@@ -144,8 +145,14 @@ class OutboxStore:
         if not in_memory:
             logger.info("MemOS writes wait in the outbox at %s until MemOS takes them", self.path)
         self._db = db
+        self._file = None if in_memory else _file_of(self.path)
         self._release_dead_leases(db)
         return db
+
+    def gone(self) -> bool:
+        """Whether the file opened is no longer at its path (deleted, or replaced by another):
+        SQLite goes on writing to it, and what it holds ends with the process."""
+        return self._file is not None and _file_of(self.path) != self._file
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -230,6 +237,11 @@ class OutboxStore:
         self, target: str, user_id: str, conversation_id: str, bodies: Sequence[dict[str, Any]]
     ) -> list[int]:
         """Commit one write per body, all or none; their sequence numbers."""
+        if self.gone():
+            raise OutboxError(
+                f"the MemOS outbox file {self.path} was deleted or replaced while in use: what "
+                "is written to it now would end with the process, so nothing is"
+            )
         now = self.clock()
         seqs: list[int] = []
         try:
@@ -364,3 +376,11 @@ class OutboxStore:
                 tuple(seqs),
             ).fetchall()
         return int(waiting), {int(seq): str(error) for seq, error in refused}
+
+
+def _file_of(path: str) -> tuple[int, int] | None:
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino

@@ -486,6 +486,33 @@ def test_writes_left_under_a_rotated_key_are_said_and_can_be_handed_to_the_new_o
     assert outbox.pending() == 0
 
 
+def test_an_outbox_file_deleted_while_in_use_is_said_not_trusted(
+    tmp_path: Path, close_bound: float, caplog: pytest.LogCaptureFixture
+) -> None:
+    """SQLite goes on writing to a deleted file (a cache cleaner took the directory): what it
+    holds ends with the process, so a new write is refused and what waits is said lost."""
+    import shutil
+
+    from langchain_memos.outbox import OutboxError
+
+    memos = FlakyMemOS()
+    memos.down.set()
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    outbox = Outbox(folder / "o.db")
+    history = MemOSChatMessageHistory("u", "c", client=memos.client(), outbox=outbox)
+    history.add_messages([HumanMessage("before")])
+    shutil.rmtree(folder)
+    with pytest.raises(OutboxError, match="was deleted or replaced while in use"):
+        history.add_messages([HumanMessage("after")])
+    assert history.close() is False
+    said = [w for w in warnings_of(caplog) if "not delivered" in w]
+    gone = folder / "o.db"
+    assert said[-1].endswith(
+        f"lost with the process: the outbox file {gone} was deleted while in use"
+    )
+
+
 # ---- files and arguments -------------------------------------------------------------------
 
 
