@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from langchain_memos._validation.messages import (
     MAX_REQUEST_TOKENS,
-    check_base64,
     check_file_data,
     check_messages,
     file_bytes,
@@ -40,7 +39,6 @@ from langchain_memos._validation.values import (
 __all__ = [
     "MAX_NESTING",
     "MAX_REQUEST_TOKENS",
-    "check_base64",
     "check_bool",
     "check_callable",
     "check_file_data",

@@ -23,18 +23,6 @@ _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 _WHITESPACE = re.compile(r"\s+")
 
 
-def check_base64(where: str, data: str) -> None:
-    """``data`` is standard base64 (line breaks allowed), as MemOS decodes file content."""
-    _base64(where, data)
-
-
-def _base64(where: str, data: str) -> bytes:
-    try:
-        return base64.b64decode(_WHITESPACE.sub("", data), validate=True)
-    except (binascii.Error, ValueError):
-        raise MemOSInputError(f"{where} is not valid base64: {shown(data)}") from None
-
-
 def file_bytes(where: str, value: str) -> bytes:
     """The bytes of file content: a ``data:`` URI (base64, or percent-encoded text as RFC 2397
     has it) or bare base64, line breaks allowed, as MemOS decodes it."""
@@ -45,25 +33,24 @@ def file_bytes(where: str, value: str) -> bytes:
         if not header.endswith(";base64"):
             return unquote_to_bytes(payload)
         value = payload
-    return _base64(where, value)
+    try:
+        return base64.b64decode(_WHITESPACE.sub("", value), validate=True)
+    except (binascii.Error, ValueError):
+        raise MemOSInputError(f"{where} is not valid base64: {shown(value)}") from None
 
 
 def check_file_data(where: str, value: str, *, raw_base64: bool = True) -> None:
     """A URL, a ``data:`` URI whose base64 payload decodes, or (``raw_base64``) bare base64."""
     if _URL.match(value):
         return
-    if value.startswith("data:"):
-        header, comma, payload = value.partition(",")
-        if not comma:
-            raise MemOSInputError(f"{where}: a data URI needs a ',' before its data")
-        if header.endswith(";base64"):
-            check_base64(where, payload)
-        return
-    if not raw_base64:
-        raise MemOSInputError(f"{where} must be an http(s) URL or a data: URI; got {shown(value)}")
-    if not value.strip():
-        raise MemOSInputError(f"{where} must not be empty")
-    check_base64(where, value)
+    if not value.startswith("data:"):
+        if not raw_base64:
+            raise MemOSInputError(
+                f"{where} must be an http(s) URL or a data: URI; got {shown(value)}"
+            )
+        if not value.strip():
+            raise MemOSInputError(f"{where} must not be empty")
+    file_bytes(where, value)
 
 
 def _check_part(index: int, part: object) -> dict[str, Any]:
