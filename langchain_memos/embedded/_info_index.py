@@ -68,7 +68,5 @@ def migrate(db: sqlite3.Connection) -> None:
     """Index the info of a database made before the index (index format 1)."""
     for statement in _STATEMENTS:  # one by one: executescript would end the transaction
         db.execute(statement)
-    db.execute(
-        "INSERT INTO memory_info (seq, key, value) "
-        "SELECT m.seq, j.key, CAST(j.value AS TEXT) FROM memories m, json_each(m.info) j"
-    )
+    for seq, info in db.execute("SELECT seq, info FROM memories WHERE info != '{}'").fetchall():
+        index_info(db, seq, json.loads(info))

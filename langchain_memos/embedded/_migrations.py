@@ -74,7 +74,8 @@ def upgrade(db: sqlite3.Connection, version: int) -> None:
         )
         whole = f"json_type(body, '$.\"{bodies.WHOLE}\"') IS NULL"
         _mark_absent(db, "messages", "chat_time", whole)
-        info_index.reindex_values(db)
+        if version > 1:  # format 1's info was indexed just now, as this format does
+            info_index.reindex_values(db)
 
 
 def _mark_absent(db: sqlite3.Connection, table: str, key: str, where: str = "1") -> None:
