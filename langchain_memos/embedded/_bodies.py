@@ -115,11 +115,8 @@ def _derived(row: Row, memory: Mapping[str, Any], known: Container[str] = ()) ->
     if row.text and row.kind == "fact":
         if "memory_key" not in known:
             derived["memory_key"] = title(row.text)
-        given = memory.get("sources")
-        sources: list[Any] = given if isinstance(given, list) else []
-        first = sources[0] if sources else None
-        role = first.get("role") if isinstance(first, dict) else None
-        if "memory_value" not in known and isinstance(role, str):
+        sources, role = _sources_and_role(memory)
+        if "memory_value" not in known and role is not None:
             # A turn of a speaker without a name, as fast mode writes it (see _produce.py).
             derived["memory_value"] = _value(row.text, role, sources)
     if row.kind == "event" and "event_key" not in known:
@@ -129,19 +126,42 @@ def _derived(row: Row, memory: Mapping[str, Any], known: Container[str] = ()) ->
     return derived
 
 
+def _sources_and_role(memory: Mapping[str, Any]) -> tuple[list[Any], str | None]:
+    """A memory's sources (a list, else none) and the role of the first, who said its turn."""
+    given = memory.get("sources")
+    sources: list[Any] = given if isinstance(given, list) else []
+    first = sources[0] if sources else None
+    role = first.get("role") if isinstance(first, dict) else None
+    return sources, role if isinstance(role, str) else None
+
+
+def dump(stored: Mapping[str, Any]) -> str:
+    """A body as stored: compact JSON, in its own characters."""
+    return json.dumps(stored, ensure_ascii=False, separators=(",", ":"))
+
+
+def plain_answer(text: str, stored: Mapping[str, Any]) -> str | None:
+    """The value formats 5 to 7 derived for a fact of ``text`` whose stored body (``stored``)
+    leaves its value to be derived: its turn alone (None: they derived none)."""
+    _, role = _sources_and_role(stored)
+    if role is None or "memory_value" in stored.get(ABSENT, ()):
+        return None
+    return _plain_value(text, role)
+
+
 def _value(text: str, role: str, sources: list[Any]) -> str:
     """The memory_value fast mode writes for a turn of ``role`` (no name), with these sources:
     the turn, and what a short answer answers (see _produce.py and _turns.with_question)."""
     answered = sources[1] if len(sources) > 1 and isinstance(sources[1], dict) else {}
     asker, question = answered.get("role"), answered.get("content")
     if answered.get("relation") != "answers" or not isinstance(asker, str):
-        return plain_value(text, role)
+        return _plain_value(text, role)
     if not isinstance(question, str):
-        return plain_value(text, role)
+        return _plain_value(text, role)
     return with_question(viewpoint(role, None, text), text, Turn(asker, asker, question))
 
 
-def plain_value(text: str, role: str) -> str:
+def _plain_value(text: str, role: str) -> str:
     """A turn's memory_value (speaker without a name), as formats 5 to 7 derived every one."""
     return f"{viewpoint(role, None, text)} {text.strip()}"
 
@@ -175,7 +195,7 @@ def pack(row: Row, memory: Mapping[str, Any]) -> str:
         stored["sources"] = [first, *memory["sources"][1:]]
     if absent:
         stored[ABSENT] = absent
-    return json.dumps(stored, ensure_ascii=False, separators=(",", ":"))
+    return dump(stored)
 
 
 def unpack(row: Row, body: str) -> dict[str, Any]:
@@ -206,7 +226,7 @@ def pack_message(message: Mapping[str, Any], create_time: int) -> str:
         stored[ABSENT] = ["chat_time"]
     elif _same(stored["chat_time"], _chat_time(create_time)):
         del stored["chat_time"]
-    return json.dumps(stored, ensure_ascii=False, separators=(",", ":"))
+    return dump(stored)
 
 
 def unpack_message(body: str, create_time: int) -> dict[str, Any]:

@@ -98,12 +98,9 @@ def _keep_plain_answers(db: sqlite3.Connection) -> None:
     updates = []
     for seq, text, body in rows:
         stored = json.loads(body)
-        sources = stored.get("sources")
-        first = sources[0] if isinstance(sources, list) and sources else None
-        role = first.get("role") if isinstance(first, dict) else None
-        if isinstance(role, str) and "memory_value" not in stored.get(bodies.ABSENT, ()):
-            stored["memory_value"] = bodies.plain_value(text, role)
-            updates.append((json.dumps(stored, ensure_ascii=False, separators=(",", ":")), seq))
+        value = bodies.plain_answer(text, stored)
+        if value is not None:
+            updates.append((bodies.dump({**stored, "memory_value": value}), seq))
     db.executemany("UPDATE memories SET body = ? WHERE seq = ?", updates)
 
 
