@@ -60,12 +60,14 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     error TEXT NOT NULL
 );
 """
+# A write no send holds: never leased, or its lease ran out (one parameter: now).
+_FREE = "(lease_until IS NULL OR lease_until < ?)"
 # The oldest write of each conversation of one target: the only ones that may be sent.
 _HEADS = "SELECT MIN(seq) AS head FROM outbox WHERE target = ? GROUP BY user_id, conversation_id"
 _CLAIMABLE = (
     "SELECT o.seq, o.user_id, o.conversation_id, o.body, o.attempts FROM outbox o "
     f"JOIN ({_HEADS}) h ON o.seq = h.head "
-    "WHERE o.next_attempt_at <= ? AND (o.lease_until IS NULL OR o.lease_until < ?) "
+    f"WHERE o.next_attempt_at <= ? AND {_FREE} "
     "ORDER BY o.next_attempt_at, o.seq LIMIT 1"
 )
 _NEXT_DUE = (
@@ -215,8 +217,7 @@ class OutboxStore:
             if db is None:
                 return 0
             (count,) = db.execute(
-                "SELECT COUNT(*) FROM outbox WHERE target != ? AND created_at < ? "
-                "AND (lease_until IS NULL OR lease_until < ?)",
+                f"SELECT COUNT(*) FROM outbox WHERE target != ? AND created_at < ? AND {_FREE}",
                 (target, now - self.lease, now),
             ).fetchone()
         return int(count)
@@ -226,8 +227,7 @@ class OutboxStore:
         now = self.clock()
         with self._transaction() as db:
             moved = db.execute(
-                "UPDATE outbox SET target = ?, next_attempt_at = 0 "
-                "WHERE target != ? AND (lease_until IS NULL OR lease_until < ?)",
+                f"UPDATE outbox SET target = ?, next_attempt_at = 0 WHERE target != ? AND {_FREE}",
                 (target, target, now),
             ).rowcount
         self._notify()
