@@ -33,6 +33,8 @@ MAX_MEMOS_ID_LENGTH = 256
 MAX_RECALL_LIMIT = 25
 MAX_PAGE_SIZE = 50
 MAX_MESSAGE_LIMIT = 50
+KNOWLEDGEBASE_FILE_TYPES = ("document", "skill")
+"""What a knowledge-base file may be: a document, or a skill (see the docs' knowledge bases)."""
 
 SUCCESS_CODES = frozenset({0, 200})
 MESSAGE_ROLES = frozenset({"user", "assistant", "system", "tool"})

@@ -11,7 +11,7 @@ import httpx
 
 from langchain_memos._base_client import APIRequest, drop_none
 from langchain_memos._config import check_timeout
-from langchain_memos._constants import MAX_PAGE_SIZE
+from langchain_memos._constants import KNOWLEDGEBASE_FILE_TYPES, MAX_PAGE_SIZE
 from langchain_memos._endpoints.scopes import post
 from langchain_memos._exceptions import MemOSInputError
 from langchain_memos._validation import (
@@ -95,7 +95,7 @@ def add_knowledgebase_files(
     for index, item in enumerate(files):
         if not isinstance(item, dict) or not isinstance(item.get("content"), str):
             raise MemOSInputError(f"files[{index}] needs a string 'content' (URL or base64)")
-        if item.get("type", "document") not in ("document", "skill"):
+        if item.get("type", "document") not in KNOWLEDGEBASE_FILE_TYPES:
             raise MemOSInputError(f"files[{index}].type must be 'document' or 'skill'")
         checked.append(dict(item))
     body = {
@@ -141,7 +141,7 @@ def upload_knowledgebase_files(
         if not path.is_file():
             raise MemOSInputError(f"files[{index}]: no such file: {path}")
         parts.append(("file", (path.name, path.read_bytes())))
-    if type is not None and type not in ("document", "skill"):
+    if type is not None and type not in KNOWLEDGEBASE_FILE_TYPES:
         raise MemOSInputError(f"type must be 'document' or 'skill'; got {type!r}")
     params = drop_none(
         knowledgebase_id=check_memos_id("knowledgebase_id", knowledgebase_id), type=type

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 from typing_extensions import Self
 
 from langchain_memos import _codes as codes
-from langchain_memos._constants import MAX_PAGE_SIZE
+from langchain_memos._constants import KNOWLEDGEBASE_FILE_TYPES, MAX_PAGE_SIZE
 from langchain_memos._exceptions import MemOSInputError
 from langchain_memos._validation import (
     check_int,
@@ -32,7 +32,6 @@ from langchain_memos.embedded._text import title
 from langchain_memos.embedded._writer import Writer, new_id
 
 MAX_FILES = 20
-_FILE_KINDS = ("document", "skill")
 _TEXT_FILE_TYPES = (".txt", ".md", ".markdown", ".json", ".xml", ".csv")
 _CHUNK_CHARS = 600
 
@@ -123,7 +122,7 @@ class GetKnowledgebaseFile(Request):
             return cls(file_ids=ids, knowledgebase_id=None, page=1, page_size=0, type=None)
         kb = check_text("knowledgebase_id", body["knowledgebase_id"])
         kind = body.get("type")
-        if kind not in (None, "", *_FILE_KINDS):
+        if kind not in (None, "", *KNOWLEDGEBASE_FILE_TYPES):
             raise EngineError(codes.BAD_FILE_TYPE, f"unsupported file type {kind!r}")
         page = check_int("page", body.get("page"), low=1) or 1
         size = limit_of(body, "page_size", 20, MAX_PAGE_SIZE)
@@ -216,7 +215,7 @@ class KnowledgeBases:
 
     def _store_file(self, kb: str, name: str, kind: object, data: bytes) -> dict[str, Any]:
         kind = kind or "document"
-        if kind not in _FILE_KINDS:
+        if kind not in KNOWLEDGEBASE_FILE_TYPES:
             raise EngineError(codes.BAD_FILE_TYPE, f"unsupported file type {kind!r}")
         if not name.lower().endswith(_TEXT_FILE_TYPES):
             raise EngineError(
