@@ -41,6 +41,7 @@ from _engine_scale_work import build
 from langchain_memos import MemOSClient
 from langchain_memos.embedded import EmbeddedEngine
 from langchain_memos.embedded import _context as context
+from langchain_memos.embedded._bodies import read_id
 from langchain_memos.embedded._text import index_text
 
 RESULTS = Path(__file__).resolve().parent / "results" / "forget.json"
@@ -124,7 +125,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "SELECT id, conversation_id FROM memories WHERE kind = 'fact' AND text != '' ORDER BY seq"
     )
     rng = random.Random(args.seed)
-    turns = [row["id"] for row in rows]
+    turns = [read_id(row["id"]) for row in rows]
     rng.shuffle(turns)
     conversations = sorted({row["conversation_id"] for row in rows})
     rng.shuffle(conversations)

@@ -30,6 +30,8 @@
   told to filter by, and a list as JSON in its own characters (``_info_index``).
 - Formats 1 to 7 took any message key: one beginning with "~" (the engine's, see ``_bodies``) is
   now refused, and a message stored with one is kept whole, deriving nothing.
+- Formats 1 to 8 stored every memory id as text: format 9 stores a UUID in its canonical text
+  as its 16 bytes (``_bodies.stored_id``), which reads back as the same text.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from langchain_memos.embedded import _scope_counts as scope_counts
 from langchain_memos.embedded._context import rebuild_context
 from langchain_memos.embedded._text import CJK, STOP_CHARACTERS, has_cjk, terms
 
-UPGRADABLE = frozenset({1, 2, 3, 4, 5, 6, 7})
+UPGRADABLE = frozenset({1, 2, 3, 4, 5, 6, 7, 8})
 _TEXT_COLUMNS = ("body", "spk", "ctx1", "ctx2", "date", "tmp")
 
 
@@ -76,6 +78,9 @@ def upgrade(db: sqlite3.Connection, version: int) -> None:
         _mark_absent(db, "messages", "chat_time", whole)
         if version > 1:  # format 1's info was indexed just now, as this format does
             info_index.reindex_values(db)
+    if version <= 8:
+        # memory_key leaves any id but a canonical UUID as it is (see Store._open).
+        db.execute("UPDATE memories SET id = memory_key(id) WHERE length(id) = 36")
 
 
 def _mark_absent(db: sqlite3.Connection, table: str, key: str, where: str = "1") -> None:

@@ -20,7 +20,7 @@ from langchain_memos.embedded._requests import (
     GetStatus,
     UpdateMemory,
 )
-from langchain_memos.embedded._store import ID_LIST, NEIGHBOURS
+from langchain_memos.embedded._store import ID_LIST, MEMORY_ID_LIST, NEIGHBOURS
 from langchain_memos.embedded._turns import without_beside
 from langchain_memos.embedded._writer import Writer, memory_text
 
@@ -62,7 +62,8 @@ class Records:
 
     def get_memory_by_id(self, memory_id: str) -> dict[str, Any]:
         rows = self._store.query(
-            f"SELECT {bodies.columns()}, info FROM memories WHERE id = ?", (unquote(memory_id),)
+            f"SELECT {bodies.columns()}, info FROM memories WHERE id = ?",
+            (bodies.stored_id(unquote(memory_id)),),
         )
         if not rows:
             raise EngineError(codes.MEMORY_NOT_FOUND, f"memory {unquote(memory_id)} not found")
@@ -84,10 +85,12 @@ class Records:
         with self._store.transaction() as db:
             if request.memory_ids is not None:
                 listed = json.dumps(request.memory_ids)
-                exists = db.execute(f"SELECT 1 FROM memories WHERE id IN {ID_LIST}", [listed])
+                exists = db.execute(
+                    f"SELECT 1 FROM memories WHERE id IN {MEMORY_ID_LIST}", [listed]
+                )
                 if exists.fetchone() is None:
                     raise EngineError(codes.MEMORY_NOT_FOUND, "none of these memories exists")
-                where, params = f"m.id IN {ID_LIST} AND {of_type}", [listed, *params]
+                where, params = f"m.id IN {MEMORY_ID_LIST} AND {of_type}", [listed, *params]
             elif request.filter is not None:
                 where = f"{request.filter.where} AND {of_type}"
                 params = [*request.filter.params, *params]
@@ -101,7 +104,8 @@ class Records:
     def update_memory(self, request: UpdateMemory) -> dict[str, Any]:
         memory_id = request.memory_id
         rows = self._store.query(
-            f"SELECT seq, {bodies.columns()} FROM memories WHERE id = ?", (memory_id,)
+            f"SELECT seq, {bodies.columns()} FROM memories WHERE id = ?",
+            (bodies.stored_id(memory_id),),
         )
         if not rows:
             raise EngineError(codes.MEMORY_NOT_FOUND, f"memory {memory_id} not found")

@@ -3,6 +3,7 @@ the user's stored memories (a changed fact updates its memory), replacing the fa
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 from collections.abc import Mapping
@@ -16,6 +17,7 @@ from langchain_memos.embedded._produce import text_of
 from langchain_memos.embedded._request_base import parse
 from langchain_memos.embedded._requests import SearchMemory
 from langchain_memos.embedded._search import Search
+from langchain_memos.embedded._store import MEMORY_ID_LIST
 from langchain_memos.embedded._writer import Writer, new_id
 
 if TYPE_CHECKING:
@@ -87,11 +89,10 @@ class Refiner:
             ]
             vectors = iter(self._writer.embed(new))
             with self._store.transaction() as db:
-                self._store.delete_memories(db, f"m.id IN ({','.join('?' * len(rough))})", rough)
                 obsolete = [i for i in extraction.obsolete if i in existing]
-                self._store.delete_memories(
-                    db, f"m.id IN ({','.join('?' * len(obsolete))})", obsolete
-                )
+                for ids in (rough, obsolete):
+                    listed = json.dumps(ids)
+                    self._store.delete_memories(db, f"m.id IN {MEMORY_ID_LIST}", [listed])
                 now = self._writer.now_ms()
                 base = {"conversation_id": job.conversation_id, "status": "activated"}
                 for fact in extraction.facts:
@@ -148,7 +149,8 @@ class Refiner:
         """Update the memory a new one replaces (keeping its id), or insert the new one."""
         if replaces in existing:
             rows = db.execute(
-                f"SELECT seq, {bodies.columns()} FROM memories WHERE id = ?", (replaces,)
+                f"SELECT seq, {bodies.columns()} FROM memories WHERE id = ?",
+                (bodies.stored_id(replaces),),
             ).fetchall()
             if rows:
                 updated = {**bodies.read(rows[0]), **memory, "update_time": now}

@@ -23,6 +23,8 @@ from langchain_memos.embedded._database import APPLICATION_ID, check_database
 
 # A list of ids as one SQL parameter (a JSON array): any number of them, one variable.
 ID_LIST = "(SELECT value FROM json_each(?))"
+# The memory ids of a JSON list, as the ``id`` column holds them (see _bodies.stored_id).
+MEMORY_ID_LIST = "(SELECT memory_key(value) FROM json_each(?))"
 # Whose turns a turn ``m`` was said among, as ``n``: its user's, or for an agent's own memory
 # (kept under no user), that agent's (as in _context.py).
 SAME_SPEAKERS = (
@@ -43,7 +45,7 @@ NEIGHBOURS = (
 
 # Bumped whenever what is indexed changes, so that an older database is upgraded on open (see
 # _migrations.py) or, when it cannot be, fails clearly.
-INDEX_VERSION = 8
+INDEX_VERSION = 9
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -156,6 +158,7 @@ class Store:
 
     def _open(self) -> None:
         self._db.row_factory = sqlite3.Row
+        self._db.create_function("memory_key", 1, bodies.stored_id, deterministic=True)
         # Read before anything is written: a database of another version is refused untouched.
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         has_tables = self._db.execute(
@@ -231,7 +234,7 @@ class Store:
             "knowledgebase_id, public, tags, info, create_time, update_time, text, body) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                row.id,
+                bodies.stored_id(row.id),
                 kind,
                 owner.get("user_id"),
                 owner.get("agent_id"),

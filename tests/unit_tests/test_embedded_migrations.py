@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from langchain_memos import MemOSClient
+from langchain_memos import MemOSClient, MemOSError
 from langchain_memos.embedded import EmbeddedEngine
 from langchain_memos.embedded import _bodies as bodies
 from langchain_memos.embedded import _plan as plan
@@ -238,7 +238,7 @@ def test_a_database_of_index_format_4_answers_as_the_engine_that_wrote_it(
     bodies_before = written.execute("SELECT sum(length(body)) FROM memories").fetchone()[0]
     written.close()
     engine = EmbeddedEngine(str(path), clock=lambda: datetime(2025, 9, 28, tzinfo=timezone.utc))
-    assert engine.store.query("PRAGMA user_version")[0][0] == INDEX_VERSION == 8
+    assert engine.store.query("PRAGMA user_version")[0][0] == INDEX_VERSION == 9
     recorded = json.loads((DATA / "format_4.json").read_text())
     answers = [getattr(engine, name)(body) for name, body in recorded["requests"]]
     # One difference: that engine left the edited turn's old words ("I like green tea.") in its
@@ -301,7 +301,7 @@ def test_a_database_of_index_format_6_gets_its_marked_memories_counted(
     monkeypatch.setattr(plan, "COMMON_SHARE", -1.0)
     assert [client.search_memory(q, user_id=u) for q in queries for u in said] == before
     store = engine.store
-    assert store.query("PRAGMA user_version")[0][0] == INDEX_VERSION == 8
+    assert store.query("PRAGMA user_version")[0][0] == INDEX_VERSION == 9
     after = [tuple(row) for row in store.query("SELECT * FROM scope_counts ORDER BY token")]
     assert after == counted
     engine.close()
@@ -357,7 +357,7 @@ def test_a_database_of_index_format_7_reads_its_messages_and_answers_as_before(
     db.close()
 
     engine = EmbeddedEngine(path)
-    assert engine.store.query("PRAGMA user_version")[0][0] == INDEX_VERSION == 8
+    assert engine.store.query("PRAGMA user_version")[0][0] == INDEX_VERSION == 9
     messages = engine.get_message({"user_id": "u1", "conversation_id": "c1"})["message_detail_list"]
     assert [m.get("chat_time") for m in messages] == ["2025-06-10 09:00:00", None]
     memories = engine.get_memory({"user_id": "u1"})["memory_detail_list"]
@@ -431,4 +431,44 @@ def test_a_database_of_index_format_7_indexes_its_lists_in_their_own_characters(
     city = {"and": [{"city": '["北京"]'}]}
     found = client.get_memory(user_id="u1", filter=city, include_preference=False)
     assert sorted(m.conversation_id or "" for m in found.memory_detail_list) == ["c1", "c2"]
+    engine.close()
+
+
+def test_a_database_of_index_format_8_keeps_its_memory_ids(tmp_path: Path) -> None:
+    """Format 8 stored ids as text: they read back, and find their memories, as before."""
+    path = str(tmp_path / "memos.db")
+    engine = EmbeddedEngine(path)
+    client = MemOSClient(embedded=engine)
+    say(
+        client,
+        "u1",
+        "c1",
+        "I like green tea.",
+        "My sister Ana lives in Lisbon.",
+        "I run on Sundays.",
+    )
+    before = client.get_memory(user_id="u1").memory_detail_list
+    engine.close()
+    with sqlite3.connect(path) as db:  # as format 8 stored them; one id of another kind
+        for seq, stored in db.execute("SELECT seq, id FROM memories").fetchall():
+            db.execute("UPDATE memories SET id = ? WHERE seq = ?", (bodies.read_id(stored), seq))
+        db.execute("UPDATE memories SET id = 'Custom-ID' WHERE id = ?", (before[2].id,))
+        db.execute("PRAGMA user_version = 8")
+    db.close()
+
+    engine = EmbeddedEngine(path)
+    client = MemOSClient(embedded=engine)
+    stored = [row["id"] for row in engine.store.query("SELECT id FROM memories ORDER BY seq")]
+    assert [type(value) for value in stored].count(str) == 1  # the rest as 16 bytes each
+    assert all(len(value) == 16 for value in stored if isinstance(value, bytes))
+    after = client.get_memory(user_id="u1").memory_detail_list
+    assert [m.id for m in after] == [m.id if m is not before[2] else "Custom-ID" for m in before]
+    assert client.get_memory_by_id(before[0].id or "").memory_value == before[0].memory_value
+    assert client.get_memory_by_id("Custom-ID").memory_value == before[2].memory_value
+    with pytest.raises(MemOSError):  # not the stored text: ids match only as they were written
+        client.get_memory_by_id("custom-id")
+    with pytest.raises(MemOSError):
+        client.get_memory_by_id((before[0].id or "").upper())
+    client.delete_memory(memory_ids=[before[1].id or "", "Custom-ID"])
+    assert [m.id for m in client.get_memory(user_id="u1").memory_detail_list] == [before[0].id]
     engine.close()
