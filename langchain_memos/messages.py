@@ -128,6 +128,28 @@ def _to_part(block: object, where: str) -> ContentPart | None:
     raise MemOSInputError(f"{where}: the {kind!r} block has no URL or base64 data: {block!r}")
 
 
+def without_foreign_blocks(message: BaseMessage) -> tuple[BaseMessage, list[str]]:
+    """``message`` without its content blocks that have no MemOS form (a provider's web search
+    results, a refusal, audio, an image given only as a provider's file id ...), which
+    :func:`to_memos_messages` refuses, and the kinds of the blocks left out, in order."""
+    content = message.content
+    if isinstance(content, str):
+        return message, []
+    kept: list[str | dict[Any, Any]] = []
+    left_out: list[str] = []
+    for block in content:
+        try:
+            _to_part(block, "message")
+        except MemOSInputError:
+            kind = block.get("type") if isinstance(block, Mapping) else None
+            left_out.append(str(kind) if kind is not None else type(block).__name__)
+        else:
+            kept.append(block)
+    if not left_out:
+        return message, []
+    return message.model_copy(update={"content": kept}), left_out
+
+
 def _content(message: BaseMessage, where: str) -> str | list[ContentPart] | None:
     content = message.content
     if isinstance(content, str):

@@ -5,10 +5,10 @@ Needs the ``langchain`` extra: ``pip install 'langchain-memos[langchain]'``.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Annotated, Any, cast
 
-from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 from typing_extensions import NotRequired
 
@@ -29,24 +29,63 @@ except ImportError as error:  # pragma: no cover - exercised without the extra
 
 from langchain_memos._agent_memory import MemoryIntegration
 from langchain_memos.client import MemOSClient
-from langchain_memos.scope import Scope, turn_start
+from langchain_memos.scope import MEMORY_MESSAGE_ID, Scope, is_summary, unsaved_messages
 from langchain_memos.settings import MemorySettings
 
 __all__ = ["MemOSMiddleware", "MemOSState"]
 
 _MEMORY = "memos_memory"
-_TURN_START = "memos_turn_start"
+_INPUT = "memos_turn_input"
+_ANCHOR = "memos_turn_anchor"
+_SAVED = "memos_saved_id"
 _USER = "memos_user_id"
 _CONVERSATION = "memos_conversation_id"
 
 
 class MemOSState(AgentState[Any]):
-    """The agent state plus this middleware's private keys (never in the agent's output)."""
+    """The agent state plus this middleware's private keys (never in the agent's output).
+
+    While a turn runs they hold its memory block, its input messages and the id of the last
+    of them (what the turn adds comes after it), and its scope; ``after_agent`` empties them
+    and keeps ``memos_saved_id``, the id of the last message the turn went through, where the
+    next turn's input begins. Like any middleware's private keys, they are checkpointed with
+    the thread and streamed with ``stream_mode="values"``, ``"updates"`` and ``"debug"``.
+    """
 
     memos_memory: NotRequired[Annotated[str, PrivateStateAttr]]
-    memos_turn_start: NotRequired[Annotated[int, PrivateStateAttr]]
+    memos_turn_input: NotRequired[Annotated[list[BaseMessage], PrivateStateAttr]]
+    memos_turn_anchor: NotRequired[Annotated[str | None, PrivateStateAttr]]
+    memos_saved_id: NotRequired[Annotated[str | None, PrivateStateAttr]]
     memos_user_id: NotRequired[Annotated[str, PrivateStateAttr]]
     memos_conversation_id: NotRequired[Annotated[str | None, PrivateStateAttr]]
+
+
+def _input(state: MemOSState) -> list[BaseMessage]:
+    """The messages a turn starts with that no turn went through yet (its user's input)."""
+    saved = state.get("memos_saved_id")
+    return unsaved_messages(state["messages"], saved if isinstance(saved, str) else None)
+
+
+def _asks(messages: list[BaseMessage]) -> bool:
+    """The turn's input holds something a user said (not only a summary or a system note)."""
+    return any(isinstance(m, HumanMessage) and not is_summary(m) for m in messages)
+
+
+def _added(messages: Sequence[BaseMessage], anchor: str) -> list[BaseMessage]:
+    """What a turn added after its input, whose last message is ``anchor`` ("": none).
+
+    A middleware that summarizes or deletes messages during the turn may have removed the
+    anchor: then what the turn added is what follows the last summary, else the last human
+    message (a summary keeps the newest messages; the turn's own come after every older one).
+    """
+    ids = [m.id for m in messages]
+    if anchor in ids:
+        return list(messages[ids.index(anchor) + 1 :])
+    if anchor:
+        for index in range(len(messages) - 1, -1, -1):
+            if isinstance(messages[index], HumanMessage):
+                return list(messages[index + 1 :])
+    return list(messages)
 
 
 def _config() -> Mapping[str, Any] | None:
@@ -75,8 +114,10 @@ class MemOSMiddleware(MemoryIntegration, AgentMiddleware[MemOSState, Any, Any]):
 
     Per user turn: one memory search for the latest human message (``before_agent``), the
     memory block appended to the system message of every model call (``wrap_model_call``; the
-    block never enters the conversation state), and the turn's new messages written back in
-    the background (``after_agent``). Every hook has a sync and an async form.
+    block is never one of the conversation's messages: it is kept in the middleware's private
+    state while the turn runs, see :class:`MemOSState`), and the turn's new messages written
+    back in the background (``after_agent``), each turn's once, whatever other middleware
+    summarized or deleted meanwhile. Every hook has a sync and an async form.
 
     The options are a :class:`~langchain_memos.settings.MemorySettings`, which documents them
     all; the middleware uses every one. The user and the conversation of a run come from the
@@ -133,27 +174,37 @@ class MemOSMiddleware(MemoryIntegration, AgentMiddleware[MemOSState, Any, Any]):
     def _scope(self, runtime: Runtime[Any]) -> Scope:
         return self.memory.scope(_config(), getattr(runtime, "context", None))
 
-    def _turn(self, state: MemOSState, scope: Scope, text: str) -> dict[str, Any]:
+    def _turn(
+        self, state: MemOSState, scope: Scope, given: list[BaseMessage], text: str
+    ) -> dict[str, Any]:
+        messages = state["messages"]
+        last = given[-1].id if given else (messages[-1].id if messages else None)
         return {
             _MEMORY: text,
-            _TURN_START: turn_start(state["messages"]),
+            _INPUT: given,
+            _ANCHOR: last or "",
             _USER: scope.user_id,
             _CONVERSATION: scope.conversation_id,
         }
 
     def before_agent(self, state: MemOSState, runtime: Runtime[Any]) -> dict[str, Any] | None:
-        """Search once for the turn's latest human message; keep the block in private state."""
+        """Search once for the turn's latest human message; keep the block in private state.
+
+        A run whose input holds no human message (only an AI or a system message, or none)
+        searches nothing: it is no user turn."""
         scope = self._scope(runtime)
-        prompt = self.memory.search(state["messages"], scope)
-        return self._turn(state, scope, self._render(prompt))
+        given = _input(state)
+        text = self._render(self.memory.search(given, scope)) if _asks(given) else ""
+        return self._turn(state, scope, given, text)
 
     async def abefore_agent(
         self, state: MemOSState, runtime: Runtime[Any]
     ) -> dict[str, Any] | None:
         """Async :meth:`before_agent`."""
         scope = self._scope(runtime)
-        prompt = await self.memory.asearch(state["messages"], scope)
-        return self._turn(state, scope, self._render(prompt))
+        given = _input(state)
+        text = self._render(await self.memory.asearch(given, scope)) if _asks(given) else ""
+        return self._turn(state, scope, given, text)
 
     # ---- wrap_model_call: inject on every model call -------------------------------------
 
@@ -180,25 +231,38 @@ class MemOSMiddleware(MemoryIntegration, AgentMiddleware[MemOSState, Any, Any]):
 
     # ---- after_agent: write back the turn's new messages ---------------------------------
 
-    def _written(self, state: MemOSState) -> tuple[list[BaseMessage], Scope] | None:
-        """This turn's messages to write (``write_back`` may filter them) and its scope."""
-        user = state.get("memos_user_id")
-        if user is None:
-            return None  # before_agent did not run (e.g. the run was resumed after an interrupt)
-        start = state.get("memos_turn_start", 0)
+    def _written(
+        self, state: MemOSState
+    ) -> tuple[tuple[list[BaseMessage], Scope] | None, dict[str, Any]]:
+        """This turn's messages to write (``write_back`` may filter them) and its scope, and the
+        state update that closes the turn.
+
+        No turn is open when ``before_agent`` did not run for it (a middleware before this one
+        ended the run, as a guardrail does): nothing is written, and the messages it left are
+        passed over, never written by a later turn."""
+        messages = state["messages"]
+        anchor, user = state.get("memos_turn_anchor"), state.get("memos_user_id")
+        last = messages[-1].id if messages else None
+        closed: dict[str, Any] = {_MEMORY: "", _INPUT: [], _ANCHOR: None}
+        if last is not None:
+            closed[_SAVED] = last
+        if anchor is None or user is None:
+            return None, closed
+        added = [m for m in _added(messages, anchor) if m.id != MEMORY_MESSAGE_ID]
+        turn = [*state.get("memos_turn_input", []), *added]
         scope = Scope(user_id=user, conversation_id=state.get("memos_conversation_id"))
-        return self._to_write(state["messages"][start:]), scope
+        return (self._to_write(turn), scope), closed
 
     def after_agent(self, state: MemOSState, runtime: Runtime[Any]) -> dict[str, Any] | None:
         """Queue the messages this turn added for the background writer."""
-        turn = self._written(state)
+        turn, closed = self._written(state)
         if turn is not None:
             self.memory.save(*turn)
-        return None
+        return closed
 
     async def aafter_agent(self, state: MemOSState, runtime: Runtime[Any]) -> dict[str, Any] | None:
         """Async :meth:`after_agent` (queueing never blocks the event loop)."""
-        turn = self._written(state)
+        turn, closed = self._written(state)
         if turn is not None:
             await self.memory.asave(*turn)
-        return None
+        return closed

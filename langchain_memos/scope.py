@@ -15,7 +15,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 from langchain_memos._exceptions import MemOSInputError
 from langchain_memos._validation import check_id
-from langchain_memos.messages import describe, is_blank, memos_role
+from langchain_memos.messages import describe, is_blank, memos_role, without_foreign_blocks
 
 __all__ = [
     "ADD_MEMORY_TOOL",
@@ -233,7 +233,12 @@ def messages_to_store(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
       as the answer of its call;
     * messages MemOS has no role for (:func:`~langchain_memos.messages.memos_role`, e.g. a
       ``ChatMessage(role="critic")``), each with an INFO log line saying so; they are never
-      stored under another role.
+      stored under another role;
+    * a summary another middleware put in place of earlier messages (:func:`is_summary`);
+    * of a message's content, the blocks MemOS has no form for (a provider's web search
+      results, a refusal, audio ...; see
+      :func:`~langchain_memos.messages.without_foreign_blocks`), with an INFO log line: the
+      rest of the message, and of the turn, is stored.
     """
     kept: list[BaseMessage] = []
     for message in _without_memory_tools(messages):
@@ -242,6 +247,24 @@ def messages_to_store(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
             logger.info(
                 "MemOS has no role for a %s: left out of the memory write-back", describe(message)
             )
-        elif role != "system" and (role == "tool" or not is_blank(message)):
+            continue
+        if is_summary(message):
+            continue
+        message, left_out = without_foreign_blocks(message)
+        if left_out:
+            logger.info(
+                "MemOS stores text, images and files: %s block(s) of a %s left out of the "
+                "memory write-back",
+                ", ".join(dict.fromkeys(left_out)),
+                describe(message),
+            )
+        if role != "system" and (role == "tool" or not is_blank(message)):
             kept.append(message)
     return kept
+
+
+def is_summary(message: BaseMessage) -> bool:
+    """``message`` is a summary of earlier messages that a middleware put in their place
+    (``SummarizationMiddleware`` marks it ``additional_kwargs["lc_source"] == "summarization"``):
+    what it sums up was written when it was said."""
+    return message.additional_kwargs.get("lc_source") == "summarization"

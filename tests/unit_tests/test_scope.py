@@ -8,6 +8,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 from langchain_memos import MemOSClient, resolve_scope, unsaved_messages
 from langchain_memos.graph import MEMORY_MESSAGE_ID
+from langchain_memos.messages import to_memos_messages
 from langchain_memos.scope import MEMORY_TOOL_NAMES, Scope, messages_to_store
 from langchain_memos.tools import create_memory_tools
 
@@ -68,3 +69,21 @@ def test_the_memory_tools_calls_and_results_are_not_stored() -> None:
     first = turn[1]
     assert isinstance(first, AIMessage)
     assert first.tool_calls[0]["name"] == "search_memory"  # the turn itself is left as it was
+
+
+def test_a_summary_put_in_place_of_earlier_messages_is_not_stored_as_the_users_words() -> None:
+    summary = HumanMessage(
+        "Here is a summary of the conversation to date: ...",
+        additional_kwargs={"lc_source": "summarization"},
+    )
+    question = HumanMessage("And the parents?")
+    assert messages_to_store([summary, question]) == [question]
+
+
+def test_blocks_memos_has_no_form_for_are_left_out_and_the_rest_stored() -> None:
+    search = {"type": "server_tool_use", "id": "s1", "name": "web_search", "input": {}}
+    answer = AIMessage(content=[search, {"type": "text", "text": "Try the coast."}])
+    only_results = AIMessage(content=[{"type": "web_search_tool_result", "content": []}])
+    stored = messages_to_store([answer, only_results])
+    assert [m.content for m in stored] == [[{"type": "text", "text": "Try the coast."}]]
+    assert to_memos_messages(stored)[0]["content"] == "Try the coast."

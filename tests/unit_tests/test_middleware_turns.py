@@ -1,0 +1,191 @@
+"""What each user turn of a ``create_agent`` agent writes, whatever the rest of its stack does.
+
+Found by a red team: the middleware found a turn's messages by their index in the state, so a
+middleware that summarized or deleted messages during the turn made it write part of the turn,
+or nothing; a run without a human message wrote the previous turn again; a guardrail ending
+the run before this middleware's ``before_agent`` made it write the previous turn again with
+the text the guardrail refused; and one content block MemOS has no form for dropped the turn.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from langchain.agents import create_agent
+from langchain.agents.middleware import (
+    AgentMiddleware,
+    SummarizationMiddleware,
+    after_model,
+    hook_config,
+)
+from langchain_core.messages import AIMessage, HumanMessage, RemoveMessage, SystemMessage
+from langchain_core.runnables import RunnableConfig
+from langchain_core.tools import tool
+from langgraph.checkpoint.memory import InMemorySaver
+
+from langchain_memos import MemOSClient
+from langchain_memos.middleware import MemOSMiddleware
+from tests.fakes import CountingEngine, ScriptedChatModel
+
+CONFIG: RunnableConfig = {"configurable": {"user_id": "alice", "thread_id": "t1"}}
+ANSWER = "Here is your answer."  # what ScriptedChatModel says last
+
+
+@tool
+def lookup(item: str) -> str:
+    """Look up an item."""
+    return f"info about {item}"
+
+
+@pytest.fixture
+def engine() -> CountingEngine:
+    return CountingEngine()
+
+
+@pytest.fixture
+def memory(engine: CountingEngine) -> Iterator[MemOSMiddleware]:
+    middleware = MemOSMiddleware(MemOSClient(embedded=engine, max_retries=0), fail_open=False)
+    yield middleware
+    middleware.close(timeout=5)
+
+
+def written(engine: CountingEngine, memory: MemOSMiddleware) -> list[list[tuple[str, str]]]:
+    """Each add/message request so far, as (role, text) pairs."""
+    assert memory.flush(timeout=10)
+    return [
+        [(m["role"], c if isinstance(c := m.get("content"), str) else "") for m in sent]
+        for path, body in zip(engine.paths, engine.bodies, strict=True)
+        if path == "/add/message" and (sent := json.loads(body)["messages"])
+    ]
+
+
+def searches(engine: CountingEngine) -> list[str]:
+    return [
+        json.loads(body)["query"]
+        for path, body in zip(engine.paths, engine.bodies, strict=True)
+        if path == "/search/memory"
+    ]
+
+
+def turn(question: str) -> list[tuple[str, str]]:
+    """What one turn of ``ScriptedChatModel(tool_calls=1)`` with ``lookup`` writes."""
+    return [("user", question), ("assistant", ""), ("tool", "info about x0"), ("assistant", ANSWER)]
+
+
+QUESTIONS = [f"Question {n} about the kids?" for n in range(4)]
+
+
+@pytest.mark.parametrize("keep", [2, 3, 4])
+def test_each_turn_is_written_once_while_a_middleware_summarizes_the_conversation(
+    engine: CountingEngine, memory: MemOSMiddleware, keep: int
+) -> None:
+    summarize = SummarizationMiddleware(
+        model=ScriptedChatModel(), summarizer=lambda _: "Questions about kids.",
+        trigger=("messages", 6), keep=("messages", keep),
+    )  # fmt: skip
+    agent = create_agent(
+        ScriptedChatModel(tool_calls=1),
+        [lookup],
+        middleware=[summarize, memory],
+        checkpointer=InMemorySaver(),
+    )
+    for question in QUESTIONS:
+        agent.invoke({"messages": [HumanMessage(question)]}, CONFIG)
+    assert written(engine, memory) == [turn(q) for q in QUESTIONS]
+
+
+def test_each_turn_is_written_once_while_old_messages_are_deleted(
+    engine: CountingEngine, memory: MemOSMiddleware
+) -> None:
+    @after_model
+    def keep_the_last_two(state: Any, runtime: Any) -> dict[str, Any] | None:
+        old = state["messages"][:-2]
+        return {"messages": [RemoveMessage(id=m.id) for m in old]} if old else None
+
+    agent = create_agent(
+        ScriptedChatModel(tool_calls=0),
+        [],
+        middleware=[keep_the_last_two, memory],
+        checkpointer=InMemorySaver(),
+    )
+    for question in QUESTIONS:
+        agent.invoke({"messages": [HumanMessage(question)]}, CONFIG)
+    assert written(engine, memory) == [[("user", q), ("assistant", ANSWER)] for q in QUESTIONS]
+
+
+@pytest.mark.parametrize(
+    "given",
+    [[], [SystemMessage("Be brief.")], [AIMessage("By the way, your booking is confirmed.")]],
+    ids=["nothing", "system", "ai"],
+)
+def test_a_run_without_a_human_message_searches_nothing_and_writes_only_its_own(
+    engine: CountingEngine, memory: MemOSMiddleware, given: list[Any]
+) -> None:
+    agent = create_agent(
+        ScriptedChatModel(tool_calls=0), [], middleware=[memory], checkpointer=InMemorySaver()
+    )
+    agent.invoke({"messages": [HumanMessage(QUESTIONS[0])]}, CONFIG)
+    agent.invoke({"messages": given}, CONFIG)
+    assert searches(engine) == [QUESTIONS[0]]
+    own = [("assistant", m.text) for m in given if isinstance(m, AIMessage)]
+    assert written(engine, memory) == [
+        [("user", QUESTIONS[0]), ("assistant", ANSWER)],
+        [*own, ("assistant", ANSWER)],
+    ]
+
+
+class Guardrail(AgentMiddleware[Any, Any, Any]):
+    """Ends the run before the model when the user's message is about a forbidden topic."""
+
+    @hook_config(can_jump_to=["end"])
+    def before_agent(self, state: Any, runtime: Any) -> dict[str, Any] | None:
+        if "forbidden" in state["messages"][-1].text:
+            return {"messages": [AIMessage("I can't help with that.")], "jump_to": "end"}
+        return None
+
+
+def test_a_turn_a_guardrail_ends_is_never_written_and_the_last_one_not_again(
+    engine: CountingEngine, memory: MemOSMiddleware
+) -> None:
+    agent = create_agent(
+        ScriptedChatModel(tool_calls=0),
+        [],
+        middleware=[Guardrail(), memory],
+        checkpointer=InMemorySaver(),
+    )
+    for question in ("Where do the kids want to go?", "A forbidden topic", "And the parents?"):
+        agent.invoke({"messages": [HumanMessage(question)]}, CONFIG)
+    assert written(engine, memory) == [
+        [("user", "Where do the kids want to go?"), ("assistant", ANSWER)],
+        [("user", "And the parents?"), ("assistant", ANSWER)],
+    ]
+
+
+def test_a_block_memos_has_no_form_for_is_left_out_and_the_turn_written(
+    engine: CountingEngine, memory: MemOSMiddleware
+) -> None:
+    """A model's web search results (an Anthropic server tool block) beside its answer."""
+    results = {"type": "web_search_tool_result", "tool_use_id": "s1", "content": []}
+    model = ScriptedChatModel(
+        script=[AIMessage(content=[results, {"type": "text", "text": "Try the coast."}])]
+    )
+    agent = create_agent(model, [], middleware=[memory], checkpointer=InMemorySaver())
+    agent.invoke({"messages": [HumanMessage(QUESTIONS[0])]}, CONFIG)
+    assert written(engine, memory) == [[("user", QUESTIONS[0]), ("assistant", "Try the coast.")]]
+
+
+def test_the_memory_block_is_not_kept_in_the_state_once_the_turn_is_over(
+    engine: CountingEngine, memory: MemOSMiddleware
+) -> None:
+    agent = create_agent(
+        ScriptedChatModel(tool_calls=0), [], middleware=[memory], checkpointer=InMemorySaver()
+    )
+    agent.invoke({"messages": [HumanMessage(QUESTIONS[0])]}, CONFIG)
+    agent.invoke({"messages": [HumanMessage(QUESTIONS[1])]}, CONFIG)
+    state = agent.get_state(CONFIG).values
+    assert not state.get("memos_memory")
+    assert not state.get("memos_turn_input")
+    assert len(written(engine, memory)) == 2
