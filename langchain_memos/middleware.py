@@ -61,7 +61,14 @@ class MemOSState(AgentState[Any]):
 
 
 def _input(state: MemOSState) -> list[BaseMessage]:
-    """The messages a turn starts with that no turn went through yet (its user's input)."""
+    """The messages a turn starts with that no turn went through yet (its user's input).
+
+    A turn the agent failed in (a model or a tool raised) was opened and never closed: its
+    input and what it added come first, so that a new message instead of a resume loses none
+    of it."""
+    anchor = state.get("memos_turn_anchor")
+    if anchor is not None:
+        return [*state.get("memos_turn_input", []), *_added(state["messages"], anchor)]
     saved = state.get("memos_saved_id")
     return unsaved_messages(state["messages"], saved if isinstance(saved, str) else None)
 
@@ -99,14 +106,17 @@ def _config() -> Mapping[str, Any] | None:
 
 def _with_memory(request: ModelRequest[Any], memory: str) -> ModelRequest[Any]:
     """The request with ``memory`` appended to its system message (made if there is none)."""
-    if request.system_message is None:
-        content: list[str | dict[str, Any]] = [{"type": "text", "text": memory}]
-    else:
-        content = [
-            *cast("list[dict[str, Any]]", request.system_message.content_blocks),
-            {"type": "text", "text": f"\n\n{memory}"},
-        ]
-    return request.override(system_message=SystemMessage(content=content))
+    system = request.system_message
+    if system is None:
+        return request.override(
+            system_message=SystemMessage(content=[{"type": "text", "text": memory}])
+        )
+    content = [
+        *cast("list[dict[str, Any]]", system.content_blocks),
+        {"type": "text", "text": f"\n\n{memory}"},
+    ]
+    # The caller's message with the block added: its id, name and kwargs kept.
+    return request.override(system_message=system.model_copy(update={"content": content}))
 
 
 class MemOSMiddleware(MemoryIntegration, AgentMiddleware[MemOSState, Any, Any]):

@@ -189,3 +189,42 @@ def test_the_memory_block_is_not_kept_in_the_state_once_the_turn_is_over(
     assert not state.get("memos_memory")
     assert not state.get("memos_turn_input")
     assert len(written(engine, memory)) == 2
+
+
+def test_a_turn_a_tool_failed_in_is_written_with_the_next(
+    engine: CountingEngine, memory: MemOSMiddleware
+) -> None:
+    """A new message instead of a resume: the failed turn's question is not lost."""
+    failures = [RuntimeError("tool exploded")]
+
+    @tool("lookup")
+    def flaky(item: str) -> str:
+        """Look up an item."""
+        if failures:
+            raise failures.pop()
+        return f"info about {item}"
+
+    agent = create_agent(
+        ScriptedChatModel(tool_calls=1), [flaky], middleware=[memory], checkpointer=InMemorySaver()
+    )
+    with pytest.raises(RuntimeError, match="tool exploded"):
+        agent.invoke({"messages": [HumanMessage(QUESTIONS[0])]}, CONFIG)
+    agent.invoke({"messages": [HumanMessage(QUESTIONS[1])]}, CONFIG)
+    [sent] = written(engine, memory)
+    assert [text for role, text in sent if role == "user"] == QUESTIONS[:2]
+
+
+def test_the_callers_system_message_keeps_its_id_name_and_kwargs() -> None:
+    model = ScriptedChatModel(tool_calls=0)
+    client = MemOSClient(embedded=CountingEngine(), max_retries=0)
+    said: Any = [{"role": "user", "content": "My kids love the beach."}]
+    client.add_message(said, user_id="alice", conversation_id="c0", async_mode=False)
+    memory = MemOSMiddleware(client)
+    system = SystemMessage("You plan trips.", id="sys1", name="policy", additional_kwargs={"k": 1})
+    agent = create_agent(model, [], system_prompt=system, middleware=[memory])
+    agent.invoke({"messages": [HumanMessage("Where do my kids love to go?")]}, CONFIG)
+    memory.close(timeout=5)
+    sent = model.calls[0][0]
+    assert (sent.id, sent.name, sent.additional_kwargs) == ("sys1", "policy", {"k": 1})
+    assert sent.content_blocks[0] == {"type": "text", "text": "You plan trips."}
+    assert "My kids love the beach." in sent.text  # the memory block, added to it
