@@ -29,6 +29,7 @@ from langchain_memos._store_scope import (
     join_value,
     namespace_info,
     namespace_of,
+    record_turns,
     scope_filter,
 )
 from langchain_memos.types import MemoryDetail, MemoryItem, PreferenceDetail
@@ -131,7 +132,8 @@ def _of_key(target: Target, namespace: tuple[str, ...], key: str) -> Plan:
 
 
 def _by_id(target: Target, namespace: tuple[str, ...], key: str) -> Plan:
-    """The memory whose MemOS id is ``key``, if it is at ``namespace``."""
+    """The abstraction whose MemOS id is ``key``, if it is at ``namespace``. A record is only
+    ever addressed by its own key, never by its MemOS id."""
     if not _MEMOS_ID.match(key):
         return None
     try:
@@ -139,7 +141,8 @@ def _by_id(target: Target, namespace: tuple[str, ...], key: str) -> Plan:
     except NotFoundError:
         return None
     placed = _placed([memory], target, namespace)
-    if not placed:
+    title, text = getattr(memory, "memory_key", None), getattr(memory, "memory_value", None)
+    if not placed or join_value(title, text) is not None:
         return None
     if isinstance(memory, MemoryDetail) and memory.memory_value is None:
         memory = PreferenceDetail.model_validate(memory.model_dump())
@@ -181,7 +184,10 @@ def put(
     conversation_id: str | None,
 ) -> Plan:
     """Write a record: update it in place, or add it through ``add/message`` in sync mode (so
-    that it can be read back at once) and make the memory MemOS made of it hold it verbatim."""
+    that it can be read back at once) and make the memory MemOS made of it hold it verbatim.
+
+    Either the put is done, or the store is left as it was: what replaces a record is made
+    before the record is deleted, and what a failed put made is deleted again."""
     memories = yield from _of_key(target, namespace, key)
     current = _record(memories, key)
     if current is None and not memories:
@@ -198,11 +204,28 @@ def put(
         if stale:
             yield ask("delete_memory", {"memory_ids": stale})
         return
-    # A changed filterable field: MemOS cannot change a memory's info, so the record is made
-    # again (a new MemOS id), after the old one is gone; never two copies.
-    old = [m.id for m in memories if m.id]
+    # A new key, or a changed filterable field: MemOS cannot change a memory's info, so the
+    # record is made again (a new MemOS id), and only then is the old one deleted.
+    old = {m.id for m in memories if m.id}
+    try:
+        yield from _make(target, namespace, key, record, conversation_id, old)
+    except Exception:
+        yield from _discard(target, namespace, key, old)
+        raise
     if old:
-        yield ask("delete_memory", {"memory_ids": old})
+        yield ask("delete_memory", {"memory_ids": sorted(old)})
+
+
+def _make(
+    target: Target,
+    namespace: tuple[str, ...],
+    key: str,
+    record: Record,
+    conversation_id: str | None,
+    old: set[str],
+) -> Plan:
+    """Add the record's text and make the memory MemOS made of it (not one of ``old``) hold
+    the record verbatim."""
     info = {**namespace_info(namespace, key, target.user_id), **record.fields}
     scope = {
         "user_id": target.user_id,
@@ -211,14 +234,10 @@ def put(
         "async_mode": False,
         **target.rule.write_scope(namespace),
     }
-    texts = [record.text] if record.text.strip() else []
-    # MemOS keeps no memory of a turn with nothing in it ("Thanks!", ""): then the record is
-    # sent again with its key, which gives it something to hold.
-    texts.append(f"Store record {key}: {record.text}")
-    for text in texts:
+    for text in record_turns(key, record.text):
         yield ask("add_message", {"messages": [{"role": "user", "content": text}], **scope})
         made = yield from _of_key(target, namespace, key)
-        facts = [m for m in made if isinstance(m, MemoryDetail) and m.id]
+        facts = [m for m in made if isinstance(m, MemoryDetail) and m.id and m.id not in old]
         if facts:
             yield ask(
                 "update_memory",
@@ -228,6 +247,18 @@ def put(
     raise WriteRefusedError(
         f"MemOS made no memory of the value put at {namespace!r} / {key!r}; it was not stored"
     )
+
+
+def _discard(target: Target, namespace: tuple[str, ...], key: str, old: set[str]) -> Plan:
+    """Delete what a failed put made at ``key`` (all but ``old``), as far as MemOS lets us:
+    the put's own error is what the caller sees."""
+    try:
+        made = yield from _of_key(target, namespace, key)
+        ids = [m.id for m in made if m.id and m.id not in old]
+        if ids:
+            yield ask("delete_memory", {"memory_ids": ids})
+    except Exception:  # the put's own error is what the caller sees, not the clean-up's
+        return
 
 
 def _same_fields(memory: MemoryItem, fields: Mapping[str, str]) -> bool:
@@ -244,18 +275,34 @@ def search(
     limit: int,
     offset: int,
 ) -> Plan:
-    """Ranked by MemOS with ``query``; without one, the records under ``prefix``, newest first."""
+    """Ranked by MemOS with ``query``; without one, the records under ``prefix``, newest first.
+    Refused here, before the plan makes any request, if MemOS cannot answer it."""
     all_conditions = [*scope_filter(prefix, exact=False), *conditions]
     where = {"and": all_conditions} if all_conditions else None
     if query is None:
-        found = yield from _listing(target, where, offset + limit, records_only=True)
-        return [to_item(m, ns, ranked=True) for m, ns in found[offset:]]
+        return _listed(target, where, limit, offset)
     if offset + limit > MAX_RECALL_LIMIT:
         raise MemOSInputError(
             f"a search with a query returns at most the {MAX_RECALL_LIMIT} best matches "
             f"(MemOS's recall limit); offset + limit is {offset + limit}. Page through a "
             "namespace with query=None"
         )
+    return _ranked(target, prefix, where, query, limit, offset)
+
+
+def _listed(target: Target, where: dict[str, Any] | None, limit: int, offset: int) -> Plan:
+    found = yield from _listing(target, where, offset + limit, records_only=True)
+    return [to_item(m, ns, ranked=True) for m, ns in found[offset:]]
+
+
+def _ranked(
+    target: Target,
+    prefix: tuple[str, ...],
+    where: dict[str, Any] | None,
+    query: str,
+    limit: int,
+    offset: int,
+) -> Plan:
     result = yield ask(
         "search_memory",
         {

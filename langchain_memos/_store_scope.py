@@ -12,9 +12,9 @@ LangGraph forbids ``.`` in labels, so the joined prefixes are unambiguous.
 A value is a record of one MemOS memory: its text (``content``, ``text`` or ``memory``; a dict
 there is stored as JSON; a value with none of them is stored whole as JSON) is the memory's
 content, and its other fields travel, verbatim, as JSON in the memory's title, behind
-:data:`TITLE_MARK`. Its top-level strings, numbers and booleans (other than the text) are also
-copied into ``info`` as ``lgv.<field>`` (JSON-encoded, so ``"1"`` and ``1`` stay apart), which is
-what value filters compile to.
+:data:`TITLE_MARK`. Its top-level strings, numbers and booleans (other than the text; of a value
+stored whole, all of them) are also copied into ``info`` as ``lgv.<field>`` (JSON-encoded, so
+``"1"`` and ``1`` stay apart), which is what value filters compile to.
 """
 
 from __future__ import annotations
@@ -26,7 +26,13 @@ from typing import Any
 
 from langchain_memos._constants import MAX_MEMOS_ID_LENGTH
 from langchain_memos._exceptions import MemOSInputError
-from langchain_memos._validation import check_id, check_unicode
+from langchain_memos._validation import (
+    MAX_REQUEST_TOKENS,
+    check_id,
+    check_json_value,
+    check_unicode,
+    message_tokens,
+)
 
 TITLE_MARK = "langgraph-store:"
 """How the title of a memory that holds a store record begins."""
@@ -165,46 +171,64 @@ class Record:
     fields: dict[str, str]
 
 
+def record_turns(key: str, text: str) -> list[str]:
+    """The user turns a put offers MemOS, in order, until it keeps a memory of one: the text,
+    then the text with its key, which gives a bare reply (``"Thanks!"``) something to hold."""
+    return [text, f"Store record {key}: {text}"]
+
+
 def split_value(key: str, value: object, indexed: frozenset[str] | None = None) -> Record:
     """The text, title and filterable fields of ``value`` (those named in ``indexed``, or all
-    when it is ``None``); refused if it cannot be stored."""
+    when it is ``None``); refused if it cannot be stored, before any request."""
     if not isinstance(value, Mapping):
         raise MemOSInputError(f"a store value must be a dict; got {type(value).__name__}")
     if not all(isinstance(name, str) for name in value):
         raise MemOSInputError("a store value's keys must be strings")
+    check_json_value("value", value)  # NaN, infinities, lone surrogates: wherever they are
     field = next((name for name in TEXT_FIELDS if name in value), None)
     rest = {name: item for name, item in value.items() if name != field}
     raw = value[field] if field is not None else dict(value)
-    if field is None:
-        rest = {}
     try:
-        text = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False)
+        text = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False, allow_nan=False)
         meta: dict[str, object] = {
             "key": key,
             "field": field,
             "json": not isinstance(raw, str),
-            "rest": rest,
+            "rest": rest if field is not None else {},
         }
         if field is not None:  # where the text field was, for the value to read back as put
             meta["at"] = list(value).index(field)
-        if not text:
-            meta["empty"] = True  # MemOS holds no empty memory: the title says it is one
-        title = TITLE_MARK + json.dumps(
-            meta,
-            ensure_ascii=False,
-            allow_nan=False,
-        )
+        if not text.strip():
+            # MemOS holds no blank memory: the title says it is one, and holds the blank text.
+            meta["empty"] = True
+            if text:
+                meta["blank"] = text
+        title = TITLE_MARK + json.dumps(meta, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as error:
         raise MemOSInputError(f"a store value must be JSON-serializable: {error}") from None
+    stored = text if text.strip() else EMPTY_TEXT
+    _check_fits(key, stored)
     fields = {}
-    for name, item in rest.items():
-        if indexed is not None and name not in indexed:
+    # Every top-level field is filterable, whether or not the value has a text field.
+    for name, item in (rest if field is not None else value).items():
+        if (indexed is not None and name not in indexed) or not name or "\x00" in name:
             continue
         if isinstance(item, (str, int, float, bool)) or item is None:
             encoded = json.dumps(item, ensure_ascii=False)
-            if len(encoded) <= MAX_FILTER_VALUE and name:
+            if len(encoded) <= MAX_FILTER_VALUE:
                 fields[VALUE_PREFIX + name] = encoded
-    return Record(text or EMPTY_TEXT, title, fields)
+    return Record(stored, title, fields)
+
+
+def _check_fits(key: str, text: str) -> None:
+    """A record is one memory, made by one ``add/message``: its text must fit one request."""
+    tokens = max(message_tokens([{"role": "user", "content": t}]) for t in record_turns(key, text))
+    if tokens > MAX_REQUEST_TOKENS:
+        raise MemOSInputError(
+            f"the value put at key {key!r} holds about {tokens:,} tokens of text; a record is one "
+            f"MemOS memory, made by one add/message request of at most {MAX_REQUEST_TOKENS:,}: "
+            "split the text over several keys"
+        )
 
 
 def join_value(title: str | None, text: str | None) -> tuple[str, dict[str, Any]] | None:
@@ -213,7 +237,7 @@ def join_value(title: str | None, text: str | None) -> tuple[str, dict[str, Any]
         return None
     try:
         meta = json.loads(title[len(TITLE_MARK) :])
-        text = "" if meta.get("empty") else text
+        text = str(meta.get("blank", "")) if meta.get("empty") else text
         raw: Any = json.loads(text or "null") if meta["json"] else (text or "")
         field = meta["field"]
         if field is None:
@@ -250,6 +274,8 @@ def value_filter(
             raise MemOSInputError(
                 f"filter on the nested field {name!r}: MemOS filters compare top-level fields only"
             )
+        if "\x00" in name:
+            raise MemOSInputError(f"filter on {name!r}: a field name with NUL is not filterable")
         if indexed is not None and name not in indexed:
             raise MemOSInputError(
                 f"filter on {name!r}: this store copies only {sorted(indexed)} into MemOS for "

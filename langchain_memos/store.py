@@ -14,9 +14,10 @@ so that no request reaches outside the namespace it was given.
 store waits for MemOS, and answers nothing from what is pending); then ``update/memory`` makes
 that memory hold the text verbatim, and the value's other fields as JSON in its title. A put on
 an existing key updates that memory in place (``update/memory``); only a change of a filterable
-field (below) makes it again (a new MemOS id, after deleting the old one), since MemOS cannot
-change a memory's info; ``index_fields=()`` (or the few fields you filter on) keeps every put an
-update in place.
+field (below) makes it again (a new MemOS id; the old one is deleted once the new one holds
+the record), since MemOS cannot change a memory's info; ``index_fields=()`` (or the few fields
+you filter on) keeps every put an update in place. A put that fails leaves the key as it was, and
+what would be refused (a text over one request, ``NaN``) is refused before any request.
 ``put(ns, key, None)`` and ``delete`` delete it and what MemOS made of it.
 
 **Search.** With ``query``, ``search/memory`` ranks the namespace's memories (at most 25:
@@ -24,8 +25,8 @@ update in place.
 preferences MemOS abstracted from the records come back too, keyed by their MemOS id, with a
 value ``{"kind": "fact" | "preference", "content": ..., "memos_id": ..., "source_key": ...}``;
 ``get``, ``put`` and ``delete`` accept those ids (a put replaces the abstraction with a record of
-that key). Without ``query``, the records under the prefix
-are listed newest first, page by page (``get/memory``). ``filter`` compares top-level value
+that key); a record is addressed only by its own key. Without ``query``, the records under the
+prefix are listed newest first, page by page (``get/memory``). ``filter`` compares top-level value
 fields (strings, numbers, booleans, ``None``) for equality, ``{"f": v}`` or ``{"f": {"$eq": v}}``;
 anything else (``$ne``, ``$gt``, nested paths, the text field) is refused with
 ``MemOSInputError`` before any request.
@@ -184,11 +185,7 @@ class MemOSStore(BaseStore):
                 prefix = check_namespace(fixed, "prefix")
         target = self._target(prefix, "prefix")
         limit, offset = _count("limit", op.limit, 1), _count("offset", op.offset, 0)
-        found = yield from plans.namespaces(target, prefix)
-        matching = [ns for ns in found if all(_matches(c, ns) for c in conditions)]
-        if op.max_depth is not None:
-            matching = sorted({ns[: op.max_depth] for ns in matching})
-        return matching[offset : offset + limit]
+        return _namespaces_plan(target, prefix, conditions, op.max_depth, limit, offset)
 
     # ---- running them --------------------------------------------------------------------
 
@@ -232,6 +229,22 @@ class MemOSStore(BaseStore):
                 "(aget, aput, asearch, ...), or give it client="
             )
         return run(plan, client)
+
+
+def _namespaces_plan(
+    target: plans.Target,
+    prefix: tuple[str, ...],
+    conditions: Sequence[MatchCondition],
+    max_depth: int | None,
+    limit: int,
+    offset: int,
+) -> plans.Plan:
+    """The namespaces a listing answers (its checks done before this plan is made)."""
+    found = yield from plans.namespaces(target, prefix)
+    matching = [ns for ns in found if all(_matches(c, ns) for c in conditions)]
+    if max_depth is not None:
+        matching = sorted({ns[:max_depth] for ns in matching})
+    return matching[offset : offset + limit]
 
 
 def _count(name: str, value: object, low: int) -> int:

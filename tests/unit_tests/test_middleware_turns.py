@@ -86,11 +86,9 @@ def test_each_turn_is_written_once_while_a_middleware_summarizes_the_conversatio
         model=ScriptedChatModel(), summarizer=lambda _: "Questions about kids.",
         trigger=("messages", 6), keep=("messages", keep),
     )  # fmt: skip
+    stack: list[Any] = [summarize, memory]
     agent = create_agent(
-        ScriptedChatModel(tool_calls=1),
-        [lookup],
-        middleware=[summarize, memory],
-        checkpointer=InMemorySaver(),
+        ScriptedChatModel(tool_calls=1), [lookup], middleware=stack, checkpointer=InMemorySaver()
     )
     for question in QUESTIONS:
         agent.invoke({"messages": [HumanMessage(question)]}, CONFIG)

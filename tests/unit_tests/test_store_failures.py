@@ -1,0 +1,184 @@
+"""MemOSStore when a write cannot be done: refused whole before any request, or undone."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import httpx
+import pytest
+from langgraph.store.base import GetOp, ListNamespacesOp, MatchCondition, Op, PutOp, SearchOp
+
+from langchain_memos import (
+    APIConnectionError,
+    EmbeddedEngine,
+    MemOSClient,
+    MemOSInputError,
+    MemOSStore,
+)
+from tests.fakes import FakeMemOS
+
+NS = ("memories", "u1")
+IN_NS = (MatchCondition("prefix", NS),)
+LONG = "word " * 50_000  # about 62,500 tokens: over one add/message request
+
+
+def offline_store() -> tuple[MemOSStore, FakeMemOS]:
+    fake = FakeMemOS()
+    http = httpx.Client(transport=httpx.MockTransport(fake.handler))
+    client = MemOSClient(
+        api_key="k", base_url="https://memos.example/api/openmem/v1", http_client=http
+    )
+    return MemOSStore(client, user=1), fake
+
+
+class FailingClient(MemOSClient):
+    """The embedded engine, but the named client method fails as a lost connection does."""
+
+    failing: str | None = None
+
+    def __getattribute__(self, name: str) -> Any:
+        if name == object.__getattribute__(self, "failing"):
+            path = "/" + name.replace("_", "/")
+
+            def fail(*args: Any, **kwargs: Any) -> Any:
+                raise APIConnectionError("connection reset", method="POST", path=path)
+
+            return fail
+        return super().__getattribute__(name)
+
+
+def embedded_store() -> tuple[MemOSStore, FailingClient]:
+    client = FailingClient(embedded=EmbeddedEngine(":memory:"))
+    return MemOSStore(client, user=1), client
+
+
+def memories_of(client: MemOSClient) -> list[tuple[str | None, str | None]]:
+    page = client.get_memory(user_id="u1", size=50)
+    memories = [*page.memory_detail_list, *page.preference_detail_list]
+    return sorted((m.id, getattr(m, "memory_value", None)) for m in memories)
+
+
+# ---- a put that fails leaves the store as it was ----------------------------------------------
+
+
+@pytest.mark.parametrize("failing", ["add_message", "update_memory"])
+def test_a_put_that_fails_midway_keeps_the_old_value_and_leaves_nothing_behind(
+    failing: str,
+) -> None:
+    store, client = embedded_store()
+    old = {"content": "Prefers aisle seats", "kind": "travel"}
+    store.put(NS, "seat", old)
+    before = memories_of(client)
+    client.failing = failing
+    with pytest.raises(APIConnectionError):
+        # A changed filterable field: the record is made again under a new MemOS id.
+        store.put(NS, "seat", {"content": "Prefers window seats", "kind": "flights"})
+    client.failing = None
+    item = store.get(NS, "seat")
+    assert item is not None
+    assert item.value == old
+    assert memories_of(client) == before  # the same memory, and no half-made new one
+    assert [i.key for i in store.search(NS, filter={"kind": "travel"})] == ["seat"]
+
+
+@pytest.mark.parametrize("text", ["   ", "\n", "\t \n"])
+def test_a_blank_text_is_stored_and_read_back_like_an_empty_one(text: str) -> None:
+    store, client = embedded_store()
+    store.put(NS, "new", {"content": text})
+    store.put(NS, "seat", {"content": "Prefers aisle seats", "kind": "travel"})
+    store.put(NS, "seat", {"content": text, "kind": "other"})  # made again
+    store.put(NS, "seat", {"content": text, "kind": "other", "note": "x"})  # in place
+    new, seat = store.get(NS, "new"), store.get(NS, "seat")
+    assert new is not None
+    assert new.value == {"content": text}
+    assert seat is not None
+    assert seat.value == {"content": text, "kind": "other", "note": "x"}
+    assert len(memories_of(client)) == 2  # one memory per key: no stray "Store record" memory
+    assert sorted(i.key for i in store.search(NS, query="Store record")) in ([], ["new", "seat"])
+
+
+# ---- what would be refused is refused whole, before any request ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("op", "message"),
+    [
+        (PutOp(NS, "b", {"content": LONG}), "tokens of text"),
+        (PutOp(NS, "b", {"notes": LONG.split()}), "tokens of text"),  # no text field
+        (PutOp(NS, "b", {"content": math.nan}), "nan"),
+        (PutOp(NS, "b", {"a": math.inf}), "inf"),
+        (PutOp(NS, "b", {"content": {"x": [-math.inf]}}), "inf"),
+        (ListNamespacesOp(IN_NS, None, 0, 0), "limit must be an integer of at least 1"),
+        (ListNamespacesOp(IN_NS, None, 10, -1), "offset must be an integer of at least 0"),
+        (SearchOp(NS, None, 20, 10, "tea"), "at most the 25 best"),
+    ],
+)
+def test_a_batch_with_an_op_that_would_be_refused_sends_nothing(op: Any, message: str) -> None:
+    store, fake = offline_store()
+    batch: list[Op] = [
+        SearchOp(NS, None, 10, 0, "seats"),
+        PutOp(NS, "a", {"content": "Plays the cello"}),
+    ]
+    with pytest.raises(MemOSInputError, match=message):
+        store.batch([*batch, op])
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize("fields", [{"kind": "travel"}, {"kind": "other"}])
+def test_a_text_too_long_for_memos_is_refused_on_every_path(fields: dict[str, str]) -> None:
+    store, client = embedded_store()
+    old = {"content": "Prefers aisle seats", "kind": "travel"}
+    store.put(NS, "seat", old)
+    before = memories_of(client)
+    with pytest.raises(MemOSInputError, match="split the text over several keys"):
+        store.put(NS, "seat", {"content": LONG, **fields})
+    item = store.get(NS, "seat")
+    assert item is not None
+    assert item.value == old
+    assert memories_of(client) == before
+
+
+def test_a_field_name_memos_cannot_filter_on_is_kept_but_not_filterable() -> None:
+    store, _ = embedded_store()
+    value = {"content": "Notes", "a\x00b": 1}
+    store.put(NS, "k", value)
+    item = store.get(NS, "k")
+    assert item is not None
+    assert item.value == value
+    with pytest.raises(MemOSInputError, match="NUL"):
+        store.search(NS, filter={"a\x00b": 1})
+
+
+# ---- filters and keys ----------------------------------------------------------------------------
+
+
+def test_a_value_without_a_text_field_is_found_by_its_fields() -> None:
+    store, _ = embedded_store()
+    store.put(NS, "prefs", {"theme": "dark", "lang": "en"})
+    store.put(NS, "note", {"content": "Likes jazz", "theme": "dark"})
+    store.put(NS, "light", {"theme": "light"})
+    assert sorted(i.key for i in store.search(NS, filter={"theme": "dark"})) == ["note", "prefs"]
+    assert [i.key for i in store.search(NS, filter={"theme": "dark", "lang": "en"})] == ["prefs"]
+    item = store.get(NS, "prefs")
+    assert item is not None
+    assert item.value == {"theme": "dark", "lang": "en"}
+
+
+def test_a_key_that_is_another_records_memos_id_addresses_nothing_else() -> None:
+    store, client = embedded_store()
+    store.put(NS, "tea", {"content": "I hate coffee"})
+    (record_id,) = [memos_id for memos_id, text in memories_of(client) if text == "I hate coffee"]
+    assert record_id is not None
+    before = memories_of(client)
+    assert store.get(NS, record_id) is None
+    assert store.batch([GetOp(NS, record_id)]) == [None]
+    store.delete(NS, record_id)
+    assert memories_of(client) == before
+    store.put(NS, record_id, {"content": "An unrelated note"})
+    tea, other = store.get(NS, "tea"), store.get(NS, record_id)
+    assert tea is not None
+    assert tea.value == {"content": "I hate coffee"}
+    assert other is not None
+    assert other.value == {"content": "An unrelated note"}
+    assert sorted(i.key for i in store.search(NS)) == sorted(["tea", record_id])
