@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import deque
 from collections.abc import Sequence
 from itertools import zip_longest
@@ -10,6 +9,7 @@ from typing import Any
 
 from langchain_core.documents import Document
 
+from langchain_memos._memory_lines import tool_value_text
 from langchain_memos.types import (
     EventDetail,
     MemoryDetail,
@@ -99,8 +99,7 @@ def _event(item: EventDetail) -> Document:
 
 
 def _tool(item: ToolMemoryDetail) -> Document:
-    value = item.tool_value
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = tool_value_text(item.tool_value)
     return Document(
         id=item.id,
         page_content=text or item.experience or "",

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -40,6 +41,14 @@ class MemoryLine:
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _MARKER = re.compile(r"^\s*\[[^\]]{1,40}\]\s*")
+
+
+def tool_value_text(value: object) -> str:
+    """A tool memory's ``tool_value`` as text: a string as it is, a schema (the cloud sends a
+    dict) as JSON, nothing as ""."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False) if value else ""
 
 
 def memory_signature(text: str) -> frozenset[str]:
@@ -163,8 +172,7 @@ def memory_lines(
         for e in result.event_detail_list
     ]
     for tool in result.tool_memory_detail_list:
-        value = tool.tool_value if isinstance(tool.tool_value, str) else str(tool.tool_value or "")
-        text = _flat(tool.experience or value)
+        text = _flat(tool.experience or tool_value_text(tool.tool_value))
         lines.append(MemoryLine("tool", text, tool.relativity or 0.0, tool.created_at, tool.id))
     for skill in result.skill_detail_list:
         about = skill.skill_value

@@ -99,8 +99,8 @@ _RULES: dict[Language, str] = {
     "en": """# Memory Data
 The following information was retrieved by MemOS and is divided into facts and preferences.
 - **Facts**: May include user attributes, historical conversations, or third-party information.
-- **Important**: Content marked as '[assistant view]', '[assistant viewpoint]' or \
-'[model summary]' represents past AI inference, not the user's original words.
+- **Important**: Content marked as '[assistant view]', '[assistant viewpoint]', \
+'[assistant观点]' or '[model summary]' represents past AI inference, not the user's original words.
 - **Preferences**: Explicit or implicit requirements for response style, format, or reasoning.
 {sections}
 {memories}
@@ -140,7 +140,7 @@ the highest-priority source of truth.
     "zh": """# Memory Data
 以下是 MemOS 检索到的相关信息，分为“事实”和“偏好”。
 - **事实 (Facts)**：可能包含用户属性、历史对话记录或第三方信息。
-- **特别注意**：其中标记为 '[assistant观点]'、'[模型总结]' 的内容代表 \
+- **特别注意**：其中标记为 '[assistant观点]'、'[assistant viewpoint]'、'[模型总结]' 的内容代表 \
 **AI 过去的推断**，**并非**用户的原话。
 - **偏好 (Preferences)**：用户对回答风格、格式或逻辑的显式/隐式要求。
 {sections}

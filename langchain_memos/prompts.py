@@ -27,6 +27,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, tzinfo
@@ -170,9 +171,12 @@ def zone_label(zone: tzinfo, at: datetime) -> str:
     return utc if name in (None, utc) else f"{utc} ({name})"
 
 
+_PLACEHOLDER = re.compile(r"\{(memories|current_time|timezone|query)\}")
+
 Template: TypeAlias = str | Callable[[PromptParts], str]
 """A template string with ``{memories}``, ``{current_time}``, ``{timezone}`` and ``{query}``
-placeholders (replaced literally, so other braces are safe), or a function of
+placeholders (each replaced once, in one pass over the template: other braces, and braces in
+the memories and the query, are safe), or a function of
 :class:`PromptParts`."""
 
 
@@ -280,12 +284,15 @@ class MemoryPromptBuilder:
     def _render(template: Template, parts: PromptParts) -> str:
         if callable(template):
             return template(parts)
-        return (
-            template.replace("{memories}", parts.memories)
-            .replace("{current_time}", parts.current_time)
-            .replace("{timezone}", parts.timezone)
-            .replace("{query}", parts.query)
-        )
+        values = {
+            "memories": parts.memories,
+            "current_time": parts.current_time,
+            "timezone": parts.timezone,
+            "query": parts.query,
+        }
+        # One pass over the template: a memory or a query that says "{query}" is text, never
+        # a placeholder filled in after it.
+        return _PLACEHOLDER.sub(lambda found: values[found.group(1)], template)
 
     def build(self, result: SearchMemoryResult, query: str | None = None) -> MemoryPrompt:
         """The prompt for one search result; empty when nothing was recalled.

@@ -210,6 +210,8 @@ class MemOSRetriever(BaseRetriever):
         """The ``search_memory`` arguments; ``memory_limit_number`` is ``k``."""
         check_keywords("MemOSRetriever.invoke()", overrides, _CALL_OPTIONS)
         k = _check_limit("k", overrides.get("k", self.k))
+        if k is None:  # unlike the other kinds' limits, k has no "unset": it is what is returned
+            raise MemOSInputError(f"k must be between 1 and {MAX_RECALL_LIMIT}; got None")
         options = {name: overrides.get(name, getattr(self, name)) for name in _SEARCH_OPTIONS}
         user_id = overrides.get("user_id", self.user_id)
         if user_id is None:
@@ -238,7 +240,9 @@ class MemOSRetriever(BaseRetriever):
         scoped = dict(kwargs)
         if "user_id" not in scoped and configurable.get("user_id") is not None:
             scoped["user_id"] = configurable["user_id"]
-        conversation = configurable.get("conversation_id", configurable.get("thread_id"))
+        conversation = configurable.get("conversation_id")
+        if conversation is None:  # a None is no value: the thread decides, as in resolve_scope
+            conversation = configurable.get("thread_id")
         if "conversation_id" not in scoped and conversation is not None:
             scoped["conversation_id"] = str(conversation)
         return scoped

@@ -358,3 +358,42 @@ def test_bad_options_are_explained(options: dict[str, Any], message: str) -> Non
 def test_build_names_what_it_takes() -> None:
     with pytest.raises(MemOSInputError, match="build takes a SearchMemoryResult"):
         MemoryPromptBuilder().build(None)  # type: ignore[arg-type]
+
+
+def test_a_memory_or_a_query_that_says_a_placeholder_is_kept_as_said() -> None:
+    said = "The user writes {query} and {current_time} in {timezone} templates, not {memories}."
+    result = SearchMemoryResult.model_validate(
+        {"memory_detail_list": [{"id": "f1", "memory_value": said, "relativity": 0.9}]}
+    )
+    prompt = builder().build(result, query="What do I write, {memories}?")
+    for rendering in (prompt.full_instruction, prompt.protocol_instruction):
+        assert said in rendering
+        assert rendering.count("<memories>") == 1
+    assert prompt.full_instruction.endswith("# Original Query\nWhat do I write, {memories}?")
+
+
+def test_a_tool_schema_is_shown_as_json() -> None:
+    schema = {"name": "get_weather", "parameters": {"type": "object"}}
+    result = SearchMemoryResult.model_validate(
+        {"tool_memory_detail_list": [{"id": "t1", "tool_value": schema, "relativity": 0.9}]}
+    )
+    assert '{"name": "get_weather", "parameters": {"type": "object"}}' in (
+        builder().build(result).instruction
+    )
+
+
+def test_the_chinese_protocol_names_the_english_marker_of_an_ai_view() -> None:
+    result = SearchMemoryResult.model_validate(
+        {
+            "memory_detail_list": [
+                {
+                    "id": "f1",
+                    "memory_value": "[assistant viewpoint] 用户喜欢芒果。",
+                    "relativity": 0.9,
+                }
+            ]
+        }
+    )
+    prompt = builder(language="zh").build(result, query="我喜欢什么水果？")
+    assert "'[assistant viewpoint]'" in prompt.full_instruction
+    assert "'[assistant viewpoint]'" in prompt.protocol_instruction

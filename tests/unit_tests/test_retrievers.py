@@ -130,9 +130,13 @@ def test_user_and_conversation_come_from_the_config(fake: FakeMemOS, mode: str) 
     run(r, mode, "q", config)
     run(r, mode, "q", config, user_id="bob")
 
+    # A conversation_id of None is no value: the thread decides, as everywhere else.
+    run(r, mode, "q", {"configurable": {**config["configurable"], "conversation_id": None}})
+
     assert [(b["user_id"], b["conversation_id"]) for b in fake.bodies] == [
         ("alice", "thread-7"),
         ("bob", "thread-7"),
+        ("alice", "thread-7"),
     ]
 
 
@@ -142,6 +146,7 @@ def test_user_and_conversation_come_from_the_config(fake: FakeMemOS, mode: str) 
         ({}, {}, "needs a user_id"),
         ({"user_id": "u1"}, {"top_k": 3}, "unknown option 'top_k'"),
         ({"user_id": "u1"}, {"k": 26}, "k must be between 1 and 25"),
+        ({"user_id": "u1"}, {"k": None}, "k must be between 1 and 25"),
         ({"user_id": "u1"}, {"filter": {}}, "filter must not be empty"),
         ({"user_id": "u1", "relativity": 2.0}, {}, "between 0 and 1"),
     ],
@@ -178,6 +183,18 @@ WITH_TOOLS = {
     **ALL_SCORED,
     "tool_memory_detail_list": [{"id": "t1", "tool_value": "tool", "relativity": 0.8}],
 }
+
+
+def test_a_tool_memory_without_a_value_is_its_experience() -> None:
+    tool = {
+        "id": "t1",
+        "tool_value": None,
+        "experience": "Ask for the city first.",
+        "relativity": 1,
+    }
+    fake = FakeMemOS(replies=[envelope({"tool_memory_detail_list": [tool]})])
+    r = retriever(fake, user_id="u1", include_tool_memory=True)
+    assert [d.page_content for d in r.invoke("weather")] == ["Ask for the city first."]
 
 
 @pytest.mark.parametrize("mode", MODES)
