@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
 
 import httpx
 
+from langchain_memos._config import merge_headers
 from langchain_memos._exceptions import APIError
 from langchain_memos._response import is_event_stream, parse_response, wrap_transport_error
 from langchain_memos._retry import RetryState
@@ -103,6 +104,7 @@ def _parsed_url(text: str) -> httpx.URL:
 
 
 _JSON_CONTENT = httpx.Headers({"Content-Type": "application/json"})
+_JSON_CONTENT_TYPE = {"Content-Type": "application/json"}  # merged into a plain dict of headers
 
 
 def build_httpx_request(
@@ -136,7 +138,7 @@ def build_httpx_request(
         )
     headers = config.headers
     if content is not None:
-        headers = {**headers, "Content-Type": "application/json"}
+        headers = merge_headers(headers, _JSON_CONTENT_TYPE)
     return http.build_request(
         request.method,
         url,

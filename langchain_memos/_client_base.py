@@ -132,7 +132,8 @@ class BaseMemOSClient:
     ) -> Self:
         """A copy of this client with some settings changed, sharing its connection pool.
 
-        Unset options keep this client's values; ``extra_headers`` are added to its headers.
+        Unset options keep this client's values; ``extra_headers`` are added to its headers,
+        each replacing the one of the same name, whatever its case.
         The options are checked as the constructor checks them. The copy costs no new
         connections: it sends through this client's pool. Closing the copy leaves the pool
         open; closing this client closes it for both.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -19,7 +20,7 @@ from langchain_memos import _constants as C  # noqa: N812 - a namespace of const
 from langchain_memos._exceptions import ConfigurationError, MemOSInputError
 from langchain_memos._validation import check_bool, check_flag, check_int, check_seconds
 
-__all__ = ["ClientConfig", "check_timeout", "is_loopback"]
+__all__ = ["ClientConfig", "check_timeout", "is_loopback", "merge_headers"]
 
 
 def _env_flag(name: str) -> bool:
@@ -149,7 +150,7 @@ class ClientConfig:
         headers = {"Accept": "application/json"}
         if key:
             headers["Authorization"] = f"Token {key}"
-        headers.update(default_headers or {})
+        headers = merge_headers(headers, default_headers)
         return cls(
             base_url=str(url),
             api_key=key or None,
@@ -179,16 +180,67 @@ class ClientConfig:
             self,
             timeout=self.timeout if resolved_timeout is None else resolved_timeout,
             max_retries=self.max_retries if max_retries is None else max_retries,
-            headers={**self.headers, **(extra_headers or {})},
+            headers=merge_headers(self.headers, extra_headers),
         )
 
 
+def merge_headers(
+    headers: Mapping[str, str], replacing: Mapping[str, str] | None
+) -> dict[str, str]:
+    """``headers`` with ``replacing``'s in place of those of the same name, whatever its case.
+
+    HTTP header names are case-insensitive: a caller's ``authorization`` replaces the
+    ``Authorization`` the API key makes instead of travelling beside it.
+    """
+    if not replacing:
+        return dict(headers)
+    replaced = {name.lower() for name in replacing}
+    merged = {name: value for name, value in headers.items() if name.lower() not in replaced}
+    merged.update(replacing)
+    return merged
+
+
+# RFC 9110: a header name is a token; a value is visible ASCII, with spaces or tabs inside only.
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_HEADER_VALUE = re.compile(r"(?:[\x21-\x7e](?:[ \t]*[\x21-\x7e])*)?")
+
+
 def _check_headers(name: str, headers: object) -> None:
-    if headers is not None and not (
+    if headers is None:
+        return
+    if not (
         isinstance(headers, Mapping)
         and all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items())
     ):
         raise ConfigurationError(f"{name} must map header names to string values")
+    seen: set[str] = set()
+    for header, value in headers.items():
+        if not _HEADER_NAME.fullmatch(header):
+            # Shown up to the first character it cannot hold: "Authorization: Token <key>"
+            # passed as a name shows as 'Authorization', never with the key.
+            start = _HEADER_NAME.match(header)
+            if not header:
+                what = "one is empty"
+            elif start is None:
+                what = "one begins with another character"
+            else:
+                what = f"the one beginning {header[: start.end()]!r} holds another character"
+            raise ConfigurationError(
+                f"{name}: header names are letters, digits and !#$%&'*+-.^_`|~ (no spaces, "
+                f"colons or line breaks); {what}"
+            )
+        if header.lower() in seen:
+            raise ConfigurationError(
+                f"{name} names the header {header!r} twice; header names are case-insensitive"
+            )
+        seen.add(header.lower())
+        if not _HEADER_VALUE.fullmatch(value):
+            # Never the value itself: it may be a key.
+            raise ConfigurationError(
+                f"{name}: the value of {header!r} holds a line break, another control "
+                "character, a non-ASCII character or whitespace around it, which cannot travel "
+                "in an HTTP header"
+            )
 
 
 def _timeout(timeout: object) -> httpx.Timeout:

@@ -88,7 +88,8 @@ class MemOSClient(BaseMemOSClient):
         retry_unsafe_writes: Also retry writes after a read timeout or server error, when the
             service may already have stored them (risking a duplicate).
         allow_insecure_http: Allow a plain ``http://`` base URL that is not on loopback.
-        default_headers: Extra headers for every request.
+        default_headers: Extra headers for every request; one named as a header the client
+            sets (``authorization``, in any case) replaces it.
         http_client: Your own ``httpx.Client``; it is used as it is and not closed by
             :meth:`close`.
         embedded: Use the offline embedded engine instead of a service: a database path,

@@ -10,11 +10,9 @@ from langchain_core.chat_history import BaseChatMessageHistory
 from langchain_core.messages import BaseMessage
 from langchain_core.runnables.config import run_in_executor
 
+from langchain_memos._codes import MEMORY_NOT_FOUND
 from langchain_memos._constants import MAX_MESSAGE_LIMIT, MAX_PAGE_SIZE
-from langchain_memos._exceptions import (
-    ClosedError,
-    MemOSInputError,
-)
+from langchain_memos._exceptions import ClosedError, MemOSInputError, NotFoundError
 from langchain_memos._flows import Flow, arun, call, run
 from langchain_memos._validation import (
     MAX_REQUEST_TOKENS,
@@ -255,7 +253,8 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
     def add_messages(self, messages: Sequence[BaseMessage]) -> None:
         """Store ``messages``: one ``add/message`` call per batch, batches in order.
 
-        With an outbox, the batches are committed to it and delivered in the background.
+        With an outbox, the batches are committed to it and delivered in the background. An
+        empty ``messages`` does nothing, as in every LangChain history.
 
         Raises:
             MemOSInputError: a message ``add/message`` would refuse; nothing is sent or stored.
@@ -268,6 +267,8 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
             APIError: without an outbox, MemOS did not take them (see the error tree).
         """
         self._check_open()
+        if isinstance(messages, (list, tuple)) and not messages:  # add_messages(msgs[n:])
+            return
         if self.outbox is not None:
             self._add_through_outbox(self.outbox, messages)
             return
@@ -275,6 +276,8 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
 
     async def aadd_messages(self, messages: Sequence[BaseMessage]) -> None:
         self._check_open()
+        if isinstance(messages, (list, tuple)) and not messages:
+            return
         if self.outbox is not None:  # the commit, and any wait, run in a thread
             await run_in_executor(None, self.add_messages, messages)
             return
@@ -360,6 +363,9 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
         :attr:`messages` may still return the conversation afterwards.
 
         ``"user"``: every memory of this user in the project (``delete/memory`` by user id).
+
+        Clearing is idempotent: ids already gone when their delete is sent (another clear of the
+        same conversation went first) are what was asked for, not an error.
         """
         run(self._clear(), self.client)
 
@@ -381,7 +387,12 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
                 break
             number += 1
         for start in range(0, len(ids), _DELETE_CHUNK):
-            yield call(MemOSClient.delete_memory, memory_ids=ids[start : start + _DELETE_CHUNK])
+            chunk = ids[start : start + _DELETE_CHUNK]
+            try:
+                yield call(MemOSClient.delete_memory, memory_ids=chunk)
+            except NotFoundError as error:  # "none of these memories exists": gone already
+                if error.code != MEMORY_NOT_FOUND:
+                    raise
 
     def __repr__(self) -> str:
         return (

@@ -229,13 +229,16 @@ def to_memos_messages(
     AI tool calls become OpenAI-style ``tool_calls``; ``ToolMessage.tool_call_id`` is kept; text,
     image and file blocks (LangChain standard blocks or OpenAI ``image_url``) become MemOS
     content parts. ``chat_time`` comes from ``additional_kwargs["chat_time"]`` (or
-    ``response_metadata``) when present, else ``now``.
+    ``response_metadata``) when present, else ``now``. A user message's ``name`` (who speaks, in
+    a conversation of several people) is sent as its ``name``; an AI message's (its agent's) and
+    a tool message's (its tool's) are not, so that what an assistant said stays marked as the
+    assistant's.
 
     Raises:
         MemOSInputError: a message type or content block that MemOS cannot store, or what
             ``add/message`` would refuse (a tool message without ``tool_call_id``, invalid
-            base64, a ``chat_time`` that is neither a datetime nor a string, one message over
-            the per-request token limit).
+            base64, a ``chat_time`` that is neither a datetime nor a string, a ``name`` that is
+            not a valid id, one message over the per-request token limit).
     """
     if isinstance(messages, BaseMessage) or not isinstance(messages, Sequence):
         raise MemOSInputError("messages must be a list of LangChain messages")
@@ -246,6 +249,12 @@ def to_memos_messages(
         if not isinstance(message, BaseMessage):
             raise MemOSInputError(f"{where} must be a LangChain message; got {message!r}")
         out: dict[str, Any] = {"role": _role(message, where)}
+        # Who speaks, of the users of a conversation: "[alice viewpoint]" rather than "[user
+        # viewpoint]". Only a user's: an AI message's name is its agent's (create_agent(name=)),
+        # and MemOS marks what an assistant said "[assistant viewpoint]", which the memory
+        # protocol tells models is inference; a ToolMessage's name is its tool's.
+        if message.name and out["role"] == "user":
+            out["name"] = message.name
         content = _content(message, where)
         if isinstance(message, AIMessage) and message.tool_calls:
             out["tool_calls"] = [
@@ -350,11 +359,12 @@ def from_memos_messages(details: Sequence[MessageDetail]) -> list[BaseMessage]:
     """Convert stored MemOS messages (``get/message``) back to LangChain messages, in order.
 
     The message's ``chat_time`` (or ``create_time``) lands in ``additional_kwargs["chat_time"]``,
-    so writing the messages again keeps their time.
+    so writing the messages again keeps their time; its ``name`` (the speaker) in ``name``.
     """
     messages: list[BaseMessage] = []
     for detail in details:
         content: Any = _from_content(detail.content)
+        name = detail.name or None
         extra: dict[str, Any] = {}
         stamp = detail.chat_time or detail.create_time
         moment = parse_timestamp(stamp)
@@ -363,26 +373,17 @@ def from_memos_messages(details: Sequence[MessageDetail]) -> list[BaseMessage]:
         elif isinstance(stamp, str) and stamp.strip():
             extra[CHAT_TIME_KEY] = stamp  # free text such as a Chinese date
         role = detail.role
+        common: dict[str, Any] = {"content": content, "name": name, "additional_kwargs": extra}
         if role == "user":
-            messages.append(HumanMessage(content=content, additional_kwargs=extra))
+            messages.append(HumanMessage(**common))
         elif role == "assistant":
-            messages.append(
-                AIMessage(
-                    content=content,
-                    tool_calls=_tool_calls(detail.tool_calls),
-                    additional_kwargs=extra,
-                )
-            )
+            messages.append(AIMessage(tool_calls=_tool_calls(detail.tool_calls), **common))
         elif role == "system":
-            messages.append(SystemMessage(content=content, additional_kwargs=extra))
+            messages.append(SystemMessage(**common))
         elif role == "tool":
-            messages.append(
-                ToolMessage(
-                    content=content, tool_call_id=detail.tool_call_id or "", additional_kwargs=extra
-                )
-            )
+            messages.append(ToolMessage(tool_call_id=detail.tool_call_id or "", **common))
         else:
-            messages.append(ChatMessage(content=content, role=role or "", additional_kwargs=extra))
+            messages.append(ChatMessage(role=role or "", **common))
     return messages
 
 

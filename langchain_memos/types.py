@@ -160,6 +160,8 @@ class MessageDetail(Timestamped):
     tool_calls: list[dict[str, Any]] | None = None
     tool_call_id: str | None = None
     chat_time: Timestamp = None
+    name: str | None = None
+    """Who spoke (a multi-party conversation), when the message was sent with a ``name``."""
 
 
 class ProfileDetail(MemoryItem):

@@ -13,7 +13,7 @@ from urllib.parse import unquote_to_bytes
 from langchain_memos._constants import CONTENT_PART_TYPES, MESSAGE_ROLES
 from langchain_memos._exceptions import MemOSInputError
 from langchain_memos._tokens import approximate_tokens
-from langchain_memos._validation.values import check_json_value, shown
+from langchain_memos._validation.values import check_id, check_json_value, shown
 
 MAX_REQUEST_TOKENS = 40_000
 """The most text one ``add/message`` request may carry, in tokens (the documented limit)."""
@@ -155,6 +155,8 @@ def check_messages(
         for key in ("chat_time", "tool_call_id", "name"):
             if key in out and not isinstance(out[key], str):
                 raise MemOSInputError(f"messages[{index}].{key} must be a string")
+        if "name" in out:  # the speaker, kept as given like the ids and written into memories
+            check_id(f"messages[{index}].name", out["name"])
         if role == "tool" and not str(out.get("tool_call_id", "")).strip():
             raise MemOSInputError(
                 f"messages[{index}]: a tool message needs the tool_call_id of the call it answers"

@@ -292,6 +292,26 @@ CASES = [
         "needs the tool_call_id",
     ),
     row(
+        "name-with-line-break",
+        "client",
+        lambda e: e.sync.add_message(said(content="x", name="ali\nce"), **CONV),
+        "messages[0].name holds a control character",
+    ),
+    row(
+        "header-value-with-line-break",
+        "client",
+        lambda e: e.sync.with_options(extra_headers={"X-Trace": "t1\r\nX-Evil: 1"}),
+        "the value of 'X-Trace' holds a line break",
+        ConfigurationError,
+    ),
+    row(
+        "header-name-with-colon",
+        "async-client",
+        lambda e: AsyncMemOSClient(api_key="k", default_headers={"X-Trace: t1": "t1"}),
+        "header names are letters, digits",
+        ConfigurationError,
+    ),
+    row(
         "not-json-value",
         "client",
         lambda e: e.sync.add_message(said(content="x", meta=object()), **CONV),
@@ -415,6 +435,12 @@ CASES = [
         "history",
         lambda e: e.history.add_messages([ToolMessage("7C", tool_call_id="")]),
         "needs the tool_call_id",
+    ),
+    row(
+        "name-with-spaces-around",
+        "history",
+        lambda e: e.history.add_messages([HumanMessage("hi", name=" alice")]),
+        "messages[0].name ' alice' has whitespace around it",
     ),
     row(
         "non-str-chat-time",

@@ -11,10 +11,11 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 
-from langchain_memos import AsyncMemOSClient, MemOSClient, MemOSInputError
+from langchain_memos import AsyncMemOSClient, MemOSClient, MemOSInputError, PermissionDeniedError
 from langchain_memos.chat_message_histories import MemOSChatMessageHistory
+from langchain_memos.embedded import EmbeddedEngine
 from langchain_memos.outbox import Outbox
-from tests.fakes import StatefulMemOS
+from tests.fakes import StatefulMemOS, envelope
 
 TURN: list[BaseMessage] = [
     HumanMessage("We always travel with the kids.", additional_kwargs={"chat_time": "2025-06-10"}),
@@ -173,6 +174,74 @@ def test_clear_pages_on_when_the_answer_has_no_page_count(
 
     assert memos.memories == []
     assert [body["page"] for body in memos.calls("/get/memory")] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_clear_that_finds_the_memories_gone_already_succeeds(
+    memos: StatefulMemOS, mode: str
+) -> None:
+    hist = history(memos, mode)
+    add(hist, mode, [HumanMessage(f"fact {i}") for i in range(150)])  # two delete chunks
+    answer = memos.answer
+    refusal: list[int] = []
+
+    def cleared_elsewhere_first(request: httpx.Request) -> httpx.Response:
+        if not request.url.path.endswith("/delete/memory"):
+            return answer(request)
+        refused: httpx.Response
+        if refusal:
+            refused = envelope(None, code=refusal[0], message="no permission", status=403)
+            return refused
+        memos.memories = []  # a second worker's clear went first: these ids are gone
+        refused = envelope(None, code=40307, message="none of these memories exists", status=404)
+        return refused
+
+    memos.replies = [cleared_elsewhere_first]
+
+    clear(hist, mode)  # the conversation's memories are gone, as asked
+
+    assert memos.memories == []
+    assert len(memos.calls("/delete/memory")) == 2
+
+    # Only "none of these memories exists" is taken for done: a refusal still raises.
+    add(hist, mode, [HumanMessage("I live in Nanjing.")])
+    refusal.append(40306)
+    with pytest.raises(PermissionDeniedError):
+        clear(hist, mode)
+    assert [m["memory_value"] for m in memos.memories] == ["I live in Nanjing."]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_adding_no_messages_does_nothing(memos: StatefulMemOS, mode: str) -> None:
+    hist = history(memos, mode)
+    turn: list[BaseMessage] = [HumanMessage("Hi"), AIMessage("Hello!")]
+    add(hist, mode, turn)
+
+    add(hist, mode, turn[2:])  # nothing new since the last write
+
+    assert len(memos.calls("/add/message")) == 1
+    assert [m.content for m in read(hist, mode)] == ["Hi", "Hello!"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_speakers_name_is_stored_and_comes_back(memos: StatefulMemOS, mode: str) -> None:
+    hist = history(memos, mode)
+    add(hist, mode, [HumanMessage("I love sushi", name="alice"), HumanMessage("Me too")])
+
+    assert [m.get("name") for m in memos.calls("/add/message")[0]["messages"]] == ["alice", None]
+    assert [(m.name, m.content) for m in read(hist, mode)] == [
+        ("alice", "I love sushi"),
+        (None, "Me too"),
+    ]
+
+
+def test_a_named_speakers_memories_say_whose_they_are() -> None:
+    """Through the embedded engine, which marks each memory with who said it."""
+    client = MemOSClient(embedded=EmbeddedEngine(":memory:"))
+    hist = MemOSChatMessageHistory("u1", "party", client=client)
+    hist.add_messages([HumanMessage("I love sushi", name="alice")])
+    found = client.search_memory("sushi", user_id="u1").memory_detail_list
+    assert [m.memory_value for m in found] == ["[alice viewpoint] I love sushi"]
 
 
 @pytest.mark.parametrize("mode", MODES)

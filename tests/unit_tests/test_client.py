@@ -353,6 +353,24 @@ def test_with_options_keeps_what_is_not_given(
     assert fake.requests[0].extensions["timeout"]["read"] == 7.0
 
 
+@pytest.mark.parametrize("spelled", ["Authorization", "authorization", "AUTHORIZATION"])
+def test_a_header_replaces_the_one_of_the_same_name_whatever_its_case(
+    kind: str, fake: FakeMemOS, spelled: str
+) -> None:
+    client = build(kind, fake, default_headers={"x-app": "demo"})
+    other = client.with_options(extra_headers={spelled: "Token other-key", "X-App": "mine"})
+    call(other, "search_memory", "q", user_id="u1")
+    built = build(kind, fake, default_headers={spelled: "Token other-key"})
+    call(built, "search_memory", "q", user_id="u1")
+
+    for sent in fake.requests:
+        assert sent.headers.get_list("authorization") == ["Token other-key"]
+    assert fake.requests[0].headers.get_list("x-app") == ["mine"]
+    # The identity (what an outbox files writes under) is the key's that is sent.
+    elsewhere = build(kind, fake).with_options(extra_headers={"Authorization": "Token other-key"})
+    assert other.identity == built.identity == elsewhere.identity != client.identity
+
+
 @pytest.mark.parametrize(
     ("options", "says"),
     [
@@ -364,6 +382,11 @@ def test_with_options_keeps_what_is_not_given(
         ({"max_retries": True}, "max_retries must be an integer"),
         ({"extra_headers": {"X-Count": 1}}, "extra_headers must map header names to string"),
         ({"extra_headers": "X-Trace: t1"}, "extra_headers must map header names to string"),
+        ({"extra_headers": {"X-Trace": "t1\r\nX-Evil: 1"}}, "the value of 'X-Trace' holds a"),
+        ({"extra_headers": {"X-Trace": "t1\n"}}, "the value of 'X-Trace' holds a line break"),
+        ({"extra_headers": {"X-Trace": "café"}}, "a non-ASCII character"),
+        ({"extra_headers": {"X-Trace\r\nX-Evil": "1"}}, "beginning 'X-Trace' holds another"),
+        ({"extra_headers": {"X-A": "1", "x-a": "2"}}, "names the header 'x-a' twice"),
     ],
 )
 def test_with_options_checks_them_as_the_constructor_does(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 
 import pytest
@@ -88,6 +89,46 @@ def test_round_trip_keeps_tool_calls_tool_call_ids_and_times() -> None:
     assert all(m.additional_kwargs["chat_time"] == "2025-06-10 09:30:00" for m in back)
     # Written again, the messages keep their time.
     assert to_memos_messages(back) == to_memos_messages(original, now=NOW)
+
+
+def test_the_speakers_name_is_sent_and_comes_back() -> None:
+    original: list[BaseMessage] = [
+        HumanMessage("I love sushi", name="alice"),
+        HumanMessage("I hate sushi", name="bob"),
+        AIMessage("Noted, both of you."),
+        ChatMessage(content="Sushi it is.", role="assistant", name="planner"),
+    ]
+    sent = to_memos_messages(original, now=NOW)
+    # A user's name only: an assistant's (its agent's) would turn "[assistant viewpoint]", which
+    # the memory protocol reads as inference, into "[planner viewpoint]".
+    assert [m.get("name") for m in sent] == ["alice", "bob", None, None]
+
+    back = from_memos_messages([MessageDetail.model_validate(m) for m in sent])
+    assert [(m.name, m.content) for m in back] == [(m.name, m.content) for m in original[:2]] + [
+        (None, "Noted, both of you."),
+        (None, "Sushi it is."),
+    ]
+    assert to_memos_messages(back, now=NOW) == sent
+    # A tool result's name is the tool's, not a speaker's: the call names the tool already.
+    call = AIMessage("", tool_calls=[{"id": "c1", "name": "weather", "args": {}}], name="bot")
+    result = ToolMessage("sunny", tool_call_id="c1", name="weather")
+    assert [m.get("name") for m in to_memos_messages([call, result])] == [None, None]
+    # What MemOS stored with a name comes back with it, whoever said it.
+    named = MessageDetail.model_validate({"role": "assistant", "content": "Hi", "name": "planner"})
+    assert from_memos_messages([named])[0].name == "planner"
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("ali\nce", "messages[0].name holds a control character"),
+        ("alice ", "messages[0].name 'alice ' has whitespace around it"),
+        ("a" * 101, "messages[0].name is 101 characters long"),
+    ],
+)
+def test_a_name_that_would_garble_the_memory_is_refused(name: str, says: str) -> None:
+    with pytest.raises(MemOSInputError, match=re.escape(says)):
+        to_memos_messages([HumanMessage("I love sushi", name=name)], now=NOW)
 
 
 def test_epoch_timestamps_come_back_as_chat_times() -> None:
