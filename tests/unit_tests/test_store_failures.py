@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import httpx
 import pytest
 from langgraph.store.base import GetOp, ListNamespacesOp, MatchCondition, Op, PutOp, SearchOp
 
@@ -16,20 +15,11 @@ from langchain_memos import (
     MemOSInputError,
     MemOSStore,
 )
-from tests.fakes import FakeMemOS
+from tests.unit_tests.test_store import offline_store
 
 NS = ("memories", "u1")
 IN_NS = (MatchCondition("prefix", NS),)
 LONG = "word " * 50_000  # about 62,500 tokens: over one add/message request
-
-
-def offline_store() -> tuple[MemOSStore, FakeMemOS]:
-    fake = FakeMemOS()
-    http = httpx.Client(transport=httpx.MockTransport(fake.handler))
-    client = MemOSClient(
-        api_key="k", base_url="https://memos.example/api/openmem/v1", http_client=http
-    )
-    return MemOSStore(client, user=1), fake
 
 
 class FailingClient(MemOSClient):
