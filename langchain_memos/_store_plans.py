@@ -209,11 +209,12 @@ def put(
     old = {m.id for m in memories if m.id}
     try:
         yield from _make(target, namespace, key, record, conversation_id, old)
+        if old:
+            yield ask("delete_memory", {"memory_ids": sorted(old)})
     except Exception:
+        # Whatever step failed, the new copy goes and the old one stays: never two.
         yield from _discard(target, namespace, key, old)
         raise
-    if old:
-        yield ask("delete_memory", {"memory_ids": sorted(old)})
 
 
 def _make(

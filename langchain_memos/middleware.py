@@ -28,8 +28,17 @@ except ImportError as error:  # pragma: no cover - exercised without the extra
     ) from error
 
 from langchain_memos._agent_memory import MemoryIntegration
+from langchain_memos._exceptions import MemOSInputError
 from langchain_memos.client import MemOSClient
-from langchain_memos.scope import MEMORY_MESSAGE_ID, Scope, is_summary, unsaved_messages
+from langchain_memos.messages import to_memos_messages
+from langchain_memos.scope import (
+    MEMORY_MESSAGE_ID,
+    Scope,
+    is_summary,
+    messages_to_store,
+    turn_start,
+    unsaved_messages,
+)
 from langchain_memos.settings import MemorySettings
 
 __all__ = ["MemOSMiddleware", "MemOSState"]
@@ -37,6 +46,8 @@ __all__ = ["MemOSMiddleware", "MemOSState"]
 _MEMORY = "memos_memory"
 _INPUT = "memos_turn_input"
 _ANCHOR = "memos_turn_anchor"
+_BEFORE = "memos_turn_before"
+_SUMMARY = "memos_turn_summary"
 _SAVED = "memos_saved_id"
 _USER = "memos_user_id"
 _CONVERSATION = "memos_conversation_id"
@@ -45,30 +56,77 @@ _CONVERSATION = "memos_conversation_id"
 class MemOSState(AgentState[Any]):
     """The agent state plus this middleware's private keys (never in the agent's output).
 
-    While a turn runs they hold its memory block, its input messages and the id of the last
-    of them (what the turn adds comes after it), and its scope; ``after_agent`` empties them
-    and keeps ``memos_saved_id``, the id of the last message the turn went through, where the
-    next turn's input begins. Like any middleware's private keys, they are checkpointed with
-    the thread and streamed with ``stream_mode="values"``, ``"updates"`` and ``"debug"``.
+    While a turn runs they hold its memory block, its input messages, the ids of the last of
+    them and of the message before them (what the turn adds comes after), the id of the newest
+    summary then (to tell whether another middleware summarized during the turn), and its scope;
+    ``after_agent`` empties them and keeps ``memos_saved_id``, the id of the last message the
+    turn went through, where the next turn's input begins. Like any middleware's private keys,
+    they are checkpointed with the thread and streamed with ``stream_mode="values"``,
+    ``"updates"`` and ``"debug"``.
     """
 
     memos_memory: NotRequired[Annotated[str, PrivateStateAttr]]
     memos_turn_input: NotRequired[Annotated[list[BaseMessage], PrivateStateAttr]]
     memos_turn_anchor: NotRequired[Annotated[str | None, PrivateStateAttr]]
+    memos_turn_before: NotRequired[Annotated[str | None, PrivateStateAttr]]
+    memos_turn_summary: NotRequired[Annotated[str | None, PrivateStateAttr]]
     memos_saved_id: NotRequired[Annotated[str | None, PrivateStateAttr]]
     memos_user_id: NotRequired[Annotated[str, PrivateStateAttr]]
     memos_conversation_id: NotRequired[Annotated[str | None, PrivateStateAttr]]
+
+
+def _newest_summary(messages: Sequence[BaseMessage]) -> str | None:
+    return next((m.id for m in reversed(messages) if is_summary(m)), None)
+
+
+def _turn_messages(state: MemOSState, *, closing: bool) -> list[BaseMessage]:
+    """The open turn's messages, as the state holds them now: its input (a middleware may have
+    redacted a message: its version now is written) and what the turn added.
+
+    A message of the input that is gone was summarized (what the user said is written), or
+    removed by a middleware (a guardrail, a redaction: not written). What the turn added follows
+    its input's last message; if a middleware removed that, the message before the input; if
+    that too, the newest summary made during the turn; else every message left is the turn's
+    (the older ones were deleted). ``closing``: what the turn added stops at a human message its
+    ``before_agent`` did not take: the input of a later run that a middleware before this one
+    ended (a guardrail), never written."""
+    messages = state["messages"]
+    ids = [m.id for m in messages]
+    current = dict(zip(ids, messages, strict=True))
+    summary = _newest_summary(messages)
+    summarized = summary is not None and summary != state.get("memos_turn_summary")
+    given = state.get("memos_turn_input", [])
+    kept = [current.get(m.id, m) for m in given if m.id in current or summarized]
+    earlier = {m.id for m in given}
+    for mark in (state.get("memos_turn_anchor"), state.get("memos_turn_before"), summary):
+        if mark and mark in current and (mark != summary or summarized):
+            start = ids.index(mark) + 1
+            break
+    else:
+        start = 0
+    added = [m for m in messages[start:] if m.id not in earlier]
+    if closing:
+        unseen = (
+            i for i, m in enumerate(added) if isinstance(m, HumanMessage) and not is_summary(m)
+        )
+        added = added[: next(unseen, len(added))]
+    return [*kept, *added]
 
 
 def _input(state: MemOSState) -> list[BaseMessage]:
     """The messages a turn starts with that no turn went through yet (its user's input).
 
     A turn the agent failed in (a model or a tool raised) was opened and never closed: its
-    input and what it added come first, so that a new message instead of a resume loses none
-    of it."""
-    anchor = state.get("memos_turn_anchor")
-    if anchor is not None:
-        return [*state.get("memos_turn_input", []), *_added(state["messages"], anchor)]
+    messages come first, so that a new message instead of a resume loses none of it; unless
+    MemOS would refuse them (a turn ``fail_open=False`` raised for), which are left behind with
+    the error the caller had, and the latest user turn is the input."""
+    if state.get("memos_turn_anchor") is not None:
+        carried = _turn_messages(state, closing=False)
+        try:
+            to_memos_messages(messages_to_store(carried))
+        except MemOSInputError:
+            return list(state["messages"][turn_start(state["messages"]) :])
+        return carried
     saved = state.get("memos_saved_id")
     return unsaved_messages(state["messages"], saved if isinstance(saved, str) else None)
 
@@ -76,23 +134,6 @@ def _input(state: MemOSState) -> list[BaseMessage]:
 def _asks(messages: list[BaseMessage]) -> bool:
     """The turn's input holds something a user said (not only a summary or a system note)."""
     return any(isinstance(m, HumanMessage) and not is_summary(m) for m in messages)
-
-
-def _added(messages: Sequence[BaseMessage], anchor: str) -> list[BaseMessage]:
-    """What a turn added after its input, whose last message is ``anchor`` ("": none).
-
-    A middleware that summarizes or deletes messages during the turn may have removed the
-    anchor: then what the turn added is what follows the last summary, else the last human
-    message (a summary keeps the newest messages; the turn's own come after every older one).
-    """
-    ids = [m.id for m in messages]
-    if anchor in ids:
-        return list(messages[ids.index(anchor) + 1 :])
-    if anchor:
-        for index in range(len(messages) - 1, -1, -1):
-            if isinstance(messages[index], HumanMessage):
-                return list(messages[index + 1 :])
-    return list(messages)
 
 
 def _config() -> Mapping[str, Any] | None:
@@ -188,11 +229,15 @@ class MemOSMiddleware(MemoryIntegration, AgentMiddleware[MemOSState, Any, Any]):
         self, state: MemOSState, scope: Scope, given: list[BaseMessage], text: str
     ) -> dict[str, Any]:
         messages = state["messages"]
-        last = given[-1].id if given else (messages[-1].id if messages else None)
+        ids = [m.id for m in messages]
+        last = given[-1].id if given else (ids[-1] if ids else None)
+        first = ids.index(given[0].id) if given and given[0].id in ids else len(ids)
         return {
             _MEMORY: text,
             _INPUT: given,
             _ANCHOR: last or "",
+            _BEFORE: ids[first - 1] if first > 0 else None,
+            _SUMMARY: _newest_summary(messages),
             _USER: scope.user_id,
             _CONVERSATION: scope.conversation_id,
         }
@@ -253,13 +298,12 @@ class MemOSMiddleware(MemoryIntegration, AgentMiddleware[MemOSState, Any, Any]):
         messages = state["messages"]
         anchor, user = state.get("memos_turn_anchor"), state.get("memos_user_id")
         last = messages[-1].id if messages else None
-        closed: dict[str, Any] = {_MEMORY: "", _INPUT: [], _ANCHOR: None}
+        closed: dict[str, Any] = {_MEMORY: "", _INPUT: [], _ANCHOR: None, _BEFORE: None}
         if last is not None:
             closed[_SAVED] = last
         if anchor is None or user is None:
             return None, closed
-        added = [m for m in _added(messages, anchor) if m.id != MEMORY_MESSAGE_ID]
-        turn = [*state.get("memos_turn_input", []), *added]
+        turn = [m for m in _turn_messages(state, closing=True) if m.id != MEMORY_MESSAGE_ID]
         scope = Scope(user_id=user, conversation_id=state.get("memos_conversation_id"))
         return (self._to_write(turn), scope), closed
 

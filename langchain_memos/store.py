@@ -16,8 +16,10 @@ that memory hold the text verbatim, and the value's other fields as JSON in its 
 an existing key updates that memory in place (``update/memory``); only a change of a filterable
 field (below) makes it again (a new MemOS id; the old one is deleted once the new one holds
 the record), since MemOS cannot change a memory's info; ``index_fields=()`` (or the few fields
-you filter on) keeps every put an update in place. A put that fails leaves the key as it was, and
-what would be refused (a text over one request, ``NaN``) is refused before any request.
+you filter on) keeps every put an update in place. A put that fails leaves the key as it was
+(unless MemOS fails the clean-up of the copy it made too: then the key holds both until its next
+write), and what would be refused (a text over one request, ``NaN``) is refused before any
+request.
 ``put(ns, key, None)`` and ``delete`` delete it and what MemOS made of it.
 
 **Search.** With ``query``, ``search/memory`` ranks the namespace's memories (at most 25:

@@ -17,8 +17,10 @@ import pytest
 from langchain.agents import create_agent
 from langchain.agents.middleware import (
     AgentMiddleware,
+    PIIMiddleware,
     SummarizationMiddleware,
     after_model,
+    before_model,
     hook_config,
 )
 from langchain_core.messages import AIMessage, HumanMessage, RemoveMessage, SystemMessage
@@ -26,7 +28,7 @@ from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver
 
-from langchain_memos import MemOSClient
+from langchain_memos import MemOSClient, MemOSInputError
 from langchain_memos.middleware import MemOSMiddleware
 from tests.fakes import CountingEngine, ScriptedChatModel
 
@@ -226,3 +228,80 @@ def test_the_callers_system_message_keeps_its_id_name_and_kwargs() -> None:
     assert (sent.id, sent.name, sent.additional_kwargs) == ("sys1", "policy", {"k": 1})
     assert sent.content_blocks[0] == {"type": "text", "text": "You plan trips."}
     assert "My kids love the beach." in sent.text  # the memory block, added to it
+
+
+# ---- what a middleware did to the turn's own messages is what is written (review findings) --
+
+
+def test_a_message_another_middleware_redacted_is_written_redacted(
+    engine: CountingEngine, memory: MemOSMiddleware
+) -> None:
+    redact = PIIMiddleware("email", strategy="redact", apply_to_input=True)
+    stack: list[Any] = [memory, redact]
+    agent = create_agent(
+        ScriptedChatModel(tool_calls=0), [], middleware=stack, checkpointer=InMemorySaver()
+    )
+    agent.invoke({"messages": [HumanMessage("My email is alice@example.com")]}, CONFIG)
+    assert written(engine, memory) == [
+        [("user", "My email is [REDACTED_EMAIL]"), ("assistant", ANSWER)]
+    ]
+
+
+@before_model(can_jump_to=["end"])
+def remove_secrets(state: Any, runtime: Any) -> dict[str, Any] | None:
+    last = state["messages"][-1]
+    if isinstance(last, HumanMessage) and "secret" in last.text:
+        refusal = AIMessage("I removed that message.")
+        return {"messages": [RemoveMessage(id=last.id or ""), refusal], "jump_to": "end"}
+    return None
+
+
+def test_a_message_another_middleware_removed_is_not_written_nor_the_last_turn_again(
+    engine: CountingEngine, memory: MemOSMiddleware
+) -> None:
+    stack: list[Any] = [memory, remove_secrets]
+    agent = create_agent(
+        ScriptedChatModel(tool_calls=0), [], middleware=stack, checkpointer=InMemorySaver()
+    )
+    agent.invoke({"messages": [HumanMessage(QUESTIONS[0])]}, CONFIG)
+    agent.invoke({"messages": [HumanMessage("My secret password is hunter2")]}, CONFIG)
+    assert written(engine, memory) == [
+        [("user", QUESTIONS[0]), ("assistant", ANSWER)],
+        [("assistant", "I removed that message.")],
+    ]
+
+
+def test_a_guardrail_after_a_failed_turn_keeps_the_refused_text_out(
+    engine: CountingEngine, memory: MemOSMiddleware
+) -> None:
+    failures: list[Exception] = [RuntimeError("model 500")]
+    model = ScriptedChatModel(tool_calls=0)
+    model.reply = lambda messages: _fail_once(failures, model)
+    agent = create_agent(model, [], middleware=[Guardrail(), memory], checkpointer=InMemorySaver())
+    with pytest.raises(RuntimeError, match="model 500"):
+        agent.invoke({"messages": [HumanMessage(QUESTIONS[0])]}, CONFIG)
+    agent.invoke({"messages": [HumanMessage("A forbidden topic")]}, CONFIG)
+    sent = [text for turn in written(engine, memory) for _, text in turn]
+    assert "A forbidden topic" not in sent
+    assert "I can't help with that." not in sent
+
+
+def _fail_once(failures: list[Exception], model: ScriptedChatModel) -> AIMessage:
+    if failures:
+        raise failures.pop()
+    return AIMessage(model.answer)
+
+
+def test_a_turn_memos_refused_does_not_hold_up_the_next(engine: CountingEngine) -> None:
+    client = MemOSClient(embedded=engine, max_retries=0)
+    memory = MemOSMiddleware(client, fail_open=False, timeout=60)  # a long query's search
+    agent = create_agent(
+        ScriptedChatModel(tool_calls=0), [], middleware=[memory], checkpointer=InMemorySaver()
+    )
+    huge = "word " * 50_000  # one message over what one add/message request takes
+    with pytest.raises(MemOSInputError):
+        agent.invoke({"messages": [HumanMessage(huge)]}, CONFIG)
+    for question in QUESTIONS[:2]:
+        agent.invoke({"messages": [HumanMessage(question)]}, CONFIG)
+    assert written(engine, memory) == [[("user", q), ("assistant", ANSWER)] for q in QUESTIONS[:2]]
+    memory.close(timeout=5)

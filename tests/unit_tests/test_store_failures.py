@@ -23,12 +23,17 @@ LONG = "word " * 50_000  # about 62,500 tokens: over one add/message request
 
 
 class FailingClient(MemOSClient):
-    """The embedded engine, but the named client method fails as a lost connection does."""
+    """The embedded engine, but the named client method fails as a lost connection does (its
+    next ``times`` calls; all of them when None)."""
 
     failing: str | None = None
+    times: int | None = None
 
     def __getattribute__(self, name: str) -> Any:
-        if name == object.__getattribute__(self, "failing"):
+        times = object.__getattribute__(self, "times")
+        if name == object.__getattribute__(self, "failing") and times != 0:
+            if times is not None:
+                self.times = times - 1
             path = "/" + name.replace("_", "/")
 
             def fail(*args: Any, **kwargs: Any) -> Any:
@@ -52,19 +57,22 @@ def memories_of(client: MemOSClient) -> list[tuple[str | None, str | None]]:
 # ---- a put that fails leaves the store as it was ----------------------------------------------
 
 
-@pytest.mark.parametrize("failing", ["add_message", "update_memory"])
+@pytest.mark.parametrize(
+    ("failing", "times"), [("add_message", None), ("update_memory", None), ("delete_memory", 1)]
+)
 def test_a_put_that_fails_midway_keeps_the_old_value_and_leaves_nothing_behind(
-    failing: str,
+    failing: str, times: int | None
 ) -> None:
+    """Adding the new copy, making it hold the record, or deleting the old copy fails."""
     store, client = embedded_store()
     old = {"content": "Prefers aisle seats", "kind": "travel"}
     store.put(NS, "seat", old)
     before = memories_of(client)
-    client.failing = failing
+    client.failing, client.times = failing, times
     with pytest.raises(APIConnectionError):
         # A changed filterable field: the record is made again under a new MemOS id.
         store.put(NS, "seat", {"content": "Prefers window seats", "kind": "flights"})
-    client.failing = None
+    client.failing = client.times = None
     item = store.get(NS, "seat")
     assert item is not None
     assert item.value == old
