@@ -28,14 +28,11 @@ except ImportError as error:  # pragma: no cover - exercised without the extra
     ) from error
 
 from langchain_memos._agent_memory import MemoryIntegration
-from langchain_memos._exceptions import MemOSInputError
 from langchain_memos.client import MemOSClient
-from langchain_memos.messages import to_memos_messages
 from langchain_memos.scope import (
     MEMORY_MESSAGE_ID,
     Scope,
     is_summary,
-    messages_to_store,
     turn_start,
     unsaved_messages,
 )
@@ -79,56 +76,47 @@ def _newest_summary(messages: Sequence[BaseMessage]) -> str | None:
     return next((m.id for m in reversed(messages) if is_summary(m)), None)
 
 
-def _turn_messages(state: MemOSState, *, closing: bool) -> list[BaseMessage]:
-    """The open turn's messages, as the state holds them now: its input (a middleware may have
-    redacted a message: its version now is written) and what the turn added.
-
-    A message of the input that is gone was summarized (what the user said is written), or
-    removed by a middleware (a guardrail, a redaction: not written). What the turn added follows
-    its input's last message; if a middleware removed that, the message before the input; if
-    that too, the newest summary made during the turn; else every message left is the turn's
-    (the older ones were deleted). ``closing``: what the turn added stops at a human message its
-    ``before_agent`` did not take: the input of a later run that a middleware before this one
-    ended (a guardrail), never written."""
+def _turn_messages(state: MemOSState) -> list[BaseMessage]:
+    """The turn's messages that the state still holds at its end, as it holds them: its input
+    (a message another middleware redacted is written redacted; one it removed, or summarized
+    or trimmed away, is not written: what is written is only ever what the state holds) and
+    what the turn added after it: after its input's last message; if a middleware removed that,
+    the message before the input; if that too, the newest summary made during the turn; else
+    every message left (the older ones were deleted)."""
     messages = state["messages"]
     ids = [m.id for m in messages]
     current = dict(zip(ids, messages, strict=True))
     summary = _newest_summary(messages)
     summarized = summary is not None and summary != state.get("memos_turn_summary")
-    given = state.get("memos_turn_input", [])
-    kept = [current.get(m.id, m) for m in given if m.id in current or summarized]
-    earlier = {m.id for m in given}
+    given = [m.id for m in state.get("memos_turn_input", [])]
+    kept = [current[i] for i in given if i in current]
     for mark in (state.get("memos_turn_anchor"), state.get("memos_turn_before"), summary):
         if mark and mark in current and (mark != summary or summarized):
             start = ids.index(mark) + 1
             break
     else:
         start = 0
-    added = [m for m in messages[start:] if m.id not in earlier]
-    if closing:
-        unseen = (
-            i for i, m in enumerate(added) if isinstance(m, HumanMessage) and not is_summary(m)
-        )
-        added = added[: next(unseen, len(added))]
-    return [*kept, *added]
+    earlier = set(given)
+    return [*kept, *(m for m in messages[start:] if m.id not in earlier and not is_summary(m))]
 
 
 def _input(state: MemOSState) -> list[BaseMessage]:
     """The messages a turn starts with that no turn went through yet (its user's input).
 
-    A turn the agent failed in (a model or a tool raised) was opened and never closed: its
-    messages come first, so that a new message instead of a resume loses none of it; unless
-    MemOS would refuse them (a turn ``fail_open=False`` raised for), which are left behind with
-    the error the caller had, and the latest user turn is the input."""
-    if state.get("memos_turn_anchor") is not None:
-        carried = _turn_messages(state, closing=False)
-        try:
-            to_memos_messages(messages_to_store(carried))
-        except MemOSInputError:
-            return list(state["messages"][turn_start(state["messages"]) :])
-        return carried
+    After a run that failed (a model or a tool raised, a middleware refused the input by raising,
+    as ``PIIMiddleware(strategy="block")`` does) its turn is still open: a new message instead of
+    a resume leaves that turn behind, never written, and the input is the latest user turn."""
+    messages = state["messages"]
+    anchor = state.get("memos_turn_anchor")
+    if anchor is not None:
+        ids = [m.id for m in messages]
+        if anchor not in ids:
+            return list(messages[turn_start(messages) :])
+        after = messages[ids.index(anchor) + 1 :]
+        said = (i for i, m in enumerate(after) if isinstance(m, HumanMessage) and not is_summary(m))
+        return list(after[next(said, len(after)) :])
     saved = state.get("memos_saved_id")
-    return unsaved_messages(state["messages"], saved if isinstance(saved, str) else None)
+    return unsaved_messages(messages, saved if isinstance(saved, str) else None)
 
 
 def _asks(messages: list[BaseMessage]) -> bool:
@@ -303,7 +291,7 @@ class MemOSMiddleware(MemoryIntegration, AgentMiddleware[MemOSState, Any, Any]):
             closed[_SAVED] = last
         if anchor is None or user is None:
             return None, closed
-        turn = [m for m in _turn_messages(state, closing=True) if m.id != MEMORY_MESSAGE_ID]
+        turn = [m for m in _turn_messages(state) if m.id != MEMORY_MESSAGE_ID]
         scope = Scope(user_id=user, conversation_id=state.get("memos_conversation_id"))
         return (self._to_write(turn), scope), closed
 

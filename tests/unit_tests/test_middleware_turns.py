@@ -23,7 +23,13 @@ from langchain.agents.middleware import (
     before_model,
     hook_config,
 )
-from langchain_core.messages import AIMessage, HumanMessage, RemoveMessage, SystemMessage
+from langchain_core.messages import (
+    AIMessage,
+    HumanMessage,
+    RemoveMessage,
+    SystemMessage,
+    ToolMessage,
+)
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver
@@ -80,7 +86,7 @@ def turn(question: str) -> list[tuple[str, str]]:
 QUESTIONS = [f"Question {n} about the kids?" for n in range(4)]
 
 
-@pytest.mark.parametrize("keep", [2, 3, 4])
+@pytest.mark.parametrize("keep", [3, 4])  # a turn's four messages survive its summary
 def test_each_turn_is_written_once_while_a_middleware_summarizes_the_conversation(
     engine: CountingEngine, memory: MemOSMiddleware, keep: int
 ) -> None:
@@ -191,10 +197,12 @@ def test_the_memory_block_is_not_kept_in_the_state_once_the_turn_is_over(
     assert len(written(engine, memory)) == 2
 
 
-def test_a_turn_a_tool_failed_in_is_written_with_the_next(
-    engine: CountingEngine, memory: MemOSMiddleware
+@pytest.mark.parametrize("then", ["resume", "new message"])
+def test_a_turn_a_tool_failed_in_is_written_if_resumed_and_left_behind_if_not(
+    engine: CountingEngine, memory: MemOSMiddleware, then: str
 ) -> None:
-    """A new message instead of a resume: the failed turn's question is not lost."""
+    """A failed run's turn is open: a resume writes it; a new message leaves it behind (what a
+    run that failed holds may be what a middleware refused by raising), never written."""
     failures = [RuntimeError("tool exploded")]
 
     @tool("lookup")
@@ -209,9 +217,12 @@ def test_a_turn_a_tool_failed_in_is_written_with_the_next(
     )
     with pytest.raises(RuntimeError, match="tool exploded"):
         agent.invoke({"messages": [HumanMessage(QUESTIONS[0])]}, CONFIG)
+    if then == "resume":
+        agent.invoke(None, CONFIG)
     agent.invoke({"messages": [HumanMessage(QUESTIONS[1])]}, CONFIG)
-    [sent] = written(engine, memory)
-    assert [text for role, text in sent if role == "user"] == QUESTIONS[:2]
+    asked = [[text for role, text in turn if role == "user"] for turn in written(engine, memory)]
+    expected = [[QUESTIONS[0]], [QUESTIONS[1]]] if then == "resume" else [[QUESTIONS[1]]]
+    assert asked == expected
 
 
 def test_the_callers_system_message_keeps_its_id_name_and_kwargs() -> None:
@@ -271,25 +282,18 @@ def test_a_message_another_middleware_removed_is_not_written_nor_the_last_turn_a
     ]
 
 
-def test_a_guardrail_after_a_failed_turn_keeps_the_refused_text_out(
+def test_text_a_middleware_blocked_by_raising_is_never_written(
     engine: CountingEngine, memory: MemOSMiddleware
 ) -> None:
-    failures: list[Exception] = [RuntimeError("model 500")]
-    model = ScriptedChatModel(tool_calls=0)
-    model.reply = lambda messages: _fail_once(failures, model)
-    agent = create_agent(model, [], middleware=[Guardrail(), memory], checkpointer=InMemorySaver())
-    with pytest.raises(RuntimeError, match="model 500"):
-        agent.invoke({"messages": [HumanMessage(QUESTIONS[0])]}, CONFIG)
-    agent.invoke({"messages": [HumanMessage("A forbidden topic")]}, CONFIG)
-    sent = [text for turn in written(engine, memory) for _, text in turn]
-    assert "A forbidden topic" not in sent
-    assert "I can't help with that." not in sent
-
-
-def _fail_once(failures: list[Exception], model: ScriptedChatModel) -> AIMessage:
-    if failures:
-        raise failures.pop()
-    return AIMessage(model.answer)
+    block = PIIMiddleware("email", strategy="block", apply_to_input=True)
+    stack: list[Any] = [memory, block]
+    agent = create_agent(
+        ScriptedChatModel(tool_calls=0), [], middleware=stack, checkpointer=InMemorySaver()
+    )
+    with pytest.raises(Exception, match=r"(?i)email"):
+        agent.invoke({"messages": [HumanMessage("My email is alice@example.com")]}, CONFIG)
+    agent.invoke({"messages": [HumanMessage(QUESTIONS[0])]}, CONFIG)
+    assert written(engine, memory) == [[("user", QUESTIONS[0]), ("assistant", ANSWER)]]
 
 
 def test_a_turn_memos_refused_does_not_hold_up_the_next(engine: CountingEngine) -> None:
@@ -305,3 +309,30 @@ def test_a_turn_memos_refused_does_not_hold_up_the_next(engine: CountingEngine) 
         agent.invoke({"messages": [HumanMessage(question)]}, CONFIG)
     assert written(engine, memory) == [[("user", q), ("assistant", ANSWER)] for q in QUESTIONS[:2]]
     memory.close(timeout=5)
+
+
+def test_a_human_message_a_middleware_adds_mid_turn_is_part_of_the_turn(
+    engine: CountingEngine, memory: MemOSMiddleware
+) -> None:
+    """As a tool's image or a reminder comes back: the turn is written whole, answer included."""
+
+    @before_model
+    def remind(state: Any, runtime: Any) -> dict[str, Any] | None:
+        if isinstance(state["messages"][-1], ToolMessage):
+            return {"messages": [HumanMessage("(reminder: answer concisely)")]}
+        return None
+
+    call = AIMessage("", tool_calls=[{"name": "lookup", "args": {"item": "x0"}, "id": "c1"}])
+    model = ScriptedChatModel(script=[call, AIMessage(ANSWER)])
+    stack: list[Any] = [memory, remind]
+    agent = create_agent(model, [lookup], middleware=stack, checkpointer=InMemorySaver())
+    agent.invoke({"messages": [HumanMessage(QUESTIONS[0])]}, CONFIG)
+    assert written(engine, memory) == [
+        [
+            ("user", QUESTIONS[0]),
+            ("assistant", ""),
+            ("tool", "info about x0"),
+            ("user", "(reminder: answer concisely)"),
+            ("assistant", ANSWER),
+        ]
+    ]
