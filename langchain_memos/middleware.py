@@ -53,7 +53,7 @@ _CONVERSATION = "memos_conversation_id"
 class MemOSState(AgentState[Any]):
     """The agent state plus this middleware's private keys (never in the agent's output).
 
-    While a turn runs they hold its memory block, its input messages, the ids of the last of
+    While a turn runs they hold its memory block, the ids of its input messages, of the last of
     them and of the message before them (what the turn adds comes after), the id of the newest
     summary then (to tell whether another middleware summarized during the turn), and its scope;
     ``after_agent`` empties them and keeps ``memos_saved_id``, the id of the last message the
@@ -63,7 +63,7 @@ class MemOSState(AgentState[Any]):
     """
 
     memos_memory: NotRequired[Annotated[str, PrivateStateAttr]]
-    memos_turn_input: NotRequired[Annotated[list[BaseMessage], PrivateStateAttr]]
+    memos_turn_input: NotRequired[Annotated[list[str], PrivateStateAttr]]
     memos_turn_anchor: NotRequired[Annotated[str | None, PrivateStateAttr]]
     memos_turn_before: NotRequired[Annotated[str | None, PrivateStateAttr]]
     memos_turn_summary: NotRequired[Annotated[str | None, PrivateStateAttr]]
@@ -88,7 +88,7 @@ def _turn_messages(state: MemOSState) -> list[BaseMessage]:
     current = dict(zip(ids, messages, strict=True))
     summary = _newest_summary(messages)
     summarized = summary is not None and summary != state.get("memos_turn_summary")
-    given = [m.id for m in state.get("memos_turn_input", [])]
+    given = state.get("memos_turn_input", [])
     kept = [current[i] for i in given if i in current]
     for mark in (state.get("memos_turn_anchor"), state.get("memos_turn_before"), summary):
         if mark and mark in current and (mark != summary or summarized):
@@ -222,7 +222,7 @@ class MemOSMiddleware(MemoryIntegration, AgentMiddleware[MemOSState, Any, Any]):
         first = ids.index(given[0].id) if given and given[0].id in ids else len(ids)
         return {
             _MEMORY: text,
-            _INPUT: given,
+            _INPUT: [m.id for m in given if m.id is not None],
             _ANCHOR: last or "",
             _BEFORE: ids[first - 1] if first > 0 else None,
             _SUMMARY: _newest_summary(messages),
