@@ -10,7 +10,7 @@ the text the guardrail refused; and one content block MemOS has no form for drop
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -78,6 +78,20 @@ def searches(engine: CountingEngine) -> list[str]:
     ]
 
 
+def agent_of(*middleware: Any, model: Any = None, tools: Sequence[Any] = ()) -> Any:
+    """An agent with ``middleware`` whose runs are turns of one thread (a checkpointer); its
+    model answers at once unless given."""
+    model = model if model is not None else ScriptedChatModel(tool_calls=0)
+    return create_agent(
+        model, list(tools), middleware=list(middleware), checkpointer=InMemorySaver()
+    )
+
+
+def ask(agent: Any, text: str) -> None:
+    """One user turn of ``agent``'s thread."""
+    agent.invoke({"messages": [HumanMessage(text)]}, CONFIG)
+
+
 def turn(question: str) -> list[tuple[str, str]]:
     """What one turn of ``ScriptedChatModel(tool_calls=1)`` with ``lookup`` writes."""
     return [("user", question), ("assistant", ""), ("tool", "info about x0"), ("assistant", ANSWER)]
@@ -94,12 +108,9 @@ def test_each_turn_is_written_once_while_a_middleware_summarizes_the_conversatio
         model=ScriptedChatModel(), summarizer=lambda _: "Questions about kids.",
         trigger=("messages", 6), keep=("messages", keep),
     )  # fmt: skip
-    stack: list[Any] = [summarize, memory]
-    agent = create_agent(
-        ScriptedChatModel(tool_calls=1), [lookup], middleware=stack, checkpointer=InMemorySaver()
-    )
+    agent = agent_of(summarize, memory, model=ScriptedChatModel(tool_calls=1), tools=[lookup])
     for question in QUESTIONS:
-        agent.invoke({"messages": [HumanMessage(question)]}, CONFIG)
+        ask(agent, question)
     assert written(engine, memory) == [turn(q) for q in QUESTIONS]
 
 
@@ -111,14 +122,9 @@ def test_each_turn_is_written_once_while_old_messages_are_deleted(
         old = state["messages"][:-2]
         return {"messages": [RemoveMessage(id=m.id) for m in old]} if old else None
 
-    agent = create_agent(
-        ScriptedChatModel(tool_calls=0),
-        [],
-        middleware=[keep_the_last_two, memory],
-        checkpointer=InMemorySaver(),
-    )
+    agent = agent_of(keep_the_last_two, memory)
     for question in QUESTIONS:
-        agent.invoke({"messages": [HumanMessage(question)]}, CONFIG)
+        ask(agent, question)
     assert written(engine, memory) == [[("user", q), ("assistant", ANSWER)] for q in QUESTIONS]
 
 
@@ -130,10 +136,8 @@ def test_each_turn_is_written_once_while_old_messages_are_deleted(
 def test_a_run_without_a_human_message_searches_nothing_and_writes_only_its_own(
     engine: CountingEngine, memory: MemOSMiddleware, given: list[Any]
 ) -> None:
-    agent = create_agent(
-        ScriptedChatModel(tool_calls=0), [], middleware=[memory], checkpointer=InMemorySaver()
-    )
-    agent.invoke({"messages": [HumanMessage(QUESTIONS[0])]}, CONFIG)
+    agent = agent_of(memory)
+    ask(agent, QUESTIONS[0])
     agent.invoke({"messages": given}, CONFIG)
     assert searches(engine) == [QUESTIONS[0]]
     own = [("assistant", m.text) for m in given if isinstance(m, AIMessage)]
@@ -156,14 +160,9 @@ class Guardrail(AgentMiddleware[Any, Any, Any]):
 def test_a_turn_a_guardrail_ends_is_never_written_and_the_last_one_not_again(
     engine: CountingEngine, memory: MemOSMiddleware
 ) -> None:
-    agent = create_agent(
-        ScriptedChatModel(tool_calls=0),
-        [],
-        middleware=[Guardrail(), memory],
-        checkpointer=InMemorySaver(),
-    )
+    agent = agent_of(Guardrail(), memory)
     for question in ("Where do the kids want to go?", "A forbidden topic", "And the parents?"):
-        agent.invoke({"messages": [HumanMessage(question)]}, CONFIG)
+        ask(agent, question)
     assert written(engine, memory) == [
         [("user", "Where do the kids want to go?"), ("assistant", ANSWER)],
         [("user", "And the parents?"), ("assistant", ANSWER)],
@@ -178,19 +177,17 @@ def test_a_block_memos_has_no_form_for_is_left_out_and_the_turn_written(
     model = ScriptedChatModel(
         script=[AIMessage(content=[results, {"type": "text", "text": "Try the coast."}])]
     )
-    agent = create_agent(model, [], middleware=[memory], checkpointer=InMemorySaver())
-    agent.invoke({"messages": [HumanMessage(QUESTIONS[0])]}, CONFIG)
+    agent = agent_of(memory, model=model)
+    ask(agent, QUESTIONS[0])
     assert written(engine, memory) == [[("user", QUESTIONS[0]), ("assistant", "Try the coast.")]]
 
 
 def test_the_memory_block_is_not_kept_in_the_state_once_the_turn_is_over(
     engine: CountingEngine, memory: MemOSMiddleware
 ) -> None:
-    agent = create_agent(
-        ScriptedChatModel(tool_calls=0), [], middleware=[memory], checkpointer=InMemorySaver()
-    )
-    agent.invoke({"messages": [HumanMessage(QUESTIONS[0])]}, CONFIG)
-    agent.invoke({"messages": [HumanMessage(QUESTIONS[1])]}, CONFIG)
+    agent = agent_of(memory)
+    ask(agent, QUESTIONS[0])
+    ask(agent, QUESTIONS[1])
     state = agent.get_state(CONFIG).values
     assert not state.get("memos_memory")
     assert not state.get("memos_turn_input")
@@ -212,14 +209,12 @@ def test_a_turn_a_tool_failed_in_is_written_if_resumed_and_left_behind_if_not(
             raise failures.pop()
         return f"info about {item}"
 
-    agent = create_agent(
-        ScriptedChatModel(tool_calls=1), [flaky], middleware=[memory], checkpointer=InMemorySaver()
-    )
+    agent = agent_of(memory, model=ScriptedChatModel(tool_calls=1), tools=[flaky])
     with pytest.raises(RuntimeError, match="tool exploded"):
-        agent.invoke({"messages": [HumanMessage(QUESTIONS[0])]}, CONFIG)
+        ask(agent, QUESTIONS[0])
     if then == "resume":
         agent.invoke(None, CONFIG)
-    agent.invoke({"messages": [HumanMessage(QUESTIONS[1])]}, CONFIG)
+    ask(agent, QUESTIONS[1])
     asked = [[text for role, text in turn if role == "user"] for turn in written(engine, memory)]
     expected = [[QUESTIONS[0]], [QUESTIONS[1]]] if then == "resume" else [[QUESTIONS[1]]]
     assert asked == expected
@@ -233,7 +228,7 @@ def test_the_callers_system_message_keeps_its_id_name_and_kwargs() -> None:
     memory = MemOSMiddleware(client)
     system = SystemMessage("You plan trips.", id="sys1", name="policy", additional_kwargs={"k": 1})
     agent = create_agent(model, [], system_prompt=system, middleware=[memory])
-    agent.invoke({"messages": [HumanMessage("Where do my kids love to go?")]}, CONFIG)
+    ask(agent, "Where do my kids love to go?")
     memory.close(timeout=5)
     sent = model.calls[0][0]
     assert (sent.id, sent.name, sent.additional_kwargs) == ("sys1", "policy", {"k": 1})
@@ -248,11 +243,8 @@ def test_a_message_another_middleware_redacted_is_written_redacted(
     engine: CountingEngine, memory: MemOSMiddleware
 ) -> None:
     redact = PIIMiddleware("email", strategy="redact", apply_to_input=True)
-    stack: list[Any] = [memory, redact]
-    agent = create_agent(
-        ScriptedChatModel(tool_calls=0), [], middleware=stack, checkpointer=InMemorySaver()
-    )
-    agent.invoke({"messages": [HumanMessage("My email is alice@example.com")]}, CONFIG)
+    agent = agent_of(memory, redact)
+    ask(agent, "My email is alice@example.com")
     assert written(engine, memory) == [
         [("user", "My email is [REDACTED_EMAIL]"), ("assistant", ANSWER)]
     ]
@@ -270,12 +262,9 @@ def remove_secrets(state: Any, runtime: Any) -> dict[str, Any] | None:
 def test_a_message_another_middleware_removed_is_not_written_nor_the_last_turn_again(
     engine: CountingEngine, memory: MemOSMiddleware
 ) -> None:
-    stack: list[Any] = [memory, remove_secrets]
-    agent = create_agent(
-        ScriptedChatModel(tool_calls=0), [], middleware=stack, checkpointer=InMemorySaver()
-    )
-    agent.invoke({"messages": [HumanMessage(QUESTIONS[0])]}, CONFIG)
-    agent.invoke({"messages": [HumanMessage("My secret password is hunter2")]}, CONFIG)
+    agent = agent_of(memory, remove_secrets)
+    ask(agent, QUESTIONS[0])
+    ask(agent, "My secret password is hunter2")
     assert written(engine, memory) == [
         [("user", QUESTIONS[0]), ("assistant", ANSWER)],
         [("assistant", "I removed that message.")],
@@ -286,27 +275,22 @@ def test_text_a_middleware_blocked_by_raising_is_never_written(
     engine: CountingEngine, memory: MemOSMiddleware
 ) -> None:
     block = PIIMiddleware("email", strategy="block", apply_to_input=True)
-    stack: list[Any] = [memory, block]
-    agent = create_agent(
-        ScriptedChatModel(tool_calls=0), [], middleware=stack, checkpointer=InMemorySaver()
-    )
+    agent = agent_of(memory, block)
     with pytest.raises(Exception, match=r"(?i)email"):
-        agent.invoke({"messages": [HumanMessage("My email is alice@example.com")]}, CONFIG)
-    agent.invoke({"messages": [HumanMessage(QUESTIONS[0])]}, CONFIG)
+        ask(agent, "My email is alice@example.com")
+    ask(agent, QUESTIONS[0])
     assert written(engine, memory) == [[("user", QUESTIONS[0]), ("assistant", ANSWER)]]
 
 
 def test_a_turn_memos_refused_does_not_hold_up_the_next(engine: CountingEngine) -> None:
     client = MemOSClient(embedded=engine, max_retries=0)
     memory = MemOSMiddleware(client, fail_open=False, timeout=60)  # a long query's search
-    agent = create_agent(
-        ScriptedChatModel(tool_calls=0), [], middleware=[memory], checkpointer=InMemorySaver()
-    )
+    agent = agent_of(memory)
     huge = "word " * 50_000  # one message over what one add/message request takes
     with pytest.raises(MemOSInputError):
-        agent.invoke({"messages": [HumanMessage(huge)]}, CONFIG)
+        ask(agent, huge)
     for question in QUESTIONS[:2]:
-        agent.invoke({"messages": [HumanMessage(question)]}, CONFIG)
+        ask(agent, question)
     assert written(engine, memory) == [[("user", q), ("assistant", ANSWER)] for q in QUESTIONS[:2]]
     memory.close(timeout=5)
 
@@ -324,9 +308,8 @@ def test_a_human_message_a_middleware_adds_mid_turn_is_part_of_the_turn(
 
     call = AIMessage("", tool_calls=[{"name": "lookup", "args": {"item": "x0"}, "id": "c1"}])
     model = ScriptedChatModel(script=[call, AIMessage(ANSWER)])
-    stack: list[Any] = [memory, remind]
-    agent = create_agent(model, [lookup], middleware=stack, checkpointer=InMemorySaver())
-    agent.invoke({"messages": [HumanMessage(QUESTIONS[0])]}, CONFIG)
+    agent = agent_of(memory, remind, model=model, tools=[lookup])
+    ask(agent, QUESTIONS[0])
     assert written(engine, memory) == [
         [
             ("user", QUESTIONS[0]),
