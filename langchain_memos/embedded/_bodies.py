@@ -21,6 +21,13 @@ Format 9 stores a memory id that is a UUID in its canonical text (every id this 
 its 16 bytes (:func:`stored_id`), in the row and in the unique index of ids: 36 characters
 became 16 bytes in each, about 40 bytes a memory. Any other id is stored as it is, and matches
 only itself, as before.
+
+Format 10 leaves out of the ``tags`` column the tags fast mode writes (:func:`fast_tags`: a
+turn's keywords for its fact, "mode:fast" for its event, none for anything else) when they are
+the memory's tags: the column then holds ``""`` (:data:`DERIVED_TAGS`), read as
+:func:`fast_tags` of the row's kind and text, in SQL by the function ``memory_tags`` (filters by
+tag). About 45 bytes a memory of bench/engine_scale.py's conversations. What :func:`fast_tags`
+gives for a text must not change without an upgrade that first writes the old tags out.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from collections.abc import Container, Mapping
 from datetime import timedelta
 from typing import Any, NamedTuple
 
-from langchain_memos.embedded._text import EPOCH, title, viewpoint
+from langchain_memos.embedded._text import EPOCH, keywords, title, viewpoint
 from langchain_memos.embedded._turns import Turn, with_question
 from langchain_memos.types import format_service_time
 
@@ -42,6 +49,8 @@ WHOLE = "~whole"
 """The key of a stored message body that holds the message whole, deriving nothing."""
 RESERVED = "~"
 """A message key beginning with this is the engine's (refused in what callers send)."""
+DERIVED_TAGS = ""
+"""What the ``tags`` column holds when the memory's tags are :func:`fast_tags` of its row."""
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 
 
@@ -79,7 +88,7 @@ class Row(NamedTuple):
     conversation_id: str | None
     create_time: int
     update_time: int
-    tags: str  # JSON
+    tags: str  # JSON, or DERIVED_TAGS
     text: str
 
     @classmethod
@@ -126,6 +135,31 @@ def _same(a: object, b: object) -> bool:
     return type(a) is type(b) and a == b
 
 
+def fast_tags(kind: str, text: str) -> list[str]:
+    """The tags fast mode writes for a memory of ``kind`` stored with ``text`` (see _produce.py
+    and _events.py): a turn's fact, its keywords; an event, "mode:fast"; anything else, none."""
+    if kind == "fact" and text:
+        return [*keywords(text), "mode:fast"]
+    return ["mode:fast"] if kind == "event" else []
+
+
+def tags_column(kind: str, text: str, tags: object) -> str:
+    """What the ``tags`` column holds for a memory of these ``tags`` (as written: None or none
+    is no tags) in a row of ``kind`` and ``text``."""
+    written = tags or []
+    if _same(written, fast_tags(kind, text)):
+        return DERIVED_TAGS
+    return json.dumps(written, ensure_ascii=False, separators=(",", ":"))
+
+
+def row_tags(kind: str, tags: str, text: str) -> str:
+    """A row's tags as JSON, from its ``tags`` column (registered as the SQL function
+    ``memory_tags`` for filters by tag)."""
+    if tags != DERIVED_TAGS:
+        return tags
+    return json.dumps(fast_tags(kind, text), ensure_ascii=False, separators=(",", ":"))
+
+
 def _derived(row: Row, memory: Mapping[str, Any], known: Container[str] = ()) -> dict[str, Any]:
     """What the row says of the memory's keys (``memory``: what the body stores of it), but for
     the ``known`` keys, which need not be worked out."""
@@ -137,7 +171,9 @@ def _derived(row: Row, memory: Mapping[str, Any], known: Container[str] = ()) ->
         **_CONSTANTS.get(row.kind, {}),
     }
     if "tags" not in known:
-        derived["tags"] = json.loads(row.tags)
+        derived["tags"] = (
+            json.loads(row.tags) if row.tags != DERIVED_TAGS else fast_tags(row.kind, row.text)
+        )
     if row.text and row.kind == "fact":
         if "memory_key" not in known:
             derived["memory_key"] = title(row.text)

@@ -34,7 +34,11 @@ def _condition_sql(condition: Mapping[str, Any], params: list[Any]) -> str:
     ((field, test),) = condition.items()
     if field == "tags":
         params.append(test["contains"])
-        return "EXISTS (SELECT 1 FROM json_each(m.tags) WHERE value = ?)"
+        # Read as it is stored but for the tags fast mode writes (see _bodies.fast_tags).
+        return (
+            "EXISTS (SELECT 1 FROM json_each(CASE WHEN m.tags != '' THEN m.tags "
+            "ELSE memory_tags(m.kind, m.tags, m.text) END) WHERE value = ?)"
+        )
     if field in ("create_time", "update_time"):
         parts = []
         for op, bound in test.items():

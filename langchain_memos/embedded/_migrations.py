@@ -32,6 +32,11 @@
   now refused, and a message stored with one is kept whole, deriving nothing.
 - Formats 1 to 8 stored every memory id as text: format 9 stores a UUID in its canonical text
   as its 16 bytes (``_bodies.stored_id``), which reads back as the same text.
+- Formats 1 to 9 stored every memory's tags, and kept an edited memory's first tags in the
+  column that filters read (its body held the new ones): format 10 stores ``""`` for the tags
+  fast mode writes (``_bodies.fast_tags``), and the tags a memory has for any other.
+- Formats 1 to 9 wrote an 80-bit hash of an owner's id as its token in the index: format 10
+  numbers the owners and writes the numbers (``_scope_tokens``).
 """
 
 from __future__ import annotations
@@ -43,15 +48,17 @@ import sqlite3
 from langchain_memos.embedded import _bodies as bodies
 from langchain_memos.embedded import _info_index as info_index
 from langchain_memos.embedded import _scope_counts as scope_counts
+from langchain_memos.embedded import _scope_tokens as scope_tokens
 from langchain_memos.embedded._context import rebuild_context
 from langchain_memos.embedded._text import CJK, STOP_CHARACTERS, has_cjk, terms
 
-UPGRADABLE = frozenset({1, 2, 3, 4, 5, 6, 7, 8})
+UPGRADABLE = frozenset({1, 2, 3, 4, 5, 6, 7, 8, 9})
 _TEXT_COLUMNS = ("body", "spk", "ctx1", "ctx2", "date", "tmp")
 
 
-def upgrade(db: sqlite3.Connection, version: int) -> None:
-    """Upgrade the tables of a database of index format ``version`` (in ``UPGRADABLE``)."""
+def upgrade(db: sqlite3.Connection, version: int, tokens: scope_tokens.ScopeTokens) -> None:
+    """Upgrade the tables of a database of index format ``version`` (in ``UPGRADABLE``), whose
+    scopes ``tokens`` numbers."""
     if version == 1:
         info_index.migrate(db)
     if version <= 6:
@@ -81,6 +88,30 @@ def upgrade(db: sqlite3.Connection, version: int) -> None:
     if version <= 8:
         # memory_key leaves any id but a canonical UUID as it is (see Store._open).
         db.execute("UPDATE memories SET id = memory_key(id) WHERE length(id) = 36")
+    if version <= 9:
+        _derive_tags(db)
+        scope_tokens.migrate(db, tokens)
+
+
+def _derive_tags(db: sqlite3.Connection) -> None:
+    """Store each memory's tags as format 10 does: ``""`` for the tags fast mode writes, and
+    the body's where an edit left them there (the column kept the first ones)."""
+    absent = f"EXISTS (SELECT 1 FROM json_each(body, '$.\"{bodies.ABSENT}\"') WHERE value = 'tags')"
+    # memory_tags of DERIVED_TAGS: fast mode's tags as the column would hold them whole.
+    db.execute(
+        f"UPDATE memories SET tags = '' WHERE json_type(body, '$.tags') IS NULL AND NOT {absent} "
+        "AND tags = memory_tags(kind, '', text)"
+    )
+    rows = db.execute(
+        f"SELECT seq, {bodies.columns()} FROM memories WHERE json_type(body, '$.tags') IS NOT NULL"
+    ).fetchall()
+    updates = []
+    for row in rows:
+        memory = bodies.read(row)
+        tags = bodies.tags_column(row["kind"], row["text"], memory.get("tags"))
+        packed = bodies.pack(bodies.Row.of(row)._replace(tags=tags), memory)
+        updates.append((tags, packed, row["seq"]))
+    db.executemany("UPDATE memories SET tags = ?, body = ? WHERE seq = ?", updates)
 
 
 def _mark_absent(db: sqlite3.Connection, table: str, key: str, where: str = "1") -> None:

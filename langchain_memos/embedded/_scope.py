@@ -20,7 +20,6 @@ from langchain_memos._exceptions import MemOSInputError
 from langchain_memos._validation import check_bool, check_str_list
 from langchain_memos.embedded._errors import EngineError
 from langchain_memos.embedded._request_base import user_id_of
-from langchain_memos.embedded._store import scope_token
 
 __all__ = ["VIEWS", "Subject", "owners_of", "subject_of", "views_of"]
 
@@ -44,11 +43,11 @@ class Subject(BaseModel):
     agent_id: str | None
 
     @property
-    def token(self) -> str:
-        """The full-text scope token of the subject's own memories."""
+    def owner(self) -> tuple[str, str]:
+        """The subject as an owner of memories: (its letter, its id), see _scope_tokens."""
         if self.user_id is not None:
-            return scope_token("u", self.user_id)
-        return scope_token("a", str(self.agent_id))
+            return "u", self.user_id
+        return "a", str(self.agent_id)
 
     @property
     def key(self) -> str:

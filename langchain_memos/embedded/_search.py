@@ -36,7 +36,7 @@ from langchain_memos.embedded._plan import common, frequencies, narrow, rare_wor
 from langchain_memos.embedded._ranking import Scorer, rank
 from langchain_memos.embedded._requests import SearchMemory
 from langchain_memos.embedded._scope import VIEWS
-from langchain_memos.embedded._store import NEIGHBOURS, scope_token
+from langchain_memos.embedded._store import NEIGHBOURS
 from langchain_memos.embedded._text import TIME_MARKER, asks_when, has_cjk
 from langchain_memos.embedded._when import time_window
 from langchain_memos.embedded._writer import Writer
@@ -85,9 +85,9 @@ class Search:
     def search_memory(self, request: SearchMemory, *, riders: bool = True) -> dict[str, Any]:
         """``riders``: let related turns past the limit ride along with the facts said next to
         them (a caller that reads memories to change them wants each memory's own text)."""
-        owners = [request.subject.token]
+        owners = [self._store.tokens.token(*request.subject.owner)]
         for kb in self._knowledgebases(request.knowledgebase_ids):
-            owners.append(scope_token("k", kb))
+            owners.append(self._store.tokens.token("k", kb))
         text = request.query
         where, params = request.filter.where, request.filter.params
         query = self._query(
@@ -118,7 +118,9 @@ class Search:
         check_int("limit", limit, low=1)
         check_fraction("relativity", relativity)
         check_int("candidates", candidates, low=1)
-        query = self._query(text, [scope_token("u", user_id)], relativity, "1", [], None)
+        query = self._query(
+            text, [self._store.tokens.token("u", user_id)], relativity, "1", [], None
+        )
         if self._writer.embeddings is not None:
             query.vector = self._writer.embeddings.embed_query(text)
         return self._ranked(query, "fact", limit, candidates)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import threading
@@ -17,6 +16,7 @@ from langchain_memos.embedded import _info_index as info_index
 from langchain_memos.embedded import _migrations as migrations
 from langchain_memos.embedded import _plan as plan
 from langchain_memos.embedded import _scope_counts as scope_counts
+from langchain_memos.embedded import _scope_tokens as scope_tokens
 from langchain_memos.embedded._candidate import Candidate, candidate, indexed
 from langchain_memos.embedded._context import TURN, refresh_context
 from langchain_memos.embedded._database import APPLICATION_ID, check_database
@@ -45,7 +45,7 @@ NEIGHBOURS = (
 
 # Bumped whenever what is indexed changes, so that an older database is upgraded on open (see
 # _migrations.py) or, when it cannot be, fails clearly.
-INDEX_VERSION = 9
+INDEX_VERSION = 10
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -122,22 +122,6 @@ RANK_WEIGHTS = (0.0, 1.0, 1.0, 0.5, 0.2, 0.5, 1.0)
 MEMORY = bodies.columns("m")
 
 
-def scope_token(kind: str, value: str) -> str:
-    """An index token for an owner (``u`` user, ``k`` knowledge base) or a memory kind (``t``).
-
-    Hashing keeps arbitrary ids (spaces, quotes, FTS syntax) out of the query language, and lets
-    the full-text index itself restrict a search to one user. Digits only, so that no stemmer or
-    case folding can change it.
-    """
-    digest = hashlib.blake2b(value.encode(), digest_size=10).digest()
-    return kind + str(int.from_bytes(digest, "big"))
-
-
-def owner_kind(owner: str, kind: str) -> str:
-    """One token for an owner's memories of one kind: one phrase to match instead of two."""
-    return scope_token("c", f"{owner}/{kind}")
-
-
 class Store:
     """One SQLite database (a file in WAL mode, or ``:memory:``), safe to share across threads."""
 
@@ -148,6 +132,7 @@ class Store:
             check_database(path)
         try:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self.tokens = scope_tokens.ScopeTokens(self._db, self._lock)
             self._open()
         except sqlite3.Error as error:
             raise ConfigurationError(f"cannot open the database {path}: {error}") from None
@@ -159,6 +144,7 @@ class Store:
     def _open(self) -> None:
         self._db.row_factory = sqlite3.Row
         self._db.create_function("memory_key", 1, bodies.stored_id, deterministic=True)
+        self._db.create_function("memory_tags", 3, bodies.row_tags, deterministic=True)
         # Read before anything is written: a database of another version is refused untouched.
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         has_tables = self._db.execute(
@@ -166,7 +152,7 @@ class Store:
         ).fetchone()[0]
         if has_tables and version in migrations.UPGRADABLE:
             with immediate_transaction(self._db, self._lock) as db:
-                migrations.upgrade(db, version)
+                migrations.upgrade(db, version, self.tokens)
                 db.execute(f"PRAGMA user_version = {INDEX_VERSION}")
         elif has_tables and version != INDEX_VERSION:
             self._db.close()
@@ -177,7 +163,9 @@ class Store:
         if self.path != ":memory:":
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
-        self._db.executescript(SCHEMA + info_index.SCHEMA + scope_counts.SCHEMA)
+        self._db.executescript(
+            SCHEMA + info_index.SCHEMA + scope_counts.SCHEMA + scope_tokens.SCHEMA
+        )
         self._db.execute(f"PRAGMA user_version = {INDEX_VERSION}")
         self._db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
@@ -192,6 +180,7 @@ class Store:
 
     def _rolled_back(self) -> None:
         self.counted.clear()
+        self.tokens.forget()
         self.on_rollback()
 
     @contextmanager
@@ -226,7 +215,7 @@ class Store:
     ) -> int:
         """Store a memory and index it; ``columns`` holds its body, spk, date and tmp terms, and
         ``context`` its ctx1 and ctx2 (see :func:`_context.plan_context`)."""
-        tags = json.dumps(memory.get("tags") or [], ensure_ascii=False, separators=(",", ":"))
+        tags = bodies.tags_column(kind, text, memory.get("tags"))
         times = memory["create_time"], memory["update_time"]
         row = bodies.Row(kind, memory["id"], memory.get("conversation_id"), *times, tags, text)
         cursor = db.execute(
@@ -250,16 +239,11 @@ class Store:
             ),
         )
         info_index.index_info(db, int(cursor.lastrowid or 0), owner.get("info") or {})
-        scope = []
-        if owner.get("user_id") is not None:
-            scope.append(scope_token("u", owner["user_id"]))
-        if owner.get("knowledgebase_id") is not None:
-            scope.append(scope_token("k", owner["knowledgebase_id"]))
-        elif owner.get("user_id") is None and owner.get("agent_id") is not None:
-            scope.append(scope_token("a", owner["agent_id"]))  # an agent's own memory
+        ids = (owner.get("user_id"), owner.get("agent_id"), owner.get("knowledgebase_id"))
+        scope = [self.tokens.token(*of, make=True) for of in scope_tokens.owners(*ids)]
         # The owner's token counts the owner's memories (for idf); the owner-and-kind token lets a
         # search match a single scope phrase.
-        scope += [owner_kind(token, kind) for token in scope]
+        scope += [self.tokens.owner_kind(token, kind, make=True) for token in scope]
         scope_counts.added(db, " ".join(scope), bool(columns.get("tmp")))
         db.execute(
             "INSERT INTO memories_fts (rowid, scope, body, spk, ctx1, ctx2, date, tmp) "
@@ -338,8 +322,8 @@ class Store:
         if not words or not owners:
             return []
         with self.snapshot() as db:  # the counts the plan trusts and the rows it finds
-            others = [owner_kind(owners[0], other) for other in kinds if other != kind]
-            tokens = [owner_kind(owner, kind) for owner in owners]
+            others = [self.tokens.owner_kind(owners[0], other) for other in kinds if other != kind]
+            tokens = [self.tokens.owner_kind(owner, kind) for owner in owners]
             depth = expected if where == "1" else 0  # a filter ranks every match
             planned = plan.candidate_match(
                 db, owners, tokens, others, words, optional, depth, held, rare

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_memos.embedded import _bodies as bodies
 from langchain_memos.embedded import _scope_counts as scope_counts
+from langchain_memos.embedded import _scope_tokens as scope_tokens
 from langchain_memos.embedded._context import TURN, refresh_context, update_context
-from langchain_memos.embedded._store import Store, scope_token
+from langchain_memos.embedded._store import Store
 from langchain_memos.embedded._text import (
     TIME_MARKER,
     date_words,
@@ -120,7 +121,7 @@ class Writer:
             context=context,
         )
         if self.vectors is not None and vector is not None:
-            self.vectors.add(db, seq, _owner_token(owner), kind, vector)
+            self.vectors.add(db, seq, _owner_token(self.store, owner), kind, vector)
 
     def rewrite(
         self,
@@ -140,12 +141,13 @@ class Writer:
             "FROM memories WHERE seq = ?",
             (seq,),
         ).fetchall()
-        row = bodies.Row.of(found)._replace(
-            update_time=memory["update_time"], text="" if leaves else found["text"]
-        )
+        text = "" if leaves else found["text"]
+        tags = bodies.tags_column(found["kind"], text, memory.get("tags"))
+        row = bodies.Row.of(found)._replace(update_time=memory["update_time"], text=text, tags=tags)
+        # The tags column too, which filters read (before format 10 it kept the first tags).
         db.execute(
-            "UPDATE memories SET body = ?, update_time = ?, text = ? WHERE seq = ?",
-            (bodies.pack(row, memory), row.update_time, row.text, seq),
+            "UPDATE memories SET body = ?, update_time = ?, text = ?, tags = ? WHERE seq = ?",
+            (bodies.pack(row, memory), row.update_time, row.text, tags, seq),
         )
         db.execute(
             "UPDATE memories_fts SET body = ? WHERE rowid = ?", (_columns(memory)["body"], seq)
@@ -160,7 +162,7 @@ class Writer:
             db.execute("DELETE FROM vectors WHERE seq = ?", (seq,))
             self.vectors.discard([seq])
             if vector is not None and owner is not None:
-                self.vectors.add(db, seq, _owner_token(owner), kind, vector)
+                self.vectors.add(db, seq, _owner_token(self.store, owner), kind, vector)
 
 
 def _columns(memory: Mapping[str, Any], speaker: str = "") -> dict[str, str]:
@@ -181,9 +183,8 @@ def _columns(memory: Mapping[str, Any], speaker: str = "") -> dict[str, str]:
     }
 
 
-def _owner_token(owner: Mapping[str, Any]) -> str:
-    if owner.get("knowledgebase_id") is not None:
-        return scope_token("k", owner["knowledgebase_id"])
-    if owner.get("user_id") is None:
-        return scope_token("a", owner["agent_id"])  # an agent's own memory
-    return scope_token("u", owner["user_id"])
+def _owner_token(store: Store, owner: Mapping[str, Any]) -> str:
+    """The token a memory's vector is kept under: its knowledge base's, else its user's, else
+    (an agent's own memory) its agent's."""
+    ids = (owner.get("user_id"), owner.get("agent_id"), owner.get("knowledgebase_id"))
+    return store.tokens.token(*scope_tokens.owners(*ids)[-1], make=True)

@@ -14,7 +14,6 @@ from langchain_memos.embedded import _bm25 as bm25
 from langchain_memos.embedded import _plan as plan
 from langchain_memos.embedded import _search as search
 from langchain_memos.embedded._candidate import Candidate
-from langchain_memos.embedded._store import scope_token
 from langchain_memos.embedded._text import TIME_MARKER
 from tests.unit_tests.engine_talk import TALK, engine_client, say
 
@@ -63,7 +62,7 @@ def test_the_share_added_in_python_is_the_one_bm25_gives() -> None:
     engine = EmbeddedEngine(":memory:")
     say(engine_client(engine), "u1", "c1", *_TALK)
     store = engine.store
-    owner = scope_token("u", "u1")
+    owner = store.tokens.token("u", "u1")
 
     def candidates(optional: list[str]) -> list[Candidate]:
         return store.candidates(

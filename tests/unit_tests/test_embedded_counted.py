@@ -11,7 +11,6 @@ import pytest
 from langchain_memos import MemOSClient
 from langchain_memos.embedded import EmbeddedEngine
 from langchain_memos.embedded import _plan as plan
-from langchain_memos.embedded._store import scope_token
 from tests.unit_tests.engine_talk import engine_client, say
 
 _WORDS = {"apple": ["apple"], "pear": ["pear"]}
@@ -34,7 +33,7 @@ def _counts(engine: EmbeddedEngine, kept: bool = True) -> dict[str, int]:
     """The counts a search of u1 would weigh the words by (kept: as the engine searches)."""
     with engine.store.snapshot() as db:
         counted = engine.store.counted if kept else None
-        return plan.frequencies(db, [scope_token("u", "u1")], _WORDS, counted)[1]
+        return plan.frequencies(db, [engine.store.tokens.token("u", "u1")], _WORDS, counted)[1]
 
 
 @pytest.fixture

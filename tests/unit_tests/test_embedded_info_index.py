@@ -102,7 +102,7 @@ def test_a_database_of_a_later_format_is_still_refused(tmp_path: Path) -> None:
     path = str(tmp_path / "memos.db")
     EmbeddedEngine(path).close()
     with sqlite3.connect(path) as db:
-        db.execute("PRAGMA user_version = 10")
+        db.execute("PRAGMA user_version = 11")
     db.close()
     with pytest.raises(ConfigurationError, match="another version of the embedded engine"):
         EmbeddedEngine(path)

@@ -10,7 +10,6 @@ import pytest
 from langchain_memos import MemOSClient
 from langchain_memos.embedded import EmbeddedEngine
 from langchain_memos.embedded import _plan as plan
-from langchain_memos.embedded._store import scope_token
 from langchain_memos.embedded._text import TIME_MARKER
 from tests.unit_tests.engine_talk import TALK, engine_client, say
 
@@ -135,6 +134,6 @@ def test_words_are_counted_in_what_memories_say_not_in_what_the_index_adds() -> 
     say(client, "u1", "c1", "Yesterday we went hiking.", "Tomorrow I fly to Lisbon.")
     words = {"hiking": ["hiking"], "marker": [TIME_MARKER], "markers": [TIME_MARKER + "s"]}
     with engine.store.snapshot() as db:
-        _, counts = plan.frequencies(db, [scope_token("u", "u1")], words)
+        _, counts = plan.frequencies(db, [engine.store.tokens.token("u", "u1")], words)
     assert counts["hiking"]
     assert counts["marker"] == counts["markers"] == 0
