@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
@@ -20,6 +22,8 @@ from langchain_memos.embedded import _scope_tokens as scope_tokens
 from langchain_memos.embedded._candidate import Candidate, candidate, indexed
 from langchain_memos.embedded._context import TURN, refresh_context
 from langchain_memos.embedded._database import APPLICATION_ID, check_database
+
+logger = logging.getLogger("langchain_memos.embedded")
 
 # A list of ids as one SQL parameter (a JSON array): any number of them, one variable.
 ID_LIST = "(SELECT value FROM json_each(?))"
@@ -151,9 +155,15 @@ class Store:
             "SELECT count(*) FROM sqlite_master WHERE name = 'memories'"
         ).fetchone()[0]
         if has_tables and version in migrations.UPGRADABLE:
+            # Once per store, and long for a large one (format 10: ~7 s at 100k memories).
+            logger.info(
+                "upgrading %s from index format %s to %s", self.path, version, INDEX_VERSION
+            )
+            began = time.monotonic()
             with immediate_transaction(self._db, self._lock) as db:
                 migrations.upgrade(db, version, self.tokens)
                 db.execute(f"PRAGMA user_version = {INDEX_VERSION}")
+            logger.info("upgraded %s in %.1f s", self.path, time.monotonic() - began)
         elif has_tables and version != INDEX_VERSION:
             self._db.close()
             raise ConfigurationError(

@@ -3,9 +3,12 @@ read back and filtered by as written."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from langchain_memos import MemOSClient
 from langchain_memos.embedded import EmbeddedEngine
@@ -77,7 +80,9 @@ def test_a_fact_the_model_rewrites_is_filtered_by_its_new_tags() -> None:
     assert tagged(client, "home") == []
 
 
-def test_a_database_of_index_format_9_stores_fast_tags_as_nothing(tmp_path: Path) -> None:
+def test_a_database_of_index_format_9_stores_fast_tags_as_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     path = str(tmp_path / "memos.db")
     engine = EmbeddedEngine(path)
     client = engine_client(engine)
@@ -102,7 +107,12 @@ def test_a_database_of_index_format_9_stores_fast_tags_as_nothing(tmp_path: Path
     db.close()
     assert {row[2] for row in rows} == {""}
 
-    engine = EmbeddedEngine(path)
+    with caplog.at_level(logging.INFO, logger="langchain_memos.embedded"):
+        engine = EmbeddedEngine(path)
+    assert [r.getMessage().split(" in ")[0] for r in caplog.records] == [
+        f"upgrading {path} from index format 9 to 10",
+        f"upgraded {path}",
+    ]
     client = engine_client(engine)
     stored = [row["tags"] for row in engine.store.query("SELECT tags FROM memories")]
     assert sorted(set(stored)) == ["", '["moved"]']
