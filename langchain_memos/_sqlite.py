@@ -62,9 +62,10 @@ def immediate_transaction(
     db: sqlite3.Connection,
     lock: threading.Lock | threading.RLock,
     on_rollback: Callable[[], object] | None = None,
+    on_commit: Callable[[], object] | None = None,
 ) -> Iterator[sqlite3.Connection]:
-    """Hold ``lock`` and a write transaction on ``db`` (autocommit mode): commit, or roll back
-    (and then call ``on_rollback``, still holding the lock).
+    """Hold ``lock`` and a write transaction on ``db`` (autocommit mode): commit (and then call
+    ``on_commit``), or roll back (and then call ``on_rollback``), still holding the lock.
 
     ``BEGIN IMMEDIATE`` takes the write lock up front, so a transaction that reads before it
     writes cannot fail halfway on another process's write.
@@ -73,10 +74,14 @@ def immediate_transaction(
         db.execute("BEGIN IMMEDIATE")
         try:
             yield db
+            db.execute("COMMIT")  # a COMMIT that fails (a full disk) is rolled back too
         except BaseException:
-            if db.in_transaction:  # SQLite already rolled back after some errors (SQLITE_FULL)
-                db.execute("ROLLBACK")
-            if on_rollback is not None:
-                on_rollback()
+            try:
+                if db.in_transaction:  # SQLite already rolled back after some errors (SQLITE_FULL)
+                    db.execute("ROLLBACK")
+            finally:
+                if on_rollback is not None:
+                    on_rollback()
             raise
-        db.execute("COMMIT")
+        if on_commit is not None:
+            on_commit()

@@ -78,10 +78,11 @@ from langchain_memos.embedded._text import fts_query
 
 # The columns a memory's words are in, for counting how many memories hold a word.
 TEXT_COLUMNS = "{body spk ctx1 ctx2 date}"
-# A term that can match what the other columns hold (owner tokens, the time marker, stemmed):
-# only such a term needs TEXT_COLUMNS named, which costs the count a position list read a row
-# (at 1M memories, 10.4 ms against 4.8 to count the 127,000 holding "go").
-_INTERNAL = re.compile(r"[a-z]\d+|tmpmark", re.IGNORECASE)
+# A term that can match what the other columns hold (the time marker, stemmed; an owner's token
+# holds a character no term has, see _scope_tokens): only such a term needs TEXT_COLUMNS named,
+# which costs the count a position list read a row (at 1M memories, 10.4 ms against 4.8 to count
+# the 127,000 holding "go").
+_INTERNAL = re.compile(r"tmpmark", re.IGNORECASE)
 
 EXPANSION_BUDGET = 5_000
 """How many memories a query's word groups may hold together before the synonyms it did not say

@@ -3,16 +3,19 @@
 A memory's ``scope`` column holds a token for each owner (``u`` a user, ``k`` a knowledge base,
 ``a`` an agent's own memory) and one for each owner and the memory's kind (``c``, see
 :meth:`ScopeTokens.owner_kind`), so that the index itself restricts a search to one user's
-facts. A token is its letter and the number the store gave its name (``u1``, ``c2``), kept in
-``scope_tokens``: ids of any length or characters (spaces, quotes, FTS syntax) stay out of the
-query language, no stemmer or case folding can change a token, and two names never share one.
-Formats 1 to 9 wrote an 80-bit hash of the name instead (:func:`hashed`, 25 characters a
-token): the numbers are about 50 bytes a memory less, in the index's copy of its columns and in
-its list of terms.
+facts. A token is its letter, the number the store gave its name in ``scope_tokens`` and
+:data:`MARK`, a private-use character that the tokenizer keeps in a word and that no word of a
+memory or a query holds (``_text.terms`` splits at it): "u1" said by a user is not ``u1``+MARK,
+so no query word matches a scope. Ids of any length or characters (spaces, quotes, FTS syntax)
+stay out of the query language, no stemmer or case folding changes a token, and two names never
+share one. Formats 1 to 9 wrote an 80-bit hash of the name instead (:func:`hashed`, 25
+characters a token): the numbers are about 45 bytes a memory less, in the index's copy of its
+columns and in its list of terms.
 
-A number, once given, is never given again nor taken back (but by a rollback, after which the
-tokens known are forgotten), so a token is remembered once read. A name the store has not
-numbered has a token no memory holds (``u0``), and none is made for it but by a write.
+A number, once given and committed, is never given again: a token is remembered once its
+number is committed (:meth:`ScopeTokens.committed`); one given in a write that rolls back is
+forgotten with it, and another name may get its number. A name the store has not numbered has a
+token no memory holds (number 0), and none is made for it but by a write.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from langchain_memos.embedded import _scope_counts as scope_counts
 
 TABLE = "CREATE TABLE IF NOT EXISTS scope_tokens (n INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)"
 SCHEMA = f"{TABLE};\n"
+MARK = "\ue000"
+"""The last character of every token: a word character to SQLite's tokenizer, none of ours."""
 
 
 def owners(
@@ -43,12 +48,13 @@ def owners(
 
 
 class ScopeTokens:
-    """The tokens of one store's connection, remembered once read."""
+    """The tokens of one store's connection, remembered once their numbers are committed."""
 
     def __init__(self, db: sqlite3.Connection, lock: threading.RLock) -> None:
         self._db = db
         self._lock = lock
-        self._known: dict[str, str] = {}
+        self._known: dict[str, str] = {}  # committed: read without the lock
+        self._pending: dict[str, str] = {}  # read in a transaction: only under the lock
 
     def token(self, letter: str, value: str, *, make: bool = False) -> str:
         """The token of ``value`` as an owner of kind ``letter``; ``make``: number it if it has
@@ -58,21 +64,32 @@ class ScopeTokens:
         if known is not None:
             return known
         with self._lock:
+            token = self._pending.get(name)
+            if token is not None:
+                return token
             if make:
                 self._db.execute("INSERT OR IGNORE INTO scope_tokens (name) VALUES (?)", (name,))
             row = self._db.execute("SELECT n FROM scope_tokens WHERE name = ?", (name,)).fetchone()
-        if row is None:
-            return f"{letter}0"
-        self._known[name] = f"{letter}{row[0]}"
-        return self._known[name]
+            token = f"{letter}{row[0] if row else 0}{MARK}"
+            if row is not None:
+                # Read in a transaction, it may be this connection's own uncommitted number.
+                (self._pending if self._db.in_transaction else self._known)[name] = token
+            return token
 
     def owner_kind(self, owner: str, kind: str, *, make: bool = False) -> str:
         """One token for an owner's memories of one kind: one phrase to match instead of two."""
         return self.token("c", f"{owner}/{kind}", make=make)
 
-    def forget(self) -> None:
-        """Forget the tokens read: a rollback may have taken back a number given."""
-        self._known.clear()
+    def committed(self) -> None:
+        """The write transaction that read or gave the numbers pending committed."""
+        with self._lock:
+            self._known.update(self._pending)
+            self._pending.clear()
+
+    def rolled_back(self) -> None:
+        """Forget the numbers pending: a rollback may have taken back one given."""
+        with self._lock:
+            self._pending.clear()
 
 
 def hashed(letter: str, value: str) -> str:

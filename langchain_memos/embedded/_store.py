@@ -160,7 +160,9 @@ class Store:
                 "upgrading %s from index format %s to %s", self.path, version, INDEX_VERSION
             )
             began = time.monotonic()
-            with immediate_transaction(self._db, self._lock) as db:
+            with immediate_transaction(
+                self._db, self._lock, self.tokens.rolled_back, on_commit=self.tokens.committed
+            ) as db:
                 migrations.upgrade(db, version, self.tokens)
                 db.execute(f"PRAGMA user_version = {INDEX_VERSION}")
             logger.info("upgraded %s in %.1f s", self.path, time.monotonic() - began)
@@ -184,13 +186,16 @@ class Store:
             self._db.close()
 
     def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        # A rollback tells on_rollback under the lock: the vector index drops what it learnt, and
-        # the word counts what they may have counted of the rows taken back.
-        return immediate_transaction(self._db, self._lock, self._rolled_back)
+        # A rollback tells on_rollback under the lock: the vector index drops what it learnt, the
+        # word counts what they may have counted of the rows taken back, and the scope tokens
+        # the numbers given; a commit makes those numbers known.
+        return immediate_transaction(
+            self._db, self._lock, self._rolled_back, on_commit=self.tokens.committed
+        )
 
     def _rolled_back(self) -> None:
         self.counted.clear()
-        self.tokens.forget()
+        self.tokens.rolled_back()
         self.on_rollback()
 
     @contextmanager

@@ -4,13 +4,17 @@ format 10) instead of hashed, and each user's searches still their own."""
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from langchain_memos._sqlite import immediate_transaction
 from langchain_memos.embedded import EmbeddedEngine
 from langchain_memos.embedded import _scope_counts as scope_counts
-from langchain_memos.embedded._scope_tokens import hashed
+from langchain_memos.embedded._scope_tokens import MARK, hashed
 from tests.unit_tests.engine_talk import TALK, engine_client, say
 from tests.unit_tests.test_embedded_vectors import ConceptEmbeddings
 
@@ -36,21 +40,25 @@ def test_each_user_finds_only_their_own_memories_whatever_their_id() -> None:
         assert found(engine, user, "bees lake") == [
             f"[user viewpoint] I keep {i} bees near the lake."
         ]
-    # A letter and a number each: 7 users, and each one's facts, events and preferences.
-    assert all(len(token) <= 3 for token in scopes(engine))
+    # A letter, a number and the mark each: 7 users, and their facts, events and preferences.
+    assert all(len(token) <= 4 and token.endswith(MARK) for token in scopes(engine))
     assert found(engine, "nobody", "bees") == []
 
 
 def test_a_query_word_shaped_like_a_token_matches_only_what_was_said() -> None:
     engine = EmbeddedEngine(":memory:")
     client = engine_client(engine)
-    say(client, "u1", "c1", *TALK[:3], "We saw U2 play in Dublin.")
-    tokens = scopes(engine)
-    assert {"u1", "c2"} <= tokens  # the words the next searches ask for
-    assert found(engine, "u1", "u1") == found(engine, "u1", "c2") == []
-    # The turn that said it, and the two said before it (which hold it as their context).
-    assert found(engine, "u1", "u2") == found(engine, "u1", "U2 Dublin")
-    assert found(engine, "u1", "u2")[0] == "[user viewpoint] We saw U2 play in Dublin."
+    seat, line = "My seat on the flight was C2 by the window.", "I take the U1 line to work."
+    say(client, "ana", "c1", *TALK, seat, line)
+    assert {"u1" + MARK, "c2" + MARK} <= scopes(engine)  # ana's own tokens, and the words
+    # The turn that said it, and the turns said around it (which hold it as context).
+    near = {f"[user viewpoint] {text}" for text in (*TALK[4:], seat, line)}
+    for word, said in (("c2", seat), ("u1", line)):
+        found_by_word = found(engine, "ana", word)
+        assert found_by_word[0] == f"[user viewpoint] {said}"
+        assert set(found_by_word) <= near
+    # A query holding the mark is read without it (it is no word's).
+    assert found(engine, "ana", "u1" + MARK) == found(engine, "ana", "u1")
 
 
 def test_a_write_taken_back_gives_its_number_to_no_one_else(
@@ -82,9 +90,11 @@ def test_a_database_of_index_format_9_gets_its_owners_numbered(tmp_path: Path) -
     before = [found(engine, user, q) for user, q in queries]
     numbered = engine.store.query("SELECT name, n FROM scope_tokens")
     engine.close()
-    hashes = {f"{name[0]}{n}": hashed(name[0], name[2:]) for name, n in numbered if name[0] != "c"}
+    hashes = {
+        f"{name[0]}{n}{MARK}": hashed(name[0], name[2:]) for name, n in numbered if name[0] != "c"
+    }
     hashes |= {
-        f"c{n}": hashed("c", f"{hashes[name[2:].split('/')[0]]}/{name.split('/')[-1]}")
+        f"c{n}{MARK}": hashed("c", f"{hashes[name[2:].split('/')[0]]}/{name.split('/')[-1]}")
         for name, n in numbered
         if name[0] == "c"
     }
@@ -105,11 +115,88 @@ def test_a_database_of_index_format_9_gets_its_owners_numbered(tmp_path: Path) -
 
     engine = EmbeddedEngine(path, embeddings=ConceptEmbeddings())
     assert [found(engine, user, q) for user, q in queries] == before
-    assert all(len(token) <= 3 for token in scopes(engine))
+    assert all(len(token) <= 4 and token.endswith(MARK) for token in scopes(engine))
     counted = engine.store.query("SELECT token FROM scope_counts")
-    assert all(len(row["token"]) <= 4 for row in counted if row["token"] != "changes")
+    assert all(len(row["token"]) <= 5 for row in counted if row["token"] != "changes")
     owners = engine.store.query("SELECT DISTINCT owner FROM vectors")
     assert len(owners) == 3
-    assert all(row["owner"][0] == "u" and row["owner"][1:].isdigit() for row in owners)
+    assert all(row["owner"][0] == "u" and row["owner"][1:-1].isdigit() for row in owners)
     engine.store.query("INSERT INTO memories_fts (memories_fts) VALUES ('integrity-check')")
     engine.close()
+
+
+def test_a_search_during_a_write_taken_back_never_reads_the_number_it_gave() -> None:
+    """A search for bob while bob's first write is still open, which then rolls back: the number
+    that write gave bob goes to carol, and bob's search must not take carol's memories for his."""
+    in_write, end_write, asked, answer = (threading.Event() for _ in range(4))
+
+    class SlowQueries(ConceptEmbeddings):  # an embedding API that takes a while to answer
+        def embed_query(self, text: str) -> list[float]:
+            asked.set()
+            answer.wait(5)
+            return super().embed_query(text)
+
+    engine = EmbeddedEngine(":memory:", embeddings=SlowQueries())
+    client = engine_client(engine)
+    say(client, "alice", "c1", "I like hiking.")
+    added = scope_counts.added
+
+    def fail_once(*args: Any) -> None:
+        scope_counts.added = added
+        in_write.set()
+        end_write.wait(5)
+        raise OSError("disk full")
+
+    scope_counts.added = fail_once  # type: ignore[assignment]
+    try:
+        failed: list[BaseException] = []
+
+        def write() -> None:
+            try:
+                say(client, "bob", "c1", "We plan a vacation.")
+            except OSError as error:
+                failed.append(error)
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        in_write.wait(5)
+        found_for_bob: list[list[str]] = []
+        search = threading.Thread(
+            target=lambda: found_for_bob.append(found(engine, "bob", "vacation kids"))
+        )
+        search.start()
+        time.sleep(0.2)  # bob's search asks for bob's token while his write is open
+        end_write.set()
+        writer.join()
+        asked.wait(5)
+        say(client, "carol", "c1", "We plan a vacation with the kids, my secret.")
+        answer.set()
+        search.join()
+    finally:
+        scope_counts.added = added
+    assert [str(error) for error in failed] == ["disk full"]
+    assert found_for_bob == [[]]
+    assert found(engine, "carol", "vacation kids") == [
+        "[user viewpoint] We plan a vacation with the kids, my secret."
+    ]
+
+
+def test_a_commit_that_fails_is_rolled_back_and_said() -> None:
+    """A COMMIT SQLite refuses leaves nothing half-done behind: the rollback runs, and so does
+    what a rollback must undo (the store forgets the scope numbers given)."""
+    db = sqlite3.connect(":memory:", isolation_level=None)
+    db.executescript(
+        "PRAGMA foreign_keys = ON; CREATE TABLE a (id INTEGER PRIMARY KEY);"
+        "CREATE TABLE b (a_id INTEGER REFERENCES a (id) DEFERRABLE INITIALLY DEFERRED);"
+    )
+    said: list[str] = []
+    rolled_back = lambda: said.append("rolled back")  # noqa: E731
+    # Checked at COMMIT: a row of b without its row of a.
+    with (
+        pytest.raises(sqlite3.IntegrityError),
+        immediate_transaction(db, threading.RLock(), rolled_back),
+    ):
+        db.execute("INSERT INTO b VALUES (1)")
+    assert said == ["rolled back"]
+    assert not db.in_transaction
+    assert db.execute("SELECT count(*) FROM b").fetchone() == (0,)
