@@ -97,10 +97,11 @@ def _derive_tags(db: sqlite3.Connection) -> None:
     """Store each memory's tags as format 10 does: ``""`` for the tags fast mode writes, and
     the body's where an edit left them there (the column kept the first ones)."""
     absent = f"EXISTS (SELECT 1 FROM json_each(body, '$.\"{bodies.ABSENT}\"') WHERE value = 'tags')"
-    # memory_tags of DERIVED_TAGS: fast mode's tags as the column would hold them whole.
+    # memory_tags of DERIVED_TAGS: fast mode's tags as the column would hold them whole (json():
+    # formats 1 to 7 wrote a space after each comma).
     db.execute(
         f"UPDATE memories SET tags = '' WHERE json_type(body, '$.tags') IS NULL AND NOT {absent} "
-        "AND tags = memory_tags(kind, '', text)"
+        "AND CASE WHEN json_valid(tags) THEN json(tags) END = memory_tags(kind, '', text)"
     )
     rows = db.execute(
         f"SELECT seq, {bodies.columns()} FROM memories WHERE json_type(body, '$.tags') IS NOT NULL"

@@ -3,6 +3,7 @@ read back and filtered by as written."""
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 from pathlib import Path
@@ -92,10 +93,10 @@ def test_a_database_of_index_format_9_stores_fast_tags_as_nothing(
     with sqlite3.connect(path) as db:  # every memory's tags, as format 9 stored them
         rows = db.execute("SELECT seq, kind, tags, text FROM memories").fetchall()
         for seq, kind, tags, text in rows:
-            db.execute(
-                "UPDATE memories SET tags = ? WHERE seq = ?",
-                (bodies.row_tags(kind, tags, text), seq),
-            )
+            written = bodies.row_tags(kind, tags, text)
+            if seq % 2:  # as formats 1 to 7 wrote them, with a space after each comma
+                written = json.dumps(json.loads(written), ensure_ascii=False)
+            db.execute("UPDATE memories SET tags = ? WHERE seq = ?", (written, seq))
         # A memory the model rewrote: format 9 kept its new tags in its body, its first in the
         # column filters read.
         db.execute(
