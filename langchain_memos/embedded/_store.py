@@ -155,17 +155,7 @@ class Store:
             "SELECT count(*) FROM sqlite_master WHERE name = 'memories'"
         ).fetchone()[0]
         if has_tables and version in migrations.UPGRADABLE:
-            # Once per store, and long for a large one (format 10: ~7 s at 100k memories).
-            logger.info(
-                "upgrading %s from index format %s to %s", self.path, version, INDEX_VERSION
-            )
-            began = time.monotonic()
-            with immediate_transaction(
-                self._db, self._lock, self.tokens.rolled_back, on_commit=self.tokens.committed
-            ) as db:
-                migrations.upgrade(db, version, self.tokens)
-                db.execute(f"PRAGMA user_version = {INDEX_VERSION}")
-            logger.info("upgraded %s in %.1f s", self.path, time.monotonic() - began)
+            self._upgrade()
         elif has_tables and version != INDEX_VERSION:
             self._db.close()
             raise ConfigurationError(
@@ -181,6 +171,24 @@ class Store:
         self._db.execute(f"PRAGMA user_version = {INDEX_VERSION}")
         self._db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
+    def _upgrade(self) -> None:
+        """Bring an older format up to this one, unless another process opening the file at the
+        same time did while this one waited for the write lock."""
+        with immediate_transaction(
+            self._db, self._lock, self.tokens.rolled_back, on_commit=self.tokens.committed
+        ) as db:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version not in migrations.UPGRADABLE:
+                return
+            # Once per store, and long for a large one (format 10: ~8 s at 100k memories).
+            logger.info(
+                "upgrading %s from index format %s to %s", self.path, version, INDEX_VERSION
+            )
+            began = time.monotonic()
+            migrations.upgrade(db, version, self.tokens)
+            db.execute(f"PRAGMA user_version = {INDEX_VERSION}")
+        logger.info("upgraded %s in %.1f s", self.path, time.monotonic() - began)
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
@@ -194,8 +202,8 @@ class Store:
         )
 
     def _rolled_back(self) -> None:
-        self.counted.clear()
         self.tokens.rolled_back()
+        self.counted.clear()
         self.on_rollback()
 
     @contextmanager

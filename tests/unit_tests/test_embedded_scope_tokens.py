@@ -3,6 +3,7 @@ format 10) instead of hashed, and each user's searches still their own."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
@@ -200,3 +201,34 @@ def test_a_commit_that_fails_is_rolled_back_and_said() -> None:
     assert said == ["rolled back"]
     assert not db.in_transaction
     assert db.execute("SELECT count(*) FROM b").fetchone() == (0,)
+
+
+def test_an_old_store_opened_by_two_processes_at_once_is_upgraded_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The second opener waits for the first one's upgrade, then finds nothing left to do (it
+    used to run the whole upgrade again: seconds at 100k, and not every older step is
+    idempotent)."""
+    path = str(tmp_path / "memos.db")
+    engine = EmbeddedEngine(path)
+    say(engine_client(engine), "u1", "c1", *TALK)
+    engine.close()
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version = 9")
+    db.close()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # both openers read format 9, then wait for the lock
+    opened: list[EmbeddedEngine] = []
+    openers = [threading.Thread(target=lambda: opened.append(EmbeddedEngine(path))) for _ in "ab"]
+    with caplog.at_level(logging.INFO, logger="langchain_memos.embedded"):
+        for opener in openers:
+            opener.start()
+        time.sleep(0.5)
+        holder.execute("COMMIT")
+        for opener in openers:
+            opener.join()
+    holder.close()
+    assert [r.getMessage().split(" ")[0] for r in caplog.records] == ["upgrading", "upgraded"]
+    assert [len(found(engine, "u1", "hiking lake")) for engine in opened] == [6, 6]
+    for engine in opened:
+        engine.close()
