@@ -129,18 +129,23 @@ class Records:
             memory["status"] = request.status
         memory["update_time"] = self._writer.now_ms()
         (vector,) = self._writer.embed([memory])
-        owner_row = self._store.query(
-            "SELECT user_id, knowledgebase_id FROM memories WHERE seq = ?", (rows[0]["seq"],)
-        )[0]
         # With new content it holds the caller's words, not a turn said in its conversation:
         # it neither carries the turns around it in a search nor rides along with them.
         with self._store.transaction() as db:
+            # Read again in the write: another process may have deleted it since (and its row
+            # number gone to another owner's memory).
+            owner_rows = db.execute(
+                "SELECT user_id, knowledgebase_id FROM memories WHERE seq = ? AND id = ?",
+                (rows[0]["seq"], bodies.stored_id(memory_id)),
+            ).fetchall()
+            if not owner_rows:
+                raise EngineError(codes.MEMORY_NOT_FOUND, f"memory {memory_id} not found")
             self._writer.rewrite(
                 db,
                 rows[0]["seq"],
                 memory,
                 vector,
-                dict(owner_row),
+                dict(owner_rows[0]),
                 rows[0]["kind"],
                 leaves=request.content is not None,
             )

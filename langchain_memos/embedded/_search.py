@@ -227,7 +227,11 @@ class Search:
             similar = dict(near)
             seen = {candidate.seq for candidate in found}
             found += self._store.by_seq(
-                [q for q, _ in near if q not in seen], query.where, query.params
+                [q for q, _ in near if q not in seen],
+                query.owners,
+                kind,
+                query.where,
+                query.params,
             )
         if kind == "event":
             found = with_turn_context(self._store, found)

@@ -303,18 +303,23 @@ class Store:
             self.on_delete([seq for (seq,) in seqs])
         return len(seqs)
 
-    def by_seq(self, seqs: list[int], where: str, params: list[Any]) -> list[Candidate]:
-        """These memories, in this order, if they pass the filter ``where``."""
+    def by_seq(
+        self, seqs: list[int], owners: list[str], kind: str, where: str, params: list[Any]
+    ) -> list[Candidate]:
+        """These memories, in this order, if they are ``owners``' of ``kind`` (checked: a row
+        number another process's vectors named may be another owner's memory now) and pass the
+        filter ``where``."""
         if not seqs:
             return []
         marks = ",".join("?" * len(seqs))
+        tokens = {self.tokens.owner_kind(owner, kind) for owner in owners}
         rows = self.query(
-            f"SELECT m.seq, {MEMORY}, m.info, 0.0 AS score, {indexed('f')} "
+            f"SELECT m.seq, {MEMORY}, m.info, 0.0 AS score, {indexed('f')}, f.scope AS scope "
             "FROM memories m JOIN memories_fts f ON f.rowid = m.seq "
             f"WHERE m.seq IN ({marks}) AND {where}",
             [*seqs, *params],
         )
-        found = {row["seq"]: candidate(row) for row in rows}
+        found = {row["seq"]: candidate(row) for row in rows if tokens & set(row["scope"].split())}
         return [found[seq] for seq in seqs if seq in found]
 
     def candidates(

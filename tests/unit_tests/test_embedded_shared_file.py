@@ -1,0 +1,77 @@
+"""Two engines on one database file, as two processes (two ``serve`` workers, an app and an admin
+script) share it: what one deletes and writes never makes the other show or change another
+user's memories. SQLite gives a deleted newest row's number to the next row written."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from langchain_core.embeddings import DeterministicFakeEmbedding, Embeddings
+
+from langchain_memos import MemOSClient, MemOSError
+from langchain_memos.embedded import EmbeddedEngine
+
+
+def client(path: Path, embeddings: Embeddings | None = None) -> MemOSClient:
+    return MemOSClient(embedded=EmbeddedEngine(str(path), embeddings=embeddings), max_retries=0)
+
+
+def add(memos: MemOSClient, user: str, text: str) -> None:
+    memos.add_message([{"role": "user", "content": text}], user_id=user, async_mode=False)
+
+
+def found(memos: MemOSClient, user: str, query: str) -> list[str | None]:
+    answer = memos.search_memory(query, user_id=user, relativity=0, include_preference=False)
+    return [m.memory_value for m in answer.memory_detail_list]
+
+
+def test_vectors_kept_in_memory_never_name_another_users_memory(tmp_path: Path) -> None:
+    path = tmp_path / "memos.db"
+    first = client(path, DeterministicFakeEmbedding(size=16))
+    add(first, "alice", "My favourite colour is teal.")
+    assert found(first, "alice", "colour") == ["[user viewpoint] My favourite colour is teal."]
+    second = client(path)
+    second.delete_memory(user_id="alice")
+    add(second, "bob", "Bob's bank password is hunter2.")  # in the row alice's memory had
+
+    assert found(first, "alice", "colour") == []
+    assert found(first, "bob", "password") == ["[user viewpoint] Bob's bank password is hunter2."]
+
+
+class Meanwhile(Embeddings):
+    """A model that takes a while: ``then`` runs while it embeds a memory's new content."""
+
+    def __init__(self) -> None:
+        self.model = DeterministicFakeEmbedding(size=16)
+        self.then: Callable[[], None] | None = None
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        if self.then is not None:
+            then, self.then = self.then, None
+            then()
+        return self.model.embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.model.embed_query(text)
+
+
+def test_an_edit_of_a_memory_deleted_meanwhile_changes_no_other_memory(tmp_path: Path) -> None:
+    path = tmp_path / "memos.db"
+    model = Meanwhile()
+    first = client(path, model)
+    second = client(path)
+    add(first, "alice", "zebra alpha")
+    (memory,) = first.get_memory(user_id="alice").memory_detail_list
+
+    def delete_and_write() -> None:  # in the other process, while the model embeds the edit
+        second.delete_memory(memory_ids=[memory.id or ""])
+        add(second, "bob", "Bob's PIN is 4921.")
+
+    model.then = delete_and_write
+    with pytest.raises(MemOSError, match="not found"):
+        first.update_memory(memory.id or "", content="I moved to Lisbon.")
+    bobs = second.get_memory(user_id="bob").memory_detail_list
+    assert [m.memory_value for m in bobs] == ["[user viewpoint] Bob's PIN is 4921."]
+    assert found(second, "bob", "Lisbon") == []
