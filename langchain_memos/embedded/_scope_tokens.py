@@ -27,9 +27,21 @@ import threading
 from langchain_memos.embedded import _scope_counts as scope_counts
 
 TABLE = "CREATE TABLE IF NOT EXISTS scope_tokens (n INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)"
-SCHEMA = f"{TABLE};\n"
 MARK = "\ue000"
 """The last character of every token: a word character to SQLite's tokenizer, none of ours."""
+# The rows of scope_counts that are no scope: the whole store, its marked memories, the changes.
+_NO_SCOPE = (scope_counts.STORE, scope_counts.marked(scope_counts.STORE), scope_counts.CHANGES)
+# A process of formats 1 to 9 that had the file open when another upgraded it would go on
+# indexing memories under hashed tokens, which no search finds any more: its writes fail instead
+# (each counts its tokens first, see _scope_counts), saying why.
+_OLD_WRITERS_REFUSED = f"""
+CREATE TRIGGER IF NOT EXISTS scope_counts_of_format_10 BEFORE INSERT ON scope_counts
+WHEN NEW.token NOT IN ({", ".join(f"'{token}'" for token in _NO_SCOPE)})
+    AND instr(NEW.token, char({ord(MARK)})) = 0
+BEGIN
+    SELECT RAISE(ABORT, 'upgraded to index format 10 by a newer langchain-memos: restart with it');
+END"""
+SCHEMA = f"{TABLE};\n{_OLD_WRITERS_REFUSED};\n"
 
 
 def owners(
@@ -122,11 +134,14 @@ def migrate(db: sqlite3.Connection, tokens: ScopeTokens) -> None:
     db.execute("INSERT INTO memories_fts (memories_fts) VALUES ('optimize')")
     counted = db.execute("SELECT token, memories FROM scope_counts").fetchall()
     db.execute("DELETE FROM scope_counts")
+    # A token no memory holds any more (its owner's memories all deleted) counts none: dropped.
+    kept = [(_renamed(token, renamed), n) for token, n in counted]
     db.executemany(
         "INSERT INTO scope_counts (token, memories) VALUES (?, ?)",
-        [(_renamed(token, renamed), n) for token, n in counted],
+        [(token, n) for token, n in kept if token in _NO_SCOPE or MARK in token],
     )
     scope_counts.rewritten(db, len(scopes))
+    db.execute(_OLD_WRITERS_REFUSED)
     if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'vectors'").fetchone():
         owned = db.execute("SELECT seq, owner FROM vectors").fetchall()
         db.executemany(

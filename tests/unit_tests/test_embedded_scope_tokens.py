@@ -110,6 +110,9 @@ def test_a_database_of_index_format_9_gets_its_owners_numbered(tmp_path: Path) -
                 db.execute("UPDATE scope_counts SET token = ? WHERE token = ?", (renamed, token))
         for seq, owner in db.execute("SELECT seq, owner FROM vectors").fetchall():
             db.execute("UPDATE vectors SET owner = ? WHERE seq = ?", (hashes[owner], seq))
+        db.execute("DROP TRIGGER scope_counts_of_format_10")
+        # An owner whose memories were all deleted leaves a count of none under its token.
+        db.execute("INSERT INTO scope_counts VALUES (?, 0)", (hashed("u", "gone"),))
         db.execute("DROP TABLE scope_tokens")
         db.execute("PRAGMA user_version = 9")
     db.close()
@@ -123,6 +126,13 @@ def test_a_database_of_index_format_9_gets_its_owners_numbered(tmp_path: Path) -
     assert len(owners) == 3
     assert all(row["owner"][0] == "u" and row["owner"][1:-1].isdigit() for row in owners)
     engine.store.query("INSERT INTO memories_fts (memories_fts) VALUES ('integrity-check')")
+    # A process of format 9 that had the file open writes its hashed tokens: refused, loudly.
+    old_scope = f"{hashed('u', 'dan')} {hashed('c', hashed('u', 'dan') + '/fact')}"
+    with (
+        pytest.raises(sqlite3.IntegrityError, match="index format 10"),
+        engine.store.transaction() as db,
+    ):
+        scope_counts.added(db, old_scope)
     engine.close()
 
 
