@@ -9,6 +9,7 @@ explicitly and the outcome of tool calls.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sqlite3
 from collections.abc import Callable, Mapping
@@ -66,6 +67,11 @@ MAX_JSON_DEPTH = 64
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 # What SQLite says when a (valid) request is too big for one statement.
 _TOO_LARGE = ("too many", "too large", "too big", "stack overflow", "too complex")
+# Another process holding the file's write lock past the busy timeout (5 s).
+_BUSY = ("database is locked", "database is busy")
+# The memory service temporarily unavailable: the request may be sent again.
+_UNAVAILABLE = 50004
+logger = logging.getLogger("langchain_memos.embedded")
 
 
 @checks_keywords
@@ -173,11 +179,24 @@ class EmbeddedEngine:
             message = f"Invalid request parameters: {error}"
             return 400, _envelope(codes.BAD_REQUEST, None, message)
         except sqlite3.OperationalError as error:
-            if not any(words in str(error).lower() for words in _TOO_LARGE):
-                raise
-            message = f"the request is too large for the embedded engine ({error})"
-            return 400, _envelope(codes.BAD_REQUEST, None, f"Invalid request parameters: {message}")
+            said = str(error).lower()
+            if any(words in said for words in _TOO_LARGE):
+                message = f"the request is too large for the embedded engine ({error})"
+                return 400, _envelope(
+                    codes.BAD_REQUEST, None, f"Invalid request parameters: {message}"
+                )
+            if any(words in said for words in _BUSY):  # nothing was written: it may be sent again
+                message = f"the embedded engine's database is busy with another process ({error})"
+                return 503, _envelope(_UNAVAILABLE, None, message)
+            return self._failed(method, route, error)
+        except Exception as error:  # a bug, or the disk: an answer all the same
+            return self._failed(method, route, error)
         return 200, _envelope(0, data, "ok")
+
+    def _failed(self, method: str, route: str, error: Exception) -> tuple[int, bytes]:
+        logger.error("the embedded engine failed on %s %s", method, route, exc_info=error)
+        message = f"internal error in the embedded engine: {type(error).__name__}: {error}"
+        return 500, _envelope(codes.INTERNAL_ERROR, None, message)
 
     def _dispatch(
         self, method: str, route: str, body: bytes, params: Mapping[str, str], content_type: str

@@ -4,6 +4,8 @@ user's memories. SQLite gives a deleted newest row's number to the next row writ
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -75,3 +77,40 @@ def test_an_edit_of_a_memory_deleted_meanwhile_changes_no_other_memory(tmp_path:
     bobs = second.get_memory(user_id="bob").memory_detail_list
     assert [m.memory_value for m in bobs] == ["[user viewpoint] Bob's PIN is 4921."]
     assert found(second, "bob", "Lisbon") == []
+
+
+def test_a_file_another_process_keeps_locked_gets_an_answer_to_retry(tmp_path: Path) -> None:
+    """Past the wait for the write lock, a busy answer (503, code 50004: the client retries it)
+    instead of SQLite's own error reaching the caller."""
+    path = tmp_path / "memos.db"
+    engine = EmbeddedEngine(str(path))
+    engine.store.query("PRAGMA busy_timeout = 50")  # 5 s by default
+    memos = MemOSClient(embedded=engine, max_retries=0)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process, in the middle of a write
+    body = b'{"user_id": "alice", "messages": [{"role": "user", "content": "I like tea."}]}'
+    status, answer = engine.handle("POST", "/add/message", body)
+    assert (status, json.loads(answer)["code"]) == (503, 50004)
+    with pytest.raises(MemOSError, match="busy with another process"):
+        add(memos, "alice", "I like tea.")
+    holder.execute("ROLLBACK")
+    add(memos, "alice", "I like tea.")
+    assert found(memos, "alice", "tea") == ["[user viewpoint] I like tea."]
+    holder.close()
+
+
+def test_an_engine_that_fails_answers_with_an_error_and_logs_it(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = EmbeddedEngine(":memory:")
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(engine, "_dispatch", broken)
+    status, answer = engine.handle("POST", "/search/memory", b"{}")
+    assert status == 500
+    assert json.loads(answer)["message"].endswith("ValueError: a bug")
+    assert [r.getMessage() for r in caplog.records] == [
+        "the embedded engine failed on POST /search/memory"
+    ]
