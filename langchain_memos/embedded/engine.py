@@ -69,8 +69,10 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _TOO_LARGE = ("too many", "too large", "too big", "stack overflow", "too complex")
 # Another process holding the file's write lock past the busy timeout (5 s).
 _BUSY = ("database is locked", "database is busy")
-# The memory service temporarily unavailable: the request may be sent again.
+# The memory service temporarily unavailable: a read may be sent again; a write the codes that
+# say it was not processed (which the client sends again: nothing was written).
 _UNAVAILABLE = 50004
+_NOT_WRITTEN = {"/add/message": 50144, "/add/feedback": 50145}
 logger = logging.getLogger("langchain_memos.embedded")
 
 
@@ -187,7 +189,7 @@ class EmbeddedEngine:
                 )
             if any(words in said for words in _BUSY):  # nothing was written: it may be sent again
                 message = f"the embedded engine's database is busy with another process ({error})"
-                return 503, _envelope(_UNAVAILABLE, None, message)
+                return 503, _envelope(_NOT_WRITTEN.get(route, _UNAVAILABLE), None, message)
             return self._failed(method, route, error)
         except Exception as error:  # a bug, or the disk: an answer all the same
             return self._failed(method, route, error)

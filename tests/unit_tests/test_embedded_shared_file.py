@@ -80,8 +80,8 @@ def test_an_edit_of_a_memory_deleted_meanwhile_changes_no_other_memory(tmp_path:
 
 
 def test_a_file_another_process_keeps_locked_gets_an_answer_to_retry(tmp_path: Path) -> None:
-    """Past the wait for the write lock, a busy answer (503, code 50004: the client retries it)
-    instead of SQLite's own error reaching the caller."""
+    """Past the wait for the write lock, a busy answer (503; an add/message says it was not
+    written, so that the client may send it again) instead of SQLite's own error."""
     path = tmp_path / "memos.db"
     engine = EmbeddedEngine(str(path))
     engine.store.query("PRAGMA busy_timeout = 50")  # 5 s by default
@@ -90,7 +90,9 @@ def test_a_file_another_process_keeps_locked_gets_an_answer_to_retry(tmp_path: P
     holder.execute("BEGIN IMMEDIATE")  # another process, in the middle of a write
     body = b'{"user_id": "alice", "messages": [{"role": "user", "content": "I like tea."}]}'
     status, answer = engine.handle("POST", "/add/message", body)
-    assert (status, json.loads(answer)["code"]) == (503, 50004)
+    assert (status, json.loads(answer)["code"]) == (503, 50144)
+    status, answer = engine.handle("POST", "/delete/memory", b'{"user_id": "alice"}')
+    assert (status, json.loads(answer)["code"]) == (503, 50004)  # its searches are not held up
     with pytest.raises(MemOSError, match="busy with another process"):
         add(memos, "alice", "I like tea.")
     holder.execute("ROLLBACK")
