@@ -5,7 +5,8 @@ once, fine mode through the :class:`Refiner`); ``add/feedback``, ``extract/memor
 from __future__ import annotations
 
 import json
-from typing import Any
+import sqlite3
+from typing import Any, NamedTuple
 
 from langchain_memos import _codes as codes
 from langchain_memos.embedded import _bodies as bodies
@@ -20,6 +21,19 @@ from langchain_memos.embedded._scope import VIEWS, Subject
 from langchain_memos.embedded._text import epoch_ms, parse_chat_time
 from langchain_memos.embedded._turns import Turn, restates
 from langchain_memos.embedded._writer import Writer, new_id
+
+# A message with its time and what it makes: (kind, memory, the turn a fact holds).
+_Planned = tuple[dict[str, Any], int, list[tuple[str, dict[str, Any], str]]]
+
+
+class _OwnerTurns(NamedTuple):
+    """One owner's share of an add/message, made and embedded before the database is locked."""
+
+    owner: dict[str, Any]
+    key: tuple[str, str]  # whose conversation the messages are kept under
+    planned: list[_Planned]
+    vectors: list[list[float] | None]
+    rough: list[str]  # the ids of the memories fine mode refines
 
 
 class Ingest:
@@ -51,10 +65,13 @@ class Ingest:
         now = self._writer.now_ms()
         # The task is recorded with the first owner's memories, in one transaction.
         task = (task_id, "completed" if self._refiner is None else "running", now)
-        jobs = [
-            self._add_for(request, user, agent, now, task if i == 0 else None)
-            for i, (user, agent) in enumerate(request.owners)
-        ]
+        # Every owner's memories in one transaction: written for all of them, or for none (a
+        # request answered with an error, sent again, makes no owner's memories twice).
+        prepared = [self._prepare(request, user, agent, now) for user, agent in request.owners]
+        with self._store.transaction() as db:
+            for i, owner_turns in enumerate(prepared):
+                self._write(db, request, owner_turns, now, task if i == 0 else None)
+        jobs = [(owner_turns.owner, owner_turns.rough) for owner_turns in prepared]
         wait = not request.async_mode
         status = "completed" if wait else "running"
         if self._refiner is not None:
@@ -70,16 +87,10 @@ class Ingest:
         # and get/status already says "completed".
         return {"success": True, "task_id": task_id, "status": status}
 
-    def _add_for(
-        self,
-        request: AddMessage,
-        user_id: str | None,
-        agent_id: str | None,
-        now: int,
-        task: tuple[str, str, int] | None,
-    ) -> tuple[dict[str, Any], list[str]]:
-        """Store the messages and their fast memories for one owner: the owner, and the ids of
-        the memories fine mode refines."""
+    def _prepare(
+        self, request: AddMessage, user_id: str | None, agent_id: str | None, now: int
+    ) -> _OwnerTurns:
+        """The messages and their fast memories for one owner, embedded, ready to write."""
         conversation_id = request.conversation_id
         messages = request.messages
         views = set(request.allow_memory_view)
@@ -97,7 +108,7 @@ class Ingest:
         extra_tags = request.tags
         rough: list[str] = []
         calls: dict[str, dict[str, Any]] = {}
-        planned: list[tuple[dict[str, Any], int, list[tuple[str, dict[str, Any], str]]]] = []
+        planned: list[_Planned] = []
         before, last = self._last_turns(*key)
         for message in messages:
             moment = parse_chat_time(message.get("chat_time"))
@@ -119,39 +130,47 @@ class Ingest:
                 produced.append((kind, memory, turn))
             planned.append((message, stamp, produced))
         # The embedding model is called before the database is locked.
-        vectors = iter(
-            self._writer.embed([memory for *_, made in planned for _, memory, _ in made])
-        )
-        with self._store.transaction() as db:
-            turns = [turn for *_, made in planned for kind, _, turn in made if turn]
-            contexts, previous = plan_context(db, user_id, agent_id, conversation_id, turns)
-            around = iter(contexts)
-            for message, stamp, produced in planned:
-                db.execute(
-                    "INSERT INTO messages (user_id, conversation_id, body, create_time) "
-                    "VALUES (?, ?, ?, ?)",
-                    (*key, bodies.pack_message(message, stamp), stamp),
+        vectors = self._writer.embed([memory for *_, made in planned for _, memory, _ in made])
+        return _OwnerTurns(owner, key, planned, vectors, rough)
+
+    def _write(
+        self,
+        db: sqlite3.Connection,
+        request: AddMessage,
+        prepared: _OwnerTurns,
+        now: int,
+        task: tuple[str, str, int] | None,
+    ) -> None:
+        """Store one owner's messages and memories (and the request's task, given one)."""
+        owner, planned = prepared.owner, prepared.planned
+        user_id, agent_id = owner["user_id"], owner["agent_id"]
+        vectors = iter(prepared.vectors)
+        turns = [turn for *_, made in planned for kind, _, turn in made if turn]
+        contexts, previous = plan_context(db, user_id, agent_id, request.conversation_id, turns)
+        around = iter(contexts)
+        for message, stamp, produced in planned:
+            db.execute(
+                "INSERT INTO messages (user_id, conversation_id, body, create_time) "
+                "VALUES (?, ?, ?, ?)",
+                (*prepared.key, bodies.pack_message(message, stamp), stamp),
+            )
+            for kind, memory, turn in produced:
+                self._writer.insert(
+                    db,
+                    kind,
+                    memory,
+                    owner,
+                    next(vectors),
+                    speaker=message.get("name") or message["role"],
+                    text=turn,
+                    context=next(around) if turn else ("", ""),
                 )
-                for kind, memory, turn in produced:
-                    self._writer.insert(
-                        db,
-                        kind,
-                        memory,
-                        owner,
-                        next(vectors),
-                        speaker=message.get("name") or message["role"],
-                        text=turn,
-                        context=next(around) if turn else ("", ""),
-                    )
-            update_context(db, previous)
-            if task is not None:
-                db.execute(
-                    "INSERT INTO tasks (task_id, status, create_time) VALUES (?, ?, ?)", task
-                )
-            if "profile" in views and self._profiles is not None:
-                subject = Subject(user_id=user_id, agent_id=None if user_id else agent_id)
-                self._profiles.learn(db, subject, messages, now)
-        return owner, rough
+        update_context(db, previous)
+        if task is not None:
+            db.execute("INSERT INTO tasks (task_id, status, create_time) VALUES (?, ?, ?)", task)
+        if "profile" in request.allow_memory_view and self._profiles is not None:
+            subject = Subject(user_id=user_id, agent_id=None if user_id else agent_id)
+            self._profiles.learn(db, subject, request.messages, now)
 
     def _last_turns(self, user_id: str, conversation_id: str) -> tuple[Turn | None, Turn | None]:
         """The conversation's two latest turns: the next one may answer the last, which may

@@ -8,12 +8,14 @@ import json
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from langchain_core.embeddings import DeterministicFakeEmbedding, Embeddings
 
 from langchain_memos import MemOSClient, MemOSError
 from langchain_memos.embedded import EmbeddedEngine
+from langchain_memos.embedded._writer import Writer
 
 
 def client(path: Path, embeddings: Embeddings | None = None) -> MemOSClient:
@@ -116,3 +118,35 @@ def test_an_engine_that_fails_answers_with_an_error_and_logs_it(
     assert [r.getMessage() for r in caplog.records] == [
         "the embedded engine failed on POST /search/memory"
     ]
+
+
+def test_an_add_for_several_users_is_written_for_all_or_for_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One user's write failing (the lock, the disk) fails the request for every user it names:
+    sent again, it writes each user's memories once."""
+    memos = client(tmp_path / "memos.db")
+    said = [{"role": "user", "content": "We booked the lake cabin."}]
+    original = Writer.insert
+
+    def busy_for_bob(
+        self: Writer,
+        db: sqlite3.Connection,
+        kind: str,
+        memory: Any,
+        owner: Any,
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
+        if owner["user_id"] == "bob":  # alice's memories are written by then
+            raise sqlite3.OperationalError("database is locked")
+        original(self, db, kind, memory, owner, *args, **kwargs)
+
+    monkeypatch.setattr(Writer, "insert", busy_for_bob)
+    with pytest.raises(MemOSError, match="busy"):
+        memos.add_message(said, user_id=["alice", "bob"], async_mode=False)  # type: ignore[arg-type]
+    assert found(memos, "alice", "lake cabin") == []
+    monkeypatch.setattr(Writer, "insert", original)
+    memos.add_message(said, user_id=["alice", "bob"], async_mode=False)  # type: ignore[arg-type]
+    for user in ("alice", "bob"):
+        assert found(memos, user, "lake cabin") == ["[user viewpoint] We booked the lake cabin."]
