@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from langchain_memos import _codes as codes
 
 
@@ -16,3 +18,17 @@ class EngineError(Exception):
     @property
     def http_status(self) -> int:
         return codes.http_status(self.code)
+
+
+class NotWrittenError(Exception):
+    """A write that found the database locked by another process before it wrote anything: the
+    request may be sent again as it is (see ``EmbeddedEngine.handle``)."""
+
+
+def busy(error: BaseException) -> bool:
+    """Whether ``error`` is SQLite waiting in vain for another process's write lock (past the
+    connection's busy timeout)."""
+    said = str(error).lower()
+    return isinstance(error, sqlite3.OperationalError) and (
+        "database is locked" in said or "database is busy" in said
+    )

@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 from langchain_memos import _codes as codes
 from langchain_memos.embedded import _bodies as bodies
 from langchain_memos.embedded._context import plan_context, update_context
-from langchain_memos.embedded._errors import EngineError
+from langchain_memos.embedded._errors import EngineError, NotWrittenError, busy
 from langchain_memos.embedded._events import event_of
 from langchain_memos.embedded._produce import produce, text_of, turn_of
 from langchain_memos.embedded._profiles import Profiles
@@ -68,9 +68,14 @@ class Ingest:
         # Every owner's memories in one transaction: written for all of them, or for none (a
         # request answered with an error, sent again, makes no owner's memories twice).
         prepared = [self._prepare(request, user, agent, now) for user, agent in request.owners]
-        with self._store.transaction() as db:
-            for i, owner_turns in enumerate(prepared):
-                self._write(db, request, owner_turns, now, task if i == 0 else None)
+        try:
+            with self._store.transaction() as db:
+                for i, owner_turns in enumerate(prepared):
+                    self._write(db, request, owner_turns, now, task if i == 0 else None)
+        except sqlite3.OperationalError as error:
+            if busy(error):  # rolled back: the request may be sent again as it is
+                raise NotWrittenError from error
+            raise
         jobs = [(owner_turns.owner, owner_turns.rough) for owner_turns in prepared]
         wait = not request.async_mode
         status = "completed" if wait else "running"

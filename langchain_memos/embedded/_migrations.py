@@ -42,9 +42,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sqlite3
+import threading
+import time
 
+from langchain_memos._sqlite import immediate_transaction
 from langchain_memos.embedded import _bodies as bodies
 from langchain_memos.embedded import _info_index as info_index
 from langchain_memos.embedded import _scope_counts as scope_counts
@@ -53,6 +57,39 @@ from langchain_memos.embedded._context import rebuild_context
 from langchain_memos.embedded._text import CJK, STOP_CHARACTERS, has_cjk, terms
 
 UPGRADABLE = frozenset({1, 2, 3, 4, 5, 6, 7, 8, 9})
+# How long a write waits for another process's write lock (sqlite3's default), and how long an
+# opener waits for another process's upgrade of the file (a minute or more at a million).
+BUSY_WAIT_MS = 5_000
+UPGRADE_WAIT_MS = 600_000
+logger = logging.getLogger("langchain_memos.embedded")
+
+
+def upgrade_on_open(
+    db: sqlite3.Connection,
+    lock: threading.RLock,
+    tokens: scope_tokens.ScopeTokens,
+    path: str,
+    version: int,
+) -> None:
+    """Bring the database at ``path`` (of a format in ``UPGRADABLE``) up to format ``version``,
+    unless another process opening it at the same time did while this one waited for the write
+    lock (as long as that upgrade takes, up to :data:`UPGRADE_WAIT_MS`, not the usual 5 s)."""
+    db.execute(f"PRAGMA busy_timeout = {UPGRADE_WAIT_MS}")
+    try:
+        with immediate_transaction(db, lock, tokens.rolled_back, on_commit=tokens.committed):
+            found = db.execute("PRAGMA user_version").fetchone()[0]
+            if found not in UPGRADABLE:
+                return
+            # Once per store, and long for a large one (format 10: ~8 s at 100k memories).
+            logger.info("upgrading %s from index format %s to %s", path, found, version)
+            began = time.monotonic()
+            upgrade(db, found, tokens)
+            db.execute(f"PRAGMA user_version = {version}")
+        logger.info("upgraded %s in %.1f s", path, time.monotonic() - began)
+    finally:
+        db.execute(f"PRAGMA busy_timeout = {BUSY_WAIT_MS}")
+
+
 _TEXT_COLUMNS = ("body", "spk", "ctx1", "ctx2", "date", "tmp")
 
 

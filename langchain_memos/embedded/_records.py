@@ -135,7 +135,7 @@ class Records:
             # Read again in the write: another process may have deleted it since (and its row
             # number gone to another owner's memory).
             owner_rows = db.execute(
-                "SELECT user_id, knowledgebase_id FROM memories WHERE seq = ? AND id = ?",
+                "SELECT user_id, agent_id, knowledgebase_id FROM memories WHERE seq = ? AND id = ?",
                 (rows[0]["seq"], bodies.stored_id(memory_id)),
             ).fetchall()
             if not owner_rows:

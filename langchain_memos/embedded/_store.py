@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import logging
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
@@ -22,8 +20,6 @@ from langchain_memos.embedded import _scope_tokens as scope_tokens
 from langchain_memos.embedded._candidate import Candidate, candidate, indexed
 from langchain_memos.embedded._context import TURN, refresh_context
 from langchain_memos.embedded._database import APPLICATION_ID, check_database
-
-logger = logging.getLogger("langchain_memos.embedded")
 
 # A list of ids as one SQL parameter (a JSON array): any number of them, one variable.
 ID_LIST = "(SELECT value FROM json_each(?))"
@@ -135,7 +131,12 @@ class Store:
         if path != ":memory:":
             check_database(path)
         try:
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db = sqlite3.connect(
+                path,
+                timeout=migrations.BUSY_WAIT_MS / 1000,
+                check_same_thread=False,
+                isolation_level=None,
+            )
             self.tokens = scope_tokens.ScopeTokens(self._db, self._lock)
             self._open()
         except sqlite3.Error as error:
@@ -155,7 +156,7 @@ class Store:
             "SELECT count(*) FROM sqlite_master WHERE name = 'memories'"
         ).fetchone()[0]
         if has_tables and version in migrations.UPGRADABLE:
-            self._upgrade()
+            migrations.upgrade_on_open(self._db, self._lock, self.tokens, self.path, INDEX_VERSION)
         elif has_tables and version != INDEX_VERSION:
             self._db.close()
             raise ConfigurationError(
@@ -170,24 +171,6 @@ class Store:
         )
         self._db.execute(f"PRAGMA user_version = {INDEX_VERSION}")
         self._db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-
-    def _upgrade(self) -> None:
-        """Bring an older format up to this one, unless another process opening the file at the
-        same time did while this one waited for the write lock."""
-        with immediate_transaction(
-            self._db, self._lock, self.tokens.rolled_back, on_commit=self.tokens.committed
-        ) as db:
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version not in migrations.UPGRADABLE:
-                return
-            # Once per store, and long for a large one (format 10: ~8 s at 100k memories).
-            logger.info(
-                "upgrading %s from index format %s to %s", self.path, version, INDEX_VERSION
-            )
-            began = time.monotonic()
-            migrations.upgrade(db, version, self.tokens)
-            db.execute(f"PRAGMA user_version = {INDEX_VERSION}")
-        logger.info("upgraded %s in %.1f s", self.path, time.monotonic() - began)
 
     def close(self) -> None:
         with self._lock:

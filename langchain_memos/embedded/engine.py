@@ -9,7 +9,6 @@ explicitly and the outcome of tool calls.
 from __future__ import annotations
 
 import json
-import logging
 import re
 import sqlite3
 from collections.abc import Callable, Mapping
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from langchain_memos import _codes as codes
 from langchain_memos._exceptions import MemOSInputError
 from langchain_memos._validation.keywords import checks_keywords
-from langchain_memos.embedded._errors import EngineError
+from langchain_memos.embedded._errors import EngineError, NotWrittenError, busy
 from langchain_memos.embedded._filter_sql import FilterError
 from langchain_memos.embedded._ingest import Ingest
 from langchain_memos.embedded._knowledge import (
@@ -68,12 +67,11 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 # What SQLite says when a (valid) request is too big for one statement.
 _TOO_LARGE = ("too many", "too large", "too big", "stack overflow", "too complex")
 # Another process holding the file's write lock past the busy timeout (5 s).
-_BUSY = ("database is locked", "database is busy")
-# The memory service temporarily unavailable: a read may be sent again; a write the codes that
-# say it was not processed (which the client sends again: nothing was written).
+_BUSY_MESSAGE = "the embedded engine's database is busy with another process's write"
+# The memory service temporarily unavailable: a read may be sent again; a write that wrote
+# nothing (NotWrittenError), the codes that say it was not processed, which the client resends.
 _UNAVAILABLE = 50004
 _NOT_WRITTEN = {"/add/message": 50144, "/add/feedback": 50145}
-logger = logging.getLogger("langchain_memos.embedded")
 
 
 @checks_keywords
@@ -170,7 +168,8 @@ class EmbeddedEngine:
         params: Mapping[str, str] | None = None,
         content_type: str = "application/json",
     ) -> tuple[int, bytes]:
-        """Answer one HTTP request with ``(status, JSON envelope)``; never raises."""
+        """Answer one HTTP request with ``(status, JSON envelope)``; raises only on a bug (which
+        ``serve`` answers with a 500 that names nothing of it)."""
         route = path.split("/openmem/v1", 1)[-1] if "/openmem/v1" in path else path
         try:
             data = self._dispatch(method, route.rstrip("/"), body, params or {}, content_type)
@@ -180,25 +179,18 @@ class EmbeddedEngine:
             # A check after the request was read (parse_wire answers those with their own code).
             message = f"Invalid request parameters: {error}"
             return 400, _envelope(codes.BAD_REQUEST, None, message)
+        except NotWrittenError:
+            code = _NOT_WRITTEN.get(route.rstrip("/"), _UNAVAILABLE)
+            return 503, _envelope(code, None, _BUSY_MESSAGE)
         except sqlite3.OperationalError as error:
-            said = str(error).lower()
-            if any(words in said for words in _TOO_LARGE):
-                message = f"the request is too large for the embedded engine ({error})"
-                return 400, _envelope(
-                    codes.BAD_REQUEST, None, f"Invalid request parameters: {message}"
-                )
-            if any(words in said for words in _BUSY):  # nothing was written: it may be sent again
-                message = f"the embedded engine's database is busy with another process ({error})"
-                return 503, _envelope(_NOT_WRITTEN.get(route, _UNAVAILABLE), None, message)
-            return self._failed(method, route, error)
-        except Exception as error:  # a bug, or the disk: an answer all the same
-            return self._failed(method, route, error)
+            if busy(error):
+                # Perhaps after part of the request was written: not to be sent again as a write.
+                return 503, _envelope(_UNAVAILABLE, None, _BUSY_MESSAGE)
+            if not any(words in str(error).lower() for words in _TOO_LARGE):
+                raise
+            message = f"the request is too large for the embedded engine ({error})"
+            return 400, _envelope(codes.BAD_REQUEST, None, f"Invalid request parameters: {message}")
         return 200, _envelope(0, data, "ok")
-
-    def _failed(self, method: str, route: str, error: Exception) -> tuple[int, bytes]:
-        logger.error("the embedded engine failed on %s %s", method, route, exc_info=error)
-        message = f"internal error in the embedded engine: {type(error).__name__}: {error}"
-        return 500, _envelope(codes.INTERNAL_ERROR, None, message)
 
     def _dispatch(
         self, method: str, route: str, body: bytes, params: Mapping[str, str], content_type: str

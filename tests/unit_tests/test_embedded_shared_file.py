@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,10 @@ from langchain_core.embeddings import DeterministicFakeEmbedding, Embeddings
 
 from langchain_memos import MemOSClient, MemOSError
 from langchain_memos.embedded import EmbeddedEngine
+from langchain_memos.embedded._fine import Extraction
+from langchain_memos.embedded._refine import Refiner
 from langchain_memos.embedded._writer import Writer
+from tests.fakes import ScriptedChatModel
 
 
 def client(path: Path, embeddings: Embeddings | None = None) -> MemOSClient:
@@ -103,23 +108,6 @@ def test_a_file_another_process_keeps_locked_gets_an_answer_to_retry(tmp_path: P
     holder.close()
 
 
-def test_an_engine_that_fails_answers_with_an_error_and_logs_it(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    engine = EmbeddedEngine(":memory:")
-
-    def broken(*args: object, **kwargs: object) -> None:
-        raise ValueError("a bug")
-
-    monkeypatch.setattr(engine, "_dispatch", broken)
-    status, answer = engine.handle("POST", "/search/memory", b"{}")
-    assert status == 500
-    assert json.loads(answer)["message"].endswith("ValueError: a bug")
-    assert [r.getMessage() for r in caplog.records] == [
-        "the embedded engine failed on POST /search/memory"
-    ]
-
-
 def test_an_add_for_several_users_is_written_for_all_or_for_none(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -150,3 +138,56 @@ def test_an_add_for_several_users_is_written_for_all_or_for_none(
     memos.add_message(said, user_id=["alice", "bob"], async_mode=False)  # type: ignore[arg-type]
     for user in ("alice", "bob"):
         assert found(memos, user, "lake cabin") == ["[user viewpoint] We booked the lake cabin."]
+
+
+def test_a_lock_met_after_the_fast_memories_were_written_is_not_sent_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """In fine mode the fast memories are written before the model refines them: a lock then is
+    no "not written" answer, which would have the client write the turn a second time."""
+    model = ScriptedChatModel(script=[Extraction()])
+    memos = MemOSClient(embedded=EmbeddedEngine(chat_model=model))  # retries as by default
+
+    def locked(self: Refiner, job: Any) -> bool:
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(Refiner, "run", locked)
+    with pytest.raises(MemOSError, match="busy"):
+        add(memos, "alice", "We booked the lake cabin.")
+    listed = memos.get_memory(user_id="alice").memory_detail_list
+    assert [m.memory_value for m in listed] == ["[user viewpoint] We booked the lake cabin."]
+
+
+def test_an_agents_own_memory_is_edited_with_embeddings_too(tmp_path: Path) -> None:
+    memos = client(tmp_path / "memos.db", DeterministicFakeEmbedding(size=16))
+    said: Any = [{"role": "user", "content": "Remember the deploy runs at noon."}]
+    memos.add_message(said, agent_id="planner", async_mode=False)
+    (memory,) = memos.get_memory(agent_id="planner").memory_detail_list
+    memos.update_memory(memory.id or "", content="The deploy runs at nine.")
+    found_by_agent = memos.search_memory("deploy", agent_id="planner", relativity=0)
+    assert [m.memory_value for m in found_by_agent.memory_detail_list] == [
+        "The deploy runs at nine."
+    ]
+
+
+@pytest.mark.slow
+def test_an_upgrade_longer_than_the_usual_wait_holds_up_another_opener_without_failing_it(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "memos.db"
+    memos = client(path)
+    add(memos, "alice", "We booked the lake cabin.")
+    memos.close()
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version = 9")
+    db.close()
+    upgrading = sqlite3.connect(path, isolation_level=None)
+    upgrading.execute("BEGIN IMMEDIATE")  # another process's upgrade, longer than 5 s
+    opened: list[MemOSClient] = []
+    opener = threading.Thread(target=lambda: opened.append(client(path)))
+    opener.start()
+    time.sleep(5.5)
+    upgrading.execute("COMMIT")
+    opener.join()
+    upgrading.close()
+    assert found(opened[0], "alice", "lake cabin") == ["[user viewpoint] We booked the lake cabin."]
