@@ -51,14 +51,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from langchain_memos._exceptions import (
-    BadRequestError,
     ClosedError,
     DeadlineExceededError,
     MemOSError,
-    MemOSInputError,
-    NotFoundError,
     WriteRefusedError,
 )
+from langchain_memos._outbox_retry import backoff, describe, outage, seconds
 from langchain_memos.client import MemOSClient
 
 if TYPE_CHECKING:
@@ -66,7 +64,7 @@ if TYPE_CHECKING:
     from langchain_memos.outbox import Outbox
     from langchain_memos.types import MessageInput
 
-__all__ = ["CLOSE_TIMEOUT", "IDLE_POLL", "OutboxSender", "backoff", "describe", "seconds"]
+__all__ = ["CLOSE_TIMEOUT", "IDLE_POLL", "OutboxSender"]
 
 logger = logging.getLogger("langchain_memos")
 
@@ -76,40 +74,6 @@ CLOSE_TIMEOUT = 5.0
 default; what is still waiting then stays in the outbox."""
 INTERRUPTED_STOP = 0.2
 """Seconds ``close()`` still gives the senders to stop after Ctrl-C interrupted its wait."""
-
-FIRST_BACKOFF = 1.0
-
-
-def backoff(attempts: int, longest: float) -> float:
-    """Seconds to wait after ``attempts`` failed attempts: 1 s doubling, at most ``longest``."""
-    # Capped before it is computed: 2.0**1024 overflows, and 2**40 s is forever anyway.
-    return min(FIRST_BACKOFF * 2.0 ** min(attempts, 40), longest)
-
-
-def _outage(error: BaseException) -> bool:
-    """Whether sending ``error``'s write again later may succeed.
-
-    Connection problems, timeouts, rate limits, 5xx, authentication, and any answer that is not
-    MemOS's own (a proxy's HTML 404 or 413 page, a captive portal) are outages. A refusal in
-    MemOS's own envelope (a JSON ``code``) of the request as invalid or of what it names as not
-    found, a caller mistake found before sending, and any error the sender cannot classify
-    (an unencodable text, a bug) are not: retrying them would block the conversation forever.
-    """
-    if isinstance(error, MemOSInputError):
-        return False
-    if isinstance(error, BadRequestError | NotFoundError):
-        return error.code is None  # no MemOS code: a gateway's page, not MemOS's answer
-    return isinstance(error, MemOSError)
-
-
-def seconds(value: float) -> str:
-    """Seconds as a person reads them: ``5``, ``0.3``, never ``4.99998``."""
-    return f"{round(value, 1):g}"
-
-
-def describe(error: BaseException) -> str:
-    """An error as the outbox records it: its class and message."""
-    return f"{type(error).__name__}: {error}"
 
 
 class Closable(Protocol):
@@ -283,7 +247,7 @@ class OutboxSender:
                 if not self._stop.is_set():
                     self._client_closed()
                 return
-            if _outage(error):
+            if outage(error):
                 delay = backoff(row.attempts, self.outbox.max_backoff)
                 self.outbox.reschedule(row, describe(error), delay)
                 logger.warning(

@@ -30,7 +30,8 @@ from langchain_memos._outbox_names import (
     default_outbox_path,
     target_of,
 )
-from langchain_memos._outbox_sender import CLOSE_TIMEOUT, IDLE_POLL, OutboxSender, seconds
+from langchain_memos._outbox_retry import seconds
+from langchain_memos._outbox_sender import CLOSE_TIMEOUT, IDLE_POLL, OutboxSender
 from langchain_memos._outbox_store import OutboxStore
 from langchain_memos._validation.keywords import checks_keywords
 from langchain_memos.client import MemOSClient
