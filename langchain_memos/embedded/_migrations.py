@@ -70,22 +70,24 @@ def upgrade_on_open(
     tokens: scope_tokens.ScopeTokens,
     path: str,
     version: int,
-) -> None:
+) -> int:
     """Bring the database at ``path`` (of a format in ``UPGRADABLE``) up to format ``version``,
     unless another process opening it at the same time did while this one waited for the write
-    lock (as long as that upgrade takes, up to :data:`UPGRADE_WAIT_MS`, not the usual 5 s)."""
+    lock (as long as that upgrade takes, up to :data:`UPGRADE_WAIT_MS`, not the usual 5 s): the
+    format the file has now (another version's, if a newer engine wrote it meanwhile)."""
     db.execute(f"PRAGMA busy_timeout = {UPGRADE_WAIT_MS}")
     try:
         with immediate_transaction(db, lock, tokens.rolled_back, on_commit=tokens.committed):
-            found = db.execute("PRAGMA user_version").fetchone()[0]
+            found: int = db.execute("PRAGMA user_version").fetchone()[0]
             if found not in UPGRADABLE:
-                return
+                return found
             # Once per store, and long for a large one (format 10: ~8 s at 100k memories).
             logger.info("upgrading %s from index format %s to %s", path, found, version)
             began = time.monotonic()
             upgrade(db, found, tokens)
             db.execute(f"PRAGMA user_version = {version}")
         logger.info("upgraded %s in %.1f s", path, time.monotonic() - began)
+        return version
     finally:
         db.execute(f"PRAGMA busy_timeout = {BUSY_WAIT_MS}")
 

@@ -156,8 +156,10 @@ class Store:
             "SELECT count(*) FROM sqlite_master WHERE name = 'memories'"
         ).fetchone()[0]
         if has_tables and version in migrations.UPGRADABLE:
-            migrations.upgrade_on_open(self._db, self._lock, self.tokens, self.path, INDEX_VERSION)
-        elif has_tables and version != INDEX_VERSION:
+            version = migrations.upgrade_on_open(
+                self._db, self._lock, self.tokens, self.path, INDEX_VERSION
+            )
+        if has_tables and version != INDEX_VERSION:
             self._db.close()
             raise ConfigurationError(
                 f"{self.path} was made by another version of the embedded engine (index format "

@@ -68,6 +68,10 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _TOO_LARGE = ("too many", "too large", "too big", "stack overflow", "too complex")
 # Another process holding the file's write lock past the busy timeout (5 s).
 _BUSY_MESSAGE = "the embedded engine's database is busy with another process's write"
+# What SQLite says when the file cannot take a write for now: a full disk, an I/O error, a file
+# made read-only. Unavailable, as the cloud's storage would be: an outbox keeps the write.
+_DISK = ("disk is full", "disk i/o error", "readonly database")
+_DISK_MESSAGE = "the embedded engine cannot write its database file (a full disk, an I/O error?)"
 # The memory service temporarily unavailable: a read may be sent again; a write that wrote
 # nothing (NotWrittenError), the codes that say it was not processed, which the client resends.
 _UNAVAILABLE = 50004
@@ -186,6 +190,8 @@ class EmbeddedEngine:
             if busy(error):
                 # Perhaps after part of the request was written: not to be sent again as a write.
                 return 503, _envelope(_UNAVAILABLE, None, _BUSY_MESSAGE)
+            if any(words in str(error).lower() for words in _DISK):
+                return 503, _envelope(_UNAVAILABLE, None, _DISK_MESSAGE)
             if not any(words in str(error).lower() for words in _TOO_LARGE):
                 raise
             message = f"the request is too large for the embedded engine ({error})"

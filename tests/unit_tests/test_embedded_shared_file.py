@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from langchain_core.embeddings import DeterministicFakeEmbedding, Embeddings
 
-from langchain_memos import MemOSClient, MemOSError
+from langchain_memos import ConfigurationError, MemOSClient, MemOSError
 from langchain_memos.embedded import EmbeddedEngine
 from langchain_memos.embedded._fine import Extraction
 from langchain_memos.embedded._refine import Refiner
@@ -191,3 +191,54 @@ def test_an_upgrade_longer_than_the_usual_wait_holds_up_another_opener_without_f
     opener.join()
     upgrading.close()
     assert found(opened[0], "alice", "lake cabin") == ["[user viewpoint] We booked the lake cabin."]
+
+
+def test_a_full_disk_is_a_moment_of_unavailability_not_a_crash(tmp_path: Path) -> None:
+    """As the cloud's storage failing would be: a 503 the outbox keeps the write through, not
+    SQLite's own error, which it would take for a bug and give up on."""
+    path = tmp_path / "memos.db"
+    engine = EmbeddedEngine(str(path))
+    memos = MemOSClient(embedded=engine, max_retries=0)
+    add(memos, "alice", "I like tea.")
+    pages = engine.store.query("PRAGMA page_count")[0][0]
+    engine.store.query(f"PRAGMA max_page_count = {pages}")  # the disk is full
+    long_turn = [{"role": "user", "content": "We hiked to the lake. " * 200}]
+    body = json.dumps({"user_id": "alice", "messages": long_turn}).encode()
+    status, answer = engine.handle("POST", "/add/message", body)
+    assert (status, json.loads(answer)["code"]) == (503, 50004)
+    with pytest.raises(MemOSError, match="cannot write its database file"):
+        add(memos, "alice", "We hiked to the lake. " * 200)
+    engine.store.query(f"PRAGMA max_page_count = {pages * 100}")  # room again
+    add(memos, "alice", "We hiked to the lake.")
+    assert found(memos, "alice", "lake") == ["[user viewpoint] We hiked to the lake."]
+
+
+def test_a_file_a_newer_engine_took_over_during_the_wait_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "memos.db"
+    client(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version = 9")
+    db.close()
+    newer = sqlite3.connect(path, isolation_level=None)
+    newer.execute("BEGIN IMMEDIATE")
+    newer.execute("PRAGMA user_version = 11")  # a newer engine's upgrade, under way
+    refused: list[BaseException] = []
+
+    def open_it() -> None:
+        try:
+            EmbeddedEngine(str(path))
+        except ConfigurationError as error:
+            refused.append(error)
+
+    opener = threading.Thread(target=open_it)
+    opener.start()
+    time.sleep(0.3)  # the opener read format 9 and waits for the lock
+    newer.execute("COMMIT")
+    opener.join()
+    newer.close()
+    assert [str(error).split(" was ")[1][:26] for error in refused] == [
+        "made by another version of"
+    ]
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (11,)
+    db.close()
