@@ -39,7 +39,7 @@ from collections.abc import Container, Mapping
 from datetime import timedelta
 from typing import Any, NamedTuple
 
-from langchain_memos.embedded._text import EPOCH, keywords, title, viewpoint
+from langchain_memos.embedded._text import EPOCH, is_word, keywords, title, viewpoint
 from langchain_memos.embedded._turns import Turn, with_question
 from langchain_memos.types import format_service_time
 
@@ -51,6 +51,8 @@ RESERVED = "~"
 """A message key beginning with this is the engine's (refused in what callers send)."""
 DERIVED_TAGS = ""
 """What the ``tags`` column holds when the memory's tags are :func:`fast_tags` of its row."""
+FAST_TAG = "mode:fast"
+"""The tag of every memory fast mode writes but a preference."""
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 
 
@@ -139,8 +141,8 @@ def fast_tags(kind: str, text: str) -> list[str]:
     """The tags fast mode writes for a memory of ``kind`` stored with ``text`` (see _produce.py
     and _events.py): a turn's fact, its keywords; an event, "mode:fast"; anything else, none."""
     if kind == "fact" and text:
-        return [*keywords(text), "mode:fast"]
-    return ["mode:fast"] if kind == "event" else []
+        return [*keywords(text), FAST_TAG]
+    return [FAST_TAG] if kind == "event" else []
 
 
 def tags_column(kind: str, text: str, tags: object) -> str:
@@ -171,9 +173,7 @@ def _derived(row: Row, memory: Mapping[str, Any], known: Container[str] = ()) ->
         **_CONSTANTS.get(row.kind, {}),
     }
     if "tags" not in known:
-        derived["tags"] = (
-            json.loads(row.tags) if row.tags != DERIVED_TAGS else fast_tags(row.kind, row.text)
-        )
+        derived["tags"] = _column_tags(row)
     if row.text and row.kind == "fact":
         if "memory_key" not in known:
             derived["memory_key"] = title(row.text)
@@ -268,16 +268,41 @@ def unpack(row: Row, body: str) -> dict[str, Any]:
     for key in absent:
         memory.pop(key, None)
     memory.update(stored)
-    source = _first_source(row, memory)
-    if source is not None and not ("content" in source and "chat_time" in source):
-        first = {"role": source["role"]} if "role" in source else {}
-        if "sources.content" not in absent:
-            first["content"] = row.text
-        if "sources.chat_time" not in absent:
-            first["chat_time"] = row.create_time
-        first.update(source)
-        memory["sources"] = [first, *memory["sources"][1:]]
+    if "sources" in stored:
+        memory["sources"] = sources(row, stored, absent)
     return memory
+
+
+def sources(row: Row, stored: Mapping[str, Any], absent: Container[str] = ()) -> Any:
+    """The ``sources`` of the memory whose stored body is ``stored`` (parsed; ``absent``: its
+    list of absent keys), as :func:`unpack` gives them, without working out the rest of it."""
+    source = _first_source(row, stored)
+    if source is None or ("content" in source and "chat_time" in source):
+        return stored.get("sources")
+    first = {"role": source["role"]} if "role" in source else {}
+    if "sources.content" not in absent:
+        first["content"] = row.text
+    if "sources.chat_time" not in absent:
+        first["chat_time"] = row.create_time
+    first.update(source)
+    return [first, *stored["sources"][1:]]
+
+
+def has_tag(row: Row, stored: Mapping[str, Any], tag: str) -> bool:
+    """Whether the memory whose stored body is ``stored`` (parsed) has ``tag``, as :func:`unpack`
+    gives its tags; a fact's keywords are worked out only when ``tag`` could be one."""
+    if "tags" in stored:
+        return tag in (stored["tags"] or ())
+    if "tags" in stored.get(ABSENT, ()):
+        return False
+    if row.tags == DERIVED_TAGS and tag != FAST_TAG and not is_word(tag):
+        return False  # fast mode's tags are words and FAST_TAG
+    return tag in _column_tags(row)
+
+
+def _column_tags(row: Row) -> list[Any]:
+    """The tags the row's ``tags`` column holds (see :data:`DERIVED_TAGS`)."""
+    return json.loads(row.tags) if row.tags != DERIVED_TAGS else fast_tags(row.kind, row.text)
 
 
 def pack_message(message: Mapping[str, Any], create_time: int) -> str:

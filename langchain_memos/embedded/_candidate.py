@@ -3,8 +3,10 @@ ranked by (read from the index's columns, see _store.py's ``memories_fts``)."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from langchain_memos.embedded import _bodies as bodies
@@ -25,17 +27,49 @@ def indexed(table: str, whole: bool = False) -> str:
 
 @dataclass
 class Candidate:
+    """A match, its memory read whole (:attr:`body`) only if asked: a search reads dozens and
+    shows a few, and a fast-mode fact's keywords, key and value are worked out on reading."""
+
     seq: int
-    kind: str
-    conversation_id: str | None
-    create_time: int
-    body: dict[str, Any]
+    row: bodies.Row
+    stored: str  # the body column
     bm25: float
     own: str
     context: str
     info: str = "{}"
     # Its full-text index columns (scope, body, spk, ctx1, ctx2, date, tmp), when _bm25 needs them.
     columns: tuple[str, ...] = ()
+
+    @property
+    def kind(self) -> str:
+        return self.row.kind
+
+    @property
+    def conversation_id(self) -> str | None:
+        return self.row.conversation_id
+
+    @property
+    def create_time(self) -> int:
+        return self.row.create_time
+
+    @cached_property
+    def body(self) -> dict[str, Any]:
+        """The memory, as get/memory gives it."""
+        return bodies.unpack(self.row, self.stored)
+
+    @cached_property
+    def _parsed(self) -> dict[str, Any]:
+        parsed: dict[str, Any] = json.loads(self.stored)
+        return parsed
+
+    @cached_property
+    def sources(self) -> Any:
+        """The memory's ``sources``, as :attr:`body` holds them."""
+        parsed = self._parsed
+        return bodies.sources(self.row, parsed, parsed.get(bodies.ABSENT, ()))
+
+    def has_tag(self, tag: str) -> bool:
+        return bodies.has_tag(self.row, self._parsed, tag)
 
 
 def candidate(row: sqlite3.Row, scale: int = 1, whole: bool = False) -> Candidate:
@@ -50,10 +84,8 @@ def candidate(row: sqlite3.Row, scale: int = 1, whole: bool = False) -> Candidat
         own, context = row["own"], row["context"]
     return Candidate(
         seq=row["seq"],
-        kind=row["kind"],
-        conversation_id=row["conversation_id"],
-        create_time=row["create_time"],
-        body=bodies.read(row),
+        row=bodies.Row.of(row),
+        stored=row["body"],
         bm25=-row["score"] / scale,
         own=own,
         context=context,

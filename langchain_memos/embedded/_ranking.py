@@ -174,7 +174,7 @@ def rank(
             score *= 1.2  # the cloud's soft boost for the current conversation
         if window is not None and window[0] <= candidate.create_time < window[1]:
             score *= _IN_TIME  # said around the time the question names
-        if FEEDBACK_TAG in candidate.body.get("tags", ()):
+        if candidate.has_tag(FEEDBACK_TAG):
             score *= 2.0  # a correction outranks what it corrects
         scored[candidate.seq] = [score, candidate.create_time, candidate.seq, candidate, relativity]
     carried = _relate(scored)
@@ -238,7 +238,7 @@ def _relate(scored: dict[int, list[Any]]) -> dict[int, int]:
     """
     by_turn: dict[tuple[Any, str], list[Any]] = {}
     for entry in scored.values():
-        sources = entry[3].body.get("sources") or [{}]
+        sources = entry[3].sources or [{}]
         by_turn.setdefault((entry[3].conversation_id, str(sources[0].get("content"))), entry)
     # What the turns answering a memory inherit: its own score, or for an echo, the echoed one's.
     about: dict[int, tuple[float, float]] = {seq: (e[0], e[4]) for seq, e in scored.items()}
@@ -246,7 +246,7 @@ def _relate(scored: dict[int, list[Any]]) -> dict[int, int]:
     for seq in sorted(scored):
         entry = scored[seq]
         candidate = entry[3]
-        links = [s for s in (candidate.body.get("sources") or [])[1:3] if isinstance(s, dict)]
+        links = [s for s in (candidate.sources or [])[1:3] if isinstance(s, dict)]
         if not links:
             continue
         turns = [(candidate.conversation_id, str(link.get("content"))) for link in links]

@@ -356,6 +356,11 @@ EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 # ---- fast-mode memory production -----------------------------------------------------------
 
 
+def is_word(text: str) -> bool:
+    """Whether ``text`` is one word as :func:`keywords` finds words."""
+    return _TOKEN.fullmatch(text) is not None
+
+
 def keywords(text: str, limit: int = 5) -> list[str]:
     """A few tags for a memory: its longest distinct content words (Chinese: its first runs)."""
     words = [w for w in dict.fromkeys(_TOKEN.findall(text.lower())) if w not in STOPWORDS]
