@@ -20,6 +20,7 @@ from langchain_memos._validation import (
     check_flag,
     check_id,
     check_info,
+    check_instance,
     check_int,
     check_optional_id,
     check_seconds,
@@ -130,12 +131,8 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
         check_bool("allow_public", allow_public)
         check_bool("async_mode", async_mode)
         check_seconds("wait_timeout", wait_timeout, high=86_400, allow_zero=True)
-        if client is not None and not isinstance(client, MemOSClient):
-            raise MemOSInputError(f"client must be a MemOSClient; got {type(client).__name__}")
-        if async_client is not None and not isinstance(async_client, AsyncMemOSClient):
-            raise MemOSInputError(
-                f"async_client must be an AsyncMemOSClient; got {type(async_client).__name__}"
-            )
+        check_instance("client", client, MemOSClient)
+        check_instance("async_client", async_client, AsyncMemOSClient)
         self.wait = wait
         self.wait_timeout = wait_timeout
         self.max_request_tokens = max_request_tokens
@@ -327,32 +324,6 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
 
     # ---- clearing --------------------------------------------------------------------------
 
-    def _conversation_ids(self, page: MemoryListResult) -> list[str]:
-        items = [
-            *page.memory_detail_list,
-            *page.preference_detail_list,
-            *page.tool_memory_detail_list,
-        ]
-        return [
-            item.id
-            for item in items
-            if item.id is not None and item.conversation_id == self.conversation_id
-        ]
-
-    @staticmethod
-    def _last_page(page: MemoryListResult, number: int) -> bool:
-        counts = [
-            len(page.memory_detail_list),
-            len(page.preference_detail_list),
-            len(page.tool_memory_detail_list),
-        ]
-        if number >= _MAX_PAGES or not any(counts):
-            return True
-        if page.pages is not None:
-            return number >= page.pages
-        # No page count in the answer: a page that is not full is the last one.
-        return max(counts) < MAX_PAGE_SIZE
-
     def clear(self) -> None:
         """Delete memories, as ``clear_scope`` says.
 
@@ -382,8 +353,13 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
             page = yield call(
                 MemOSClient.get_memory, user_id=self.user_id, page=number, size=MAX_PAGE_SIZE
             )
-            ids += self._conversation_ids(page)
-            if self._last_page(page, number):
+            ids += [
+                item.id
+                for items in _kinds(page)
+                for item in items
+                if item.id is not None and item.conversation_id == self.conversation_id
+            ]
+            if _last_page(page, number):
                 break
             number += 1
         for start in range(0, len(ids), _DELETE_CHUNK):
@@ -399,6 +375,21 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
             f"{type(self).__name__}(user_id={self.user_id!r}, "
             f"conversation_id={self.conversation_id!r})"
         )
+
+
+def _kinds(page: MemoryListResult) -> tuple[list[Any], ...]:
+    """A page's lists of the memories a conversation's clear deletes."""
+    return page.memory_detail_list, page.preference_detail_list, page.tool_memory_detail_list
+
+
+def _last_page(page: MemoryListResult, number: int) -> bool:
+    counts = [len(items) for items in _kinds(page)]
+    if number >= _MAX_PAGES or not any(counts):
+        return True
+    if page.pages is not None:
+        return number >= page.pages
+    # No page count in the answer: a page that is not full is the last one.
+    return max(counts) < MAX_PAGE_SIZE
 
 
 # Every option a history takes, its own and the client's: a misspelled one is named with these.
