@@ -106,22 +106,6 @@ def common(held: int, total: int) -> bool:
     return held > COMMON_MEMORIES and held > COMMON_SHARE * total
 
 
-AUTOMERGE = 2
-"""How many index segments of one level FTS5 lets pile up before merging them (by default 4).
-A search reads each word's rows from every segment: at 100k memories of bench/engine_scale.py's
-conversations, 7 segments against 13, and search p50 ~10% lower, for no measured cost to adding."""
-
-
-def merge_often(db: sqlite3.Connection) -> None:
-    """Set the index's :data:`AUTOMERGE` (kept in the database; a store opened before merges its
-    segments so from then on)."""
-    setting = "SELECT v FROM memories_fts_config WHERE k = 'automerge'"
-    if (db.execute(setting).fetchone() or [None])[0] != AUTOMERGE:
-        db.execute(
-            "INSERT INTO memories_fts (memories_fts, rank) VALUES ('automerge', ?)", (AUTOMERGE,)
-        )
-
-
 KIND_TEST_ROWS = 18
 """What reading one match's kind from its row costs, in rows of a phrase bm25 counts."""
 

@@ -173,7 +173,6 @@ class Store:
         )
         self._db.execute(f"PRAGMA user_version = {INDEX_VERSION}")
         self._db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-        plan.merge_often(self._db)
 
     def close(self) -> None:
         with self._lock:
