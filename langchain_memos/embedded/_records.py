@@ -102,15 +102,39 @@ class Records:
         return {"success": True}
 
     def update_memory(self, request: UpdateMemory) -> dict[str, Any]:
-        memory_id = request.memory_id
-        rows = self._store.query(
-            f"SELECT seq, {bodies.columns()} FROM memories WHERE id = ?",
-            (bodies.stored_id(memory_id),),
-        )
+        memory_id = bodies.stored_id(request.memory_id)
+        read = f"SELECT seq, {bodies.columns()} FROM memories WHERE id = ?"
+        rows = self._store.query(read, (memory_id,))
         if not rows:
-            raise EngineError(codes.MEMORY_NOT_FOUND, f"memory {memory_id} not found")
-        memory = bodies.read(rows[0])
-        kind = rows[0]["kind"]
+            raise EngineError(codes.MEMORY_NOT_FOUND, f"memory {request.memory_id} not found")
+        memory = self._edited(rows[0], request)
+        (vector,) = self._writer.embed([memory])  # before the lock: a model may be slow
+        with self._store.transaction() as db:
+            # Read again in the write: another process may have deleted it since (and its row
+            # number gone to another owner's memory), or changed it (then this edit is made
+            # again on what it is now, not written over that change).
+            now = db.execute(
+                f"SELECT seq, {bodies.columns()}, user_id, agent_id, knowledgebase_id "
+                "FROM memories WHERE seq = ? AND id = ?",
+                (rows[0]["seq"], memory_id),
+            ).fetchall()
+            if not now:
+                raise EngineError(codes.MEMORY_NOT_FOUND, f"memory {request.memory_id} not found")
+            if tuple(now[0])[: len(rows[0])] != tuple(rows[0]):
+                memory = self._edited(now[0], request)
+                (vector,) = self._writer.embed([memory])
+            owner = {key: now[0][key] for key in ("user_id", "agent_id", "knowledgebase_id")}
+            # With new content it holds the caller's words, not a turn said in its conversation:
+            # it neither carries the turns around it in a search nor rides along with them.
+            leaves = request.content is not None
+            kind = now[0]["kind"]
+            self._writer.rewrite(db, now[0]["seq"], memory, vector, owner, kind, leaves=leaves)
+        return {"success": True}
+
+    def _edited(self, row: Any, request: UpdateMemory) -> dict[str, Any]:
+        """The memory ``row`` holds, with the request's edits made."""
+        memory = bodies.read(row)
+        kind = row["kind"]
         if kind not in _CONTENT and (request.content is not None or request.title is not None):
             raise MemOSInputError(
                 f"update/memory changes the content and title of facts, preferences, tool "
@@ -121,35 +145,14 @@ class Records:
             if kind == "fact":
                 # A search may show a memory with the turns said around it riding along; an
                 # edit copied from it keeps the memory's own text (they stay memories of their own).
-                content = without_beside(content, self._neighbours(rows[0]["seq"]))
+                content = without_beside(content, self._neighbours(row["seq"]))
             memory[_CONTENT[kind]] = content
         if request.title is not None:
             memory["event_key" if kind == "event" else "memory_key"] = request.title
         if request.status is not None:
             memory["status"] = request.status
         memory["update_time"] = self._writer.now_ms()
-        (vector,) = self._writer.embed([memory])
-        # With new content it holds the caller's words, not a turn said in its conversation:
-        # it neither carries the turns around it in a search nor rides along with them.
-        with self._store.transaction() as db:
-            # Read again in the write: another process may have deleted it since (and its row
-            # number gone to another owner's memory).
-            owner_rows = db.execute(
-                "SELECT user_id, agent_id, knowledgebase_id FROM memories WHERE seq = ? AND id = ?",
-                (rows[0]["seq"], bodies.stored_id(memory_id)),
-            ).fetchall()
-            if not owner_rows:
-                raise EngineError(codes.MEMORY_NOT_FOUND, f"memory {memory_id} not found")
-            self._writer.rewrite(
-                db,
-                rows[0]["seq"],
-                memory,
-                vector,
-                dict(owner_rows[0]),
-                rows[0]["kind"],
-                leaves=request.content is not None,
-            )
-        return {"success": True}
+        return memory
 
     def _neighbours(self, seq: int) -> list[str]:
         """The texts of the memories that can ride along with this one in a search (none for a

@@ -154,3 +154,36 @@ def test_a_first_search_and_a_write_at_once_both_finish(monkeypatch: pytest.Monk
     for thread in (writer, searcher):
         thread.join(20)
         assert not thread.is_alive(), f"{thread.name} never finished"
+
+
+class EditingMeanwhile(ConceptEmbeddings):
+    """Embeddings that, while an edit's vector is worked out (outside the write lock), let
+    another caller edit the same memory: two edits at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.meanwhile: Any = None
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        meanwhile, self.meanwhile = self.meanwhile, None
+        if meanwhile is not None:
+            meanwhile()
+        return super().embed_documents(texts)
+
+
+def test_two_edits_of_one_memory_at_once_both_stay() -> None:
+    embeddings = EditingMeanwhile()
+    memos = client(embeddings)
+    trip = next(
+        m
+        for m in memos.get_memory(user_id="u1").memory_detail_list
+        if "vacation" in (m.memory_value or "")
+    )
+    assert trip.id is not None
+    embeddings.meanwhile = lambda: memos.update_memory(trip.id or "", status="archived")
+    memos.update_memory(trip.id, content="We booked a cheap inn for the trip.")
+
+    edited = memos.get_memory_by_id(trip.id)
+    assert edited.memory_value == "We booked a cheap inn for the trip."  # the second edit
+    assert edited.status == "archived"  # and the first, made while the second was under way
+    assert values(memos, "hotel ideas") == ["We booked a cheap inn for the trip."]
