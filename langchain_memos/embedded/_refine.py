@@ -146,15 +146,19 @@ class Refiner:
         now: int,
         vector: list[float] | None,
     ) -> None:
-        """Update the memory a new one replaces (keeping its id), or insert the new one."""
+        """Update the memory a new one replaces (keeping its id), or insert the new one. A
+        memory of another kind (a fact replacing a preference) is not turned into this one: it
+        goes, and the new one is inserted."""
         if replaces in existing:
             rows = db.execute(
                 f"SELECT seq, {bodies.columns()} FROM memories WHERE id = ?",
                 (bodies.stored_id(replaces),),
             ).fetchall()
-            if rows:
+            if rows and rows[0]["kind"] == kind:
                 updated = {**bodies.read(rows[0]), **memory, "update_time": now}
                 self._writer.rewrite(db, rows[0]["seq"], updated, vector, owner, kind)
                 return
+            if rows:
+                self._store.delete_memories(db, "m.seq = ?", [rows[0]["seq"]])
         memory = {**memory, "id": new_id(), "create_time": now, "update_time": now}
         self._writer.insert(db, kind, memory, owner, vector)

@@ -121,3 +121,35 @@ def test_fine_mode_refuses_an_agents_own_memories_rather_than_leave_them_rough()
     assert "fast mode" in answer["message"]
     history = engine.get_memory({"agent_id": "planner"})
     assert history["memory_detail_list"] == []
+
+
+def test_a_fact_replacing_a_preference_is_a_fact_and_the_preference_goes() -> None:
+    client, model = fine_client(SHANGHAI, Extraction())
+    say(client, "I live in Shanghai, the noise downtown drives me mad.")
+    (quiet,) = client.get_memory(user_id="u1", size=50).preference_detail_list
+    assert quiet.id is not None
+
+    model.script = [
+        Extraction(
+            facts=[
+                ExtractedFact(
+                    key="Home",
+                    value="The user moved to a loud street and likes it.",
+                    replaces=quiet.id,
+                )
+            ]
+        )
+    ]
+    say(client, "I moved to a loud street and I love it now.")
+
+    listing = client.get_memory(user_id="u1", size=50)
+    assert listing.preference_detail_list == []
+    values = {m.memory_value for m in listing.memory_detail_list}
+    assert values == {
+        "The user lives in Shanghai.",
+        "The user moved to a loud street and likes it.",
+    }
+    (moved,) = [m for m in listing.memory_detail_list if "loud" in (m.memory_value or "")]
+    found = client.search_memory("loud street", user_id="u1")
+    assert [m.memory_value for m in found.memory_detail_list] == [moved.memory_value]
+    assert found.preference_detail_list == []
