@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from langchain_memos import _codes as codes
-from langchain_memos._exceptions import MemOSInputError
+from langchain_memos._exceptions import ConfigurationError, MemOSInputError
 from langchain_memos._validation.keywords import checks_keywords
 from langchain_memos.embedded._errors import EngineError, NotWrittenError, busy
 from langchain_memos.embedded._filter_sql import FilterError
@@ -179,6 +179,10 @@ class EmbeddedEngine:
             data = self._dispatch(method, route.rstrip("/"), body, params or {}, content_type)
         except EngineError as error:
             return error.http_status, _envelope(error.code, None, error.message)
+        except ConfigurationError as error:
+            # The engine's own set-up (numpy missing for vectors): no fault of the request, and a
+            # write refused as one would be dropped; answered as the service's own failure.
+            return 500, _envelope(codes.INTERNAL_ERROR, None, f"the embedded engine: {error}")
         except (MemOSInputError, FilterError) as error:
             # A check after the request was read (parse_wire answers those with their own code).
             message = f"Invalid request parameters: {error}"

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 from typing import Any
 
 import pytest
 from langchain_core.embeddings import Embeddings
 
-from langchain_memos import MemOSClient
+from langchain_memos import APIStatusError, ConfigurationError, MemOSClient, WriteRefusedError
 from langchain_memos.embedded import EmbeddedEngine
 from langchain_memos.embedded import _ingest as ingest
 from langchain_memos.embedded._vectors import VectorIndex
@@ -187,3 +188,27 @@ def test_two_edits_of_one_memory_at_once_both_stay() -> None:
     assert edited.memory_value == "We booked a cheap inn for the trip."  # the second edit
     assert edited.status == "archived"  # and the first, made while the second was under way
     assert values(memos, "hotel ideas") == ["We booked a cheap inn for the trip."]
+
+
+class Unconfigured(ConceptEmbeddings):
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        raise ConfigurationError("vector search needs numpy: pip install ...")
+
+
+def test_an_engine_set_up_wrong_answers_as_the_service_failing_not_as_a_bad_request() -> None:
+    """A write is not the caller's mistake, so not refused for good (an outbox keeps it)."""
+    engine = EmbeddedEngine(embeddings=Unconfigured())
+    body = {
+        "user_id": "u1",
+        "conversation_id": "c1",
+        "messages": [{"role": "user", "content": "I like green tea."}],
+    }
+    status, answer = engine.handle("POST", "/add/message", json.dumps(body).encode())
+    assert status == 500
+    assert json.loads(answer)["code"] == 50000
+    assert "needs numpy" in json.loads(answer)["message"]
+    with pytest.raises(APIStatusError) as raised:
+        MemOSClient(embedded=engine, max_retries=0).add_message(
+            [{"role": "user", "content": "I like green tea."}], user_id="u1", conversation_id="c1"
+        )
+    assert not isinstance(raised.value, WriteRefusedError)
