@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -95,6 +94,8 @@ class Refiner:
                     self._store.delete_memories(db, f"m.id IN {MEMORY_ID_LIST}", [listed])
                 now = self._writer.now_ms()
                 base = {"conversation_id": job.conversation_id, "status": "activated"}
+                # Each stored memory is replaced once: a second new memory naming it is new.
+                replaceable = dict(existing)
                 for fact in extraction.facts:
                     memory = {
                         **base,
@@ -105,7 +106,7 @@ class Refiner:
                         "tags": list(dict.fromkeys([*fact.tags, *job.tags, "mode:fine"])),
                     }
                     self._upsert(
-                        db, "fact", memory, owner, fact.replaces, existing, now, next(vectors)
+                        db, "fact", memory, owner, fact.replaces, replaceable, now, next(vectors)
                     )
                 for preference in extraction.preferences:
                     memory = {
@@ -120,7 +121,7 @@ class Refiner:
                         memory,
                         owner,
                         preference.replaces,
-                        existing,
+                        replaceable,
                         now,
                         next(vectors),
                     )
@@ -142,14 +143,15 @@ class Refiner:
         memory: dict[str, Any],
         owner: dict[str, Any],
         replaces: str | None,
-        existing: Mapping[str, str],
+        replaceable: dict[str, str],
         now: int,
         vector: list[float] | None,
     ) -> None:
         """Update the memory a new one replaces (keeping its id), or insert the new one. A
         memory of another kind (a fact replacing a preference) is not turned into this one: it
-        goes, and the new one is inserted."""
-        if replaces in existing:
+        goes, and the new one is inserted. Either way it leaves ``replaceable``, so that another
+        new memory naming it (the model may name one twice) is inserted, not written over it."""
+        if replaces is not None and replaceable.pop(replaces, None) is not None:
             rows = db.execute(
                 f"SELECT seq, {bodies.columns()} FROM memories WHERE id = ?",
                 (bodies.stored_id(replaces),),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 
@@ -153,3 +154,39 @@ def test_a_fact_replacing_a_preference_is_a_fact_and_the_preference_goes() -> No
     found = client.search_memory("loud street", user_id="u1")
     assert [m.memory_value for m in found.memory_detail_list] == [moved.memory_value]
     assert found.preference_detail_list == []
+
+
+def test_two_new_memories_naming_one_to_replace_are_both_kept() -> None:
+    """The model may name one memory twice: the first new memory replaces it, the second is new."""
+    client, model = fine_client(SHANGHAI, Extraction())
+    say(client, "I live in Shanghai.")
+    ((home, _),) = facts(client)
+    assert home is not None
+
+    model.script = [
+        Extraction(
+            facts=[
+                ExtractedFact(key="Home city", value="The user lives in Nanjing.", replaces=home),
+                ExtractedFact(key="Work", value="The user works in Suzhou.", replaces=home),
+            ],
+            preferences=[
+                ExtractedPreference(
+                    preference="The user prefers a quiet suburb.",
+                    preference_type="explicit_preference",
+                    reasoning="They moved to one.",
+                    replaces=home,
+                )
+            ],
+        )
+    ]
+    say(client, "I moved to a quiet suburb of Nanjing and I work in Suzhou now.")
+
+    listing = client.get_memory(user_id="u1", size=50)
+    assert sorted(facts(client), key=lambda f: f[0] != home) == [
+        (home, "The user lives in Nanjing."),  # the replacement keeps the id
+        (ANY, "The user works in Suzhou."),
+    ]
+    assert [p.preference for p in listing.preference_detail_list] == [
+        "The user prefers a quiet suburb.",
+        "The user prefers quiet neighbourhoods.",
+    ]
