@@ -82,6 +82,10 @@ class VectorIndex:
         self._lock = threading.Lock()
         self._matrices: dict[tuple[str, str], _Matrix] = {}
         self._loaded = False
+        # The last memory row whose vector is in memory, and the file's data_version then:
+        # another connection's commit changes the version, and its new vectors have later rows.
+        self._seen = 0
+        self._version: int | None = None
 
     def _unit(self, vector: Sequence[float]) -> npt.NDArray[np.float32]:
         array = self.np.asarray(vector, dtype=self.np.float32)
@@ -93,13 +97,16 @@ class VectorIndex:
         self, db: sqlite3.Connection, seq: int, owner: str, kind: str, vector: Sequence[float]
     ) -> None:
         unit = self._unit(vector)
-        db.execute(
-            "INSERT INTO vectors (seq, owner, kind, vector) VALUES (?, ?, ?, ?)",
-            (seq, owner, kind, unit.tobytes()),
-        )
         with self._lock:
+            if self._loaded:  # first what other processes added: their rows come before this one
+                self._catch_up_in(db)
+            db.execute(
+                "INSERT INTO vectors (seq, owner, kind, vector) VALUES (?, ?, ?, ?)",
+                (seq, owner, kind, unit.tobytes()),
+            )
             if self._loaded:
                 self._matrix(owner, kind, len(unit)).append(seq, unit)
+                self._seen = max(self._seen, seq)
 
     def discard(self, seqs: Sequence[int]) -> None:
         """Forget the vectors of deleted (or rewritten) memories, in memory as in the table."""
@@ -115,6 +122,7 @@ class VectorIndex:
         with self._lock:
             self._matrices.clear()
             self._loaded = False
+            self._seen = 0
 
     def relativity(self, cosine: float) -> float:
         """Where ``cosine`` lies in the model's range: 0 at or below its floor, 1 at its top."""
@@ -136,10 +144,32 @@ class VectorIndex:
         with store.snapshot() as db, self._lock:
             if self._loaded:
                 return
-            for row in db.execute("SELECT seq, owner, kind, vector FROM vectors ORDER BY seq"):
-                unit = self.np.frombuffer(row[3], dtype=self.np.float32)
-                self._matrix(row[1], row[2], len(unit)).append(row[0], unit)
+            self._read(db, 0)
             self._loaded = True
+
+    def _catch_up(self, store: Any) -> None:
+        """Read the vectors other processes added since (locks taken as in :meth:`_load`).
+
+        What another process deletes stays here, but is never shown: every row found is read
+        again and checked against the searched owner and kind (``Store.by_seq``). What it edits
+        keeps its old vector here until this engine is opened again."""
+        with store.snapshot() as db, self._lock:
+            if self._loaded:
+                self._catch_up_in(db)
+
+    def _catch_up_in(self, db: sqlite3.Connection) -> None:
+        if db.execute("PRAGMA data_version").fetchone()[0] != self._version:
+            self._read(db, self._seen)
+
+    def _read(self, db: sqlite3.Connection, after: int) -> None:
+        rows = db.execute(
+            "SELECT seq, owner, kind, vector FROM vectors WHERE seq > ? ORDER BY seq", (after,)
+        )
+        for row in rows:
+            unit = self.np.frombuffer(row[3], dtype=self.np.float32)
+            self._matrix(row[1], row[2], len(unit)).append(row[0], unit)
+            self._seen = max(self._seen, row[0])
+        self._version = db.execute("PRAGMA data_version").fetchone()[0]
 
     def nearest(
         self,
@@ -156,6 +186,8 @@ class VectorIndex:
         while True:
             if not self._loaded:
                 self._load(store)
+            else:
+                self._catch_up(store)
             with self._lock:
                 if not self._loaded:  # a rollback emptied it since: read the table again
                     continue

@@ -21,6 +21,7 @@ from langchain_memos.embedded._fine import Extraction
 from langchain_memos.embedded._refine import Refiner
 from langchain_memos.embedded._writer import Writer
 from tests.fakes import ScriptedChatModel
+from tests.unit_tests.test_embedded_vectors import ConceptEmbeddings
 
 
 def client(path: Path, embeddings: Embeddings | None = None) -> MemOSClient:
@@ -47,6 +48,27 @@ def test_vectors_kept_in_memory_never_name_another_users_memory(tmp_path: Path) 
 
     assert found(first, "alice", "colour") == []
     assert found(first, "bob", "password") == ["[user viewpoint] Bob's bank password is hunter2."]
+
+
+def by_meaning(memos: MemOSClient) -> list[str | None]:
+    """alice's facts for a word no memory holds: vectors alone find them (default threshold)."""
+    answer = memos.search_memory("Where should we go for the excursion?", user_id="alice")
+    return [m.memory_value for m in answer.memory_detail_list]
+
+
+def test_what_another_process_adds_is_found_by_its_meaning_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "memos.db"
+    first, second = client(path, ConceptEmbeddings()), client(path, ConceptEmbeddings())
+    add(first, "alice", "I ordered spicy noodles for dinner.")
+    assert by_meaning(first) == []  # this engine has read the vectors now
+
+    add(second, "alice", "We plan a vacation with the kids and grandparents.")
+    add(first, "alice", "The printer on the third floor is broken.")  # a write of its own after
+    assert by_meaning(first) == [
+        "[user viewpoint] We plan a vacation with the kids and grandparents."
+    ]
+    add(second, "alice", "Our holiday starts on Friday.")
+    assert len(by_meaning(first)) == 2
 
 
 class Meanwhile(Embeddings):
