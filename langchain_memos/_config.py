@@ -6,6 +6,7 @@ Precedence, for every setting: argument > environment (``MEMOS_API_KEY``, ``MEMO
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import ipaddress
 import os
@@ -121,14 +122,18 @@ class ClientConfig:
             url_text = C.EMBEDDED_BASE_URL
         if not url_text:
             url_text = C.GLOBAL_BASE_URL if is_global else C.DEFAULT_BASE_URL
-        url = httpx.URL(url_text.rstrip("/"))
+        source = "base_url" if base_url else C.BASE_URL_ENV
+        not_http = ConfigurationError(
+            f"{source} must be an http(s) URL such as {C.DEFAULT_BASE_URL}; got {url_text!r}"
+            + _embedded_hint(url_text)
+        )
+        try:
+            url = httpx.URL(url_text.rstrip("/"))
+        except httpx.InvalidURL:  # "embeded://:memory:": a port httpx cannot read
+            raise not_http from None
         local = is_loopback(url) or url_text == C.EMBEDDED_BASE_URL
         if url.scheme not in ("http", "https") or not url.host:
-            source = "base_url" if base_url else C.BASE_URL_ENV
-            raise ConfigurationError(
-                f"{source} must be an http(s) URL such as {C.DEFAULT_BASE_URL}; got {url_text!r}"
-                + _embedded_hint(url_text)
-            )
+            raise not_http
         key = _key(api_key)
         # A self-hosted server without auth gets no key: plain http sends nothing secret.
         clear_text_key = bool(key) or not selfhosted
@@ -283,14 +288,13 @@ def _key(api_key: str | None) -> str:
 
 
 def _embedded_hint(url: str) -> str:
-    """For ``embedded:memos.db`` and the like: how to spell the embedded engine's URL."""
+    """For ``embedded:memos.db``, ``embeded://memos.db`` and the like: how to spell the embedded
+    engine's URL."""
     scheme, colon, rest = url.partition(":")
-    if not colon or scheme.strip().lower() != "embedded":
+    if not colon or not difflib.get_close_matches(scheme.strip().lower(), ["embedded"], 1, 0.8):
         return ""
-    path = rest.lstrip("/") or "memos.db"
-    if rest.startswith("/"):
-        path = "/" + path  # an absolute path: embedded:///path/to/memos.db
-    return f"; for the embedded engine write {C.EMBEDDED_SCHEME}{path}"
+    path = rest[2:] if rest.startswith("//") else rest  # a path beginning with / is absolute
+    return f"; for the embedded engine write {C.EMBEDDED_SCHEME}{path or 'memos.db'}"
 
 
 def _embedded_path(url: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+import re
 from typing import Any
 
 import httpx
@@ -232,6 +233,25 @@ def test_an_embedded_url_without_slashes_says_how_to_write_it(
     assert str(caught.value).endswith("for the embedded engine write embedded://memos.db")
     with pytest.raises(ConfigurationError, match=r"write embedded:///data/memos\.db$"):
         MemOSClient(base_url="embedded:/data/memos.db")
+
+
+@pytest.mark.parametrize(
+    ("url", "written"),
+    [
+        ("embeded://:memory:", "embedded://:memory:"),  # a port httpx cannot read
+        ("embeded://memos.db", "embedded://memos.db"),
+        ("embedd:///data/memos.db", "embedded:///data/memos.db"),
+    ],
+)
+@pytest.mark.parametrize("cls", [MemOSClient, AsyncMemOSClient])
+def test_a_misspelt_embedded_url_is_our_error_and_says_how_to_write_it(
+    cls: type[Client], url: str, written: str, clean_env: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(ConfigurationError, match=f"write {re.escape(written)}$"):
+        cls(base_url=url)
+    clean_env.setenv("MEMOS_BASE_URL", url)
+    with pytest.raises(ConfigurationError, match=f"^MEMOS_BASE_URL must be an http.*{written}$"):
+        cls()
 
 
 @pytest.mark.parametrize("user_id", ["alice", "user 42", "用户_1", "a.b-c@d", "x" * 100])
