@@ -52,7 +52,7 @@ def test_vectors_kept_in_memory_never_name_another_users_memory(tmp_path: Path) 
 
 def by_meaning(memos: MemOSClient) -> list[str | None]:
     """alice's facts for a word no memory holds: vectors alone find them (default threshold)."""
-    answer = memos.search_memory("Where should we go for the excursion?", user_id="alice")
+    answer = memos.search_memory("What about the excursion?", user_id="alice")
     return [m.memory_value for m in answer.memory_detail_list]
 
 

@@ -60,7 +60,7 @@ def values(memos: MemOSClient, query: str, user: str = "u1") -> list[str | None]
 
 
 def test_meaning_finds_what_words_miss() -> None:
-    query = "Where should we go for the excursion?"  # a word no memory and no synonym has
+    query = "What about the excursion?"  # a word no memory and no synonym has
     assert values(client(None), query) == []
     embeddings = ConceptEmbeddings()
     assert values(client(embeddings), query) == [
