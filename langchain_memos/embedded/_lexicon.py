@@ -147,13 +147,8 @@ def _index() -> tuple[dict[str, set[str]], list[tuple[str, str]]]:
     return english, chinese
 
 
-# "Where should we go for National Day?" asks where to travel, as "国庆去哪玩" does with 玩.
-_WHERE_TO_GO = re.compile(r"\bwhere\b[^.?!;]*?\b(go|going|goes|went)\b")
-
-
 def groups_in(text: str) -> dict[str, str]:
-    """The groups a text names: group -> the first word of it found there (a "where ... go"
-    question names travel by its "go")."""
+    """The groups a text names: group -> the first word of it found there."""
     english, chinese = _index()
     lowered = text.lower()
     found: dict[str, str] = {}
@@ -167,8 +162,6 @@ def groups_in(text: str) -> dict[str, str]:
     for word, name in chinese:
         if word in lowered:
             found.setdefault(name, word)
-    if (going := _WHERE_TO_GO.search(lowered)) is not None:
-        found.setdefault("travel", going.group(1))
     return found
 
 
@@ -207,7 +200,7 @@ def query_slots(text: str) -> list[Slot]:
     words), each other content term, and for a request for advice, the people it is for."""
     named = groups_in(text)
     slots = [Slot(name, _phrases(_groups()[name])) for name in named]
-    merged = {form for name in named for form in _groups()[name]} | set(named.values())
+    merged = {form for name in named for form in _groups()[name]}
     # The bigrams and characters of a group's word found in the query are said by its slot.
     merged.update(t for word in named.values() if _CJK.match(word) for t in terms(word))
     names = proper_names(text)

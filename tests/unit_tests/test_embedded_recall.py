@@ -221,23 +221,6 @@ def test_short_chinese_questions_find_memories_they_share_no_bigram_with(
 
 
 @pytest.mark.parametrize(
-    "query", ["Where should we go for National Day?", "Where should I go this weekend?"]
-)
-def test_asking_where_to_go_finds_how_the_user_travels(client: MemOSClient, query: str) -> None:
-    """English as "国庆去哪玩" is Chinese: the question shares no word with the memory."""
-    say(
-        client,
-        ("user", "We always travel with the kids and my parents."),
-        ("user", "I get my coffee at Blue Bottle near the office."),
-        ("user", "My sister lives in Lisbon."),
-    )
-    assert recall(client, query) == [
-        ("[user viewpoint] We always travel with the kids and my parents.", 1.0)
-    ]
-    assert recall(client, "Where does my sister live?")[0][0].endswith("lives in Lisbon.")
-
-
-@pytest.mark.parametrize(
     ("memory", "query"),
     [
         ("I'm a nurse at the children's hospital.", "What is my job?"),
