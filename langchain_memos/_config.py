@@ -124,8 +124,8 @@ class ClientConfig:
             url_text = C.GLOBAL_BASE_URL if is_global else C.DEFAULT_BASE_URL
         source = "base_url" if base_url else C.BASE_URL_ENV
         not_http = ConfigurationError(
-            f"{source} must be an http(s) URL such as {C.DEFAULT_BASE_URL}; got {url_text!r}"
-            + _embedded_hint(url_text)
+            f"{source} must be an http(s) URL such as {C.DEFAULT_BASE_URL}; got "
+            f"{_without_password(url_text)!r}" + _embedded_hint(url_text)
         )
         try:
             url = httpx.URL(url_text.rstrip("/"))
@@ -287,6 +287,11 @@ def _key(api_key: str | None) -> str:
     return key
 
 
+def _without_password(url: str) -> str:
+    """``url`` as an error may show it: what a user:password@ before its host holds hidden."""
+    return re.sub(r"(//)[^/@]*@", r"\1***@", url)
+
+
 def _embedded_hint(url: str) -> str:
     """For ``embedded:memos.db``, ``embeded://memos.db`` and the like: how to spell the embedded
     engine's URL."""
@@ -294,7 +299,9 @@ def _embedded_hint(url: str) -> str:
     if not colon or not difflib.get_close_matches(scheme.strip().lower(), ["embedded"], 1, 0.8):
         return ""
     path = rest[2:] if rest.startswith("//") else rest  # a path beginning with / is absolute
-    return f"; for the embedded engine write {C.EMBEDDED_SCHEME}{path or 'memos.db'}"
+    if not path.strip("/"):
+        path = path[:1] + "memos.db"
+    return f"; for the embedded engine write {C.EMBEDDED_SCHEME}{path}"
 
 
 def _embedded_path(url: str) -> str:

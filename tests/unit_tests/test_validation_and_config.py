@@ -241,6 +241,7 @@ def test_an_embedded_url_without_slashes_says_how_to_write_it(
         ("embeded://:memory:", "embedded://:memory:"),  # a port httpx cannot read
         ("embeded://memos.db", "embedded://memos.db"),
         ("embedd:///data/memos.db", "embedded:///data/memos.db"),
+        ("embeded:///", "embedded:///memos.db"),
     ],
 )
 @pytest.mark.parametrize("cls", [MemOSClient, AsyncMemOSClient])
@@ -252,6 +253,13 @@ def test_a_misspelt_embedded_url_is_our_error_and_says_how_to_write_it(
     clean_env.setenv("MEMOS_BASE_URL", url)
     with pytest.raises(ConfigurationError, match=f"^MEMOS_BASE_URL must be an http.*{written}$"):
         cls()
+
+
+def test_a_base_url_refused_never_shows_the_password_it_holds() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        MemOSClient(api_key="k", base_url="https://user:s3cretKEY@memos.example.com:abc/v1")
+    assert "s3cretKEY" not in str(caught.value)
+    assert "https://***@memos.example.com:abc/v1" in str(caught.value)
 
 
 @pytest.mark.parametrize("user_id", ["alice", "user 42", "用户_1", "a.b-c@d", "x" * 100])
