@@ -148,11 +148,14 @@ class VectorIndex:
             self._loaded = True
 
     def _catch_up(self, store: Any) -> None:
-        """Read the vectors other processes added since (locks taken as in :meth:`_load`).
+        """Read the vectors other processes added since, past the last row held (locks taken as
+        in :meth:`_load`).
 
         What another process deletes stays here, but is never shown: every row found is read
-        again and checked against the searched owner and kind (``Store.by_seq``). What it edits
-        keeps its old vector here until this engine is opened again."""
+        again and checked against the searched owner and kind (``Store.by_seq``). What it edits,
+        or writes in a row number it freed (SQLite reuses a deleted newest row's), keeps the old
+        vector here until this engine is opened again: catching those needs a change counter
+        on each vector row (a new index format)."""
         with store.snapshot() as db, self._lock:
             if self._loaded:
                 self._catch_up_in(db)
