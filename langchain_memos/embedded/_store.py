@@ -17,6 +17,7 @@ from langchain_memos.embedded import _migrations as migrations
 from langchain_memos.embedded import _plan as plan
 from langchain_memos.embedded import _scope_counts as scope_counts
 from langchain_memos.embedded import _scope_tokens as scope_tokens
+from langchain_memos.embedded import _vector_changes as vector_changes
 from langchain_memos.embedded._candidate import Candidate, candidate, indexed
 from langchain_memos.embedded._context import TURN, refresh_context
 from langchain_memos.embedded._database import APPLICATION_ID, check_database
@@ -169,7 +170,11 @@ class Store:
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
         self._db.executescript(
-            SCHEMA + info_index.SCHEMA + scope_counts.SCHEMA + scope_tokens.SCHEMA
+            SCHEMA
+            + info_index.SCHEMA
+            + scope_counts.SCHEMA
+            + scope_tokens.SCHEMA
+            + vector_changes.SCHEMA
         )
         self._db.execute(f"PRAGMA user_version = {INDEX_VERSION}")
         self._db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
@@ -279,7 +284,9 @@ class Store:
         seqs = [(row["seq"],) for row in rows]
         scope_counts.removed(db, seqs)
         db.executemany("DELETE FROM memories_fts WHERE rowid = ?", seqs)
-        db.executemany("DELETE FROM vectors WHERE seq = ?", seqs)
+        if db.execute("SELECT 1 FROM vectors LIMIT 1").fetchone():  # a store with vectors
+            db.executemany("DELETE FROM vectors WHERE seq = ?", seqs)
+            vector_changes.changed(db, (seq for (seq,) in seqs))
         info_index.forget_info(db, seqs)
         db.executemany("DELETE FROM memories WHERE seq = ?", seqs)
         # The turns around a deleted turn no longer carry its words.

@@ -14,12 +14,14 @@ against the lexical one (``fusion_weight``, 1 when not declared).
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from langchain_memos._exceptions import ConfigurationError
+from langchain_memos.embedded import _vector_changes as vector_changes
 
 if TYPE_CHECKING:
     import numpy as np
@@ -82,10 +84,12 @@ class VectorIndex:
         self._lock = threading.Lock()
         self._matrices: dict[tuple[str, str], _Matrix] = {}
         self._loaded = False
-        # The last memory row whose vector is in memory, and the file's data_version then:
-        # another connection's commit changes the version, and its new vectors have later rows.
-        self._seen = 0
+        # The file's data_version and its last vector change when last read (another
+        # connection's commit changes the version; see _vector_changes), and the last memory row
+        # read (rows past it are new, whether or not their writer recorded the change).
         self._version: int | None = None
+        self._change = 0
+        self._seen = 0
 
     def _unit(self, vector: Sequence[float]) -> npt.NDArray[np.float32]:
         array = self.np.asarray(vector, dtype=self.np.float32)
@@ -97,23 +101,24 @@ class VectorIndex:
         self, db: sqlite3.Connection, seq: int, owner: str, kind: str, vector: Sequence[float]
     ) -> None:
         unit = self._unit(vector)
+        db.execute(
+            "INSERT INTO vectors (seq, owner, kind, vector) VALUES (?, ?, ?, ?)",
+            (seq, owner, kind, unit.tobytes()),
+        )
+        vector_changes.changed(db, [seq])
         with self._lock:
-            if self._loaded:  # first what other processes added: their rows come before this one
-                self._catch_up_in(db)
-            db.execute(
-                "INSERT INTO vectors (seq, owner, kind, vector) VALUES (?, ?, ?, ?)",
-                (seq, owner, kind, unit.tobytes()),
-            )
             if self._loaded:
                 self._matrix(owner, kind, len(unit)).append(seq, unit)
-                self._seen = max(self._seen, seq)
 
     def discard(self, seqs: Sequence[int]) -> None:
         """Forget the vectors of deleted (or rewritten) memories, in memory as in the table."""
-        gone = self.np.asarray(list(seqs), dtype=self.np.int64)
         with self._lock:
-            for matrix in self._matrices.values():
-                matrix.discard(gone)
+            self._discard(seqs)
+
+    def _discard(self, seqs: Sequence[int]) -> None:
+        gone = self.np.asarray(list(seqs), dtype=self.np.int64)
+        for matrix in self._matrices.values():
+            matrix.discard(gone)
 
     def forget(self) -> None:
         """After a rolled-back write: the matrices may hold vectors the table never kept (and
@@ -122,7 +127,6 @@ class VectorIndex:
         with self._lock:
             self._matrices.clear()
             self._loaded = False
-            self._seen = 0
 
     def relativity(self, cosine: float) -> float:
         """Where ``cosine`` lies in the model's range: 0 at or below its floor, 1 at its top."""
@@ -144,29 +148,31 @@ class VectorIndex:
         with store.snapshot() as db, self._lock:
             if self._loaded:
                 return
-            self._read(db, 0)
+            self._matrices.clear()
+            self._change, self._seen = vector_changes.latest(db), 0
+            self._read(db, [])
             self._loaded = True
 
     def _catch_up(self, store: Any) -> None:
-        """Read the vectors other processes added since, past the last row held (locks taken as
-        in :meth:`_load`).
-
-        What another process deletes stays here, but is never shown: every row found is read
-        again and checked against the searched owner and kind (``Store.by_seq``). What it edits,
-        or writes in a row number it freed (SQLite reuses a deleted newest row's), keeps the old
-        vector here until this engine is opened again: catching those needs a change counter
-        on each vector row (a new index format)."""
+        """Bring the vectors in memory up to what other connections wrote since (locks taken as
+        in :meth:`_load`): the memories whose vectors changed (written, rewritten, deleted, a row
+        number reused; see _vector_changes) are dropped and read again, and rows past the last
+        one read are read (a writer that lists no changes: an older version of this package).
+        Every memory found is also checked on the way out (``Store.by_seq``)."""
         with store.snapshot() as db, self._lock:
-            if self._loaded:
-                self._catch_up_in(db)
+            if not self._loaded or db.execute("PRAGMA data_version").fetchone()[0] == self._version:
+                return
+            changed, self._change = vector_changes.since(db, self._change)
+            if changed:  # this engine's own writes among them, which it holds already
+                self._discard(changed)
+            self._read(db, changed)
 
-    def _catch_up_in(self, db: sqlite3.Connection) -> None:
-        if db.execute("PRAGMA data_version").fetchone()[0] != self._version:
-            self._read(db, self._seen)
-
-    def _read(self, db: sqlite3.Connection, after: int) -> None:
+    def _read(self, db: sqlite3.Connection, changed: list[int]) -> None:
+        """Append the vectors of the rows past the last one read, and of ``changed``."""
         rows = db.execute(
-            "SELECT seq, owner, kind, vector FROM vectors WHERE seq > ? ORDER BY seq", (after,)
+            "SELECT seq, owner, kind, vector FROM vectors WHERE seq > ? "
+            "OR seq IN (SELECT value FROM json_each(?)) ORDER BY seq",
+            (self._seen, json.dumps(changed)),
         )
         for row in rows:
             unit = self.np.frombuffer(row[3], dtype=self.np.float32)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from langchain_memos.embedded import _bodies as bodies
 from langchain_memos.embedded import _scope_counts as scope_counts
 from langchain_memos.embedded import _scope_tokens as scope_tokens
+from langchain_memos.embedded import _vector_changes as vector_changes
 from langchain_memos.embedded._context import TURN, refresh_context, update_context
 from langchain_memos.embedded._store import Store
 from langchain_memos.embedded._text import (
@@ -160,6 +161,7 @@ class Writer:
             refresh_context(db, [found])
         if self.vectors is not None:
             db.execute("DELETE FROM vectors WHERE seq = ?", (seq,))
+            vector_changes.changed(db, [seq])
             self.vectors.discard([seq])
             if vector is not None and owner is not None:
                 self.vectors.add(db, seq, _owner_token(self.store, owner), kind, vector)

@@ -71,6 +71,29 @@ def test_what_another_process_adds_is_found_by_its_meaning_at_once(tmp_path: Pat
     assert len(by_meaning(first)) == 2
 
 
+def test_what_another_process_rewrites_or_writes_in_a_freed_row_is_found_by_its_meaning(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "memos.db"
+    first, second = client(path, ConceptEmbeddings()), client(path, ConceptEmbeddings())
+    add(second, "alice", "I ordered spicy noodles for dinner.")
+    assert by_meaning(first) == []  # this engine has read the vectors now
+
+    # The newest row deleted, and its number given to the next memory.
+    second.delete_memory(user_id="alice")
+    add(second, "alice", "We plan a vacation with the kids and grandparents.")
+    assert by_meaning(first) == [
+        "[user viewpoint] We plan a vacation with the kids and grandparents."
+    ]
+
+    (memory,) = second.get_memory(user_id="alice").memory_detail_list
+    second.update_memory(memory.id or "", content="Spicy hotpot for dinner tonight.")
+    assert by_meaning(first) == []  # its old meaning is gone here too
+    second.update_memory(memory.id or "", content="A journey to the coast is planned.")
+    assert by_meaning(first) == ["A journey to the coast is planned."]
+    assert by_meaning(second) == by_meaning(first)
+
+
 class Meanwhile(Embeddings):
     """A model that takes a while: ``then`` runs while it embeds a memory's new content."""
 
