@@ -169,10 +169,12 @@ class VectorIndex:
 
     def _read(self, db: sqlite3.Connection, changed: list[int]) -> None:
         """Append the vectors of the rows past the last one read, and of ``changed``."""
+        # Two lookups by row number, not one OR that SQLite answers by reading the whole table.
         rows = db.execute(
-            "SELECT seq, owner, kind, vector FROM vectors WHERE seq > ? "
-            "OR seq IN (SELECT value FROM json_each(?)) ORDER BY seq",
-            (self._seen, json.dumps(changed)),
+            "SELECT seq, owner, kind, vector FROM vectors WHERE seq > ? UNION ALL "
+            "SELECT seq, owner, kind, vector FROM vectors "
+            "WHERE seq IN (SELECT value FROM json_each(?)) AND seq <= ? ORDER BY seq",
+            (self._seen, json.dumps(changed), self._seen),
         )
         for row in rows:
             unit = self.np.frombuffer(row[3], dtype=self.np.float32)
