@@ -10,11 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from urllib.parse import quote
 
-__all__ = ["foreign_database", "immediate_transaction", "read_only_tables"]
-
-_MAGIC = b"SQLite format 3\x00"
-_HEADER_BYTES = 100
-_APPLICATION_ID_OFFSET = 68
+__all__ = ["foreign_database", "immediate_transaction"]
 
 
 def foreign_database(path: str, *, application_id: int, own_table: str) -> str | None:
@@ -22,39 +18,38 @@ def foreign_database(path: str, *, application_id: int, own_table: str) -> str |
 
     Ours: a database whose header carries ``application_id``, or one without any (0) that is
     empty of tables or holds ``own_table``. An empty file is a new database. Reads the file
-    (its header, then its tables through a read-only connection) and writes nothing.
+    through a read-only SQLite connection and writes nothing. Never through a file descriptor of
+    its own: on POSIX, closing any descriptor of a file releases every lock the process holds on
+    it, so another connection of this process to the file (an engine already open on it) would
+    lose its locks unknowingly, and another process could then delete the write-ahead log it is
+    still writing to. SQLite's own connections keep such a descriptor open until the last lock
+    on the file is released.
 
     Raises:
         OSError: the file cannot be read.
-        sqlite3.Error: its tables cannot be read.
+        sqlite3.Error: it is a SQLite database whose header or tables cannot be read.
     """
-    with open(path, "rb") as file:
-        header = file.read(_HEADER_BYTES)
-    if not header:
+    if os.stat(path).st_size == 0:
         return None
-    if not header.startswith(_MAGIC) or len(header) < _HEADER_BYTES:
-        return "is not a SQLite database"
-    offset = _APPLICATION_ID_OFFSET
-    found = int.from_bytes(header[offset : offset + 4], "big")
-    if found == application_id and found != 0:
-        return None
-    if found != 0:
-        return f"is another application's SQLite database (application_id {found:#010x})"
-    tables = read_only_tables(path)
-    if tables and own_table not in tables:
-        return f"is another application's SQLite database (tables {', '.join(sorted(tables)[:5])})"
-    return None
-
-
-def read_only_tables(path: str) -> set[str]:
-    """The tables of the database at ``path``, read through a read-only connection."""
     uri = "file:" + quote(os.path.abspath(path)) + "?mode=ro"
     connection = sqlite3.connect(uri, uri=True)
     try:
+        found = int(connection.execute("PRAGMA application_id").fetchone()[0]) & 0xFFFFFFFF
+        if found == application_id and found != 0:
+            return None
+        if found != 0:
+            return f"is another application's SQLite database (application_id {found:#010x})"
         rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-        return {str(name) for (name,) in rows}
+        tables = {str(name) for (name,) in rows}
+    except sqlite3.DatabaseError as error:
+        if getattr(error, "sqlite_errorname", "") == "SQLITE_NOTADB":
+            return "is not a SQLite database"
+        raise
     finally:
         connection.close()
+    if tables and own_table not in tables:
+        return f"is another application's SQLite database (tables {', '.join(sorted(tables)[:5])})"
+    return None
 
 
 @contextmanager

@@ -5,7 +5,10 @@ user's memories. SQLite gives a deleted newest row's number to the next row writ
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -92,6 +95,45 @@ def test_what_another_process_rewrites_or_writes_in_a_freed_row_is_found_by_its_
     second.update_memory(memory.id or "", content="A journey to the coast is planned.")
     assert by_meaning(first) == ["A journey to the coast is planned."]
     assert by_meaning(second) == by_meaning(first)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+# Another process: adds a memory of alice's (unless given none), prints how many she has, exits.
+OTHER_PROCESS = """
+import sys
+from langchain_memos import MemOSClient
+from langchain_memos.embedded import EmbeddedEngine
+engine = EmbeddedEngine(sys.argv[1])
+memos = MemOSClient(embedded=engine)
+if len(sys.argv) > 2:
+    memos.add_message([{"role": "user", "content": sys.argv[2]}], user_id="alice", async_mode=False)
+print(len(memos.get_memory(user_id="alice").memory_detail_list))
+engine.close()
+"""
+
+
+def in_another_process(path: Path, *text: str) -> int:
+    done = subprocess.run(  # noqa: S603 - this interpreter, our own script
+        [sys.executable, "-c", OTHER_PROCESS, str(path), *text],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(done.stdout)
+
+
+def test_opening_the_file_again_in_a_process_loses_none_of_its_writes(tmp_path: Path) -> None:
+    """On POSIX, closing any descriptor of a file drops every lock the process holds on it. An
+    engine opened on a file another engine of the process holds must not: the other process,
+    seeing no one else on the file, would delete the write-ahead log the first still writes to."""
+    path = tmp_path / "memos.db"
+    first = client(path)
+    add(first, "alice", "I ordered spicy noodles for dinner.")
+    client(path)  # a second engine on the file, in this process
+    assert in_another_process(path, "We plan a vacation with the kids.") == 2
+    add(first, "alice", "Our holiday starts on Friday.")
+    assert in_another_process(path) == 3
 
 
 class Meanwhile(Embeddings):
