@@ -165,6 +165,11 @@ class Writer:
             self.vectors.discard([seq])
             if vector is not None and owner is not None:
                 self.vectors.add(db, seq, _owner_token(self.store, owner), kind, vector)
+        elif memory_text(memory) != memory_text(bodies.read(found)):
+            # A vector another engine of the file wrote means the old text: gone, not kept.
+            gone = db.execute("DELETE FROM vectors WHERE seq = ?", (seq,)).rowcount
+            if gone:
+                vector_changes.changed(db, [seq])
 
 
 def _columns(memory: Mapping[str, Any], speaker: str = "") -> dict[str, str]:

@@ -97,6 +97,17 @@ def test_what_another_process_rewrites_or_writes_in_a_freed_row_is_found_by_its_
     assert by_meaning(second) == by_meaning(first)
 
 
+def test_an_edit_by_an_engine_without_embeddings_leaves_no_old_meaning(tmp_path: Path) -> None:
+    path = tmp_path / "memos.db"
+    first, lexical = client(path, ConceptEmbeddings()), client(path)
+    add(first, "alice", "We plan a vacation with the kids and grandparents.")
+    assert len(by_meaning(first)) == 1
+    (memory,) = lexical.get_memory(user_id="alice").memory_detail_list
+    lexical.update_memory(memory.id or "", content="Spicy hotpot for dinner tonight.")
+    assert by_meaning(first) == []
+    assert by_meaning(client(path, ConceptEmbeddings())) == []  # nor in an engine opened now
+
+
 ROOT = Path(__file__).resolve().parents[2]
 # Another process: adds a memory of alice's (unless given none), prints how many she has, exits.
 OTHER_PROCESS = """
