@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from langchain_memos.embedded import _bodies as bodies
+from langchain_memos.embedded._errors import busy
 from langchain_memos.embedded._fine import extract
 from langchain_memos.embedded._produce import text_of
 from langchain_memos.embedded._request_base import parse
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("langchain_memos.embedded")
 
 _RECONCILE_LATEST = 20
+_MARK_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -131,10 +133,21 @@ class Refiner:
         except Exception:
             # The fast memories stay; the task says it failed.
             logger.warning("fine-mode refinement of task %s failed", job.task_id, exc_info=True)
-            with self._store.transaction() as db:
-                db.execute("UPDATE tasks SET status = 'failed' WHERE task_id = ?", (job.task_id,))
+            self._mark_failed(job.task_id)
             return False
         return True
+
+    def _mark_failed(self, task_id: str) -> None:
+        """Say the task failed, waiting out another process's write lock up to a few times (each
+        wait the store's busy timeout): a task left ``running`` is waited for in vain."""
+        for attempt in range(_MARK_ATTEMPTS):
+            try:
+                with self._store.transaction() as db:
+                    db.execute("UPDATE tasks SET status = 'failed' WHERE task_id = ?", (task_id,))
+                return
+            except sqlite3.OperationalError as error:
+                if not busy(error) or attempt == _MARK_ATTEMPTS - 1:
+                    raise
 
     def _upsert(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from typing import Any
 from unittest.mock import ANY
 
@@ -190,3 +191,26 @@ def test_two_new_memories_naming_one_to_replace_are_both_kept() -> None:
         "The user prefers a quiet suburb.",
         "The user prefers quiet neighbourhoods.",
     ]
+
+
+def test_a_refinement_failing_on_a_busy_file_still_says_failed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The refinement meets another process's write lock, and so does the first try to say it
+    failed: the task says failed, not running forever."""
+    engine = EmbeddedEngine(chat_model=ScriptedChatModel(script=[SHANGHAI]))
+    client = MemOSClient(embedded=engine)
+    transaction, calls = engine.store.transaction, [0]
+
+    def busy_twice() -> Any:
+        calls[0] += 1
+        if calls[0] in (2, 3):  # the refinement's write, then the first "failed" mark
+            raise sqlite3.OperationalError("database is locked")
+        return transaction()
+
+    monkeypatch.setattr(engine.store, "transaction", busy_twice)
+    task = say(client, "I live in Shanghai.")
+
+    assert task.status == "failed"
+    assert client.get_status(str(task.task_id)).status == "failed"
+    assert facts(client)[0][1] == "[user viewpoint] I live in Shanghai."  # the fast memory stays
