@@ -7,7 +7,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from urllib.parse import quote
 
 __all__ = ["foreign_database", "immediate_transaction"]
@@ -18,12 +18,13 @@ def foreign_database(path: str, *, application_id: int, own_table: str) -> str |
 
     Ours: a database whose header carries ``application_id``, or one without any (0) that is
     empty of tables or holds ``own_table``. An empty file is a new database. Reads the file
-    through a read-only SQLite connection and writes nothing. Never through a file descriptor of
-    its own: on POSIX, closing any descriptor of a file releases every lock the process holds on
-    it, so another connection of this process to the file (an engine already open on it) would
-    lose its locks unknowingly, and another process could then delete the write-ahead log it is
-    still writing to. SQLite's own connections keep such a descriptor open until the last lock
-    on the file is released.
+    through read-only SQLite connections and writes nothing: the header through one that takes
+    no lock and creates no file beside it (``immutable``), the tables of a file without an id
+    through an ordinary one. Never through a file descriptor of its own: on POSIX, closing any
+    descriptor of a file releases every lock the process holds on it, so another connection of
+    this process to the file (an engine already open on it) would lose its locks unknowingly,
+    and another process could then delete the write-ahead log it is still writing to. SQLite's
+    own connections keep such a descriptor open until the last lock on the file is released.
 
     Raises:
         OSError: the file cannot be read.
@@ -31,25 +32,30 @@ def foreign_database(path: str, *, application_id: int, own_table: str) -> str |
     """
     if os.stat(path).st_size == 0:
         return None
-    uri = "file:" + quote(os.path.abspath(path)) + "?mode=ro"
-    connection = sqlite3.connect(uri, uri=True)
     try:
-        found = int(connection.execute("PRAGMA application_id").fetchone()[0]) & 0xFFFFFFFF
+        with closing(_read_only(path, immutable=True)) as header:
+            found = int(header.execute("PRAGMA application_id").fetchone()[0]) & 0xFFFFFFFF
         if found == application_id and found != 0:
             return None
         if found != 0:
             return f"is another application's SQLite database (application_id {found:#010x})"
-        rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-        tables = {str(name) for (name,) in rows}
+        with closing(_read_only(path, immutable=False)) as connection:
+            rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            tables = {str(name) for (name,) in rows}
     except sqlite3.DatabaseError as error:
         if getattr(error, "sqlite_errorname", "") == "SQLITE_NOTADB":
             return "is not a SQLite database"
         raise
-    finally:
-        connection.close()
     if tables and own_table not in tables:
         return f"is another application's SQLite database (tables {', '.join(sorted(tables)[:5])})"
     return None
+
+
+def _read_only(path: str, *, immutable: bool) -> sqlite3.Connection:
+    # file:// and an empty host, so that a path beginning with // is no host name; the path's
+    # bytes as the file system has them (a name that is not UTF-8 too).
+    uri = "file://" + quote(os.fsencode(os.path.abspath(path))) + "?mode=ro"
+    return sqlite3.connect(uri + ("&immutable=1" if immutable else ""), uri=True)
 
 
 @contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -38,6 +39,40 @@ def test_another_applications_database_is_refused_untouched(tmp_path: Path, kind
         EmbeddedEngine(str(path))
     # Byte for byte: no journal mode switched to WAL, no -wal or -shm file, no schema added.
     assert snapshot(tmp_path) == before
+
+
+def test_another_applications_database_in_wal_mode_or_locked_is_refused_untouched_at_once(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "theirs.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA application_id = 1234")
+    db.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY)")
+    db.close()
+    before = snapshot(tmp_path)
+    with pytest.raises(ConfigurationError, match=r"application_id 0x000004d2"):
+        EmbeddedEngine(str(path))
+    assert snapshot(tmp_path) == before  # no -wal or -shm made beside it
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("PRAGMA journal_mode = DELETE")
+    holder.execute("BEGIN EXCLUSIVE")  # their application, in the middle of a write
+    try:
+        with pytest.raises(ConfigurationError, match=r"application_id 0x000004d2"):
+            EmbeddedEngine(str(path))  # told from its header, without waiting for their lock
+    finally:
+        holder.close()
+
+
+@pytest.mark.parametrize("name", [b"\xff.db", b"memos.db"])
+def test_the_engines_own_file_opens_again_by_any_name_the_file_system_gives(
+    tmp_path: Path, name: bytes
+) -> None:
+    """A name that is not UTF-8 (Python decodes it with escapes), a path written with //."""
+    path = f"/{tmp_path}/{os.fsdecode(name)}"
+    EmbeddedEngine(path).close()
+    engine = EmbeddedEngine(path)  # the second open reads the file's header
+    engine.close()
 
 
 def test_a_file_that_is_not_sqlite_is_refused_untouched(tmp_path: Path) -> None:
