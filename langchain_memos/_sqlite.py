@@ -52,9 +52,10 @@ def foreign_database(path: str, *, application_id: int, own_table: str) -> str |
 
 
 def _read_only(path: str, *, immutable: bool) -> sqlite3.Connection:
-    # file:// and an empty host, so that a path beginning with // is no host name; the path's
-    # bytes as the file system has them (a name that is not UTF-8 too).
-    uri = "file://" + quote(os.fsencode(os.path.abspath(path))) + "?mode=ro"
+    # The path's bytes as the file system has them (a name that is not UTF-8 too), after an
+    # empty host where the path begins with // (which would read as a host name).
+    quoted = quote(os.fsencode(os.path.abspath(path)))
+    uri = "file:" + ("//" if quoted.startswith("//") else "") + quoted + "?mode=ro"
     return sqlite3.connect(uri + ("&immutable=1" if immutable else ""), uri=True)
 
 
