@@ -284,9 +284,7 @@ class Store:
         seqs = [(row["seq"],) for row in rows]
         scope_counts.removed(db, seqs)
         db.executemany("DELETE FROM memories_fts WHERE rowid = ?", seqs)
-        if db.execute("SELECT 1 FROM vectors LIMIT 1").fetchone():  # a store with vectors
-            db.executemany("DELETE FROM vectors WHERE seq = ?", seqs)
-            vector_changes.changed(db, (seq for (seq,) in seqs))
+        vector_changes.remove(db, [seq for (seq,) in seqs])
         info_index.forget_info(db, seqs)
         db.executemany("DELETE FROM memories WHERE seq = ?", seqs)
         # The turns around a deleted turn no longer carry its words.

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 
-__all__ = ["SCHEMA", "changed", "latest", "since"]
+__all__ = ["SCHEMA", "changed", "latest", "remove", "since"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS vector_changes (
@@ -31,6 +31,15 @@ _RECORD = (
 def changed(db: sqlite3.Connection, seqs: Iterable[int]) -> None:
     """Record that the vectors of these memory rows were written or removed (in a write)."""
     db.executemany(_RECORD, ((seq,) for seq in seqs))
+
+
+def remove(db: sqlite3.Connection, seqs: Iterable[int]) -> None:
+    """Delete the vectors of these memory rows, recording the change of each that had one (in a
+    write; a store without vectors is not touched)."""
+    if db.execute("SELECT 1 FROM vectors LIMIT 1").fetchone() is None:
+        return
+    delete = "DELETE FROM vectors WHERE seq = ?"
+    changed(db, [seq for seq in seqs if db.execute(delete, (seq,)).rowcount])
 
 
 def latest(db: sqlite3.Connection) -> int:

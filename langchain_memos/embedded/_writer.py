@@ -160,16 +160,13 @@ class Writer:
             update_context(db, [(seq, "", "")])
             refresh_context(db, [found])
         if self.vectors is not None:
-            db.execute("DELETE FROM vectors WHERE seq = ?", (seq,))
-            vector_changes.changed(db, [seq])
+            vector_changes.remove(db, [seq])
             self.vectors.discard([seq])
             if vector is not None and owner is not None:
                 self.vectors.add(db, seq, _owner_token(self.store, owner), kind, vector)
         elif memory_text(memory) != memory_text(bodies.read(found)):
             # A vector another engine of the file wrote means the old text: gone, not kept.
-            gone = db.execute("DELETE FROM vectors WHERE seq = ?", (seq,)).rowcount
-            if gone:
-                vector_changes.changed(db, [seq])
+            vector_changes.remove(db, [seq])
 
 
 def _columns(memory: Mapping[str, Any], speaker: str = "") -> dict[str, str]:
