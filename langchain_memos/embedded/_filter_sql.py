@@ -72,8 +72,14 @@ _SOURCE_SQL = {
 MAX_FILTER_CONDITIONS = 500
 
 
-def filter_sql(filter: Mapping[str, Any] | None, params: list[Any]) -> str:
-    """SQL for a filter already checked by ``validate_filter``; ``TRUE`` for none."""
+def filter_sql(
+    filter: Mapping[str, Any] | None, params: list[Any], *, unnamed: bool = True
+) -> str:
+    """SQL for a filter already checked by ``validate_filter``; ``TRUE`` for none.
+
+    ``unnamed``: in the source-specific form, whether the memories of a source the filter does
+    not name pass whole (a search's or a listing's filter narrows what it names) or not at all
+    (a delete removes only what its filter names, never every memory of the other sources)."""
     if not filter:
         return "1"
     roots = filter.values() if set(filter) <= set(_SOURCE_SQL) else [filter]
@@ -89,6 +95,8 @@ def filter_sql(filter: Mapping[str, Any] | None, params: list[Any]) -> str:
             f"({_SOURCE_SQL[source]} AND {_root_sql(root, params)})"
             for source, root in filter.items()
         ]
-        unfiltered = [f"({sql})" for source, sql in _SOURCE_SQL.items() if source not in filter]
+        unfiltered = [
+            f"({sql})" for source, sql in _SOURCE_SQL.items() if unnamed and source not in filter
+        ]
         return "(" + " OR ".join(parts + unfiltered) + ")"
     return _root_sql(filter, params)

@@ -61,10 +61,11 @@ class Filter(BaseModel):
     params: list[Any] = []
 
     @classmethod
-    def read(cls, value: object) -> Filter:
+    def read(cls, value: object, *, unnamed: bool = True) -> Filter:
+        """``unnamed``: see :func:`filter_sql` (False for a delete)."""
         params: list[Any] = []
-        where = filter_sql(None if value is None else validate_filter(value), params)
-        return cls(where=where, params=params)
+        checked = None if value is None else validate_filter(value)
+        return cls(where=filter_sql(checked, params, unnamed=unnamed), params=params)
 
 
 class AddMessage(Request):
@@ -359,7 +360,7 @@ class DeleteMemory(Request):
             memory_ids=ids,
             user_id=owner if mode == "user_id" else None,
             agent_id=owner if mode == "agent_id" else None,
-            filter=Filter.read(body["filter"]) if mode == "filter" else None,
+            filter=Filter.read(body["filter"], unnamed=False) if mode == "filter" else None,
             memory_type=memory_type,
         )
 

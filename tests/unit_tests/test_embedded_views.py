@@ -100,6 +100,29 @@ def test_delete_by_filter_deletes_what_it_selects_of_one_type(engine: EmbeddedEn
     assert len(ok(engine, "/get/memory", {"user_id": "u1"})["memory_detail_list"]) == 1
 
 
+def test_a_delete_by_a_source_filter_deletes_only_the_sources_it_names(
+    engine: EmbeddedEngine,
+) -> None:
+    """A search's source-specific filter leaves the sources it does not name unfiltered; a
+    delete by one must not take that as every memory of those sources (every user's)."""
+    add(engine, ["I like green tea very much."], user_id="alice", tags=["drinks"])
+    add(engine, ["I play the violin every evening."], user_id="bob", tags=["music"])
+    add(engine, ["Espresso is my favourite drink."], user_id="bob", tags=["drinks"])
+    add(engine, ["Espresso tastes bitter."], user_id="bob", tags=["drinks"], allow_public=True)
+    public_drinks = {"public": {"and": [{"tags": {"contains": "drinks"}}]}}
+    ok(engine, "/delete/memory", {"filter": public_drinks})
+
+    def kept(user: str) -> list[str]:
+        listed = ok(engine, "/get/memory", {"user_id": user})["memory_detail_list"]
+        return sorted(m["memory_value"].split("] ", 1)[-1] for m in listed)
+
+    assert kept("alice") == ["I like green tea very much."]
+    assert kept("bob") == ["Espresso is my favourite drink.", "I play the violin every evening."]
+    ok(engine, "/delete/memory", {"filter": {"user": {"and": [{"tags": {"contains": "music"}}]}}})
+    assert kept("bob") == ["Espresso is my favourite drink."]
+    assert kept("alice") == ["I like green tea very much."]
+
+
 def test_allow_memory_view_makes_only_the_views_it_names(engine: EmbeddedEngine) -> None:
     add(engine, ["I prefer tea over coffee."], user_id="u1", allow_memory_view=["preference"])
     listed = ok(engine, "/get/memory", {"user_id": "u1"})
