@@ -28,6 +28,8 @@ MAX_RETRY_DELAY = 8.0
 MAX_RETRY_AFTER = 60.0
 
 MAX_ID_LENGTH = 100
+# How the title (memory_key) of a memory holding a LangGraph store record begins (_store_scope).
+STORE_TITLE_MARK = "langgraph-store:"
 # Ids MemOS makes are UUIDs (36 characters); the API documents no bound.
 MAX_MEMOS_ID_LENGTH = 256
 MAX_RECALL_LIMIT = 25

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from langchain_memos._constants import MAX_MEMOS_ID_LENGTH
+from langchain_memos._constants import MAX_MEMOS_ID_LENGTH, STORE_TITLE_MARK
 from langchain_memos._exceptions import MemOSInputError
 from langchain_memos._validation import (
     MAX_REQUEST_TOKENS,
@@ -34,7 +34,7 @@ from langchain_memos._validation import (
     message_tokens,
 )
 
-TITLE_MARK = "langgraph-store:"
+TITLE_MARK = STORE_TITLE_MARK
 """How the title of a memory that holds a store record begins."""
 TEXT_FIELDS = ("content", "text", "memory")
 """The value fields that hold a record's text, in the order they are looked for."""

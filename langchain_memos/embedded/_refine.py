@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from langchain_memos._constants import STORE_TITLE_MARK
 from langchain_memos.embedded import _bodies as bodies
 from langchain_memos.embedded._errors import busy
 from langchain_memos.embedded._fine import extract
@@ -79,10 +80,13 @@ class Refiner:
                 *related["preference_detail_list"],
                 *(bodies.read(row) for row in latest),
             ]
+            # A LangGraph store record is what the application put at its key: not the model's
+            # to rewrite or drop (its text may be JSON, its title the record's key).
             existing = {
                 item["id"]: item.get("memory_value") or item.get("preference") or ""
                 for item in items
                 if item["id"] not in rough
+                and not str(item.get("memory_key", "")).startswith(STORE_TITLE_MARK)
             }
             extraction = extract(self._chat_model, job.messages, list(existing.items()))
             new = [{"memory_value": f.value} for f in extraction.facts] + [
@@ -90,6 +94,14 @@ class Refiner:
             ]
             vectors = iter(self._writer.embed(new))
             with self._store.transaction() as db:
+                if self._touched(db, rough):
+                    # Deleted or edited while the model ran: what the caller left stands (the
+                    # refinement would bring back what they deleted, or undo their edit).
+                    logger.info("task %s: its memories changed; not refined", job.task_id)
+                    db.execute(
+                        "UPDATE tasks SET status = 'completed' WHERE task_id = ?", (job.task_id,)
+                    )
+                    return True
                 obsolete = [i for i in extraction.obsolete if i in existing]
                 for ids in (rough, obsolete):
                     listed = json.dumps(ids)
@@ -136,6 +148,17 @@ class Refiner:
             self._mark_failed(job.task_id)
             return False
         return True
+
+    @staticmethod
+    def _touched(db: sqlite3.Connection, rough: list[str]) -> bool:
+        """Whether any of the fast memories ``rough`` is gone or was edited (a fast memory is
+        written with its update_time its create_time; an edit moves it)."""
+        untouched = db.execute(
+            f"SELECT count(*) FROM memories WHERE id IN {MEMORY_ID_LIST} "
+            "AND update_time = create_time",
+            [json.dumps(rough)],
+        ).fetchone()[0]
+        return bool(untouched != len(rough))
 
     def _mark_failed(self, task_id: str) -> None:
         """Say the task failed, waiting out another process's write lock up to a few times (each

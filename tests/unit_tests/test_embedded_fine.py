@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from typing import Any
 from unittest.mock import ANY
 
 import pytest
 
-from langchain_memos import MemOSClient
+from langchain_memos import MemOSClient, MemOSStore
 from langchain_memos.embedded import EmbeddedEngine
 from langchain_memos.embedded._fine import ExtractedFact, ExtractedPreference, Extraction
 from langchain_memos.types import MessageInput
@@ -214,3 +215,60 @@ def test_a_refinement_failing_on_a_busy_file_still_says_failed(
     assert task.status == "failed"
     assert client.get_status(str(task.task_id)).status == "failed"
     assert facts(client)[0][1] == "[user viewpoint] I live in Shanghai."  # the fast memory stays
+
+
+def _held(model: ScriptedChatModel, gate: threading.Event) -> None:
+    """Make ``model`` wait for ``gate`` before it answers, as a slow model would."""
+    answer = model._scripted
+
+    def held(messages: list[Any]) -> Any:
+        assert gate.wait(10)
+        return answer(messages)
+
+    object.__setattr__(model, "_scripted", held)
+
+
+@pytest.mark.parametrize("change", ["delete the user", "delete the memory", "edit the memory"])
+def test_what_the_caller_changes_while_the_model_runs_stands(change: str) -> None:
+    """A refinement finishing after the caller deleted or edited the turn's memories does not
+    bring back what they deleted nor replace what they wrote."""
+    client, model = fine_client(SHANGHAI)
+    gate = threading.Event()
+    _held(model, gate)
+    task = say(client, "I live in Shanghai.", async_mode=True)
+    ((memory_id, _),) = facts(client)
+    assert memory_id is not None
+    if change == "delete the user":
+        client.delete_memory(user_id="u1")
+    elif change == "delete the memory":
+        client.delete_memory(memory_ids=[memory_id])
+    else:
+        client.update_memory(memory_id, content="The user lives in Suzhou now.")
+    gate.set()
+
+    assert client.wait_for_task(str(task.task_id), timeout=10, interval=0.01).status == "completed"
+    expected = [(memory_id, "The user lives in Suzhou now.")] if change.startswith("edit") else []
+    assert facts(client) == expected
+    assert client.search_memory("quiet neighbourhoods", user_id="u1").preference_detail_list == []
+
+
+def test_fine_mode_leaves_a_langgraph_store_record_alone() -> None:
+    """A store record is what the application put at its key: a later turn's refinement may
+    not rewrite it into a fact nor retire it."""
+    client, model = fine_client(Extraction(facts=[ExtractedFact(key="Note", value="Put.")]))
+    store = MemOSStore(client, user=1)
+    store.put(("memories", "u1"), "home", {"content": "The user lives in Shanghai.", "n": 1})
+    (record,) = client.get_memory(user_id="u1").memory_detail_list
+    assert record.id is not None
+    model.script = [
+        Extraction(
+            facts=[ExtractedFact(key="Home", value="The user lives in Nanjing.", replaces=record.id)],
+            obsolete=[record.id],
+        )
+    ]
+    say(client, "I moved to Nanjing last month.")
+
+    assert f"- {record.id}:" not in model.calls[-1][-1].text  # not offered to the model
+    item = store.get(("memories", "u1"), "home")
+    assert item is not None
+    assert item.value == {"content": "The user lives in Shanghai.", "n": 1}
