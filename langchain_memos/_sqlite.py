@@ -33,8 +33,7 @@ def foreign_database(path: str, *, application_id: int, own_table: str) -> str |
     if os.stat(path).st_size == 0:
         return None
     try:
-        with closing(_read_only(path, immutable=True)) as header:
-            found = int(header.execute("PRAGMA application_id").fetchone()[0]) & 0xFFFFFFFF
+        found = _application_id(path)
         if found == application_id and found != 0:
             return None
         if found != 0:
@@ -49,6 +48,20 @@ def foreign_database(path: str, *, application_id: int, own_table: str) -> str |
     if tables and own_table not in tables:
         return f"is another application's SQLite database (tables {', '.join(sorted(tables)[:5])})"
     return None
+
+
+def _application_id(path: str) -> int:
+    """The id in the file's header: read without a lock, or, if that read finds the file
+    malformed (another process is writing it under its locks: making it, or copying its
+    write-ahead log in), again as SQLite's readers read, under a read lock."""
+    try:
+        with closing(_read_only(path, immutable=True)) as header:
+            return int(header.execute("PRAGMA application_id").fetchone()[0]) & 0xFFFFFFFF
+    except sqlite3.DatabaseError as error:
+        if getattr(error, "sqlite_errorname", "") == "SQLITE_NOTADB":
+            raise
+    with closing(_read_only(path, immutable=False)) as header:
+        return int(header.execute("PRAGMA application_id").fetchone()[0]) & 0xFFFFFFFF
 
 
 def _read_only(path: str, *, immutable: bool) -> sqlite3.Connection:

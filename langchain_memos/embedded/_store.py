@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
@@ -20,6 +21,7 @@ from langchain_memos.embedded import _scope_tokens as scope_tokens
 from langchain_memos.embedded import _vector_changes as vector_changes
 from langchain_memos.embedded._candidate import Candidate, candidate, indexed
 from langchain_memos.embedded._context import TURN, refresh_context
+from langchain_memos.embedded._errors import busy
 from langchain_memos.embedded._database import APPLICATION_ID, check_database
 
 # A list of ids as one SQL parameter (a JSON array): any number of them, one variable.
@@ -152,10 +154,11 @@ class Store:
         self._db.create_function("memory_key", 1, bodies.stored_id, deterministic=True)
         self._db.create_function("memory_tags", 3, bodies.row_tags, deterministic=True)
         # Read before anything is written: a database of another version is refused untouched.
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        has_tables = self._db.execute(
-            "SELECT count(*) FROM sqlite_master WHERE name = 'memories'"
-        ).fetchone()[0]
+        # One statement, one snapshot: another process may be making the file (see below).
+        version, has_tables = self._db.execute(
+            "SELECT (SELECT user_version FROM pragma_user_version), "
+            "(SELECT count(*) FROM sqlite_master WHERE name = 'memories')"
+        ).fetchone()
         if has_tables and version in migrations.UPGRADABLE:
             version = migrations.upgrade_on_open(
                 self._db, self._lock, self.tokens, self.path, INDEX_VERSION
@@ -167,17 +170,40 @@ class Store:
                 f"{version}, this one reads {INDEX_VERSION}); start a new database"
             )
         if self.path != ":memory:":
-            self._db.execute("PRAGMA journal_mode = WAL")
+            self._write_ahead()
             self._db.execute("PRAGMA synchronous = NORMAL")
-        self._db.executescript(
-            SCHEMA
-            + info_index.SCHEMA
-            + scope_counts.SCHEMA
-            + scope_tokens.SCHEMA
-            + vector_changes.SCHEMA
-        )
-        self._db.execute(f"PRAGMA user_version = {INDEX_VERSION}")
-        self._db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        # One transaction: a process opening the file meanwhile sees no table, or every table
+        # with the version and the id (not tables without them, another application's file).
+        try:
+            self._db.executescript(
+                "BEGIN IMMEDIATE;"
+                + SCHEMA
+                + info_index.SCHEMA
+                + scope_counts.SCHEMA
+                + scope_tokens.SCHEMA
+                + vector_changes.SCHEMA
+                + f"PRAGMA user_version = {INDEX_VERSION};"
+                + f"PRAGMA application_id = {APPLICATION_ID};"
+                + "COMMIT;"
+            )
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
+
+    def _write_ahead(self) -> None:
+        """Put the file in WAL mode. SQLite does not wait out another connection's lock for
+        this (a process making the same new file, say), so it is tried again until the lock's
+        usual wait has passed."""
+        deadline = time.monotonic() + migrations.BUSY_WAIT_MS / 1000
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as error:
+                if not busy(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
     def close(self) -> None:
         with self._lock:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -113,3 +114,27 @@ def test_a_database_made_before_the_application_id_opens(tmp_path: Path) -> None
         db.execute("PRAGMA application_id = 0")
     db.close()
     EmbeddedEngine(str(path)).close()
+
+
+def test_engines_opening_one_new_file_at_once_all_open_it(tmp_path: Path) -> None:
+    """Several engines (threads here, processes alike) making the same new file at once: none
+    may see it half made (tables without their version, or being switched to WAL) and refuse it
+    as another version's or another application's."""
+    refused: list[str] = []
+    for attempt in range(15):
+        path = str(tmp_path / f"memos-{attempt}.db")
+        start = threading.Barrier(6)
+
+        def open_it(path: str = path, start: threading.Barrier = start) -> None:
+            start.wait()
+            try:
+                EmbeddedEngine(path).close()
+            except ConfigurationError as error:
+                refused.append(str(error))
+
+        threads = [threading.Thread(target=open_it) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert refused == []
