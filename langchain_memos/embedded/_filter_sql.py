@@ -72,9 +72,7 @@ _SOURCE_SQL = {
 MAX_FILTER_CONDITIONS = 500
 
 
-def filter_sql(
-    filter: Mapping[str, Any] | None, params: list[Any], *, unnamed: bool = True
-) -> str:
+def filter_sql(filter: Mapping[str, Any] | None, params: list[Any], *, unnamed: bool = True) -> str:
     """SQL for a filter already checked by ``validate_filter``; ``TRUE`` for none.
 
     ``unnamed``: in the source-specific form, whether the memories of a source the filter does

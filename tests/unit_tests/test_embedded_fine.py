@@ -262,7 +262,9 @@ def test_fine_mode_leaves_a_langgraph_store_record_alone() -> None:
     assert record.id is not None
     model.script = [
         Extraction(
-            facts=[ExtractedFact(key="Home", value="The user lives in Nanjing.", replaces=record.id)],
+            facts=[
+                ExtractedFact(key="Home", value="The user lives in Nanjing.", replaces=record.id)
+            ],
             obsolete=[record.id],
         )
     ]
