@@ -50,6 +50,7 @@ from _engine_scale_work import build
 
 from langchain_memos import MemOSClient
 from langchain_memos.embedded import EmbeddedEngine
+from langchain_memos.embedded import _matches as matches
 from langchain_memos.embedded._candidate import Candidate
 from langchain_memos.embedded._store import ID_LIST, NEIGHBOURS, Store
 from langchain_memos.embedded._text import index_text
@@ -170,17 +171,17 @@ def recompute_cost(db: Path, work: Path, args: argparse.Namespace) -> dict[str, 
     engine = EmbeddedEngine(str(copy))
     client = MemOSClient(embedded=engine, max_retries=0)
     found: list[list[Candidate]] = []
-    matching = Store._matching
+    matching = matches.candidates
 
-    def keep(store: Store, *given: Any, **named: Any) -> list[Candidate]:
+    def keep(store: Store, *given: Any, **named: Any) -> dict[str, list[Candidate]]:
         candidates = matching(store, *given, **named)
-        found.append(candidates)
+        found.extend(candidates.values())
         return candidates
 
     search_s = own_s = context_s = 0.0
     candidates = 0
     try:
-        with mock.patch.object(Store, "_matching", keep):
+        with mock.patch.object(matches, "candidates", keep):
             for i, ask in enumerate(asks):
                 found.clear()
                 begin = time.process_time()

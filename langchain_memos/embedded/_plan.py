@@ -155,6 +155,10 @@ class Match:
     rare: str = ""  # ... and those this expression matches (see rare_words)
     # The expression without its NOT, the kind tested in each match's row instead; "": none.
     loose: str = ""
+    # The owner holds the whole store and the kind's matches are not cut: the expression that
+    # matches these words in a memory of any kind, the kind tested in each match's row (see
+    # :func:`together`); "": not so.
+    anykind: str = ""
 
 
 _COUNT = "(SELECT count(*) FROM memories_fts WHERE memories_fts MATCH ?)"
@@ -286,12 +290,30 @@ def candidate_match(
     if excluded and reads * KIND_TEST_ROWS >= sum(sizes[token] for token in excluded):
         planned = replace(planned, loose="")
     if not cut:
+        if len(owners) == 1 and sizes[owners[0]] == sizes[scope_counts.STORE]:
+            anykind = match(tokens, words, optional, []).expression
+            planned = replace(planned, anykind=anykind)
         return planned
     after = scored_from(db, planned.expression, SCORED)
     # Read without bm25 (no counts): its rows need only be among the owners'.
     scope = "" if excluded is not None else f"scope : ({fts_query(tokens)}) AND "
     held_rare = f"{scope}({fts_query(list(rare))})" if rare and after else ""
     return replace(planned, after=after, rare=held_rare)
+
+
+def together(plans: Mapping[str, Match]) -> list[str]:
+    """The kinds whose matches one statement finds: when one kind's plan reads each match's
+    kind (``loose``) over the whole store, the other kinds' matches are among the same rows,
+    scored alike (the scope phrase weighs nothing, see :data:`_store.RANK_WEIGHTS`), so the
+    index's count of each phrase and its scoring of each match are paid once, not once a kind.
+    The kind whose plan leads comes first; [] when no plan reads the kinds or no other kind
+    can share its statement."""
+    lead = next((kind for kind, p in plans.items() if p.loose and p.loose == p.anykind), None)
+    if lead is None:
+        return []
+    shared = plans[lead].loose
+    others = [kind for kind, p in plans.items() if kind != lead and p.anykind == shared]
+    return [lead, *others] if others else []
 
 
 def exclusions(own: int, owner: int, store: int, others: Mapping[str, int]) -> list[str] | None:

@@ -28,8 +28,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 from langchain_memos._validation import check_fraction, check_id, check_int, check_text
+from langchain_memos.embedded import _matches as matches
 from langchain_memos.embedded import _scope_counts as scope_counts
 from langchain_memos.embedded._bm25 import average_tokens, idf, rescored
+from langchain_memos.embedded._candidate import Candidate
 from langchain_memos.embedded._events import with_turn_context
 from langchain_memos.embedded._lexicon import asks_advice, query_slots, said
 from langchain_memos.embedded._plan import common, frequencies, narrow, rare_words
@@ -101,8 +103,9 @@ class Search:
         }
         if self._writer.embeddings is not None:
             query.vector = self._writer.embeddings.embed_query(text)
+        found = self._found(query, {kind: max(50, limit * 5) for kind, _, limit in request.plan})
         for kind, key, limit in request.plan:
-            result[key] = self._ranked(query, kind, limit, riders=riders)
+            result[key] = self._ranked(query, kind, found[kind], limit, riders=riders)
         language = "zh" if has_cjk(text) else "en"
         result["preference_note"] = (
             PREFERENCE_NOTE[language] if result["preference_detail_list"] else ""
@@ -123,7 +126,8 @@ class Search:
         )
         if self._writer.embeddings is not None:
             query.vector = self._writer.embeddings.embed_query(text)
-        return self._ranked(query, "fact", limit, candidates)
+        depth = candidates or max(50, limit * 5)
+        return self._ranked(query, "fact", self._found(query, {"fact": depth})["fact"], limit)
 
     def _query(
         self,
@@ -199,18 +203,16 @@ class Search:
             self._average_tokens() if outside else 1.0,
         )
 
-    def _ranked(
-        self, query: _Query, kind: str, limit: int, depth: int | None = None, riders: bool = True
-    ) -> list[dict[str, Any]]:
-        """The best ``limit`` memories of one kind, ranked among the ``depth`` best full-text
-        matches (by default five per memory asked for, at least 50) and the nearest vectors."""
-        found = self._store.candidates(
+    def _found(self, query: _Query, depths: dict[str, int]) -> dict[str, list[Candidate]]:
+        """Each kind's ``depths[kind]`` best full-text matches (five per memory asked for, at
+        least 50, unless a caller says), scored in full (see _bm25.py)."""
+        found = matches.candidates(
+            self._store,
             words=query.words,
-            kind=kind,
+            wanted=depths,
             owners=query.owners,
             where=query.where,
             params=query.params,
-            limit=depth or max(50, limit * 5),
             optional=query.optional,
             kinds=_KINDS,
             expected=query.expected,
@@ -219,7 +221,19 @@ class Search:
             columns=bool(query.outside),
         )
         if query.outside:
-            found = rescored(found, query.outside, query.average)
+            found = {k: rescored(f, query.outside, query.average) for k, f in found.items()}
+        return found
+
+    def _ranked(
+        self,
+        query: _Query,
+        kind: str,
+        found: list[Candidate],
+        limit: int,
+        riders: bool = True,
+    ) -> list[dict[str, Any]]:
+        """The best ``limit`` memories of one kind, ranked among its full-text matches
+        ``found`` and the nearest vectors."""
         similar: dict[int, float] = {}
         vectors = self._writer.vectors
         if vectors is not None and query.vector is not None:

@@ -21,8 +21,8 @@ from langchain_memos.embedded import _scope_tokens as scope_tokens
 from langchain_memos.embedded import _vector_changes as vector_changes
 from langchain_memos.embedded._candidate import Candidate, candidate, indexed
 from langchain_memos.embedded._context import TURN, refresh_context
-from langchain_memos.embedded._errors import busy
 from langchain_memos.embedded._database import APPLICATION_ID, check_database
+from langchain_memos.embedded._errors import busy
 
 # A list of ids as one SQL parameter (a JSON array): any number of them, one variable.
 ID_LIST = "(SELECT value FROM json_each(?))"
@@ -337,86 +337,3 @@ class Store:
         )
         found = {row["seq"]: candidate(row) for row in rows if tokens & set(row["scope"].split())}
         return [found[seq] for seq in seqs if seq in found]
-
-    def candidates(
-        self,
-        *,
-        words: list[str],
-        kind: str,
-        owners: list[str],
-        where: str,
-        params: list[Any],
-        limit: int,
-        optional: Sequence[str] = (),
-        kinds: Sequence[str] = (),
-        expected: int = 0,
-        held: int = 0,
-        rare: Sequence[str] = (),
-        columns: bool = False,
-    ) -> list[Candidate]:
-        """The best full-text matches of ``words`` among ``owners``' memories of one kind.
-
-        ``optional`` words add to a memory's score but do not make it a match on their own.
-        ``kinds`` are every kind a memory can be, so that a sole owner's memories of the kind
-        can be matched as none of the others, ``expected`` at most how many memories the
-        words match, ``held`` how many hold any of them or the optional words, and ``rare`` the
-        words whose matches are ranked however many the others are (see _plan.py); ``columns``:
-        each candidate carries its index columns (see _bm25.py).
-        """
-        if not words or not owners:
-            return []
-        with self.snapshot() as db:  # the counts the plan trusts and the rows it finds
-            others = [self.tokens.owner_kind(owners[0], other) for other in kinds if other != kind]
-            tokens = [self.tokens.owner_kind(owner, kind) for owner in owners]
-            depth = expected if where == "1" else 0  # a filter ranks every match
-            planned = plan.candidate_match(
-                db, owners, tokens, others, words, optional, depth, held, rare
-            )
-            if planned is None:
-                return []
-            return self._matching(planned, kind, where, params, limit, columns)
-
-    def _matching(
-        self,
-        planned: plan.Match,
-        kind: str,
-        where: str,
-        params: list[Any],
-        limit: int,
-        columns: bool,
-    ) -> list[Candidate]:
-        match, scale = planned.expression, planned.scale
-        weights = ", ".join(map(str, RANK_WEIGHTS))
-        if where == "1":
-            # No filter: rank in the index alone (at most its newest SCORED matches and those
-            # of its rare words, see _plan.py), then fetch only the rows that made the cut.
-            ranked = "rowid > ?"
-            values: list[object] = [planned.after]
-            if planned.rare:
-                ranked = (
-                    "(rowid > ? OR rowid IN (SELECT rowid FROM memories_fts "
-                    "WHERE memories_fts MATCH ?))"
-                )
-                values.append(planned.rare)
-            if planned.loose:  # the kind read from each match's row instead of a NOT
-                match = planned.loose
-                ranked += " AND (SELECT kind FROM memories k WHERE k.seq = memories_fts.rowid) = ?"
-                values.append(kind)
-            sql = (
-                f"SELECT m.seq, {MEMORY}, m.info, t.score, {indexed('f', columns)} "
-                f"FROM (SELECT rowid, bm25(memories_fts, {weights}) AS score FROM memories_fts "
-                f"WHERE memories_fts MATCH ? AND {ranked} ORDER BY score LIMIT ?) AS t "
-                "JOIN memories m ON m.seq = t.rowid JOIN memories_fts f ON f.rowid = t.rowid "
-                "ORDER BY t.score"
-            )
-            rows = self.query(sql, [match, *values, limit])
-            return [candidate(row, scale, columns) for row in rows]
-        sql = (
-            f"SELECT m.seq, {MEMORY}, m.info, "
-            f"bm25(memories_fts, {weights}) AS score, {indexed('memories_fts', columns)} "
-            "FROM memories_fts JOIN memories m ON m.seq = memories_fts.rowid "
-            f"WHERE memories_fts MATCH ? AND {where} "
-            "ORDER BY score LIMIT ?"
-        )
-        rows = self.query(sql, [match, *params, limit])
-        return [candidate(row, scale, columns) for row in rows]

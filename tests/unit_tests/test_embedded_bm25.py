@@ -11,6 +11,7 @@ import pytest
 from langchain_memos import MemOSClient
 from langchain_memos.embedded import EmbeddedEngine
 from langchain_memos.embedded import _bm25 as bm25
+from langchain_memos.embedded import _matches as matches
 from langchain_memos.embedded import _plan as plan
 from langchain_memos.embedded import _search as search
 from langchain_memos.embedded._candidate import Candidate
@@ -65,17 +66,17 @@ def test_the_share_added_in_python_is_the_one_bm25_gives() -> None:
     owner = store.tokens.token("u", "u1")
 
     def candidates(optional: list[str]) -> list[Candidate]:
-        return store.candidates(
+        return matches.candidates(
+            store,
             words=["hiking"],
-            kind="fact",
+            wanted={"fact": 50},
             owners=[owner],
             where="1",
             params=[],
-            limit=50,
             optional=optional,
             kinds=("fact", "preference"),
             columns=True,
-        )
+        )["fact"]
 
     inside, bare = candidates(["lake", TIME_MARKER]), candidates([])
     with store.snapshot() as db:

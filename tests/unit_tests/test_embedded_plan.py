@@ -137,3 +137,31 @@ def test_words_are_counted_in_what_memories_say_not_in_what_the_index_adds() -> 
         _, counts = plan.frequencies(db, [engine.store.tokens.token("u", "u1")], words)
     assert counts["hiking"]
     assert counts["marker"] == counts["markers"] == 0
+
+
+def test_kinds_read_in_one_statement_are_those_each_statement_finds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A user holding the whole store, whose query matches few memories, has its facts and
+    preferences read in one statement (_plan.together): exactly what one statement a kind
+    finds, in the same order, with the same scores."""
+    client = engine_client()
+    say(client, "u1", "c1", *TALK)
+    # Preferences enough that reading each match's kind costs less than excluding them.
+    say(client, "u1", "c2", *(f"I like herbal tea number {i}." for i in range(100)))
+    say(client, "u1", "c3", *(f"Note {i}: the bus was late again." for i in range(120)))
+    say(client, "u1", "c4", "I like zebras at dawn.", "The zebras were asleep, sadly.")
+    together: list[list[str]] = []
+    grouped = plan.together
+
+    def spy(plans: Any) -> list[str]:
+        kinds = grouped(plans)
+        together.append(kinds)
+        return kinds
+
+    monkeypatch.setattr(plan, "together", spy)
+    both = _found(client, "u1", "zebras")
+    assert together == [["fact", "preference"]]
+    assert any(score == 0.0 for _, score in both)  # a preference among them
+    monkeypatch.setattr(plan, "together", lambda plans: [])
+    assert _found(client, "u1", "zebras") == both
