@@ -12,7 +12,7 @@ from langchain_core.callbacks import (
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import RunnableConfig
-from langchain_core.runnables.config import run_in_executor
+from langchain_core.runnables.config import ensure_config, run_in_executor
 from langchain_core.utils import secret_from_env
 from pydantic import (
     Field,
@@ -236,7 +236,9 @@ class MemOSRetriever(BaseRetriever):
 
     @staticmethod
     def _scope(config: RunnableConfig | None, kwargs: dict[str, Any]) -> dict[str, Any]:
-        configurable = (config or {}).get("configurable") or {}
+        # As every runnable reads it: the config given, over the run's it is called within (a
+        # step of a chain, a tool calling it with only its callbacks).
+        configurable = ensure_config(config).get("configurable") or {}
         scoped = dict(kwargs)
         if "user_id" not in scoped and configurable.get("user_id") is not None:
             scoped["user_id"] = configurable["user_id"]

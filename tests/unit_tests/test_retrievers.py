@@ -140,6 +140,24 @@ def test_user_and_conversation_come_from_the_config(fake: FakeMemOS, mode: str) 
     ]
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_the_run_it_is_called_within_gives_the_user_and_thread(fake: FakeMemOS, mode: str) -> None:
+    """Called inside a step of a run (a chain's lambda, a retriever tool passing only its
+    callbacks), the retriever reads that run's configurable, as every runnable does."""
+    r = retriever(fake, mode)
+    config: Any = {"configurable": {"user_id": "alice", "thread_id": "thread-7"}}
+    if mode == "sync":
+        step = RunnableLambda(lambda q: r.invoke(q, {"callbacks": None}))
+        step.invoke("q", config)
+    else:
+
+        async def astep(q: str) -> Any:
+            return await r.ainvoke(q, {"callbacks": None})
+
+        asyncio.run(RunnableLambda(astep).ainvoke("q", config))
+    assert [(b["user_id"], b["conversation_id"]) for b in fake.bodies] == [("alice", "thread-7")]
+
+
 @pytest.mark.parametrize(
     ("fields", "kwargs", "message"),
     [
