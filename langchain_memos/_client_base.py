@@ -15,7 +15,7 @@ import httpx
 from typing_extensions import Self
 
 from langchain_memos._base_client import APIRequest, Flow, send_flow
-from langchain_memos._config import ClientConfig
+from langchain_memos._config import ClientConfig, hashed_password
 from langchain_memos._constants import DEFAULT_CONNECTION_LIMITS
 from langchain_memos._exceptions import ClosedError, ConfigurationError
 from langchain_memos._tls import default_ssl_context
@@ -197,7 +197,7 @@ class BaseMemOSClient:
         raise NotImplementedError
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={self._config.base_url!r})"
+        return f"{type(self).__name__}(base_url={hashed_password(self._config.base_url)!r})"
 
     def __reduce__(self) -> Any:
         raise TypeError(f"{type(self).__name__} holds a connection pool and cannot be pickled")

@@ -68,7 +68,7 @@ class ClientConfig:
         if key[:6].lower() == "token ":
             key = key[6:].strip()
         digest = hashlib.sha256(f"langchain-memos outbox:{key}".encode()).hexdigest()[:16]
-        return f"{self.base_url}#{digest}"
+        return f"{hashed_password(self.base_url)}#{digest}"
 
     @classmethod
     def resolve(
@@ -285,6 +285,17 @@ def _key(api_key: str | None) -> str:
             "cannot travel in an HTTP header: copy the key again"
         )
     return key
+
+
+def hashed_password(url: str) -> str:
+    """``url`` as a log line or an outbox file may hold it: the password of a user:password@
+    before its host replaced by a digest of it (two passwords stay two services, none shown)."""
+
+    def hashed(found: re.Match[str]) -> str:
+        digest = hashlib.sha256(f"langchain-memos password:{found[2]}".encode()).hexdigest()
+        return f"//{found[1]}:sha256-{digest[:16]}@"
+
+    return re.sub(r"//([^/@:]*):([^/@]*)@", hashed, url)
 
 
 def _without_password(url: str) -> str:

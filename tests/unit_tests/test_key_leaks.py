@@ -28,7 +28,13 @@ import vcr  # type: ignore[import-untyped,unused-ignore]
 from langchain_core.load import dumps
 from langchain_core.messages import HumanMessage
 
-from langchain_memos import AsyncMemOSClient, ConfigurationError, MemOSClient
+from langchain_memos import (
+    AsyncMemOSClient,
+    ConfigurationError,
+    MemOSClient,
+    Outbox,
+    OutboxFullError,
+)
 from langchain_memos.chat_message_histories import MemOSChatMessageHistory
 from langchain_memos.graph import MemOSGraphMemory
 from langchain_memos.middleware import MemOSMiddleware
@@ -322,3 +328,35 @@ def test_a_key_pasted_with_its_scheme_is_sent_once(key: str) -> None:
     with httpx.Client(transport=httpx.MockTransport(answer)) as http:
         MemOSClient(api_key=key, http_client=http).search_memory("q", user_id="u")
     assert sent == ["Token mpg-abc"]
+
+
+def test_a_password_in_the_base_url_appears_nowhere(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A base URL's user:password@ (HTTP Basic auth to a proxy in front of MemOS) is a secret
+    too: not in the client's repr, the outbox file or its log lines. Two passwords stay two
+    services: an outbox write is sent by a client with the password it was made with."""
+    password = "S3cretPassw0rdLEAK"
+    body = {"code": 50004, "data": None, "message": "down"}
+    down = httpx.MockTransport(lambda request: httpx.Response(503, json=body))
+
+    def client(secret: str) -> MemOSClient:
+        return MemOSClient(
+            api_key=KEY,
+            base_url=f"https://alice:{secret}@proxy.example/api/openmem/v1",
+            http_client=httpx.Client(transport=down),
+            max_retries=0,
+        )
+
+    with_it = client(password)
+    assert client("other").identity != with_it.identity
+    caplog.set_level(logging.DEBUG, logger="langchain_memos")
+    outbox = Outbox(tmp_path / "outbox.sqlite3", max_pending=1)
+    outbox.sender(with_it).deliver("u1", "c1", [[{"role": "user", "content": "I like tea."}]])
+    with pytest.raises(OutboxFullError):
+        outbox.put(with_it.identity, "u1", "c1", [[{"role": "user", "content": "x"}]], timeout=0.1)
+    outbox.close(0)
+    stored = (tmp_path / "outbox.sqlite3").read_bytes()
+    for text in (repr(with_it), with_it.identity, caplog.text, stored.decode("latin-1")):
+        assert password not in text
+    assert caplog.text
