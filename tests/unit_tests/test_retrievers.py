@@ -147,7 +147,7 @@ def test_the_run_it_is_called_within_gives_the_user_and_thread(fake: FakeMemOS, 
     r = retriever(fake, mode)
     config: Any = {"configurable": {"user_id": "alice", "thread_id": "thread-7"}}
     if mode == "sync":
-        step = RunnableLambda(lambda q: r.invoke(q, {"callbacks": None}))
+        step: RunnableLambda[str, Any] = RunnableLambda(lambda q: r.invoke(q, {"callbacks": None}))
         step.invoke("q", config)
     else:
 
