@@ -13,6 +13,7 @@ role it did not have.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
@@ -311,9 +312,24 @@ def _from_part(part: object) -> str | dict[str, Any]:
         if kind == "image_url":
             return {"type": "image_url", "image_url": _nested(part.get("image_url"), "url")}
         if kind == "file":
-            return {"type": "file", "file": _nested(part.get("file"), "file_data")}
+            return _file_block(_nested(part.get("file"), "file_data"))
         return {str(key): value for key, value in part.items()}
     return str(part)
+
+
+def _file_block(file: dict[str, Any]) -> dict[str, Any]:
+    """A stored file as LangChain's standard file block: by URL, or its base64 data with its
+    MIME type (what a model's converter reads as such; ``file_data`` holding a URL is read as
+    inline data). What is neither stays in MemOS's form."""
+    data = file.get("file_data")
+    if isinstance(data, str) and data.startswith(("http://", "https://")):
+        return {"type": "file", "url": data}
+    if isinstance(data, str) and (found := _DATA_URI.fullmatch(data)):
+        return {"type": "file", "base64": found["data"], "mime_type": found["mime"]}
+    return {"type": "file", "file": file}
+
+
+_DATA_URI = re.compile(r"data:(?P<mime>[\w.+-]+/[\w.+-]+);base64,(?P<data>.*)", re.DOTALL)
 
 
 def _from_content(raw: object) -> str | list[str | dict[str, Any]]:

@@ -181,6 +181,29 @@ def test_multimodal_blocks_become_memos_parts(block: dict[str, object], part: ob
     assert message["content"] == [{"type": "text", "text": "What is this?"}, part]
 
 
+@pytest.mark.parametrize(
+    ("block", "back"),
+    [
+        ({"type": "file", "url": "https://x.test/report.pdf"}, None),
+        ({"type": "file", "base64": "JVBERi0=", "mime_type": "application/pdf"}, None),
+        (
+            {"type": "file", "file": {"file_data": "data:application/pdf;base64,JVBERi0="}},
+            {"type": "file", "base64": "JVBERi0=", "mime_type": "application/pdf"},
+        ),
+        (
+            {"type": "file", "file": {"file_data": "JVBERi0="}},
+            {"type": "file", "file": {"file_data": "JVBERi0="}},
+        ),
+    ],
+)
+def test_files_come_back_as_standard_blocks(block: dict[str, object], back: object) -> None:
+    """A file stored by URL comes back as a URL (not as inline data, which is how a model's
+    converter reads ``file_data``), one stored as base64 as base64 with its MIME type."""
+    (stored,) = to_memos_messages([HumanMessage(content=["Read this.", block])], now=NOW)
+    (message,) = from_memos_messages([MessageDetail.model_validate(stored)])
+    assert message.content == [{"type": "text", "text": "Read this."}, back or block]
+
+
 def test_text_only_blocks_and_reasoning() -> None:
     ai = AIMessage(
         content=[
