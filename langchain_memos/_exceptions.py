@@ -60,6 +60,11 @@ __all__ = [
 class MemOSError(Exception):
     """Root of every exception raised by this package."""
 
+    #: Set by a chat history's ``add_messages`` sending the messages in several ``add/message``
+    #: calls when this error came after some were taken: how many (the first ones given),
+    #: so that a retry sends only the rest. ``None``: none was.
+    stored_messages: int | None = None
+
 
 class MemOSInputError(MemOSError, ValueError):
     """A caller mistake, detected before any request is sent."""

@@ -12,7 +12,7 @@ from langchain_core.runnables.config import run_in_executor
 
 from langchain_memos._codes import MEMORY_NOT_FOUND
 from langchain_memos._constants import MAX_MESSAGE_LIMIT, MAX_PAGE_SIZE
-from langchain_memos._exceptions import ClosedError, MemOSInputError, NotFoundError
+from langchain_memos._exceptions import ClosedError, MemOSError, MemOSInputError, NotFoundError
 from langchain_memos._flows import Flow, arun, call, run
 from langchain_memos._validation import (
     MAX_REQUEST_TOKENS,
@@ -153,8 +153,7 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
             self._owned.append(client)
         self._client = client
         self._async_client = async_client
-        if outbox is not None and not isinstance(outbox, Outbox):
-            raise MemOSInputError("outbox must be an Outbox (langchain_memos.outbox.Outbox)")
+        check_instance("outbox", outbox, Outbox)
         if outbox is not None and client is None:
             raise MemOSInputError("an outbox sends from a background thread: pass client= too")
         self.outbox = outbox
@@ -200,7 +199,8 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
         if not self._closed:
             self._closed = True
             self._delivered = False  # until the drain says otherwise (Ctrl-C)
-            self._delivered = self._drain(timeout)
+            sender = None if self.outbox is None else self.outbox.sender(self.client)
+            self._delivered = sender is None or sender.close(timeout)  # what is left stays in it
         for client in self._owned:
             if isinstance(client, MemOSClient):
                 client.close()
@@ -213,11 +213,6 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
             if isinstance(client, AsyncMemOSClient):
                 await client.aclose()
         return delivered
-
-    def _drain(self, timeout: float | None) -> bool:
-        if self.outbox is None or self._client is None:
-            return True
-        return self.outbox.sender(self._client).close(timeout)  # what is left stays in it
 
     def _check_open(self) -> None:
         if self._closed:
@@ -261,7 +256,9 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
                 outbox did not deliver them) within ``wait_timeout``; they are not lost.
             WriteRefusedError: with an outbox and ``wait=True``, MemOS refused them; they are
                 kept in the outbox's dead letters.
-            APIError: without an outbox, MemOS did not take them (see the error tree).
+            APIError: without an outbox, MemOS did not take them (see the error tree); sent
+                in several calls, those before the error were: the error's ``stored_messages``
+                says how many (the first ones), for a retry of the rest.
         """
         self._check_open()
         if isinstance(messages, (list, tuple)) and not messages:  # add_messages(msgs[n:])
@@ -285,16 +282,24 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
         return batch_messages(to_memos_messages(messages), self.max_request_tokens)
 
     def _add(self, messages: Sequence[BaseMessage]) -> Flow[None]:
-        for batch in self._batches(messages):  # all converted before the first is sent
-            task = yield call(
-                MemOSClient.add_message,
-                batch,
-                user_id=self.user_id,
-                conversation_id=self.conversation_id,
-                **self._write_options,
-            )
-            if self.wait and task.status != "completed" and task.task_id:
-                yield call(MemOSClient.wait_for_task, str(task.task_id), timeout=self.wait_timeout)
+        stored = 0
+        try:
+            for batch in self._batches(messages):  # all converted before the first is sent
+                task = yield call(
+                    MemOSClient.add_message,
+                    batch,
+                    user_id=self.user_id,
+                    conversation_id=self.conversation_id,
+                    **self._write_options,
+                )
+                stored += len(batch)
+                if self.wait and task.status != "completed" and task.task_id:
+                    yield call(
+                        MemOSClient.wait_for_task, str(task.task_id), timeout=self.wait_timeout
+                    )
+        except MemOSError as error:
+            error.stored_messages = stored or None  # a retry of them all stores these twice
+            raise
 
     def _add_through_outbox(self, outbox: Outbox, messages: Sequence[BaseMessage]) -> None:
         if self.client.is_closed:

@@ -11,7 +11,13 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 
-from langchain_memos import AsyncMemOSClient, MemOSClient, MemOSInputError, PermissionDeniedError
+from langchain_memos import (
+    AsyncMemOSClient,
+    MemOSClient,
+    MemOSError,
+    MemOSInputError,
+    PermissionDeniedError,
+)
 from langchain_memos.chat_message_histories import MemOSChatMessageHistory
 from langchain_memos.embedded import EmbeddedEngine
 from langchain_memos.outbox import Outbox
@@ -102,6 +108,31 @@ def test_a_batch_over_the_token_limit_is_split_in_order(memos: StatefulMemOS, mo
     batches = [body["messages"] for body in memos.calls("/add/message")]
     assert len(batches) > 1
     assert [m["content"] for batch in batches for m in batch] == [m.content for m in messages]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_error_after_some_batches_says_how_many_were_stored(
+    memos: StatefulMemOS, mode: str
+) -> None:
+    """Split in several calls, a write failing after the first was taken says how many were,
+    so that retrying the rest stores each message once."""
+    messages: list[BaseMessage] = [HumanMessage(f"message {i} " + "x" * 400) for i in range(10)]
+    hist = history(memos, mode, max_request_tokens=300)
+    answer = memos.answer
+
+    def second_add_refused(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/add/message") and len(memos.calls("/add/message")) == 2:
+            return envelope(None, code=40000, message="Invalid request parameters")
+        return answer(request)
+
+    memos.replies = [second_add_refused]
+    with pytest.raises(MemOSError) as raised:
+        add(hist, mode, messages)
+    stored = raised.value.stored_messages
+    assert stored == len(memos.calls("/add/message")[0]["messages"])
+    add(hist, mode, messages[stored:])
+    kept = [m["content"] for m in memos.messages[("u1", "0610")]]
+    assert kept == [m.content for m in messages]
 
 
 @pytest.mark.parametrize("mode", MODES)
