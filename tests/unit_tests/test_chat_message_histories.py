@@ -118,7 +118,6 @@ def test_an_error_after_some_batches_says_how_many_were_stored(
     so that retrying the rest stores each message once."""
     messages: list[BaseMessage] = [HumanMessage(f"message {i} " + "x" * 400) for i in range(10)]
     hist = history(memos, mode, max_request_tokens=300)
-    answer = memos.answer
 
     def second_add_refused(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/add/message") and len(memos.calls("/add/message")) == 2:
@@ -213,7 +212,6 @@ def test_a_clear_that_finds_the_memories_gone_already_succeeds(
 ) -> None:
     hist = history(memos, mode)
     add(hist, mode, [HumanMessage(f"fact {i}") for i in range(150)])  # two delete chunks
-    answer = memos.answer
     refusal: list[int] = []
 
     def cleared_elsewhere_first(request: httpx.Request) -> httpx.Response:
