@@ -121,8 +121,9 @@ def test_an_error_after_some_batches_says_how_many_were_stored(
 
     def second_add_refused(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/add/message") and len(memos.calls("/add/message")) == 2:
-            return envelope(None, code=40000, message="Invalid request parameters")
-        return answer(request)
+            refused: httpx.Response = envelope(None, code=40000, message="Invalid parameters")
+            return refused
+        return memos.answer(request)
 
     memos.replies = [second_add_refused]
     with pytest.raises(MemOSError) as raised:
@@ -212,6 +213,7 @@ def test_a_clear_that_finds_the_memories_gone_already_succeeds(
 ) -> None:
     hist = history(memos, mode)
     add(hist, mode, [HumanMessage(f"fact {i}") for i in range(150)])  # two delete chunks
+    answer = memos.answer
     refusal: list[int] = []
 
     def cleared_elsewhere_first(request: httpx.Request) -> httpx.Response:
