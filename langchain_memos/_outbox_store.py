@@ -60,19 +60,22 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     error TEXT NOT NULL
 );
 """
-# A write no send holds: never leased, or its lease ran out (one parameter: now).
-_FREE = "(lease_until IS NULL OR lease_until < ?)"
+# A write no send holds: never leased, or its lease ran out, or was dated by a clock that has
+# gone back since (two parameters: now, and the horizon: now + the farthest a time is set ahead).
+_FREE = "(lease_until IS NULL OR lease_until < ? OR lease_until > ?)"
 # The oldest write of each conversation of one target: the only ones that may be sent.
 _HEADS = "SELECT MIN(seq) AS head FROM outbox WHERE target = ? GROUP BY user_id, conversation_id"
 _CLAIMABLE = (
     "SELECT o.seq, o.user_id, o.conversation_id, o.body, o.attempts FROM outbox o "
     f"JOIN ({_HEADS}) h ON o.seq = h.head "
-    f"WHERE o.next_attempt_at <= ? AND {_FREE} "
+    f"WHERE (o.next_attempt_at <= ? OR o.next_attempt_at > ?) AND {_FREE} "
     "ORDER BY o.next_attempt_at, o.seq LIMIT 1"
 )
+# When a write of one target may next be claimed: a time past the horizon is now.
 _NEXT_DUE = (
-    "SELECT MIN(MAX(o.next_attempt_at, COALESCE(o.lease_until, 0))) FROM outbox o "
-    f"JOIN ({_HEADS}) h ON o.seq = h.head"
+    "SELECT MIN(CASE WHEN due > ? THEN 0 ELSE due END) FROM (SELECT "
+    "MAX(o.next_attempt_at, COALESCE(o.lease_until, 0)) AS due FROM outbox o "
+    f"JOIN ({_HEADS}) h ON o.seq = h.head)"
 )
 _BURY = (
     "INSERT OR REPLACE INTO dead_letters SELECT seq, target, user_id, conversation_id, body, "
@@ -104,12 +107,19 @@ class OutboxStore:
         path: A checked file path, or ``":memory:"``.
         lease: Seconds a claim holds a write before another process may take it over.
         clock: The wall clock that dates writes, attempts and leases.
+        horizon: The farthest ahead of now it dates a retry or a lease (at least ``lease``): one
+            dated more than twice as far ahead (twice: another sender's clock read a moment
+            later dates further) was dated by a clock that has gone back since (an NTP step,
+            a VM resumed), and is due now rather than after the step.
     """
 
-    def __init__(self, path: str, *, lease: float, clock: Callable[[], float]) -> None:
+    def __init__(
+        self, path: str, *, lease: float, clock: Callable[[], float], horizon: float = 0.0
+    ) -> None:
         self.path = path
         self.lease = lease
         self.clock = clock
+        self.horizon = 2 * max(horizon, lease)
         self.owner = new_owner()
         """Who holds this store's leases: ``host:pid:process:outbox``."""
         self._db: sqlite3.Connection | None = None
@@ -218,7 +228,7 @@ class OutboxStore:
                 return 0
             (count,) = db.execute(
                 f"SELECT COUNT(*) FROM outbox WHERE target != ? AND created_at < ? AND {_FREE}",
-                (target, now - self.lease, now),
+                (target, now - self.lease, now, now + self.horizon),
             ).fetchone()
         return int(count)
 
@@ -228,7 +238,7 @@ class OutboxStore:
         with self._transaction() as db:
             moved = db.execute(
                 f"UPDATE outbox SET target = ?, next_attempt_at = 0 WHERE target != ? AND {_FREE}",
-                (target, target, now),
+                (target, target, now, now + self.horizon),
             ).rowcount
         self._notify()
         return int(moved)
@@ -264,7 +274,8 @@ class OutboxStore:
             return None  # nothing to claim (and no file to create)
         now = self.clock()
         with self._transaction() as db:
-            found = db.execute(_CLAIMABLE, (target, now, now)).fetchone()
+            ahead = now + self.horizon
+            found = db.execute(_CLAIMABLE, (target, now, ahead, now, ahead)).fetchone()
             if found is None:
                 return None
             db.execute(
@@ -290,8 +301,9 @@ class OutboxStore:
         with self._reading() as db:
             if db is None:
                 return None
-            (due,) = db.execute(_NEXT_DUE, (target,)).fetchone()
-        return None if due is None else max(0.0, float(due) - self.clock())
+            now = self.clock()
+            (due,) = db.execute(_NEXT_DUE, (now + self.horizon, target)).fetchone()
+        return None if due is None else max(0.0, float(due) - now)
 
     def done(self, row: Row) -> None:
         """Delete a write the service accepted."""

@@ -152,7 +152,13 @@ class Outbox(OutboxStore):
                 )
         if not callable(clock):
             raise MemOSInputError(f"clock must be a function like time.time; got {clock!r}")
-        super().__init__(checked_path("path", path), lease=float(lease), clock=clock)
+        # A retry is dated at most max_backoff ahead, a lease at most lease ahead.
+        super().__init__(
+            checked_path("path", path),
+            lease=float(lease),
+            clock=clock,
+            horizon=float(max(max_backoff, lease)),
+        )
         self.max_pending = max_pending
         self.max_backoff = float(max_backoff)
         self.concurrency = concurrency

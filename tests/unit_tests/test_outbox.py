@@ -126,6 +126,25 @@ def test_writes_reach_memos_in_order_once_it_recovers(tmp_path: Path) -> None:
     assert [texts for _, _, texts in memos.accepted] == [[f"turn {n}"] for n in range(5)]
 
 
+def test_a_wall_clock_stepping_back_does_not_hold_a_write_for_the_step(tmp_path: Path) -> None:
+    """A retry or a lease dated by the wall clock before it stepped back an hour (an NTP step,
+    a VM resumed) is due now, not an hour later: no date is set farther ahead than the longest
+    backoff or lease."""
+    memos, clock = FlakyMemOS(), Clock()
+    client, outbox = memos.client(), clock.outbox(tmp_path / "o.db")
+    writer = BackgroundWriter(client, outbox=outbox)
+    memos.down.set()
+    submit(writer, "c", "first")
+    # Refused, and its retry dated a second ahead (by the clock before the step).
+    wait_until(lambda: 0 < (outbox.next_due(client.identity) or 0) <= 1)
+    memos.down.clear()
+    clock.advance(-3600)
+    wait_until(lambda: len(memos.accepted) == 1)
+    submit(writer, "c", "second")
+    assert writer.close(timeout=10)
+    assert [texts for _, _, texts in memos.accepted] == [["first"], ["second"]]
+
+
 def test_a_conversation_in_backoff_does_not_hold_up_another(tmp_path: Path) -> None:
     memos, clock = FlakyMemOS(), Clock()
     writer = BackgroundWriter(memos.client(), outbox=clock.outbox(tmp_path / "o.db"))
