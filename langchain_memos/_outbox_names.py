@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import socket
 import sqlite3
-import uuid
 from pathlib import Path
 
 from langchain_memos._exceptions import MemOSInputError
+from langchain_memos._owners import new_owner, owner_gone
 from langchain_memos._sqlite import foreign_database
 from langchain_memos.client import MemOSClient
 
@@ -24,17 +23,6 @@ __all__ = [
 ]
 
 OUTBOX_PATH_ENV = "MEMOS_OUTBOX_PATH"
-_HOST = socket.gethostname()
-_PROCESS = uuid.uuid4().hex[:12]  # tells this process from an earlier one with the same pid
-
-
-def _new_process_id() -> None:
-    global _PROCESS  # one id per process, drawn again in a forked child
-    _PROCESS = uuid.uuid4().hex[:12]
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_new_process_id)
 
 
 def default_outbox_path() -> Path:
@@ -117,29 +105,3 @@ def checked_path(name: str, path: object) -> str:
         )
     check_outbox_file(name, str(where))
     return str(where)
-
-
-def new_owner() -> str:
-    """A lease owner for one outbox of this process: ``host:pid:process:outbox``."""
-    return f"{_HOST}:{os.getpid()}:{_PROCESS}:{uuid.uuid4().hex[:8]}"
-
-
-def owner_gone(owner: str) -> bool:
-    """Whether the process named by a lease owner (``host:pid:process:outbox``) is certainly gone.
-
-    Only a process of this host can be checked: its pid no longer runs, or it is this very pid
-    with another process id (the container was restarted). Anything else may still be running:
-    its lease is waited out.
-    """
-    host, pid_text, process = [*owner.split(":"), "", ""][:3]
-    if host != _HOST or not pid_text.isdigit():
-        return False
-    if int(pid_text) == os.getpid():
-        return process != _PROCESS
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return True
-    except OSError:  # exists but not ours, or a platform without signals
-        return False
-    return False

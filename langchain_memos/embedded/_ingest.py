@@ -173,6 +173,11 @@ class Ingest:
         update_context(db, previous)
         if task is not None:
             db.execute("INSERT INTO tasks (task_id, status, create_time) VALUES (?, ?, ?)", task)
+            if self._refiner is not None:
+                db.execute(
+                    "INSERT INTO task_runners (task_id, runner) VALUES (?, ?)",
+                    (task[0], self._refiner.runner),
+                )
         if "profile" in request.allow_memory_view and self._profiles is not None:
             subject = Subject(user_id=user_id, agent_id=None if user_id else agent_id)
             self._profiles.learn(db, subject, request.messages, now)

@@ -21,6 +21,7 @@ from langchain_memos.embedded._requests import (
     UpdateMemory,
 )
 from langchain_memos.embedded._store import ID_LIST, MEMORY_ID_LIST, NEIGHBOURS
+from langchain_memos.embedded._tasks import fail_orphaned, runner_gone
 from langchain_memos.embedded._turns import without_beside
 from langchain_memos.embedded._writer import Writer, memory_text
 
@@ -173,7 +174,13 @@ class Records:
         rows = self._store.query("SELECT status FROM tasks WHERE task_id = ?", (task_id,))
         if not rows:
             raise EngineError(codes.TASK_NOT_FOUND, f"task {task_id} not found")
-        return {"task_id": task_id, "status": rows[0]["status"], "memory_views": None}
+        status = rows[0]["status"]
+        with self._store.snapshot() as db:
+            gone = status == "running" and runner_gone(db, task_id)
+        if gone:  # the write lock only then: a running task's status is polled
+            with self._store.transaction() as db:
+                status = fail_orphaned(db, task_id)
+        return {"task_id": task_id, "status": status, "memory_views": None}
 
 
 # The field that holds each kind of memory's content.

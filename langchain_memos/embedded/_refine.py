@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from langchain_memos._constants import STORE_TITLE_MARK
+from langchain_memos._owners import new_owner
 from langchain_memos.embedded import _bodies as bodies
 from langchain_memos.embedded._errors import busy
 from langchain_memos.embedded._fine import extract
@@ -19,6 +20,7 @@ from langchain_memos.embedded._request_base import parse
 from langchain_memos.embedded._requests import SearchMemory
 from langchain_memos.embedded._search import Search
 from langchain_memos.embedded._store import MEMORY_ID_LIST
+from langchain_memos.embedded._tasks import ended
 from langchain_memos.embedded._writer import Writer, new_id
 
 if TYPE_CHECKING:
@@ -52,6 +54,8 @@ class Refiner:
         self._chat_model = chat_model
         # One worker: refinements of a user's turns run in the order they were added.
         self._worker = ThreadPoolExecutor(1, "memos-refine")
+        self.runner = new_owner()
+        """Who runs this engine's refinements, recorded with each task (see :func:`ended`)."""
 
     def submit(self, job: Job) -> None:
         self._worker.submit(self.run, job)
@@ -98,9 +102,7 @@ class Refiner:
                     # Deleted or edited while the model ran: what the caller left stands (the
                     # refinement would bring back what they deleted, or undo their edit).
                     logger.info("task %s: its memories changed; not refined", job.task_id)
-                    db.execute(
-                        "UPDATE tasks SET status = 'completed' WHERE task_id = ?", (job.task_id,)
-                    )
+                    ended(db, job.task_id, "completed")
                     return True
                 obsolete = [i for i in extraction.obsolete if i in existing]
                 for ids in (rough, obsolete):
@@ -139,9 +141,7 @@ class Refiner:
                         now,
                         next(vectors),
                     )
-                db.execute(
-                    "UPDATE tasks SET status = 'completed' WHERE task_id = ?", (job.task_id,)
-                )
+                ended(db, job.task_id, "completed")
         except Exception:
             # The fast memories stay; the task says it failed.
             logger.warning("fine-mode refinement of task %s failed", job.task_id, exc_info=True)
@@ -166,7 +166,7 @@ class Refiner:
         for attempt in range(_MARK_ATTEMPTS):
             try:
                 with self._store.transaction() as db:
-                    db.execute("UPDATE tasks SET status = 'failed' WHERE task_id = ?", (task_id,))
+                    ended(db, task_id, "failed")
                 return
             except sqlite3.OperationalError as error:
                 if not busy(error) or attempt == _MARK_ATTEMPTS - 1:

@@ -99,6 +99,12 @@ CREATE TABLE IF NOT EXISTS tasks (
     status TEXT NOT NULL,
     create_time INTEGER NOT NULL
 );
+-- Which process refines a running task (_owners.new_owner), so that one left running by a
+-- process that is gone says failed; none for a task an older version left running.
+CREATE TABLE IF NOT EXISTS task_runners (
+    task_id TEXT PRIMARY KEY,
+    runner TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS knowledgebases (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,

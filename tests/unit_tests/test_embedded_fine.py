@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import socket
 import sqlite3
+import subprocess
+import sys
 import threading
 from typing import Any
 from unittest.mock import ANY
@@ -274,3 +277,24 @@ def test_fine_mode_leaves_a_langgraph_store_record_alone() -> None:
     item = store.get(("memories", "u1"), "home")
     assert item is not None
     assert item.value == {"content": "The user lives in Shanghai.", "n": 1}
+
+
+def test_a_task_whose_process_is_gone_says_failed_not_running_forever() -> None:
+    """A refinement dies with its process (killed, crashed): the task it left running says
+    failed to whoever asks next, and the fast memories stay; one still refined says running."""
+    model, gate = ScriptedChatModel(script=[SHANGHAI]), threading.Event()
+    _held(model, gate)
+    engine = EmbeddedEngine(chat_model=model)
+    client = MemOSClient(embedded=engine)
+    task = say(client, "I live in Shanghai.", async_mode=True)
+    task_id = str(task.task_id)
+    assert client.get_status(task_id).status == "running"  # its process is this one
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    dead = f"{socket.gethostname()}:{gone.stdout.strip()}:x:y"
+    with engine.store.transaction() as db:
+        db.execute("UPDATE task_runners SET runner = ? WHERE task_id = ?", (dead, task_id))
+    assert client.get_status(task_id).status == "failed"
+    assert facts(client)[0][1] == "[user viewpoint] I live in Shanghai."
+    gate.set()
