@@ -35,6 +35,7 @@ from langchain_memos.scope import (
     is_summary,
     turn_start,
     unsaved_messages,
+    without_tools,
 )
 from langchain_memos.settings import MemorySettings
 
@@ -117,6 +118,18 @@ def _input(state: MemOSState) -> list[BaseMessage]:
         return list(after[next(said, len(after)) :])
     saved = state.get("memos_saved_id")
     return unsaved_messages(messages, saved if isinstance(saved, str) else None)
+
+
+def _structured_output_tools(response_format: object) -> set[str]:
+    """The names of the tools a ``ToolStrategy`` (or an ``AutoStrategy`` falling back to one)
+    has the model call to return the structured response."""
+    from langchain.agents.structured_output import AutoStrategy, ToolStrategy
+
+    if isinstance(response_format, AutoStrategy):
+        response_format = ToolStrategy(response_format.schema)
+    if isinstance(response_format, ToolStrategy):
+        return {spec.name for spec in response_format.schema_specs}
+    return set()
 
 
 def _answered_left_open(state: MemOSState) -> list[BaseMessage]:
@@ -226,6 +239,9 @@ class MemOSMiddleware(MemoryIntegration, AgentMiddleware[MemOSState, Any, Any]):
         super().__init__()
         self._use("MemOSMiddleware", client, settings, options)
         self.tools = []
+        # The tools create_agent's ToolStrategy answers with (its response_format), seen in the
+        # model requests: how an agent returns its structured response, not conversation.
+        self._plumbing: set[str] = set()
 
     # ---- before_agent: one search per user turn ------------------------------------------
 
@@ -256,7 +272,7 @@ class MemOSMiddleware(MemoryIntegration, AgentMiddleware[MemOSState, Any, Any]):
         searches nothing: it is no user turn."""
         scope = self._scope(runtime)
         if left := _answered_left_open(state):
-            self.memory.save(self._to_write(left), self._open_scope(state), earlier=True)
+            self.memory.save(self._kept(left), self._open_scope(state), earlier=True)
         given = _input(state)
         text = self._render(self.memory.search(given, scope)) if _asks(given) else ""
         return self._turn(state, scope, given, text)
@@ -267,7 +283,7 @@ class MemOSMiddleware(MemoryIntegration, AgentMiddleware[MemOSState, Any, Any]):
         """Async :meth:`before_agent`."""
         scope = self._scope(runtime)
         if left := _answered_left_open(state):
-            await self.memory.asave(self._to_write(left), self._open_scope(state), earlier=True)
+            await self.memory.asave(self._kept(left), self._open_scope(state), earlier=True)
         given = _input(state)
         text = self._render(await self.memory.asearch(given, scope)) if _asks(given) else ""
         return self._turn(state, scope, given, text)
@@ -275,6 +291,7 @@ class MemOSMiddleware(MemoryIntegration, AgentMiddleware[MemOSState, Any, Any]):
     # ---- wrap_model_call: inject on every model call -------------------------------------
 
     def _request(self, request: ModelRequest[Any]) -> ModelRequest[Any]:
+        self._plumbing |= _structured_output_tools(request.response_format)
         state = request.state if isinstance(request.state, Mapping) else {}
         memory = state.get(_MEMORY)
         return _with_memory(request, memory) if isinstance(memory, str) and memory else request
@@ -315,7 +332,12 @@ class MemOSMiddleware(MemoryIntegration, AgentMiddleware[MemOSState, Any, Any]):
         if anchor is None or user is None:
             return None, closed
         turn = [m for m in _turn_messages(state) if m.id != MEMORY_MESSAGE_ID]
-        return (self._to_write(turn), self._open_scope(state)), closed
+        return (self._kept(turn), self._open_scope(state)), closed
+
+    def _kept(self, turn: list[BaseMessage]) -> list[BaseMessage]:
+        """What of a turn is written: ``write_back``'s choice, without the structured-output
+        tool's call and its "Returning structured response" message."""
+        return self._to_write(without_tools(turn, self._plumbing) if self._plumbing else turn)
 
     @staticmethod
     def _open_scope(state: MemOSState) -> Scope:

@@ -7,7 +7,7 @@ are public so that your own nodes can too.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -29,6 +29,7 @@ __all__ = [
     "resolve_scope",
     "turn_start",
     "unsaved_messages",
+    "without_tools",
 ]
 
 logger = logging.getLogger("langchain_memos")
@@ -190,24 +191,27 @@ def unsaved_messages(
     return kept[turn_start(kept) :]
 
 
-def _without_memory_tools(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
-    """``messages`` without the calls of the memory tools and their results."""
+def without_tools(
+    messages: Sequence[BaseMessage], names: Collection[str] = MEMORY_TOOL_NAMES
+) -> list[BaseMessage]:
+    """``messages`` without the calls of the tools ``names`` and their results (by default the
+    memory tools)."""
     calls = {
         call["id"]
         for message in messages
         if isinstance(message, AIMessage)
         for call in message.tool_calls
-        if call["name"] in MEMORY_TOOL_NAMES and call["id"] is not None
+        if call["name"] in names and call["id"] is not None
     }
     kept: list[BaseMessage] = []
     for message in messages:
         if isinstance(message, ToolMessage):
-            if message.tool_call_id in calls or message.name in MEMORY_TOOL_NAMES:
+            if message.tool_call_id in calls or message.name in names:
                 continue
         elif isinstance(message, AIMessage) and any(
-            call["name"] in MEMORY_TOOL_NAMES for call in message.tool_calls
+            call["name"] in names for call in message.tool_calls
         ):
-            others = [c for c in message.tool_calls if c["name"] not in MEMORY_TOOL_NAMES]
+            others = [c for c in message.tool_calls if c["name"] not in names]
             message = message.model_copy(update={"tool_calls": others})  # blank if that was all
         kept.append(message)
     return kept
@@ -241,7 +245,7 @@ def messages_to_store(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
       rest of the message, and of the turn, is stored.
     """
     kept: list[BaseMessage] = []
-    for message in _without_memory_tools(messages):
+    for message in without_tools(messages):
         role = memos_role(message)
         if role is None:
             logger.info(

@@ -23,6 +23,7 @@ from langchain.agents.middleware import (
     before_model,
     hook_config,
 )
+from langchain.agents.structured_output import ToolStrategy
 from langchain_core.messages import (
     AIMessage,
     HumanMessage,
@@ -33,6 +34,7 @@ from langchain_core.messages import (
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver
+from pydantic import BaseModel
 
 from langchain_memos import MemOSClient, MemOSInputError
 from langchain_memos.middleware import MemOSMiddleware
@@ -355,3 +357,24 @@ def test_a_left_turn_memos_refuses_does_not_fail_the_next(engine: CountingEngine
         ask(agent, question)
     assert written(engine, memory) == [[("user", q), ("assistant", ANSWER)] for q in QUESTIONS[1:3]]
     memory.close(timeout=5)
+
+
+class Hotel(BaseModel):
+    """A hotel pick."""
+
+    name: str
+
+
+def test_a_structured_response_is_not_written_as_a_tool_memory(
+    engine: CountingEngine, memory: MemOSMiddleware
+) -> None:
+    """create_agent's ToolStrategy has the model call a tool named after the schema and answers
+    it "Returning structured response: ...": how the agent returns, not a tool it used."""
+    pick = {"name": "Hotel", "args": {"name": "Hilton"}, "id": "s1"}
+    model = ScriptedChatModel(script=[AIMessage("My pick.", tool_calls=[pick])])
+    agent = create_agent(
+        model, [], middleware=[memory], response_format=ToolStrategy(Hotel), checkpointer=None
+    )
+    out = agent.invoke({"messages": [HumanMessage(QUESTIONS[0])]}, CONFIG)
+    assert out["structured_response"] == Hotel(name="Hilton")
+    assert written(engine, memory) == [[("user", QUESTIONS[0]), ("assistant", "My pick.")]]
