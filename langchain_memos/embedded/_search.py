@@ -17,7 +17,9 @@ before), counting the query words ~1.2 ms, the Python share of the words left ou
 past SCORED 6%), mostly bm25's row counts of every phrase; with it, a search takes p50 36-42
 and p95 90-94 ms there, against 47-53 and 139-145 (0.8-0.94x the raw FTS5 floor's p50), and
 with the common words' counts kept between searches (_plan.Counted) p95 83-88 ms, where the
-same common words recur. Python work stays 2-4 ms whatever the size.
+same common words recur. Python work stays 2-4 ms whatever the size. Since, a user holding the
+whole store has its facts and preferences read in one statement where the plan allows
+(_plan.together): 6% fewer instructions a search at 100k.
 """
 
 from __future__ import annotations
