@@ -159,9 +159,15 @@ def rank(
     similar = similar or {}
     lexical = {c.seq: rank for rank, c in enumerate(c for c in found if c.bm25 > 0)}
     by_vector = {seq: rank for rank, seq in enumerate(similar)}
+    own: dict[int, float] = {}  # each memory's relativity: worked out for those it decides
+
+    def relativity(candidate: Candidate) -> float:
+        if candidate.seq not in own:
+            own[candidate.seq] = max(scorer.coverage(candidate), similar.get(candidate.seq, 0.0))
+        return own[candidate.seq]
+
     scored: dict[int, list[Any]] = {}
     for candidate in found:
-        relativity = max(scorer.coverage(candidate), similar.get(candidate.seq, 0.0))
         if similar:
             score = sum(
                 share / (_RRF_K + ranks[candidate.seq])
@@ -176,15 +182,17 @@ def rank(
             score *= _IN_TIME  # said around the time the question names
         if candidate.has_tag(FEEDBACK_TAG):
             score *= 2.0  # a correction outranks what it corrects
-        scored[candidate.seq] = [score, candidate.create_time, candidate.seq, candidate, relativity]
-    carried = _relate(scored)
+        # The relativity (None: the memory's own, not worked out yet) after the score.
+        scored[candidate.seq] = [score, candidate.create_time, candidate.seq, candidate, None]
+    carried = _relate(scored, relativity)
     # Among equal scores the newest wins.
     ranked = sorted(scored.values(), key=lambda item: item[:3], reverse=True)
     items: dict[int, dict[str, Any]] = {}
     shown: set[int] = set()
     overflow: list[Candidate] = []
-    for *_, candidate, relativity in ranked:
-        if relativity < threshold or {candidate.seq, carried.get(candidate.seq)} & shown:
+    for *_, candidate, related in ranked:
+        shares = relativity(candidate) if related is None else related
+        if shares < threshold or {candidate.seq, carried.get(candidate.seq)} & shown:
             continue  # unrelated, or its whole text is in a memory already shown
         if len(items) == limit:
             overflow.append(candidate)
@@ -197,7 +205,7 @@ def rank(
         items[candidate.seq] = {
             **item,
             "info": json.loads(candidate.info),
-            "relativity": relativity,
+            "relativity": shares,
         }
     # Only a memory of a conversation with a shown fact can be said next to one.
     talks = {c.conversation_id for c in found if c.seq in items}
@@ -224,7 +232,9 @@ def _ride_along(
         host["memory_value"] = beside(host["memory_value"], text, later=host is items.get(before))
 
 
-def _relate(scored: dict[int, list[Any]]) -> dict[int, int]:
+def _relate(
+    scored: dict[int, list[Any]], relativity: Callable[[Candidate], float]
+) -> dict[int, int]:
     """Order related turns found together: a short answer (whose text carries the turn it
     answers) above that turn, and the user's statement above the assistant's echo of it.
 
@@ -240,8 +250,17 @@ def _relate(scored: dict[int, list[Any]]) -> dict[int, int]:
     for entry in scored.values():
         sources = entry[3].sources or [{}]
         by_turn.setdefault((entry[3].conversation_id, str(sources[0].get("content"))), entry)
-    # What the turns answering a memory inherit: its own score, or for an echo, the echoed one's.
-    about: dict[int, tuple[float, float]] = {seq: (e[0], e[4]) for seq, e in scored.items()}
+    # What the turns answering a memory inherit: its own score, or for an echo, the echoed one's
+    # (a memory's own relativity worked out when it is asked for: most are never).
+    base = {seq: e[0] for seq, e in scored.items()}
+    about: dict[int, tuple[float, float]] = {}
+
+    def inherited(seq: int) -> tuple[float, float]:
+        return about[seq] if seq in about else (base[seq], relativity(scored[seq][3]))
+
+    def held(entry: list[Any]) -> float:
+        return relativity(entry[3]) if entry[4] is None else float(entry[4])
+
     carried: dict[int, int] = {}
     for seq in sorted(scored):
         entry = scored[seq]
@@ -254,10 +273,10 @@ def _relate(scored: dict[int, list[Any]]) -> dict[int, int]:
         others = [o for turn in turns if (o := by_turn.get(turn)) is not None and o is not entry]
         if not others:
             continue
-        score, relativity = max(about[other[2]] for other in others)
+        score, shares = max(inherited(other[2]) for other in others)
         if links[0].get("relation") == "answers":
             entry[0] = max(entry[0], score * 1.01)
-            entry[4] = max(entry[4], relativity)
+            entry[4] = max(held(entry), shares)
             about[seq] = (entry[0], entry[4])
             answered = by_turn.get(turns[0])
             if (
@@ -267,7 +286,7 @@ def _relate(scored: dict[int, list[Any]]) -> dict[int, int]:
             ):
                 carried[answered[2]] = candidate.seq
         elif links[0].get("relation") == "restates":
-            about[seq] = (max(entry[0], score), max(entry[4], relativity))
+            about[seq] = (max(entry[0], score), max(held(entry), shares))
             entry[0] = min(entry[0], others[0][0] * 0.99)
-            entry[4] = min(entry[4], others[0][4])
+            entry[4] = min(held(entry), held(others[0]))
     return carried
