@@ -109,7 +109,7 @@ class AgentMemory:
         self._check_open()
         return await self.recall.asearch(last_human_text(messages), scope)
 
-    def save(self, messages: Sequence[BaseMessage], scope: Scope, *, earlier: bool = False) -> None:
+    def save(self, messages: Sequence[BaseMessage], scope: Scope) -> None:
         """Queue ``messages`` for the background writer; never blocks on the network.
 
         What is stored is :func:`~langchain_memos.scope.messages_to_store`'s choice (no system
@@ -118,10 +118,6 @@ class AgentMemory:
         otherwise; an outbox that cannot store the turn (a full disk) is an ERROR line and a
         count in ``writer.not_stored`` when ``fail_open``, an :class:`OutboxError` otherwise.
 
-        ``earlier``: the turn is one an earlier run left open, written by a later turn; as
-        when ``fail_open``, what is not stored is a log line, not an error: raised now, it
-        would fail every later turn of the conversation.
-
         Raises:
             ClosedError: the memory (or its client) was closed, whatever ``fail_open``: the
                 turn is not stored, and the caller must hear it.
@@ -129,17 +125,15 @@ class AgentMemory:
         self._check_open()
         job = self._job(messages, scope)
         if job is not None:
-            with self._input_policy(job[1], job[2], earlier):
+            with self._input_policy(job[1], job[2]):
                 job[0].submit(job[1], **job[2])
 
-    async def asave(
-        self, messages: Sequence[BaseMessage], scope: Scope, *, earlier: bool = False
-    ) -> None:
+    async def asave(self, messages: Sequence[BaseMessage], scope: Scope) -> None:
         """Async :meth:`save`: never blocks the event loop, even when the queue is full."""
         self._check_open()
         job = self._job(messages, scope)
         if job is not None:
-            with self._input_policy(job[1], job[2], earlier):
+            with self._input_policy(job[1], job[2]):
                 await job[0].asubmit(job[1], **job[2])
 
     def _job(
@@ -156,7 +150,7 @@ class AgentMemory:
 
     @contextmanager
     def _input_policy(
-        self, messages: Sequence[BaseMessage], target: Mapping[str, str], earlier: bool = False
+        self, messages: Sequence[BaseMessage], target: Mapping[str, str]
     ) -> Iterator[None]:
         """A turn's memory is never worth its answer, unless ``fail_open=False``.
 
@@ -168,7 +162,7 @@ class AgentMemory:
         except ClosedError:  # a closed memory or client: not the turn's fault, the caller's
             raise
         except MemOSInputError as error:
-            if not (self.fail_open or earlier):
+            if not self.fail_open:
                 raise
             logger.warning(
                 "MemOS did not store this turn's %d messages (%s) of user %s in conversation "
@@ -180,7 +174,7 @@ class AgentMemory:
                 error,
             )
         except OutboxError as error:  # a full disk: the answer still reaches the caller
-            if not (self.fail_open or earlier):
+            if not self.fail_open:
                 raise
             logger.error("MemOS memory lost this turn: %s", error)
 

@@ -132,25 +132,6 @@ def _structured_output_tools(response_format: object) -> set[str]:
     return set()
 
 
-def _answered_left_open(state: MemOSState) -> list[BaseMessage]:
-    """The messages of a turn a run left open after its answer (a stream its reader stopped
-    reading, a task cancelled after the model replied), which a new user message now passes:
-    written then, as ``after_agent`` would have written them. None (``[]``) when no turn is
-    open, none is passed, or the open turn has no answer (a run that raised: left behind)."""
-    messages, anchor = state["messages"], state.get("memos_turn_anchor")
-    ids = [m.id for m in messages]
-    if anchor is None or state.get("memos_user_id") is None or anchor not in ids:
-        return []
-    start = ids.index(anchor) + 1
-    said = (i for i, m in enumerate(messages[start:], start) if _asks([m]))
-    end = next(said, None)
-    replies = [m for m in messages[start:end] if isinstance(m, AIMessage)]
-    if end is None or not replies or replies[-1].tool_calls:
-        return []
-    turn = _turn_messages(cast(MemOSState, {**state, "messages": messages[:end]}))
-    return [m for m in turn if m.id != MEMORY_MESSAGE_ID]
-
-
 def _asks(messages: list[BaseMessage]) -> bool:
     """The turn's input holds something a user said (not only a summary or a system note)."""
     return any(isinstance(m, HumanMessage) and not is_summary(m) for m in messages)
@@ -271,8 +252,6 @@ class MemOSMiddleware(MemoryIntegration, AgentMiddleware[MemOSState, Any, Any]):
         A run whose input holds no human message (only an AI or a system message, or none)
         searches nothing: it is no user turn."""
         scope = self._scope(runtime)
-        if left := _answered_left_open(state):
-            self.memory.save(self._kept(left), self._open_scope(state), earlier=True)
         given = _input(state)
         text = self._render(self.memory.search(given, scope)) if _asks(given) else ""
         return self._turn(state, scope, given, text)
@@ -282,8 +261,6 @@ class MemOSMiddleware(MemoryIntegration, AgentMiddleware[MemOSState, Any, Any]):
     ) -> dict[str, Any] | None:
         """Async :meth:`before_agent`."""
         scope = self._scope(runtime)
-        if left := _answered_left_open(state):
-            await self.memory.asave(self._kept(left), self._open_scope(state), earlier=True)
         given = _input(state)
         text = self._render(await self.memory.asearch(given, scope)) if _asks(given) else ""
         return self._turn(state, scope, given, text)
@@ -332,18 +309,13 @@ class MemOSMiddleware(MemoryIntegration, AgentMiddleware[MemOSState, Any, Any]):
         if anchor is None or user is None:
             return None, closed
         turn = [m for m in _turn_messages(state) if m.id != MEMORY_MESSAGE_ID]
-        return (self._kept(turn), self._open_scope(state)), closed
+        scope = Scope(user_id=user, conversation_id=state.get("memos_conversation_id"))
+        return (self._kept(turn), scope), closed
 
     def _kept(self, turn: list[BaseMessage]) -> list[BaseMessage]:
         """What of a turn is written: ``write_back``'s choice, without the structured-output
         tool's call and its "Returning structured response" message."""
         return self._to_write(without_tools(turn, self._plumbing) if self._plumbing else turn)
-
-    @staticmethod
-    def _open_scope(state: MemOSState) -> Scope:
-        """Whose the open turn is: the scope its ``before_agent`` searched with."""
-        user = state.get("memos_user_id") or ""
-        return Scope(user_id=user, conversation_id=state.get("memos_conversation_id"))
 
     def after_agent(self, state: MemOSState, runtime: Runtime[Any]) -> dict[str, Any] | None:
         """Queue the messages this turn added for the background writer."""

@@ -323,42 +323,6 @@ def test_a_human_message_a_middleware_adds_mid_turn_is_part_of_the_turn(
     ]
 
 
-def test_a_turn_whose_stream_was_left_after_the_answer_is_written_by_the_next(
-    engine: CountingEngine, memory: MemOSMiddleware
-) -> None:
-    """A reader that stops reading once the answer arrived (a chat UI's stop button, a client
-    gone) leaves the run before ``after_agent``: the next user message writes that turn first."""
-    agent = agent_of(memory)
-    for update in agent.stream(
-        {"messages": [HumanMessage(QUESTIONS[0])]}, CONFIG, stream_mode="updates"
-    ):
-        if "model" in update:
-            break
-    assert written(engine, memory) == []
-    ask(agent, QUESTIONS[1])
-    assert written(engine, memory) == [
-        [("user", QUESTIONS[0]), ("assistant", ANSWER)],
-        [("user", QUESTIONS[1]), ("assistant", ANSWER)],
-    ]
-
-
-def test_a_left_turn_memos_refuses_does_not_fail_the_next(engine: CountingEngine) -> None:
-    """With ``fail_open=False`` the run whose turn MemOS refused raised; the next turn writes
-    that turn again (it was left open), and a refusal then is a warning, not a failure of
-    every later turn."""
-    memory = MemOSMiddleware(MemOSClient(embedded=engine, max_retries=0), fail_open=False)
-    huge = AIMessage("word " * 50_000)  # an answer over what one add/message request takes
-    agent = agent_of(
-        memory, model=ScriptedChatModel(script=[huge, AIMessage(ANSWER), AIMessage(ANSWER)])
-    )
-    with pytest.raises(MemOSInputError):
-        ask(agent, QUESTIONS[0])
-    for question in QUESTIONS[1:3]:
-        ask(agent, question)
-    assert written(engine, memory) == [[("user", q), ("assistant", ANSWER)] for q in QUESTIONS[1:3]]
-    memory.close(timeout=5)
-
-
 class Hotel(BaseModel):
     """A hotel pick."""
 
