@@ -44,7 +44,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     next_attempt_at REAL NOT NULL DEFAULT 0,
     lease_owner TEXT,
     lease_until REAL,
-    last_error TEXT
+    last_error TEXT,
+    dated_at REAL NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS outbox_conversation
     ON outbox (target, user_id, conversation_id, seq);
@@ -60,22 +61,24 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     error TEXT NOT NULL
 );
 """
-# A write no send holds: never leased, or its lease ran out, or was dated by a clock that has
-# gone back since (two parameters: now, and the horizon: now + the farthest a time is set ahead).
-_FREE = "(lease_until IS NULL OR lease_until < ? OR lease_until > ?)"
+# A write no send holds: never leased, or its lease ran out, or was dated by the clock before it
+# went back (an NTP step, a VM resumed: dated_at, the clock when its times were last set, is
+# ahead of now; one host's processes share one clock, and WAL needs one host). Two parameters,
+# now and now.
+_FREE = "(lease_until IS NULL OR lease_until < ? OR dated_at > ?)"
 # The oldest write of each conversation of one target: the only ones that may be sent.
 _HEADS = "SELECT MIN(seq) AS head FROM outbox WHERE target = ? GROUP BY user_id, conversation_id"
 _CLAIMABLE = (
     "SELECT o.seq, o.user_id, o.conversation_id, o.body, o.attempts FROM outbox o "
     f"JOIN ({_HEADS}) h ON o.seq = h.head "
-    f"WHERE (o.next_attempt_at <= ? OR o.next_attempt_at > ?) AND {_FREE} "
+    f"WHERE (o.next_attempt_at <= ? OR o.dated_at > ?) AND {_FREE} "
     "ORDER BY o.next_attempt_at, o.seq LIMIT 1"
 )
-# When a write of one target may next be claimed: a time past the horizon is now.
+# When a write of one target may next be claimed (one dated by a clock since gone back: now).
 _NEXT_DUE = (
-    "SELECT MIN(CASE WHEN due > ? THEN 0 ELSE due END) FROM (SELECT "
-    "MAX(o.next_attempt_at, COALESCE(o.lease_until, 0)) AS due FROM outbox o "
-    f"JOIN ({_HEADS}) h ON o.seq = h.head)"
+    "SELECT MIN(CASE WHEN o.dated_at > ? THEN 0 "
+    "ELSE MAX(o.next_attempt_at, COALESCE(o.lease_until, 0)) END) FROM outbox o "
+    f"JOIN ({_HEADS}) h ON o.seq = h.head"
 )
 _BURY = (
     "INSERT OR REPLACE INTO dead_letters SELECT seq, target, user_id, conversation_id, body, "
@@ -95,6 +98,19 @@ class Row:
     attempts: int
 
 
+def _date_rows(db: sqlite3.Connection) -> None:
+    """Give an outbox file made before ``dated_at`` the column (0: dated by no clock reading,
+    so never taken for one the clock has since gone back on). Two processes opening it at once
+    may both try: the second finds it there."""
+    if "dated_at" in {row[1] for row in db.execute("PRAGMA table_info(outbox)")}:
+        return
+    try:
+        db.execute("ALTER TABLE outbox ADD COLUMN dated_at REAL NOT NULL DEFAULT 0")
+    except sqlite3.OperationalError as error:
+        if "duplicate column" not in str(error):
+            raise
+
+
 class OutboxStore:
     """The writes waiting for MemOS and the dead letters, in one SQLite file or in memory.
 
@@ -107,19 +123,12 @@ class OutboxStore:
         path: A checked file path, or ``":memory:"``.
         lease: Seconds a claim holds a write before another process may take it over.
         clock: The wall clock that dates writes, attempts and leases.
-        horizon: The farthest ahead of now it dates a retry or a lease (at least ``lease``): one
-            dated more than twice as far ahead (twice: another sender's clock read a moment
-            later dates further) was dated by a clock that has gone back since (an NTP step,
-            a VM resumed), and is due now rather than after the step.
     """
 
-    def __init__(
-        self, path: str, *, lease: float, clock: Callable[[], float], horizon: float = 0.0
-    ) -> None:
+    def __init__(self, path: str, *, lease: float, clock: Callable[[], float]) -> None:
         self.path = path
         self.lease = lease
         self.clock = clock
-        self.horizon = 2 * max(horizon, lease)
         self.owner = new_owner()
         """Who holds this store's leases: ``host:pid:process:outbox``."""
         self._db: sqlite3.Connection | None = None
@@ -152,6 +161,7 @@ class OutboxStore:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(_SCHEMA)
+            _date_rows(db)
         except (OSError, sqlite3.Error) as error:
             raise OutboxError(f"cannot open the MemOS outbox at {self.path}: {error}") from error
         if not in_memory:
@@ -228,17 +238,17 @@ class OutboxStore:
                 return 0
             (count,) = db.execute(
                 f"SELECT COUNT(*) FROM outbox WHERE target != ? AND created_at < ? AND {_FREE}",
-                (target, now - self.lease, now, now + self.horizon),
+                (target, now - self.lease, now, now),
             ).fetchone()
         return int(count)
 
     def _adopt(self, target: str) -> int:
         """Give ``target`` the writes waiting for any other (none being sent); how many."""
-        now = self.clock()
         with self._transaction() as db:
+            now = self.clock()  # under the write lock, as in claim
             moved = db.execute(
                 f"UPDATE outbox SET target = ?, next_attempt_at = 0 WHERE target != ? AND {_FREE}",
-                (target, target, now, now + self.horizon),
+                (target, target, now, now),
             ).rowcount
         self._notify()
         return int(moved)
@@ -258,9 +268,9 @@ class OutboxStore:
             with self._transaction() as db:
                 for body in bodies:
                     cursor = db.execute(
-                        "INSERT INTO outbox (target, user_id, conversation_id, body, created_at) "
-                        "VALUES (?, ?, ?, ?, ?)",
-                        (target, user_id, conversation_id, json.dumps(body), now),
+                        "INSERT INTO outbox (target, user_id, conversation_id, body, created_at, "
+                        "dated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                        (target, user_id, conversation_id, json.dumps(body), now, now),
                     )
                     seqs.append(int(cursor.lastrowid or 0))
         except (OSError, sqlite3.Error) as error:  # a full disk, a file made read-only
@@ -272,15 +282,16 @@ class OutboxStore:
         """Lease the oldest due write of some conversation whose older writes are all sent."""
         if self.pending(target) == 0:
             return None  # nothing to claim (and no file to create)
-        now = self.clock()
         with self._transaction() as db:
-            ahead = now + self.horizon
-            found = db.execute(_CLAIMABLE, (target, now, ahead, now, ahead)).fetchone()
+            # Read under the write lock: a lease renewed while this waited for it is dated at
+            # most now, never taken for one the clock has gone back on.
+            now = self.clock()
+            found = db.execute(_CLAIMABLE, (target, now, now, now, now)).fetchone()
             if found is None:
                 return None
             db.execute(
-                "UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE seq = ?",
-                (self.owner, now + self.lease, found[0]),
+                "UPDATE outbox SET lease_owner = ?, lease_until = ?, dated_at = ? WHERE seq = ?",
+                (self.owner, now + self.lease, now, found[0]),
             )
         seq, user_id, conversation_id, body, attempts = found
         return Row(seq, user_id, conversation_id, json.loads(body), attempts)
@@ -290,10 +301,12 @@ class OutboxStore:
         with self._lock:
             if self._connect(create=False) is None:
                 return
+        now = self.clock()
         with self._transaction() as db:
             db.execute(
-                "UPDATE outbox SET lease_until = ? WHERE lease_owner = ? AND target = ?",
-                (self.clock() + self.lease, self.owner, target),
+                "UPDATE outbox SET lease_until = ?, dated_at = ? "
+                "WHERE lease_owner = ? AND target = ?",
+                (now + self.lease, now, self.owner, target),
             )
 
     def next_due(self, target: str) -> float | None:
@@ -302,7 +315,7 @@ class OutboxStore:
             if db is None:
                 return None
             now = self.clock()
-            (due,) = db.execute(_NEXT_DUE, (now + self.horizon, target)).fetchone()
+            (due,) = db.execute(_NEXT_DUE, (now, target)).fetchone()
         return None if due is None else max(0.0, float(due) - now)
 
     def done(self, row: Row) -> None:
@@ -313,11 +326,12 @@ class OutboxStore:
 
     def reschedule(self, row: Row, error: str, delay: float) -> None:
         """Release ``row``, to be claimed again ``delay`` seconds from now; ``error`` says why."""
+        now = self.clock()
         with self._transaction() as db:
             db.execute(
-                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, "
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, dated_at = ?, "
                 "lease_owner = NULL, lease_until = NULL, last_error = ? WHERE seq = ?",
-                (self.clock() + delay, error, row.seq),
+                (now + delay, now, error, row.seq),
             )
         self._notify()
 

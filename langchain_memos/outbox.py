@@ -152,13 +152,7 @@ class Outbox(OutboxStore):
                 )
         if not callable(clock):
             raise MemOSInputError(f"clock must be a function like time.time; got {clock!r}")
-        # A retry is dated at most max_backoff ahead, a lease at most lease ahead.
-        super().__init__(
-            checked_path("path", path),
-            lease=float(lease),
-            clock=clock,
-            horizon=float(max(max_backoff, lease)),
-        )
+        super().__init__(checked_path("path", path), lease=float(lease), clock=clock)
         self.max_pending = max_pending
         self.max_backoff = float(max_backoff)
         self.concurrency = concurrency

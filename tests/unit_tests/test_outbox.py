@@ -145,6 +145,44 @@ def test_a_wall_clock_stepping_back_does_not_hold_a_write_for_the_step(tmp_path:
     assert [texts for _, _, texts in memos.accepted] == [["first"], ["second"]]
 
 
+def test_another_processs_longer_lease_and_backoff_are_honoured(tmp_path: Path) -> None:
+    """Processes sharing an outbox file may set lease and max_backoff otherwise: a lease or a
+    retry dated by one is honoured by the other however far ahead, unless the clock has gone
+    back since it was dated."""
+    clock = Clock()
+    slow, other = clock.outbox(tmp_path / "o.db", lease=300), clock.outbox(tmp_path / "o.db")
+    slow.put("svc", "u", "c", [[{"role": "user", "content": "first"}]])
+    held = slow.claim("svc")
+    assert held is not None
+    assert other.claim("svc") is None  # slow's lease runs 300 s
+    slow.reschedule(held, "down", 500)  # a retry a longer max_backoff dated
+    assert other.claim("svc") is None
+    assert 499 < (other.next_due("svc") or 0) <= 500
+    clock.advance(-60)  # the clock steps back
+    assert other.next_due("svc") == 0
+    assert other.claim("svc") is not None
+
+
+def test_an_outbox_file_made_before_writes_were_dated_is_used(tmp_path: Path) -> None:
+    path = tmp_path / "o.db"
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, target TEXT NOT NULL, "
+        "user_id TEXT NOT NULL, conversation_id TEXT NOT NULL, body TEXT NOT NULL, "
+        "created_at REAL NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, "
+        "next_attempt_at REAL NOT NULL DEFAULT 0, lease_owner TEXT, lease_until REAL, "
+        "last_error TEXT);"
+        "INSERT INTO outbox (target, user_id, conversation_id, body, created_at) "
+        """VALUES ('svc', 'u', 'c', '{"messages": [{"role": "user", "content": "hi"}]}', 1);"""
+    )
+    old.close()
+    outbox = Outbox(path)
+    row = outbox.claim("svc")
+    assert row is not None
+    assert row.body["messages"] == [{"role": "user", "content": "hi"}]
+    outbox.close(0)
+
+
 def test_a_conversation_in_backoff_does_not_hold_up_another(tmp_path: Path) -> None:
     memos, clock = FlakyMemOS(), Clock()
     writer = BackgroundWriter(memos.client(), outbox=clock.outbox(tmp_path / "o.db"))
