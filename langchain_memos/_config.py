@@ -289,13 +289,17 @@ def _key(api_key: str | None) -> str:
 
 def hashed_password(url: str) -> str:
     """``url`` as a log line or an outbox file may hold it: the password of a user:password@
-    before its host replaced by a digest of it (two passwords stay two services, none shown)."""
+    before its host, or a user@ alone (often a token), replaced by a digest of it (two secrets
+    stay two services, none shown)."""
 
     def hashed(found: re.Match[str]) -> str:
-        digest = hashlib.sha256(f"langchain-memos password:{found[2]}".encode()).hexdigest()
-        return f"//{found[1]}:sha256-{digest[:16]}@"
+        user, colon, secret = found[1].partition(":")
+        if not colon:
+            user, secret = "", user
+        digest = hashlib.sha256(f"langchain-memos password:{secret}".encode()).hexdigest()
+        return f"//{user}{colon}sha256-{digest[:16]}@"
 
-    return re.sub(r"//([^/@:]*):([^/@]*)@", hashed, url)
+    return re.sub(r"//([^/@]*)@", hashed, url)
 
 
 def _without_password(url: str) -> str:

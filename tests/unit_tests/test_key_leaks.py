@@ -360,3 +360,5 @@ def test_a_password_in_the_base_url_appears_nowhere(
     for text in (repr(with_it), with_it.identity, caplog.text, stored.decode("latin-1")):
         assert password not in text
     assert caplog.text
+    token = MemOSClient(api_key=KEY, base_url=f"https://{password}@proxy.example/api/openmem/v1")
+    assert password not in repr(token) + token.identity  # a user@ alone is often a token
