@@ -322,14 +322,18 @@ def _file_block(file: dict[str, Any]) -> dict[str, Any]:
     MIME type (what a model's converter reads as such; ``file_data`` holding a URL is read as
     inline data). What is neither stays in MemOS's form."""
     data = file.get("file_data")
-    if isinstance(data, str) and data.startswith(("http://", "https://")):
-        return {"type": "file", "url": data}
     if isinstance(data, str) and (found := _DATA_URI.fullmatch(data)):
         return {"type": "file", "base64": found["data"], "mime_type": found["mime"]}
+    if isinstance(data, str) and _URL.match(data):  # https://, gs://, s3:// ...
+        return {"type": "file", "url": data}
     return {"type": "file", "file": file}
 
 
-_DATA_URI = re.compile(r"data:(?P<mime>[\w.+-]+/[\w.+-]+);base64,(?P<data>.*)", re.DOTALL)
+# A MIME type's parameters (";charset=utf-8") are not kept: the block has the type alone.
+_DATA_URI = re.compile(
+    r"data:(?P<mime>[\w.+-]+/[\w.+-]+)(?:;[^;,]+=[^;,]*)*;base64,(?P<data>.*)", re.DOTALL
+)
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 def _from_content(raw: object) -> str | list[str | dict[str, Any]]:

@@ -185,6 +185,11 @@ def test_multimodal_blocks_become_memos_parts(block: dict[str, object], part: ob
     ("block", "back"),
     [
         ({"type": "file", "url": "https://x.test/report.pdf"}, None),
+        ({"type": "file", "url": "gs://bucket/report.pdf"}, None),
+        (
+            {"type": "file", "base64": "aGk=", "mime_type": "text/plain; charset=utf-8"},
+            {"type": "file", "base64": "aGk=", "mime_type": "text/plain"},
+        ),
         ({"type": "file", "base64": "JVBERi0=", "mime_type": "application/pdf"}, None),
         (
             {"type": "file", "file": {"file_data": "data:application/pdf;base64,JVBERi0="}},
