@@ -26,6 +26,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from langchain_memos._config import hashed_password
 from langchain_memos._constants import API_KEY_ENV, MAX_RECALL_LIMIT
 from langchain_memos._documents import to_documents
 from langchain_memos._endpoints.scopes import check_views, view_scope
@@ -167,6 +168,11 @@ class MemOSRetriever(BaseRetriever):
                 )
             if problem is not None:  # raised outside the handler: no pydantic error in the chain
                 raise MemOSInputError(f"MemOSRetriever got a bad option: {problem}")
+
+    def __repr_args__(self) -> Any:
+        # The URL as the client shows it: a user:password@ or token@ in it hashed.
+        for name, value in super().__repr_args__():
+            yield name, hashed_password(value) if name == "base_url" and value else value
 
     def __getstate__(self) -> dict[Any, Any]:
         state = super().__getstate__()

@@ -362,3 +362,7 @@ def test_a_password_in_the_base_url_appears_nowhere(
     assert caplog.text
     token = MemOSClient(api_key=KEY, base_url=f"https://{password}@proxy.example/api/openmem/v1")
     assert password not in repr(token) + token.identity  # a user@ alone is often a token
+    url = f"https://alice:{password}@proxy.example/api/openmem/v1"
+    retriever = MemOSRetriever(api_key=KEY, base_url=url, user_id="u1")
+    assert password not in repr(retriever) + str(retriever) + dumps(retriever)
+    assert "proxy.example" in repr(retriever)
