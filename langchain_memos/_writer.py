@@ -6,7 +6,6 @@ they are sent, and survive a crash of the process (see that module for the guara
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 from collections.abc import Sequence
@@ -15,6 +14,7 @@ from langchain_core.messages import BaseMessage
 
 from langchain_memos import _outbox_sender
 from langchain_memos._exceptions import ClosedError, MemOSInputError
+from langchain_memos._ordered import OrderedWrites
 from langchain_memos._validation import MAX_REQUEST_TOKENS
 from langchain_memos.client import MemOSClient
 from langchain_memos.messages import batch_messages, to_memos_messages
@@ -71,6 +71,7 @@ class BackgroundWriter:
         self.not_stored = 0
         """Messages handed to :meth:`submit` that the outbox could not store (a full disk)."""
         self._closed = False
+        self._ordered = OrderedWrites()
         self._delivered: bool | None = None  # what close() found, said again by a second close
         self.sender.resume()  # a previous run left writes: deliver them now
         # Only once made: the exit hook (see _outbox_sender) closes no half-made writer.
@@ -123,8 +124,10 @@ class BackgroundWriter:
     async def asubmit(
         self, messages: Sequence[BaseMessage], *, user_id: str, conversation_id: str
     ) -> None:
-        """:meth:`submit` for async code: the commit (and any wait for room) runs in a thread."""
-        await asyncio.to_thread(
+        """:meth:`submit` for async code: the commit (and any wait for room) runs in a thread,
+        in the order the turns were submitted, also when a caller is cancelled meanwhile (its
+        turn is still committed: a thread cannot be stopped)."""
+        await self._ordered.run(
             self.submit, messages, user_id=user_id, conversation_id=conversation_id
         )
 

@@ -12,19 +12,18 @@ from langchain_core.runnables.config import run_in_executor
 
 from langchain_memos._codes import MEMORY_NOT_FOUND
 from langchain_memos._constants import MAX_MESSAGE_LIMIT, MAX_PAGE_SIZE
+from langchain_memos._endpoints.scopes import write_scope
 from langchain_memos._exceptions import ClosedError, MemOSError, MemOSInputError, NotFoundError
 from langchain_memos._flows import Flow, arun, call, run
+from langchain_memos._ordered import OrderedWrites
 from langchain_memos._validation import (
     MAX_REQUEST_TOKENS,
     check_bool,
     check_flag,
     check_id,
-    check_info,
     check_instance,
     check_int,
-    check_optional_id,
     check_seconds,
-    check_str_list,
 )
 from langchain_memos._validation.keywords import check_keywords
 from langchain_memos.client import AsyncMemOSClient, MemOSClient
@@ -123,12 +122,7 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
         check_int("max_request_tokens", max_request_tokens, low=1, high=MAX_REQUEST_TOKENS)
         check_flag("wait", wait)
         # The write options are checked again with each write; here a mistake shows at once.
-        check_optional_id("agent_id", agent_id)
-        check_optional_id("app_id", app_id)
-        check_str_list("tags", tags)
-        check_info(info)
-        check_str_list("allow_knowledgebase_ids", allow_knowledgebase_ids)
-        check_bool("allow_public", allow_public)
+        write_scope(agent_id, app_id, allow_public, allow_knowledgebase_ids, tags=tags, info=info)
         check_bool("async_mode", async_mode)
         check_seconds("wait_timeout", wait_timeout, high=86_400, allow_zero=True)
         check_instance("client", client, MemOSClient)
@@ -158,6 +152,7 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
             raise MemOSInputError("an outbox sends from a background thread: pass client= too")
         self.outbox = outbox
         self._closed = False
+        self._ordered = OrderedWrites()
         self._delivered = True  # what close() found, said again by a second close
         if outbox is not None and client is not None:
             outbox.sender(client).resume()  # what a previous run left is sent without a new write
@@ -272,8 +267,8 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
         self._check_open()
         if isinstance(messages, (list, tuple)) and not messages:
             return
-        if self.outbox is not None:  # the commit, and any wait, run in a thread
-            await run_in_executor(None, self.add_messages, messages)
+        if self.outbox is not None:  # the commit, and any wait, in a thread, in call order
+            await self._ordered.run(self.add_messages, messages)
             return
         await arun(self._add(messages), self._driver)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import threading
 from typing import Any
 
 import httpx
@@ -20,7 +22,7 @@ from langchain_memos import (
 )
 from langchain_memos.chat_message_histories import MemOSChatMessageHistory
 from langchain_memos.embedded import EmbeddedEngine
-from langchain_memos.outbox import Outbox
+from langchain_memos.outbox import Outbox, OutboxSender
 from tests.fakes import StatefulMemOS, envelope
 
 TURN: list[BaseMessage] = [
@@ -396,3 +398,35 @@ def test_a_token_limit_no_request_can_carry_is_refused_up_front(
     add(hist, mode, turn)
     batches = [body["messages"] for body in memos.calls("/add/message")]
     assert [[m["content"] for m in batch] for batch in batches] == [[t.content] for t in turn]
+
+
+def test_a_cancelled_hand_over_to_the_outbox_still_lands_in_its_turn(
+    memos: StatefulMemOS, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``aadd_messages`` commits to the outbox in a thread, which a cancelled caller cannot
+    stop: the messages it handed over are still stored, and before those handed over next."""
+    hist = history(memos, "sync", outbox=Outbox())
+    gate, deliver = threading.Event(), OutboxSender.deliver
+
+    def slow_first(sender: OutboxSender, *args: Any, **kwargs: Any) -> Any:
+        if "first" in json.dumps(args[2]):  # user, conversation, batches
+            assert gate.wait(10)  # a commit that takes a while (a busy file, a full outbox)
+        return deliver(sender, *args, **kwargs)
+
+    monkeypatch.setattr(OutboxSender, "deliver", slow_first)
+
+    async def hand_over() -> None:
+        first = asyncio.create_task(hist.aadd_messages([HumanMessage("first")]))
+        await asyncio.sleep(0.05)
+        first.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        second = asyncio.create_task(hist.aadd_messages([HumanMessage("second")]))
+        await asyncio.sleep(0.05)
+        assert not second.done()  # waits for the first, which still runs
+        gate.set()
+        await second
+
+    asyncio.run(hand_over())
+    assert hist.close(timeout=5)
+    assert [m["content"] for m in memos.messages[("u1", "0610")]] == ["first", "second"]

@@ -1,0 +1,50 @@
+"""One owner's blocking writes, run in threads for async callers, in the order they were asked.
+
+A write handed to a thread cannot be stopped there: a caller cancelled while it runs gets
+``CancelledError``, but the write still completes. Left alone, it would commit whenever its
+thread got to it, after a write the caller made next: a conversation stored out of order. So
+each write waits for the one asked for before it, however that one ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+__all__ = ["OrderedWrites"]
+
+T = TypeVar("T")
+
+
+class OrderedWrites:
+    """Runs one owner's blocking writes in threads, one after another, in call order."""
+
+    def __init__(self) -> None:
+        self._last: asyncio.Task[Any] | None = None
+
+    async def run(self, write: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """``write(*args, **kwargs)`` in a thread, once the write asked for before it ended.
+
+        Cancelled, the caller gets ``CancelledError`` at once; the write still runs, in its
+        turn (a thread cannot be stopped)."""
+        loop = asyncio.get_running_loop()
+        before = self._last
+        if before is not None and (before.done() or before.get_loop() is not loop):
+            before = None  # ended, or another loop's (which this one cannot wait for)
+
+        async def in_turn() -> T:
+            if before is not None:
+                await asyncio.wait([before])  # however it ended
+            return await asyncio.to_thread(write, *args, **kwargs)
+
+        task = loop.create_task(in_turn())
+        task.add_done_callback(_retrieved)
+        self._last = task
+        return await asyncio.shield(task)
+
+
+def _retrieved(task: asyncio.Task[Any]) -> None:
+    """Mark a write's outcome as seen: its caller, if cancelled, never looks at it."""
+    if not task.cancelled():
+        task.exception()
