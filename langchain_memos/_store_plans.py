@@ -16,6 +16,7 @@ from typing import Any
 
 from langgraph.store.base import Item, SearchItem
 
+from langchain_memos._codes import MEMORY_NOT_FOUND
 from langchain_memos._constants import MAX_PAGE_SIZE, MAX_RECALL_LIMIT
 from langchain_memos._exceptions import MemOSInputError, NotFoundError, WriteRefusedError
 from langchain_memos._flows import Call, Flow
@@ -171,9 +172,20 @@ def delete(target: Target, namespace: tuple[str, ...], key: str) -> Plan:
     if not memories:
         found = yield from _by_id(target, namespace, key)
         memories = [] if found is None else [found]
-    ids = [m.id for m in memories if m.id]
-    if ids:
-        yield ask("delete_memory", {"memory_ids": ids})
+    yield from _forget([m.id for m in memories if m.id])
+
+
+def _forget(ids: Sequence[str]) -> Plan:
+    """Delete these memories; ids another put or delete of the key removed since they were
+    read are what was asked for, not an error (as in InMemoryStore, where deleting twice is
+    deleting once)."""
+    if not ids:
+        return
+    try:
+        yield ask("delete_memory", {"memory_ids": list(ids)})
+    except NotFoundError as error:
+        if error.code != MEMORY_NOT_FOUND:  # not MemOS's "none of these exists"
+            raise
 
 
 def put(
@@ -197,20 +209,26 @@ def put(
     if current is not None and _same_fields(current, record.fields):
         # What MemOS made of the old text no longer holds: only the record is kept.
         stale = [m.id for m in memories if m is not current and m.id]
-        yield ask(
-            "update_memory",
-            {"memory_id": current.id, "content": record.text, "title": record.title},
-        )
-        if stale:
-            yield ask("delete_memory", {"memory_ids": stale})
-        return
+        try:
+            yield ask(
+                "update_memory",
+                {"memory_id": current.id, "content": record.text, "title": record.title},
+            )
+        except NotFoundError as error:
+            if error.code != MEMORY_NOT_FOUND:
+                raise
+            # Deleted since it was read (a delete or put of the key at the same time): the
+            # record is made anew, as for a new key.
+            memories = [m for m in memories if m is not current]
+        else:
+            yield from _forget(stale)
+            return
     # A new key, or a changed filterable field: MemOS cannot change a memory's info, so the
     # record is made again (a new MemOS id), and only then is the old one deleted.
     old = {m.id for m in memories if m.id}
     try:
         yield from _make(target, namespace, key, record, conversation_id, old)
-        if old:
-            yield ask("delete_memory", {"memory_ids": sorted(old)})
+        yield from _forget(sorted(old))
     except Exception:
         # Whatever step failed, the new copy goes and the old one stays: never two.
         yield from _discard(target, namespace, key, old)

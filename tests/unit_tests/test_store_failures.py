@@ -180,3 +180,31 @@ def test_a_key_that_is_another_records_memos_id_addresses_nothing_else() -> None
     assert other is not None
     assert other.value == {"content": "An unrelated note"}
     assert sorted(i.key for i in store.search(NS)) == sorted(["tea", record_id])
+
+
+@pytest.mark.parametrize("race", ["delete", "put"])
+def test_a_key_another_caller_deleted_meanwhile_is_no_error(race: str) -> None:
+    """A delete or a put that finds the key's memory, which another caller deletes before this
+    one acts on it: as in InMemoryStore, deleting it again is no error, and the put lands."""
+    engine = EmbeddedEngine()
+    store = MemOSStore(MemOSClient(embedded=engine), user=1)
+    ns = ("memories", "u1")
+    store.put(ns, "k", {"content": "The user likes green tea."})
+    handle, raced = engine.handle, list[str]()
+
+    def meanwhile(method: str, path: str, body: bytes, **kwargs: Any) -> Any:
+        if path.endswith(("/delete/memory", "/update/memory")) and not raced:
+            raced.append(path)  # another caller's delete of the key lands first
+            store.delete(ns, "k")
+        return handle(method, path, body, **kwargs)
+
+    engine.handle = meanwhile  # type: ignore[method-assign]
+    if race == "delete":
+        store.delete(ns, "k")
+        assert store.get(ns, "k") is None
+    else:
+        store.put(ns, "k", {"content": "The user likes black coffee."})
+        item = store.get(ns, "k")
+        assert item is not None
+        assert item.value == {"content": "The user likes black coffee."}
+    assert raced
