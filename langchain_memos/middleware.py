@@ -126,7 +126,10 @@ def _structured_output_tools(response_format: object) -> set[str]:
     from langchain.agents.structured_output import AutoStrategy, ToolStrategy
 
     if isinstance(response_format, AutoStrategy):
-        response_format = ToolStrategy(response_format.schema)
+        # Named as create_agent names them when it falls back; an untitled dict schema gets a
+        # random name each time, which could never match (and would pile up): left out.
+        names = {spec.name for spec in ToolStrategy(response_format.schema).schema_specs}
+        return {name for name in names if not name.startswith("response_format_")}
     if isinstance(response_format, ToolStrategy):
         return {spec.name for spec in response_format.schema_specs}
     return set()

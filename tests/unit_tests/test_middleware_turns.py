@@ -23,7 +23,7 @@ from langchain.agents.middleware import (
     before_model,
     hook_config,
 )
-from langchain.agents.structured_output import ToolStrategy
+from langchain.agents.structured_output import AutoStrategy, ToolStrategy
 from langchain_core.messages import (
     AIMessage,
     HumanMessage,
@@ -329,15 +329,16 @@ class Hotel(BaseModel):
     name: str
 
 
+@pytest.mark.parametrize("strategy", [ToolStrategy, AutoStrategy])
 def test_a_structured_response_is_not_written_as_a_tool_memory(
-    engine: CountingEngine, memory: MemOSMiddleware
+    engine: CountingEngine, memory: MemOSMiddleware, strategy: Any
 ) -> None:
     """create_agent's ToolStrategy has the model call a tool named after the schema and answers
     it "Returning structured response: ...": how the agent returns, not a tool it used."""
     pick = {"name": "Hotel", "args": {"name": "Hilton"}, "id": "s1"}
     model = ScriptedChatModel(script=[AIMessage("My pick.", tool_calls=[pick])])
     agent = create_agent(
-        model, [], middleware=[memory], response_format=ToolStrategy(Hotel), checkpointer=None
+        model, [], middleware=[memory], response_format=strategy(Hotel), checkpointer=None
     )
     out = agent.invoke({"messages": [HumanMessage(QUESTIONS[0])]}, CONFIG)
     assert out["structured_response"] == Hotel(name="Hilton")
