@@ -287,6 +287,10 @@ def _key(api_key: str | None) -> str:
     return key
 
 
+# A URL's user:password@ (or user@) before its host.
+_USERINFO = re.compile(r"//([^/@]*)@")
+
+
 def hashed_password(url: str) -> str:
     """``url`` as a log line or an outbox file may hold it: the password of a user:password@
     before its host, or a user@ alone (often a token), replaced by a digest of it (two secrets
@@ -299,12 +303,12 @@ def hashed_password(url: str) -> str:
         digest = hashlib.sha256(f"langchain-memos password:{secret}".encode()).hexdigest()
         return f"//{user}{colon}sha256-{digest[:16]}@"
 
-    return re.sub(r"//([^/@]*)@", hashed, url)
+    return _USERINFO.sub(hashed, url)
 
 
 def _without_password(url: str) -> str:
     """``url`` as an error may show it: what a user:password@ before its host holds hidden."""
-    return re.sub(r"(//)[^/@]*@", r"\1***@", url)
+    return _USERINFO.sub("//***@", url)
 
 
 def _embedded_hint(url: str) -> str:
