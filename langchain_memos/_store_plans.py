@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -23,6 +24,7 @@ from langchain_memos._flows import Call, Flow
 from langchain_memos._store_scope import (
     ITEM_FIELD,
     KEY_FIELD,
+    PUT_FIELD,
     USER_FIELD,
     NamespaceRule,
     Record,
@@ -116,9 +118,14 @@ def _placed(
     ]
 
 
-def _of_key(target: Target, namespace: tuple[str, ...], key: str) -> Plan:
-    """Every memory (records and what MemOS made of them) filed under ``namespace`` / ``key``."""
+def _of_key(
+    target: Target, namespace: tuple[str, ...], key: str, put_id: str | None = None
+) -> Plan:
+    """Every memory (records and what MemOS made of them) filed under ``namespace`` / ``key``
+    (by the put ``put_id`` only, given one)."""
     conditions = [{ITEM_FIELD: item_id(namespace, key)}]
+    if put_id is not None:
+        conditions.append({PUT_FIELD: put_id})
     page = yield ask(
         "get_memory",
         {
@@ -199,14 +206,22 @@ def put(
     that it can be read back at once) and make the memory MemOS made of it hold it verbatim.
 
     Either the put is done, or the store is left as it was: what replaces a record is made
-    before the record is deleted, and what a failed put made is deleted again."""
+    before the record is deleted, and what a failed put made is deleted again. Puts of one
+    key at once (threads, tasks or processes) leave the record the last of them made: each
+    knows its own memories by its put id, and deletes only its own or those of records older
+    than the newest (:func:`_settle`)."""
     memories = yield from _of_key(target, namespace, key)
     current = _record(memories, key)
+    replaced: list[str] = []
     if current is None and not memories:
         # A put on the id of what MemOS abstracted replaces it with a record of that key.
-        replaced = yield from _by_id(target, namespace, key)
-        memories = [] if replaced is None else [replaced]
-    if current is not None and _same_fields(current, record.fields):
+        abstracted = yield from _by_id(target, namespace, key)
+        replaced = [abstracted.id] if abstracted is not None and abstracted.id else []
+    if (
+        current is not None
+        and _same_fields(current, record.fields)
+        and _alone(memories, current, key)
+    ):
         # What MemOS made of the old text no longer holds: only the record is kept.
         stale = [m.id for m in memories if m is not current and m.id]
         try:
@@ -219,20 +234,52 @@ def put(
                 raise
             # Deleted since it was read (a delete or put of the key at the same time): the
             # record is made anew, as for a new key.
-            memories = [m for m in memories if m is not current]
         else:
             yield from _forget(stale)
             return
-    # A new key, or a changed filterable field: MemOS cannot change a memory's info, so the
-    # record is made again (a new MemOS id), and only then is the old one deleted.
-    old = {m.id for m in memories if m.id}
+    # A new key, a changed filterable field, or another put of the key under way: MemOS
+    # cannot change a memory's info, so the record is made again (a new MemOS id), and only
+    # then are the old ones deleted.
+    put_id = uuid.uuid4().hex
     try:
-        yield from _make(target, namespace, key, record, conversation_id, old)
-        yield from _forget(sorted(old))
+        yield from _make(target, namespace, key, record, conversation_id, put_id)
+        yield from _settle(target, namespace, key, replaced)
     except Exception:
         # Whatever step failed, the new copy goes and the old one stays: never two.
-        yield from _discard(target, namespace, key, old)
+        yield from _discard(target, namespace, key, put_id)
         raise
+
+
+def _made_by(memory: MemoryItem) -> str | None:
+    """The put id of the put that made ``memory`` (None: made before puts had ids)."""
+    value = (getattr(memory, "info", None) or {}).get(PUT_FIELD)
+    return value if isinstance(value, str) else None
+
+
+def _alone(memories: Sequence[MemoryItem], current: MemoryItem, key: str) -> bool:
+    """Whether ``current`` is the key's only record and no other put of the key is under way
+    (every other memory is what MemOS made of it): only then is it updated in place."""
+    return all(
+        m is current or (_made_by(m) == _made_by(current) and _record([m], key) is None)
+        for m in memories
+    )
+
+
+def _settle(target: Target, namespace: tuple[str, ...], key: str, replaced: Sequence[str]) -> Plan:
+    """After a put made its record: keep the newest record of the key (by when MemOS made it,
+    then id) with what MemOS made of it, and delete ``replaced`` and the memories of every
+    older record. The memories of a put that has not made its record yet are left to it:
+    when it has, it finds the newest and settles likewise. So puts of one key at once end
+    with one record, and none deletes the newest."""
+    memories = yield from _of_key(target, namespace, key)
+    records = [m for m in memories if _record([m], key) is not None]
+    doomed = list(replaced)
+    if records:
+        newest = max(records, key=lambda m: (_when(m.created_at), m.id or ""))
+        done = {_made_by(r) for r in records} | {None}
+        keep = _made_by(newest)
+        doomed += [m.id for m in memories if m.id and _made_by(m) in done - {keep}]
+    yield from _forget(doomed)
 
 
 def _make(
@@ -241,11 +288,11 @@ def _make(
     key: str,
     record: Record,
     conversation_id: str | None,
-    old: set[str],
+    put_id: str,
 ) -> Plan:
-    """Add the record's text and make the memory MemOS made of it (not one of ``old``) hold
-    the record verbatim."""
-    info = {**namespace_info(namespace, key, target.user_id), **record.fields}
+    """Add the record's text, marked with ``put_id``, and make the memory MemOS made of it
+    hold the record verbatim."""
+    info = {**namespace_info(namespace, key, target.user_id), **record.fields, PUT_FIELD: put_id}
     scope = {
         "user_id": target.user_id,
         "conversation_id": conversation_id or record_conversation(namespace, key),
@@ -255,8 +302,8 @@ def _make(
     }
     for text in record_turns(key, record.text):
         yield ask("add_message", {"messages": [{"role": "user", "content": text}], **scope})
-        made = yield from _of_key(target, namespace, key)
-        facts = [m for m in made if isinstance(m, MemoryDetail) and m.id and m.id not in old]
+        made = yield from _of_key(target, namespace, key, put_id)
+        facts = [m for m in made if isinstance(m, MemoryDetail) and m.id]
         if facts:
             yield ask(
                 "update_memory",
@@ -268,12 +315,12 @@ def _make(
     )
 
 
-def _discard(target: Target, namespace: tuple[str, ...], key: str, old: set[str]) -> Plan:
-    """Delete what a failed put made at ``key`` (all but ``old``), as far as MemOS lets us:
-    the put's own error is what the caller sees."""
+def _discard(target: Target, namespace: tuple[str, ...], key: str, put_id: str) -> Plan:
+    """Delete what a failed put (``put_id``) made, as far as MemOS lets us: the put's own
+    error is what the caller sees."""
     try:
-        made = yield from _of_key(target, namespace, key)
-        ids = [m.id for m in made if m.id and m.id not in old]
+        made = yield from _of_key(target, namespace, key, put_id)
+        ids = [m.id for m in made if m.id]
         if ids:
             yield ask("delete_memory", {"memory_ids": ids})
     except Exception:  # the put's own error is what the caller sees, not the clean-up's

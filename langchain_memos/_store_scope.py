@@ -43,6 +43,9 @@ DEPTH_FIELD = "lgs_depth"
 KEY_FIELD = "lgs_key"
 ITEM_FIELD = "lgs_item"
 USER_FIELD = "lgs_user"
+PUT_FIELD = "lgs_put"
+"""The put that made a memory (a random id each put): what tells one put's memories from
+another's when two puts of one key run at once."""
 VALUE_PREFIX = "lgv."
 # A value field longer than this (JSON-encoded) is not copied into info, and cannot be filtered.
 MAX_FILTER_VALUE = 256
@@ -52,11 +55,19 @@ EMPTY_TEXT = "(empty)"
 ROLES = ("user", "agent", "app", "conversation")
 
 
-def check_namespace(namespace: Sequence[str], what: str = "namespace") -> tuple[str, ...]:
+def check_namespace(
+    namespace: Sequence[str], what: str = "namespace", *, writing: bool = False
+) -> tuple[str, ...]:
     """A namespace (or prefix) as MemOS can hold it: each label an id as MemOS takes it (any
-    label may become the user, agent, app or conversation id), without ``.``."""
+    label may become the user, agent, app or conversation id), without ``.``; ``writing``:
+    one a put may write to, as LangGraph's own ``put`` checks (not empty, not under its
+    reserved ``langgraph``)."""
     if isinstance(namespace, str) or not isinstance(namespace, Sequence):
         raise MemOSInputError(f"{what} must be a tuple of strings; got {namespace!r}")
+    if writing and not namespace:
+        raise MemOSInputError(f"a put needs a namespace; {what} is empty")
+    if writing and namespace[0] == "langgraph":
+        raise MemOSInputError(f"{what} {tuple(namespace)!r}: LangGraph reserves 'langgraph'")
     for index, label in enumerate(namespace):
         check_id(f"{what}[{index}]", label)
         if "." in label:

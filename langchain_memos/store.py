@@ -153,7 +153,7 @@ class MemOSStore(BaseStore):
             target = self._target(namespace, "namespace")
             return plans.get(target, namespace, check_key(op.key))
         if isinstance(op, PutOp):
-            namespace = check_namespace(op.namespace)
+            namespace = check_namespace(op.namespace, writing=True)
             target = self._target(namespace, "namespace")
             key = check_key(op.key)
             if op.value is None:

@@ -110,6 +110,9 @@ def test_a_blank_text_is_stored_and_read_back_like_an_empty_one(text: str) -> No
         (ListNamespacesOp(IN_NS, None, 0, 0), "limit must be an integer of at least 1"),
         (ListNamespacesOp(IN_NS, None, 10, -1), "offset must be an integer of at least 0"),
         (SearchOp(NS, None, 20, 10, "tea"), "at most the 25 best"),
+        # LangGraph's put refuses these; a batch reaches the store unchecked.
+        (PutOp((), "b", {"content": "Lives in Lyon"}), "a put needs a namespace"),
+        (PutOp(("langgraph", "u1"), "b", {"content": "x"}), "LangGraph reserves"),
     ],
 )
 def test_a_batch_with_an_op_that_would_be_refused_sends_nothing(op: Any, message: str) -> None:
@@ -208,3 +211,40 @@ def test_a_key_another_caller_deleted_meanwhile_is_no_error(race: str) -> None:
         assert item is not None
         assert item.value == {"content": "The user likes black coffee."}
     assert raced
+
+
+@pytest.mark.parametrize(("my_n", "their_n"), [(1, 2), (1, 0), (0, 2), (0, 0)])
+@pytest.mark.parametrize("at", range(8))
+def test_two_puts_of_one_key_at_once_leave_one_of_them_and_nothing_else(
+    at: int, my_n: int, their_n: int
+) -> None:
+    """Another put of the key runs whole at each point of this put's requests (threads,
+    tasks or processes can interleave so): the key ends with one of the two values, and
+    nothing of the other is left among the user's memories. Before puts knew their own
+    memories, one put took the other's for its own, or deleted it as stale: the key was lost,
+    or a raw copy of the overwritten value stayed behind (and was recalled). A filterable
+    field (``n``) the same as the old one's makes a put an update in place."""
+    engine = EmbeddedEngine()
+    store = MemOSStore(MemOSClient(embedded=engine), user=1)
+    first = {"content": "An old note about birds", "n": 0}
+    store.put(NS, "k", first)
+    mine = {"content": "A new note about cats", "n": my_n}
+    theirs = {"content": "Another note about dogs", "n": their_n}
+    handle, seen = engine.handle, [0]
+
+    def meanwhile(method: str, path: str, body: bytes, **kwargs: Any) -> Any:
+        seen[0] += 1
+        if seen[0] == at + 1:
+            store.put(NS, "k", theirs)
+        return handle(method, path, body, **kwargs)
+
+    engine.handle = meanwhile  # type: ignore[method-assign]
+    store.put(NS, "k", mine)
+    engine.handle = handle  # type: ignore[method-assign]
+    item = store.get(NS, "k")
+    assert item is not None
+    assert item.value in (mine, theirs)
+    other = "dogs" if item.value == mine else "cats"
+    texts = [text or "" for _, text in memories_of(store._client)]  # type: ignore[arg-type]
+    assert not [t for t in texts if other in t or "birds" in t]
+    assert [i.key for i in store.search(NS)] == ["k"]
