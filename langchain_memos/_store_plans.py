@@ -157,6 +157,14 @@ def _by_id(target: Target, namespace: tuple[str, ...], key: str) -> Plan:
     return placed[0] if isinstance(memory, MemoryDetail) else memory
 
 
+def _is_record(memory: MemoryItem) -> bool:
+    """Whether ``memory`` holds a record (not what MemOS abstracted from one)."""
+    return (
+        isinstance(memory, MemoryDetail)
+        and join_value(memory.memory_key, memory.memory_value) is not None
+    )
+
+
 def _record(memories: Sequence[MemoryItem], key: str) -> MemoryDetail | None:
     for memory in memories:
         if isinstance(memory, MemoryDetail):
@@ -353,7 +361,7 @@ def search(
             f"(MemOS's recall limit); offset + limit is {offset + limit}. Page through a "
             "namespace with query=None"
         )
-    return _ranked(target, prefix, where, query, limit, offset)
+    return _ranked(target, prefix, where, query, limit, offset, records_only=bool(conditions))
 
 
 def _listed(target: Target, where: dict[str, Any] | None, limit: int, offset: int) -> Plan:
@@ -368,7 +376,11 @@ def _ranked(
     query: str,
     limit: int,
     offset: int,
+    *,
+    records_only: bool,
 ) -> Plan:
+    """``records_only``: leave out what MemOS abstracted from records (a filter on value
+    fields finds it by its record's fields, which its own value does not hold)."""
     result = yield ask(
         "search_memory",
         {
@@ -387,6 +399,8 @@ def _ranked(
         if namespace is None or namespace[: len(prefix)] != prefix:
             continue
         item = to_item(memory, namespace, memory.relativity, ranked=True)
+        if records_only and not _is_record(memory):
+            continue
         if isinstance(item, SearchItem):
             ranked.append((-(memory.relativity or 0.0), order, item))
     ranked.sort(key=lambda entry: entry[:2])
@@ -413,8 +427,7 @@ def _listing(
         )
         for memory in page.memory_detail_list:
             namespace = namespace_of(memory.info)
-            is_record = join_value(memory.memory_key, memory.memory_value) is not None
-            if namespace is not None and (is_record or not records_only):
+            if namespace is not None and (_is_record(memory) or not records_only):
                 found.append((memory, namespace))
         if len(page.memory_detail_list) < MAX_PAGE_SIZE:
             break

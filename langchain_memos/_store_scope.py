@@ -92,8 +92,10 @@ def joined(namespace: Sequence[str]) -> str:
 class NamespaceRule:
     """Which namespace element is the MemOS user, agent, app and conversation.
 
-    Each is an index into the namespace (negative counts from the end), or ``None``: the user
-    then comes from the store's ``user_id`` or the run's config, the others are not sent.
+    Each is an index into the namespace (negative counts from the end, except the user's), or
+    ``None``: the user then comes from the store's ``user_id`` or the run's config, the others
+    are not sent. A search or listing finds the user in a prefix, which does not say where the
+    namespace ends: counted from the end, it could not.
     """
 
     user: int | None = None
@@ -106,6 +108,11 @@ class NamespaceRule:
             index = getattr(self, role)
             if index is not None and (isinstance(index, bool) or not isinstance(index, int)):
                 raise MemOSInputError(f"{role} must be a namespace index (an int) or None")
+        if self.user is not None and self.user < 0:
+            raise MemOSInputError(
+                f"user={self.user}: the user's index must be 0 or more. A search or listing "
+                "finds the user in a prefix, which does not say where the namespace ends"
+            )
 
     def element(self, role: str, namespace: Sequence[str], what: str) -> str | None:
         """The element that plays ``role`` in ``namespace``; refused when it is not there."""
@@ -117,6 +124,11 @@ class NamespaceRule:
                 f"the store takes the MemOS {role} from element {index} of the namespace; "
                 f"{what} {tuple(namespace)!r} has no such element (a search or listing needs a "
                 "prefix that reaches it: MemOS searches one user at a time)"
+            )
+        if namespace[index] == "*" and what != "namespace":  # a listing's wildcard
+            raise MemOSInputError(
+                f"the store takes the MemOS {role} from element {index} of the namespace, "
+                f"which is '*' in {what} {tuple(namespace)!r}: MemOS lists one user at a time"
             )
         return namespace[index]
 

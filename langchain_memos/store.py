@@ -177,15 +177,17 @@ class MemOSStore(BaseStore):
     def _list_namespaces(self, op: ListNamespacesOp) -> plans.Plan:
         conditions = op.match_conditions or ()
         prefix: tuple[str, ...] = ()
+        path: tuple[str, ...] = ()  # the prefix with its wildcards: the user may be past one
         for condition in conditions:
             if condition.match_type == "prefix":
+                path = tuple(condition.path)
                 fixed = []
                 for label in condition.path:
                     if label == "*":
                         break
                     fixed.append(label)
                 prefix = check_namespace(fixed, "prefix")
-        target = self._target(prefix, "prefix")
+        target = self._target(path, "prefix")
         limit, offset = _count("limit", op.limit, 1), _count("offset", op.offset, 0)
         return _namespaces_plan(target, prefix, conditions, op.max_depth, limit, offset)
 

@@ -248,3 +248,32 @@ def test_two_puts_of_one_key_at_once_leave_one_of_them_and_nothing_else(
     texts = [text or "" for _, text in memories_of(store._client)]  # type: ignore[arg-type]
     assert not [t for t in texts if other in t or "birds" in t]
     assert [i.key for i in store.search(NS)] == ["k"]
+
+
+def test_a_filtered_query_search_returns_only_items_that_match_the_filter() -> None:
+    """What MemOS abstracts from a record carries the record's filter fields in MemOS, but its
+    own value holds none of them: a filtered search leaves it out (it came back, failing the
+    filter, with the value {"kind": "preference", ...})."""
+    store, _ = embedded_store()
+    value = {"content": "I like green tea and I work night shifts", "kind": "pref", "owner": "a"}
+    store.put(NS, "p", value)
+    wanted = {"kind": "pref", "owner": "a"}
+    found = store.search(NS, query="green tea", filter=wanted)
+    assert [(i.key, i.value) for i in found] == [("p", value)]
+    assert len(store.search(NS, query="green tea")) > 1  # the abstractions, unfiltered
+
+
+def test_a_user_counted_from_the_end_is_refused_when_the_store_is_made() -> None:
+    """A search finds the user in a prefix, which does not say where the namespace ends: with
+    user=-1, puts worked and every search and listing was refused."""
+    with pytest.raises(MemOSInputError, match="user=-1"):
+        MemOSStore(MemOSClient(embedded=EmbeddedEngine()), user=-1)
+
+
+def test_a_listing_whose_prefix_has_a_wildcard_before_the_user_finds_the_users_namespaces() -> None:
+    store, _ = embedded_store()
+    for namespace in (NS, ("notes", "u1"), ("notes", "u2")):
+        store.put(namespace, "k", {"content": "Prefers aisle seats"})
+    assert store.list_namespaces(prefix=("*", "u1")) == [("memories", "u1"), ("notes", "u1")]
+    with pytest.raises(MemOSInputError, match="one user at a time"):
+        store.list_namespaces(prefix=("notes", "*"))
