@@ -306,6 +306,11 @@ def value_filter(
             )
         if isinstance(test, Mapping):
             operators = set(test)
+            if not all(str(op).startswith("$") for op in operators):
+                raise MemOSInputError(
+                    f"filter[{name!r}] is a nested path ({test!r}): MemOS filters compare "
+                    "top-level fields only"
+                )
             if operators != {"$eq"}:
                 unsupported = sorted(str(op) for op in operators - {"$eq"})
                 raise MemOSInputError(

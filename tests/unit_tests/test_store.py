@@ -63,6 +63,7 @@ def offline_store() -> tuple[MemOSStore, FakeMemOS]:
         (GetOp(NS, " "), "key must be a non-blank"),
         (SearchOp(NS, {"score": {"$gt": 3}}, 10, 0, None), r"uses \$gt"),
         (SearchOp(NS, {"a.b": "x"}, 10, 0, None), "nested field"),
+        (SearchOp(NS, {"a": {"b": 1}}, 10, 0, None), "nested path"),
         (SearchOp(NS, {"tags": ["a"]}, 10, 0, None), "compares with list"),
         (SearchOp(NS, {"content": "x"}, 10, 0, None), "use query= instead|search it with query"),
         (SearchOp(("memories",), None, 10, 0, None), "MemOS searches one user at a time"),
