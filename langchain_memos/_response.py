@@ -90,33 +90,51 @@ def make_status_error(
     return cls(text, code=code, http_status=http_status, body=body, path=path)
 
 
-def _load_json(response: httpx.Response) -> object:
+def _load_json(content: bytes) -> object:
     try:
-        return json.loads(response.content)
+        return json.loads(content)
     except ValueError:
         return None
 
 
-def _snippet(response: httpx.Response) -> str:
-    text = response.content[:300].decode("utf-8", "replace")
-    return text + ("..." if len(response.content) > 300 else "")
+def _snippet(content: bytes) -> str:
+    text = content[:300].decode("utf-8", "replace")
+    return text + ("..." if len(content) > 300 else "")
 
 
-def _not_an_envelope(response: httpx.Response) -> str:
+def _scrubbed(response: httpx.Response) -> bytes:
+    """The body, without the credential the request carried: a server or proxy that echoes
+    the ``Authorization`` header in an error must not put the key into an exception, a log
+    line or the outbox's record of a failed write."""
+    content = response.content
+    try:
+        sent = response.request.headers.get("authorization", "")
+    except RuntimeError:  # a response made without a request
+        return content
+    for secret in {sent, *sent.split()[1:]}:
+        if len(secret) >= _SHORTEST_SECRET:
+            content = content.replace(secret.encode(), b"***")
+    return content
+
+
+_SHORTEST_SECRET = 6  # shorter, masking would mangle the text more than it hides
+
+
+def _not_an_envelope(content: bytes, content_type: str) -> str:
     """What came instead of an envelope: empty, truncated, not JSON, or JSON without a code."""
-    if not response.content.strip():
+    if not content.strip():
         return "an empty body"
     try:
-        json.loads(response.content)
+        json.loads(content)
     except ValueError as error:
         if isinstance(error, json.JSONDecodeError) and (
             error.pos >= len(error.doc.rstrip()) or error.msg.startswith("Unterminated")
         ):
-            size = len(response.content)
-            return f"a truncated JSON body ({size} bytes, {error.msg}): {_snippet(response)}"
-        kind = response.headers.get("content-type", "no content type").split(";")[0]
-        return f"a non-JSON body ({kind}): {_snippet(response)}"
-    return f"JSON that is not a MemOS envelope (no integer 'code'): {_snippet(response)}"
+            size = len(content)
+            return f"a truncated JSON body ({size} bytes, {error.msg}): {_snippet(content)}"
+        kind = content_type.split(";")[0]
+        return f"a non-JSON body ({kind}): {_snippet(content)}"
+    return f"JSON that is not a MemOS envelope (no integer 'code'): {_snippet(content)}"
 
 
 def parse_response(request: APIRequest[T], response: httpx.Response) -> T:
@@ -134,7 +152,8 @@ def parse_response(request: APIRequest[T], response: httpx.Response) -> T:
         else:
             if envelope.code in C.SUCCESS_CODES:
                 return _finish(request, envelope.data, response)
-    body = _load_json(response)
+    content = _scrubbed(response)
+    body = _load_json(content)
     if isinstance(body, dict) and isinstance(body.get("code"), int):
         code: int = body["code"]
         if code not in C.SUCCESS_CODES or status >= 400:
@@ -152,13 +171,14 @@ def parse_response(request: APIRequest[T], response: httpx.Response) -> T:
         raise make_status_error(
             code=None,
             http_status=status,
-            message=f"MemOS answered HTTP {status}: {_snippet(response)}",
+            message=f"MemOS answered HTTP {status}: {_snippet(content)}",
             body=body,
             path=request.path,
         )
     else:
         raise APIResponseValidationError(
-            f"MemOS answered HTTP {status} with {_not_an_envelope(response)}",
+            f"MemOS answered HTTP {status} with "
+            f"{_not_an_envelope(content, response.headers.get('content-type', 'no content type'))}",
             http_status=status,
             body=body,
             path=request.path,
@@ -187,7 +207,7 @@ def _finish(request: APIRequest[T], data: Any, response: httpx.Response) -> T:
         raise APIStatusError(
             "MemOS reported success=false",
             http_status=response.status_code,
-            body=_load_json(response),
+            body=_load_json(_scrubbed(response)),
             path=request.path,
         )
     return request.finish(data) if request.finish is not None else data

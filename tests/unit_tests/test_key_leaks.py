@@ -32,6 +32,7 @@ from langchain_memos import (
     AsyncMemOSClient,
     ConfigurationError,
     MemOSClient,
+    MemOSError,
     Outbox,
     OutboxFullError,
 )
@@ -366,3 +367,37 @@ def test_a_password_in_the_base_url_appears_nowhere(
     retriever = MemOSRetriever(api_key=KEY, base_url=url, user_id="u1")
     assert password not in repr(retriever) + str(retriever) + dumps(retriever)
     assert "proxy.example" in repr(retriever)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        lambda auth: httpx.Response(401, json={"code": 40132, "message": f"invalid key {auth}"}),
+        lambda auth: httpx.Response(502, text=f"<html>upstream rejected {auth}</html>"),
+        lambda auth: httpx.Response(200, text=f"<html>login page for {auth}</html>"),
+    ],
+)
+def test_a_server_that_echoes_the_key_does_not_put_it_in_errors_logs_or_the_outbox(
+    answer: Callable[[str], httpx.Response], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A server or proxy that quotes the Authorization header in its error: the error text
+    (the server's message, or the body's first 300 characters) goes into the exception, the
+    log lines and the outbox's record of a failed write, without the key."""
+    transport = httpx.MockTransport(lambda request: answer(request.headers["authorization"]))
+    client = MemOSClient(
+        api_key=KEY,
+        base_url=BASE_URL,
+        http_client=httpx.Client(transport=transport),
+        max_retries=0,
+    )
+    caplog.set_level(logging.DEBUG, logger="langchain_memos")
+    with pytest.raises(MemOSError) as raised:
+        client.search_memory("q", user_id="u1")
+    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    outbox.sender(client).deliver("u1", "c1", [[{"role": "user", "content": "I like tea."}]])
+    outbox.close(0)
+    stored = b"".join(path.read_bytes() for path in tmp_path.iterdir())
+    texts = [str(raised.value), repr(raised.value.__dict__), caplog.text, stored.decode("latin-1")]
+    assert "***" in str(raised.value)
+    for needle in NEEDLES:
+        assert not [text for text in texts if needle in text]
