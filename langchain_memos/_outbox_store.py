@@ -214,8 +214,25 @@ class OutboxStore:
             self._closed = True
             db, self._db = self._db, None
             if db is not None:
-                db.execute(_RELEASE, (self.owner,))
-                db.close()
+                try:
+                    self._let_go(db, _RELEASE, (self.owner,))
+                finally:
+                    db.close()
+
+    def _let_go(self, db: sqlite3.Connection, sql: str, params: Sequence[object]) -> None:
+        """Release leases (``sql``, a form of _RELEASE). Where the file cannot take it (a full
+        disk), the leases expire on their own: a warning, not an error of a shutdown."""
+        try:
+            with immediate_transaction(db, self._lock):
+                db.execute(sql, params)
+        except sqlite3.Error as error:
+            logger.warning(
+                "the outbox at %s could not release this process's leases (%s); its writes "
+                "stay in the file, and the leases expire in %.0f s",
+                self.path,
+                error,
+                self.lease,
+            )
 
     # ---- queries -------------------------------------------------------------------------
 
@@ -354,8 +371,7 @@ class OutboxStore:
             db = self._db
             if db is None:
                 return
-            with immediate_transaction(db, self._lock):
-                db.execute(_RELEASE + " AND target = ?", (self.owner, target))
+            self._let_go(db, _RELEASE + " AND target = ?", (self.owner, target))
         self._notify()
 
     def bury(self, row: Row, error: str) -> None:

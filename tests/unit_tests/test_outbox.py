@@ -803,6 +803,43 @@ def test_a_full_disk_costs_a_turn_its_memory_not_its_answer(
     memory.close(timeout=1)
 
 
+class FullOnRelease:
+    """An outbox's connection on a disk that filled after its writes were leased: releasing
+    the leases (an UPDATE) fails with SQLITE_FULL, as it does on a full tmpfs."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        if sql.startswith("UPDATE outbox SET lease_owner = NULL"):
+            raise sqlite3.OperationalError("database or disk is full")
+        return self._db.execute(sql, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._db, name)
+
+
+def test_closing_on_a_full_disk_warns_and_keeps_the_writes(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Shutdown is bounded and raises nothing raw: a close that cannot release its leases
+    (a full disk) leaves them to expire, says so, and the writes wait in the file (before,
+    history.close() and Outbox.close() raised sqlite3.OperationalError)."""
+    memos = FlakyMemOS()
+    memos.down.set()
+    outbox = Outbox(tmp_path / "o.db", clock=Clock())
+    history = MemOSChatMessageHistory("u", "c", client=memos.client(), outbox=outbox)
+    history.add_messages([HumanMessage("I like tea.")])
+    wait_until(lambda: memos.refused >= 1)
+    assert outbox._db is not None
+    outbox._db = FullOnRelease(outbox._db)  # type: ignore[assignment]
+    caplog.set_level(logging.WARNING, logger="langchain_memos")
+    assert history.close(timeout=1) is False
+    outbox.close(timeout=1)
+    assert "could not release this process's leases (database or disk is full)" in caplog.text
+    assert Outbox(tmp_path / "o.db").pending() == 1
+
+
 # ---- leases --------------------------------------------------------------------------------
 
 
