@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 from typing import Any
-from urllib.parse import unquote
 
 from langchain_memos import _codes as codes
 from langchain_memos._exceptions import MemOSInputError
@@ -64,10 +63,10 @@ class Records:
     def get_memory_by_id(self, memory_id: str) -> dict[str, Any]:
         rows = self._store.query(
             f"SELECT {bodies.columns()}, info FROM memories WHERE id = ?",
-            (bodies.stored_id(unquote(memory_id)),),
+            (bodies.stored_id(memory_id),),
         )
         if not rows:
-            raise EngineError(codes.MEMORY_NOT_FOUND, f"memory {unquote(memory_id)} not found")
+            raise EngineError(codes.MEMORY_NOT_FOUND, f"memory {memory_id} not found")
         memory = bodies.read(rows[0])
         return {
             **memory,

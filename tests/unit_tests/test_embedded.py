@@ -213,6 +213,10 @@ def test_listing_reading_updating_and_deleting(client: Client) -> None:
 
     one = call(client, "get_memory_by_id", memory.id)
     assert one.memory_value == memory.memory_value
+    # An id is read as it is written: "%30..." is not "0..." (it was decoded twice).
+    escaped = f"%{ord(memory.id[0]):02X}{memory.id[1:]}"
+    with pytest.raises(NotFoundError):
+        call(client, "get_memory_by_id", escaped)
     assert one.model_extra["metadata"]["sources"][0]["role"] in ("user", "assistant")
 
     call(client, "update_memory", memory.id, content="an edited fact")
