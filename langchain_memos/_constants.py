@@ -28,6 +28,9 @@ MAX_RETRY_DELAY = 8.0
 MAX_RETRY_AFTER = 60.0
 
 MAX_ID_LENGTH = 100
+MAX_REQUEST_TOKENS = 40_000
+"""The most text one ``add/message`` request may carry, in tokens (the documented limit); a
+query or other text field of any request is held to it too."""
 # How the title (memory_key) of a memory holding a LangGraph store record begins (_store_scope).
 STORE_TITLE_MARK = "langgraph-store:"
 # Ids MemOS makes are UUIDs (36 characters); the API documents no bound.

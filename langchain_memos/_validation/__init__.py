@@ -6,8 +6,8 @@ chat messages (roles, content parts, tool calls, file data, their size) in :mod:
 
 from __future__ import annotations
 
+from langchain_memos._constants import MAX_REQUEST_TOKENS
 from langchain_memos._validation.messages import (
-    MAX_REQUEST_TOKENS,
     check_file_data,
     check_messages,
     file_bytes,

@@ -10,14 +10,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
-from langchain_memos._constants import CONTENT_PART_TYPES, MESSAGE_ROLES
+from langchain_memos._constants import CONTENT_PART_TYPES, MAX_REQUEST_TOKENS, MESSAGE_ROLES
 from langchain_memos._exceptions import MemOSInputError
 from langchain_memos._tokens import approximate_tokens
 from langchain_memos._validation.values import check_id, check_json_value, shown
-
-MAX_REQUEST_TOKENS = 40_000
-"""The most text one ``add/message`` request may carry, in tokens (the documented limit)."""
-
 
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 _WHITESPACE = re.compile(r"\s+")

@@ -7,8 +7,9 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from langchain_memos._constants import MAX_ID_LENGTH, MAX_MEMOS_ID_LENGTH
+from langchain_memos._constants import MAX_ID_LENGTH, MAX_MEMOS_ID_LENGTH, MAX_REQUEST_TOKENS
 from langchain_memos._exceptions import MemOSInputError
+from langchain_memos._tokens import approximate_tokens
 
 MAX_NESTING = 100
 """How deep a value sent to MemOS may nest; its own formats nest about six levels."""
@@ -113,9 +114,16 @@ def check_optional_id(name: str, value: object) -> str | None:
 
 
 def check_text(name: str, value: object) -> str:
-    """A required free-text field (query, feedback, memory id): a non-blank string."""
+    """A required free-text field (query, feedback, memory id): a non-blank string, within
+    one request's text (:data:`MAX_REQUEST_TOKENS`)."""
     if not isinstance(value, str) or not value.strip():
         raise MemOSInputError(f"{name} must be a non-empty string; got {shown(value)}")
+    # A token is at least a character: only a long text needs counting.
+    if len(value) > MAX_REQUEST_TOKENS and approximate_tokens(value) > MAX_REQUEST_TOKENS:
+        raise MemOSInputError(
+            f"{name} is about {approximate_tokens(value):,} tokens; one request carries at most "
+            f"{MAX_REQUEST_TOKENS:,}"
+        )
     return check_unicode(name, value)
 
 

@@ -887,6 +887,18 @@ CASES = [
         "timeout must be a number of seconds",
     ),
     row(
+        "huge-query",
+        "client",
+        lambda e: e.sync.search_memory("word " * 50_000, user_id="u1"),
+        "query is about 62,500 tokens; one request carries at most 40,000",
+    ),
+    row(
+        "huge-feedback",
+        "async-client",
+        lambda e: e.async_.add_feedback(user_id="u1", feedback_content="word " * 50_000),
+        "feedback_content is about 62,500 tokens",
+    ),
+    row(
         "huge-memory-id",
         "client",
         lambda e: e.sync.get_memory_by_id("m" * 100_000),
