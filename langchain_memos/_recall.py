@@ -7,6 +7,7 @@ import logging
 import time
 from typing import Any
 
+from langchain_memos._constants import MAX_REQUEST_TOKENS
 from langchain_memos._exceptions import APITimeoutError, DeadlineExceededError, MemOSInputError
 from langchain_memos._validation import check_text
 from langchain_memos.prompts import MemoryPrompt, MemoryPromptBuilder
@@ -137,12 +138,12 @@ class MemoryRecall:
         """The memory prompt for ``query`` (empty for no query, or on a tolerated failure)."""
         if not query:
             return EMPTY_PROMPT
-        refused = self._refused(query, scope)
+        refused = self._refused(_searched(query), scope)
         if refused is not None:
             return refused
         started = time.monotonic()
         try:
-            result = self._search_sync(query, scope)
+            result = self._search_sync(_searched(query), scope)
         except Exception as error:
             return self._on_error(error, scope)
         took = time.monotonic() - started
@@ -154,15 +155,22 @@ class MemoryRecall:
         """Async :meth:`search`: the async client, else the sync one in the loop's executor."""
         if not query:
             return EMPTY_PROMPT
-        refused = self._refused(query, scope)
+        refused = self._refused(_searched(query), scope)
         if refused is not None:
             return refused
         try:
             if self._async_once is not None:
-                call = self._async_once.search_memory(query, **self._kwargs(scope))
+                call = self._async_once.search_memory(_searched(query), **self._kwargs(scope))
             else:
-                call = asyncio.to_thread(self._search_sync, query, scope)
+                call = asyncio.to_thread(self._search_sync, _searched(query), scope)
             result = await asyncio.wait_for(call, self.timeout)
         except Exception as error:
             return self._on_error(error, scope)
         return self.builder.build(result, query)
+
+
+def _searched(query: str) -> str:
+    """What a turn searches for: the user's text, or of a text longer than one request
+    (a pasted document), its end, where the question usually is. A character is at most a
+    token, so that many characters always fit."""
+    return query[-MAX_REQUEST_TOKENS:] if len(query) > MAX_REQUEST_TOKENS else query

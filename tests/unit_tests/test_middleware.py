@@ -246,6 +246,27 @@ async def test_fail_closed_refuses_a_message_memos_cannot_take(
     assert engine.count(SEARCH) == engine.count(ADD) == 0
 
 
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_a_message_longer_than_a_request_is_searched_by_its_end(
+    engine: CountingEngine, mode: str
+) -> None:
+    """A pasted document longer than one request: the turn searches its last 40,000
+    characters (where the question is) instead of having its search refused, which with
+    fail_open=False would fail the turn."""
+    memory = MemOSMiddleware(
+        MemOSClient(embedded=engine),
+        async_client=AsyncMemOSClient(embedded=engine),
+        fail_open=False,
+        write_back=False,
+    )
+    agent = create_agent(ScriptedChatModel(tool_calls=0), [], middleware=[memory])
+    pasted = "lorem ipsum " * 20_000 + "Which airline do I fly with?"
+    result = await run(agent, mode, pasted, config())
+    assert result["messages"][-1].text == "Here is your answer."
+    assert engine.count(SEARCH) == 1
+    assert memory.close(timeout=5)
+
+
 async def test_async_run_with_only_a_sync_client(engine: CountingEngine) -> None:
     memory = MemOSMiddleware(MemOSClient(embedded=engine))
     model = ScriptedChatModel(tool_calls=0)
