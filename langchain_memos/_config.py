@@ -307,8 +307,14 @@ def hashed_password(url: str) -> str:
 
 
 def _without_password(url: str) -> str:
-    """``url`` as an error may show it: what a user:password@ before its host holds hidden."""
-    return _USERINFO.sub("//***@", url)
+    """``url`` as an error may show it: what a user:password@ before its host holds hidden.
+    A URL refused as malformed may hold a password with a ``/`` in it, or slashes the wrong
+    way: everything from its scheme to its last ``@`` is hidden."""
+    return _ANY_USERINFO.sub(r"\1***@", url)
+
+
+# The scheme, then anything up to the last @ (greedy): a userinfo however malformed.
+_ANY_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*:[/\\]*).*@", re.DOTALL)
 
 
 def _embedded_hint(url: str) -> str:

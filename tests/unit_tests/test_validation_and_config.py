@@ -255,11 +255,20 @@ def test_a_misspelt_embedded_url_is_our_error_and_says_how_to_write_it(
         cls()
 
 
-def test_a_base_url_refused_never_shows_the_password_it_holds() -> None:
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://user:s3cretKEY@memos.example.com:abc/v1", "https://***@memos.example.com:abc/v1"),
+        # A password with a "/" unencoded, or slashes the wrong way round: malformed either way.
+        ("https://user:ab/s3cretKEY@memos.example/v1", "https://***@memos.example/v1"),
+        ("https:/\\user:s3cretKEY@memos.example/v1", "\\***@memos.example/v1"),
+    ],
+)
+def test_a_base_url_refused_never_shows_the_password_it_holds(url: str, shown: str) -> None:
     with pytest.raises(ConfigurationError) as caught:
-        MemOSClient(api_key="k", base_url="https://user:s3cretKEY@memos.example.com:abc/v1")
+        MemOSClient(api_key="k", base_url=url)
     assert "s3cretKEY" not in str(caught.value)
-    assert "https://***@memos.example.com:abc/v1" in str(caught.value)
+    assert shown in str(caught.value)
 
 
 @pytest.mark.parametrize("user_id", ["alice", "user 42", "用户_1", "a.b-c@d", "x" * 100])
