@@ -211,7 +211,7 @@ def _role(message: BaseMessage, where: str) -> str:
 def is_blank(message: BaseMessage) -> bool:
     """``message`` says nothing to store: no tool call, and no text but whitespace, no image
     and no file (a reasoning block alone counts as nothing)."""
-    if isinstance(message, AIMessage) and message.tool_calls:
+    if isinstance(message, AIMessage) and (message.tool_calls or message.invalid_tool_calls):
         return False
     try:
         content = _content(message, "message")
@@ -257,14 +257,22 @@ def to_memos_messages(
         if message.name and out["role"] == "user":
             out["name"] = message.name
         content = _content(message, where)
-        if isinstance(message, AIMessage) and message.tool_calls:
+        if isinstance(message, AIMessage) and (message.tool_calls or message.invalid_tool_calls):
+            # A call whose arguments the model got wrong travels as the model wrote it, so that
+            # the tool message answering it keeps its call (and reads back as invalid).
+            calls = [
+                (call["id"], call["name"], _arguments(call, where)) for call in message.tool_calls
+            ] + [
+                (bad.get("id"), bad.get("name") or "", bad.get("args") or "")
+                for bad in message.invalid_tool_calls
+            ]
             out["tool_calls"] = [
                 {
-                    "id": call["id"] or f"call_{index}_{position}",
+                    "id": call_id or f"call_{index}_{position}",
                     "type": "function",
-                    "function": {"name": call["name"], "arguments": _arguments(call, where)},
+                    "function": {"name": name, "arguments": arguments},
                 }
-                for position, call in enumerate(message.tool_calls)
+                for position, (call_id, name, arguments) in enumerate(calls)
             ]
             if content:
                 out["content"] = content
@@ -348,9 +356,14 @@ def _from_content(raw: object) -> str | list[str | dict[str, Any]]:
     return str(raw)
 
 
-def _tool_calls(raw: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
-    """LangChain tool calls from the stored OpenAI-style ones, however malformed."""
-    calls = []
+def _tool_calls(
+    raw: list[dict[str, Any]] | None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """LangChain tool calls from the stored OpenAI-style ones, however malformed: those whose
+    arguments are not a JSON object come back as invalid tool calls, as LangChain parses a
+    model's (as stored, with the error)."""
+    valid: list[dict[str, Any]] = []
+    invalid: list[dict[str, Any]] = []
     for call in raw or []:
         function = call.get("function")
         function = function if isinstance(function, Mapping) else {}
@@ -361,18 +374,19 @@ def _tool_calls(raw: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
             args = None
         if arguments in (None, "") and args is None:
             args = {}
-        if not isinstance(args, dict):
-            args = {"__raw_arguments": arguments}
         name = function.get("name")
         call_id = call.get("id")
-        calls.append(
-            {
-                "id": call_id if isinstance(call_id, str) else None,
-                "name": name if isinstance(name, str) else "",
-                "args": args,
-            }
-        )
-    return calls
+        found = {
+            "id": call_id if isinstance(call_id, str) else None,
+            "name": name if isinstance(name, str) else "",
+        }
+        if isinstance(args, dict):
+            valid.append({**found, "args": args})
+        else:
+            text = arguments if isinstance(arguments, str) else json.dumps(arguments)
+            error = "the arguments are not a JSON object"
+            invalid.append({**found, "args": text, "error": error, "type": "invalid_tool_call"})
+    return valid, invalid
 
 
 def from_memos_messages(details: Sequence[MessageDetail]) -> list[BaseMessage]:
@@ -397,7 +411,8 @@ def from_memos_messages(details: Sequence[MessageDetail]) -> list[BaseMessage]:
         if role == "user":
             messages.append(HumanMessage(**common))
         elif role == "assistant":
-            messages.append(AIMessage(tool_calls=_tool_calls(detail.tool_calls), **common))
+            calls, invalid = _tool_calls(detail.tool_calls)
+            messages.append(AIMessage(tool_calls=calls, invalid_tool_calls=invalid, **common))
         elif role == "system":
             messages.append(SystemMessage(**common))
         elif role == "tool":

@@ -91,6 +91,32 @@ def test_round_trip_keeps_tool_calls_tool_call_ids_and_times() -> None:
     assert to_memos_messages(back) == to_memos_messages(original, now=NOW)
 
 
+def test_a_tool_call_the_model_got_wrong_is_kept_and_comes_back_invalid() -> None:
+    """An invalid tool call (arguments that are not JSON) beside a valid one: both are stored,
+    so the tool message answering it keeps its call, and it reads back as invalid (it was
+    dropped without a word)."""
+    bad = {"id": "c2", "name": "book", "args": "{'hotel': 7 Days", "error": "bad JSON"}
+    original: list[BaseMessage] = [
+        AIMessage(
+            "",
+            tool_calls=[{"id": "c1", "name": "weather", "args": {"city": "Paris"}}],
+            invalid_tool_calls=[{**bad, "type": "invalid_tool_call"}],
+        ),
+        ToolMessage("Error: invalid arguments", tool_call_id="c2"),
+        AIMessage("", invalid_tool_calls=[{**bad, "id": None, "type": "invalid_tool_call"}]),
+    ]
+    stored = [MessageDetail.model_validate(m) for m in to_memos_messages(original, now=NOW)]
+    assert not is_blank(original[2])
+    first, _, last = from_memos_messages(stored)
+    assert isinstance(first, AIMessage)
+    assert isinstance(last, AIMessage)
+    assert [c["name"] for c in first.tool_calls] == ["weather"]
+    assert [(c["id"], c["name"], c["args"]) for c in first.invalid_tool_calls] == [
+        ("c2", "book", "{'hotel': 7 Days")
+    ]
+    assert [c["args"] for c in last.invalid_tool_calls] == ["{'hotel': 7 Days"]
+
+
 def test_the_speakers_name_is_sent_and_comes_back() -> None:
     original: list[BaseMessage] = [
         HumanMessage("I love sushi", name="alice"),
