@@ -7,6 +7,8 @@ from contextlib import suppress
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import TypeAlias
 
+from langchain_memos._exceptions import MemOSInputError
+
 __all__ = ["SERVICE_TIMEZONE", "Timestamp", "format_service_time", "parse_timestamp"]
 
 # The service documents naive timestamps ("2025-09-12 08:00:00") as Beijing time.
@@ -31,7 +33,22 @@ def format_service_time(moment: datetime) -> str:
     with suppress(OverflowError):
         if moment.tzinfo is not None:
             moment = moment.astimezone(SERVICE_TIMEZONE)
-    return moment.strftime("%Y-%m-%d %H:%M:%S")
+    # strftime's %Y does not pad a year before 1000 to four digits on every platform.
+    return f"{moment.year:04d}-{moment:%m-%d %H:%M:%S}"
+
+
+def checked_service_time(moment: datetime, what: str) -> str:
+    """:func:`format_service_time` of a time a caller hands over (``what``): one that has no
+    UTC+8 time (within hours of the end of year 9999) is refused, not sent at its own
+    offset, which the service would read as another moment."""
+    if moment.tzinfo is not None:
+        try:
+            moment.astimezone(SERVICE_TIMEZONE)
+        except OverflowError:
+            raise MemOSInputError(
+                f"{what} {moment.isoformat()} has no time in the service's timezone (UTC+8)"
+            ) from None
+    return format_service_time(moment)
 
 
 def parse_timestamp(value: Timestamp, *, naive_tz: tzinfo = SERVICE_TIMEZONE) -> datetime | None:

@@ -25,7 +25,8 @@ from datetime import date, datetime
 from typing import Any, TypeAlias
 
 from langchain_memos._exceptions import MemOSInputError
-from langchain_memos.types import format_service_time, parse_timestamp
+from langchain_memos._service_time import checked_service_time
+from langchain_memos.types import parse_timestamp
 
 __all__ = [
     "Condition",
@@ -159,7 +160,7 @@ def info(key: str, value: str) -> Condition:
 
 def _bound(value: TimeBound) -> str:
     if isinstance(value, datetime):
-        return format_service_time(value)
+        return checked_service_time(value, "a filter's time")
     if isinstance(value, date):
         return value.isoformat()
     return value

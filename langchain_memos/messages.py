@@ -29,6 +29,7 @@ from langchain_core.messages import (
 
 from langchain_memos._batching import batch_messages, estimate_tokens
 from langchain_memos._exceptions import MemOSInputError
+from langchain_memos._service_time import checked_service_time
 from langchain_memos._validation import (
     MAX_REQUEST_TOKENS,
     check_json_value,
@@ -70,7 +71,7 @@ def _chat_time(message: BaseMessage, now: datetime, where: str) -> str:
     for source in (message.additional_kwargs, message.response_metadata):
         value = source.get(CHAT_TIME_KEY)
         if isinstance(value, datetime):
-            return format_chat_time(value)
+            return checked_service_time(value, f"{where}: {CHAT_TIME_KEY}")
         if isinstance(value, str) and value.strip():
             return value
         if value is not None and not isinstance(value, str):

@@ -134,3 +134,20 @@ def test_naive_datetimes_are_taken_as_service_time_and_dates_as_days() -> None:
     assert created(lt=datetime(2025, 12, 9, 19, 30, tzinfo=eastern)) == {
         "create_time": {"lt": "2025-12-10 08:30:00"}
     }
+
+
+def test_a_time_before_year_1000_keeps_four_digits_and_one_with_no_utc8_time_is_refused(
+    fake: FakeMemOS,
+) -> None:
+    """strftime does not pad a year before 1000 (the filter check then refused the text the
+    package made itself); an aware time near the end of year 9999 has no UTC+8 time, and was
+    sent at its own offset, a moment 20 hours off."""
+    assert created(gte=datetime(999, 1, 1)) == {"create_time": {"gte": "0999-01-01 00:00:00"}}
+    validate_filter(all_of(created(gte=datetime(999, 1, 1))))
+    edge = datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-12)))
+    with pytest.raises(MemOSInputError, match="has no time in the service's timezone"):
+        created(lt=edge)
+    history = MemOSChatMessageHistory("u1", "c1", client=cast(MemOSClient, build("sync", fake)))
+    with pytest.raises(MemOSInputError, match=r"messages\[0\]: chat_time 9999-12-31T23:00"):
+        history.add_messages([HumanMessage("hi", additional_kwargs={"chat_time": edge})])
+    assert fake.bodies == []
