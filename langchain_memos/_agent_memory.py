@@ -28,6 +28,7 @@ from langchain_memos._recall import MemoryRecall
 from langchain_memos._validation import check_instance
 from langchain_memos._writer import BackgroundWriter
 from langchain_memos.client import MemOSClient
+from langchain_memos.messages import to_memos_messages
 from langchain_memos.outbox import OutboxError
 from langchain_memos.prompts import MemoryPrompt, PromptMode
 from langchain_memos.scope import (
@@ -114,9 +115,10 @@ class AgentMemory:
 
         What is stored is :func:`~langchain_memos.scope.messages_to_store`'s choice (no system
         messages, no calls of the package's memory tools nor their results). A message MemOS
-        cannot store is a warning when ``fail_open`` (the turn is not written), an error
-        otherwise; an outbox that cannot store the turn (a full disk) is an ERROR line and a
-        count in ``writer.not_stored`` when ``fail_open``, an :class:`OutboxError` otherwise.
+        cannot store is a warning when ``fail_open`` (the turn's other messages are written
+        without it), an error otherwise; an outbox that cannot store the turn (a full disk) is
+        an ERROR line and a count in ``writer.not_stored`` when ``fail_open``, an
+        :class:`OutboxError` otherwise.
 
         Raises:
             ClosedError: the memory (or its client) was closed, whatever ``fail_open``: the
@@ -125,16 +127,65 @@ class AgentMemory:
         self._check_open()
         job = self._job(messages, scope)
         if job is not None:
-            with self._input_policy(job[1], job[2]):
-                job[0].submit(job[1], **job[2])
+            writer, kept, target = job
+            with self._input_policy(kept, target):
+                try:
+                    writer.submit(kept, **target)
+                except MemOSInputError:
+                    if not self.fail_open:
+                        raise
+                    rest = self._storable(kept, target)
+                    if rest is None:
+                        raise
+                    writer.submit(rest, **target)
 
     async def asave(self, messages: Sequence[BaseMessage], scope: Scope) -> None:
         """Async :meth:`save`: never blocks the event loop, even when the queue is full."""
         self._check_open()
         job = self._job(messages, scope)
         if job is not None:
-            with self._input_policy(job[1], job[2]):
-                await job[0].asubmit(job[1], **job[2])
+            writer, kept, target = job
+            with self._input_policy(kept, target):
+                try:
+                    await writer.asubmit(kept, **target)
+                except MemOSInputError:
+                    if not self.fail_open:
+                        raise
+                    rest = self._storable(kept, target)
+                    if rest is None:
+                        raise
+                    await writer.asubmit(rest, **target)
+
+    @staticmethod
+    def _storable(
+        messages: Sequence[BaseMessage], target: Mapping[str, str]
+    ) -> list[BaseMessage] | None:
+        """The turn's messages MemOS can store, each on its own, with a warning that says which
+        are left out and why (a tool's result over one request, say: not worth the user's own
+        words); None when none or all of them can (the turn's error is not theirs alone)."""
+        kept: list[BaseMessage] = []
+        refused: list[str] = []
+        for index, message in enumerate(messages):
+            try:
+                to_memos_messages([message])
+            except MemOSInputError as error:
+                said = str(error)  # "messages[0]...": counted in the turn instead
+                said = said[11:] if said.startswith("messages[0]") else f": {said}"
+                refused.append(f"messages[{index}] ({message.type}){said}")
+            else:
+                kept.append(message)
+        if not refused or not kept:
+            return None
+        logger.warning(
+            "MemOS did not store %d of this turn's %d messages of user %s in conversation "
+            "%s (the others are written): %s",
+            len(refused),
+            len(messages),
+            target["user_id"],
+            target["conversation_id"],
+            "; ".join(refused),
+        )
+        return kept
 
     def _job(
         self, messages: Sequence[BaseMessage], scope: Scope

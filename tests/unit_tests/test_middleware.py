@@ -208,7 +208,7 @@ BAD_TEXT = "bad \udc80 text"  # a lone surrogate, as surrogateescape decoding ma
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
-async def test_a_message_memos_cannot_take_answers_without_memories(
+async def test_a_message_memos_cannot_take_answers_without_memories_and_stores_the_rest(
     engine: CountingEngine,
     middleware: MemOSMiddleware,
     mode: str,
@@ -224,10 +224,37 @@ async def test_a_message_memos_cannot_take_answers_without_memories(
     assert all(call[0].type != "system" for call in model.calls)  # nothing recalled
     assert "query holds a lone surrogate" in caplog.text
     assert "answering without memories" in caplog.text
-    # The write-back says what it did not store, and why.
-    assert "did not store this turn's 2 messages (human, ai) of user alice" in caplog.text
-    assert "messages[0].content holds a lone surrogate" in caplog.text
-    assert engine.count(SEARCH) == engine.count(ADD) == 0
+    # The write-back stores the answer, and says what it did not store, and why.
+    assert "did not store 1 of this turn's 2 messages of user alice" in caplog.text
+    assert "messages[0] (human).content holds a lone surrogate" in caplog.text
+    assert engine.count(SEARCH) == 0
+    assert engine.count(ADD) == 1
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_a_tool_result_too_big_to_store_leaves_the_rest_of_the_turn_stored(
+    engine: CountingEngine,
+    middleware: MemOSMiddleware,
+    mode: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A fetched page over one request's 40,000 tokens: the user's words, the call and the
+    answer are stored, and a warning names the result left out (the whole turn was lost)."""
+
+    @tool("lookup")
+    def fetch(item: str) -> str:
+        """Fetch a page."""
+        return "page text " * 20_000
+
+    agent = create_agent(ScriptedChatModel(tool_calls=1), [fetch], middleware=[middleware])
+    with caplog.at_level(logging.WARNING, logger="langchain_memos"):
+        await run(agent, mode, QUESTION, config())
+    assert middleware.flush(timeout=5)
+    [stored] = added(engine)
+    assert [m["role"] for m in stored] == ["user", "assistant", "assistant"]
+    assert stored[0]["content"] == QUESTION
+    assert "did not store 1 of this turn's 4 messages of user alice" in caplog.text
+    assert "messages[2] (tool) alone holds about 50,0" in caplog.text
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
