@@ -127,34 +127,16 @@ class AgentMemory:
         self._check_open()
         job = self._job(messages, scope)
         if job is not None:
-            writer, kept, target = job
-            with self._input_policy(kept, target):
-                try:
-                    writer.submit(kept, **target)
-                except MemOSInputError:
-                    if not self.fail_open:
-                        raise
-                    rest = self._storable(kept, target)
-                    if rest is None:
-                        raise
-                    writer.submit(rest, **target)
+            with self._input_policy(job[1], job[2]):
+                job[0].submit(job[1], **job[2])
 
     async def asave(self, messages: Sequence[BaseMessage], scope: Scope) -> None:
         """Async :meth:`save`: never blocks the event loop, even when the queue is full."""
         self._check_open()
         job = self._job(messages, scope)
         if job is not None:
-            writer, kept, target = job
-            with self._input_policy(kept, target):
-                try:
-                    await writer.asubmit(kept, **target)
-                except MemOSInputError:
-                    if not self.fail_open:
-                        raise
-                    rest = self._storable(kept, target)
-                    if rest is None:
-                        raise
-                    await writer.asubmit(rest, **target)
+            with self._input_policy(job[1], job[2]):
+                await job[0].asubmit(job[1], **job[2])
 
     @staticmethod
     def _storable(
@@ -162,7 +144,8 @@ class AgentMemory:
     ) -> list[BaseMessage] | None:
         """The turn's messages MemOS can store, each on its own, with a warning that says which
         are left out and why (a tool's result over one request, say: not worth the user's own
-        words); None when none or all of them can (the turn's error is not theirs alone)."""
+        words); None when all or none of them can (then the turn is handed over whole, and
+        fails whole if it fails)."""
         kept: list[BaseMessage] = []
         refused: list[str] = []
         for index, message in enumerate(messages):
@@ -197,6 +180,8 @@ class AgentMemory:
             "user_id": scope.user_id,
             "conversation_id": scope.conversation_id or DEFAULT_CONVERSATION_ID,
         }
+        if self.fail_open:  # one message MemOS cannot store costs the turn only itself
+            kept = self._storable(kept, target) or kept
         return self.writer, kept, target
 
     @contextmanager
