@@ -25,6 +25,7 @@ from langchain_memos._store_scope import (
     ITEM_FIELD,
     KEY_FIELD,
     PUT_FIELD,
+    SEQ_FIELD,
     USER_FIELD,
     NamespaceRule,
     Record,
@@ -55,6 +56,7 @@ def record_conversation(namespace: Sequence[str], key: str) -> str:
 # MemOS ids are UUIDs: only a key of that shape may name a memory that holds no record.
 _MEMOS_ID = re.compile(r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_KEY_PAGES = 20  # at most this many pages of one key's memories are read (1,000 a kind)
 
 
 @dataclass(frozen=True)
@@ -126,16 +128,21 @@ def _of_key(
     conditions = [{ITEM_FIELD: item_id(namespace, key)}]
     if put_id is not None:
         conditions.append({PUT_FIELD: put_id})
-    page = yield ask(
-        "get_memory",
-        {
-            "user_id": target.user_id,
-            "filter": {"and": conditions},
-            "size": MAX_PAGE_SIZE,
-            "include_tool_memory": False,
-        },
-    )
-    memories = [*page.memory_detail_list, *page.preference_detail_list]
+    memories: list[MemoryItem] = []
+    for number in range(1, _KEY_PAGES + 1):  # a text stating many preferences fills pages
+        page = yield ask(
+            "get_memory",
+            {
+                "user_id": target.user_id,
+                "filter": {"and": conditions},
+                "page": number,
+                "size": MAX_PAGE_SIZE,
+                "include_tool_memory": False,
+            },
+        )
+        memories += [*page.memory_detail_list, *page.preference_detail_list]
+        if max(len(page.memory_detail_list), len(page.preference_detail_list)) < MAX_PAGE_SIZE:
+            break
     return _placed(memories, target, namespace)
 
 
@@ -166,12 +173,16 @@ def _is_record(memory: MemoryItem) -> bool:
 
 
 def _record(memories: Sequence[MemoryItem], key: str) -> MemoryDetail | None:
-    for memory in memories:
-        if isinstance(memory, MemoryDetail):
-            record = join_value(memory.memory_key, memory.memory_value)
-            if record is not None and record[0] == key:
-                return memory
-    return None
+    """The record of ``key`` among ``memories``: of two (puts of the key under way), the one
+    whose put comes last, which is the one they leave (see :func:`_settle`)."""
+    records = [
+        memory
+        for memory in memories
+        if isinstance(memory, MemoryDetail)
+        and (record := join_value(memory.memory_key, memory.memory_value)) is not None
+        and record[0] == key
+    ]
+    return max(records, key=_place, default=None)
 
 
 def get(target: Target, namespace: tuple[str, ...], key: str) -> Plan:
@@ -213,11 +224,11 @@ def put(
     """Write a record: update it in place, or add it through ``add/message`` in sync mode (so
     that it can be read back at once) and make the memory MemOS made of it hold it verbatim.
 
-    Either the put is done, or the store is left as it was: what replaces a record is made
-    before the record is deleted, and what a failed put made is deleted again. Puts of one
-    key at once (threads, tasks or processes) leave the record the last of them made: each
-    knows its own memories by its put id, and deletes only its own or those of records older
-    than the newest (:func:`_settle`)."""
+    What replaces a record is made before the record is deleted, and what a failed put made
+    is deleted again (as far as MemOS lets us: what a put cut short leaves, the key's next
+    put that makes its record deletes with the rest). Every memory at the key before such a
+    put, whoever made it, goes once its record is made. Puts of one key at once each mark
+    what they make with a put id and a place among the key's puts (:func:`_settle`)."""
     memories = yield from _of_key(target, namespace, key)
     current = _record(memories, key)
     replaced: list[str] = []
@@ -245,49 +256,65 @@ def put(
         else:
             yield from _forget(stale)
             return
-    # A new key, a changed filterable field, or another put of the key under way: MemOS
+    # A new key, a changed filterable field, or another put's memories at the key: MemOS
     # cannot change a memory's info, so the record is made again (a new MemOS id), and only
     # then are the old ones deleted.
     put_id = uuid.uuid4().hex
+    # After every memory found at the key (made by a put under way, too): those are deleted
+    # once the record is made, so they must come before it (see _settle).
+    seq = 1 + max((_place(m)[0] for m in memories), default=0)
     try:
-        yield from _make(target, namespace, key, record, conversation_id, put_id)
-        yield from _settle(target, namespace, key, replaced)
+        yield from _make(target, namespace, key, record, conversation_id, (seq, put_id))
     except Exception:
-        # Whatever step failed, the new copy goes and the old one stays: never two.
+        # The new copy goes and the old one stays: never two.
         yield from _discard(target, namespace, key, put_id)
         raise
+    # Made: from here a failure leaves the new record (a read gives the newer), and the old
+    # ones until the key's next put or delete.
+    old = {m.id for m in memories if m.id} | set(replaced)
+    yield from _forget(sorted(old))
+    yield from _settle(target, namespace, key)
 
 
-def _made_by(memory: MemoryItem) -> str | None:
-    """The put id of the put that made ``memory`` (None: made before puts had ids)."""
-    value = (getattr(memory, "info", None) or {}).get(PUT_FIELD)
-    return value if isinstance(value, str) else None
+def _place(memory: MemoryItem) -> tuple[int, str]:
+    """The place of the put that made ``memory`` among the puts of its key, and its put id
+    ((0, ""): made before puts had them)."""
+    info = getattr(memory, "info", None) or {}
+    seq, put_id = info.get(SEQ_FIELD), info.get(PUT_FIELD)
+    try:
+        place = int(seq) if isinstance(seq, (int, str)) else 0
+    except ValueError:
+        place = 0
+    return place, put_id if isinstance(put_id, str) else ""
 
 
 def _alone(memories: Sequence[MemoryItem], current: MemoryItem, key: str) -> bool:
-    """Whether ``current`` is the key's only record and no other put of the key is under way
-    (every other memory is what MemOS made of it): only then is it updated in place."""
+    """Whether ``current`` is the key's only record and every other memory there is what
+    MemOS made of it: only then is it updated in place (an update cannot move a record's
+    place, see :func:`_settle`)."""
     return all(
-        m is current or (_made_by(m) == _made_by(current) and _record([m], key) is None)
+        m is current or (_place(m) == _place(current) and _record([m], key) is None)
         for m in memories
     )
 
 
-def _settle(target: Target, namespace: tuple[str, ...], key: str, replaced: Sequence[str]) -> Plan:
-    """After a put made its record: keep the newest record of the key (by when MemOS made it,
-    then id) with what MemOS made of it, and delete ``replaced`` and the memories of every
-    older record. The memories of a put that has not made its record yet are left to it:
-    when it has, it finds the newest and settles likewise. So puts of one key at once end
-    with one record, and none deletes the newest."""
+def _settle(target: Target, namespace: tuple[str, ...], key: str) -> Plan:
+    """After a put made its record and deleted the old ones: of the records at the key, keep
+    the one whose put comes last, and delete what the puts before it made.
+
+    A put comes after every put whose memories it found (its place is one more than theirs),
+    and of two that found neither the other's, the greater put id comes last: so no put ever
+    deletes the record of the put that comes last of all, and that put, settling once its
+    record is made, sees the others and deletes them (or they, settling later, see it and
+    delete their own), whatever order MemOS's times and ids give. What a put with no record
+    yet made (under way, or cut short) is left: it settles itself, or the key's next put
+    deletes it."""
     memories = yield from _of_key(target, namespace, key)
-    records = [m for m in memories if _record([m], key) is not None]
-    doomed = list(replaced)
-    if records:
-        newest = max(records, key=lambda m: (_when(m.created_at), m.id or ""))
-        done = {_made_by(r) for r in records} | {None}
-        keep = _made_by(newest)
-        doomed += [m.id for m in memories if m.id and _made_by(m) in done - {keep}]
-    yield from _forget(doomed)
+    places = {_place(m) for m in memories if _record([m], key) is not None}
+    if len(places) < 2:
+        return
+    last = max(places)
+    yield from _forget([m.id for m in memories if m.id and _place(m) in places - {last}])
 
 
 def _make(
@@ -296,11 +323,18 @@ def _make(
     key: str,
     record: Record,
     conversation_id: str | None,
-    put_id: str,
+    place: tuple[int, str],
 ) -> Plan:
-    """Add the record's text, marked with ``put_id``, and make the memory MemOS made of it
-    hold the record verbatim."""
-    info = {**namespace_info(namespace, key, target.user_id), **record.fields, PUT_FIELD: put_id}
+    """Add the record's text, marked with its put's ``place`` (see :func:`_settle`), and make
+    the memory MemOS made of it hold the record verbatim. A memory another put or delete of
+    the key took away before this one held the record in it is made again."""
+    seq, put_id = place
+    info = {
+        **namespace_info(namespace, key, target.user_id),
+        **record.fields,
+        PUT_FIELD: put_id,
+        SEQ_FIELD: seq,
+    }
     scope = {
         "user_id": target.user_id,
         "conversation_id": conversation_id or record_conversation(namespace, key),
@@ -308,16 +342,25 @@ def _make(
         "async_mode": False,
         **target.rule.write_scope(namespace),
     }
-    for text in record_turns(key, record.text):
-        yield ask("add_message", {"messages": [{"role": "user", "content": text}], **scope})
+    texts = record_turns(key, record.text)
+    taken = False  # a memory of ours was taken away once: the phrasing is tried again, once
+    while texts:
+        yield ask("add_message", {"messages": [{"role": "user", "content": texts[0]}], **scope})
         made = yield from _of_key(target, namespace, key, put_id)
         facts = [m for m in made if isinstance(m, MemoryDetail) and m.id]
         if facts:
-            yield ask(
-                "update_memory",
-                {"memory_id": facts[-1].id, "content": record.text, "title": record.title},
-            )
-            return
+            try:
+                yield ask(
+                    "update_memory",
+                    {"memory_id": facts[-1].id, "content": record.text, "title": record.title},
+                )
+                return
+            except NotFoundError as error:
+                if error.code != MEMORY_NOT_FOUND or taken:
+                    raise
+                taken = True
+                continue
+        texts = texts[1:]
     raise WriteRefusedError(
         f"MemOS made no memory of the value put at {namespace!r} / {key!r}; it was not stored"
     )

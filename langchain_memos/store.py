@@ -84,7 +84,8 @@ class MemOSStore(BaseStore):
             client in a thread.
         settings: The middleware's :class:`~langchain_memos.MemorySettings`: its clients,
             ``user_id`` and ``conversation_id`` are used.
-        user: The namespace element that is the MemOS user (an index, negative from the end).
+        user: The namespace element that is the MemOS user (an index, 0 or more: a search
+            finds it in a prefix, which does not say where the namespace ends).
         agent: The element sent as ``agent_id``.
         app: The element sent as ``app_id``.
         conversation: The element sent as ``conversation_id`` (else the settings', else
