@@ -264,7 +264,8 @@ def put(
     # once the record is made, so they must come before it (see _settle).
     seq = 1 + max((_place(m)[0] for m in memories), default=0)
     try:
-        yield from _make(target, namespace, key, record, conversation_id, (seq, put_id))
+        if not (yield from _make(target, namespace, key, record, conversation_id, (seq, put_id))):
+            return
     except Exception:
         # The new copy goes and the old one stays: never two.
         yield from _discard(target, namespace, key, put_id)
@@ -324,10 +325,10 @@ def _make(
     record: Record,
     conversation_id: str | None,
     place: tuple[int, str],
-) -> Plan:
+) -> Flow[bool]:
     """Add the record's text, marked with its put's ``place`` (see :func:`_settle`), and make
-    the memory MemOS made of it hold the record verbatim. A memory another put or delete of
-    the key took away before this one held the record in it is made again."""
+    the memory MemOS made of it hold the record verbatim; False when a later put or delete
+    of the key took that memory away first (the put is done, and superseded)."""
     seq, put_id = place
     info = {
         **namespace_info(namespace, key, target.user_id),
@@ -342,25 +343,24 @@ def _make(
         "async_mode": False,
         **target.rule.write_scope(namespace),
     }
-    texts = record_turns(key, record.text)
-    taken = False  # a memory of ours was taken away once: the phrasing is tried again, once
-    while texts:
-        yield ask("add_message", {"messages": [{"role": "user", "content": texts[0]}], **scope})
+    for text in record_turns(key, record.text):
+        yield ask("add_message", {"messages": [{"role": "user", "content": text}], **scope})
         made = yield from _of_key(target, namespace, key, put_id)
         facts = [m for m in made if isinstance(m, MemoryDetail) and m.id]
-        if facts:
-            try:
-                yield ask(
-                    "update_memory",
-                    {"memory_id": facts[-1].id, "content": record.text, "title": record.title},
-                )
-                return
-            except NotFoundError as error:
-                if error.code != MEMORY_NOT_FOUND or taken:
-                    raise
-                taken = True
-                continue
-        texts = texts[1:]
+        if not facts:
+            continue
+        try:
+            yield ask(
+                "update_memory",
+                {"memory_id": facts[-1].id, "content": record.text, "title": record.title},
+            )
+        except NotFoundError as error:
+            if error.code != MEMORY_NOT_FOUND:
+                raise
+            # Taken away: only a delete or put of the key that found it deletes a put's
+            # memory, and that one comes after this put, which is done (and superseded).
+            return False
+        return True
     raise WriteRefusedError(
         f"MemOS made no memory of the value put at {namespace!r} / {key!r}; it was not stored"
     )
@@ -368,10 +368,11 @@ def _make(
 
 def _discard(target: Target, namespace: tuple[str, ...], key: str, put_id: str) -> Plan:
     """Delete what a failed put (``put_id``) made, as far as MemOS lets us: the put's own
-    error is what the caller sees."""
+    error is what the caller sees. A record it made stays: its update was done and only the
+    answer lost, and other puts of the key may have deleted theirs for it (see _settle)."""
     try:
         made = yield from _of_key(target, namespace, key, put_id)
-        ids = [m.id for m in made if m.id]
+        ids = [m.id for m in made if m.id and _record([m], key) is None]
         if ids:
             yield ask("delete_memory", {"memory_ids": ids})
     except Exception:  # the put's own error is what the caller sees, not the clean-up's
