@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 
 from langchain_memos._exceptions import ClosedError, MemOSInputError
 from langchain_memos._recall import MemoryRecall
@@ -144,31 +144,34 @@ class AgentMemory:
     ) -> list[BaseMessage] | None:
         """The turn's messages MemOS can store, each on its own, with a warning that says which
         are left out and why (a tool's result over one request, say: not worth the user's own
-        words); None when all or none of them can (then the turn is handed over whole, and
-        fails whole if it fails)."""
-        kept: list[BaseMessage] = []
-        refused: list[str] = []
+        words). A tool step (the AI message that calls tools, and their results) goes whole,
+        so that no stored call lacks its result, nor a result its call. None when all or none
+        of them can (then the turn is handed over whole, and fails whole if it fails)."""
+        reasons: dict[int, str] = {}
         for index, message in enumerate(messages):
             try:
                 to_memos_messages([message])
             except MemOSInputError as error:
                 said = str(error)  # "messages[0]...": counted in the turn instead
                 said = said[11:] if said.startswith("messages[0]") else f": {said}"
-                refused.append(f"messages[{index}] ({message.type}){said}")
-            else:
-                kept.append(message)
-        if not refused or not kept:
+                reasons[index] = f"messages[{index}] ({message.type}){said}"
+        left = set(reasons)
+        for step in _tool_steps(messages):
+            if left & step:
+                left |= step
+        if not left or len(left) == len(messages):
             return None
         logger.warning(
             "MemOS did not store %d of this turn's %d messages of user %s in conversation "
-            "%s (the others are written): %s",
-            len(refused),
+            "%s (the others are written): %s%s",
+            len(left),
             len(messages),
             target["user_id"],
             target["conversation_id"],
-            "; ".join(refused),
+            "; ".join(reasons.values()),
+            "" if left == set(reasons) else "; and the tool steps they belong to",
         )
-        return kept
+        return [m for index, m in enumerate(messages) if index not in left]
 
     def _job(
         self, messages: Sequence[BaseMessage], scope: Scope
@@ -276,3 +279,19 @@ class MemoryIntegration:
         closing again does nothing and returns the same answer.
         """
         return self.memory.close(timeout)
+
+
+def _tool_steps(messages: Sequence[BaseMessage]) -> list[set[int]]:
+    """The positions of each AI message that calls tools and of the results of its calls."""
+    steps: list[set[int]] = []
+    caller: dict[str, set[int]] = {}
+    for index, message in enumerate(messages):
+        if isinstance(message, AIMessage) and (message.tool_calls or message.invalid_tool_calls):
+            step = {index}
+            steps.append(step)
+            for call in [*message.tool_calls, *message.invalid_tool_calls]:
+                if call.get("id"):
+                    caller[str(call["id"])] = step
+        elif isinstance(message, ToolMessage) and message.tool_call_id in caller:
+            caller[message.tool_call_id].add(index)
+    return steps

@@ -17,6 +17,7 @@ from langchain_core.messages import (
     ChatMessage,
     HumanMessage,
     SystemMessage,
+    ToolMessage,
 )
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import tool
@@ -32,6 +33,7 @@ from langchain_memos import (
     MemOSRetriever,
 )
 from langchain_memos.middleware import MemOSMiddleware
+from langchain_memos.scope import Scope
 from langchain_memos.tools import create_memory_tools
 from tests.fakes import (
     CountingEngine,
@@ -238,8 +240,9 @@ async def test_a_tool_result_too_big_to_store_leaves_the_rest_of_the_turn_stored
     mode: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """A fetched page over one request's 40,000 tokens: the user's words, the call and the
-    answer are stored, and a warning names the result left out (the whole turn was lost)."""
+    """A fetched page over one request's 40,000 tokens: the user's words and the answer are
+    stored, the tool step (the call and its result) is left out whole, so that no stored
+    call lacks its result, and a warning names the result (the whole turn was lost)."""
 
     @tool("lookup")
     def fetch(item: str) -> str:
@@ -251,10 +254,32 @@ async def test_a_tool_result_too_big_to_store_leaves_the_rest_of_the_turn_stored
         await run(agent, mode, QUESTION, config())
     assert middleware.flush(timeout=5)
     [stored] = added(engine)
-    assert [m["role"] for m in stored] == ["user", "assistant", "assistant"]
+    assert [m["role"] for m in stored] == ["user", "assistant"]
+    assert [m.get("tool_calls") for m in stored] == [None, None]
     assert stored[0]["content"] == QUESTION
-    assert "did not store 1 of this turn's 4 messages of user alice" in caplog.text
+    assert "did not store 2 of this turn's 4 messages of user alice" in caplog.text
     assert "messages[2] (tool) alone holds about 50,0" in caplog.text
+    assert "and the tool steps they belong to" in caplog.text
+
+
+def test_a_tool_call_memos_cannot_store_takes_its_results_out_with_it(
+    engine: CountingEngine, middleware: MemOSMiddleware
+) -> None:
+    """A call with a NaN argument: the call and the result answering it are left out, so
+    no stored result answers a call no stored message has; the rest is written."""
+    turn: list[BaseMessage] = [
+        HumanMessage("Book it."),
+        AIMessage("", tool_calls=[{"id": "c1", "name": "book", "args": {"n": float("nan")}}]),
+        ToolMessage("booked", tool_call_id="c1"),
+        AIMessage("Done."),
+    ]
+    middleware.memory.save(turn, Scope(user_id="alice", conversation_id="t1"))
+    assert middleware.flush(timeout=5)
+    [stored] = added(engine)
+    assert [(m["role"], m["content"]) for m in stored] == [
+        ("user", "Book it."),
+        ("assistant", "Done."),
+    ]
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
