@@ -264,7 +264,9 @@ def to_memos_messages(
             calls = [
                 (call["id"], call["name"], _arguments(call, where)) for call in message.tool_calls
             ] + [
-                (bad.get("id"), bad.get("name") or "", bad.get("args") or "")
+                # No arguments at all read back as a call without any ({}): "null" keeps it
+                # invalid.
+                (bad.get("id"), bad.get("name") or "", bad.get("args") or "null")
                 for bad in message.invalid_tool_calls
             ]
             out["tool_calls"] = [
@@ -361,8 +363,8 @@ def _tool_calls(
     raw: list[dict[str, Any]] | None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """LangChain tool calls from the stored OpenAI-style ones, however malformed: those whose
-    arguments are not a JSON object come back as invalid tool calls, as LangChain parses a
-    model's (as stored, with the error)."""
+    arguments are not a JSON object, or that have no name, come back as invalid tool calls,
+    as LangChain parses a model's (as stored, with the error)."""
     valid: list[dict[str, Any]] = []
     invalid: list[dict[str, Any]] = []
     for call in raw or []:
@@ -381,11 +383,15 @@ def _tool_calls(
             "id": call_id if isinstance(call_id, str) else None,
             "name": name if isinstance(name, str) else "",
         }
-        if isinstance(args, dict):
+        if isinstance(args, dict) and found["name"]:
             valid.append({**found, "args": args})
+        elif arguments == "null":
+            invalid.append(
+                {**found, "args": None, "error": "no arguments", "type": "invalid_tool_call"}
+            )
         else:
-            text = arguments if isinstance(arguments, str) else json.dumps(arguments)
-            error = "the arguments are not a JSON object"
+            text = arguments if isinstance(arguments, str | None) else json.dumps(arguments)
+            error = "no name" if isinstance(args, dict) else "the arguments are not a JSON object"
             invalid.append({**found, "args": text, "error": error, "type": "invalid_tool_call"})
     return valid, invalid
 

@@ -104,10 +104,23 @@ def test_a_tool_call_the_model_got_wrong_is_kept_and_comes_back_invalid() -> Non
         ),
         ToolMessage("Error: invalid arguments", tool_call_id="c2"),
         AIMessage("", invalid_tool_calls=[{**bad, "id": None, "type": "invalid_tool_call"}]),
+        AIMessage(
+            "",
+            invalid_tool_calls=[
+                {
+                    "id": "c3",
+                    "name": "book",
+                    "args": None,
+                    "error": "x",
+                    "type": "invalid_tool_call",
+                },
+                {"id": "c4", "name": None, "args": "{}", "error": "x", "type": "invalid_tool_call"},
+            ],
+        ),
     ]
     stored = [MessageDetail.model_validate(m) for m in to_memos_messages(original, now=NOW)]
     assert not is_blank(original[2])
-    first, _, last = from_memos_messages(stored)
+    first, _, last, unnamed = from_memos_messages(stored)
     assert isinstance(first, AIMessage)
     assert isinstance(last, AIMessage)
     assert [c["name"] for c in first.tool_calls] == ["weather"]
@@ -115,6 +128,13 @@ def test_a_tool_call_the_model_got_wrong_is_kept_and_comes_back_invalid() -> Non
         ("c2", "book", "{'hotel': 7 Days")
     ]
     assert [c["args"] for c in last.invalid_tool_calls] == ["{'hotel': 7 Days"]
+    # No arguments, or no name: still invalid (not a call with {} or a nameless call).
+    assert isinstance(unnamed, AIMessage)
+    assert unnamed.tool_calls == []
+    assert [(c["id"], c["name"], c["args"]) for c in unnamed.invalid_tool_calls] == [
+        ("c3", "book", None),
+        ("c4", "", "{}"),
+    ]
 
 
 def test_the_speakers_name_is_sent_and_comes_back() -> None:
