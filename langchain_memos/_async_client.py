@@ -36,7 +36,7 @@ from langchain_memos._config import ClientConfig
 from langchain_memos._constants import DEFAULT_MAX_RETRIES
 from langchain_memos._drivers import arun
 from langchain_memos._exceptions import ConfigurationError
-from langchain_memos._response import parse_sse_line
+from langchain_memos._response import parse_sse_line, without_credential
 from langchain_memos._validation.keywords import checks_keywords
 from langchain_memos.types import ChatResult, ChatStreamEvent
 
@@ -210,7 +210,7 @@ class AsyncMemOSClient(BaseMemOSClient):
             return
         try:
             async for line in head.aiter_lines():
-                event = parse_sse_line(line, request.path)
+                event = parse_sse_line(without_credential(line, head), request.path)
                 if event is not None and event.type == "end":
                     return
                 if event is not None:

@@ -308,13 +308,16 @@ def hashed_password(url: str) -> str:
 
 def _without_password(url: str) -> str:
     """``url`` as an error may show it: what a user:password@ before its host holds hidden.
-    A URL refused as malformed may hold a password with a ``/`` in it, or slashes the wrong
-    way: everything from its scheme to its last ``@`` is hidden."""
-    return _ANY_USERINFO.sub(r"\1***@", url)
+    A URL refused as malformed may hold a password with a ``/`` in it, slashes the wrong way
+    or no scheme: everything before its last ``@`` but a scheme is hidden."""
+    head, at, rest = url.rpartition("@")
+    if not at:
+        return url
+    scheme = _SCHEME.match(head)
+    return (scheme.group(0) if scheme else "") + "***@" + rest
 
 
-# The scheme, then anything up to the last @ (greedy): a userinfo however malformed.
-_ANY_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*:[/\\]*).*@", re.DOTALL)
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[/\\]*")
 
 
 def _embedded_hint(url: str) -> str:

@@ -41,6 +41,7 @@ __all__ = [
     "make_status_error",
     "parse_response",
     "parse_sse_line",
+    "without_credential",
     "wrap_transport_error",
 ]
 
@@ -107,14 +108,25 @@ def _scrubbed(response: httpx.Response) -> bytes:
     the ``Authorization`` header in an error must not put the key into an exception, a log
     line or the outbox's record of a failed write."""
     content = response.content
+    for secret in _credentials(response):
+        content = content.replace(secret.encode(), b"***")
+    return content
+
+
+def without_credential(line: str, response: httpx.Response) -> str:
+    """One line of a streamed answer without the credential the request carried."""
+    for secret in _credentials(response):
+        line = line.replace(secret, "***")
+    return line
+
+
+def _credentials(response: httpx.Response) -> set[str]:
+    """The ``Authorization`` header the request carried, and its token."""
     try:
         sent = response.request.headers.get("authorization", "")
     except RuntimeError:  # a response made without a request
-        return content
-    for secret in {sent, *sent.split()[1:]}:
-        if len(secret) >= _SHORTEST_SECRET:
-            content = content.replace(secret.encode(), b"***")
-    return content
+        return set()
+    return {secret for secret in (sent, *sent.split()[1:]) if len(secret) >= _SHORTEST_SECRET}
 
 
 _SHORTEST_SECRET = 6  # shorter, masking would mangle the text more than it hides

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import logging
 import pickle
 import traceback
@@ -401,3 +402,23 @@ def test_a_server_that_echoes_the_key_does_not_put_it_in_errors_logs_or_the_outb
     assert "***" in str(raised.value)
     for needle in NEEDLES:
         assert not [text for text in texts if needle in text]
+
+
+def test_an_error_event_in_a_chat_stream_that_echoes_the_key_does_not_show_it() -> None:
+    echo = {"code": 50000, "message": f"upstream refused 'Authorization: Token {KEY}'"}
+
+    def stream(request: httpx.Request) -> httpx.Response:
+        body = f"data: {json.dumps(echo)}\n\n".encode()
+        return httpx.Response(200, content=body, headers={"content-type": "text/event-stream"})
+
+    client = MemOSClient(
+        api_key=KEY,
+        base_url=BASE_URL,
+        http_client=httpx.Client(transport=httpx.MockTransport(stream)),
+        max_retries=0,
+    )
+    with pytest.raises(MemOSError) as raised:
+        list(client.chat_stream(user_id="u1", conversation_id="c1", query="hi"))
+    assert "Token ***" in str(raised.value)
+    for needle in NEEDLES:
+        assert needle not in str(raised.value) + repr(raised.value.__dict__)

@@ -262,6 +262,9 @@ def test_a_misspelt_embedded_url_is_our_error_and_says_how_to_write_it(
         # A password with a "/" unencoded, or slashes the wrong way round: malformed either way.
         ("https://user:ab/s3cretKEY@memos.example/v1", "https://***@memos.example/v1"),
         ("https:/\\user:s3cretKEY@memos.example/v1", "\\***@memos.example/v1"),
+        # No scheme at all, or one with a typo in it.
+        ("//user:s3cretKEY@memos.example/v1", "'***@memos.example/v1'"),
+        ("http s://user:s3cretKEY@memos.example/v1", "'***@memos.example/v1'"),
     ],
 )
 def test_a_base_url_refused_never_shows_the_password_it_holds(url: str, shown: str) -> None:
