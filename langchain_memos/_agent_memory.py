@@ -19,6 +19,7 @@ import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
@@ -26,7 +27,7 @@ from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langchain_memos._exceptions import ClosedError, MemOSInputError
 from langchain_memos._recall import MemoryRecall
 from langchain_memos._validation import check_instance
-from langchain_memos._writer import BackgroundWriter
+from langchain_memos._writer import BackgroundWriter, Storable
 from langchain_memos.client import MemOSClient
 from langchain_memos.messages import to_memos_messages
 from langchain_memos.outbox import OutboxError
@@ -128,7 +129,7 @@ class AgentMemory:
         job = self._job(messages, scope)
         if job is not None:
             with self._input_policy(job[1], job[2]):
-                job[0].submit(job[1], **job[2])
+                job[0].submit(job[1], **job[2], storable=self._partial(job[2]))
 
     async def asave(self, messages: Sequence[BaseMessage], scope: Scope) -> None:
         """Async :meth:`save`: never blocks the event loop, even when the queue is full."""
@@ -136,7 +137,12 @@ class AgentMemory:
         job = self._job(messages, scope)
         if job is not None:
             with self._input_policy(job[1], job[2]):
-                await job[0].asubmit(job[1], **job[2])
+                await job[0].asubmit(job[1], **job[2], storable=self._partial(job[2]))
+
+    def _partial(self, target: Mapping[str, str]) -> Storable | None:
+        """With ``fail_open``, what of a turn MemOS would refuse is written instead: one
+        message it cannot store costs the turn only itself (see :meth:`_storable`)."""
+        return partial(self._storable, target=target) if self.fail_open else None
 
     @staticmethod
     def _storable(
@@ -183,8 +189,6 @@ class AgentMemory:
             "user_id": scope.user_id,
             "conversation_id": scope.conversation_id or DEFAULT_CONVERSATION_ID,
         }
-        if self.fail_open:  # one message MemOS cannot store costs the turn only itself
-            kept = self._storable(kept, target) or kept
         return self.writer, kept, target
 
     @contextmanager

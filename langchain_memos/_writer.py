@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from langchain_core.messages import BaseMessage
 
@@ -33,6 +33,8 @@ logger = logging.getLogger("langchain_memos")
 
 
 OutboxArg = Outbox | str | os.PathLike[str] | None
+Storable = Callable[[Sequence[BaseMessage]], "Sequence[BaseMessage] | None"]
+"""Of messages MemOS would refuse together, the ones to write instead (None: none)."""
 
 
 class BackgroundWriter:
@@ -88,11 +90,18 @@ class BackgroundWriter:
         return self.sender.failed
 
     def submit(
-        self, messages: Sequence[BaseMessage], *, user_id: str, conversation_id: str
+        self,
+        messages: Sequence[BaseMessage],
+        *,
+        user_id: str,
+        conversation_id: str,
+        storable: Storable | None = None,
     ) -> None:
         """Commit ``messages`` for ``add/message``, waiting for room if the outbox is full.
 
         Messages over one request's token limit together go in several writes, in order.
+        ``storable``: when MemOS would refuse ``messages``, the ones to commit instead (None:
+        refuse them all).
 
         Raises:
             MemOSInputError: what ``add/message`` would refuse (an id over 100 characters, a
@@ -110,7 +119,13 @@ class BackgroundWriter:
                 "the MemOSClient of this MemOS memory was closed; its turns cannot be sent: "
                 "close the client after the memory (memory.close() first)"
             )
-        converted = to_memos_messages(messages)
+        try:
+            converted = to_memos_messages(messages)
+        except MemOSInputError:
+            rest = None if storable is None else storable(messages)
+            if rest is None:
+                raise
+            converted = to_memos_messages(rest)
         if not converted:
             return
         try:
@@ -122,13 +137,22 @@ class BackgroundWriter:
             raise OutboxError(message) from error
 
     async def asubmit(
-        self, messages: Sequence[BaseMessage], *, user_id: str, conversation_id: str
+        self,
+        messages: Sequence[BaseMessage],
+        *,
+        user_id: str,
+        conversation_id: str,
+        storable: Storable | None = None,
     ) -> None:
         """:meth:`submit` for async code: the commit (and any wait for room) runs in a thread,
         in the order the turns were submitted, also when a caller is cancelled meanwhile (its
         turn is still committed: a thread cannot be stopped)."""
         await self._ordered.run(
-            self.submit, messages, user_id=user_id, conversation_id=conversation_id
+            self.submit,
+            messages,
+            user_id=user_id,
+            conversation_id=conversation_id,
+            storable=storable,
         )
 
     @property
