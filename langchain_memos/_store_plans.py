@@ -263,17 +263,20 @@ def put(
     # After every memory found at the key (made by a put under way, too): those are deleted
     # once the record is made, so they must come before it (see _settle).
     seq = 1 + max((_place(m)[0] for m in memories), default=0)
+    found = {m.id for m in memories if m.id}
     try:
-        if not (yield from _make(target, namespace, key, record, conversation_id, (seq, put_id))):
-            return
+        done = yield from _make(
+            target, namespace, key, record, conversation_id, (seq, put_id), found
+        )
     except Exception:
         # The new copy goes and the old one stays: never two.
         yield from _discard(target, namespace, key, put_id)
         raise
+    if not done:
+        return
     # Made: from here a failure leaves the new record (a read gives the newer), and the old
     # ones until the key's next put or delete.
-    old = {m.id for m in memories if m.id} | set(replaced)
-    yield from _forget(sorted(old))
+    yield from _forget(sorted(found | set(replaced)))
     yield from _settle(target, namespace, key)
 
 
@@ -325,10 +328,12 @@ def _make(
     record: Record,
     conversation_id: str | None,
     place: tuple[int, str],
+    old: set[str],
 ) -> Flow[bool]:
     """Add the record's text, marked with its put's ``place`` (see :func:`_settle`), and make
     the memory MemOS made of it hold the record verbatim; False when a later put or delete
-    of the key took that memory away first (the put is done, and superseded)."""
+    of the key took that memory away first (the put is done, and superseded). ``old``: the
+    ids found at the key before."""
     seq, put_id = place
     info = {
         **namespace_info(namespace, key, target.user_id),
@@ -343,11 +348,13 @@ def _make(
         "async_mode": False,
         **target.rule.write_scope(namespace),
     }
-    for text in record_turns(key, record.text):
-        yield ask("add_message", {"messages": [{"role": "user", "content": text}], **scope})
+    texts, again = record_turns(key, record.text), True
+    while texts:
+        yield ask("add_message", {"messages": [{"role": "user", "content": texts[0]}], **scope})
         made = yield from _of_key(target, namespace, key, put_id)
         facts = [m for m in made if isinstance(m, MemoryDetail) and m.id]
         if not facts:
+            texts = texts[1:]
             continue
         try:
             yield ask(
@@ -357,13 +364,32 @@ def _make(
         except NotFoundError as error:
             if error.code != MEMORY_NOT_FOUND:
                 raise
-            # Taken away: only a delete or put of the key that found it deletes a put's
-            # memory, and that one comes after this put, which is done (and superseded).
-            return False
+            if (yield from _superseded(target, namespace, key, place, old)):
+                return False
+            if not again:
+                raise WriteRefusedError(
+                    f"the memory MemOS made of the value put at {namespace!r} / {key!r} was "
+                    "deleted twice before the put could finish (a delete of the key at the same "
+                    "time, or MemOS retiring it); it was not stored"
+                ) from None
+            again = False  # taken by something else (MemOS reorganising its memories): again
+            continue
         return True
     raise WriteRefusedError(
         f"MemOS made no memory of the value put at {namespace!r} / {key!r}; it was not stored"
     )
+
+
+def _superseded(
+    target: Target, namespace: tuple[str, ...], key: str, place: tuple[int, str], old: set[str]
+) -> Flow[bool]:
+    """Whether what took a put's memory away was a later put of the key (a memory placed
+    after it is there) or a delete of it (what the put found there is gone too), not MemOS
+    itself (fine mode can retire a memory as obsolete)."""
+    memories = yield from _of_key(target, namespace, key)
+    if any(_place(m) > place for m in memories):
+        return True
+    return bool(old) and not any(m.id in old for m in memories)
 
 
 def _discard(target: Target, namespace: tuple[str, ...], key: str, put_id: str) -> Plan:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -325,3 +326,29 @@ def test_what_a_put_cut_short_leaves_goes_with_the_keys_next_put() -> None:
     assert [m for _, m in memories_of(client) if m and "durian" in m]  # left behind
     store.put(NS, "k", {"content": "I like coffee", "f": "a"})
     assert [m for _, m in memories_of(client) if m and "durian" in m] == []
+
+
+def test_a_put_whose_memory_memos_retires_meanwhile_makes_it_again() -> None:
+    """MemOS itself may retire a memory (fine mode's reconciliation of another turn marks it
+    obsolete) between the put's add and its update: that is no later put or delete of the
+    key, so the put makes its memory again and lands (it returned as done, value lost)."""
+    engine = EmbeddedEngine()
+    client = MemOSClient(embedded=engine)
+    store = MemOSStore(client, user=1)
+    store.put(NS, "k", {"content": "The desk is by the north window.", "room": "north"})
+    handle, retired = engine.handle, list[str]()
+
+    def meanwhile(method: str, path: str, body: bytes, **kwargs: Any) -> Any:
+        if path.endswith("/update/memory") and not retired:
+            retired.append(json.loads(body)["memory_id"])
+            client.delete_memory(memory_ids=retired)  # not a put or delete of the key
+        return handle(method, path, body, **kwargs)
+
+    engine.handle = meanwhile  # type: ignore[method-assign]
+    south = {"content": "The desk moved to the south window.", "room": "south"}
+    store.put(NS, "k", south)
+    engine.handle = handle  # type: ignore[method-assign]
+    item = store.get(NS, "k")
+    assert retired
+    assert item is not None
+    assert item.value == south
