@@ -120,13 +120,15 @@ def without_credential(line: str, response: httpx.Response) -> str:
     return line
 
 
-def _credentials(response: httpx.Response) -> set[str]:
-    """The ``Authorization`` header the request carried, and its token."""
+def _credentials(response: httpx.Response) -> list[str]:
+    """The ``Authorization`` header the request carried, and its token: the longest first, so
+    that the text reads the same whichever the server echoed."""
     try:
         sent = response.request.headers.get("authorization", "")
     except RuntimeError:  # a response made without a request
-        return set()
-    return {secret for secret in (sent, *sent.split()[1:]) if len(secret) >= _SHORTEST_SECRET}
+        return []
+    found = {secret for secret in (sent, *sent.split()[1:]) if len(secret) >= _SHORTEST_SECRET}
+    return sorted(found, key=len, reverse=True)
 
 
 _SHORTEST_SECRET = 6  # shorter, masking would mangle the text more than it hides

@@ -419,6 +419,6 @@ def test_an_error_event_in_a_chat_stream_that_echoes_the_key_does_not_show_it() 
     )
     with pytest.raises(MemOSError) as raised:
         list(client.chat_stream(user_id="u1", conversation_id="c1", query="hi"))
-    assert "Token ***" in str(raised.value)
+    assert "'Authorization: ***'" in str(raised.value)
     for needle in NEEDLES:
         assert needle not in str(raised.value) + repr(raised.value.__dict__)
