@@ -100,10 +100,11 @@ async def run(runnable: Any, mode: str, text: str, config: RunnableConfig = CONF
 
 
 async def submit(writer: BackgroundWriter, mode: str, text: str, **ids: str) -> None:
+    user_id, conversation_id = ids["user_id"], ids["conversation_id"]
     if mode == "sync":
-        writer.submit([HumanMessage(text)], **ids)
+        writer.submit([HumanMessage(text)], user_id=user_id, conversation_id=conversation_id)
     else:
-        await writer.asubmit([HumanMessage(text)], **ids)
+        await writer.asubmit([HumanMessage(text)], user_id=user_id, conversation_id=conversation_id)
 
 
 def test_the_turn_is_over_the_limit_and_each_message_under_it() -> None:
