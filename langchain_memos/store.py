@@ -56,6 +56,7 @@ from langgraph.store.base import (
 )
 
 from langchain_memos import _store_plans as plans
+from langchain_memos import _store_puts as puts
 from langchain_memos._exceptions import MemOSInputError
 from langchain_memos._flows import arun, run
 from langchain_memos._store_scope import (
@@ -163,7 +164,7 @@ class MemOSStore(BaseStore):
                 raise MemOSInputError("MemOSStore does not support TTL (supports_ttl is False)")
             conversation = self.rule.element("conversation", namespace, "namespace")
             record = split_value(key, op.value, self.index_fields)
-            return plans.put(target, namespace, key, record, conversation or self.conversation_id)
+            return puts.put(target, namespace, key, record, conversation or self.conversation_id)
         if isinstance(op, SearchOp):
             prefix = check_namespace(op.namespace_prefix, "namespace_prefix")
             conditions = value_filter(op.filter, self.index_fields)
