@@ -12,7 +12,6 @@ role it did not have.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -30,9 +29,9 @@ from langchain_core.messages import (
 from langchain_memos._batching import batch_messages, estimate_tokens
 from langchain_memos._exceptions import MemOSInputError
 from langchain_memos._service_time import checked_service_time
+from langchain_memos._tool_calls import from_openai_calls, to_openai_calls
 from langchain_memos._validation import (
     MAX_REQUEST_TOKENS,
-    check_json_value,
     check_messages,
     message_tokens,
 )
@@ -259,24 +258,7 @@ def to_memos_messages(
             out["name"] = message.name
         content = _content(message, where)
         if isinstance(message, AIMessage) and (message.tool_calls or message.invalid_tool_calls):
-            # A call whose arguments the model got wrong travels as the model wrote it, so that
-            # the tool message answering it keeps its call (and reads back as invalid).
-            calls = [
-                (call["id"], call["name"], _arguments(call, where)) for call in message.tool_calls
-            ] + [
-                # No arguments at all read back as a call without any ({}): "null" keeps it
-                # invalid.
-                (bad.get("id"), bad.get("name") or "", bad.get("args") or "null")
-                for bad in message.invalid_tool_calls
-            ]
-            out["tool_calls"] = [
-                {
-                    "id": call_id or f"call_{index}_{position}",
-                    "type": "function",
-                    "function": {"name": name, "arguments": arguments},
-                }
-                for position, (call_id, name, arguments) in enumerate(calls)
-            ]
+            out["tool_calls"] = to_openai_calls(message, index, where)
             if content:
                 out["content"] = content
         else:
@@ -295,16 +277,6 @@ def to_memos_messages(
                 f"request takes at most {MAX_REQUEST_TOKENS:,}"
             )
     return converted
-
-
-def _arguments(call: Mapping[str, Any], where: str) -> str:
-    check_json_value(f"{where}: tool call {call.get('name')!r} args", call["args"])
-    try:
-        return json.dumps(call["args"], ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError):
-        raise MemOSInputError(
-            f"{where}: the arguments of tool call {call.get('name')!r} are not JSON"
-        ) from None
 
 
 def _nested(value: object, key: str) -> dict[str, Any]:
@@ -359,43 +331,6 @@ def _from_content(raw: object) -> str | list[str | dict[str, Any]]:
     return str(raw)
 
 
-def _tool_calls(
-    raw: list[dict[str, Any]] | None,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """LangChain tool calls from the stored OpenAI-style ones, however malformed: those whose
-    arguments are not a JSON object, or that have no name, come back as invalid tool calls,
-    as LangChain parses a model's (as stored, with the error)."""
-    valid: list[dict[str, Any]] = []
-    invalid: list[dict[str, Any]] = []
-    for call in raw or []:
-        function = call.get("function")
-        function = function if isinstance(function, Mapping) else {}
-        arguments = function.get("arguments")
-        try:
-            args = json.loads(arguments) if isinstance(arguments, str) else arguments
-        except ValueError:
-            args = None
-        if arguments in (None, "") and args is None:
-            args = {}
-        name = function.get("name")
-        call_id = call.get("id")
-        found = {
-            "id": call_id if isinstance(call_id, str) else None,
-            "name": name if isinstance(name, str) else "",
-        }
-        if isinstance(args, dict) and found["name"]:
-            valid.append({**found, "args": args})
-        elif arguments == "null":
-            invalid.append(
-                {**found, "args": None, "error": "no arguments", "type": "invalid_tool_call"}
-            )
-        else:
-            text = arguments if isinstance(arguments, str | None) else json.dumps(arguments)
-            error = "no name" if isinstance(args, dict) else "the arguments are not a JSON object"
-            invalid.append({**found, "args": text, "error": error, "type": "invalid_tool_call"})
-    return valid, invalid
-
-
 def from_memos_messages(details: Sequence[MessageDetail]) -> list[BaseMessage]:
     """Convert stored MemOS messages (``get/message``) back to LangChain messages, in order.
 
@@ -418,7 +353,7 @@ def from_memos_messages(details: Sequence[MessageDetail]) -> list[BaseMessage]:
         if role == "user":
             messages.append(HumanMessage(**common))
         elif role == "assistant":
-            calls, invalid = _tool_calls(detail.tool_calls)
+            calls, invalid = from_openai_calls(detail.tool_calls)
             messages.append(AIMessage(tool_calls=calls, invalid_tool_calls=invalid, **common))
         elif role == "system":
             messages.append(SystemMessage(**common))
