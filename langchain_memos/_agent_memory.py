@@ -152,7 +152,8 @@ class AgentMemory:
         are left out and why (a tool's result over one request, say: not worth the user's own
         words). A tool step (the AI message that calls tools, and their results) goes whole,
         so that no stored call lacks its result, nor a result its call. None when all or none
-        of them can (then the turn is handed over whole, and fails whole if it fails)."""
+        of them can (then the turn is handed over whole, and fails whole if it fails); when
+        none can for several reasons, the error names each."""
         reasons: dict[int, str] = {}
         for index, message in enumerate(messages):
             try:
@@ -165,6 +166,8 @@ class AgentMemory:
         for step in _tool_steps(messages):
             if left & step:
                 left |= step
+        if len(left) == len(messages) and len(reasons) > 1:  # every one: each says why
+            raise MemOSInputError("; ".join(reasons.values()))
         if not left or len(left) == len(messages):
             return None
         logger.warning(
@@ -294,8 +297,9 @@ def _tool_steps(messages: Sequence[BaseMessage]) -> list[set[int]]:
             step = {index}
             steps.append(step)
             for call in [*message.tool_calls, *message.invalid_tool_calls]:
-                if call.get("id"):
-                    caller[str(call["id"])] = step
+                call_id = call.get("id")
+                if isinstance(call_id, str):  # "" too: a result with it is refused, and so its call
+                    caller[call_id] = step
         elif isinstance(message, ToolMessage) and message.tool_call_id in caller:
             caller[message.tool_call_id].add(index)
     return steps

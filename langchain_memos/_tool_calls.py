@@ -4,7 +4,7 @@ come back as LangChain's, invalid ones included."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from langchain_core.messages import AIMessage
@@ -13,17 +13,23 @@ from langchain_memos._exceptions import MemOSInputError
 from langchain_memos._validation import check_json_value
 
 
-def to_openai_calls(message: AIMessage, index: int, where: str) -> list[dict[str, Any]]:
+def to_openai_calls(
+    message: AIMessage, index: int, where: str, answered: Collection[str]
+) -> list[dict[str, Any]]:
     """``message``'s tool calls as ``add/message`` takes them (it is ``messages[index]``).
 
     A call whose arguments the model got wrong (``invalid_tool_calls``) travels as the model
-    wrote it, so that the tool message answering it keeps its call (and reads back invalid).
+    wrote it when a tool message among those written with it (``answered``: their call ids)
+    answers it, so that the answer keeps its call (and it reads back invalid). Unanswered, it
+    is left out, as an agent leaves it: it answers one only at its next turn, which a stored
+    conversation could not replay.
     """
     calls = [(call["id"], call["name"], _arguments(call, where)) for call in message.tool_calls]
     # No arguments at all would read back as a call without any ({}): "null" keeps it invalid.
     calls += [
         (bad.get("id"), bad.get("name") or "", bad.get("args") or "null")
         for bad in message.invalid_tool_calls
+        if bad.get("id") in answered
     ]
     return [
         {

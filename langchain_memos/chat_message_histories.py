@@ -27,7 +27,12 @@ from langchain_memos._validation import (
 )
 from langchain_memos._validation.keywords import check_keywords
 from langchain_memos.client import AsyncMemOSClient, MemOSClient
-from langchain_memos.messages import batch_messages, from_memos_messages, to_memos_messages
+from langchain_memos.messages import (
+    batch_messages,
+    from_memos_messages,
+    to_memos_messages,
+    whole_steps,
+)
 from langchain_memos.outbox import Outbox
 from langchain_memos.types import MemoryListResult, MessageInput
 
@@ -220,7 +225,8 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
 
     @property
     def messages(self) -> list[BaseMessage]:  # type: ignore[override]
-        """The stored conversation, oldest first (the latest 50 messages at most)."""
+        """The stored conversation, oldest first (the latest 50 messages at most, less the
+        tool results at their start whose call lies before them)."""
         return run(self._read(), self.client)
 
     async def aget_messages(self) -> list[BaseMessage]:
@@ -233,7 +239,7 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
             conversation_id=self.conversation_id,
             message_limit_number=MAX_MESSAGE_LIMIT,
         )
-        return from_memos_messages(result.message_detail_list)
+        return whole_steps(from_memos_messages(result.message_detail_list))
 
     # ---- writing ---------------------------------------------------------------------------
 

@@ -52,6 +52,7 @@ __all__ = [
     "is_blank",
     "memos_role",
     "to_memos_messages",
+    "whole_steps",
 ]
 
 CHAT_TIME_KEY = "chat_time"
@@ -211,7 +212,7 @@ def _role(message: BaseMessage, where: str) -> str:
 def is_blank(message: BaseMessage) -> bool:
     """``message`` says nothing to store: no tool call, and no text but whitespace, no image
     and no file (a reasoning block alone counts as nothing)."""
-    if isinstance(message, AIMessage) and (message.tool_calls or message.invalid_tool_calls):
+    if isinstance(message, AIMessage) and message.tool_calls:
         return False
     try:
         content = _content(message, "message")
@@ -244,6 +245,7 @@ def to_memos_messages(
     if isinstance(messages, BaseMessage) or not isinstance(messages, Sequence):
         raise MemOSInputError("messages must be a list of LangChain messages")
     now = now or datetime.now(SERVICE_TIMEZONE)
+    answered = {m.tool_call_id for m in messages if isinstance(m, ToolMessage)}
     converted: list[MessageInput] = []
     for index, message in enumerate(messages):
         where = f"messages[{index}]"
@@ -257,8 +259,13 @@ def to_memos_messages(
         if message.name and out["role"] == "user":
             out["name"] = message.name
         content = _content(message, where)
-        if isinstance(message, AIMessage) and (message.tool_calls or message.invalid_tool_calls):
-            out["tool_calls"] = to_openai_calls(message, index, where)
+        calls = (
+            to_openai_calls(message, index, where, answered)
+            if isinstance(message, AIMessage)
+            else []
+        )
+        if calls:
+            out["tool_calls"] = calls
             if content:
                 out["content"] = content
         else:
@@ -362,3 +369,13 @@ def from_memos_messages(details: Sequence[MessageDetail]) -> list[BaseMessage]:
         else:
             messages.append(ChatMessage(role=role or "", **common))
     return messages
+
+
+def whole_steps(messages: list[BaseMessage]) -> list[BaseMessage]:
+    """``messages`` without the tool results at their start: the latest messages of a longer
+    conversation can begin inside a tool step, and a result whose call is not there before it
+    is refused by a model's API when the history is replayed."""
+    start = 0
+    while start < len(messages) and isinstance(messages[start], ToolMessage):
+        start += 1
+    return messages[start:]

@@ -430,3 +430,19 @@ def test_a_cancelled_hand_over_to_the_outbox_still_lands_in_its_turn(
     asyncio.run(hand_over())
     assert hist.close(timeout=5)
     assert [m["content"] for m in memos.messages[("u1", "0610")]] == ["first", "second"]
+
+
+def test_the_latest_messages_do_not_begin_with_a_result_whose_call_is_cut_off() -> None:
+    """get/message gives the latest 50: when the window begins inside a tool step, its first
+    results answer a call not there, which a model's API refuses on replay; they are left
+    out."""
+    history = MemOSChatMessageHistory("u1", "c1", client=MemOSClient(embedded=EmbeddedEngine()))
+    turns: list[BaseMessage] = [
+        HumanMessage("Weather?"),
+        AIMessage("", tool_calls=[{"id": "z", "name": "weather", "args": {}}]),
+        ToolMessage("sunny", tool_call_id="z"),
+    ]
+    turns += [HumanMessage(f"q{i}") if i % 2 else AIMessage(f"a{i}") for i in range(49)]
+    history.add_messages(turns)
+    back = history.messages
+    assert [m.text for m in back] == [m.text for m in turns[3:]]

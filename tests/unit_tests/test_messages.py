@@ -91,43 +91,45 @@ def test_round_trip_keeps_tool_calls_tool_call_ids_and_times() -> None:
     assert to_memos_messages(back) == to_memos_messages(original, now=NOW)
 
 
-def test_a_tool_call_the_model_got_wrong_is_kept_and_comes_back_invalid() -> None:
-    """An invalid tool call (arguments that are not JSON) beside a valid one: both are stored,
-    so the tool message answering it keeps its call, and it reads back as invalid (it was
-    dropped without a word)."""
+def test_a_tool_call_the_model_got_wrong_is_kept_when_answered_and_comes_back_invalid() -> None:
+    """An invalid tool call (arguments that are not JSON) that a tool message written with it
+    answers is stored, so the answer keeps its call, and reads back invalid (it was dropped
+    without a word), also with no arguments or no name. One nothing answers is left out, as
+    the agent leaves it: a stored call without an answer would not replay."""
     bad = {"id": "c2", "name": "book", "args": "{'hotel': 7 Days", "error": "bad JSON"}
+    invalid = "invalid_tool_call"
     original: list[BaseMessage] = [
         AIMessage(
             "",
             tool_calls=[{"id": "c1", "name": "weather", "args": {"city": "Paris"}}],
-            invalid_tool_calls=[{**bad, "type": "invalid_tool_call"}],
+            invalid_tool_calls=[{**bad, "type": invalid}],
         ),
+        ToolMessage("sunny", tool_call_id="c1"),
         ToolMessage("Error: invalid arguments", tool_call_id="c2"),
-        AIMessage("", invalid_tool_calls=[{**bad, "id": None, "type": "invalid_tool_call"}]),
+        AIMessage("Let me look.", invalid_tool_calls=[{**bad, "id": "c9", "type": invalid}]),
         AIMessage(
             "",
             invalid_tool_calls=[
-                {
-                    "id": "c3",
-                    "name": "book",
-                    "args": None,
-                    "error": "x",
-                    "type": "invalid_tool_call",
-                },
-                {"id": "c4", "name": None, "args": "{}", "error": "x", "type": "invalid_tool_call"},
+                {"id": "c3", "name": "book", "args": None, "error": "x", "type": invalid},
+                {"id": "c4", "name": None, "args": "{}", "error": "x", "type": invalid},
             ],
         ),
+        ToolMessage("Error: no arguments", tool_call_id="c3"),
+        ToolMessage("Error: no name", tool_call_id="c4"),
     ]
     stored = [MessageDetail.model_validate(m) for m in to_memos_messages(original, now=NOW)]
-    assert not is_blank(original[2])
-    first, _, last, unnamed = from_memos_messages(stored)
+    first, _, _, unanswered, unnamed, _, _ = from_memos_messages(stored)
     assert isinstance(first, AIMessage)
-    assert isinstance(last, AIMessage)
     assert [c["name"] for c in first.tool_calls] == ["weather"]
     assert [(c["id"], c["name"], c["args"]) for c in first.invalid_tool_calls] == [
         ("c2", "book", "{'hotel': 7 Days")
     ]
-    assert [c["args"] for c in last.invalid_tool_calls] == ["{'hotel': 7 Days"]
+    assert isinstance(unanswered, AIMessage)
+    assert (unanswered.text, unanswered.tool_calls, unanswered.invalid_tool_calls) == (
+        "Let me look.",
+        [],
+        [],
+    )
     # No arguments, or no name: still invalid (not a call with {} or a nameless call).
     assert isinstance(unnamed, AIMessage)
     assert unnamed.tool_calls == []

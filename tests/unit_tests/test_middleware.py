@@ -282,6 +282,42 @@ def test_a_tool_call_memos_cannot_store_takes_its_results_out_with_it(
     ]
 
 
+def test_a_result_without_a_call_id_takes_its_empty_id_call_out_with_it(
+    engine: CountingEngine, middleware: MemOSMiddleware
+) -> None:
+    """A call with id "" and its result: MemOS refuses the result (no call id), so the call
+    goes with it, instead of being stored under a made-up id nothing answers."""
+    turn: list[BaseMessage] = [
+        HumanMessage("q"),
+        AIMessage("", tool_calls=[{"id": "", "name": "lookup", "args": {"item": "x"}}]),
+        ToolMessage("found x", tool_call_id=""),
+        AIMessage("done"),
+    ]
+    middleware.memory.save(turn, Scope(user_id="alice", conversation_id="t1"))
+    assert middleware.flush(timeout=5)
+    [stored] = added(engine)
+    assert [(m["role"], m.get("tool_calls")) for m in stored] == [
+        ("user", None),
+        ("assistant", None),
+    ]
+
+
+def test_a_turn_memos_cannot_store_at_all_names_every_reason(
+    engine: CountingEngine, middleware: MemOSMiddleware, caplog: pytest.LogCaptureFixture
+) -> None:
+    turn: list[BaseMessage] = [
+        HumanMessage(BAD_TEXT),
+        AIMessage("", tool_calls=[{"id": "c1", "name": "book", "args": {"n": float("nan")}}]),
+        ToolMessage("booked", tool_call_id="c1"),
+    ]
+    with caplog.at_level(logging.WARNING, logger="langchain_memos"):
+        middleware.memory.save(turn, Scope(user_id="alice", conversation_id="t1"))
+    assert "did not store this turn's 3 messages" in caplog.text
+    assert "messages[0] (human).content holds a lone surrogate" in caplog.text
+    assert "messages[1] (ai): tool call 'book' args.n is nan" in caplog.text
+    assert engine.count(ADD) == 0
+
+
 @pytest.mark.parametrize("mode", ["sync", "async"])
 async def test_fail_closed_refuses_a_message_memos_cannot_take(
     engine: CountingEngine, mode: str
