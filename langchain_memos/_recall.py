@@ -138,12 +138,13 @@ class MemoryRecall:
         """The memory prompt for ``query`` (empty for no query, or on a tolerated failure)."""
         if not query:
             return EMPTY_PROMPT
-        refused = self._refused(_searched(query), scope)
+        searched = _searched(query)
+        refused = self._refused(searched, scope)
         if refused is not None:
             return refused
         started = time.monotonic()
         try:
-            result = self._search_sync(_searched(query), scope)
+            result = self._search_sync(searched, scope)
         except Exception as error:
             return self._on_error(error, scope)
         took = time.monotonic() - started
@@ -155,14 +156,15 @@ class MemoryRecall:
         """Async :meth:`search`: the async client, else the sync one in the loop's executor."""
         if not query:
             return EMPTY_PROMPT
-        refused = self._refused(_searched(query), scope)
+        searched = _searched(query)
+        refused = self._refused(searched, scope)
         if refused is not None:
             return refused
         try:
             if self._async_once is not None:
-                call = self._async_once.search_memory(_searched(query), **self._kwargs(scope))
+                call = self._async_once.search_memory(searched, **self._kwargs(scope))
             else:
-                call = asyncio.to_thread(self._search_sync, _searched(query), scope)
+                call = asyncio.to_thread(self._search_sync, searched, scope)
             result = await asyncio.wait_for(call, self.timeout)
         except Exception as error:
             return self._on_error(error, scope)

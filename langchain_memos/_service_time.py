@@ -39,8 +39,8 @@ def format_service_time(moment: datetime) -> str:
 
 def checked_service_time(moment: datetime, what: str) -> str:
     """:func:`format_service_time` of a time a caller hands over (``what``): one that has no
-    UTC+8 time (within hours of the end of year 9999) is refused, not sent at its own
-    offset, which the service would read as another moment."""
+    UTC+8 time (within hours of the end of year 9999 or the start of year 1) is refused, not
+    sent at its own offset, which the service would read as another moment."""
     if moment.tzinfo is not None:
         try:
             moment.astimezone(SERVICE_TIMEZONE)
