@@ -94,7 +94,8 @@ def put(
             target, namespace, key, record, conversation_id, (seq, put_id), found
         )
     except Exception:
-        # The new copy goes and the old one stays: never two.
+        # What never became a record goes, and the old one stays (a record made with only
+        # its answer lost stays too, see _discard).
         yield from _discard(target, namespace, key, put_id)
         raise
     if not done:

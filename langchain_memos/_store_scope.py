@@ -47,7 +47,7 @@ PUT_FIELD = "lgs_put"
 """The put that made a memory (a random id each put): what tells one put's memories from
 another's when two puts of one key run at once."""
 SEQ_FIELD = "lgs_seq"
-"""A put's place among the puts of its key: one more than that of every record it found."""
+"""A put's place among the puts of its key: one more than that of every memory it found."""
 VALUE_PREFIX = "lgv."
 # A value field longer than this (JSON-encoded) is not copied into info, and cannot be filtered.
 MAX_FILTER_VALUE = 256
