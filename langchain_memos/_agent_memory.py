@@ -160,7 +160,8 @@ class AgentMemory:
                 to_memos_messages([message])
             except MemOSInputError as error:
                 said = str(error)  # "messages[0]...": counted in the turn instead
-                said = said[11:] if said.startswith("messages[0]") else f": {said}"
+                alone = "messages[0]"
+                said = said[len(alone) :] if said.startswith(alone) else f": {said}"
                 reasons[index] = f"messages[{index}] ({message.type}){said}"
         left = set(reasons)
         for step in _tool_steps(messages):

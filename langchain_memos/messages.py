@@ -32,6 +32,7 @@ from langchain_memos._service_time import checked_service_time
 from langchain_memos._tool_calls import from_openai_calls, to_openai_calls
 from langchain_memos._validation import (
     MAX_REQUEST_TOKENS,
+    URL,
     check_messages,
     message_tokens,
 )
@@ -314,7 +315,7 @@ def _file_block(file: dict[str, Any]) -> dict[str, Any]:
     data = file.get("file_data")
     if isinstance(data, str) and (found := _DATA_URI.fullmatch(data)):
         return {"type": "file", "base64": found["data"], "mime_type": found["mime"]}
-    if isinstance(data, str) and _URL.match(data):  # https://, gs://, s3:// ...
+    if isinstance(data, str) and URL.match(data):
         return {"type": "file", "url": data}
     return {"type": "file", "file": file}
 
@@ -323,7 +324,6 @@ def _file_block(file: dict[str, Any]) -> dict[str, Any]:
 _DATA_URI = re.compile(
     r"data:(?P<mime>[\w.+-]+/[\w.+-]+)(?:;[^;,]+=[^;,]*)*;base64,(?P<data>.*)", re.DOTALL
 )
-_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 def _from_content(raw: object) -> str | list[str | dict[str, Any]]:

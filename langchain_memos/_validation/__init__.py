@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from langchain_memos._constants import MAX_REQUEST_TOKENS
 from langchain_memos._validation.messages import (
+    URL,
     check_file_data,
     check_messages,
     file_bytes,
@@ -39,6 +40,7 @@ from langchain_memos._validation.values import (
 __all__ = [
     "MAX_NESTING",
     "MAX_REQUEST_TOKENS",
+    "URL",
     "check_bool",
     "check_callable",
     "check_file_data",

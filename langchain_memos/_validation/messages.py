@@ -15,7 +15,8 @@ from langchain_memos._exceptions import MemOSInputError
 from langchain_memos._tokens import approximate_tokens
 from langchain_memos._validation.values import check_id, check_json_value, shown
 
-_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+"""How a URL of any scheme begins (https://, gs://, s3:// ...): file data given by address."""
 _WHITESPACE = re.compile(r"\s+")
 
 
@@ -37,7 +38,7 @@ def file_bytes(where: str, value: str) -> bytes:
 
 def check_file_data(where: str, value: str, *, raw_base64: bool = True) -> None:
     """A URL, a ``data:`` URI whose base64 payload decodes, or (``raw_base64``) bare base64."""
-    if _URL.match(value):
+    if URL.match(value):
         return
     if not value.startswith("data:"):
         if not raw_base64:
