@@ -10,11 +10,11 @@ from langchain_core.chat_history import BaseChatMessageHistory
 from langchain_core.messages import BaseMessage
 from langchain_core.runnables.config import run_in_executor
 
-from langchain_memos._codes import MEMORY_NOT_FOUND
-from langchain_memos._constants import MAX_MESSAGE_LIMIT, MAX_PAGE_SIZE
+from langchain_memos._constants import MAX_MESSAGE_LIMIT
 from langchain_memos._endpoints.scopes import write_scope
-from langchain_memos._exceptions import ClosedError, MemOSError, MemOSInputError, NotFoundError
+from langchain_memos._exceptions import ClosedError, MemOSError, MemOSInputError
 from langchain_memos._flows import Flow, arun, call, run
+from langchain_memos._history_clear import conversation_cleared
 from langchain_memos._ordered import OrderedWrites
 from langchain_memos._validation import (
     MAX_REQUEST_TOKENS,
@@ -34,15 +34,13 @@ from langchain_memos.messages import (
     whole_steps,
 )
 from langchain_memos.outbox import Outbox
-from langchain_memos.types import MemoryListResult, MessageInput
+from langchain_memos.types import MessageInput
 
 __all__ = ["MemOSChatMessageHistory"]
 
 # The smallest per-request limit any version of the add/message docs states (8k tokens); the
 # newest allows 40k. Batches are cut below it so a long history is never rejected as a whole.
 DEFAULT_REQUEST_TOKENS = 8_000
-_MAX_PAGES = 1_000
-_DELETE_CHUNK = 100
 # What **client_options may hold: the client's own arguments (both clients take the same).
 _CLIENT_OPTIONS = frozenset(inspect.signature(MemOSClient.__init__).parameters) - {"self"}
 
@@ -334,9 +332,9 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
         """Delete memories, as ``clear_scope`` says.
 
         ``"conversation"``: every memory MemOS derived from this conversation (facts,
-        preferences and tool memories whose ``conversation_id`` is this one), found by paging
-        through ``get/memory`` and deleted by id. Memories of the user's other conversations are
-        untouched. The raw message log has no delete endpoint in the MemOS API, so
+        preferences, tool memories, events and skills whose ``conversation_id`` is this one),
+        found by paging through ``get/memory`` and deleted by id. Memories of the user's other
+        conversations are untouched. The raw message log has no delete endpoint in the MemOS API, so
         :attr:`messages` may still return the conversation afterwards.
 
         ``"user"``: every memory of this user in the project (``delete/memory`` by user id).
@@ -344,58 +342,23 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
         Clearing is idempotent: ids already gone when their delete is sent (another clear of the
         same conversation went first) are what was asked for, not an error.
         """
-        run(self._clear(), self.client)
+        run(self._clear(self.client), self.client)
 
     async def aclear(self) -> None:
-        await arun(self._clear(), self._driver)
+        await arun(self._clear(self._driver), self._driver)
 
-    def _clear(self) -> Flow[None]:
+    def _clear(self, client: MemOSClient | AsyncMemOSClient) -> Flow[None]:
         if self.clear_scope == "user":
             yield call(MemOSClient.delete_memory, user_id=self.user_id)
             return
-        ids: list[str] = []
-        number = 1
-        while True:
-            page = yield call(
-                MemOSClient.get_memory, user_id=self.user_id, page=number, size=MAX_PAGE_SIZE
-            )
-            ids += [
-                item.id
-                for items in _kinds(page)
-                for item in items
-                if item.id is not None and item.conversation_id == self.conversation_id
-            ]
-            if _last_page(page, number):
-                break
-            number += 1
-        for start in range(0, len(ids), _DELETE_CHUNK):
-            chunk = ids[start : start + _DELETE_CHUNK]
-            try:
-                yield call(MemOSClient.delete_memory, memory_ids=chunk)
-            except NotFoundError as error:  # "none of these memories exists": gone already
-                if error.code != MEMORY_NOT_FOUND:
-                    raise
+        selfhosted = client._config.selfhosted
+        yield from conversation_cleared(self.user_id, self.conversation_id, selfhosted=selfhosted)
 
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(user_id={self.user_id!r}, "
             f"conversation_id={self.conversation_id!r})"
         )
-
-
-def _kinds(page: MemoryListResult) -> tuple[list[Any], ...]:
-    """A page's lists of the memories a conversation's clear deletes."""
-    return page.memory_detail_list, page.preference_detail_list, page.tool_memory_detail_list
-
-
-def _last_page(page: MemoryListResult, number: int) -> bool:
-    counts = [len(items) for items in _kinds(page)]
-    if number >= _MAX_PAGES or not any(counts):
-        return True
-    if page.pages is not None:
-        return number >= page.pages
-    # No page count in the answer: a page that is not full is the last one.
-    return max(counts) < MAX_PAGE_SIZE
 
 
 # Every option a history takes, its own and the client's: a misspelled one is named with these.

@@ -132,6 +132,8 @@ class StatefulMemOS(FakeMemOS):
 
     def _get_memory(self, body: dict[str, Any]) -> dict[str, Any]:
         mine = self._user_memories(body["user_id"])
+        if "detail_factual" not in body.get("include_memory_view", ["detail_factual"]):
+            mine = []  # this fake holds facts alone
         size, page = body.get("size", 10), body.get("page", 1)
         return {
             "memory_detail_list": mine[(page - 1) * size : page * size],

@@ -23,6 +23,7 @@ from langchain_memos import (
 from langchain_memos.chat_message_histories import MemOSChatMessageHistory
 from langchain_memos.embedded import EmbeddedEngine
 from langchain_memos.outbox import Outbox, OutboxSender
+from langchain_memos.types import MemoryView
 from tests.fakes import StatefulMemOS, envelope
 
 TURN: list[BaseMessage] = [
@@ -186,7 +187,9 @@ def test_clear_deletes_only_this_conversations_memories(memos: StatefulMemOS, mo
     clear(hist, mode)
 
     assert [m["memory_value"] for m in memos.memories] == ["I live in Nanjing."]
-    assert [body["page"] for body in memos.calls("/get/memory")] == [1, 2]
+    # Two pages of facts, then one listing of the views a default listing leaves out.
+    assert [body["page"] for body in memos.calls("/get/memory")] == [1, 2, 1]
+    assert memos.calls("/get/memory")[2]["include_memory_view"] == ["event", "skill"]
     assert all("user_id" not in body for body in memos.calls("/delete/memory"))
 
 
@@ -206,7 +209,7 @@ def test_clear_pages_on_when_the_answer_has_no_page_count(
     clear(hist, mode)
 
     assert memos.memories == []
-    assert [body["page"] for body in memos.calls("/get/memory")] == [1, 2, 3]
+    assert [body["page"] for body in memos.calls("/get/memory")] == [1, 2, 3, 1]
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -275,6 +278,33 @@ def test_a_named_speakers_memories_say_whose_they_are() -> None:
     hist.add_messages([HumanMessage("I love sushi", name="alice")])
     found = client.search_memory("sushi", user_id="u1").memory_detail_list
     assert [m.memory_value for m in found] == ["[alice viewpoint] I love sushi"]
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_clear_deletes_the_conversations_events_too(mode: str) -> None:
+    """Newer MemOS derives events from a conversation, which ``get/memory`` lists only when
+    asked for by view: a clear that left them would leave what it said it deleted recallable."""
+    engine = EmbeddedEngine(":memory:")
+    if mode == "sync":
+        hist = MemOSChatMessageHistory("u1", "c1", client=MemOSClient(embedded=engine))
+    else:
+        hist = MemOSChatMessageHistory("u1", "c1", async_client=AsyncMemOSClient(embedded=engine))
+    add(hist, mode, [HumanMessage("Last Tuesday I met Ana at the Porto clinic.")])
+    kept = MemOSChatMessageHistory("u1", "c2", client=MemOSClient(embedded=engine))
+    kept.add_messages([HumanMessage("On Friday I flew to Porto to see the clinic.")])
+    reader = MemOSClient(embedded=engine)
+    views: list[MemoryView] = ["detail_factual", "event"]
+
+    def recalled() -> list[tuple[str | None, str]]:
+        found = reader.search_memory("Ana Porto clinic", user_id="u1", include_memory_view=views)
+        facts = [(m.conversation_id, "f") for m in found.memory_detail_list]
+        return sorted(facts + [(m.conversation_id, "e") for m in found.event_detail_list])
+
+    assert ("c1", "e") in recalled()
+
+    clear(hist, mode)
+
+    assert recalled() == [("c2", "e"), ("c2", "f")]
 
 
 @pytest.mark.parametrize("mode", MODES)

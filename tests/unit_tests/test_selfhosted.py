@@ -19,6 +19,7 @@ from langchain_memos import (
     AsyncMemOSClient,
     BadRequestError,
     ConfigurationError,
+    MemOSChatMessageHistory,
     MemOSClient,
     MemOSError,
     MemOSInputError,
@@ -488,3 +489,13 @@ def test_a_contradictory_choice_is_refused(
 def test_the_mode_mounts_its_own_transport_not_a_given_http_client() -> None:
     with httpx.Client() as http, pytest.raises(ConfigurationError, match="SelfHostedTransport"):
         MemOSClient(base_url="http://127.0.0.1:8000", selfhosted=True, http_client=http)
+
+
+def test_a_conversations_clear_asks_for_no_views_the_server_has_not(
+    wired: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cloud clear lists events and skills by view too; the server's get_memory takes none."""
+    monkeypatch.setenv("MEMOS_BASE_URL", "selfhosted+http://memos.internal:8000")
+    monkeypatch.delenv("MEMOS_API_KEY", raising=False)
+    MemOSChatMessageHistory("u1", "c1").clear()
+    assert wired.paths.count("/product/get_memory") == 1  # one listing, no refusal
