@@ -84,6 +84,14 @@ def _host_name(host: str) -> str:
     return host.rpartition(":")[0] if host.count(":") == 1 else host
 
 
+def _origin_host(origin: str) -> str | None:
+    """The host an Origin header names; None when it names none a URL can have ("http://[bad")."""
+    try:
+        return urlsplit(origin.strip()).hostname
+    except ValueError:
+        return None
+
+
 def _names_this_machine(host: str | None) -> bool:
     # RFC 6761: browsers resolve every *.localhost name to loopback themselves.
     return host is not None and (is_loopback_host(host) or host.endswith(".localhost"))
@@ -106,7 +114,7 @@ class Gate:
         (Host); MemOS clients outside browsers send no Origin and address the server by its own
         address.
         """
-        if origin is not None and not _names_this_machine(urlsplit(origin.strip()).hostname):
+        if origin is not None and not _names_this_machine(_origin_host(origin)):
             raise RefusalError(403, 40306, f"requests from web pages ({origin}) are refused")
         if self.on_loopback and host is not None and not _names_this_machine(_host_name(host)):
             raise RefusalError(403, 40306, f"this server does not answer for {host}")

@@ -172,6 +172,8 @@ def test_a_refused_request_leaves_the_connection_usable(server: MemOSServer) -> 
     [
         ({"Origin": "https://evil.example"}, 403),  # a page on another site, through a browser
         ({"Origin": "null"}, 403),  # a sandboxed or file:// page
+        ({"Origin": "http://[::1"}, 403),  # no URL: a 500 and a traceback before
+        ({"Origin": "https://[evil.example]"}, 403),
         ({"Host": "evil.example:8765"}, 403),  # a page that rebound its name to 127.0.0.1
         ({"Origin": "http://localhost:3000", "Host": "localhost"}, 200),
         ({"Host": "app.localhost:8765"}, 200),
