@@ -128,7 +128,7 @@ def check_messages(
         if not isinstance(message, Mapping):
             raise MemOSInputError(f"messages[{index}] must be a dict; got {shown(message)}")
         role = message.get("role")
-        if role not in roles:
+        if not isinstance(role, str) or role not in roles:
             raise MemOSInputError(
                 f"messages[{index}].role must be one of {sorted(roles)}; got {shown(role)}"
             )

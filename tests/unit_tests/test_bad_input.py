@@ -254,6 +254,12 @@ CASES = [
         "role must be one of",
     ),
     row(
+        "list-for-role",  # unhashable: a TypeError before, a 500 through serve
+        "client",
+        lambda e: e.sync.add_message(said(role=["user"], content="x"), **CONV),  # type: ignore[arg-type]
+        "role must be one of",
+    ),
+    row(
         "unknown-content-block",
         "client",
         lambda e: e.sync.add_message(said(content=[{"type": "video"}]), **CONV),
