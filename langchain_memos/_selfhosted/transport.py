@@ -107,8 +107,15 @@ class SelfHostedTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     ) -> httpx.Response:
         try:
             payload = json.loads(response.content) if response.content else None
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past what json reads
             payload = None
+        if response.status_code < 400 and not isinstance(payload, dict):
+            # Not the server's answer (a proxy's page, a cut-off body): the client reports what
+            # came, as for the cloud, instead of taking it for an empty success.
+            kind = {"content-type": response.headers.get("content-type", "")}
+            return httpx.Response(
+                response.status_code, headers=kind, content=response.content, request=request
+            )
         status, envelope = translate_response(call, response.status_code, payload)
         return httpx.Response(status, json=envelope, request=request)
 

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from langchain_memos import (
+    APIResponseValidationError,
     AsyncMemOSClient,
     BadRequestError,
     ConfigurationError,
@@ -499,3 +500,18 @@ def test_a_conversations_clear_asks_for_no_views_the_server_has_not(
     monkeypatch.delenv("MEMOS_API_KEY", raising=False)
     MemOSChatMessageHistory("u1", "c1").clear()
     assert wired.paths.count("/product/get_memory") == 1  # one listing, no refusal
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"<html>maintenance</html>",  # a proxy's page: an empty listing before
+        b'{"code": 200, "data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",  # RecursionError
+    ],
+)
+def test_an_answer_that_is_not_the_servers_is_reported(
+    kind: str, server: FakeServer, monkeypatch: pytest.MonkeyPatch, content: bytes
+) -> None:
+    monkeypatch.setattr(server, "handler", lambda request: httpx.Response(200, content=content))
+    with pytest.raises(APIResponseValidationError):
+        call(selfhosted(kind, server), "get_memory", user_id="u1")
