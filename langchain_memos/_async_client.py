@@ -36,7 +36,7 @@ from langchain_memos._config import ClientConfig
 from langchain_memos._constants import DEFAULT_MAX_RETRIES
 from langchain_memos._drivers import arun
 from langchain_memos._exceptions import ConfigurationError
-from langchain_memos._response import parse_sse_line, without_credential
+from langchain_memos._response import stream_broken, stream_event
 from langchain_memos._validation.keywords import checks_keywords
 from langchain_memos.types import ChatResult, ChatStreamEvent
 
@@ -210,11 +210,13 @@ class AsyncMemOSClient(BaseMemOSClient):
             return
         try:
             async for line in head.aiter_lines():
-                event = parse_sse_line(without_credential(line, head), request.path)
+                event = stream_event(line, head, request.path)
                 if event is not None and event.type == "end":
                     return
                 if event is not None:
                     yield event
+        except (httpx.TransportError, httpx.DecodingError) as exc:
+            raise stream_broken(exc, request, self._config) from exc
         finally:
             await head.aclose()
 
@@ -246,8 +248,14 @@ class AsyncMemOSClient(BaseMemOSClient):
     async def aclose(self) -> None:
         """Close the connection pool (unless it was handed in as ``http_client``)."""
         self._closed = True
-        if self._owns_http:
-            await self._http.aclose()
+        if not self._owns_http:
+            return
+        if self._per_loop and self._loop not in (None, asyncio.get_running_loop()):
+            # The pool belongs to another loop: one that ended without closing it (see
+            # _http_here), whose connections cannot be closed from here and are dropped, or
+            # one still running, which closes it at its end (_close_at_loop_end).
+            return
+        await self._http.aclose()
 
     @property
     def is_closed(self) -> bool:

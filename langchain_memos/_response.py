@@ -25,10 +25,12 @@ from langchain_memos._exceptions import (
     AuthenticationError,
     BadRequestError,
     InternalServerError,
+    MemOSError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
 )
+from langchain_memos._masking import masked_body, masked_bytes, masked_line
 from langchain_memos.types import ChatStreamEvent
 
 if TYPE_CHECKING:
@@ -41,7 +43,8 @@ __all__ = [
     "make_status_error",
     "parse_response",
     "parse_sse_line",
-    "without_credential",
+    "stream_broken",
+    "stream_event",
     "wrap_transport_error",
 ]
 
@@ -94,7 +97,7 @@ def make_status_error(
 def _load_json(content: bytes) -> object:
     try:
         return json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past what json reads
         return None
 
 
@@ -103,43 +106,14 @@ def _snippet(content: bytes) -> str:
     return text + ("..." if len(content) > 300 else "")
 
 
-def _scrubbed(response: httpx.Response) -> bytes:
-    """The body, without the credential the request carried: a server or proxy that echoes
-    the ``Authorization`` header in an error must not put the key into an exception, a log
-    line or the outbox's record of a failed write."""
-    content = response.content
-    for secret in _credentials(response):
-        content = content.replace(secret.encode(), b"***")
-    return content
-
-
-def without_credential(line: str, response: httpx.Response) -> str:
-    """One line of a streamed answer without the credential the request carried."""
-    for secret in _credentials(response):
-        line = line.replace(secret, "***")
-    return line
-
-
-def _credentials(response: httpx.Response) -> list[str]:
-    """The ``Authorization`` header the request carried, and its token: the longest first, so
-    that the text reads the same whichever the server echoed."""
-    try:
-        sent = response.request.headers.get("authorization", "")
-    except RuntimeError:  # a response made without a request
-        return []
-    found = {secret for secret in (sent, *sent.split()[1:]) if len(secret) >= _SHORTEST_SECRET}
-    return sorted(found, key=len, reverse=True)
-
-
-_SHORTEST_SECRET = 6  # shorter, masking would mangle the text more than it hides
-
-
 def _not_an_envelope(content: bytes, content_type: str) -> str:
     """What came instead of an envelope: empty, truncated, not JSON, or JSON without a code."""
     if not content.strip():
         return "an empty body"
     try:
         json.loads(content)
+    except RecursionError:
+        return f"JSON nested too deep to read ({len(content)} bytes): {_snippet(content)}"
     except ValueError as error:
         if isinstance(error, json.JSONDecodeError) and (
             error.pos >= len(error.doc.rstrip()) or error.msg.startswith("Unterminated")
@@ -166,8 +140,8 @@ def parse_response(request: APIRequest[T], response: httpx.Response) -> T:
         else:
             if envelope.code in C.SUCCESS_CODES:
                 return _finish(request, envelope.data, response)
-    content = _scrubbed(response)
-    body = _load_json(content)
+    content = masked_bytes(response)
+    body = masked_body(_load_json(content), response)
     if isinstance(body, dict) and isinstance(body.get("code"), int):
         code: int = body["code"]
         if code not in C.SUCCESS_CODES or status >= 400:
@@ -221,7 +195,7 @@ def _finish(request: APIRequest[T], data: Any, response: httpx.Response) -> T:
         raise APIStatusError(
             "MemOS reported success=false",
             http_status=response.status_code,
-            body=_load_json(_scrubbed(response)),
+            body=masked_body(_load_json(masked_bytes(response)), response),
             path=request.path,
         )
     return request.finish(data) if request.finish is not None else data
@@ -230,6 +204,31 @@ def _finish(request: APIRequest[T], data: Any, response: httpx.Response) -> T:
 def is_event_stream(response: httpx.Response) -> bool:
     """Whether ``response`` is a server-sent event stream (else an error, or plain JSON)."""
     return "event-stream" in response.headers.get("content-type", "")
+
+
+def stream_event(line: str, response: httpx.Response, path: str) -> ChatStreamEvent | None:
+    """One line of a started chat stream (see :func:`parse_sse_line`), without the credential
+    the request carried."""
+    try:
+        return parse_sse_line(masked_line(line, response), path)
+    except ValidationError as err:
+        raise APIResponseValidationError(
+            f"unexpected event in the MemOS chat stream: {err.errors()[0]['msg']}",
+            http_status=response.status_code,
+            path=path,
+        ) from None
+
+
+def stream_broken(
+    exc: httpx.TransportError | httpx.DecodingError, request: APIRequest[Any], config: ClientConfig
+) -> MemOSError:
+    """The package's error for a chat stream that broke off once started (no retry: its first
+    events are the caller's already)."""
+    if isinstance(exc, httpx.DecodingError):
+        return APIResponseValidationError(
+            f"the MemOS chat stream could not be decoded ({exc})", path=request.path
+        )
+    return wrap_transport_error(exc, request, config)
 
 
 def parse_sse_line(line: str, path: str) -> ChatStreamEvent | None:
@@ -241,7 +240,7 @@ def parse_sse_line(line: str, path: str) -> ChatStreamEvent | None:
         return None
     try:
         value = json.loads(payload)
-    except ValueError:
+    except (ValueError, RecursionError):
         return ChatStreamEvent(type="text", data=payload)
     if isinstance(value, dict) and "type" in value:
         return ChatStreamEvent.model_validate(value)

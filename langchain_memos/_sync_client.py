@@ -33,7 +33,7 @@ from langchain_memos._client_base import (
 from langchain_memos._config import ClientConfig
 from langchain_memos._constants import DEFAULT_MAX_RETRIES
 from langchain_memos._drivers import run
-from langchain_memos._response import parse_sse_line, without_credential
+from langchain_memos._response import stream_broken, stream_event
 from langchain_memos._validation.keywords import checks_keywords
 from langchain_memos.types import ChatResult, ChatStreamEvent
 
@@ -169,11 +169,13 @@ class MemOSClient(BaseMemOSClient):
             return
         try:
             for line in head.iter_lines():
-                event = parse_sse_line(without_credential(line, head), request.path)
+                event = stream_event(line, head, request.path)
                 if event is not None and event.type == "end":
                     return
                 if event is not None:
                     yield event
+        except (httpx.TransportError, httpx.DecodingError) as exc:
+            raise stream_broken(exc, request, self._config) from exc
         finally:
             head.close()
 

@@ -94,3 +94,23 @@ def test_two_loops_running_at_once_are_refused(server: FaultServer) -> None:
     # Once that loop is over, the client serves the next one.
     assert FACT in asyncio.run(remember_and_recall(client, "c1"))[0]
     asyncio.run(client.aclose())
+
+
+# The first loop's connection is left behind: its loop is gone, nothing can close it.
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+def test_a_client_closes_in_a_new_loop_after_one_closed_without_cleanup(
+    server: FaultServer,
+) -> None:
+    """``loop.run_until_complete(...); loop.close()`` skips what ``asyncio.run`` finalizes: the
+    client's pool is left to a closed loop. Sending from the next loop worked; closing there
+    raised a bare RuntimeError("Event loop is closed")."""
+    client = AsyncMemOSClient(base_url=server.base_url, max_retries=0, timeout=5)
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(client.search_memory("q", user_id="u1"))
+    loop.close()
+
+    asyncio.run(client.aclose())
+
+    assert client.is_closed
+    del client
+    gc.collect()

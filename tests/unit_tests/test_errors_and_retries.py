@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import pickle
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -28,6 +29,14 @@ from langchain_memos import (
 from tests.fakes import Client, FakeMemOS, build, call, envelope
 
 HTML_502 = httpx.Response(502, text="<html><body>Bad Gateway</body></html>")
+
+
+def test_an_error_nested_past_what_json_reads_is_still_an_error(
+    client: Client, fake: FakeMemOS
+) -> None:
+    fake.replies = [httpx.Response(400, content=b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}")]
+    with pytest.raises(BadRequestError, match="HTTP 400"):
+        call(client, "get_status", "t")
 
 
 @pytest.mark.parametrize(
@@ -85,6 +94,10 @@ def test_code_and_status_map_to_one_error_class(
         httpx.Response(200, text='{"code": 0, "data": {"task_id"'),  # truncated
         httpx.Response(200, json=["not", "an", "envelope"]),
         httpx.Response(200, json={"code": 0, "data": {"status": ["not", "a", "string"]}}),
+        # Nested past what json can read: a RecursionError escaped before.
+        httpx.Response(
+            200, content=b'{"code": 0, "data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+        ),
     ],
 )
 def test_answers_that_are_not_envelopes_are_reported(
@@ -281,6 +294,50 @@ def test_max_retries_bounds_the_attempts(kind: str, fake: FakeMemOS, sleeps: lis
     with pytest.raises(APITimeoutError):
         call(build(kind, fake, max_retries=0), "search_memory", "q", user_id="u")
     assert len(fake.requests) == 1
+
+
+class _BrokenStream(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A chat stream that sends ``events`` and then fails with ``error``."""
+
+    def __init__(self, events: bytes, error: Exception) -> None:
+        self.events, self.error = events, error
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self.events
+        raise self.error
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield self.events
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    ("events", "error", "expected"),
+    [
+        (b'data: {"type": "text", "data": "a"}\n\n', httpx.ReadError("reset"), APIConnectionError),
+        (b"data: {}\n\n", httpx.RemoteProtocolError("incomplete chunked read"), APIConnectionError),
+        (b"data: {}\n\n", httpx.ReadTimeout("stalled"), APITimeoutError),
+        (b'data: {"type": 123}\n\n', httpx.ReadError("unreached"), APIResponseValidationError),
+    ],
+)
+def test_a_chat_stream_that_breaks_off_raises_the_packages_error(
+    kind: str, fake: FakeMemOS, events: bytes, error: Exception, expected: type[MemOSError]
+) -> None:
+    """Raw httpx and pydantic errors escaped a started stream before."""
+
+    def broken(request: httpx.Request) -> httpx.Response:
+        stream = _BrokenStream(events, error)
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=stream)
+
+    fake.replies = [broken]
+    with pytest.raises(expected):
+        call(
+            build(kind, fake, max_retries=0),
+            "chat_stream",
+            user_id="u",
+            conversation_id="c",
+            query="q",
+        )
 
 
 def test_the_chat_stream_is_retried_before_it_starts(

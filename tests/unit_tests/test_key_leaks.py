@@ -422,3 +422,37 @@ def test_an_error_event_in_a_chat_stream_that_echoes_the_key_does_not_show_it() 
     assert "'Authorization: ***'" in str(raised.value)
     for needle in NEEDLES:
         assert needle not in str(raised.value) + repr(raised.value.__dict__)
+
+
+SLASHED_KEY = "mpg-LEAK/PROBE7c1d9e2f4a6b8c0d2e4f6a8b"
+
+
+@pytest.mark.parametrize(
+    "echoed",
+    [
+        lambda auth: auth.replace("/", "\\/"),  # what many JSON encoders write for "/"
+        lambda auth: "".join(f"\\u{ord(c):04x}" for c in auth),  # every character escaped
+        str.lower,  # a server that lowercases what it quotes
+    ],
+)
+def test_a_key_echoed_escaped_or_in_another_case_does_not_show_either(
+    echoed: Callable[[str], str],
+) -> None:
+    """The mask ran on the raw bytes alone: JSON decoding then unescaped the key into the
+    error's message and body."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        quoted = echoed(request.headers["authorization"])
+        return httpx.Response(401, content=f'{{"code": 40132, "message": "bad {quoted}"}}')
+
+    client = MemOSClient(
+        api_key=SLASHED_KEY,
+        base_url=BASE_URL,
+        http_client=httpx.Client(transport=httpx.MockTransport(answer)),
+        max_retries=0,
+    )
+    with pytest.raises(MemOSError) as raised:
+        client.search_memory("q", user_id="u1")
+    text = (str(raised.value) + repr(raised.value.__dict__)).lower()
+    assert "probe7c1d9e2f" not in text
+    assert "bad ***" in text
