@@ -139,10 +139,11 @@ def message_filter(write_back: object) -> Callable[[BaseMessage], bool] | None:
 
 
 def last_human_text(messages: Sequence[BaseMessage]) -> str | None:
-    """The text of the latest human message: the query a turn recalls memories for."""
-    for message in reversed(messages):
-        if isinstance(message, HumanMessage):
-            return message.text.strip() or None
+    """The query a turn recalls memories for: the text of its latest human message that has
+    any (a turn sent as a question, then an image on its own, recalls for the question)."""
+    for message in reversed(messages[turn_start(messages) :]):
+        if isinstance(message, HumanMessage) and message.text.strip():
+            return message.text.strip()
     return None
 
 

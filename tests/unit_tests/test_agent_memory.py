@@ -95,6 +95,11 @@ def test_turn_start_and_query() -> None:
     assert turn_start([SystemMessage("s"), AIMessage("hi")]) == 2
     assert last_human_text([*history, *turn, AIMessage("ok")]) == "and a third"
     assert last_human_text([AIMessage("hi")]) is None
+    image = HumanMessage([{"type": "image", "url": "https://example.com/a.png"}])
+    assert last_human_text([*history, HumanMessage("Which is cheaper?"), image]) == (
+        "Which is cheaper?"  # None before: no recall for a question sent with an attachment
+    )
+    assert last_human_text([HumanMessage("an earlier turn"), AIMessage("ok"), image]) is None
 
 
 def test_writer_sends_in_the_background_and_flushes() -> None:
