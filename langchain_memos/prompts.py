@@ -180,13 +180,25 @@ the memories and the query, are safe), or a function of
 :class:`PromptParts`."""
 
 
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f]+")
+
+
+def _language_of(text: str) -> Language:
+    """Chinese when the text is more Chinese than Latin-script words: a character of Chinese
+    counts as half a word, as Chinese words are one to two characters. An English question
+    naming 北京 stays English; "我想去Paris玩" is Chinese."""
+    chinese = len(_HAN.findall(text)) / 2
+    return "zh" if chinese and chinese >= len(_LATIN_WORD.findall(text)) else "en"
+
+
 @checks_keywords
 class MemoryPromptBuilder:
     """Turns search results into memory prompts; configure once, build per turn.
 
     Args:
         language: ``"en"``, ``"zh"``, or ``"auto"`` (Chinese when the query, or else the
-            recalled memories, contain Chinese).
+            recalled memories, are written more in Chinese than in Latin-script words).
         timezone: The zone memory times and the current time are shown in (default: the
             service's, UTC+08:00 Asia/Shanghai); every rendering names it.
         max_tokens: Budget for the recalled lines (default 1,500); the most relevant lines are
@@ -245,7 +257,7 @@ class MemoryPromptBuilder:
             + [e.event_value or "" for e in result.event_detail_list[:5]]
             + [p.memory or "" for p in result.profile_detail_list[:5]]
         )
-        return "zh" if any("\u4e00" <= c <= "\u9fff" for c in sample) else "en"
+        return _language_of(sample)
 
     def select(self, lines: Sequence[MemoryLine]) -> tuple[list[MemoryLine], int]:
         """The most relevant lines that fit the budget, near-duplicates merged."""

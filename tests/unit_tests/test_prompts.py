@@ -118,6 +118,14 @@ def test_chinese_is_picked_from_the_query_or_asked_for() -> None:
     assert "[显式偏好] The user likes traveling" in zh.instruction
     assert "[隐式偏好]" in zh.instruction
     assert builder(language="zh").build(DOCUMENTED).full_instruction.startswith("# Role\n你是")
+    # A query's language is what most of it is written in, not any Chinese character in it.
+    for query, opening in (
+        ("Which cheap hotels do you recommend in 北京?", "# Role\nYou are"),
+        ("Any hotel near 上海 Hongqiao station please", "# Role\nYou are"),
+        ("我想去Paris玩", "# Role\n你是"),
+        ("北京", "# Role\n你是"),
+    ):
+        assert builder().build(DOCUMENTED, query=query).full_instruction.startswith(opening)
     assert (
         builder(language="en")
         .build(DOCUMENTED, query="国庆")
