@@ -43,6 +43,9 @@ _LARGE_BODIES_AT_ONCE = 2
 # A large body that finds no room within this long is answered 503 (retryable), so that slow
 # uploads cannot keep others waiting without end.
 LARGE_BODY_WAIT_SECONDS = 10.0
+# A body that sends nothing for this long is given up (408, connection closed): an upload that
+# stalled must not hold its turn, and its connection, without end.
+BODY_IDLE_SECONDS = 30.0
 # One that runs the calls and a spare for when a call is slow (see _engine_thread.py): one slow
 # request does not hold up every other.
 ENGINE_THREADS = 2
@@ -247,7 +250,15 @@ class MemOSApp:
         size = 0
         more = True
         while more:
-            message = await receive()
+            try:
+                message = await asyncio.wait_for(receive(), BODY_IDLE_SECONDS)
+            except asyncio.TimeoutError:
+                raise RefusalError(
+                    408,
+                    40000,
+                    f"no part of the request body came for {BODY_IDLE_SECONDS:g} s",
+                    close=True,
+                ) from None
             if message["type"] == "http.disconnect":
                 return None
             part = message.get("body", b"")

@@ -8,6 +8,7 @@ extra); what the server answers is :class:`~langchain_memos.embedded._asgi.MemOS
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 import os
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from langchain_memos._exceptions import ConfigurationError
 from langchain_memos.embedded._asgi import Gate, MemOSApp, is_loopback_host
+from langchain_memos.embedded._connections import with_head_deadline
 from langchain_memos.embedded.engine import API_ROOT, EmbeddedEngine
 from langchain_memos.embedded.transport import open_engine
 
@@ -63,6 +65,13 @@ def _uvicorn() -> ModuleType:
     return uvicorn
 
 
+def _http_protocol() -> type[asyncio.Protocol]:
+    """The HTTP protocol uvicorn would pick ("auto": httptools when installed, else h11)."""
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+    return AutoHTTPProtocol
+
+
 class MemOSServer:
     """A running server (see :func:`serve`); close it with :meth:`close` or a ``with`` block.
 
@@ -88,6 +97,7 @@ class MemOSServer:
             proxy_headers=False,  # nothing here reads the client's address: no X-Forwarded-For
             ws="none",
             timeout_keep_alive=IDLE_SECONDS,
+            http=with_head_deadline(_http_protocol()),
             limit_concurrency=max_connections,
             timeout_graceful_shutdown=_CLOSE_GRACE_SECONDS,
         )

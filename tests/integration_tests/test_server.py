@@ -422,6 +422,40 @@ def test_a_slow_engine_call_holds_up_neither_the_server_nor_other_requests(
             adding.join()
 
 
+@pytest.mark.parametrize("protocol", ["auto", "h11"])  # without httptools, uvicorn takes h11
+def test_a_connection_that_begins_no_request_is_closed(
+    monkeypatch: pytest.MonkeyPatch, protocol: str
+) -> None:
+    """Sockets that sent nothing, or half a request head, were kept for good before: a few of
+    them took every place of max_connections, and every client was answered 503."""
+    monkeypatch.setattr("langchain_memos.embedded._connections.HEAD_SECONDS", 0.2)
+    if protocol == "h11":
+        from uvicorn.protocols.http.h11_impl import H11Protocol
+
+        monkeypatch.setattr("langchain_memos.embedded.server._http_protocol", lambda: H11Protocol)
+    engine = EmbeddedEngine(":memory:")
+    handle = engine.handle
+
+    def slow(method: str, path: str, body: bytes, **kwargs: Any) -> tuple[int, bytes]:
+        time.sleep(1)  # a request in progress for several deadlines is left alone
+        return handle(method, path, body, **kwargs)
+
+    monkeypatch.setattr(engine, "handle", slow)
+    with serve(engine, max_connections=3) as running:
+        silent = _connect(running)
+        half = _connect(running, b"POST /api/openmem/v1/search/memory HTTP/1.1\r\nHost: 127")
+        try:
+            for connection in (silent, half):
+                assert connection.recv(1024) == b""  # closed by the server, not timed out
+            search = httpx.post(
+                running.base_url + "/search/memory", json={"query": "x", "user_id": "u"}, timeout=5
+            )
+            assert search.json()["code"] == 0
+        finally:
+            silent.close()
+            half.close()
+
+
 def test_past_max_connections_a_request_gets_a_503() -> None:
     with serve(EmbeddedEngine(":memory:"), max_connections=2) as running:
         # Two requests whose bodies are still arriving keep two connections busy.
@@ -456,6 +490,26 @@ def test_large_bodies_are_read_a_few_at_a_time(monkeypatch: pytest.MonkeyPatch) 
             assert response.json()["code"] == 0
         finally:
             third.close()
+
+
+def test_a_stalled_upload_gives_up_its_turn(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two uploads that stopped sending held both turns for good before: every later large or
+    chunked body, however small, was refused 503."""
+    monkeypatch.setattr("langchain_memos.embedded._asgi.BODY_IDLE_SECONDS", 0.3)
+    monkeypatch.setattr("langchain_memos.embedded._asgi.LARGE_BODY_WAIT_SECONDS", 5)
+    size = 1_100_000
+    with serve(EmbeddedEngine(":memory:")) as running:
+        stalled = [_connect(running, _post_head(size) + b"{") for _ in range(2)]
+        try:
+            for connection in stalled:
+                status, answer = _answer_of(connection)
+                assert (status, answer["code"]) == (408, 40000)
+            chunked = iter([search_body(100)])  # no length: it takes a turn too
+            response = httpx.post(running.base_url + "/search/memory", content=chunked, timeout=5)
+            assert response.json()["code"] == 0
+        finally:
+            for connection in stalled:
+                connection.close()
 
 
 def test_a_body_over_the_limit_is_refused(small_server: MemOSServer) -> None:
