@@ -1,4 +1,5 @@
-"""One owner's blocking writes, run in threads for async callers, in the order they were asked.
+"""One owner's writes, for async callers, in the order they were asked: blocking ones run in
+threads, async ones awaited.
 
 A write handed to a thread cannot be stopped there: a caller cancelled while it runs gets
 ``CancelledError``, but the write still completes. Left alone, it would commit whenever its
@@ -9,7 +10,7 @@ each write waits for the one asked for before it, however that one ends.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 __all__ = ["OrderedWrites"]
@@ -28,6 +29,15 @@ class OrderedWrites:
 
         Cancelled, the caller gets ``CancelledError`` at once; the write still runs, in its
         turn (a thread cannot be stopped)."""
+        task = self._in_turn(lambda: asyncio.to_thread(write, *args, **kwargs))
+        return await asyncio.shield(task)
+
+    async def run_async(self, write: Callable[[], Awaitable[T]]) -> T:
+        """``await write()``, once the write asked for before it ended. Cancelled, the caller
+        cancels it (an async write can be stopped), and the next one goes in its turn."""
+        return await self._in_turn(write)
+
+    def _in_turn(self, write: Callable[[], Awaitable[T]]) -> asyncio.Task[T]:
         loop = asyncio.get_running_loop()
         before = self._last
         if before is not None and (before.done() or before.get_loop() is not loop):
@@ -36,12 +46,12 @@ class OrderedWrites:
         async def in_turn() -> T:
             if before is not None:
                 await asyncio.wait([before])  # however it ended
-            return await asyncio.to_thread(write, *args, **kwargs)
+            return await write()
 
         task = loop.create_task(in_turn())
         task.add_done_callback(_retrieved)
         self._last = task
-        return await asyncio.shield(task)
+        return task
 
 
 def _retrieved(task: asyncio.Task[Any]) -> None:

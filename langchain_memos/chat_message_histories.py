@@ -274,7 +274,8 @@ class MemOSChatMessageHistory(BaseChatMessageHistory):
         if self.outbox is not None:  # the commit, and any wait, in a thread, in call order
             await self._ordered.run(self.add_messages, messages)
             return
-        await arun(self._add(messages), self._driver)
+        # In call order too: calls made at once (asyncio.gather) would reach MemOS in any order.
+        await self._ordered.run_async(lambda: arun(self._add(messages), self._driver))
 
     def _batches(self, messages: Sequence[BaseMessage]) -> list[list[MessageInput]]:
         """Converted messages in order, cut into batches under the per-request token limit."""
