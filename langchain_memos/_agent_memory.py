@@ -79,9 +79,18 @@ class AgentMemory:
         )
         self._closed = False
         self._delivered = True  # what close() found, said again by a second close
+        self._warned_nested = False
 
     def scope(self, config: Mapping[str, Any] | None, context: object = None) -> Scope:
         """This run's scope (see :func:`resolve_scope`)."""
+        if self.writer is not None and not self._warned_nested and _in_a_tool_call(config):
+            self._warned_nested = True
+            logger.warning(
+                "a MemOS memory that writes back runs in an agent called from another agent's "
+                "tool (a subagent): the task it is given is that agent's model's words, which "
+                "it writes to the user's conversation as the user's own. Give the subagent "
+                "write_back=False (it still recalls), or no memory"
+            )
         return resolve_scope(
             user_id=self.user_id,
             conversation_id=self.conversation_id,
@@ -287,6 +296,15 @@ class MemoryIntegration:
         closing again does nothing and returns the same answer.
         """
         return self.memory.close(timeout)
+
+
+def _in_a_tool_call(config: Mapping[str, Any] | None) -> bool:
+    """Whether the run is of an agent called from a tool: LangGraph names each node a run is
+    nested in in its checkpoint namespace ("tools:<task>|model:<task>"), and create_agent's
+    tool node, like Deep Agents' whose task tool runs subagents, is "tools"."""
+    configurable = (config or {}).get("configurable") or {}
+    namespace = str(configurable.get("checkpoint_ns") or "")
+    return any(part.split(":", 1)[0] == "tools" for part in namespace.split("|")[:-1])
 
 
 def _tool_steps(messages: Sequence[BaseMessage]) -> list[set[int]]:

@@ -13,6 +13,7 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 
 from langchain_memos import MemOSClient, MemOSInputError
+from langchain_memos._agent_memory import _in_a_tool_call
 from langchain_memos._writer import BackgroundWriter
 from langchain_memos.outbox import Outbox
 from langchain_memos.scope import Scope, last_human_text, resolve_scope, turn_start
@@ -166,3 +167,18 @@ def test_a_write_the_service_fails_is_retried_until_it_recovers(
     assert "not delivered (InternalServerError: broken on purpose" in caplog.text
     assert json.loads(engine.bodies[-1])["messages"][0]["content"] == "hello"
     assert client.get_message(user_id="u", conversation_id="c").message_detail_list
+
+
+@pytest.mark.parametrize(
+    ("namespace", "nested"),
+    [
+        ("", False),
+        ("model:1", False),  # a top-level agent's own node
+        ("planner:1|model:2", False),  # an agent that is a node of a bigger graph
+        ("tools:1|model:2", True),  # called from create_agent's (or Deep Agents') tool node
+        ("tools:1|researcher:2|model:3", True),
+        ("tools:1", False),  # the tool node itself, no agent in it
+    ],
+)
+def test_a_run_called_from_a_tool_is_told_by_its_namespace(namespace: str, nested: bool) -> None:
+    assert _in_a_tool_call({"configurable": {"checkpoint_ns": namespace}}) is nested

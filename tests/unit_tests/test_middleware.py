@@ -600,3 +600,37 @@ async def test_what_has_nothing_to_remember_or_no_memos_role_is_not_written(
         ("assistant", "Here is your answer."),
     ]
     assert "MemOS has no role for a ChatMessage with role 'critic': left out" in caplog.text
+
+
+def test_a_subagent_that_writes_back_is_warned_about_once(
+    middleware: MemOSMiddleware, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A subagent called from a tool is given its task by the calling agent's model, which a
+    memory writing back stores as the user's own words: recalled later as "[user viewpoint]"."""
+    sub = create_agent(
+        ScriptedChatModel(script=[AIMessage("Found: Hotel Ibis.")]),
+        middleware=[middleware],
+        name="researcher",
+    )
+
+    @tool
+    def research(task: str) -> str:
+        """Hand a task to the researcher."""
+        return str(sub.invoke({"messages": [HumanMessage(task)]})["messages"][-1].text)
+
+    call = {"name": "research", "args": {"task": "The user smokes: find a smoking room."}}
+    delegate = AIMessage("", tool_calls=[{**call, "id": "r1"}])
+    parent = create_agent(
+        ScriptedChatModel(script=[AIMessage("Hi."), delegate, AIMessage("ok"), delegate]),
+        tools=[research],
+        middleware=[middleware],
+        checkpointer=InMemorySaver(),
+    )
+    caplog.set_level(logging.WARNING, logger="langchain_memos")
+    parent.invoke({"messages": [HumanMessage("Hello")]}, config())  # no subagent runs
+    assert not [r for r in caplog.records if "subagent" in r.message]
+    for _ in range(2):  # the subagent runs in each
+        parent.invoke({"messages": [HumanMessage("Find me a hotel.")]}, config())
+    warned = [r for r in caplog.records if "subagent" in r.message]
+    assert len(warned) == 1
+    assert "write_back=False" in warned[0].message
