@@ -13,7 +13,8 @@ recording made against the MemOS cloud as well as for one made against the doc s
   sent, per user and conversation) still holds what the test that ran first added. Nothing
   assumes that tool calls come back: ``get/message`` documents only role, content and times;
 - ``clear()`` (conversation scope) deletes by ``memory_ids`` only, exactly the memories that
-  ``get/memory`` lists for this conversation, never by ``user_id``; ``clear_scope="user"`` is
+  ``get/memory`` lists for this conversation (by default, then by the event and skill views),
+  never by ``user_id``; ``clear_scope="user"`` is
   the one that deletes by ``user_id``.
 """
 
@@ -143,6 +144,8 @@ def _ids_by_conversation(listing: Any) -> dict[str, str | None]:
         *(listing.get("memory_detail_list") or []),
         *(listing.get("preference_detail_list") or []),
         *(listing.get("tool_memory_detail_list") or []),
+        *(listing.get("event_detail_list") or []),
+        *(listing.get("skill_detail_list") or []),
     ]
     return {item["id"]: item.get("conversation_id") for item in items}
 
@@ -153,7 +156,14 @@ def check_cleared(exchanges: Sequence[Exchange]) -> None:
     deletes = [exchange for exchange in exchanges if exchange.endpoint == "/delete/memory"]
     assert pages
     assert len(pages) + len(deletes) == len(exchanges)
-    assert [page.body["page"] for page in pages] == list(range(1, len(pages) + 1))
+    # Two listings, each paged from 1: the default one, then the views it leaves out.
+    views = [page.body.get("include_memory_view") for page in pages]
+    assert sorted(set(map(str, views))) == ["None", "['event', 'skill']"]
+    for listing in (None, ["event", "skill"]):
+        numbers = [
+            page.body["page"] for page, seen in zip(pages, views, strict=True) if seen == listing
+        ]
+        assert numbers == list(range(1, len(numbers) + 1))
     assert all(page.body["user_id"] == USER for page in pages)
     listed: dict[str, str | None] = {}
     for page in pages:
