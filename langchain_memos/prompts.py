@@ -181,15 +181,26 @@ the memories and the query, are safe), or a function of
 
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# Words that make Chinese a sentence rather than a name quoted in another language.
+_ZH_GRAMMAR = re.compile(
+    r"[的了吗呢吧我你他她们是在有不没这那个么怎什帮请想要会能给把被和就都也还]"
+)
 _LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f]+")
+_NOT_WORDS = re.compile(r"\S*(?:://|[/\\=(){}\[\]<>_`]|\w\.\w)\S*")  # URLs, paths, code
 
 
 def _language_of(text: str) -> Language:
-    """Chinese when the text is more Chinese than Latin-script words: a character of Chinese
-    counts as half a word, as Chinese words are one to two characters. An English question
-    naming 北京 stays English; "我想去Paris玩" is Chinese."""
-    chinese = len(_HAN.findall(text)) / 2
-    return "zh" if chinese and chinese >= len(_LATIN_WORD.findall(text)) else "en"
+    """Chinese when the text is written in Chinese: its Chinese is more than a name (it holds
+    a word of grammar: 我, 的, 怎么 ...), or outweighs its Latin-script words (a Chinese
+    character counting as half a word; URLs and code not counted). "帮我看下这个 TypeError" and
+    "我想去Paris玩" are Chinese; "Which hotels do you recommend in 北京?" is English."""
+    han = _HAN.findall(text)
+    if not han:
+        return "en"
+    if _ZH_GRAMMAR.search(text):
+        return "zh"
+    latin = _LATIN_WORD.findall(_NOT_WORDS.sub(" ", text))
+    return "zh" if len(han) / 2 >= len(latin) else "en"
 
 
 @checks_keywords
@@ -198,7 +209,7 @@ class MemoryPromptBuilder:
 
     Args:
         language: ``"en"``, ``"zh"``, or ``"auto"`` (Chinese when the query, or else the
-            recalled memories, are written more in Chinese than in Latin-script words).
+            recalled memories, are written in Chinese: more than a Chinese name in English).
         timezone: The zone memory times and the current time are shown in (default: the
             service's, UTC+08:00 Asia/Shanghai); every rendering names it.
         max_tokens: Budget for the recalled lines (default 1,500); the most relevant lines are

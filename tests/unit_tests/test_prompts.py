@@ -124,6 +124,18 @@ def test_chinese_is_picked_from_the_query_or_asked_for() -> None:
         ("Any hotel near 上海 Hongqiao station please", "# Role\nYou are"),
         ("我想去Paris玩", "# Role\n你是"),
         ("北京", "# Role\n你是"),
+        # Chinese with product names, code, a URL or an error pasted in is still Chinese.
+        (
+            "用LangChain和MemOS搭建RAG系统，怎么配置OpenAI的API key和embedding model?",
+            "# Role\n你是",
+        ),
+        (
+            "这个报错怎么解决: TypeError: unsupported operand type(s) for +: 'int' and 'str'",
+            "# Role\n你是",
+        ),
+        ("帮我总结一下这篇文章 https://example.com/posts/2026/llm-memory-systems", "# Role\n你是"),
+        ("帮我看下 for i in range(10): print(i) 哪里错了", "# Role\n你是"),
+        ("Docker Desktop 启动失败", "# Role\n你是"),
     ):
         assert builder().build(DOCUMENTED, query=query).full_instruction.startswith(opening)
     assert (
