@@ -9,16 +9,19 @@ takes no views) and is not asked.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from langchain_memos._codes import MEMORY_NOT_FOUND
 from langchain_memos._constants import MAX_PAGE_SIZE
-from langchain_memos._exceptions import NotFoundError
+from langchain_memos._exceptions import BadRequestError, MemOSInputError, NotFoundError
 from langchain_memos._flows import Flow, call
 from langchain_memos.client import MemOSClient
 from langchain_memos.types import MemoryListResult, MemoryView
 
 __all__ = ["conversation_cleared"]
+
+logger = logging.getLogger("langchain_memos")
 
 _MAX_PAGES = 1_000
 _DELETE_CHUNK = 100
@@ -30,11 +33,31 @@ def conversation_cleared(
     user_id: str, conversation_id: str, *, selfhosted: bool = False
 ) -> Flow[None]:
     """Delete every memory of ``user_id`` whose ``conversation_id`` is this one. Ids already
-    gone when their delete is sent (another clear went first) are what was asked for."""
+    gone when their delete is sent (another clear went first) are what was asked for.
+
+    The default listing's memories are deleted first: a server that refuses the views (one
+    older than events, a gateway that checks them) leaves those cleared, and a warning says
+    that its events and skills, if it has any, could not be listed."""
     ids = yield from _conversation_ids(user_id, conversation_id, None)
-    if not selfhosted:
+    yield from _deleted(ids)
+    if selfhosted:
+        return
+    try:
         more = yield from _conversation_ids(user_id, conversation_id, _MORE_VIEWS)
-        ids += [memory_id for memory_id in more if memory_id not in ids]
+    except (BadRequestError, MemOSInputError) as error:
+        logger.warning(
+            "cleared conversation %s of user %s of its facts, preferences and tool memories; "
+            "its events and skills could not be listed, and were not deleted if it has any: %s",
+            conversation_id,
+            user_id,
+            error,
+        )
+        return
+    done = set(ids)
+    yield from _deleted([memory_id for memory_id in more if memory_id not in done])
+
+
+def _deleted(ids: list[str]) -> Flow[None]:
     for start in range(0, len(ids), _DELETE_CHUNK):
         try:
             yield call(MemOSClient.delete_memory, memory_ids=ids[start : start + _DELETE_CHUNK])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 from typing import Any
 
@@ -246,6 +247,31 @@ def test_a_clear_that_finds_the_memories_gone_already_succeeds(
     with pytest.raises(PermissionDeniedError):
         clear(hist, mode)
     assert [m["memory_value"] for m in memos.memories] == ["I live in Nanjing."]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_server_that_refuses_the_views_still_has_the_rest_cleared(
+    memos: StatefulMemOS, mode: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One older than events, or a gateway that checks the views: the clear raised before
+    deleting anything (found by a review)."""
+    hist = history(memos, mode)
+    add(hist, mode, [HumanMessage("I take lithium.")])
+    answer = memos.answer
+
+    def views_refused(request: httpx.Request) -> httpx.Response:
+        if "include_memory_view" in json.loads(request.content or b"{}"):
+            refused: httpx.Response = envelope(None, code=40000, message="bad view", status=400)
+            return refused
+        return answer(request)
+
+    memos.replies = [views_refused]
+    caplog.set_level(logging.WARNING, logger="langchain_memos")
+
+    clear(hist, mode)
+
+    assert memos.memories == []
+    assert "events and skills could not be listed" in caplog.text
 
 
 @pytest.mark.parametrize("mode", MODES)
