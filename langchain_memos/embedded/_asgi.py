@@ -43,9 +43,11 @@ _LARGE_BODIES_AT_ONCE = 2
 # A large body that finds no room within this long is answered 503 (retryable), so that slow
 # uploads cannot keep others waiting without end.
 LARGE_BODY_WAIT_SECONDS = 10.0
-# A body that sends nothing for this long is given up (408, connection closed): an upload that
-# stalled must not hold its turn, and its connection, without end.
+# A body is given up (408, connection closed) once it has taken BODY_IDLE_SECONDS more than
+# its bytes so far take at BODY_BYTES_PER_SECOND: an upload that stalls, or trickles a byte at a
+# time, must not hold its turn and its connection without end; a slow one that moves goes on.
 BODY_IDLE_SECONDS = 30.0
+BODY_BYTES_PER_SECOND = 16 * 1024
 # One that runs the calls and a spare for when a call is slow (see _engine_thread.py): one slow
 # request does not hold up every other.
 ENGINE_THREADS = 2
@@ -249,14 +251,18 @@ class MemOSApp:
         parts: list[bytes] = []
         size = 0
         more = True
+        started = time.monotonic()
         while more:
+            allowed = BODY_IDLE_SECONDS + size / BODY_BYTES_PER_SECOND
             try:
-                message = await asyncio.wait_for(receive(), BODY_IDLE_SECONDS)
+                message = await asyncio.wait_for(
+                    receive(), max(allowed - (time.monotonic() - started), 0)
+                )
             except asyncio.TimeoutError:
                 raise RefusalError(
                     408,
                     40000,
-                    f"no part of the request body came for {BODY_IDLE_SECONDS:g} s",
+                    f"the request body came too slowly ({size} bytes in {allowed:.0f} s)",
                     close=True,
                 ) from None
             if message["type"] == "http.disconnect":

@@ -4,9 +4,10 @@ uvicorn closes a keep-alive connection left idle after an answer, but waits with
 connection's first request, and for the rest of a request's head once a byte of it came: a few
 sockets that connect and send nothing (or a header a minute) held `max_connections` places for
 good, and every other client was answered 503. Its HTTP protocol is given a deadline here: a
-connection that has not begun a request within :data:`HEAD_SECONDS` (none since the last look,
-and none in progress) is closed. A request whose head came is the app's to time (a stalled
-body: _asgi.BODY_IDLE_SECONDS).
+connection is closed when a whole :data:`HEAD_SECONDS` went by without a request begun, in
+progress or answered on it (looked at every :data:`HEAD_SECONDS`: closed 20 to 40 s after its
+last request ended, or after it opened; uvicorn's own keep-alive timeout closes most first).
+A request whose head came is the app's to time (its body: _asgi.BODY_IDLE_SECONDS).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ def with_head_deadline(protocol: type[asyncio.Protocol]) -> type[asyncio.Protoco
 
     class HeadDeadline(protocol):  # type: ignore[valid-type,misc]
         _deadline: asyncio.TimerHandle | None = None
-        _seen: Any = None
+        _seen: Any = None  # the request in progress or last answered at the last look
+        _was_busy = False  # whether it was still in progress then
 
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
@@ -37,13 +39,17 @@ def with_head_deadline(protocol: type[asyncio.Protocol]) -> type[asyncio.Protoco
             super().connection_lost(exc)
 
         def _wait(self) -> None:
-            self._seen = getattr(self, "cycle", None)
+            cycle: Any = getattr(self, "cycle", None)
+            self._seen = cycle
+            self._was_busy = cycle is not None and not cycle.response_complete
             self._deadline = self.loop.call_later(HEAD_SECONDS, self._look)
 
         def _look(self) -> None:
             cycle: Any = getattr(self, "cycle", None)
-            if cycle is self._seen and (cycle is None or cycle.response_complete):
-                self.transport.close()  # no request begun since the last look
+            busy = cycle is not None and not cycle.response_complete
+            if cycle is self._seen and not busy and not self._was_busy:
+                # No request begun, in progress or answered for a whole period.
+                self.transport.close()
             else:
                 self._wait()
 

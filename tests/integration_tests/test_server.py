@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import http.client
 import json
@@ -456,6 +457,31 @@ def test_a_connection_that_begins_no_request_is_closed(
             half.close()
 
 
+def test_a_connection_is_kept_a_whole_period_after_a_long_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The deadline closed it at its next look, just after the answer (a review): a pooled
+    client reusing it then lost the request."""
+    monkeypatch.setattr("langchain_memos.embedded._connections.HEAD_SECONDS", 0.4)
+    engine = EmbeddedEngine(":memory:")
+    handle = engine.handle
+
+    def slow(method: str, path: str, body: bytes, **kwargs: Any) -> tuple[int, bytes]:
+        time.sleep(1.1)  # through several looks
+        return handle(method, path, body, **kwargs)
+
+    monkeypatch.setattr(engine, "handle", slow)
+    with serve(engine) as running:
+        connection = _connect(running, _post_head(len(search_body(50))) + search_body(50))
+        try:
+            assert _answer_of(connection)[0] == 200
+            answered = time.monotonic()
+            assert connection.recv(1) == b""  # closed in the end
+            assert time.monotonic() - answered >= 0.4
+        finally:
+            connection.close()
+
+
 def test_past_max_connections_a_request_gets_a_503() -> None:
     with serve(EmbeddedEngine(":memory:"), max_connections=2) as running:
         # Two requests whose bodies are still arriving keep two connections busy.
@@ -510,6 +536,26 @@ def test_a_stalled_upload_gives_up_its_turn(monkeypatch: pytest.MonkeyPatch) -> 
         finally:
             for connection in stalled:
                 connection.close()
+
+
+def test_an_upload_that_trickles_is_given_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A byte now and then, each within the idle time, held a place for good (a review)."""
+    monkeypatch.setattr("langchain_memos.embedded._asgi.BODY_IDLE_SECONDS", 0.5)
+    monkeypatch.setattr("langchain_memos.embedded._asgi.BODY_BYTES_PER_SECOND", 1000)
+    with serve(EmbeddedEngine(":memory:")) as running:
+        connection = _connect(running, _post_head(100_000) + b"{")
+        try:
+            started = time.monotonic()
+            with contextlib.suppress(OSError):  # refused and closed: the server stops reading
+                for _ in range(100):
+                    connection.sendall(b" ")
+                    time.sleep(0.05)
+                    if time.monotonic() - started > 2:
+                        break
+            status, answer = _answer_of(connection)
+            assert (status, answer["code"]) == (408, 40000)
+        finally:
+            connection.close()
 
 
 def test_a_body_over_the_limit_is_refused(small_server: MemOSServer) -> None:
