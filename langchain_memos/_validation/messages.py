@@ -52,7 +52,12 @@ def check_file_data(where: str, value: str, *, raw_base64: bool = True) -> None:
 
 def _check_part(index: int, part: object) -> dict[str, Any]:
     where = f"messages[{index}].content"
-    if not isinstance(part, Mapping) or part.get("type") not in CONTENT_PART_TYPES:
+    # The type is read as a string first: a list is unhashable, and "in" would raise.
+    if (
+        not isinstance(part, Mapping)
+        or not isinstance(part.get("type"), str)
+        or (part["type"] not in CONTENT_PART_TYPES)
+    ):
         raise MemOSInputError(
             f"{where} parts must be dicts whose type is one of "
             f"{sorted(CONTENT_PART_TYPES)}; got {shown(part)}"

@@ -266,6 +266,12 @@ CASES = [
         "parts must be dicts whose type is one of",
     ),
     row(
+        "list-for-part-type",  # unhashable: a TypeError before, a 500 through serve
+        "client",
+        lambda e: e.sync.add_message(said(content=[{"type": ["text"], "text": "x"}]), **CONV),
+        "parts must be dicts whose type is one of",
+    ),
+    row(
         "bad-base64-data-uri",
         "client",
         lambda e: e.sync.add_message(
