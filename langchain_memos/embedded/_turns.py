@@ -5,182 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from langchain_memos.embedded import _filler_words as words
 from langchain_memos.embedded._lexicon import groups_in
 from langchain_memos.embedded._text import CJK, STOPWORDS, has_cjk, terms
 
-# Words that acknowledge or react without saying anything (English). Those in _ANSWERS can answer
-# a question ("Yes.", "Sounds good."); the others never do ("Thanks!", "Cute!").
-_ANSWERS = frozenset(
-    [
-        "ok",
-        "okay",
-        "yes",
-        "yeah",
-        "yep",
-        "yup",
-        "sure",
-        "no",
-        "nope",
-        "fine",
-        "right",
-        "alright",
-        "agreed",
-        "exactly",
-        "absolutely",
-        "definitely",
-        "certainly",
-        "course",
-        "deal",
-        "done",
-        "good",
-        "great",
-        "perfect",
-        "sounds",
-    ]
-)
-_REACTIONS = frozenset(
-    [
-        "thanks",
-        "thank",
-        "thx",
-        "ty",
-        "cute",
-        "cool",
-        "nice",
-        "awesome",
-        "wow",
-        "amazing",
-        "haha",
-        "hahaha",
-        "lol",
-        "hmm",
-        "oh",
-        "ah",
-        "uh",
-        "um",
-        "hi",
-        "hello",
-        "hey",
-        "bye",
-        "goodbye",
-        "cheers",
-        "welcome",
-        "wonderful",
-        "fantastic",
-        "lovely",
-        "sweet",
-        "really",
-        "totally",
-        "indeed",
-        "understood",
-        "noted",
-        "gotcha",
-        "interesting",
-        "fun",
-        "glad",
-        "happy",
-        "sorry",
-        "pleasure",
-        "please",
-        "well",
-        "congrats",
-        "congratulations",
-        "yay",
-        "woo",
-        "omg",
-        "much",
-        "lot",
-        "got",
-        "see",
-        "true",
-    ]
-)
-# Phrases that close or soften a turn without content, removed before looking at what is left.
-_PLEASANTRIES = re.compile(
-    r"\b(?:(?:please\s+)?feel free to (?:ask|reach out|let me know|contact)\w*(?: me| us)?|"
-    r"let me know if[^.!?]*|if you (?:have|need) (?:any|anything)[^.!?]*|"
-    r"(?:any|anything) (?:other|more|else) (?:questions?|help)|"
-    r"have a (?:nice|good|great|lovely|wonderful) (?:day|one|trip|time|evening|weekend)|"
-    r"you(?:'re| are) welcome|no problem|my pleasure|glad (?:i could|to) help|"
-    r"talk (?:to you )?(?:soon|later)|see you(?: soon| later)?|good (?:night|morning|luck)|"
-    r"like a plan)\b",
-    re.IGNORECASE,
-)
-_ZH_ANSWERS = [
-    "好的",
-    "好吧",
-    "好",
-    "是的",
-    "是",
-    "对的",
-    "对",
-    "没错",
-    "可以",
-    "行",
-    "没问题",
-    "当然",
-    "明白了",
-    "明白",
-    "知道了",
-    "收到",
-    "同意",
-    "就这样",
-    "嗯嗯",
-]
-_ZH_REACTIONS = [
-    "谢谢你",
-    "谢谢",
-    "多谢",
-    "感谢",
-    "谢啦",
-    "不客气",
-    "不用谢",
-    "哈哈哈",
-    "哈哈",
-    "呵呵",
-    "嘿嘿",
-    "你好",
-    "您好",
-    "再见",
-    "拜拜",
-    "晚安",
-    "早安",
-    "好可爱",
-    "真可爱",
-    "可爱",
-    "太棒了",
-    "真棒",
-    "太好了",
-    "棒",
-    "厉害",
-    "不错",
-    "真不错",
-    "加油",
-    "辛苦了",
-    "随时问我",
-    "随时找我",
-    "嗯",
-    "哦",
-    "噢",
-    "哇",
-    "啊",
-    "呀",
-    "呢",
-    "吧",
-    "啦",
-    "了",
-    "的",
-    "你",
-    "我",
-    "真",
-    "太",
-    "很",
-]
-_ZH_PLEASANTRIES = re.compile(
-    r"(?:如果)?(?:还)?有(?:其他|任何|别的)?(?:问题|需要)[^，。！？,.!?]{0,6}"
-    r"(?:问我|找我|告诉我|联系我)|祝你[^，。！？,.!?]{0,8}(?:愉快|开心|顺利)|很高兴(?:为您服务|帮到你)"
-)
-_ZH_WORDS = sorted(_ZH_ANSWERS + _ZH_REACTIONS, key=len, reverse=True)
 _LATIN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?|\d+", re.UNICODE)
 _CJK_RUN = re.compile(rf"[{CJK}]+")
 _QUESTION = re.compile(r"[?？]\W*$|吗\W*$")
@@ -202,26 +30,30 @@ CARRIED_CHARS = 240
 
 
 def _kinds(text: str) -> tuple[set[str], bool]:
-    """Which kinds of empty words ``text`` is made of ("answer", "reaction"), and whether it is
-    made of nothing else."""
+    """Which kinds of empty words ``text`` is made of ("answer", "reaction", and "thanks" among
+    the reactions), and whether it is made of nothing else."""
     kinds: set[str] = set()
-    rest = _ZH_PLEASANTRIES.sub(" ", _PLEASANTRIES.sub(" ", text))
+    rest = words.ZH_PLEASANTRIES.sub(" ", words.PLEASANTRIES.sub(" ", text))
     if rest != text:
         kinds.add("reaction")
     for word in _LATIN.findall(_CJK_RUN.sub(" ", rest).lower()):
         word = word.replace("'", "")
-        if word in _ANSWERS:
+        if word in words.ANSWERS:
             kinds.add("answer")
-        elif word in _REACTIONS or word in STOPWORDS or word in ("im", "thats", "youre"):
+        elif word in words.REACTIONS or word in STOPWORDS or word in ("im", "thats", "youre"):
             kinds.add("reaction")
+            if word in words.THANKS:
+                kinds.add("thanks")
         else:
             return kinds, False
     for run in _CJK_RUN.findall(rest):
         while run:
-            word = next((w for w in _ZH_WORDS if run.startswith(w)), None)
+            word = next((w for w in words.ZH_WORDS if run.startswith(w)), None)
             if word is None:
                 return kinds, False
-            kinds.add("answer" if word in _ZH_ANSWERS else "reaction")
+            kinds.add("answer" if word in words.ZH_ANSWERS else "reaction")
+            if word in words.ZH_THANKS:
+                kinds.add("thanks")
             run = run[len(word) :]
     return kinds, True
 
@@ -230,12 +62,6 @@ def is_filler(text: str) -> bool:
     """A turn with no content of its own: thanks, greetings, reactions, acknowledgements."""
     _, empty = _kinds(text)
     return empty
-
-
-def answers_only(text: str) -> bool:
-    """A bare answer ("Yes.", "Sounds good.", "好的"): content only with its question."""
-    kinds, empty = _kinds(text)
-    return empty and "answer" in kinds
 
 
 def is_question(text: str) -> bool:
@@ -267,8 +93,10 @@ def answers(turn: Turn, previous: Turn | None) -> bool:
         return False
     asked = bool(_QUESTION.search(previous.text.strip()))
     offered = asked or is_question(previous.text)
-    if answers_only(turn.text):
-        return offered
+    kinds, empty = _kinds(turn.text)
+    if empty and "answer" in kinds:  # a bare answer: "Yes.", "OK, thanks!"
+        # Thanks with it acknowledge what was said, unless it asked outright.
+        return asked or (offered and "thanks" not in kinds)
     if is_filler(turn.text):
         return False
     length = words_in(turn.text)

@@ -45,6 +45,34 @@ def test_turns_with_nothing_of_their_own_are_not_memories(client: MemOSClient, f
     assert messages[-1].content == filler
 
 
+@pytest.mark.parametrize(
+    "thanks",
+    [
+        "Thanks, that's really helpful!",
+        "Much appreciated!",
+        "You're the best!",
+        "No worries.",
+        "Good to know.",
+        "Merci beaucoup !",
+        "¡Muchas gracias!",
+        "ありがとうございます！",
+        "Спасибо!",
+        "好嘞，谢了！",
+        "了解了，多谢",
+        "麻烦你了",
+    ],
+)
+def test_a_users_thanks_is_no_memory_nor_carries_the_assistants_words(
+    client: MemOSClient, thanks: str
+) -> None:
+    """Taken for a short answer to the assistant's options, "Thanks, that's really helpful!"
+    was stored as the user's, the assistant's words inside it, and recalled for them."""
+    offer = "Dr. Patel prescribed sumatriptan. Other options are ibuprofen or naproxen."
+    say(client, ("assistant", offer), ("user", thanks))
+    listed = client.get_memory(user_id="u1", include_preference=False).memory_detail_list
+    assert [m.memory_value for m in listed] == [f"[assistant viewpoint] {offer}"]
+
+
 def test_a_short_answer_is_recalled_with_what_it_answers(client: MemOSClient) -> None:
     say(
         client,
