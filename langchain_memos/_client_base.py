@@ -6,6 +6,7 @@ endpoint description in ``_endpoints``, so both clients show users the same API.
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import os
 from collections.abc import Callable
@@ -73,6 +74,7 @@ class BaseMemOSClient:
     def __init__(self, config: ClientConfig, selfhosted: SelfHosted = None) -> None:
         self._config = config
         self._selfhosted = _selfhosted_options(selfhosted) if config.selfhosted else None
+        self._place: str | None = None  # the embedded engine's database, if any (identity)
 
     def _transport(
         self, embedded: Embedded, http_client: object
@@ -101,9 +103,13 @@ class BaseMemOSClient:
             raise ConfigurationError("the embedded engine and http_client cannot be combined")
         from langchain_memos.embedded import EmbeddedEngine, EmbeddedTransport, open_engine
 
-        if isinstance(embedded, EmbeddedEngine):
-            return EmbeddedTransport(embedded)
-        return EmbeddedTransport(open_engine(embedded or self._config.embedded_path or ""))
+        engine = (
+            embedded
+            if isinstance(embedded, EmbeddedEngine)
+            else open_engine(embedded or self._config.embedded_path or "")
+        )
+        self._place = engine.place
+        return EmbeddedTransport(engine)
 
     def _pool_options(self) -> dict[str, Any]:
         """What the connection pool this client makes for itself is made with."""
@@ -173,11 +179,18 @@ class BaseMemOSClient:
         durable outbox records it with each write, so that only a client of the same service and
         project delivers it. A copy from :meth:`with_options` has the same identity.
 
+        An embedded engine's client adds a digest of the database it keeps memories in
+        (``...#<key digest>/<database digest>``): two databases behind one outbox file are two
+        targets.
+
         Example:
             >>> MemOSClient(api_key="...").identity
             'https://memos.memtensor.cn/api/openmem/v1#af5e63225f7efe00'
         """
-        return self._config.identity
+        if self._place is None:
+            return self._config.identity
+        digest = hashlib.sha256(f"langchain-memos engine:{self._place}".encode()).hexdigest()
+        return f"{self._config.identity}/{digest[:16]}"
 
     @property
     def max_retries(self) -> int:

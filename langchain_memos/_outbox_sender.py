@@ -181,8 +181,9 @@ class OutboxSender:
             if others:
                 logger.warning(
                     "%d MemOS writes in the outbox at %s have waited for another service or API "
-                    "key than this client's (a rotated key, or another base URL); only a client "
-                    "of theirs sends them, or Outbox.adopt(client) hands them to this one",
+                    "key than this client's (a rotated key, another base URL, or another database "
+                    "of the embedded engine); only a client of theirs sends them, or "
+                    "Outbox.adopt(client) hands them to this one",
                     others,
                     self.outbox.path,
                 )

@@ -9,8 +9,10 @@ explicitly and the outcome of tool calls.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
+import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -111,6 +113,10 @@ class EmbeddedEngine:
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.store = Store(path)
+        # Which database this is, as clients tell engines apart (see :attr:`place`).
+        self._place = (
+            f":memory:{uuid.uuid4().hex}" if path == ":memory:" else os.path.realpath(path)
+        )
         self.chat_model = chat_model
         self.embeddings = embeddings
         writer = Writer(self.store, embeddings, clock or (lambda: datetime.now(timezone.utc)))
@@ -162,6 +168,13 @@ class EmbeddedEngine:
         self.store.close()
 
     # ---- the wire ------------------------------------------------------------------------
+
+    @property
+    def place(self) -> str:
+        """The database this engine keeps memories in: its file's real path, or a name of its
+        own for an in-memory one. A client's outbox identity holds a digest of it, so that a
+        write waiting in a shared outbox reaches only the database it was made for."""
+        return self._place
 
     def handle(
         self,

@@ -529,8 +529,9 @@ def test_writes_left_under_a_rotated_key_are_said_and_can_be_handed_to_the_new_o
     said = [w for w in warnings_of(caplog) if "have waited for another service or API key" in w]
     assert said == [
         f"1 MemOS writes in the outbox at {tmp_path / 'o.db'} have waited for another service or "
-        "API key than this client's (a rotated key, or another base URL); only a client of "
-        "theirs sends them, or Outbox.adopt(client) hands them to this one"
+        "API key than this client's (a rotated key, another base URL, or another database of the "
+        "embedded engine); only a client of theirs sends them, or Outbox.adopt(client) hands "
+        "them to this one"
     ]
     submit(new, "c", "under the new key")
     assert new.flush(timeout=10)
@@ -894,3 +895,32 @@ def test_a_send_longer_than_the_lease_keeps_it(tmp_path: Path) -> None:
     assert first.close(timeout=10)
     assert second.close(timeout=10)
     assert memos.accepted == [("u", "c", ["slow"])]
+
+
+def test_a_write_for_one_embedded_database_waits_for_it_in_a_shared_outbox(
+    tmp_path: Path,
+) -> None:
+    """Every embedded client had one identity, whatever its file: a write left waiting for
+    a.db was delivered into b.db by the next application sharing the outbox (a red team)."""
+    from langchain_memos.chat_message_histories import MemOSChatMessageHistory
+
+    a, b = (
+        MemOSClient(embedded=str(tmp_path / "a.db")),
+        MemOSClient(embedded=str(tmp_path / "b.db")),
+    )
+    assert a.identity != b.identity
+    assert a.identity == MemOSClient(embedded=str(tmp_path / "a.db")).identity  # the same file
+    outbox = Outbox(tmp_path / "outbox.db")
+    said: list[MessageInput] = [{"role": "user", "content": "for database A only"}]
+    outbox.put(target_of(a), "alice", "c1", [said])  # left by a process that died
+
+    other = MemOSChatMessageHistory("bob", "c9", client=b, outbox=outbox)
+    assert other.close(timeout=10)
+    assert outbox.pending() == 1
+    assert b.get_message(user_id="alice", conversation_id="c1").message_detail_list == []
+
+    own = MemOSChatMessageHistory("alice", "c1", client=a, outbox=outbox)
+    own.outbox.sender(a).resume()  # type: ignore[union-attr]
+    assert own.close(timeout=10)
+    stored = a.get_message(user_id="alice", conversation_id="c1").message_detail_list
+    assert [m.content for m in stored] == ["for database A only"]
