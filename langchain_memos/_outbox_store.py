@@ -26,7 +26,7 @@ from langchain_memos._outbox_names import (
     new_owner,
     owner_gone,
 )
-from langchain_memos._sqlite import immediate_transaction
+from langchain_memos._sqlite import file_of, immediate_transaction
 
 __all__ = ["OutboxStore", "Row"]
 
@@ -167,14 +167,14 @@ class OutboxStore:
         if not in_memory:
             logger.info("MemOS writes wait in the outbox at %s until MemOS takes them", self.path)
         self._db = db
-        self._file = None if in_memory else _file_of(self.path)
+        self._file = None if in_memory else file_of(self.path)
         self._release_dead_leases(db)
         return db
 
     def gone(self) -> bool:
         """Whether the file opened is no longer at its path (deleted, or replaced by another):
         SQLite goes on writing to it, and what it holds ends with the process."""
-        return self._file is not None and _file_of(self.path) != self._file
+        return self._file is not None and file_of(self.path) != self._file
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -418,11 +418,3 @@ class OutboxStore:
                 tuple(seqs),
             ).fetchall()
         return int(waiting), {int(seq): str(error) for seq, error in refused}
-
-
-def _file_of(path: str) -> tuple[int, int] | None:
-    try:
-        found = os.stat(path)
-    except OSError:
-        return None
-    return found.st_dev, found.st_ino

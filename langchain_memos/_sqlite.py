@@ -100,3 +100,14 @@ def immediate_transaction(
             raise
         if on_commit is not None:
             on_commit()
+
+
+def file_of(path: str) -> tuple[int, int] | None:
+    """The device and inode of the file at ``path`` (None: none there): a database opened
+    there and no longer at its path was deleted or replaced, and SQLite goes on writing to a
+    file that ends with the process."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino

@@ -11,7 +11,7 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from langchain_memos._exceptions import ConfigurationError
-from langchain_memos._sqlite import immediate_transaction
+from langchain_memos._sqlite import file_of, immediate_transaction
 from langchain_memos.embedded import _bodies as bodies
 from langchain_memos.embedded import _info_index as info_index
 from langchain_memos.embedded import _migrations as migrations
@@ -22,7 +22,7 @@ from langchain_memos.embedded import _vector_changes as vector_changes
 from langchain_memos.embedded._candidate import Candidate, candidate, indexed
 from langchain_memos.embedded._context import TURN, refresh_context
 from langchain_memos.embedded._database import APPLICATION_ID, check_database
-from langchain_memos.embedded._errors import busy
+from langchain_memos.embedded._errors import DatabaseGoneError, busy
 
 # A list of ids as one SQL parameter (a JSON array): any number of them, one variable.
 ID_LIST = "(SELECT value FROM json_each(?))"
@@ -137,6 +137,7 @@ class Store:
     def __init__(self, path: str) -> None:
         self.path = path
         self._lock = threading.RLock()
+        self._file: tuple[int, int] | None = None
         if path != ":memory:":
             check_database(path)
         try:
@@ -148,6 +149,8 @@ class Store:
             )
             self.tokens = scope_tokens.ScopeTokens(self._db, self._lock)
             self._open()
+            # The file opened (None: in memory), to tell when it is no longer at its path.
+            self._file = None if path == ":memory:" else file_of(path)
         except sqlite3.Error as error:
             raise ConfigurationError(f"cannot open the database {path}: {error}") from None
         self.on_delete: Callable[[list[int]], None] | None = None
@@ -216,6 +219,14 @@ class Store:
             self._db.close()
 
     def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        """A write transaction; refused (:class:`DatabaseGoneError`) once the file opened is no
+        longer at its path, deleted or replaced (a backup restored over it): what would be
+        written there would be answered as stored, and be gone with the process."""
+        if self._file is not None and file_of(self.path) != self._file:
+            raise DatabaseGoneError(
+                f"the database file {self.path} was deleted or replaced while the engine had it "
+                "open: nothing is written to it, where it would be lost; open the engine again"
+            )
         # A rollback tells on_rollback under the lock: the vector index drops what it learnt, the
         # word counts what they may have counted of the rows taken back, and the scope tokens
         # the numbers given; a commit makes those numbers known.

@@ -20,7 +20,12 @@ from typing import TYPE_CHECKING, Any
 from langchain_memos import _codes as codes
 from langchain_memos._exceptions import ConfigurationError, MemOSInputError
 from langchain_memos._validation.keywords import checks_keywords
-from langchain_memos.embedded._errors import EngineError, NotWrittenError, busy
+from langchain_memos.embedded._errors import (
+    DatabaseGoneError,
+    EngineError,
+    NotWrittenError,
+    database_failure,
+)
 from langchain_memos.embedded._filter_sql import FilterError
 from langchain_memos.embedded._ingest import Ingest
 from langchain_memos.embedded._knowledge import (
@@ -66,18 +71,6 @@ API_ROOT = "/api/openmem/v1"
 # No MemOS request nests deeper; a deeper one is refused before anything walks it recursively.
 MAX_JSON_DEPTH = 64
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
-# What SQLite says when a (valid) request is too big for one statement.
-_TOO_LARGE = ("too many", "too large", "too big", "stack overflow", "too complex")
-# Another process holding the file's write lock past the busy timeout (5 s).
-_BUSY_MESSAGE = "the embedded engine's database is busy with another process's write"
-# What SQLite says when the file cannot take a write for now: a full disk, an I/O error, a file
-# made read-only. Unavailable, as the cloud's storage would be: an outbox keeps the write.
-_DISK = ("disk is full", "disk i/o error", "readonly database")
-_DISK_MESSAGE = "the embedded engine cannot write its database file (a full disk, an I/O error?)"
-# The memory service temporarily unavailable: a read may be sent again; a write that wrote
-# nothing (NotWrittenError), the codes that say it was not processed, which the client resends.
-_UNAVAILABLE = 50004
-_NOT_WRITTEN = {"/add/message": 50144, "/add/feedback": 50145}
 
 
 @checks_keywords
@@ -200,19 +193,12 @@ class EmbeddedEngine:
             # A check after the request was read (parse_wire answers those with their own code).
             message = f"Invalid request parameters: {error}"
             return 400, _envelope(codes.BAD_REQUEST, None, message)
-        except NotWrittenError:
-            code = _NOT_WRITTEN.get(route.rstrip("/"), _UNAVAILABLE)
-            return 503, _envelope(code, None, _BUSY_MESSAGE)
-        except sqlite3.OperationalError as error:
-            if busy(error):
-                # Perhaps after part of the request was written: not to be sent again as a write.
-                return 503, _envelope(_UNAVAILABLE, None, _BUSY_MESSAGE)
-            if any(words in str(error).lower() for words in _DISK):
-                return 503, _envelope(_UNAVAILABLE, None, _DISK_MESSAGE)
-            if not any(words in str(error).lower() for words in _TOO_LARGE):
+        except (NotWrittenError, DatabaseGoneError, sqlite3.DatabaseError) as error:
+            answer = database_failure(error, route.rstrip("/"), self.store.path)
+            if answer is None:
                 raise
-            message = f"the request is too large for the embedded engine ({error})"
-            return 400, _envelope(codes.BAD_REQUEST, None, f"Invalid request parameters: {message}")
+            status, code, message = answer
+            return status, _envelope(code, None, message)
         return 200, _envelope(0, data, "ok")
 
     def _dispatch(

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from langchain_memos import ConfigurationError, MemOSClient
+from langchain_memos import ConfigurationError, InternalServerError, MemOSClient
 from langchain_memos.embedded import EmbeddedEngine, open_engine
+from langchain_memos.types import MessageInput
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -138,3 +139,40 @@ def test_engines_opening_one_new_file_at_once_all_open_it(tmp_path: Path) -> Non
         for thread in threads:
             thread.join()
     assert refused == []
+
+
+@pytest.mark.parametrize("how", ["deleted", "replaced"])
+def test_a_file_taken_away_while_open_takes_no_write_said_stored(tmp_path: Path, how: str) -> None:
+    """SQLite goes on writing to a file deleted or replaced (a backup restored over it), and
+    the engine answered success for writes that were gone with the process (a red team)."""
+    path = tmp_path / "memos.db"
+    client = MemOSClient(embedded=EmbeddedEngine(str(path)), max_retries=0)
+    said: list[MessageInput] = [{"role": "user", "content": "I moved to Berlin."}]
+    client.add_message(said, user_id="u1", conversation_id="c1", async_mode=False)
+    if how == "deleted":
+        path.unlink()
+    else:
+        MemOSClient(embedded=EmbeddedEngine(str(tmp_path / "backup.db"))).close()
+        os.replace(tmp_path / "backup.db", path)
+    with pytest.raises(InternalServerError, match="deleted or replaced") as refused:
+        client.add_message(said, user_id="u1", conversation_id="c2", async_mode=False)
+    assert refused.value.code == 50144  # not written: a client (an outbox) sends it again
+
+
+def test_a_damaged_file_is_a_memos_error_that_says_so(tmp_path: Path) -> None:
+    """Damaged under an open engine (a bad restore, a disk that filled while copying): a raw
+    sqlite3.DatabaseError escaped the client before (a red team)."""
+    path = tmp_path / "memos.db"
+    client = MemOSClient(embedded=EmbeddedEngine(str(path)), max_retries=0)
+    for n in range(200):  # pages enough to damage
+        said: list[MessageInput] = [
+            {"role": "user", "content": f"I like topic{n} and more words about the lake."}
+        ]
+        client.add_message(said, user_id="u1", conversation_id="c1", async_mode=False)
+    other = sqlite3.connect(path)
+    other.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    other.close()
+    with open(path, "r+b") as file:  # half of it gone
+        file.truncate(path.stat().st_size // 2)
+    with pytest.raises(InternalServerError, match="is damaged"):
+        client.search_memory("topic150 topic10 more words", user_id="u1")
