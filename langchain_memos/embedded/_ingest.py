@@ -80,9 +80,15 @@ class Ingest:
         wait = not request.async_mode
         status = "completed" if wait else "running"
         if self._refiner is not None:
-            for owner, rough in jobs:
+            for number, (owner, rough) in enumerate(jobs, 1):
                 job = Job(
-                    task_id, owner, request.conversation_id, request.messages, rough, request.tags
+                    task_id,
+                    owner,
+                    request.conversation_id,
+                    request.messages,
+                    rough,
+                    request.tags,
+                    last=number == len(jobs),
                 )
                 if not wait:
                     self._refiner.submit(job)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -42,6 +43,9 @@ class Job:
     messages: list[dict[str, Any]]
     rough: list[str]
     tags: list[str]
+    # A request for several users is one task with a job each: the last ends it, failed if any
+    # of its jobs failed (the others leave it running).
+    last: bool = True
 
 
 class Refiner:
@@ -56,6 +60,8 @@ class Refiner:
         self._worker = ThreadPoolExecutor(1, "memos-refine")
         self.runner = new_owner()
         """Who runs this engine's refinements, recorded with each task (see :func:`ended`)."""
+        self._failing: set[str] = set()  # tasks a job of which failed, before their last ended
+        self._outcomes = threading.Lock()
 
     def submit(self, job: Job) -> None:
         self._worker.submit(self.run, job)
@@ -102,7 +108,7 @@ class Refiner:
                     # Deleted or edited while the model ran: what the caller left stands (the
                     # refinement would bring back what they deleted, or undo their edit).
                     logger.info("task %s: its memories changed; not refined", job.task_id)
-                    ended(db, job.task_id, "completed")
+                    self._end(db, job, failed=False)
                     return True
                 obsolete = [i for i in extraction.obsolete if i in existing]
                 for ids in (rough, obsolete):
@@ -141,13 +147,31 @@ class Refiner:
                         now,
                         next(vectors),
                     )
-                ended(db, job.task_id, "completed")
+                self._end(db, job, failed=False)
         except Exception:
             # The fast memories stay; the task says it failed.
             logger.warning("fine-mode refinement of task %s failed", job.task_id, exc_info=True)
-            self._mark_failed(job.task_id)
+            if self._outcome(job, failed=True) is not None:
+                self._mark_failed(job.task_id)
             return False
         return True
+
+    def _outcome(self, job: Job, *, failed: bool) -> str | None:
+        """The task's status once ``job`` is done; None while jobs of it remain."""
+        with self._outcomes:
+            if failed:
+                self._failing.add(job.task_id)
+            if not job.last:
+                return None
+            if job.task_id in self._failing:
+                self._failing.discard(job.task_id)
+                return "failed"
+            return "completed"
+
+    def _end(self, db: sqlite3.Connection, job: Job, *, failed: bool) -> None:
+        status = self._outcome(job, failed=failed)
+        if status is not None:
+            ended(db, job.task_id, status)
 
     @staticmethod
     def _touched(db: sqlite3.Connection, rough: list[str]) -> bool:

@@ -116,6 +116,25 @@ def test_a_failing_model_keeps_the_fast_memories(caplog: pytest.LogCaptureFixtur
     assert "refinement of task" in caplog.text
 
 
+@pytest.mark.parametrize("async_mode", [False, True])
+@pytest.mark.parametrize("failing", [0, 1])
+def test_a_task_for_several_users_fails_when_one_of_their_refinements_fails(
+    async_mode: bool, failing: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One task, a refinement each: the last to end wrote the task's status, so a first that
+    failed said completed (a red team)."""
+    steps: list[Extraction | Exception] = [SHANGHAI, SHANGHAI]
+    steps[failing] = RuntimeError("model unavailable")
+    client, _ = fine_client(*steps)
+    said: list[MessageInput] = [{"role": "user", "content": "I live in Shanghai."}]
+    task = client.add_message(
+        said, user_id=["u1", "u2"], conversation_id="c1", async_mode=async_mode
+    )
+    assert task.task_id is not None
+    ended = client.wait_for_task(task.task_id, timeout=10, interval=0.01)
+    assert ended.status == "failed"
+
+
 def test_fine_mode_refuses_an_agents_own_memories_rather_than_leave_them_rough() -> None:
     engine = EmbeddedEngine(chat_model=ScriptedChatModel(script=[]))
     body = {"agent_id": "planner", "messages": [{"role": "user", "content": "I book trains."}]}
