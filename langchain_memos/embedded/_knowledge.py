@@ -7,6 +7,7 @@ import email
 import email.policy
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -156,6 +157,18 @@ def _decode(content: str) -> bytes:
 # ---- the endpoints --------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _File:
+    """A file of an ``add/knowledgebase-file`` request, read and checked, not stored yet."""
+
+    id: str
+    name: str
+    kind: str
+    size: int
+    time: int
+    memories: list[dict[str, Any]]
+
+
 class KnowledgeBases:
     """What the ``*/knowledgebase*`` endpoints do."""
 
@@ -188,7 +201,7 @@ class KnowledgeBases:
 
     def add_knowledgebase_file(self, request: AddKnowledgebaseFile) -> list[dict[str, Any]]:
         kb = self._require_knowledgebase(request.knowledgebase_id)
-        return [self._store_file(kb, f.name, f.type, f.data) for f in request.file]
+        return self._store_files(kb, [(f.name, f.type, f.data) for f in request.file])
 
     def add_knowledgebase_form(
         self, body: bytes, params: Mapping[str, str], content_type: str
@@ -206,14 +219,46 @@ class KnowledgeBases:
             raise EngineError(codes.LIST_REQUIRED, "no file in the form")
         if len(parts) > MAX_FILES:
             raise EngineError(codes.TOO_MANY_FILES, f"at most {MAX_FILES} files per request")
-        files = []
+        files: list[tuple[str, object, bytes]] = []
         for part in parts:
             payload = part.get_payload(decode=True)
             data = payload if isinstance(payload, bytes) else b""
-            files.append(self._store_file(kb, str(part.get_filename()), params.get("type"), data))
-        return files
+            files.append((str(part.get_filename()), params.get("type"), data))
+        return self._store_files(kb, files)
 
-    def _store_file(self, kb: str, name: str, kind: object, data: bytes) -> dict[str, Any]:
+    def _store_files(self, kb: str, files: list[tuple[str, object, bytes]]) -> list[dict[str, Any]]:
+        """Store a request's files all, or none: each is read and checked before any is stored
+        (a second file refused left the first stored, and a retry stored it twice), then one
+        transaction writes them, if the knowledge base is still there (another process may have
+        deleted it while the files were embedded)."""
+        prepared = [self._prepared(name, kind, data) for name, kind, data in files]
+        vectors = [self._writer.embed(file.memories) for file in prepared]
+        owner = {"knowledgebase_id": kb}
+        with self._store.transaction() as db:
+            if db.execute("SELECT 1 FROM knowledgebases WHERE id = ?", (kb,)).fetchone() is None:
+                raise EngineError(codes.KNOWLEDGEBASE_NOT_FOUND, f"knowledge base {kb} not found")
+            for file, embedded in zip(prepared, vectors, strict=True):
+                kind = "skill" if file.kind == "skill" else "fact"
+                for memory, vector in zip(file.memories, embedded, strict=True):
+                    self._writer.insert(db, kind, memory, owner, vector)
+                db.execute(
+                    "INSERT INTO knowledgebase_files (id, knowledgebase_id, name, type, size, "
+                    "status, create_time) VALUES (?, ?, ?, ?, ?, 'completed', ?)",
+                    (file.id, kb, file.name, file.kind, file.size, file.time),
+                )
+        return [
+            {
+                "id": file.id,
+                "type": file.kind,
+                "name": file.name,
+                "sizeMB": round(file.size / 1_048_576, 4),
+                "status": "completed",
+            }
+            for file in prepared
+        ]
+
+    def _prepared(self, name: str, kind: object, data: bytes) -> _File:
+        """A file of a request, read and checked (refused here if it cannot be stored)."""
         kind = kind or "document"
         if kind not in KNOWLEDGEBASE_FILE_TYPES:
             raise EngineError(codes.BAD_FILE_TYPE, f"unsupported file type {kind!r}")
@@ -229,7 +274,6 @@ class KnowledgeBases:
             raise EngineError(codes.BAD_FILE, f"{name} is not UTF-8 text") from None
         file_id = new_id()
         now = self._writer.now_ms()
-        owner = {"knowledgebase_id": kb}
         memories = (
             [skill_memory(name, data, text, file_id, now)]
             if kind == "skill"
@@ -250,19 +294,7 @@ class KnowledgeBases:
                 for chunk in _chunks(text)
             ]
         )
-        vectors = self._writer.embed(memories)
-        with self._store.transaction() as db:
-            for memory, vector in zip(memories, vectors, strict=True):
-                self._writer.insert(
-                    db, "skill" if kind == "skill" else "fact", memory, owner, vector
-                )
-            db.execute(
-                "INSERT INTO knowledgebase_files (id, knowledgebase_id, name, type, size, status, "
-                "create_time) VALUES (?, ?, ?, ?, ?, 'completed', ?)",
-                (file_id, kb, name, kind, len(data), now),
-            )
-        size_mb = round(len(data) / 1_048_576, 4)
-        return {"id": file_id, "type": kind, "name": name, "sizeMB": size_mb, "status": "completed"}
+        return _File(file_id, name, str(kind), len(data), now, memories)
 
     def get_knowledgebase_file(self, request: GetKnowledgebaseFile) -> dict[str, Any]:
         columns = "id, type, name, size, status"

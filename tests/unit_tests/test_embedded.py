@@ -280,6 +280,42 @@ def test_text_knowledge_bases(client: Client) -> None:
         call(client, "get_knowledgebase_files", knowledgebase_id=kb)
 
 
+def test_a_knowledge_base_request_stores_all_its_files_or_none(client: Client) -> None:
+    """The first file was stored before the second was refused, and a retry stored it twice
+    (a crash red team)."""
+    kb = call(client, "create_knowledgebase", "faq").id
+    good = {"name": "faq.md", "content": base64.b64encode(b"Refunds take 7 days.").decode()}
+    refused = {"name": "scan.pdf", "content": base64.b64encode(b"%PDF-1.4").decode()}
+    with pytest.raises(BadRequestError, match="reads text files"):
+        call(client, "add_knowledgebase_files", kb, [good, refused])
+    assert call(client, "get_knowledgebase_files", knowledgebase_id=kb).total == 0
+    call(client, "add_knowledgebase_files", kb, [good])
+    assert call(client, "get_knowledgebase_files", knowledgebase_id=kb).total == 1
+
+
+def test_a_knowledge_base_deleted_while_its_file_is_read_takes_no_file() -> None:
+    """Checked before the (slow) embedding only: a delete meanwhile left the file's memories
+    under a knowledge base that was gone, still searched by its id (a crash red team)."""
+    engine = EmbeddedEngine(":memory:")
+    client = MemOSClient(embedded=engine, max_retries=0)
+    kb = client.create_knowledgebase("faq").id
+    assert kb is not None
+    embed = engine._knowledge._writer.embed
+
+    def deleted_meanwhile(memories: list[dict[str, Any]]) -> Any:
+        client.delete_knowledgebase(kb)
+        return embed(memories)
+
+    engine._knowledge._writer.embed = deleted_meanwhile  # type: ignore[method-assign]
+    good = {"name": "faq.md", "content": base64.b64encode(b"Refunds take 7 days.").decode()}
+    with pytest.raises(NotFoundError):
+        client.add_knowledgebase_files(kb, [good])  # type: ignore[list-item]
+    assert (
+        client.search_memory("refunds", user_id="u1", knowledgebase_ids=[kb]).memory_detail_list
+        == []
+    )
+
+
 @pytest.mark.parametrize(
     "content",
     [
