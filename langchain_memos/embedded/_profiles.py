@@ -33,23 +33,6 @@ from langchain_memos.embedded._writer import Writer
 __all__ = ["BindProfileTemplate", "DeleteProfile", "EditProfile", "Profiles"]
 
 MAX_DEPTH = 3
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS profiles (
-    subject TEXT NOT NULL,
-    template_id TEXT NOT NULL,
-    create_time INTEGER NOT NULL,
-    PRIMARY KEY (subject, template_id)
-);
-CREATE TABLE IF NOT EXISTS profile_fields (
-    subject TEXT NOT NULL,
-    template_id TEXT NOT NULL,
-    path TEXT NOT NULL,
-    value TEXT NOT NULL,
-    algorithm_updatable INTEGER NOT NULL,
-    update_time INTEGER NOT NULL,
-    PRIMARY KEY (subject, template_id, path)
-);
-"""
 _STATES = [
     re.compile(
         r"\bmy\s+([\w ]{1,40}?)\s+is\s+(?:now\s+)?([^.,;!?\n]{1,80}?)(?=\s+and\s|[.,;!?\n]|$)",
@@ -169,11 +152,7 @@ class Profiles:
 
     def __init__(self, writer: Writer) -> None:
         self._writer = writer
-        self._store = writer.store
-        with self._store.transaction() as db:
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
+        self._store = writer.store  # its schema holds the profiles' tables
 
     def bind_profile_template(self, request: BindProfileTemplate) -> dict[str, Any]:
         now = self._writer.now_ms()

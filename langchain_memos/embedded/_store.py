@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 import time
@@ -111,6 +112,22 @@ CREATE TABLE IF NOT EXISTS knowledgebases (
     description TEXT,
     create_time INTEGER NOT NULL
 );
+-- Profile templates bound to a user or agent, and their fields (_profiles.py).
+CREATE TABLE IF NOT EXISTS profiles (
+    subject TEXT NOT NULL,
+    template_id TEXT NOT NULL,
+    create_time INTEGER NOT NULL,
+    PRIMARY KEY (subject, template_id)
+);
+CREATE TABLE IF NOT EXISTS profile_fields (
+    subject TEXT NOT NULL,
+    template_id TEXT NOT NULL,
+    path TEXT NOT NULL,
+    value TEXT NOT NULL,
+    algorithm_updatable INTEGER NOT NULL,
+    update_time INTEGER NOT NULL,
+    PRIMARY KEY (subject, template_id, path)
+);
 CREATE TABLE IF NOT EXISTS knowledgebase_files (
     id TEXT PRIMARY KEY,
     knowledgebase_id TEXT NOT NULL,
@@ -129,6 +146,15 @@ CREATE TABLE IF NOT EXISTS knowledgebase_files (
 # (bench/locomo_recall.py).
 RANK_WEIGHTS = (0.0, 1.0, 1.0, 0.5, 0.2, 0.5, 1.0)
 MEMORY = bodies.columns("m")
+
+
+_SCHEMAS = (
+    SCHEMA + info_index.SCHEMA + scope_counts.SCHEMA + scope_tokens.SCHEMA + vector_changes.SCHEMA
+)
+# The tables, indexes and triggers the schema makes, all of which a database made holds.
+_MADE = frozenset(
+    re.findall(r"CREATE (?:VIRTUAL )?(?:TABLE|INDEX|TRIGGER) IF NOT EXISTS (\w+)", _SCHEMAS)
+)
 
 
 class Store:
@@ -181,16 +207,14 @@ class Store:
         if self.path != ":memory:":
             self._write_ahead()
             self._db.execute("PRAGMA synchronous = NORMAL")
+        if has_tables and version == INDEX_VERSION and self._made():
+            return  # nothing to write: no wait on another process's long write (a big file)
         # One transaction: a process opening the file meanwhile sees no table, or every table
         # with the version and the id (not tables without them, another application's file).
         try:
             self._db.executescript(
                 "BEGIN IMMEDIATE;"
-                + SCHEMA
-                + info_index.SCHEMA
-                + scope_counts.SCHEMA
-                + scope_tokens.SCHEMA
-                + vector_changes.SCHEMA
+                + _SCHEMAS
                 + f"PRAGMA user_version = {INDEX_VERSION};"
                 + f"PRAGMA application_id = {APPLICATION_ID};"
                 + "COMMIT;"
@@ -199,6 +223,14 @@ class Store:
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
             raise
+
+    def _made(self) -> bool:
+        """Whether the file holds every table and index of this version, and its id: the
+        schema's script would change nothing (a table added since the format was would be
+        made by it)."""
+        names = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master")}
+        (application_id,) = self._db.execute("PRAGMA application_id").fetchone()
+        return application_id == APPLICATION_ID and names.issuperset(_MADE)
 
     def _write_ahead(self) -> None:
         """Put the file in WAL mode. SQLite does not wait out another connection's lock for

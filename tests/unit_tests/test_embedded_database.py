@@ -176,3 +176,22 @@ def test_a_damaged_file_is_a_memos_error_that_says_so(tmp_path: Path) -> None:
         file.truncate(path.stat().st_size // 2)
     with pytest.raises(InternalServerError, match="is damaged"):
         client.search_memory("topic150 topic10 more words", user_id="u1")
+
+
+def test_a_made_database_opens_while_another_process_writes(tmp_path: Path) -> None:
+    """Every open took the write lock to make the schema, even of a file made long ago: an
+    engine opened while another process wrote a large file for over 5 s failed with
+    'database is locked' (a crash red team)."""
+    path = tmp_path / "memos.db"
+    made = MemOSClient(embedded=EmbeddedEngine(str(path)))
+    said: list[MessageInput] = [{"role": "user", "content": "I like the lake."}]
+    made.add_message(said, user_id="u1", conversation_id="c1", async_mode=False)
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # another process, in the middle of a long write
+    try:
+        opened = MemOSClient(embedded=EmbeddedEngine(str(path)), max_retries=0)
+        found = opened.search_memory("lake", user_id="u1").memory_detail_list
+        assert [m.memory_value for m in found] == ["[user viewpoint] I like the lake."]
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
