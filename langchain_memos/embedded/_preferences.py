@@ -15,8 +15,10 @@ class Preference:
 _EN_PREFERENCE = re.compile(
     r"\bI(?:\s+|(?='))(?:really\s+|just\s+|also\s+|absolutely\s+)?"
     r"(?P<verb>like|love|enjoy|prefer|adore|hate|dislike|detest|can't stand|cannot stand|"
-    r"don't like|do not like|don't want|do not want|want|wish|would like|'d like|"
+    r"(?:don't|do not)(?:\s+(?:really|particularly|much|actually|quite))?\s+(?:like|love|enjoy)|"
+    r"don't want|do not want|want|wish|would like|'d like|"
     r"'d rather|would rather|am allergic to|'m allergic to|am a fan of|'m a fan of|"
+    r"am not a fan of|'m not a fan of|am not into|'m not into|"
     r"am into|'m into|(?P<habit>always|never|usually|often|normally|generally|typically|"
     r"rarely|seldom))\b(?P<rest>[^.!?\n]*)",
     re.IGNORECASE,
@@ -48,26 +50,50 @@ _EN_THIRD_PERSON = {
     "'m a fan of": "is a fan of",
     "am into": "is into",
     "'m into": "is into",
+    "am not a fan of": "is not a fan of",
+    "'m not a fan of": "is not a fan of",
+    "am not into": "is not into",
+    "'m not into": "is not into",
 }
+# The likings a clause may state without its subject, after another ("... but hate milk").
+_LIKING = (
+    r"(?:also\s+|really\s+)?(?:like|love|enjoy|prefer|adore|hate|dislike|detest|can't stand)\b"
+)
 # Where a preference's clause ends: a request after a comma ("I want to travel, can you help?"),
 # a reason, or a new clause with its own subject ("I like green tea and I work night shifts").
 _TRAILING_CLAUSE = re.compile(
-    r",\s*(?:can|could|would|will|do|does|what|how|any|please|but|so)\b|"
+    r",\s*(?:can|could|would|will|do|does|what|how|any|please|but|so|which|who|where|"
+    r"thanks|thank you)\b|"
     r"(?:,\s*|\s+(?:and|but|so|or|while)\s+)(?:I|I'm|I've|I'd|I'll|my|we|we're|our|he|she|"
-    r"they|it's|you're)\b|\s+(?:because|although|though|whereas|since)\b|;",
+    r"they|it's|you're)\b|\s+(?:even\s+)?(?:because|although|though|whereas|since)\b|;|"
+    rf"(?:,\s*|\s+)(?:and|but)\s+(?={_LIKING})",
     re.IGNORECASE,
 )
+# "I like tea but hate milk": the second liking's subject is the first's.
+_ELIDED = re.compile(rf"(?:,\s*|\s+)(?:and|but)\s+(?P<rest>(?:{_LIKING})[^.!?\n]*)", re.IGNORECASE)
 # When a habit or a liking holds, said before or after 我 ("周末我喜欢...", "我周末喜欢..."): kept.
 _ZH_WHEN = (
     r"(?:每(?:天|周|晚|年|月|个(?:周末|月|星期))|周末|平时|平常|平日|工作日|节假日|假期|放假|"
     r"早上|早晨|晚上|中午|下午|上午|夜里|睡前|饭后|下班后|上班前|周[一二三四五六日天]|"
     r"星期[一二三四五六日天]|[春夏秋冬]天|最近|现在|以前|小时候)+"
 )
-_ZH_PREFERENCE = re.compile(
-    rf"(?P<before>{_ZH_WHEN})?我(?P<after>{_ZH_WHEN})?(?:很|非常|特别|比较|最|也|还是|一直|都)?"
-    r"(?P<verb>不喜欢|喜欢|爱吃|爱|讨厌|不爱|偏好|更喜欢|更倾向于|倾向于|总是|从不|从来不|想要|希望|不想|受不了)"
-    r"(?P<rest>[^。！？!?\n，,；;]*)"
+_ZH_VERBS = (
+    r"不太喜欢|不怎么喜欢|不是很喜欢|不大喜欢|不太爱|不怎么爱|不喜欢|喜欢|爱吃|爱|讨厌|不爱|偏好|"
+    r"更喜欢|更倾向于|倾向于|总是|从不|从来不|想要|希望|不想|受不了"
 )
+_ZH_PREFERENCE = re.compile(
+    rf"(?P<before>{_ZH_WHEN})?我(?P<after>{_ZH_WHEN})?"
+    r"(?:很|非常|特别|比较|最|也|还是|一直|都|其实|真的|确实|并|本来|向来|从小就|从小){0,2}"
+    rf"(?P<verb>{_ZH_VERBS})(?P<rest>[^。！？!?\n，,；;]*)"
+)
+# "我喜欢猫, 也喜欢狗" (a full-width comma): the next clause's liking, its subject the first's.
+_ZH_ALSO = re.compile(
+    r"[，,]\s*(?:但是|但|可是|不过|而且|并且)?(?:也|还|又|更|特别|非常|很|最|真的)?"
+    rf"(?P<verb>{_ZH_VERBS})(?P<rest>[^。！？!?\n，,；;]*)"
+)
+# Where a Chinese preference's clause ends ("我喜欢吃甜的但是医生不让我吃"): its reasons and buts.
+_ZH_TRAILING = re.compile(r"但是|可是|不过|然而|因为|所以|(?<!不)但")
+_ZH_ASKS = re.compile(r"什么|哪|吗|多少|怎么|谁|[?？]")
 
 
 # The verb after an adverb of frequency: words between them that are no verb, and verbs that
@@ -120,35 +146,108 @@ def _third_person(verb: str) -> str:
 
 
 def _first_person_en(text: str) -> str:
-    swaps = {"my": "their", "me": "them", "myself": "themselves", "mine": "theirs"}
-    return re.sub(r"\b(my|me|myself|mine)\b", lambda m: swaps[m.group().lower()], text, flags=re.I)
+    """The user's own words told of them: my -> their, I'm -> they're ("... when I fly" ->
+    "... when they fly")."""
+    swaps = {
+        **{"my": "their", "me": "them", "myself": "themselves", "mine": "theirs", "i": "they"},
+        **{"i'm": "they're", "i've": "they've", "i'd": "they'd", "i'll": "they'll"},
+    }
+    return re.sub(
+        r"\b(?:my|me|myself|mine|I'm|I've|I'd|I'll|I)\b(?!')",
+        lambda m: swaps[m.group().lower()],
+        text,
+        flags=re.IGNORECASE,
+    )
+
+
+# What no preference's object is: a pronoun or thanks alone ("I love it, thanks!").
+_NOTHING = re.compile(r"(?:it|that|this|them|those|these|so|too|very much|a lot)?", re.IGNORECASE)
+# Speech acts that take a liking's words: "I hate to bother you", "I'd like to thank you".
+_POLITE = re.compile(
+    r"(?:you\b|to\s+(?:bother|thank|ask|say|mention|apologi[sz]e|interrupt|trouble|add|remind|"
+    r"point out|let you know)\b)",
+    re.IGNORECASE,
+)
+
+
+_SENTENCE_END = re.compile(r"[.!?\n。！？]")
+# What a question puts before its subject: "Would I like Kyoto?", "你觉得我喜欢什么颜色?".
+_ASKING = re.compile(
+    r"(?:\b(?:would|do|does|did|should|will|can|could|am|have|may|might|shall|must|what|why|"
+    r"how|where|when|which|who|if|whether)|你觉得|你猜|是不是|会不会)\W*$",
+    re.IGNORECASE,
+)
+
+
+def _told(text: str, start: int, whole: bool) -> bool:
+    """Whether the clause at ``start`` is the user's own statement: not asked ("Would I like
+    Kyoto?"; a clause that runs to a question mark, ``whole``), nor quoted or reported ("My
+    boss told me: I want ..."; 他说, then a full-width colon and 我想要...). "I want to travel,
+    can you help?" states a want before it asks."""
+    before = _SENTENCE_END.split(text[:start])[-1].rstrip()
+    if _ASKING.search(before) or before.endswith((":", "：", '"', "“", "「", "‘")):
+        return False
+    end = _SENTENCE_END.search(text, start)
+    return not (whole and end is not None and end.group() in "?？")
 
 
 def find_preferences(text: str) -> list[Preference]:
-    """Explicit preferences stated in ``text`` (likes, dislikes, always/never, wants), EN and ZH."""
+    """Explicit preferences stated in ``text`` (likes, dislikes, always/never, wants), EN and ZH:
+    the user's own statements, not questions, requests to the assistant or reported speech."""
+    return [*_english(text), *_chinese(text)]
+
+
+def _english(text: str) -> list[Preference]:
     found: list[Preference] = []
     position = 0
     while match := _EN_PREFERENCE.search(text, position):
         # One preference per clause: "I want to travel, can you help?" states one, and "I like
         # tea and I work nights" one too; "I like hiking but I hate running" states two.
-        rest = _TRAILING_CLAUSE.split(match["rest"])[0]
-        position = match.start("rest") + max(len(rest), 1)
-        rest = rest.strip(" ,;:")
+        said = _TRAILING_CLAUSE.split(match["rest"])[0]
+        position = match.start("rest") + max(len(said), 1)
+        rest = said.strip(" ,;:")
         # The words it was read from, as said (before the verb is told of the user).
         sentence = text[match.start() : match.start("rest") + len(rest) + 1].strip(" ,;:")
         habit = (match["habit"] or "").lower()
-        if not rest and habit not in ("always", "never"):
-            continue
-        if habit:  # "I always book ..." is "The user always books ..."
-            verb, rest = habit, _told_of_the_user(rest)
-        else:
-            verb = _EN_THIRD_PERSON.get(match["verb"].lower(), match["verb"].lower())
-        statement = f"The user {verb} {_first_person_en(rest)}".strip()
-        found.append(Preference(text=statement + ".", sentence=sentence))
+        elided = _ELIDED.match(match["rest"], len(said))
+        whole = len(said) == len(match["rest"])
+        nothing = (not rest or _NOTHING.fullmatch(rest)) and habit not in ("always", "never")
+        if _told(text, match.start(), whole) and not _POLITE.match(rest) and not nothing:
+            if habit:  # "I always book ..." is "The user always books ..."
+                verb, rest = habit, _told_of_the_user(rest)
+            else:
+                verb = _agreeing(match["verb"])
+            statement = f"The user {verb} {_first_person_en(rest)}".strip()
+            found.append(Preference(text=statement + ".", sentence=sentence))
+        if elided is not None:  # "... but hate milk": a liking of its own, the same subject
+            found += _english(f"I {elided['rest']}")
+    return found
+
+
+def _agreeing(verb: str) -> str:
+    """A liking's verb told of "the user": likes, doesn't (really) like, is a fan of."""
+    verb = " ".join(verb.lower().split())
+    for mine, theirs in (("don't ", "doesn't "), ("do not ", "does not ")):
+        if verb.startswith(mine) and verb not in _EN_THIRD_PERSON:
+            return theirs + verb[len(mine) :]
+    return _EN_THIRD_PERSON.get(verb, verb)
+
+
+def _chinese(text: str) -> list[Preference]:
+    found: list[Preference] = []
     for match in _ZH_PREFERENCE.finditer(text):
-        rest = match["rest"].strip()
-        if not rest:
+        if not _told(text, match.start(), whole=True):
             continue
         when = (match["before"] or "") + (match["after"] or "")
-        found.append(Preference(text=f"用户{when}{match['verb']}{rest}。", sentence=match.group()))
+        clauses = [(match["verb"], match["rest"], match.group())]
+        for also in _ZH_ALSO.finditer(text, match.end()):
+            if also.start() != match.end() + sum(len(c[2]) for c in clauses[1:]):
+                break
+            clauses.append((also["verb"], also["rest"], also.group()))
+        for verb, said, sentence in clauses:
+            rest = _ZH_TRAILING.split(said)[0].strip()
+            if not rest or rest.startswith(("你", "您")) or _ZH_ASKS.search(rest):
+                continue  # nothing liked, a request to the assistant, or a question
+            told = f"用户{when}{verb}{rest.replace('我', '自己')}。"
+            found.append(Preference(text=told, sentence=sentence))
     return found

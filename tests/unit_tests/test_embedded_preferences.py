@@ -97,3 +97,36 @@ def test_a_habit_is_recalled_as_a_preference() -> None:
     assert [p.preference for p in found.preference_detail_list] == [
         "The user usually drinks green tea in the afternoon."
     ]
+
+
+@pytest.mark.parametrize(
+    ("said", "told"),
+    [
+        # One preference per stated liking, in the user's words, never merged with another.
+        ("I like tea but hate milk.", ["The user likes tea.", "The user hates milk."]),
+        ("I love my job even though the hours are long.", ["The user loves their job."]),
+        ("I like hiking, which is why I moved to Denver.", ["The user likes hiking."]),
+        ("I prefer aisle seats when I fly.", ["The user prefers aisle seats when they fly."]),
+        ("我喜欢猫，也喜欢狗。", ["用户喜欢猫。", "用户喜欢狗。"]),
+        ("我喜欢吃甜的但是医生不让我吃", ["用户喜欢吃甜的。"]),
+        # Dislikes said with an adverb are dislikes too.
+        ("I don't really like horror movies.", ["The user doesn't really like horror movies."]),
+        ("I'm not a fan of crowds.", ["The user is not a fan of crowds."]),
+        ("我不太喜欢吃辣，但是特别爱吃火锅。", ["用户不太喜欢吃辣。", "用户爱吃火锅。"]),
+        ("我其实不怎么喜欢喝咖啡。", ["用户不怎么喜欢喝咖啡。"]),
+        # No preference: a question, a request to the assistant, politeness, reported speech.
+        ("Would I like Kyoto?", []),
+        ("你觉得我喜欢什么颜色？", []),
+        ("I want you to book a table for two at 7.", []),
+        ("我希望你帮我订一张明天去上海的机票。", []),
+        ("I hate to bother you, but can you check my order status?", []),
+        ("I'd like to thank you for all the help.", []),
+        ("I love it, thanks!", []),
+        ("My boss told me: I want the report by Friday.", []),
+        # A statement before a question still states it.
+        ("I want to travel, can you help?", ["The user wants to travel."]),
+    ],
+)
+def test_a_preference_is_what_the_user_states_of_themself(said: str, told: list[str]) -> None:
+    """Each found wrong by a red team of recall quality before."""
+    assert preferences(said) == told
