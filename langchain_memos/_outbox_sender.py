@@ -230,7 +230,9 @@ class OutboxSender:
                 self._stop.wait(IDLE_POLL)
 
     def _idle(self) -> None:
-        """Sleep until a write may be due (a backoff or a lease running out, by the clock)."""
+        """Sleep until a write may be due (a backoff or a lease running out, by the clock); a
+        lease whose process is gone is not waited out."""
+        self.outbox.release_dead_leases()
         due = self.outbox.next_due(self.target)
         self._pause(IDLE_POLL if due is None else due)
 

@@ -195,8 +195,15 @@ class OutboxStore:
         with self.changed:
             self.changed.notify_all()
 
+    def release_dead_leases(self) -> None:
+        """Free the writes a process of this host left leased when it died (killed): a sender
+        with nothing to send looks, so that they wait for no lease to run out."""
+        with self._reading() as db:
+            if db is not None:
+                self._release_dead_leases(db)
+
     def _release_dead_leases(self, db: sqlite3.Connection) -> None:
-        """Free the writes a dead process left leased (``_lock`` held, on opening)."""
+        """Free the writes a dead process left leased (``_lock`` held)."""
         owners = [
             row[0]
             for row in db.execute(

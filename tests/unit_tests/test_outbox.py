@@ -275,6 +275,32 @@ def test_writes_survive_the_process_being_killed(tmp_path: Path) -> None:
     writer.close()
 
 
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+def test_a_running_process_takes_a_killed_ones_writes_without_waiting_out_its_lease(
+    tmp_path: Path,
+) -> None:
+    """Dead leases were freed only when an outbox was opened: one already open waited out the
+    30 s lease, and the conversation's later writes behind it (a crash red team)."""
+    path = tmp_path / "o.db"
+    memos = FlakyMemOS()
+    writer = BackgroundWriter(memos.client(), outbox=Outbox(path))  # open before the kill
+    submit(writer, "c0", "first")
+    assert writer.flush(timeout=10)
+    with subprocess.Popen(  # noqa: S603 - this interpreter, our own script
+        [sys.executable, "-c", CHILD, str(path), BASE_URL, KEY],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as child:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "sending"  # holding the lease of turn 0
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(10)
+    assert writer.flush(timeout=10)  # well within the lease's 30 s
+    assert [texts for _, _, texts in memos.accepted][1:] == [["turn 0"], ["turn 1"], ["turn 2"]]
+    writer.close()
+
+
 def test_writes_wait_for_a_client_of_their_own_service_and_key(tmp_path: Path) -> None:
     path, clock = tmp_path / "o.db", Clock()
     memos = FlakyMemOS()
