@@ -22,6 +22,10 @@ _PATTERNS = [
     ("month", re.compile(rf"\b{_MONTH},?\s+{_YEAR}\b", re.IGNORECASE)),
     ("month", re.compile(r"(?P<year>\d{4})年(?P<month>\d{1,2})月")),
     ("last_month_name", re.compile(rf"\blast\s+{_MONTH}\b", re.IGNORECASE)),
+    # A month without its year is its latest ("What did I buy in August?", "8月买了什么"); a
+    # preposition before it, so that "may" the verb is no month.
+    ("recent_month", re.compile(rf"\b(?:in|during|since|of|this)\s+{_MONTH}\b", re.IGNORECASE)),
+    ("recent_month", re.compile(r"(?<![\d年])(?P<month>\d{1,2})月(?![\d日号])")),
     ("year", re.compile(rf"\b(?:in|during|of|since)\s+{_YEAR}\b|(?P<cn>\d{{4}})年", re.IGNORECASE)),
 ]
 _RELATIVE = [
@@ -76,6 +80,9 @@ def _span(kind: str, match: re.Match[str], now: datetime) -> tuple[datetime, dat
             return None
         if kind == "last_month_name":
             year = now.year if month < now.month else now.year - 1
+            return _at(year, month, 1), _next_month(year, month)
+        if kind == "recent_month":
+            year = now.year if month <= now.month else now.year - 1
             return _at(year, month, 1), _next_month(year, month)
         year = int(match["year"])
         if kind == "month":
