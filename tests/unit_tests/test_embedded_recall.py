@@ -327,6 +327,19 @@ def test_an_agents_own_turns_ride_along_too_and_only_its_own(client: MemOSClient
     assert kept == "[assistant viewpoint] Our puppy Biscuit chewed my running boots again."
 
 
+def dinners(question: str, anna: str) -> list[tuple[str, float]]:
+    """Dinner with Anna at ``anna``, with Ben on 2025-09-20, asked on 2025-09-28."""
+    now = datetime(2025, 9, 28, 20, 0, tzinfo=timezone.utc)
+    memos = MemOSClient(embedded=EmbeddedEngine(":memory:", clock=lambda: now), max_retries=0)
+    for when, text in (
+        (anna, "Dinner with Anna at the harbour, 和Anna吃的晚饭."),
+        ("2025-09-20 19:00:00", "Dinner with Ben at the harbour, 和Ben吃的晚饭."),
+    ):
+        message: Any = {"role": "user", "content": text, "chat_time": when}
+        memos.add_message([message], user_id="u1", conversation_id=when, async_mode=False)
+    return recall(memos, question, relativity=0)
+
+
 @pytest.mark.parametrize(
     "question",
     [
@@ -335,15 +348,7 @@ def test_an_agents_own_turns_ride_along_too_and_only_its_own(client: MemOSClient
     ],
 )
 def test_a_question_naming_a_time_favours_what_was_said_then(question: str) -> None:
-    now = datetime(2025, 9, 28, 20, 0, tzinfo=timezone.utc)
-    memos = MemOSClient(embedded=EmbeddedEngine(":memory:", clock=lambda: now), max_retries=0)
-    for when, text in (
-        ("2024-06-10 19:00:00", "Dinner with Anna at the harbour, 和Anna吃的晚饭."),
-        ("2025-09-20 19:00:00", "Dinner with Ben at the harbour, 和Ben吃的晚饭."),
-    ):
-        message: Any = {"role": "user", "content": text, "chat_time": when}
-        memos.add_message([message], user_id="u1", conversation_id=when, async_mode=False)
-    found = recall(memos, question, relativity=0)
+    found = dinners(question, anna="2024-06-10 19:00:00")
     assert "Anna" in found[0][0]
     assert len(found) == 2  # the other is still found, only lower
 
@@ -351,16 +356,7 @@ def test_a_question_naming_a_time_favours_what_was_said_then(question: str) -> N
 @pytest.mark.parametrize("question", ["Who did I have dinner with in June?", "6月和谁吃的晚饭？"])
 def test_a_month_without_its_year_is_its_latest(question: str) -> None:
     """Not read at all before: "What did I buy in August?" favoured nothing (a red team)."""
-    now = datetime(2025, 9, 28, 20, 0, tzinfo=timezone.utc)
-    memos = MemOSClient(embedded=EmbeddedEngine(":memory:", clock=lambda: now), max_retries=0)
-    for when, text in (
-        ("2025-06-10 19:00:00", "Dinner with Anna at the harbour, 和Anna吃的晚饭."),
-        ("2025-09-20 19:00:00", "Dinner with Ben at the harbour, 和Ben吃的晚饭."),
-    ):
-        message: Any = {"role": "user", "content": text, "chat_time": when}
-        memos.add_message([message], user_id="u1", conversation_id=when, async_mode=False)
-    found = recall(memos, question, relativity=0)
-    assert "Anna" in found[0][0]
+    assert "Anna" in dinners(question, anna="2025-06-10 19:00:00")[0][0]
 
 
 def test_one_common_word_does_not_make_a_question_about_something_else_related(

@@ -404,6 +404,14 @@ def test_a_server_that_echoes_the_key_does_not_put_it_in_errors_logs_or_the_outb
         assert not [text for text in texts if needle in text]
 
 
+def answering(handler: Callable[[httpx.Request], httpx.Response], key: str = KEY) -> MemOSClient:
+    """A client with ``key`` whose requests ``handler`` answers."""
+    transport = httpx.MockTransport(handler)
+    return MemOSClient(
+        api_key=key, base_url=BASE_URL, http_client=httpx.Client(transport=transport), max_retries=0
+    )
+
+
 def test_an_error_event_in_a_chat_stream_that_echoes_the_key_does_not_show_it() -> None:
     echo = {"code": 50000, "message": f"upstream refused 'Authorization: Token {KEY}'"}
 
@@ -411,12 +419,7 @@ def test_an_error_event_in_a_chat_stream_that_echoes_the_key_does_not_show_it() 
         body = f"data: {json.dumps(echo)}\n\n".encode()
         return httpx.Response(200, content=body, headers={"content-type": "text/event-stream"})
 
-    client = MemOSClient(
-        api_key=KEY,
-        base_url=BASE_URL,
-        http_client=httpx.Client(transport=httpx.MockTransport(stream)),
-        max_retries=0,
-    )
+    client = answering(stream)
     with pytest.raises(MemOSError) as raised:
         list(client.chat_stream(user_id="u1", conversation_id="c1", query="hi"))
     assert "'Authorization: ***'" in str(raised.value)
@@ -435,7 +438,7 @@ SLASHED_KEY = "mpg-LEAK/PROBE7c1d9e2f4a6b8c0d2e4f6a8b"
         lambda auth: auth.replace("P", "\\u0050").replace("/", "\\u002F"),  # some, upper hex
     ],
 )
-def test_a_key_echoed_escaped_or_in_another_case_does_not_show_either(
+def test_a_key_echoed_json_escaped_does_not_show_either(
     echoed: Callable[[str], str],
 ) -> None:
     """The mask ran on the raw bytes alone: JSON decoding then unescaped the key into the
@@ -445,14 +448,8 @@ def test_a_key_echoed_escaped_or_in_another_case_does_not_show_either(
         quoted = echoed(request.headers["authorization"])
         return httpx.Response(401, content=f'{{"code": 40132, "message": "bad {quoted}"}}')
 
-    client = MemOSClient(
-        api_key=SLASHED_KEY,
-        base_url=BASE_URL,
-        http_client=httpx.Client(transport=httpx.MockTransport(answer)),
-        max_retries=0,
-    )
     with pytest.raises(MemOSError) as raised:
-        client.search_memory("q", user_id="u1")
+        answering(answer, SLASHED_KEY).search_memory("q", user_id="u1")
     text = str(raised.value) + repr(raised.value.__dict__)
     assert "PROBE7c1d9e2f" not in text
     assert "bad ***" in text
@@ -472,11 +469,6 @@ def test_a_key_escaped_in_a_chat_streams_event_does_not_show_but_other_words_do(
         body = "".join(f"{line}\n\n" for line in lines).encode()
         return httpx.Response(200, content=body, headers={"content-type": "text/event-stream"})
 
-    client = MemOSClient(
-        api_key=token,
-        base_url="http://127.0.0.1:9/api/openmem/v1",
-        http_client=httpx.Client(transport=httpx.MockTransport(stream)),
-        max_retries=0,
-    )
+    client = answering(stream, token)
     events = list(client.chat_stream(user_id="u1", conversation_id="c1", query="hi"))
     assert [event.data for event in events] == ["key ***", "LangChain and LANGCHAIN are frameworks"]

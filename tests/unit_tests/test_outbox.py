@@ -253,9 +253,9 @@ CHILD = textwrap.dedent(
 )
 
 
-@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
-def test_writes_survive_the_process_being_killed(tmp_path: Path) -> None:
-    path = tmp_path / "o.db"
+def killed_while_sending(path: Path) -> None:
+    """A process that commits three turns to the outbox at ``path`` is killed while it sends the
+    first (holding its lease)."""
     with subprocess.Popen(  # noqa: S603 - this interpreter, our own script
         [sys.executable, "-c", CHILD, str(path), BASE_URL, KEY],
         stdin=subprocess.PIPE,
@@ -266,6 +266,12 @@ def test_writes_survive_the_process_being_killed(tmp_path: Path) -> None:
         assert child.stdout.readline().strip() == "sending"  # holding the lease of turn 0
         os.kill(child.pid, signal.SIGKILL)
         child.wait(10)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+def test_writes_survive_the_process_being_killed(tmp_path: Path) -> None:
+    path = tmp_path / "o.db"
+    killed_while_sending(path)
 
     memos = FlakyMemOS()  # the next run, with MemOS back
     writer = BackgroundWriter(memos.client(), outbox=Outbox(path))
@@ -286,16 +292,7 @@ def test_a_running_process_takes_a_killed_ones_writes_without_waiting_out_its_le
     writer = BackgroundWriter(memos.client(), outbox=Outbox(path))  # open before the kill
     submit(writer, "c0", "first")
     assert writer.flush(timeout=10)
-    with subprocess.Popen(  # noqa: S603 - this interpreter, our own script
-        [sys.executable, "-c", CHILD, str(path), BASE_URL, KEY],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    ) as child:
-        assert child.stdout is not None
-        assert child.stdout.readline().strip() == "sending"  # holding the lease of turn 0
-        os.kill(child.pid, signal.SIGKILL)
-        child.wait(10)
+    killed_while_sending(path)
     assert writer.flush(timeout=10)  # well within the lease's 30 s
     assert [texts for _, _, texts in memos.accepted][1:] == [["turn 0"], ["turn 1"], ["turn 2"]]
     writer.close()
