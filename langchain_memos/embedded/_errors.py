@@ -52,6 +52,8 @@ _DISK_MESSAGE = "the embedded engine cannot write its database file (a full disk
 # nothing (NotWrittenError), the codes that say it was not processed, which the client resends.
 _UNAVAILABLE = 50004
 _NOT_WRITTEN = {"/add/message": 50144, "/add/feedback": 50145}
+# SQLITE_CORRUPT and SQLITE_NOTADB: the file is no database any more (other errors are bugs).
+_DAMAGED = (11, 26)
 
 
 def database_failure(error: Exception, route: str, path: str) -> tuple[int, int, str] | None:
@@ -73,7 +75,7 @@ def database_failure(error: Exception, route: str, path: str) -> tuple[int, int,
             message = f"the request is too large for the embedded engine ({error})"
             return 400, codes.BAD_REQUEST, f"Invalid request parameters: {message}"
         return None
-    if isinstance(error, sqlite3.DatabaseError):  # not an OperationalError: a damaged file
+    if getattr(error, "sqlite_errorcode", 0) & 0xFF in _DAMAGED:  # a damaged file, or none
         message = (
             f"the embedded engine's database {path} is damaged ({error}): restore it from a "
             "backup, or start a new one"

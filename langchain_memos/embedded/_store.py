@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 import threading
@@ -164,6 +165,7 @@ class Store:
         self.path = path
         self._lock = threading.RLock()
         self._file: tuple[int, int] | None = None
+        self.closed = False
         if path != ":memory:":
             check_database(path)
         try:
@@ -175,8 +177,10 @@ class Store:
             )
             self.tokens = scope_tokens.ScopeTokens(self._db, self._lock)
             self._open()
-            # The file opened (None: in memory), to tell when it is no longer at its path.
-            self._file = None if path == ":memory:" else file_of(path)
+            # The file opened (None: in memory), to tell when it is no longer at its path; the
+            # path made absolute, so that the process changing directory changes nothing.
+            self._where = os.path.abspath(path)
+            self._file = None if path == ":memory:" else file_of(self._where)
         except sqlite3.Error as error:
             raise ConfigurationError(f"cannot open the database {path}: {error}") from None
         self.on_delete: Callable[[list[int]], None] | None = None
@@ -246,15 +250,20 @@ class Store:
                     raise
                 time.sleep(0.01)
 
+    def gone(self) -> bool:
+        """Whether the file opened is no longer at its path (deleted, or replaced)."""
+        return self._file is not None and file_of(self._where) != self._file
+
     def close(self) -> None:
         with self._lock:
+            self.closed = True
             self._db.close()
 
     def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         """A write transaction; refused (:class:`DatabaseGoneError`) once the file opened is no
         longer at its path, deleted or replaced (a backup restored over it): what would be
         written there would be answered as stored, and be gone with the process."""
-        if self._file is not None and file_of(self.path) != self._file:
+        if self.gone():
             raise DatabaseGoneError(
                 f"the database file {self.path} was deleted or replaced while the engine had it "
                 "open: nothing is written to it, where it would be lost; open the engine again"

@@ -40,7 +40,8 @@ def open_engine(path: str | os.PathLike[str]) -> EmbeddedEngine:
     key = MEMORY if str(path) == MEMORY else str(Path(path).expanduser().resolve())
     with _engines_lock:
         engine = _engines.get(key)
-        if engine is None:
+        # One closed, or whose file was replaced (a backup restored) or deleted, is opened anew.
+        if engine is None or engine.store.closed or engine.store.gone():
             engine = _engines[key] = EmbeddedEngine(key)
         return engine
 

@@ -195,3 +195,32 @@ def test_a_made_database_opens_while_another_process_writes(tmp_path: Path) -> N
     finally:
         writer.execute("ROLLBACK")
         writer.close()
+
+
+def test_an_engine_opened_by_a_relative_path_writes_after_a_change_of_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its file was looked for at the relative path from the new directory, found missing, and
+    every write refused as to a file deleted (a review)."""
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path)
+    client = MemOSClient(embedded=EmbeddedEngine("memos.db"), max_retries=0)
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    said: list[MessageInput] = [{"role": "user", "content": "I like the lake."}]
+    assert client.add_message(said, user_id="u1", conversation_id="c1", async_mode=False).success
+
+
+def test_a_file_replaced_under_the_process_engine_is_opened_anew(tmp_path: Path) -> None:
+    """The error says to open the engine again, but open_engine gave back the same engine (a
+    review); a closed one likewise."""
+    path = tmp_path / "memos.db"
+    first = open_engine(str(path))
+    MemOSClient(embedded=EmbeddedEngine(str(tmp_path / "backup.db"))).close()
+    os.replace(tmp_path / "backup.db", path)
+    again = open_engine(str(path))
+    assert again is not first
+    said: list[MessageInput] = [{"role": "user", "content": "I like the lake."}]
+    client = MemOSClient(embedded=str(path), max_retries=0)
+    assert client.add_message(said, user_id="u1", conversation_id="c1", async_mode=False).success
+    again.close()
+    assert open_engine(str(path)) is not again
