@@ -118,11 +118,8 @@ REACTIONS = frozenset(
         "rofl",
         "bunch",
         "tons",
-        "know",
         "makes",
         "sense",
-        "youve",
-        "ive",
         # Thanks in other languages, so that no thanks is remembered as a fact in any of them.
         "merci",
         "beaucoup",

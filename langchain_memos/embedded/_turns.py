@@ -12,6 +12,7 @@ from langchain_memos.embedded._text import CJK, STOPWORDS, has_cjk, terms
 _LATIN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?|\d+", re.UNICODE)
 _CJK_RUN = re.compile(rf"[{CJK}]+")
 _QUESTION = re.compile(r"[?？]\W*$|吗\W*$")
+_SENTENCES = re.compile(r"(?<=[?？.!。！])\s*")
 _OFFER = re.compile(
     r"\b(?:shall i|should i|would you like|do you want|want me to|how about|what about|"
     r"consider|options?|recommend|suggest)\w*\b|要不要|需要我|要我|可以考虑|推荐|建议|选择",
@@ -91,7 +92,9 @@ def answers(turn: Turn, previous: Turn | None) -> bool:
     """
     if previous is None or previous.speaker == turn.speaker or is_filler(previous.text):
         return False
-    asked = bool(_QUESTION.search(previous.text.strip()))
+    # Asked outright: a sentence of it is a question, even with more said after it ("Would you
+    # like insurance? It costs $30.").
+    asked = any(_QUESTION.search(part) for part in _SENTENCES.split(previous.text.strip()))
     offered = asked or is_question(previous.text)
     kinds, empty = _kinds(turn.text)
     if empty and "answer" in kinds:  # a bare answer: "Yes.", "OK, thanks!"

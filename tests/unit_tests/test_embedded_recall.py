@@ -73,6 +73,26 @@ def test_a_users_thanks_is_no_memory_nor_carries_the_assistants_words(
     assert [m.memory_value for m in listed] == [f"[assistant viewpoint] {offer}"]
 
 
+@pytest.mark.parametrize(
+    ("asked", "answer"),
+    [
+        ("Would you like me to add travel insurance? It costs $30.", "Yes, thanks!"),
+        ("要不要我帮你订靠窗的座位？有其他需要随时告诉我。", "好的，谢谢"),
+        ("Do you know Python already?", "I know"),
+        ("Have you ever been to Kyoto?", "I've been there"),
+    ],
+)
+def test_an_answer_to_a_question_followed_by_more_is_kept_with_it(
+    client: MemOSClient, asked: str, answer: str
+) -> None:
+    """Asked outright, though the turn goes on after its question: the answer was dropped as
+    thanks, or as filler ("I know"), by the change that kept thanks from answering options (a
+    review)."""
+    say(client, ("assistant", asked), ("user", answer))
+    listed = client.get_memory(user_id="u1", include_preference=False).memory_detail_list
+    assert any(answer in (m.memory_value or "") and asked in (m.memory_value or "") for m in listed)
+
+
 def test_a_short_answer_is_recalled_with_what_it_answers(client: MemOSClient) -> None:
     say(
         client,
