@@ -93,7 +93,12 @@ _ZH_ALSO = re.compile(
 )
 # Where a Chinese preference's clause ends ("我喜欢吃甜的但是医生不让我吃"): its reasons and buts.
 _ZH_TRAILING = re.compile(r"但是|可是|不过|然而|因为|所以|(?<!不)但")
-_ZH_ASKS = re.compile(r"什么|哪|吗|多少|怎么|谁|[?？]")
+# A question word asks unless 都 or 也 makes it "any" (我喜欢什么都试试).
+_ZH_ASKS = re.compile(
+    r"(?:什么|哪里|哪儿|哪个|哪些|多少|怎么|谁)(?![都也])|哪(?![里儿个些都也])|吗"
+)
+# What the user asks the assistant to do ("我希望你帮我订..."), not a liking (你推荐的那家店).
+_ZH_REQUEST = re.compile(r"(?:你|您)(?:能|可以|帮|给|替|为|来|去|把|再|先|别|不要)")
 
 
 # The verb after an adverb of frequency: words between them that are no verb, and verbs that
@@ -147,14 +152,19 @@ def _third_person(verb: str) -> str:
 
 def _first_person_en(text: str) -> str:
     """The user's own words told of them: my -> their, I'm -> they're ("... when I fly" ->
-    "... when they fly")."""
-    swaps = {
-        **{"my": "their", "me": "them", "myself": "themselves", "mine": "theirs", "i": "they"},
-        **{"i'm": "they're", "i've": "they've", "i'd": "they'd", "i'll": "they'll"},
-    }
+    "... when they fly"); "I" only as a subject, before a word ("World War I" stays)."""
+
+    def swap(found: re.Match[str]) -> str:
+        word = found.group().lower().replace("\u2019", "'")
+        return {
+            **{"my": "their", "me": "them", "myself": "themselves", "mine": "theirs"},
+            **{"i": "they", "i'm": "they're", "i've": "they've", "i'd": "they'd"},
+            "i'll": "they'll",
+        }[word]
+
     return re.sub(
-        r"\b(?:my|me|myself|mine|I'm|I've|I'd|I'll|I)\b(?!')",
-        lambda m: swaps[m.group().lower()],
+        r"\b(?:my|me|myself|mine)\b|\bI(?:['\u2019](?:m|ve|d|ll))?\b(?=\s+[a-z])",
+        swap,
         text,
         flags=re.IGNORECASE,
     )
@@ -164,17 +174,26 @@ def _first_person_en(text: str) -> str:
 _NOTHING = re.compile(r"(?:it|that|this|them|those|these|so|too|very much|a lot)?", re.IGNORECASE)
 # Speech acts that take a liking's words: "I hate to bother you", "I'd like to thank you".
 _POLITE = re.compile(
-    r"(?:you\b|to\s+(?:bother|thank|ask|say|mention|apologi[sz]e|interrupt|trouble|add|remind|"
-    r"point out|let you know)\b)",
+    r"you\b|to\s+(?:(?:bother|trouble|interrupt|thank|ask|remind|tell)\s+you|say|mention|"
+    r"apologi[sz]e|point out|let you know|add (?:that|something|one more))\b",
     re.IGNORECASE,
 )
 
 
 _SENTENCE_END = re.compile(r"[.!?\n。！？]")
 # What a question puts before its subject: "Would I like Kyoto?", "你觉得我喜欢什么颜色?".
-_ASKING = re.compile(
-    r"(?:\b(?:would|do|does|did|should|will|can|could|am|have|may|might|shall|must|what|why|"
-    r"how|where|when|which|who|if|whether)|你觉得|你猜|是不是|会不会)\W*$",
+_INVERTED = re.compile(
+    r"(?:\b(?:would|do|does|did|should|will|can|could|am|have|may|might|shall|must|if|whether)|"
+    r"你觉得|你猜|是不是|会不会)\W*$",
+    re.IGNORECASE,
+)
+# A question word before it asks only in a question ("That's why I love Paris." states).
+_WH = re.compile(r"\b(?:what|why|how|where|when|which|who)\W*$", re.IGNORECASE)
+# Quoted or reported: a quotation opened, or a colon after a verb of saying ("My boss told me:
+# I want ..."; "Important: I'm allergic to peanuts." is the user's own).
+_QUOTED = re.compile(
+    r"(?:[\"“「‘]|\b(?:said|says|say|told|tells|tell|asked|asks|wrote|writes)\b[^:：]{0,20}[:：]|"
+    r"(?:说|告诉我|告诉他|问)[^:：]{0,6}[:：])\s*$",
     re.IGNORECASE,
 )
 
@@ -182,13 +201,14 @@ _ASKING = re.compile(
 def _told(text: str, start: int, whole: bool) -> bool:
     """Whether the clause at ``start`` is the user's own statement: not asked ("Would I like
     Kyoto?"; a clause that runs to a question mark, ``whole``), nor quoted or reported ("My
-    boss told me: I want ..."; 他说, then a full-width colon and 我想要...). "I want to travel,
-    can you help?" states a want before it asks."""
+    boss told me: I want ..."). "I want to travel, can you help?" states a want before it
+    asks, and "我喜欢爬山, 有什么推荐吗?" a liking."""
     before = _SENTENCE_END.split(text[:start])[-1].rstrip()
-    if _ASKING.search(before) or before.endswith((":", "：", '"', "“", "「", "‘")):
-        return False
     end = _SENTENCE_END.search(text, start)
-    return not (whole and end is not None and end.group() in "?？")
+    question = end is not None and end.group() in "?？"
+    if _INVERTED.search(before) or (question and _WH.search(before)) or _QUOTED.search(before):
+        return False
+    return not (whole and question)
 
 
 def find_preferences(text: str) -> list[Preference]:
@@ -204,13 +224,18 @@ def _english(text: str) -> list[Preference]:
         # One preference per clause: "I want to travel, can you help?" states one, and "I like
         # tea and I work nights" one too; "I like hiking but I hate running" states two.
         said = _TRAILING_CLAUSE.split(match["rest"])[0]
+        end = _SENTENCE_END.search(text, match.end("rest"))
+        if end is not None and end.group() in "?？" and "," in said:
+            said = said[: said.index(",")]  # a question after it is another clause
         position = match.start("rest") + max(len(said), 1)
         rest = said.strip(" ,;:")
         # The words it was read from, as said (before the verb is told of the user).
         sentence = text[match.start() : match.start("rest") + len(rest) + 1].strip(" ,;:")
         habit = (match["habit"] or "").lower()
         elided = _ELIDED.match(match["rest"], len(said))
-        whole = len(said) == len(match["rest"])
+        # The question mark ends this clause only if no comma comes first ("I want to learn
+        # Spanish, is Duolingo good?" states a want).
+        whole = len(said) == len(match["rest"]) and "," not in match["rest"]
         nothing = (not rest or _NOTHING.fullmatch(rest)) and habit not in ("always", "never")
         if _told(text, match.start(), whole) and not _POLITE.match(rest) and not nothing:
             if habit:  # "I always book ..." is "The user always books ..."
@@ -236,7 +261,7 @@ def _agreeing(verb: str) -> str:
 def _chinese(text: str) -> list[Preference]:
     found: list[Preference] = []
     for match in _ZH_PREFERENCE.finditer(text):
-        if not _told(text, match.start(), whole=True):
+        if not _told(text, match.start(), whole=text[match.end() : match.end() + 1] in "?？"):
             continue
         when = (match["before"] or "") + (match["after"] or "")
         clauses = [(match["verb"], match["rest"], match.group())]
@@ -246,8 +271,8 @@ def _chinese(text: str) -> list[Preference]:
             clauses.append((also["verb"], also["rest"], also.group()))
         for verb, said, sentence in clauses:
             rest = _ZH_TRAILING.split(said)[0].strip()
-            if not rest or rest.startswith(("你", "您")) or _ZH_ASKS.search(rest):
+            if not rest or _ZH_REQUEST.match(rest) or _ZH_ASKS.search(rest):
                 continue  # nothing liked, a request to the assistant, or a question
-            told = f"用户{when}{verb}{rest.replace('我', '自己')}。"
+            told = f"用户{when}{verb}{re.sub('我(?!们)', '自己', rest)}。"
             found.append(Preference(text=told, sentence=sentence))
     return found

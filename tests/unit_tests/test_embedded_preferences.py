@@ -125,6 +125,24 @@ def test_a_habit_is_recalled_as_a_preference() -> None:
         ("My boss told me: I want the report by Friday.", []),
         # A statement before a question still states it.
         ("I want to travel, can you help?", ["The user wants to travel."]),
+        # Each refused by the rules above before a review found them too broad:
+        ("Important: I'm allergic to peanuts.", ["The user is allergic to peanuts."]),
+        ("注意：我不喜欢海鲜。", ["用户不喜欢海鲜。"]),
+        ("I want to learn Spanish, is Duolingo good?", ["The user wants to learn Spanish."]),
+        ("我喜欢爬山，有什么推荐吗？", ["用户喜欢爬山。"]),
+        ("我喜欢你推荐的那家店", ["用户喜欢你推荐的那家店。"]),
+        ("我喜欢什么都试试", ["用户喜欢什么都试试。"]),
+        ("我想要一个哪里都能用的充电器", ["用户想要一个哪里都能用的充电器。"]),
+        ("That's why I love Paris.", ["The user loves Paris."]),
+        ("I want to ask my boss for a raise", ["The user wants to ask their boss for a raise."]),
+        ("I want to add a pool", ["The user wants to add a pool."]),
+        # ... or garbled.
+        ("我喜欢我们公司的食堂", ["用户喜欢我们公司的食堂。"]),
+        ("I like books about World War I", ["The user likes books about World War I."]),
+        (
+            "I prefer aisle seats when I\u2019m on vacation.",
+            ["The user prefers aisle seats when they're on vacation."],
+        ),
     ],
 )
 def test_a_preference_is_what_the_user_states_of_themself(said: str, told: list[str]) -> None:
