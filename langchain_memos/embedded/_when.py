@@ -22,10 +22,14 @@ _PATTERNS = [
     ("month", re.compile(rf"\b{_MONTH},?\s+{_YEAR}\b", re.IGNORECASE)),
     ("month", re.compile(r"(?P<year>\d{4})年(?P<month>\d{1,2})月")),
     ("last_month_name", re.compile(rf"\blast\s+{_MONTH}\b", re.IGNORECASE)),
-    # A month without its year is its latest ("What did I buy in August?", "8月买了什么"); a
-    # preposition before it, so that "may" the verb is no month.
-    ("recent_month", re.compile(rf"\b(?:in|during|since|of|this)\s+{_MONTH}\b", re.IGNORECASE)),
-    ("recent_month", re.compile(r"(?<![\d年])(?P<month>\d{1,2})月(?![\d日号])")),
+    # A month without its year is its latest ("What did I buy in August?", "8月买了什么"): after
+    # in/during/since (not "of April's dog", "this may sound"), not a name's ("May's"), not an
+    # age (6月龄, 6个月大).
+    (
+        "recent_month",
+        re.compile(rf"\b(?P<since>in|during|since)\s+{_MONTH}\b(?!['\u2019])", re.IGNORECASE),
+    ),
+    ("recent_month", re.compile(r"(?<![\d年])(?P<month>\d{1,2})月(?![\d日号龄大])")),
     ("year", re.compile(rf"\b(?:in|during|of|since)\s+{_YEAR}\b|(?P<cn>\d{{4}})年", re.IGNORECASE)),
 ]
 _RELATIVE = [
@@ -82,8 +86,11 @@ def _span(kind: str, match: re.Match[str], now: datetime) -> tuple[datetime, dat
             year = now.year if month < now.month else now.year - 1
             return _at(year, month, 1), _next_month(year, month)
         if kind == "recent_month":
+            if match["month"].lower() == "may" and match["month"] != "May":
+                return None  # "in may" is rarely the month, written lower-case
             year = now.year if month <= now.month else now.year - 1
-            return _at(year, month, 1), _next_month(year, month)
+            since = (match.groupdict().get("since") or "").lower() == "since"
+            return _at(year, month, 1), now if since else _next_month(year, month)
         year = int(match["year"])
         if kind == "month":
             return _at(year, month, 1), _next_month(year, month)

@@ -11,6 +11,7 @@ import pytest
 from langchain_memos import MemOSClient
 from langchain_memos.embedded import EmbeddedEngine
 from langchain_memos.embedded._preferences import find_preferences
+from langchain_memos.embedded._when import time_window
 from langchain_memos.types import MessageInput
 
 
@@ -377,6 +378,15 @@ def test_a_question_naming_a_time_favours_what_was_said_then(question: str) -> N
 def test_a_month_without_its_year_is_its_latest(question: str) -> None:
     """Not read at all before: "What did I buy in August?" favoured nothing (a red team)."""
     assert "Anna" in dinners(question, anna="2025-06-10 19:00:00")[0][0]
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["This may sound odd, but where do I work?", "What's the name of April's dog?", "宝宝6月龄"],
+)
+def test_words_that_look_like_a_month_name_no_time(question: str) -> None:
+    """Read as May, April and June by the month-without-year pattern at first (a review)."""
+    assert time_window(question, datetime(2025, 9, 28, tzinfo=timezone.utc)) is None
 
 
 def test_one_common_word_does_not_make_a_question_about_something_else_related(
