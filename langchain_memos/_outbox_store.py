@@ -85,6 +85,9 @@ _BURY = (
     "created_at, attempts + 1, ?, ? FROM outbox WHERE seq = ?"
 )
 _RELEASE = "UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?"
+# The target of a write for one embedded engine's database: its identity ends with the digest of
+# the key and that of the database (``MemOSClient.identity``); never adopted by another client.
+_ONE_DATABASE = "*#" + "[0-9a-f]" * 16 + "/" + "[0-9a-f]" * 16
 
 
 @dataclass(frozen=True)
@@ -261,18 +264,21 @@ class OutboxStore:
             if db is None:
                 return 0
             (count,) = db.execute(
-                f"SELECT COUNT(*) FROM outbox WHERE target != ? AND created_at < ? AND {_FREE}",
-                (target, now - self.lease, now, now),
+                "SELECT COUNT(*) FROM outbox WHERE target != ? AND target NOT GLOB ? "
+                f"AND created_at < ? AND {_FREE}",
+                (target, _ONE_DATABASE, now - self.lease, now, now),
             ).fetchone()
         return int(count)
 
     def _adopt(self, target: str) -> int:
-        """Give ``target`` the writes waiting for any other (none being sent); how many."""
+        """Give ``target`` the writes waiting for any other (none being sent), but those made
+        for one embedded database, which only a client of that database sends; how many."""
         with self._transaction() as db:
             now = self.clock()  # under the write lock, as in claim
             moved = db.execute(
-                f"UPDATE outbox SET target = ?, next_attempt_at = 0 WHERE target != ? AND {_FREE}",
-                (target, target, now, now),
+                "UPDATE outbox SET target = ?, next_attempt_at = 0 WHERE target != ? "
+                f"AND target NOT GLOB ? AND {_FREE}",
+                (target, target, _ONE_DATABASE, now, now),
             ).rowcount
         self._notify()
         return int(moved)

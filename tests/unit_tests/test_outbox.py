@@ -942,6 +942,7 @@ def test_a_write_for_one_embedded_database_waits_for_it_in_a_shared_outbox(
     assert outbox.pending() == 1
     assert b.get_message(user_id="alice", conversation_id="c1").message_detail_list == []
 
+    assert outbox.adopt(b) == 0  # not even when asked: only a client of a.db sends it
     own = MemOSChatMessageHistory("alice", "c1", client=a, outbox=outbox)
     own.outbox.sender(a).resume()  # type: ignore[union-attr]
     assert own.close(timeout=10)
