@@ -30,10 +30,12 @@ never lost unless the database file is.
 **Leases.** Several processes may share one outbox file: a sender claims the write it sends with a
 lease of ``lease`` seconds (30 by default) in the name of its process (host, pid and a random id
 drawn when the process starts) and renews it every third of that, by the outbox's clock, while
-sending. Another process takes a write over when its lease expired, or at once when the owner is
+sending. Another process takes a write over when its lease expired, or sooner when the owner is
 certainly gone: a pid of this host that no longer runs, or this very pid with another random id (a
-restarted container whose process got the same pid). A dead owner on another host is waited for
-one lease at most.
+restarted container whose process got the same pid): at once when it opens the outbox, and while
+running once the lease went unrenewed for half its length (a live sender whose pid this process
+cannot see, in a container sharing the host's name, renews every third). A dead owner on another
+host is waited for one lease at most.
 
 **Interpreter exit** waits for what the senders nobody stopped still hold (an agent's writer, a
 chat history's outbox), all of them within one :data:`CLOSE_TIMEOUT`, then says what is left.

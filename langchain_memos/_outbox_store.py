@@ -200,17 +200,22 @@ class OutboxStore:
 
     def release_dead_leases(self) -> None:
         """Free the writes a process of this host left leased when it died (killed): a sender
-        with nothing to send looks, so that they wait for no lease to run out."""
+        with nothing to send looks, so that they wait for no lease to run out. Only leases not
+        renewed for half a lease: a live sender renews every third, so that one whose pid this
+        process cannot see (a container sharing the host's name) keeps its write."""
         with self._reading() as db:
             if db is not None:
-                self._release_dead_leases(db)
+                self._release_dead_leases(db, now=self.clock())
 
-    def _release_dead_leases(self, db: sqlite3.Connection) -> None:
-        """Free the writes a dead process left leased (``_lock`` held)."""
+    def _release_dead_leases(self, db: sqlite3.Connection, now: float | None = None) -> None:
+        """Free the writes a dead process left leased (``_lock`` held); given ``now``, only
+        those not renewed for half their lease (its holder's, which renews every third)."""
+        stale = "" if now is None else "AND dated_at < ? - (lease_until - dated_at) / 2"
         owners = [
             row[0]
             for row in db.execute(
-                "SELECT DISTINCT lease_owner FROM outbox WHERE lease_owner IS NOT NULL"
+                f"SELECT DISTINCT lease_owner FROM outbox WHERE lease_owner IS NOT NULL {stale}",
+                () if now is None else (now,),
             )
         ]
         dead = [owner for owner in owners if owner_gone(owner)]

@@ -243,7 +243,7 @@ CHILD = textwrap.dedent(
 
     client = MemOSClient(base_url=sys.argv[2], api_key=sys.argv[3], max_retries=0,
                          http_client=httpx.Client(transport=httpx.MockTransport(hang)))
-    writer = BackgroundWriter(client, outbox=Outbox(sys.argv[1]))
+    writer = BackgroundWriter(client, outbox=Outbox(sys.argv[1], lease=float(sys.argv[4])))
     for n in range(3):
         writer.submit([HumanMessage(f"turn {n}")], user_id="u", conversation_id="c")
     sending.wait()
@@ -253,11 +253,11 @@ CHILD = textwrap.dedent(
 )
 
 
-def killed_while_sending(path: Path) -> None:
+def killed_while_sending(path: Path, lease: float = 30) -> None:
     """A process that commits three turns to the outbox at ``path`` is killed while it sends the
-    first (holding its lease)."""
+    first (holding its lease of ``lease`` seconds)."""
     with subprocess.Popen(  # noqa: S603 - this interpreter, our own script
-        [sys.executable, "-c", CHILD, str(path), BASE_URL, KEY],
+        [sys.executable, "-c", CHILD, str(path), BASE_URL, KEY, str(lease)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -286,14 +286,16 @@ def test_a_running_process_takes_a_killed_ones_writes_without_waiting_out_its_le
     tmp_path: Path,
 ) -> None:
     """Dead leases were freed only when an outbox was opened: one already open waited out the
-    30 s lease, and the conversation's later writes behind it (a crash red team)."""
+    30 s lease, and the conversation's later writes behind it (a crash red team). A lease is
+    freed once its holder is gone and it was not renewed for half of it: a live sender whose
+    pid this process cannot see (another container with the host's name) renews every third."""
     path = tmp_path / "o.db"
     memos = FlakyMemOS()
     writer = BackgroundWriter(memos.client(), outbox=Outbox(path))  # open before the kill
     submit(writer, "c0", "first")
     assert writer.flush(timeout=10)
-    killed_while_sending(path)
-    assert writer.flush(timeout=10)  # well within the lease's 30 s
+    killed_while_sending(path, lease=4)  # freed once not renewed for half of it, 2 s
+    assert writer.flush(timeout=3.5)  # before the lease ran out
     assert [texts for _, _, texts in memos.accepted][1:] == [["turn 0"], ["turn 1"], ["turn 2"]]
     writer.close()
 
@@ -948,3 +950,31 @@ def test_a_write_for_one_embedded_database_waits_for_it_in_a_shared_outbox(
     assert own.close(timeout=10)
     stored = a.get_message(user_id="alice", conversation_id="c1").message_detail_list
     assert [m.content for m in stored] == ["for database A only"]
+
+
+def test_a_lease_renewed_lately_is_kept_though_its_pid_is_not_seen(tmp_path: Path) -> None:
+    """A process of another pid namespace (a container sharing the host's name) looks gone to
+    this one; while it renews its lease, its write is not taken from it (sent twice)."""
+    outbox = Outbox(tmp_path / "o.db")
+    outbox.put("svc", "u", "c", [[{"role": "user", "content": "in flight elsewhere"}]])
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    owner = f"{socket.gethostname()}:{gone.stdout.strip()}:other:holder"
+    db = sqlite3.connect(tmp_path / "o.db")
+    now = time.time()
+    db.execute(
+        "UPDATE outbox SET lease_owner = ?, lease_until = ?, dated_at = ?", (owner, now + 30, now)
+    )
+    db.commit()
+    outbox.release_dead_leases()
+    assert db.execute("SELECT lease_owner FROM outbox").fetchone()[0] == owner
+    db.execute("UPDATE outbox SET dated_at = ?, lease_until = ?", (now - 20, now + 10))
+    db.commit()
+    outbox.release_dead_leases()  # not renewed for over half its lease: its holder is gone
+    assert db.execute("SELECT lease_owner FROM outbox").fetchone()[0] is None
+    db.close()
+    outbox.close()
