@@ -120,6 +120,7 @@ REACTIONS = frozenset(
         "tons",
         "makes",
         "sense",
+        "youve",  # "you've been super helpful" (not "ive": "I've been there" answers)
         # Thanks in other languages, so that no thanks is remembered as a fact in any of them.
         "merci",
         "beaucoup",

@@ -50,6 +50,7 @@ def test_turns_with_nothing_of_their_own_are_not_memories(client: MemOSClient, f
     "thanks",
     [
         "Thanks, that's really helpful!",
+        "Thank you so much, you've been super helpful!",
         "Much appreciated!",
         "You're the best!",
         "No worries.",
