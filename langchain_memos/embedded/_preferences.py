@@ -198,14 +198,18 @@ _QUOTED = re.compile(
 )
 
 
-def _told(text: str, start: int, whole: bool) -> bool:
-    """Whether the clause at ``start`` is the user's own statement: not asked ("Would I like
-    Kyoto?"; a clause that runs to a question mark, ``whole``), nor quoted or reported ("My
-    boss told me: I want ..."). "I want to travel, can you help?" states a want before it
-    asks, and "我喜欢爬山, 有什么推荐吗?" a liking."""
-    before = _SENTENCE_END.split(text[:start])[-1].rstrip()
+def _asking(text: str, start: int) -> bool:
+    """Whether the sentence ``start`` is in ends with a question mark."""
     end = _SENTENCE_END.search(text, start)
-    question = end is not None and end.group() in "?？"
+    return end is not None and end.group() in "?？"
+
+
+def _told(text: str, start: int, question: bool, whole: bool) -> bool:
+    """Whether the clause at ``start`` is the user's own statement: not asked ("Would I like
+    Kyoto?"; a clause that runs to the question mark its sentence ends with, ``question`` and
+    ``whole``), nor quoted or reported ("My boss told me: I want ..."). "I want to travel, can
+    you help?" states a want before it asks, and "我喜欢爬山, 有什么推荐吗?" a liking."""
+    before = _SENTENCE_END.split(text[:start])[-1].rstrip()
     if _INVERTED.search(before) or (question and _WH.search(before)) or _QUOTED.search(before):
         return False
     return not (whole and question)
@@ -224,20 +228,21 @@ def _english(text: str) -> list[Preference]:
         # One preference per clause: "I want to travel, can you help?" states one, and "I like
         # tea and I work nights" one too; "I like hiking but I hate running" states two.
         said = _TRAILING_CLAUSE.split(match["rest"])[0]
-        end = _SENTENCE_END.search(text, match.end("rest"))
-        if end is not None and end.group() in "?？" and "," in said:
-            said = said[: said.index(",")]  # a question after it is another clause
+        question = _asking(text, match.end("rest"))
+        if question and "," in said:
+            # The question after it is another clause ("I want to learn Spanish, is Duolingo
+            # good?" states a want).
+            said = said[: said.index(",")]
         position = match.start("rest") + max(len(said), 1)
         rest = said.strip(" ,;:")
         # The words it was read from, as said (before the verb is told of the user).
         sentence = text[match.start() : match.start("rest") + len(rest) + 1].strip(" ,;:")
         habit = (match["habit"] or "").lower()
         elided = _ELIDED.match(match["rest"], len(said))
-        # The question mark ends this clause only if no comma comes first ("I want to learn
-        # Spanish, is Duolingo good?" states a want).
-        whole = len(said) == len(match["rest"]) and "," not in match["rest"]
+        whole = len(said) == len(match["rest"])
         nothing = (not rest or _NOTHING.fullmatch(rest)) and habit not in ("always", "never")
-        if _told(text, match.start(), whole) and not _POLITE.match(rest) and not nothing:
+        told = _told(text, match.start(), question, whole)
+        if told and not _POLITE.match(rest) and not nothing:
             if habit:  # "I always book ..." is "The user always books ..."
                 verb, rest = habit, _told_of_the_user(rest)
             else:
@@ -261,7 +266,8 @@ def _agreeing(verb: str) -> str:
 def _chinese(text: str) -> list[Preference]:
     found: list[Preference] = []
     for match in _ZH_PREFERENCE.finditer(text):
-        if not _told(text, match.start(), whole=text[match.end() : match.end() + 1] in "?？"):
+        whole = text[match.end() : match.end() + 1] in "?？"  # the clause runs to it
+        if not _told(text, match.start(), _asking(text, match.start()), whole):
             continue
         when = (match["before"] or "") + (match["after"] or "")
         clauses = [(match["verb"], match["rest"], match.group())]
