@@ -26,7 +26,7 @@ from langchain_memos._outbox_names import (
     new_owner,
     owner_gone,
 )
-from langchain_memos._sqlite import file_of, immediate_transaction
+from langchain_memos._sqlite import OpenedFile, immediate_transaction
 
 __all__ = ["OutboxStore", "Row"]
 
@@ -135,7 +135,7 @@ class OutboxStore:
         self.owner = new_owner()
         """Who holds this store's leases: ``host:pid:process:outbox``."""
         self._db: sqlite3.Connection | None = None
-        self._file: tuple[int, int] | None = None  # the opened file's device and inode
+        self._opened: OpenedFile | None = None  # None: in memory, or not opened yet
         self._closed = False
         self._lock = threading.RLock()  # held around opening, which may write
         self.changed = threading.Condition(threading.Lock())
@@ -170,14 +170,14 @@ class OutboxStore:
         if not in_memory:
             logger.info("MemOS writes wait in the outbox at %s until MemOS takes them", self.path)
         self._db = db
-        self._file = None if in_memory else file_of(self.path)
+        self._opened = None if in_memory else OpenedFile.at(self.path)
         self._release_dead_leases(db)
         return db
 
     def gone(self) -> bool:
         """Whether the file opened is no longer at its path (deleted, or replaced by another):
         SQLite goes on writing to it, and what it holds ends with the process."""
-        return self._file is not None and file_of(self.path) != self._file
+        return self._opened is not None and self._opened.gone()
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:

@@ -8,6 +8,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
+from dataclasses import dataclass
 from urllib.parse import quote
 
 __all__ = ["foreign_database", "immediate_transaction"]
@@ -102,10 +103,27 @@ def immediate_transaction(
             on_commit()
 
 
-def file_of(path: str) -> tuple[int, int] | None:
-    """The device and inode of the file at ``path`` (None: none there): a database opened
-    there and no longer at its path was deleted or replaced, and SQLite goes on writing to a
-    file that ends with the process."""
+@dataclass(frozen=True)
+class OpenedFile:
+    """A database file as it was opened: its absolute path (a relative one would name another
+    file once the process changed directory) and which file was there (device and inode)."""
+
+    path: str
+    identity: tuple[int, int] | None
+
+    @classmethod
+    def at(cls, path: str) -> OpenedFile:
+        where = os.path.abspath(path)
+        return cls(where, _file_of(where))
+
+    def gone(self) -> bool:
+        """Whether the file opened is no longer at its path (deleted, or replaced by another):
+        SQLite goes on writing to it, and what it holds ends with the process."""
+        return self.identity is not None and _file_of(self.path) != self.identity
+
+
+def _file_of(path: str) -> tuple[int, int] | None:
+    """The device and inode of the file at ``path`` (None: none there)."""
     try:
         found = os.stat(path)
     except OSError:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import sqlite3
 import threading
@@ -13,7 +12,7 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from langchain_memos._exceptions import ConfigurationError
-from langchain_memos._sqlite import file_of, immediate_transaction
+from langchain_memos._sqlite import OpenedFile, immediate_transaction
 from langchain_memos.embedded import _bodies as bodies
 from langchain_memos.embedded import _info_index as info_index
 from langchain_memos.embedded import _migrations as migrations
@@ -164,7 +163,7 @@ class Store:
     def __init__(self, path: str) -> None:
         self.path = path
         self._lock = threading.RLock()
-        self._file: tuple[int, int] | None = None
+        self._opened: OpenedFile | None = None  # None: in memory
         self.closed = False
         if path != ":memory:":
             check_database(path)
@@ -177,10 +176,7 @@ class Store:
             )
             self.tokens = scope_tokens.ScopeTokens(self._db, self._lock)
             self._open()
-            # The file opened (None: in memory), to tell when it is no longer at its path; the
-            # path made absolute, so that the process changing directory changes nothing.
-            self._where = os.path.abspath(path)
-            self._file = None if path == ":memory:" else file_of(self._where)
+            self._opened = None if path == ":memory:" else OpenedFile.at(path)
         except sqlite3.Error as error:
             raise ConfigurationError(f"cannot open the database {path}: {error}") from None
         self.on_delete: Callable[[list[int]], None] | None = None
@@ -252,7 +248,7 @@ class Store:
 
     def gone(self) -> bool:
         """Whether the file opened is no longer at its path (deleted, or replaced)."""
-        return self._file is not None and file_of(self._where) != self._file
+        return self._opened is not None and self._opened.gone()
 
     def close(self) -> None:
         with self._lock:

@@ -978,3 +978,19 @@ def test_a_lease_renewed_lately_is_kept_though_its_pid_is_not_seen(tmp_path: Pat
     assert db.execute("SELECT lease_owner FROM outbox").fetchone()[0] is None
     db.close()
     outbox.close()
+
+
+def test_an_outbox_opened_by_a_relative_path_takes_writes_after_a_change_of_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its file was looked for at the relative path from the new directory and taken for
+    deleted: every later write refused (the engine's twin, found by a review)."""
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path)
+    outbox = Outbox("o.db")
+    said: list[MessageInput] = [{"role": "user", "content": "first"}]
+    outbox.put("svc", "u", "c", [said])
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    outbox.put("svc", "u", "c", [said])
+    assert outbox.pending() == 2
+    outbox.close()
