@@ -1,6 +1,10 @@
-"""A no-dependency token estimate, shared by message batching and prompt budgets."""
+"""A no-dependency token estimate, shared by message batching and prompt budgets, and the code
+points of Chinese characters, shared by the prompts' language and the engine's text."""
 
 from __future__ import annotations
+
+# The code points of Chinese characters, for character classes.
+CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 
 
 def approximate_tokens(text: str) -> int:

@@ -50,7 +50,7 @@ from langchain_memos._prompt_templates import (
     ZONE_NOTES,
     Language,
 )
-from langchain_memos._tokens import approximate_tokens
+from langchain_memos._tokens import CJK, approximate_tokens
 from langchain_memos._validation import (
     check_callable,
     check_flag,
@@ -180,7 +180,7 @@ the memories and the query, are safe), or a function of
 :class:`PromptParts`."""
 
 
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_HAN = re.compile(rf"[{CJK}]")
 # Words that make Chinese a sentence rather than a name quoted in another language.
 _ZH_GRAMMAR = re.compile(
     r"[的了吗呢吧我你他她们是在有不没这那个么怎什帮请想要会能给把被和就都也还]"

@@ -14,7 +14,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from langchain_memos.embedded._text import CJK, MONTHS, STOPWORDS, phrase, query_terms, terms
+from langchain_memos._tokens import CJK
+from langchain_memos.embedded._text import MONTHS, STOPWORDS, phrase, query_terms, terms
 
 _GROUPS: tuple[tuple[str, ...], ...] = (
     # travel and lodging

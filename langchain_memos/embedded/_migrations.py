@@ -49,12 +49,13 @@ import threading
 import time
 
 from langchain_memos._sqlite import immediate_transaction
+from langchain_memos._tokens import CJK
 from langchain_memos.embedded import _bodies as bodies
 from langchain_memos.embedded import _info_index as info_index
 from langchain_memos.embedded import _scope_counts as scope_counts
 from langchain_memos.embedded import _scope_tokens as scope_tokens
 from langchain_memos.embedded._context import rebuild_context
-from langchain_memos.embedded._text import CJK, STOP_CHARACTERS, has_cjk, terms
+from langchain_memos.embedded._text import STOP_CHARACTERS, has_cjk, terms
 
 UPGRADABLE = frozenset({1, 2, 3, 4, 5, 6, 7, 8, 9})
 # How long a write waits for another process's write lock (sqlite3's default), and how long an

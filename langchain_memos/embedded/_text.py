@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
+from langchain_memos._tokens import CJK
 from langchain_memos.types import SERVICE_TIMEZONE, parse_timestamp
 
-# The code points of Chinese characters, for character classes.
-CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # A run of Chinese characters, or a word of other letters and digits: Chinese characters are
 # word characters too, but a word ends where they start ("我在Google上班": "google", "上班").
 _TOKEN = re.compile(rf"[{CJK}]+|[^\W_{CJK}]+(?:'[^\W_{CJK}]+)?", re.UNICODE)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from langchain_memos._tokens import CJK
 from langchain_memos.embedded import _filler_words as words
 from langchain_memos.embedded._lexicon import groups_in
-from langchain_memos.embedded._text import CJK, STOPWORDS, has_cjk, terms
+from langchain_memos.embedded._text import STOPWORDS, has_cjk, terms
 
 _LATIN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?|\d+", re.UNICODE)
 _CJK_RUN = re.compile(rf"[{CJK}]+")

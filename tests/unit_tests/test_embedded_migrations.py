@@ -16,12 +16,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from langchain_memos import MemOSClient, MemOSError
+from langchain_memos._tokens import CJK
 from langchain_memos.embedded import EmbeddedEngine
 from langchain_memos.embedded import _bodies as bodies
 from langchain_memos.embedded import _plan as plan
 from langchain_memos.embedded._migrations import split_mixed, with_characters
 from langchain_memos.embedded._store import INDEX_VERSION
-from langchain_memos.embedded._text import _IS_CJK, _TOKEN, CJK, STOP_CHARACTERS, index_text
+from langchain_memos.embedded._text import _IS_CJK, _TOKEN, STOP_CHARACTERS, index_text
 from tests.unit_tests.engine_talk import say
 
 DATA = Path(__file__).resolve().parent / "data"
