@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 from langchain_memos.embedded._candidate import Candidate
-from langchain_memos.embedded._lexicon import Slot
+from langchain_memos.embedded._lexicon import CHARACTER_WEIGHT, Slot
 from langchain_memos.embedded._text import has_cjk
 from langchain_memos.embedded._turns import beside
 from langchain_memos.embedded._writer import memory_text
@@ -40,7 +40,8 @@ class Scorer:
     Its relativity (for the threshold) is the share of the query a memory answers: the idf mass of
     the query's slots held by its own text or the turns said next to it (a single Chinese
     character counting for less than a word; neighbours count only if the memory holds a word of
-    the query itself), over the mass of the whole query. A query word none of the user's memories
+    the query itself), over the mass of the whole query; a memory holding nothing but single
+    characters of it, half that. A query word none of the user's memories
     holds weighs what the query's other words weigh on average, and a name (a word capitalised
     inside a sentence, "Tim") what the index gives a word it has never seen: so a question about
     someone or something the user never spoke of stays under the 0.45 default even when its
@@ -112,16 +113,25 @@ class Scorer:
         return {name for name, options in self._stems if any(o <= held for o in options)}
 
     def coverage(self, candidate: Candidate) -> float:
-        """Slots in the memory itself count fully; in its neighbouring turns, half."""
+        """Slots in the memory itself count fully, and in its neighbouring turns as much
+        (``_NEAR``) for a memory holding a word of the query; one holding nothing but lone
+        characters of it is related by half its share."""
         own = self._present(candidate.own)
-        if not any(not self.slots[name].implied for name in own):
+        held = [self.slots[name] for name in own if not self.slots[name].implied]
+        if not held or not self.known:
             return 0.0
         near: set[str] = set()
-        if any(self.slots[name].weight == 1 and not self.slots[name].implied for name in own):
+        worded = any(slot.weight == 1 for slot in held)
+        if worded:
             # Neighbours count for a memory holding a word of the query, not a lone character.
             near = {n for n in self._present(candidate.context) - own if not self.slots[n].implied}
         mass = sum(self._mass(n) for n in own) + _NEAR * sum(self._mass(n) for n in near)
-        return round(min(mass / self.known, 1.0), 4) if self.known else 0.0
+        share = min(mass / self.known, 1.0)
+        if not worded:
+            # Lone characters and no word of the query: as often a coincidence ("车" of "汽车"
+            # for "开什么车") as part of the word the query means.
+            share *= CHARACTER_WEIGHT
+        return round(share, 4)
 
     def _mass(self, name: str) -> float:
         return self.idf[name] * self.slots[name].weight

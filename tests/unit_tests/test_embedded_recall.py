@@ -308,6 +308,18 @@ def test_a_shared_grammar_character_relates_nothing(client: MemOSClient) -> None
     assert recall(client, "我的股票怎么样了") == []
 
 
+def test_a_question_whose_characters_are_spread_over_memories_relates_none_of_them(
+    client: MemOSClient,
+) -> None:
+    say(client, ("user", "周末常和朋友骑自行车去海边。"), ("user", "公司下周开年会。"))
+    # "开" and "车" are each in a memory, the car the question asks about in none: a character
+    # alone is as often a coincidence as part of the word the question means.
+    assert recall(client, "我开的什么车") == []
+    found = recall(client, "我开的什么车", relativity=0)
+    assert len(found) == 2
+    assert all(0 < score < 0.45 for _, score in found)
+
+
 def test_past_the_limit_a_neighbouring_turn_rides_along_with_its_fact(client: MemOSClient) -> None:
     say(
         client,
