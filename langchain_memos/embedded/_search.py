@@ -42,7 +42,7 @@ from langchain_memos.embedded._requests import SearchMemory
 from langchain_memos.embedded._scope import VIEWS
 from langchain_memos.embedded._store import NEIGHBOURS
 from langchain_memos.embedded._text import TIME_MARKER, asks_when, has_cjk
-from langchain_memos.embedded._when import time_window
+from langchain_memos.embedded._when import named_time
 from langchain_memos.embedded._writer import Writer
 
 PREFERENCE_NOTE = {
@@ -151,7 +151,9 @@ class Search:
             marked = (
                 scope_counts.counts(db, [scope_counts.marked(o) for o in owners]) if when else {}
             )
-        scorer = Scorer(slots, total, counts, advice=asks_advice(text))
+        now = datetime.fromtimestamp(self._writer.now_ms() / 1000, timezone.utc)
+        window, date = named_time(text, now) or (None, "")
+        scorer = Scorer(slots, total, counts, advice=asks_advice(text), date=date)
         words, optional = scorer.split(threshold)
         # Common synonyms the query did not say score, but find no candidates (see _plan.py);
         # they, and the common words that only add to the score, score outside the index.
@@ -186,7 +188,6 @@ class Search:
         held = sum(
             counts[n] for n, s in scorer.slots.items() if scored.intersection(s.alternatives)
         )
-        now = datetime.fromtimestamp(self._writer.now_ms() / 1000, timezone.utc)
         return _Query(
             owners,
             words,
@@ -197,7 +198,7 @@ class Search:
             params,
             conversation_id,
             None,
-            time_window(text, now),
+            window,
             expected,
             held,
             rare,

@@ -46,6 +46,13 @@ def time_window(question: str, now: datetime) -> tuple[int, int] | None:
     """The span (epoch ms, from the start of the time named to ``TOLD_WITHIN`` after its end)
     of the first date, month, year or relative time a question names; ``None`` if it names none.
     Relative times count back from ``now``."""
+    named = named_time(question, now)
+    return None if named is None else named[0]
+
+
+def named_time(question: str, now: datetime) -> tuple[tuple[int, int], str] | None:
+    """:func:`time_window`'s span, with the words that name a date, a month or a year ("August
+    2025", "2025年9月"; none for a relative time: no memory's date holds "yesterday")."""
     local = now.astimezone(SERVICE_TIMEZONE)
     for kind, pattern in _PATTERNS:
         match = pattern.search(question)
@@ -54,20 +61,25 @@ def time_window(question: str, now: datetime) -> tuple[int, int] | None:
         span = _span(kind, match, local)
         if span is not None:
             try:
-                return epoch_ms(span[0]), epoch_ms(span[1] + TOLD_WITHIN)
+                return _within(*span), match.group()
             except OverflowError:  # "9999年12月31日", "0001年": no time to favour there
                 continue
     today = local.replace(hour=0, minute=0, second=0, microsecond=0)
     for pattern, back, length in _RELATIVE:
         if pattern.search(question):
             start = today - timedelta(days=back)
-            return epoch_ms(start), epoch_ms(start + timedelta(days=max(length, 1)) + TOLD_WITHIN)
+            return _within(start, start + timedelta(days=max(length, 1))), ""
     if _LAST_MONTH.search(question):
         year, month = (local.year, local.month - 1) if local.month > 1 else (local.year - 1, 12)
-        return epoch_ms(_at(year, month, 1)), epoch_ms(_next_month(year, month) + TOLD_WITHIN)
+        return _within(_at(year, month, 1), _next_month(year, month)), ""
     if _LAST_YEAR.search(question):
-        return epoch_ms(_at(local.year - 1, 1, 1)), epoch_ms(_at(local.year, 1, 1) + TOLD_WITHIN)
+        return _within(_at(local.year - 1, 1, 1), _at(local.year, 1, 1)), ""
     return None
+
+
+def _within(start: datetime, end: datetime) -> tuple[int, int]:
+    """From ``start`` to ``TOLD_WITHIN`` after ``end``, in epoch ms."""
+    return epoch_ms(start), epoch_ms(end + TOLD_WITHIN)
 
 
 def _month(value: str) -> int | None:

@@ -439,6 +439,26 @@ def test_a_month_without_its_year_is_its_latest(question: str) -> None:
     assert "Anna" in dinners(question, anna="2025-06-10 19:00:00")[0][0]
 
 
+def test_the_date_a_question_names_relates_what_was_said_then_only_with_its_subject() -> None:
+    memos = MemOSClient(embedded=EmbeddedEngine(":memory:"), max_retries=0)
+    for when, text in (
+        ("2025-08-10 20:00:00", "Had dinner at Nobu with my sister, way too expensive."),
+        ("2025-08-12 10:00:00", "Ordered running shoes from Zalando, size 39."),
+        ("2025-05-20 19:00:00", "Jonas and I had dinner at Tantris for our anniversary."),
+    ):
+        message: Any = {"role": "user", "content": text, "chat_time": when}
+        memos.add_message([message], user_id="u1", conversation_id=when, async_mode=False)
+    found = dict(recall(memos, "Where did I have dinner in August 2025?", relativity=0))
+    # The August dinner holds every word of the question, its month among them (its date was
+    # not matched at first: the date is indexed as "10 August 2025", capitalised).
+    assert found["[user viewpoint] Had dinner at Nobu with my sister, way too expensive."] == 1.0
+    # What was said in August about something else is not related to it.
+    assert found["[user viewpoint] Ordered running shoes from Zalando, size 39."] == 0.0
+    # A question about nothing but the month is related to all that was said in it.
+    found = dict(recall(memos, "What happened in August 2025?", relativity=0))
+    assert found["[user viewpoint] Ordered running shoes from Zalando, size 39."] >= 0.45
+
+
 @pytest.mark.parametrize(
     "question",
     ["This may sound odd, but where do I work?", "What's the name of April's dog?", "宝宝6月龄"],
