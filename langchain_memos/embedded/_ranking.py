@@ -26,14 +26,6 @@ _RRF_K = 60
 _NEAR = 1.0
 # What being said around the time a question names is worth (a factor on the score).
 _IN_TIME = 1.5
-# What says a statement changes or corrects what its speaker said before: words of its indexed
-# text (Chinese as the bigrams it is indexed by), a set for speed (a search tests ~125).
-_CHANGE = frozenset(
-    (
-        *("actually", "anymore", "moved", "switched", "changed", "quit", "instead", "longer"),
-        *("其实", "不再", "搬到", "搬去", "换了", "改成", "辞职", "离职"),
-    )
-)
 
 
 def _idf(total: int, frequency: int) -> float:
@@ -153,10 +145,6 @@ class Scorer:
             share *= CHARACTER_WEIGHT
         return round(share, 4)
 
-    def held(self, candidate: Candidate) -> frozenset[str]:
-        """The query's slots a memory's own text holds (not those it only implies)."""
-        return frozenset(n for n in self._present(candidate.own) if not self.slots[n].implied)
-
     def _mass(self, name: str) -> float:
         return self.idf[name] * self.slots[name].weight
 
@@ -219,7 +207,6 @@ def rank(
         # The relativity (None: the memory's own, not worked out yet) after the score.
         scored[candidate.seq] = [score, candidate.create_time, candidate.seq, candidate, None]
     carried = _relate(scored, relativity)
-    _supersede(scored, scorer, relativity)
     # Among equal scores the newest wins.
     ranked = sorted(scored.values(), key=lambda item: item[:3], reverse=True)
     items: dict[int, dict[str, Any]] = {}
@@ -265,50 +252,6 @@ def _ride_along(
         if text in host["memory_value"]:
             continue
         host["memory_value"] = beside(host["memory_value"], text, later=host is items.get(before))
-
-
-def _supersede(
-    scored: dict[int, list[Any]], scorer: Scorer, relativity: Callable[[Candidate], float]
-) -> None:
-    """Rank a related statement that says it changes what its speaker said before ("Actually
-    we moved to Berlin", "I no longer eat meat", 其实我搬到福田区了) above their earlier
-    statements that hold no word of the query it does not: what was true then is answered by
-    what is true now. ("now" says no change: people say it of what has always been so.)"""
-    marked = [e for e in scored.values() if _changes(e[3].own)]
-    held: dict[int, frozenset[str]] = {}
-
-    def words(candidate: Candidate) -> frozenset[str]:
-        if candidate.seq not in held:
-            held[candidate.seq] = scorer.held(candidate)
-        return held[candidate.seq]
-
-    for entry in sorted(marked, key=lambda e: (e[1], e[2])):  # said first, lifted first
-        candidate = entry[3]
-        speaker = _speaker(candidate)
-        rivals = [
-            other[0]
-            for other in scored.values()
-            if other[0] > entry[0]
-            and (other[1], other[2]) < (entry[1], entry[2])
-            and _speaker(other[3]) == speaker
-            and words(other[3]) <= words(candidate)
-        ]
-        if rivals and relativity(candidate) >= DEFAULT_RELATIVITY:
-            entry[0] = max(rivals) * 1.01  # a change the query is not about lifts nothing
-
-
-def _changes(text: str) -> bool:
-    """Whether an indexed text says it changes something ("longer" only as "no longer")."""
-    words = text.split()
-    if _CHANGE.isdisjoint(words):
-        return False
-    return not {"longer"}.issuperset(_CHANGE.intersection(words)) or "no longer" in text
-
-
-def _speaker(candidate: Candidate) -> str:
-    """Whose words a memory holds: its marker's first word ("[user viewpoint]", "[Caroline]"),
-    which its indexed text starts with."""
-    return candidate.own.partition(" ")[0]
 
 
 def _relate(

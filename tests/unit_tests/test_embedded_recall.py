@@ -287,34 +287,6 @@ def test_a_question_about_work_finds_the_occupation_the_user_named(
 
 
 @pytest.mark.parametrize(
-    ("before", "after", "query"),
-    [
-        (
-            "My office is in Leeds.",
-            "Actually, after the merger last spring the whole team and the office moved to a "
-            "bigger building in York.",
-            "Where is my office?",
-        ),
-        (
-            "我每天早上都喝咖啡，不喝不行。",
-            "其实这两年我已经不再喝咖啡了，医生说对胃不好。",
-            "我喝什么",
-        ),
-    ],
-)
-def test_a_statement_that_changes_an_earlier_one_ranks_above_it(
-    client: MemOSClient, before: str, after: str, query: str
-) -> None:
-    say(client, ("user", before), conversation="c1")
-    say(client, ("user", "I quit the gym, actually."), conversation="c2")
-    say(client, ("user", after), conversation="c3")
-    found = [text.split("] ", 1)[1] for text, _ in recall(client, query, relativity=0)]
-    # What was true then stays below what is true now; a change that does not answer the
-    # question ("I quit the gym, actually.") is lifted above nothing.
-    assert found[:2] == [after, before]
-
-
-@pytest.mark.parametrize(
     ("memory", "query"),
     [
         ("Last spring we moved to Porto for my husband's new job.", "Where do I live?"),
