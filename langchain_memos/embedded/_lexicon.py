@@ -63,9 +63,6 @@ _GROUPS: tuple[tuple[str, ...], ...] = (
     ("school", "学校", "上学", "小学", "幼儿园", "年级"),
     ("learn", "learning", "study", "studying", "学", "学习", "自学"),
     # life
-    ("live", "lives", "living", "reside", "move", "moved", "moving", "relocate", "relocated",
-     "住在", "居住", "家住", "搬家", "搬到", "搬去"),
-    ("age", "how old", "birthday", "岁", "多大", "年纪", "年龄", "生日"),
     ("wedding", "marry", "married", "marriage", "结婚", "婚礼"),
     ("cold", "freezing", "冷", "冻", "寒冷"),
 )  # fmt: skip
