@@ -11,9 +11,10 @@ a memory is about someone else when it starts with such a person ("My sister ...
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 
-from langchain_memos.embedded._lexicon import OTHERS, groups, proper_names
+from langchain_memos.embedded._lexicon import OTHERS, Slot, groups
 
 _AROUND = (
     *("sister", "sisters", "brother", "brothers", "sibling", "siblings", "partner", "boss"),
@@ -51,17 +52,27 @@ def _starts_with_someone() -> re.Pattern[str]:
     )
 
 
-def about_the_user(question: str) -> bool:
-    """Whether a question asks about the user alone: in the first person, naming no one else
-    ("Where do I work?", 我住在哪; not "Where does my sister work?", "What did I give Tim?")."""
-    if not _FIRST_PERSON.search(question) or _someone().search(question):
+@lru_cache(maxsize=1)
+def _openings() -> frozenset[str]:
+    """The characters a statement about someone else can start with."""
+    chinese = _people()[1].split("|")
+    return frozenset(("m", "M", "o", "O", "我", *(word[0] for word in chinese)))
+
+
+def about_the_user(question: str, slots: Sequence[Slot]) -> bool:
+    """Whether a question (with its ``slots``) asks about the user alone: in the first person,
+    naming no one else ("Where do I work?", 我住在哪; not "Where does my sister work?", nor
+    "What did I give Tim?": a name is a slot's)."""
+    if any(slot.name_of for slot in slots) or not _FIRST_PERSON.search(question):
         return False
-    return not proper_names(question)
+    return not _someone().search(question)
 
 
 def about_someone_else(text: str) -> bool:
     """Whether a statement tells of someone else, not the user: it starts with a person the
     user speaks of, and the user is not in it otherwise ("My sister works as a nurse.",
     "我老婆吃素。"; not "My wife and I moved to Porto.", "我和老婆搬到了杭州。")."""
+    if text.lstrip()[:1] not in _openings():
+        return False  # most do not start like one: a search tests ~125
     start = _starts_with_someone().match(text)
     return start is not None and not _USER.search(text, start.end())

@@ -154,8 +154,9 @@ class Search:
             )
         now = datetime.fromtimestamp(self._writer.now_ms() / 1000, timezone.utc)
         window, date = named_time(text, now) or (None, "")
+        personal = about_the_user(text, slots)
         scorer = Scorer(
-            slots, total, counts, advice=asks_advice(text), date=date, personal=about_the_user(text)
+            slots, total, counts, advice=asks_advice(text), date=date, personal=personal
         )
         words, optional = scorer.split(threshold)
         # Common synonyms the query did not say score, but find no candidates (see _plan.py);
