@@ -129,11 +129,7 @@ _DATE_NAMES = frozenset(
 )
 
 
-# The groups of the people a user speaks of, and pets.
-OTHERS = (*_PEOPLE, "pet")
-
-
-def groups() -> dict[str, tuple[str, ...]]:
+def _groups() -> dict[str, tuple[str, ...]]:
     return {group[0]: group for group in _GROUPS}
 
 
@@ -142,7 +138,7 @@ def _index() -> tuple[dict[str, set[str]], list[tuple[str, str]]]:
     """English word -> its groups; Chinese words (longest first) with their group."""
     english: dict[str, set[str]] = {}
     chinese: list[tuple[str, str]] = []
-    for name, group in groups().items():
+    for name, group in _groups().items():
         for word in group:
             if _CJK.search(word):
                 chinese.append((word, name))
@@ -204,8 +200,8 @@ def query_slots(text: str) -> list[Slot]:
     """What a query asks about: each group of the lexicon it names (matched by any of its
     words), each other content term, and for a request for advice, the people it is for."""
     named = groups_in(text)
-    slots = [Slot(name, _phrases(groups()[name])) for name in named]
-    merged = {form for name in named for form in groups()[name]}
+    slots = [Slot(name, _phrases(_groups()[name])) for name in named]
+    merged = {form for name in named for form in _groups()[name]}
     # The bigrams and characters of a group's word found in the query are said by its slot.
     merged.update(t for word in named.values() if _CJK.match(word) for t in terms(word))
     names = proper_names(text)
@@ -216,7 +212,7 @@ def query_slots(text: str) -> list[Slot]:
             slots.append(Slot(term, (term,), weight, name_of=names.get(term, ())))
     people = [name for name in _PEOPLE if name not in named]
     if asks_advice(text) and len(people) == len(_PEOPLE):
-        words = [word for name in people for word in groups()[name]]
+        words = [word for name in people for word in _groups()[name]]
         slots.append(Slot(PEOPLE, _phrases(words), implied=True))
     return slots
 

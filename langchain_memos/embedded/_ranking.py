@@ -10,7 +10,6 @@ from typing import Any
 
 from langchain_memos.embedded._candidate import Candidate
 from langchain_memos.embedded._lexicon import CHARACTER_WEIGHT, Slot
-from langchain_memos.embedded._persons import about_someone_else
 from langchain_memos.embedded._text import has_cjk, query_terms
 from langchain_memos.embedded._turns import beside
 from langchain_memos.embedded._writer import memory_text
@@ -64,9 +63,7 @@ class Scorer:
         counts: Mapping[str, int],
         advice: bool = False,
         date: str = "",
-        personal: bool = False,
     ) -> None:
-        self.personal = personal  # the query asks about the user alone (_persons.py)
         self.slots = {slot.name: slot for slot in slots if counts.get(slot.name)}
         # The slots of the date the query names ("August 2025"), if it asks about more: when a
         # memory was said is no part of what it says.
@@ -148,10 +145,6 @@ class Scorer:
             share *= CHARACTER_WEIGHT
         return round(share, 4)
 
-    def held(self, candidate: Candidate) -> frozenset[str]:
-        """The query's slots a memory's own text holds (not those it only implies)."""
-        return frozenset(n for n in self._present(candidate.own) if not self.slots[n].implied)
-
     def _mass(self, name: str) -> float:
         return self.idf[name] * self.slots[name].weight
 
@@ -214,8 +207,6 @@ def rank(
         # The relativity (None: the memory's own, not worked out yet) after the score.
         scored[candidate.seq] = [score, candidate.create_time, candidate.seq, candidate, None]
     carried = _relate(scored, relativity)
-    if scorer.personal:
-        _others_below(scored, scorer)
     # Among equal scores the newest wins.
     ranked = sorted(scored.values(), key=lambda item: item[:3], reverse=True)
     items: dict[int, dict[str, Any]] = {}
@@ -261,28 +252,6 @@ def _ride_along(
         if text in host["memory_value"]:
             continue
         host["memory_value"] = beside(host["memory_value"], text, later=host is items.get(before))
-
-
-def _others_below(scored: dict[int, list[Any]], scorer: Scorer) -> None:
-    """For a question about the user alone, rank what the user told of someone else ("My
-    sister works as a nurse" for "Where do I work?") below the memories not about someone else
-    that hold every query word it holds."""
-    others = [entry for entry in scored.values() if about_someone_else(entry[3].row.text)]
-    if not others:
-        return
-    told = {entry[2] for entry in others}
-    mine = [entry for entry in scored.values() if entry[2] not in told]
-    slots: dict[int, frozenset[str]] = {}
-
-    def held(entry: list[Any]) -> frozenset[str]:
-        if entry[2] not in slots:
-            slots[entry[2]] = scorer.held(entry[3])
-        return slots[entry[2]]
-
-    for entry in others:
-        below = [m[0] for m in mine if m[0] <= entry[0] and held(entry) and held(m) >= held(entry)]
-        if below:
-            entry[0] = min(below) * 0.99
 
 
 def _relate(

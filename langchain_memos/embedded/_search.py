@@ -36,7 +36,6 @@ from langchain_memos.embedded._bm25 import average_tokens, idf, rescored
 from langchain_memos.embedded._candidate import Candidate
 from langchain_memos.embedded._events import with_turn_context
 from langchain_memos.embedded._lexicon import asks_advice, query_slots, said
-from langchain_memos.embedded._persons import about_the_user
 from langchain_memos.embedded._plan import common, frequencies, narrow, rare_words
 from langchain_memos.embedded._ranking import Scorer, rank
 from langchain_memos.embedded._requests import SearchMemory
@@ -154,10 +153,7 @@ class Search:
             )
         now = datetime.fromtimestamp(self._writer.now_ms() / 1000, timezone.utc)
         window, date = named_time(text, now) or (None, "")
-        personal = about_the_user(text, slots)
-        scorer = Scorer(
-            slots, total, counts, advice=asks_advice(text), date=date, personal=personal
-        )
+        scorer = Scorer(slots, total, counts, advice=asks_advice(text), date=date)
         words, optional = scorer.split(threshold)
         # Common synonyms the query did not say score, but find no candidates (see _plan.py);
         # they, and the common words that only add to the score, score outside the index.

@@ -287,34 +287,6 @@ def test_a_question_about_work_finds_the_occupation_the_user_named(
 
 
 @pytest.mark.parametrize(
-    ("theirs", "mine", "about_me", "about_them"),
-    [
-        (
-            "My sister Emma works as a nurse.",
-            "I work as a data engineer at a logistics startup.",
-            "Where do I work?",
-            "Where does my sister work?",
-        ),
-        (
-            "男朋友在公司上班。",
-            "我现在在一家银行做会计，每天上班很忙，经常加班到九点。",
-            "我在哪上班",
-            "男朋友在哪上班",
-        ),
-    ],
-)
-def test_a_question_about_the_user_ranks_what_they_told_of_someone_else_lower(
-    client: MemOSClient, theirs: str, mine: str, about_me: str, about_them: str
-) -> None:
-    say(client, ("user", theirs), ("user", mine))
-    ranked = [text.split("] ", 1)[1] for text, _ in recall(client, about_me, relativity=0)]
-    assert ranked[:2] == [mine, theirs]
-    # Asked about them, the order is bm25's again.
-    ranked = [text.split("] ", 1)[1] for text, _ in recall(client, about_them, relativity=0)]
-    assert ranked[0] == theirs
-
-
-@pytest.mark.parametrize(
     ("memory", "query"),
     [
         ("我在Google上班。", "Which company do I work for, Google?"),  # a Latin word, then Chinese
