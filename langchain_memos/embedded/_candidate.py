@@ -21,7 +21,7 @@ def indexed(table: str, whole: bool = False) -> str:
     if whole:
         return ", ".join(f"{table}.{column} AS fts_{column}" for column in _INDEXED)
     return (
-        f"{table}.body || ' ' || {table}.spk || ' ' || {table}.date AS own, {table}.ctx1 AS context"
+        f"{table}.body || ' ' || {table}.spk AS own, {table}.date AS dated, {table}.ctx1 AS context"
     )
 
 
@@ -34,8 +34,9 @@ class Candidate:
     row: bodies.Row
     stored: str  # the body column
     bm25: float
-    own: str
+    own: str  # its text and speaker, as indexed
     context: str
+    dated: str = ""  # when it was said, as indexed ("10 August 2025 Sunday")
     info: str = "{}"
     # Its full-text index columns (scope, body, spk, ctx1, ctx2, date, tmp), when _bm25 needs them.
     columns: tuple[str, ...] = ()
@@ -79,15 +80,16 @@ def candidate(row: sqlite3.Row, scale: int = 1, whole: bool = False) -> Candidat
     if whole:
         columns = tuple(row[f"fts_{column}"] or "" for column in _INDEXED)
         _, body, spk, ctx1, _, date, _ = columns
-        own, context = f"{body} {spk} {date}", ctx1
+        own, dated, context = f"{body} {spk}", date, ctx1
     else:
-        own, context = row["own"], row["context"]
+        own, dated, context = row["own"], row["dated"], row["context"]
     return Candidate(
         seq=row["seq"],
         row=bodies.Row.of(row),
         stored=row["body"],
         bm25=-row["score"] / scale,
         own=own,
+        dated=dated or "",
         context=context,
         info=row["info"],
         columns=columns,

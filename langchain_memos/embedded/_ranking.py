@@ -10,7 +10,7 @@ from typing import Any
 
 from langchain_memos.embedded._candidate import Candidate
 from langchain_memos.embedded._lexicon import CHARACTER_WEIGHT, Slot
-from langchain_memos.embedded._text import has_cjk, query_terms
+from langchain_memos.embedded._text import MONTHS, has_cjk, query_terms
 from langchain_memos.embedded._turns import beside
 from langchain_memos.embedded._writer import memory_text
 
@@ -41,8 +41,9 @@ class Scorer:
     the query's slots held by its own text or the turns said next to it (a single Chinese
     character counting for less than a word; neighbours count only if the memory holds a word of
     the query itself), over the mass of the whole query; a memory holding nothing but single
-    characters of it, half that; one holding only the date the query names (``date``), when
-    the query asks about more, 0. A query word none of the user's memories
+    characters of it, half that. A memory's date counts only for the words of the date the
+    query names (``date``: "in August 2025"), and a memory whose text holds nothing of a query
+    that asks about more than that date scores 0. A query word none of the user's memories
     holds weighs what the query's other words weigh on average, and a name (a word capitalised
     inside a sentence, "Tim") what the index gives a word it has never seen: so a question about
     someone or something the user never spoke of stays under the 0.45 default even when its
@@ -65,11 +66,12 @@ class Scorer:
         date: str = "",
     ) -> None:
         self.slots = {slot.name: slot for slot in slots if counts.get(slot.name)}
-        # The slots of the date the query names ("August 2025"), if it asks about more: when a
-        # memory was said is no part of what it says.
-        dated = set(query_terms(date)).intersection(self.slots)
-        real = {n for n, slot in self.slots.items() if not slot.implied}
-        self.dates = frozenset(dated) if real - dated else frozenset()
+        # The slots of the date the query names ("August 2025"): the only words a memory's date
+        # counts for (not "Sunday", nor "June" the name), and whether the query asks about
+        # more than that date.
+        named = (t for t in query_terms(date) if t in MONTHS or t.isdigit())
+        self.dates = frozenset(named).intersection(self.slots)
+        self.more = any(n not in self.dates and not s.implied for n, s in self.slots.items())
         self.idf = {name: _idf(total, counts[name]) for name in self.slots}
         self._stems = [
             (
@@ -120,18 +122,20 @@ class Scorer:
         return list(dict.fromkeys(t for name in names for t in self.slots[name].alternatives))
 
     def _present(self, text: str) -> set[str]:
-        # A fifth faster than a set comprehension; lowercased for the date column ("August").
-        held = set(map(stem, text.lower().split()))
+        held = set(map(stem, text.split()))  # a fifth faster than a set comprehension
         return {name for name, options in self._stems if any(o <= held for o in options)}
 
     def coverage(self, candidate: Candidate) -> float:
         """Slots in the memory itself count fully, and in its neighbouring turns as much
         (``_NEAR``) for a memory holding a word of the query; one holding nothing but lone
         characters of it is related by half its share."""
-        own = self._present(candidate.own)
+        said = self._present(candidate.own)
+        if self.more and all(self.slots[name].implied for name in said):
+            return 0.0  # only when it was said: no part of what it says
+        own = said | (self._present(candidate.dated.lower()) & self.dates)
         held = [self.slots[name] for name in own if not self.slots[name].implied]
-        if not held or not self.known or self.dates.issuperset(slot.name for slot in held):
-            return 0.0  # nothing of the query, or only when it was said
+        if not held or not self.known:
+            return 0.0
         near: set[str] = set()
         worded = any(slot.weight == 1 for slot in held)
         if worded:

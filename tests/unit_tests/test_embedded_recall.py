@@ -413,6 +413,23 @@ def test_the_date_a_question_names_relates_what_was_said_then_only_with_its_subj
     assert found["[user viewpoint] Ordered running shoes from Zalando, size 39."] >= 0.45
 
 
+def test_a_date_written_in_a_memory_counts_and_a_weekday_relates_nothing() -> None:
+    """Both found by a review of the rule above: a date in the text was taken for when the
+    memory was said, and in lowercase every memory said on a Sunday answered "on Sundays"."""
+    memos = MemOSClient(embedded=EmbeddedEngine(":memory:"), max_retries=0)
+    for when, text in (
+        ("2025-01-12 09:00:00", "Flight to Tokyo booked for September 2025."),  # a Sunday
+        ("2025-01-19 09:00:00", "The dishwasher is broken again."),  # a Sunday
+        ("2025-01-22 09:00:00", "I play tennis every Sunday morning."),
+    ):
+        message: Any = {"role": "user", "content": text, "chat_time": when}
+        memos.add_message([message], user_id="u1", conversation_id=when, async_mode=False)
+    found = [text for text, _ in recall(memos, "What trips do I have in September 2025?")]
+    assert found == ["[user viewpoint] Flight to Tokyo booked for September 2025."]
+    found = [text for text, _ in recall(memos, "What do I do on Sundays?")]
+    assert found == ["[user viewpoint] I play tennis every Sunday morning."]
+
+
 @pytest.mark.parametrize(
     "question",
     ["This may sound odd, but where do I work?", "What's the name of April's dog?", "宝宝6月龄"],
