@@ -22,8 +22,9 @@ API_DEFAULT_LIMIT = 9  # memory_limit_number when a caller does not set it
 
 DEFINITIONS = {
     "set": "bench/data/zh_recall.json: two users written for this project (not LoCoMo), four "
-    "conversations each (travel, food, family, work), 22 short questions each; zh-a is the "
-    "tuning half, zh-b the report half",
+    "conversations each (travel, food, family, work), 26 short questions each (20 with expected "
+    "memories; 6 nothing answers: 2 of general knowledge, 4 about the user's own life, added in "
+    "session 32); zh-a is the tuning half, zh-b the report half",
     "recall@k": "per question with expected memories, the share of their turns shown by the "
     "first k facts of search_memory(relativity=0), averaged over questions; a fact shows every "
     "turn whose whole text its memory_value holds (its own, the one it answers, a neighbour "
