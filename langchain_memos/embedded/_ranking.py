@@ -10,8 +10,9 @@ from typing import Any
 
 from langchain_memos.embedded._candidate import Candidate
 from langchain_memos.embedded._lexicon import CHARACTER_WEIGHT, Slot
-from langchain_memos.embedded._text import MONTHS, has_cjk, query_terms
+from langchain_memos.embedded._text import has_cjk, query_terms
 from langchain_memos.embedded._turns import beside
+from langchain_memos.embedded._when import Named, dateish
 from langchain_memos.embedded._writer import memory_text
 
 DEFAULT_RELATIVITY = 0.45
@@ -41,20 +42,22 @@ class Scorer:
     the query's slots held by its own text or the turns said next to it (a single Chinese
     character counting for less than a word; neighbours count only if the memory holds a word of
     the query itself), over the mass of the whole query; a memory holding nothing but single
-    characters of it, half that. A memory's date counts only for the words of the date the
-    query names (``date``: "in August 2025"), and a memory whose text holds nothing of a query
-    that asks about more than that date scores 0. A query word none of the user's memories
-    holds weighs what the query's other words weigh on average, and a name (a word capitalised
-    inside a sentence, "Tim") what the index gives a word it has never seen: so a question about
-    someone or something the user never spoke of stays under the 0.45 default even when its
-    common words match, instead of scoring 1 because those words were all the store knew. Two
-    kinds of absent words are not counted: Chinese bigrams and characters (without a word
-    segmenter most are the seams between words), and those of a request for advice
-    (``advice``): "recommend a city I haven't been to" describes the answer it wants, which no
-    memory can hold. A slot the
-    query only implies adds to a memory that answers part of the query, but is no part of the
-    share. 1 means the memory and its neighbours hold every query word; a memory that holds none
-    itself scores 0. Ranking is bm25 over the weighted columns, independent of relativity.
+    characters of it, half that. A memory said in the time the query names (``named``: "in
+    August 2025", "yesterday") holds the query's date words (numbers, months, weekdays, the
+    words naming that time), another only the numbers its date has; and a memory whose text
+    holds nothing of a query that asks about more than a time scores 0.
+
+    A query word none of the user's memories holds weighs what the query's other words weigh on
+    average, and a name (a word capitalised inside a sentence, "Tim") what the index gives a
+    word it has never seen: so a question about someone or something the user never spoke of
+    stays under the 0.45 default even when its common words match, instead of scoring 1 because
+    those words were all the store knew. Two kinds of absent words are not counted: Chinese
+    bigrams and characters (without a word segmenter most are the seams between words), and
+    those of a request for advice (``advice``): "recommend a city I haven't been to" describes
+    the answer it wants, which no memory can hold. A slot the query only implies adds to a
+    memory that answers part of the query, but is no part of the share. 1 means the memory and
+    its neighbours hold every query word; a memory that holds none itself scores 0. Ranking is
+    bm25 over the weighted columns, independent of relativity.
     """
 
     def __init__(
@@ -63,14 +66,16 @@ class Scorer:
         total: int,
         counts: Mapping[str, int],
         advice: bool = False,
-        date: str = "",
+        named: Named | None = None,
     ) -> None:
         self.slots = {slot.name: slot for slot in slots if counts.get(slot.name)}
-        # The slots of the date the query names ("August 2025"): the only words a memory's date
-        # counts for (not "Sunday", nor "June" the name), and whether the query asks about
-        # more than that date.
-        named = (t for t in query_terms(date) if t in MONTHS or t.isdigit())
-        self.dates = frozenset(named).intersection(self.slots)
+        # The query's date words (the time it names, numbers, months, weekdays): a memory said
+        # in the time the query names holds them all, another only the numbers of its date
+        # ("10 August 2025 Sunday": not "Sunday" for "on Sundays", nor "June" the name).
+        dated = set(query_terms(named.words)) if named else set()
+        self.dates = frozenset(n for n in self.slots if n in dated or dateish(n))
+        self.span = named.span if named else None
+        # Whether the query asks about more than a time.
         self.more = any(n not in self.dates and not s.implied for n, s in self.slots.items())
         self.idf = {name: _idf(total, counts[name]) for name in self.slots}
         self._stems = [
@@ -132,7 +137,11 @@ class Scorer:
         said = self._present(candidate.own)
         if self.more and all(self.slots[name].implied for name in said):
             return 0.0  # only when it was said: no part of what it says
-        own = said | (self._present(candidate.dated.lower()) & self.dates)
+        if self.span and self.span[0] <= candidate.create_time < self.span[1]:
+            own = said | self.dates
+        else:
+            numbers = " ".join(word for word in candidate.dated.split() if word.isdigit())
+            own = said | (self._present(numbers) & self.dates)
         held = [self.slots[name] for name in own if not self.slots[name].implied]
         if not held or not self.known:
             return 0.0

@@ -152,8 +152,8 @@ class Search:
                 scope_counts.counts(db, [scope_counts.marked(o) for o in owners]) if when else {}
             )
         now = datetime.fromtimestamp(self._writer.now_ms() / 1000, timezone.utc)
-        window, date = named_time(text, now) or (None, "")
-        scorer = Scorer(slots, total, counts, advice=asks_advice(text), date=date)
+        named = named_time(text, now)
+        scorer = Scorer(slots, total, counts, advice=asks_advice(text), named=named)
         words, optional = scorer.split(threshold)
         # Common synonyms the query did not say score, but find no candidates (see _plan.py);
         # they, and the common words that only add to the score, score outside the index.
@@ -198,7 +198,7 @@ class Search:
             params,
             conversation_id,
             None,
-            window,
+            named.window if named else None,
             expected,
             held,
             rare,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from langchain_memos.embedded._text import MONTHS, epoch_ms
 from langchain_memos.types import SERVICE_TIMEZONE
@@ -38,8 +39,21 @@ _RELATIVE = [
     (re.compile(r"\btoday\b|\btonight\b|今天", re.IGNORECASE), 0, 0),
     (re.compile(r"\blast\s+(?:week|weekend)\b|上周|上个?星期|上个?周末", re.IGNORECASE), 9, 1),
 ]
+_WEEKDAYS = frozenset(
+    ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+)
 _LAST_MONTH = re.compile(r"\blast\s+month\b|上个月", re.IGNORECASE)
 _LAST_YEAR = re.compile(r"\blast\s+year\b|去年", re.IGNORECASE)
+
+
+class Named(NamedTuple):
+    """A time a question names: the window search favours (to ``TOLD_WITHIN`` after its end),
+    the span itself (epoch ms, end excluded), and the words that name it ("August 2025",
+    "2025年9月", "yesterday")."""
+
+    window: tuple[int, int]
+    span: tuple[int, int]
+    words: str
 
 
 def time_window(question: str, now: datetime) -> tuple[int, int] | None:
@@ -47,12 +61,11 @@ def time_window(question: str, now: datetime) -> tuple[int, int] | None:
     of the first date, month, year or relative time a question names; ``None`` if it names none.
     Relative times count back from ``now``."""
     named = named_time(question, now)
-    return None if named is None else named[0]
+    return None if named is None else named.window
 
 
-def named_time(question: str, now: datetime) -> tuple[tuple[int, int], str] | None:
-    """:func:`time_window`'s span, with the words that name a date, a month or a year ("August
-    2025", "2025年9月"; none for a relative time: no memory's date holds "yesterday")."""
+def named_time(question: str, now: datetime) -> Named | None:
+    """The first date, month, year or relative time a question names (see :func:`time_window`)."""
     local = now.astimezone(SERVICE_TIMEZONE)
     for kind, pattern in _PATTERNS:
         match = pattern.search(question)
@@ -61,25 +74,31 @@ def named_time(question: str, now: datetime) -> tuple[tuple[int, int], str] | No
         span = _span(kind, match, local)
         if span is not None:
             try:
-                return _within(*span), match.group()
+                return _named(*span, match.group())
             except OverflowError:  # "9999年12月31日", "0001年": no time to favour there
                 continue
     today = local.replace(hour=0, minute=0, second=0, microsecond=0)
     for pattern, back, length in _RELATIVE:
-        if pattern.search(question):
+        if found := pattern.search(question):
             start = today - timedelta(days=back)
-            return _within(start, start + timedelta(days=max(length, 1))), ""
-    if _LAST_MONTH.search(question):
+            return _named(start, start + timedelta(days=max(length, 1)), found.group())
+    if found := _LAST_MONTH.search(question):
         year, month = (local.year, local.month - 1) if local.month > 1 else (local.year - 1, 12)
-        return _within(_at(year, month, 1), _next_month(year, month)), ""
-    if _LAST_YEAR.search(question):
-        return _within(_at(local.year - 1, 1, 1), _at(local.year, 1, 1)), ""
+        return _named(_at(year, month, 1), _next_month(year, month), found.group())
+    if found := _LAST_YEAR.search(question):
+        return _named(_at(local.year - 1, 1, 1), _at(local.year, 1, 1), found.group())
     return None
 
 
-def _within(start: datetime, end: datetime) -> tuple[int, int]:
-    """From ``start`` to ``TOLD_WITHIN`` after ``end``, in epoch ms."""
-    return epoch_ms(start), epoch_ms(end + TOLD_WITHIN)
+def dateish(term: str) -> bool:
+    """Whether a search term can be part of a date: a number, a month or a weekday ("sundays"),
+    or a Chinese date character (年, 月, 日, 号)."""
+    return term.isdigit() or term in MONTHS or term.rstrip("s") in _WEEKDAYS or term in "年月日号"
+
+
+def _named(start: datetime, end: datetime, words: str) -> Named:
+    span = epoch_ms(start), epoch_ms(end)
+    return Named((span[0], epoch_ms(end + TOLD_WITHIN)), span, words)
 
 
 def _month(value: str) -> int | None:

@@ -413,6 +413,26 @@ def test_the_date_a_question_names_relates_what_was_said_then_only_with_its_subj
     assert found["[user viewpoint] Ordered running shoes from Zalando, size 39."] >= 0.45
 
 
+@pytest.mark.parametrize(
+    ("question", "found"),
+    [
+        ("What did I do on Sunday, 10 August 2025?", True),
+        ("What did I do on 2025-08-10?", True),  # a date not read as one: its numbers
+        ("8月10日我做了什么？", True),
+        ("What did I do in 2024 and 2025?", True),
+        ("What did I do in August 2023?", False),  # nothing was said then
+    ],
+)
+def test_a_question_about_a_time_finds_what_was_said_then(question: str, found: bool) -> None:
+    """A review of the rule that a memory's text must hold something of a question asking about
+    more than a time: a weekday, a second date or a date in a form not read as one was taken for
+    more, and a month of another year for the month asked about."""
+    memos = MemOSClient(embedded=EmbeddedEngine(":memory:"), max_retries=0)
+    message: Any = {"role": "user", "content": "I adopted a cat.", "chat_time": "2025-08-10"}
+    memos.add_message([message], user_id="u1", conversation_id="c1", async_mode=False)
+    assert bool(recall(memos, question)) is found
+
+
 def test_a_date_written_in_a_memory_counts_and_a_weekday_relates_nothing() -> None:
     """Both found by a review of the rule above: a date in the text was taken for when the
     memory was said, and in lowercase every memory said on a Sunday answered "on Sundays"."""
