@@ -65,7 +65,16 @@ def time_window(question: str, now: datetime) -> tuple[int, int] | None:
 
 
 def named_time(question: str, now: datetime) -> Named | None:
-    """The first date, month, year or relative time a question names (see :func:`time_window`)."""
+    """The first date, month, year or relative time a question names (see :func:`time_window`);
+    ``None`` too when ``now`` is so near the ends of the calendar (an engine's injected clock)
+    that the time would fall outside it."""
+    try:
+        return _first_named(question, now)
+    except (OverflowError, ValueError):  # "yesterday" on 0001-01-01, 去年 in year 1
+        return None
+
+
+def _first_named(question: str, now: datetime) -> Named | None:
     local = now.astimezone(SERVICE_TIMEZONE)
     for kind, pattern in _PATTERNS:
         match = pattern.search(question)

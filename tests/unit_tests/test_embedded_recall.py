@@ -451,6 +451,18 @@ def test_a_date_written_in_a_memory_counts_and_a_weekday_relates_nothing() -> No
 
 
 @pytest.mark.parametrize(
+    "now", [datetime(1, 1, 1, tzinfo=timezone.utc), datetime(9999, 12, 31, 23, tzinfo=timezone.utc)]
+)
+@pytest.mark.parametrize(
+    "question", ["What did I do yesterday?", "去年我做了什么？", "last month?"]
+)
+def test_a_clock_at_the_calendars_ends_names_no_time(now: datetime, question: str) -> None:
+    """An OverflowError or ValueError before (a review)."""
+    memos = MemOSClient(embedded=EmbeddedEngine(":memory:", clock=lambda: now), max_retries=0)
+    assert recall(memos, question) == []
+
+
+@pytest.mark.parametrize(
     "question",
     ["This may sound odd, but where do I work?", "What's the name of April's dog?", "宝宝6月龄"],
 )
