@@ -42,6 +42,7 @@ _RELATIVE = [
 _WEEKDAYS = frozenset(
     ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 )
+_CN_DATE = frozenset("年月日号")
 _LAST_MONTH = re.compile(r"\blast\s+month\b|上个月", re.IGNORECASE)
 _LAST_YEAR = re.compile(r"\blast\s+year\b|去年", re.IGNORECASE)
 
@@ -102,7 +103,7 @@ def _first_named(question: str, now: datetime) -> Named | None:
 def dateish(term: str) -> bool:
     """Whether a search term can be part of a date: a number, a month or a weekday ("sundays"),
     or a Chinese date character (年, 月, 日, 号)."""
-    return term.isdigit() or term in MONTHS or term.rstrip("s") in _WEEKDAYS or term in "年月日号"
+    return term.isdigit() or term in MONTHS or term.rstrip("s") in _WEEKDAYS or term in _CN_DATE
 
 
 def _named(start: datetime, end: datetime, words: str) -> Named:

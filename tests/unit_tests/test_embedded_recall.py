@@ -11,7 +11,7 @@ import pytest
 from langchain_memos import MemOSClient
 from langchain_memos.embedded import EmbeddedEngine
 from langchain_memos.embedded._preferences import find_preferences
-from langchain_memos.embedded._when import time_window
+from langchain_memos.embedded._when import dateish, time_window
 from langchain_memos.types import MessageInput
 
 
@@ -448,6 +448,11 @@ def test_a_date_written_in_a_memory_counts_and_a_weekday_relates_nothing() -> No
     assert found == ["[user viewpoint] Flight to Tokyo booked for September 2025."]
     found = [text for text, _ in recall(memos, "What do I do on Sundays?")]
     assert found == ["[user viewpoint] I play tennis every Sunday morning."]
+
+
+def test_date_words_are_numbers_months_weekdays_and_chinese_date_characters() -> None:
+    words = ["2025", "august", "may", "sundays", "年", "号", "dinner", "年月", "月底", ""]
+    assert [w for w in words if dateish(w)] == ["2025", "august", "may", "sundays", "年", "号"]
 
 
 @pytest.mark.parametrize(
