@@ -69,11 +69,15 @@ class Scorer:
         named: Named | None = None,
     ) -> None:
         self.slots = {slot.name: slot for slot in slots if counts.get(slot.name)}
-        # The query's date words (the time it names, numbers, months, weekdays): a memory said
-        # in the time the query names holds them all, another only the numbers of its date
+        # The query's date words (the words of the time it names, numbers, weekdays): a memory
+        # said in the time the query names holds them all, another only the numbers of its date
         # ("10 August 2025 Sunday": not "Sunday" for "on Sundays", nor "June" the name).
-        dated = set(query_terms(named.words)) if named else set()
-        self.dates = frozenset(n for n in self.slots if n in dated or dateish(n))
+        named_words = set(query_terms(named.words)) if named else set()
+
+        def date_word(name: str) -> bool:
+            return name in named_words or dateish(name)
+
+        self.dates = frozenset(filter(date_word, self.slots))
         self.span = named.span if named else None
         # Whether the query asks about more than a time.
         self.more = any(n not in self.dates and not s.implied for n, s in self.slots.items())
@@ -94,6 +98,8 @@ class Scorer:
         if advice:
             absent = []  # its other words describe the answer it wants
         mean = sum(found) / len(found) if found else 0.0
+        # The time's words no memory holds ("last weekend"): held by a memory said then.
+        self.timed = sum(slot.weight * mean for slot in absent if date_word(slot.name))
         # A name no memory holds a word of weighs what the index gives a word it has never seen:
         # it says who or what the question is about, and no other word can stand in for it.
         self.known = sum(found) + sum(
@@ -137,8 +143,9 @@ class Scorer:
         said = self._present(candidate.own)
         if self.more and all(self.slots[name].implied for name in said):
             return 0.0  # only when it was said: no part of what it says
+        timed = 0.0
         if self.span and self.span[0] <= candidate.create_time < self.span[1]:
-            own = said | self.dates
+            own, timed = said | self.dates, self.timed
         else:
             numbers = " ".join(word for word in candidate.dated.split() if word.isdigit())
             own = said | (self._present(numbers) & self.dates)
@@ -150,7 +157,7 @@ class Scorer:
         if worded:
             # Neighbours count for a memory holding a word of the query, not a lone character.
             near = {n for n in self._present(candidate.context) - own if not self.slots[n].implied}
-        mass = sum(self._mass(n) for n in own) + _NEAR * sum(self._mass(n) for n in near)
+        mass = sum(self._mass(n) for n in own) + _NEAR * sum(self._mass(n) for n in near) + timed
         share = min(mass / self.known, 1.0)
         if not worded:
             # Lone characters and no word of the query: as often a coincidence ("车" of "汽车"

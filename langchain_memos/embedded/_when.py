@@ -37,7 +37,8 @@ _RELATIVE = [
     (re.compile(r"\byesterday\b|昨天", re.IGNORECASE), 1, 1),
     (re.compile(r"前天"), 2, 2),
     (re.compile(r"\btoday\b|\btonight\b|今天", re.IGNORECASE), 0, 0),
-    (re.compile(r"\blast\s+(?:week|weekend)\b|上周|上个?星期|上个?周末", re.IGNORECASE), 9, 1),
+    # Last week and last weekend lie within the nine days before today, whatever today is.
+    (re.compile(r"\blast\s+(?:week|weekend)\b|上周|上个?星期|上个?周末", re.IGNORECASE), 9, 9),
 ]
 _WEEKDAYS = frozenset(
     ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -101,9 +102,10 @@ def _first_named(question: str, now: datetime) -> Named | None:
 
 
 def dateish(term: str) -> bool:
-    """Whether a search term can be part of a date: a number, a month or a weekday ("sundays"),
-    or a Chinese date character (年, 月, 日, 号)."""
-    return term.isdigit() or term in MONTHS or term.rstrip("s") in _WEEKDAYS or term in _CN_DATE
+    """Whether a search term is part of a date wherever it stands: a number, a weekday
+    ("sundays") or a Chinese date character (年, 月, 日, 号). A month's name is one only in the
+    time a question names: April and June are people too, and "may" a verb."""
+    return term.isdigit() or term.rstrip("s") in _WEEKDAYS or term in _CN_DATE
 
 
 def _named(start: datetime, end: datetime, words: str) -> Named:

@@ -450,9 +450,39 @@ def test_a_date_written_in_a_memory_counts_and_a_weekday_relates_nothing() -> No
     assert found == ["[user viewpoint] I play tennis every Sunday morning."]
 
 
-def test_date_words_are_numbers_months_weekdays_and_chinese_date_characters() -> None:
+def test_date_words_are_numbers_weekdays_and_chinese_date_characters() -> None:
     words = ["2025", "august", "may", "sundays", "年", "号", "dinner", "年月", "月底", ""]
-    assert [w for w in words if dateish(w)] == ["2025", "august", "may", "sundays", "年", "号"]
+    # A month's name is a date word only in the time a question names (April is a person too).
+    assert [w for w in words if dateish(w)] == ["2025", "sundays", "年", "号"]
+
+
+def test_a_month_named_as_a_person_is_no_date_word() -> None:
+    """A review: every memory said in August held "april" for the question below, which then
+    asked about nothing but a time, so "I renewed my passport." scored 0.75."""
+    memos = MemOSClient(embedded=EmbeddedEngine(":memory:"), max_retries=0)
+    for text in ("April got engaged to her boyfriend.", "I renewed my passport."):
+        message: Any = {"role": "user", "content": text, "chat_time": "2025-08-12 10:00:00"}
+        memos.add_message([message], user_id="u1", conversation_id=text, async_mode=False)
+    found = dict(recall(memos, "What happened to April in August 2025?", relativity=0))
+    assert found["[user viewpoint] April got engaged to her boyfriend."] >= 0.45
+    assert found["[user viewpoint] I renewed my passport."] < 0.45
+
+
+@pytest.mark.parametrize("question", ["What did I buy last weekend?", "上周末我买了什么？"])
+def test_last_weekend_is_the_weekend_before_not_one_day_nine_days_back(question: str) -> None:
+    """A review: the time "last weekend" names was one day, nine days back (a Friday when asked
+    on a Sunday), so Saturday's purchase held none of the question's time words."""
+    now = datetime(2025, 9, 28, 12, tzinfo=timezone.utc)  # a Sunday
+    memos = MemOSClient(embedded=EmbeddedEngine(":memory:", clock=lambda: now), max_retries=0)
+    for when, text in (
+        ("2025-09-20 15:00:00", "Went to buy new hiking boots, 买了登山鞋."),
+        ("2025-09-01 15:00:00", "I want to buy a tent someday, 想买帐篷."),
+    ):
+        message: Any = {"role": "user", "content": text, "chat_time": when}
+        memos.add_message([message], user_id="u1", conversation_id=when, async_mode=False)
+    (first, score), *_ = recall(memos, question, relativity=0)
+    assert "boots" in first
+    assert score >= 0.45
 
 
 @pytest.mark.parametrize(
