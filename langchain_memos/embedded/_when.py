@@ -37,7 +37,7 @@ _RELATIVE = [
     (re.compile(r"\byesterday\b|昨天", re.IGNORECASE), 1, 1),
     (re.compile(r"前天"), 2, 2),
     (re.compile(r"\btoday\b|\btonight\b|今天", re.IGNORECASE), 0, 0),
-    # Last week and last weekend lie within the nine days before today, whatever today is.
+    # Last weekend lies within the nine days before today whatever today is; most of last week.
     (re.compile(r"\blast\s+(?:week|weekend)\b|上周|上个?星期|上个?周末", re.IGNORECASE), 9, 9),
 ]
 _WEEKDAYS = frozenset(
