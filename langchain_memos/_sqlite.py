@@ -11,7 +11,7 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from urllib.parse import quote
 
-__all__ = ["foreign_database", "immediate_transaction"]
+__all__ = ["OpenedFile", "foreign_database", "immediate_transaction"]
 
 
 def foreign_database(path: str, *, application_id: int, own_table: str) -> str | None:

@@ -266,7 +266,7 @@ def _agreeing(verb: str) -> str:
 def _chinese(text: str) -> list[Preference]:
     found: list[Preference] = []
     for match in _ZH_PREFERENCE.finditer(text):
-        whole = text[match.end() : match.end() + 1] in "?？"  # the clause runs to it
+        whole = text[match.end() : match.end() + 1] in ("?", "？")  # the clause runs to it
         if not _told(text, match.start(), _asking(text, match.start()), whole):
             continue
         when = (match["before"] or "") + (match["after"] or "")
