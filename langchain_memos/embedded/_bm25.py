@@ -29,7 +29,6 @@ from __future__ import annotations
 import math
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import replace
 
 from langchain_memos.embedded._candidate import Candidate
 from langchain_memos.embedded._ranking import stem
@@ -75,10 +74,11 @@ def rescored(
     found: Sequence[Candidate], phrases: Sequence[tuple[str, float]], average: float
 ) -> list[Candidate]:
     """``found``, each holding one of ``phrases`` (given with their idf) with their share of bm25
-    added, best first."""
+    added (to the candidates themselves: a search's own), best first."""
     stems = [(tuple(map(stem, text.split())), weight) for text, weight in phrases]
-    scored = [replace(c, bm25=c.bm25 + _share(c, stems, average)) for c in found]
-    return sorted(scored, key=lambda c: c.bm25, reverse=True)
+    for candidate in found:
+        candidate.bm25 += _share(candidate, stems, average)
+    return sorted(found, key=lambda c: c.bm25, reverse=True)
 
 
 def _share(

@@ -37,6 +37,7 @@ import re
 import sqlite3
 from collections.abc import Container, Mapping
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from langchain_memos.embedded._text import EPOCH, is_word, keywords, title, viewpoint
@@ -286,6 +287,24 @@ def sources(row: Row, stored: Mapping[str, Any], absent: Container[str] = ()) ->
         first["chat_time"] = row.create_time
     first.update(source)
     return [first, *stored["sources"][1:]]
+
+
+def may_have_tag(row: Row, body: str, tag: str) -> bool:
+    """False when the memory of this row and stored ``body`` (its JSON text, unparsed) surely
+    lacks ``tag``: one it has is written in its body or its row's ``tags`` column (both JSON
+    written by :func:`dump` and :func:`tags_column`, which escape only quotes, backslashes and
+    control characters), or derived from its row (:func:`fast_tags`: words and
+    :data:`FAST_TAG`). A search asks each of dozens of candidates, most of which it never
+    parses otherwise."""
+    if tag in body or tag in row.tags or not _as_written(tag):
+        return True
+    return row.tags == DERIVED_TAGS and (tag == FAST_TAG or is_word(tag))
+
+
+@lru_cache(maxsize=64)
+def _as_written(tag: str) -> bool:
+    """Whether JSON holds ``tag`` character for character (nothing in it is escaped)."""
+    return json.dumps(tag, ensure_ascii=False)[1:-1] == tag
 
 
 def has_tag(row: Row, stored: Mapping[str, Any], tag: str) -> bool:

@@ -69,8 +69,37 @@ class Candidate:
         parsed = self._parsed
         return bodies.sources(self.row, parsed, parsed.get(bodies.ABSENT, ()))
 
+    @property
+    def turn(self) -> str:
+        """The text its first source quotes (what a turn answering or echoing it links to),
+        "None" if none: worked out from the row where the stored body leaves it to the row, as
+        fast mode's facts without links do, without parsing the body."""
+        if '"sources"' not in self.stored:
+            return "None"
+        if (
+            self.kind == "fact"
+            and self.row.text
+            and self.stored.startswith('{"sources":[{')
+            and '"content"' not in self.stored
+            and bodies.ABSENT not in self.stored
+        ):
+            return self.row.text  # its first source's content, left out as the row's text
+        sources = self.sources
+        first = sources[0] if isinstance(sources, list) and sources else None
+        return str(first.get("content") if isinstance(first, dict) else None)
+
+    @property
+    def links(self) -> list[dict[str, Any]]:
+        """Its second and third sources, those that say how its turn relates to others ("answers",
+        "restates", "confirms"); none unless a source has a relation."""
+        if '"relation"' not in self.stored or not isinstance(self.sources, list):
+            return []
+        return [s for s in self.sources[1:3] if isinstance(s, dict)]
+
     def has_tag(self, tag: str) -> bool:
-        return bodies.has_tag(self.row, self._parsed, tag)
+        return bodies.may_have_tag(self.row, self.stored, tag) and bodies.has_tag(
+            self.row, self._parsed, tag
+        )
 
 
 def candidate(row: sqlite3.Row, scale: int = 1, whole: bool = False) -> Candidate:

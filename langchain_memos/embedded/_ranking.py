@@ -290,8 +290,7 @@ def _relate(
     """
     by_turn: dict[tuple[Any, str], list[Any]] = {}
     for entry in scored.values():
-        sources = entry[3].sources or [{}]
-        by_turn.setdefault((entry[3].conversation_id, str(sources[0].get("content"))), entry)
+        by_turn.setdefault((entry[3].conversation_id, entry[3].turn), entry)
     # What the turns answering a memory inherit: its own score, or for an echo, the echoed one's
     # (a memory's own relativity worked out when it is asked for: most are never).
     base = {seq: e[0] for seq, e in scored.items()}
@@ -307,8 +306,8 @@ def _relate(
     for seq in sorted(scored):
         entry = scored[seq]
         candidate = entry[3]
-        links = [s for s in (candidate.sources or [])[1:3] if isinstance(s, dict)]
-        if not links:
+        links = candidate.links
+        if not links or links[0].get("relation") not in ("answers", "restates"):
             continue
         turns = [(candidate.conversation_id, str(link.get("content"))) for link in links]
         # An answer to an echo is about what was echoed (its third source), found or not.

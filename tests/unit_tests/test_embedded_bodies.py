@@ -5,10 +5,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from langchain_memos.embedded._bodies import Row, pack, pack_message, unpack, unpack_message
+from langchain_memos.embedded._bodies import (
+    Row,
+    pack,
+    pack_message,
+    tags_column,
+    unpack,
+    unpack_message,
+)
+from langchain_memos.embedded._candidate import Candidate
 
 TEXT = "I went hiking with Mochi near Lisbon last Saturday."
 FACT: dict[str, Any] = {
@@ -44,7 +52,7 @@ OTHER: dict[str, list[Any]] = {
     ],
     "confidence": [0, 1.0],
     "memory_type": ["LongTermMemory", None],
-    "tags": [[], None, ["travel"]],
+    "tags": [[], None, ["travel"], ["mode:feedback"], ['say "hi"', "mode:fast"]],
 }
 
 
@@ -79,6 +87,73 @@ def test_a_stored_memory_reads_back_as_written(memory: dict[str, Any], text: str
     row = ROW._replace(text=text)
     # As JSON, so that 0 and 0.0 are told apart.
     assert as_json(unpack(row, pack(row, memory))) == as_json(memory)
+
+
+def _related(links: Any) -> Any:
+    """The links a search acts on: those of a turn that answers or restates another."""
+    if links and links[0].get("relation") in ("answers", "restates"):
+        return links
+    return []
+
+
+# Sources as fast mode writes them: its turn (the row's text unless said), then the turns it
+# answers, restates or confirms.
+SOURCES = st.tuples(
+    st.fixed_dictionaries(
+        {"role": st.just("user")},
+        optional={"content": st.sampled_from([TEXT, "other"]), "chat_time": st.just(1)},
+    ),
+    st.lists(
+        st.sampled_from(
+            [
+                FACT["sources"][1],
+                {"role": "assistant", "content": TEXT, "relation": "restates"},
+                {"role": "user", "content": "Yes", "relation": "confirms"},
+                {"role": "assistant", "content": "Where?"},
+                "not a turn",
+            ]
+        ),
+        max_size=3,
+    ),
+    st.booleans(),  # its turn written without its content
+)
+
+
+@settings(max_examples=400)
+@given(
+    st.one_of(memories(), SOURCES, st.just("nested")),
+    st.sampled_from([TEXT, ""]),
+    st.sampled_from(["fact", "preference", "event"]),
+    st.data(),
+)
+def test_a_candidate_reads_its_turn_links_and_tags_as_its_memory_has_them(
+    drawn: Any, text: str, kind: str, data: st.DataObject
+) -> None:
+    """A search reads these from the stored text where it can, without parsing it: the same
+    as from the memory read whole. ``drawn``: a memory, or sources alone (or sources in
+    another key), read as the memory whose every other key is what its row says (most of
+    what fast mode writes)."""
+    row = ROW._replace(kind=kind, text=text, tags="")
+    memory = drawn
+    if isinstance(drawn, tuple):
+        memory = unpack(row, json.dumps({"sources": [drawn[0], *drawn[1]]}))
+        if drawn[2]:
+            memory["sources"][0].pop("content", None)
+    elif drawn == "nested":
+        memory = unpack(row, json.dumps({"metadata": {"sources": [{"role": "user"}]}}))
+    if data.draw(st.booleans()):
+        memory["tags"] = data.draw(st.sampled_from(OTHER["tags"]))
+    row = row._replace(tags=tags_column(kind, text, memory.get("tags")))
+    tags = ["mode:feedback", "mode:fast", "hiking", "travel", 'say "hi"', ""]
+    tag = data.draw(st.sampled_from([*tags, *(memory.get("tags") or [])]))
+    candidate = Candidate(seq=1, row=row, stored=pack(row, memory), bm25=1.0, own="", context="")
+    whole = unpack(row, candidate.stored)
+    sources = whole.get("sources")
+    first = sources[0] if isinstance(sources, list) and sources else None
+    assert candidate.turn == str(first.get("content") if isinstance(first, dict) else None)
+    links = [s for s in sources[1:3] if isinstance(s, dict)] if isinstance(sources, list) else []
+    assert _related(candidate.links) == _related(links)
+    assert candidate.has_tag(tag) == (tag in (whole.get("tags") or ()))
 
 
 def test_a_fast_fact_stores_only_what_its_row_does_not_say() -> None:
