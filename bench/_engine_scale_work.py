@@ -18,8 +18,8 @@ from _conversations import Vocabulary, conversation, question
 from langchain_memos import MemOSClient
 from langchain_memos.embedded import EmbeddedEngine
 from langchain_memos.embedded import _bodies as bodies
+from langchain_memos.embedded._bodies import memory_text
 from langchain_memos.embedded._text import fts_query, index_text, query_terms
-from langchain_memos.embedded._writer import memory_text
 
 # The floor: SQLite FTS5 alone over the same memory texts, one column, the engine's tokenizer.
 FLOOR_SQL = "SELECT rowid, text FROM raw WHERE raw MATCH ? ORDER BY bm25(raw) LIMIT 25"

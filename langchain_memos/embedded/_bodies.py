@@ -189,6 +189,34 @@ def _derived(row: Row, memory: Mapping[str, Any], known: Container[str] = ()) ->
     return derived
 
 
+def memory_text(memory: Mapping[str, Any]) -> str:
+    """A memory's text: its value, preference, tool value, event or skill, whichever it has."""
+    return str(
+        memory.get("memory_value")
+        or memory.get("preference")
+        or memory.get("tool_value")
+        or memory.get("event_value")
+        or skill_text(memory)
+    )
+
+
+def skill_text(memory: Mapping[str, Any]) -> str:
+    value = memory.get("skill_value") or {}
+    parts = (value.get("name"), value.get("description"), value.get("procedure"))
+    return " ".join(str(part).replace("-", " ") for part in parts if part)
+
+
+def memory_value(row: Row, stored: Mapping[str, Any]) -> Any:
+    """The memory's ``memory_value`` as :func:`unpack` gives it (None if it has none), from its
+    stored body (parsed), without working out the rest of it."""
+    if "memory_value" in stored:
+        return stored["memory_value"]
+    if "memory_value" in stored.get(ABSENT, ()) or not row.text or row.kind != "fact":
+        return None
+    sources, role = _sources_and_role(stored)
+    return None if role is None else _value(row.text, role, sources)
+
+
 def _sources_and_role(memory: Mapping[str, Any]) -> tuple[list[Any], str | None]:
     """A memory's sources (a list, else none) and the role of the first, who said its turn."""
     given = memory.get("sources")

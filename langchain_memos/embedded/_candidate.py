@@ -70,6 +70,13 @@ class Candidate:
         return bodies.sources(self.row, parsed, parsed.get(bodies.ABSENT, ()))
 
     @property
+    def text(self) -> str:
+        """Its text, as :func:`memory_text` reads it from :attr:`body`: a fact's value worked
+        out alone, since a search asks it of memories it may never show."""
+        value = bodies.memory_value(self.row, self._parsed)
+        return str(value) if value else bodies.memory_text(self.body)
+
+    @property
     def turn(self) -> str:
         """The text its first source quotes (what a turn answering or echoing it links to),
         "None" if none: worked out from the row where the stored body leaves it to the row, as

@@ -9,6 +9,7 @@ from typing import Any
 from langchain_memos import _codes as codes
 from langchain_memos._exceptions import MemOSInputError
 from langchain_memos.embedded import _bodies as bodies
+from langchain_memos.embedded._bodies import memory_text
 from langchain_memos.embedded._errors import EngineError
 from langchain_memos.embedded._fields import MEMORY_TYPES
 from langchain_memos.embedded._profiles import Profiles
@@ -22,7 +23,7 @@ from langchain_memos.embedded._requests import (
 from langchain_memos.embedded._store import ID_LIST, MEMORY_ID_LIST, NEIGHBOURS
 from langchain_memos.embedded._tasks import fail_orphaned, runner_gone
 from langchain_memos.embedded._turns import without_beside
-from langchain_memos.embedded._writer import Writer, memory_text
+from langchain_memos.embedded._writer import Writer
 
 
 class Records:

@@ -363,6 +363,8 @@ def is_word(text: str) -> bool:
 def keywords(text: str, limit: int = 5) -> list[str]:
     """A few tags for a memory: its longest distinct content words (Chinese: its first runs)."""
     words = [w for w in dict.fromkeys(_TOKEN.findall(text.lower())) if w not in STOPWORDS]
+    if not has_cjk(text):  # most texts: no word to test for Chinese one by one
+        return sorted((w for w in words if len(w) > 3), key=len, reverse=True)[:limit]
     latin = sorted((w for w in words if not has_cjk(w) and len(w) > 3), key=len, reverse=True)
     chinese = [w[:4] for w in words if has_cjk(w) and len(w) >= 2]
     return (chinese + latin)[:limit]

@@ -59,22 +59,6 @@ def new_id() -> str:
     return str(uuid.UUID(int=value))
 
 
-def memory_text(memory: Mapping[str, Any]) -> str:
-    return str(
-        memory.get("memory_value")
-        or memory.get("preference")
-        or memory.get("tool_value")
-        or memory.get("event_value")
-        or _skill_text(memory)
-    )
-
-
-def _skill_text(memory: Mapping[str, Any]) -> str:
-    value = memory.get("skill_value") or {}
-    parts = (value.get("name"), value.get("description"), value.get("procedure"))
-    return " ".join(str(part).replace("-", " ") for part in parts if part)
-
-
 class Writer:
     """The store, the vector index beside it and the embedding model that feeds it, and the clock
     that stamps what is written."""
@@ -98,7 +82,7 @@ class Writer:
         database, as the model may be slow."""
         if self.embeddings is None or not memories:
             return [None] * len(memories)
-        return list(self.embeddings.embed_documents([memory_text(m) for m in memories]))
+        return list(self.embeddings.embed_documents([bodies.memory_text(m) for m in memories]))
 
     def insert(
         self,
@@ -164,7 +148,7 @@ class Writer:
             self.vectors.discard([seq])
             if vector is not None and owner is not None:
                 self.vectors.add(db, seq, _owner_token(self.store, owner), kind, vector)
-        elif memory_text(memory) != memory_text(bodies.read(found)):
+        elif bodies.memory_text(memory) != bodies.memory_text(bodies.read(found)):
             # A vector another engine of the file wrote means the old text: gone, not kept.
             vector_changes.remove(db, [seq])
 
@@ -175,7 +159,7 @@ def _columns(memory: Mapping[str, Any], speaker: str = "") -> dict[str, str]:
         str(memory.get(key) or "")
         for key in ("memory_value", "preference", "tool_value", "experience", "event_value")
     ]
-    own.append(_skill_text(memory))
+    own.append(bodies.skill_text(memory))
     moment = parse_timestamp(memory.get("create_time"))
     return {
         # Tags are not indexed: they are filterable metadata and, in fast mode, the text's own

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from langchain_memos.embedded._bodies import (
     Row,
+    memory_text,
     pack,
     pack_message,
     tags_column,
@@ -126,7 +127,7 @@ SOURCES = st.tuples(
     st.sampled_from(["fact", "preference", "event"]),
     st.data(),
 )
-def test_a_candidate_reads_its_turn_links_and_tags_as_its_memory_has_them(
+def test_a_candidate_reads_its_turn_links_tags_and_text_as_its_memory_has_them(
     drawn: Any, text: str, kind: str, data: st.DataObject
 ) -> None:
     """A search reads these from the stored text where it can, without parsing it: the same
@@ -154,6 +155,7 @@ def test_a_candidate_reads_its_turn_links_and_tags_as_its_memory_has_them(
     links = [s for s in sources[1:3] if isinstance(s, dict)] if isinstance(sources, list) else []
     assert _related(candidate.links) == _related(links)
     assert candidate.has_tag(tag) == (tag in (whole.get("tags") or ()))
+    assert candidate.text == memory_text(whole)
 
 
 def test_a_fast_fact_stores_only_what_its_row_does_not_say() -> None:
