@@ -153,9 +153,10 @@ class Scorer:
         if self.more and all(self.slots[name].implied for name in said):
             return 0.0  # only when it was said: no part of what it says
         timed = 0.0
+        own = said
         if self.span and self.span[0] <= candidate.create_time < self.span[1]:
             own, timed = said | self.dates, self.timed
-        else:
+        elif self.dates:  # the numbers of its date, if the query has any date words
             numbers = " ".join(word for word in candidate.dated.split() if word.isdigit())
             own = said | (self._present(numbers) & self.dates)
         held = [self.slots[name] for name in own if not self.slots[name].implied]
