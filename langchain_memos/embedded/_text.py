@@ -198,10 +198,15 @@ def index_text(*parts: str) -> str:
     return " ".join(term for part in parts for term in terms(part))
 
 
+# Chinese question words: what a query asks, not what an answer says ("我住在哪里" asks about
+# 住, not 里). English ones are stop words.
+_QUESTION_WORDS = re.compile("什么时候|为什么|怎么样|哪里|哪儿|哪个|哪些|什么|怎么|怎样|哪")
+
+
 def query_terms(text: str) -> list[str]:
     """The distinct content terms of a query, in order."""
     seen: dict[str, None] = {}
-    for term in terms(text):
+    for term in terms(_QUESTION_WORDS.sub(" ", text)):
         if term in STOPWORDS or STOP_CHARACTERS.issuperset(term):
             continue  # "the", or Chinese grammar only: "我的"
         if term not in seen:

@@ -303,6 +303,22 @@ def test_a_latin_word_written_against_chinese_characters_is_a_word_of_its_own(
     assert found[0][0] == f"[user观点] {memory}"
 
 
+@pytest.mark.parametrize("query", ["我住在哪里？", "我住哪儿", "我住的是什么地方"])
+def test_a_chinese_question_word_is_no_part_of_what_it_asks(
+    client: MemOSClient, query: str
+) -> None:
+    say(
+        client,
+        ("user", "我现在住上海。"),
+        ("user", "家里的猫叫咪咪。"),
+        ("user", "女儿今年上小学。"),
+        ("user", "哪个牌子好？"),
+    )
+    # 里 of 哪里 is in 家里, 儿 of 哪儿 in 女儿, 哪个 a turn of its own: none is what the
+    # question asks about.
+    assert [text for text, _ in recall(client, query)] == ["[user观点] 我现在住上海。"]
+
+
 def test_a_shared_grammar_character_relates_nothing(client: MemOSClient) -> None:
     say(client, ("user", "我的猫叫年糕。"), ("user", "我在杭州上班。"))
     assert recall(client, "我的股票怎么样了") == []
