@@ -326,13 +326,19 @@ def may_have_tag(row: Row, body: str, tag: str) -> bool:
     parses otherwise."""
     if tag in body or tag in row.tags or not _as_written(tag):
         return True
-    return row.tags == DERIVED_TAGS and (tag == FAST_TAG or is_word(tag))
+    return row.tags == DERIVED_TAGS and _derivable(tag)
 
 
 @lru_cache(maxsize=64)
 def _as_written(tag: str) -> bool:
     """Whether JSON holds ``tag`` character for character (nothing in it is escaped)."""
     return json.dumps(tag, ensure_ascii=False)[1:-1] == tag
+
+
+@lru_cache(maxsize=64)
+def _derivable(tag: str) -> bool:
+    """Whether :func:`fast_tags` can give ``tag``: a word, or :data:`FAST_TAG`."""
+    return tag == FAST_TAG or is_word(tag)
 
 
 def has_tag(row: Row, stored: Mapping[str, Any], tag: str) -> bool:

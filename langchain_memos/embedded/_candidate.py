@@ -13,6 +13,7 @@ from langchain_memos.embedded import _bodies as bodies
 
 # The full-text index's columns, in its order, as a candidate carries them.
 _INDEXED = ("scope", "body", "spk", "ctx1", "ctx2", "date", "tmp")
+_WHOLE = tuple(f"fts_{column}" for column in _INDEXED)  # as :func:`indexed` names them
 
 
 def indexed(table: str, whole: bool = False) -> str:
@@ -114,7 +115,7 @@ def candidate(row: sqlite3.Row, scale: int = 1, whole: bool = False) -> Candidat
     is bm25 counted ``scale`` times over."""
     columns: tuple[str, ...] = ()
     if whole:
-        columns = tuple(row[f"fts_{column}"] or "" for column in _INDEXED)
+        columns = tuple(row[name] or "" for name in _WHOLE)
         _, body, spk, ctx1, _, date, _ = columns
         own, dated, context = f"{body} {spk}", date, ctx1
     else:

@@ -82,6 +82,11 @@ class Scorer:
         # Whether the query asks about more than a time.
         self.more = any(n not in self.dates and not s.implied for n, s in self.slots.items())
         self.idf = {name: _idf(total, counts[name]) for name in self.slots}
+        self._masses = {name: self.idf[name] * slot.weight for name, slot in self.slots.items()}
+        self._implied = frozenset(n for n, slot in self.slots.items() if slot.implied)
+        # The slots of the query's words (not its lone Chinese characters), which a memory
+        # must hold one of for its neighbours to count.
+        self._worded = frozenset(n for n, s in self.slots.items() if s.weight == 1) - self._implied
         # Which slots each word's stem stands for, and the slots' alternatives of other lengths
         # (a phrase's stems, held in any order): what _present looks up a text's words in.
         self._words: dict[str, set[str]] = {}
@@ -150,7 +155,7 @@ class Scorer:
         (``_NEAR``) for a memory holding a word of the query; one holding nothing but lone
         characters of it is related by half its share."""
         said = self._present(candidate.own)
-        if self.more and all(self.slots[name].implied for name in said):
+        if self.more and said <= self._implied:
             return 0.0  # only when it was said: no part of what it says
         timed = 0.0
         own = said
@@ -159,15 +164,15 @@ class Scorer:
         elif self.dates:  # the numbers of its date, if the query has any date words
             numbers = " ".join(word for word in candidate.dated.split() if word.isdigit())
             own = said | (self._present(numbers) & self.dates)
-        held = [self.slots[name] for name in own if not self.slots[name].implied]
-        if not held or not self.known:
-            return 0.0
+        if own <= self._implied or not self.known:
+            return 0.0  # it holds nothing the query says
         near: set[str] = set()
-        worded = any(slot.weight == 1 for slot in held)
+        worded = not own.isdisjoint(self._worded)
         if worded:
             # Neighbours count for a memory holding a word of the query, not a lone character.
-            near = {n for n in self._present(candidate.context) - own if not self.slots[n].implied}
-        mass = sum(self._mass(n) for n in own) + _NEAR * sum(self._mass(n) for n in near) + timed
+            near = self._present(candidate.context) - own - self._implied
+        masses = self._masses.__getitem__
+        mass = sum(map(masses, own)) + _NEAR * sum(map(masses, near)) + timed
         share = min(mass / self.known, 1.0)
         if not worded:
             # Lone characters and no word of the query: as often a coincidence ("车" of "汽车"
@@ -176,7 +181,7 @@ class Scorer:
         return round(share, 4)
 
     def _mass(self, name: str) -> float:
-        return self.idf[name] * self.slots[name].weight
+        return self._masses[name]
 
 
 @lru_cache(maxsize=65536)
