@@ -88,13 +88,20 @@ def _share(
     length = sum(text.count(" ") + 1 for text in columns if text)
     norm = K1 * (1 - B + B * length / average)
     total = 0.0
+    weighted = [(w, text) for w, text in zip(RANK_WEIGHTS, columns, strict=True) if w and text]
+    # A word's forms all begin with its stem: most candidates hold none of most phrases, told
+    # without splitting their columns, or even looking at them one by one.
+    scored = "\n".join(text for _, text in weighted)
+    stemmed: dict[int, list[str]] = {}  # each column's words stemmed, once for every phrase
     for terms, weight in phrases:
+        if terms[0] not in scored:
+            continue
         hits = 0.0
-        for column_weight, text in zip(RANK_WEIGHTS, columns, strict=True):
-            # A word's forms all begin with its stem: most columns hold none, told without
-            # splitting them.
-            if column_weight and terms[0] in text:
-                hits += column_weight * _count(terms, [stem(token) for token in text.split()])
+        for i, (column_weight, text) in enumerate(weighted):
+            if terms[0] in text:
+                if i not in stemmed:
+                    stemmed[i] = [stem(token) for token in text.split()]
+                hits += column_weight * _count(terms, stemmed[i])
         if hits:
             total += weight * hits * (K1 + 1) / (hits + norm)
     return total
