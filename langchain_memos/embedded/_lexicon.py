@@ -160,6 +160,8 @@ def groups_in(text: str) -> dict[str, str]:
             for form in _forms(phrase):
                 for name in english.get(form, ()):
                     found.setdefault(name, form)
+    if not _CJK.search(lowered):
+        return found  # every Chinese word of the lexicon holds a Chinese character
     for word, name in chinese:
         if word in lowered:
             found.setdefault(name, word)
