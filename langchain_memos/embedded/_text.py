@@ -200,7 +200,7 @@ def index_text(*parts: str) -> str:
 
 # Chinese question words: what a query asks, not what an answer says ("我住在哪里" asks about
 # 住, not 里). English ones are stop words.
-_QUESTION_WORDS = re.compile("什么时候|为什么|怎么样|哪里|哪儿|哪个|哪些|什么|怎么|怎样|哪")
+_QUESTION_WORDS = re.compile("什么时候|为什么|怎么样|哪里|哪儿|哪个|哪些|什么|怎么|怎样")
 
 
 def query_terms(text: str) -> list[str]:
