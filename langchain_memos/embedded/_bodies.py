@@ -201,6 +201,7 @@ def memory_text(memory: Mapping[str, Any]) -> str:
 
 
 def skill_text(memory: Mapping[str, Any]) -> str:
+    """A skill's text: its name, description and procedure, hyphens as spaces."""
     value = memory.get("skill_value") or {}
     parts = (value.get("name"), value.get("description"), value.get("procedure"))
     return " ".join(str(part).replace("-", " ") for part in parts if part)

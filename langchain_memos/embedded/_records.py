@@ -9,7 +9,6 @@ from typing import Any
 from langchain_memos import _codes as codes
 from langchain_memos._exceptions import MemOSInputError
 from langchain_memos.embedded import _bodies as bodies
-from langchain_memos.embedded._bodies import memory_text
 from langchain_memos.embedded._errors import EngineError
 from langchain_memos.embedded._fields import MEMORY_TYPES
 from langchain_memos.embedded._profiles import Profiles
@@ -167,7 +166,7 @@ class Records:
         found = self._store.query(
             f"SELECT {bodies.columns()} FROM memories WHERE seq IN {ID_LIST}", [json.dumps(seqs)]
         )
-        return [memory_text(bodies.read(row)) for row in found]
+        return [bodies.memory_text(bodies.read(row)) for row in found]
 
     def get_status(self, request: GetStatus) -> dict[str, Any]:
         task_id = request.task_id

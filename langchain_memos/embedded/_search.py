@@ -23,9 +23,10 @@ whole store has its facts and preferences read in one statement where the plan a
 took ~2.3 ms of a median search (less than the raw FTS5 floor's one query, ~3.8 ms) and the
 Python around them ~2.5 ms, half of it ranking: ranking now reads a candidate's turn, links,
 feedback tag and text from its stored JSON where that says enough (_candidate.py; only the
-bodies with links are parsed, only the memories shown unpacked), and works out each slot's
-mass once a query: 23.2G -> 21.5G instructions for 330 searches by callgrind, p50 through the
-client ~5.9 -> ~5.3 ms, every answer the same. At 10k the candidate queries alone (~1.1 ms) are
+bodies with links are parsed, only the memories shown unpacked), works out each slot's mass
+once a query, and tests each word _bm25 scores once against a candidate's joined columns:
+23.2G -> 21.35G instructions for 330 searches by callgrind, client CPU p50 ~5.9 -> ~5.3 ms
+(alternating processes), every answer the same. At 10k the candidate queries alone (~1.1 ms) are
 twice the floor's query (~0.55 ms), and the Python around them ~2 ms.
 """
 
