@@ -98,7 +98,7 @@ class Scorer:
                     self._words.setdefault(next(iter(stems)), set()).add(name)
                 else:
                     self._phrases.append((name, stems))
-        found = [self._mass(n) for n, slot in self.slots.items() if not slot.implied]
+        found = [self._masses[n] for n, slot in self.slots.items() if not slot.implied]
         absent = [
             slot
             for slot in slots
@@ -179,9 +179,6 @@ class Scorer:
             # for "开什么车") as part of the word the query means.
             share *= CHARACTER_WEIGHT
         return round(share, 4)
-
-    def _mass(self, name: str) -> float:
-        return self._masses[name]
 
 
 @lru_cache(maxsize=65536)
