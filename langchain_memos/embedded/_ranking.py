@@ -11,7 +11,8 @@ from typing import Any
 from langchain_memos.embedded._bodies import memory_text
 from langchain_memos.embedded._candidate import Candidate
 from langchain_memos.embedded._lexicon import CHARACTER_WEIGHT, Slot
-from langchain_memos.embedded._text import has_cjk, query_terms
+from langchain_memos.embedded._subject import may_speak_of_others, others_only
+from langchain_memos.embedded._text import has_cjk, index_text, query_terms
 from langchain_memos.embedded._turns import beside
 from langchain_memos.embedded._when import Named, dateish
 
@@ -27,6 +28,10 @@ _RRF_K = 60
 _NEAR = 1.0
 # What being said around the time a question names is worth (a factor on the score).
 _IN_TIME = 1.5
+# What a memory holding a question's words only where it speaks of someone else is worth to a
+# question about the user alone (a factor on its score and its share): "My sister works as a
+# nurse" for "Where do I work?" ranks below the user's own words, and under the 0.45 default.
+_OTHERS = 0.4
 
 
 def _idf(total: int, frequency: int) -> float:
@@ -67,7 +72,10 @@ class Scorer:
         counts: Mapping[str, int],
         advice: bool = False,
         named: Named | None = None,
+        personal: bool = False,
     ) -> None:
+        self.personal = personal
+        self._attributed: dict[int, float] = {}
         self.slots = {slot.name: slot for slot in slots if counts.get(slot.name)}
         # The query's date words (the words of the time it names, numbers, weekdays): a memory
         # said in the time the query names holds them all, another only the numbers of its date
@@ -150,6 +158,25 @@ class Scorer:
         present.update(name for name, stems in self._phrases if stems <= held)
         return present
 
+    def attribution(self, candidate: Candidate) -> float:
+        """What a memory's words are worth to the query for whom they are said of: _OTHERS for a
+        memory holding the query's words only in clauses about someone else when the query is
+        about the user alone (``personal``, see _subject.py), 1 otherwise."""
+        if not self.personal:
+            return 1.0
+        factor = self._attributed.get(candidate.seq)
+        if factor is None:
+            factor = 1.0
+            if may_speak_of_others(candidate.own):
+                mine, theirs = others_only(candidate.text)
+                # Some of the query's words, and none where it speaks of the user.
+                if self._present(index_text(theirs)) - self._implied and not (
+                    self._present(index_text(mine)) - self._implied
+                ):
+                    factor = _OTHERS
+            self._attributed[candidate.seq] = factor
+        return factor
+
     def coverage(self, candidate: Candidate) -> float:
         """Slots in the memory itself count fully, and in its neighbouring turns as much
         (``_NEAR``) for a memory holding a word of the query; one holding nothing but lone
@@ -178,7 +205,7 @@ class Scorer:
             # Lone characters and no word of the query: as often a coincidence ("车" of "汽车"
             # for "开什么车") as part of the word the query means.
             share *= CHARACTER_WEIGHT
-        return round(share, 4)
+        return round(share * self.attribution(candidate), 4)
 
 
 @lru_cache(maxsize=65536)
@@ -236,6 +263,7 @@ def rank(
             score *= _IN_TIME  # said around the time the question names
         if candidate.has_tag(FEEDBACK_TAG):
             score *= 2.0  # a correction outranks what it corrects
+        score *= scorer.attribution(candidate)  # said of someone else, asked of the user
         # The relativity (None: the memory's own, not worked out yet) after the score.
         scored[candidate.seq] = [score, candidate.create_time, candidate.seq, candidate, None]
     carried = _relate(scored, relativity)

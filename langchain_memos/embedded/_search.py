@@ -49,6 +49,7 @@ from langchain_memos.embedded._ranking import Scorer, rank
 from langchain_memos.embedded._requests import SearchMemory
 from langchain_memos.embedded._scope import VIEWS
 from langchain_memos.embedded._store import NEIGHBOURS
+from langchain_memos.embedded._subject import about_user
 from langchain_memos.embedded._text import TIME_MARKER, asks_when, has_cjk
 from langchain_memos.embedded._when import named_time
 from langchain_memos.embedded._writer import Writer
@@ -161,7 +162,9 @@ class Search:
             )
         now = datetime.fromtimestamp(self._writer.now_ms() / 1000, timezone.utc)
         named = named_time(text, now)
-        scorer = Scorer(slots, total, counts, advice=asks_advice(text), named=named)
+        advice = asks_advice(text)
+        personal = not advice and about_user(text)
+        scorer = Scorer(slots, total, counts, advice=advice, named=named, personal=personal)
         words, optional = scorer.split(threshold)
         # Common synonyms the query did not say score, but find no candidates (see _plan.py);
         # they, and the common words that only add to the score, score outside the index.

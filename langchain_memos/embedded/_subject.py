@@ -1,0 +1,118 @@
+"""Whose a memory's words are: the user's, or someone else's the user speaks of.
+
+"Where do I work?" asks about the user. "My sister lives in Boston and works as a nurse." holds
+"work" (and "nurse", a word of the work group), but says it of the sister; "我妈妈住在杭州" holds
+住在 of "我住在哪里", said of the user's mother. A question about the user (:func:`about_user`)
+is answered only in part by a memory holding its words only where that memory speaks of someone
+else (:func:`others_only`), which ranks and relates less (see ``Scorer.attribution``).
+
+A clause speaks of someone else when its subject is a third person: he, she, they, or "my",
+"your" or "our" before a person word ("my little sister", "your wife"), and in Chinese 他, 她 or
+a person word, after 我, 我的 or 我家 or alone (我妈妈, 老公). A clause with no subject of its
+own goes on with the one before it in the sentence ("... and works as a nurse"; 她退休了 after
+我妈妈住在杭州). One whose subject is the user, the one the user speaks to, or anything else
+("my favourite food", "I", "我和妈妈") is not someone else's. The rule only marks what clearly
+is another person's: a wrong guess costs a memory most of its rank, so a doubtful clause stays
+the user's.
+"""
+
+from __future__ import annotations
+
+import re
+
+from langchain_memos.embedded._lexicon import proper_names
+from langchain_memos.embedded._text import has_cjk
+
+_PERSON_WORDS = [
+    *("mom", "mum", "mother", "dad", "father", "parent", "sister", "brother", "sibling"),
+    *("wife", "husband", "spouse", "partner", "boyfriend", "girlfriend", "fiance", "fiancee"),
+    *("son", "daughter", "kid", "child", "children", "baby", "grandma", "grandmother"),
+    *("grandpa", "grandfather", "grandparent", "aunt", "uncle", "cousin", "niece", "nephew"),
+    *("friend", "boss", "manager", "colleague", "coworker", "roommate", "flatmate", "neighbor"),
+    *("neighbour", "teacher", "classmate", "family"),
+]
+_PERSONS_EN = "|".join(_PERSON_WORDS)
+_PERSONS_ZH = (
+    "妈妈|爸爸|父亲|母亲|父母|爸妈|老婆|老公|妻子|丈夫|太太|爱人|媳妇|儿子|女儿|孩子|小孩|宝宝"
+    "|哥哥|姐姐|弟弟|妹妹|爷爷|奶奶|外公|外婆|姥姥|姥爷|男朋友|女朋友|男友|女友|对象|朋友|同事"
+    "|老板|领导|室友|邻居|同学|舅舅|叔叔|阿姨|姑姑|表哥|表姐|表弟|表妹|家人"
+)
+# The subject of a clause that speaks of someone else.
+_OTHER = re.compile(
+    rf"(?:my|your|our)\s+(?:[a-z]+\s+)?(?:{_PERSONS_EN})s?\b(?!'s|\s+and\s+(?:i|me)\b)"
+    rf"|(?:he|she|they)\b"
+    rf"|(?:(?:我的?|我家的?|你的?)?(?:{_PERSONS_ZH})|我的?[妈爸哥姐弟妹])(?![和跟与]我)|[他她]",
+    re.IGNORECASE,
+)
+# The subject of a clause that says nothing of anyone else.
+_SUBJECT = re.compile(
+    r"(?:i|i'[a-z]+|me|we|we'[a-z]+|you|you'[a-z]+|my|our|your|it|this|that|there)\b|[我咱你您]",
+    re.IGNORECASE,
+)
+# Where a clause ends: a sentence's end, a comma, or a conjunction.
+_CLAUSE = re.compile(
+    r"(?:[.!?;:,\n。！？；：，、]+\s*|\s+)(?:(?:and|but|while|whereas|because|so|though|although"
+    r"|since)\s+)|[.!?;:,\n。！？；：，、]+\s*(?:但是|可是|不过|而且)?|但是|可是|不过|而且",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"[.!?;\n。！？；]")
+_VIEWPOINT = re.compile(r"^\s*\[[^\]]*\]\s*")
+# A question that names someone other than the user (or the user among others: "we").
+_NAMES_OTHERS = re.compile(
+    rf"\b(?:he|she|him|her|his|hers|they|them|their|theirs|we|us|our|ours|(?:{_PERSONS_EN})s?)\b"
+    rf"|[他她]|我们|咱们|{_PERSONS_ZH}",
+    re.IGNORECASE,
+)
+_FIRST_PERSON = re.compile(r"\b(?:i|me|my|mine|myself|i'[a-z]+)\b|我", re.IGNORECASE)
+# The words of a memory that may speak of someone else: only such a memory is read clause by
+# clause (a set lookup a word is ~20 times faster than a regex over the text).
+_OTHER_WORDS = frozenset(
+    [
+        *(p + end for p in ("he", "she", "they") for end in ("", "s", "d", "ll", "re", "ve")),
+        *_PERSON_WORDS,
+        *(word + "s" for word in _PERSON_WORDS),
+    ]
+)  # "he's" is indexed "hes"
+_OTHER_ZH = re.compile(rf"[他她]|{_PERSONS_ZH}|[我的][妈爸哥姐弟妹]")
+
+
+def about_user(question: str) -> bool:
+    """Whether a question asks about the user alone: it says "I", "me", "my" or 我, and names
+    nobody else (no person word, third person, "we" or name)."""
+    return (
+        bool(_FIRST_PERSON.search(question))
+        and not _NAMES_OTHERS.search(question)
+        and not proper_names(question)
+    )
+
+
+def may_speak_of_others(indexed: str) -> bool:
+    """Whether a memory's indexed words (lowercase, Chinese as bigrams and characters) may
+    name someone else: a cheap test before :func:`others_only`, never false for a memory in
+    which :func:`others_only` finds a clause about someone else."""
+    return not _OTHER_WORDS.isdisjoint(indexed.split()) or (
+        has_cjk(indexed) and bool(_OTHER_ZH.search(indexed))
+    )
+
+
+def others_only(text: str) -> tuple[str, str]:
+    """A memory's text split in two: what it says of the user or of nobody in particular, and
+    what it says of someone else (each its clauses joined by spaces)."""
+    mine: list[str] = []
+    theirs: list[str] = []
+    other = False
+    start = 0
+    text = _VIEWPOINT.sub("", text)
+    for end in [*_CLAUSE.finditer(text), None]:
+        clause = text[start : end.start() if end else len(text)].strip()
+        if _OTHER.match(clause):
+            other = True
+        elif _SUBJECT.match(clause):
+            other = False
+        (theirs if other else mine).append(clause)
+        if end is None:
+            break
+        start = end.end()
+        if _SENTENCE_END.search(end.group()):
+            other = False  # a new sentence: someone else only if it says so
+    return " ".join(mine), " ".join(theirs)
