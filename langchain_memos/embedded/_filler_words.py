@@ -158,7 +158,10 @@ PLEASANTRIES = re.compile(
     r"you(?:'re| are) welcome|no problem|my pleasure|glad (?:i could|to) help|"
     r"talk (?:to you )?(?:soon|later)|see you(?: soon| later)?|good (?:night|morning|luck)|"
     r"like a plan|(?:(?:that's|that is) )?(?:good|great|nice) to (?:know|hear)|no worries|"
-    r"makes sense)\b",
+    r"makes sense|"
+    # A memory assistant's acknowledgement of being told something.
+    r"i(?:'ll| will) (?:remember|keep|note)(?: (?:that|this|it))?(?: in mind)?|"
+    r"(?:i've |i have )?(?:made|make) a note(?: of (?:that|this|it))?)\b",
     re.IGNORECASE,
 )
 ZH_ANSWERS = [
@@ -254,6 +257,8 @@ THANKS = frozenset(
 ZH_THANKS = frozenset(["谢谢你", "谢谢", "多谢", "感谢", "谢啦", "谢了", "辛苦了", "辛苦啦"])
 ZH_PLEASANTRIES = re.compile(
     r"(?:如果)?(?:还)?有(?:其他|任何|别的)?(?:问题|需要)[^，。！？,.!?]{0,6}"
-    r"(?:问我|找我|告诉我|联系我)|祝你[^，。！？,.!?]{0,8}(?:愉快|开心|顺利)|很高兴(?:为您服务|帮到你)"
+    r"(?:问我|找我|告诉我|联系我)|祝你[^，。！？,.!?]{0,8}(?:愉快|开心|顺利)|很高兴(?:为您服务|帮到你)|"
+    # A memory assistant's acknowledgement of being told something: 记住了, 我会记住的, 已记录.
+    r"我?(?:已经|已|会|都)?(?:帮你|给你)?(?:记住|记下|记录|记好)(?:下来了|下来|来了|了|啦|好了)?的?"
 )
 ZH_WORDS = sorted(ZH_ANSWERS + ZH_REACTIONS, key=len, reverse=True)

@@ -32,7 +32,22 @@ def recall(client: MemOSClient, query: str, **kwargs: Any) -> list[tuple[str, fl
 
 @pytest.mark.parametrize(
     "filler",
-    ["Cute!", "Thanks!", "Sounds good.", "Wow, amazing!", "谢谢！", "好的，有其他问题再问我。"],
+    [
+        *(
+            "Cute!",
+            "Thanks!",
+            "Sounds good.",
+            "Wow, amazing!",
+            "谢谢！",
+            "好的，有其他问题再问我。",
+        ),
+        *(
+            "I'll remember that.",
+            "Got it, I'll keep that in mind!",
+            "Noted, I've made a note of it.",
+        ),
+        *("好的，记住了。", "好的，我会记住的。", "收到，已记录。", "明白，已经记下来了。"),
+    ],
 )
 def test_turns_with_nothing_of_their_own_are_not_memories(client: MemOSClient, filler: str) -> None:
     say(client, ("user", "My cat is called Mochi and she loves my laptop."), ("assistant", filler))
