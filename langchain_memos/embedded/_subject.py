@@ -11,9 +11,13 @@ A clause speaks of someone else when its subject is a third person: he, she, the
 a person word, after 我, 我的 or 我家 or alone (我妈妈, 老公). A clause with no subject of its
 own goes on with the one before it in the sentence ("... and works as a nurse"; 她退休了 after
 我妈妈住在杭州). One whose subject is the user, the one the user speaks to, or anything else
-("my favourite food", "I", "我和妈妈") is not someone else's. The rule only marks what clearly
-is another person's: a wrong guess costs a memory most of its rank, so a doubtful clause stays
-the user's.
+("my favourite food", "I", "我和妈妈") is not someone else's, and neither is one that names the
+user after its subject: the user as object or partner ("My husband drives me to work",
+"我妈妈和我都喜欢吃辣"), or in reported speech ("My mom says I'm allergic to cats"). The rule
+only marks what clearly is another person's: a wrong guess costs a memory most of its rank, so
+a doubtful clause stays the user's. Left wrong: a person word as a modifier with no word of the
+user after it ("My teacher training course starts in May"), "they" for things, and a name as
+the subject ("Anna works at the library"), which is not marked.
 """
 
 from __future__ import annotations
@@ -33,29 +37,33 @@ _PERSON_WORDS = [
 ]
 _PERSONS_EN = "|".join(_PERSON_WORDS)
 _PERSONS_ZH = (
-    "妈妈|爸爸|父亲|母亲|父母|爸妈|老婆|老公|妻子|丈夫|太太|爱人|媳妇|儿子|女儿|孩子|小孩|宝宝"
-    "|哥哥|姐姐|弟弟|妹妹|爷爷|奶奶|外公|外婆|姥姥|姥爷|男朋友|女朋友|男友|女友|对象|朋友|同事"
+    "朋友(?!圈)|妈妈|爸爸|父亲|母亲|父母|爸妈|老婆|老公|妻子|丈夫|太太|爱人|媳妇|儿子|女儿|孩子|小孩|宝宝"
+    "|哥哥|姐姐|弟弟|妹妹|爷爷|奶奶|外公|外婆|姥姥|姥爷|男朋友|女朋友|男友|女友|对象|同事"
     "|老板|领导|室友|邻居|同学|舅舅|叔叔|阿姨|姑姑|表哥|表姐|表弟|表妹|家人"
 )
-# The subject of a clause that speaks of someone else.
+# The subject of a clause that speaks of someone else (not a possessive: "my mom's recipe").
 _OTHER = re.compile(
-    rf"(?:my|your|our)\s+(?:[a-z]+\s+)?(?:{_PERSONS_EN})s?\b(?!'s|\s+and\s+(?:i|me)\b)"
+    rf"(?:my|your|our) (?:[a-z]+ )?(?:{_PERSONS_EN})s?\b(?!['’]|s['’])"
     rf"|(?:he|she|they)\b"
-    rf"|(?:(?:我的?|我家的?|你的?)?(?:{_PERSONS_ZH})|我的?[妈爸哥姐弟妹])(?![和跟与]我)|[他她]",
+    rf"|(?:(?:我的?|我家的?|你的?)?(?:{_PERSONS_ZH})|我的?[妈爸哥姐弟妹])|[他她]",
     re.IGNORECASE,
 )
+# The user, named after a clause's subject: "My husband drives me to work", "My mom says I'm
+# allergic to cats", "我妈妈和我都喜欢吃辣": the clause is about the user too.
+_USER = re.compile(r"\b(?:i|me|my|mine|myself|we|us|our|ours|i'[a-z]+)\b|我|咱", re.IGNORECASE)
 # The subject of a clause that says nothing of anyone else.
 _SUBJECT = re.compile(
     r"(?:i|i'[a-z]+|me|we|we'[a-z]+|you|you'[a-z]+|my|our|your|it|this|that|there)\b|[我咱你您]",
     re.IGNORECASE,
 )
-# Where a clause ends: a sentence's end, a comma, or a conjunction.
+# Where a clause ends, in a text whose spaces are single: a sentence's end, a comma, or a
+# conjunction.
+_CONJUNCTION = "(?:and|but|while|whereas|because|so|though|although|since) "
 _CLAUSE = re.compile(
-    r"(?:[.!?;:,\n。！？；：，、]+\s*|\s+)(?:(?:and|but|while|whereas|because|so|though|although"
-    r"|since)\s+)|[.!?;:,\n。！？；：，、]+\s*(?:但是|可是|不过|而且)?|但是|可是|不过|而且",
+    rf"[.!?;:,。！？；：，、]+ ?(?:{_CONJUNCTION})?| {_CONJUNCTION}|但是|可是|不过|而且",
     re.IGNORECASE,
 )
-_SENTENCE_END = re.compile(r"[.!?;\n。！？；]")
+_SENTENCE_END = re.compile(r"[.!?;。！？；]")
 _VIEWPOINT = re.compile(r"^\s*\[[^\]]*\]\s*")
 # A question that names someone other than the user (or the user among others: "we").
 _NAMES_OTHERS = re.compile(
@@ -100,16 +108,18 @@ def others_only(text: str) -> tuple[str, str]:
     what it says of someone else (each its clauses joined by spaces)."""
     mine: list[str] = []
     theirs: list[str] = []
-    other = False
+    other = False  # whether the clause's subject, said or carried on, is someone else
     start = 0
-    text = _VIEWPOINT.sub("", text)
+    text = " ".join(_VIEWPOINT.sub("", text).split())  # no run of spaces to backtrack over
     for end in [*_CLAUSE.finditer(text), None]:
         clause = text[start : end.start() if end else len(text)].strip()
-        if _OTHER.match(clause):
+        subject = _OTHER.match(clause)
+        if subject:
             other = True
         elif _SUBJECT.match(clause):
             other = False
-        (theirs if other else mine).append(clause)
+        rest = clause[subject.end() :] if subject else clause
+        (theirs if other and not _USER.search(rest) else mine).append(clause)
         if end is None:
             break
         start = end.end()

@@ -66,6 +66,15 @@ def test_what_the_user_said_of_someone_else_does_not_answer_a_question_about_the
         ("我和妈妈都在医院上班。", "我在哪里上班？"),
         ("My mom's cooking is my favourite food.", "What is my favourite food?"),
         ("I go hiking every month and my sister comes at weekends.", "Do I go hiking at weekends?"),
+        # The user named after someone else's subject: as object, partner, or in reported speech.
+        ("My husband drives me to the office every morning.", "Who drives me to the office?"),
+        ("My parents live with me in Portland.", "Who do I live with?"),
+        ("My mom says I'm allergic to cats.", "Am I allergic to cats?"),
+        ("我老公每天开车送我上班。", "我怎么去上班？"),
+        ("我妈妈和我都喜欢吃辣的川菜。", "我喜欢吃什么菜？"),
+        ("我姐和我在同一家医院工作。", "我在哪里工作？"),
+        ("My mom’s lasagna is my favourite food.", "What is my favourite food?"),
+        ("朋友圈里我每天都发健身照片。", "我每天发什么照片？"),
     ],
 )
 def test_what_is_said_of_the_user_or_asked_of_someone_else_is_related(
@@ -126,6 +135,13 @@ def test_a_question_about_the_user_alone(question: str, expected: bool) -> None:
         ("妈妈和我都喜欢吃辣。", "妈妈和我都喜欢吃辣", ""),
         ("My favourite food is sushi.", "My favourite food is sushi", ""),
         ("My mom's cooking is the best.", "My mom's cooking is the best", ""),
+        ("My parents' house is lovely.", "My parents' house is lovely", ""),
+        (
+            # A run of spaces no conjunction follows: once 17 s of backtracking a search.
+            "My sister   lives\n\n in Boston" + " " * 20_000 + "works there.",
+            "",
+            "My sister lives in Boston works there",
+        ),
     ],
 )
 def test_a_clause_without_a_subject_goes_on_with_the_one_before(
