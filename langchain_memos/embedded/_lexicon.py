@@ -62,7 +62,9 @@ _GROUPS: tuple[tuple[str, ...], ...] = (
     ("business trip", "出差"),
     ("school", "学校", "上学", "小学", "幼儿园", "年级"),
     ("learn", "learning", "study", "studying", "学", "学习", "自学"),
-    # life
+    # life (住 is no word of its own here: 记住, 住院 and 住宿 hold it)
+    ("live", "living", "reside", "resident", "move", "moved", "moving", "relocate", "relocated",
+     "居住", "定居", "搬家", "搬到"),
     ("wedding", "marry", "married", "marriage", "结婚", "婚礼"),
     ("cold", "freezing", "冷", "冻", "寒冷"),
 )  # fmt: skip
@@ -148,10 +150,15 @@ def _index() -> tuple[dict[str, set[str]], list[tuple[str, str]]]:
     return english, chinese
 
 
+# Idioms whose words would name a group they do not mean: "what do you do for a living" asks
+# about work, not where one lives.
+_IDIOMS = re.compile(r"\bfor a living\b")
+
+
 def groups_in(text: str) -> dict[str, str]:
     """The groups a text names: group -> the first word of it found there."""
     english, chinese = _index()
-    lowered = text.lower()
+    lowered = _IDIOMS.sub("for work", text.lower())
     found: dict[str, str] = {}
     words = re.findall(r"[a-z]+", lowered)
     for size in (2, 3, 1):  # multi-word names first ("national day" before "day")

@@ -302,6 +302,29 @@ def test_a_question_about_work_finds_the_occupation_the_user_named(
 
 
 @pytest.mark.parametrize(
+    ("old", "new", "query"),
+    [
+        ("I live in Munich.", "Actually we moved to Berlin last month.", "Where do I live?"),
+        ("I live in Munich.", "We relocated to Berlin in May.", "Which city am I living in now?"),
+        ("我们以前居住在重庆。", "去年我们全家定居成都了。", "我搬到哪里了？"),
+    ],
+)
+def test_a_move_answers_where_the_user_lives(
+    client: MemOSClient, old: str, new: str, query: str
+) -> None:
+    say(client, ("user", old), ("user", "I work at a bakery."), ("user", "我在一家银行上班。"))
+    say(client, ("user", new), conversation="c2")
+    found = [text.split("] ", 1)[1] for text, _ in recall(client, query)]
+    assert sorted(found) == sorted([old, new])
+
+
+def test_what_one_does_for_a_living_is_work_not_where_one_lives(client: MemOSClient) -> None:
+    say(client, ("user", "My sister works as a nurse."), ("user", "We moved to Berlin."))
+    found = recall(client, "What does my sister do for a living?")
+    assert [text for text, _ in found] == ["[user viewpoint] My sister works as a nurse."]
+
+
+@pytest.mark.parametrize(
     ("memory", "query"),
     [
         ("我在Google上班。", "Which company do I work for, Google?"),  # a Latin word, then Chinese
