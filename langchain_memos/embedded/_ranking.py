@@ -210,11 +210,14 @@ class Scorer:
 
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    """A light stem, enough to pair a memory's words with the query words FTS5 matched."""
+    """A light stem, enough to pair a memory's words with the query words FTS5 matched. A final
+    "e" goes too, or "love" would never pair with "loves", "loved" or "loving" (all "lov"), nor
+    "hike" with "hiking". Every form of a word begins with its stem (_bm25.py relies on it)."""
     for suffix in ("ing", "ies", "ied", "es", "ed", "ly", "s"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
+            word = word[: -len(suffix)]
+            break
+    return word[:-1] if word.endswith("e") and len(word) > 3 else word
 
 
 def rank(

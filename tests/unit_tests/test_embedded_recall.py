@@ -302,6 +302,26 @@ def test_a_question_about_work_finds_the_occupation_the_user_named(
 
 
 @pytest.mark.parametrize(
+    ("memory", "query"),
+    [
+        ("She loves hiking in the Alps.", "What does she love?"),
+        ("I baked bread yesterday.", "Do I bake?"),
+        ("We danced all night.", "Did we dance?"),
+        ("I hike every weekend.", "Where do I go hiking?"),
+        ("I lived in Paris for years.", "Where did I live?"),
+    ],
+)
+def test_a_word_ending_in_e_is_related_to_its_other_forms(
+    client: MemOSClient, memory: str, query: str
+) -> None:
+    # Search found them (FTS5 stems as Porter does) and called them unrelated: "love" and
+    # "loves" were two words to relativity.
+    say(client, ("user", memory), ("user", "The weather was nice."))
+    found = recall(client, query)
+    assert [text for text, _ in found] == [f"[user viewpoint] {memory}"]
+
+
+@pytest.mark.parametrize(
     ("old", "new", "query"),
     [
         ("I live in Munich.", "Actually we moved to Berlin last month.", "Where do I live?"),
