@@ -11,7 +11,7 @@ from typing import Any
 from langchain_memos.embedded._bodies import memory_text
 from langchain_memos.embedded._candidate import Candidate
 from langchain_memos.embedded._lexicon import CHARACTER_WEIGHT, Slot
-from langchain_memos.embedded._subject import may_speak_of_others, others_only
+from langchain_memos.embedded._subject import LONGEST, may_speak_of_others, others_only
 from langchain_memos.embedded._text import has_cjk, index_text, query_terms
 from langchain_memos.embedded._turns import beside
 from langchain_memos.embedded._when import Named, dateish
@@ -28,6 +28,7 @@ _RRF_K = 60
 _NEAR = 1.0
 # What being said around the time a question names is worth (a factor on the score).
 _IN_TIME = 1.5
+_DAY = 86_400_000  # ms
 # What a memory holding a question's words only where it speaks of someone else is worth to a
 # question about the user alone (a factor on its score and its share): "My sister works as a
 # nurse" for "Where do I work?" ranks below the user's own words, and under the 0.45 default.
@@ -96,16 +97,18 @@ class Scorer:
         # must hold one of for its neighbours to count.
         self._worded = frozenset(n for n, s in self.slots.items() if s.weight == 1) - self._implied
         # Which slots each word's stem stands for, and the slots' alternatives of other lengths
-        # (a phrase's stems, held in any order): what _present looks up a text's words in.
+        # (a phrase's stems, held in a row as FTS5 matches a phrase: "moved to", not "move my
+        # call to"): what _present looks up a text's words in.
         self._words: dict[str, set[str]] = {}
-        self._phrases: list[tuple[str, frozenset[str]]] = []
+        self._phrases: list[tuple[str, frozenset[str], str]] = []
         for name, slot in self.slots.items():
             for alternative in slot.alternatives:
                 stems = frozenset(map(stem, alternative.split()))
                 if len(stems) == 1:
                     self._words.setdefault(next(iter(stems)), set()).add(name)
                 else:
-                    self._phrases.append((name, stems))
+                    row = " ".join(map(stem, alternative.split()))
+                    self._phrases.append((name, stems, f" {row} "))
         found = [self._masses[n] for n, slot in self.slots.items() if not slot.implied]
         absent = [
             slot
@@ -150,12 +153,18 @@ class Scorer:
         return list(dict.fromkeys(t for name in names for t in self.slots[name].alternatives))
 
     def _present(self, text: str) -> set[str]:
-        """The slots whose words (or a phrase's, in any order) ``text`` holds."""
-        held = set(map(stem, text.split()))  # a fifth faster than a set comprehension
+        """The slots whose words (or a phrase's, in a row) ``text`` holds."""
+        words = text.split()
+        held = set(map(stem, words))  # a fifth faster than a set comprehension
         present: set[str] = set()
         for word in held.intersection(self._words):
             present.update(self._words[word])
-        present.update(name for name, stems in self._phrases if stems <= held)
+        stemmed = ""
+        for name, stems, row in self._phrases:
+            if stems <= held and name not in present:
+                stemmed = stemmed or f" {' '.join(map(stem, words))} "
+                if row in stemmed:
+                    present.add(name)
         return present
 
     def attribution(self, candidate: Candidate) -> float:
@@ -167,8 +176,9 @@ class Scorer:
         factor = self._attributed.get(candidate.seq)
         if factor is None:
             factor = 1.0
-            if may_speak_of_others(candidate.own):
-                mine, theirs = others_only(candidate.text)
+            text = candidate.text if may_speak_of_others(candidate.own) else ""
+            if text and len(text) <= LONGEST:
+                mine, theirs = others_only(text)
                 # Some of the query's words, and none where it speaks of the user.
                 if self._present(index_text(theirs)) - self._implied and not (
                     self._present(index_text(mine)) - self._implied
@@ -292,6 +302,13 @@ def rank(
             "info": json.loads(candidate.info),
             "relativity": shares,
         }
+    if scorer.personal:
+        # The user's state now: of what answers a question about the user as fully, what was
+        # said on a later day first ("I live in Munich" before, "we moved to Berlin" since);
+        # within a day, in rank (an answer above its question, the user above an echo).
+        days = {c.seq: c.create_time // _DAY for c in found if c.seq in items}
+        order = sorted(items, key=lambda seq: (items[seq]["relativity"], days[seq]), reverse=True)
+        items = {seq: items[seq] for seq in order}
     # Only a memory of a conversation with a shown fact can be said next to one.
     talks = {c.conversation_id for c in found if c.seq in items}
     overflow = [c for c in overflow if c.conversation_id in talks]

@@ -75,6 +75,15 @@ def test_what_the_user_said_of_someone_else_does_not_answer_a_question_about_the
         ("我姐和我在同一家医院工作。", "我在哪里工作？"),
         ("My mom’s lasagna is my favourite food.", "What is my favourite food?"),
         ("朋友圈里我每天都发健身照片。", "我每天发什么照片？"),
+        # A person word that only describes something, "they" for things, a pet's "he".
+        ("My family doctor is Dr. Patel.", "Who is my doctor?"),
+        ("My baby shower is on June 14.", "When is my baby shower?"),
+        ("I grow tomatoes. They need watering every morning.", "What do I water every morning?"),
+        ("He's allergic to chicken, so I buy salmon kibble.", "What is my dog allergic to?"),
+        ("Got it, your friends are helping you move to Austin.", "Who is helping me move?"),
+        # A dropped Chinese subject after someone else's clause is the speaker's as often.
+        ("老婆出差了，这周我一个人带娃。", "这周谁带娃？"),
+        ("宝宝今年三岁了，每天晚上九点哄睡。", "我每天晚上几点哄睡？"),
     ],
 )
 def test_what_is_said_of_the_user_or_asked_of_someone_else_is_related(
@@ -90,6 +99,27 @@ def test_a_request_for_advice_still_hears_whom_it_is_for(client: MemOSClient) ->
     say(client, "My wife loves green tea.", "I like jazz.")
     found = recall(client, "Can you recommend a drink for me?")
     assert [text for text, _ in found] == ["[user viewpoint] My wife loves green tea."]
+
+
+def test_of_what_answers_a_question_about_the_user_as_fully_a_later_day_comes_first(
+    client: MemOSClient,
+) -> None:
+    days = ["2026-01-05T10:00:00+00:00", "2026-03-05T10:00:00+00:00"]
+    for day, text in zip(
+        days, ["I work at Acme.", "I quit Acme, now I work at Globex."], strict=True
+    ):
+        messages: Any = [
+            {"role": "user", "content": text, "chat_time": day},
+            {"role": "assistant", "content": "Congrats on the job!", "chat_time": day},
+        ]
+        client.add_message(messages, user_id="u1", conversation_id=day, async_mode=False)
+    found = [text for text, _ in recall(client, "Where do I work?")]
+    # The later day first; within a day, the user's words above the assistant's reply.
+    assert found[:2] == [
+        "[user viewpoint] I quit Acme, now I work at Globex.",
+        "[assistant viewpoint] Congrats on the job!",
+    ]
+    assert found.index("[user viewpoint] I work at Acme.") == 2
 
 
 @pytest.mark.parametrize(
@@ -131,6 +161,8 @@ def test_a_question_about_the_user_alone(question: str, expected: bool) -> None:
         ("My friend and I went hiking.", "I went hiking", "My friend"),
         ("我妈住在杭州，我住上海。", "我住上海", "我妈住在杭州"),
         ("我妈妈住在杭州，她退休了。", "", "我妈妈住在杭州 她退休了"),
+        ("我老婆是小学老师，在西湖区上班。", "", "我老婆是小学老师 在西湖区上班"),
+        ("老婆出差了，这周一个人带娃。", "这周一个人带娃", "老婆出差了"),
         ("我和妈妈去了杭州，住了三天。", "我和妈妈去了杭州 住了三天", ""),
         ("妈妈和我都喜欢吃辣。", "妈妈和我都喜欢吃辣", ""),
         ("My favourite food is sushi.", "My favourite food is sushi", ""),
