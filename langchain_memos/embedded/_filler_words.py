@@ -160,8 +160,9 @@ PLEASANTRIES = re.compile(
     r"like a plan|(?:(?:that's|that is) )?(?:good|great|nice) to (?:know|hear)|no worries|"
     r"makes sense|"
     # A memory assistant's acknowledgement of being told something.
-    r"i(?:'ll| will) (?:remember|keep|note)(?: (?:that|this|it))?(?: in mind)?|"
-    r"(?:i've |i have )?(?:made|make) a note(?: of (?:that|this|it))?)\b",
+    r"i(?:'ll| will) (?:remember|note)(?: (?:that|this|it))?|"
+    r"i(?:'ll| will) keep (?:that|this|it) in mind|"
+    r"(?:i've |i have |i'll |i will )?(?:made|make) a note(?: of (?:that|this|it))?)\b",
     re.IGNORECASE,
 )
 ZH_ANSWERS = [

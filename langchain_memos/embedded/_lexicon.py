@@ -62,9 +62,10 @@ _GROUPS: tuple[tuple[str, ...], ...] = (
     ("business trip", "出差"),
     ("school", "学校", "上学", "小学", "幼儿园", "年级"),
     ("learn", "learning", "study", "studying", "学", "学习", "自学"),
-    # life (住 is no word of its own here: 记住, 住院 and 住宿 hold it)
-    ("live", "living", "reside", "resident", "move", "moved", "moving", "relocate", "relocated",
-     "居住", "定居", "搬家", "搬到"),
+    # life. Where one lives, and moving there: "move" and 搬到 alone are as often a meeting
+    # moved, 住 part of 记住, 住院 and 住宿 (search pairs "live" with "lives" and "living").
+    ("live", "reside", "relocate", "relocated", "relocating", "moved to", "moving to", "move to",
+     "moved into", "居住", "定居", "搬家"),
     ("wedding", "marry", "married", "marriage", "结婚", "婚礼"),
     ("cold", "freezing", "冷", "冻", "寒冷"),
 )  # fmt: skip
@@ -152,13 +153,13 @@ def _index() -> tuple[dict[str, set[str]], list[tuple[str, str]]]:
 
 # Idioms whose words would name a group they do not mean: "what do you do for a living" asks
 # about work, not where one lives.
-_IDIOMS = re.compile(r"\bfor a living\b")
+_IDIOMS = re.compile(r"\b(?:for|make|makes|made|making|earn|earns|earned|earning) a living\b")
 
 
 def groups_in(text: str) -> dict[str, str]:
     """The groups a text names: group -> the first word of it found there."""
     english, chinese = _index()
-    lowered = _IDIOMS.sub("for work", text.lower())
+    lowered = _IDIOMS.sub("work", text.lower())
     found: dict[str, str] = {}
     words = re.findall(r"[a-z]+", lowered)
     for size in (2, 3, 1):  # multi-word names first ("national day" before "day")
@@ -176,11 +177,14 @@ def groups_in(text: str) -> dict[str, str]:
 
 
 def _forms(word: str) -> list[str]:
-    """A word and the bare forms it may be inflected from ("traveling" -> "travel")."""
+    """A word and the bare forms it may be inflected from ("traveling" -> "travel", "living" ->
+    "live")."""
     forms = [word]
     for suffix in ("s", "ing", "ed"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             forms.append(word[: -len(suffix)])
+            if suffix != "s":
+                forms.append(word[: -len(suffix)] + "e")
     return forms
 
 
@@ -211,8 +215,9 @@ def query_slots(text: str) -> list[Slot]:
     named = groups_in(text)
     slots = [Slot(name, _phrases(_groups()[name])) for name in named]
     merged = {form for name in named for form in _groups()[name]}
-    # The bigrams and characters of a group's word found in the query are said by its slot.
-    merged.update(t for word in named.values() if _CJK.match(word) for t in terms(word))
+    # The bigrams and characters of a group's word found in the query are said by its slot, and
+    # so are the words of a group's phrase ("living in", "summer vacation").
+    merged.update(t for word in named.values() for t in terms(word))
     names = proper_names(text)
     for term in query_terms(text):
         if not merged.intersection(_forms(term)):

@@ -45,6 +45,7 @@ def recall(client: MemOSClient, query: str, **kwargs: Any) -> list[tuple[str, fl
             "I'll remember that.",
             "Got it, I'll keep that in mind!",
             "Noted, I've made a note of it.",
+            "I'll make a note of that.",
         ),
         *("好的，记住了。", "好的，我会记住的。", "收到，已记录。", "明白，已经记下来了。"),
     ],
@@ -321,12 +322,22 @@ def test_a_word_ending_in_e_is_related_to_its_other_forms(
     assert [text for text, _ in found] == [f"[user viewpoint] {memory}"]
 
 
+def test_a_decision_worded_like_an_acknowledgement_is_kept(client: MemOSClient) -> None:
+    say(
+        client,
+        ("assistant", "Do you want to sell your old guitar or keep it?"),
+        ("user", "I'll keep it."),
+    )
+    found = [text for text, _ in recall(client, "What did I decide about my old guitar?")]
+    assert found[0].startswith("[user viewpoint] I'll keep it. (replying to assistant:")
+
+
 @pytest.mark.parametrize(
     ("old", "new", "query"),
     [
         ("I live in Munich.", "Actually we moved to Berlin last month.", "Where do I live?"),
         ("I live in Munich.", "We relocated to Berlin in May.", "Which city am I living in now?"),
-        ("我们以前居住在重庆。", "去年我们全家定居成都了。", "我搬到哪里了？"),
+        ("我们以前居住在重庆。", "去年我们全家定居成都了。", "我在哪里定居？"),
     ],
 )
 def test_a_move_answers_where_the_user_lives(
@@ -338,10 +349,27 @@ def test_a_move_answers_where_the_user_lives(
     assert sorted(found) == sorted([old, new])
 
 
-def test_what_one_does_for_a_living_is_work_not_where_one_lives(client: MemOSClient) -> None:
+@pytest.mark.parametrize(
+    "query", ["What does my sister do for a living?", "How does my sister earn a living?"]
+)
+def test_what_one_does_for_a_living_is_work_not_where_one_lives(
+    client: MemOSClient, query: str
+) -> None:
     say(client, ("user", "My sister works as a nurse."), ("user", "We moved to Berlin."))
-    found = recall(client, "What does my sister do for a living?")
+    found = recall(client, query)
     assert [text for text, _ in found] == ["[user viewpoint] My sister works as a nurse."]
+
+
+def test_a_moved_meeting_is_no_home(client: MemOSClient) -> None:
+    say(
+        client,
+        ("user", "Can you move my Tuesday call to 4pm?"),
+        ("user", "把周会搬到周四下午了。"),
+        ("user", "I live in Denver."),
+    )
+    assert [text for text, _ in recall(client, "Where do I live?")] == [
+        "[user viewpoint] I live in Denver."
+    ]
 
 
 @pytest.mark.parametrize(

@@ -68,8 +68,10 @@ def test_the_quickstart_prints_the_system_prompt_its_agent_model_received(
         "city I haven't been to and a hotel brand I haven't stayed at."
     )
     answer = out.split("agent:", 1)[1]
-    # The four above, and the assistant's "I'll recommend destinations suitable for family trips."
-    assert f"{STAND_IN} I was given 5 remembered fact(s)" in answer
+    # The four above, the request they followed ("I want to travel during summer vacation, can
+    # you recommend something?") and the assistant's "I'll recommend destinations suitable for
+    # family trips."; the preference to travel in the summer vacation.
+    assert f"{STAND_IN} I was given 6 remembered fact(s) and 1 preference(s)" in answer
 
 
 def test_client_basics_runs_offline_too() -> None:
