@@ -60,9 +60,9 @@ _OTHER = re.compile(
     rf"|(?:(?:我的?|我家的?|你的?)?(?:{_PERSONS_ZH})|我的?[妈爸哥姐弟妹])|[他她]",
     re.IGNORECASE,
 )
-# The user, named after a clause's subject: "My husband drives me to work", "My mom says I'm
-# allergic to cats", "我妈妈和我都喜欢吃辣": the clause is about the user too.
-# An assistant's "you" is the user too ("Your friends are helping you move").
+# The user, named after a clause's subject ("My husband drives me to work", "My mom says I'm
+# allergic to cats", "我妈妈和我都喜欢吃辣", an assistant's "Your friends are helping you move"):
+# the clause is about the user too.
 _USER = re.compile(
     r"\b(?:i|me|my|mine|myself|we|us|our|ours|i'[a-z]+|you|your|yours|yourself|you'[a-z]+)\b"
     r"|[我咱你您]",
