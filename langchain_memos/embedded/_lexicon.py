@@ -63,9 +63,9 @@ _GROUPS: tuple[tuple[str, ...], ...] = (
     ("school", "学校", "上学", "小学", "幼儿园", "年级"),
     ("learn", "learning", "study", "studying", "学", "学习", "自学"),
     # life. Where one lives, and moving there: "move" and 搬到 alone are as often a meeting
-    # moved, 住 part of 记住, 住院 and 住宿 (search pairs "live" with "lives" and "living").
-    ("live", "reside", "relocate", "relocated", "relocating", "moved to", "moving to", "move to",
-     "moved into", "居住", "定居", "搬家"),
+    # moved, 住 part of 记住, 住院 and 住宿. Search pairs "live" with "lives" and "living", and
+    # "moved to" with "move to": a plan to move ("after I move to a bigger place") is found too.
+    ("live", "reside", "relocate", "moved to", "moved into", "居住", "定居", "搬家"),
     ("wedding", "marry", "married", "marriage", "结婚", "婚礼"),
     ("cold", "freezing", "冷", "冻", "寒冷"),
 )  # fmt: skip

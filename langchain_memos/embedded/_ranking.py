@@ -28,7 +28,6 @@ _RRF_K = 60
 _NEAR = 1.0
 # What being said around the time a question names is worth (a factor on the score).
 _IN_TIME = 1.5
-_DAY = 86_400_000  # ms
 # What a memory holding a question's words only where it speaks of someone else is worth to a
 # question about the user alone (a factor on its score and its share): "My sister works as a
 # nurse" for "Where do I work?" ranks below the user's own words, and under the 0.45 default.
@@ -302,13 +301,6 @@ def rank(
             "info": json.loads(candidate.info),
             "relativity": shares,
         }
-    if scorer.personal:
-        # The user's state now: of what answers a question about the user as fully, what was
-        # said on a later day first ("I live in Munich" before, "we moved to Berlin" since);
-        # within a day, in rank (an answer above its question, the user above an echo).
-        days = {c.seq: c.create_time // _DAY for c in found if c.seq in items}
-        order = sorted(items, key=lambda seq: (items[seq]["relativity"], days[seq]), reverse=True)
-        items = {seq: items[seq] for seq in order}
     # Only a memory of a conversation with a shown fact can be said next to one.
     talks = {c.conversation_id for c in found if c.seq in items}
     overflow = [c for c in overflow if c.conversation_id in talks]

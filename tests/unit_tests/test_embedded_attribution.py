@@ -101,27 +101,6 @@ def test_a_request_for_advice_still_hears_whom_it_is_for(client: MemOSClient) ->
     assert [text for text, _ in found] == ["[user viewpoint] My wife loves green tea."]
 
 
-def test_of_what_answers_a_question_about_the_user_as_fully_a_later_day_comes_first(
-    client: MemOSClient,
-) -> None:
-    days = ["2026-01-05T10:00:00+00:00", "2026-03-05T10:00:00+00:00"]
-    for day, text in zip(
-        days, ["I work at Acme.", "I quit Acme, now I work at Globex."], strict=True
-    ):
-        messages: Any = [
-            {"role": "user", "content": text, "chat_time": day},
-            {"role": "assistant", "content": "Congrats on the job!", "chat_time": day},
-        ]
-        client.add_message(messages, user_id="u1", conversation_id=day, async_mode=False)
-    found = [text for text, _ in recall(client, "Where do I work?")]
-    # The later day first; within a day, the user's words above the assistant's reply.
-    assert found[:2] == [
-        "[user viewpoint] I quit Acme, now I work at Globex.",
-        "[assistant viewpoint] Congrats on the job!",
-    ]
-    assert found.index("[user viewpoint] I work at Acme.") == 2
-
-
 @pytest.mark.parametrize(
     ("question", "expected"),
     [
