@@ -11,6 +11,7 @@ small and general: they name things people tell an assistant about themselves, n
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -216,7 +217,7 @@ def query_slots(text: str) -> list[Slot]:
     slots = [Slot(name, _phrases(_groups()[name])) for name in named]
     merged = {form for name in named for form in _groups()[name]}
     # The bigrams and characters of a group's word found in the query are said by its slot, and
-    # so are the words of a group's phrase ("living in", "summer vacation").
+    # so are the words of a group's phrase ("summer vacation", "moved to").
     merged.update(t for word in named.values() for t in terms(word))
     names = proper_names(text)
     for term in query_terms(text):
@@ -231,7 +232,8 @@ def query_slots(text: str) -> list[Slot]:
     return slots
 
 
-def proper_names(text: str) -> dict[str, tuple[str, ...]]:
+@lru_cache(maxsize=256)  # a search asks twice: for its slots, and whether it is about the user
+def proper_names(text: str) -> Mapping[str, tuple[str, ...]]:
     """The names a text writes with capitals other than to start a sentence (people, places,
     titles: "What does John like about LeBron James?"): each of their terms, with the terms of
     the whole name (``john``: ``(john,)``, ``james``: ``(lebron, james)``). Months and weekdays

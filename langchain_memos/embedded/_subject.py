@@ -112,7 +112,7 @@ _OTHER_ZH = re.compile(rf"[他她]|{_PERSONS_ZH}|[我的][妈爸哥姐弟妹]")
 
 def about_user(question: str) -> bool:
     """Whether a question asks about the user alone: it says "I", "me", "my" or 我, and names
-    nobody else (no person word, third person, "we" or name)."""
+    nobody else (no person word, pet, third person, "we" or name)."""
     return (
         bool(_FIRST_PERSON.search(question))
         and not _NAMES_OTHERS.search(question)
