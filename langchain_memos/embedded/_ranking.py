@@ -11,7 +11,7 @@ from typing import Any
 from langchain_memos.embedded._bodies import memory_text
 from langchain_memos.embedded._candidate import Candidate
 from langchain_memos.embedded._lexicon import CHARACTER_WEIGHT, Slot
-from langchain_memos.embedded._subject import LONGEST, may_speak_of_others, others_only
+from langchain_memos.embedded._subject import LONGEST, may_speak_of_others, split_by_subject
 from langchain_memos.embedded._text import has_cjk, index_text, query_terms
 from langchain_memos.embedded._turns import beside
 from langchain_memos.embedded._when import Named, dateish
@@ -177,7 +177,7 @@ class Scorer:
             factor = 1.0
             text = candidate.text if may_speak_of_others(candidate.own) else ""
             if text and len(text) <= LONGEST:
-                mine, theirs = others_only(text)
+                mine, theirs = split_by_subject(text)
                 # Some of the query's words, and none where it speaks of the user.
                 if self._present(index_text(theirs)) - self._implied and not (
                     self._present(index_text(mine)) - self._implied

@@ -4,7 +4,7 @@
 "work" (and "nurse", a word of the work group), but says it of the sister; "我妈妈住在杭州" holds
 住在 of "我住在哪里", said of the user's mother. A question about the user (:func:`about_user`)
 is answered only in part by a memory holding its words only where that memory speaks of someone
-else (:func:`others_only`), which ranks and relates less (see ``Scorer.attribution``).
+else (:func:`split_by_subject`), which ranks and relates less (see ``Scorer.attribution``).
 
 A clause speaks of someone else when its subject is a third person: he, she, or "my", "your"
 or "our" before a person word and then a verb, an adverb, a name or the clause's end ("my little
@@ -122,14 +122,14 @@ def about_user(question: str) -> bool:
 
 def may_speak_of_others(indexed: str) -> bool:
     """Whether a memory's indexed words (lowercase, Chinese as bigrams and characters) may
-    name someone else: a cheap test before :func:`others_only`, never false for a memory in
-    which :func:`others_only` finds a clause about someone else."""
+    name someone else: a cheap test before :func:`split_by_subject`, never false for a memory in
+    which :func:`split_by_subject` finds a clause about someone else."""
     return not _OTHER_WORDS.isdisjoint(indexed.split()) or (
         has_cjk(indexed) and bool(_OTHER_ZH.search(indexed))
     )
 
 
-def others_only(text: str) -> tuple[str, str]:
+def split_by_subject(text: str) -> tuple[str, str]:
     """A memory's text split in two: what it says of the user or of nobody in particular, and
     what it says of someone else (each its clauses joined by spaces)."""
     mine: list[str] = []

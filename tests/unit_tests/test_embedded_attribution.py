@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from langchain_memos import MemOSClient
 from langchain_memos.embedded import EmbeddedEngine
-from langchain_memos.embedded._subject import about_user, may_speak_of_others, others_only
+from langchain_memos.embedded._subject import about_user, may_speak_of_others, split_by_subject
 from langchain_memos.embedded._text import index_text
 
 
@@ -158,7 +158,7 @@ def test_a_question_about_the_user_alone(question: str, expected: bool) -> None:
 def test_a_clause_without_a_subject_goes_on_with_the_one_before(
     text: str, mine: str, theirs: str
 ) -> None:
-    assert [" ".join(part.split()) for part in others_only(text)] == [mine, theirs]
+    assert [" ".join(part.split()) for part in split_by_subject(text)] == [mine, theirs]
 
 
 _SUBJECTS = [
@@ -186,5 +186,5 @@ def test_the_cheap_test_lets_through_every_memory_that_speaks_of_someone_else(
     parts: list[tuple[str, str, str]],
 ) -> None:
     text = "".join(f"{subject} {predicate}{join}" for subject, predicate, join in parts)
-    if others_only(text)[1].strip():
+    if split_by_subject(text)[1].strip():
         assert may_speak_of_others(index_text(text))
