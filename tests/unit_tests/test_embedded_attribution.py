@@ -82,7 +82,7 @@ def test_what_the_user_said_of_someone_else_does_not_answer_a_question_about_the
         ("He's allergic to chicken, so I buy salmon kibble.", "What is my dog allergic to?"),
         ("Got it, your friends are helping you move to Austin.", "Who is helping me move?"),
         # A dropped Chinese subject after someone else's clause is the speaker's as often.
-        ("老婆出差了，这周我一个人带娃。", "这周谁带娃？"),
+        ("老婆出差了，这周一个人带娃，累死了。", "我这周为什么很累？"),
         ("宝宝今年三岁了，每天晚上九点哄睡。", "我每天晚上几点哄睡？"),
     ],
 )
