@@ -154,7 +154,10 @@ def _index() -> tuple[dict[str, set[str]], list[tuple[str, str]]]:
 
 # Idioms whose words would name a group they do not mean: "what do you do for a living" asks
 # about work, not where one lives.
-_IDIOMS = re.compile(r"\b(?:for|make|makes|made|making|earn|earns|earned|earning) a living\b")
+_IDIOMS = re.compile(
+    r"\b(?:for|make|makes|made|making|earn|earns|earned|earning) a living\b(?! room)",
+    re.IGNORECASE,
+)
 
 
 def groups_in(text: str) -> dict[str, str]:
@@ -220,7 +223,7 @@ def query_slots(text: str) -> list[Slot]:
     # so are the words of a group's phrase ("summer vacation", "moved to").
     merged.update(t for word in named.values() for t in terms(word))
     names = proper_names(text)
-    for term in query_terms(text):
+    for term in query_terms(_IDIOMS.sub("work", text)):  # and no "living" left to ask about
         if not merged.intersection(_forms(term)):
             single = len(term) == 1 and bool(_CJK.match(term))
             weight = CHARACTER_WEIGHT if single else 1.0

@@ -355,9 +355,17 @@ def test_a_move_answers_where_the_user_lives(
 def test_what_one_does_for_a_living_is_work_not_where_one_lives(
     client: MemOSClient, query: str
 ) -> None:
-    say(client, ("user", "My sister works as a nurse."), ("user", "We moved to Berlin."))
+    say(
+        client,
+        ("user", "My sister works as a nurse."),
+        ("user", "We moved to Berlin."),
+        ("user", "I live in Madrid."),
+    )
     found = recall(client, query)
     assert [text for text, _ in found] == ["[user viewpoint] My sister works as a nurse."]
+    # "living" is no word of the question left to share with "live".
+    shares = dict(recall(client, query, relativity=0))
+    assert shares["[user viewpoint] I live in Madrid."] == 0
 
 
 def test_a_moved_meeting_is_no_home(client: MemOSClient) -> None:
