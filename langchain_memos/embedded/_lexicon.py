@@ -16,7 +16,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from langchain_memos._tokens import CJK
-from langchain_memos.embedded._text import MONTHS, STOPWORDS, phrase, query_terms, terms
+from langchain_memos.embedded._text import (
+    MONTHS,
+    STOPWORDS,
+    phrase,
+    query_terms,
+    terms,
+    without_idioms,
+)
 
 _GROUPS: tuple[tuple[str, ...], ...] = (
     # travel and lodging
@@ -152,18 +159,10 @@ def _index() -> tuple[dict[str, set[str]], list[tuple[str, str]]]:
     return english, chinese
 
 
-# Idioms whose words would name a group they do not mean: "what do you do for a living" asks
-# about work, not where one lives.
-_IDIOMS = re.compile(
-    r"\b(?:for|make|makes|made|making|earn|earns|earned|earning) a living\b(?! room)",
-    re.IGNORECASE,
-)
-
-
 def groups_in(text: str) -> dict[str, str]:
     """The groups a text names: group -> the first word of it found there."""
     english, chinese = _index()
-    lowered = _IDIOMS.sub("work", text.lower())
+    lowered = without_idioms(text.lower())
     found: dict[str, str] = {}
     words = re.findall(r"[a-z]+", lowered)
     for size in (2, 3, 1):  # multi-word names first ("national day" before "day")
@@ -223,7 +222,7 @@ def query_slots(text: str) -> list[Slot]:
     # so are the words of a group's phrase ("summer vacation", "moved to").
     merged.update(t for word in named.values() for t in terms(word))
     names = proper_names(text)
-    for term in query_terms(_IDIOMS.sub("work", text)):  # and no "living" left to ask about
+    for term in query_terms(text):
         if not merged.intersection(_forms(term)):
             single = len(term) == 1 and bool(_CJK.match(term))
             weight = CHARACTER_WEIGHT if single else 1.0

@@ -203,10 +203,23 @@ def index_text(*parts: str) -> str:
 _QUESTION_WORDS = re.compile("什么时候|为什么|怎么样|哪里|哪儿|哪个|哪些|什么|怎么|怎样")
 
 
+# Idioms whose words would name what they do not mean: "what do you do for a living" asks about
+# work, not where one lives (and has no "living" to pair with "live").
+_IDIOMS = re.compile(
+    r"\b(?:for|make|makes|made|making|earn|earns|earned|earning) a living\b(?! room)",
+    re.IGNORECASE,
+)
+
+
+def without_idioms(text: str) -> str:
+    """``text`` with each idiom the lexicon would misread put as the word it means."""
+    return _IDIOMS.sub("work", text)
+
+
 def query_terms(text: str) -> list[str]:
     """The distinct content terms of a query, in order."""
     seen: dict[str, None] = {}
-    for term in terms(_QUESTION_WORDS.sub(" ", text)):
+    for term in terms(_QUESTION_WORDS.sub(" ", without_idioms(text))):
         if term in STOPWORDS or STOP_CHARACTERS.issuperset(term):
             continue  # "the", or Chinese grammar only: "我的"
         if term not in seen:
