@@ -102,12 +102,12 @@ class Scorer:
         self._phrases: list[tuple[str, frozenset[str], str]] = []
         for name, slot in self.slots.items():
             for alternative in slot.alternatives:
-                stems = frozenset(map(stem, alternative.split()))
+                row = [stem(word) for word in alternative.split()]
+                stems = frozenset(row)
                 if len(stems) == 1:
-                    self._words.setdefault(next(iter(stems)), set()).add(name)
+                    self._words.setdefault(row[0], set()).add(name)
                 else:
-                    row = " ".join(map(stem, alternative.split()))
-                    self._phrases.append((name, stems, f" {row} "))
+                    self._phrases.append((name, stems, f" {' '.join(row)} "))
         found = [self._masses[n] for n, slot in self.slots.items() if not slot.implied]
         absent = [
             slot
